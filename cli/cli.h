@@ -1,0 +1,18 @@
+/* cli: the nestvisor command line; one file per subcommand, like kvmtool's builtin-*.c. */
+#ifndef NESTVISOR_CLI_H
+#define NESTVISOR_CLI_H
+
+/* Exit statuses shared by subcommands. */
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_ERROR = 2 };
+
+struct cli_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+	void (*usage)(void);
+};
+
+int cli_probe(int argc, char **argv);
+void cli_probe_usage(void);
+
+#endif

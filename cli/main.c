@@ -1,0 +1,88 @@
+/* nestvisor: entry point; dispatches to subcommands from a const table. */
+#include "config.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "cli/cli.h"
+
+static int cli_help(int argc, char **argv);
+static void cli_help_usage(void);
+
+static const struct cli_command commands[] = {
+	{ "probe", "check this host: VT-x/AMD-V, KVM, nested virtualization, IOMMU, PCI devices", cli_probe, cli_probe_usage },
+	{ "help", "show help for nestvisor or one of its commands", cli_help, cli_help_usage },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct cli_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: nestvisor [--version] [--help] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n`nestvisor help COMMAND` or `nestvisor COMMAND --help` for a command's options; man nestvisor.\n");
+}
+
+static void cli_help_usage(void)
+{
+	printf("usage: nestvisor help [COMMAND]\n");
+}
+
+static int cli_help(int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc < 2) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (!(c = find_command(argv[1]))) {
+		fprintf(stderr, "nestvisor: no command '%s'; `nestvisor help` lists them\n", argv[1]);
+		return CLI_ERROR;
+	}
+	c->usage();
+	return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	const struct cli_command *c;
+	int opt;
+
+	/* '+': stop at the subcommand so its own options reach it */
+	while ((opt = getopt_long(argc, argv, "+Vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'V':
+			printf("nestvisor %s\n", PACKAGE_VERSION);
+			return CLI_OK;
+		case 'h':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			usage(stderr);
+			return CLI_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CLI_ERROR;
+	}
+	if (!(c = find_command(argv[optind]))) {
+		fprintf(stderr, "nestvisor: no command '%s'; `nestvisor help` lists them\n", argv[optind]);
+		return CLI_ERROR;
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 0;	/* reset getopt for the subcommand */
+	return c->run(argc, argv);
+}

@@ -1,0 +1,467 @@
+/* probe backend: every read of the host goes through here, so a recording replays through the same code. */
+#include "config.h"
+#include <cpuid.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libcpuid/libcpuid.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include "probe/backend.h"
+#include "probe/kvm.h"
+#include "probe/recfile.h"
+
+#define HV_LEAF_FIRST 0x40000000u
+#define HV_LEAF_LAST  0x4000FF00u
+
+static void join(char *out, size_t len, const char *a, const char *b)
+{
+	snprintf(out, len, "%s%s", a, b);
+}
+
+void probe_path(struct probe_backend *be, const char *path, char *out, size_t len)
+{
+	join(out, len, be->root, path);
+}
+
+/* mkdir -p of the directory part of path (or of path itself when is_dir). */
+static void mkdirs(const char *path, bool is_dir)
+{
+	char tmp[4096];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	if (!is_dir) {
+		char *slash = strrchr(tmp, '/');
+		if (!slash)
+			return;
+		*slash = '\0';
+	}
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(tmp, 0755);
+		*p = '/';
+	}
+	mkdir(tmp, 0755);
+}
+
+static void save_bytes(struct probe_backend *be, const char *path, const void *buf, size_t n)
+{
+	char dst[4096];
+	FILE *f;
+
+	if (!be->save[0])
+		return;
+	join(dst, sizeof(dst), be->save, path);
+	mkdirs(dst, false);
+	f = fopen(dst, "w");
+	if (!f)
+		return;
+	fwrite(buf, 1, n, f);
+	fclose(f);
+}
+
+long probe_read_bin(struct probe_backend *be, const char *path, void *buf, size_t len)
+{
+	char full[4096];
+	size_t got = 0;
+	int fd;
+
+	probe_path(be, path, full, sizeof(full));
+	fd = open(full, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	save_bytes(be, path, buf, got);
+	return (long)got;
+}
+
+long probe_read(struct probe_backend *be, const char *path, char *buf, size_t len)
+{
+	long n;
+
+	if (len == 0)
+		return -EINVAL;
+	n = probe_read_bin(be, path, buf, len - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+	/* a NUL inside a text file is corruption: cut there so parsers see plain text */
+	return n < 0 ? n : (long)strlen(buf);
+}
+
+int probe_readlink_base(struct probe_backend *be, const char *path, char *buf, size_t len)
+{
+	char full[4096], target[4096];
+	ssize_t n;
+
+	probe_path(be, path, full, sizeof(full));
+	n = readlink(full, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	if (be->save[0]) {
+		char dst[4096];
+		join(dst, sizeof(dst), be->save, path);
+		mkdirs(dst, false);
+		unlink(dst);
+		if (symlink(target, dst) < 0) { /* the recording just lacks this link */ }
+	}
+	const char *base = strrchr(target, '/');
+	snprintf(buf, len, "%s", base ? base + 1 : target);
+	return 0;
+}
+
+void probe_save_link(struct probe_backend *be, const char *path)
+{
+	char tmp[256];
+
+	if (be->save[0])
+		probe_readlink_base(be, path, tmp, sizeof(tmp));
+}
+
+void probe_save_copy(struct probe_backend *be, const char *path)
+{
+	static char buf[65536];
+
+	if (be->save[0] && !be->replay)
+		probe_read_bin(be, path, buf, sizeof(buf));
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted, so live and replayed runs list in the same order. */
+int probe_list(struct probe_backend *be, const char *dir, probe_list_fn fn, void *ctx)
+{
+	char full[4096];
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	probe_path(be, dir, full, sizeof(full));
+	d = opendir(full);
+	if (!d)
+		return -errno;
+	if (be->save[0]) {
+		char dst[4096];
+		join(dst, sizeof(dst), be->save, dir);
+		mkdirs(dst, true);
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **nn = realloc(names, cap * sizeof(*names));
+			if (!nn) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			names = nn;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = fn(names[i], ctx);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+bool probe_exists(struct probe_backend *be, const char *path)
+{
+	char full[4096];
+	struct stat st;
+
+	probe_path(be, path, full, sizeof(full));
+	if (lstat(full, &st) < 0)
+		return false;
+	if (be->save[0] && S_ISDIR(st.st_mode)) {
+		char dst[4096];
+		join(dst, sizeof(dst), be->save, path);
+		mkdirs(dst, true);
+	}
+	return true;
+}
+
+/* ---- kernel messages ---- */
+
+static bool kmsg_relevant(const char *line)
+{
+	static const char *const words[] = { "kvm", "KVM", "VMX", "vmx", "SVM", "svm", "BIOS", "bios", "DMAR",
+					     "IOMMU", "iommu", "AMD-Vi", "remapping", "x2apic", "pvm", "Hypervisor" };
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(line, words[i]))
+			return true;
+	return false;
+}
+
+/* Keeps only relevant lines: bounded memory, and no unrelated (private) log text in recordings. */
+static int kmsg_read_live(char *out, size_t len)
+{
+	char rec[2048];
+	size_t used = 0;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten record */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		char *msg = strchr(rec, ';'), *nl;
+		if (!msg)
+			continue;
+		msg++;
+		if ((nl = strchr(msg, '\n')))
+			*nl = '\0';
+		if (kmsg_relevant(msg) && used + strlen(msg) + 2 < len)
+			used += (size_t)snprintf(out + used, len - used, "%s\n", msg);
+	}
+	close(fd);
+	return 0;
+}
+
+const char *probe_kmsg(struct probe_backend *be, int *err)
+{
+	const size_t len = 64 * 1024;
+
+	if (!be->kmsg) {
+		be->kmsg = calloc(1, len);
+		if (!be->kmsg) {
+			*err = -ENOMEM;
+			return "";
+		}
+		if (be->replay) {
+			long n = probe_read(be, "/kmsg.txt", be->kmsg, len);
+			be->kmsg_err = n < 0 ? (int)n : 0;
+		} else {
+			be->kmsg_err = kmsg_read_live(be->kmsg, len);
+			if (be->kmsg_err == 0)
+				save_bytes(be, "/kmsg.txt", be->kmsg, strlen(be->kmsg));
+		}
+	}
+	*err = be->kmsg_err;
+	return be->kmsg;
+}
+
+/* ---- CPUID ---- */
+
+static int cpuid_from_dump(const struct cpu_raw_data_t *d, uint32_t leaf, uint32_t r[4])
+{
+	if (leaf < MAX_CPUID_LEVEL && leaf <= d->basic_cpuid[0][0]) {
+		memcpy(r, d->basic_cpuid[leaf], 16);
+		return 0;
+	}
+	if (leaf >= 0x80000000u && leaf - 0x80000000u < MAX_EXT_CPUID_LEVEL && leaf <= d->ext_cpuid[0][0]) {
+		memcpy(r, d->ext_cpuid[leaf - 0x80000000u], 16);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int cpuid_recorded(struct probe_backend *be, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	(void)sub;
+	if (leaf >= HV_LEAF_FIRST && leaf <= HV_LEAF_LAST + 0xff) {
+		const struct rec_kv *kv = recfile_find(be->hv_leaves, leaf);
+		if (!kv || kv->err || kv->nw != 4)
+			return -ENOENT;
+		memcpy(r, kv->w, 16);
+		return 0;
+	}
+	return be->dump ? cpuid_from_dump(be->dump, leaf, r) : -ENOENT;
+}
+
+static int cpuid_live(struct probe_backend *be, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	if (be->dump)
+		return cpuid_recorded(be, leaf, sub, r);
+	__cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
+	if (be->save[0] && leaf >= HV_LEAF_FIRST && leaf <= HV_LEAF_LAST + 0xff)
+		recfile_add(&be->hv_leaves, leaf, 0, r, 4);
+	return 0;
+}
+
+/* ---- MSRs ---- */
+
+static int rdmsr_live(struct probe_backend *be, uint32_t msr, uint64_t *val)
+{
+	int fd = open("/dev/cpu/0/msr", O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		rc = -errno;
+	else if (pread(fd, val, sizeof(*val), msr) != (ssize_t)sizeof(*val))
+		rc = errno ? -errno : -EIO;
+	if (fd >= 0)
+		close(fd);
+	if (be->save[0]) {
+		uint32_t w[2] = { (uint32_t)*val, (uint32_t)(*val >> 32) };
+		recfile_add(&be->msrs, msr, rc, w, rc ? 0 : 2);
+	}
+	return rc;
+}
+
+static int rdmsr_recorded(struct probe_backend *be, uint32_t msr, uint64_t *val)
+{
+	const struct rec_kv *kv = recfile_find(be->msrs, msr);
+
+	if (!kv)
+		return -ENODATA;	/* not in the recording */
+	if (kv->err)
+		return kv->err;
+	*val = kv->w[0] | (kv->nw > 1 ? (uint64_t)kv->w[1] << 32 : 0);
+	return 0;
+}
+
+static const struct probe_backend_ops live_ops = {
+	.cpuid = cpuid_live, .rdmsr = rdmsr_live, .kvm_query = probe_kvm_live_query,
+};
+static const struct probe_backend_ops replay_ops = {
+	.cpuid = cpuid_recorded, .rdmsr = rdmsr_recorded, .kvm_query = probe_kvm_replay_query,
+};
+
+static int load_kv(struct probe_backend *be, const char *name, struct rec_kv **out, char *err, size_t errlen)
+{
+	static char buf[1 << 16];
+	long n = probe_read(be, name, buf, sizeof(buf));
+
+	if (n == -ENOENT)
+		return 0;	/* absent: those facts are UNKNOWN */
+	if (n >= 0 && recfile_parse_kv(buf, (size_t)n, out) == 0)
+		return 0;
+	snprintf(err, errlen, "%s%s: malformed recording file (expected KEY=VALUE lines)", be->root, name);
+	return -EINVAL;
+}
+
+static int load_dump(struct probe_backend *be, const char *file, char *err, size_t errlen)
+{
+	be->dump = calloc(1, sizeof(*be->dump));
+	if (!be->dump)
+		return -ENOMEM;
+	if (cpuid_deserialize_raw_data(be->dump, file) != 0 || be->dump->basic_cpuid[0][0] == 0) {
+		snprintf(err, errlen, "%s: not a libcpuid raw CPUID dump (%s); make one with `cpuid_tool --save=FILE`",
+			 file, cpuid_error());
+		free(be->dump);
+		be->dump = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int probe_backend_open(struct probe_backend *be, const char *replay_dir, const char *save_dir,
+		       const char *cpuid_dump, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	memset(be, 0, sizeof(*be));
+	be->ops = replay_dir ? &replay_ops : &live_ops;
+	be->replay = replay_dir != NULL;
+	if (replay_dir) {
+		if (stat(replay_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "%s: not a recording directory (make one with `nestvisor probe --save DIR`)",
+				 replay_dir);
+			return -ENOENT;
+		}
+		snprintf(be->root, sizeof(be->root), "%s", replay_dir);
+		if ((rc = load_kv(be, "/cpuid-hypervisor.txt", &be->hv_leaves, err, errlen)) < 0 ||
+		    (rc = load_kv(be, "/msr.txt", &be->msrs, err, errlen)) < 0)
+			goto fail;
+		if (!cpuid_dump) {
+			char f[4200];
+			probe_path(be, "/cpuid.raw", f, sizeof(f));
+			if (access(f, R_OK) == 0 && (rc = load_dump(be, f, err, errlen)) < 0)
+				goto fail;
+		}
+	}
+	if (cpuid_dump && (rc = load_dump(be, cpuid_dump, err, errlen)) < 0)
+		goto fail;
+	if (save_dir) {
+		if (mkdir(save_dir, 0755) < 0 && errno != EEXIST) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: cannot create the recording directory: %s", save_dir, strerror(errno));
+			goto fail;
+		}
+		snprintf(be->save, sizeof(be->save), "%s", save_dir);
+	}
+	return 0;
+fail:
+	probe_backend_close(be);
+	return rc;
+}
+
+static void save_cpuid_raw(struct probe_backend *be)
+{
+	struct cpu_raw_data_t raw;
+	char dst[4200];
+
+	join(dst, sizeof(dst), be->save, "/cpuid.raw");
+	if (be->dump)
+		cpuid_serialize_raw_data(be->dump, dst);
+	else if (cpuid_get_raw_data(&raw) == 0)
+		cpuid_serialize_raw_data(&raw, dst);
+}
+
+int probe_backend_finish(struct probe_backend *be)
+{
+	char dst[4200], meta[512];
+	struct utsname u;
+	time_t now = time(NULL);
+
+	if (!be->save[0])
+		return 0;
+	save_cpuid_raw(be);
+	join(dst, sizeof(dst), be->save, "/cpuid-hypervisor.txt");
+	recfile_write_kv(be->hv_leaves, dst);
+	join(dst, sizeof(dst), be->save, "/msr.txt");
+	recfile_write_kv(be->msrs, dst);
+	uname(&u);
+	snprintf(meta, sizeof(meta), "recorded-by=nestvisor %s\nsource=%s\nkernel=%s %s\ndate=%ld\n",
+		 PACKAGE_VERSION, be->replay ? "replay" : "live", u.sysname, u.release, (long)now);
+	save_bytes(be, "/RECORDING", meta, strlen(meta));
+	return 0;
+}
+
+void probe_backend_close(struct probe_backend *be)
+{
+	free(be->kmsg);
+	be->kmsg = NULL;
+	free(be->dump);
+	be->dump = NULL;
+	recfile_free_kv(be->hv_leaves);
+	recfile_free_kv(be->msrs);
+	be->hv_leaves = be->msrs = NULL;
+}

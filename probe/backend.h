@@ -1,0 +1,62 @@
+/* probe backend: every read of the host goes through here, so a recording replays through the same code. */
+#ifndef NESTVISOR_PROBE_BACKEND_H
+#define NESTVISOR_PROBE_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct probe_backend;
+struct probe_kvm;
+struct cpu_raw_data_t;
+struct rec_kv;
+
+struct probe_backend_ops {
+	int (*cpuid)(struct probe_backend *be, uint32_t leaf, uint32_t sub, uint32_t regs[4]);
+	int (*rdmsr)(struct probe_backend *be, uint32_t msr, uint64_t *val);
+	int (*kvm_query)(struct probe_backend *be, struct probe_kvm *kvm, bool functional);
+};
+
+struct probe_backend {
+	const struct probe_backend_ops *ops;
+	char root[4096];	/* "" for the live host, the recording directory otherwise */
+	char save[4096];	/* "" unless recording */
+	bool replay;
+	struct cpu_raw_data_t *dump;	/* CPUID from a libcpuid raw dump, or NULL */
+	struct rec_kv *hv_leaves;	/* replay: hypervisor CPUID leaves */
+	struct rec_kv *msrs;		/* replay: recorded MSRs; live+save: MSRs read */
+	char *kmsg;			/* kernel messages about virtualization, read once */
+	int kmsg_err;
+};
+
+int probe_backend_open(struct probe_backend *be, const char *replay_dir, const char *save_dir,
+		       const char *cpuid_dump, char *err, size_t errlen);
+/* Writes what only the backend knows (CPUID, MSRs) into the recording. */
+int probe_backend_finish(struct probe_backend *be);
+void probe_backend_close(struct probe_backend *be);
+
+/* Files under the root. Return bytes read / 0, or -errno. Reads are NUL-terminated. */
+long probe_read(struct probe_backend *be, const char *path, char *buf, size_t len);
+long probe_read_bin(struct probe_backend *be, const char *path, void *buf, size_t len);
+int probe_readlink_base(struct probe_backend *be, const char *path, char *buf, size_t len);
+typedef int (*probe_list_fn)(const char *name, void *ctx);
+int probe_list(struct probe_backend *be, const char *dir, probe_list_fn fn, void *ctx);
+bool probe_exists(struct probe_backend *be, const char *path);
+/* Kernel log lines about virtualization and IOMMUs (live: /dev/kmsg; recording: kmsg.txt). */
+const char *probe_kmsg(struct probe_backend *be, int *err);
+/* Path of a host path inside the root (for libpci's sysfs.path). */
+void probe_path(struct probe_backend *be, const char *path, char *out, size_t len);
+/* Copies a host file into the recording (used for files a library reads itself). */
+void probe_save_copy(struct probe_backend *be, const char *path);
+void probe_save_link(struct probe_backend *be, const char *path);
+
+static inline int probe_cpuid(struct probe_backend *be, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	return be->ops->cpuid(be, leaf, sub, r);
+}
+static inline int probe_rdmsr(struct probe_backend *be, uint32_t msr, uint64_t *val)
+{
+	return be->ops->rdmsr(be, msr, val);
+}
+
+#endif

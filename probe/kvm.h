@@ -1,0 +1,26 @@
+/* kvm probe: what /dev/kvm offers, and whether it really runs a guest (internal to probe/). */
+#ifndef NESTVISOR_PROBE_KVM_H
+#define NESTVISOR_PROBE_KVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct probe_backend;
+struct probe_kvm;
+
+/* Backend ops: the live host's ioctls, or a recording's kvm.json. */
+int probe_kvm_live_query(struct probe_backend *be, struct probe_kvm *kvm, bool functional);
+int probe_kvm_replay_query(struct probe_backend *be, struct probe_kvm *kvm, bool functional);
+
+/* kvm.json, the recorded form of the /dev/kvm facts. */
+char *probe_kvm_to_json(const struct probe_kvm *kvm);
+int probe_kvm_from_json(const char *text, size_t len, struct probe_kvm *kvm, char *err, size_t errlen);
+
+/* The tiny guest: runs N port writes then ends through port 0xf4; fills run_* facts. */
+int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm);
+
+struct probe_kvm_cap_def { const char *name; int num; bool required; };
+extern const struct probe_kvm_cap_def probe_kvm_caps[];
+extern const size_t probe_kvm_ncaps;
+
+#endif

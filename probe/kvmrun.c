@@ -1,0 +1,281 @@
+/* kvmrun: talks to the live /dev/kvm: API, capabilities, supported CPUID, feature MSRs, and a real guest run. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include "probe/backend.h"
+#include "probe/facts.h"
+#include "probe/kvm.h"
+
+#define GUEST_MEM   0x10000
+#define GUEST_CODE  0x1000
+#define GUEST_OUTS  200		/* exits timed; each is one emulated OUT, so the loop cost is the exit */
+#define PORT_SINK   0x80
+#define PORT_END    0xf4
+#define RUN_TIMEOUT_MS 2000
+
+const struct probe_kvm_cap_def probe_kvm_caps[] = {
+	{ "KVM_CAP_USER_MEMORY", KVM_CAP_USER_MEMORY, true },
+	{ "KVM_CAP_IRQCHIP", KVM_CAP_IRQCHIP, true },
+	{ "KVM_CAP_PIT2", KVM_CAP_PIT2, true },
+	{ "KVM_CAP_SET_TSS_ADDR", KVM_CAP_SET_TSS_ADDR, true },
+	{ "KVM_CAP_EXT_CPUID", KVM_CAP_EXT_CPUID, true },
+	{ "KVM_CAP_IOEVENTFD", KVM_CAP_IOEVENTFD, true },
+	{ "KVM_CAP_IRQFD", KVM_CAP_IRQFD, true },
+	{ "KVM_CAP_IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT, true },
+	{ "KVM_CAP_NR_VCPUS", KVM_CAP_NR_VCPUS, false },
+	{ "KVM_CAP_MAX_VCPUS", KVM_CAP_MAX_VCPUS, false },
+	{ "KVM_CAP_NR_MEMSLOTS", KVM_CAP_NR_MEMSLOTS, false },
+	{ "KVM_CAP_NESTED_STATE", KVM_CAP_NESTED_STATE, false },
+	{ "KVM_CAP_GET_MSR_FEATURES", KVM_CAP_GET_MSR_FEATURES, false },
+	{ "KVM_CAP_X2APIC_API", KVM_CAP_X2APIC_API, false },
+	{ "KVM_CAP_HYPERV", KVM_CAP_HYPERV, false },
+	{ "KVM_CAP_TSC_DEADLINE_TIMER", KVM_CAP_TSC_DEADLINE_TIMER, false },
+};
+const size_t probe_kvm_ncaps = sizeof(probe_kvm_caps) / sizeof(probe_kvm_caps[0]);
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void query_caps(int fd, struct probe_kvm *kvm)
+{
+	kvm->ncaps = 0;
+	for (size_t i = 0; i < probe_kvm_ncaps && kvm->ncaps < PROBE_KVM_MAX_CAPS; i++) {
+		int v = ioctl(fd, KVM_CHECK_EXTENSION, probe_kvm_caps[i].num);
+		snprintf(kvm->caps[kvm->ncaps].name, sizeof(kvm->caps[0].name), "%s", probe_kvm_caps[i].name);
+		kvm->caps[kvm->ncaps].num = probe_kvm_caps[i].num;
+		kvm->caps[kvm->ncaps].val = v < 0 ? 0 : v;
+		kvm->ncaps++;
+	}
+}
+
+static void query_cpuid(int fd, struct probe_kvm *kvm)
+{
+	const int nent = 256;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+
+	if (!c) {
+		kvm->cpuid_err = -ENOMEM;
+		return;
+	}
+	c->nent = nent;
+	if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+		kvm->cpuid_err = -errno;
+		free(c);
+		return;
+	}
+	for (unsigned i = 0; i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1)
+			kvm->cpuid_vmx = e->ecx & (1u << 5);
+		else if (e->function == 0x80000001)
+			kvm->cpuid_svm = e->ecx & (1u << 2);
+		else if (e->function == 0x8000000A)
+			kvm->cpuid_svm_edx = e->edx;
+	}
+	free(c);
+}
+
+/* KVM's feature MSRs tell what KVM would give a nested guest, without the msr module or root. */
+static void query_feature_msrs(int fd, struct probe_kvm *kvm)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+	struct { struct kvm_msrs hdr; struct kvm_msr_entry e[1]; } one;
+
+	for (int i = 0; i < VMX_MSR_COUNT; i++)
+		kvm->feat_msr[i].err = -ENOENT;
+	if (ioctl(fd, KVM_GET_MSR_FEATURE_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+		return;
+	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(list->indices[0]));
+	if (!list)
+		return;
+	list->nmsrs = probe.nmsrs;
+	if (ioctl(fd, KVM_GET_MSR_FEATURE_INDEX_LIST, list) == 0) {
+		kvm->nfeature_msrs = (int)list->nmsrs;
+		for (unsigned i = 0; i < list->nmsrs; i++) {
+			uint32_t idx = list->indices[i];
+			if (idx < VMX_MSR_BASE || idx >= VMX_MSR_BASE + VMX_MSR_COUNT)
+				continue;
+			memset(&one, 0, sizeof(one));
+			one.hdr.nmsrs = 1;
+			one.e[0].index = idx;
+			struct fact_u64 *f = &kvm->feat_msr[idx - VMX_MSR_BASE];
+			f->err = ioctl(fd, KVM_GET_MSRS, &one) == 1 ? 0 : -EIO;
+			f->val = one.e[0].data;
+		}
+	}
+	free(list);
+}
+
+int probe_kvm_live_query(struct probe_backend *be, struct probe_kvm *kvm, bool functional)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	(void)be;
+	kvm->recorded = 0;
+	if (fd < 0) {
+		kvm->open_err = -errno;
+		kvm->run_err = -ENODEV;
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "not run: /dev/kvm could not be opened");
+		return 0;
+	}
+	kvm->api_version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	query_caps(fd, kvm);
+	query_cpuid(fd, kvm);
+	query_feature_msrs(fd, kvm);
+	if (functional)
+		probe_kvm_run_guest(fd, kvm);
+	else {
+		kvm->run_err = -ECANCELED;
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "not run (--no-run)");
+	}
+	close(fd);
+	return 0;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;	/* only interrupts KVM_RUN */
+}
+
+struct guest {
+	int vm, vcpu;
+	void *mem;
+	struct kvm_run *run;
+	size_t run_size;
+};
+
+static int guest_setup(int sysfd, struct guest *g, char *why, size_t len)
+{
+	struct kvm_userspace_memory_region region = { .slot = 0, .guest_phys_addr = 0, .memory_size = GUEST_MEM };
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rip = GUEST_CODE, .rflags = 2 };
+	uint8_t *code;
+	int mmap_size;
+
+	if ((g->vm = ioctl(sysfd, KVM_CREATE_VM, 0)) < 0)
+		return snprintf(why, len, "KVM_CREATE_VM: %s", strerror(errno)), -errno;
+	ioctl(g->vm, KVM_SET_TSS_ADDR, 0xfffbd000ul);	/* real mode on VT-x without unrestricted guest */
+	g->mem = mmap(NULL, GUEST_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g->mem == MAP_FAILED)
+		return snprintf(why, len, "mmap guest memory: %s", strerror(errno)), -ENOMEM;
+	code = (uint8_t *)g->mem + GUEST_CODE;
+	for (int i = 0; i < GUEST_OUTS; i++) {	/* out 0x80, al (unrolled: no emulated loop overhead) */
+		*code++ = 0xe6;
+		*code++ = PORT_SINK;
+	}
+	*code++ = 0xe6;	/* out 0xf4, al: the end */
+	*code++ = PORT_END;
+	*code++ = 0xf4;	/* hlt, should the end port be ignored */
+	region.userspace_addr = (uintptr_t)g->mem;
+	if (ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return snprintf(why, len, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno)), -errno;
+	if ((g->vcpu = ioctl(g->vm, KVM_CREATE_VCPU, 0)) < 0)
+		return snprintf(why, len, "KVM_CREATE_VCPU: %s", strerror(errno)), -errno;
+	mmap_size = ioctl(sysfd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run))
+		return snprintf(why, len, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno)), -EINVAL;
+	g->run_size = (size_t)mmap_size;
+	g->run = mmap(NULL, g->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, g->vcpu, 0);
+	if (g->run == MAP_FAILED) {
+		g->run = NULL;
+		return snprintf(why, len, "mmap kvm_run: %s", strerror(errno)), -ENOMEM;
+	}
+	if (ioctl(g->vcpu, KVM_GET_SREGS, &sregs) < 0)
+		return snprintf(why, len, "KVM_GET_SREGS: %s", strerror(errno)), -errno;
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	if (ioctl(g->vcpu, KVM_SET_SREGS, &sregs) < 0 || ioctl(g->vcpu, KVM_SET_REGS, &regs) < 0)
+		return snprintf(why, len, "KVM_SET_SREGS/REGS: %s", strerror(errno)), -errno;
+	return 0;
+}
+
+static void guest_teardown(struct guest *g)
+{
+	if (g->run)
+		munmap(g->run, g->run_size);
+	if (g->vcpu >= 0)
+		close(g->vcpu);
+	if (g->mem && g->mem != MAP_FAILED)
+		munmap(g->mem, GUEST_MEM);
+	if (g->vm >= 0)
+		close(g->vm);
+}
+
+/* Runs until the end port, an unexpected exit, or the deadline; returns 0 when the guest ended. */
+static int guest_loop(struct guest *g, struct probe_kvm *kvm, double t0, double *first, double *last)
+{
+	double deadline = t0 + RUN_TIMEOUT_MS * 1000.0;
+	unsigned sink = 0;
+
+	for (;;) {
+		if (ioctl(g->vcpu, KVM_RUN, 0) < 0) {
+			if (errno == EINTR && now_us() < deadline)
+				continue;
+			int e = errno;
+			if (e == EINTR)
+				snprintf(kvm->run_detail, sizeof(kvm->run_detail),
+					 "guest did not finish within %d ms (after %u of %d port writes)",
+					 RUN_TIMEOUT_MS, sink, GUEST_OUTS);
+			else
+				snprintf(kvm->run_detail, sizeof(kvm->run_detail), "KVM_RUN: %s", strerror(e));
+			errno = e;
+			return errno == EINTR ? -ETIMEDOUT : -errno;
+		}
+		kvm->run_exits++;
+		struct kvm_run *r = g->run;
+		if (r->exit_reason == KVM_EXIT_IO && r->io.port == PORT_SINK) {
+			*last = now_us();
+			if (sink++ == 0)
+				*first = *last;
+			continue;
+		}
+		if ((r->exit_reason == KVM_EXIT_IO && r->io.port == PORT_END) || r->exit_reason == KVM_EXIT_HLT)
+			return sink == GUEST_OUTS ? 0 : -EPROTO;
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "unexpected exit reason %u after %u port writes%s",
+			 r->exit_reason, sink, r->exit_reason == KVM_EXIT_INTERNAL_ERROR ? " (KVM internal error)" : "");
+		return -EPROTO;
+	}
+}
+
+int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm)
+{
+	struct guest g = { .vm = -1, .vcpu = -1 };
+	struct sigaction sa = { .sa_handler = on_alarm }, old_sa;
+	struct itimerval tick = { { 0, 100000 }, { 0, 100000 } }, old_tick;
+	double t0 = now_us(), first = 0, last = 0;
+	int rc;
+
+	kvm->run_exits = 0;
+	if ((rc = guest_setup(sysfd, &g, kvm->run_detail, sizeof(kvm->run_detail))) < 0)
+		goto out;
+	sigaction(SIGALRM, &sa, &old_sa);	/* no SA_RESTART: KVM_RUN returns EINTR */
+	setitimer(ITIMER_REAL, &tick, &old_tick);
+	rc = guest_loop(&g, kvm, t0, &first, &last);
+	setitimer(ITIMER_REAL, &old_tick, NULL);
+	sigaction(SIGALRM, &old_sa, NULL);
+	kvm->run_total_us = now_us() - t0;
+	if (rc == 0) {
+		kvm->exit_rtt_us = (last - first) / (GUEST_OUTS - 1);
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
+			 "a real-mode guest made %d port writes and ended through port 0x%x", GUEST_OUTS, PORT_END);
+	}
+out:
+	guest_teardown(&g);
+	kvm->run_err = rc;
+	return rc;
+}

@@ -1,0 +1,84 @@
+/* nested probe: can guests run their own hypervisor here, and if not, precisely why. */
+#include "config.h"
+#include <stdio.h>
+#include <string.h>
+#include "probe/facts.h"
+
+static bool param_on(const char *v)
+{
+	return v && (v[0] == 'Y' || v[0] == 'y' || v[0] == '1');
+}
+
+bool probe_nested_possible(const struct probe_facts *f, char *why, size_t len)
+{
+	const struct probe_kvm *kvm = &f->kvm;
+	const char *nested = probe_kvm_param(kvm, "nested");
+	const char *hv = probe_hv_name(&f->hv);
+
+	if (!strcmp(kvm->module, "kvm_pvm"))
+		snprintf(why, len, "the software KVM (kvm_pvm) offers its guests no VT-x/AMD-V%s%s%s",
+			 hv ? "; the outer hypervisor (" : "", hv ? hv : "", hv ? ") does not pass them to this host" : "");
+	else if (f->cpu.cpuid_err == 0 && !f->cpu.vmx && !f->cpu.svm)
+		snprintf(why, len, "the CPU this host sees has no VT-x/AMD-V to give guests%s%s",
+			 hv ? ": nested virtualization is off on the outer hypervisor, " : "", hv ? hv : "");
+	else if (!kvm->module[0])
+		snprintf(why, len, "no KVM vendor module is loaded");
+	else if (nested && !param_on(nested))
+		snprintf(why, len, "%s is loaded with nested=%s", kvm->module, nested);
+	else if (kvm->recorded == 0 && kvm->open_err == 0 && kvm->cpuid_err == 0 && !kvm->cpuid_vmx && !kvm->cpuid_svm)
+		snprintf(why, len, "KVM_GET_SUPPORTED_CPUID offers guests neither VMX nor SVM");
+	else if (kvm->recorded || kvm->open_err)
+		snprintf(why, len, "%s nested=%s, but /dev/kvm could not confirm it", kvm->module, nested ? nested : "?");
+	else {
+		snprintf(why, len, "%s nested=%s and KVM offers %s in guest CPUID", kvm->module, nested ? nested : "(default)",
+			 kvm->cpuid_vmx ? "VMX" : "SVM");
+		return true;
+	}
+	return false;
+}
+
+void probe_nested_check(const struct probe_facts *f, struct probe_check *c)
+{
+	const struct probe_kvm *kvm = &f->kvm;
+	char why[256], fix[384] = "";
+	bool yes = probe_nested_possible(f, why, sizeof(why));
+	const char *nested = probe_kvm_param(kvm, "nested");
+
+	if (yes) {
+		probe_check_set(c, PROBE_PASS, "", "guests can run their own hypervisor: yes (%s)", why);
+		return;
+	}
+	if (nested && !param_on(nested))
+		snprintf(fix, sizeof(fix), "echo 'options %s nested=1' > /etc/modprobe.d/kvm-nested.conf, stop all VMs, "
+			 "then reload: modprobe -r %s && modprobe %s (or reboot)", kvm->module, kvm->module, kvm->module);
+	else if (!strcmp(kvm->module, "kvm_pvm") || (!f->cpu.vmx && !f->cpu.svm))
+		snprintf(fix, sizeof(fix), "not a setting on this host: %s",
+			 probe_hv_name(&f->hv) ? "enable nested virtualization on the outer hypervisor, or use an instance "
+			 "type that offers it" : "use a CPU with VT-x or AMD-V");
+	if (kvm->recorded && !fix[0])
+		probe_check_set(c, PROBE_UNKNOWN, "", "guests can run their own hypervisor: unknown (%s)", why);
+	else
+		probe_check_set(c, PROBE_WARN, fix, "guests can run their own hypervisor: no (%s)", why);
+}
+
+void probe_nested_check_state(const struct probe_facts *f, struct probe_check *c)
+{
+	const struct probe_kvm *kvm = &f->kvm;
+	char why[256];
+	int size = -1;
+
+	for (int i = 0; i < kvm->ncaps; i++)
+		if (!strcmp(kvm->caps[i].name, "KVM_CAP_NESTED_STATE"))
+			size = kvm->caps[i].val;
+	if (kvm->recorded || kvm->open_err || size < 0)
+		probe_check_set(c, PROBE_UNKNOWN, "", "KVM_CAP_NESTED_STATE not read (/dev/kvm unavailable)");
+	else if (size > 0)
+		probe_check_set(c, PROBE_PASS, "", "KVM_CAP_NESTED_STATE = %d bytes: VMs running nested guests can be "
+				"saved and migrated", size);
+	else if (probe_nested_possible(f, why, sizeof(why)))
+		probe_check_set(c, PROBE_WARN, "use Linux 4.19 or newer", "KVM_CAP_NESTED_STATE = 0: a VM running "
+				"nested guests cannot be saved or migrated");
+	else
+		probe_check_set(c, PROBE_NOTE, "", "KVM_CAP_NESTED_STATE = 0 (KVM_GET_NESTED_STATE unavailable), as "
+				"expected without nested virtualization");
+}

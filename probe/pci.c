@@ -1,0 +1,303 @@
+/* pci probe: every PCI device (libpci), its driver and IOMMU group, and whether it suits a hypervisor. */
+#include "config.h"
+#include <errno.h>
+#include <pci/pci.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "probe/backend.h"
+#include "probe/facts.h"
+#include "probe/recfile.h"
+
+#define PCI_MAX_DEVS 4096
+
+/* What a hypervisor offers instead of passing a device through, by class (base, sub; 0xff: any). */
+static const struct { uint8_t base, sub; const char *alternative; } pv_alternatives[] = {
+	{ 0x01, 0x08, "virtio-blk (NVMe: or vhost-user-blk)" },
+	{ 0x01, 0xff, "virtio-blk or virtio-scsi" },
+	{ 0x02, 0xff, "virtio-net (vhost-net)" },
+	{ 0x03, 0x02, "virtio-gpu for display; CUDA/compute needs passthrough or vGPU" },
+	{ 0x03, 0xff, "virtio-gpu" },
+	{ 0x04, 0xff, "virtio-snd" },
+	{ 0x07, 0xff, "virtio-console" },
+	{ 0x09, 0xff, "virtio-input" },
+	{ 0x0c, 0x03, "USB redirection or virtio-input" },
+	{ 0x0c, 0x04, "virtio-scsi" },
+	{ 0x0c, 0x05, "none needed (host platform device)" },
+	{ 0x0d, 0xff, "virtio-net (the host bridges the radio)" },
+	{ 0x10, 0xff, "virtio-crypto" },
+	{ 0x12, 0xff, "none: passthrough, SR-IOV or mediated devices" },
+};
+
+/* Red Hat's virtio IDs (1af4:1000-107f): legacy 1000-103f, modern 1040 + device type. */
+static bool is_virtio(uint16_t vendor, uint16_t device)
+{
+	return vendor == 0x1af4 && device >= 0x1000 && device <= 0x107f;
+}
+
+static const char *alternative_for(uint16_t cls)
+{
+	uint8_t base = cls >> 8, sub = cls & 0xff;
+
+	for (size_t i = 0; i < sizeof(pv_alternatives) / sizeof(pv_alternatives[0]); i++)
+		if (pv_alternatives[i].base == base && (pv_alternatives[i].sub == 0xff || pv_alternatives[i].sub == sub))
+			return pv_alternatives[i].alternative;
+	return "none";
+}
+
+static jmp_buf pci_jmp;
+static char pci_errmsg[128];
+
+/* libpci's error hook must not return: we unwind to probe_pci_collect instead of exiting. */
+static void __attribute__((noreturn)) pci_on_error(char *msg, ...)
+{
+	va_list ap;
+
+	va_start(ap, msg);
+	vsnprintf(pci_errmsg, sizeof(pci_errmsg), msg, ap);
+	va_end(ap);
+	longjmp(pci_jmp, 1);
+}
+
+static void pci_on_warning(char *msg, ...)
+{
+	(void)msg;	/* a missing optional sysfs file: the fact stays unknown */
+}
+
+/* The files libpci reads itself, so a recording replays through libpci too. */
+static void save_for_libpci(struct probe_backend *be, const char *addr)
+{
+	static const char *const files[] = { "vendor", "device", "class", "subsystem_vendor", "subsystem_device",
+					     "revision", "resource", "irq", "numa_node", "label" };
+	char path[160];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", addr, files[i]);
+		probe_save_copy(be, path);
+	}
+}
+
+struct peer_ctx { const char *self; char *out; size_t len; };
+
+static int peer_one(const char *name, void *ctx)
+{
+	struct peer_ctx *pc = ctx;
+	size_t used = strlen(pc->out);
+
+	if (strcmp(name, pc->self) && used + strlen(name) + 2 < pc->len)
+		snprintf(pc->out + used, pc->len - used, "%s%s", used ? " " : "", name);
+	return 0;
+}
+
+static void dev_sysfs(struct probe_backend *be, struct probe_pci_dev *d)
+{
+	char path[200], buf[64];
+	uint64_t v;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", d->addr);
+	if (probe_readlink_base(be, path, d->driver, sizeof(d->driver)) < 0)
+		d->driver[0] = '\0';
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", d->addr);
+	d->group = -1;
+	if (probe_readlink_base(be, path, buf, sizeof(buf)) == 0 && recfile_parse_u64(buf, &v) == 0 && v < 1000000) {
+		struct peer_ctx pc = { d->addr, d->group_peers, sizeof(d->group_peers) };
+		d->group = (int)v;
+		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices", d->group);
+		probe_list(be, path, peer_one, &pc);
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset_method", d->addr);
+	if (probe_read(be, path, d->reset, sizeof(d->reset)) < 0)
+		snprintf(d->reset, sizeof(d->reset), "?");	/* kernel < 5.15 has no reset_method */
+	recfile_trim(d->reset);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_totalvfs", d->addr);
+	d->sriov_vfs = -1;
+	if (probe_read(be, path, buf, sizeof(buf)) >= 0 && recfile_parse_u64(buf, &v) == 0 && v < 65536)
+		d->sriov_vfs = (int)v;
+}
+
+/* Config space beyond 64 bytes needs root; 4096 bytes say the extended capabilities are real. */
+static void dev_config(struct probe_backend *be, struct pci_dev *pd, struct probe_pci_dev *d)
+{
+	static uint8_t cfg[4096];
+	char path[160];
+	long n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", d->addr);
+	n = probe_read_bin(be, path, cfg, sizeof(cfg));
+	d->acs = -1;
+	if (n >= 256) {
+		struct pci_cap *exp = pci_find_cap(pd, PCI_CAP_ID_EXP, PCI_CAP_NORMAL);
+		if (exp && !strcmp(d->reset, "?") && (pci_read_long(pd, exp->addr + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLRESET))
+			snprintf(d->reset, sizeof(d->reset), "flr");
+	}
+	if (n >= 4096)
+		d->acs = pci_find_cap(pd, PCI_EXT_CAP_ID_ACS, PCI_CAP_EXTENDED) != NULL;
+}
+
+static void dev_names(struct pci_access *pacc, struct pci_dev *pd, struct probe_pci_dev *d)
+{
+	if (!pci_lookup_name(pacc, d->vendor_name, sizeof(d->vendor_name), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS,
+			     pd->vendor_id))
+		snprintf(d->vendor_name, sizeof(d->vendor_name), "Vendor %04x", pd->vendor_id);
+	if (!pci_lookup_name(pacc, d->device_name, sizeof(d->device_name), PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS,
+			     pd->vendor_id, pd->device_id))
+		snprintf(d->device_name, sizeof(d->device_name), "Device %04x", pd->device_id);
+	if (!pci_lookup_name(pacc, d->class_name, sizeof(d->class_name), PCI_LOOKUP_CLASS | PCI_LOOKUP_NO_NUMBERS,
+			     pd->device_class))
+		snprintf(d->class_name, sizeof(d->class_name), "Class %04x", pd->device_class);
+}
+
+static void dev_fill(struct probe_backend *be, struct pci_access *pacc, struct pci_dev *pd, struct probe_pci_dev *d)
+{
+	pci_fill_info(pd, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CAPS | PCI_FILL_EXT_CAPS | PCI_FILL_SUBSYS |
+		      PCI_FILL_CLASS_EXT);
+	snprintf(d->addr, sizeof(d->addr), "%04x:%02x:%02x.%d", pd->domain, pd->bus, pd->dev, pd->func);
+	if (pd->domain)
+		snprintf(d->slot, sizeof(d->slot), "%s", d->addr);
+	else
+		snprintf(d->slot, sizeof(d->slot), "%02x:%02x.%d", pd->bus, pd->dev, pd->func);
+	d->vendor = pd->vendor_id;
+	d->device = pd->device_id;
+	d->cls = pd->device_class;
+	d->rev = pd->rev_id;
+	d->sub_vendor = pd->subsys_vendor_id;
+	d->sub_device = pd->subsys_id;
+	save_for_libpci(be, d->addr);
+	dev_names(pacc, pd, d);
+	dev_sysfs(be, d);
+	dev_config(be, pd, d);
+	d->paravirtual = is_virtio(d->vendor, d->device);
+	d->alternative = alternative_for(d->cls);
+}
+
+static int dev_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct probe_pci_dev *)a)->addr, ((const struct probe_pci_dev *)b)->addr);
+}
+
+static const struct probe_pci_dev *find_dev(const struct probe_pci *pci, const char *addr)
+{
+	for (int i = 0; i < pci->ndevs; i++)
+		if (!strcmp(pci->devs[i].addr, addr))
+			return &pci->devs[i];
+	return NULL;
+}
+
+/* The first group member the host keeps (not a bridge): passing one means passing all. */
+static const struct probe_pci_dev *blocking_peer(const struct probe_pci *pci, const struct probe_pci_dev *d)
+{
+	char peers[sizeof(d->group_peers)], *save = NULL;
+
+	snprintf(peers, sizeof(peers), "%s", d->group_peers);
+	for (char *tok = strtok_r(peers, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		const struct probe_pci_dev *p = find_dev(pci, tok);
+		if (p && (p->cls >> 8) != 0x06)
+			return p;
+	}
+	return NULL;
+}
+
+static void dev_verdict(const struct probe_pci *pci, const struct probe_iommu *io, struct probe_pci_dev *d)
+{
+	const struct probe_pci_dev *peer;
+
+	d->verdict = "not-ready";
+	if (d->paravirtual) {
+		d->verdict = "paravirtual";
+		snprintf(d->reason, sizeof(d->reason), "already a virtio device (this host is itself a guest)");
+	} else if ((d->cls >> 8) == 0x06) {
+		d->verdict = "host-infrastructure";
+		snprintf(d->reason, sizeof(d->reason), "bridges stay with the host");
+	} else if (!probe_iommu_active(io))
+		snprintf(d->reason, sizeof(d->reason), "no active IOMMU (see iommu.active)");
+	else if (d->group < 0)
+		snprintf(d->reason, sizeof(d->reason), "in no IOMMU group");
+	else if ((peer = blocking_peer(pci, d)))
+		snprintf(d->reason, sizeof(d->reason), "IOMMU group %d also holds %s (%s, driver %s): both must go "
+			 "to the guest together", d->group, peer->slot, peer->class_name, peer->driver[0] ? peer->driver : "none");
+	else if (!d->reset[0])
+		snprintf(d->reason, sizeof(d->reason), "no reset method: state would leak between guests");
+	else {
+		d->verdict = "ready";
+		snprintf(d->reason, sizeof(d->reason), "IOMMU group %d to itself; reset: %s%s", d->group,
+			 strcmp(d->reset, "?") ? d->reset : "unknown (kernel < 5.15)",
+			 !strcmp(d->driver, "vfio-pci") ? "; bound to vfio-pci already" : "");
+	}
+}
+
+static int scan(struct probe_backend *be, struct pci_access *pacc, struct probe_pci *pci)
+{
+	int n = 0;
+
+	pci_scan_bus(pacc);
+	for (struct pci_dev *pd = pacc->devices; pd; pd = pd->next)
+		n++;
+	if (n > PCI_MAX_DEVS)
+		n = PCI_MAX_DEVS;
+	pci->devs = calloc((size_t)(n ? n : 1), sizeof(*pci->devs));
+	if (!pci->devs)
+		return -ENOMEM;
+	for (struct pci_dev *pd = pacc->devices; pd && pci->ndevs < n; pd = pd->next)
+		dev_fill(be, pacc, pd, &pci->devs[pci->ndevs++]);
+	qsort(pci->devs, (size_t)pci->ndevs, sizeof(*pci->devs), dev_cmp);
+	return 0;
+}
+
+void probe_pci_collect(struct probe_backend *be, const struct probe_iommu *io, struct probe_pci *pci)
+{
+	struct pci_access *pacc = pci_alloc();
+	char sysfs[4200];
+
+	if (!pacc) {
+		pci->err = -ENOMEM;
+		return;
+	}
+	probe_path(be, "/sys/bus/pci", sysfs, sizeof(sysfs));
+	pacc->method = PCI_ACCESS_SYS_BUS_PCI;
+	pacc->error = pci_on_error;
+	pacc->warning = pci_on_warning;
+	probe_exists(be, "/sys/bus/pci/devices");
+	if (setjmp(pci_jmp)) {
+		pci->err = -EIO;
+		snprintf(pci->errmsg, sizeof(pci->errmsg), "%s", pci_errmsg);
+		goto out;
+	}
+	pci_set_param(pacc, "sysfs.path", sysfs);
+	pci_init(pacc);
+	pci->err = scan(be, pacc, pci);
+	for (int i = 0; i < pci->ndevs; i++)
+		dev_verdict(pci, io, &pci->devs[i]);
+out:
+	pci_cleanup(pacc);
+}
+
+void probe_pci_free(struct probe_pci *pci)
+{
+	free(pci->devs);
+	pci->devs = NULL;
+	pci->ndevs = 0;
+}
+
+void probe_pci_check(const struct probe_facts *f, struct probe_check *c)
+{
+	const struct probe_pci *pci = &f->pci;
+	int ready = 0, pv = 0, infra = 0, blocked = 0;
+
+	if (pci->err) {
+		probe_check_set(c, PROBE_UNKNOWN, "run `lspci` to see whether PCI is readable here",
+				"PCI devices could not be listed: %s", pci->errmsg[0] ? pci->errmsg : strerror(-pci->err));
+		return;
+	}
+	for (int i = 0; i < pci->ndevs; i++) {
+		const char *v = pci->devs[i].verdict;
+		ready += !strcmp(v, "ready");
+		pv += !strcmp(v, "paravirtual");
+		infra += !strcmp(v, "host-infrastructure");
+		blocked += !strcmp(v, "not-ready");
+	}
+	probe_check_set(c, ready || !blocked ? PROBE_PASS : PROBE_NOTE, blocked ? "see the device list for each reason" : "",
+			"%d devices: %d ready for passthrough, %d not ready, %d paravirtual (virtio), %d host infrastructure",
+			pci->ndevs, ready, blocked, pv, infra);
+}

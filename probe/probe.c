@@ -1,0 +1,159 @@
+/* probe: runs the collectors through one backend, then judges the facts with a const table of checks. */
+#include "config.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "probe/backend.h"
+#include "probe/facts.h"
+#include "probe/recfile.h"
+
+static const struct { const char *id; const char *title; probe_check_fn fn; } probe_checks[] = {
+	{ "cpu.model", "CPU", probe_cpu_check_model },
+	{ "cpu.hwvirt", "VT-x / AMD-V", probe_cpu_check_hwvirt },
+	{ "cpu.firmware", "Enabled by firmware", probe_cpu_check_firmware },
+	{ "cpu.slat", "EPT / NPT (second-level translation)", probe_cpu_check_feature },
+	{ "cpu.vpid", "VPID / ASID (tagged TLB)", probe_cpu_check_feature },
+	{ "cpu.ug", "Unrestricted guest", probe_cpu_check_feature },
+	{ "cpu.apicv", "APICv / AVIC", probe_cpu_check_feature },
+	{ "cpu.shadow", "VMCS shadowing", probe_cpu_check_feature },
+	{ "host.hypervisor", "Where this host runs", probe_hv_check },
+	{ "kvm.module", "KVM module", probe_kvm_check_module },
+	{ "kvm.dev", "/dev/kvm", probe_kvm_check_dev },
+	{ "kvm.caps", "KVM capabilities", probe_kvm_check_caps },
+	{ "kvm.run", "KVM runs a guest", probe_kvm_check_run },
+	{ "nested.support", "Nested guests", probe_nested_check },
+	{ "nested.state", "Nested state save/restore", probe_nested_check_state },
+	{ "iommu.acpi", "IOMMU in firmware (DMAR/IVRS)", probe_iommu_check_acpi },
+	{ "iommu.active", "IOMMU active", probe_iommu_check_active },
+	{ "iommu.cmdline", "IOMMU kernel options", probe_iommu_check_cmdline },
+	{ "iommu.intremap", "Interrupt remapping", probe_iommu_check_intremap },
+	{ "pci.devices", "PCI devices", probe_pci_check },
+};
+#define NCHECKS (sizeof(probe_checks) / sizeof(probe_checks[0]))
+
+static const char *const status_names[] = { "PASS", "NOTE", "WARN", "FAIL", "UNKNOWN" };
+
+const char *probe_status_name(enum probe_status s)
+{
+	return (unsigned)s < sizeof(status_names) / sizeof(status_names[0]) ? status_names[s] : "?";
+}
+
+void probe_check_set(struct probe_check *c, enum probe_status s, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->status = s;
+	snprintf(c->fix, sizeof(c->fix), "%s", s == PROBE_PASS || !fix ? "" : fix);
+	va_start(ap, fmt);
+	vsnprintf(c->evidence, sizeof(c->evidence), fmt, ap);
+	va_end(ap);
+}
+
+static void summarize(const struct probe_facts *f, struct probe_summary *s)
+{
+	const char *hv = probe_hv_name(&f->hv);
+
+	s->hw_vms = probe_kvm_works(&f->kvm);
+	if (f->kvm.recorded)
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "unknown: /dev/kvm was not recorded%s%s",
+			 f->cpu.vmx || f->cpu.svm ? " (the CPU has " : "", f->cpu.vmx ? "VT-x)" : f->cpu.svm ? "AMD-V)" : "");
+	else if (!s->hw_vms)
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "KVM does not run guests here (see kvm.dev, kvm.run)");
+	else if (probe_kvm_is_software(f))
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "software KVM (%s) without VT-x/AMD-V%s%s: guest user code "
+			 "runs natively, guest kernel code is emulated", f->kvm.module[0] ? f->kvm.module : "kvm",
+			 hv ? ", under " : "", hv ? hv : "");
+	else
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "KVM (%s) with %s%s%s%s", f->kvm.module,
+			 f->cpu.vmx ? "Intel VT-x" : "AMD-V", !(f->cpu.features & (VF(VF_EPT) | VF(VF_NPT))) ? "" :
+			 f->cpu.vmx ? " + EPT" : " + NPT", hv ? ", as a guest of " : "", hv ? hv : "");
+	s->nested = probe_nested_possible(f, s->nested_why, sizeof(s->nested_why));
+	s->pt_ready = s->pt_candidates = 0;
+	for (int i = 0; i < f->pci.ndevs; i++) {
+		const char *v = f->pci.devs[i].verdict;
+		s->pt_ready += !strcmp(v, "ready");
+		s->pt_candidates += !strcmp(v, "ready") || !strcmp(v, "not-ready");
+	}
+}
+
+static void collect(struct probe_backend *be, const struct probe_options *opt, struct probe_facts *f)
+{
+	char buf[128];
+
+	snprintf(f->source, sizeof(f->source), "%s", be->replay ? "replay" : "live");
+	if (probe_read(be, "/proc/sys/kernel/osrelease", buf, sizeof(buf)) >= 0)
+		snprintf(f->kernel, sizeof(f->kernel), "%s", buf);
+	recfile_trim(f->kernel);
+	probe_cpu_collect(be, &f->cpu);
+	probe_hv_collect(be, &f->cpu, &f->hv);
+	probe_kvm_collect(be, &f->kvm, !opt->skip_functional);
+	probe_cpu_decide_features(&f->cpu, &f->kvm);
+	probe_iommu_collect(be, &f->iommu);
+	probe_pci_collect(be, &f->iommu, &f->pci);
+}
+
+int probe_run(const struct probe_options *opt, struct probe_report *rep, char *err, size_t errlen)
+{
+	struct probe_backend be;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->facts = calloc(1, sizeof(*rep->facts));
+	rep->checks = calloc(NCHECKS, sizeof(*rep->checks));
+	if (!rep->facts || !rep->checks) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if ((rc = probe_backend_open(&be, opt->replay_dir, opt->save_dir, opt->cpuid_dump, err, errlen)) < 0)
+		goto fail;
+	collect(&be, opt, rep->facts);
+	probe_backend_finish(&be);
+	probe_backend_close(&be);
+	snprintf(rep->source, sizeof(rep->source), "%s", rep->facts->source);
+	rep->nchecks = NCHECKS;
+	for (size_t i = 0; i < NCHECKS; i++) {
+		rep->checks[i].id = probe_checks[i].id;
+		rep->checks[i].title = probe_checks[i].title;
+		probe_checks[i].fn(rep->facts, &rep->checks[i]);
+	}
+	summarize(rep->facts, &rep->summary);
+	return 0;
+fail:
+	probe_report_free(rep);
+	return rc;
+}
+
+void probe_report_free(struct probe_report *rep)
+{
+	if (rep->facts)
+		probe_pci_free(&rep->facts->pci);
+	free(rep->facts);
+	free(rep->checks);
+	rep->facts = NULL;
+	rep->checks = NULL;
+	rep->nchecks = 0;
+}
+
+/* FAIL outranks UNKNOWN: only FAIL changes the exit code. */
+enum probe_status probe_report_worst(const struct probe_report *rep)
+{
+	static const int rank[] = { [PROBE_PASS] = 0, [PROBE_NOTE] = 1, [PROBE_WARN] = 2, [PROBE_UNKNOWN] = 3,
+				    [PROBE_FAIL] = 4 };
+	enum probe_status worst = PROBE_PASS;
+
+	for (size_t i = 0; i < rep->nchecks; i++)
+		if (rank[rep->checks[i].status] > rank[worst])
+			worst = rep->checks[i].status;
+	return worst;
+}
+
+const struct probe_check *probe_report_find(const struct probe_report *rep, const char *id)
+{
+	for (size_t i = 0; i < rep->nchecks; i++)
+		if (!strcmp(rep->checks[i].id, id))
+			return &rep->checks[i];
+	return NULL;
+}

@@ -1,0 +1,64 @@
+/* probe: public API of nestvisor's host virtualization probe (facts, checks, output). */
+#ifndef NESTVISOR_PROBE_H
+#define NESTVISOR_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PROBE_JSON_SCHEMA "nestvisor-probe"
+#define PROBE_JSON_SCHEMA_VERSION 1
+
+enum probe_status { PROBE_PASS, PROBE_NOTE, PROBE_WARN, PROBE_FAIL, PROBE_UNKNOWN };
+
+struct probe_check {
+	const char *id;		/* stable, e.g. "cpu.hwvirt" */
+	const char *title;
+	enum probe_status status;
+	char evidence[512];	/* what was read, and from where */
+	char fix[384];		/* one sentence; empty on PASS */
+};
+
+struct probe_backend;
+struct probe_facts;
+
+struct probe_options {
+	const char *replay_dir;	/* NULL: live host */
+	const char *save_dir;	/* NULL: do not record */
+	const char *cpuid_dump;	/* libcpuid raw dump replacing CPUID */
+	bool skip_functional;	/* do not run the tiny KVM guest */
+};
+
+struct probe_summary {
+	bool hw_vms;		/* hardware-accelerated VMs possible */
+	char hw_vms_how[192];
+	bool nested;
+	char nested_why[256];
+	int pt_ready;		/* devices ready for passthrough */
+	int pt_candidates;	/* devices that could be passed through */
+};
+
+struct probe_report {
+	struct probe_facts *facts;
+	struct probe_check *checks;
+	size_t nchecks;
+	struct probe_summary summary;
+	char source[32];	/* "live" or "replay" */
+};
+
+/* Runs the whole probe; 0 or -errno (the probe itself could not run). Fills err on failure. */
+int probe_run(const struct probe_options *opt, struct probe_report *rep, char *err, size_t errlen);
+void probe_report_free(struct probe_report *rep);
+
+/* Worst status among the checks; FAIL decides the exit code. */
+enum probe_status probe_report_worst(const struct probe_report *rep);
+const struct probe_check *probe_report_find(const struct probe_report *rep, const char *id);
+const char *probe_status_name(enum probe_status s);
+
+/* Output. */
+void probe_output_text(const struct probe_report *rep, FILE *out, bool color, int verbose);
+/* Returns a malloc'd JSON document (the versioned schema in docs/probe-json.md). */
+char *probe_output_json(const struct probe_report *rep);
+
+#endif
