@@ -66,7 +66,7 @@ static const struct { const char *oem; const char *platform; const char *kind; }
 	{ "BXPC", "QEMU", "QEMU machine (KVM: type 1; TCG: emulator)" },
 	{ "VBOX", "VirtualBox", "type 2" },
 	{ "VMWARE", "VMware", "type 1 (ESXi) or type 2 (Workstation)" },
-	{ "AMAZON", "Amazon EC2 (Nitro)", "KVM-based, type 1" },
+	{ "AMAZON", "Amazon EC2 Nitro", "KVM-based, type 1" },
 	{ "Google", "Google Compute Engine", "KVM-based, type 1" },
 	{ "VRTUAL", "Microsoft Hyper-V", "type 1" },
 	{ "Xen", "Xen", "type 1" },

@@ -216,7 +216,7 @@ bool probe_exists(struct probe_backend *be, const char *path)
 
 static bool kmsg_relevant(const char *line)
 {
-	static const char *const words[] = { "kvm", "KVM", "VMX", "vmx", "SVM", "svm", "BIOS", "bios", "DMAR",
+	static const char *const words[] = { "kvm", "KVM", "VMX", "vmx", "SVM", "svm", "by BIOS", "by bios", "DMAR",
 					     "IOMMU", "iommu", "AMD-Vi", "remapping", "x2apic", "pvm", "Hypervisor" };
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strstr(line, words[i]))

@@ -34,7 +34,6 @@ static void identify(struct probe_backend *be, struct probe_cpu *cpu, uint32_t m
 	if (cpu_identify(&raw, &id) != 0)
 		return;	/* vendor string from leaf 0 still stands */
 	snprintf(cpu->brand, sizeof(cpu->brand), "%s", id.brand_str);
-	snprintf(cpu->codename, sizeof(cpu->codename), "%s", id.cpu_codename);
 	cpu->family = id.ext_family;
 	cpu->model = id.ext_model;
 	cpu->stepping = id.stepping;
@@ -184,9 +183,16 @@ void probe_cpu_check_model(const struct probe_facts *f, struct probe_check *c)
 		probe_check_set(c, PROBE_UNKNOWN, "give a CPUID dump with --cpuid-dump FILE",
 				"CPUID not available: %s", strerror(-cpu->cpuid_err));
 	else
-		probe_check_set(c, PROBE_PASS, "", "%s, %s (family 0x%x, model 0x%x, stepping %d%s%s)",
+		/* libcpuid's codename table lags new models (0.6.2 calls Emerald Rapids "Broadwell-E"): not shown */
+		probe_check_set(c, PROBE_PASS, "", "%s, %s (family 0x%x, model 0x%x, stepping %d)",
 				cpu->vendor_str, cpu->brand[0] ? cpu->brand : "unknown model", cpu->family,
-				cpu->model, cpu->stepping, cpu->codename[0] ? ", " : "", cpu->codename);
+				cpu->model, cpu->stepping);
+}
+
+/* Without VT-x/AMD-V that is a FAIL only when KVM is known not to run guests either. */
+static bool kvm_may_work(const struct probe_facts *f)
+{
+	return probe_kvm_works(&f->kvm) || (f->kvm.recorded && f->kvm.module[0]);
 }
 
 void probe_cpu_check_hwvirt(const struct probe_facts *f, struct probe_check *c)
@@ -201,14 +207,14 @@ void probe_cpu_check_hwvirt(const struct probe_facts *f, struct probe_check *c)
 	else if (cpu->svm)
 		probe_check_set(c, PROBE_PASS, "", "AMD-V (CPUID.80000001h:ECX[2] = 1)");
 	else if (cpu->hypervisor_bit)
-		probe_check_set(c, probe_kvm_works(&f->kvm) ? PROBE_WARN : PROBE_FAIL,
+		probe_check_set(c, kvm_may_work(f) ? PROBE_WARN : PROBE_FAIL,
 				"enable nested virtualization on the outer hypervisor, or choose an instance type that "
 				"exposes VT-x/AMD-V",
 				"no VT-x or AMD-V in CPUID (CPUID.1:ECX[5] = 0, CPUID.80000001h:ECX[2] = 0): this host is a "
 				"guest of %s, which does not pass them through%s", hv ? hv : "an unidentified hypervisor",
 				probe_kvm_works(&f->kvm) ? "; KVM still runs guests here (see kvm.run)" : "");
 	else
-		probe_check_set(c, probe_kvm_works(&f->kvm) ? PROBE_WARN : PROBE_FAIL,
+		probe_check_set(c, kvm_may_work(f) ? PROBE_WARN : PROBE_FAIL,
 				"run on a CPU with Intel VT-x or AMD-V",
 				"no VT-x or AMD-V in CPUID (CPUID.1:ECX[5] = 0, CPUID.80000001h:ECX[2] = 0)");
 }
@@ -261,6 +267,15 @@ static void firmware_amd(const struct probe_facts *f, struct probe_check *c)
 				"kernel log says nothing about SVM being disabled", strerror(-cpu->vm_cr.err));
 }
 
+bool probe_cpu_firmware_disabled(const struct probe_cpu *cpu)
+{
+	if (cpu->vmx && cpu->feature_control.err == 0)
+		return vmxcaps_feature_control_disabled(cpu->feature_control.val);
+	if (cpu->svm && cpu->vm_cr.err == 0)
+		return vmxcaps_vm_cr_disabled(cpu->vm_cr.val);
+	return (cpu->vmx || cpu->svm) && (cpu->kmsg_bios[0] || (cpu->vmx && cpu->cpuinfo_err == 0 && !cpu->cpuinfo_vmx));
+}
+
 void probe_cpu_check_firmware(const struct probe_facts *f, struct probe_check *c)
 {
 	if (f->cpu.vmx)
@@ -284,9 +299,9 @@ struct feature_rule {
 static const struct feature_rule feature_rules[] = {
 	{ "cpu.slat", VF(VF_EPT), VF(VF_NPT), "EPT", "NPT", "ept", "npt", PROBE_WARN,
 	  "KVM falls back to shadow paging: every guest page-table write exits" },
-	{ "cpu.vpid", VF(VF_VPID), 0, "VPID", "ASIDs", "vpid", NULL, PROBE_WARN,
+	{ "cpu.vpid", VF(VF_VPID), 0, "VPID", "ASIDs tag the TLB, built into AMD-V", "vpid", NULL, PROBE_WARN,
 	  "the TLB is flushed on every VM entry and exit" },
-	{ "cpu.ug", VF(VF_UG), 0, "unrestricted guest", "real-mode guests (SVM runs them natively)",
+	{ "cpu.ug", VF(VF_UG), 0, "unrestricted guest", "AMD-V runs real-mode guests natively (paged real mode)",
 	  "unrestricted_guest", NULL, PROBE_NOTE, "guest real-mode code is emulated" },
 	{ "cpu.apicv", VF_APICV_ALL, VF(VF_AVIC), "APICv (APIC-register virtualization, virtual-interrupt delivery, "
 	  "posted interrupts)", "AVIC", "enable_apicv", "avic", PROBE_NOTE, "every guest APIC access and interrupt exits" },
@@ -313,7 +328,7 @@ void probe_cpu_check_feature(const struct probe_facts *f, struct probe_check *c)
 	const char *param = cpu->vmx ? r->intel_param : r->amd_param;
 	const char *pval = param ? probe_kvm_param(&f->kvm, param) : NULL;
 	if (need == 0) {	/* built into SVM itself */
-		probe_check_set(c, PROBE_PASS, "", "%s: part of AMD-V (%u ASIDs)", name, cpu->svm_nasid);
+		probe_check_set(c, PROBE_PASS, "", "%s (CPUID 0x8000000A: SVM revision, %u ASIDs)", name, cpu->svm_nasid);
 		return;
 	}
 	if (!cpu->features_source) {

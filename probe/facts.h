@@ -17,7 +17,6 @@ struct probe_cpu {
 	enum probe_vendor vendor;
 	char vendor_str[16];
 	char brand[64];
-	char codename[64];
 	int family, model, stepping;
 	bool vmx, svm, hypervisor_bit;
 	uint32_t svm_edx, svm_nasid;	/* CPUID 0x8000000A */
@@ -162,6 +161,7 @@ void probe_pci_check(const struct probe_facts *f, struct probe_check *c);
 
 /* Shared judgements used by several checks and the summary. */
 bool probe_kvm_works(const struct probe_kvm *kvm);
+bool probe_cpu_firmware_disabled(const struct probe_cpu *cpu);
 bool probe_kvm_is_software(const struct probe_facts *f);
 const char *probe_kvm_param(const struct probe_kvm *kvm, const char *name);
 bool probe_nested_possible(const struct probe_facts *f, char *why, size_t len);

@@ -193,10 +193,11 @@ void probe_iommu_check_cmdline(const struct probe_facts *f, struct probe_check *
 	else if (iv && !strncmp(iv, "on", 2) && !probe_iommu_active(io))
 		probe_check_set(c, PROBE_WARN, "enable VT-d in the firmware setup", "intel_iommu=%s asks for VT-d but "
 				"no IOMMU unit is active", iv);
+	else if (iv || av)
+		probe_check_set(c, PROBE_PASS, "", "IOMMU options: %s%s%s%s", iv ? "intel_iommu=" : "", iv ? iv : "",
+				av ? (iv ? " amd_iommu=" : "amd_iommu=") : "", av ? av : "");
 	else
-		probe_check_set(c, PROBE_PASS, "", "IOMMU options: %s%s%s%s%s%s", iv ? "intel_iommu=" : "",
-				iv ? iv : "", av ? " amd_iommu=" : "", av ? av : "", (iv || av) ? "" : "none (kernel defaults)",
-				(iv || av || !probe_iommu_active(io)) ? "" : "");
+		probe_check_set(c, PROBE_PASS, "", "IOMMU options: none (kernel defaults)");
 }
 
 void probe_iommu_check_intremap(const struct probe_facts *f, struct probe_check *c)

@@ -335,6 +335,11 @@ void probe_kvm_check_module(const struct probe_facts *f, struct probe_check *c)
 				params[0] ? "; " : "", params);
 	else if (kvm->module[0])
 		probe_check_set(c, PROBE_PASS, "", "%s loaded%s%s", kvm->module, params[0] ? "; " : "", params);
+	else if (kvm->kvm_builtin_or_loaded && probe_cpu_firmware_disabled(&f->cpu))
+		probe_check_set(c, PROBE_FAIL, "enable VT-x/SVM in the firmware setup first (see cpu.firmware): the vendor "
+				"module refuses to load while it is off",
+				"the kvm core module is present but no vendor module: firmware keeps %s off",
+				f->cpu.vmx ? "VT-x" : "SVM");
 	else if (kvm->kvm_builtin_or_loaded)
 		probe_check_set(c, PROBE_WARN, f->cpu.vendor == CPU_VENDOR_AMD ? "modprobe kvm_amd" : "modprobe kvm_intel",
 				"the kvm core module is present but no vendor module (kvm_intel, kvm_amd, kvm_pvm)");

@@ -21,6 +21,8 @@ bool probe_nested_possible(const struct probe_facts *f, char *why, size_t len)
 	else if (f->cpu.cpuid_err == 0 && !f->cpu.vmx && !f->cpu.svm)
 		snprintf(why, len, "the CPU this host sees has no VT-x/AMD-V to give guests%s%s",
 			 hv ? ": nested virtualization is off on the outer hypervisor, " : "", hv ? hv : "");
+	else if (probe_cpu_firmware_disabled(&f->cpu))
+		snprintf(why, len, "firmware keeps %s off, so KVM cannot load", f->cpu.vmx ? "VT-x" : "SVM");
 	else if (!kvm->module[0])
 		snprintf(why, len, "no KVM vendor module is loaded");
 	else if (nested && !param_on(nested))

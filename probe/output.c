@@ -21,29 +21,29 @@ static const struct { const char *prefix; const char *heading; } sections[] = {
 	{ "nested.", "Nested virtualization" }, { "iommu.", "IOMMU" }, { "pci.", "PCI devices" },
 };
 
+/* Word-wraps text at 100 columns under an indent, so long evidence stays readable. */
 static void print_wrapped(FILE *out, const char *label, const char *text)
 {
-	const int width = 100, indent = 6;
-	int col = indent + (int)strlen(label);
-	const char *p = text;
+	const int width = 100, indent = 6 + (int)strlen(label);
+	int col = indent;
 
-	fprintf(out, "%*s%s", indent, "", label);
-	while (*p) {
+	fprintf(out, "%6s%s", "", label);
+	for (const char *p = text; *p;) {
+		while (*p == ' ')
+			p++;
 		size_t w = strcspn(p, " ");
-		if (col + (int)w > width && col > indent + (int)strlen(label)) {
-			fprintf(out, "\n%*s", indent + (int)strlen(label), "");
-			col = indent + (int)strlen(label);
+		if (!w)
+			break;
+		if (col > indent && col + 1 + (int)w > width) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', out);
+			col++;
 		}
 		fprintf(out, "%.*s", (int)w, p);
 		col += (int)w;
 		p += w;
-		while (*p == ' ') {
-			p++;
-			if (*p) {
-				fputc(' ', out);
-				col++;
-			}
-		}
 	}
 	fputc('\n', out);
 }
@@ -83,8 +83,8 @@ static void print_devices(FILE *out, const struct probe_pci *pci, int verbose)
 		char group[16] = "none";
 		if (d->group >= 0)
 			snprintf(group, sizeof(group), "%d", d->group);
-		fprintf(out, "    %s %s [%04x]: %s %s [%04x:%04x]", d->slot, d->class_name, d->cls, d->vendor_name,
-			d->device_name, d->vendor, d->device);
+		fprintf(out, "    %s %s [%04x]: %s %s [%04x:%04x]", d->slot, d->class_name, d->cls,
+			d->vendor_name, d->device_name, d->vendor, d->device);
 		if (d->rev)
 			fprintf(out, " (rev %02x)", d->rev);
 		fprintf(out, "\n        driver %s, IOMMU group %s: %s (%s); alternative: %s\n",
@@ -110,6 +110,8 @@ void probe_output_text(const struct probe_report *rep, FILE *out, bool color, in
 			if (!strncmp(rep->checks[i].id, sections[s].prefix, strlen(sections[s].prefix)))
 				print_check(out, &rep->checks[i], color, verbose);
 	}
+	if (f->pci.ndevs)
+		fprintf(out, "  Devices (the same list as `lspci -nn`):\n");
 	print_devices(out, &f->pci, verbose);
 }
 

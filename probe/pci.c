@@ -91,7 +91,7 @@ static int peer_one(const char *name, void *ctx)
 	return 0;
 }
 
-static void dev_sysfs(struct probe_backend *be, struct probe_pci_dev *d)
+static void dev_sysfs(struct probe_backend *be, struct probe_pci_dev *d, bool has_reset_method)
 {
 	char path[200], buf[64];
 	uint64_t v;
@@ -108,8 +108,9 @@ static void dev_sysfs(struct probe_backend *be, struct probe_pci_dev *d)
 		probe_list(be, path, peer_one, &pc);
 	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset_method", d->addr);
+	/* Since 5.15 the kernel hides reset_method when a device has no reset; before, it never had one. */
 	if (probe_read(be, path, d->reset, sizeof(d->reset)) < 0)
-		snprintf(d->reset, sizeof(d->reset), "?");	/* kernel < 5.15 has no reset_method */
+		snprintf(d->reset, sizeof(d->reset), "%s", has_reset_method ? "" : "?");
 	recfile_trim(d->reset);
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_totalvfs", d->addr);
 	d->sriov_vfs = -1;
@@ -147,9 +148,13 @@ static void dev_names(struct pci_access *pacc, struct pci_dev *pd, struct probe_
 	if (!pci_lookup_name(pacc, d->class_name, sizeof(d->class_name), PCI_LOOKUP_CLASS | PCI_LOOKUP_NO_NUMBERS,
 			     pd->device_class))
 		snprintf(d->class_name, sizeof(d->class_name), "Class %04x", pd->device_class);
+	char *bracket = strstr(d->class_name, " [");	/* pci.ids names class ffff "Unassigned class [ffff]" */
+	if (bracket)
+		*bracket = '\0';
 }
 
-static void dev_fill(struct probe_backend *be, struct pci_access *pacc, struct pci_dev *pd, struct probe_pci_dev *d)
+static void dev_fill(struct probe_backend *be, struct pci_access *pacc, struct pci_dev *pd, struct probe_pci_dev *d,
+		     bool has_reset_method)
 {
 	pci_fill_info(pd, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CAPS | PCI_FILL_EXT_CAPS | PCI_FILL_SUBSYS |
 		      PCI_FILL_CLASS_EXT);
@@ -166,10 +171,10 @@ static void dev_fill(struct probe_backend *be, struct pci_access *pacc, struct p
 	d->sub_device = pd->subsys_id;
 	save_for_libpci(be, d->addr);
 	dev_names(pacc, pd, d);
-	dev_sysfs(be, d);
+	dev_sysfs(be, d, has_reset_method);
 	dev_config(be, pd, d);
 	d->paravirtual = is_virtio(d->vendor, d->device);
-	d->alternative = alternative_for(d->cls);
+	d->alternative = d->paravirtual ? "it is the paravirtual device" : alternative_for(d->cls);
 }
 
 static int dev_cmp(const void *a, const void *b)
@@ -206,7 +211,7 @@ static void dev_verdict(const struct probe_pci *pci, const struct probe_iommu *i
 	d->verdict = "not-ready";
 	if (d->paravirtual) {
 		d->verdict = "paravirtual";
-		snprintf(d->reason, sizeof(d->reason), "already a virtio device (this host is itself a guest)");
+		snprintf(d->reason, sizeof(d->reason), "already a virtio device: this host is itself a guest");
 	} else if ((d->cls >> 8) == 0x06) {
 		d->verdict = "host-infrastructure";
 		snprintf(d->reason, sizeof(d->reason), "bridges stay with the host");
@@ -227,8 +232,20 @@ static void dev_verdict(const struct probe_pci *pci, const struct probe_iommu *i
 	}
 }
 
+/* reset_method appeared in Linux 5.15. */
+static bool kernel_has_reset_method(struct probe_backend *be)
+{
+	char rel[64];
+	unsigned major = 0, minor = 0;
+
+	if (probe_read(be, "/proc/sys/kernel/osrelease", rel, sizeof(rel)) < 0 || sscanf(rel, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 5 || (major == 5 && minor >= 15);
+}
+
 static int scan(struct probe_backend *be, struct pci_access *pacc, struct probe_pci *pci)
 {
+	bool has_reset_method = kernel_has_reset_method(be);
 	int n = 0;
 
 	pci_scan_bus(pacc);
@@ -240,7 +257,7 @@ static int scan(struct probe_backend *be, struct pci_access *pacc, struct probe_
 	if (!pci->devs)
 		return -ENOMEM;
 	for (struct pci_dev *pd = pacc->devices; pd && pci->ndevs < n; pd = pd->next)
-		dev_fill(be, pacc, pd, &pci->devs[pci->ndevs++]);
+		dev_fill(be, pacc, pd, &pci->devs[pci->ndevs++], has_reset_method);
 	qsort(pci->devs, (size_t)pci->ndevs, sizeof(*pci->devs), dev_cmp);
 	return 0;
 }

@@ -57,7 +57,7 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 
 	s->hw_vms = probe_kvm_works(&f->kvm);
 	if (f->kvm.recorded)
-		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "unknown: /dev/kvm was not recorded%s%s",
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "/dev/kvm was not recorded%s%s",
 			 f->cpu.vmx || f->cpu.svm ? " (the CPU has " : "", f->cpu.vmx ? "VT-x)" : f->cpu.svm ? "AMD-V)" : "");
 	else if (!s->hw_vms)
 		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "KVM does not run guests here (see kvm.dev, kvm.run)");
