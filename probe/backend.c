@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libcpuid/libcpuid.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,20 @@
 static void join(char *out, size_t len, const char *a, const char *b)
 {
 	snprintf(out, len, "%s%s", a, b);
+}
+
+void probe_problem(struct probe_backend *be, const char *fmt, ...)
+{
+	size_t used = strlen(be->problems);
+	va_list ap;
+
+	if (used + 3 >= sizeof(be->problems))
+		return;
+	if (used)
+		used += (size_t)snprintf(be->problems + used, sizeof(be->problems) - used, "; ");
+	va_start(ap, fmt);
+	vsnprintf(be->problems + used, sizeof(be->problems) - used, fmt, ap);
+	va_end(ap);
 }
 
 void probe_path(struct probe_backend *be, const char *path, char *out, size_t len)
@@ -280,6 +295,8 @@ const char *probe_kmsg(struct probe_backend *be, int *err)
 
 static int cpuid_from_dump(const struct cpu_raw_data_t *d, uint32_t leaf, uint32_t r[4])
 {
+	if (d->basic_cpuid[0][0] == 0)
+		return -ENODATA;
 	if (leaf < MAX_CPUID_LEVEL && leaf <= d->basic_cpuid[0][0]) {
 		memcpy(r, d->basic_cpuid[leaf], 16);
 		return 0;
@@ -353,30 +370,42 @@ static const struct probe_backend_ops replay_ops = {
 	.cpuid = cpuid_recorded, .rdmsr = rdmsr_recorded, .kvm_query = probe_kvm_replay_query,
 };
 
-static int load_kv(struct probe_backend *be, const char *name, struct rec_kv **out, char *err, size_t errlen)
+/* A corrupt file is a problem to report, not a reason to stop: its facts become UNKNOWN. */
+static void load_kv(struct probe_backend *be, const char *name, struct rec_kv **out)
 {
 	static char buf[1 << 16];
 	long n = probe_read(be, name, buf, sizeof(buf));
 
 	if (n == -ENOENT)
-		return 0;	/* absent: those facts are UNKNOWN */
-	if (n >= 0 && recfile_parse_kv(buf, (size_t)n, out) == 0)
-		return 0;
-	snprintf(err, errlen, "%s%s: malformed recording file (expected KEY=VALUE lines)", be->root, name);
-	return -EINVAL;
+		return;	/* absent: those facts are UNKNOWN */
+	if (n < 0)
+		probe_problem(be, "%s: %s", name + 1, strerror((int)-n));
+	else if (recfile_parse_kv(buf, (size_t)n, out) < 0)
+		probe_problem(be, "%s: corrupt (expected lines of KEY=HEX...), ignored", name + 1);
 }
 
-static int load_dump(struct probe_backend *be, const char *file, char *err, size_t errlen)
+/* A dump that does not load leaves CPUID unavailable (UNKNOWN), never the host's CPUID in its place. */
+static void cpuid_quiet(const char *msg)
 {
+	(void)msg;	/* libcpuid warns per bad line on stderr; the problem is reported once instead */
+}
+
+static int load_dump(struct probe_backend *be, const char *file)
+{
+	int rc;
+
 	be->dump = calloc(1, sizeof(*be->dump));
 	if (!be->dump)
 		return -ENOMEM;
-	if (cpuid_deserialize_raw_data(be->dump, file) != 0 || be->dump->basic_cpuid[0][0] == 0) {
-		snprintf(err, errlen, "%s: not a libcpuid raw CPUID dump (%s); make one with `cpuid_tool --save=FILE`",
-			 file, cpuid_error());
-		free(be->dump);
-		be->dump = NULL;
-		return -EINVAL;
+	cpuid_set_warn_function(cpuid_quiet);
+	rc = cpuid_deserialize_raw_data(be->dump, file);
+	/* every x86-64 CPU has leaf 1 and extended leaves (long mode is reported there): if not, truncated */
+	if (rc != 0 || be->dump->basic_cpuid[0][0] == 0 || be->dump->basic_cpuid[1][0] == 0 ||
+	    be->dump->ext_cpuid[0][0] < 0x80000001u) {
+		probe_problem(be, "%s: not a libcpuid raw CPUID dump (%s); make one with `cpuid_tool --save=FILE`",
+			      file, rc ? cpuid_error() : "leaf 1 or the extended leaves are missing: truncated?");
+		memset(be->dump, 0, sizeof(*be->dump));	/* leaf 0 max = 0: every leaf reads as missing */
+		be->dump_bad = true;
 	}
 	return 0;
 }
@@ -397,17 +426,16 @@ int probe_backend_open(struct probe_backend *be, const char *replay_dir, const c
 			return -ENOENT;
 		}
 		snprintf(be->root, sizeof(be->root), "%s", replay_dir);
-		if ((rc = load_kv(be, "/cpuid-hypervisor.txt", &be->hv_leaves, err, errlen)) < 0 ||
-		    (rc = load_kv(be, "/msr.txt", &be->msrs, err, errlen)) < 0)
-			goto fail;
+		load_kv(be, "/cpuid-hypervisor.txt", &be->hv_leaves);
+		load_kv(be, "/msr.txt", &be->msrs);
 		if (!cpuid_dump) {
 			char f[4200];
 			probe_path(be, "/cpuid.raw", f, sizeof(f));
-			if (access(f, R_OK) == 0 && (rc = load_dump(be, f, err, errlen)) < 0)
+			if (access(f, R_OK) == 0 && (rc = load_dump(be, f)) < 0)
 				goto fail;
 		}
 	}
-	if (cpuid_dump && (rc = load_dump(be, cpuid_dump, err, errlen)) < 0)
+	if (cpuid_dump && (rc = load_dump(be, cpuid_dump)) < 0)
 		goto fail;
 	if (save_dir) {
 		if (mkdir(save_dir, 0755) < 0 && errno != EEXIST) {
@@ -429,8 +457,10 @@ static void save_cpuid_raw(struct probe_backend *be)
 	char dst[4200];
 
 	join(dst, sizeof(dst), be->save, "/cpuid.raw");
-	if (be->dump)
+	if (be->dump && !be->dump_bad)
 		cpuid_serialize_raw_data(be->dump, dst);
+	else if (be->dump)
+		;	/* nothing trustworthy to record */
 	else if (cpuid_get_raw_data(&raw) == 0)
 		cpuid_serialize_raw_data(&raw, dst);
 }

@@ -23,8 +23,10 @@ struct probe_backend {
 	char save[4096];	/* "" unless recording */
 	bool replay;
 	struct cpu_raw_data_t *dump;	/* CPUID from a libcpuid raw dump, or NULL */
+	bool dump_bad;			/* the dump did not load: CPUID is unavailable */
 	struct rec_kv *hv_leaves;	/* replay: hypervisor CPUID leaves */
 	struct rec_kv *msrs;		/* replay: recorded MSRs; live+save: MSRs read */
+	char problems[512];		/* corrupt inputs, reported by the probe.input check */
 	char *kmsg;			/* kernel messages about virtualization, read once */
 	int kmsg_err;
 };
@@ -42,6 +44,8 @@ int probe_readlink_base(struct probe_backend *be, const char *path, char *buf, s
 typedef int (*probe_list_fn)(const char *name, void *ctx);
 int probe_list(struct probe_backend *be, const char *dir, probe_list_fn fn, void *ctx);
 bool probe_exists(struct probe_backend *be, const char *path);
+/* Notes an input that could not be used; its facts become UNKNOWN. */
+void probe_problem(struct probe_backend *be, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Kernel log lines about virtualization and IOMMUs (live: /dev/kmsg; recording: kmsg.txt). */
 const char *probe_kmsg(struct probe_backend *be, int *err);
 /* Path of a host path inside the root (for libpci's sysfs.path). */

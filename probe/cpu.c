@@ -181,7 +181,8 @@ void probe_cpu_check_model(const struct probe_facts *f, struct probe_check *c)
 
 	if (cpu->cpuid_err)
 		probe_check_set(c, PROBE_UNKNOWN, "give a CPUID dump with --cpuid-dump FILE",
-				"CPUID not available: %s", strerror(-cpu->cpuid_err));
+				"CPUID not available: %s", cpu->cpuid_err == -ENODATA ? "the CPUID dump did not load "
+				"(see probe.input)" : "not in the recording");
 	else
 		/* libcpuid's codename table lags new models (0.6.2 calls Emerald Rapids "Broadwell-E"): not shown */
 		probe_check_set(c, PROBE_PASS, "", "%s, %s (family 0x%x, model 0x%x, stepping %d)",
@@ -341,7 +342,7 @@ void probe_cpu_check_feature(const struct probe_facts *f, struct probe_check *c)
 	if ((cpu->features & need) != need)
 		probe_check_set(c, r->missing, "none: the processor lacks it; a newer CPU has it",
 				"%s not available (%s has: %s): %s", name, cpu->features_source, have, r->cost);
-	else if (pval && (pval[0] == 'N' || pval[0] == '0'))
+	else if (param && probe_kvm_param_bool(&f->kvm, param) == 0)
 		probe_check_set(c, PROBE_WARN, "remove the module option that turns it off (see /etc/modprobe.d) and "
 				"reload the KVM module", "%s present (%s) but %s %s=%s turns it off: %s",
 				name, cpu->features_source, f->kvm.module, param, pval, r->cost);

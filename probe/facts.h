@@ -79,6 +79,7 @@ struct probe_iommu {
 	bool dmar, ivrs;		/* ACPI tables present */
 	int dmar_flags, ivrs_info;
 	bool acpi_err;
+	char acpi_corrupt[64];		/* "DMAR" / "IVRS" when present but unparseable */
 	int units;			/* /sys/class/iommu entries */
 	char unit_names[128];
 	int groups_err;
@@ -118,6 +119,8 @@ struct probe_pci {
 
 struct probe_facts {
 	char source[16];
+	char input[4096];		/* the recording directory, or "" for the live host */
+	char problems[512];		/* inputs that could not be used */
 	char kernel[128];
 	struct probe_cpu cpu;
 	struct probe_hv hv;
@@ -158,12 +161,15 @@ void probe_iommu_check_active(const struct probe_facts *f, struct probe_check *c
 void probe_iommu_check_cmdline(const struct probe_facts *f, struct probe_check *c);
 void probe_iommu_check_intremap(const struct probe_facts *f, struct probe_check *c);
 void probe_pci_check(const struct probe_facts *f, struct probe_check *c);
+void probe_input_check(const struct probe_facts *f, struct probe_check *c);
 
 /* Shared judgements used by several checks and the summary. */
 bool probe_kvm_works(const struct probe_kvm *kvm);
 bool probe_cpu_firmware_disabled(const struct probe_cpu *cpu);
 bool probe_kvm_is_software(const struct probe_facts *f);
 const char *probe_kvm_param(const struct probe_kvm *kvm, const char *name);
+/* A boolean module parameter: 1 on, 0 off, -1 absent or not a boolean. */
+int probe_kvm_param_bool(const struct probe_kvm *kvm, const char *name);
 bool probe_nested_possible(const struct probe_facts *f, char *why, size_t len);
 bool probe_iommu_active(const struct probe_iommu *io);
 const char *probe_hv_name(const struct probe_hv *hv);

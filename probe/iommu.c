@@ -20,10 +20,14 @@ static void collect_acpi(struct probe_backend *be, struct probe_iommu *io)
 	n = probe_read_bin(be, "/sys/firmware/acpi/tables/DMAR", buf, sizeof(buf));
 	if (n >= 0 && (io->dmar_flags = acpi_dmar_flags(buf, (size_t)n)) >= 0)
 		io->dmar = true;
+	else if (n >= 0)
+		snprintf(io->acpi_corrupt, sizeof(io->acpi_corrupt), "DMAR (%ld bytes)", n);
 	n = probe_read_bin(be, "/sys/firmware/acpi/tables/IVRS", buf, sizeof(buf));
 	if (n >= 0 && acpi_ivrs_info(buf, (size_t)n, &info) == 0) {
 		io->ivrs = true;
 		io->ivrs_info = (int)info;
+	} else if (n >= 0) {
+		snprintf(io->acpi_corrupt, sizeof(io->acpi_corrupt), "IVRS (%ld bytes)", n);
 	}
 }
 
@@ -128,7 +132,10 @@ void probe_iommu_check_acpi(const struct probe_facts *f, struct probe_check *c)
 	const struct probe_iommu *io = &f->iommu;
 	const char *hv = probe_hv_name(&f->hv);
 
-	if (io->dmar)
+	if (io->acpi_corrupt[0] && !io->dmar && !io->ivrs)
+		probe_check_set(c, PROBE_UNKNOWN, "report the table with `nestvisor probe --save DIR`",
+				"the ACPI table %s is truncated or corrupt", io->acpi_corrupt);
+	else if (io->dmar)
 		probe_check_set(c, PROBE_PASS, "", "ACPI DMAR table (Intel VT-d); firmware flags 0x%x: interrupt remapping "
 				"%ssupported%s", io->dmar_flags, io->dmar_flags & DMAR_INTR_REMAP ? "" : "not ",
 				io->dmar_flags & DMAR_X2APIC_OPT_OUT ? ", x2APIC opt-out requested" : "");

@@ -71,6 +71,14 @@ const char *probe_kvm_param(const struct probe_kvm *kvm, const char *name)
 	return NULL;
 }
 
+int probe_kvm_param_bool(const struct probe_kvm *kvm, const char *name)
+{
+	const char *v = probe_kvm_param(kvm, name);
+	int on;
+
+	return v && recfile_parse_bool(v, &on) == 0 ? on : -1;
+}
+
 static int kvm_cap(const struct probe_kvm *kvm, const char *name)
 {
 	for (int i = 0; i < kvm->ncaps; i++)

@@ -4,11 +4,6 @@
 #include <string.h>
 #include "probe/facts.h"
 
-static bool param_on(const char *v)
-{
-	return v && (v[0] == 'Y' || v[0] == 'y' || v[0] == '1');
-}
-
 bool probe_nested_possible(const struct probe_facts *f, char *why, size_t len)
 {
 	const struct probe_kvm *kvm = &f->kvm;
@@ -25,7 +20,7 @@ bool probe_nested_possible(const struct probe_facts *f, char *why, size_t len)
 		snprintf(why, len, "firmware keeps %s off, so KVM cannot load", f->cpu.vmx ? "VT-x" : "SVM");
 	else if (!kvm->module[0])
 		snprintf(why, len, "no KVM vendor module is loaded");
-	else if (nested && !param_on(nested))
+	else if (probe_kvm_param_bool(kvm, "nested") == 0)
 		snprintf(why, len, "%s is loaded with nested=%s", kvm->module, nested);
 	else if (kvm->recorded == 0 && kvm->open_err == 0 && kvm->cpuid_err == 0 && !kvm->cpuid_vmx && !kvm->cpuid_svm)
 		snprintf(why, len, "KVM_GET_SUPPORTED_CPUID offers guests neither VMX nor SVM");
@@ -44,19 +39,25 @@ void probe_nested_check(const struct probe_facts *f, struct probe_check *c)
 	const struct probe_kvm *kvm = &f->kvm;
 	char why[256], fix[384] = "";
 	bool yes = probe_nested_possible(f, why, sizeof(why));
-	const char *nested = probe_kvm_param(kvm, "nested");
 
 	if (yes) {
 		probe_check_set(c, PROBE_PASS, "", "guests can run their own hypervisor: yes (%s)", why);
 		return;
 	}
-	if (nested && !param_on(nested))
+	if (probe_kvm_param_bool(kvm, "nested") == 0)
 		snprintf(fix, sizeof(fix), "echo 'options %s nested=1' > /etc/modprobe.d/kvm-nested.conf, stop all VMs, "
 			 "then reload: modprobe -r %s && modprobe %s (or reboot)", kvm->module, kvm->module, kvm->module);
 	else if (!strcmp(kvm->module, "kvm_pvm") || (!f->cpu.vmx && !f->cpu.svm))
 		snprintf(fix, sizeof(fix), "not a setting on this host: %s",
 			 probe_hv_name(&f->hv) ? "enable nested virtualization on the outer hypervisor, or use an instance "
 			 "type that offers it" : "use a CPU with VT-x or AMD-V");
+	else if (probe_cpu_firmware_disabled(&f->cpu))
+		snprintf(fix, sizeof(fix), "enable %s in the firmware setup (see cpu.firmware)", f->cpu.vmx ? "VT-x" : "SVM");
+	else if (!kvm->module[0])
+		snprintf(fix, sizeof(fix), "modprobe %s", f->cpu.vmx ? "kvm_intel" : "kvm_amd");
+	else
+		snprintf(fix, sizeof(fix), "check `dmesg | grep -i kvm` for why KVM offers guests no %s",
+			 f->cpu.vmx ? "VMX" : "SVM");
 	if (kvm->recorded && !fix[0])
 		probe_check_set(c, PROBE_UNKNOWN, "", "guests can run their own hypervisor: unknown (%s)", why);
 	else

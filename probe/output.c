@@ -17,7 +17,7 @@ static const char *const status_color[] = {
 #define TITLE_WIDTH 44
 
 static const struct { const char *prefix; const char *heading; } sections[] = {
-	{ "cpu.", "CPU" }, { "host.", "Where this host runs" }, { "kvm.", "KVM" },
+	{ "probe.", "Input" }, { "cpu.", "CPU" }, { "host.", "Where this host runs" }, { "kvm.", "KVM" },
 	{ "nested.", "Nested virtualization" }, { "iommu.", "IOMMU" }, { "pci.", "PCI devices" },
 };
 
@@ -70,7 +70,7 @@ static void print_summary(FILE *out, const struct probe_report *rep, bool color)
 	const char *b = color ? C_HEAD : "", *r = color ? C_RESET : "";
 
 	fprintf(out, "%sHardware-accelerated VMs:%s %s: %s\n", b, r,
-		s->hw_vms ? "yes" : rep->facts->kvm.recorded ? "unknown" : "no", s->hw_vms_how);
+		s->hw_vms > 0 ? "yes" : s->hw_vms < 0 ? "unknown" : "no", s->hw_vms_how);
 	fprintf(out, "%sNested guests:%s            %s: %s\n", b, r, s->nested ? "yes" : "no", s->nested_why);
 	fprintf(out, "%sDevice passthrough:%s       %d of %d device(s) ready%s\n", b, r, s->pt_ready, s->pt_candidates,
 		probe_iommu_active(&rep->facts->iommu) ? "" : " (no active IOMMU)");
@@ -252,7 +252,7 @@ char *probe_output_json(const struct probe_report *rep)
 	add_str(o, "nestvisor_version", PACKAGE_VERSION);
 	add_str(o, "source", rep->source);
 	add_str(o, "kernel", f->kernel);
-	json_object_object_add(sum, "hw_vms", f->kvm.recorded ? NULL : json_object_new_boolean(rep->summary.hw_vms));
+	json_object_object_add(sum, "hw_vms", rep->summary.hw_vms < 0 ? NULL : json_object_new_boolean(rep->summary.hw_vms));
 	add_str(sum, "hw_vms_how", rep->summary.hw_vms_how);
 	json_object_object_add(sum, "nested", json_object_new_boolean(rep->summary.nested));
 	add_str(sum, "nested_why", rep->summary.nested_why);

@@ -48,7 +48,7 @@ static const char *alternative_for(uint16_t cls)
 }
 
 static jmp_buf pci_jmp;
-static char pci_errmsg[128];
+static char pci_errmsg[100];
 
 /* libpci's error hook must not return: we unwind to probe_pci_collect instead of exiting. */
 static void __attribute__((noreturn)) pci_on_error(char *msg, ...)
@@ -276,9 +276,10 @@ void probe_pci_collect(struct probe_backend *be, const struct probe_iommu *io, s
 	pacc->error = pci_on_error;
 	pacc->warning = pci_on_warning;
 	probe_exists(be, "/sys/bus/pci/devices");
-	if (setjmp(pci_jmp)) {
+	if (setjmp(pci_jmp)) {	/* libpci gave up mid-scan: a partial list would mislead */
 		pci->err = -EIO;
-		snprintf(pci->errmsg, sizeof(pci->errmsg), "%s", pci_errmsg);
+		snprintf(pci->errmsg, sizeof(pci->errmsg), "libpci: %s", pci_errmsg);
+		probe_pci_free(pci);
 		goto out;
 	}
 	pci_set_param(pacc, "sysfs.path", sysfs);

@@ -10,6 +10,7 @@
 #include "probe/recfile.h"
 
 static const struct { const char *id; const char *title; probe_check_fn fn; } probe_checks[] = {
+	{ "probe.input", "What was read", probe_input_check },
 	{ "cpu.model", "CPU", probe_cpu_check_model },
 	{ "cpu.hwvirt", "VT-x / AMD-V", probe_cpu_check_hwvirt },
 	{ "cpu.firmware", "Enabled by firmware", probe_cpu_check_firmware },
@@ -51,24 +52,38 @@ void probe_check_set(struct probe_check *c, enum probe_status s, const char *fix
 	va_end(ap);
 }
 
+void probe_input_check(const struct probe_facts *f, struct probe_check *c)
+{
+	if (f->problems[0])
+		probe_check_set(c, PROBE_UNKNOWN, "record the host again with `nestvisor probe --save DIR`",
+				"some input could not be used, so the facts it holds are UNKNOWN: %s", f->problems);
+	else if (f->input[0])
+		probe_check_set(c, PROBE_PASS, "", "replayed from the recording %s", f->input);
+	else
+		probe_check_set(c, PROBE_PASS, "", "read from this host (/proc, /sys, CPUID, MSRs, /dev/kvm)");
+}
+
 static void summarize(const struct probe_facts *f, struct probe_summary *s)
 {
 	const char *hv = probe_hv_name(&f->hv);
 
 	s->hw_vms = probe_kvm_works(&f->kvm);
-	if (f->kvm.recorded)
-		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "/dev/kvm was not recorded%s%s",
-			 f->cpu.vmx || f->cpu.svm ? " (the CPU has " : "", f->cpu.vmx ? "VT-x)" : f->cpu.svm ? "AMD-V)" : "");
-	else if (!s->hw_vms)
+	if (f->kvm.recorded || (f->kvm.open_err == 0 && f->kvm.run_err == -ECANCELED)) {
+		s->hw_vms = -1;
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "%s%s%s", f->kvm.recorded ? "/dev/kvm was not recorded" :
+			 "the functional check was skipped (--no-run)", f->cpu.vmx ? "; the CPU has VT-x" : "",
+			 f->cpu.svm ? "; the CPU has AMD-V" : "");
+	} else if (!s->hw_vms) {
 		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "KVM does not run guests here (see kvm.dev, kvm.run)");
-	else if (probe_kvm_is_software(f))
+	} else if (probe_kvm_is_software(f)) {
 		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "software KVM (%s) without VT-x/AMD-V%s%s: guest user code "
 			 "runs natively, guest kernel code is emulated", f->kvm.module[0] ? f->kvm.module : "kvm",
 			 hv ? ", under " : "", hv ? hv : "");
-	else
+	} else {
 		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "KVM (%s) with %s%s%s%s", f->kvm.module,
 			 f->cpu.vmx ? "Intel VT-x" : "AMD-V", !(f->cpu.features & (VF(VF_EPT) | VF(VF_NPT))) ? "" :
 			 f->cpu.vmx ? " + EPT" : " + NPT", hv ? ", as a guest of " : "", hv ? hv : "");
+	}
 	s->nested = probe_nested_possible(f, s->nested_why, sizeof(s->nested_why));
 	s->pt_ready = s->pt_candidates = 0;
 	for (int i = 0; i < f->pci.ndevs; i++) {
@@ -110,6 +125,8 @@ int probe_run(const struct probe_options *opt, struct probe_report *rep, char *e
 	if ((rc = probe_backend_open(&be, opt->replay_dir, opt->save_dir, opt->cpuid_dump, err, errlen)) < 0)
 		goto fail;
 	collect(&be, opt, rep->facts);
+	snprintf(rep->facts->problems, sizeof(rep->facts->problems), "%s", be.problems);
+	snprintf(rep->facts->input, sizeof(rep->facts->input), "%s", be.root);
 	probe_backend_finish(&be);
 	probe_backend_close(&be);
 	snprintf(rep->source, sizeof(rep->source), "%s", rep->facts->source);

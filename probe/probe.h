@@ -31,7 +31,7 @@ struct probe_options {
 };
 
 struct probe_summary {
-	bool hw_vms;		/* hardware-accelerated VMs possible */
+	int hw_vms;		/* hardware-accelerated VMs: 1 yes, 0 no, -1 not known (not recorded, --no-run) */
 	char hw_vms_how[192];
 	bool nested;
 	char nested_why[256];

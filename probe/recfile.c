@@ -112,7 +112,12 @@ static int parse_line(const char *line, struct rec_kv **out)
 		unsigned long long v = strtoull(p, &end, 16);
 		if (errno || (nw > 0 && v > UINT32_MAX) || end == p)
 			return -EINVAL;
-		if (nw == 0 && v > UINT32_MAX) {	/* a 64-bit MSR value */
+		if (nw == 0 && v > UINT32_MAX) {	/* a 64-bit MSR value: nothing may follow it */
+			const char *rest = end;
+			while (*rest == ' ')
+				rest++;
+			if (*rest)
+				return -EINVAL;
 			w[nw++] = (uint32_t)v;
 			w[nw++] = (uint32_t)(v >> 32);
 		} else {

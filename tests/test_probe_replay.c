@@ -1,0 +1,262 @@
+/* test_probe_replay: every recorded host replays to the verdicts it should, and corrupt recordings never crash. */
+#include "config.h"
+#include <errno.h>
+#include "tests/testutil.h"
+#include "probe/facts.h"
+#include "probe/probe.h"
+
+/* The check order the letters below follow (P PASS, N NOTE, W WARN, F FAIL, U UNKNOWN). */
+static const char *const check_order[] = {
+	"probe.input", "cpu.model", "cpu.hwvirt", "cpu.firmware", "cpu.slat", "cpu.vpid", "cpu.ug", "cpu.apicv",
+	"cpu.shadow", "host.hypervisor", "kvm.module", "kvm.dev", "kvm.caps", "kvm.run", "nested.support",
+	"nested.state", "iommu.acpi", "iommu.active", "iommu.cmdline", "iommu.intremap", "pci.devices",
+};
+#define NORDER (sizeof(check_order) / sizeof(check_order[0]))
+
+struct expect_text { const char *id; const char *needle; };	/* id "fix:ID" looks in the fix */
+struct expect_dev { const char *addr; const char *verdict; const char *reason; };
+
+struct host_case {
+	const char *dir;
+	const char *statuses;
+	int hw_vms, nested, pt_ready, pt_candidates;
+	const char *hypervisor;		/* NULL: bare metal */
+	struct expect_text text[6];
+	struct expect_dev devs[8];
+};
+
+static const struct host_case cases[] = {
+	{ "intel-vtx-nested", "PPPPPPPPPPPPPPPPPPPPP", 1, 1, 3, 6, NULL,
+	  { { "cpu.slat", "VMX capability MSRs" }, { "cpu.firmware", "0x5: VMX allowed" },
+	    { "nested.support", "kvm_intel nested=Y and KVM offers VMX" }, { "nested.state", "8320" },
+	    { "iommu.intremap", "DMAR-IR: Enabled IRQ remapping" }, { "iommu.active", "dmar0 dmar1 dmar2" } },
+	  { { "0000:31:00.0", "ready", "flr bus" }, { "0000:4b:00.0", "ready", "group 50" },
+	    { "0000:00:14.0", "not-ready", "00:14.2" }, { "0000:00:00.0", "not-ready", "no reset method" } } },
+	{ "amd-svm-avic", "PPPPPPPPPPPPPPPPPPNPP", 1, 1, 2, 2, NULL,
+	  { { "cpu.firmware", "VM_CR (0xC0010114) = 0x8" }, { "cpu.slat", "CPUID 0x8000000A EDX" },
+	    { "cpu.apicv", "avic" }, { "iommu.cmdline", "iommu=pt" }, { "fix:iommu.cmdline", "drop iommu=pt" },
+	    { "nested.support", "kvm_amd nested=1" } },
+	  { { "0000:c1:00.0", "ready", "vfio-pci" }, { "0000:41:00.0", "ready", "group 30" },
+	    { "0000:00:00.0", "host-infrastructure", "bridges" } } },
+	{ "intel-vtx-disabled-by-firmware", "PPPFPPPPPPFFUUWUPWPNN", 0, 0, 0, 1, NULL,
+	  { { "cpu.firmware", "locked with VMX outside SMX off" },
+	    { "fix:cpu.firmware", "Intel Virtualization Technology" }, { "fix:kvm.module", "firmware setup first" },
+	    { "nested.support", "firmware keeps VT-x off" }, { "iommu.active", "DMAR table but the kernel runs no IOMMU" },
+	    { "fix:iommu.active", "intel_iommu=on" } },
+	  { { "0000:00:02.0", "not-ready", "no active IOMMU" } } },
+	{ "cloud-guest-no-nested", "PPFNNNNNNNFFUUWUWWPNN", 0, 0, 0, 3, "Amazon EC2 Nitro (KVM)",
+	  { { "host.hypervisor", "guest of Amazon EC2 Nitro (KVM)" }, { "host.hypervisor", "m5.large" },
+	    { "cpu.hwvirt", "does not pass them through" }, { "fix:nested.support", "outer hypervisor" },
+	    { "kvm.module", "no KVM module" }, { "iommu.acpi", "no virtual IOMMU" } },
+	  { { "0000:00:05.0", "not-ready", "no active IOMMU" }, { "0000:00:01.0", "host-infrastructure", NULL } } },
+	{ "gpu-group-shared-usb", "PPPPPPPWPPPPPPPPPPPPP", 1, 1, 1, 5, NULL,
+	  { { "cpu.apicv", "kvm_amd avic=0 turns it off" }, { "cpu.firmware", "kvm_amd runs guests" },
+	    { "iommu.active", "ivhd0" } },
+	  { { "0000:0b:00.0", "not-ready", "IOMMU group 14 also holds 02:00.0 (USB controller, driver xhci_hcd)" },
+	    { "0000:0b:00.1", "not-ready", "group 14" }, { "0000:02:00.2", "host-infrastructure", NULL },
+	    { "0000:0c:00.0", "ready", "reset: bus" } } },
+	{ "firecracker-pvm-amd", "PPWNNNNNNNNPPNWNWWPNP", 1, 0, 0, 0, "Firecracker (KVM)",
+	  { { "kvm.module", "kvm_pvm (software KVM" }, { "kvm.run", "software KVM: works without VT-x/AMD-V" },
+	    { "nested.support", "kvm_pvm" }, { "host.hypervisor", "FIRECK" }, { "kvm.caps", "required capabilities present" } },
+	  { { "0000:00:03.0", "paravirtual", "virtio" }, { "0000:00:00.0", "host-infrastructure", NULL } } },
+	{ "h100-firecracker-intel", "PPWNNNNNNNNUUUWUWWPNN", -1, 0, 0, 1, "Firecracker (KVM)",
+	  { { "kvm.dev", "no kvm.json" }, { "cpu.model", "GenuineIntel" }, { "kvm.module", "kvm_pvm" } },
+	  { { "0000:00:06.0", "not-ready", "no active IOMMU" }, { "0000:00:01.0", "paravirtual", NULL } } },
+};
+
+static const char status_letter[] = { [PROBE_PASS] = 'P', [PROBE_NOTE] = 'N', [PROBE_WARN] = 'W',
+				       [PROBE_FAIL] = 'F', [PROBE_UNKNOWN] = 'U' };
+
+static void replay(const char *dir, struct probe_report *rep)
+{
+	struct probe_options o = { .replay_dir = dir };
+	char err[512] = "";
+
+	if (probe_run(&o, rep, err, sizeof(err)) < 0)
+		fail_msg("probe_run(%s): %s", dir, err);
+}
+
+static const struct probe_pci_dev *find_dev(const struct probe_report *rep, const char *addr)
+{
+	for (int i = 0; i < rep->facts->pci.ndevs; i++)
+		if (!strcmp(rep->facts->pci.devs[i].addr, addr))
+			return &rep->facts->pci.devs[i];
+	return NULL;
+}
+
+static void check_texts(const struct host_case *hc, const struct probe_report *rep)
+{
+	for (size_t i = 0; i < sizeof(hc->text) / sizeof(hc->text[0]) && hc->text[i].id; i++) {
+		bool in_fix = !strncmp(hc->text[i].id, "fix:", 4);
+		const struct probe_check *c = probe_report_find(rep, hc->text[i].id + (in_fix ? 4 : 0));
+		assert_non_null(c);
+		const char *hay = in_fix ? c->fix : c->evidence;
+		if (!strstr(hay, hc->text[i].needle))
+			fail_msg("%s %s: \"%s\" not in \"%s\"", hc->dir, hc->text[i].id, hc->text[i].needle, hay);
+	}
+}
+
+static void check_devs(const struct host_case *hc, const struct probe_report *rep)
+{
+	for (size_t i = 0; i < sizeof(hc->devs) / sizeof(hc->devs[0]) && hc->devs[i].addr; i++) {
+		const struct probe_pci_dev *d = find_dev(rep, hc->devs[i].addr);
+		if (!d)
+			fail_msg("%s: no device %s", hc->dir, hc->devs[i].addr);
+		assert_string_equal(d->verdict, hc->devs[i].verdict);
+		if (hc->devs[i].reason && !strstr(d->reason, hc->devs[i].reason))
+			fail_msg("%s %s: \"%s\" not in reason \"%s\"", hc->dir, d->addr, hc->devs[i].reason, d->reason);
+	}
+}
+
+static void test_hosts(void **state)
+{
+	(void)state;
+	for (size_t h = 0; h < sizeof(cases) / sizeof(cases[0]); h++) {
+		const struct host_case *hc = &cases[h];
+		struct probe_report rep;
+		char dir[512], got[NORDER + 1];
+
+		test_data_path(dir, sizeof(dir), "hosts/");
+		strncat(dir, hc->dir, sizeof(dir) - strlen(dir) - 1);
+		replay(dir, &rep);
+		assert_int_equal(rep.nchecks, NORDER);
+		for (size_t i = 0; i < NORDER; i++) {
+			assert_string_equal(rep.checks[i].id, check_order[i]);
+			got[i] = status_letter[rep.checks[i].status];
+			/* every non-PASS check says what it read, and every WARN/FAIL says how to fix it */
+			assert_true(rep.checks[i].evidence[0] != '\0');
+			if ((rep.checks[i].status == PROBE_FAIL || rep.checks[i].status == PROBE_WARN) && !rep.checks[i].fix[0])
+				fail_msg("%s %s: %s without a fix", hc->dir, rep.checks[i].id,
+					 probe_status_name(rep.checks[i].status));
+		}
+		got[NORDER] = '\0';
+		if (strcmp(got, hc->statuses))
+			fail_msg("%s: statuses %s, expected %s", hc->dir, got, hc->statuses);
+		assert_int_equal(rep.summary.hw_vms, hc->hw_vms);
+		assert_int_equal(rep.summary.nested, hc->nested);
+		assert_int_equal(rep.summary.pt_ready, hc->pt_ready);
+		assert_int_equal(rep.summary.pt_candidates, hc->pt_candidates);
+		if (hc->hypervisor)
+			assert_string_equal(rep.facts->hv.display, hc->hypervisor);
+		else
+			assert_string_equal(rep.facts->hv.display, "");
+		check_texts(hc, &rep);
+		check_devs(hc, &rep);
+		probe_report_free(&rep);
+	}
+}
+
+static void test_h100_gpu_recorded(void **state)
+{
+	struct probe_report rep;
+	char dir[512];
+
+	(void)state;
+	test_data_path(dir, sizeof(dir), "hosts/h100-firecracker-intel");
+	replay(dir, &rep);
+	const struct probe_pci_dev *gpu = find_dev(&rep, "0000:00:06.0");
+	assert_non_null(gpu);
+	assert_int_equal(gpu->vendor, 0x10de);
+	assert_int_equal(gpu->device, 0x2330);
+	assert_int_equal(gpu->cls, 0x0302);
+	assert_string_equal(gpu->driver, "nvidia");
+	assert_non_null(strstr(gpu->device_name, "H100"));
+	assert_non_null(strstr(gpu->alternative, "passthrough or vGPU"));
+	probe_report_free(&rep);
+}
+
+/* ---- corrupt recordings: UNKNOWN with the reason, never a crash ---- */
+
+static void corrupt_copy(char *dir, size_t len, const char *host, const char *damage)
+{
+	char src[512];
+
+	test_mkdtemp(dir, len);
+	test_data_path(src, sizeof(src), "hosts/");
+	assert_int_equal(test_sh("cp -a '%s%s/.' '%s/' && cd '%s' && %s", src, host, dir, dir, damage), 0);
+}
+
+static const struct probe_check *replay_find(struct probe_report *rep, const char *dir, const char *id)
+{
+	replay(dir, rep);
+	return probe_report_find(rep, id);
+}
+
+static void expect(const char *host, const char *damage, const char *id, enum probe_status st, const char *needle)
+{
+	struct probe_report rep;
+	char dir[256];
+
+	corrupt_copy(dir, sizeof(dir), host, damage);
+	const struct probe_check *c = replay_find(&rep, dir, id);
+	assert_non_null(c);
+	if (c->status != st || (needle && !strstr(c->evidence, needle)))
+		fail_msg("after `%s`: %s is %s (%s), expected %s with \"%s\"", damage, id, probe_status_name(c->status),
+			 c->evidence, probe_status_name(st), needle ? needle : "");
+	probe_report_free(&rep);
+	test_sh("rm -rf '%s'", dir);
+}
+
+static void test_corrupt_recordings(void **state)
+{
+	(void)state;
+	expect("intel-vtx-nested", "echo 'not a dump' > cpuid.raw", "probe.input", PROBE_UNKNOWN, "cpuid.raw");
+	expect("intel-vtx-nested", "echo 'not a dump' > cpuid.raw", "cpu.model", PROBE_UNKNOWN, "did not load");
+	expect("intel-vtx-nested", "head -c 300 cpuid.raw > x && mv x cpuid.raw", "probe.input", PROBE_UNKNOWN, NULL);
+	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "probe.input", PROBE_UNKNOWN, "msr.txt: corrupt");
+	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "cpu.firmware", PROBE_PASS, "unreadable");
+	expect("intel-vtx-nested", "head -c 100 kvm.json > x && mv x kvm.json", "kvm.dev", PROBE_UNKNOWN, "corrupt");
+	expect("intel-vtx-nested", "echo '{\"open_err\": \"x\"}' > kvm.json", "kvm.run", PROBE_UNKNOWN, "wrong type");
+	expect("intel-vtx-nested", "head -c 20 sys/firmware/acpi/tables/DMAR > x && mv x sys/firmware/acpi/tables/DMAR",
+	       "iommu.acpi", PROBE_UNKNOWN, "truncated or corrupt");
+	expect("intel-vtx-nested", "head -c 5000 /dev/urandom > proc/cpuinfo", "cpu.hwvirt", PROBE_PASS, NULL);
+	expect("intel-vtx-nested", "rm sys/bus/pci/devices/0000:31:00.0/vendor", "pci.devices", PROBE_UNKNOWN,
+	       "could not be listed");
+	expect("intel-vtx-nested", "rm sys/bus/pci/devices/0000:31:00.0/resource", "pci.devices", PROBE_PASS, NULL);
+	expect("intel-vtx-nested", "head -c 10 sys/bus/pci/devices/0000:31:00.0/config > x && "
+	       "mv x sys/bus/pci/devices/0000:31:00.0/config", "pci.devices", PROBE_PASS, NULL);
+	expect("gpu-group-shared-usb", "ln -sfn ../../../kernel/iommu_groups/zz sys/bus/pci/devices/0000:0b:00.0/iommu_group",
+	       "pci.devices", PROBE_PASS, NULL);
+	expect("amd-svm-avic", "printf '\\xff\\xfe' > sys/module/kvm_amd/parameters/nested", "nested.support",
+	       PROBE_PASS, NULL);
+	expect("amd-svm-avic", "rm -rf sys proc cpuid.raw kvm.json msr.txt", "cpu.model", PROBE_UNKNOWN, NULL);
+}
+
+static void test_missing_recording(void **state)
+{
+	struct probe_options o = { .replay_dir = "/nonexistent/recording" };
+	struct probe_report rep;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(probe_run(&o, &rep, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/recording"));
+	assert_non_null(strstr(err, "--save"));
+}
+
+static void test_json_schema(void **state)
+{
+	struct probe_report rep;
+	char dir[512];
+
+	(void)state;
+	test_data_path(dir, sizeof(dir), "hosts/gpu-group-shared-usb");
+	replay(dir, &rep);
+	char *doc = probe_output_json(&rep);
+	assert_non_null(doc);
+	assert_non_null(strstr(doc, "\"schema\":\"nestvisor-probe\""));
+	assert_non_null(strstr(doc, "\"schema_version\":1"));
+	assert_non_null(strstr(doc, "\"verdict\":\"not-ready\""));
+	assert_non_null(strstr(doc, "\"iommu_group\":14"));
+	free(doc);
+	probe_report_free(&rep);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_hosts),
+	cmocka_unit_test(test_h100_gpu_recorded),
+	cmocka_unit_test(test_corrupt_recordings),
+	cmocka_unit_test(test_missing_recording),
+	cmocka_unit_test(test_json_schema),
+};
+TEST_MAIN(tests)
