@@ -193,7 +193,8 @@ void probe_cpu_check_model(const struct probe_facts *f, struct probe_check *c)
 /* Without VT-x/AMD-V that is a FAIL only when KVM is known not to run guests either. */
 static bool kvm_may_work(const struct probe_facts *f)
 {
-	return probe_kvm_works(&f->kvm) || (f->kvm.recorded && f->kvm.module[0]);
+	return probe_kvm_works(&f->kvm) || (f->kvm.recorded && f->kvm.module[0]) ||
+	       (!f->kvm.recorded && !f->kvm.open_err && f->kvm.run_err == -ECANCELED);
 }
 
 void probe_cpu_check_hwvirt(const struct probe_facts *f, struct probe_check *c)

@@ -94,7 +94,7 @@ static void query_cpuid(int fd, struct probe_kvm *kvm)
 static void query_feature_msrs(int fd, struct probe_kvm *kvm)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
-	struct { struct kvm_msrs hdr; struct kvm_msr_entry e[1]; } one;
+	union { struct kvm_msrs hdr; uint8_t raw[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)]; } one;
 
 	for (int i = 0; i < VMX_MSR_COUNT; i++)
 		kvm->feat_msr[i].err = -ENOENT;
@@ -112,10 +112,10 @@ static void query_feature_msrs(int fd, struct probe_kvm *kvm)
 				continue;
 			memset(&one, 0, sizeof(one));
 			one.hdr.nmsrs = 1;
-			one.e[0].index = idx;
+			one.hdr.entries[0].index = idx;
 			struct fact_u64 *f = &kvm->feat_msr[idx - VMX_MSR_BASE];
 			f->err = ioctl(fd, KVM_GET_MSRS, &one) == 1 ? 0 : -EIO;
-			f->val = one.e[0].data;
+			f->val = one.hdr.entries[0].data;
 		}
 	}
 	free(list);

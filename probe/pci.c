@@ -70,7 +70,7 @@ static void pci_on_warning(char *msg, ...)
 static void save_for_libpci(struct probe_backend *be, const char *addr)
 {
 	static const char *const files[] = { "vendor", "device", "class", "subsystem_vendor", "subsystem_device",
-					     "revision", "resource", "irq", "numa_node", "label" };
+					     "revision", "resource", "irq", "numa_node", "label", "config" };
 	char path[160];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -118,22 +118,19 @@ static void dev_sysfs(struct probe_backend *be, struct probe_pci_dev *d, bool ha
 		d->sriov_vfs = (int)v;
 }
 
-/* Config space beyond 64 bytes needs root; 4096 bytes say the extended capabilities are real. */
-static void dev_config(struct probe_backend *be, struct pci_dev *pd, struct probe_pci_dev *d)
+/* Through libpci's config cache: each config read may trap to a hypervisor, so none is repeated.
+ * Beyond 64 bytes needs root; extended space (ACS) exists only on PCI Express devices. */
+static void dev_config(struct pci_dev *pd, struct probe_pci_dev *d)
 {
-	static uint8_t cfg[4096];
-	char path[160];
-	long n;
+	struct pci_cap *exp = pci_find_cap(pd, PCI_CAP_ID_EXP, PCI_CAP_NORMAL);
+	uint8_t ext[4];
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", d->addr);
-	n = probe_read_bin(be, path, cfg, sizeof(cfg));
 	d->acs = -1;
-	if (n >= 256) {
-		struct pci_cap *exp = pci_find_cap(pd, PCI_CAP_ID_EXP, PCI_CAP_NORMAL);
-		if (exp && !strcmp(d->reset, "?") && (pci_read_long(pd, exp->addr + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLRESET))
-			snprintf(d->reset, sizeof(d->reset), "flr");
-	}
-	if (n >= 4096)
+	if (!exp)
+		return;
+	if (!strcmp(d->reset, "?") && (pci_read_long(pd, exp->addr + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLRESET))
+		snprintf(d->reset, sizeof(d->reset), "flr");
+	if (pci_read_block(pd, 0x100, ext, sizeof(ext)))
 		d->acs = pci_find_cap(pd, PCI_EXT_CAP_ID_ACS, PCI_CAP_EXTENDED) != NULL;
 }
 
@@ -172,7 +169,7 @@ static void dev_fill(struct probe_backend *be, struct pci_access *pacc, struct p
 	save_for_libpci(be, d->addr);
 	dev_names(pacc, pd, d);
 	dev_sysfs(be, d, has_reset_method);
-	dev_config(be, pd, d);
+	dev_config(pd, d);
 	d->paravirtual = is_virtio(d->vendor, d->device);
 	d->alternative = d->paravirtual ? "it is the paravirtual device" : alternative_for(d->cls);
 }

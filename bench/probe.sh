@@ -1,0 +1,39 @@
+#!/bin/sh
+# bench/probe: median wall time of `nestvisor probe` (functional KVM check included) against kvm-ok and
+# virt-host-validate on this machine, as ratios. Usage: bench/probe.sh [RUNS] (default 21).
+set -u
+RUNS=${1:-21}
+top=$(cd "$(dirname "$0")/.." && pwd)
+NV=${NESTVISOR:-$top/nestvisor}
+[ -x "$NV" ] || { echo "bench/probe: build nestvisor first (make), or set NESTVISOR" >&2; exit 2; }
+PATH=$PATH:/usr/sbin:/sbin
+
+# median_ms CMD...: runs CMD RUNS times (output discarded), prints the median wall time in ms
+median_ms() {
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		s=$(date +%s%N)
+		"$@" >/dev/null 2>&1
+		e=$(date +%s%N)
+		echo $(( (e - s) / 1000 ))
+		i=$((i + 1))
+	done | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f\n", a[int((NR + 1) / 2)] / 1000 }'
+}
+
+nv=$(median_ms "$NV" probe)
+nv_json=$(median_ms "$NV" probe --json)
+nv_norun=$(median_ms "$NV" probe --no-run)
+printf "%-44s %8s ms\n" "nestvisor probe (functional check included)" "$nv"
+printf "%-44s %8s ms\n" "nestvisor probe --json" "$nv_json"
+printf "%-44s %8s ms\n" "nestvisor probe --no-run" "$nv_norun"
+for peer in kvm-ok "virt-host-validate qemu"; do
+	bin=${peer%% *}
+	if ! command -v "$bin" >/dev/null 2>&1; then
+		echo "$bin: not installed (apt-get install cpu-checker libvirt-clients); skipped"
+		continue
+	fi
+	# shellcheck disable=SC2086
+	t=$(median_ms $peer)
+	printf "%-44s %8s ms   nestvisor/peer = %s\n" "$peer" "$t" "$(awk -v a="$nv" -v b="$t" 'BEGIN { printf "%.2f", a / b }')"
+done
+echo "median of $RUNS runs each; target: nestvisor probe <= 0.5 x virt-host-validate"

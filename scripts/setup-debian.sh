@@ -1,0 +1,37 @@
+#!/bin/sh
+# setup-debian: installs what nestvisor needs on Debian 12, builds it, and with --test runs every test suite.
+#   scripts/setup-debian.sh          install, configure, build (./nestvisor)
+#   scripts/setup-debian.sh --test   the same, then make check, the ASan/UBSan build's make check, make distcheck
+set -eu
+cd "$(dirname "$0")/.."
+
+BUILD_DEPS="build-essential autoconf automake libtool pkg-config libcpuid-dev libpci-dev pci.ids libjson-c-dev linux-libc-dev"
+TEST_DEPS="libcmocka-dev pciutils"
+
+missing=""
+for p in $BUILD_DEPS $TEST_DEPS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "setup: installing$missing"
+	SUDO=""
+	[ "$(id -u)" = 0 ] || SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+[ -x configure ] && [ configure -nt configure.ac ] && [ configure -nt Makefile.am ] || autoreconf -fi
+[ -f Makefile ] && [ Makefile -nt Makefile.am ] || ./configure -q
+make -s -j"$jobs"
+
+if [ "${1:-}" = "--test" ]; then
+	make -j"$jobs" check || { cat tests/*.log 2>/dev/null | grep -E "^(not ok|# )" | head -40; exit 1; }
+	echo "setup: make check passed; now the ASan/UBSan build"
+	mkdir -p build-sanitizers
+	(cd build-sanitizers && { [ -f Makefile ] || ../configure -q --enable-sanitizers; } && make -s -j"$jobs" &&
+	 ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check) ||
+		{ grep -hE "^(not ok|ERROR|SUMMARY)" build-sanitizers/tests/*.log | head -40; exit 1; }
+	echo "setup: sanitizer make check passed; now make distcheck"
+	make -s -j"$jobs" distcheck
+fi
