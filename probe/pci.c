@@ -134,19 +134,20 @@ static void dev_config(struct pci_dev *pd, struct probe_pci_dev *d)
 		d->acs = pci_find_cap(pd, PCI_EXT_CAP_ID_ACS, PCI_CAP_EXTENDED) != NULL;
 }
 
+/* pci.ids only (not udev's hwdb): the same names on every machine that replays a recording. */
 static void dev_names(struct pci_access *pacc, struct pci_dev *pd, struct probe_pci_dev *d)
 {
-	if (!pci_lookup_name(pacc, d->vendor_name, sizeof(d->vendor_name), PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS,
-			     pd->vendor_id))
+	const int only = PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB;
+	char *bracket;
+
+	if (!pci_lookup_name(pacc, d->vendor_name, sizeof(d->vendor_name), PCI_LOOKUP_VENDOR | only, pd->vendor_id))
 		snprintf(d->vendor_name, sizeof(d->vendor_name), "Vendor %04x", pd->vendor_id);
-	if (!pci_lookup_name(pacc, d->device_name, sizeof(d->device_name), PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS,
+	if (!pci_lookup_name(pacc, d->device_name, sizeof(d->device_name), PCI_LOOKUP_DEVICE | only,
 			     pd->vendor_id, pd->device_id))
 		snprintf(d->device_name, sizeof(d->device_name), "Device %04x", pd->device_id);
-	if (!pci_lookup_name(pacc, d->class_name, sizeof(d->class_name), PCI_LOOKUP_CLASS | PCI_LOOKUP_NO_NUMBERS,
-			     pd->device_class))
+	if (!pci_lookup_name(pacc, d->class_name, sizeof(d->class_name), PCI_LOOKUP_CLASS | only, pd->device_class))
 		snprintf(d->class_name, sizeof(d->class_name), "Class %04x", pd->device_class);
-	char *bracket = strstr(d->class_name, " [");	/* pci.ids names class ffff "Unassigned class [ffff]" */
-	if (bracket)
+	if ((bracket = strstr(d->class_name, " [")))	/* pci.ids names class ffff "Unassigned class [ffff]" */
 		*bracket = '\0';
 }
 

@@ -20,9 +20,8 @@ def w(root, path, data, mode="w"):
         f.write(data)
 
 def link(root, path, target):
-    full = os.path.join(root, path.lstrip("/"))
-    os.makedirs(os.path.dirname(full), exist_ok=True)
-    os.symlink(target, full)
+    """A symlink as `--save` records it: a file holding the target (tarballs drop dangling links)."""
+    w(root, path, target + "\n")
 
 def regs_of(s):
     return struct.unpack("<III", s.encode().ljust(12, b"\0")[:12])
