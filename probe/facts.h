@@ -132,9 +132,17 @@ struct probe_facts {
 /* Collectors (one per module): read through the backend, never judge. */
 void probe_cpu_collect(struct probe_backend *be, struct probe_cpu *cpu);
 void probe_hv_collect(struct probe_backend *be, const struct probe_cpu *cpu, struct probe_hv *hv);
-void probe_kvm_collect(struct probe_backend *be, struct probe_kvm *kvm, bool functional);
+/* KVM in two parts: sysfs (through the backend), then the /dev/kvm query (ops->kvm_query), which a live
+ * run overlaps with the other collectors, and probe_kvm_save to record the query's answer. */
+void probe_kvm_collect_sysfs(struct probe_backend *be, struct probe_kvm *kvm);
+void probe_kvm_save(struct probe_backend *be, const struct probe_kvm *kvm);
 void probe_iommu_collect(struct probe_backend *be, struct probe_iommu *io);
-void probe_pci_collect(struct probe_backend *be, const struct probe_iommu *io, struct probe_pci *pci);
+struct pci_access;
+struct pci_access *probe_pci_names_load(void);
+void probe_pci_names_free(struct pci_access *names);
+/* names: a loaded pci.ids (probe_pci_names_load), or NULL to load it here. */
+void probe_pci_collect(struct probe_backend *be, const struct probe_iommu *io, struct pci_access *names,
+		       struct probe_pci *pci);
 void probe_pci_free(struct probe_pci *pci);
 /* Decides the second-level features once KVM's feature MSRs are known (the last source). */
 void probe_cpu_decide_features(struct probe_cpu *cpu, const struct probe_kvm *kvm);

@@ -35,7 +35,7 @@ static int param_one(const char *name, void *ctx)
 	return 0;
 }
 
-void probe_kvm_collect(struct probe_backend *be, struct probe_kvm *kvm, bool functional)
+void probe_kvm_collect_sysfs(struct probe_backend *be, struct probe_kvm *kvm)
 {
 	char path[128];
 
@@ -50,7 +50,11 @@ void probe_kvm_collect(struct probe_backend *be, struct probe_kvm *kvm, bool fun
 		probe_list(be, path, param_one, &pc);
 		break;
 	}
-	be->ops->kvm_query(be, kvm, functional);
+}
+
+/* After the query: the recording keeps what /dev/kvm said. */
+void probe_kvm_save(struct probe_backend *be, const struct probe_kvm *kvm)
+{
 	if (be->save[0]) {
 		char *json = probe_kvm_to_json(kvm), dst[4200];
 		FILE *f;

@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -252,22 +254,40 @@ static int guest_loop(struct guest *g, struct probe_kvm *kvm, double t0, double 
 	}
 }
 
+/* A watchdog aimed at this thread alone: its signal interrupts this thread's KVM_RUN, nobody else's. */
+static int watchdog_start(timer_t *timer)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGALRM };
+	struct itimerspec tick = { { 0, 100000000 }, { 0, 100000000 } };
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART: KVM_RUN returns EINTR */
+	sigset_t set;
+
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (timer_create(CLOCK_MONOTONIC, &sev, timer) < 0)
+		return -errno;
+	return timer_settime(*timer, 0, &tick, NULL) < 0 ? -errno : 0;
+}
+
 int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm)
 {
 	struct guest g = { .vm = -1, .vcpu = -1 };
-	struct sigaction sa = { .sa_handler = on_alarm }, old_sa;
-	struct itimerval tick = { { 0, 100000 }, { 0, 100000 } }, old_tick;
 	double t0 = now_us(), first = 0, last = 0;
+	timer_t timer;
 	int rc;
 
 	kvm->run_exits = 0;
 	if ((rc = guest_setup(sysfd, &g, kvm->run_detail, sizeof(kvm->run_detail))) < 0)
 		goto out;
-	sigaction(SIGALRM, &sa, &old_sa);	/* no SA_RESTART: KVM_RUN returns EINTR */
-	setitimer(ITIMER_REAL, &tick, &old_tick);
+	if ((rc = watchdog_start(&timer)) < 0) {
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "not run: no watchdog timer (%s)", strerror(-rc));
+		goto out;	/* never run a guest that could hang us */
+	}
 	rc = guest_loop(&g, kvm, t0, &first, &last);
-	setitimer(ITIMER_REAL, &old_tick, NULL);
-	sigaction(SIGALRM, &old_sa, NULL);
+	timer_delete(timer);
 	kvm->run_total_us = now_us() - t0;
 	if (rc == 0) {
 		kvm->exit_rtt_us = (last - first) / (GUEST_OUTS - 1);

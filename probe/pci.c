@@ -47,8 +47,9 @@ static const char *alternative_for(uint16_t cls)
 	return "none";
 }
 
-static jmp_buf pci_jmp;
-static char pci_errmsg[100];
+/* Per thread: the pci.ids loader runs beside the scan, each with its own pci_access. */
+static __thread jmp_buf pci_jmp;
+static __thread char pci_errmsg[100];
 
 /* libpci's error hook must not return: we unwind to probe_pci_collect instead of exiting. */
 static void __attribute__((noreturn)) pci_on_error(char *msg, ...)
@@ -151,8 +152,8 @@ static void dev_names(struct pci_access *pacc, struct pci_dev *pd, struct probe_
 		*bracket = '\0';
 }
 
-static void dev_fill(struct probe_backend *be, struct pci_access *pacc, struct pci_dev *pd, struct probe_pci_dev *d,
-		     bool has_reset_method)
+static void dev_fill(struct probe_backend *be, struct pci_access *pacc, struct pci_access *names,
+		     struct pci_dev *pd, struct probe_pci_dev *d, bool has_reset_method)
 {
 	pci_fill_info(pd, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CAPS | PCI_FILL_EXT_CAPS | PCI_FILL_SUBSYS |
 		      PCI_FILL_CLASS_EXT);
@@ -168,7 +169,7 @@ static void dev_fill(struct probe_backend *be, struct pci_access *pacc, struct p
 	d->sub_vendor = pd->subsys_vendor_id;
 	d->sub_device = pd->subsys_id;
 	save_for_libpci(be, d->addr);
-	dev_names(pacc, pd, d);
+	dev_names(names ? names : pacc, pd, d);
 	dev_sysfs(be, d, has_reset_method);
 	dev_config(pd, d);
 	d->paravirtual = is_virtio(d->vendor, d->device);
@@ -241,7 +242,7 @@ static bool kernel_has_reset_method(struct probe_backend *be)
 	return major > 5 || (major == 5 && minor >= 15);
 }
 
-static int scan(struct probe_backend *be, struct pci_access *pacc, struct probe_pci *pci)
+static int scan(struct probe_backend *be, struct pci_access *pacc, struct pci_access *names, struct probe_pci *pci)
 {
 	bool has_reset_method = kernel_has_reset_method(be);
 	int n = 0;
@@ -255,12 +256,37 @@ static int scan(struct probe_backend *be, struct pci_access *pacc, struct probe_
 	if (!pci->devs)
 		return -ENOMEM;
 	for (struct pci_dev *pd = pacc->devices; pd && pci->ndevs < n; pd = pd->next)
-		dev_fill(be, pacc, pd, &pci->devs[pci->ndevs++], has_reset_method);
+		dev_fill(be, pacc, names, pd, &pci->devs[pci->ndevs++], has_reset_method);
 	qsort(pci->devs, (size_t)pci->ndevs, sizeof(*pci->devs), dev_cmp);
 	return 0;
 }
 
-void probe_pci_collect(struct probe_backend *be, const struct probe_iommu *io, struct probe_pci *pci)
+/* pci.ids takes milliseconds to parse: a caller may load it in another thread while others work. */
+struct pci_access *probe_pci_names_load(void)
+{
+	struct pci_access *a = pci_alloc();
+
+	if (!a)
+		return NULL;
+	a->error = pci_on_error;
+	a->warning = pci_on_warning;
+	a->debug = pci_on_warning;	/* pci_init would set it; this access only looks up names */
+	if (setjmp(pci_jmp)) {	/* no pci.ids: names fall back to numbers */
+		pci_cleanup(a);
+		return NULL;
+	}
+	pci_load_name_list(a);
+	return a;
+}
+
+void probe_pci_names_free(struct pci_access *names)
+{
+	if (names)
+		pci_cleanup(names);
+}
+
+void probe_pci_collect(struct probe_backend *be, const struct probe_iommu *io, struct pci_access *names,
+		       struct probe_pci *pci)
 {
 	struct pci_access *pacc = pci_alloc();
 	char sysfs[4200];
@@ -282,7 +308,7 @@ void probe_pci_collect(struct probe_backend *be, const struct probe_iommu *io, s
 	}
 	pci_set_param(pacc, "sysfs.path", sysfs);
 	pci_init(pacc);
-	pci->err = scan(be, pacc, pci);
+	pci->err = scan(be, pacc, names, pci);
 	for (int i = 0; i < pci->ndevs; i++)
 		dev_verdict(pci, io, &pci->devs[i]);
 out:

@@ -1,6 +1,7 @@
 /* probe: runs the collectors through one backend, then judges the facts with a const table of checks. */
 #include "config.h"
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,20 +94,52 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 	}
 }
 
+struct kvm_job { struct probe_backend *be; struct probe_kvm *kvm; bool functional; };
+
+static void *kvm_query_thread(void *arg)
+{
+	struct kvm_job *job = arg;
+
+	job->be->ops->kvm_query(job->be, job->kvm, job->functional);
+	return NULL;
+}
+
+static void *names_thread(void *arg)
+{
+	*(struct pci_access **)arg = probe_pci_names_load();
+	return NULL;
+}
+
+/* The two slow parts touch no backend state, so they run beside the rest: the /dev/kvm query (a real
+ * guest run) and parsing pci.ids. */
 static void collect(struct probe_backend *be, const struct probe_options *opt, struct probe_facts *f)
 {
+	struct kvm_job job = { be, &f->kvm, !opt->skip_functional };
+	struct pci_access *names = NULL;
+	pthread_t tid, names_tid;
+	bool threaded, names_threaded;
 	char buf[128];
 
 	snprintf(f->source, sizeof(f->source), "%s", be->replay ? "replay" : "live");
+	probe_kvm_collect_sysfs(be, &f->kvm);
+	threaded = !be->replay && pthread_create(&tid, NULL, kvm_query_thread, &job) == 0;
+	if (!threaded)
+		kvm_query_thread(&job);
+	names_threaded = pthread_create(&names_tid, NULL, names_thread, &names) == 0;
 	if (probe_read(be, "/proc/sys/kernel/osrelease", buf, sizeof(buf)) >= 0)
 		snprintf(f->kernel, sizeof(f->kernel), "%s", buf);
 	recfile_trim(f->kernel);
 	probe_cpu_collect(be, &f->cpu);
 	probe_hv_collect(be, &f->cpu, &f->hv);
-	probe_kvm_collect(be, &f->kvm, !opt->skip_functional);
-	probe_cpu_decide_features(&f->cpu, &f->kvm);
 	probe_iommu_collect(be, &f->iommu);
-	probe_pci_collect(be, &f->iommu, &f->pci);
+	if (names_threaded)
+		pthread_join(names_tid, NULL);
+	probe_pci_collect(be, &f->iommu, names, &f->pci);
+	probe_pci_names_free(names);
+	if (threaded)
+		pthread_join(tid, NULL);
+	probe_kvm_save(be, &f->kvm);
+	probe_cpu_decide_features(&f->cpu, &f->kvm);
 }
 
 int probe_run(const struct probe_options *opt, struct probe_report *rep, char *err, size_t errlen)
