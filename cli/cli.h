@@ -14,5 +14,7 @@ struct cli_command {
 
 int cli_probe(int argc, char **argv);
 void cli_probe_usage(void);
+int cli_run(int argc, char **argv);
+void cli_run_usage(void);
 
 #endif

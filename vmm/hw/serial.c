@@ -1,0 +1,289 @@
+/* serial: a 16550 UART on COM1 (0x3f8, IRQ 4) with input, so the console is interactive; Ctrl-a x quits. */
+#include "config.h"
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include "vmm/vm.h"
+
+#define COM1 0x3f8
+#define COM1_IRQ 4
+#define RX_SIZE 4096
+#define LSR_DR 0x01
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+#define IER_RDA 0x01
+#define IER_THRE 0x02
+#define MCR_OUT2 0x08
+#define MCR_LOOP 0x10
+#define ESCAPE 0x01	/* Ctrl-a, as QEMU */
+
+struct vmm_serial {
+	pthread_mutex_t lock;
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+	bool thre_pending, irq;
+	uint8_t rx[RX_SIZE];
+	unsigned rx_head, rx_tail;
+	int out_fd, in_fd, log_fd, pty_fd;
+	char pty_path[64];
+	pthread_t reader;
+	bool reader_started, escape;
+	int wake[2];			/* stops the reader */
+	struct termios saved;
+	bool raw;
+};
+
+static bool rx_ready(const struct vmm_serial *s)
+{
+	return s->rx_head != s->rx_tail;
+}
+
+/* Called with the lock held: the line follows the interrupt condition (gated by OUT2, as on a PC). */
+static void update_irq(struct vmm *vm, struct vmm_serial *s)
+{
+	bool want = (s->mcr & MCR_OUT2) && (((s->ier & IER_RDA) && rx_ready(s)) || ((s->ier & IER_THRE) && s->thre_pending));
+
+	if (want != s->irq) {
+		s->irq = want;
+		vmm_irq_line(vm, COM1_IRQ, want);
+	}
+}
+
+static void emit(struct vmm_serial *s, uint8_t ch)
+{
+	if (s->out_fd >= 0 && write(s->out_fd, &ch, 1) < 0) { /* console gone: the guest goes on */ }
+	if (s->log_fd >= 0 && write(s->log_fd, &ch, 1) < 0) { /* log full: same */ }
+}
+
+static uint8_t read_reg(struct vmm_serial *s, int reg)
+{
+	uint8_t v = 0;
+
+	switch (reg) {
+	case 0:
+		if (s->lcr & 0x80)
+			return s->dll;
+		if (rx_ready(s)) {
+			v = s->rx[s->rx_tail];
+			s->rx_tail = (s->rx_tail + 1) % RX_SIZE;
+		}
+		return v;
+	case 1: return s->lcr & 0x80 ? s->dlm : s->ier;
+	case 2:
+		v = (s->fcr & 1) ? 0xc0 : 0;
+		if ((s->ier & IER_RDA) && rx_ready(s))
+			return v | 0x04;
+		if ((s->ier & IER_THRE) && s->thre_pending) {
+			s->thre_pending = false;	/* reading IIR acknowledges THRE */
+			return v | 0x02;
+		}
+		return v | 0x01;
+	case 3: return s->lcr;
+	case 4: return s->mcr;
+	case 5: return LSR_THRE | LSR_TEMT | (rx_ready(s) ? LSR_DR : 0);
+	case 6:	/* loopback maps OUT2,OUT1,RTS,DTR onto DCD,RI,CTS,DSR (Linux probes this) */
+		if (s->mcr & MCR_LOOP)
+			return (uint8_t)(((s->mcr & 0x08) << 4) | ((s->mcr & 0x04) << 4) | ((s->mcr & 0x02) << 3) |
+					 ((s->mcr & 0x01) << 5));
+		return 0xb0;	/* DCD, DSR, CTS */
+	default: return s->scr;
+	}
+}
+
+static void write_reg(struct vmm_serial *s, int reg, uint8_t v)
+{
+	switch (reg) {
+	case 0:
+		if (s->lcr & 0x80) {
+			s->dll = v;
+		} else {
+			if (!(s->mcr & MCR_LOOP))
+				emit(s, v);
+			s->thre_pending = true;
+		}
+		break;
+	case 1:
+		if (s->lcr & 0x80)
+			s->dlm = v;
+		else {
+			if ((v & IER_THRE) && !(s->ier & IER_THRE))
+				s->thre_pending = true;	/* the transmitter is always empty */
+			s->ier = v & 0x0f;
+		}
+		break;
+	case 2: s->fcr = v; break;
+	case 3: s->lcr = v; break;
+	case 4: s->mcr = v & 0x1f; break;
+	case 7: s->scr = v; break;
+	default: break;
+	}
+}
+
+static void serial_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
+{
+	struct vmm_serial *s = dev;
+
+	(void)size;
+	pthread_mutex_lock(&s->lock);
+	if (write)
+		write_reg(s, port - COM1, data[0]);
+	else
+		data[0] = read_reg(s, port - COM1);
+	update_irq(vm, s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* COM2-4: nothing there; claimed so a probing guest is not reported as poking stray ports. */
+static void sink_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
+{
+	(void)vm, (void)dev, (void)port;
+	if (!write)
+		memset(data, 0xff, (size_t)size);
+}
+
+static void push_input(struct vmm *vm, struct vmm_serial *s, const uint8_t *buf, ssize_t n)
+{
+	pthread_mutex_lock(&s->lock);
+	for (ssize_t i = 0; i < n; i++) {
+		if (s->escape) {
+			s->escape = false;
+			if (buf[i] == 'x') {
+				pthread_mutex_unlock(&s->lock);
+				vmm_stop(vm);
+				return;
+			}
+			if (buf[i] != ESCAPE)
+				continue;
+		} else if (buf[i] == ESCAPE && s->raw) {
+			s->escape = true;
+			continue;
+		}
+		if ((s->rx_head + 1) % RX_SIZE != s->rx_tail) {
+			s->rx[s->rx_head] = buf[i];
+			s->rx_head = (s->rx_head + 1) % RX_SIZE;
+		}
+	}
+	update_irq(vm, s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *reader_thread(void *arg)
+{
+	struct vmm *vm = arg;
+	struct vmm_serial *s = vm->serial;
+	struct pollfd p[2] = { { s->in_fd, POLLIN, 0 }, { s->wake[0], POLLIN, 0 } };
+	uint8_t buf[256];
+
+	while (poll(p, 2, -1) >= 0 || errno == EINTR) {
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		ssize_t n = read(s->in_fd, buf, sizeof(buf));
+		if (n <= 0) {
+			if (n < 0 && errno == EIO && s->pty_fd >= 0) {	/* nobody attached to the pty yet */
+				poll(NULL, 0, 100);
+				continue;
+			}
+			break;	/* end of input: the guest just gets no more */
+		}
+		push_input(vm, s, buf, n);
+	}
+	return NULL;
+}
+
+static int open_pty(struct vmm_serial *s, char *err, size_t errlen)
+{
+	int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	struct termios t;
+
+	if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0 || ptsname_r(fd, s->pty_path, sizeof(s->pty_path))) {
+		snprintf(err, errlen, "cannot open a pseudo-terminal for the console: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	if (tcgetattr(fd, &t) == 0) {	/* the guest does its own line discipline */
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	s->pty_fd = s->in_fd = s->out_fd = fd;
+	return 0;
+}
+
+static void stdio_console(struct vmm_serial *s)
+{
+	struct termios t;
+
+	s->out_fd = STDOUT_FILENO;
+	s->in_fd = STDIN_FILENO;
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &s->saved) == 0) {
+		t = s->saved;
+		cfmakeraw(&t);
+		t.c_oflag |= OPOST | ONLCR;	/* keep our own messages readable */
+		s->raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+	}
+}
+
+int vmm_serial_init(struct vmm *vm, char *err, size_t errlen)
+{
+	struct vmm_serial *s = calloc(1, sizeof(*s));
+	static const uint16_t sinks[] = { 0x2f8, 0x3e8, 0x2e8 };
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	vm->serial = s;
+	pthread_mutex_init(&s->lock, NULL);
+	s->out_fd = s->in_fd = s->log_fd = s->pty_fd = s->wake[0] = s->wake[1] = -1;
+	if (vm->cfg.serial_log &&
+	    (s->log_fd = open(vm->cfg.serial_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		snprintf(err, errlen, "--serial-log %s: %s", vm->cfg.serial_log, strerror(errno));
+		return -errno;
+	}
+	if (vm->cfg.console == VMM_CONSOLE_PTY && (rc = open_pty(s, err, errlen)) < 0)
+		return rc;
+	if (vm->cfg.console == VMM_CONSOLE_STDIO)
+		stdio_console(s);
+	if ((rc = vmm_pio_register(vm, "serial", COM1, 8, serial_io, s)) < 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(sinks) / sizeof(sinks[0]); i++)
+		vmm_pio_register(vm, "serial-sink", sinks[i], 8, sink_io, NULL);
+	if (s->in_fd >= 0 && pipe2(s->wake, O_CLOEXEC) == 0 &&
+	    pthread_create(&s->reader, NULL, reader_thread, vm) == 0)
+		s->reader_started = true;
+	return 0;
+}
+
+const char *vmm_pty_path(const struct vmm *vm)
+{
+	return vm->serial && vm->serial->pty_path[0] ? vm->serial->pty_path : NULL;
+}
+
+void vmm_serial_free(struct vmm *vm)
+{
+	struct vmm_serial *s = vm->serial;
+
+	if (!s)
+		return;
+	if (s->reader_started) {
+		if (write(s->wake[1], "", 1) < 0) { /* the reader also ends at EOF */ }
+		pthread_join(s->reader, NULL);
+	}
+	if (s->raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &s->saved);
+	for (int i = 0; i < 2; i++)
+		if (s->wake[i] >= 0)
+			close(s->wake[i]);
+	if (s->log_fd >= 0)
+		close(s->log_fd);
+	if (s->pty_fd >= 0)
+		close(s->pty_fd);
+	free(s);
+	vm->serial = NULL;
+}

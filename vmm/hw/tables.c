@@ -1,0 +1,187 @@
+/* tables: ACPI (RSDP in the 0xE0000 area, RSDT/XSDT, FADT with the PM timer, MADT, FACS, a DSDT with _S5)
+ * and the MP table, which describe the CPUs and the platform to the guest. */
+#include "config.h"
+#include <errno.h>
+#include <string.h>
+#include "vmm/vm.h"
+
+#define ACPI_RSDP  0xe0000ull
+#define ACPI_XSDT  0xe0040ull
+#define ACPI_RSDT  0xe0080ull
+#define ACPI_FADT  0xe0100ull
+#define ACPI_FACS  0xe0200ull	/* 64-byte aligned */
+#define ACPI_DSDT  0xe0240ull
+#define ACPI_MADT  0xe0300ull
+#define MP_FLOAT   0xf0000ull
+#define MP_CONFIG  0xf0010ull
+#define LAPIC_ADDR 0xfee00000u
+#define IOAPIC_ADDR 0xfec00000u
+#define PM_BASE 0x600
+
+static void put(uint8_t *t, size_t off, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		t[off + (size_t)i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint8_t checksum(const uint8_t *t, size_t len)
+{
+	uint8_t s = 0;
+
+	for (size_t i = 0; i < len; i++)
+		s = (uint8_t)(s + t[i]);
+	return (uint8_t)-s;
+}
+
+static void header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
+{
+	memcpy(t, sig, 4);
+	put(t, 4, len, 4);
+	t[8] = rev;
+	memcpy(t + 10, "NESTVM", 6);
+	memcpy(t + 16, "NESTVISR", 8);
+	put(t, 24, 1, 4);
+	memcpy(t + 28, "NVMM", 4);
+	put(t, 32, 1, 4);
+}
+
+static void finish(uint8_t *t, uint32_t len)
+{
+	t[9] = 0;
+	t[9] = checksum(t, len);
+}
+
+/* Generic Address Structure, system I/O space. */
+static void gas_io(uint8_t *t, size_t off, uint8_t bits, uint64_t port)
+{
+	t[off] = 1;
+	t[off + 1] = bits;
+	t[off + 3] = bits == 32 ? 3 : 2;	/* access size: dword or word */
+	put(t, off + 4, port, 8);
+}
+
+static void build_fadt(uint8_t *t)
+{
+	header(t, "FACP", 244, 3);
+	put(t, 36, ACPI_FACS, 4);
+	put(t, 40, ACPI_DSDT, 4);
+	put(t, 46, 9, 2);			/* SCI on IRQ 9 */
+	put(t, 56, PM_BASE, 4);			/* PM1a event block */
+	put(t, 64, PM_BASE + 4, 4);		/* PM1a control block */
+	put(t, 76, PM_BASE + 8, 4);		/* PM timer block */
+	t[88] = 4, t[89] = 2, t[91] = 4;	/* their lengths */
+	put(t, 109, 0x2, 2);			/* IAPC_BOOT_ARCH: 8042 present */
+	put(t, 112, (1u << 0) | (1u << 4) | (1u << 5), 4);	/* WBINVD; power and sleep buttons absent */
+	put(t, 132, ACPI_FACS, 8);		/* X_FIRMWARE_CTRL */
+	put(t, 140, ACPI_DSDT, 8);		/* X_DSDT */
+	gas_io(t, 148, 32, PM_BASE);
+	gas_io(t, 172, 16, PM_BASE + 4);
+	gas_io(t, 208, 32, PM_BASE + 8);
+	finish(t, 244);
+}
+
+static uint32_t build_madt(uint8_t *t, int ncpus)
+{
+	uint32_t off = 44;
+
+	put(t, 36, LAPIC_ADDR, 4);
+	put(t, 40, 1, 4);	/* PCAT_COMPAT: there are 8259 PICs */
+	for (int i = 0; i < ncpus; i++, off += 8) {
+		t[off] = 0, t[off + 1] = 8, t[off + 2] = (uint8_t)i, t[off + 3] = (uint8_t)i;
+		put(t, off + 4, 1, 4);	/* enabled */
+	}
+	t[off] = 1, t[off + 1] = 12, t[off + 2] = (uint8_t)ncpus;	/* I/O APIC after the CPUs' IDs */
+	put(t, off + 4, IOAPIC_ADDR, 4);
+	off += 12;
+	t[off] = 2, t[off + 1] = 10, t[off + 3] = 0;	/* ISA IRQ 0 is GSI 2 */
+	put(t, off + 4, 2, 4);
+	off += 10;
+	t[off] = 2, t[off + 1] = 10, t[off + 3] = 9;	/* SCI: level, active high */
+	put(t, off + 4, 9, 4);
+	put(t, off + 8, 0x000d, 2);
+	off += 10;
+	header(t, "APIC", off, 3);
+	finish(t, off);
+	return off;
+}
+
+int vmm_acpi_build(struct vmm *vm)
+{
+	/* DSDT body: Name (_S5, Package () { 5, 5, 0, 0 }) so an ACPI guest can power off */
+	static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
+	uint8_t *base = vmm_mem_ptr(&vm->mem, ACPI_RSDP, 0x1000);
+	uint8_t *rsdp = base, *xsdt = base + (ACPI_XSDT - ACPI_RSDP), *rsdt = base + (ACPI_RSDT - ACPI_RSDP);
+	uint8_t *fadt = base + (ACPI_FADT - ACPI_RSDP), *facs = base + (ACPI_FACS - ACPI_RSDP);
+	uint8_t *dsdt = base + (ACPI_DSDT - ACPI_RSDP), *madt = base + (ACPI_MADT - ACPI_RSDP);
+
+	if (!base || 44 + 8 * vm->ncpus + 32 > 0x1000 - (int)(ACPI_MADT - ACPI_RSDP))
+		return -ENOSPC;
+	memset(base, 0, 0x1000);
+	build_fadt(fadt);
+	memcpy(facs, "FACS", 4);
+	put(facs, 4, 64, 4);
+	header(dsdt, "DSDT", 36 + sizeof(s5), 2);
+	memcpy(dsdt + 36, s5, sizeof(s5));
+	finish(dsdt, 36 + sizeof(s5));
+	build_madt(madt, vm->ncpus);
+	header(rsdt, "RSDT", 36 + 8, 1);
+	put(rsdt, 36, ACPI_FADT, 4);
+	put(rsdt, 40, ACPI_MADT, 4);
+	finish(rsdt, 44);
+	header(xsdt, "XSDT", 36 + 16, 1);
+	put(xsdt, 36, ACPI_FADT, 8);
+	put(xsdt, 44, ACPI_MADT, 8);
+	finish(xsdt, 52);
+	memcpy(rsdp, "RSD PTR ", 8);
+	memcpy(rsdp + 9, "NESTVM", 6);
+	rsdp[15] = 2;
+	put(rsdp, 16, ACPI_RSDT, 4);
+	put(rsdp, 20, 36, 4);
+	put(rsdp, 24, ACPI_XSDT, 8);
+	rsdp[8] = checksum(rsdp, 20);
+	rsdp[32] = checksum(rsdp, 36);
+	return 0;
+}
+
+/* Intel MultiProcessor Specification 1.4: processors, the ISA bus, the I/O APIC and ISA interrupt routing. */
+int vmm_mptable_build(struct vmm *vm)
+{
+	uint8_t *fp = vmm_mem_ptr(&vm->mem, MP_FLOAT, 0x1000), *ct = fp + 16;
+	uint32_t off = 44, entries = 0;
+
+	if (!fp || 44 + 20 * vm->ncpus + 8 + 8 + 8 * 18 > 0x1000 - 16)
+		return -ENOSPC;
+	memset(fp, 0, 0x1000);
+	for (int i = 0; i < vm->ncpus; i++, off += 20, entries++) {
+		ct[off] = 0, ct[off + 1] = (uint8_t)i, ct[off + 2] = 0x14, ct[off + 3] = (uint8_t)(1 | (i == 0 ? 2 : 0));
+		put(ct, off + 4, 0x600, 4);
+		put(ct, off + 8, 0x201, 4);	/* FPU, APIC */
+	}
+	ct[off] = 1, ct[off + 1] = 0;
+	memcpy(ct + off + 2, "ISA   ", 6);
+	off += 8, entries++;
+	ct[off] = 2, ct[off + 1] = (uint8_t)vm->ncpus, ct[off + 2] = 0x11, ct[off + 3] = 1;
+	put(ct, off + 4, IOAPIC_ADDR, 4);
+	off += 8, entries++;
+	for (int irq = 0; irq < 16; irq++, off += 8, entries++) {
+		ct[off] = 3, ct[off + 1] = 0, ct[off + 4] = 0, ct[off + 5] = (uint8_t)irq;
+		ct[off + 6] = (uint8_t)vm->ncpus, ct[off + 7] = (uint8_t)(irq == 0 ? 2 : irq);
+	}
+	ct[off] = 4, ct[off + 1] = 3, ct[off + 6] = 0xff, ct[off + 7] = 0;	/* ExtINT to LINT0 */
+	off += 8, entries++;
+	ct[off] = 4, ct[off + 1] = 1, ct[off + 6] = 0xff, ct[off + 7] = 1;	/* NMI to LINT1 */
+	off += 8, entries++;
+	memcpy(ct, "PCMP", 4);
+	put(ct, 4, off, 2);
+	ct[6] = 4;
+	memcpy(ct + 8, "NESTVISR", 8);
+	memcpy(ct + 16, "NESTVISOR   ", 12);
+	put(ct, 34, entries, 2);
+	put(ct, 36, LAPIC_ADDR, 4);
+	ct[7] = checksum(ct, off);
+	memcpy(fp, "_MP_", 4);
+	put(fp, 4, MP_CONFIG, 4);
+	fp[8] = 1, fp[9] = 4;
+	fp[10] = checksum(fp, 16);
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* mem: guest RAM as one anonymous mapping, and the only way to touch it (every access bounds-checked). */
+#ifndef NESTVISOR_VMM_MEM_H
+#define NESTVISOR_VMM_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMM_MMIO_HOLE_START 0xC0000000ull	/* RAM above this moves to 4 GiB, as on a PC */
+#define VMM_4G              0x100000000ull
+
+struct vmm_mem {
+	uint8_t *host;		/* one mapping: [0, low) then [4G, 4G + high) */
+	uint64_t size;		/* total RAM */
+	uint64_t low, high;
+};
+
+int vmm_mem_init(struct vmm_mem *m, uint64_t size);
+void vmm_mem_free(struct vmm_mem *m);
+/* Host pointer for [gpa, gpa+len) if all of it is RAM, else NULL. Guards against overflow. */
+void *vmm_mem_ptr(const struct vmm_mem *m, uint64_t gpa, uint64_t len);
+int vmm_mem_write(const struct vmm_mem *m, uint64_t gpa, const void *src, uint64_t len);
+int vmm_mem_read(const struct vmm_mem *m, uint64_t gpa, void *dst, uint64_t len);
+/* Bytes of guest RAM the host has actually touched (resident pages), for RSS accounting. */
+uint64_t vmm_mem_resident(const struct vmm_mem *m);
+
+#endif

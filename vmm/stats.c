@@ -1,0 +1,146 @@
+/* stats: exit accounting summed over vCPUs: by reason, by port and by MMIO region, with time in the VMM. */
+#include "config.h"
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vmm/vm.h"
+
+static const char *const reason_names[VMM_EXIT_REASONS] = {
+	[KVM_EXIT_UNKNOWN] = "unknown", [KVM_EXIT_EXCEPTION] = "exception", [KVM_EXIT_IO] = "io",
+	[KVM_EXIT_HYPERCALL] = "hypercall", [KVM_EXIT_DEBUG] = "debug", [KVM_EXIT_HLT] = "hlt",
+	[KVM_EXIT_MMIO] = "mmio", [KVM_EXIT_IRQ_WINDOW_OPEN] = "irq-window", [KVM_EXIT_SHUTDOWN] = "shutdown",
+	[KVM_EXIT_FAIL_ENTRY] = "fail-entry", [KVM_EXIT_INTR] = "intr", [KVM_EXIT_INTERNAL_ERROR] = "internal-error",
+	[KVM_EXIT_SYSTEM_EVENT] = "system-event",
+};
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct vmm_stat_row *x = a, *y = b;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->what, y->what);
+}
+
+/* Keeps the busiest max rows of n candidates. */
+static int top_rows(struct vmm_stat_row *all, int n, struct vmm_stat_row *out, int max)
+{
+	qsort(all, (size_t)n, sizeof(*all), row_cmp);
+	n = n < max ? n : max;
+	memcpy(out, all, (size_t)n * sizeof(*all));
+	return n;
+}
+
+static void port_rows(struct vmm *vm, struct vmm_stats *s)
+{
+	static __thread struct vmm_stat_row all[512];
+	int n = 0;
+
+	for (uint32_t p = 0; p < 65536; p++) {
+		uint64_t cnt = 0, ns = 0;
+		for (int i = 0; i < vm->ncpus; i++) {
+			cnt += __atomic_load_n(&vm->cpu[i].port_count[p], __ATOMIC_RELAXED);
+			ns += __atomic_load_n(&vm->cpu[i].port_ns[p], __ATOMIC_RELAXED);
+		}
+		if (!cnt)
+			continue;
+		if (n == (int)(sizeof(all) / sizeof(all[0]))) {	/* keep the list bounded under a port storm */
+			n = top_rows(all, n, all, 256);
+		}
+		int owner = vm->port_owner[p];
+		snprintf(all[n].what, sizeof(all[n].what), "0x%04x %s", p, owner ? vm->pio[owner - 1].name : "unclaimed");
+		all[n].count = cnt;
+		all[n++].ns = ns;
+	}
+	s->nports = top_rows(all, n, s->ports, 16);
+}
+
+void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
+{
+	struct vmm_stat_row rows[VMM_EXIT_REASONS], mm[VMM_MAX_MMIO_DEVS + 1];
+	int n = 0, nm = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (int r = 0; r < VMM_EXIT_REASONS; r++) {
+		uint64_t cnt = 0, ns = 0;
+		for (int i = 0; i < vm->ncpus; i++) {
+			cnt += __atomic_load_n(&vm->cpu[i].reason_count[r], __ATOMIC_RELAXED);
+			ns += __atomic_load_n(&vm->cpu[i].reason_ns[r], __ATOMIC_RELAXED);
+		}
+		if (!cnt)
+			continue;
+		snprintf(rows[n].what, sizeof(rows[n].what), "%s", reason_names[r] ? reason_names[r] : "other");
+		rows[n].count = cnt;
+		rows[n++].ns = ns;
+		s->exits += cnt;
+		s->ns_in_vmm += ns;
+	}
+	s->nreasons = top_rows(rows, n, s->reasons, 32);
+	for (int d = 0; d <= vm->nmmio; d++) {
+		uint64_t cnt = 0, ns = 0;
+		for (int i = 0; i < vm->ncpus; i++) {
+			cnt += __atomic_load_n(&vm->cpu[i].mmio_count[d], __ATOMIC_RELAXED);
+			ns += __atomic_load_n(&vm->cpu[i].mmio_ns[d], __ATOMIC_RELAXED);
+		}
+		if (!cnt)
+			continue;
+		snprintf(mm[nm].what, sizeof(mm[nm].what), "%s", d < vm->nmmio ? vm->mmio[d].name : "unclaimed");
+		mm[nm].count = cnt;
+		mm[nm++].ns = ns;
+	}
+	s->nmmio = top_rows(mm, nm, s->mmio, 16);
+	port_rows(vm, s);
+	s->uptime_ns = vm->start_ns ? vmm_now_ns() - vm->start_ns : 0;
+	s->cpus = vm->ncpus;
+	s->mem = vm->mem.size;
+	s->paused = atomic_load(&vm->paused);
+}
+
+static void print_rows(FILE *out, const char *title, const struct vmm_stat_row *r, int n)
+{
+	if (!n)
+		return;
+	fprintf(out, "  %-28s %12s %12s %10s\n", title, "exits", "VMM time", "avg");
+	for (int i = 0; i < n; i++)
+		fprintf(out, "  %-28s %12llu %10.3f ms %7.2f us\n", r[i].what, (unsigned long long)r[i].count,
+			r[i].ns / 1e6, r[i].count ? r[i].ns / 1e3 / (double)r[i].count : 0.0);
+}
+
+void vmm_stats_print(const struct vmm_stats *s, FILE *out)
+{
+	fprintf(out, "exits: %llu in %.3f s; time in the VMM handling them: %.3f ms\n", (unsigned long long)s->exits,
+		s->uptime_ns / 1e9, s->ns_in_vmm / 1e6);
+	print_rows(out, "by reason", s->reasons, s->nreasons);
+	print_rows(out, "by port", s->ports, s->nports);
+	print_rows(out, "by MMIO region", s->mmio, s->nmmio);
+}
+
+static json_object *rows_json(const struct vmm_stat_row *r, int n)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "what", json_object_new_string(r[i].what));
+		json_object_object_add(o, "count", json_object_new_int64((int64_t)r[i].count));
+		json_object_object_add(o, "ns", json_object_new_int64((int64_t)r[i].ns));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+char *vmm_stats_json(const struct vmm_stats *s)
+{
+	json_object *o = json_object_new_object();
+	char *out;
+
+	json_object_object_add(o, "exits", json_object_new_int64((int64_t)s->exits));
+	json_object_object_add(o, "ns_in_vmm", json_object_new_int64((int64_t)s->ns_in_vmm));
+	json_object_object_add(o, "uptime_ns", json_object_new_int64((int64_t)s->uptime_ns));
+	json_object_object_add(o, "cpus", json_object_new_int(s->cpus));
+	json_object_object_add(o, "mem", json_object_new_int64((int64_t)s->mem));
+	json_object_object_add(o, "paused", json_object_new_boolean(s->paused));
+	json_object_object_add(o, "by_reason", rows_json(s->reasons, s->nreasons));
+	json_object_object_add(o, "by_port", rows_json(s->ports, s->nports));
+	json_object_object_add(o, "by_mmio", rows_json(s->mmio, s->nmmio));
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return out;
+}

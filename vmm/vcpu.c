@@ -1,0 +1,332 @@
+/* vcpu: one thread per vCPU; the KVM_RUN loop, exit dispatch and accounting, and the crash report. */
+#include "config.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "vmm/vm.h"
+
+/* GDT written at BOOT_GDT: 0x08 flat 32-bit code, 0x10 64-bit code (the boot protocol's __BOOT_CS),
+ * 0x18 flat data (__BOOT_DS). */
+static const uint64_t boot_gdt[] = { 0, 0x00cf9b000000ffffull, 0x00af9b000000ffffull, 0x00cf93000000ffffull };
+
+static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64)
+{
+	*s = (struct kvm_segment){ .base = 0, .limit = 0xffffffff, .selector = sel, .type = type, .present = 1,
+				   .dpl = 0, .db = !code64, .s = 1, .l = code64, .g = 1 };
+}
+
+static int setup_bsp(struct vmm_vcpu *c)
+{
+	struct vmm *vm = c->vm;
+	struct kvm_sregs sr;
+	struct kvm_regs r = { .rip = vm->boot.entry, .rflags = 2, .rax = vm->boot.rax, .rbx = vm->boot.rbx,
+			      .rsi = vm->boot.rsi };
+	bool lm = vm->boot.mode == VMM_MODE_LONG64;
+
+	if (ioctl(c->fd, KVM_GET_SREGS, &sr) < 0)
+		return -errno;
+	vmm_mem_write(&vm->mem, BOOT_GDT, boot_gdt, sizeof(boot_gdt));
+	sr.gdt.base = BOOT_GDT;
+	sr.gdt.limit = sizeof(boot_gdt) - 1;
+	seg(&sr.cs, lm ? 0x10 : 0x08, 0xb, lm);
+	seg(&sr.ds, 0x18, 0x3, false);
+	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
+	sr.cr0 = 0x11;	/* PE | ET */
+	if (lm) {
+		sr.cr3 = vm->boot.cr3;
+		sr.cr4 = 0x20;	/* PAE */
+		sr.cr0 |= 0x80000000u;	/* PG */
+		sr.efer = 0x500;	/* LME | LMA */
+	}
+	if (ioctl(c->fd, KVM_SET_SREGS, &sr) < 0 || ioctl(c->fd, KVM_SET_REGS, &r) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Per-vCPU CPUID: KVM's supported set with this vCPU's APIC ID and the VM's CPU count. */
+static int setup_cpuid(struct vmm_vcpu *c)
+{
+	struct vmm *vm = c->vm;
+	struct kvm_cpuid2 *id = malloc(sizeof(*id) + vm->cpuid->nent * sizeof(id->entries[0]));
+
+	if (!id)
+		return -ENOMEM;
+	memcpy(id, vm->cpuid, sizeof(*id) + vm->cpuid->nent * sizeof(id->entries[0]));
+	for (unsigned i = 0; i < id->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &id->entries[i];
+		if (e->function == 1) {
+			e->ebx = (e->ebx & 0x0000ffff) | ((uint32_t)c->id << 24) | ((uint32_t)vm->ncpus << 16);
+			e->edx |= 1u << 28;	/* HTT: the logical count above is valid */
+		} else if (e->function == 0xb) {
+			e->edx = (uint32_t)c->id;
+			if (e->index == 0)
+				e->ebx = 1;
+			else if (e->index == 1)
+				e->ebx = (uint32_t)vm->ncpus;
+		}
+	}
+	int rc = ioctl(c->fd, KVM_SET_CPUID2, id) < 0 ? -errno : 0;
+	free(id);
+	return rc;
+}
+
+static int get_supported_cpuid(struct vmm *vm)
+{
+	int nent = 256;
+
+	vm->cpuid = calloc(1, sizeof(*vm->cpuid) + (size_t)nent * sizeof(vm->cpuid->entries[0]));
+	if (!vm->cpuid)
+		return -ENOMEM;
+	vm->cpuid->nent = (uint32_t)nent;
+	return ioctl(vm->sysfd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0 ? -errno : 0;
+}
+
+int vmm_vcpu_create(struct vmm *vm, int id, char *err, size_t errlen)
+{
+	struct vmm_vcpu *c = &vm->cpu[id];
+	int rc;
+
+	c->vm = vm;
+	c->id = id;
+	if (!vm->cpuid && (rc = get_supported_cpuid(vm)) < 0) {
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
+		return rc;
+	}
+	if ((c->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id)) < 0) {
+		snprintf(err, errlen, "KVM_CREATE_VCPU %d: %s", id, strerror(errno));
+		return -errno;
+	}
+	vm->run_size = (size_t)ioctl(vm->sysfd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+	c->port_count = calloc(65536, sizeof(uint64_t));
+	c->port_ns = calloc(65536, sizeof(uint64_t));
+	if (c->run == MAP_FAILED || !c->port_count || !c->port_ns) {
+		c->run = c->run == MAP_FAILED ? NULL : c->run;
+		snprintf(err, errlen, "vCPU %d: out of memory", id);
+		return -ENOMEM;
+	}
+	if ((rc = setup_cpuid(c)) < 0 || (id == 0 && (rc = setup_bsp(c)) < 0)) {
+		snprintf(err, errlen, "vCPU %d setup: %s", id, strerror(-rc));
+		return rc;
+	}
+	return 0;	/* APs wait for INIT/SIPI from the BSP through the in-kernel LAPIC */
+}
+
+static void note_exit(struct vmm_vcpu *c, uint32_t reason, uint64_t addr, uint32_t data, bool write)
+{
+	c->last[c->nlast++ % VMM_LAST_EXITS] = (struct vmm_last_exit){ reason, addr, data, write };
+}
+
+static void pio_exit(struct vmm_vcpu *c, uint64_t t0)
+{
+	struct vmm *vm = c->vm;
+	struct kvm_run *r = c->run;
+	uint16_t port = r->io.port;
+	uint8_t *data = (uint8_t *)r + r->io.data_offset;
+	bool write = r->io.direction == KVM_EXIT_IO_OUT;
+	int owner = vm->port_owner[port];
+
+	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size) {
+		if (owner) {
+			struct vmm_pio_dev *d = &vm->pio[owner - 1];
+			d->fn(vm, d->dev, port, write, data, r->io.size);
+		} else {
+			if (!write)
+				memset(data, 0xff, r->io.size);	/* an empty bus reads all-ones */
+			if (!(vm->port_warned[port / 8] & (1u << (port % 8)))) {
+				vm->port_warned[port / 8] |= (uint8_t)(1u << (port % 8));
+				vmm_warn(vm, "guest %s unclaimed port 0x%x (counted; reported once)", write ? "wrote" : "read", port);
+			}
+		}
+	}
+	note_exit(c, KVM_EXIT_IO, port, r->io.size == 1 ? *((uint8_t *)r + r->io.data_offset) : 0, write);
+	c->port_count[port]++;
+	c->port_ns[port] += vmm_now_ns() - t0;
+}
+
+static void mmio_exit(struct vmm_vcpu *c, uint64_t t0)
+{
+	struct vmm *vm = c->vm;
+	struct kvm_run *r = c->run;
+	uint64_t a = r->mmio.phys_addr;
+	int i;
+
+	for (i = 0; i < vm->nmmio; i++)
+		if (a >= vm->mmio[i].base && a - vm->mmio[i].base < vm->mmio[i].len)
+			break;
+	if (i < vm->nmmio) {
+		vm->mmio[i].fn(vm, vm->mmio[i].dev, a, r->mmio.is_write, r->mmio.data, (int)r->mmio.len);
+	} else if (!r->mmio.is_write) {
+		memset(r->mmio.data, 0xff, sizeof(r->mmio.data));
+	}
+	note_exit(c, KVM_EXIT_MMIO, a, 0, r->mmio.is_write);
+	c->mmio_count[i]++;	/* i == nmmio: unclaimed */
+	c->mmio_ns[i] += vmm_now_ns() - t0;
+}
+
+/* One exit; returns false when the VM must end. */
+static bool handle_exit(struct vmm_vcpu *c)
+{
+	struct vmm *vm = c->vm;
+	uint32_t reason = c->run->exit_reason;
+	uint64_t t0 = vmm_now_ns();
+
+	switch (reason) {
+	case KVM_EXIT_IO:
+		pio_exit(c, t0);
+		break;
+	case KVM_EXIT_MMIO:
+		mmio_exit(c, t0);
+		break;
+	case KVM_EXIT_HLT:
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+	case KVM_EXIT_INTR:
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		note_exit(c, reason, 0, 0, false);
+		vmm_end(vm, VMM_END_TRIPLE_FAULT, 0);
+		vmm_vcpu_report(c, "the guest triple-faulted (KVM_EXIT_SHUTDOWN)");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		vmm_end(vm, c->run->system_event.type == KVM_SYSTEM_EVENT_RESET ? VMM_END_RESET : VMM_END_STOPPED, 0);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		note_exit(c, reason, c->run->internal.suberror, 0, false);
+		vmm_end(vm, VMM_END_INTERNAL_ERROR, 0);
+		vmm_vcpu_report(c, c->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+				"KVM could not emulate an instruction (KVM_INTERNAL_ERROR_EMULATION)" :
+				"KVM internal error");
+		return false;
+	default:
+		note_exit(c, reason, 0, 0, false);
+		vmm_end(vm, VMM_END_UNEXPECTED, 0);
+		vmm_vcpu_report(c, "unexpected exit reason");
+		return false;
+	}
+	if (reason < VMM_EXIT_REASONS) {
+		c->reason_count[reason]++;
+		c->reason_ns[reason] += vmm_now_ns() - t0;
+	}
+	return true;
+}
+
+static void wait_while_paused(struct vmm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	while (atomic_load(&vm->paused) && atomic_load(&vm->end) == VMM_END_RUNNING)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vmm_vcpu *c = arg;
+	struct vmm *vm = c->vm;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	while (atomic_load(&vm->end) == VMM_END_RUNNING) {
+		if (atomic_load(&vm->paused))
+			wait_while_paused(vm);
+		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				c->run->immediate_exit = 0;
+				continue;
+			}
+			vmm_end(vm, VMM_END_UNEXPECTED, 0);
+			snprintf(vm->report, sizeof(vm->report), "vCPU %d: KVM_RUN failed: %s\n", c->id, strerror(errno));
+			break;
+		}
+		if (!handle_exit(c))
+			break;
+	}
+	return NULL;
+}
+
+int vmm_vcpu_start(struct vmm_vcpu *c)
+{
+	int rc = pthread_create(&c->thread, NULL, vcpu_thread, c);
+
+	if (rc) {
+		errno = rc;
+		return -rc;
+	}
+	c->started = true;
+	return 0;
+}
+
+static const char *exit_name(uint32_t r)
+{
+	switch (r) {
+	case KVM_EXIT_IO: return "io";
+	case KVM_EXIT_MMIO: return "mmio";
+	case KVM_EXIT_HLT: return "hlt";
+	case KVM_EXIT_SHUTDOWN: return "shutdown";
+	case KVM_EXIT_INTERNAL_ERROR: return "internal-error";
+	case KVM_EXIT_FAIL_ENTRY: return "fail-entry";
+	case KVM_EXIT_SYSTEM_EVENT: return "system-event";
+	case KVM_EXIT_IRQ_WINDOW_OPEN: return "irq-window";
+	case KVM_EXIT_INTR: return "intr";
+	default: return "other";
+	}
+}
+
+static size_t report_code(struct vmm_vcpu *c, const struct kvm_regs *r, const struct kvm_sregs *s, char *out, size_t len)
+{
+	struct kvm_translation t = { .linear_address = s->cs.base + r->rip };
+	size_t used = (size_t)snprintf(out, len, "  code at RIP:");
+	const uint8_t *code;
+
+	if (ioctl(c->fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+		t.physical_address = (s->cr0 & 0x80000000u) ? UINT64_MAX : t.linear_address;
+	code = vmm_mem_ptr(&c->vm->mem, t.physical_address, 16);
+	for (int i = 0; i < 16 && code && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, " %02x", code[i]);
+	if (!code && used < len)
+		used += (size_t)snprintf(out + used, len - used, " (not in guest RAM)");
+	return used + (size_t)snprintf(out + used, len - used, "\n");
+}
+
+/* The one-screen report: registers, code bytes at RIP, the last exits. Called by the failing vCPU
+ * (or, after the vCPUs stopped, for a timeout). */
+void vmm_vcpu_report(struct vmm_vcpu *c, const char *why)
+{
+	struct vmm *vm = c->vm;
+	char *out = vm->report;
+	size_t len = sizeof(vm->report), used = strlen(out);
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (why)
+		used += (size_t)snprintf(out + used, len - used, "%s on vCPU %d\n", why, c->id);
+	if (ioctl(c->fd, KVM_GET_REGS, &r) == 0 && ioctl(c->fd, KVM_GET_SREGS, &s) == 0 && used < len) {
+		used += (size_t)snprintf(out + used, len - used,
+			"  RIP %016llx RSP %016llx RFLAGS %08llx\n  RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n"
+			"  RSI %016llx RDI %016llx RBP %016llx\n  CR0 %08llx CR3 %016llx CR4 %08llx EFER %llx CS %04x%s\n",
+			r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, s.cr0, s.cr3, s.cr4, s.efer,
+			s.cs.selector, s.cs.l ? " (64-bit)" : s.cr0 & 1 ? " (32-bit)" : " (real mode)");
+		if (used < len)
+			used += report_code(c, &r, &s, out + used, len - used);
+	}
+	if (used < len)
+		used += (size_t)snprintf(out + used, len - used, "  last exits (oldest first):");
+	unsigned n = c->nlast < VMM_LAST_EXITS ? c->nlast : VMM_LAST_EXITS;
+	for (unsigned i = 0; i < n && used < len; i++) {
+		const struct vmm_last_exit *e = &c->last[(c->nlast - n + i) % VMM_LAST_EXITS];
+		used += (size_t)snprintf(out + used, len - used, " %s%s%s0x%llx", exit_name(e->reason),
+					 e->reason == KVM_EXIT_IO || e->reason == KVM_EXIT_MMIO ? (e->write ? "-w" : "-r") : "",
+					 " ", (unsigned long long)e->addr);
+	}
+	if (used < len)
+		used += (size_t)snprintf(out + used, len - used, "%s\n", n ? "" : " none");
+	if (c->run->exit_reason == KVM_EXIT_INTERNAL_ERROR && access("/sys/module/kvm_pvm", F_OK) == 0 && used < len)
+		snprintf(out + used, len - used, "  this host's KVM is a software KVM (kvm_pvm): it emulates guest kernel "
+			 "code, and unmodified guest kernels can meet instructions it cannot emulate\n");
+}

@@ -1,0 +1,374 @@
+/* vm: creates a KVM virtual machine (memory, irqchip, timers, devices, vCPUs) and runs it to its end. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "vmm/vm.h"
+
+#define KVM_TSS_ADDR 0xfffbd000ul
+#define KVM_IDENTITY_MAP_ADDR 0xfffbc000ull
+
+/* What the VMM needs from KVM, each with its name: the first one missing is reported by name. */
+static const struct { const char *name; int cap; } required_caps[] = {
+	{ "KVM_CAP_USER_MEMORY", KVM_CAP_USER_MEMORY }, { "KVM_CAP_IRQCHIP", KVM_CAP_IRQCHIP },
+	{ "KVM_CAP_PIT2", KVM_CAP_PIT2 }, { "KVM_CAP_SET_TSS_ADDR", KVM_CAP_SET_TSS_ADDR },
+	{ "KVM_CAP_EXT_CPUID", KVM_CAP_EXT_CPUID }, { "KVM_CAP_IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT },
+};
+
+uint64_t vmm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void vmm_warn(struct vmm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (vm->cfg.quiet)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "nestvisor: %s: ", vm->cfg.name ? vm->cfg.name : "vm");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void kick(int sig)
+{
+	(void)sig;	/* only interrupts KVM_RUN */
+}
+
+void vmm_end(struct vmm *vm, enum vmm_end why, int code)
+{
+	int expected = VMM_END_RUNNING;
+
+	if (!atomic_compare_exchange_strong(&vm->end, &expected, (int)why))
+		return;
+	pthread_mutex_lock(&vm->lock);
+	vm->exit_code = code;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	for (int i = 0; i < vm->ncpus; i++) {
+		if (!vm->cpu[i].run)
+			continue;
+		vm->cpu[i].run->immediate_exit = 1;	/* covers a vCPU between checks and KVM_RUN */
+		if (vm->cpu[i].started && !pthread_equal(vm->cpu[i].thread, pthread_self()))
+			pthread_kill(vm->cpu[i].thread, SIGUSR1);
+	}
+}
+
+int vmm_pio_register(struct vmm *vm, const char *name, uint16_t base, uint16_t len, vmm_pio_fn fn, void *dev)
+{
+	if (vm->npio >= VMM_MAX_PIO_DEVS || (uint32_t)base + len > 65536)
+		return -ENOSPC;
+	for (uint32_t p = base; p < (uint32_t)base + len; p++)
+		if (vm->port_owner[p])
+			return -EBUSY;
+	vm->pio[vm->npio] = (struct vmm_pio_dev){ name, base, len, fn, dev };
+	vm->npio++;
+	memset(vm->port_owner + base, vm->npio, len);
+	return 0;
+}
+
+int vmm_mmio_register(struct vmm *vm, const char *name, uint64_t base, uint64_t len, vmm_mmio_fn fn, void *dev)
+{
+	if (vm->nmmio >= VMM_MAX_MMIO_DEVS)
+		return -ENOSPC;
+	vm->mmio[vm->nmmio++] = (struct vmm_mmio_dev){ name, base, len, fn, dev };
+	return 0;
+}
+
+void vmm_irq_line(struct vmm *vm, int irq, int level)
+{
+	struct kvm_irq_level l = { .irq = (uint32_t)irq, .level = (uint32_t)level };
+
+	ioctl(vm->fd, KVM_IRQ_LINE, &l);
+}
+
+static int check_kvm(struct vmm *vm, char *err, size_t errlen)
+{
+	vm->sysfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->sysfd < 0) {
+		snprintf(err, errlen, "/dev/kvm: %s (%s)", strerror(errno), errno == EACCES ?
+			 "add yourself to the kvm group" : "load kvm_intel or kvm_amd; `nestvisor probe` explains");
+		return -errno;
+	}
+	if (ioctl(vm->sysfd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		snprintf(err, errlen, "/dev/kvm speaks an API version other than %d", KVM_API_VERSION);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++)
+		if (ioctl(vm->sysfd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
+			snprintf(err, errlen, "KVM lacks %s, which nestvisor needs (a newer kernel has it)",
+				 required_caps[i].name);
+			return -ENOTSUP;
+		}
+	return 0;
+}
+
+static int set_memory(struct vmm *vm, char *err, size_t errlen)
+{
+	struct kvm_userspace_memory_region low = { .slot = 0, .guest_phys_addr = 0, .memory_size = vm->mem.low,
+						   .userspace_addr = (uintptr_t)vm->mem.host };
+	struct kvm_userspace_memory_region high = { .slot = 1, .guest_phys_addr = VMM_4G, .memory_size = vm->mem.high,
+						    .userspace_addr = (uintptr_t)vm->mem.host + vm->mem.low };
+
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &low) < 0 ||
+	    (vm->mem.high && ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &high) < 0)) {
+		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int create_machine(struct vmm *vm, char *err, size_t errlen)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+	int rc;
+
+	if ((vm->fd = ioctl(vm->sysfd, KVM_CREATE_VM, 0)) < 0) {
+		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 || ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0 ||
+	    ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0 || ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0) {
+		snprintf(err, errlen, "setting up the in-kernel irqchip and PIT: %s", strerror(errno));
+		return -errno;
+	}
+	if ((rc = vmm_mem_init(&vm->mem, vm->cfg.mem)) < 0) {
+		snprintf(err, errlen, "guest memory of %llu MiB: %s", (unsigned long long)(vm->cfg.mem >> 20), strerror(-rc));
+		return rc;
+	}
+	return set_memory(vm, err, errlen);
+}
+
+static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s", path, fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return -ENOENT;
+	}
+	if ((uint64_t)st.st_size > max) {
+		snprintf(err, errlen, "%s: %lld bytes is larger than guest memory (raise --mem)", path, (long long)st.st_size);
+		close(fd);
+		return -EFBIG;
+	}
+	*len = (size_t)st.st_size;
+	*data = malloc(*len ? *len : 1);
+	size_t got = 0;
+	while (*data && got < *len) {
+		ssize_t n = read(fd, *data + got, *len - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!*data || got != *len) {
+		snprintf(err, errlen, "%s: could not be read", path);
+		free(*data);
+		*data = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+static int load_kernel(struct vmm *vm, char *err, size_t errlen)
+{
+	struct vmm_boot_opts o = { .cmdline = vm->cfg.cmdline, .initrd_path = vm->cfg.initrd, .flat = vm->cfg.flat,
+				   .load_addr = vm->cfg.load_addr, .entry = vm->cfg.entry };
+	uint8_t *k = NULL, *i = NULL;
+	int rc;
+
+	o.kernel.path = vm->cfg.kernel;
+	if ((rc = read_file(vm->cfg.kernel, &k, &o.kernel.len, vm->cfg.mem, err, errlen)) < 0)
+		return rc;
+	o.kernel.data = k;
+	if (vm->cfg.initrd && (rc = read_file(vm->cfg.initrd, &i, &o.initrd.len, vm->cfg.mem, err, errlen)) < 0)
+		goto out;
+	o.initrd.data = i;
+	o.initrd.path = vm->cfg.initrd;
+	rc = vmm_boot_load(&vm->mem, &o, &vm->boot, err, errlen);
+out:
+	free(k);
+	free(i);
+	return rc;
+}
+
+int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t errlen)
+{
+	struct vmm *vm = calloc(1, sizeof(*vm));
+	struct sigaction sa = { .sa_handler = kick };
+	int rc;
+
+	if (!vm)
+		return -ENOMEM;
+	vm->cfg = *cfg;
+	vm->sysfd = vm->fd = -1;
+	vm->ncpus = cfg->cpus;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	atomic_init(&vm->end, VMM_END_RUNNING);
+	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: kicks a vCPU out of KVM_RUN */
+	if (cfg->cpus < 1 || cfg->cpus > VMM_MAX_CPUS) {
+		snprintf(err, errlen, "--cpus %d: between 1 and %d", cfg->cpus, VMM_MAX_CPUS);
+		rc = -EINVAL;
+		goto fail;
+	}
+	if ((rc = check_kvm(vm, err, errlen)) < 0 || (rc = create_machine(vm, err, errlen)) < 0 ||
+	    (rc = load_kernel(vm, err, errlen)) < 0 || (rc = vmm_serial_init(vm, err, errlen)) < 0 ||
+	    (rc = vmm_platform_init(vm, err, errlen)) < 0)
+		goto fail;
+	for (int i = 0; i < vm->ncpus; i++)
+		if ((rc = vmm_vcpu_create(vm, i, err, errlen)) < 0)
+			goto fail;
+	*out = vm;
+	return 0;
+fail:
+	vmm_destroy(vm);
+	return rc;
+}
+
+static int status_of(const struct vmm *vm)
+{
+	switch ((enum vmm_end)atomic_load(&vm->end)) {
+	case VMM_END_DEBUG_EXIT: return (vm->exit_code << 1) | 1;
+	case VMM_END_RESET: return VMM_STATUS_RESET;
+	case VMM_END_TIMEOUT: return VMM_STATUS_TIMEOUT;
+	case VMM_END_TRIPLE_FAULT: return VMM_STATUS_TRIPLE_FAULT;
+	case VMM_END_INTERNAL_ERROR: return VMM_STATUS_INTERNAL_ERROR;
+	case VMM_END_STOPPED: return VMM_STATUS_STOPPED;
+	default: return VMM_STATUS_UNEXPECTED;
+	}
+}
+
+int vmm_run(struct vmm *vm)
+{
+	struct timespec deadline;
+
+	vm->start_ns = vmm_now_ns();
+	for (int i = 0; i < vm->ncpus; i++)
+		if (vmm_vcpu_start(&vm->cpu[i]) < 0) {
+			vmm_end(vm, VMM_END_UNEXPECTED, 0);
+			snprintf(vm->report, sizeof(vm->report), "could not start vCPU %d: %s\n", i, strerror(errno));
+		}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)vm->cfg.timeout;
+	deadline.tv_nsec += (long)((vm->cfg.timeout - (double)(time_t)vm->cfg.timeout) * 1e9);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&vm->lock);
+	while (atomic_load(&vm->end) == VMM_END_RUNNING) {
+		int rc = vm->cfg.timeout > 0 ? pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) :
+					       pthread_cond_wait(&vm->cond, &vm->lock);
+		if (rc == ETIMEDOUT) {
+			pthread_mutex_unlock(&vm->lock);
+			vmm_end(vm, VMM_END_TIMEOUT, 0);
+			pthread_mutex_lock(&vm->lock);
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+	for (int i = 0; i < vm->ncpus; i++) {	/* no vCPU thread outlives the VM */
+		if (vm->cpu[i].started)
+			pthread_join(vm->cpu[i].thread, NULL);
+		vm->cpu[i].started = false;
+	}
+	if (atomic_load(&vm->end) == VMM_END_TIMEOUT) {	/* the vCPUs are stopped: their registers are stable */
+		snprintf(vm->report, sizeof(vm->report), "the guest was still running after --timeout %.1f s\n",
+			 vm->cfg.timeout);
+		vmm_vcpu_report(&vm->cpu[0], NULL);
+	}
+	return status_of(vm);
+}
+
+void vmm_stop(struct vmm *vm)
+{
+	vmm_end(vm, VMM_END_STOPPED, 0);
+}
+
+int vmm_pause(struct vmm *vm)
+{
+	atomic_store(&vm->paused, true);
+	for (int i = 0; i < vm->ncpus; i++)
+		if (vm->cpu[i].started)
+			pthread_kill(vm->cpu[i].thread, SIGUSR1);
+	return 0;
+}
+
+int vmm_resume(struct vmm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&vm->paused, false);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+enum vmm_end vmm_end_reason(const struct vmm *vm)
+{
+	return (enum vmm_end)atomic_load(&vm->end);
+}
+
+const char *vmm_end_name(enum vmm_end e)
+{
+	static const char *const names[] = { "running", "debug-exit", "reset", "stopped", "timeout", "triple-fault",
+					     "internal-error", "unexpected-exit" };
+	return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
+}
+
+const char *vmm_report(const struct vmm *vm)
+{
+	return vm->report;
+}
+
+const char *vmm_boot_kind(const struct vmm *vm)
+{
+	return vmm_boot_kind_name(vm->boot.kind);
+}
+
+void vmm_destroy(struct vmm *vm)
+{
+	if (!vm)
+		return;
+	if (atomic_load(&vm->end) == VMM_END_RUNNING)
+		vmm_end(vm, VMM_END_STOPPED, 0);
+	for (int i = 0; i < vm->ncpus; i++) {
+		struct vmm_vcpu *c = &vm->cpu[i];
+		if (c->started)
+			pthread_join(c->thread, NULL);
+		if (c->run)
+			munmap(c->run, vm->run_size);
+		if (c->fd > 0)
+			close(c->fd);
+		free(c->port_count);
+		free(c->port_ns);
+	}
+	vmm_platform_free(vm);
+	vmm_serial_free(vm);
+	free(vm->cpuid);
+	vmm_mem_free(&vm->mem);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	if (vm->sysfd >= 0)
+		close(vm->sysfd);
+	free(vm);
+}

@@ -1,0 +1,91 @@
+/* vm: the VM's internal state, shared by the core files and the devices (private to vmm/). */
+#ifndef NESTVISOR_VMM_VM_H
+#define NESTVISOR_VMM_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include "vmm/boot.h"
+#include "vmm/mem.h"
+#include "vmm/vmm.h"
+
+#define VMM_MAX_PIO_DEVS 32
+#define VMM_MAX_MMIO_DEVS 8
+#define VMM_EXIT_REASONS 64
+#define VMM_LAST_EXITS 16
+
+struct vmm;
+typedef void (*vmm_pio_fn)(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size);
+typedef void (*vmm_mmio_fn)(struct vmm *vm, void *dev, uint64_t addr, bool write, uint8_t *data, int size);
+
+struct vmm_pio_dev { const char *name; uint16_t base, len; vmm_pio_fn fn; void *dev; };
+struct vmm_mmio_dev { const char *name; uint64_t base, len; vmm_mmio_fn fn; void *dev; };
+
+struct vmm_last_exit { uint32_t reason; uint64_t addr; uint32_t data; bool write; };
+
+struct vmm_vcpu {
+	struct vmm *vm;
+	int id, fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	/* accounting: written by this vCPU only, read racily (aligned 64-bit) by stats readers */
+	uint64_t reason_count[VMM_EXIT_REASONS], reason_ns[VMM_EXIT_REASONS];
+	uint64_t *port_count, *port_ns;		/* 65536 each */
+	uint64_t mmio_count[VMM_MAX_MMIO_DEVS + 1], mmio_ns[VMM_MAX_MMIO_DEVS + 1];
+	struct vmm_last_exit last[VMM_LAST_EXITS];
+	unsigned nlast;
+};
+
+struct vmm {
+	struct vmm_config cfg;
+	int sysfd, fd;
+	struct vmm_mem mem;
+	struct vmm_boot boot;
+	int ncpus;
+	struct vmm_vcpu cpu[VMM_MAX_CPUS];
+	struct kvm_cpuid2 *cpuid;
+	size_t run_size;
+	struct vmm_pio_dev pio[VMM_MAX_PIO_DEVS];
+	int npio;
+	uint8_t port_owner[65536];		/* index + 1 into pio[], 0: unclaimed */
+	uint8_t port_warned[65536 / 8];
+	struct vmm_mmio_dev mmio[VMM_MAX_MMIO_DEVS];
+	int nmmio;
+	/* lifecycle */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_int end;				/* enum vmm_end; RUNNING until set once */
+	int exit_code;
+	atomic_bool paused;
+	int running_vcpus;
+	uint64_t start_ns;
+	char report[4096];
+	/* devices (hw/) */
+	struct vmm_serial *serial;
+	struct vmm_platform *platform;
+};
+
+uint64_t vmm_now_ns(void);
+/* Ends the VM once (the first reason wins) and kicks every vCPU out of KVM_RUN. */
+void vmm_end(struct vmm *vm, enum vmm_end why, int code);
+int vmm_pio_register(struct vmm *vm, const char *name, uint16_t base, uint16_t len, vmm_pio_fn fn, void *dev);
+int vmm_mmio_register(struct vmm *vm, const char *name, uint64_t base, uint64_t len, vmm_mmio_fn fn, void *dev);
+void vmm_irq_line(struct vmm *vm, int irq, int level);
+void vmm_exit_dispatch(struct vmm_vcpu *c);
+void vmm_warn(struct vmm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* vCPU setup and threads (vcpu.c). */
+int vmm_vcpu_create(struct vmm *vm, int id, char *err, size_t errlen);
+int vmm_vcpu_start(struct vmm_vcpu *c);
+void vmm_vcpu_report(struct vmm_vcpu *c, const char *why);
+
+/* Platform devices (hw/). */
+int vmm_serial_init(struct vmm *vm, char *err, size_t errlen);
+void vmm_serial_free(struct vmm *vm);
+int vmm_platform_init(struct vmm *vm, char *err, size_t errlen);
+void vmm_platform_free(struct vmm *vm);
+int vmm_acpi_build(struct vmm *vm);
+int vmm_mptable_build(struct vmm *vm);
+
+#endif

@@ -1,0 +1,71 @@
+/* vmm: public API of nestvisor's KVM virtual machine monitor (used by the command line and the TUI). */
+#ifndef NESTVISOR_VMM_H
+#define NESTVISOR_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VMM_MAX_CPUS 64
+
+enum vmm_console { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_NONE };
+
+struct vmm_config {
+	const char *kernel, *initrd, *cmdline, *name;
+	uint64_t mem;			/* bytes */
+	int cpus;
+	enum vmm_console console;
+	const char *serial_log;		/* also copy the serial console here */
+	double timeout;			/* seconds; 0: none */
+	bool flat;			/* raw binary at load_addr */
+	uint64_t load_addr, entry;
+	bool quiet;			/* no warnings about unclaimed ports on stderr */
+};
+
+/* How a VM ended, and the exit status `nestvisor run` gives for it. */
+enum vmm_end {
+	VMM_END_RUNNING, VMM_END_DEBUG_EXIT, VMM_END_RESET, VMM_END_STOPPED, VMM_END_TIMEOUT,
+	VMM_END_TRIPLE_FAULT, VMM_END_INTERNAL_ERROR, VMM_END_UNEXPECTED,
+};
+#define VMM_STATUS_RESET 0
+#define VMM_STATUS_SETUP_ERROR 2
+#define VMM_STATUS_UNEXPECTED 100
+#define VMM_STATUS_TIMEOUT 124
+#define VMM_STATUS_INTERNAL_ERROR 126
+#define VMM_STATUS_TRIPLE_FAULT 128
+#define VMM_STATUS_STOPPED 130
+
+struct vmm;
+
+int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t errlen);
+/* Runs the vCPUs until the VM ends; returns the exit status above (or (v << 1) | 1 for debug-exit v). */
+int vmm_run(struct vmm *vm);
+void vmm_destroy(struct vmm *vm);
+
+void vmm_stop(struct vmm *vm);
+int vmm_pause(struct vmm *vm);
+int vmm_resume(struct vmm *vm);
+enum vmm_end vmm_end_reason(const struct vmm *vm);
+const char *vmm_end_name(enum vmm_end e);
+/* The one-screen report written when a VM ends badly (registers, code at RIP, last exits), or "". */
+const char *vmm_report(const struct vmm *vm);
+const char *vmm_pty_path(const struct vmm *vm);
+const char *vmm_boot_kind(const struct vmm *vm);
+
+/* Exit accounting. */
+struct vmm_stat_row { char what[40]; uint64_t count; uint64_t ns; };
+struct vmm_stats {
+	uint64_t exits, ns_in_vmm, uptime_ns;
+	int nreasons, nports, nmmio;
+	struct vmm_stat_row reasons[32], ports[16], mmio[16];	/* busiest first */
+	int cpus;
+	uint64_t mem;
+	bool paused;
+};
+void vmm_stats_get(struct vmm *vm, struct vmm_stats *s);
+void vmm_stats_print(const struct vmm_stats *s, FILE *out);
+/* JSON object text (malloc'd). */
+char *vmm_stats_json(const struct vmm_stats *s);
+
+#endif
