@@ -1,0 +1,293 @@
+/* test_run_guests: `nestvisor run` on the project's own guests, as a user runs it: serial output, exit
+ * statuses, multiboot info, SMP, the PM timer's rate, fw_cfg, reset, console input, hostile guests. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "tests/testutil.h"
+
+struct run {
+	char out[16384], err[16384];
+	int status;		/* exit status, or -1 killed by the test's own watchdog */
+	double start_ms, mark_ms[2];	/* when "pm-start" / "pm-end" arrived, for the timer test */
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const char *builddir(void)
+{
+	const char *b = getenv("NV_BUILDDIR");
+	return b ? b : NV_BUILDDIR;
+}
+
+static void skip_without_kvm(void)
+{
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		print_message("# SKIP: /dev/kvm is not usable here (%s): no guest can run\n", strerror(errno));
+		skip();
+	}
+}
+
+static void drain(int fd, char *buf, size_t cap, size_t *len, struct run *r)
+{
+	ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+
+	if (n <= 0)
+		return;
+	*len += (size_t)n;
+	buf[*len] = '\0';
+	if (buf == r->out) {
+		if (!r->mark_ms[0] && strstr(buf, "pm-start"))
+			r->mark_ms[0] = now_ms();
+		if (!r->mark_ms[1] && strstr(buf, "pm-end"))
+			r->mark_ms[1] = now_ms();
+	}
+}
+
+/* Runs nestvisor with argv (NULL-terminated), feeding input on stdin; kills it after limit_s. */
+static void run_vm(struct run *r, const char *input, double limit_s, const char *const *argv)
+{
+	int in[2], out[2], err[2];
+	size_t olen = 0, elen = 0;
+	char bin[512];
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	assert_int_equal(pipe(err), 0);
+	snprintf(bin, sizeof(bin), "%s/nestvisor", builddir());
+	r->start_ms = now_ms();
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0), dup2(out[1], 1), dup2(err[1], 2);
+		close(in[1]), close(out[0]), close(err[0]);
+		if (chdir(builddir()) < 0)
+			_exit(127);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]), close(out[1]), close(err[1]);
+	if (input && write(in[1], input, strlen(input)) < 0)
+		fail_msg("writing the guest's input: %s", strerror(errno));
+	close(in[1]);
+	struct pollfd p[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
+	while (now_ms() - r->start_ms < limit_s * 1000) {
+		if (poll(p, 2, 50) > 0) {
+			if (p[0].revents)
+				drain(out[0], r->out, sizeof(r->out), &olen, r);
+			if (p[1].revents)
+				drain(err[0], r->err, sizeof(r->err), &elen, r);
+		}
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			drain(out[0], r->out, sizeof(r->out), &olen, r);
+			drain(err[0], r->err, sizeof(r->err), &elen, r);
+			r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+			close(out[0]), close(err[0]);
+			return;
+		}
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(out[0]), close(err[0]);
+	r->status = -1;
+}
+
+#define RUN(r, input, limit, ...) \
+	run_vm(r, input, limit, (const char *const[]){ "nestvisor", "run", "--console", "stdio", __VA_ARGS__, NULL })
+
+static void expect(const struct run *r, int status, const char *in_out, const char *in_err)
+{
+	if (r->status != status || (in_out && !strstr(r->out, in_out)) || (in_err && !strstr(r->err, in_err)))
+		fail_msg("status %d (expected %d)\n--- stdout:\n%s\n--- stderr:\n%s\n--- expected \"%s\" / \"%s\"",
+			 r->status, status, r->out, r->err, in_out ? in_out : "", in_err ? in_err : "");
+}
+
+static void test_run_serial_guest(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/hello.elf");
+	expect(&r, 1, "Hello from a nestvisor guest!", NULL);	/* debug-exit 0 -> (0 << 1) | 1 */
+	assert_non_null(strstr(r.out, "vCPUs (fw_cfg): 1, RAM: 128 MiB, ACPI PM timer at port 0x00000608"));
+}
+
+static void test_debug_exit_codes_propagate(void **state)
+{
+	static const struct { const char *arg; int status; } cases[] = {
+		{ "exit=5", 11 }, { "exit=0", 1 }, { "exit=63", 127 }, { "exit=127", 255 },
+	};
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		RUN(&r, NULL, 20, "--kernel", "tests/guests/hello.elf", "--cmdline", cases[i].arg);
+		expect(&r, cases[i].status, "Hello", NULL);
+	}
+}
+
+static void test_multiboot_info_and_module(void **state)
+{
+	char env[256];
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	test_data_path(env, sizeof(env), "guest-env");
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/mbinfo.elf", "--initrd", env, "--cmdline", "alpha beta");
+	expect(&r, 1, "cmdline=tests/guests/mbinfo.elf alpha beta", NULL);
+	assert_non_null(strstr(r.out, "mem_lower=639 mem_upper=130048"));	/* 128 MiB: (128 - 1) * 1024 KiB */
+	assert_non_null(strstr(r.out, "mods=1"));
+	assert_non_null(strstr(r.out, "text=NESTVISOR_TEST_ENV=1"));
+	assert_non_null(strstr(r.out, "mmap 0x00100000 0x07f00000 type=1"));
+	assert_non_null(strstr(r.out, "mmap 0x000e0000 0x00020000 type=2"));	/* the BIOS area is reserved */
+}
+
+static void test_every_cpu_starts(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 30, "--kernel", "tests/guests/smp.elf", "--cpus", "4");
+	expect(&r, 9, "cpus up: 4 of 4", NULL);	/* exit code 4 */
+	for (int i = 1; i < 4; i++) {
+		char line[16];
+		snprintf(line, sizeof(line), "cpu %d up", i);
+		assert_non_null(strstr(r.out, line));
+	}
+	RUN(&r, NULL, 30, "--kernel", "tests/guests/smp.elf", "-smp", "2");	/* QEMU's spelling */
+	expect(&r, 5, "cpus up: 2 of 2", NULL);
+}
+
+static void test_pm_timer_rate(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	/* 1,789,772 ticks at 3.579545 MHz are 500 ms of host time */
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/pmtimer.elf", "--cmdline", "ticks=1789772");
+	expect(&r, 1, "pm-end", NULL);
+	double ms = r.mark_ms[1] - r.mark_ms[0];
+	if (ms < 450 || ms > 560)	/* 10%: a 3.0 MHz timer would take 596 ms */
+		fail_msg("the guest saw 500 ms of PM timer in %.1f ms of host time", ms);
+}
+
+static void test_fw_cfg_answers(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/fwcfg.elf", "--cpus", "3", "--mem", "256M");
+	expect(&r, 1, "fw_cfg signature=QEMU ram_mib=256 cpus=3 max_cpus=3", NULL);
+}
+
+static void test_reset_through_i8042(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/reset.elf");
+	expect(&r, 0, "resetting", NULL);
+	assert_null(strstr(r.out, "still here"));
+}
+
+static void test_console_input_echo(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, "nested!q", 20, "--kernel", "tests/guests/echo.elf");
+	expect(&r, 15, "echo ready\nNESTED!\nbye", NULL);	/* 7 characters -> (7 << 1) | 1 */
+}
+
+static void test_hostile_guests(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/hostile.elf");
+	expect(&r, 7, "wild ports read all-ones", "unclaimed port 0x100");
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/triple.elf");
+	expect(&r, 128, "triple faulting", "the guest triple-faulted");
+	assert_non_null(strstr(r.err, "RIP "));
+	assert_non_null(strstr(r.err, "code at RIP:"));
+	double t0 = now_ms();
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/spin.elf", "--timeout", "1");
+	expect(&r, 124, "spinning", "still running after --timeout 1.0 s");
+	assert_true(now_ms() - t0 < 5000);
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/badmb.elf");
+	expect(&r, 2, NULL, "tests/guests/badmb.elf: multiboot header asks for 0xe0000000-0xe0100000, outside guest memory");
+}
+
+static void test_bad_kernels_named(void **state)
+{
+	char junk[256];
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	test_data_path(junk, sizeof(junk), "guest-env");
+	RUN(&r, NULL, 20, "--kernel", junk);
+	expect(&r, 2, NULL, "not a kernel nestvisor can boot");
+	RUN(&r, NULL, 20, "--kernel", "/nonexistent/vmlinuz");
+	expect(&r, 2, NULL, "/nonexistent/vmlinuz: No such file or directory");
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/hello.elf", "--mem", "lots");
+	expect(&r, 2, NULL, "--mem lots");
+}
+
+static void test_flat_binary(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/hello.bin", "--load-addr", "0x100000", "--entry", "0x100010");
+	expect(&r, 1, "Hello from a nestvisor guest!", NULL);
+}
+
+static void test_exit_statistics(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 30, "--kernel", "tests/guests/portloop.elf", "--cmdline", "count=5000", "--stats");
+	expect(&r, 1, NULL, "0x0080 post                          5000");
+	assert_non_null(strstr(r.err, "0x00f4 debug-exit                       1"));
+	assert_non_null(strstr(r.err, "exits: 5001 in"));
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_run_serial_guest),
+	cmocka_unit_test(test_debug_exit_codes_propagate),
+	cmocka_unit_test(test_multiboot_info_and_module),
+	cmocka_unit_test(test_every_cpu_starts),
+	cmocka_unit_test(test_pm_timer_rate),
+	cmocka_unit_test(test_fw_cfg_answers),
+	cmocka_unit_test(test_reset_through_i8042),
+	cmocka_unit_test(test_console_input_echo),
+	cmocka_unit_test(test_hostile_guests),
+	cmocka_unit_test(test_bad_kernels_named),
+	cmocka_unit_test(test_flat_binary),
+	cmocka_unit_test(test_exit_statistics),
+};
+TEST_MAIN(tests)
