@@ -16,5 +16,11 @@ int cli_probe(int argc, char **argv);
 void cli_probe_usage(void);
 int cli_run(int argc, char **argv);
 void cli_run_usage(void);
+int cli_ps(int argc, char **argv);
+void cli_ps_usage(void);
+int cli_stop(int argc, char **argv);
+void cli_stop_usage(void);
+int cli_stats(int argc, char **argv);
+void cli_stats_usage(void);
 
 #endif

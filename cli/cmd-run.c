@@ -8,13 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include <fcntl.h>
+#include <unistd.h>
+#include "vmm/control.h"
 #include "vmm/vmm.h"
 
 void cli_run_usage(void)
 {
 	printf("usage: nestvisor run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
 	       "                     [--name NAME] [--console stdio|pty|none] [--serial-log FILE] [--stats]\n"
-	       "                     [--timeout SEC] [--load-addr ADDR [--entry ADDR]] [--quiet]\n\n"
+	       "                     [--timeout SEC] [--load-addr ADDR [--entry ADDR]] [--detach] [--quiet]\n\n"
 	       "  --kernel FILE      a bzImage (64-bit boot protocol), an ELF vmlinux with a PVH note, a multiboot\n"
 	       "                     image (kvm-unit-tests' .flat files), or with --load-addr a raw binary\n"
 	       "  --initrd FILE      an initrd (Linux) or multiboot module 1 (kvm-unit-tests' env file)\n"
@@ -22,7 +25,9 @@ void cli_run_usage(void)
 	       "  --cpus N, -smp N   vCPUs (default 1)\n"
 	       "  --console WHERE    the serial console: stdio (default; Ctrl-a x quits), pty, none\n"
 	       "  --stats            print the VM exits by reason, port and MMIO region at the end\n"
-	       "  --timeout SEC      end the VM after SEC seconds (exit status 124)\n\n"
+	       "  --timeout SEC      end the VM after SEC seconds (exit status 124)\n"
+	       "  --name NAME        the VM's name for `nestvisor ps|stop|stats` (default vm-PID)\n"
+	       "  --detach           run in the background, console on a pseudo-terminal (see `nestvisor ps`)\n\n"
 	       "exit status: (v << 1) | 1 when the guest writes v to port 0xf4; 0 when it resets or powers off;\n"
 	       "124 timeout, 126 KVM could not emulate, 128 triple fault, 130 stopped, 100 unexpected exit,\n"
 	       "2 the VM could not be set up\n");
@@ -69,7 +74,7 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats)
+static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats, bool *detach)
 {
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
@@ -79,6 +84,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		{ "serial-log", required_argument, NULL, 'l' }, { "stats", no_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' }, { "load-addr", required_argument, NULL, 'L' },
 		{ "entry", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
+		{ "detach", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -92,6 +98,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		case 'l': cfg->serial_log = optarg; break;
 		case 's': *stats = true; break;
 		case 'q': cfg->quiet = true; break;
+		case 'd': *detach = true; break;
 		case 'm':
 			if (parse_size(optarg, &cfg->mem) < 0 || (cfg->mem & 0xfff))
 				return fprintf(stderr, "nestvisor run: --mem %s: give a size like 128M or 2G\n", optarg), -1;
@@ -124,43 +131,116 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 	return 0;
 }
 
-int cli_run(int argc, char **argv)
+/* The VM's life once created: control socket, signals, run, report. */
+static int run_vm(struct vmm *vm, const struct vmm_config *cfg, bool stats, int ready_fd)
 {
-	struct vmm_config cfg = { .mem = 128ull << 20, .cpus = 1, .console = VMM_CONSOLE_STDIO, .name = "vm" };
-	struct sig_ctx sc;
-	struct vmm *vm;
+	struct sig_ctx sc = { .vm = vm };
 	pthread_t sig_tid;
-	bool stats = false;
-	char err[1024];
+	char err[512];
 	int rc;
 
-	if ((rc = parse_args(argc, argv, &cfg, &stats)) != 0)
-		return rc > 0 ? CLI_OK : CLI_ERROR;
-	/* Signals go to one thread, which stops the VM; vCPU threads inherit the mask. */
+	if (vmm_control_start(vm, cfg->name, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nestvisor run: %s\n", err);
+		if (ready_fd >= 0)
+			dprintf(ready_fd, "ERR %s\n", err);
+		vmm_destroy(vm);
+		return VMM_STATUS_SETUP_ERROR;
+	}
+	if (ready_fd >= 0) {
+		dprintf(ready_fd, "OK %s\n", vmm_pty_path(vm) ? vmm_pty_path(vm) : "-");
+		close(ready_fd);
+	}
 	sigemptyset(&sc.set);
 	sigaddset(&sc.set, SIGINT);
 	sigaddset(&sc.set, SIGTERM);
 	sigaddset(&sc.set, SIGHUP);
 	sigaddset(&sc.set, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &sc.set, NULL);
-	if (vmm_create(&cfg, &vm, err, sizeof(err)) < 0) {
-		fprintf(stderr, "nestvisor run: %s\n", err);
-		return VMM_STATUS_SETUP_ERROR;
-	}
-	sc.vm = vm;
 	pthread_create(&sig_tid, NULL, signal_thread, &sc);
 	rc = vmm_run(vm);
 	pthread_kill(sig_tid, SIGUSR2);
 	pthread_join(sig_tid, NULL);
 	if (vmm_report(vm)[0])
-		fprintf(stderr, "\nnestvisor: VM %s ended: %s\n%s", cfg.name, vmm_end_name(vmm_end_reason(vm)), vmm_report(vm));
+		fprintf(stderr, "\nnestvisor: VM %s ended: %s\n%s", cfg->name, vmm_end_name(vmm_end_reason(vm)), vmm_report(vm));
 	if (stats) {
 		struct vmm_stats s;
 		vmm_stats_get(vm, &s);
-		fprintf(stderr, "\nnestvisor: VM %s ended (%s, exit status %d)\n", cfg.name,
+		fprintf(stderr, "\nnestvisor: VM %s ended (%s, exit status %d)\n", cfg->name,
 			vmm_end_name(vmm_end_reason(vm)), rc);
 		vmm_stats_print(&s, stderr);
 	}
 	vmm_destroy(vm);
 	return rc;
+}
+
+/* --detach: the child runs the VM in its own session; the parent returns once the VM is up. */
+static int detach(struct vmm_config *cfg, bool stats)
+{
+	char msg[600] = "", log[160], dir[96];
+	int ready[2];
+	ssize_t n;
+
+	if (pipe(ready) < 0)
+		return VMM_STATUS_SETUP_ERROR;
+	pid_t pid = fork();
+	if (pid > 0) {
+		close(ready[1]);
+		n = read(ready[0], msg, sizeof(msg) - 1);
+		msg[n > 0 ? n : 0] = '\0';
+		msg[strcspn(msg, "\n")] = '\0';
+		if (strncmp(msg, "OK ", 3)) {
+			fprintf(stderr, "nestvisor run: %s\n", msg[0] ? msg + 4 : "the VM did not start");
+			return VMM_STATUS_SETUP_ERROR;
+		}
+		printf("VM %s running in the background (pid %d); console: %s\n", cfg->name, (int)pid, msg + 3);
+		printf("`nestvisor ps` lists it, `nestvisor stats %s` shows its exits, `nestvisor stop %s` ends it\n",
+		       cfg->name, cfg->name);
+		return CLI_OK;
+	}
+	if (pid < 0)
+		return VMM_STATUS_SETUP_ERROR;
+	close(ready[0]);
+	setsid();
+	cfg->console = VMM_CONSOLE_PTY;
+	struct vmm *vm;
+	char err[1024];
+	if (vmm_create(cfg, &vm, err, sizeof(err)) < 0) {
+		dprintf(ready[1], "ERR %s\n", err);
+		_exit(VMM_STATUS_SETUP_ERROR);
+	}
+	/* from here on, what the VMM says goes to NAME.log beside its socket */
+	int null = open("/dev/null", O_RDWR);
+	vmm_control_dir(dir, sizeof(dir));
+	snprintf(log, sizeof(log), "%s/%s.log", dir, cfg->name);
+	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	dup2(null, 0), dup2(null, 1), dup2(logfd >= 0 ? logfd : null, 2);
+	_exit(run_vm(vm, cfg, stats, ready[1]));
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct vmm_config cfg = { .mem = 128ull << 20, .cpus = 1, .console = VMM_CONSOLE_STDIO };
+	bool stats = false, bg = false;
+	char err[1024], name[32];
+	sigset_t set;
+	struct vmm *vm;
+	int rc;
+
+	snprintf(name, sizeof(name), "vm-%d", (int)getpid());
+	cfg.name = name;
+	if ((rc = parse_args(argc, argv, &cfg, &stats, &bg)) != 0)
+		return rc > 0 ? CLI_OK : CLI_ERROR;
+	/* Signals go to one thread, which stops the VM; vCPU threads inherit the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (bg)
+		return detach(&cfg, stats);
+	if (vmm_create(&cfg, &vm, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nestvisor run: %s\n", err);
+		return VMM_STATUS_SETUP_ERROR;
+	}
+	return run_vm(vm, &cfg, stats, -1);
 }

@@ -11,6 +11,9 @@ static void cli_help_usage(void);
 static const struct cli_command commands[] = {
 	{ "probe", "check this host: VT-x/AMD-V, KVM, nested virtualization, IOMMU, PCI devices", cli_probe, cli_probe_usage },
 	{ "run", "boot a kernel or test image in a KVM virtual machine", cli_run, cli_run_usage },
+	{ "ps", "list running VMs", cli_ps, cli_ps_usage },
+	{ "stop", "stop a running VM", cli_stop, cli_stop_usage },
+	{ "stats", "a running VM's exits by reason, port and MMIO region", cli_stats, cli_stats_usage },
 	{ "help", "show help for nestvisor or one of its commands", cli_help, cli_help_usage },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

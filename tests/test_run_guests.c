@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "tests/testutil.h"
+#include "vmm/control.h"
 
 struct run {
 	char out[16384], err[16384];
@@ -70,13 +71,15 @@ static void run_vm(struct run *r, const char *input, double limit_s, const char 
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(in[0], 0), dup2(out[1], 1), dup2(err[1], 2);
-		close(in[1]), close(out[0]), close(err[0]);
+		close(in[0]), close(in[1]), close(out[0]), close(out[1]), close(err[0]), close(err[1]);
 		if (chdir(builddir()) < 0)
 			_exit(127);
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
 	close(in[0]), close(out[1]), close(err[1]);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);	/* a detached VM may keep a copy of the write ends */
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	if (input && write(in[1], input, strlen(input)) < 0)
 		fail_msg("writing the guest's input: %s", strerror(errno));
 	close(in[1]);
@@ -276,7 +279,62 @@ static void test_exit_statistics(void **state)
 	assert_non_null(strstr(r.err, "exits: 5001 in"));
 }
 
+#define NV(r, ...) run_vm(r, NULL, 20, (const char *const[]){ "nestvisor", __VA_ARGS__, NULL })
+
+/* A detached VM through its control socket: ps, stats, pause/resume, stop; then kill -9 and a stale socket. */
+static void test_control_socket(void **state)
+{
+	char dir[256], sock[300];
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	test_mkdtemp(dir, sizeof(dir));
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	NV(&r, "run", "--kernel", "tests/guests/spin.elf", "--name", "ctl-test", "--detach");
+	expect(&r, 0, "VM ctl-test running in the background", NULL);
+	int pid = atoi(strstr(r.out, "(pid ") + 5);
+	NV(&r, "ps");
+	expect(&r, 0, "ctl-test", NULL);
+	assert_non_null(strstr(r.out, "running"));
+	assert_non_null(strstr(r.out, "/dev/pts/"));
+	NV(&r, "stats", "ctl-test");
+	expect(&r, 0, "0x03f8 serial", NULL);
+	snprintf(sock, sizeof(sock), "%s/nestvisor/ctl-test.sock", dir);
+	char *reply = vmm_control_request(sock, "pause", 2000);
+	assert_non_null(reply);
+	assert_string_equal(reply, "{\"ok\":true}");
+	free(reply);
+	NV(&r, "ps");
+	expect(&r, 0, "paused", NULL);
+	free(vmm_control_request(sock, "resume", 2000));
+	reply = vmm_control_request(sock, "bogus", 2000);
+	assert_non_null(strstr(reply, "unknown command"));
+	free(reply);
+	NV(&r, "stop", "ctl-test");
+	expect(&r, 0, "VM ctl-test stopped", NULL);
+	for (int i = 0; i < 100 && kill(pid, 0) == 0; i++)
+		usleep(20000);
+	assert_int_equal(kill(pid, 0), -1);	/* the VMM process is gone */
+	assert_int_equal(access(sock, F_OK), -1);	/* and took its socket with it */
+	/* a VMM killed outright leaves its socket behind: ps removes it, and the name is free again */
+	NV(&r, "run", "--kernel", "tests/guests/spin.elf", "--name", "ctl-test", "--detach");
+	pid = atoi(strstr(r.out, "(pid ") + 5);
+	kill(pid, SIGKILL);
+	for (int i = 0; i < 100 && kill(pid, 0) == 0; i++)
+		usleep(20000);
+	assert_int_equal(access(sock, F_OK), 0);
+	NV(&r, "ps");
+	expect(&r, 0, "no VMs running", "removed the stale socket");
+	assert_int_equal(access(sock, F_OK), -1);
+	NV(&r, "stats", "ctl-test");
+	expect(&r, 1, NULL, "no VM named ctl-test is running");
+	unsetenv("XDG_RUNTIME_DIR");
+	test_sh("rm -rf '%s'", dir);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_control_socket),
 	cmocka_unit_test(test_run_serial_guest),
 	cmocka_unit_test(test_debug_exit_codes_propagate),
 	cmocka_unit_test(test_multiboot_info_and_module),

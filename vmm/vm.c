@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "vmm/control.h"
 #include "vmm/vm.h"
 
 #define KVM_TSS_ADDR 0xfffbd000ul
@@ -362,6 +363,7 @@ void vmm_destroy(struct vmm *vm)
 		free(c->port_count);
 		free(c->port_ns);
 	}
+	vmm_control_stop(vm);
 	vmm_platform_free(vm);
 	vmm_serial_free(vm);
 	free(vm->cpuid);

@@ -64,6 +64,7 @@ struct vmm {
 	/* devices (hw/) */
 	struct vmm_serial *serial;
 	struct vmm_platform *platform;
+	struct vmm_control *control;
 };
 
 uint64_t vmm_now_ns(void);

@@ -1,0 +1,147 @@
+/* nestvisor ps | stop NAME | stats NAME [--watch]: the running VMs, through their control sockets. */
+#include "config.h"
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli/cli.h"
+#include "vmm/control.h"
+#include "vmm/vmm.h"
+
+void cli_ps_usage(void) { printf("usage: nestvisor ps\n  lists running VMs; removes sockets left by killed ones\n"); }
+void cli_stop_usage(void) { printf("usage: nestvisor stop NAME\n"); }
+void cli_stats_usage(void) { printf("usage: nestvisor stats NAME [--watch]\n  --watch  refresh every second\n"); }
+
+static json_object *request(const char *name, const char *cmd)
+{
+	char path[128];
+	char *reply;
+	json_object *o;
+
+	if (vmm_control_path(name, path, sizeof(path)) < 0 || !(reply = vmm_control_request(path, cmd, 2000))) {
+		fprintf(stderr, "nestvisor: no VM named %s is running (`nestvisor ps` lists them)\n", name);
+		return NULL;
+	}
+	o = json_tokener_parse(reply);
+	free(reply);
+	return o;
+}
+
+static int64_t jint(json_object *o, const char *k)
+{
+	json_object *m;
+
+	return json_object_object_get_ex(o, k, &m) ? json_object_get_int64(m) : 0;
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *m;
+
+	return json_object_object_get_ex(o, k, &m) && json_object_get_string(m) ? json_object_get_string(m) : "-";
+}
+
+int cli_ps(int argc, char **argv)
+{
+	char dir[96], path[400];
+	struct dirent *de;
+	int shown = 0;
+	DIR *d;
+
+	(void)argc, (void)argv;
+	if (vmm_control_dir(dir, sizeof(dir)) < 0 || !(d = opendir(dir))) {
+		printf("no VMs running\n");
+		return CLI_OK;
+	}
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l < 6 || strcmp(de->d_name + l - 5, ".sock"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		char *st = vmm_control_request(path, "status", 1000), *sx = st ? vmm_control_request(path, "stats", 1000) : NULL;
+		if (!st) {
+			if (errno == ECONNREFUSED) {	/* its VMM was killed: the socket is stale */
+				unlink(path);
+				fprintf(stderr, "nestvisor ps: removed the stale socket %s\n", path);
+			}
+			continue;
+		}
+		json_object *s = json_tokener_parse(st), *x = sx ? json_tokener_parse(sx) : NULL;
+		if (!shown++)
+			printf("%-16s %7s %-8s %4s %8s %10s %12s  %s\n", "NAME", "PID", "STATE", "CPUS", "MEM", "UPTIME",
+			       "EXITS/S", "CONSOLE");
+		double up = (double)jint(s, "uptime_ns") / 1e9;
+		printf("%-16s %7lld %-8s %4lld %7lldM %9.1fs %12.0f  %s\n", jstr(s, "name"), (long long)jint(s, "pid"),
+		       jstr(s, "state"), (long long)jint(s, "cpus"), (long long)(jint(s, "mem") >> 20), up,
+		       up > 0 && x ? (double)jint(x, "exits") / up : 0.0, jstr(s, "console"));
+		json_object_put(s);
+		json_object_put(x);
+		free(st);
+		free(sx);
+	}
+	closedir(d);
+	if (!shown)
+		printf("no VMs running\n");
+	return CLI_OK;
+}
+
+int cli_stop(int argc, char **argv)
+{
+	json_object *o;
+
+	if (argc != 2) {
+		cli_stop_usage();
+		return CLI_ERROR;
+	}
+	if (!(o = request(argv[1], "stop")))
+		return CLI_FAILED;
+	json_object_put(o);
+	printf("VM %s stopped\n", argv[1]);
+	return CLI_OK;
+}
+
+static void print_rows(json_object *o, const char *key, const char *title)
+{
+	json_object *a;
+
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_array_length(a))
+		return;
+	printf("  %-28s %12s %12s\n", title, "exits", "VMM time");
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *r = json_object_array_get_idx(a, i);
+		printf("  %-28s %12lld %9.3f ms\n", jstr(r, "what"), (long long)jint(r, "count"), jint(r, "ns") / 1e6);
+	}
+}
+
+int cli_stats(int argc, char **argv)
+{
+	bool watch = argc == 3 && !strcmp(argv[2], "--watch");
+	int64_t last = -1;
+	json_object *o;
+
+	if (argc != 2 && !watch) {
+		cli_stats_usage();
+		return CLI_ERROR;
+	}
+	do {
+		if (!(o = request(argv[1], "stats")))
+			return watch && last >= 0 ? CLI_OK : CLI_FAILED;	/* the VM ended while watched */
+		int64_t exits = jint(o, "exits");
+		printf("%s: %lld exits in %.1f s", argv[1], (long long)exits, jint(o, "uptime_ns") / 1e9);
+		if (last >= 0)
+			printf(", %lld exits/s", (long long)(exits - last));
+		printf("; %.3f ms in the VMM\n", jint(o, "ns_in_vmm") / 1e6);
+		print_rows(o, "by_reason", "by reason");
+		print_rows(o, "by_port", "by port");
+		print_rows(o, "by_mmio", "by MMIO region");
+		last = exits;
+		json_object_put(o);
+		fflush(stdout);
+	} while (watch && sleep(1) == 0);
+	return CLI_OK;
+}

@@ -1,0 +1,285 @@
+/* control: the VM's control socket ($XDG_RUNTIME_DIR/nestvisor/NAME.sock), one JSON object per line:
+ * status, stats, pause, resume, stop. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "vmm/control.h"
+#include "vmm/vm.h"
+
+#define CTL_MAX_CLIENTS 8
+#define CTL_LINE_MAX 4096
+
+struct vmm_control {
+	int listen_fd, wake[2];
+	char path[108];
+	pthread_t thread;
+	char name[64];
+};
+
+int vmm_control_dir(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (xdg && *xdg)
+		snprintf(buf, len, "%s/nestvisor", xdg);
+	else if (getuid() == 0)
+		snprintf(buf, len, "/run/nestvisor");
+	else
+		snprintf(buf, len, "/tmp/nestvisor-%u", (unsigned)getuid());
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int vmm_control_path(const char *name, char *buf, size_t len)
+{
+	char dir[96];
+	int rc = vmm_control_dir(dir, sizeof(dir));
+
+	if (rc < 0)
+		return rc;
+	if (strchr(name, '/') || !*name || strlen(dir) + strlen(name) + 6 >= len || strlen(dir) + strlen(name) + 6 > 107)
+		return -ENAMETOOLONG;
+	snprintf(buf, len, "%s/%s.sock", dir, name);
+	return 0;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static char *status_json(struct vmm *vm, const char *name)
+{
+	json_object *o = json_object_new_object();
+	char *out;
+
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "state", json_object_new_string(atomic_load(&vm->paused) ? "paused" : "running"));
+	json_object_object_add(o, "cpus", json_object_new_int(vm->ncpus));
+	json_object_object_add(o, "mem", json_object_new_int64((int64_t)vm->mem.size));
+	json_object_object_add(o, "uptime_ns", json_object_new_int64((int64_t)(vmm_now_ns() - vm->start_ns)));
+	json_object_object_add(o, "kernel", json_object_new_string(vm->cfg.kernel));
+	json_object_object_add(o, "boot", json_object_new_string(vmm_boot_kind(vm)));
+	json_object_object_add(o, "console", vmm_pty_path(vm) ? json_object_new_string(vmm_pty_path(vm)) : NULL);
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return out;
+}
+
+static char *answer(struct vmm *vm, const char *name, const char *line)
+{
+	json_object *req = json_tokener_parse(line), *cmd;
+	const char *c = NULL;
+	char *out = NULL;
+
+	if (req && json_object_object_get_ex(req, "cmd", &cmd) && json_object_is_type(cmd, json_type_string))
+		c = json_object_get_string(cmd);
+	if (!c)
+		out = strdup("{\"ok\":false,\"error\":\"expected one JSON object per line: {\\\"cmd\\\": "
+			     "\\\"status|stats|pause|resume|stop\\\"}\"}");
+	else if (!strcmp(c, "status"))
+		out = status_json(vm, name);
+	else if (!strcmp(c, "stats")) {
+		struct vmm_stats s;
+		vmm_stats_get(vm, &s);
+		char *j = vmm_stats_json(&s);
+		if (j && (out = malloc(strlen(j) + 16)))
+			sprintf(out, "{\"ok\":true,%s", j + 1);
+		free(j);
+	} else if (!strcmp(c, "pause") || !strcmp(c, "resume") || !strcmp(c, "stop")) {
+		if (!strcmp(c, "pause"))
+			vmm_pause(vm);
+		else if (!strcmp(c, "resume"))
+			vmm_resume(vm);
+		else
+			vmm_stop(vm);
+		out = strdup("{\"ok\":true}");
+	} else {
+		out = strdup("{\"ok\":false,\"error\":\"unknown command\"}");
+	}
+	json_object_put(req);
+	return out;
+}
+
+struct client { int fd; char buf[CTL_LINE_MAX]; size_t len; };
+
+/* Reads what arrived; answers each complete line. Returns false when the client is gone or misbehaves. */
+static bool serve(struct vmm *vm, struct vmm_control *ctl, struct client *cl)
+{
+	ssize_t n = read(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len);
+	char *nl;
+
+	if (n <= 0)
+		return false;
+	cl->len += (size_t)n;
+	cl->buf[cl->len] = '\0';
+	while ((nl = strchr(cl->buf, '\n'))) {
+		*nl = '\0';
+		char *reply = answer(vm, ctl->name, cl->buf);
+		bool ok = reply && write(cl->fd, reply, strlen(reply)) >= 0 && write(cl->fd, "\n", 1) == 1;
+		free(reply);
+		cl->len -= (size_t)(nl + 1 - cl->buf);
+		memmove(cl->buf, nl + 1, cl->len + 1);
+		if (!ok)
+			return false;
+	}
+	return cl->len < sizeof(cl->buf) - 1;	/* a line longer than that is not a request */
+}
+
+static void *control_thread(void *arg)
+{
+	struct vmm *vm = arg;
+	struct vmm_control *ctl = vm->control;
+	struct client cl[CTL_MAX_CLIENTS];
+	struct pollfd p[CTL_MAX_CLIENTS + 2];
+	int n = 0;
+
+	for (;;) {
+		p[0] = (struct pollfd){ ctl->listen_fd, POLLIN, 0 };
+		p[1] = (struct pollfd){ ctl->wake[0], POLLIN, 0 };
+		for (int i = 0; i < n; i++)
+			p[i + 2] = (struct pollfd){ cl[i].fd, POLLIN, 0 };
+		if (poll(p, (nfds_t)n + 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		for (int i = n - 1; i >= 0; i--)
+			if (p[i + 2].revents && !serve(vm, ctl, &cl[i])) {
+				close(cl[i].fd);
+				cl[i] = cl[--n];
+			}
+		if (p[0].revents & POLLIN) {
+			int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0 && n < CTL_MAX_CLIENTS)
+				cl[n++] = (struct client){ .fd = fd, .len = 0 };
+			else if (fd >= 0)
+				close(fd);	/* too many clients at once */
+		}
+	}
+	for (int i = 0; i < n; i++)
+		close(cl[i].fd);
+	return NULL;
+}
+
+/* A socket nobody answers on is left by a killed VMM: remove it. One that answers is a live VM. */
+static int claim_path(const char *path, const char *name, char *err, size_t errlen)
+{
+	int fd = connect_to(path);
+
+	if (fd >= 0) {
+		close(fd);
+		snprintf(err, errlen, "a VM named %s is already running (%s); choose another --name", name, path);
+		return -EADDRINUSE;
+	}
+	if (fd == -ECONNREFUSED || fd == -ENOTSOCK)
+		unlink(path);
+	return 0;
+}
+
+int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen)
+{
+	struct vmm_control *ctl = calloc(1, sizeof(*ctl));
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int rc;
+
+	if (!ctl)
+		return -ENOMEM;
+	vm->control = ctl;
+	ctl->listen_fd = ctl->wake[0] = ctl->wake[1] = -1;
+	snprintf(ctl->name, sizeof(ctl->name), "%s", name);
+	if ((rc = vmm_control_path(name, ctl->path, sizeof(ctl->path))) < 0) {
+		snprintf(err, errlen, "--name %s: no control socket for it (%s)", name, strerror(-rc));
+		return rc;
+	}
+	if ((rc = claim_path(ctl->path, name, err, errlen)) < 0)
+		return rc;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", ctl->path);
+	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ctl->listen_fd < 0 || bind(ctl->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(ctl->listen_fd, 8) < 0 || pipe2(ctl->wake, O_CLOEXEC) < 0 ||
+	    (rc = pthread_create(&ctl->thread, NULL, control_thread, vm)) != 0) {
+		snprintf(err, errlen, "control socket %s: %s", ctl->path, strerror(errno));
+		vmm_control_stop(vm);
+		return -EIO;
+	}
+	return 0;
+}
+
+void vmm_control_stop(struct vmm *vm)
+{
+	struct vmm_control *ctl = vm->control;
+
+	if (!ctl)
+		return;
+	if (ctl->wake[1] >= 0 && write(ctl->wake[1], "", 1) == 1)
+		pthread_join(ctl->thread, NULL);
+	if (ctl->listen_fd >= 0) {
+		close(ctl->listen_fd);
+		unlink(ctl->path);
+	}
+	for (int i = 0; i < 2; i++)
+		if (ctl->wake[i] >= 0)
+			close(ctl->wake[i]);
+	free(ctl);
+	vm->control = NULL;
+}
+
+char *vmm_control_request(const char *path, const char *cmd, int timeout_ms)
+{
+	char req[128], buf[CTL_LINE_MAX * 4];
+	size_t len = 0;
+	int fd = connect_to(path);
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", cmd);
+	if (write(fd, req, strlen(req)) < 0)
+		goto fail;
+	while (len < sizeof(buf) - 1 && !memchr(buf, '\n', len)) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, timeout_ms) <= 0) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0) {
+			errno = ECONNRESET;
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	char *nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	return strdup(buf);
+fail:
+	close(fd);
+	return NULL;
+}

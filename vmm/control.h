@@ -1,0 +1,21 @@
+/* control: the VM's control socket ($XDG_RUNTIME_DIR/nestvisor/NAME.sock), one JSON object per line. */
+#ifndef NESTVISOR_VMM_CONTROL_H
+#define NESTVISOR_VMM_CONTROL_H
+
+#include <stddef.h>
+
+struct vmm;
+
+/* Where sockets live: $XDG_RUNTIME_DIR/nestvisor, /run/nestvisor as root, else /tmp/nestvisor-UID. */
+int vmm_control_dir(char *buf, size_t len);
+int vmm_control_path(const char *name, char *buf, size_t len);
+
+/* Server: binds NAME.sock (removing a stale one left by a killed VMM) and answers in a thread. */
+int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen);
+void vmm_control_stop(struct vmm *vm);
+
+/* Client: sends {"cmd": CMD} and returns the reply line (malloc'd), or NULL with errno set
+ * (ECONNREFUSED: a stale socket, which the caller may remove). */
+char *vmm_control_request(const char *path, const char *cmd, int timeout_ms);
+
+#endif
