@@ -136,24 +136,23 @@ static void dev_config(struct pci_dev *pd, struct probe_pci_dev *d)
 }
 
 /* pci.ids only (not udev's hwdb): the same names on every machine that replays a recording. */
-static void dev_names(struct pci_access *pacc, struct pci_dev *pd, struct probe_pci_dev *d)
+static void dev_names(struct pci_access *names, struct probe_pci_dev *d)
 {
 	const int only = PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB;
 	char *bracket;
 
-	if (!pci_lookup_name(pacc, d->vendor_name, sizeof(d->vendor_name), PCI_LOOKUP_VENDOR | only, pd->vendor_id))
-		snprintf(d->vendor_name, sizeof(d->vendor_name), "Vendor %04x", pd->vendor_id);
-	if (!pci_lookup_name(pacc, d->device_name, sizeof(d->device_name), PCI_LOOKUP_DEVICE | only,
-			     pd->vendor_id, pd->device_id))
-		snprintf(d->device_name, sizeof(d->device_name), "Device %04x", pd->device_id);
-	if (!pci_lookup_name(pacc, d->class_name, sizeof(d->class_name), PCI_LOOKUP_CLASS | only, pd->device_class))
-		snprintf(d->class_name, sizeof(d->class_name), "Class %04x", pd->device_class);
+	if (!names || !pci_lookup_name(names, d->vendor_name, sizeof(d->vendor_name), PCI_LOOKUP_VENDOR | only, d->vendor))
+		snprintf(d->vendor_name, sizeof(d->vendor_name), "Vendor %04x", d->vendor);
+	if (!names || !pci_lookup_name(names, d->device_name, sizeof(d->device_name), PCI_LOOKUP_DEVICE | only,
+				       d->vendor, d->device))
+		snprintf(d->device_name, sizeof(d->device_name), "Device %04x", d->device);
+	if (!names || !pci_lookup_name(names, d->class_name, sizeof(d->class_name), PCI_LOOKUP_CLASS | only, d->cls))
+		snprintf(d->class_name, sizeof(d->class_name), "Class %04x", d->cls);
 	if ((bracket = strstr(d->class_name, " [")))	/* pci.ids names class ffff "Unassigned class [ffff]" */
 		*bracket = '\0';
 }
 
-static void dev_fill(struct probe_backend *be, struct pci_access *pacc, struct pci_access *names,
-		     struct pci_dev *pd, struct probe_pci_dev *d, bool has_reset_method)
+static void dev_fill(struct probe_backend *be, struct pci_dev *pd, struct probe_pci_dev *d, bool has_reset_method)
 {
 	pci_fill_info(pd, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CAPS | PCI_FILL_EXT_CAPS | PCI_FILL_SUBSYS |
 		      PCI_FILL_CLASS_EXT);
@@ -169,7 +168,6 @@ static void dev_fill(struct probe_backend *be, struct pci_access *pacc, struct p
 	d->sub_vendor = pd->subsys_vendor_id;
 	d->sub_device = pd->subsys_id;
 	save_for_libpci(be, d->addr);
-	dev_names(names ? names : pacc, pd, d);
 	dev_sysfs(be, d, has_reset_method);
 	dev_config(pd, d);
 	d->paravirtual = is_virtio(d->vendor, d->device);
@@ -242,7 +240,7 @@ static bool kernel_has_reset_method(struct probe_backend *be)
 	return major > 5 || (major == 5 && minor >= 15);
 }
 
-static int scan(struct probe_backend *be, struct pci_access *pacc, struct pci_access *names, struct probe_pci *pci)
+static int scan(struct probe_backend *be, struct pci_access *pacc, struct probe_pci *pci)
 {
 	bool has_reset_method = kernel_has_reset_method(be);
 	int n = 0;
@@ -256,7 +254,7 @@ static int scan(struct probe_backend *be, struct pci_access *pacc, struct pci_ac
 	if (!pci->devs)
 		return -ENOMEM;
 	for (struct pci_dev *pd = pacc->devices; pd && pci->ndevs < n; pd = pd->next)
-		dev_fill(be, pacc, names, pd, &pci->devs[pci->ndevs++], has_reset_method);
+		dev_fill(be, pd, &pci->devs[pci->ndevs++], has_reset_method);
 	qsort(pci->devs, (size_t)pci->ndevs, sizeof(*pci->devs), dev_cmp);
 	return 0;
 }
@@ -285,8 +283,7 @@ void probe_pci_names_free(struct pci_access *names)
 		pci_cleanup(names);
 }
 
-void probe_pci_collect(struct probe_backend *be, const struct probe_iommu *io, struct pci_access *names,
-		       struct probe_pci *pci)
+void probe_pci_collect(struct probe_backend *be, struct probe_pci *pci)
 {
 	struct pci_access *pacc = pci_alloc();
 	char sysfs[4200];
@@ -308,11 +305,20 @@ void probe_pci_collect(struct probe_backend *be, const struct probe_iommu *io, s
 	}
 	pci_set_param(pacc, "sysfs.path", sysfs);
 	pci_init(pacc);
-	pci->err = scan(be, pacc, names, pci);
-	for (int i = 0; i < pci->ndevs; i++)
-		dev_verdict(pci, io, &pci->devs[i]);
+	pci->err = scan(be, pacc, pci);
 out:
 	pci_cleanup(pacc);
+}
+
+void probe_pci_finish(struct probe_pci *pci, const struct probe_iommu *io, struct pci_access *names)
+{
+	struct pci_access *own = names ? NULL : probe_pci_names_load();
+
+	for (int i = 0; i < pci->ndevs; i++)
+		dev_names(names ? names : own, &pci->devs[i]);
+	for (int i = 0; i < pci->ndevs; i++)	/* verdicts name their group peers' classes */
+		dev_verdict(pci, io, &pci->devs[i]);
+	probe_pci_names_free(own);
 }
 
 void probe_pci_free(struct probe_pci *pci)

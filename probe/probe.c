@@ -129,12 +129,13 @@ static void collect(struct probe_backend *be, const struct probe_options *opt, s
 	if (probe_read(be, "/proc/sys/kernel/osrelease", buf, sizeof(buf)) >= 0)
 		snprintf(f->kernel, sizeof(f->kernel), "%s", buf);
 	recfile_trim(f->kernel);
+	probe_pci_collect(be, &f->pci);
 	probe_cpu_collect(be, &f->cpu);
 	probe_hv_collect(be, &f->cpu, &f->hv);
 	probe_iommu_collect(be, &f->iommu);
 	if (names_threaded)
 		pthread_join(names_tid, NULL);
-	probe_pci_collect(be, &f->iommu, names, &f->pci);
+	probe_pci_finish(&f->pci, &f->iommu, names);
 	probe_pci_names_free(names);
 	if (threaded)
 		pthread_join(tid, NULL);
