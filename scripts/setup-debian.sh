@@ -1,7 +1,8 @@
 #!/bin/sh
 # setup-debian: installs what nestvisor needs on Debian 12, builds it, and with --test runs every test suite.
-#   scripts/setup-debian.sh          install, configure, build (./nestvisor)
-#   scripts/setup-debian.sh --test   the same, then make check, the ASan/UBSan build's make check, make distcheck
+#   scripts/setup-debian.sh          install, configure, build (./nestvisor and the test guests)
+#   scripts/setup-debian.sh --demo   the same, then the main job: `nestvisor probe`, then the demo guest
+#   scripts/setup-debian.sh --test   the same set-up, then make check, the ASan/UBSan build's make check, make distcheck
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,18 @@ jobs=$(nproc 2>/dev/null || echo 2)
 [ -x configure ] && [ configure -nt configure.ac ] && [ configure -nt Makefile.am ] || autoreconf -fi
 [ -f Makefile ] && [ Makefile -nt Makefile.am ] || ./configure -q
 make -s -j"$jobs"
+make -s guests
+
+if [ "${1:-}" = "--demo" ]; then
+	./nestvisor probe
+	echo
+	echo "== the demo guest: nestvisor run --kernel tests/guests/hello.elf --stats"
+	./nestvisor run --kernel tests/guests/hello.elf --stats
+	status=$?
+	[ $status = 1 ] && echo "(exit status 1: the guest wrote 0 to the debug-exit port, its way of saying success)"
+	[ $status = 1 ]
+	exit
+fi
 
 if [ "${1:-}" = "--test" ]; then
 	make -j"$jobs" check || { cat tests/*.log 2>/dev/null | grep -E "^(not ok|# )" | head -40; exit 1; }

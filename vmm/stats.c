@@ -1,6 +1,7 @@
 /* stats: exit accounting summed over vCPUs: by reason, by port and by MMIO region, with time in the VMM. */
 #include "config.h"
 #include <json-c/json.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include "vmm/vm.h"
@@ -90,6 +91,10 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 	s->uptime_ns = vm->start_ns ? vmm_now_ns() - vm->start_ns : 0;
 	s->cpus = vm->ncpus;
 	s->mem = vm->mem.size;
+	s->mem_touched = vmm_mem_resident(&vm->mem);
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		s->vmm_rss_max = (uint64_t)ru.ru_maxrss * 1024;
 	s->paused = atomic_load(&vm->paused);
 }
 
@@ -107,6 +112,9 @@ void vmm_stats_print(const struct vmm_stats *s, FILE *out)
 {
 	fprintf(out, "exits: %llu in %.3f s; time in the VMM handling them: %.3f ms\n", (unsigned long long)s->exits,
 		s->uptime_ns / 1e9, s->ns_in_vmm / 1e6);
+	fprintf(out, "memory: guest RAM %llu MiB, %llu KiB of it touched; peak RSS of the VMM process %llu KiB\n",
+		(unsigned long long)(s->mem >> 20), (unsigned long long)(s->mem_touched >> 10),
+		(unsigned long long)(s->vmm_rss_max >> 10));
 	print_rows(out, "by reason", s->reasons, s->nreasons);
 	print_rows(out, "by port", s->ports, s->nports);
 	print_rows(out, "by MMIO region", s->mmio, s->nmmio);
@@ -136,6 +144,8 @@ char *vmm_stats_json(const struct vmm_stats *s)
 	json_object_object_add(o, "uptime_ns", json_object_new_int64((int64_t)s->uptime_ns));
 	json_object_object_add(o, "cpus", json_object_new_int(s->cpus));
 	json_object_object_add(o, "mem", json_object_new_int64((int64_t)s->mem));
+	json_object_object_add(o, "mem_touched", json_object_new_int64((int64_t)s->mem_touched));
+	json_object_object_add(o, "vmm_rss_max", json_object_new_int64((int64_t)s->vmm_rss_max));
 	json_object_object_add(o, "paused", json_object_new_boolean(s->paused));
 	json_object_object_add(o, "by_reason", rows_json(s->reasons, s->nreasons));
 	json_object_object_add(o, "by_port", rows_json(s->ports, s->nports));

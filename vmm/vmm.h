@@ -60,7 +60,8 @@ struct vmm_stats {
 	int nreasons, nports, nmmio;
 	struct vmm_stat_row reasons[32], ports[16], mmio[16];	/* busiest first */
 	int cpus;
-	uint64_t mem;
+	uint64_t mem, mem_touched;	/* guest RAM, and how much of it the host has backed so far */
+	uint64_t vmm_rss_max;		/* peak RSS of this process, bytes */
 	bool paused;
 };
 void vmm_stats_get(struct vmm *vm, struct vmm_stats *s);
