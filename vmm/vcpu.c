@@ -247,6 +247,7 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(c))
 			break;
 	}
+	atomic_store(&c->exited, true);
 	return NULL;
 }
 

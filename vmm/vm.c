@@ -289,9 +289,17 @@ int vmm_run(struct vmm *vm)
 	}
 	pthread_mutex_unlock(&vm->lock);
 	for (int i = 0; i < vm->ncpus; i++) {	/* no vCPU thread outlives the VM */
-		if (vm->cpu[i].started)
-			pthread_join(vm->cpu[i].thread, NULL);
-		vm->cpu[i].started = false;
+		struct vmm_vcpu *c = &vm->cpu[i];
+		if (!c->started)
+			continue;
+		/* a vCPU that entered KVM_RUN after the first kick (an AP waiting for SIPI, say) needs another */
+		while (!atomic_load(&c->exited)) {
+			c->run->immediate_exit = 1;
+			pthread_kill(c->thread, SIGUSR1);
+			usleep(1000);
+		}
+		pthread_join(c->thread, NULL);
+		c->started = false;
 	}
 	if (atomic_load(&vm->end) == VMM_END_TIMEOUT) {	/* the vCPUs are stopped: their registers are stable */
 		snprintf(vm->report, sizeof(vm->report), "the guest was still running after --timeout %.1f s\n",

@@ -29,6 +29,7 @@ struct vmm_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	atomic_bool exited;		/* the thread has left its KVM_RUN loop */
 	/* accounting: written by this vCPU only, read racily (aligned 64-bit) by stats readers */
 	uint64_t reason_count[VMM_EXIT_REASONS], reason_ns[VMM_EXIT_REASONS];
 	uint64_t *port_count, *port_ns;		/* 65536 each */
