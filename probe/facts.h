@@ -143,7 +143,7 @@ void probe_pci_names_free(struct pci_access *names);
 /* The scan (sysfs and config space: slow where config reads trap to a hypervisor), then names and
  * verdicts; names: a loaded pci.ids (probe_pci_names_load), or NULL to load it there. */
 void probe_pci_collect(struct probe_backend *be, struct probe_pci *pci);
-void probe_pci_finish(struct probe_pci *pci, const struct probe_iommu *io, struct pci_access *names);
+void probe_pci_finish(struct probe_pci *pci, const struct probe_iommu *io, struct pci_access *names, bool named);
 void probe_pci_free(struct probe_pci *pci);
 /* Decides the second-level features once KVM's feature MSRs are known (the last source). */
 void probe_cpu_decide_features(struct probe_cpu *cpu, const struct probe_kvm *kvm);

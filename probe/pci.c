@@ -310,11 +310,11 @@ out:
 	pci_cleanup(pacc);
 }
 
-void probe_pci_finish(struct probe_pci *pci, const struct probe_iommu *io, struct pci_access *names)
+void probe_pci_finish(struct probe_pci *pci, const struct probe_iommu *io, struct pci_access *names, bool named)
 {
-	struct pci_access *own = names ? NULL : probe_pci_names_load();
+	struct pci_access *own = names || named ? NULL : probe_pci_names_load();
 
-	for (int i = 0; i < pci->ndevs; i++)
+	for (int i = 0; i < pci->ndevs && !named; i++)
 		dev_names(names ? names : own, &pci->devs[i]);
 	for (int i = 0; i < pci->ndevs; i++)	/* verdicts name their group peers' classes */
 		dev_verdict(pci, io, &pci->devs[i]);

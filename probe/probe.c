@@ -8,6 +8,7 @@
 #include <string.h>
 #include "probe/backend.h"
 #include "probe/facts.h"
+#include "probe/namecache.h"
 #include "probe/recfile.h"
 
 static const struct { const char *id; const char *title; probe_check_fn fn; } probe_checks[] = {
@@ -117,15 +118,18 @@ static void collect(struct probe_backend *be, const struct probe_options *opt, s
 	struct kvm_job job = { be, &f->kvm, !opt->skip_functional };
 	struct pci_access *names = NULL;
 	pthread_t tid, names_tid;
-	bool threaded, names_threaded;
-	char buf[128];
+	bool threaded, names_threaded = false, named = false;
+	const char *ids = probe_namecache_ids();
+	char buf[128], cache[4096];
 
 	snprintf(f->source, sizeof(f->source), "%s", be->replay ? "replay" : "live");
 	probe_kvm_collect_sysfs(be, &f->kvm);
 	threaded = !be->replay && pthread_create(&tid, NULL, kvm_query_thread, &job) == 0;
 	if (!threaded)
 		kvm_query_thread(&job);
-	names_threaded = pthread_create(&names_tid, NULL, names_thread, &names) == 0;
+	probe_namecache_path(cache, sizeof(cache));
+	if (!probe_namecache_valid(cache, ids))	/* parse pci.ids only when the cache cannot answer */
+		names_threaded = pthread_create(&names_tid, NULL, names_thread, &names) == 0;
 	if (probe_read(be, "/proc/sys/kernel/osrelease", buf, sizeof(buf)) >= 0)
 		snprintf(f->kernel, sizeof(f->kernel), "%s", buf);
 	recfile_trim(f->kernel);
@@ -135,7 +139,11 @@ static void collect(struct probe_backend *be, const struct probe_options *opt, s
 	probe_iommu_collect(be, &f->iommu);
 	if (names_threaded)
 		pthread_join(names_tid, NULL);
-	probe_pci_finish(&f->pci, &f->iommu, names);
+	else
+		named = probe_namecache_fill(cache, ids, &f->pci);
+	probe_pci_finish(&f->pci, &f->iommu, names, named);
+	if (!named && !f->pci.err)
+		probe_namecache_store(cache, ids, &f->pci);
 	probe_pci_names_free(names);
 	if (threaded)
 		pthread_join(tid, NULL);
