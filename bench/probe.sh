@@ -20,6 +20,13 @@ median_ms() {
 	done | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f\n", a[int((NR + 1) / 2)] / 1000 }'
 }
 
+if command -v hyperfine >/dev/null 2>&1; then	# precise: no shell, no date(1) around each run
+	median_ms() {
+		hyperfine -N -i --warmup 3 --runs "$RUNS" --export-json /tmp/nv-bench.$$ "$*" >/dev/null 2>&1
+		awk -F': ' '/"median"/ { gsub(/,/, "", $2); printf "%.2f\n", $2 * 1000; exit }' /tmp/nv-bench.$$
+		rm -f /tmp/nv-bench.$$
+	}
+fi
 nv=$(median_ms "$NV" probe)
 nv_json=$(median_ms "$NV" probe --json)
 nv_norun=$(median_ms "$NV" probe --no-run)

@@ -20,7 +20,7 @@
 
 #define GUEST_MEM   0x10000
 #define GUEST_CODE  0x1000
-#define GUEST_OUTS  200		/* exits timed; each is one emulated OUT, so the loop cost is the exit */
+#define GUEST_OUTS  100		/* exits timed; each is one emulated OUT, so the loop cost is the exit */
 #define PORT_SINK   0x80
 #define PORT_END    0xf4
 #define RUN_TIMEOUT_MS 2000

@@ -95,7 +95,7 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 	}
 }
 
-struct kvm_job { struct probe_backend *be; struct probe_kvm *kvm; bool functional; };
+struct kvm_job { struct probe_backend *be; struct probe_kvm *kvm; bool functional; struct probe_facts *facts; };
 
 static void *kvm_query_thread(void *arg)
 {
@@ -105,27 +105,39 @@ static void *kvm_query_thread(void *arg)
 	return NULL;
 }
 
+/* CPUID and MSRs trap to the hypervisor when this host is a guest: they overlap with the PCI scan. */
+static void *host_thread(void *arg)
+{
+	struct kvm_job *job = arg;
+	struct probe_facts *f = job->facts;
+
+	probe_cpu_collect(job->be, &f->cpu);
+	probe_hv_collect(job->be, &f->cpu, &f->hv);
+	return NULL;
+}
+
 static void *names_thread(void *arg)
 {
 	*(struct pci_access **)arg = probe_pci_names_load();
 	return NULL;
 }
 
-/* The two slow parts touch no backend state, so they run beside the rest: the /dev/kvm query (a real
- * guest run) and parsing pci.ids. */
+/* The slow parts run beside each other: the /dev/kvm query (a real guest run), parsing pci.ids (when the
+ * name cache cannot answer), CPUID/MSRs, and the PCI scan. Live reads through the backend are reentrant;
+ * each thread records into files of its own. */
 static void collect(struct probe_backend *be, const struct probe_options *opt, struct probe_facts *f)
 {
-	struct kvm_job job = { be, &f->kvm, !opt->skip_functional };
+	struct kvm_job job = { be, &f->kvm, !opt->skip_functional, f };
 	struct pci_access *names = NULL;
-	pthread_t tid, names_tid;
-	bool threaded, names_threaded = false, named = false;
+	pthread_t tid, names_tid, host_tid;
+	bool threaded, names_threaded = false, named = false, host_threaded;
 	const char *ids = probe_namecache_ids();
 	char buf[128], cache[4096];
 
 	snprintf(f->source, sizeof(f->source), "%s", be->replay ? "replay" : "live");
-	probe_kvm_collect_sysfs(be, &f->kvm);
 	threaded = !be->replay && pthread_create(&tid, NULL, kvm_query_thread, &job) == 0;
-	if (!threaded)
+	probe_kvm_collect_sysfs(be, &f->kvm);
+	if (!threaded)	/* a replayed query reads kvm.json, which keeps the sysfs facts it was given */
 		kvm_query_thread(&job);
 	probe_namecache_path(cache, sizeof(cache));
 	if (!probe_namecache_valid(cache, ids))	/* parse pci.ids only when the cache cannot answer */
@@ -133,9 +145,12 @@ static void collect(struct probe_backend *be, const struct probe_options *opt, s
 	if (probe_read(be, "/proc/sys/kernel/osrelease", buf, sizeof(buf)) >= 0)
 		snprintf(f->kernel, sizeof(f->kernel), "%s", buf);
 	recfile_trim(f->kernel);
+	host_threaded = !be->replay && pthread_create(&host_tid, NULL, host_thread, &job) == 0;
 	probe_pci_collect(be, &f->pci);
-	probe_cpu_collect(be, &f->cpu);
-	probe_hv_collect(be, &f->cpu, &f->hv);
+	if (host_threaded)
+		pthread_join(host_tid, NULL);
+	else
+		host_thread(&job);
 	probe_iommu_collect(be, &f->iommu);
 	if (names_threaded)
 		pthread_join(names_tid, NULL);

@@ -30,7 +30,7 @@ static void test_functional_kvm_check(void **state)
 	const struct probe_kvm *kvm = &rep.facts->kvm;
 	if (kvm->run_err)
 		fail_msg("the tiny guest did not run: %s", kvm->run_detail);
-	assert_int_equal(kvm->run_exits, 201);	/* 200 sink writes and the end port */
+	assert_int_equal(kvm->run_exits, 101);	/* 100 sink writes and the end port */
 	assert_true(kvm->exit_rtt_us > 0.0 && kvm->exit_rtt_us < 10000.0);
 	const struct probe_check *c = probe_report_find(&rep, "kvm.run");
 	assert_true(c->status == PROBE_PASS || c->status == PROBE_NOTE);
