@@ -144,16 +144,20 @@ static int create_machine(struct vmm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
 		return -errno;
 	}
+	if ((rc = vmm_mem_init(&vm->mem, vm->cfg.mem)) < 0) {
+		snprintf(err, errlen, "guest memory of %llu MiB: %s", (unsigned long long)(vm->cfg.mem >> 20), strerror(-rc));
+		return rc;
+	}
+	/* memory first: once the irqchip and PIT exist, each memslot change waits for an SRCU grace period
+	 * (measured: 6.4 ms instead of 0.1 ms for 128 MiB) */
+	if ((rc = set_memory(vm, err, errlen)) < 0)
+		return rc;
 	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 || ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0 ||
 	    ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0 || ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0) {
 		snprintf(err, errlen, "setting up the in-kernel irqchip and PIT: %s", strerror(errno));
 		return -errno;
 	}
-	if ((rc = vmm_mem_init(&vm->mem, vm->cfg.mem)) < 0) {
-		snprintf(err, errlen, "guest memory of %llu MiB: %s", (unsigned long long)(vm->cfg.mem >> 20), strerror(-rc));
-		return rc;
-	}
-	return set_memory(vm, err, errlen);
+	return 0;
 }
 
 static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, char *err, size_t errlen)
