@@ -1,0 +1,166 @@
+/* nestvisor report list | show ID | export ID [-o FILE] | import FILE... | diff ID1 ID2, and
+ * nestvisor db hosts | devices [--vendor V] [--class C] [--verdict X] | device VENDOR:DEVICE | stats. */
+#include "config.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cli.h"
+#include "compat-db/compatdb.h"
+
+void cli_report_usage(void)
+{
+	printf("usage: nestvisor report [--db PATH] [--json] list | show ID | export ID [-o FILE] [--include-identifiers]\n"
+	       "                                     | import FILE... | diff ID1 ID2\n"
+	       "  the local compatibility database: $NESTVISOR_DB, else $XDG_DATA_HOME/nestvisor/compat.db;\n"
+	       "  ID is a report's UUID or a unique prefix of it\n");
+}
+
+void cli_db_usage(void)
+{
+	printf("usage: nestvisor db [--db PATH] [--json] hosts | devices [--vendor V] [--class C] [--verdict X]\n"
+	       "                                        | device VENDOR:DEVICE | stats\n");
+}
+
+struct common { const char *db, *out, *vendor, *class_, *verdict; bool json, ids; };
+
+static int parse(int argc, char **argv, struct common *c, void (*usage)(void))
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' }, { "include-identifiers", no_argument, NULL, 'I' },
+		{ "vendor", required_argument, NULL, 'V' }, { "class", required_argument, NULL, 'C' },
+		{ "verdict", required_argument, NULL, 'X' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': c->db = optarg; break;
+		case 'j': c->json = true; break;
+		case 'o': c->out = optarg; break;
+		case 'I': c->ids = true; break;
+		case 'V': c->vendor = optarg; break;
+		case 'C': c->class_ = optarg; break;
+		case 'X': c->verdict = optarg; break;
+		case 'h': usage(); return 1;
+		default: usage(); return -1;
+		}
+	}
+	if (optind >= argc) {
+		usage();
+		return -1;
+	}
+	return 0;
+}
+
+static int done(int rc, const char *err)
+{
+	if (rc < 0 && err[0])
+		fprintf(stderr, "nestvisor: %s\n", err);
+	return rc < 0 ? CLI_FAILED : CLI_OK;
+}
+
+static int export_to(struct compatdb *db, const struct common *c, const char *id, char *err, size_t errlen)
+{
+	char *doc = compatdb_report_export(db, id, c->ids, err, errlen);
+	FILE *f;
+
+	if (!doc)
+		return -1;
+	if (!c->out) {
+		puts(doc);
+	} else if (!(f = fopen(c->out, "w")) || fputs(doc, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
+		snprintf(err, errlen, "%s: cannot write the report", c->out);
+		free(doc);
+		return -1;
+	}
+	free(doc);
+	return 0;
+}
+
+static int import_files(struct compatdb *db, int n, char **files, char *err, size_t errlen)
+{
+	int failed = 0;
+	char uuid[37];
+
+	for (int i = 0; i < n; i++) {
+		int rc = compatdb_report_import(db, files[i], uuid, err, errlen);
+		if (rc == 0)
+			printf("%s: imported report %s\n", files[i], uuid);
+		else if (rc == 1)
+			printf("%s: report %s is already there\n", files[i], uuid);
+		else {
+			fprintf(stderr, "nestvisor report import: %s\n", err);
+			failed++;
+		}
+	}
+	err[0] = '\0';
+	return failed ? -1 : 0;
+}
+
+int cli_report(int argc, char **argv)
+{
+	struct common c = { 0 };
+	struct compatdb *db;
+	char err[1024] = "";
+	int rc = parse(argc, argv, &c, cli_report_usage);
+
+	if (rc)
+		return rc > 0 ? CLI_OK : CLI_ERROR;
+	const char *verb = argv[optind], *a = optind + 1 < argc ? argv[optind + 1] : NULL;
+	const char *b = optind + 2 < argc ? argv[optind + 2] : NULL;
+	if ((!strcmp(verb, "show") || !strcmp(verb, "export")) && !a) {
+		cli_report_usage();
+		return CLI_ERROR;
+	}
+	if (compatdb_open(c.db, &db, err, sizeof(err)) < 0)
+		return done(-1, err);
+	if (!strcmp(verb, "list"))
+		rc = compatdb_report_list(db, stdout, c.json);
+	else if (!strcmp(verb, "show"))
+		rc = compatdb_report_show(db, a, stdout, c.json, err, sizeof(err));
+	else if (!strcmp(verb, "export"))
+		rc = export_to(db, &c, a, err, sizeof(err));
+	else if (!strcmp(verb, "import") && a)
+		rc = import_files(db, argc - optind - 1, argv + optind + 1, err, sizeof(err));
+	else if (!strcmp(verb, "diff") && a && b)
+		rc = compatdb_report_diff(db, a, b, stdout, c.json, err, sizeof(err));
+	else {
+		compatdb_close(db);
+		cli_report_usage();
+		return CLI_ERROR;
+	}
+	compatdb_close(db);
+	return done(rc, err);
+}
+
+int cli_db(int argc, char **argv)
+{
+	struct common c = { 0 };
+	struct compatdb *db;
+	char err[1024] = "";
+	int rc = parse(argc, argv, &c, cli_db_usage);
+
+	if (rc)
+		return rc > 0 ? CLI_OK : CLI_ERROR;
+	const char *verb = argv[optind], *a = optind + 1 < argc ? argv[optind + 1] : NULL;
+	if (compatdb_open(c.db, &db, err, sizeof(err)) < 0)
+		return done(-1, err);
+	if (!strcmp(verb, "hosts"))
+		rc = compatdb_hosts(db, stdout, c.json);
+	else if (!strcmp(verb, "devices")) {
+		struct compatdb_device_filter f = { c.vendor, c.class_, c.verdict };
+		rc = compatdb_devices(db, &f, stdout, c.json);
+	} else if (!strcmp(verb, "device") && a)
+		rc = compatdb_device(db, a, stdout, c.json, err, sizeof(err));
+	else if (!strcmp(verb, "stats"))
+		rc = compatdb_stats(db, stdout, c.json);
+	else {
+		compatdb_close(db);
+		cli_db_usage();
+		return CLI_ERROR;
+	}
+	compatdb_close(db);
+	return done(rc, err);
+}

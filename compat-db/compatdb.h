@@ -1,0 +1,47 @@
+/* compatdb: the compatibility database: probe reports, the devices they saw, and device knowledge.
+ * SQLite locally (this file's API); the shared PostgreSQL database comes in a later step. */
+#ifndef NESTVISOR_COMPATDB_H
+#define NESTVISOR_COMPATDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define COMPATDB_SCHEMA_VERSION 1
+#define COMPATDB_REPORT_FORMAT 1	/* the export envelope's "nestvisor_report" */
+#define COMPATDB_MAX_REPORT (4 << 20)	/* bytes: a probe report is tens of KiB; more is hostile */
+
+struct compatdb;
+
+/* Opens (creating or migrating) the database at path, or the default when path is NULL:
+ * $NESTVISOR_DB, else $XDG_DATA_HOME/nestvisor/compat.db, else ~/.local/share/nestvisor/compat.db.
+ * A file from a newer nestvisor is refused, never changed. err names the file and the fix. */
+int compatdb_open(const char *path, struct compatdb **out, char *err, size_t errlen);
+void compatdb_close(struct compatdb *db);
+const char *compatdb_path(const struct compatdb *db);
+void compatdb_default_path(char *buf, size_t len);
+
+/* Records a probe report (the probe's JSON) for this host; writes the new report's UUID to uuid[37]. */
+int compatdb_report_record(struct compatdb *db, const char *probe_json, const char *label, char uuid[37],
+			   char *err, size_t errlen);
+/* Imports an exported report file. 0 imported, 1 already there (same content), -errno refused. */
+int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37], char *err, size_t errlen);
+/* The export envelope (malloc'd JSON); identifiers (the kernel command line) only when asked. */
+char *compatdb_report_export(struct compatdb *db, const char *uuid, bool identifiers, char *err, size_t errlen);
+
+/* Queries print a table, or JSON with json=true. 0, or -errno with err set. A uuid may be a unique prefix. */
+int compatdb_report_list(struct compatdb *db, FILE *out, bool json);
+int compatdb_report_show(struct compatdb *db, const char *uuid, FILE *out, bool json, char *err, size_t errlen);
+int compatdb_report_diff(struct compatdb *db, const char *a, const char *b, FILE *out, bool json, char *err,
+			 size_t errlen);
+int compatdb_hosts(struct compatdb *db, FILE *out, bool json);
+struct compatdb_device_filter { const char *vendor, *class_, *verdict; };
+int compatdb_devices(struct compatdb *db, const struct compatdb_device_filter *f, FILE *out, bool json);
+int compatdb_device(struct compatdb *db, const char *vendor_device, FILE *out, bool json, char *err, size_t errlen);
+int compatdb_stats(struct compatdb *db, FILE *out, bool json);
+
+/* Validates an envelope (import and fuzzing): 0, or -errno with a reason naming the member. */
+struct json_object;
+int compatdb_envelope_check(struct json_object *env, char *err, size_t errlen);
+
+#endif

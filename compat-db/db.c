@@ -1,0 +1,175 @@
+/* db: opens the SQLite database: WAL, foreign keys, the schema by PRAGMA user_version, and the table of
+ * prepared statements every query uses (bound parameters only). */
+#include "config.h"
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "compat-db/db.h"
+
+/* Compatibility contract (docs/compat-db.md): version N opens files of versions 0..N, migrating each step in
+ * its own transaction; a file of version > N is refused and left untouched. */
+static const char *const migrations[] = {
+	/* 0 -> 1: the first schema */
+	"CREATE TABLE hosts (host_id TEXT PRIMARY KEY, label TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);"
+	"CREATE TABLE reports (uuid TEXT PRIMARY KEY, host_id TEXT NOT NULL REFERENCES hosts(host_id),"
+	" created TEXT NOT NULL, nestvisor_version TEXT NOT NULL, schema_version INTEGER NOT NULL, hw_virt INTEGER,"
+	" hw_virt_how TEXT, kvm_kind TEXT, hypervisor TEXT, nested INTEGER NOT NULL, iommu INTEGER NOT NULL,"
+	" worst TEXT NOT NULL, json TEXT NOT NULL, submitted TEXT);"
+	"CREATE INDEX reports_host ON reports(host_id, created);"
+	"CREATE TABLE checks (report TEXT NOT NULL REFERENCES reports(uuid) ON DELETE CASCADE, id TEXT NOT NULL,"
+	" status TEXT NOT NULL, evidence TEXT NOT NULL, fix TEXT, PRIMARY KEY (report, id));"
+	"CREATE TABLE devices (report TEXT NOT NULL REFERENCES reports(uuid) ON DELETE CASCADE, address TEXT NOT NULL,"
+	" vendor_device TEXT NOT NULL, subsystem TEXT, class TEXT NOT NULL, vendor_name TEXT, device_name TEXT,"
+	" driver TEXT, iommu_group INTEGER, verdict TEXT NOT NULL, reason TEXT, alternative TEXT,"
+	" PRIMARY KEY (report, address));"
+	"CREATE INDEX devices_vd ON devices(vendor_device);"
+	"CREATE INDEX devices_verdict ON devices(verdict);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+void compatdb_default_path(char *buf, size_t len)
+{
+	const char *env = getenv("NESTVISOR_DB"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+
+	if (env && *env)
+		snprintf(buf, len, "%s", env);
+	else if (xdg && *xdg)
+		snprintf(buf, len, "%s/nestvisor/compat.db", xdg);
+	else
+		snprintf(buf, len, "%s/.local/share/nestvisor/compat.db", home && *home ? home : ".");
+}
+
+static void mkdir_parents(const char *path)
+{
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *p = dir + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(dir, 0755);
+			*p = '/';
+		}
+}
+
+int compatdb_exec(struct compatdb *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db->sql, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "%s: %s", db->path, msg ? msg : sqlite3_errmsg(db->sql));
+	sqlite3_free(msg);
+	return -EIO;
+}
+
+static int user_version(struct compatdb *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Each step in its own transaction, so an interrupted upgrade leaves a file of a known version. */
+static int migrate(struct compatdb *db, int from, char *err, size_t errlen)
+{
+	char sql[64];
+
+	for (int v = from; v < SCHEMA_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; COMMIT;", v + 1);
+		if (compatdb_exec(db, "BEGIN IMMEDIATE;", err, errlen) < 0)
+			return -EIO;
+		if (compatdb_exec(db, migrations[v], err, errlen) < 0 || compatdb_exec(db, sql, err, errlen) < 0) {
+			compatdb_exec(db, "ROLLBACK;", err + strlen(err), 0);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+int compatdb_open(const char *path, struct compatdb **out, char *err, size_t errlen)
+{
+	struct compatdb *db = calloc(1, sizeof(*db));
+	int rc, v;
+
+	if (!db)
+		return -ENOMEM;
+	if (path)
+		snprintf(db->path, sizeof(db->path), "%s", path);
+	else
+		compatdb_default_path(db->path, sizeof(db->path));
+	mkdir_parents(db->path);
+	if ((rc = sqlite3_open_v2(db->path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open the compatibility database: %s (choose another with --db or "
+			 "NESTVISOR_DB)", db->path, db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->sql, 5000);	/* another nestvisor writing: wait rather than fail */
+	v = user_version(db);
+	if (v < 0) {
+		snprintf(err, errlen, "%s: not an SQLite database (%s); move it away or use --db", db->path,
+			 sqlite3_errmsg(db->sql));
+		goto fail;
+	}
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: written by a newer nestvisor (schema %d; this one knows up to %d); it was left "
+			 "unchanged: upgrade nestvisor or use another --db", db->path, v, SCHEMA_VERSION);
+		goto fail;
+	}
+	if (compatdb_exec(db, "PRAGMA foreign_keys = ON;", err, errlen) < 0)
+		goto fail;
+	if (v < SCHEMA_VERSION && (compatdb_exec(db, "PRAGMA journal_mode = WAL;", err, errlen) < 0 ||
+				   migrate(db, v, err, errlen) < 0))
+		goto fail;
+	*out = db;
+	return 0;
+fail:
+	compatdb_close(db);
+	return -EIO;
+}
+
+sqlite3_stmt *compatdb_stmt(struct compatdb *db, enum compatdb_sql which)
+{
+	static const char *const sql[COMPATDB_SQL_COUNT] = {
+		[SQL_HOST_UPSERT] = "INSERT INTO hosts (host_id, label, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)"
+				    " ON CONFLICT (host_id) DO UPDATE SET last_seen = max(last_seen, ?3),"
+				    " label = coalesce(?2, label)",
+		[SQL_REPORT_INSERT] = "INSERT INTO reports (uuid, host_id, created, nestvisor_version, schema_version,"
+				      " hw_virt, hw_virt_how, kvm_kind, hypervisor, nested, iommu, worst, json)"
+				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+		[SQL_CHECK_INSERT] = "INSERT INTO checks (report, id, status, evidence, fix) VALUES (?1, ?2, ?3, ?4, ?5)",
+		[SQL_DEVICE_INSERT] = "INSERT INTO devices (report, address, vendor_device, subsystem, class, vendor_name,"
+				      " device_name, driver, iommu_group, verdict, reason, alternative)"
+				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		[SQL_REPORT_JSON] = "SELECT uuid, json, host_id, created, nestvisor_version FROM reports"
+				    " WHERE uuid LIKE ?1 || '%' ESCAPE '\\' LIMIT 2",
+	};
+
+	if (!db->stmt[which] && sqlite3_prepare_v2(db->sql, sql[which], -1, &db->stmt[which], NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_reset(db->stmt[which]);
+	sqlite3_clear_bindings(db->stmt[which]);
+	return db->stmt[which];
+}
+
+const char *compatdb_path(const struct compatdb *db)
+{
+	return db->path;
+}
+
+void compatdb_close(struct compatdb *db)
+{
+	if (!db)
+		return;
+	for (int i = 0; i < COMPATDB_SQL_COUNT; i++)
+		sqlite3_finalize(db->stmt[i]);
+	sqlite3_close(db->sql);
+	free(db);
+}

@@ -1,0 +1,25 @@
+/* db: the SQLite handle and its prepared statements (private to compat-db/). */
+#ifndef NESTVISOR_COMPATDB_DB_H
+#define NESTVISOR_COMPATDB_DB_H
+
+#include <sqlite3.h>
+#include "compat-db/compatdb.h"
+
+enum compatdb_sql {
+	SQL_HOST_UPSERT, SQL_REPORT_INSERT, SQL_CHECK_INSERT, SQL_DEVICE_INSERT, SQL_REPORT_JSON,
+	COMPATDB_SQL_COUNT
+};
+
+struct compatdb {
+	sqlite3 *sql;
+	char path[4096];
+	sqlite3_stmt *stmt[COMPATDB_SQL_COUNT];
+};
+
+/* A prepared statement from the table, reset and unbound; NULL on failure. */
+sqlite3_stmt *compatdb_stmt(struct compatdb *db, enum compatdb_sql which);
+int compatdb_exec(struct compatdb *db, const char *sql, char *err, size_t errlen);
+/* This machine's anonymous id: a salted SHA-512-crypt of /etc/machine-id. */
+int compatdb_host_id(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,500 @@
+/* report: records probe reports (one transaction each: all of a report or none of it), imports and exports
+ * them in a versioned envelope, and refuses malformed, oversized or hostile input with the member named. */
+#include "config.h"
+#define _GNU_SOURCE 1
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "compat-db/db.h"
+
+#define MAX_CHECKS 128
+#define MAX_DEVICES 4096
+#define MAX_DEPTH 16
+
+int compatdb_host_id(char *buf, size_t len)
+{
+	struct crypt_data cd;
+	char id[128] = "";
+	FILE *f = fopen("/etc/machine-id", "r");
+
+	if (f) {
+		if (!fgets(id, sizeof(id), f))
+			id[0] = '\0';
+		fclose(f);
+	}
+	id[strcspn(id, "\n")] = '\0';
+	if (!id[0])
+		return -ENOENT;
+	memset(&cd, 0, sizeof(cd));
+	const char *h = crypt_r(id, "$6$nestvisor-compat$", &cd);	/* salted: the machine-id is not recoverable */
+	if (!h || h[0] == '*')
+		return -EIO;
+	snprintf(buf, len, "%.32s", strrchr(h, '$') + 1);
+	return 0;
+}
+
+static void new_uuid(char out[37])
+{
+	unsigned char b[16] = { 0 };
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, b, sizeof(b)) != (ssize_t)sizeof(b)) {
+		struct timespec ts;	/* no urandom: time and pid still make it unique here */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		memcpy(b, &ts, sizeof(ts) < sizeof(b) ? sizeof(ts) : sizeof(b));
+		b[15] ^= (unsigned char)getpid();
+	}
+	if (fd >= 0)
+		close(fd);
+	b[6] = (b[6] & 0x0f) | 0x40, b[8] = (b[8] & 0x3f) | 0x80;	/* version 4, RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+		 b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* Milliseconds: two probes in one second still sort in the order they ran. */
+static void now_iso(char out[32])
+{
+	struct timespec ts;
+	struct tm tm;
+	char s[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%.20s.%03dZ", s, (int)(ts.tv_nsec / 1000000) % 1000);
+}
+
+/* ---- validation: every member the database stores, typed and bounded ---- */
+
+static json_object *member(json_object *o, const char *k, json_type t, bool nullable, const char *where, char *err,
+			   size_t errlen)
+{
+	json_object *m = NULL;
+
+	if (!json_object_object_get_ex(o, k, &m) && !nullable) {
+		snprintf(err, errlen, "%s.%s is missing", where, k);
+		return NULL;
+	}
+	if (!m && nullable)
+		return NULL;
+	if (!json_object_is_type(m, t) && !(nullable && json_object_is_type(m, json_type_null))) {
+		snprintf(err, errlen, "%s.%s has the wrong type (%s)", where, k, json_type_to_name(json_object_get_type(m)));
+		return NULL;
+	}
+	return m;
+}
+
+#define NEED(o, k, t, where) do { if (!member(o, k, t, false, where, err, errlen)) return -EINVAL; } while (0)
+#define MAY(o, k, t, where) do { member(o, k, t, true, where, err, errlen); if (*err) return -EINVAL; } while (0)
+
+static bool one_of(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (!strcmp(s, *set))
+			return true;
+	return false;
+}
+
+static int check_checks(json_object *checks, char *err, size_t errlen)
+{
+	static const char *const statuses[] = { "PASS", "NOTE", "WARN", "FAIL", "UNKNOWN", NULL };
+	size_t n = json_object_array_length(checks);
+
+	if (n > MAX_CHECKS)
+		return snprintf(err, errlen, "probe.checks has %zu entries (at most %d)", n, MAX_CHECKS), -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(checks, i), *st;
+		if (!json_object_is_type(c, json_type_object))
+			return snprintf(err, errlen, "probe.checks[%zu] is not an object", i), -EINVAL;
+		NEED(c, "id", json_type_string, "probe.checks[]");
+		NEED(c, "evidence", json_type_string, "probe.checks[]");
+		MAY(c, "fix", json_type_string, "probe.checks[]");
+		if (!(st = member(c, "status", json_type_string, false, "probe.checks[]", err, errlen)))
+			return -EINVAL;
+		if (!one_of(json_object_get_string(st), statuses))
+			return snprintf(err, errlen, "probe.checks[%zu].status \"%.20s\" is not a status", i,
+					json_object_get_string(st)), -EINVAL;
+	}
+	return 0;
+}
+
+static int check_devices(json_object *devs, char *err, size_t errlen)
+{
+	static const char *const verdicts[] = { "ready", "not-ready", "paravirtual", "host-infrastructure", NULL };
+	size_t n = json_object_array_length(devs);
+	unsigned a, b;
+
+	if (n > MAX_DEVICES)
+		return snprintf(err, errlen, "probe.devices has %zu entries (at most %d)", n, MAX_DEVICES), -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = json_object_array_get_idx(devs, i), *id, *v;
+		if (!json_object_is_type(d, json_type_object))
+			return snprintf(err, errlen, "probe.devices[%zu] is not an object", i), -EINVAL;
+		NEED(d, "address", json_type_string, "probe.devices[]");
+		NEED(d, "class", json_type_string, "probe.devices[]");
+		MAY(d, "driver", json_type_string, "probe.devices[]");
+		MAY(d, "iommu_group", json_type_int, "probe.devices[]");
+		MAY(d, "reason", json_type_string, "probe.devices[]");
+		if (!(id = member(d, "id", json_type_string, false, "probe.devices[]", err, errlen)) ||
+		    !(v = member(d, "verdict", json_type_string, false, "probe.devices[]", err, errlen)))
+			return -EINVAL;
+		if (strlen(json_object_get_string(id)) != 9 || sscanf(json_object_get_string(id), "%4x:%4x", &a, &b) != 2)
+			return snprintf(err, errlen, "probe.devices[%zu].id is not vvvv:dddd", i), -EINVAL;
+		if (!one_of(json_object_get_string(v), verdicts))
+			return snprintf(err, errlen, "probe.devices[%zu].verdict is not a verdict", i), -EINVAL;
+	}
+	return 0;
+}
+
+/* The probe document, as docs/probe-json.md describes version 1. */
+static int check_probe(json_object *p, char *err, size_t errlen)
+{
+	json_object *m, *sum, *checks, *devs;
+
+	if (!json_object_is_type(p, json_type_object))
+		return snprintf(err, errlen, "probe is not an object"), -EINVAL;
+	if (!(m = member(p, "schema", json_type_string, false, "probe", err, errlen)))
+		return -EINVAL;
+	if (strcmp(json_object_get_string(m), "nestvisor-probe"))
+		return snprintf(err, errlen, "probe.schema is not \"nestvisor-probe\""), -EINVAL;
+	if (!(m = member(p, "schema_version", json_type_int, false, "probe", err, errlen)))
+		return -EINVAL;
+	if (json_object_get_int(m) != 1)
+		return snprintf(err, errlen, "probe.schema_version %d: this nestvisor reads version 1 (upgrade nestvisor)",
+				json_object_get_int(m)), -ENOTSUP;
+	NEED(p, "nestvisor_version", json_type_string, "probe");
+	if (!(sum = member(p, "summary", json_type_object, false, "probe", err, errlen)) ||
+	    !(checks = member(p, "checks", json_type_array, false, "probe", err, errlen)) ||
+	    !(devs = member(p, "devices", json_type_array, false, "probe", err, errlen)))
+		return -EINVAL;
+	MAY(sum, "hw_vms", json_type_boolean, "probe.summary");
+	NEED(sum, "nested", json_type_boolean, "probe.summary");
+	NEED(sum, "worst", json_type_string, "probe.summary");
+	NEED(p, "kvm", json_type_object, "probe");
+	NEED(p, "host", json_type_object, "probe");
+	NEED(p, "iommu", json_type_object, "probe");
+	int rc = check_checks(checks, err, errlen);
+	return rc < 0 ? rc : check_devices(devs, err, errlen);
+}
+
+int compatdb_envelope_check(json_object *env, char *err, size_t errlen)
+{
+	json_object *m;
+
+	err[0] = '\0';
+	if (!json_object_is_type(env, json_type_object))
+		return snprintf(err, errlen, "not a JSON object"), -EINVAL;
+	if (!(m = member(env, "nestvisor_report", json_type_int, false, "report", err, errlen)))
+		return -EINVAL;
+	if (json_object_get_int(m) != COMPATDB_REPORT_FORMAT)
+		return snprintf(err, errlen, "report format %d: this nestvisor reads format %d", json_object_get_int(m),
+				COMPATDB_REPORT_FORMAT), -ENOTSUP;
+	if (!(m = member(env, "uuid", json_type_string, false, "report", err, errlen)))
+		return -EINVAL;
+	const char *u = json_object_get_string(m);
+	if (strlen(u) != 36 || strspn(u, "0123456789abcdef-") != 36)
+		return snprintf(err, errlen, "report.uuid is not a UUID"), -EINVAL;
+	if (!(m = member(env, "created", json_type_string, false, "report", err, errlen)))
+		return -EINVAL;
+	if (strlen(json_object_get_string(m)) > 40)
+		return snprintf(err, errlen, "report.created is too long"), -EINVAL;
+	if (!(m = member(env, "host_id", json_type_string, false, "report", err, errlen)))
+		return -EINVAL;
+	if (!*json_object_get_string(m) || strlen(json_object_get_string(m)) > 128)
+		return snprintf(err, errlen, "report.host_id is empty or too long"), -EINVAL;
+	if (!(m = member(env, "probe", json_type_object, false, "report", err, errlen)))
+		return -EINVAL;
+	return check_probe(m, err, errlen);
+}
+
+/* ---- insertion: one transaction ---- */
+
+static const char *str(json_object *o, const char *k)
+{
+	json_object *m;
+
+	return json_object_object_get_ex(o, k, &m) && json_object_is_type(m, json_type_string) ?
+	       json_object_get_string(m) : NULL;
+}
+
+static json_object *obj(json_object *o, const char *k)
+{
+	json_object *m;
+
+	return json_object_object_get_ex(o, k, &m) ? m : NULL;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_bool(sqlite3_stmt *st, int i, json_object *b)
+{
+	if (b && json_object_is_type(b, json_type_boolean))
+		sqlite3_bind_int(st, i, json_object_get_boolean(b));
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int step(struct compatdb *db, sqlite3_stmt *st, char *err, size_t errlen)
+{
+	int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	snprintf(err, errlen, "%s: %s%s", db->path, sqlite3_errmsg(db->sql),
+		 rc == SQLITE_FULL ? " (the disk is full: free space and record again)" :
+		 rc == SQLITE_READONLY ? " (the database file is read-only: check its permissions, or use --db)" : "");
+	return rc == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
+}
+
+static int insert_children(struct compatdb *db, const char *uuid, json_object *p, char *err, size_t errlen)
+{
+	json_object *checks = obj(p, "checks"), *devs = obj(p, "devices");
+	sqlite3_stmt *st;
+
+	for (size_t i = 0; i < json_object_array_length(checks); i++) {
+		json_object *c = json_object_array_get_idx(checks, i);
+		if (!(st = compatdb_stmt(db, SQL_CHECK_INSERT)))
+			return step(db, NULL, err, errlen);
+		bind_text(st, 1, uuid), bind_text(st, 2, str(c, "id")), bind_text(st, 3, str(c, "status"));
+		bind_text(st, 4, str(c, "evidence")), bind_text(st, 5, str(c, "fix"));
+		if (step(db, st, err, errlen) < 0)
+			return -EIO;
+	}
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		json_object *d = json_object_array_get_idx(devs, i), *g = obj(d, "iommu_group");
+		if (!(st = compatdb_stmt(db, SQL_DEVICE_INSERT)))
+			return step(db, NULL, err, errlen);
+		bind_text(st, 1, uuid), bind_text(st, 2, str(d, "address")), bind_text(st, 3, str(d, "id"));
+		bind_text(st, 4, str(d, "subsystem")), bind_text(st, 5, str(d, "class"));
+		bind_text(st, 6, str(d, "vendor_name")), bind_text(st, 7, str(d, "device_name"));
+		bind_text(st, 8, str(d, "driver"));
+		if (g && json_object_is_type(g, json_type_int))
+			sqlite3_bind_int64(st, 9, json_object_get_int64(g));
+		bind_text(st, 10, str(d, "verdict")), bind_text(st, 11, str(d, "reason"));
+		bind_text(st, 12, str(d, "paravirtual_alternative"));
+		if (step(db, st, err, errlen) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int insert_envelope(struct compatdb *db, json_object *env, const char *label, char *err, size_t errlen)
+{
+	json_object *p = obj(env, "probe"), *sum = obj(p, "summary");
+	const char *uuid = str(env, "uuid"), *created = str(env, "created"), *host = str(env, "host_id");
+	sqlite3_stmt *st;
+	int rc;
+
+	if (compatdb_exec(db, "BEGIN IMMEDIATE;", err, errlen) < 0)
+		return -EIO;
+	if (!(st = compatdb_stmt(db, SQL_HOST_UPSERT)))
+		goto fail;
+	bind_text(st, 1, host), bind_text(st, 2, label), bind_text(st, 3, created);
+	if ((rc = step(db, st, err, errlen)) < 0 || !(st = compatdb_stmt(db, SQL_REPORT_INSERT)))
+		goto fail;
+	bind_text(st, 1, uuid), bind_text(st, 2, host), bind_text(st, 3, created);
+	bind_text(st, 4, str(p, "nestvisor_version"));
+	sqlite3_bind_int(st, 5, json_object_get_int(obj(p, "schema_version")));
+	bind_bool(st, 6, obj(sum, "hw_vms")), bind_text(st, 7, str(sum, "hw_vms_how"));
+	bind_text(st, 8, str(obj(p, "kvm"), "module")), bind_text(st, 9, str(obj(p, "host"), "hypervisor"));
+	sqlite3_bind_int(st, 10, json_object_get_boolean(obj(sum, "nested")));
+	sqlite3_bind_int(st, 11, json_object_get_boolean(obj(obj(p, "iommu"), "active")));
+	bind_text(st, 12, str(sum, "worst"));
+	bind_text(st, 13, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+	if (step(db, st, err, errlen) < 0 || insert_children(db, uuid, p, err, errlen) < 0)
+		goto fail;
+	return compatdb_exec(db, "COMMIT;", err, errlen);
+fail:
+	if (!*err)
+		snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql));
+	sqlite3_exec(db->sql, "ROLLBACK;", NULL, NULL, NULL);	/* nothing of the report stays */
+	return -EIO;
+}
+
+static json_object *envelope(json_object *probe, const char *uuid, const char *created, const char *host)
+{
+	json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "nestvisor_report", json_object_new_int(COMPATDB_REPORT_FORMAT));
+	json_object_object_add(e, "uuid", json_object_new_string(uuid));
+	json_object_object_add(e, "created", json_object_new_string(created));
+	json_object_object_add(e, "host_id", json_object_new_string(host));
+	json_object_object_add(e, "probe", probe);
+	return e;
+}
+
+static json_object *parse_bounded(const char *text, size_t len, char *err, size_t errlen)
+{
+	struct json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
+	json_object *o;
+
+	if (!tok)
+		return NULL;
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
+		snprintf(err, errlen, "not one valid JSON document (%s at byte %d)",
+			 json_tokener_error_desc(json_tokener_get_error(tok)), (int)json_tokener_get_parse_end(tok));
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+int compatdb_report_record(struct compatdb *db, const char *probe_json, const char *label, char uuid[37],
+			   char *err, size_t errlen)
+{
+	char host[64], created[32], why[256] = "";
+	json_object *p = parse_bounded(probe_json, strlen(probe_json), why, sizeof(why)), *env;
+	int rc;
+
+	if (!p)
+		return snprintf(err, errlen, "the probe's report: %s", why), -EINVAL;
+	if (compatdb_host_id(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "unknown-host");	/* no /etc/machine-id: reports still count */
+	new_uuid(uuid);
+	now_iso(created);
+	env = envelope(p, uuid, created, host);
+	if ((rc = compatdb_envelope_check(env, why, sizeof(why))) < 0)
+		snprintf(err, errlen, "the probe's report: %s", why);
+	else
+		rc = insert_envelope(db, env, label, err, errlen);
+	json_object_put(env);
+	return rc;
+}
+
+/* Keeps only the IOMMU-related words of the kernel command line: the rest can name hosts and disks. */
+static void redact_cmdline(json_object *probe)
+{
+	json_object *io = obj(probe, "iommu");
+	const char *cmd = str(io, "cmdline");
+	char out[1024] = "", word[256];
+	size_t used = 0;
+
+	if (!cmd)
+		return;
+	for (const char *p = cmd; *p;) {
+		size_t n = strcspn(p, " ");
+		snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) - 1 ? n : sizeof(word) - 1), p);
+		if (strstr(word, "iommu") && used + n + 2 < sizeof(out))
+			used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%s", used ? " " : "", word);
+		p += n + (p[n] == ' ');
+	}
+	json_object_object_add(io, "cmdline", json_object_new_string(out));
+}
+
+/* Same UUID: identical content is "already there"; different content is refused. */
+static int compare_existing(struct compatdb *db, json_object *env, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = compatdb_stmt(db, SQL_REPORT_JSON);
+	const char *uuid = str(env, "uuid");
+	int rc = 0;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, uuid);
+	if (sqlite3_step(st) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(st, 0), uuid)) {
+		json_object *mine = json_tokener_parse((const char *)sqlite3_column_text(st, 1)), *theirs = NULL;
+		/* an export leaves out identifiers: compare both without them */
+		json_object_deep_copy(obj(env, "probe"), &theirs, NULL);
+		redact_cmdline(mine);
+		redact_cmdline(theirs);
+		rc = json_object_equal(mine, theirs) ? 1 : -EEXIST;
+		json_object_put(theirs);
+		if (rc < 0)
+			snprintf(err, errlen, "report %s is already in %.400s with different content; nothing was imported",
+				 uuid, db->path);
+		json_object_put(mine);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37], char *err, size_t errlen)
+{
+	char why[640] = "";
+	struct stat sb;
+	json_object *env = NULL;
+	char *text = NULL;
+	int rc = -EINVAL;
+	FILE *f = fopen(file, "r");
+
+	if (!f || fstat(fileno(f), &sb) < 0) {
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		if (f)
+			fclose(f);
+		return -ENOENT;
+	}
+	if (sb.st_size > COMPATDB_MAX_REPORT) {
+		snprintf(err, errlen, "%s: %lld bytes is larger than a report can be (%d)", file, (long long)sb.st_size,
+			 COMPATDB_MAX_REPORT);
+		fclose(f);
+		return -E2BIG;
+	}
+	text = malloc((size_t)sb.st_size + 1);
+	size_t n = text ? fread(text, 1, (size_t)sb.st_size, f) : 0;
+	fclose(f);
+	if (!text)
+		return -ENOMEM;
+	text[n] = '\0';
+	if (strlen(text) != n)
+		snprintf(why, sizeof(why), "a NUL byte inside the file");
+	else if ((env = parse_bounded(text, n, why, sizeof(why))))
+		rc = compatdb_envelope_check(env, why, sizeof(why));
+	if (why[0]) {
+		snprintf(err, errlen, "%s: not a nestvisor report: %s; nothing was imported", file, why);
+		rc = rc == -ENOTSUP ? rc : -EINVAL;
+		goto out;
+	}
+	snprintf(uuid, 37, "%s", str(env, "uuid"));
+	if ((rc = compare_existing(db, env, why, sizeof(why))) == 0)
+		rc = insert_envelope(db, env, NULL, err, errlen);
+	else if (rc < 0)
+		snprintf(err, errlen, "%s: %s", file, why);
+out:
+	json_object_put(env);
+	free(text);
+	return rc;
+}
+
+char *compatdb_report_export(struct compatdb *db, const char *uuid, bool identifiers, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = compatdb_stmt(db, SQL_REPORT_JSON);
+	char *out = NULL;
+
+	if (!st)
+		return NULL;
+	bind_text(st, 1, uuid);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		snprintf(err, errlen, "no report %s in %s (`nestvisor report list` shows them)", uuid, db->path);
+	} else {
+		char found[37];
+		snprintf(found, sizeof(found), "%s", (const char *)sqlite3_column_text(st, 0));
+		json_object *p = json_tokener_parse((const char *)sqlite3_column_text(st, 1));
+		json_object *e = envelope(p, found, (const char *)sqlite3_column_text(st, 3),
+					  (const char *)sqlite3_column_text(st, 2));
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(err, errlen, "%s matches more than one report: give more of the UUID", uuid);
+		else {
+			if (!identifiers)
+				redact_cmdline(p);
+			out = strdup(json_object_to_json_string_ext(e, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		}
+		json_object_put(e);
+	}
+	sqlite3_reset(st);
+	return out;
+}

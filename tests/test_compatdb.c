@@ -1,0 +1,236 @@
+/* test_compatdb: the local compatibility database on real SQLite files: record, export/import round trips,
+ * device knowledge across hosts, the refusal of hostile reports with nothing written, and schema rules. */
+#include "config.h"
+#include <errno.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+#include "tests/testutil.h"
+#include "compat-db/compatdb.h"
+#include "probe/probe.h"
+
+static char *probe_json_of(const char *host)
+{
+	struct probe_options o = { 0 };
+	struct probe_report rep;
+	char dir[512], err[256];
+
+	test_data_path(dir, sizeof(dir), "hosts/");
+	strncat(dir, host, sizeof(dir) - strlen(dir) - 1);
+	o.replay_dir = dir;
+	assert_int_equal(probe_run(&o, &rep, err, sizeof(err)), 0);
+	char *doc = probe_output_json(&rep);
+	probe_report_free(&rep);
+	return doc;
+}
+
+/* An export file of host's report, as another machine (host_id) would have made it. */
+static void write_envelope(const char *path, const char *host, const char *host_id, const char *uuid)
+{
+	char *doc = probe_json_of(host);
+	json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "nestvisor_report", json_object_new_int(1));
+	json_object_object_add(e, "uuid", json_object_new_string(uuid));
+	json_object_object_add(e, "created", json_object_new_string("2026-11-24T10:00:00.000Z"));
+	json_object_object_add(e, "host_id", json_object_new_string(host_id));
+	json_object_object_add(e, "probe", json_tokener_parse(doc));
+	FILE *f = fopen(path, "w");
+	fputs(json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN), f);
+	fclose(f);
+	json_object_put(e);
+	free(doc);
+}
+
+static int count(struct compatdb *db, const char *what)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!strcmp(what, "reports"))
+		compatdb_report_list(db, f, true);
+	else
+		compatdb_hosts(db, f, true);
+	fclose(f);
+	json_object *a = json_tokener_parse(buf);
+	int n = (int)json_object_array_length(a);
+	json_object_put(a);
+	free(buf);
+	return n;
+}
+
+static void test_record_export_import(void **state)
+{
+	char dir[256], p1[300], p2[300], file[300], err[512], uuid[37], uuid2[37];
+	struct compatdb *a, *b;
+	char *doc = probe_json_of("intel-vtx-nested");
+
+	(void)state;
+	test_mkdtemp(dir, sizeof(dir));
+	snprintf(p1, sizeof(p1), "%s/a/compat.db", dir);	/* directories are made as needed */
+	snprintf(p2, sizeof(p2), "%s/b.db", dir);
+	snprintf(file, sizeof(file), "%s/report.json", dir);
+	assert_int_equal(compatdb_open(p1, &a, err, sizeof(err)), 0);
+	assert_int_equal(compatdb_report_record(a, doc, "lab-1", uuid, err, sizeof(err)), 0);
+	assert_int_equal(strlen(uuid), 36);
+	assert_int_equal(count(a, "reports"), 1);
+	char *exp = compatdb_report_export(a, uuid, false, err, sizeof(err));
+	assert_non_null(exp);
+	FILE *f = fopen(file, "w");
+	fputs(exp, f);
+	fclose(f);
+	assert_null(strstr(exp, "root=/dev/mapper"));	/* the command line's identifiers stay home */
+	assert_non_null(strstr(exp, "intel_iommu=on"));	/* ...but what matters to the IOMMU goes */
+	assert_int_equal(compatdb_open(p2, &b, err, sizeof(err)), 0);
+	assert_int_equal(compatdb_report_import(b, file, uuid2, err, sizeof(err)), 0);
+	assert_string_equal(uuid, uuid2);
+	assert_int_equal(compatdb_report_import(b, file, uuid2, err, sizeof(err)), 1);	/* already there */
+	assert_int_equal(compatdb_report_import(a, file, uuid2, err, sizeof(err)), 1);	/* its own export too */
+	assert_int_equal(count(b, "reports"), 1);
+	free(exp);
+	free(doc);
+	compatdb_close(a);
+	compatdb_close(b);
+	test_sh("rm -rf '%s'", dir);
+}
+
+static void test_device_knowledge_across_hosts(void **state)
+{
+	char dir[256], path[300], file[300], err[512], uuid[37];
+	struct compatdb *db;
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	test_mkdtemp(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/compat.db", dir);
+	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	static const struct { const char *host, *id, *uuid; } r[] = {
+		{ "intel-vtx-nested", "host-a", "00000000-0000-4000-8000-00000000000a" },
+		{ "gpu-group-shared-usb", "host-b", "00000000-0000-4000-8000-00000000000b" },
+		{ "intel-vtx-nested", "host-c", "00000000-0000-4000-8000-00000000000c" },
+	};
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		snprintf(file, sizeof(file), "%s/r%zu.json", dir, i);
+		write_envelope(file, r[i].host, r[i].id, r[i].uuid);
+		assert_int_equal(compatdb_report_import(db, file, uuid, err, sizeof(err)), 0);
+	}
+	assert_int_equal(count(db, "hosts"), 3);
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(compatdb_device(db, "8086:1572", f, true, err, sizeof(err)), 0);	/* the X710 */
+	fclose(f);
+	json_object *a = json_tokener_parse(buf), *row = json_object_array_get_idx(a, 0), *m;
+	assert_true(json_object_object_get_ex(row, "hosts", &m) && json_object_get_int(m) == 2);
+	assert_true(json_object_object_get_ex(row, "ready_on", &m) && json_object_get_int(m) == 2);
+	assert_true(json_object_object_get_ex(row, "drivers", &m) && !strcmp(json_object_get_string(m), "i40e"));
+	json_object_put(a);
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	struct compatdb_device_filter filt = { .verdict = "not-ready" };
+	assert_int_equal(compatdb_devices(db, &filt, f, false), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "10de:2204"));	/* the RTX 3090 in a shared group */
+	assert_null(strstr(buf, "8086:1572"));
+	free(buf);
+	FILE *null = fopen("/dev/null", "w");
+	assert_int_equal(compatdb_device(db, "dead:beef", null, false, err, sizeof(err)), -ENOENT);
+	assert_int_equal(compatdb_device(db, "8086", null, false, err, sizeof(err)), -EINVAL);
+	fclose(null);
+	compatdb_close(db);
+	test_sh("rm -rf '%s'", dir);
+}
+
+static void expect_refused(struct compatdb *db, const char *dir, const char *content, size_t len, const char *why)
+{
+	char file[300], err[512] = "", uuid[37];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/bad.json", dir);
+	f = fopen(file, "w");
+	fwrite(content, 1, len, f);
+	fclose(f);
+	int before = count(db, "reports");
+	int rc = compatdb_report_import(db, file, uuid, err, sizeof(err));
+	if (rc >= 0 || !strstr(err, file) || !strstr(err, why))
+		fail_msg("import of %s gave %d \"%s\", expected a refusal about \"%s\"", why, rc, err, why);
+	assert_int_equal(count(db, "reports"), before);	/* nothing partially written */
+}
+
+static void test_hostile_reports_refused(void **state)
+{
+	char dir[256], path[300], file[300], err[512], uuid[37];
+	struct compatdb *db;
+
+	(void)state;
+	test_mkdtemp(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/compat.db", dir);
+	snprintf(file, sizeof(file), "%s/good.json", dir);
+	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	write_envelope(file, "amd-svm-avic", "host-x", "00000000-0000-4000-8000-000000000001");
+	assert_int_equal(compatdb_report_import(db, file, uuid, err, sizeof(err)), 0);
+	FILE *f = fopen(file, "r");
+	static char good[1 << 20];
+	size_t n = fread(good, 1, sizeof(good) - 1, f);
+	fclose(f);
+	good[n] = '\0';
+	expect_refused(db, dir, "{ not json", 10, "not one valid JSON document");
+	expect_refused(db, dir, good, n / 2, "not one valid JSON document");	/* truncated */
+	expect_refused(db, dir, "[1,2,3]", 7, "not a JSON object");
+	expect_refused(db, dir, "{\"a\":1}\0{}", 10, "NUL byte");
+	char deep[3000];
+	memset(deep, '[', sizeof(deep));
+	expect_refused(db, dir, deep, sizeof(deep), "not one valid JSON document");	/* nesting bomb */
+	char *typed = strdup(good), *p = strstr(typed, "\"nested\":true");
+	if (!p)
+		p = strstr(typed, "\"nested\":false");
+	assert_non_null(p);
+	memcpy(p, "\"nested\":9999", 13);
+	expect_refused(db, dir, typed, strlen(typed), "probe.summary.nested has the wrong type");
+	free(typed);
+	char *other = strdup(good);	/* the same UUID with other content */
+	p = strstr(other, "\"worst\":\"");
+	assert_non_null(p);
+	p[9] = 'X';
+	expect_refused(db, dir, other, strlen(other), "already in");
+	free(other);
+	size_t big = COMPATDB_MAX_REPORT + 10;
+	char *huge = malloc(big);
+	memset(huge, ' ', big);
+	expect_refused(db, dir, huge, big, "larger than a report can be");
+	free(huge);
+	compatdb_close(db);
+	test_sh("rm -rf '%s'", dir);
+}
+
+static void test_newer_and_corrupt_files_untouched(void **state)
+{
+	char dir[256], path[300], err[512];
+	struct compatdb *db;
+	sqlite3 *s;
+
+	(void)state;
+	test_mkdtemp(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/compat.db", dir);
+	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	compatdb_close(db);
+	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(s, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(s);
+	assert_int_equal(test_sh("cp '%s' '%s.before'", path, path), 0);
+	assert_true(compatdb_open(path, &db, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "written by a newer nestvisor (schema 99"));
+	assert_int_equal(test_sh("cmp -s '%s' '%s.before'", path, path), 0);	/* not one byte changed */
+	test_sh("head -c 4096 /dev/urandom > '%s'", path);
+	assert_true(compatdb_open(path, &db, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, path));
+	test_sh("rm -rf '%s'", dir);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_record_export_import),
+	cmocka_unit_test(test_device_knowledge_across_hosts),
+	cmocka_unit_test(test_hostile_reports_refused),
+	cmocka_unit_test(test_newer_and_corrupt_files_untouched),
+};
+TEST_MAIN(tests)
