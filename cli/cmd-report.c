@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
 #include "compat-db/compatdb.h"
@@ -11,18 +12,22 @@
 void cli_report_usage(void)
 {
 	printf("usage: nestvisor report [--db PATH] [--json] list | show ID | export ID [-o FILE] [--include-identifiers]\n"
-	       "                                     | import FILE... | diff ID1 ID2\n"
+	       "                                     | import FILE... | diff ID1 ID2 | submit [--to URL]\n"
+	       "  submit sends the reports not yet submitted to the shared PostgreSQL database (URL: --to,\n"
+	       "  $NESTVISOR_COMPAT_URL, or compat_url in nestvisor.conf); each exactly once\n"
 	       "  the local compatibility database: $NESTVISOR_DB, else $XDG_DATA_HOME/nestvisor/compat.db;\n"
 	       "  ID is a report's UUID or a unique prefix of it\n");
 }
 
 void cli_db_usage(void)
 {
-	printf("usage: nestvisor db [--db PATH] [--json] hosts | devices [--vendor V] [--class C] [--verdict X]\n"
-	       "                                        | device VENDOR:DEVICE | stats\n");
+	printf("usage: nestvisor db [--db PATH | --to URL] [--json] hosts | devices [--vendor V] [--class C] [--verdict X]\n"
+	       "                                                    | device VENDOR:DEVICE | stats\n"
+	       "       nestvisor db init --to URL      creates or upgrades the shared database's schema\n"
+	       "  with --to (or $NESTVISOR_COMPAT_URL), the questions go to the shared database of the fleet\n");
 }
 
-struct common { const char *db, *out, *vendor, *class_, *verdict; bool json, ids; };
+struct common { const char *db, *out, *vendor, *class_, *verdict, *to; bool json, ids; };
 
 static int parse(int argc, char **argv, struct common *c, void (*usage)(void))
 {
@@ -30,7 +35,8 @@ static int parse(int argc, char **argv, struct common *c, void (*usage)(void))
 		{ "db", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' }, { "include-identifiers", no_argument, NULL, 'I' },
 		{ "vendor", required_argument, NULL, 'V' }, { "class", required_argument, NULL, 'C' },
-		{ "verdict", required_argument, NULL, 'X' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "verdict", required_argument, NULL, 'X' }, { "help", no_argument, NULL, 'h' },
+		{ "to", required_argument, NULL, 'T' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
 
@@ -43,6 +49,7 @@ static int parse(int argc, char **argv, struct common *c, void (*usage)(void))
 		case 'V': c->vendor = optarg; break;
 		case 'C': c->class_ = optarg; break;
 		case 'X': c->verdict = optarg; break;
+		case 'T': c->to = optarg; break;
 		case 'h': usage(); return 1;
 		default: usage(); return -1;
 		}
@@ -99,6 +106,25 @@ static int import_files(struct compatdb *db, int n, char **files, char *err, siz
 	return failed ? -1 : 0;
 }
 
+static int submit(struct compatdb *db, const struct common *c, char *err, size_t errlen)
+{
+	struct compatdb_submit_result r;
+	char url[1024];
+	int rc;
+
+	if (compatdb_url(c->to, url, sizeof(url)) < 0) {
+		snprintf(err, errlen, "no shared database: give --to URL, set NESTVISOR_COMPAT_URL, or put compat_url = URL "
+			 "in /etc/nestvisor/nestvisor.conf");
+		return -1;
+	}
+	rc = compatdb_submit(db, url, &r, err, errlen);
+	printf("%d report(s) queued: %d sent, %d already there", r.queued, r.sent, r.already);
+	if (rc < 0)
+		printf(", %d still queued for the next submit", r.queued - r.sent - r.already);
+	printf("\n");
+	return rc;
+}
+
 int cli_report(int argc, char **argv)
 {
 	struct common c = { 0 };
@@ -126,6 +152,8 @@ int cli_report(int argc, char **argv)
 		rc = import_files(db, argc - optind - 1, argv + optind + 1, err, sizeof(err));
 	else if (!strcmp(verb, "diff") && a && b)
 		rc = compatdb_report_diff(db, a, b, stdout, c.json, err, sizeof(err));
+	else if (!strcmp(verb, "submit"))
+		rc = submit(db, &c, err, sizeof(err));
 	else {
 		compatdb_close(db);
 		cli_report_usage();
@@ -145,6 +173,27 @@ int cli_db(int argc, char **argv)
 	if (rc)
 		return rc > 0 ? CLI_OK : CLI_ERROR;
 	const char *verb = argv[optind], *a = optind + 1 < argc ? argv[optind + 1] : NULL;
+	char url[1024];
+	if (!strcmp(verb, "init") || c.to || (getenv("NESTVISOR_COMPAT_URL") && !c.db)) {	/* the fleet's database */
+		static const struct { const char *verb; enum compatdb_fleet_query q; } fleet[] = {
+			{ "hosts", FLEET_HOSTS }, { "devices", FLEET_DEVICES }, { "device", FLEET_DEVICE }, { "stats", FLEET_STATS },
+		};
+		struct compatdb_device_filter f = { c.vendor, c.class_, c.verdict };
+		if (compatdb_url(c.to, url, sizeof(url)) < 0) {
+			cli_db_usage();
+			return CLI_ERROR;
+		}
+		if (!strcmp(verb, "init")) {
+			if ((rc = compatdb_remote_init(url, err, sizeof(err))) == 0)
+				printf("the shared database %s is ready\n", url);
+			return done(rc, err);
+		}
+		for (size_t i = 0; i < sizeof(fleet) / sizeof(fleet[0]); i++)
+			if (!strcmp(verb, fleet[i].verb) && (fleet[i].q != FLEET_DEVICE || a))
+				return done(compatdb_remote_query(url, fleet[i].q, &f, a, stdout, c.json, err, sizeof(err)), err);
+		cli_db_usage();
+		return CLI_ERROR;
+	}
 	if (compatdb_open(c.db, &db, err, sizeof(err)) < 0)
 		return done(-1, err);
 	if (!strcmp(verb, "hosts"))

@@ -40,6 +40,18 @@ int compatdb_devices(struct compatdb *db, const struct compatdb_device_filter *f
 int compatdb_device(struct compatdb *db, const char *vendor_device, FILE *out, bool json, char *err, size_t errlen);
 int compatdb_stats(struct compatdb *db, FILE *out, bool json);
 
+/* The shared PostgreSQL database. url: a libpq URI or key=value string. */
+int compatdb_url(const char *given, char *buf, size_t len);
+int compatdb_remote_init(const char *url, char *err, size_t errlen);
+/* Exactly once: a report is marked submitted only after the remote transaction committed; a failed or
+ * interrupted submit leaves it queued, and a re-send is recognised by its UUID. */
+struct compatdb_submit_result { int queued, sent, already; };
+int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit_result *res, char *err,
+		    size_t errlen);
+enum compatdb_fleet_query { FLEET_HOSTS, FLEET_DEVICES, FLEET_DEVICE, FLEET_STATS };
+int compatdb_remote_query(const char *url, enum compatdb_fleet_query q, const struct compatdb_device_filter *f,
+			  const char *arg, FILE *out, bool json, char *err, size_t errlen);
+
 /* Validates an envelope (import and fuzzing): 0, or -errno with a reason naming the member. */
 struct json_object;
 int compatdb_envelope_check(struct json_object *env, char *err, size_t errlen);

@@ -148,6 +148,7 @@ sqlite3_stmt *compatdb_stmt(struct compatdb *db, enum compatdb_sql which)
 		[SQL_DEVICE_INSERT] = "INSERT INTO devices (report, address, vendor_device, subsystem, class, vendor_name,"
 				      " device_name, driver, iommu_group, verdict, reason, alternative)"
 				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		[SQL_MARK_SUBMITTED] = "UPDATE reports SET submitted = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE uuid = ?1",
 		[SQL_REPORT_JSON] = "SELECT uuid, json, host_id, created, nestvisor_version FROM reports"
 				    " WHERE uuid LIKE ?1 || '%' ESCAPE '\\' LIMIT 2",
 	};

@@ -1,0 +1,335 @@
+/* remote: the shared PostgreSQL database (libpq): its schema, exactly-once submission of local reports,
+ * and the fleet's questions. Parameters are always bound, never pasted into SQL. */
+#include "config.h"
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "compat-db/db.h"
+
+/* Versioned like the local file (docs/compat-db.md): nestvisor_schema holds the version; each step is one
+ * transaction. Submitting hosts need INSERT on hosts/reports/checks/devices and UPDATE on hosts only. */
+static const char *const remote_migrations[] = {
+	"CREATE TABLE hosts (host_id text PRIMARY KEY, label text, first_seen text NOT NULL, last_seen text NOT NULL);"
+	"CREATE TABLE reports (uuid text PRIMARY KEY, host_id text NOT NULL REFERENCES hosts(host_id),"
+	" created text NOT NULL, nestvisor_version text NOT NULL, schema_version integer NOT NULL, hw_virt boolean,"
+	" hw_virt_how text, kvm_kind text, hypervisor text, nested boolean NOT NULL, iommu boolean NOT NULL,"
+	" worst text NOT NULL, json jsonb NOT NULL, received timestamptz NOT NULL DEFAULT now());"
+	"CREATE TABLE checks (report text NOT NULL REFERENCES reports(uuid) ON DELETE CASCADE, id text NOT NULL,"
+	" status text NOT NULL, evidence text NOT NULL, fix text, PRIMARY KEY (report, id));"
+	"CREATE TABLE devices (report text NOT NULL REFERENCES reports(uuid) ON DELETE CASCADE, address text NOT NULL,"
+	" vendor_device text NOT NULL, subsystem text, class text NOT NULL, vendor_name text, device_name text,"
+	" driver text, iommu_group integer, verdict text NOT NULL, reason text, alternative text,"
+	" PRIMARY KEY (report, address));"
+	"CREATE INDEX devices_vd ON devices(vendor_device);",
+};
+#define REMOTE_VERSION ((int)(sizeof(remote_migrations) / sizeof(remote_migrations[0])))
+
+static PGconn *connect_to(const char *url, char *err, size_t errlen)
+{
+	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+	const char *vals[] = { url, "5", "nestvisor", NULL };
+	PGconn *c = PQconnectdbParams(keys, vals, 1);	/* expand_dbname: url may be a URI or key=value */
+
+	if (PQstatus(c) == CONNECTION_OK)
+		return c;
+	snprintf(err, errlen, "could not reach the shared database %s: %s", url, c ? PQerrorMessage(c) : "out of memory");
+	err[strcspn(err, "\n")] = '\0';
+	PQfinish(c);
+	return NULL;
+}
+
+static int exec_ok(PGconn *c, PGresult *r, char *err, size_t errlen)
+{
+	ExecStatusType s = PQresultStatus(r);
+	int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+
+	if (!ok) {
+		snprintf(err, errlen, "shared database: %s", PQerrorMessage(c));
+		err[strcspn(err, "\n")] = '\0';
+	}
+	PQclear(r);
+	return ok ? 0 : -EIO;
+}
+
+static int remote_version(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT version FROM nestvisor_schema");
+	int v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
+
+	PQclear(r);
+	return v;
+}
+
+int compatdb_remote_init(const char *url, char *err, size_t errlen)
+{
+	PGconn *c = connect_to(url, err, errlen);
+	int rc = 0, v;
+
+	if (!c)
+		return -ECONNREFUSED;
+	if ((rc = exec_ok(c, PQexec(c, "SET client_min_messages = warning;"
+					"CREATE TABLE IF NOT EXISTS nestvisor_schema (version integer NOT NULL)"), err, errlen)) < 0)
+		goto out;
+	if ((v = remote_version(c)) > REMOTE_VERSION) {
+		snprintf(err, errlen, "%s holds schema %d, newer than this nestvisor knows (%d); it was left unchanged",
+			 url, v, REMOTE_VERSION);
+		rc = -ENOTSUP;
+		goto out;
+	}
+	for (; v < REMOTE_VERSION && rc == 0; v++) {
+		char bump[96];
+		snprintf(bump, sizeof(bump), "DELETE FROM nestvisor_schema; INSERT INTO nestvisor_schema VALUES (%d)", v + 1);
+		if ((rc = exec_ok(c, PQexec(c, "BEGIN"), err, errlen)) < 0 ||
+		    (rc = exec_ok(c, PQexec(c, remote_migrations[v]), err, errlen)) < 0 ||
+		    (rc = exec_ok(c, PQexec(c, bump), err, errlen)) < 0 ||
+		    (rc = exec_ok(c, PQexec(c, "COMMIT"), err, errlen)) < 0)
+			PQclear(PQexec(c, "ROLLBACK"));
+	}
+out:
+	PQfinish(c);
+	return rc;
+}
+
+/* Copies one local table's rows for a report with a parameterized INSERT ... ON CONFLICT DO NOTHING. */
+static int copy_rows(struct compatdb *db, PGconn *c, const char *uuid, const char *select, const char *insert,
+		     int ncols, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(db->sql, select, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		const char *v[16];
+		for (int i = 0; i < ncols && i < 16; i++)
+			v[i] = (const char *)sqlite3_column_text(st, i);
+		rc = exec_ok(c, PQexecParams(c, insert, ncols, NULL, v, NULL, NULL, 0), err, errlen);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One report in one remote transaction; ON CONFLICT makes a re-send (after a crash) a no-op. */
+static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fresh, char *err, size_t errlen)
+{
+	PGresult *r;
+	int rc;
+
+	if ((rc = exec_ok(c, PQexec(c, "BEGIN"), err, errlen)) < 0)
+		return rc;
+	if ((rc = copy_rows(db, c, uuid, "SELECT h.host_id, h.label, r.created FROM reports r JOIN hosts h"
+			    " ON h.host_id = r.host_id WHERE r.uuid = ?1",
+			    "INSERT INTO hosts VALUES ($1, $2, $3, $3) ON CONFLICT (host_id) DO UPDATE SET"
+			    " last_seen = greatest(hosts.last_seen, excluded.last_seen)", 3, err, errlen)) < 0)
+		goto fail;
+	const char *v[1] = { uuid };
+	r = PQexecParams(c, "SELECT 1 FROM reports WHERE uuid = $1", 1, NULL, v, NULL, NULL, 0);
+	*fresh = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 0;
+	PQclear(r);
+	if ((rc = copy_rows(db, c, uuid, "SELECT uuid, host_id, created, nestvisor_version, schema_version,"
+			    " CASE hw_virt WHEN 1 THEN 'true' WHEN 0 THEN 'false' END, hw_virt_how, kvm_kind, hypervisor,"
+			    " CASE nested WHEN 1 THEN 'true' ELSE 'false' END, CASE iommu WHEN 1 THEN 'true' ELSE 'false' END,"
+			    " worst, json FROM reports WHERE uuid = ?1",
+			    "INSERT INTO reports (uuid, host_id, created, nestvisor_version, schema_version, hw_virt,"
+			    " hw_virt_how, kvm_kind, hypervisor, nested, iommu, worst, json) VALUES ($1, $2, $3, $4, $5, $6,"
+			    " $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (uuid) DO NOTHING", 13, err, errlen)) < 0 ||
+	    (rc = copy_rows(db, c, uuid, "SELECT report, id, status, evidence, fix FROM checks WHERE report = ?1",
+			    "INSERT INTO checks VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", 5, err, errlen)) < 0 ||
+	    (rc = copy_rows(db, c, uuid, "SELECT report, address, vendor_device, subsystem, class, vendor_name,"
+			    " device_name, driver, iommu_group, verdict, reason, alternative FROM devices WHERE report = ?1",
+			    "INSERT INTO devices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+			    " ON CONFLICT DO NOTHING", 12, err, errlen)) < 0)
+		goto fail;
+	return exec_ok(c, PQexec(c, "COMMIT"), err, errlen);
+fail:
+	PQclear(PQexec(c, "ROLLBACK"));
+	return rc;
+}
+
+/* Sends every local report not yet marked submitted; marks each only after its remote commit. */
+int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit_result *res, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	PGconn *c;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (sqlite3_prepare_v2(db->sql, "SELECT uuid FROM reports WHERE submitted IS NULL ORDER BY created", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -EIO;
+	char (*queue)[37] = NULL;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char (*q)[37] = realloc(queue, (size_t)(res->queued + 1) * sizeof(*queue));
+		if (!q)
+			break;
+		queue = q;
+		snprintf(queue[res->queued++], 37, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (!res->queued) {
+		free(queue);
+		return 0;
+	}
+	if (!(c = connect_to(url, err, errlen))) {
+		free(queue);
+		return -ECONNREFUSED;	/* nothing changed: every report stays queued */
+	}
+	if (remote_version(c) != REMOTE_VERSION) {
+		snprintf(err, errlen, "%s has no nestvisor schema (version %d): run `nestvisor db init --to URL` first",
+			 url, remote_version(c));
+		rc = -ENOENT;
+	}
+	for (int i = 0; i < res->queued && rc == 0; i++) {
+		int fresh = 0;
+		if ((rc = send_report(db, c, queue[i], &fresh, err, errlen)) < 0)
+			break;
+		if (getenv("NESTVISOR_TEST_CRASH_AFTER_COMMIT"))	/* the crash window the tests exercise */
+			_exit(9);
+		sqlite3_stmt *mark = compatdb_stmt(db, SQL_MARK_SUBMITTED);
+		if (!mark || sqlite3_bind_text(mark, 1, queue[i], -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+		    sqlite3_step(mark) != SQLITE_DONE) {
+			snprintf(err, errlen, "%s: %s (report %s reached the shared database; the next submit finds it "
+				 "there)", db->path, sqlite3_errmsg(db->sql), queue[i]);
+			rc = -EIO;
+			break;
+		}
+		fresh ? res->sent++ : res->already++;
+	}
+	PQfinish(c);
+	free(queue);
+	return rc;
+}
+
+/* ---- the fleet's questions ---- */
+
+static int print_result(PGresult *r, FILE *out, bool json, const int *widths)
+{
+	int rows = PQntuples(r), cols = PQnfields(r);
+
+	if (json) {
+		fputs("[", out);
+		for (int i = 0; i < rows; i++) {
+			fprintf(out, "%s\n  {", i ? "," : "");
+			for (int c = 0; c < cols; c++) {
+				fprintf(out, "%s\"%s\": ", c ? ", " : "", PQfname(r, c));
+				if (PQgetisnull(r, i, c)) {
+					fputs("null", out);
+					continue;
+				}
+				const char *v = PQgetvalue(r, i, c);
+				if (PQftype(r, c) == 20 || PQftype(r, c) == 23)	/* int8, int4 */
+					fputs(v, out);
+				else {
+					fputc('"', out);
+					for (; *v; v++)
+						fprintf(out, *v == '"' || *v == '\\' ? "\\%c" : (unsigned char)*v < 0x20 ?
+							"\\u%04x" : "%c", *v);
+					fputc('"', out);
+				}
+			}
+			fputc('}', out);
+		}
+		fputs(rows ? "\n]\n" : "]\n", out);
+		return rows;
+	}
+	for (int c = 0; c < cols; c++)
+		fprintf(out, "%-*s%s", widths[c], PQfname(r, c), c + 1 < cols ? " " : "\n");
+	for (int i = 0; i < rows; i++)
+		for (int c = 0; c < cols; c++)
+			fprintf(out, "%-*.*s%s", widths[c], widths[c] ? widths[c] : 200,
+				PQgetisnull(r, i, c) ? "-" : PQgetvalue(r, i, c), c + 1 < cols ? " " : "\n");
+	if (!rows)
+		fputs("(none)\n", out);
+	return rows;
+}
+
+#define LATEST_PG "(SELECT DISTINCT ON (host_id) uuid FROM reports ORDER BY host_id, created DESC)"
+
+int compatdb_remote_query(const char *url, enum compatdb_fleet_query q, const struct compatdb_device_filter *f,
+			  const char *arg, FILE *out, bool json, char *err, size_t errlen)
+{
+	static const struct { const char *sql; int nparams; int widths[8]; } queries[] = {
+		[FLEET_HOSTS] = { "SELECT h.host_id AS host, h.label, count(r.uuid) AS reports, h.last_seen,"
+			" bool_or(r.nested) FILTER (WHERE r.uuid IN " LATEST_PG ") AS nested,"
+			" max(r.hypervisor) FILTER (WHERE r.uuid IN " LATEST_PG ") AS hypervisor FROM hosts h"
+			" LEFT JOIN reports r ON r.host_id = h.host_id GROUP BY h.host_id ORDER BY h.last_seen DESC",
+			0, { 32, 12, 7, 24, 6, 0 } },
+		[FLEET_DEVICES] = { "SELECT vendor_device AS id, class, count(DISTINCT r.host_id) AS hosts,"
+			" count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready') AS ready_on,"
+			" string_agg(DISTINCT driver, ',') AS drivers, max(device_name) AS name FROM devices d"
+			" JOIN reports r ON r.uuid = d.report WHERE d.report IN " LATEST_PG
+			" AND ($1 = '' OR vendor_device LIKE $1 || ':%') AND ($2 = '' OR class LIKE $2 || '%')"
+			" AND ($3 = '' OR verdict = $3) GROUP BY vendor_device, class ORDER BY hosts DESC, id",
+			3, { 9, 5, 5, 8, 16, 0 } },
+		[FLEET_DEVICE] = { "SELECT vendor_device AS id, max(vendor_name || ' ' || device_name) AS name,"
+			" count(DISTINCT r.host_id) AS hosts, count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready')"
+			" AS ready_on, string_agg(DISTINCT driver, ',') AS drivers, string_agg(DISTINCT verdict, ',') AS"
+			" verdicts FROM devices d JOIN reports r ON r.uuid = d.report WHERE vendor_device = lower($1)"
+			" GROUP BY vendor_device", 1, { 9, 30, 5, 8, 16, 0 } },
+		[FLEET_STATS] = { "SELECT (SELECT count(*) FROM hosts) AS hosts, (SELECT count(*) FROM reports) AS reports,"
+			" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND nested) AS nested,"
+			" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND iommu) AS iommu,"
+			" (SELECT count(DISTINCT vendor_device) FROM devices) AS device_models", 0, { 5, 7, 6, 5, 0 } },
+	};
+	const char *p[3] = { q == FLEET_DEVICE ? arg : f && f->vendor ? f->vendor : "",
+			     f && f->class_ ? f->class_ : "", f && f->verdict ? f->verdict : "" };
+	PGconn *c = connect_to(url, err, errlen);
+	PGresult *r;
+	int rows;
+
+	if (!c)
+		return -ECONNREFUSED;
+	r = PQexecParams(c, queries[q].sql, queries[q].nparams, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "shared database %s: %s", url, PQerrorMessage(c));
+		err[strcspn(err, "\n")] = '\0';
+		PQclear(r);
+		PQfinish(c);
+		return -EIO;
+	}
+	rows = print_result(r, out, json, queries[q].widths);
+	PQclear(r);
+	PQfinish(c);
+	if (q == FLEET_DEVICE && !rows) {
+		snprintf(err, errlen, "no report in the shared database has seen %s", arg);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* --to, then NESTVISOR_COMPAT_URL, then "compat_url = URL" in /etc/nestvisor/nestvisor.conf and
+ * $XDG_CONFIG_HOME/nestvisor/nestvisor.conf (the later one wins). */
+int compatdb_url(const char *given, char *buf, size_t len)
+{
+	const char *env = getenv("NESTVISOR_COMPAT_URL"), *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char user[512], line[1024];
+	const char *files[2] = { "/etc/nestvisor/nestvisor.conf", user };
+
+	if (given && *given)
+		return snprintf(buf, len, "%s", given), 0;
+	if (env && *env)
+		return snprintf(buf, len, "%s", env), 0;
+	snprintf(user, sizeof(user), "%s/nestvisor/nestvisor.conf", xdg && *xdg ? xdg : home ? home : ".");
+	if (!(xdg && *xdg) && home)
+		snprintf(user, sizeof(user), "%s/.config/nestvisor/nestvisor.conf", home);
+	buf[0] = '\0';
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(files[i], "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			char *eq = strchr(line, '=');
+			if (line[0] == '#' || !eq || strncmp(line, "compat_url", 10))
+				continue;
+			eq++;
+			eq += strspn(eq, " \t");
+			eq[strcspn(eq, " \t\r\n")] = '\0';
+			snprintf(buf, len, "%s", eq);
+		}
+		if (f)
+			fclose(f);
+	}
+	return buf[0] ? 0 : -ENOENT;
+}

@@ -1,0 +1,84 @@
+#!/bin/sh
+# run-postgres: the shared compatibility database against a real PostgreSQL server, started here on a
+# loopback port in a temporary cluster as an unprivileged user (PostgreSQL refuses root). TAP.
+set -u
+B=${NV_BUILDDIR:-.}
+NV="$B/nestvisor"
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$bin" ] && [ -x "$bin/initdb" ] || bin=$(dirname "$(command -v initdb 2>/dev/null || echo /none/x)")
+if [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then
+	echo "1..0 # SKIP the PostgreSQL server binaries are not installed (apt-get install postgresql)"
+	exit 0
+fi
+T=$(mktemp -d /tmp/nv-pg.XXXXXX)
+chmod 755 "$T"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres "$T"
+as_pg "$bin/initdb" -D "$T/data" -A trust -U nv --no-sync >"$T/initdb.log" 2>&1 || { echo "1..0 # SKIP initdb failed"; exit 0; }
+port=""
+for p in $(( 20000 + $$ % 20000 )) $(( 21000 + $$ % 19000 )) $(( 22000 + $$ % 18000 )); do
+	if as_pg "$bin/pg_ctl" -D "$T/data" -l "$T/server.log" -w -t 30 \
+		-o "-p $p -k $T -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1; then
+		port=$p
+		break
+	fi
+done
+[ -n "$port" ] || { echo "1..0 # SKIP the PostgreSQL server did not start"; exit 0; }
+trap 'as_pg "$bin/pg_ctl" -D "$T/data" -m immediate stop >/dev/null 2>&1; rm -rf "$T"' EXIT
+URL="postgresql://nv@127.0.0.1:$port/postgres"
+psql_n() { "$bin/psql" -X -A -t -q -d "$URL" -c "$1" 2>&1; }
+unset NESTVISOR_COMPAT_URL
+n=0 fails=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
+has() { printf '%s' "$1" | grep -q -- "$2"; }
+
+echo "1..14"
+out=$("$NV" db init --to "$URL" 2>&1); ok $? "db init creates the shared schema: $out"
+out=$("$NV" db init --to "$URL" 2>&1); ok $? "db init again is harmless"
+[ "$(psql_n 'SELECT version FROM nestvisor_schema')" = 1 ]; ok $? "the shared schema is versioned (1)"
+
+A=$T/a.db
+"$NV" probe --db "$A" --no-run >/dev/null 2>&1
+"$NV" probe --db "$A" --no-run >/dev/null 2>&1
+id=$("$NV" report list --db "$A" --json | sed -n 's/.*"report":"\([^"]*\)".*/\1/p' | head -1)
+"$NV" report export --db "$A" "$id" -o "$T/x.json"
+sed 's/"host_id":"[^"]*"/"host_id":"other-host-b"/; s/"uuid":"[^"]*"/"uuid":"00000000-0000-4000-8000-00000000000b"/' \
+	"$T/x.json" > "$T/b.json"
+"$NV" report import --db "$A" "$T/b.json" >/dev/null
+out=$("$NV" report submit --db "$A" --to "$URL" 2>&1); has "$out" "3 report(s) queued: 3 sent, 0 already there"; ok $? "submit sends 3 reports: $out"
+[ "$(psql_n 'SELECT count(*) FROM reports')" = 3 ] && [ "$(psql_n 'SELECT count(DISTINCT host_id) FROM reports')" = 2 ]
+ok $? "the shared database holds 3 reports of 2 hosts"
+out=$("$NV" report submit --db "$A" --to "$URL" 2>&1); has "$out" "0 report(s) queued"; ok $? "a second submit sends nothing"
+
+# the crash window: killed after the remote commit, before the local mark
+"$NV" probe --db "$A" --no-run >/dev/null 2>&1
+NESTVISOR_TEST_CRASH_AFTER_COMMIT=1 "$NV" report submit --db "$A" --to "$URL" >/dev/null 2>&1
+[ $? = 9 ]; ok $? "a submit killed between the remote commit and the local mark dies (status 9)"
+out=$("$NV" report submit --db "$A" --to "$URL" 2>&1); has "$out" "1 report(s) queued: 0 sent, 1 already there"
+ok $? "the next submit finds it already there: $out"
+[ "$(psql_n 'SELECT count(*) FROM reports')" = 4 ]; ok $? "exactly once: 4 reports, no duplicate"
+
+# an unreachable server: nothing lost, the report stays queued
+"$NV" probe --db "$A" --no-run >/dev/null 2>&1
+out=$("$NV" report submit --db "$A" --to "postgresql://nv@127.0.0.1:1/postgres" 2>&1); rc=$?
+[ $rc != 0 ] && has "$out" "could not reach the shared database" && has "$out" "1 still queued"
+ok $? "an unreachable server is named and the report stays queued: $(echo "$out" | tail -1)"
+out=$(NESTVISOR_COMPAT_URL="$URL" "$NV" report submit --db "$A" 2>&1); has "$out" "1 sent"; ok $? "it is sent later (URL from NESTVISOR_COMPAT_URL)"
+
+# many hosts at once
+i=0
+while [ $i -lt 6 ]; do
+	sed "s/\"host_id\":\"[^\"]*\"/\"host_id\":\"fleet-$i\"/; s/\"uuid\":\"[^\"]*\"/\"uuid\":\"00000000-0000-4000-8000-00000000010$i\"/" \
+		"$T/x.json" > "$T/f$i.json"
+	"$NV" report import --db "$T/f$i.db" "$T/f$i.json" >/dev/null
+	i=$((i + 1))
+done
+for i in 0 1 2 3 4 5; do "$NV" report submit --db "$T/f$i.db" --to "$URL" > "$T/s$i.log" 2>&1 & done
+wait
+[ "$(cat "$T"/s*.log | grep -c '1 sent')" = 6 ] && [ "$(psql_n 'SELECT count(*) FROM reports')" = 11 ]
+ok $? "6 hosts submitting at once: all 6 arrive, 11 reports in all"
+
+out=$("$NV" db device 1af4:1041 --to "$URL" --json 2>&1)
+has "$out" '"hosts": 8'; ok $? "fleet question: a device model's hosts across the fleet: $(echo $out | tr -d '\n' | cut -c1-120)"
+out=$("$NV" db stats --to "$URL" 2>&1); has "$out" "8 *11"; ok $? "fleet totals: $(echo "$out" | tail -1)"
+[ $fails = 0 ]
