@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include "compat-db/db.h"
 
 /* Compatibility contract (docs/compat-db.md): version N opens files of versions 0..N, migrating each step in
@@ -94,9 +95,54 @@ static int migrate(struct compatdb *db, int from, char *err, size_t errlen)
 	return 0;
 }
 
+/* Why a read-write open failed, from the system's errno: these still allow reading. */
+static const char *unwritable_reason(int e)
+{
+	switch (e) {
+	case ENOSPC: return "the disk is full: free some space and record again";
+	case EROFS: return "it is on a read-only file system";
+	case EACCES: case EPERM: return "the database file is read-only: check its permissions, or use --db";
+	default: return NULL;
+	}
+}
+
+/* When errno says nothing useful (it can be the last of several syscalls), ask the file system. */
+static const char *unwritable_fs(const char *path)
+{
+	struct statvfs fs;
+
+	if (statvfs(path, &fs) < 0)
+		return NULL;
+	if (fs.f_flag & ST_RDONLY)
+		return unwritable_reason(EROFS);
+	return fs.f_bavail == 0 ? unwritable_reason(ENOSPC) : NULL;
+}
+
+/* Read-only and immutable: a WAL database cannot create its -shm file on a full or read-only disk. */
+static int reopen_readonly(struct compatdb *db, const char *why)
+{
+	char uri[4200];
+
+	sqlite3_close(db->sql);
+	snprintf(uri, sizeof(uri), "file:%s?immutable=1", db->path);
+	if (sqlite3_open_v2(uri, &db->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK)
+		return -EIO;
+	snprintf(db->readonly_why, sizeof(db->readonly_why), "%s", why);
+	return user_version(db);
+}
+
+int compatdb_writable(struct compatdb *db, char *err, size_t errlen)
+{
+	if (!db->readonly_why[0])
+		return 0;
+	snprintf(err, errlen, "%s: not written: %s", db->path, db->readonly_why);
+	return -EROFS;
+}
+
 int compatdb_open(const char *path, struct compatdb **out, char *err, size_t errlen)
 {
 	struct compatdb *db = calloc(1, sizeof(*db));
+	const char *why;
 	int rc, v;
 
 	if (!db)
@@ -113,6 +159,13 @@ int compatdb_open(const char *path, struct compatdb **out, char *err, size_t err
 	}
 	sqlite3_busy_timeout(db->sql, 5000);	/* another nestvisor writing: wait rather than fail */
 	v = user_version(db);
+	why = v < 0 ? unwritable_reason(sqlite3_system_errno(db->sql)) : NULL;
+	if (v < 0 && !why)
+		why = unwritable_fs(db->path);
+	if (v < 0 && why && (v = reopen_readonly(db, why)) >= 0) {
+		*out = db;	/* readable; every write says why it cannot be done */
+		return v > SCHEMA_VERSION || v == 0 ? (compatdb_close(db), snprintf(err, errlen, "%s: %s", db->path, why), -EROFS) : 0;
+	}
 	if (v < 0) {
 		snprintf(err, errlen, "%s: not an SQLite database (%s); move it away or use --db", db->path,
 			 sqlite3_errmsg(db->sql));

@@ -14,7 +14,11 @@ struct compatdb {
 	sqlite3 *sql;
 	char path[4096];
 	sqlite3_stmt *stmt[COMPATDB_SQL_COUNT];
+	char readonly_why[160];		/* opened read-only because of this; writes are refused with it */
 };
+
+/* 0 when the database may be written; else -EROFS with err saying why (full disk, read-only). */
+int compatdb_writable(struct compatdb *db, char *err, size_t errlen);
 
 /* A prepared statement from the table, reset and unbound; NULL on failure. */
 sqlite3_stmt *compatdb_stmt(struct compatdb *db, enum compatdb_sql which);

@@ -158,6 +158,8 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
+	if ((rc = compatdb_writable(db, err, errlen)) < 0)	/* a report could be sent but never marked */
+		return rc;
 	if (sqlite3_prepare_v2(db->sql, "SELECT uuid FROM reports WHERE submitted IS NULL ORDER BY created", -1, &st,
 			       NULL) != SQLITE_OK)
 		return -EIO;

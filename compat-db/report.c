@@ -254,7 +254,7 @@ static int step(struct compatdb *db, sqlite3_stmt *st, char *err, size_t errlen)
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return 0;
 	snprintf(err, errlen, "%s: %s%s", db->path, sqlite3_errmsg(db->sql),
-		 rc == SQLITE_FULL ? " (the disk is full: free space and record again)" :
+		 rc == SQLITE_FULL || sqlite3_system_errno(db->sql) == ENOSPC ? " (the disk is full: free space and record again)" :
 		 rc == SQLITE_READONLY ? " (the database file is read-only: check its permissions, or use --db)" : "");
 	return rc == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
 }
@@ -298,8 +298,11 @@ static int insert_envelope(struct compatdb *db, json_object *env, const char *la
 	sqlite3_stmt *st;
 	int rc;
 
+	if ((rc = compatdb_writable(db, err, errlen)) < 0)
+		return rc;
 	if (compatdb_exec(db, "BEGIN IMMEDIATE;", err, errlen) < 0)
 		return -EIO;
+	err[0] = '\0';
 	if (!(st = compatdb_stmt(db, SQL_HOST_UPSERT)))
 		goto fail;
 	bind_text(st, 1, host), bind_text(st, 2, label), bind_text(st, 3, created);
@@ -316,6 +319,8 @@ static int insert_envelope(struct compatdb *db, json_object *env, const char *la
 	bind_text(st, 13, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
 	if (step(db, st, err, errlen) < 0 || insert_children(db, uuid, p, err, errlen) < 0)
 		goto fail;
+	if (getenv("NESTVISOR_TEST_CRASH_BEFORE_COMMIT"))	/* the tests' kill -9 inside the transaction */
+		_exit(9);
 	return compatdb_exec(db, "COMMIT;", err, errlen);
 fail:
 	if (!*err)

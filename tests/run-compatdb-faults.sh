@@ -1,0 +1,63 @@
+#!/bin/sh
+# run-compatdb-faults: the local database under kill -9, a full disk and a read-only file system: no report
+# is lost or half-written, and the message says what happened. TAP.
+set -u
+B=${NV_BUILDDIR:-.}
+NV="$B/nestvisor"
+T=$(mktemp -d /tmp/nv-faults.XXXXXX)
+trap 'umount "$T/mnt" 2>/dev/null; rm -rf "$T"' EXIT
+n=0 fails=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+reports() { "$NV" report list --db "$1" --json 2>/dev/null | grep -c '"report"'; }
+# every report whole: as many checks as the first report has, and the file intact
+# (a second argument "?immutable=1" for a full or read-only disk, where WAL cannot create its -shm file;
+# elsewhere a normal open, so a WAL left by a killed writer is recovered first)
+whole() {
+	sqlite3 "file:$1${2:-}" "PRAGMA integrity_check" 2>/dev/null | grep -qx ok || return 1
+	[ "$(sqlite3 "file:$1${2:-}" 'SELECT count(DISTINCT c) FROM (SELECT count(*) AS c FROM checks GROUP BY report)')" -le 1 ]
+}
+command -v sqlite3 >/dev/null 2>&1 || { echo "1..0 # SKIP the sqlite3 shell is not installed"; exit 0; }
+
+echo "1..8"
+D=$T/k.db
+"$NV" probe --db "$D" --no-run >/dev/null 2>&1
+id=$("$NV" report list --db "$D" --json | sed -n 's/.*"report":"\([^"]*\)".*/\1/p' | head -1)
+"$NV" report export --db "$D" "$id" -o "$T/x.json"
+sed 's/"uuid":"[^"]*"/"uuid":"00000000-0000-4000-8000-0000000000aa"/' "$T/x.json" > "$T/y.json"
+NESTVISOR_TEST_CRASH_BEFORE_COMMIT=1 "$NV" report import --db "$D" "$T/y.json" >/dev/null 2>&1
+[ $? = 9 ] && [ "$(reports "$D")" = 1 ] && whole "$D"; ok $? "killed inside an import: nothing of that report, the file intact"
+out=$("$NV" report import --db "$D" "$T/y.json" 2>&1); has_two=$(reports "$D")
+[ "$has_two" = 2 ] && whole "$D"; ok $? "the same import again succeeds: $out"
+
+# a real kill -9 in the middle of a stream of imports
+i=0
+while [ $i -lt 60 ]; do
+	sed "s/\"uuid\":\"[^\"]*\"/\"uuid\":\"00000000-0000-4000-8000-0000000001$(printf %02d $i)\"/" "$T/x.json" > "$T/z$i.json"
+	i=$((i + 1))
+done
+( for f in "$T"/z*.json; do "$NV" report import --db "$D" "$f" >/dev/null 2>&1; done ) & pid=$!
+sleep 0.3
+pkill -9 -P $pid nestvisor 2>/dev/null; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+whole "$D"; ok $? "kill -9 during imports: every report whole ($(reports "$D") in the file), integrity_check ok"
+
+# a full disk, then a read-only file system
+mkdir -p "$T/mnt"
+if mount -t tmpfs -o size=512k tmpfs "$T/mnt" 2>/dev/null; then
+	F=$T/mnt/compat.db
+	"$NV" probe --db "$F" --no-run >/dev/null 2>&1
+	dd if=/dev/zero of="$T/mnt/fill" bs=4096 >/dev/null 2>&1
+	out=$("$NV" probe --db "$F" --no-run 2>&1 >/dev/null); rc=$?
+	printf '%s' "$out" | grep -q "not recorded:.*disk is full"; ok $? "a full disk: the probe says so: $(echo "$out" | tail -1 | cut -c1-110)"
+	[ $rc = 0 ] && [ "$(reports "$F")" = 1 ] && whole "$F" "?immutable=1"; ok $? "the probe's answer stands and the earlier report is intact"
+	rm -f "$T/mnt/fill"
+	"$NV" probe --db "$F" --no-run >/dev/null 2>&1
+	[ "$(reports "$F")" = 2 ]; ok $? "with space again, the next probe is recorded"
+	mount -o remount,ro "$T/mnt"
+	out=$("$NV" probe --db "$F" --no-run 2>&1 >/dev/null)
+	printf '%s' "$out" | grep -q "not recorded:.*read-only"; ok $? "a read-only database: said plainly: $(echo "$out" | tail -1 | cut -c1-110)"
+	[ "$(reports "$F")" = 2 ]; ok $? "and the reports are still readable"
+else
+	for t in 1 2 3 4 5; do skip "cannot mount a small tmpfs here (not root?)"; done
+fi
+[ $fails = 0 ]
