@@ -92,6 +92,8 @@ static int import_files(struct compatdb *db, int n, char **files, char *err, siz
 	char uuid[37];
 
 	for (int i = 0; i < n; i++) {
+		if (i % 1000 == 0 && (compatdb_batch(db, false, err, errlen) < 0 || compatdb_batch(db, true, err, errlen) < 0))
+			return -1;	/* the batch so far is committed; nothing is half-written */
 		int rc = compatdb_report_import(db, files[i], uuid, err, errlen);
 		if (rc == 0)
 			printf("%s: imported report %s\n", files[i], uuid);
@@ -102,6 +104,8 @@ static int import_files(struct compatdb *db, int n, char **files, char *err, siz
 			failed++;
 		}
 	}
+	if (compatdb_batch(db, false, err, errlen) < 0)
+		return -1;
 	err[0] = '\0';
 	return failed ? -1 : 0;
 }

@@ -29,6 +29,10 @@ int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37],
 /* The export envelope (malloc'd JSON); identifiers (the kernel command line) only when asked. */
 char *compatdb_report_export(struct compatdb *db, const char *uuid, bool identifiers, char *err, size_t errlen);
 
+/* Many imports in one transaction, each report still all-or-nothing (a savepoint): pages are written
+ * once per batch instead of once per report. on=false commits. */
+int compatdb_batch(struct compatdb *db, bool on, char *err, size_t errlen);
+
 /* Queries print a table, or JSON with json=true. 0, or -errno with err set. A uuid may be a unique prefix. */
 int compatdb_report_list(struct compatdb *db, FILE *out, bool json);
 int compatdb_report_show(struct compatdb *db, const char *uuid, FILE *out, bool json, char *err, size_t errlen);

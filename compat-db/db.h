@@ -15,6 +15,7 @@ struct compatdb {
 	char path[4096];
 	sqlite3_stmt *stmt[COMPATDB_SQL_COUNT];
 	char readonly_why[160];		/* opened read-only because of this; writes are refused with it */
+	bool batch;			/* inside compatdb_batch(): each report is a savepoint */
 };
 
 /* 0 when the database may be written; else -EROFS with err saying why (full disk, read-only). */

@@ -71,11 +71,15 @@ static int resolve(struct compatdb *db, const char *prefix, char full[37], char 
 
 	if (!st)
 		return -EIO;
+	if (!*prefix || strspn(prefix, "0123456789abcdef-") != strlen(prefix)) {
+		snprintf(err, errlen, "%s: a report id is a UUID or a prefix of one (0-9, a-f, -)", prefix);
+		return -EINVAL;
+	}
 	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(st) == SQLITE_ROW && ++n == 1)
 		snprintf(full, 37, "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_reset(st);
-	if (n == 1 && strspn(prefix, "0123456789abcdef-") == strlen(prefix))
+	if (n == 1)
 		return 0;
 	snprintf(err, errlen, n ? "%s matches more than one report: give more of the UUID" :
 		 "no report %s in %s (`nestvisor report list` shows them)", prefix, db->path);
@@ -150,8 +154,9 @@ int compatdb_hosts(struct compatdb *db, FILE *out, bool json)
 		" GROUP BY h.host_id ORDER BY h.last_seen DESC", NULL, 0, h, w) < 0 ? -EIO : 0;
 }
 
-/* Each device as the latest report of each host saw it. */
-#define LATEST "(SELECT uuid FROM reports r WHERE r.created = (SELECT max(created) FROM reports WHERE host_id = r.host_id))"
+/* Each host's latest report (one index walk over reports_host). */
+#define LATEST "(SELECT r.uuid FROM reports r JOIN (SELECT host_id, max(created) AS c FROM reports GROUP BY host_id) l" \
+	" ON l.host_id = r.host_id AND l.c = r.created)"
 
 int compatdb_devices(struct compatdb *db, const struct compatdb_device_filter *f, FILE *out, bool json)
 {

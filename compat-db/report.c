@@ -300,7 +300,7 @@ static int insert_envelope(struct compatdb *db, json_object *env, const char *la
 
 	if ((rc = compatdb_writable(db, err, errlen)) < 0)
 		return rc;
-	if (compatdb_exec(db, "BEGIN IMMEDIATE;", err, errlen) < 0)
+	if (compatdb_exec(db, db->batch ? "SAVEPOINT report;" : "BEGIN IMMEDIATE;", err, errlen) < 0)
 		return -EIO;
 	err[0] = '\0';
 	if (!(st = compatdb_stmt(db, SQL_HOST_UPSERT)))
@@ -321,11 +321,12 @@ static int insert_envelope(struct compatdb *db, json_object *env, const char *la
 		goto fail;
 	if (getenv("NESTVISOR_TEST_CRASH_BEFORE_COMMIT"))	/* the tests' kill -9 inside the transaction */
 		_exit(9);
-	return compatdb_exec(db, "COMMIT;", err, errlen);
+	return compatdb_exec(db, db->batch ? "RELEASE report;" : "COMMIT;", err, errlen);
 fail:
 	if (!*err)
 		snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql));
-	sqlite3_exec(db->sql, "ROLLBACK;", NULL, NULL, NULL);	/* nothing of the report stays */
+	/* nothing of the report stays */
+	sqlite3_exec(db->sql, db->batch ? "ROLLBACK TO report; RELEASE report;" : "ROLLBACK;", NULL, NULL, NULL);
 	return -EIO;
 }
 
@@ -357,6 +358,19 @@ static json_object *parse_bounded(const char *text, size_t len, char *err, size_
 	}
 	json_tokener_free(tok);
 	return o;
+}
+
+int compatdb_batch(struct compatdb *db, bool on, char *err, size_t errlen)
+{
+	int rc;
+
+	if (on == db->batch)
+		return 0;
+	if ((rc = compatdb_writable(db, err, errlen)) < 0)
+		return rc;
+	rc = compatdb_exec(db, on ? "BEGIN IMMEDIATE;" : "COMMIT;", err, errlen);
+	db->batch = on && rc == 0;
+	return rc;
 }
 
 int compatdb_report_record(struct compatdb *db, const char *probe_json, const char *label, char uuid[37],
@@ -482,6 +496,10 @@ char *compatdb_report_export(struct compatdb *db, const char *uuid, bool identif
 
 	if (!st)
 		return NULL;
+	if (!*uuid || strspn(uuid, "0123456789abcdef-") != strlen(uuid)) {
+		snprintf(err, errlen, "%s: a report id is a UUID or a prefix of one (0-9, a-f, -)", uuid);
+		return NULL;
+	}
 	bind_text(st, 1, uuid);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		snprintf(err, errlen, "no report %s in %s (`nestvisor report list` shows them)", uuid, db->path);

@@ -38,7 +38,9 @@ while [ $i -lt 60 ]; do
 done
 ( for f in "$T"/z*.json; do "$NV" report import --db "$D" "$f" >/dev/null 2>&1; done ) & pid=$!
 sleep 0.3
-pkill -9 -P $pid nestvisor 2>/dev/null; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+kill -9 $pid 2>/dev/null	# the loop first, so it starts no new import; then whatever import was running
+wait $pid 2>/dev/null
+while pkill -9 -f "report import --db $D" 2>/dev/null; do sleep 0.05; done
 whole "$D"; ok $? "kill -9 during imports: every report whole ($(reports "$D") in the file), integrity_check ok"
 
 # a full disk, then a read-only file system

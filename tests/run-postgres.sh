@@ -4,28 +4,11 @@
 set -u
 B=${NV_BUILDDIR:-.}
 NV="$B/nestvisor"
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -n "$bin" ] && [ -x "$bin/initdb" ] || bin=$(dirname "$(command -v initdb 2>/dev/null || echo /none/x)")
-if [ ! -x "$bin/initdb" ] || [ ! -x "$bin/pg_ctl" ]; then
-	echo "1..0 # SKIP the PostgreSQL server binaries are not installed (apt-get install postgresql)"
-	exit 0
-fi
+. "${NV_SRCDIR:-.}/scripts/pg-temp.sh"
 T=$(mktemp -d /tmp/nv-pg.XXXXXX)
-chmod 755 "$T"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$T"
-as_pg "$bin/initdb" -D "$T/data" -A trust -U nv --no-sync >"$T/initdb.log" 2>&1 || { echo "1..0 # SKIP initdb failed"; exit 0; }
-port=""
-for p in $(( 20000 + $$ % 20000 )) $(( 21000 + $$ % 19000 )) $(( 22000 + $$ % 18000 )); do
-	if as_pg "$bin/pg_ctl" -D "$T/data" -l "$T/server.log" -w -t 30 \
-		-o "-p $p -k $T -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1; then
-		port=$p
-		break
-	fi
-done
-[ -n "$port" ] || { echo "1..0 # SKIP the PostgreSQL server did not start"; exit 0; }
-trap 'as_pg "$bin/pg_ctl" -D "$T/data" -m immediate stop >/dev/null 2>&1; rm -rf "$T"' EXIT
-URL="postgresql://nv@127.0.0.1:$port/postgres"
+pg_temp_start "$T" || { echo "1..0 # SKIP $PG_WHY"; rm -rf "$T"; exit 0; }
+trap 'pg_temp_stop; rm -rf "$T"' EXIT
+URL=$PG_URL bin=$PG_BIN
 psql_n() { "$bin/psql" -X -A -t -q -d "$URL" -c "$1" 2>&1; }
 unset NESTVISOR_COMPAT_URL
 n=0 fails=0
