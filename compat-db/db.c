@@ -202,10 +202,11 @@ sqlite3_stmt *compatdb_stmt(struct compatdb *db, enum compatdb_sql which)
 		[SQL_DEVICE_INSERT] = "INSERT INTO devices (report, address, vendor_device, subsystem, class, vendor_name,"
 				      " device_name, driver, iommu_group, verdict, reason, alternative)"
 				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		[SQL_REPORT_BY_UUID] = "SELECT uuid, json FROM reports WHERE uuid = ?1",	/* the index, exactly */
 		[SQL_MARK_SUBMITTED] = "UPDATE reports SET submitted = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE uuid = ?1",
-		/* GLOB, not LIKE: case-sensitive, so the primary key's index answers it (callers pass hex and '-') */
+		/* a prefix as a range, so the primary key's index answers it (callers pass hex digits and '-' only) */
 		[SQL_REPORT_JSON] = "SELECT uuid, json, host_id, created, nestvisor_version FROM reports"
-				    " WHERE uuid GLOB ?1 || '*' LIMIT 2",
+				    " WHERE uuid >= ?1 AND uuid < ?1 || 'g' LIMIT 2",
 	};
 
 	if (!db->stmt[which] && sqlite3_prepare_v2(db->sql, sql[which], -1, &db->stmt[which], NULL) != SQLITE_OK)

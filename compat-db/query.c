@@ -164,11 +164,13 @@ int compatdb_devices(struct compatdb *db, const struct compatdb_device_filter *f
 	static const int w[] = { 9, 5, 5, 8, 16, 0 };
 	const char *p[3] = { f->vendor ? f->vendor : "", f->class_ ? f->class_ : "", f->verdict ? f->verdict : "" };
 
-	return print_query(db, out, json, "SELECT vendor_device AS id, class, count(DISTINCT r.host_id) AS hosts,"
-		" count(DISTINCT CASE WHEN verdict = 'ready' THEN r.host_id END) AS ready_on,"
+	/* from each host's latest report to its devices (CROSS JOIN keeps that order): not every device row */
+	return print_query(db, out, json, "SELECT vendor_device AS id, class, count(DISTINCT l.host_id) AS hosts,"
+		" count(DISTINCT CASE WHEN verdict = 'ready' THEN l.host_id END) AS ready_on,"
 		" group_concat(DISTINCT driver) AS drivers, max(device_name) AS name"
-		" FROM devices d JOIN reports r ON r.uuid = d.report WHERE d.report IN " LATEST
-		" AND (?1 = '' OR vendor_device LIKE ?1 || ':%') AND (?2 = '' OR class LIKE ?2 || '%')"
+		" FROM (SELECT r.uuid, r.host_id FROM reports r JOIN (SELECT host_id, max(created) AS c FROM reports"
+		" GROUP BY host_id) m ON m.host_id = r.host_id AND m.c = r.created) l CROSS JOIN devices d ON d.report = l.uuid"
+		" WHERE (?1 = '' OR vendor_device LIKE ?1 || ':%') AND (?2 = '' OR class LIKE ?2 || '%')"
 		" AND (?3 = '' OR verdict = ?3) GROUP BY vendor_device, class ORDER BY hosts DESC, id", p, 3, h, w) < 0 ?
 		-EIO : 0;
 }

@@ -418,7 +418,7 @@ static void redact_cmdline(json_object *probe)
 /* Same UUID: identical content is "already there"; different content is refused. */
 static int compare_existing(struct compatdb *db, json_object *env, char *err, size_t errlen)
 {
-	sqlite3_stmt *st = compatdb_stmt(db, SQL_REPORT_JSON);
+	sqlite3_stmt *st = compatdb_stmt(db, SQL_REPORT_BY_UUID);
 	const char *uuid = str(env, "uuid");
 	int rc = 0;
 
