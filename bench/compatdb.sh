@@ -23,7 +23,7 @@ awk -v n="$N" -v dir="$T" '
 				d ? "," : "", d + 1, 0x1500 + d, d, d % 3 ? "ixgbe" : "vfio-pci", d, d % 2 ? "ready" : "not-ready")
 		for (i = 0; i < n; i++) {
 			f = sprintf("%s/r%05d.json", dir, i)
-			printf "{\"nestvisor_report\":1,\"uuid\":\"00000000-0000-4000-8000-%012d\",\"created\":\"2026-11-24T10:00:00.000Z\",\"host_id\":\"bench-host-%d\",\"probe\":%s\"devices\":[%s]}}\n", i, i % 2000, doc, devs > f
+			printf "{\"nestvisor_report\":1,\"uuid\":\"00000000-0000-4000-8000-%012d\",\"created\":\"2026-11-%02dT%02d:%02d:%02d.000Z\",\"host_id\":\"bench-host-%d\",\"probe\":%s\"devices\":[%s]}}\n", i, 1 + int(i / 86400), int(i / 3600) % 24, int(i / 60) % 60, i % 60, i % 2000, doc, devs > f
 			close(f)
 		}
 	}' "$T/probe.json"
