@@ -1,6 +1,5 @@
 /* nestvisor ps | stop NAME | stats NAME [--watch]: the running VMs, through their control sockets. */
 #include "config.h"
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -46,45 +45,32 @@ static const char *jstr(json_object *o, const char *k)
 	return json_object_object_get_ex(o, k, &m) && json_object_get_string(m) ? json_object_get_string(m) : "-";
 }
 
+static void ps_row(const char *name, const char *status, const char *stats, void *ctx)
+{
+	json_object *s = json_tokener_parse(status), *x = json_tokener_parse(stats);
+	int *shown = ctx;
+	double up;
+
+	(void)name;
+	if (!(*shown)++)
+		printf("%-16s %7s %-8s %4s %8s %10s %12s  %s\n", "NAME", "PID", "STATE", "CPUS", "MEM", "UPTIME", "EXITS/S",
+		       "CONSOLE");
+	up = (double)jint(s, "uptime_ns") / 1e9;
+	printf("%-16s %7lld %-8s %4lld %7lldM %9.1fs %12.0f  %s\n", jstr(s, "name"), (long long)jint(s, "pid"),
+	       jstr(s, "state"), (long long)jint(s, "cpus"), (long long)(jint(s, "mem") >> 20), up,
+	       up > 0 ? (double)jint(x, "exits") / up : 0.0, jstr(s, "console"));
+	json_object_put(s);
+	json_object_put(x);
+}
+
 int cli_ps(int argc, char **argv)
 {
-	char dir[96], path[400];
-	struct dirent *de;
-	int shown = 0;
-	DIR *d;
+	int shown = 0, stale;
 
 	(void)argc, (void)argv;
-	if (vmm_control_dir(dir, sizeof(dir)) < 0 || !(d = opendir(dir))) {
-		printf("no VMs running\n");
-		return CLI_OK;
-	}
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		if (l < 6 || strcmp(de->d_name + l - 5, ".sock"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		char *st = vmm_control_request(path, "status", 1000), *sx = st ? vmm_control_request(path, "stats", 1000) : NULL;
-		if (!st) {
-			if (errno == ECONNREFUSED) {	/* its VMM was killed: the socket is stale */
-				unlink(path);
-				fprintf(stderr, "nestvisor ps: removed the stale socket %s\n", path);
-			}
-			continue;
-		}
-		json_object *s = json_tokener_parse(st), *x = sx ? json_tokener_parse(sx) : NULL;
-		if (!shown++)
-			printf("%-16s %7s %-8s %4s %8s %10s %12s  %s\n", "NAME", "PID", "STATE", "CPUS", "MEM", "UPTIME",
-			       "EXITS/S", "CONSOLE");
-		double up = (double)jint(s, "uptime_ns") / 1e9;
-		printf("%-16s %7lld %-8s %4lld %7lldM %9.1fs %12.0f  %s\n", jstr(s, "name"), (long long)jint(s, "pid"),
-		       jstr(s, "state"), (long long)jint(s, "cpus"), (long long)(jint(s, "mem") >> 20), up,
-		       up > 0 && x ? (double)jint(x, "exits") / up : 0.0, jstr(s, "console"));
-		json_object_put(s);
-		json_object_put(x);
-		free(st);
-		free(sx);
-	}
-	closedir(d);
+	vmm_control_list(ps_row, &shown, &stale);
+	if (stale)
+		fprintf(stderr, "nestvisor ps: removed %d stale socket(s) left by killed VMs\n", stale);
 	if (!shown)
 		printf("no VMs running\n");
 	return CLI_OK;

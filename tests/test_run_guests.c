@@ -329,7 +329,7 @@ static void test_control_socket(void **state)
 		usleep(20000);
 	assert_int_equal(access(sock, F_OK), 0);
 	NV(&r, "ps");
-	expect(&r, 0, "no VMs running", "removed the stale socket");
+	expect(&r, 0, "no VMs running", "removed 1 stale socket");
 	assert_int_equal(access(sock, F_OK), -1);
 	NV(&r, "stats", "ctl-test");
 	expect(&r, 1, NULL, "no VM named ctl-test is running");

@@ -1,6 +1,7 @@
 /* control: the VM's control socket ($XDG_RUNTIME_DIR/nestvisor/NAME.sock), one JSON object per line:
  * status, stats, pause, resume, stop. */
 #include "config.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -282,4 +283,36 @@ char *vmm_control_request(const char *path, const char *cmd, int timeout_ms)
 fail:
 	close(fd);
 	return NULL;
+}
+
+int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
+{
+	char dir[96], path[400], name[64];
+	struct dirent *de;
+	int live = 0;
+	DIR *d;
+
+	*stale = 0;
+	if (vmm_control_dir(dir, sizeof(dir)) < 0 || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l < 6 || l - 5 >= sizeof(name) || strcmp(de->d_name + l - 5, ".sock"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		snprintf(name, sizeof(name), "%.*s", (int)(l - 5), de->d_name);
+		char *st = vmm_control_request(path, "status", 1000);
+		if (!st) {
+			if (errno == ECONNREFUSED && unlink(path) == 0)	/* its VMM was killed */
+				(*stale)++;
+			continue;
+		}
+		char *sx = vmm_control_request(path, "stats", 1000);
+		fn(name, st, sx ? sx : "{}", ctx);
+		live++;
+		free(st);
+		free(sx);
+	}
+	closedir(d);
+	return live;
 }

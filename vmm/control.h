@@ -14,6 +14,11 @@ int vmm_control_path(const char *name, char *buf, size_t len);
 int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen);
 void vmm_control_stop(struct vmm *vm);
 
+/* Every running VM: fn(name, status reply, stats reply, ctx) for each socket that answers; sockets left by
+ * killed VMMs are removed (counted in *stale). The replies are JSON lines (docs/control-socket.md). */
+typedef void (*vmm_control_each_fn)(const char *name, const char *status, const char *stats, void *ctx);
+int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale);
+
 /* Client: sends {"cmd": CMD} and returns the reply line (malloc'd), or NULL with errno set
  * (ECONNREFUSED: a stale socket, which the caller may remove). */
 char *vmm_control_request(const char *path, const char *cmd, int timeout_ms);

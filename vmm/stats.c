@@ -14,6 +14,14 @@ static const char *const reason_names[VMM_EXIT_REASONS] = {
 	[KVM_EXIT_SYSTEM_EVENT] = "system-event",
 };
 
+/* A counter summed over the vCPUs; each vCPU writes its own, readers load them racily but whole. */
+#define SUM(vm, field) ({							\
+	uint64_t sum_ = 0;							\
+	for (int i_ = 0; i_ < (vm)->ncpus; i_++)				\
+		sum_ += __atomic_load_n(&(vm)->cpu[i_].field, __ATOMIC_RELAXED);	\
+	sum_;									\
+})
+
 static int row_cmp(const void *a, const void *b)
 {
 	const struct vmm_stat_row *x = a, *y = b;
@@ -35,11 +43,7 @@ static void port_rows(struct vmm *vm, struct vmm_stats *s)
 	int n = 0;
 
 	for (uint32_t p = 0; p < 65536; p++) {
-		uint64_t cnt = 0, ns = 0;
-		for (int i = 0; i < vm->ncpus; i++) {
-			cnt += __atomic_load_n(&vm->cpu[i].port_count[p], __ATOMIC_RELAXED);
-			ns += __atomic_load_n(&vm->cpu[i].port_ns[p], __ATOMIC_RELAXED);
-		}
+		uint64_t cnt = SUM(vm, port_count[p]), ns = SUM(vm, port_ns[p]);
 		if (!cnt)
 			continue;
 		if (n == (int)(sizeof(all) / sizeof(all[0]))) {	/* keep the list bounded under a port storm */
@@ -60,11 +64,7 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 
 	memset(s, 0, sizeof(*s));
 	for (int r = 0; r < VMM_EXIT_REASONS; r++) {
-		uint64_t cnt = 0, ns = 0;
-		for (int i = 0; i < vm->ncpus; i++) {
-			cnt += __atomic_load_n(&vm->cpu[i].reason_count[r], __ATOMIC_RELAXED);
-			ns += __atomic_load_n(&vm->cpu[i].reason_ns[r], __ATOMIC_RELAXED);
-		}
+		uint64_t cnt = SUM(vm, reason_count[r]), ns = SUM(vm, reason_ns[r]);
 		if (!cnt)
 			continue;
 		snprintf(rows[n].what, sizeof(rows[n].what), "%s", reason_names[r] ? reason_names[r] : "other");
@@ -75,11 +75,7 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 	}
 	s->nreasons = top_rows(rows, n, s->reasons, 32);
 	for (int d = 0; d <= vm->nmmio; d++) {
-		uint64_t cnt = 0, ns = 0;
-		for (int i = 0; i < vm->ncpus; i++) {
-			cnt += __atomic_load_n(&vm->cpu[i].mmio_count[d], __ATOMIC_RELAXED);
-			ns += __atomic_load_n(&vm->cpu[i].mmio_ns[d], __ATOMIC_RELAXED);
-		}
+		uint64_t cnt = SUM(vm, mmio_count[d]), ns = SUM(vm, mmio_ns[d]);
 		if (!cnt)
 			continue;
 		snprintf(mm[nm].what, sizeof(mm[nm].what), "%s", d < vm->nmmio ? vm->mmio[d].name : "unclaimed");
