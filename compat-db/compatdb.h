@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define COMPATDB_SCHEMA_VERSION 1
+#define COMPATDB_SCHEMA_VERSION 2
 #define COMPATDB_REPORT_FORMAT 1	/* the export envelope's "nestvisor_report" */
 #define COMPATDB_MAX_REPORT (4 << 20)	/* bytes: a probe report is tens of KiB; more is hostile */
 

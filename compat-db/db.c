@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include "compat-db/db.h"
+#include "data/class-rules.h"
 
 /* Compatibility contract (docs/compat-db.md): version N opens files of versions 0..N, migrating each step in
  * its own transaction; a file of version > N is refused and left untouched. */
@@ -27,6 +28,9 @@ static const char *const migrations[] = {
 	" driver TEXT, iommu_group INTEGER, verdict TEXT NOT NULL, reason TEXT, alternative TEXT,"
 	" PRIMARY KEY (report, address)) WITHOUT ROWID;"
 	"CREATE INDEX devices_vd ON devices(vendor_device);",
+	/* 1 -> 2: device class rules (data/class-rules.tsv), refreshed from the binary's copy */
+	"CREATE TABLE class_rules (base TEXT NOT NULL, sub TEXT NOT NULL, name TEXT NOT NULL, alternative TEXT NOT NULL,"
+	" note TEXT NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (base, sub)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -138,6 +142,48 @@ int compatdb_writable(struct compatdb *db, char *err, size_t errlen)
 	return -EROFS;
 }
 
+/* The rules this binary carries replace the table's when they differ (count or total text length). */
+static int load_class_rules(struct compatdb *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	long want = 0, have = -1;
+
+	for (int i = 0; i < class_rules_count; i++)
+		want += 1 + (long)(strlen(class_rules[i].name) + strlen(class_rules[i].alternative) + strlen(class_rules[i].note));
+	if (sqlite3_prepare_v2(db->sql, "SELECT count(*) + coalesce(sum(length(name) + length(alternative) +"
+			       " length(note)), 0) FROM class_rules", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		have = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (have == want || db->readonly_why[0])
+		return 0;
+	if (compatdb_exec(db, "BEGIN IMMEDIATE; DELETE FROM class_rules;", err, errlen) < 0 ||
+	    sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO class_rules VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	for (int i = 0; i < class_rules_count; i++) {
+		char base[4], sub[4];
+		snprintf(base, sizeof(base), "%02x", class_rules[i].base);
+		snprintf(sub, sizeof(sub), class_rules[i].sub < 0 ? "*" : "%02x", class_rules[i].sub);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, base, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, sub, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, class_rules[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, class_rules[i].alternative, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, class_rules[i].note, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, i);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			goto fail;
+		}
+	}
+	sqlite3_finalize(st);
+	return compatdb_exec(db, "COMMIT;", err, errlen);
+fail:
+	snprintf(err, errlen, "%s: loading the device class rules: %s", db->path, sqlite3_errmsg(db->sql));
+	sqlite3_exec(db->sql, "ROLLBACK;", NULL, NULL, NULL);
+	return -EIO;
+}
+
 int compatdb_open(const char *path, struct compatdb **out, char *err, size_t errlen)
 {
 	struct compatdb *db = calloc(1, sizeof(*db));
@@ -181,6 +227,8 @@ int compatdb_open(const char *path, struct compatdb **out, char *err, size_t err
 		goto fail;
 	if (v < SCHEMA_VERSION && (compatdb_exec(db, "PRAGMA journal_mode = WAL;", err, errlen) < 0 ||
 				   migrate(db, v, err, errlen) < 0))
+		goto fail;
+	if (load_class_rules(db, err, errlen) < 0)
 		goto fail;
 	*out = db;
 	return 0;

@@ -186,11 +186,15 @@ int compatdb_device(struct compatdb *db, const char *vd, FILE *out, bool json, c
 		snprintf(err, errlen, "%s: give a device as VENDOR:DEVICE in hex, e.g. 8086:1572", vd);
 		return -EINVAL;
 	}
-	int rc = print_query(db, out, json, "SELECT vendor_device AS id, max(vendor_name || ' ' || device_name) AS name,"
+	/* the class rule (data/class-rules.tsv) for the device's class: the first that matches */
+	int rc = print_query(db, out, json, "SELECT id, name, hosts, ready_on, drivers, verdicts,"
+		" (SELECT c.alternative || ' (' || c.name || ')' FROM class_rules c WHERE c.base = substr(x.class, 1, 2)"
+		" AND c.sub IN (substr(x.class, 3, 2), '*') ORDER BY c.ord LIMIT 1) AS alternative FROM"
+		" (SELECT vendor_device AS id, max(vendor_name || ' ' || device_name) AS name, max(class) AS class,"
 		" count(DISTINCT r.host_id) AS hosts, count(DISTINCT CASE WHEN verdict = 'ready' THEN r.host_id END)"
-		" AS ready_on, group_concat(DISTINCT driver) AS drivers, group_concat(DISTINCT verdict) AS verdicts,"
-		" max(alternative) AS alternative FROM devices d JOIN reports r ON r.uuid = d.report"
-		" WHERE vendor_device = lower(?1) GROUP BY vendor_device", p, 1, h, w);
+		" AS ready_on, group_concat(DISTINCT driver) AS drivers, group_concat(DISTINCT verdict) AS verdicts"
+		" FROM devices d JOIN reports r ON r.uuid = d.report"
+		" WHERE vendor_device = lower(?1) GROUP BY vendor_device) x", p, 1, h, w);
 	if (rc == 0)
 		snprintf(err, errlen, "no report has seen %s", vd);
 	return rc < 0 ? -EIO : rc == 0 ? -ENOENT : 0;

@@ -7,29 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "data/class-rules.h"
 #include "probe/backend.h"
 #include "probe/facts.h"
 #include "probe/recfile.h"
 
 #define PCI_MAX_DEVS 4096
-
-/* What a hypervisor offers instead of passing a device through, by class (base, sub; 0xff: any). */
-static const struct { uint8_t base, sub; const char *alternative; } pv_alternatives[] = {
-	{ 0x01, 0x08, "virtio-blk (NVMe: or vhost-user-blk)" },
-	{ 0x01, 0xff, "virtio-blk or virtio-scsi" },
-	{ 0x02, 0xff, "virtio-net (vhost-net)" },
-	{ 0x03, 0x02, "virtio-gpu for display; CUDA/compute needs passthrough or vGPU" },
-	{ 0x03, 0xff, "virtio-gpu" },
-	{ 0x04, 0xff, "virtio-snd" },
-	{ 0x07, 0xff, "virtio-console" },
-	{ 0x09, 0xff, "virtio-input" },
-	{ 0x0c, 0x03, "USB redirection or virtio-input" },
-	{ 0x0c, 0x04, "virtio-scsi" },
-	{ 0x0c, 0x05, "none needed (host platform device)" },
-	{ 0x0d, 0xff, "virtio-net (the host bridges the radio)" },
-	{ 0x10, 0xff, "virtio-crypto" },
-	{ 0x12, 0xff, "none: passthrough, SR-IOV or mediated devices" },
-};
 
 /* Red Hat's virtio IDs (1af4:1000-107f): legacy 1000-103f, modern 1040 + device type. */
 static bool is_virtio(uint16_t vendor, uint16_t device)
@@ -37,17 +20,14 @@ static bool is_virtio(uint16_t vendor, uint16_t device)
 	return vendor == 0x1af4 && device >= 0x1000 && device <= 0x107f;
 }
 
+/* What a hypervisor offers instead: data/class-rules.tsv. */
 static const char *alternative_for(uint16_t cls)
 {
-	uint8_t base = cls >> 8, sub = cls & 0xff;
+	const struct class_rule *r = class_rule_for(cls);
 
-	for (size_t i = 0; i < sizeof(pv_alternatives) / sizeof(pv_alternatives[0]); i++)
-		if (pv_alternatives[i].base == base && (pv_alternatives[i].sub == 0xff || pv_alternatives[i].sub == sub))
-			return pv_alternatives[i].alternative;
-	return "none";
+	return r ? r->alternative : "none";
 }
 
-/* Per thread: the pci.ids loader runs beside the scan, each with its own pci_access. */
 static __thread jmp_buf pci_jmp;
 static __thread char pci_errmsg[100];
 

@@ -227,7 +227,46 @@ static void test_newer_and_corrupt_files_untouched(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
+/* A file of schema 1 (before the class rules) is upgraded in place: its reports stay, the rules arrive. */
+static void test_migration_keeps_reports(void **state)
+{
+	char dir[256], path[300], err[512], uuid[37];
+	struct compatdb *db;
+	sqlite3 *s;
+	char *doc = probe_json_of("gpu-group-shared-usb");
+
+	(void)state;
+	test_mkdtemp(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/compat.db", dir);
+	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	assert_int_equal(compatdb_report_record(db, doc, NULL, uuid, err, sizeof(err)), 0);
+	compatdb_close(db);
+	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);	/* make it what nestvisor 0.1 wrote */
+	assert_int_equal(sqlite3_exec(s, "DROP TABLE class_rules; PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(s);
+	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	assert_int_equal(count(db, "reports"), 1);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(compatdb_device(db, "10de:2204", f, false, err, sizeof(err)), 0);	/* the RTX 3090 */
+	fclose(f);
+	assert_non_null(strstr(buf, "virtio-gpu (Display controller)"));	/* from data/class-rules.tsv */
+	free(buf);
+	compatdb_close(db);
+	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(s, "PRAGMA user_version", -1, &st, NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), COMPATDB_SCHEMA_VERSION);
+	sqlite3_finalize(st);
+	sqlite3_close(s);
+	free(doc);
+	test_sh("rm -rf '%s'", dir);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_migration_keeps_reports),
 	cmocka_unit_test(test_record_export_import),
 	cmocka_unit_test(test_device_knowledge_across_hosts),
 	cmocka_unit_test(test_hostile_reports_refused),
