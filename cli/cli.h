@@ -16,6 +16,8 @@ int cli_probe(int argc, char **argv);
 void cli_probe_usage(void);
 int cli_run(int argc, char **argv);
 void cli_run_usage(void);
+int cli_tui(int argc, char **argv);
+void cli_tui_usage(void);
 int cli_report(int argc, char **argv);
 void cli_report_usage(void);
 int cli_db(int argc, char **argv);

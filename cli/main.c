@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/cli.h"
 
 static int cli_help(int argc, char **argv);
@@ -11,6 +12,7 @@ static void cli_help_usage(void);
 static const struct cli_command commands[] = {
 	{ "probe", "check this host: VT-x/AMD-V, KVM, nested virtualization, IOMMU, PCI devices", cli_probe, cli_probe_usage },
 	{ "run", "boot a kernel or test image in a KVM virtual machine", cli_run, cli_run_usage },
+	{ "tui", "the interactive interface: host, devices, help", cli_tui, cli_tui_usage },
 	{ "report", "the probe reports recorded on this machine: list, show, export, import, diff", cli_report,
 	  cli_report_usage },
 	{ "db", "what the compatibility database knows: hosts, devices, one device, totals", cli_db, cli_db_usage },
@@ -80,7 +82,9 @@ int main(int argc, char **argv)
 			return CLI_ERROR;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc) {	/* bare `nestvisor`: the interface on a terminal, the usage elsewhere */
+		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+			return cli_tui(1, (char *[]){ "tui", NULL });
 		usage(stderr);
 		return CLI_ERROR;
 	}

@@ -7,8 +7,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libcpuid-dev libpci-dev pci.ids libjson-c-dev linux-libc-dev
-	libsqlite3-dev libcrypt-dev libpq-dev"
-TEST_DEPS="libcmocka-dev pciutils postgresql sqlite3 procps"
+	libsqlite3-dev libcrypt-dev libpq-dev libncurses-dev"
+TEST_DEPS="libcmocka-dev pciutils postgresql sqlite3 procps tmux"
 
 missing=""
 for p in $BUILD_DEPS $TEST_DEPS; do

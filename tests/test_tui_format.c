@@ -1,0 +1,46 @@
+/* test_tui_format: the TUI's column fitting and number formatting. */
+#include "config.h"
+#include "tests/testutil.h"
+#include "tui/screens.h"
+
+static void test_fit(void **state)
+{
+	char b[64];
+
+	(void)state;
+	tui_fit(b, sizeof(b), "virtio", 10);
+	assert_string_equal(b, "virtio    ");	/* padded to the column */
+	tui_fit(b, sizeof(b), "GA102 [GeForce RTX 3090]", 10);
+	assert_string_equal(b, "GA102 [G..");	/* cut, and it says so */
+	tui_fit(b, sizeof(b), "abc", 3);
+	assert_string_equal(b, "abc");
+	tui_fit(b, sizeof(b), "abcd", 2);
+	assert_string_equal(b, "..");
+	tui_fit(b, sizeof(b), "abcd", 0);
+	assert_string_equal(b, "");
+	tui_fit(b, 5, "a long name", 40);	/* never past the buffer */
+	assert_string_equal(b, "a ..");
+}
+
+static void test_count(void **state)
+{
+	char b[16];
+
+	(void)state;
+	tui_count(b, sizeof(b), 0);
+	assert_string_equal(b, "0");
+	tui_count(b, sizeof(b), 9999);
+	assert_string_equal(b, "9999");
+	tui_count(b, sizeof(b), 12345);
+	assert_string_equal(b, "12k");
+	tui_count(b, sizeof(b), 1234567);
+	assert_string_equal(b, "1.2M");
+	tui_count(b, sizeof(b), 3000000000ull);
+	assert_string_equal(b, "3.0G");
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_fit),
+	cmocka_unit_test(test_count),
+};
+TEST_MAIN(tests)

@@ -1,0 +1,146 @@
+/* crt: every curses call lives here (htop's CRT): colors by role with a monochrome fallback, NO_COLOR,
+ * keys and mouse, and the terminal restored on every way out, a fatal signal included. */
+#include "config.h"
+#include <curses.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "tui/crt.h"
+
+static int role_attr[ROLE_COUNT];
+static bool active;
+
+/* {role, foreground, background, monochrome attribute} */
+static const struct { enum crt_role role; short fg, bg; int mono; } roles[] = {
+	{ ROLE_DEFAULT, -1, -1, A_NORMAL }, { ROLE_HEADER, COLOR_BLACK, COLOR_CYAN, A_REVERSE },
+	{ ROLE_TAB, COLOR_WHITE, COLOR_BLUE, A_NORMAL }, { ROLE_TAB_ACTIVE, COLOR_BLACK, COLOR_GREEN, A_REVERSE },
+	{ ROLE_SELECTED, COLOR_BLACK, COLOR_CYAN, A_REVERSE }, { ROLE_PASS, COLOR_GREEN, -1, A_NORMAL },
+	{ ROLE_NOTE, COLOR_CYAN, -1, A_NORMAL }, { ROLE_WARN, COLOR_YELLOW, -1, A_BOLD },
+	{ ROLE_FAIL, COLOR_RED, -1, A_BOLD | A_UNDERLINE }, { ROLE_UNKNOWN, COLOR_MAGENTA, -1, A_DIM },
+	{ ROLE_FKEY, COLOR_WHITE, -1, A_BOLD }, { ROLE_FKEY_LABEL, COLOR_BLACK, COLOR_CYAN, A_REVERSE },
+	{ ROLE_DIM, -1, -1, A_DIM },
+};
+
+static void restore(void)
+{
+	if (active) {
+		active = false;
+		endwin();
+	}
+}
+
+/* A fatal signal still leaves a usable terminal, then dies as it would have. */
+static void on_fatal(int sig)
+{
+	restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int crt_init(void)
+{
+	bool color;
+
+	setlocale(LC_ALL, "");
+	if (!isatty(STDOUT_FILENO) || !initscr())
+		return -1;
+	active = true;
+	atexit(restore);
+	for (int s = 0, sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGABRT, SIGBUS, SIGFPE }; s < 7; s++)
+		signal(sigs[s], on_fatal);
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
+	color = has_colors() && !getenv("NO_COLOR");
+	if (color) {
+		start_color();
+		use_default_colors();
+	}
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		if (color) {
+			init_pair((short)(i + 1), roles[i].fg, roles[i].bg);
+			role_attr[roles[i].role] = COLOR_PAIR(i + 1) | (roles[i].role == ROLE_WARN || roles[i].role == ROLE_FAIL ?
+									    A_BOLD : 0);
+		} else {
+			role_attr[roles[i].role] = roles[i].mono;
+		}
+	}
+	return 0;
+}
+
+void crt_done(void)
+{
+	restore();
+}
+
+void crt_size(int *rows, int *cols)
+{
+	getmaxyx(stdscr, *rows, *cols);
+}
+
+bool crt_too_small(void)
+{
+	int r, c;
+
+	crt_size(&r, &c);
+	return r < CRT_MIN_ROWS || c < CRT_MIN_COLS;
+}
+
+void crt_text(int y, int x, enum crt_role role, int width, const char *fmt, ...)
+{
+	char buf[1024];
+	int rows, cols;
+	va_list ap;
+
+	crt_size(&rows, &cols);
+	if (y < 0 || y >= rows || x >= cols)
+		return;
+	if (width <= 0 || x + width > cols)
+		width = cols - x;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	attron(role_attr[role]);
+	mvaddnstr(y, x, buf, width);
+	attroff(role_attr[role]);
+}
+
+void crt_fill(int y, enum crt_role role)
+{
+	int rows, cols;
+
+	crt_size(&rows, &cols);
+	attron(role_attr[role]);
+	mvhline(y, 0, ' ', cols);
+	attroff(role_attr[role]);
+}
+
+void crt_clear(void)
+{
+	erase();
+}
+
+void crt_refresh(void)
+{
+	refresh();
+}
+
+int crt_key(int timeout_ms, int *my, int *mx)
+{
+	MEVENT ev;
+	int k;
+
+	timeout(timeout_ms);
+	k = getch();
+	if (k == KEY_MOUSE && getmouse(&ev) == OK) {
+		*my = ev.y;
+		*mx = ev.x;
+	}
+	return k == ERR ? -1 : k;
+}

@@ -1,0 +1,56 @@
+/* screens: the TUI's state and its screens, keys and layout (private to tui/). */
+#ifndef NESTVISOR_TUI_SCREENS_H
+#define NESTVISOR_TUI_SCREENS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum { TUI_REDRAW = 1, TUI_QUIT = 2 };
+enum tui_screen { SCREEN_HOST, SCREEN_DEVICES, SCREEN_HELP, SCREEN_COUNT };
+enum { DEVICE_SORTS = 4 };
+#define TUI_BODY_TOP 2
+
+struct probe_report;
+struct probe_job;
+
+struct tui {
+	enum tui_screen screen;
+	int rows, cols;
+	int sel, scroll;
+	bool detail;
+	int sort;			/* devices: address, name, driver, verdict */
+	bool filter_ready;		/* devices: ready for passthrough only */
+	bool searching;
+	char search[64];
+	struct probe_job *job;
+	struct probe_report *report;	/* NULL while the probe runs */
+	double probe_started_ms, probe_ms;
+	char error[600];
+};
+
+struct tui_key {
+	int key, alt;
+	const char *fkey, *label;	/* on the function-key bar when set */
+	const char *help;		/* a help line when set */
+	int (*fn)(struct tui *t);
+};
+extern const struct tui_key tui_keys[];
+extern const int tui_nkeys;
+
+struct tui_screen_def { const char *name; int key; void (*draw)(struct tui *t); int (*count)(struct tui *t); };
+extern const struct tui_screen_def tui_screens[SCREEN_COUNT];
+
+void tui_draw_tabs(struct tui *t);
+void tui_draw_fkeys(struct tui *t);
+int tui_tab_at(int x);
+int tui_fkey_at(int x);
+int tui_move(struct tui *t, int delta);
+int tui_search_key(struct tui *t, int key);
+double tui_now_ms(void);
+
+/* Formatting (format.c; unit-tested): fit s into width columns, ending in ".." when cut. */
+void tui_fit(char *out, size_t len, const char *s, int width);
+/* 1234567 -> "1.2M"; below 10000 as is. */
+void tui_count(char *out, size_t len, unsigned long long v);
+
+#endif

@@ -1,0 +1,172 @@
+/* tui: the ncurses interface: a tab bar of screens, a const key table that also builds the function-key bar
+ * and the help, the probe running in a thread so the screen never freezes, one relayout on resize. */
+#include "config.h"
+#include <curses.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "probe/facts.h"
+#include "probe/probe.h"
+#include "tui/crt.h"
+#include "tui/screens.h"
+#include "tui/tui.h"
+
+struct probe_job {
+	struct probe_options opt;
+	struct probe_report rep;
+	char err[512];
+	atomic_int state;	/* 0 idle, 1 running, 2 done, 3 failed */
+	pthread_t thread;
+	double done_ms;		/* when the probe itself finished, not when the screen noticed */
+};
+
+static void *probe_thread(void *arg)
+{
+	struct probe_job *j = arg;
+
+	int rc = probe_run(&j->opt, &j->rep, j->err, sizeof(j->err));
+
+	j->done_ms = tui_now_ms();
+	atomic_store(&j->state, rc == 0 ? 2 : 3);
+	return NULL;
+}
+
+static void probe_start(struct tui *t)
+{
+	struct probe_job *j = t->job;
+
+	if (atomic_load(&j->state) == 1)
+		return;
+	if (atomic_load(&j->state) == 2) {
+		pthread_join(j->thread, NULL);
+		probe_report_free(&j->rep);
+	}
+	t->report = NULL;
+	atomic_store(&j->state, 1);
+	t->probe_started_ms = tui_now_ms();
+	if (pthread_create(&j->thread, NULL, probe_thread, j) != 0)
+		atomic_store(&j->state, 3);
+}
+
+/* Key table: one handler per action, shared by a letter and an F-key; it also builds the F-key bar and help. */
+static int show(struct tui *t, enum tui_screen s)
+{
+	if (t->screen != s)
+		t->sel = t->scroll = 0, t->detail = false;
+	t->screen = s;
+	return TUI_REDRAW;
+}
+static int act_help(struct tui *t) { return show(t, SCREEN_HELP); }
+static int act_host(struct tui *t) { return show(t, SCREEN_HOST); }
+static int act_devices(struct tui *t) { return show(t, SCREEN_DEVICES); }
+static int act_quit(struct tui *t) { (void)t; return TUI_QUIT; }
+static int act_rerun(struct tui *t) { probe_start(t); return TUI_REDRAW; }
+static int act_up(struct tui *t) { return tui_move(t, -1); }
+static int act_down(struct tui *t) { return tui_move(t, 1); }
+static int act_pgup(struct tui *t) { return tui_move(t, -(t->rows - 6)); }
+static int act_pgdn(struct tui *t) { return tui_move(t, t->rows - 6); }
+static int act_home(struct tui *t) { return tui_move(t, -100000); }
+static int act_end(struct tui *t) { return tui_move(t, 100000); }
+static int act_enter(struct tui *t) { t->detail = !t->detail; return TUI_REDRAW; }
+static int act_sort(struct tui *t) { t->sort = (t->sort + 1) % DEVICE_SORTS; t->sel = 0; return TUI_REDRAW; }
+static int act_search(struct tui *t) { t->searching = true; return TUI_REDRAW; }
+static int act_filter(struct tui *t) { t->filter_ready = !t->filter_ready; t->sel = 0; return TUI_REDRAW; }
+
+const struct tui_key tui_keys[] = {
+	{ KEY_F(1), '?', "F1", "Help", "F1 ? h    this help", act_help },
+	{ 'h', 0, NULL, NULL, NULL, act_help },
+	{ KEY_F(2), '1', "F2", "Host", "F2 1      the host: can it run VMs, nested ones?", act_host },
+	{ KEY_F(3), '2', "F3", "Devices", "F3 2      PCI devices and their passthrough verdicts", act_devices },
+	{ KEY_F(4), 'f', "F4", "Filter", "F4 f      Devices: only devices ready for passthrough", act_filter },
+	{ KEY_F(5), 'r', "F5", "Re-probe", "F5 r      run the probe again", act_rerun },
+	{ KEY_F(6), 's', "F6", "Sort", "F6 s      Devices: sort by the next column", act_sort },
+	{ '/', 0, NULL, NULL, "/         Devices: search (Enter or Esc ends)", act_search },
+	{ '\n', KEY_ENTER, NULL, NULL, "Enter     show or hide the selected item's details", act_enter },
+	{ KEY_UP, 'k', NULL, NULL, "Up Down   move; PgUp PgDn Home End", act_up },
+	{ KEY_DOWN, 'j', NULL, NULL, NULL, act_down },
+	{ KEY_PPAGE, 0, NULL, NULL, NULL, act_pgup },
+	{ KEY_NPAGE, 0, NULL, NULL, NULL, act_pgdn },
+	{ KEY_HOME, 'g', NULL, NULL, NULL, act_home },
+	{ KEY_END, 'G', NULL, NULL, NULL, act_end },
+	{ KEY_F(10), 'q', "F10", "Quit", "F10 q     quit", act_quit },
+};
+const int tui_nkeys = sizeof(tui_keys) / sizeof(tui_keys[0]);
+
+static int dispatch(struct tui *t, int key)
+{
+	if (t->searching)
+		return tui_search_key(t, key);
+	for (int i = 0; i < tui_nkeys; i++)
+		if (tui_keys[i].key == key || (tui_keys[i].alt && tui_keys[i].alt == key))
+			return tui_keys[i].fn(t);
+	return 0;
+}
+
+/* Clicks become keys: a tab, an F-key label, or a row. */
+static int click(struct tui *t, int y, int x)
+{
+	if (y == 0)
+		return tui_tab_at(x);
+	if (y == t->rows - 1)
+		return tui_fkey_at(x);
+	if (y >= TUI_BODY_TOP)
+		t->sel = t->scroll + (y - TUI_BODY_TOP);
+	return -1;
+}
+
+static void draw(struct tui *t)
+{
+	struct probe_job *j = t->job;
+
+	crt_clear();
+	crt_size(&t->rows, &t->cols);
+	if (crt_too_small()) {
+		crt_text(0, 0, ROLE_WARN, 0, "terminal too small (needs %dx%d, is %dx%d)", CRT_MIN_COLS, CRT_MIN_ROWS, t->cols,
+			 t->rows);
+		crt_refresh();
+		return;
+	}
+	if (atomic_load(&j->state) == 2 && !t->report) {
+		pthread_join(j->thread, NULL);
+		t->report = &j->rep;
+		t->probe_ms = j->done_ms - t->probe_started_ms;
+	}
+	if (atomic_load(&j->state) == 3)
+		snprintf(t->error, sizeof(t->error), "the probe could not run: %s", j->err);
+	tui_draw_tabs(t);
+	tui_screens[t->screen].draw(t);
+	tui_draw_fkeys(t);
+	crt_refresh();
+}
+
+int tui_main(const struct tui_options *opt)
+{
+	static struct probe_job job;
+	struct tui t = { .screen = SCREEN_HOST, .job = &job };
+	int my = 0, mx = 0;
+
+	job.opt.replay_dir = opt->replay_dir;
+	if (crt_init() < 0) {
+		fprintf(stderr, "nestvisor tui: needs a terminal (stdout is not one); `nestvisor probe` prints a report\n");
+		return -1;
+	}
+	probe_start(&t);
+	for (;;) {
+		draw(&t);
+		int k = crt_key(atomic_load(&job.state) == 1 ? 10 : 1000, &my, &mx);	/* the summary shows as soon as it exists */
+		if (k == KEY_MOUSE)
+			k = click(&t, my, mx);
+		if (k == KEY_RESIZE || k < 0)
+			continue;	/* the next draw lays everything out again */
+		if (dispatch(&t, k) == TUI_QUIT)
+			break;
+	}
+	crt_done();
+	if (atomic_load(&job.state) == 1 || atomic_load(&job.state) == 2)
+		pthread_join(job.thread, NULL);
+	if (atomic_load(&job.state) == 2)
+		probe_report_free(&job.rep);
+	return 0;
+}
