@@ -2,6 +2,7 @@
  * searching. Everything shown comes from the probe library's report. */
 #include "config.h"
 #include <curses.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,7 @@ static int help_count(struct tui *t)
 const struct tui_screen_def tui_screens[SCREEN_COUNT] = {
 	[SCREEN_HOST] = { "Host", KEY_F(2), host_draw, host_count },
 	[SCREEN_DEVICES] = { "Devices", KEY_F(3), devices_draw, devices_count },
+	[SCREEN_VMS] = { "VMs", KEY_F(4), tui_vms_draw, tui_vms_count },
 	[SCREEN_HELP] = { "Help", KEY_F(1), help_draw, help_count },
 };
 
@@ -279,6 +281,39 @@ int tui_move(struct tui *t, int delta)
 		t->sel = n - 1;
 	if (t->sel < 0)
 		t->sel = 0;
+	return TUI_REDRAW;
+}
+
+void tui_prompt(struct tui *t, enum tui_prompt_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	t->prompt_kind = kind;
+	t->input[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(t->prompt, sizeof(t->prompt), fmt, ap);
+	va_end(ap);
+}
+
+int tui_prompt_key(struct tui *t, int key)
+{
+	size_t n = strlen(t->input);
+	enum tui_prompt_kind kind = t->prompt_kind;
+
+	if (key == 27) {
+		t->prompt_kind = PROMPT_NONE;
+		t->prompt[0] = '\0';
+	} else if (key == '\n' || key == KEY_ENTER || (kind == PROMPT_STOP && (key == 'y' || key == 'n'))) {
+		char answer[256];
+		snprintf(answer, sizeof(answer), "%s", kind == PROMPT_STOP ? (key == 'y' ? "y" : "n") : t->input);
+		t->prompt_kind = PROMPT_NONE;
+		t->prompt[0] = '\0';
+		tui_vms_prompt_done(t, kind, answer);
+	} else if ((key == KEY_BACKSPACE || key == 127 || key == 8) && n) {
+		t->input[n - 1] = '\0';
+	} else if (key >= 32 && key < 127 && n + 1 < sizeof(t->input)) {
+		t->input[n] = (char)key, t->input[n + 1] = '\0';
+	}
 	return TUI_REDRAW;
 }
 

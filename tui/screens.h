@@ -6,7 +6,8 @@
 #include <stddef.h>
 
 enum { TUI_REDRAW = 1, TUI_QUIT = 2 };
-enum tui_screen { SCREEN_HOST, SCREEN_DEVICES, SCREEN_HELP, SCREEN_COUNT };
+enum tui_screen { SCREEN_HOST, SCREEN_DEVICES, SCREEN_VMS, SCREEN_HELP, SCREEN_COUNT };
+enum tui_prompt_kind { PROMPT_NONE, PROMPT_STOP, PROMPT_KERNEL, PROMPT_CMDLINE, PROMPT_MEM, PROMPT_CPUS };
 enum { DEVICE_SORTS = 4 };
 #define TUI_BODY_TOP 2
 
@@ -26,7 +27,22 @@ struct tui {
 	struct probe_report *report;	/* NULL while the probe runs */
 	double probe_started_ms, probe_ms;
 	char error[600];
+	/* the prompt line (VMs: the launch form, confirmations) */
+	enum tui_prompt_kind prompt_kind;
+	char prompt[160], input[256], message[320];
+	struct { char kernel[256], cmdline[256], mem[16], cpus[8]; } launch;
 };
+
+/* Asks on the prompt line; the answer goes to tui_vms_prompt_done(). */
+void tui_prompt(struct tui *t, enum tui_prompt_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int tui_prompt_key(struct tui *t, int key);
+/* The VMs screen (vms.c). */
+void tui_vms_draw(struct tui *t);
+int tui_vms_count(struct tui *t);
+int tui_vms_pause(struct tui *t);
+int tui_vms_stop(struct tui *t);
+int tui_vms_launch(struct tui *t);
+void tui_vms_prompt_done(struct tui *t, int which, const char *text);
 
 struct tui_key {
 	int key, alt;

@@ -61,6 +61,10 @@ static int show(struct tui *t, enum tui_screen s)
 static int act_help(struct tui *t) { return show(t, SCREEN_HELP); }
 static int act_host(struct tui *t) { return show(t, SCREEN_HOST); }
 static int act_devices(struct tui *t) { return show(t, SCREEN_DEVICES); }
+static int act_vms(struct tui *t) { return show(t, SCREEN_VMS); }
+static int act_launch(struct tui *t) { show(t, SCREEN_VMS); return tui_vms_launch(t); }
+static int act_pause(struct tui *t) { return t->screen == SCREEN_VMS ? tui_vms_pause(t) : 0; }
+static int act_stop(struct tui *t) { return t->screen == SCREEN_VMS ? tui_vms_stop(t) : 0; }
 static int act_quit(struct tui *t) { (void)t; return TUI_QUIT; }
 static int act_rerun(struct tui *t) { probe_start(t); return TUI_REDRAW; }
 static int act_up(struct tui *t) { return tui_move(t, -1); }
@@ -79,7 +83,11 @@ const struct tui_key tui_keys[] = {
 	{ 'h', 0, NULL, NULL, NULL, act_help },
 	{ KEY_F(2), '1', "F2", "Host", "F2 1      the host: can it run VMs, nested ones?", act_host },
 	{ KEY_F(3), '2', "F3", "Devices", "F3 2      PCI devices and their passthrough verdicts", act_devices },
-	{ KEY_F(4), 'f', "F4", "Filter", "F4 f      Devices: only devices ready for passthrough", act_filter },
+	{ KEY_F(4), '3', "F4", "VMs", "F4 3      running VMs: exits per second, launch, pause, stop", act_vms },
+	{ KEY_F(7), 'n', "F7", "Launch", "F7 n      VMs: launch a VM (kernel, command line, memory, vCPUs)", act_launch },
+	{ 'p', 0, NULL, NULL, "p         VMs: pause or resume the selected VM", act_pause },
+	{ 'k', 0, NULL, NULL, "k         VMs: stop the selected VM (asks first)", act_stop },
+	{ KEY_F(8), 'f', "F8", "Filter", "F8 f      Devices: only devices ready for passthrough", act_filter },
 	{ KEY_F(5), 'r', "F5", "Re-probe", "F5 r      run the probe again", act_rerun },
 	{ KEY_F(6), 's', "F6", "Sort", "F6 s      Devices: sort by the next column", act_sort },
 	{ '/', 0, NULL, NULL, "/         Devices: search (Enter or Esc ends)", act_search },
@@ -96,6 +104,8 @@ const int tui_nkeys = sizeof(tui_keys) / sizeof(tui_keys[0]);
 
 static int dispatch(struct tui *t, int key)
 {
+	if (t->prompt_kind != PROMPT_NONE)
+		return tui_prompt_key(t, key);
 	if (t->searching)
 		return tui_search_key(t, key);
 	for (int i = 0; i < tui_nkeys; i++)
@@ -144,7 +154,7 @@ static void draw(struct tui *t)
 int tui_main(const struct tui_options *opt)
 {
 	static struct probe_job job;
-	struct tui t = { .screen = SCREEN_HOST, .job = &job };
+	struct tui t = { .screen = SCREEN_HOST, .job = &job, .launch = { "tests/guests/hello.elf", "", "128M", "1" } };
 	int my = 0, mx = 0;
 
 	job.opt.replay_dir = opt->replay_dir;
@@ -155,7 +165,7 @@ int tui_main(const struct tui_options *opt)
 	probe_start(&t);
 	for (;;) {
 		draw(&t);
-		int k = crt_key(atomic_load(&job.state) == 1 ? 10 : 1000, &my, &mx);	/* the summary shows as soon as it exists */
+		int k = crt_key(atomic_load(&job.state) == 1 ? 10 : t.screen == SCREEN_VMS ? 250 : 1000, &my, &mx);	/* the summary shows as soon as it exists */
 		if (k == KEY_MOUSE)
 			k = click(&t, my, mx);
 		if (k == KEY_RESIZE || k < 0)
