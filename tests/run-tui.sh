@@ -25,7 +25,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 	tm send-keys -t "t$s" "$1; echo TUI-ENDED; stty -a | tr -s ' ;' '\\n' | grep -E '^-?(icanon|echo)\$' | tr '\\n' ' '" Enter
 }
 
-echo "1..20"
+echo "1..23"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -55,6 +55,21 @@ see "software KVM\|Hardware-accelerated VMs"; ok $? "the live host probes withou
 pid=$(pgrep -f "^$NV tui\$" | head -1)
 kill -TERM "$pid" 2>/dev/null
 see "icanon echo"; ok $? "a fatal signal still restores the terminal"
+
+# the Reports screen: two reports of this host (one tested, one not), their difference, an export
+db=$(mktemp -d /tmp/nv-tui-db.XXXXXX)
+NESTVISOR_DB=$db/c.db "$NV" probe >/dev/null 2>&1
+NESTVISOR_DB=$db/c.db "$NV" probe --no-run >/dev/null 2>&1
+start "cd $db && NESTVISOR_DB=$db/c.db $NV tui --replay $H"
+see "Hardware-accelerated VMs"
+tm send-keys -t "t$s" F9
+see "UNKNOWN .*Firecracker\|UNKNOWN"; ok $? "F9 lists the reports recorded on this machine"
+tm send-keys -t "t$s" " " Down " " d
+see "kvm.run .*not run (--no-run)"; ok $? "Space marks two, d shows what changed between them"
+tm send-keys -t "t$s" x
+see "exported to nestvisor-report-"; ok $? "x exports the selected report"
+tm send-keys -t "t$s" q
+rm -rf "$db"
 
 # the VMs screen: launch the project's test guest from the form, watch it, pause it, stop it
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then

@@ -224,6 +224,7 @@ const struct tui_screen_def tui_screens[SCREEN_COUNT] = {
 	[SCREEN_HOST] = { "Host", KEY_F(2), host_draw, host_count },
 	[SCREEN_DEVICES] = { "Devices", KEY_F(3), devices_draw, devices_count },
 	[SCREEN_VMS] = { "VMs", KEY_F(4), tui_vms_draw, tui_vms_count },
+	[SCREEN_REPORTS] = { "Reports", KEY_F(9), tui_reports_draw, tui_reports_count },
 	[SCREEN_HELP] = { "Help", KEY_F(1), help_draw, help_count },
 };
 

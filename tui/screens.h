@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 enum { TUI_REDRAW = 1, TUI_QUIT = 2 };
-enum tui_screen { SCREEN_HOST, SCREEN_DEVICES, SCREEN_VMS, SCREEN_HELP, SCREEN_COUNT };
+enum tui_screen { SCREEN_HOST, SCREEN_DEVICES, SCREEN_VMS, SCREEN_REPORTS, SCREEN_HELP, SCREEN_COUNT };
 enum tui_prompt_kind { PROMPT_NONE, PROMPT_STOP, PROMPT_KERNEL, PROMPT_CMDLINE, PROMPT_MEM, PROMPT_CPUS };
 enum { DEVICE_SORTS = 4 };
 #define TUI_BODY_TOP 2
@@ -43,6 +43,11 @@ int tui_vms_pause(struct tui *t);
 int tui_vms_stop(struct tui *t);
 int tui_vms_launch(struct tui *t);
 void tui_vms_prompt_done(struct tui *t, int which, const char *text);
+/* The Reports screen (reports.c): its own keys first; 0 when a key is not its. */
+void tui_reports_draw(struct tui *t);
+int tui_reports_count(struct tui *t);
+int tui_reports_key(struct tui *t, int key);
+void tui_reports_reload(struct tui *t);
 
 struct tui_key {
 	int key, alt;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "compat-db/compatdb.h"
 #include "probe/facts.h"
 #include "probe/probe.h"
 #include "tui/crt.h"
@@ -62,6 +63,7 @@ static int act_help(struct tui *t) { return show(t, SCREEN_HELP); }
 static int act_host(struct tui *t) { return show(t, SCREEN_HOST); }
 static int act_devices(struct tui *t) { return show(t, SCREEN_DEVICES); }
 static int act_vms(struct tui *t) { return show(t, SCREEN_VMS); }
+static int act_reports(struct tui *t) { tui_reports_reload(t); return show(t, SCREEN_REPORTS); }
 static int act_launch(struct tui *t) { show(t, SCREEN_VMS); return tui_vms_launch(t); }
 static int act_pause(struct tui *t) { return t->screen == SCREEN_VMS ? tui_vms_pause(t) : 0; }
 static int act_stop(struct tui *t) { return t->screen == SCREEN_VMS ? tui_vms_stop(t) : 0; }
@@ -84,6 +86,7 @@ const struct tui_key tui_keys[] = {
 	{ KEY_F(2), '1', "F2", "Host", "F2 1      the host: can it run VMs, nested ones?", act_host },
 	{ KEY_F(3), '2', "F3", "Devices", "F3 2      PCI devices and their passthrough verdicts", act_devices },
 	{ KEY_F(4), '3', "F4", "VMs", "F4 3      running VMs: exits per second, launch, pause, stop", act_vms },
+	{ KEY_F(9), '4', "F9", "Reports", "F9 4      reports: Enter show, Space mark, d diff, x export, u submit", act_reports },
 	{ KEY_F(7), 'n', "F7", "Launch", "F7 n      VMs: launch a VM (kernel, command line, memory, vCPUs)", act_launch },
 	{ 'p', 0, NULL, NULL, "p         VMs: pause or resume the selected VM", act_pause },
 	{ 'k', 0, NULL, NULL, "k         VMs: stop the selected VM (asks first)", act_stop },
@@ -104,10 +107,14 @@ const int tui_nkeys = sizeof(tui_keys) / sizeof(tui_keys[0]);
 
 static int dispatch(struct tui *t, int key)
 {
+	int rc;
+
 	if (t->prompt_kind != PROMPT_NONE)
 		return tui_prompt_key(t, key);
 	if (t->searching)
 		return tui_search_key(t, key);
+	if (t->screen == SCREEN_REPORTS && (rc = tui_reports_key(t, key)))
+		return rc;
 	for (int i = 0; i < tui_nkeys; i++)
 		if (tui_keys[i].key == key || (tui_keys[i].alt && tui_keys[i].alt == key))
 			return tui_keys[i].fn(t);
@@ -126,6 +133,22 @@ static int click(struct tui *t, int y, int x)
 	return -1;
 }
 
+/* A live probe is recorded, as `nestvisor probe` records it; a database that cannot be written costs the record. */
+static void record(struct tui *t)
+{
+	struct compatdb *db;
+	char err[512], uuid[37];
+	char *doc = probe_output_json(t->report);
+
+	if (doc && compatdb_open(NULL, &db, err, sizeof(err)) == 0) {
+		if (compatdb_report_record(db, doc, NULL, uuid, err, sizeof(err)) == 0)
+			snprintf(t->message, sizeof(t->message), "probe recorded as report %.8s (Reports: F9)", uuid);
+		compatdb_close(db);
+	}
+	free(doc);
+	tui_reports_reload(t);
+}
+
 static void draw(struct tui *t)
 {
 	struct probe_job *j = t->job;
@@ -142,6 +165,8 @@ static void draw(struct tui *t)
 		pthread_join(j->thread, NULL);
 		t->report = &j->rep;
 		t->probe_ms = j->done_ms - t->probe_started_ms;
+		if (!j->opt.replay_dir)
+			record(t);
 	}
 	if (atomic_load(&j->state) == 3)
 		snprintf(t->error, sizeof(t->error), "the probe could not run: %s", j->err);

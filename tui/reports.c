@@ -1,0 +1,195 @@
+/* reports: the Reports screen: the local report history (compat-db), a report's checks, what changed between
+ * two, export to a file and submit to the shared database, all through the compat-db API. */
+#include "config.h"
+#include <curses.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "compat-db/compatdb.h"
+#include "tui/crt.h"
+#include "tui/screens.h"
+
+#define MAX_REPORTS 512
+#define PANEL_LINES 64
+
+static struct { char uuid[37], created[32], hw[8], nested[8], worst[12], hypervisor[64]; } rows[MAX_REPORTS];
+static int nrows = -1;			/* -1: not read yet */
+static char marked[2][37];
+static char panel[PANEL_LINES][256];
+static int npanel;
+
+static struct compatdb *open_db(struct tui *t)
+{
+	struct compatdb *db;
+	char err[512];
+
+	if (compatdb_open(NULL, &db, err, sizeof(err)) < 0) {
+		snprintf(t->message, sizeof(t->message), "%.300s", err);
+		return NULL;
+	}
+	return db;
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *m;
+
+	return json_object_object_get_ex(o, k, &m) && json_object_get_string(m) ? json_object_get_string(m) : "-";
+}
+
+void tui_reports_reload(struct tui *t)
+{
+	struct compatdb *db = open_db(t);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	nrows = 0;
+	if (!db || !(f = open_memstream(&buf, &len))) {
+		compatdb_close(db);
+		return;
+	}
+	compatdb_report_list(db, f, true);
+	fclose(f);
+	compatdb_close(db);
+	json_object *a = json_tokener_parse(buf);
+	for (size_t i = json_object_array_length(a); i-- > 0 && nrows < MAX_REPORTS;) {	/* newest first */
+		json_object *r = json_object_array_get_idx(a, i);
+		snprintf(rows[nrows].uuid, 37, "%s", jstr(r, "report"));
+		snprintf(rows[nrows].created, 32, "%s", jstr(r, "created"));
+		snprintf(rows[nrows].hw, 8, "%s", jstr(r, "hw_vms"));
+		snprintf(rows[nrows].nested, 8, "%s", jstr(r, "nested"));
+		snprintf(rows[nrows].worst, 12, "%s", jstr(r, "worst"));
+		snprintf(rows[nrows++].hypervisor, 64, "%s", jstr(r, "hypervisor"));
+	}
+	json_object_put(a);
+	free(buf);
+}
+
+/* Fills the panel with what a compat-db query printed. */
+static void to_panel(const char *text)
+{
+	npanel = 0;
+	for (const char *p = text; p && *p && npanel < PANEL_LINES;) {
+		size_t n = strcspn(p, "\n");
+		snprintf(panel[npanel++], sizeof(panel[0]), "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
+static void query(struct tui *t, int which)
+{
+	struct compatdb *db = open_db(t);
+	char *buf = NULL, err[512] = "";
+	size_t len = 0;
+	FILE *f;
+
+	if (!db || !(f = open_memstream(&buf, &len))) {
+		compatdb_close(db);
+		return;
+	}
+	if (which == 0)
+		compatdb_report_show(db, rows[t->sel].uuid, f, false, err, sizeof(err));
+	else
+		compatdb_report_diff(db, marked[0], marked[1], f, false, err, sizeof(err));
+	fclose(f);
+	compatdb_close(db);
+	to_panel(err[0] ? err : buf);
+	free(buf);
+}
+
+int tui_reports_count(struct tui *t)
+{
+	(void)t;
+	return nrows < 0 ? 0 : nrows;
+}
+
+void tui_reports_draw(struct tui *t)
+{
+	int y = TUI_BODY_TOP, list_end;
+
+	if (nrows < 0)
+		tui_reports_reload(t);
+	crt_fill(y, ROLE_HEADER);
+	crt_text(y++, 0, ROLE_HEADER, 0, "   %-10s %-24s %-6s %-6s %-7s %s", "REPORT", "CREATED", "HW VMS", "NESTED", "WORST",
+		 "HYPERVISOR");
+	list_end = npanel ? y + (t->rows - y - 2) / 3 : t->rows - 2;
+	if (t->sel < t->scroll)
+		t->scroll = t->sel;
+	if (t->sel >= t->scroll + (list_end - y))
+		t->scroll = t->sel - (list_end - y) + 1;
+	for (int i = t->scroll; i < nrows && y < list_end; i++, y++) {
+		bool m = !strcmp(rows[i].uuid, marked[0]) || !strcmp(rows[i].uuid, marked[1]);
+		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0, " %c %-10.8s %-24s %-6s %-6s %-7s %s", m ? '*' : ' ',
+			 rows[i].uuid, rows[i].created, rows[i].hw, rows[i].nested, rows[i].worst, rows[i].hypervisor);
+	}
+	if (!nrows)
+		crt_text(y, 1, ROLE_DIM, 0, "no reports yet: each probe records one (F5 here, or `nestvisor probe`)");
+	for (int i = 0; i < npanel && list_end + 1 + i < t->rows - 2; i++)
+		crt_text(list_end + 1 + i, 1, i == 0 ? ROLE_HEADER : ROLE_DEFAULT, 0, "%s", panel[i]);
+	crt_text(1, 1, ROLE_DIM, 0, "Enter show  Space mark two  d diff  x export  u submit  (%s)",
+		 nrows ? "newest first" : "empty");
+	if (t->message[0])
+		crt_text(t->rows - 2, 0, ROLE_NOTE, 0, " %s", t->message);
+}
+
+int tui_reports_key(struct tui *t, int key)
+{
+	char err[512] = "";
+
+	if (t->sel >= nrows)
+		return 0;
+	if (key == '\n' || key == KEY_ENTER) {
+		query(t, 0);
+	} else if (key == ' ') {
+		int slot = !strcmp(marked[0], rows[t->sel].uuid) ? 0 : !strcmp(marked[1], rows[t->sel].uuid) ? 1 : -1;
+		if (slot >= 0)
+			marked[slot][0] = '\0';
+		else {
+			memcpy(marked[0], marked[1], sizeof(marked[0]));
+			snprintf(marked[1], 37, "%s", rows[t->sel].uuid);
+		}
+	} else if (key == 'd') {
+		if (marked[0][0] && marked[1][0])
+			query(t, 1);
+		else
+			snprintf(t->message, sizeof(t->message), "mark two reports with Space first");
+	} else if (key == 'x') {
+		struct compatdb *db = open_db(t);
+		char *doc = db ? compatdb_report_export(db, rows[t->sel].uuid, false, err, sizeof(err)) : NULL;
+		char path[300];
+		FILE *f;
+		snprintf(path, sizeof(path), "nestvisor-report-%.8s.json", rows[t->sel].uuid);
+		if (doc && (f = fopen(path, "w"))) {
+			fputs(doc, f);
+			fclose(f);
+			snprintf(t->message, sizeof(t->message), "exported to %.200s (identifiers left out)", path);
+		} else if (!err[0]) {
+			snprintf(t->message, sizeof(t->message), "could not write %.200s", path);
+		} else {
+			snprintf(t->message, sizeof(t->message), "%.300s", err);
+		}
+		free(doc);
+		compatdb_close(db);
+	} else if (key == 'u') {
+		struct compatdb *db = open_db(t);
+		struct compatdb_submit_result r = { 0 };
+		char url[1024];
+		if (!db) {
+			return TUI_REDRAW;
+		} else if (compatdb_url(NULL, url, sizeof(url)) < 0) {
+			snprintf(t->message, sizeof(t->message), "no shared database: set NESTVISOR_COMPAT_URL or compat_url in "
+				 "nestvisor.conf");
+		} else {
+			snprintf(t->message, sizeof(t->message), "submitting to %.200s ...", url);
+			int rc = compatdb_submit(db, url, &r, err, sizeof(err));
+			snprintf(t->message, sizeof(t->message), "%d queued: %d sent, %d already there%s%.200s", r.queued, r.sent,
+				 r.already, rc < 0 ? "; still queued: " : "", rc < 0 ? err : "");
+		}
+		compatdb_close(db);
+	} else {
+		return 0;
+	}
+	return TUI_REDRAW;
+}
