@@ -31,20 +31,6 @@ static json_object *request(const char *name, const char *cmd)
 	return o;
 }
 
-static int64_t jint(json_object *o, const char *k)
-{
-	json_object *m;
-
-	return json_object_object_get_ex(o, k, &m) ? json_object_get_int64(m) : 0;
-}
-
-static const char *jstr(json_object *o, const char *k)
-{
-	json_object *m;
-
-	return json_object_object_get_ex(o, k, &m) && json_object_get_string(m) ? json_object_get_string(m) : "-";
-}
-
 static void ps_row(const char *name, const char *status, const char *stats, void *ctx)
 {
 	json_object *s = json_tokener_parse(status), *x = json_tokener_parse(stats);
@@ -55,10 +41,10 @@ static void ps_row(const char *name, const char *status, const char *stats, void
 	if (!(*shown)++)
 		printf("%-16s %7s %-8s %4s %8s %10s %12s  %s\n", "NAME", "PID", "STATE", "CPUS", "MEM", "UPTIME", "EXITS/S",
 		       "CONSOLE");
-	up = (double)jint(s, "uptime_ns") / 1e9;
-	printf("%-16s %7lld %-8s %4lld %7lldM %9.1fs %12.0f  %s\n", jstr(s, "name"), (long long)jint(s, "pid"),
-	       jstr(s, "state"), (long long)jint(s, "cpus"), (long long)(jint(s, "mem") >> 20), up,
-	       up > 0 ? (double)jint(x, "exits") / up : 0.0, jstr(s, "console"));
+	up = (double)vmm_control_int(s, "uptime_ns") / 1e9;
+	printf("%-16s %7lld %-8s %4lld %7lldM %9.1fs %12.0f  %s\n", vmm_control_str(s, "name"), (long long)vmm_control_int(s, "pid"),
+	       vmm_control_str(s, "state"), (long long)vmm_control_int(s, "cpus"), (long long)(vmm_control_int(s, "mem") >> 20), up,
+	       up > 0 ? (double)vmm_control_int(x, "exits") / up : 0.0, vmm_control_str(s, "console"));
 	json_object_put(s);
 	json_object_put(x);
 }
@@ -100,7 +86,7 @@ static void print_rows(json_object *o, const char *key, const char *title)
 	printf("  %-28s %12s %12s\n", title, "exits", "VMM time");
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		json_object *r = json_object_array_get_idx(a, i);
-		printf("  %-28s %12lld %9.3f ms\n", jstr(r, "what"), (long long)jint(r, "count"), jint(r, "ns") / 1e6);
+		printf("  %-28s %12lld %9.3f ms\n", vmm_control_str(r, "what"), (long long)vmm_control_int(r, "count"), vmm_control_int(r, "ns") / 1e6);
 	}
 }
 
@@ -117,11 +103,11 @@ int cli_stats(int argc, char **argv)
 	do {
 		if (!(o = request(argv[1], "stats")))
 			return watch && last >= 0 ? CLI_OK : CLI_FAILED;	/* the VM ended while watched */
-		int64_t exits = jint(o, "exits");
-		printf("%s: %lld exits in %.1f s", argv[1], (long long)exits, jint(o, "uptime_ns") / 1e9);
+		int64_t exits = vmm_control_int(o, "exits");
+		printf("%s: %lld exits in %.1f s", argv[1], (long long)exits, vmm_control_int(o, "uptime_ns") / 1e9);
 		if (last >= 0)
 			printf(", %lld exits/s", (long long)(exits - last));
-		printf("; %.3f ms in the VMM\n", jint(o, "ns_in_vmm") / 1e6);
+		printf("; %.3f ms in the VMM\n", vmm_control_int(o, "ns_in_vmm") / 1e6);
 		print_rows(o, "by_reason", "by reason");
 		print_rows(o, "by_port", "by port");
 		print_rows(o, "by_mmio", "by MMIO region");

@@ -27,20 +27,6 @@ static struct vm_row rows[MAX_VMS], prev[MAX_VMS];
 static int nrows, nprev;
 static double refreshed_ms;
 
-static long long jint(json_object *o, const char *k)
-{
-	json_object *m;
-
-	return json_object_object_get_ex(o, k, &m) ? json_object_get_int64(m) : 0;
-}
-
-static const char *jstr(json_object *o, const char *k)
-{
-	json_object *m;
-
-	return json_object_object_get_ex(o, k, &m) && json_object_get_string(m) ? json_object_get_string(m) : "-";
-}
-
 static void add_row(const char *name, const char *status, const char *stats, void *ctx)
 {
 	json_object *s = json_tokener_parse(status), *x = json_tokener_parse(stats);
@@ -53,11 +39,11 @@ static void add_row(const char *name, const char *status, const char *stats, voi
 		json_object_put(x);
 		return;
 	}
-	snprintf(r->name, sizeof(r->name), "%s", jstr(s, "name"));
-	snprintf(r->state, sizeof(r->state), "%s", jstr(s, "state"));
-	snprintf(r->console, sizeof(r->console), "%s", jstr(s, "console"));
-	r->pid = jint(s, "pid"), r->cpus = jint(s, "cpus"), r->mem = jint(s, "mem"), r->uptime_ns = jint(s, "uptime_ns");
-	r->exits = jint(x, "exits"), r->ns_in_vmm = jint(x, "ns_in_vmm");
+	snprintf(r->name, sizeof(r->name), "%s", vmm_control_str(s, "name"));
+	snprintf(r->state, sizeof(r->state), "%s", vmm_control_str(s, "state"));
+	snprintf(r->console, sizeof(r->console), "%s", vmm_control_str(s, "console"));
+	r->pid = vmm_control_int(s, "pid"), r->cpus = vmm_control_int(s, "cpus"), r->mem = vmm_control_int(s, "mem"), r->uptime_ns = vmm_control_int(s, "uptime_ns");
+	r->exits = vmm_control_int(x, "exits"), r->ns_in_vmm = vmm_control_int(x, "ns_in_vmm");
 	r->stats = x;
 	r->rate = r->uptime_ns ? r->exits / (r->uptime_ns / 1e9) : 0;	/* until there is a previous sample */
 	for (int i = 0; i < nprev && dt > 0; i++)
@@ -95,13 +81,13 @@ static void bars(int y, int x, json_object *list, const char *title, long long t
 	crt_text(y++, x, ROLE_HEADER, width, " %-*s", width - 1, title);
 	for (size_t i = 0; i < json_object_array_length(list) && i < 5; i++) {
 		json_object *r = json_object_array_get_idx(list, i);
-		long long c = jint(r, "count");
+		long long c = vmm_control_int(r, "count");
 		int len = total ? (int)(c * (width - 34) / total) : 0;
 		char count[16], bar[128];
 		tui_count(count, sizeof(count), (unsigned long long)c);
 		memset(bar, '#', (size_t)(len > 0 ? len : 0));
 		bar[len > 0 ? len : 0] = '\0';
-		crt_text(y, x, ROLE_DEFAULT, 0, " %-22.22s %8s ", jstr(r, "what"), count);
+		crt_text(y, x, ROLE_DEFAULT, 0, " %-22.22s %8s ", vmm_control_str(r, "what"), count);
 		crt_text(y++, x + 33, ROLE_PASS, width - 33, "%s", bar);
 	}
 }

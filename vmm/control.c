@@ -316,3 +316,17 @@ int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
 	closedir(d);
 	return live;
 }
+
+long long vmm_control_int(json_object *reply, const char *key)
+{
+	json_object *m;
+
+	return json_object_object_get_ex(reply, key, &m) ? json_object_get_int64(m) : 0;
+}
+
+const char *vmm_control_str(json_object *reply, const char *key)
+{
+	json_object *m;
+
+	return json_object_object_get_ex(reply, key, &m) && json_object_get_string(m) ? json_object_get_string(m) : "-";
+}

@@ -19,6 +19,11 @@ void vmm_control_stop(struct vmm *vm);
 typedef void (*vmm_control_each_fn)(const char *name, const char *status, const char *stats, void *ctx);
 int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale);
 
+/* Reading a reply's members: 0 or "-" when a member is missing. */
+struct json_object;
+long long vmm_control_int(struct json_object *reply, const char *key);
+const char *vmm_control_str(struct json_object *reply, const char *key);
+
 /* Client: sends {"cmd": CMD} and returns the reply line (malloc'd), or NULL with errno set
  * (ECONNREFUSED: a stale socket, which the caller may remove). */
 char *vmm_control_request(const char *path, const char *cmd, int timeout_ms);
