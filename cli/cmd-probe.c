@@ -38,19 +38,15 @@ static bool want_color(const char *when)
 /* A database that cannot be written costs the record, not the probe's answer. */
 static void record_report(const struct probe_report *rep, const char *dbpath)
 {
-	struct compatdb *db;
 	char err[1024], uuid[37];
 	char *doc = probe_output_json(rep);
 
-	if (doc && compatdb_open(dbpath, &db, err, sizeof(err)) == 0) {
-		if (compatdb_report_record(db, doc, NULL, uuid, err, sizeof(err)) == 0)
-			fprintf(stderr, "nestvisor probe: recorded as report %s (nestvisor report show %.8s)\n", uuid, uuid);
-		else
-			fprintf(stderr, "nestvisor probe: not recorded: %s\n", err);
-		compatdb_close(db);
-	} else if (doc) {
+	if (!doc)
+		fprintf(stderr, "nestvisor probe: not recorded: out of memory\n");
+	else if (compatdb_report_record_at(dbpath, doc, uuid, err, sizeof(err)) == 0)
+		fprintf(stderr, "nestvisor probe: recorded as report %s (nestvisor report show %.8s)\n", uuid, uuid);
+	else
 		fprintf(stderr, "nestvisor probe: not recorded: %s\n", err);
-	}
 	free(doc);
 }
 

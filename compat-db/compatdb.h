@@ -24,6 +24,9 @@ void compatdb_default_path(char *buf, size_t len);
 /* Records a probe report (the probe's JSON) for this host; writes the new report's UUID to uuid[37]. */
 int compatdb_report_record(struct compatdb *db, const char *probe_json, const char *label, char uuid[37],
 			   char *err, size_t errlen);
+/* The same on the database at path (NULL: the default), opened and closed for this one report:
+ * what `nestvisor probe` and the TUI do after a live probe. */
+int compatdb_report_record_at(const char *path, const char *probe_json, char uuid[37], char *err, size_t errlen);
 /* Imports an exported report file. 0 imported, 1 already there (same content), -errno refused. */
 int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37], char *err, size_t errlen);
 /* The export envelope (malloc'd JSON); identifiers (the kernel command line) only when asked. */

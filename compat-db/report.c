@@ -395,6 +395,18 @@ int compatdb_report_record(struct compatdb *db, const char *probe_json, const ch
 	return rc;
 }
 
+int compatdb_report_record_at(const char *path, const char *probe_json, char uuid[37], char *err, size_t errlen)
+{
+	struct compatdb *db;
+	int rc = compatdb_open(path, &db, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	rc = compatdb_report_record(db, probe_json, NULL, uuid, err, errlen);
+	compatdb_close(db);
+	return rc;
+}
+
 /* Keeps only the IOMMU-related words of the kernel command line: the rest can name hosts and disks. */
 static void redact_cmdline(json_object *probe)
 {

@@ -157,14 +157,6 @@ int probe_readlink_base(struct probe_backend *be, const char *path, char *buf, s
 	return 0;
 }
 
-void probe_save_link(struct probe_backend *be, const char *path)
-{
-	char tmp[256];
-
-	if (be->save[0])
-		probe_readlink_base(be, path, tmp, sizeof(tmp));
-}
-
 void probe_save_copy(struct probe_backend *be, const char *path)
 {
 	static char buf[65536];

@@ -52,7 +52,6 @@ const char *probe_kmsg(struct probe_backend *be, int *err);
 void probe_path(struct probe_backend *be, const char *path, char *out, size_t len);
 /* Copies a host file into the recording (used for files a library reads itself). */
 void probe_save_copy(struct probe_backend *be, const char *path);
-void probe_save_link(struct probe_backend *be, const char *path);
 
 static inline int probe_cpuid(struct probe_backend *be, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {

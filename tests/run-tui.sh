@@ -63,7 +63,10 @@ NESTVISOR_DB=$db/c.db "$NV" probe --no-run >/dev/null 2>&1
 start "cd $db && NESTVISOR_DB=$db/c.db $NV tui --replay $H"
 see "Hardware-accelerated VMs"
 tm send-keys -t "t$s" F9
-see "UNKNOWN .*Firecracker\|UNKNOWN"; ok $? "F9 lists the reports recorded on this machine"
+see "REPORT .*CREATED .*HW VMS"
+rows() { screen | grep -c '^ . [0-9a-f]\{8\} .*20[0-9][0-9]-[01][0-9]-[0-3][0-9]T'; }
+i=0; while [ "$(rows)" != 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done	# tmux may show half a redraw
+[ "$(rows)" = 2 ]; ok $? "F9 lists the two reports recorded on this machine"
 tm send-keys -t "t$s" " " Down " " d
 see "kvm.run .*not run (--no-run)"; ok $? "Space marks two, d shows what changed between them"
 tm send-keys -t "t$s" x

@@ -136,15 +136,15 @@ static int click(struct tui *t, int y, int x)
 /* A live probe is recorded, as `nestvisor probe` records it; a database that cannot be written costs the record. */
 static void record(struct tui *t)
 {
-	struct compatdb *db;
 	char err[512], uuid[37];
 	char *doc = probe_output_json(t->report);
 
-	if (doc && compatdb_open(NULL, &db, err, sizeof(err)) == 0) {
-		if (compatdb_report_record(db, doc, NULL, uuid, err, sizeof(err)) == 0)
-			snprintf(t->message, sizeof(t->message), "probe recorded as report %.8s (Reports: F9)", uuid);
-		compatdb_close(db);
-	}
+	if (!doc)
+		snprintf(t->message, sizeof(t->message), "probe not recorded: out of memory");
+	else if (compatdb_report_record_at(NULL, doc, uuid, err, sizeof(err)) == 0)
+		snprintf(t->message, sizeof(t->message), "probe recorded as report %.8s (Reports: F9)", uuid);
+	else
+		snprintf(t->message, sizeof(t->message), "probe not recorded: %.250s", err);
 	free(doc);
 	tui_reports_reload(t);
 }

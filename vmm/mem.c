@@ -53,16 +53,6 @@ int vmm_mem_write(const struct vmm_mem *m, uint64_t gpa, const void *src, uint64
 	return 0;
 }
 
-int vmm_mem_read(const struct vmm_mem *m, uint64_t gpa, void *dst, uint64_t len)
-{
-	const void *p = vmm_mem_ptr(m, gpa, len);
-
-	if (!p)
-		return -EFAULT;
-	memcpy(dst, p, len);
-	return 0;
-}
-
 uint64_t vmm_mem_resident(const struct vmm_mem *m)
 {
 	long page = sysconf(_SC_PAGESIZE);

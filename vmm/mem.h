@@ -20,7 +20,6 @@ void vmm_mem_free(struct vmm_mem *m);
 /* Host pointer for [gpa, gpa+len) if all of it is RAM, else NULL. Guards against overflow. */
 void *vmm_mem_ptr(const struct vmm_mem *m, uint64_t gpa, uint64_t len);
 int vmm_mem_write(const struct vmm_mem *m, uint64_t gpa, const void *src, uint64_t len);
-int vmm_mem_read(const struct vmm_mem *m, uint64_t gpa, void *dst, uint64_t len);
 /* Bytes of guest RAM the host has actually touched (resident pages), for RSS accounting. */
 uint64_t vmm_mem_resident(const struct vmm_mem *m);
 
