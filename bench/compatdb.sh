@@ -42,6 +42,42 @@ t0=$(ms)
 t1=$(ms)
 ok=$(grep -c "imported report" "$T/import.log")
 printf "  %s reports in %d ms: %d reports/s   (target >= 5000)\n" "$ok" $((t1 - t0)) $((ok * 1000 / (t1 - t0 + 1)))
+# the peer: SQLite alone (its shell, its JSON functions) putting the same rows from the same files into the same
+# schema in one transaction, with no validation: what a hand-written import script would do
+if command -v sqlite3 >/dev/null 2>&1; then
+	ls "$T"/r*.json > "$T/files.txt"
+	{ echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+	  sqlite3 "$T/c.db" .schema | grep -v "^CREATE TABLE class_rules"
+	  cat <<-'EOF'
+		CREATE TEMP TABLE f(name TEXT);
+		.import files.txt f
+		BEGIN;
+		CREATE TEMP TABLE raw AS SELECT readfile(name) AS j FROM f;
+		INSERT INTO hosts SELECT j->>'host_id', NULL, j->>'created', j->>'created' FROM raw WHERE 1
+		  ON CONFLICT (host_id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen);
+		INSERT INTO reports (uuid, host_id, created, nestvisor_version, schema_version, hw_virt, hw_virt_how, kvm_kind,
+		  hypervisor, nested, iommu, worst, json)
+		  SELECT j->>'uuid', j->>'host_id', j->>'created', j->>'$.probe.nestvisor_version', j->>'$.probe.schema_version',
+		  j->>'$.probe.summary.hw_vms', j->>'$.probe.summary.hw_vms_how', j->>'$.probe.kvm.module',
+		  j->>'$.probe.host.hypervisor', j->>'$.probe.summary.nested', j->>'$.probe.iommu.active',
+		  j->>'$.probe.summary.worst', json(j->'probe') FROM raw;
+		INSERT INTO checks SELECT r.j->>'uuid', c.value->>'id', c.value->>'status', c.value->>'evidence', c.value->>'fix'
+		  FROM raw r, json_each(r.j, '$.probe.checks') c;
+		INSERT INTO devices SELECT r.j->>'uuid', d.value->>'address', d.value->>'id', d.value->>'subsystem',
+		  d.value->>'class', d.value->>'vendor_name', d.value->>'device_name', d.value->>'driver',
+		  d.value->>'iommu_group', d.value->>'verdict', d.value->>'reason', d.value->>'paravirtual_alternative'
+		  FROM raw r, json_each(r.j, '$.probe.devices') d;
+		COMMIT;
+		EOF
+	} > "$T/peer.sql"
+	t2=$(ms)
+	(cd "$T" && sqlite3 p.db < peer.sql > /dev/null)
+	t3=$(ms)
+	peer=$(sqlite3 "$T/p.db" "SELECT count(*) FROM reports")
+	printf "  peer: the sqlite3 shell's JSON functions, same rows: %s reports in %d ms: %d reports/s; nestvisor is %s x its speed\n" \
+		"$peer" $((t3 - t2)) $((peer * 1000 / (t3 - t2 + 1))) \
+		"$(awk -v a=$((t1 - t0)) -v b=$((t3 - t2)) 'BEGIN { printf "%.2f", b / a }')"
+fi
 best=$(best_of_5 "$NV" db devices --db "$T/c.db" --verdict ready --json)
 printf "  device-verdict query (db devices --verdict ready) over %s reports: %d ms, process start included   (target < 50)\n" "$ok" $best
 

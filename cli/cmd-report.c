@@ -86,28 +86,24 @@ static int export_to(struct compatdb *db, const struct common *c, const char *id
 	return 0;
 }
 
+static void import_said(void *ctx, const char *file, int rc, const char *uuid, const char *why)
+{
+	(void)ctx;
+	if (rc == 0)
+		printf("%s: imported report %s\n", file, uuid);
+	else if (rc == 1)
+		printf("%s: report %s is already there\n", file, uuid);
+	else
+		fprintf(stderr, "nestvisor report import: %s\n", why);
+}
+
 static int import_files(struct compatdb *db, int n, char **files, char *err, size_t errlen)
 {
-	int failed = 0;
-	char uuid[37];
+	int rc = compatdb_report_import_files(db, n, files, import_said, NULL, err, errlen);
 
-	for (int i = 0; i < n; i++) {
-		if (i % 1000 == 0 && (compatdb_batch(db, false, err, errlen) < 0 || compatdb_batch(db, true, err, errlen) < 0))
-			return -1;	/* the batch so far is committed; nothing is half-written */
-		int rc = compatdb_report_import(db, files[i], uuid, err, errlen);
-		if (rc == 0)
-			printf("%s: imported report %s\n", files[i], uuid);
-		else if (rc == 1)
-			printf("%s: report %s is already there\n", files[i], uuid);
-		else {
-			fprintf(stderr, "nestvisor report import: %s\n", err);
-			failed++;
-		}
-	}
-	if (compatdb_batch(db, false, err, errlen) < 0)
-		return -1;
-	err[0] = '\0';
-	return failed ? -1 : 0;
+	if (rc >= 0)
+		err[0] = '\0';
+	return rc == 0 ? 0 : -1;
 }
 
 static int submit(struct compatdb *db, const struct common *c, char *err, size_t errlen)

@@ -222,7 +222,8 @@ int compatdb_open(const char *path, struct compatdb **out, char *err, size_t err
 		goto fail;
 	}
 	/* WAL with synchronous=NORMAL: a killed process loses nothing; a power cut may lose the last commits */
-	if (compatdb_exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;",
+	if (compatdb_exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;"
+			  " PRAGMA temp_store = MEMORY;",
 			  err, errlen) < 0)	/* 32 MiB: a batch of reports does not spill pages mid-transaction */
 		goto fail;
 	if (v < SCHEMA_VERSION && (compatdb_exec(db, "PRAGMA journal_mode = WAL;", err, errlen) < 0 ||
@@ -246,10 +247,6 @@ sqlite3_stmt *compatdb_stmt(struct compatdb *db, enum compatdb_sql which)
 		[SQL_REPORT_INSERT] = "INSERT INTO reports (uuid, host_id, created, nestvisor_version, schema_version,"
 				      " hw_virt, hw_virt_how, kvm_kind, hypervisor, nested, iommu, worst, json)"
 				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-		[SQL_CHECK_INSERT] = "INSERT INTO checks (report, id, status, evidence, fix) VALUES (?1, ?2, ?3, ?4, ?5)",
-		[SQL_DEVICE_INSERT] = "INSERT INTO devices (report, address, vendor_device, subsystem, class, vendor_name,"
-				      " device_name, driver, iommu_group, verdict, reason, alternative)"
-				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 		[SQL_REPORT_BY_UUID] = "SELECT uuid, json FROM reports WHERE uuid = ?1",	/* the index, exactly */
 		[SQL_MARK_SUBMITTED] = "UPDATE reports SET submitted = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE uuid = ?1",
 		/* a prefix as a range, so the primary key's index answers it (callers pass hex digits and '-' only) */
@@ -264,6 +261,32 @@ sqlite3_stmt *compatdb_stmt(struct compatdb *db, enum compatdb_sql which)
 	return db->stmt[which];
 }
 
+/* "INSERT INTO t (...) VALUES (?, ...), (?, ...)" for k rows: parameter r * columns + c + 1 is row r's column c. */
+sqlite3_stmt *compatdb_rows_stmt(struct compatdb *db, enum compatdb_rows which, int k)
+{
+	static const struct { const char *head; int columns; } rows[] = {
+		[ROWS_CHECKS] = { "INSERT INTO checks (report, id, status, evidence, fix) VALUES ", 5 },
+		[ROWS_DEVICES] = { "INSERT INTO devices (report, address, vendor_device, subsystem, class, vendor_name,"
+				   " device_name, driver, iommu_group, verdict, reason, alternative) VALUES ", 12 },
+	};
+	sqlite3_stmt **st = &db->rows[which][k - 1];
+	char sql[4096];
+	size_t n;
+
+	if (!*st) {
+		n = (size_t)snprintf(sql, sizeof(sql), "%s", rows[which].head);
+		for (int r = 0; r < k; r++)
+			for (int c = 0; c < rows[which].columns; c++)
+				n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s?%s", c ? "" : r ? ", (" : "(",
+						      c == rows[which].columns - 1 ? ")" : ", ");
+		if (sqlite3_prepare_v2(db->sql, sql, (int)n, st, NULL) != SQLITE_OK)
+			return NULL;
+	}
+	sqlite3_reset(*st);
+	sqlite3_clear_bindings(*st);
+	return *st;
+}
+
 const char *compatdb_path(const struct compatdb *db)
 {
 	return db->path;
@@ -275,6 +298,9 @@ void compatdb_close(struct compatdb *db)
 		return;
 	for (int i = 0; i < COMPATDB_SQL_COUNT; i++)
 		sqlite3_finalize(db->stmt[i]);
+	for (int t = 0; t < 2; t++)
+		for (int k = 0; k < COMPATDB_ROWS_MAX; k++)
+			sqlite3_finalize(db->rows[t][k]);
 	sqlite3_close(db->sql);
 	free(db);
 }

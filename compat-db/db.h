@@ -6,15 +6,20 @@
 #include "compat-db/compatdb.h"
 
 enum compatdb_sql {
-	SQL_HOST_UPSERT, SQL_REPORT_INSERT, SQL_CHECK_INSERT, SQL_DEVICE_INSERT, SQL_REPORT_JSON, SQL_MARK_SUBMITTED,
+	SQL_HOST_UPSERT, SQL_REPORT_INSERT, SQL_REPORT_JSON, SQL_MARK_SUBMITTED,
 	SQL_REPORT_BY_UUID,
 	COMPATDB_SQL_COUNT
 };
+enum compatdb_rows { ROWS_CHECKS, ROWS_DEVICES };
+
+/* A report's checks and devices go in with one INSERT per this many rows: far fewer statement runs. */
+#define COMPATDB_ROWS_MAX 16
 
 struct compatdb {
 	sqlite3 *sql;
 	char path[4096];
 	sqlite3_stmt *stmt[COMPATDB_SQL_COUNT];
+	sqlite3_stmt *rows[2][COMPATDB_ROWS_MAX];	/* multi-row child INSERTs by [table][rows - 1] */
 	char readonly_why[160];		/* opened read-only because of this; writes are refused with it */
 	bool batch;			/* inside compatdb_batch(): each report is a savepoint */
 };
@@ -24,6 +29,8 @@ int compatdb_writable(struct compatdb *db, char *err, size_t errlen);
 
 /* A prepared statement from the table, reset and unbound; NULL on failure. */
 sqlite3_stmt *compatdb_stmt(struct compatdb *db, enum compatdb_sql which);
+/* The INSERT of k (1..COMPATDB_ROWS_MAX) child rows, prepared once, reset and unbound; NULL on failure. */
+sqlite3_stmt *compatdb_rows_stmt(struct compatdb *db, enum compatdb_rows which, int k);
 int compatdb_exec(struct compatdb *db, const char *sql, char *err, size_t errlen);
 /* This machine's anonymous id: a salted SHA-512-crypt of /etc/machine-id. */
 int compatdb_host_id(char *buf, size_t len);

@@ -5,6 +5,7 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,39 +260,57 @@ static int step(struct compatdb *db, sqlite3_stmt *st, char *err, size_t errlen)
 	return rc == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
 }
 
+static void bind_check(sqlite3_stmt *st, int at, const char *uuid, json_object *c)
+{
+	bind_text(st, at + 1, uuid), bind_text(st, at + 2, str(c, "id")), bind_text(st, at + 3, str(c, "status"));
+	bind_text(st, at + 4, str(c, "evidence")), bind_text(st, at + 5, str(c, "fix"));
+}
+
+static void bind_device(sqlite3_stmt *st, int at, const char *uuid, json_object *d)
+{
+	json_object *g = obj(d, "iommu_group");
+
+	bind_text(st, at + 1, uuid), bind_text(st, at + 2, str(d, "address")), bind_text(st, at + 3, str(d, "id"));
+	bind_text(st, at + 4, str(d, "subsystem")), bind_text(st, at + 5, str(d, "class"));
+	bind_text(st, at + 6, str(d, "vendor_name")), bind_text(st, at + 7, str(d, "device_name"));
+	bind_text(st, at + 8, str(d, "driver"));
+	if (g && json_object_is_type(g, json_type_int))
+		sqlite3_bind_int64(st, at + 9, json_object_get_int64(g));
+	bind_text(st, at + 10, str(d, "verdict")), bind_text(st, at + 11, str(d, "reason"));
+	bind_text(st, at + 12, str(d, "paravirtual_alternative"));
+}
+
+/* The report's checks and devices, COMPATDB_ROWS_MAX rows per INSERT. */
 static int insert_children(struct compatdb *db, const char *uuid, json_object *p, char *err, size_t errlen)
 {
-	json_object *checks = obj(p, "checks"), *devs = obj(p, "devices");
-	sqlite3_stmt *st;
+	static const struct {
+		const char *member;
+		int columns;
+		void (*bind)(sqlite3_stmt *st, int at, const char *uuid, json_object *row);
+	} children[] = {
+		[ROWS_CHECKS] = { "checks", 5, bind_check },
+		[ROWS_DEVICES] = { "devices", 12, bind_device },
+	};
 
-	for (size_t i = 0; i < json_object_array_length(checks); i++) {
-		json_object *c = json_object_array_get_idx(checks, i);
-		if (!(st = compatdb_stmt(db, SQL_CHECK_INSERT)))
-			return step(db, NULL, err, errlen);
-		bind_text(st, 1, uuid), bind_text(st, 2, str(c, "id")), bind_text(st, 3, str(c, "status"));
-		bind_text(st, 4, str(c, "evidence")), bind_text(st, 5, str(c, "fix"));
-		if (step(db, st, err, errlen) < 0)
-			return -EIO;
-	}
-	for (size_t i = 0; i < json_object_array_length(devs); i++) {
-		json_object *d = json_object_array_get_idx(devs, i), *g = obj(d, "iommu_group");
-		if (!(st = compatdb_stmt(db, SQL_DEVICE_INSERT)))
-			return step(db, NULL, err, errlen);
-		bind_text(st, 1, uuid), bind_text(st, 2, str(d, "address")), bind_text(st, 3, str(d, "id"));
-		bind_text(st, 4, str(d, "subsystem")), bind_text(st, 5, str(d, "class"));
-		bind_text(st, 6, str(d, "vendor_name")), bind_text(st, 7, str(d, "device_name"));
-		bind_text(st, 8, str(d, "driver"));
-		if (g && json_object_is_type(g, json_type_int))
-			sqlite3_bind_int64(st, 9, json_object_get_int64(g));
-		bind_text(st, 10, str(d, "verdict")), bind_text(st, 11, str(d, "reason"));
-		bind_text(st, 12, str(d, "paravirtual_alternative"));
-		if (step(db, st, err, errlen) < 0)
-			return -EIO;
+	for (int t = 0; t < 2; t++) {
+		json_object *a = obj(p, children[t].member);
+		size_t n = json_object_array_length(a);
+		for (size_t i = 0; i < n; i += COMPATDB_ROWS_MAX) {
+			int k = n - i < COMPATDB_ROWS_MAX ? (int)(n - i) : COMPATDB_ROWS_MAX;
+			sqlite3_stmt *st = compatdb_rows_stmt(db, (enum compatdb_rows)t, k);
+			if (!st)
+				return step(db, NULL, err, errlen);
+			for (int r = 0; r < k; r++)
+				children[t].bind(st, r * children[t].columns, uuid, json_object_array_get_idx(a, i + (size_t)r));
+			if (step(db, st, err, errlen) < 0)
+				return -EIO;
+		}
 	}
 	return 0;
 }
 
-static int insert_envelope(struct compatdb *db, json_object *env, const char *label, char *err, size_t errlen)
+static int insert_envelope(struct compatdb *db, json_object *env, const char *label, const char *probe_text,
+			   char *err, size_t errlen)
 {
 	json_object *p = obj(env, "probe"), *sum = obj(p, "summary");
 	const char *uuid = str(env, "uuid"), *created = str(env, "created"), *host = str(env, "host_id");
@@ -316,7 +335,7 @@ static int insert_envelope(struct compatdb *db, json_object *env, const char *la
 	sqlite3_bind_int(st, 10, json_object_get_boolean(obj(sum, "nested")));
 	sqlite3_bind_int(st, 11, json_object_get_boolean(obj(obj(p, "iommu"), "active")));
 	bind_text(st, 12, str(sum, "worst"));
-	bind_text(st, 13, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+	bind_text(st, 13, probe_text);
 	if (step(db, st, err, errlen) < 0 || insert_children(db, uuid, p, err, errlen) < 0)
 		goto fail;
 	if (getenv("NESTVISOR_TEST_CRASH_BEFORE_COMMIT"))	/* the tests' kill -9 inside the transaction */
@@ -390,7 +409,7 @@ int compatdb_report_record(struct compatdb *db, const char *probe_json, const ch
 	if ((rc = compatdb_envelope_check(env, why, sizeof(why))) < 0)
 		snprintf(err, errlen, "the probe's report: %s", why);
 	else
-		rc = insert_envelope(db, env, label, err, errlen);
+		rc = insert_envelope(db, env, label, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN), err, errlen);
 	json_object_put(env);
 	return rc;
 }
@@ -454,51 +473,222 @@ static int compare_existing(struct compatdb *db, json_object *env, char *err, si
 	return rc;
 }
 
-int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37], char *err, size_t errlen)
+/* A report file read, parsed and checked, ready to store: the half of an import that needs no database. */
+struct loaded {
+	json_object *env;
+	const char *probe_text;		/* owned by env */
+	char why[640];
+	int rc;
+};
+
+static void report_load(const char *file, struct loaded *l)
 {
-	char why[640] = "";
 	struct stat sb;
-	json_object *env = NULL;
 	char *text = NULL;
-	int rc = -EINVAL;
 	FILE *f = fopen(file, "r");
 
+	l->env = NULL, l->probe_text = NULL, l->why[0] = '\0', l->rc = -EINVAL;
 	if (!f || fstat(fileno(f), &sb) < 0) {
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		snprintf(l->why, sizeof(l->why), "%s: %s", file, strerror(errno));
 		if (f)
 			fclose(f);
-		return -ENOENT;
+		l->rc = -ENOENT;
+		return;
 	}
 	if (sb.st_size > COMPATDB_MAX_REPORT) {
-		snprintf(err, errlen, "%s: %lld bytes is larger than a report can be (%d)", file, (long long)sb.st_size,
-			 COMPATDB_MAX_REPORT);
+		snprintf(l->why, sizeof(l->why), "%s: %lld bytes is larger than a report can be (%d)", file,
+			 (long long)sb.st_size, COMPATDB_MAX_REPORT);
 		fclose(f);
-		return -E2BIG;
+		l->rc = -E2BIG;
+		return;
 	}
 	text = malloc((size_t)sb.st_size + 1);
 	size_t n = text ? fread(text, 1, (size_t)sb.st_size, f) : 0;
 	fclose(f);
-	if (!text)
-		return -ENOMEM;
+	if (!text) {
+		snprintf(l->why, sizeof(l->why), "%s: out of memory", file);
+		l->rc = -ENOMEM;
+		return;
+	}
+	char why[512] = "";
 	text[n] = '\0';
 	if (strlen(text) != n)
 		snprintf(why, sizeof(why), "a NUL byte inside the file");
-	else if ((env = parse_bounded(text, n, why, sizeof(why))))
-		rc = compatdb_envelope_check(env, why, sizeof(why));
+	else if ((l->env = parse_bounded(text, n, why, sizeof(why))))
+		l->rc = compatdb_envelope_check(l->env, why, sizeof(why));
+	free(text);
 	if (why[0]) {
-		snprintf(err, errlen, "%s: not a nestvisor report: %s; nothing was imported", file, why);
-		rc = rc == -ENOTSUP ? rc : -EINVAL;
-		goto out;
+		snprintf(l->why, sizeof(l->why), "%s: not a nestvisor report: %s; nothing was imported", file, why);
+		l->rc = l->rc == -ENOTSUP ? l->rc : -EINVAL;
+		json_object_put(l->env);
+		l->env = NULL;
+		return;
 	}
-	snprintf(uuid, 37, "%s", str(env, "uuid"));
-	if ((rc = compare_existing(db, env, why, sizeof(why))) == 0)
-		rc = insert_envelope(db, env, NULL, err, errlen);
+	l->probe_text = json_object_to_json_string_ext(obj(l->env, "probe"), JSON_C_TO_STRING_PLAIN);
+	l->rc = 0;
+}
+
+/* The other half: "already there", refused as a conflict, or inserted. */
+static int report_store(struct compatdb *db, const char *file, struct loaded *l, char uuid[37], char *err,
+			size_t errlen)
+{
+	char why[640] = "";
+	int rc;
+
+	if (l->rc < 0)
+		return snprintf(err, errlen, "%s", l->why), l->rc;
+	snprintf(uuid, 37, "%s", str(l->env, "uuid"));
+	if ((rc = compare_existing(db, l->env, why, sizeof(why))) == 0)
+		rc = insert_envelope(db, l->env, NULL, l->probe_text, err, errlen);
 	else if (rc < 0)
 		snprintf(err, errlen, "%s: %s", file, why);
-out:
-	json_object_put(env);
-	free(text);
 	return rc;
+}
+
+int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37], char *err, size_t errlen)
+{
+	struct loaded l;
+	int rc;
+
+	report_load(file, &l);
+	rc = report_store(db, file, &l, uuid, err, errlen);
+	json_object_put(l.env);
+	return rc;
+}
+
+/* ---- many files: a second thread reads and parses ahead while this one writes ---- */
+
+#define AHEAD 32
+
+struct pipeline {
+	char **files;
+	int n, loaded, stored;		/* loaded: by the reader; stored: by the writer (each under lock) */
+	bool stop;
+	struct loaded slot[AHEAD];
+	pthread_mutex_t lock;
+	pthread_cond_t more, room;
+};
+
+static void *pipeline_read(void *arg)
+{
+	struct pipeline *pl = arg;
+
+	for (int i = 0; i < pl->n; i++) {
+		pthread_mutex_lock(&pl->lock);
+		while (i - pl->stored >= AHEAD && !pl->stop)
+			pthread_cond_wait(&pl->room, &pl->lock);
+		bool stop = pl->stop;
+		pthread_mutex_unlock(&pl->lock);
+		if (stop)
+			break;
+		report_load(pl->files[i], &pl->slot[i % AHEAD]);
+		pthread_mutex_lock(&pl->lock);
+		pl->loaded = i + 1;
+		pthread_cond_signal(&pl->more);
+		pthread_mutex_unlock(&pl->lock);
+	}
+	return NULL;
+}
+
+/* Results wait for their batch's COMMIT: "imported" is never said of a report a crash could still take. */
+struct pending {
+	int file, rc;
+	char uuid[37];
+	char *why;
+};
+
+static void pending_flush(struct pending *p, int *np, char **files, compatdb_import_cb done, void *ctx,
+			  const char *lost)
+{
+	for (int i = 0; i < *np; i++) {
+		char why[1024];
+		if (lost && p[i].rc >= 0)
+			snprintf(why, sizeof(why), "%s: report %s was not imported: %s", files[p[i].file], p[i].uuid, lost);
+		if (done)
+			done(ctx, files[p[i].file], lost && p[i].rc >= 0 ? -EIO : p[i].rc, p[i].uuid,
+			     lost && p[i].rc >= 0 ? why : p[i].why ? p[i].why : "");
+		free(p[i].why);
+	}
+	*np = 0;
+}
+
+int compatdb_report_import_files(struct compatdb *db, int n, char **files, compatdb_import_cb done, void *ctx,
+				 char *err, size_t errlen)
+{
+	enum { BATCH = 1000 };	/* a commit every 1000 reports keeps the WAL small */
+	struct pipeline pl = { .files = files, .n = n };
+	struct pending *pend = calloc(BATCH, sizeof(*pend));
+	pthread_t reader;
+	char why[1024];
+	int rc = 0, failed = 0, np = 0;
+	bool threaded;
+
+	if (!pend)
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	if ((rc = compatdb_batch(db, true, err, errlen)) < 0) {
+		free(pend);
+		return rc;
+	}
+	pthread_mutex_init(&pl.lock, NULL);
+	pthread_cond_init(&pl.more, NULL);
+	pthread_cond_init(&pl.room, NULL);
+	threaded = n > 1 && pthread_create(&reader, NULL, pipeline_read, &pl) == 0;
+	for (int i = 0; i < n; i++) {
+		struct loaded *l = &pl.slot[i % AHEAD];
+		struct pending *p = &pend[np++];
+
+		if (threaded) {
+			pthread_mutex_lock(&pl.lock);
+			while (pl.loaded <= i)
+				pthread_cond_wait(&pl.more, &pl.lock);
+			pthread_mutex_unlock(&pl.lock);
+		} else {
+			report_load(files[i], l);
+		}
+		p->file = i, p->uuid[0] = '\0', why[0] = '\0';
+		p->rc = report_store(db, files[i], l, p->uuid, why, sizeof(why));
+		p->why = p->rc < 0 ? strdup(why) : NULL;
+		failed += p->rc < 0;
+		json_object_put(l->env);
+		l->env = NULL;
+		pthread_mutex_lock(&pl.lock);
+		pl.stored = i + 1;
+		pthread_cond_signal(&pl.room);
+		pthread_mutex_unlock(&pl.lock);
+		if (p->rc < 0 && sqlite3_get_autocommit(db->sql)) {
+			/* SQLite rolled the whole batch back (a full disk, an I/O error): say so of each, and stop */
+			db->batch = false;
+			snprintf(err, errlen, "%s", why);
+			pending_flush(pend, &np, files, done, ctx, why);
+			rc = -EIO;
+			break;
+		}
+		if (np == BATCH || i == n - 1) {
+			if ((rc = compatdb_batch(db, false, err, errlen)) < 0) {
+				pending_flush(pend, &np, files, done, ctx, err);
+				break;
+			}
+			pending_flush(pend, &np, files, done, ctx, NULL);
+			if (i < n - 1 && (rc = compatdb_batch(db, true, err, errlen)) < 0)
+				break;
+		}
+	}
+	if (threaded) {
+		pthread_mutex_lock(&pl.lock);
+		pl.stop = true;
+		pthread_cond_signal(&pl.room);
+		pthread_mutex_unlock(&pl.lock);
+		pthread_join(reader, NULL);
+		for (int i = 0; i < AHEAD; i++)
+			json_object_put(pl.slot[i].env);
+	}
+	if (db->batch)
+		compatdb_batch(db, false, why, sizeof(why));	/* n == 0 */
+	free(pend);
+	pthread_cond_destroy(&pl.more);
+	pthread_cond_destroy(&pl.room);
+	pthread_mutex_destroy(&pl.lock);
+	return rc < 0 ? rc : failed;
 }
 
 char *compatdb_report_export(struct compatdb *db, const char *uuid, bool identifiers, char *err, size_t errlen)

@@ -265,11 +265,86 @@ static void test_migration_keeps_reports(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
+struct said { int n, imported, already, refused; char order[2600][8]; char why[512]; };
+
+static void heard(void *ctx, const char *file, int rc, const char *uuid, const char *why)
+{
+	struct said *s = ctx;
+	const char *base = strrchr(file, '/') + 1;
+
+	snprintf(s->order[s->n++], sizeof(s->order[0]), "%.7s", base);
+	if (rc == 0)
+		s->imported++, assert_int_equal(strlen(uuid), 36);
+	else if (rc == 1)
+		s->already++;
+	else
+		s->refused++, snprintf(s->why, sizeof(s->why), "%s", why);
+}
+
+/* Many files through the reader thread and batches of 1000: every result in file order, each file's fate its own. */
+static void test_import_many_files(void **state)
+{
+	enum { N = 2500 };
+	char dir[256], path[300], err[512], *files[N + 2], uuid[40];
+	struct said *said = calloc(1, sizeof(*said));
+	struct compatdb *db;
+	FILE *f;
+
+	(void)state;
+	test_mkdtemp(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/compat.db", dir);
+	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	char first[300];
+	snprintf(first, sizeof(first), "%s/m0000.json", dir);
+	write_envelope(first, "intel-vtx-nested", "host-m", "00000000-0000-4000-8000-000000000000");
+	f = fopen(first, "r");
+	static char doc[1 << 20];
+	size_t len = fread(doc, 1, sizeof(doc) - 1, f);
+	fclose(f);
+	doc[len] = '\0';
+	char *at = strstr(doc, "00000000-0000-4000-8000-000000000000");
+	for (int i = 0; i < N; i++) {
+		files[i] = malloc(300);
+		snprintf(files[i], 300, "%s/m%04d.json", dir, i);
+		snprintf(uuid, sizeof(uuid), "00000000-0000-4000-8000-%012d", i);
+		memcpy(at, uuid, 36);
+		f = fopen(files[i], "w");
+		if (i == 1234)	/* one broken file in the middle of the second batch */
+			fputs("{\"nestvisor_report\":1,", f);
+		else
+			fputs(doc, f);
+		fclose(f);
+	}
+	files[N] = files[7];		/* the same file twice: already there */
+	files[N + 1] = "/nonexistent/report.json";
+	assert_int_equal(compatdb_report_import_files(db, N + 2, files, heard, said, err, sizeof(err)), 2);
+	assert_int_equal(said->n, N + 2);
+	assert_int_equal(said->imported, N - 1);
+	assert_int_equal(said->already, 1);
+	assert_int_equal(said->refused, 2);
+	assert_non_null(strstr(said->why, "/nonexistent/report.json"));
+	assert_string_equal(said->order[0], "m0000.j");
+	assert_string_equal(said->order[1234], "m1234.j");
+	assert_string_equal(said->order[N], "m0007.j");
+	assert_int_equal(count(db, "reports"), N - 1);
+	/* again: all of them already there, nothing added */
+	memset(said, 0, sizeof(*said));
+	assert_int_equal(compatdb_report_import_files(db, N, files, heard, said, err, sizeof(err)), 1);
+	assert_int_equal(said->already, N - 1);
+	assert_int_equal(count(db, "reports"), N - 1);
+	compatdb_close(db);
+	for (int i = 0; i < N; i++)
+		free(files[i]);
+	free(said);
+	test_sh("rm -rf '%s'", dir);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_migration_keeps_reports),
 	cmocka_unit_test(test_record_export_import),
 	cmocka_unit_test(test_device_knowledge_across_hosts),
 	cmocka_unit_test(test_hostile_reports_refused),
+	cmocka_unit_test(test_import_many_files),
 	cmocka_unit_test(test_newer_and_corrupt_files_untouched),
 };
 TEST_MAIN(tests)
