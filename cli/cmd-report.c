@@ -108,7 +108,7 @@ static int import_files(struct compatdb *db, int n, char **files, char *err, siz
 
 static int submit(struct compatdb *db, const struct common *c, char *err, size_t errlen)
 {
-	struct compatdb_submit_result r;
+	struct compatdb_submit_result r = { 0 };
 	char url[1024];
 	int rc;
 

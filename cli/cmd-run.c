@@ -2,6 +2,7 @@
 #include "config.h"
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -157,6 +158,10 @@ static int run_vm(struct vmm *vm, const struct vmm_config *cfg, bool stats, int 
 	sigaddset(&sc.set, SIGUSR2);
 	pthread_create(&sig_tid, NULL, signal_thread, &sc);
 	rc = vmm_run(vm);
+	/* detached and the guest ended by itself: a second more on the control socket, so a console viewer (the
+	 * TUI) gets its last output; a stop asked for ends at once */
+	if (ready_fd >= 0 && vmm_end_reason(vm) != VMM_END_STOPPED)
+		poll(NULL, 0, 1000);
 	pthread_kill(sig_tid, SIGUSR2);
 	pthread_join(sig_tid, NULL);
 	if (vmm_report(vm)[0])

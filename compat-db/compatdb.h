@@ -58,7 +58,12 @@ int compatdb_url(const char *given, char *buf, size_t len);
 int compatdb_remote_init(const char *url, char *err, size_t errlen);
 /* Exactly once: a report is marked submitted only after the remote transaction committed; a failed or
  * interrupted submit leaves it queued, and a re-send is recognised by its UUID. */
-struct compatdb_submit_result { int queued, sent, already; };
+struct compatdb_submit_result {
+	int queued, sent, already;
+	/* optional, kept across the call: told after the queue is read and after each report (the TUI's progress) */
+	void (*progress)(void *ctx, const struct compatdb_submit_result *so_far);
+	void *ctx;
+};
 int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit_result *res, char *err,
 		    size_t errlen);
 enum compatdb_fleet_query { FLEET_HOSTS, FLEET_DEVICES, FLEET_DEVICE, FLEET_STATS };

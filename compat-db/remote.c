@@ -157,7 +157,7 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 	PGconn *c;
 	int rc = 0;
 
-	memset(res, 0, sizeof(*res));
+	res->queued = res->sent = res->already = 0;
 	if ((rc = compatdb_writable(db, err, errlen)) < 0)	/* a report could be sent but never marked */
 		return rc;
 	if (sqlite3_prepare_v2(db->sql, "SELECT uuid FROM reports WHERE submitted IS NULL ORDER BY created", -1, &st,
@@ -172,6 +172,8 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 		snprintf(queue[res->queued++], 37, "%s", (const char *)sqlite3_column_text(st, 0));
 	}
 	sqlite3_finalize(st);
+	if (res->progress)
+		res->progress(res->ctx, res);
 	if (!res->queued) {
 		free(queue);
 		return 0;
@@ -200,6 +202,8 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 			break;
 		}
 		fresh ? res->sent++ : res->already++;
+		if (res->progress)
+			res->progress(res->ctx, res);
 	}
 	PQfinish(c);
 	free(queue);

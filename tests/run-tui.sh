@@ -10,7 +10,7 @@ H=$(cd "$S" && pwd)/tests/data/hosts/gpu-group-shared-usb
 sock=nv-tui-test-$$
 tm() { tmux -L "$sock" "$@" 2>/dev/null; }
 s=0
-trap 'tm kill-server 2>/dev/null' EXIT
+trap 'tm kill-server 2>/dev/null; [ -n "${PG_DIR:-}" ] && pg_temp_stop' EXIT
 n=0 fails=0
 ok() {	# a failure shows the screen it saw
 	n=$((n + 1))
@@ -25,7 +25,11 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 	tm send-keys -t "t$s" "$1; echo TUI-ENDED; stty -a | tr -s ' ;' '\\n' | grep -E '^-?(icanon|echo)\$' | tr '\\n' ' '" Enter
 }
 
-echo "1..23"
+# a mouse click as an xterm sends it (X10 encoding: button, column and row, each + 32), press then release
+click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
+	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
+
+echo "1..40"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -42,6 +46,7 @@ tm resize-window -t "t$s" -x 60 -y 15
 see "terminal too small (needs 80x24, is 60x15)"; ok $? "60x15 says the terminal is too small"
 tm resize-window -t "t$s" -x 100 -y 30
 see "1 Host .*2 Devices"; ok $? "100x30 lays the screen out again"
+screen | tail -1 | grep -q "^F1Help .*F5Probe .*F10Quit"; ok $? "the function-key bar: F1 to F10 in order, all of them"
 tm send-keys -t "t$s" q
 see "TUI-ENDED"; ok $? "q quits"
 see "icanon echo"; ok $? "the terminal is sane afterwards (icanon, echo)"
@@ -49,6 +54,14 @@ see "icanon echo"; ok $? "the terminal is sane afterwards (icanon, echo)"
 start "NO_COLOR=1 $NV tui --replay $H"
 see "Hardware-accelerated VMs"
 tm capture-pane -t "t$s" -p -e | grep -q "$(printf '\033')\[3[1-7]m"; [ $? = 1 ]; ok $? "NO_COLOR: no colors"
+click 14 0
+see "ADDRESS .*VERDICT"; ok $? "a click on the Devices tab shows the devices"
+click 5 7
+sleep 0.3	# ncurses tells a click from a press after its mouse interval; nobody clicks and types faster
+tm send-keys -t "t$s" Enter
+see "GA102 \[GeForce RTX 3090\] \[10de:2204\]"; ok $? "a click on a row selects it (Enter details it)"
+click 2 29
+see "F10 q     quit"; ok $? "a click on F1 in the function-key bar opens the help"
 tm send-keys -t "t$s" F10
 start "$NV tui"
 see "software KVM\|Hardware-accelerated VMs"; ok $? "the live host probes without freezing the screen"
@@ -74,25 +87,73 @@ see "exported to nestvisor-report-"; ok $? "x exports the selected report"
 tm send-keys -t "t$s" q
 rm -rf "$db"
 
-# the VMs screen: launch the project's test guest from the form, watch it, pause it, stop it
+# the VMs screen: the launch form (file picker, nested greyed), the test guest watched, paused, stopped;
+# the echo guest's serial console inside the TUI
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	rt=$(mktemp -d /tmp/nv-tui-rt.XXXXXX)
 	start "cd $(cd "$B" && pwd) && XDG_RUNTIME_DIR=$rt $NV tui --replay $H"
 	see "Hardware-accelerated VMs"
 	tm send-keys -t "t$s" F7
-	see "kernel (a multiboot"
-	tm send-keys -t "t$s" "tests/guests/portloop.elf" Enter "count=1000000000" Enter Enter Enter
-	see "launched vm-"; ok $? "F7: the launch form starts the test guest as its own process"
+	see "launch a VM"; ok $? "F7 opens the launch form"
+	see "Nested .*off .*does not offer nested guests yet"; ok $? "the form shows nested greyed out, with the reason"
+	tm send-keys -t "t$s" C-u "tests/guests/" C-o
+	see "choose a file .*tests/guests"; ok $? "Ctrl-O opens the file picker in the typed directory"
+	tm send-keys -t "t$s" p Enter
+	see "Kernel .*tests/guests/p[a-z]*.elf_"; ok $? "choosing a file fills the kernel field"
+	tm send-keys -t "t$s" C-u "tests/guests/portloop.elf" Down Down "count=1000000000" F7
+	see "launched vm-"; ok $? "F7 in the form starts the test guest as its own process"
 	see "running .*128M"; ok $? "the VMs screen lists it (found through its control socket)"
 	see "exits, [0-9]*/s now"; ok $? "the statistics panel shows exits per second"
 	see "0x0080 post .*#"; ok $? "the busiest port, with a bar"
+	see "exits/s, last [2-9][0-9]* s (peak [0-9.]*[kM]*): *[^ ]"; ok $? "a sparkline of exits per second over time"
 	tm send-keys -t "t$s" p
 	see " paused "; ok $? "p pauses it"
 	tm send-keys -t "t$s" k y
 	see "no VMs running"; ok $? "k and y stop it, and it leaves the list"
-	tm send-keys -t "t$s" q
+	tm send-keys -t "t$s" F7 C-u "tests/guests/echo.elf" F7
+	see "running .*128M"
+	tm send-keys -t "t$s" Enter
+	see "echo ready"; ok $? "Enter attaches to its serial console, with what it printed before"
+	tm send-keys -t "t$s" a b c
+	see "^ABC"; ok $? "keys go to the guest, and its answer shows"
+	tm send-keys -t "t$s" C-]
+	see "detached from vm-"; ok $? "Ctrl-] detaches, the VM still running"
+	tm send-keys -t "t$s" Enter q
+	see "^bye"; ok $? "its last words show as it ends"
+	see "the VM has ended"; ok $? "and the console says it ended"
+	tm send-keys -t "t$s" C-] q
 	rm -rf "$rt"
 else
-	for t in 1 2 3 4 5 6; do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
+	for t in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
 fi
+
+# u on the Reports screen submits to a real PostgreSQL server, showing progress and the result
+. "$S/scripts/pg-temp.sh"
+pg=$(mktemp -d /tmp/nv-tui-pg.XXXXXX)
+if pg_temp_start "$pg"; then
+	db=$(mktemp -d /tmp/nv-tui-db.XXXXXX)
+	NESTVISOR_DB=$db/c.db "$NV" probe --no-run >/dev/null 2>&1
+	NESTVISOR_DB=$db/c.db "$NV" probe --no-run >/dev/null 2>&1
+	"$NV" db init --to "$PG_URL" >/dev/null 2>&1
+	start "NESTVISOR_DB=$db/c.db NESTVISOR_COMPAT_URL=$PG_URL $NV tui --replay $H"
+	see "Hardware-accelerated VMs"
+	tm send-keys -t "t$s" F9
+	see "REPORT .*CREATED"
+	tm send-keys -t "t$s" u
+	see "2 queued: 2 sent, 0 already there"; ok $? "u submits both reports to the shared database"
+	tm send-keys -t "t$s" u
+	see "0 queued: 0 sent, 0 already there"; ok $? "u again: nothing left to send"
+	tm send-keys -t "t$s" q
+	pg_temp_stop
+	NESTVISOR_DB=$db/c.db "$NV" probe --no-run >/dev/null 2>&1
+	start "NESTVISOR_DB=$db/c.db NESTVISOR_COMPAT_URL=$PG_URL $NV tui --replay $H"
+	see "Hardware-accelerated VMs"
+	tm send-keys -t "t$s" F9 u
+	see "1 queued: 0 sent, 0 already there; 1 still queued: could not reach the shared"; ok $? "the server gone: the report stays queued, and it says why"
+	tm send-keys -t "t$s" q
+	rm -rf "$db"
+else
+	for t in 1 2 3; do n=$((n + 1)); echo "ok $n # SKIP $PG_WHY"; done
+fi
+rm -rf "$pg"
 [ $fails = 0 ]

@@ -39,7 +39,39 @@ static void test_count(void **state)
 	assert_string_equal(b, "3.0G");
 }
 
+static void test_sparkline(void **state)
+{
+	static const double v[] = { 0, 1, 50, 100, 25 };
+	char b[64];
+
+	(void)state;
+	tui_sparkline(b, sizeof(b), v, 5, false);
+	assert_string_equal(b, " _=#.");	/* scaled to the largest; any exits at all show */
+	tui_sparkline(b, sizeof(b), v, 5, true);
+	assert_string_equal(b, " \u2581\u2584\u2588\u2582");
+	tui_sparkline(b, 4, v, 5, true);	/* never past the buffer: whole characters only */
+	assert_string_equal(b, " ");
+	tui_sparkline(b, sizeof(b), v, 1, false);
+	assert_string_equal(b, " ");	/* all quiet */
+}
+
+/* The console view's small terminal: lines, CR overwrites, backspace, tabs, escape sequences dropped. */
+static void test_console_feed(void **state)
+{
+	static const char out[] = "booting\r\nab\bc\x1b[1;32mok\x1b[0m\n\tx\rY\nlast";
+
+	(void)state;
+	tui_console_feed(out, sizeof(out) - 1);
+	assert_string_equal(tui_console_line(0), "last");
+	assert_string_equal(tui_console_line(1), "Y       x");
+	assert_string_equal(tui_console_line(2), "acok");
+	assert_string_equal(tui_console_line(3), "booting");
+	assert_null(tui_console_line(4));
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_sparkline),
+	cmocka_unit_test(test_console_feed),
 	cmocka_unit_test(test_fit),
 	cmocka_unit_test(test_count),
 };

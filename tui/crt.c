@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <wchar.h>
 #include "tui/crt.h"
 
 static int role_attr[ROLE_COUNT];
@@ -107,7 +108,13 @@ void crt_text(int y, int x, enum crt_role role, int width, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	attron(role_attr[role]);
-	mvaddnstr(y, x, buf, width);
+	/* width counts columns, not bytes: UTF-8 text (names from pci.ids, the sparkline) is never cut mid-character */
+	wchar_t w[1024];
+	size_t n = mbstowcs(w, buf, sizeof(w) / sizeof(w[0]) - 1);
+	if (n == (size_t)-1)
+		mvaddnstr(y, x, buf, width);
+	else
+		w[n] = L'\0', mvaddnwstr(y, x, w, width);
 	attroff(role_attr[role]);
 }
 

@@ -2,7 +2,10 @@
  * two, export to a file and submit to the shared database, all through the compat-db API. */
 #include "config.h"
 #include <curses.h>
+#include <errno.h>
 #include <json-c/json.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,96 @@ static int nrows = -1;			/* -1: not read yet */
 static char marked[2][37];
 static char panel[PANEL_LINES][256];
 static int npanel;
+
+/* A submit runs in its own thread: the screen keeps moving and shows how far it got. */
+static struct {
+	pthread_t thread;
+	atomic_int state;		/* 0 idle, 1 running, 2 done */
+	atomic_int queued, sent, already;
+	char url[1024], err[512];
+	int rc;
+	double started_ms;
+} sub;
+
+static void submit_progress(void *ctx, const struct compatdb_submit_result *r)
+{
+	(void)ctx;
+	atomic_store(&sub.queued, r->queued);
+	atomic_store(&sub.sent, r->sent);
+	atomic_store(&sub.already, r->already);
+}
+
+static void *submit_thread(void *arg)
+{
+	struct compatdb_submit_result r = { .progress = submit_progress };
+	struct compatdb *db;
+
+	(void)arg;
+	sub.rc = compatdb_open(NULL, &db, sub.err, sizeof(sub.err));
+	if (sub.rc == 0) {
+		sub.rc = compatdb_submit(db, sub.url, &r, sub.err, sizeof(sub.err));
+		compatdb_close(db);
+	}
+	atomic_store(&sub.state, 2);
+	return NULL;
+}
+
+static void submit_start(struct tui *t)
+{
+	if (atomic_load(&sub.state) == 1)
+		return;
+	if (compatdb_url(NULL, sub.url, sizeof(sub.url)) < 0) {
+		snprintf(t->message, sizeof(t->message), "no shared database: set NESTVISOR_COMPAT_URL or compat_url in "
+			 "nestvisor.conf");
+		return;
+	}
+	atomic_store(&sub.queued, -1);
+	atomic_store(&sub.sent, 0);
+	atomic_store(&sub.already, 0);
+	sub.err[0] = '\0';
+	sub.started_ms = tui_now_ms();
+	atomic_store(&sub.state, 1);
+	if (pthread_create(&sub.thread, NULL, submit_thread, NULL) != 0) {
+		atomic_store(&sub.state, 0);
+		snprintf(t->message, sizeof(t->message), "could not start the submit: %s", strerror(errno));
+	}
+}
+
+bool tui_reports_busy(void)
+{
+	return atomic_load(&sub.state) == 1;
+}
+
+/* Where a submit stands, on the message line; its result once it is over. */
+static void submit_poll(struct tui *t)
+{
+	static const char spin[] = "|/-\\";
+	int state = atomic_load(&sub.state), q = atomic_load(&sub.queued), s = atomic_load(&sub.sent),
+	    a = atomic_load(&sub.already);
+
+	if (state == 1 && q < 0)
+		snprintf(t->message, sizeof(t->message), "%c connecting to %.200s ...",
+			 spin[(int)((tui_now_ms() - sub.started_ms) / 100) % 4], sub.url);
+	else if (state == 1)
+		snprintf(t->message, sizeof(t->message), "%c submitting to %.200s: %d of %d done (%d sent, %d already there)",
+			 spin[(int)((tui_now_ms() - sub.started_ms) / 100) % 4], sub.url, s + a, q, s, a);
+	else if (state == 2) {
+		pthread_join(sub.thread, NULL);
+		atomic_store(&sub.state, 0);
+		q = q < 0 ? 0 : q;
+		if (sub.rc < 0)
+			snprintf(t->message, sizeof(t->message), "%d queued: %d sent, %d already there; %d still queued: %.250s",
+				 q, s, a, q - s - a, sub.err);
+		else
+			snprintf(t->message, sizeof(t->message), "%d queued: %d sent, %d already there", q, s, a);
+	}
+}
+
+void tui_reports_done(void)
+{
+	if (atomic_load(&sub.state) != 0)
+		pthread_join(sub.thread, NULL);	/* a submit in flight finishes; it is safe to stop, but this is kinder */
+}
 
 static struct compatdb *open_db(struct tui *t)
 {
@@ -119,6 +212,7 @@ void tui_reports_draw(struct tui *t)
 		t->scroll = t->sel;
 	if (t->sel >= t->scroll + (list_end - y))
 		t->scroll = t->sel - (list_end - y) + 1;
+	t->list_top = y, t->list_rows = list_end - y;
 	for (int i = t->scroll; i < nrows && y < list_end; i++, y++) {
 		bool m = !strcmp(rows[i].uuid, marked[0]) || !strcmp(rows[i].uuid, marked[1]);
 		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0, " %c %-10.8s %-24s %-6s %-6s %-7s %s", m ? '*' : ' ',
@@ -128,6 +222,7 @@ void tui_reports_draw(struct tui *t)
 		crt_text(y, 1, ROLE_DIM, 0, "no reports yet: each probe records one (F5 here, or `nestvisor probe`)");
 	for (int i = 0; i < npanel && list_end + 1 + i < t->rows - 2; i++)
 		crt_text(list_end + 1 + i, 1, i == 0 ? ROLE_HEADER : ROLE_DEFAULT, 0, "%s", panel[i]);
+	submit_poll(t);
 	crt_text(1, 1, ROLE_DIM, 0, "Enter show  Space mark two  d diff  x export  u submit  (%s)",
 		 nrows ? "newest first" : "empty");
 	if (t->message[0])
@@ -173,21 +268,7 @@ int tui_reports_key(struct tui *t, int key)
 		free(doc);
 		compatdb_close(db);
 	} else if (key == 'u') {
-		struct compatdb *db = open_db(t);
-		struct compatdb_submit_result r = { 0 };
-		char url[1024];
-		if (!db) {
-			return TUI_REDRAW;
-		} else if (compatdb_url(NULL, url, sizeof(url)) < 0) {
-			snprintf(t->message, sizeof(t->message), "no shared database: set NESTVISOR_COMPAT_URL or compat_url in "
-				 "nestvisor.conf");
-		} else {
-			snprintf(t->message, sizeof(t->message), "submitting to %.200s ...", url);
-			int rc = compatdb_submit(db, url, &r, err, sizeof(err));
-			snprintf(t->message, sizeof(t->message), "%d queued: %d sent, %d already there%s%.200s", r.queued, r.sent,
-				 r.already, rc < 0 ? "; still queued: " : "", rc < 0 ? err : "");
-		}
-		compatdb_close(db);
+		submit_start(t);
 	} else {
 		return 0;
 	}

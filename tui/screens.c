@@ -68,6 +68,7 @@ static void host_draw(struct tui *t)
 		t->scroll = t->sel;
 	if (t->sel >= t->scroll + list_rows)
 		t->scroll = t->sel - list_rows + 1;
+	t->list_top = y, t->list_rows = list_rows;
 	for (int i = t->scroll; i < (int)t->report->nchecks && y < bottom; i++, y++) {
 		const struct probe_check *c = &t->report->checks[i];
 		tui_fit(line, sizeof(line), c->title, 38);
@@ -165,6 +166,7 @@ static void devices_draw(struct tui *t)
 		t->scroll = t->sel;
 	if (t->sel >= t->scroll + rows)
 		t->scroll = t->sel - rows + 1;
+	t->list_top = y, t->list_rows = rows;
 	for (int i = t->scroll; i < n && i < t->scroll + rows; i++, y++) {
 		const struct probe_pci_dev *d = v[i];
 		char group[12] = "-";
@@ -187,8 +189,11 @@ static void devices_draw(struct tui *t)
 		crt_text(top, 1, ROLE_HEADER, 0, "%s %s [%04x:%04x], %s", d->vendor_name, d->device_name, d->vendor, d->device,
 			 d->class_name);
 		crt_text(top + 1, 1, ROLE_DEFAULT, 0, "%s: %s", d->verdict, d->reason);
-		crt_text(top + 2, 1, ROLE_DEFAULT, 0, "reset %s, SR-IOV VFs %d, ACS %s, IOMMU group peers: %s",
-			 d->reset[0] ? d->reset : "none", d->sriov_vfs, d->acs < 0 ? "unreadable" : d->acs ? "yes" : "no",
+		char vfs[16] = "none";
+		if (d->sriov_vfs >= 0)
+			snprintf(vfs, sizeof(vfs), "%d", d->sriov_vfs);
+		crt_text(top + 2, 1, ROLE_DEFAULT, 0, "reset %s, SR-IOV VFs %s, ACS %s, IOMMU group peers: %s",
+			 d->reset[0] ? d->reset : "none", vfs, d->acs < 0 ? "unreadable" : d->acs ? "yes" : "no",
 			 d->group_peers[0] ? d->group_peers : "none");
 		crt_text(top + 3, 1, ROLE_DEFAULT, 0, "instead of passthrough: %s", d->alternative);
 	}
@@ -246,31 +251,40 @@ int tui_tab_at(int x)
 	return s >= 0 && s < SCREEN_COUNT ? tui_screens[s].key : -1;
 }
 
-#define FKEY_WIDTH 11
+/* The function-key bar, F1 to F10 in order as in htop, each slot an equal share of the width (8 at 80 columns). */
+static int fkey_slots(const struct tui *t, int order[], int *width)
+{
+	int n = 0;
+
+	for (int i = 0; i < tui_nkeys; i++)
+		if (tui_keys[i].fkey) {
+			int j = n++;
+			for (; j > 0 && tui_keys[order[j - 1]].key > tui_keys[i].key; j--)
+				order[j] = order[j - 1];
+			order[j] = i;
+		}
+	*width = n && t->cols / n > 8 ? t->cols / n : 8;
+	return n;
+}
 
 void tui_draw_fkeys(struct tui *t)
 {
-	int x = 0;
+	int order[32], width, n = fkey_slots(t, order, &width);
 
 	crt_fill(t->rows - 1, ROLE_DEFAULT);
-	for (int i = 0; i < tui_nkeys; i++) {
-		if (!tui_keys[i].fkey)
-			continue;
-		crt_text(t->rows - 1, x, ROLE_FKEY, 3, "%s", tui_keys[i].fkey);
-		crt_text(t->rows - 1, x + (int)strlen(tui_keys[i].fkey), ROLE_FKEY_LABEL, FKEY_WIDTH - (int)strlen(tui_keys[i].fkey),
-			 "%-8s", tui_keys[i].label);
-		x += FKEY_WIDTH;
+	for (int i = 0; i < n; i++) {
+		const struct tui_key *k = &tui_keys[order[i]];
+		int x = i * width, fw = (int)strlen(k->fkey);
+		crt_text(t->rows - 1, x, ROLE_FKEY, fw, "%s", k->fkey);
+		crt_text(t->rows - 1, x + fw, ROLE_FKEY_LABEL, width - fw, "%-*s", width - fw, k->label);
 	}
 }
 
-int tui_fkey_at(int x)
+int tui_fkey_at(struct tui *t, int x)
 {
-	int slot = x / FKEY_WIDTH;
+	int order[32], width, n = fkey_slots(t, order, &width);
 
-	for (int i = 0; i < tui_nkeys; i++)
-		if (tui_keys[i].fkey && slot-- == 0)
-			return tui_keys[i].key;
-	return -1;
+	return x / width < n ? tui_keys[order[x / width]].key : -1;
 }
 
 int tui_move(struct tui *t, int delta)

@@ -75,7 +75,13 @@ static int act_pgup(struct tui *t) { return tui_move(t, -(t->rows - 6)); }
 static int act_pgdn(struct tui *t) { return tui_move(t, t->rows - 6); }
 static int act_home(struct tui *t) { return tui_move(t, -100000); }
 static int act_end(struct tui *t) { return tui_move(t, 100000); }
-static int act_enter(struct tui *t) { t->detail = !t->detail; return TUI_REDRAW; }
+static int act_enter(struct tui *t)
+{
+	if (t->screen == SCREEN_VMS)
+		return tui_vms_attach(t);
+	t->detail = !t->detail;
+	return TUI_REDRAW;
+}
 static int act_sort(struct tui *t) { t->sort = (t->sort + 1) % DEVICE_SORTS; t->sel = 0; return TUI_REDRAW; }
 static int act_search(struct tui *t) { t->searching = true; return TUI_REDRAW; }
 static int act_filter(struct tui *t) { t->filter_ready = !t->filter_ready; t->sel = 0; return TUI_REDRAW; }
@@ -84,17 +90,17 @@ const struct tui_key tui_keys[] = {
 	{ KEY_F(1), '?', "F1", "Help", "F1 ? h    this help", act_help },
 	{ 'h', 0, NULL, NULL, NULL, act_help },
 	{ KEY_F(2), '1', "F2", "Host", "F2 1      the host: can it run VMs, nested ones?", act_host },
-	{ KEY_F(3), '2', "F3", "Devices", "F3 2      PCI devices and their passthrough verdicts", act_devices },
-	{ KEY_F(4), '3', "F4", "VMs", "F4 3      running VMs: exits per second, launch, pause, stop", act_vms },
-	{ KEY_F(9), '4', "F9", "Reports", "F9 4      reports: Enter show, Space mark, d diff, x export, u submit", act_reports },
-	{ KEY_F(7), 'n', "F7", "Launch", "F7 n      VMs: launch a VM (kernel, command line, memory, vCPUs)", act_launch },
+	{ KEY_F(3), '2', "F3", "PCI", "F3 2      PCI devices and their passthrough verdicts", act_devices },
+	{ KEY_F(4), '3', "F4", "VMs", "F4 3      running VMs: exits per second, console, pause, stop", act_vms },
+	{ KEY_F(9), '4', "F9", "Report", "F9 4      reports: Enter show, Space mark, d diff, x export, u submit", act_reports },
+	{ KEY_F(7), 'n', "F7", "Launch", "F7 n      VMs: launch a VM (a form: kernel, initrd, command line, memory, vCPUs)", act_launch },
 	{ 'p', 0, NULL, NULL, "p         VMs: pause or resume the selected VM", act_pause },
 	{ 'k', 0, NULL, NULL, "k         VMs: stop the selected VM (asks first)", act_stop },
 	{ KEY_F(8), 'f', "F8", "Filter", "F8 f      Devices: only devices ready for passthrough", act_filter },
-	{ KEY_F(5), 'r', "F5", "Re-probe", "F5 r      run the probe again", act_rerun },
+	{ KEY_F(5), 'r', "F5", "Probe", "F5 r      run the probe again", act_rerun },
 	{ KEY_F(6), 's', "F6", "Sort", "F6 s      Devices: sort by the next column", act_sort },
 	{ '/', 0, NULL, NULL, "/         Devices: search (Enter or Esc ends)", act_search },
-	{ '\n', KEY_ENTER, NULL, NULL, "Enter     show or hide the selected item's details", act_enter },
+	{ '\n', KEY_ENTER, NULL, NULL, "Enter     details of the selected item; VMs: its serial console (Ctrl-] detaches)", act_enter },
 	{ KEY_UP, 'k', NULL, NULL, "Up Down   move; PgUp PgDn Home End", act_up },
 	{ KEY_DOWN, 'j', NULL, NULL, NULL, act_down },
 	{ KEY_PPAGE, 0, NULL, NULL, NULL, act_pgup },
@@ -102,6 +108,9 @@ const struct tui_key tui_keys[] = {
 	{ KEY_HOME, 'g', NULL, NULL, NULL, act_home },
 	{ KEY_END, 'G', NULL, NULL, NULL, act_end },
 	{ KEY_F(10), 'q', "F10", "Quit", "F10 q     quit", act_quit },
+	/* keys of the launch form and the console, which take every key while open (launch.c, console.c): help only */
+	{ -2, 0, NULL, NULL, "Launch form: Up Down Tab move, Ctrl-O browses for a file, Ctrl-U clears, F7 launches, Esc", NULL },
+	{ -2, 0, NULL, NULL, "VM console: every key goes to the guest; Ctrl-] (or an F-key) detaches", NULL },
 };
 const int tui_nkeys = sizeof(tui_keys) / sizeof(tui_keys[0]);
 
@@ -111,12 +120,16 @@ static int dispatch(struct tui *t, int key)
 
 	if (t->prompt_kind != PROMPT_NONE)
 		return tui_prompt_key(t, key);
+	if (tui_launch_open())
+		return tui_launch_key(t, key);
+	if (tui_console_attached() && (rc = tui_console_key(t, key)))
+		return rc;
 	if (t->searching)
 		return tui_search_key(t, key);
 	if (t->screen == SCREEN_REPORTS && (rc = tui_reports_key(t, key)))
 		return rc;
 	for (int i = 0; i < tui_nkeys; i++)
-		if (tui_keys[i].key == key || (tui_keys[i].alt && tui_keys[i].alt == key))
+		if (tui_keys[i].fn && (tui_keys[i].key == key || (tui_keys[i].alt && tui_keys[i].alt == key)))
 			return tui_keys[i].fn(t);
 	return 0;
 }
@@ -127,9 +140,11 @@ static int click(struct tui *t, int y, int x)
 	if (y == 0)
 		return tui_tab_at(x);
 	if (y == t->rows - 1)
-		return tui_fkey_at(x);
-	if (y >= TUI_BODY_TOP)
-		t->sel = t->scroll + (y - TUI_BODY_TOP);
+		return tui_fkey_at(t, x);
+	if (t->list_rows > 0 && y >= t->list_top && y < t->list_top + t->list_rows) {
+		t->sel = t->scroll + (y - t->list_top);
+		tui_move(t, 0);	/* past the last row: the last row */
+	}
 	return -1;
 }
 
@@ -171,6 +186,7 @@ static void draw(struct tui *t)
 	if (atomic_load(&j->state) == 3)
 		snprintf(t->error, sizeof(t->error), "the probe could not run: %s", j->err);
 	tui_draw_tabs(t);
+	t->list_rows = 0;
 	tui_screens[t->screen].draw(t);
 	tui_draw_fkeys(t);
 	crt_refresh();
@@ -179,7 +195,8 @@ static void draw(struct tui *t)
 int tui_main(const struct tui_options *opt)
 {
 	static struct probe_job job;
-	struct tui t = { .screen = SCREEN_HOST, .job = &job, .launch = { "tests/guests/hello.elf", "", "128M", "1" } };
+	struct tui t = { .screen = SCREEN_HOST, .job = &job,
+			 .launch = { .kernel = "tests/guests/hello.elf", .mem = "128M", .cpus = "1" } };
 	int my = 0, mx = 0;
 
 	job.opt.replay_dir = opt->replay_dir;
@@ -190,7 +207,8 @@ int tui_main(const struct tui_options *opt)
 	probe_start(&t);
 	for (;;) {
 		draw(&t);
-		int k = crt_key(atomic_load(&job.state) == 1 ? 10 : t.screen == SCREEN_VMS ? 250 : 1000, &my, &mx);	/* the summary shows as soon as it exists */
+		int k = crt_key(atomic_load(&job.state) == 1 ? 10 : tui_console_attached() ? 40 : tui_reports_busy() ? 100 :
+				t.screen == SCREEN_VMS ? 250 : 1000, &my, &mx);	/* the summary shows as soon as it exists */
 		if (k == KEY_MOUSE)
 			k = click(&t, my, mx);
 		if (k == KEY_RESIZE || k < 0)
@@ -199,6 +217,7 @@ int tui_main(const struct tui_options *opt)
 			break;
 	}
 	crt_done();
+	tui_reports_done();
 	if (atomic_load(&job.state) == 1 || atomic_load(&job.state) == 2)
 		pthread_join(job.thread, NULL);
 	if (atomic_load(&job.state) == 2)

@@ -1,14 +1,13 @@
 /* vms: the VMs screen: running VMs found through their control sockets, refreshed every second with
- * exits per second; the selected VM's exits by reason and port as bars; launch, pause/resume, stop. */
+ * exits per second; the selected VM's exits by reason and port as bars; pause/resume, stop, attach (the
+ * launch form is launch.c, the console console.c). */
 #include "config.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "tui/crt.h"
 #include "tui/screens.h"
@@ -26,6 +25,47 @@ struct vm_row {
 static struct vm_row rows[MAX_VMS], prev[MAX_VMS];
 static int nrows, nprev;
 static double refreshed_ms;
+
+/* Exits per second over the last minute, per VM (by name), for the sparkline. */
+#define SPARK 60
+static struct { char name[64]; double rate[SPARK]; int n; } hist[MAX_VMS];
+
+static void hist_add(const char *name, double rate)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < MAX_VMS; i++) {
+		if (!strcmp(hist[i].name, name)) {
+			if (hist[i].n == SPARK)
+				memmove(hist[i].rate, hist[i].rate + 1, sizeof(double) * (SPARK - 1)), hist[i].n--;
+			hist[i].rate[hist[i].n++] = rate;
+			return;
+		}
+		if (free_slot < 0 && !hist[i].name[0])
+			free_slot = i;
+	}
+	if (free_slot < 0) {	/* all taken: forget the VMs that are gone */
+		for (int i = 0; i < MAX_VMS; i++) {
+			bool live = false;
+			for (int r = 0; r < nrows; r++)
+				live |= !strcmp(rows[r].name, hist[i].name);
+			if (!live && free_slot < 0)
+				free_slot = i;
+		}
+	}
+	if (free_slot >= 0) {
+		snprintf(hist[free_slot].name, sizeof(hist[free_slot].name), "%s", name);
+		hist[free_slot].rate[0] = rate, hist[free_slot].n = 1;
+	}
+}
+
+static const double *hist_of(const char *name, int *n)
+{
+	for (int i = 0; i < MAX_VMS; i++)
+		if (hist[i].name[0] && !strcmp(hist[i].name, name))
+			return *n = hist[i].n, hist[i].rate;
+	return *n = 0, NULL;
+}
 
 static void add_row(const char *name, const char *status, const char *stats, void *ctx)
 {
@@ -51,6 +91,7 @@ static void add_row(const char *name, const char *status, const char *stats, voi
 			r->rate = (r->exits - prev[i].exits) / (dt / 1e3);
 	json_object_put(s);
 	nrows++;
+	hist_add(r->name, r->rate);
 }
 
 /* At most once a second: ask every VM for its status and statistics. */
@@ -97,12 +138,17 @@ void tui_vms_draw(struct tui *t)
 	int y = TUI_BODY_TOP;
 	char rate[16], mem[16];
 
+	if (tui_console_attached()) {
+		tui_console_draw(t);
+		return;
+	}
 	refresh();
 	crt_fill(y, ROLE_HEADER);
 	crt_text(y++, 0, ROLE_HEADER, 0, " %-16s %7s %-8s %4s %8s %9s %10s  %s", "NAME", "PID", "STATE", "CPUS", "MEM", "UPTIME",
 		 "EXITS/S", "CONSOLE");
 	if (t->sel >= nrows)
 		t->sel = nrows ? nrows - 1 : 0;
+	t->scroll = 0, t->list_top = y, t->list_rows = t->rows - 14 - y;
 	for (int i = 0; i < nrows && y < t->rows - 14; i++, y++) {
 		tui_count(rate, sizeof(rate), (unsigned long long)(rows[i].rate + 0.5));
 		snprintf(mem, sizeof(mem), "%lldM", rows[i].mem >> 20);
@@ -120,9 +166,21 @@ void tui_vms_draw(struct tui *t)
 		json_object_object_get_ex(r->stats, "by_port", &ports);
 		crt_text(top++, 1, ROLE_DEFAULT, 0, "%s: %lld exits, %.0f/s now; %.3f ms handling them in the VMM (%.2f%% of its uptime)",
 			 r->name, r->exits, r->rate, r->ns_in_vmm / 1e6, r->uptime_ns ? 100.0 * r->ns_in_vmm / r->uptime_ns : 0.0);
+		int n;
+		const double *h = hist_of(r->name, &n);
+		double peak = 0;
+		char spark[SPARK * 4], top_rate[16];
+		for (int i = 0; i < n; i++)
+			peak = h[i] > peak ? h[i] : peak;
+		tui_sparkline(spark, sizeof(spark), h, n, MB_CUR_MAX > 1);
+		tui_count(top_rate, sizeof(top_rate), (unsigned long long)(peak + 0.5));
+		crt_text(top, 1, ROLE_DIM, 0, "exits/s, last %d s (peak %s): ", n, top_rate);
+		crt_text(top, 36, ROLE_PASS, 0, "%s", spark);
 		bars(top + 1, 0, reasons, "exits by reason", r->exits, half);
 		bars(top + 1, half, ports, "busiest ports", r->exits, t->cols - half);
 	}
+	if (tui_launch_open())
+		tui_launch_draw(t);
 	if (t->prompt[0])
 		crt_text(t->rows - 2, 0, ROLE_WARN, 0, " %s%s_", t->prompt, t->input);
 	else if (t->message[0])
@@ -155,44 +213,15 @@ int tui_vms_stop(struct tui *t)
 	return TUI_REDRAW;
 }
 
-/* A VM is its own process: `nestvisor run --detach`, so one that crashes never takes the TUI with it. */
-static void launch(struct tui *t)
+void tui_vms_refresh_now(void)
 {
-	char self[512], name[32];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	snprintf(name, sizeof(name), "vm-%d", (int)(tui_now_ms()) % 100000);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0), dup2(null, 1), dup2(null, 2);
-		char *argv[16] = { self, "run", "--detach", "--name", name, "--kernel", t->launch.kernel, "--mem", t->launch.mem,
-				   "--cpus", t->launch.cpus, NULL };
-		if (t->launch.cmdline[0]) {
-			argv[11] = "--cmdline";
-			argv[12] = t->launch.cmdline;
-			argv[13] = NULL;
-		}
-		execv(self, argv);
-		_exit(127);
-	}
-	int st = 0;
-	if (pid > 0)
-		waitpid(pid, &st, 0);	/* the detached VM outlives this child */
-	snprintf(t->message, sizeof(t->message), pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ?
-		 "launched %s (%s)" : "could not launch %s from %s: see `nestvisor run --kernel` for the reason", name,
-		 t->launch.kernel);
 	refreshed_ms = 0;
 }
 
-/* The launch form: one field after another on the prompt line; Enter on an empty field keeps its default. */
-int tui_vms_launch(struct tui *t)
+/* Enter: the selected VM's serial console, inside the TUI. */
+int tui_vms_attach(struct tui *t)
 {
-	tui_prompt(t, PROMPT_KERNEL, "kernel (a multiboot, bzImage, PVH image) [%s]: ", t->launch.kernel);
-	return TUI_REDRAW;
+	return t->sel < nrows ? tui_console_attach(t, rows[t->sel].name) : TUI_REDRAW;
 }
 
 void tui_vms_prompt_done(struct tui *t, int which, const char *text)
@@ -201,26 +230,6 @@ void tui_vms_prompt_done(struct tui *t, int which, const char *text)
 	case PROMPT_STOP:
 		if (text[0] == 'y')
 			control(t, "stop");
-		break;
-	case PROMPT_KERNEL:
-		if (text[0])
-			snprintf(t->launch.kernel, sizeof(t->launch.kernel), "%s", text);
-		tui_prompt(t, PROMPT_CMDLINE, "command line [%s]: ", t->launch.cmdline);
-		break;
-	case PROMPT_CMDLINE:
-		if (text[0])
-			snprintf(t->launch.cmdline, sizeof(t->launch.cmdline), "%s", text);
-		tui_prompt(t, PROMPT_MEM, "memory [%s]: ", t->launch.mem);
-		break;
-	case PROMPT_MEM:
-		if (text[0])
-			snprintf(t->launch.mem, sizeof(t->launch.mem), "%s", text);
-		tui_prompt(t, PROMPT_CPUS, "vCPUs [%s] (nested: not offered here, see the Host screen): ", t->launch.cpus);
-		break;
-	case PROMPT_CPUS:
-		if (text[0])
-			snprintf(t->launch.cpus, sizeof(t->launch.cpus), "%s", text);
-		launch(t);
 		break;
 	}
 }

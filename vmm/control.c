@@ -1,5 +1,5 @@
 /* control: the VM's control socket ($XDG_RUNTIME_DIR/nestvisor/NAME.sock), one JSON object per line:
- * status, stats, pause, resume, stop. */
+ * status, stats, pause, resume, stop, and the serial console (console, input). */
 #include "config.h"
 #include <dirent.h>
 #include <errno.h>
@@ -78,7 +78,8 @@ static char *status_json(struct vmm *vm, const char *name)
 	json_object_object_add(o, "ok", json_object_new_boolean(true));
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
-	json_object_object_add(o, "state", json_object_new_string(atomic_load(&vm->paused) ? "paused" : "running"));
+	json_object_object_add(o, "state", json_object_new_string(atomic_load(&vm->end) != VMM_END_RUNNING ? "ended" :
+								   atomic_load(&vm->paused) ? "paused" : "running"));
 	json_object_object_add(o, "cpus", json_object_new_int(vm->ncpus));
 	json_object_object_add(o, "mem", json_object_new_int64((int64_t)vm->mem.size));
 	json_object_object_add(o, "uptime_ns", json_object_new_int64((int64_t)(vmm_now_ns() - vm->start_ns)));
@@ -88,6 +89,38 @@ static char *status_json(struct vmm *vm, const char *name)
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;
+}
+
+#define CONSOLE_CHUNK 4096
+
+/* {"cmd":"console","from":N}: the console's output from byte N (bytes as the guest sent them). */
+static char *console_json(struct vmm *vm, json_object *req)
+{
+	json_object *o = json_object_new_object(), *f;
+	uint64_t from = 0, next, lost;
+	char buf[CONSOLE_CHUNK], *out;
+
+	if (json_object_object_get_ex(req, "from", &f) && json_object_get_int64(f) > 0)
+		from = (uint64_t)json_object_get_int64(f);
+	size_t n = vmm_serial_history(vm, from, buf, sizeof(buf), &next, &lost);
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "data", json_object_new_string_len(buf, (int)n));
+	json_object_object_add(o, "next", json_object_new_int64((int64_t)next));
+	json_object_object_add(o, "lost", json_object_new_int64((int64_t)lost));
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return out;
+}
+
+/* {"cmd":"input","data":"..."}: typed on the guest's console. */
+static char *input_json(struct vmm *vm, json_object *req)
+{
+	json_object *d;
+
+	if (!json_object_object_get_ex(req, "data", &d) || !json_object_is_type(d, json_type_string))
+		return strdup("{\"ok\":false,\"error\":\"input needs \\\"data\\\": a string\"}");
+	vmm_serial_input(vm, (const uint8_t *)json_object_get_string(d), (size_t)json_object_get_string_len(d));
+	return strdup("{\"ok\":true}");
 }
 
 static char *answer(struct vmm *vm, const char *name, const char *line)
@@ -100,9 +133,13 @@ static char *answer(struct vmm *vm, const char *name, const char *line)
 		c = json_object_get_string(cmd);
 	if (!c)
 		out = strdup("{\"ok\":false,\"error\":\"expected one JSON object per line: {\\\"cmd\\\": "
-			     "\\\"status|stats|pause|resume|stop\\\"}\"}");
+			     "\\\"status|stats|pause|resume|stop|console|input\\\"}\"}");
 	else if (!strcmp(c, "status"))
 		out = status_json(vm, name);
+	else if (!strcmp(c, "console"))
+		out = console_json(vm, req);
+	else if (!strcmp(c, "input"))
+		out = input_json(vm, req);
 	else if (!strcmp(c, "stats")) {
 		struct vmm_stats s;
 		vmm_stats_get(vm, &s);
@@ -248,26 +285,35 @@ void vmm_control_stop(struct vmm *vm)
 	vm->control = NULL;
 }
 
-char *vmm_control_request(const char *path, const char *cmd, int timeout_ms)
+char *vmm_control_call(const char *path, const char *request, int timeout_ms)
 {
-	char req[128], buf[CTL_LINE_MAX * 4];
-	size_t len = 0;
-	int fd = connect_to(path);
+	enum { REPLY_MAX = 1 << 20 };
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), *nl = NULL;
+	int fd = buf ? connect_to(path) : -ENOMEM;
 
 	if (fd < 0) {
+		free(buf);
 		errno = -fd;
 		return NULL;
 	}
-	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", cmd);
-	if (write(fd, req, strlen(req)) < 0)
+	if (write(fd, request, strlen(request)) < 0 || write(fd, "\n", 1) < 0)
 		goto fail;
-	while (len < sizeof(buf) - 1 && !memchr(buf, '\n', len)) {
+	while (!(nl = memchr(buf, '\n', len))) {
 		struct pollfd p = { fd, POLLIN, 0 };
+		if (len + 1 >= cap) {
+			char *more = cap < REPLY_MAX ? realloc(buf, cap * 2) : NULL;
+			if (!more) {
+				errno = EMSGSIZE;
+				goto fail;
+			}
+			buf = more, cap *= 2;
+		}
 		if (poll(&p, 1, timeout_ms) <= 0) {
 			errno = ETIMEDOUT;
 			goto fail;
 		}
-		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
 		if (n <= 0) {
 			errno = ECONNRESET;
 			goto fail;
@@ -275,14 +321,20 @@ char *vmm_control_request(const char *path, const char *cmd, int timeout_ms)
 		len += (size_t)n;
 	}
 	close(fd);
-	buf[len] = '\0';
-	char *nl = strchr(buf, '\n');
-	if (nl)
-		*nl = '\0';
-	return strdup(buf);
+	*nl = '\0';
+	return buf;
 fail:
 	close(fd);
+	free(buf);
 	return NULL;
+}
+
+char *vmm_control_request(const char *path, const char *cmd, int timeout_ms)
+{
+	char req[128];
+
+	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
+	return vmm_control_call(path, req, timeout_ms);
 }
 
 int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)

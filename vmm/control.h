@@ -27,5 +27,7 @@ const char *vmm_control_str(struct json_object *reply, const char *key);
 /* Client: sends {"cmd": CMD} and returns the reply line (malloc'd), or NULL with errno set
  * (ECONNREFUSED: a stale socket, which the caller may remove). */
 char *vmm_control_request(const char *path, const char *cmd, int timeout_ms);
+/* The same with a whole request (one JSON object, no newline); the reply malloc'd, or NULL with errno. */
+char *vmm_control_call(const char *path, const char *request, int timeout_ms);
 
 #endif

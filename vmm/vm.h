@@ -85,6 +85,11 @@ void vmm_vcpu_report(struct vmm_vcpu *c, const char *why);
 /* Platform devices (hw/). */
 int vmm_serial_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_serial_free(struct vmm *vm);
+/* The console's output from byte `from` on (the last 64 KiB are kept): up to len bytes into buf, their count
+ * returned; *next is where the following read starts, *lost what was dropped before `from` could be served. */
+size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, uint64_t *next, uint64_t *lost);
+/* Bytes for the guest, as if typed on its console. */
+void vmm_serial_input(struct vmm *vm, const uint8_t *buf, size_t n);
 int vmm_platform_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_platform_free(struct vmm *vm);
 int vmm_acpi_build(struct vmm *vm);

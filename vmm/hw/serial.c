@@ -22,6 +22,7 @@
 #define MCR_OUT2 0x08
 #define MCR_LOOP 0x10
 #define ESCAPE 0x01	/* Ctrl-a, as QEMU */
+#define HISTORY (64 * 1024)	/* the console's last output, for whoever attaches later (the TUI) */
 
 struct vmm_serial {
 	pthread_mutex_t lock;
@@ -36,6 +37,8 @@ struct vmm_serial {
 	int wake[2];			/* stops the reader */
 	struct termios saved;
 	bool raw;
+	uint8_t history[HISTORY];
+	uint64_t written;		/* bytes the guest has sent in all; history holds the last HISTORY of them */
 };
 
 static bool rx_ready(const struct vmm_serial *s)
@@ -54,8 +57,11 @@ static void update_irq(struct vmm *vm, struct vmm_serial *s)
 	}
 }
 
+/* Called with the lock held. A console nobody reads (a pty not attached) never stalls the guest: the pty is
+ * non-blocking and what it cannot take is still in the history. */
 static void emit(struct vmm_serial *s, uint8_t ch)
 {
+	s->history[s->written++ % HISTORY] = ch;
 	if (s->out_fd >= 0 && write(s->out_fd, &ch, 1) < 0) { /* console gone: the guest goes on */ }
 	if (s->log_fd >= 0 && write(s->log_fd, &ch, 1) < 0) { /* log full: same */ }
 }
@@ -212,6 +218,7 @@ static int open_pty(struct vmm_serial *s, char *err, size_t errlen)
 		cfmakeraw(&t);
 		tcsetattr(fd, TCSANOW, &t);
 	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	s->pty_fd = s->in_fd = s->out_fd = fd;
 	return 0;
 }
@@ -258,6 +265,33 @@ int vmm_serial_init(struct vmm *vm, char *err, size_t errlen)
 	    pthread_create(&s->reader, NULL, reader_thread, vm) == 0)
 		s->reader_started = true;
 	return 0;
+}
+
+size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, uint64_t *next, uint64_t *lost)
+{
+	struct vmm_serial *s = vm->serial;
+	size_t n = 0;
+
+	*next = from, *lost = 0;
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	uint64_t oldest = s->written > HISTORY ? s->written - HISTORY : 0;
+	if (from < oldest)
+		*lost = oldest - from, from = oldest;
+	if (from > s->written)	/* a client ahead of us (another VM of the same name before): start over */
+		from = oldest;
+	for (; from < s->written && n < len; from++)
+		buf[n++] = (char)s->history[from % HISTORY];
+	*next = from;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+void vmm_serial_input(struct vmm *vm, const uint8_t *buf, size_t n)
+{
+	if (vm->serial)
+		push_input(vm, vm->serial, buf, (ssize_t)n);
 }
 
 const char *vmm_pty_path(const struct vmm *vm)

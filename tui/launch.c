@@ -1,0 +1,349 @@
+/* launch: the VMs screen's launch form (kernel and initrd with a file picker, command line, memory, vCPUs,
+ * nested shown greyed with the reason when it cannot be had) and the launch itself: `nestvisor run --detach`
+ * as its own process, so a VM that crashes never takes the TUI with it. */
+#include "config.h"
+#include <curses.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "probe/probe.h"
+#include "tui/crt.h"
+#include "tui/screens.h"
+
+enum field { F_KERNEL, F_INITRD, F_CMDLINE, F_MEM, F_CPUS, F_NESTED, F_LAUNCH, F_COUNT };
+
+#define LAUNCH_FIELD(m) offsetof(struct tui, launch.m), sizeof(((struct tui *)0)->launch.m)
+static const struct {
+	const char *label, *hint;
+	size_t off, len;	/* the value's place in struct tui; len 0: not a text field */
+	bool file;
+} fields[F_COUNT] = {
+	[F_KERNEL] = { "Kernel", "bzImage, PVH ELF, multiboot (Ctrl-O browses)", LAUNCH_FIELD(kernel), true },
+	[F_INITRD] = { "Initrd", "optional (Ctrl-O browses)", LAUNCH_FIELD(initrd), true },
+	[F_CMDLINE] = { "Command line", "optional", LAUNCH_FIELD(cmdline), false },
+	[F_MEM] = { "Memory", "e.g. 128M, 2G", LAUNCH_FIELD(mem), false },
+	[F_CPUS] = { "vCPUs", "1 or more", LAUNCH_FIELD(cpus), false },
+	[F_NESTED] = { "Nested", NULL, 0, 0, false },
+	[F_LAUNCH] = { "[ Launch ]", "Enter or F7 launches; Esc cancels", 0, 0, false },
+};
+
+static struct {
+	bool open;
+	int field;
+} form;
+
+/* The file picker: one directory at a time, directories first. */
+#define PICK_MAX 2048
+static struct {
+	bool open;
+	char dir[PATH_MAX];
+	char *name[PICK_MAX];
+	bool is_dir[PICK_MAX];
+	long long size[PICK_MAX];
+	int n, sel, scroll;
+	char why[160];
+} pick;
+
+bool tui_launch_open(void)
+{
+	return form.open;
+}
+
+static char *value(struct tui *t, int f)
+{
+	return (char *)t + fields[f].off;
+}
+
+int tui_vms_launch(struct tui *t)
+{
+	form.open = true;
+	form.field = F_KERNEL;
+	t->message[0] = '\0';
+	return TUI_REDRAW;
+}
+
+/* ---- the file picker ---- */
+
+static void pick_free(void)
+{
+	for (int i = 0; i < pick.n; i++)
+		free(pick.name[i]);
+	pick.n = 0;
+}
+
+static int pick_cmp(const void *a, const void *b)
+{
+	int i = *(const int *)a, j = *(const int *)b;
+
+	if (pick.is_dir[i] != pick.is_dir[j])
+		return pick.is_dir[i] ? -1 : 1;
+	return strcmp(pick.name[i], pick.name[j]);
+}
+
+static void pick_load(const char *dir)
+{
+	char real[PATH_MAX], path[PATH_MAX * 2];
+	int order[PICK_MAX];
+	char *name[PICK_MAX];
+	bool is_dir[PICK_MAX];
+	long long size[PICK_MAX];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	if (!realpath(dir, real) || !(d = opendir(real))) {
+		snprintf(pick.why, sizeof(pick.why), "%.100s: %s", dir, strerror(errno));
+		return;
+	}
+	pick_free();
+	pick.why[0] = '\0';
+	snprintf(pick.dir, sizeof(pick.dir), "%s", real);
+	if (strcmp(real, "/"))
+		pick.name[pick.n] = strdup(".."), pick.is_dir[pick.n] = true, pick.size[pick.n++] = 0;
+	while ((de = readdir(d)) && pick.n < PICK_MAX) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", real, de->d_name);
+		if (stat(path, &sb) < 0)
+			continue;
+		pick.name[pick.n] = strdup(de->d_name);
+		pick.is_dir[pick.n] = S_ISDIR(sb.st_mode);
+		pick.size[pick.n++] = (long long)sb.st_size;
+	}
+	closedir(d);
+	/* ".." stays first; the rest: directories, then files, by name */
+	int first = strcmp(real, "/") ? 1 : 0;
+	for (int i = 0; i < pick.n; i++)
+		order[i] = i;
+	qsort(order + first, (size_t)(pick.n - first), sizeof(int), pick_cmp);
+	for (int i = 0; i < pick.n; i++)
+		name[i] = pick.name[order[i]], is_dir[i] = pick.is_dir[order[i]], size[i] = pick.size[order[i]];
+	memcpy(pick.name, name, sizeof(char *) * (size_t)pick.n);
+	memcpy(pick.is_dir, is_dir, sizeof(bool) * (size_t)pick.n);
+	memcpy(pick.size, size, sizeof(long long) * (size_t)pick.n);
+	pick.sel = pick.scroll = 0;
+	pick.open = true;
+}
+
+/* Opens where the field's path points (its directory), else the current directory. */
+static void pick_open(struct tui *t)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+
+	snprintf(dir, sizeof(dir), "%s", value(t, form.field));
+	if (!dir[0] || stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		else if (slash)
+			dir[1] = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+	}
+	pick_load(dir);
+	if (!pick.open)
+		pick_load(".");
+}
+
+static int pick_key(struct tui *t, int key)
+{
+	int page = t->rows - 10;
+
+	if (key == 27) {
+		pick.open = false;
+	} else if (key == KEY_UP || key == KEY_DOWN || key == KEY_PPAGE || key == KEY_NPAGE || key == KEY_HOME ||
+		   key == KEY_END) {
+		pick.sel += key == KEY_UP ? -1 : key == KEY_DOWN ? 1 : key == KEY_PPAGE ? -page : key == KEY_NPAGE ? page :
+			    key == KEY_HOME ? -PICK_MAX : PICK_MAX;
+		pick.sel = pick.sel < 0 ? 0 : pick.sel >= pick.n ? pick.n - 1 : pick.sel;
+	} else if (key == KEY_BACKSPACE || key == 127 || key == 8 || key == KEY_LEFT) {
+		char up[PATH_MAX + 4];
+		snprintf(up, sizeof(up), "%s/..", pick.dir);
+		pick_load(up);
+	} else if (key > 32 && key < 127 && key != '/') {	/* the next entry starting with it */
+		for (int k = 1; k <= pick.n; k++)
+			if (pick.name[(pick.sel + k) % pick.n][0] == key) {
+				pick.sel = (pick.sel + k) % pick.n;
+				break;
+			}
+	} else if ((key == '\n' || key == KEY_ENTER || key == KEY_RIGHT) && pick.n) {
+		char path[PATH_MAX * 2];
+		snprintf(path, sizeof(path), "%s/%s", pick.dir, pick.name[pick.sel]);
+		if (pick.is_dir[pick.sel]) {
+			pick_load(path);
+		} else if (key != KEY_RIGHT) {
+			snprintf(value(t, form.field), fields[form.field].len, "%s", path);
+			pick.open = false;
+		}
+	}
+	return TUI_REDRAW;
+}
+
+static void pick_draw(struct tui *t, int top, int left, int width)
+{
+	int rows = t->rows - 4 - top;
+	char size[16], line[PATH_MAX];
+
+	crt_fill(top, ROLE_HEADER);
+	crt_text(top++, left, ROLE_HEADER, width, " choose a file (Enter opens or chooses, Backspace up, a letter jumps, Esc): %s",
+		 pick.dir);
+	if (pick.sel < pick.scroll)
+		pick.scroll = pick.sel;
+	if (pick.sel >= pick.scroll + rows)
+		pick.scroll = pick.sel - rows + 1;
+	for (int i = pick.scroll; i < pick.n && i < pick.scroll + rows; i++) {
+		tui_count(size, sizeof(size), (unsigned long long)pick.size[i]);
+		tui_fit(line, sizeof(line), pick.name[i], width - 14);
+		crt_text(top++, left, i == pick.sel ? ROLE_SELECTED : pick.is_dir[i] ? ROLE_NOTE : ROLE_DEFAULT, width,
+			 " %-*s%s %8s ", width - 14, line, pick.is_dir[i] ? "/" : " ", pick.is_dir[i] ? "" : size);
+	}
+	if (pick.why[0])
+		crt_text(t->rows - 3, left, ROLE_WARN, 0, " %s", pick.why);
+}
+
+/* ---- the form ---- */
+
+/* Why nested cannot be chosen here: the host's reason first, else ours. */
+static const char *nested_why(struct tui *t)
+{
+	if (!t->report)
+		return "off: waiting for the probe to say whether this host can run nested guests";
+	if (!t->report->summary.nested)
+		return t->report->summary.nested_why;
+	return "this host can, but nestvisor run does not offer nested guests yet";
+}
+
+static void launch(struct tui *t);
+
+int tui_launch_key(struct tui *t, int key)
+{
+	if (pick.open)
+		return pick_key(t, key);
+	char *v = fields[form.field].len ? value(t, form.field) : NULL;
+	size_t n = v ? strlen(v) : 0;
+	int step = 0;
+
+	if (key == 27) {
+		form.open = false;
+		snprintf(t->message, sizeof(t->message), "launch cancelled");
+	} else if (key == KEY_F(7) || ((key == '\n' || key == KEY_ENTER) && form.field == F_LAUNCH)) {
+		launch(t);
+	} else if (key == KEY_UP || key == KEY_BTAB) {
+		step = -1;
+	} else if (key == KEY_DOWN || key == '\t' || key == '\n' || key == KEY_ENTER) {
+		step = 1;
+	} else if (key == 15 && fields[form.field].file) {	/* Ctrl-O */
+		pick_open(t);
+	} else if (v && key == 21) {	/* Ctrl-U */
+		v[0] = '\0';
+	} else if (v && (key == KEY_BACKSPACE || key == 127 || key == 8) && n) {
+		v[n - 1] = '\0';
+	} else if (v && key >= 32 && key < 127 && n + 1 < fields[form.field].len) {
+		v[n] = (char)key, v[n + 1] = '\0';
+	}
+	if (step) {
+		do
+			form.field = (form.field + step + F_COUNT) % F_COUNT;
+		while (form.field == F_NESTED);	/* greyed out: never the current field */
+	}
+	return TUI_REDRAW;
+}
+
+void tui_launch_draw(struct tui *t)
+{
+	int width = t->cols - 4 < 100 ? t->cols - 4 : 100, left = 2, top = TUI_BODY_TOP + 2;
+	char shown[300];
+
+	if (pick.open) {
+		pick_draw(t, top, left, width);
+		return;
+	}
+	crt_fill(top, ROLE_HEADER);
+	crt_text(top++, left, ROLE_HEADER, width, " launch a VM   (Up/Down or Tab move, type to edit, Ctrl-U clears)");
+	for (int f = 0; f < F_COUNT; f++, top++) {
+		bool cur = f == form.field;
+		crt_text(top, left, ROLE_DEFAULT, width, "%*s", width, "");
+		if (f == F_NESTED) {
+			tui_fit(shown, sizeof(shown), nested_why(t), width - 24);
+			crt_text(top, left, ROLE_DIM, width, " %-13s off   %s", fields[f].label, shown);
+			continue;
+		}
+		if (f == F_LAUNCH) {
+			crt_text(++top, left + 15, cur ? ROLE_SELECTED : ROLE_PASS, 12, "%s", fields[f].label);
+			crt_text(top, left + 28, ROLE_DIM, width - 28, "%s", fields[f].hint);
+			continue;
+		}
+		const char *v = value(t, f);
+		size_t n = strlen(v);
+		if (n > 34)	/* the end, where typing happens */
+			snprintf(shown, sizeof(shown), "..%s", v + n - 32);
+		else
+			snprintf(shown, sizeof(shown), "%s", v);
+		crt_text(top, left, ROLE_DEFAULT, 15, " %-13s", fields[f].label);
+		crt_text(top, left + 15, cur ? ROLE_SELECTED : ROLE_DEFAULT, 36, "%-35s", "");
+		crt_text(top, left + 15, cur ? ROLE_SELECTED : ROLE_DEFAULT, 36, "%s%s", shown, cur ? "_" : "");
+		crt_text(top, left + 52, ROLE_DIM, width - 52, "%s", fields[f].hint);
+	}
+}
+
+/* Runs `nestvisor run --detach`; its own words (stderr) become the message when it fails. */
+static void launch(struct tui *t)
+{
+	char self[PATH_MAX], name[32], out[1024] = "";
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int pipefd[2], st = 0;
+	size_t got = 0;
+
+	if (access(t->launch.kernel, R_OK) < 0) {
+		snprintf(t->message, sizeof(t->message), "kernel %.200s: %s (Ctrl-O browses)", t->launch.kernel, strerror(errno));
+		form.field = F_KERNEL;
+		return;
+	}
+	if (n <= 0 || pipe2(pipefd, O_CLOEXEC) < 0)
+		return;
+	self[n] = '\0';
+	snprintf(name, sizeof(name), "vm-%d", (int)(tui_now_ms()) % 100000);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		char *argv[20] = { self, "run", "--detach", "--name", name, "--kernel", t->launch.kernel, "--mem", t->launch.mem,
+				   "--cpus", t->launch.cpus };
+		int a = 11;
+		dup2(null, 0), dup2(pipefd[1], 1), dup2(pipefd[1], 2);
+		if (t->launch.cmdline[0])
+			argv[a++] = "--cmdline", argv[a++] = t->launch.cmdline;
+		if (t->launch.initrd[0])
+			argv[a++] = "--initrd", argv[a++] = t->launch.initrd;
+		argv[a] = NULL;
+		execv(self, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (pid > 0 && got + 1 < sizeof(out) && (n = read(pipefd[0], out + got, sizeof(out) - 1 - got)) > 0)
+		got += (size_t)n;	/* ends when the detached VM's parent exits (the VM keeps no copy of it) */
+	close(pipefd[0]);
+	out[got] = '\0';
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		snprintf(t->message, sizeof(t->message), "launched %s (%.200s): Enter attaches to its console", name,
+			 t->launch.kernel);
+		form.open = false;
+	} else {
+		char *line = out, *nl;
+		while ((nl = strchr(line, '\n')) && nl[1])	/* the last line says why */
+			line = nl + 1;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(t->message, sizeof(t->message), "could not launch: %.280s", line[0] ? line : "nestvisor run failed");
+	}
+	tui_vms_refresh_now();
+}
