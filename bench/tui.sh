@@ -5,7 +5,9 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 NV=${NV_BUILDDIR:-$top}/nestvisor
 sock=nv-tui-bench-$$
-trap 'tmux -L $sock kill-server 2>/dev/null' EXIT
+NESTVISOR_DB=$(mktemp -d /tmp/nv-tui-bench.XXXXXX)/c.db	# the live probes' reports: not into the user's database
+export NESTVISOR_DB
+trap 'tmux -L $sock kill-server 2>/dev/null; rm -rf "$(dirname "$NESTVISOR_DB")"' EXIT
 # median_ms CMD: starts CMD in a fresh tmux session, times until "Device passthrough" is on the screen
 median_ms() {
 	runs=""

@@ -81,7 +81,7 @@ static void print_rows(json_object *o, const char *key, const char *title)
 {
 	json_object *a;
 
-	if (!json_object_object_get_ex(o, key, &a) || !json_object_array_length(a))
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array) || !json_object_array_length(a))
 		return;
 	printf("  %-28s %12s %12s\n", title, "exits", "VMM time");
 	for (size_t i = 0; i < json_object_array_length(a); i++) {

@@ -29,15 +29,17 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..40"
+echo "1..42"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
-tm send-keys -t "t$s" F3
-see "10de:2204 GA102"; ok $? "F3 shows the devices"
+tm send-keys -t "t$s" 2
+see "10de:2204 GA102"; ok $? "2 shows the devices"
 screen | grep -q "0b:00.0.*nvidia.*14.*not-ready"; ok $? "a device row: address, driver, IOMMU group, verdict"
-tm send-keys -t "t$s" / n v i d Enter
-see "1 device(s)"; ok $? "/ searches"
+tm send-keys -t "t$s" F4
+see "1 device(s), sorted by address, only those ready"; ok $? "F4 filters: only devices ready for passthrough"
+tm send-keys -t "t$s" F4 / n v i d Enter
+see "1 device(s)"; ok $? "F4 again shows all; / searches"
 tm send-keys -t "t$s" Enter
 see "IOMMU group 14 also holds 02:00.0 (USB controller"; ok $? "Enter shows the device's details: why it is not ready"
 tm send-keys -t "t$s" F1
@@ -46,7 +48,7 @@ tm resize-window -t "t$s" -x 60 -y 15
 see "terminal too small (needs 80x24, is 60x15)"; ok $? "60x15 says the terminal is too small"
 tm resize-window -t "t$s" -x 100 -y 30
 see "1 Host .*2 Devices"; ok $? "100x30 lays the screen out again"
-screen | tail -1 | grep -q "^F1Help .*F5Probe .*F10Quit"; ok $? "the function-key bar: F1 to F10 in order, all of them"
+screen | tail -1 | grep -q "^F1Help .*F4Filter .*F7Launch .*F10Quit"; ok $? "the function-key bar: F1 to F10 in order, all of them"
 tm send-keys -t "t$s" q
 see "TUI-ENDED"; ok $? "q quits"
 see "icanon echo"; ok $? "the terminal is sane afterwards (icanon, echo)"
@@ -75,15 +77,21 @@ NESTVISOR_DB=$db/c.db "$NV" probe >/dev/null 2>&1
 NESTVISOR_DB=$db/c.db "$NV" probe --no-run >/dev/null 2>&1
 start "cd $db && NESTVISOR_DB=$db/c.db $NV tui --replay $H"
 see "Hardware-accelerated VMs"
-tm send-keys -t "t$s" F9
+tm send-keys -t "t$s" 4
 see "REPORT .*CREATED .*HW VMS"
 rows() { screen | grep -c '^ . [0-9a-f]\{8\} .*20[0-9][0-9]-[01][0-9]-[0-3][0-9]T'; }
 i=0; while [ "$(rows)" != 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done	# tmux may show half a redraw
-[ "$(rows)" = 2 ]; ok $? "F9 lists the two reports recorded on this machine"
+[ "$(rows)" = 2 ]; ok $? "4 lists the two reports recorded on this machine"
 tm send-keys -t "t$s" " " Down " " d
 see "kvm.run .*not run (--no-run)"; ok $? "Space marks two, d shows what changed between them"
 tm send-keys -t "t$s" x
 see "exported to nestvisor-report-"; ok $? "x exports the selected report"
+tm send-keys -t "t$s" q
+# the device details say what the database knows of the model (this host's devices, in its reports)
+start "NESTVISOR_DB=$db/c.db $NV tui"
+see "Device passthrough"
+tm send-keys -t "t$s" 2 Enter
+see "compatibility database: seen on 1 host(s), ready for passthrough on 0"; ok $? "a device's details: its history in the compatibility database"
 tm send-keys -t "t$s" q
 rm -rf "$db"
 
@@ -137,7 +145,7 @@ if pg_temp_start "$pg"; then
 	"$NV" db init --to "$PG_URL" >/dev/null 2>&1
 	start "NESTVISOR_DB=$db/c.db NESTVISOR_COMPAT_URL=$PG_URL $NV tui --replay $H"
 	see "Hardware-accelerated VMs"
-	tm send-keys -t "t$s" F9
+	tm send-keys -t "t$s" Tab Tab Tab
 	see "REPORT .*CREATED"
 	tm send-keys -t "t$s" u
 	see "2 queued: 2 sent, 0 already there"; ok $? "u submits both reports to the shared database"
@@ -148,7 +156,7 @@ if pg_temp_start "$pg"; then
 	NESTVISOR_DB=$db/c.db "$NV" probe --no-run >/dev/null 2>&1
 	start "NESTVISOR_DB=$db/c.db NESTVISOR_COMPAT_URL=$PG_URL $NV tui --replay $H"
 	see "Hardware-accelerated VMs"
-	tm send-keys -t "t$s" F9 u
+	tm send-keys -t "t$s" 4 u
 	see "1 queued: 0 sent, 0 already there; 1 still queued: could not reach the shared"; ok $? "the server gone: the report stays queued, and it says why"
 	tm send-keys -t "t$s" q
 	rm -rf "$db"

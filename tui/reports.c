@@ -131,6 +131,42 @@ static const char *jstr(json_object *o, const char *k)
 	return json_object_object_get_ex(o, k, &m) && json_object_get_string(m) ? json_object_get_string(m) : "-";
 }
 
+/* One line of what the compatibility database knows of a device model (cached: the details redraw often). */
+const char *tui_device_history(const char *vd)
+{
+	static char last[16], line[320];
+	struct compatdb *db;
+	char err[512], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!strcmp(vd, last))
+		return line;
+	snprintf(last, sizeof(last), "%s", vd);
+	if (compatdb_open(NULL, &db, err, sizeof(err)) < 0) {
+		snprintf(line, sizeof(line), "compatibility database: %.280s", err);
+		return line;
+	}
+	if (!(f = open_memstream(&buf, &len))) {
+		compatdb_close(db);
+		return "";
+	}
+	int rc = compatdb_device(db, vd, f, true, err, sizeof(err));
+	fclose(f);
+	compatdb_close(db);
+	json_object *a = rc == 0 ? json_tokener_parse(buf) : NULL;
+	json_object *r = json_object_is_type(a, json_type_array) ? json_object_array_get_idx(a, 0) : NULL;
+	if (r)
+		snprintf(line, sizeof(line), "compatibility database: seen on %s host(s), ready for passthrough on %s; "
+			 "drivers seen: %s; verdicts: %s", jstr(r, "hosts"), jstr(r, "ready_on"), jstr(r, "drivers"),
+			 jstr(r, "verdicts"));
+	else
+		snprintf(line, sizeof(line), "compatibility database: no report has seen %s yet", vd);
+	json_object_put(a);
+	free(buf);
+	return line;
+}
+
 void tui_reports_reload(struct tui *t)
 {
 	struct compatdb *db = open_db(t);
@@ -147,7 +183,8 @@ void tui_reports_reload(struct tui *t)
 	fclose(f);
 	compatdb_close(db);
 	json_object *a = json_tokener_parse(buf);
-	for (size_t i = json_object_array_length(a); i-- > 0 && nrows < MAX_REPORTS;) {	/* newest first */
+	size_t n = json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+	for (size_t i = n; i-- > 0 && nrows < MAX_REPORTS;) {	/* newest first */
 		json_object *r = json_object_array_get_idx(a, i);
 		snprintf(rows[nrows].uuid, 37, "%s", jstr(r, "report"));
 		snprintf(rows[nrows].created, 32, "%s", jstr(r, "created"));

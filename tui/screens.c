@@ -159,7 +159,7 @@ static void devices_draw(struct tui *t)
 	crt_fill(y, ROLE_HEADER);
 	crt_text(y++, 0, ROLE_HEADER, 0, " %-12s %-9s %-30s %-12s %-5s %-19s %s", "ADDRESS", "ID", "NAME", "DRIVER", "GROUP",
 		 "VERDICT", "ALTERNATIVE");
-	rows = t->rows - y - 1 - (t->detail ? 5 : 0) - (t->searching || t->search[0] ? 1 : 0);
+	rows = t->rows - y - 1 - (t->detail ? 6 : 0) - (t->searching || t->search[0] ? 1 : 0);
 	if (t->sel >= n)
 		t->sel = n ? n - 1 : 0;
 	if (t->sel < t->scroll)
@@ -184,7 +184,7 @@ static void devices_draw(struct tui *t)
 		crt_text(y, 1, ROLE_DIM, 0, "(no device matches)");
 	if (t->detail && t->sel < n) {
 		const struct probe_pci_dev *d = v[t->sel];
-		int top = t->rows - 6 - (t->searching || t->search[0] ? 1 : 0);
+		int top = t->rows - 7 - (t->searching || t->search[0] ? 1 : 0);
 		crt_fill(top, ROLE_HEADER);
 		crt_text(top, 1, ROLE_HEADER, 0, "%s %s [%04x:%04x], %s", d->vendor_name, d->device_name, d->vendor, d->device,
 			 d->class_name);
@@ -196,6 +196,9 @@ static void devices_draw(struct tui *t)
 			 d->reset[0] ? d->reset : "none", vfs, d->acs < 0 ? "unreadable" : d->acs ? "yes" : "no",
 			 d->group_peers[0] ? d->group_peers : "none");
 		crt_text(top + 3, 1, ROLE_DEFAULT, 0, "instead of passthrough: %s", d->alternative);
+		char vd[16];
+		snprintf(vd, sizeof(vd), "%04x:%04x", d->vendor, d->device);
+		crt_text(top + 4, 1, ROLE_NOTE, 0, "%s", tui_device_history(vd));
 	}
 	if (t->searching || t->search[0])
 		crt_text(t->rows - 2, 0, ROLE_WARN, 0, " search: %s%s", t->search, t->searching ? "_" : "   (/ to change)");
@@ -226,11 +229,11 @@ static int help_count(struct tui *t)
 }
 
 const struct tui_screen_def tui_screens[SCREEN_COUNT] = {
-	[SCREEN_HOST] = { "Host", KEY_F(2), host_draw, host_count },
-	[SCREEN_DEVICES] = { "Devices", KEY_F(3), devices_draw, devices_count },
-	[SCREEN_VMS] = { "VMs", KEY_F(4), tui_vms_draw, tui_vms_count },
-	[SCREEN_REPORTS] = { "Reports", KEY_F(9), tui_reports_draw, tui_reports_count },
-	[SCREEN_HELP] = { "Help", KEY_F(1), help_draw, help_count },
+	[SCREEN_HOST] = { "Host", '1', host_draw, host_count },
+	[SCREEN_DEVICES] = { "Devices", '2', devices_draw, devices_count },
+	[SCREEN_VMS] = { "VMs", '3', tui_vms_draw, tui_vms_count },
+	[SCREEN_REPORTS] = { "Reports", '4', tui_reports_draw, tui_reports_count },
+	[SCREEN_HELP] = { "Help", '5', help_draw, help_count },
 };
 
 #define TAB_WIDTH 12

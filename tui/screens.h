@@ -64,7 +64,8 @@ void tui_reports_draw(struct tui *t);
 int tui_reports_count(struct tui *t);
 int tui_reports_key(struct tui *t, int key);
 void tui_reports_reload(struct tui *t);
-bool tui_reports_busy(void);	/* a submit is running: the screen refreshes often */
+bool tui_reports_busy(void);
+const char *tui_device_history(const char *vendor_device);	/* "seen on N hosts, ..." from compat-db */	/* a submit is running: the screen refreshes often */
 void tui_reports_done(void);	/* at exit: waits for a submit in flight */
 
 struct tui_key {

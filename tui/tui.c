@@ -82,27 +82,56 @@ static int act_enter(struct tui *t)
 	t->detail = !t->detail;
 	return TUI_REDRAW;
 }
-static int act_sort(struct tui *t) { t->sort = (t->sort + 1) % DEVICE_SORTS; t->sel = 0; return TUI_REDRAW; }
-static int act_search(struct tui *t) { t->searching = true; return TUI_REDRAW; }
-static int act_filter(struct tui *t) { t->filter_ready = !t->filter_ready; t->sel = 0; return TUI_REDRAW; }
+/* Sort and filter belong to Devices; search takes you there, since devices are what it finds. */
+static int act_sort(struct tui *t)
+{
+	if (t->screen == SCREEN_DEVICES)
+		t->sort = (t->sort + 1) % DEVICE_SORTS, t->sel = 0;
+	return TUI_REDRAW;
+}
+static int act_search(struct tui *t) { show(t, SCREEN_DEVICES); t->searching = true; return TUI_REDRAW; }
+static int act_filter(struct tui *t)
+{
+	if (t->screen == SCREEN_DEVICES)
+		t->filter_ready = !t->filter_ready, t->sel = 0;
+	return TUI_REDRAW;
+}
 
+static int act_next(struct tui *t)
+{
+	if (t->screen == SCREEN_REPORTS - 1)
+		tui_reports_reload(t);
+	return show(t, (t->screen + 1) % SCREEN_COUNT);
+}
+static int act_prev(struct tui *t)
+{
+	if (t->screen == SCREEN_REPORTS + 1)
+		tui_reports_reload(t);
+	return show(t, (t->screen + SCREEN_COUNT - 1) % SCREEN_COUNT);
+}
+
+/* htop's habits: F1 help, F3 search, F4 filter, F6 sort, F10 quit; the screens are the tab bar's (1-5, Tab). */
 const struct tui_key tui_keys[] = {
 	{ KEY_F(1), '?', "F1", "Help", "F1 ? h    this help", act_help },
-	{ 'h', 0, NULL, NULL, NULL, act_help },
-	{ KEY_F(2), '1', "F2", "Host", "F2 1      the host: can it run VMs, nested ones?", act_host },
-	{ KEY_F(3), '2', "F3", "PCI", "F3 2      PCI devices and their passthrough verdicts", act_devices },
-	{ KEY_F(4), '3', "F4", "VMs", "F4 3      running VMs: exits per second, console, pause, stop", act_vms },
-	{ KEY_F(9), '4', "F9", "Report", "F9 4      reports: Enter show, Space mark, d diff, x export, u submit", act_reports },
-	{ KEY_F(7), 'n', "F7", "Launch", "F7 n      VMs: launch a VM (a form: kernel, initrd, command line, memory, vCPUs)", act_launch },
-	{ 'p', 0, NULL, NULL, "p         VMs: pause or resume the selected VM", act_pause },
-	{ 'k', 0, NULL, NULL, "k         VMs: stop the selected VM (asks first)", act_stop },
-	{ KEY_F(8), 'f', "F8", "Filter", "F8 f      Devices: only devices ready for passthrough", act_filter },
+	{ 'h', '5', NULL, NULL, NULL, act_help },
+	{ KEY_F(2), '\t', "F2", "Next", "F2 Tab    the next screen (Shift-Tab: the one before); 1-5 or a click on a tab: that one",
+	  act_next },
+	{ KEY_BTAB, 0, NULL, NULL, NULL, act_prev },
+	{ '1', 0, NULL, NULL, "1         Host: can this host run VMs, and nested ones? every check, Enter its evidence and fix",
+	  act_host },
+	{ '2', 0, NULL, NULL, "2         Devices: PCI devices and their passthrough verdicts", act_devices },
+	{ '3', 0, NULL, NULL, "3         VMs: running VMs, exits per second, their consoles", act_vms },
+	{ '4', 0, NULL, NULL, "4         Reports: Enter show, Space mark, d diff, x export, u submit", act_reports },
+	{ KEY_F(3), '/', "F3", "Search", "F3 /      search the devices (Enter or Esc ends)", act_search },
+	{ KEY_F(4), 'f', "F4", "Filter", "F4 f      Devices: only devices ready for passthrough", act_filter },
 	{ KEY_F(5), 'r', "F5", "Probe", "F5 r      run the probe again", act_rerun },
 	{ KEY_F(6), 's', "F6", "Sort", "F6 s      Devices: sort by the next column", act_sort },
-	{ '/', 0, NULL, NULL, "/         Devices: search (Enter or Esc ends)", act_search },
+	{ KEY_F(7), 'n', "F7", "Launch", "F7 n      VMs: launch a VM (a form: kernel, initrd, command line, memory, vCPUs)", act_launch },
+	{ KEY_F(8), 'p', "F8", "Pause", "F8 p      VMs: pause or resume the selected VM", act_pause },
+	{ KEY_F(9), 'k', "F9", "Stop", "F9 k      VMs: stop the selected VM (asks first)", act_stop },
 	{ '\n', KEY_ENTER, NULL, NULL, "Enter     details of the selected item; VMs: its serial console (Ctrl-] detaches)", act_enter },
-	{ KEY_UP, 'k', NULL, NULL, "Up Down   move; PgUp PgDn Home End", act_up },
-	{ KEY_DOWN, 'j', NULL, NULL, NULL, act_down },
+	{ KEY_UP, 0, NULL, NULL, "Up Down   move; PgUp PgDn Home End", act_up },
+	{ KEY_DOWN, 0, NULL, NULL, NULL, act_down },
 	{ KEY_PPAGE, 0, NULL, NULL, NULL, act_pgup },
 	{ KEY_NPAGE, 0, NULL, NULL, NULL, act_pgdn },
 	{ KEY_HOME, 'g', NULL, NULL, NULL, act_home },

@@ -119,8 +119,10 @@ int tui_vms_count(struct tui *t)
 
 static void bars(int y, int x, json_object *list, const char *title, long long total, int width)
 {
+	size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;	/* a VM gone mid-refresh */
+
 	crt_text(y++, x, ROLE_HEADER, width, " %-*s", width - 1, title);
-	for (size_t i = 0; i < json_object_array_length(list) && i < 5; i++) {
+	for (size_t i = 0; i < n && i < 5; i++) {
 		json_object *r = json_object_array_get_idx(list, i);
 		long long c = vmm_control_int(r, "count");
 		int len = total ? (int)(c * (width - 34) / total) : 0;
