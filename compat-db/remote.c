@@ -93,60 +93,92 @@ out:
 	return rc;
 }
 
-/* Copies one local table's rows for a report with a parameterized INSERT ... ON CONFLICT DO NOTHING. */
-static int copy_rows(struct compatdb *db, PGconn *c, const char *uuid, const char *select, const char *insert,
-		     int ncols, char *err, size_t errlen)
+/* Queues a local table's rows for a report, one parameterized INSERT ... ON CONFLICT DO NOTHING each (pipeline
+ * mode: nothing waits for the server yet). */
+static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, const char *select, const char *insert,
+		      int ncols, int *queued, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	int rc = 0;
 
 	if (sqlite3_prepare_v2(db->sql, select, -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
+		return snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql)), -EIO;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *v[16];
 		for (int i = 0; i < ncols && i < 16; i++)
 			v[i] = (const char *)sqlite3_column_text(st, i);
-		rc = exec_ok(c, PQexecParams(c, insert, ncols, NULL, v, NULL, NULL, 0), err, errlen);
+		if (PQsendQueryParams(c, insert, ncols, NULL, v, NULL, NULL, 0))
+			(*queued)++;
+		else
+			snprintf(err, errlen, "%s", PQerrorMessage(c)), rc = -EIO;
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
-/* One report in one remote transaction; ON CONFLICT makes a re-send (after a crash) a no-op. */
+static int queue(PGconn *c, const char *sql, int nparams, const char *const *v, int *queued, char *err, size_t errlen)
+{
+	if (!PQsendQueryParams(c, sql, nparams, NULL, v, NULL, NULL, 0))
+		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
+	return (*queued)++;
+}
+
+/* One report in one remote transaction, its ~45 statements pipelined (one round trip, not one each); ON CONFLICT
+ * makes a re-send (after a crash) a no-op. 0 only once the COMMIT's own result says it committed. */
 static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fresh, char *err, size_t errlen)
 {
-	PGresult *r;
-	int rc;
-
-	if ((rc = exec_ok(c, PQexec(c, "BEGIN"), err, errlen)) < 0)
-		return rc;
-	if ((rc = copy_rows(db, c, uuid, "SELECT h.host_id, h.label, r.created FROM reports r JOIN hosts h"
-			    " ON h.host_id = r.host_id WHERE r.uuid = ?1",
-			    "INSERT INTO hosts VALUES ($1, $2, $3, $3) ON CONFLICT (host_id) DO UPDATE SET"
-			    " last_seen = greatest(hosts.last_seen, excluded.last_seen)", 3, err, errlen)) < 0)
-		goto fail;
 	const char *v[1] = { uuid };
-	r = PQexecParams(c, "SELECT 1 FROM reports WHERE uuid = $1", 1, NULL, v, NULL, NULL, 0);
-	*fresh = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 0;
-	PQclear(r);
-	if ((rc = copy_rows(db, c, uuid, "SELECT uuid, host_id, created, nestvisor_version, schema_version,"
-			    " CASE hw_virt WHEN 1 THEN 'true' WHEN 0 THEN 'false' END, hw_virt_how, kvm_kind, hypervisor,"
-			    " CASE nested WHEN 1 THEN 'true' ELSE 'false' END, CASE iommu WHEN 1 THEN 'true' ELSE 'false' END,"
-			    " worst, json FROM reports WHERE uuid = ?1",
-			    "INSERT INTO reports (uuid, host_id, created, nestvisor_version, schema_version, hw_virt,"
-			    " hw_virt_how, kvm_kind, hypervisor, nested, iommu, worst, json) VALUES ($1, $2, $3, $4, $5, $6,"
-			    " $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (uuid) DO NOTHING", 13, err, errlen)) < 0 ||
-	    (rc = copy_rows(db, c, uuid, "SELECT report, id, status, evidence, fix FROM checks WHERE report = ?1",
-			    "INSERT INTO checks VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", 5, err, errlen)) < 0 ||
-	    (rc = copy_rows(db, c, uuid, "SELECT report, address, vendor_device, subsystem, class, vendor_name,"
-			    " device_name, driver, iommu_group, verdict, reason, alternative FROM devices WHERE report = ?1",
-			    "INSERT INTO devices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-			    " ON CONFLICT DO NOTHING", 12, err, errlen)) < 0)
-		goto fail;
-	return exec_ok(c, PQexec(c, "COMMIT"), err, errlen);
-fail:
-	PQclear(PQexec(c, "ROLLBACK"));
+	int queued = 0, probe_at, rc;
+
+	if (!PQenterPipelineMode(c))
+		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
+	if ((rc = queue(c, "BEGIN", 0, NULL, &queued, err, errlen)) < 0 ||
+	    (rc = queue_rows(db, c, uuid, "SELECT h.host_id, h.label, r.created FROM reports r JOIN hosts h"
+			     " ON h.host_id = r.host_id WHERE r.uuid = ?1",
+			     "INSERT INTO hosts VALUES ($1, $2, $3, $3) ON CONFLICT (host_id) DO UPDATE SET"
+			     " last_seen = greatest(hosts.last_seen, excluded.last_seen)", 3, &queued, err, errlen)) < 0 ||
+	    (rc = probe_at = queue(c, "SELECT 1 FROM reports WHERE uuid = $1", 1, v, &queued, err, errlen)) < 0 ||
+	    (rc = queue_rows(db, c, uuid, "SELECT uuid, host_id, created, nestvisor_version, schema_version,"
+			     " CASE hw_virt WHEN 1 THEN 'true' WHEN 0 THEN 'false' END, hw_virt_how, kvm_kind, hypervisor,"
+			     " CASE nested WHEN 1 THEN 'true' ELSE 'false' END, CASE iommu WHEN 1 THEN 'true' ELSE 'false' END,"
+			     " worst, json FROM reports WHERE uuid = ?1",
+			     "INSERT INTO reports (uuid, host_id, created, nestvisor_version, schema_version, hw_virt,"
+			     " hw_virt_how, kvm_kind, hypervisor, nested, iommu, worst, json) VALUES ($1, $2, $3, $4, $5, $6,"
+			     " $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (uuid) DO NOTHING", 13, &queued, err, errlen)) < 0 ||
+	    (rc = queue_rows(db, c, uuid, "SELECT report, id, status, evidence, fix FROM checks WHERE report = ?1",
+			     "INSERT INTO checks VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", 5, &queued, err,
+			     errlen)) < 0 ||
+	    (rc = queue_rows(db, c, uuid, "SELECT report, address, vendor_device, subsystem, class, vendor_name,"
+			     " device_name, driver, iommu_group, verdict, reason, alternative FROM devices WHERE report = ?1",
+			     "INSERT INTO devices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+			     " ON CONFLICT DO NOTHING", 12, &queued, err, errlen)) < 0 ||
+	    (rc = queue(c, "COMMIT", 0, NULL, &queued, err, errlen)) < 0)
+		return rc;	/* the connection is unusable: the caller closes it, and nothing was committed */
+	if (!PQpipelineSync(c))
+		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
+	/* each statement's result, then a NULL; the first failure aborts the rest (and the transaction) */
+	rc = 0;
+	for (int i = 0; i < queued; i++) {
+		PGresult *r = PQgetResult(c);
+		ExecStatusType st = PQresultStatus(r);
+		if (!r)
+			return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
+		if (i == probe_at && st == PGRES_TUPLES_OK)
+			*fresh = PQntuples(r) == 0;
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)
+			snprintf(err, errlen, "%s", st == PGRES_PIPELINE_ABORTED ? "aborted" : PQresultErrorMessage(r)),
+				rc = -EIO;
+		PQclear(r);
+		PQclear(PQgetResult(c));
+	}
+	PGresult *sync = PQgetResult(c);
+	bool synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	PQclear(sync);
+	if (!synced || !PQexitPipelineMode(c))
+		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
+	if (rc < 0)
+		PQclear(PQexec(c, "ROLLBACK"));
 	return rc;
 }
 

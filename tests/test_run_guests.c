@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -314,6 +316,30 @@ static void test_control_socket(void **state)
 	free(vmm_control_request(sock, "resume", 2000));
 	reply = vmm_control_request(sock, "bogus", 2000);
 	assert_non_null(strstr(reply, "unknown command"));
+	free(reply);
+	/* clients that leave before their answer (a TUI quitting mid-refresh): the VMM must not die of SIGPIPE */
+	for (int i = 0; i < 5; i++) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		snprintf(a.sun_path, sizeof(a.sun_path), "%.100s", sock);
+		assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(write(fd, "{\"cmd\":\"stats\"}\n", 16), 16);
+		close(fd);
+	}
+	usleep(200000);
+	assert_int_equal(kill(pid, 0), 0);
+	/* the serial console through the socket: its history (spin prints a line) and input */
+	reply = vmm_control_call(sock, "{\"cmd\":\"console\",\"from\":0}", 2000);
+	assert_non_null(reply);
+	assert_non_null(strstr(reply, "\"data\":\"spinning\\n\""));	/* printed before anyone asked */
+	assert_non_null(strstr(reply, "\"next\":9"));
+	assert_non_null(strstr(reply, "\"lost\":0"));
+	free(reply);
+	reply = vmm_control_call(sock, "{\"cmd\":\"input\",\"data\":\"x\"}", 2000);
+	assert_string_equal(reply, "{\"ok\":true}");
+	free(reply);
+	reply = vmm_control_call(sock, "{\"cmd\":\"input\"}", 2000);
+	assert_non_null(strstr(reply, "\"ok\":false"));
 	free(reply);
 	NV(&r, "stop", "ctl-test");
 	expect(&r, 0, "VM ctl-test stopped", NULL);

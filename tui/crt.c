@@ -53,6 +53,7 @@ int crt_init(void)
 	atexit(restore);
 	for (int s = 0, sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGABRT, SIGBUS, SIGFPE }; s < 7; s++)
 		signal(sigs[s], on_fatal);
+	signal(SIGPIPE, SIG_IGN);	/* a VM or server gone mid-write is an error to show, not a reason to die */
 	cbreak();
 	noecho();
 	keypad(stdscr, TRUE);

@@ -49,7 +49,8 @@ static struct {
 	bool is_dir[PICK_MAX];
 	long long size[PICK_MAX];
 	int n, sel, scroll;
-	char why[160];
+	char why[160], typed[64];
+	double typed_ms;
 } pick;
 
 bool tui_launch_open(void)
@@ -169,10 +170,14 @@ static int pick_key(struct tui *t, int key)
 		char up[PATH_MAX + 4];
 		snprintf(up, sizeof(up), "%s/..", pick.dir);
 		pick_load(up);
-	} else if (key > 32 && key < 127 && key != '/') {	/* the next entry starting with it */
-		for (int k = 1; k <= pick.n; k++)
-			if (pick.name[(pick.sel + k) % pick.n][0] == key) {
-				pick.sel = (pick.sel + k) % pick.n;
+	} else if (key > 32 && key < 127 && key != '/') {	/* typing finds: the first entry starting so */
+		size_t n = tui_now_ms() - pick.typed_ms > 1000 ? 0 : strlen(pick.typed);
+		if (n + 1 < sizeof(pick.typed))
+			pick.typed[n] = (char)key, pick.typed[n + 1] = '\0';
+		pick.typed_ms = tui_now_ms();
+		for (int k = 0; k < pick.n; k++)
+			if (!strncmp(pick.name[k], pick.typed, strlen(pick.typed))) {
+				pick.sel = k;
 				break;
 			}
 	} else if ((key == '\n' || key == KEY_ENTER || key == KEY_RIGHT) && pick.n) {
@@ -190,12 +195,12 @@ static int pick_key(struct tui *t, int key)
 
 static void pick_draw(struct tui *t, int top, int left, int width)
 {
-	int rows = t->rows - 4 - top;
+	int rows = t->rows - 5 - top;
 	char size[16], line[PATH_MAX];
 
 	crt_fill(top, ROLE_HEADER);
-	crt_text(top++, left, ROLE_HEADER, width, " choose a file (Enter opens or chooses, Backspace up, a letter jumps, Esc): %s",
-		 pick.dir);
+	crt_text(top++, left, ROLE_HEADER, width, " choose a file in %s", pick.dir);
+	crt_text(t->rows - 3, left, ROLE_DIM, width, " Enter opens or chooses, Backspace goes up, typing finds a name, Esc");
 	if (pick.sel < pick.scroll)
 		pick.scroll = pick.sel;
 	if (pick.sel >= pick.scroll + rows)
@@ -207,7 +212,7 @@ static void pick_draw(struct tui *t, int top, int left, int width)
 			 " %-*s%s %8s ", width - 14, line, pick.is_dir[i] ? "/" : " ", pick.is_dir[i] ? "" : size);
 	}
 	if (pick.why[0])
-		crt_text(t->rows - 3, left, ROLE_WARN, 0, " %s", pick.why);
+		crt_text(t->rows - 4, left, ROLE_WARN, 0, " %s", pick.why);
 }
 
 /* ---- the form ---- */

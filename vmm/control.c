@@ -177,7 +177,9 @@ static bool serve(struct vmm *vm, struct vmm_control *ctl, struct client *cl)
 	while ((nl = strchr(cl->buf, '\n'))) {
 		*nl = '\0';
 		char *reply = answer(vm, ctl->name, cl->buf);
-		bool ok = reply && write(cl->fd, reply, strlen(reply)) >= 0 && write(cl->fd, "\n", 1) == 1;
+		/* MSG_NOSIGNAL: a client gone before its answer must not kill the VMM with SIGPIPE */
+		bool ok = reply && send(cl->fd, reply, strlen(reply), MSG_NOSIGNAL) >= 0 &&
+			  send(cl->fd, "\n", 1, MSG_NOSIGNAL) == 1;
 		free(reply);
 		cl->len -= (size_t)(nl + 1 - cl->buf);
 		memmove(cl->buf, nl + 1, cl->len + 1);
@@ -297,7 +299,7 @@ char *vmm_control_call(const char *path, const char *request, int timeout_ms)
 		errno = -fd;
 		return NULL;
 	}
-	if (write(fd, request, strlen(request)) < 0 || write(fd, "\n", 1) < 0)
+	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0)
 		goto fail;
 	while (!(nl = memchr(buf, '\n', len))) {
 		struct pollfd p = { fd, POLLIN, 0 };
