@@ -117,12 +117,14 @@ int tui_vms_count(struct tui *t)
 	return nrows;
 }
 
-static void bars(int y, int x, json_object *list, const char *title, long long total, int width)
+static void bars(int y, int x, json_object *list, const char *title, long long total, int width, size_t max)
 {
 	size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;	/* a VM gone mid-refresh */
 
 	crt_text(y++, x, ROLE_HEADER, width, " %-*s", width - 1, title);
-	for (size_t i = 0; i < n && i < 5; i++) {
+	if (!n)
+		crt_text(y, x, ROLE_DIM, width, " (none)");
+	for (size_t i = 0; i < n && i < max; i++) {
 		json_object *r = json_object_array_get_idx(list, i);
 		long long c = vmm_control_int(r, "count");
 		int len = total ? (int)(c * (width - 34) / total) : 0;
@@ -164,8 +166,10 @@ void tui_vms_draw(struct tui *t)
 		struct vm_row *r = &rows[t->sel];
 		json_object *reasons = NULL, *ports = NULL;
 		int top = t->rows - 13, half = t->cols / 2;
+		json_object *mmio = NULL;
 		json_object_object_get_ex(r->stats, "by_reason", &reasons);
 		json_object_object_get_ex(r->stats, "by_port", &ports);
+		json_object_object_get_ex(r->stats, "by_mmio", &mmio);
 		crt_text(top++, 1, ROLE_DEFAULT, 0, "%s: %lld exits, %.0f/s now; %.3f ms handling them in the VMM (%.2f%% of its uptime)",
 			 r->name, r->exits, r->rate, r->ns_in_vmm / 1e6, r->uptime_ns ? 100.0 * r->ns_in_vmm / r->uptime_ns : 0.0);
 		int n;
@@ -178,8 +182,9 @@ void tui_vms_draw(struct tui *t)
 		tui_count(top_rate, sizeof(top_rate), (unsigned long long)(peak + 0.5));
 		crt_text(top, 1, ROLE_DIM, 0, "exits/s, last %d s (peak %s): ", n, top_rate);
 		crt_text(top, 36, ROLE_PASS, 0, "%s", spark);
-		bars(top + 1, 0, reasons, "exits by reason", r->exits, half);
-		bars(top + 1, half, ports, "busiest ports", r->exits, t->cols - half);
+		bars(top + 1, 0, reasons, "exits by reason", r->exits, half, 3);
+		bars(top + 5, 0, mmio, "busiest MMIO regions", r->exits, half, 3);
+		bars(top + 1, half, ports, "busiest ports", r->exits, t->cols - half, 7);
 	}
 	if (tui_launch_open())
 		tui_launch_draw(t);
