@@ -93,22 +93,54 @@ out:
 	return rc;
 }
 
-/* Queues a local table's rows for a report, one parameterized INSERT ... ON CONFLICT DO NOTHING each (pipeline
- * mode: nothing waits for the server yet). */
-static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, const char *select, const char *insert,
-		      int ncols, int *queued, char *err, size_t errlen)
+/* What a submit sends, prepared once per connection: the server parses and plans each once, not per row. */
+enum { NV_HOST, NV_KNOWN, NV_REPORT, NV_CHECK, NV_DEVICE, NV_COUNT };
+static const struct { const char *name, *local, *remote; int ncols; } submit_sql[NV_COUNT] = {
+	[NV_HOST] = { "nv_host", "SELECT h.host_id, h.label, r.created FROM reports r JOIN hosts h ON h.host_id = r.host_id"
+		      " WHERE r.uuid = ?1", "INSERT INTO hosts VALUES ($1, $2, $3, $3) ON CONFLICT (host_id) DO UPDATE SET"
+		      " last_seen = greatest(hosts.last_seen, excluded.last_seen)", 3 },
+	[NV_KNOWN] = { "nv_known", NULL, "SELECT 1 FROM reports WHERE uuid = $1", 1 },
+	[NV_REPORT] = { "nv_report", "SELECT uuid, host_id, created, nestvisor_version, schema_version,"
+			" CASE hw_virt WHEN 1 THEN 'true' WHEN 0 THEN 'false' END, hw_virt_how, kvm_kind, hypervisor,"
+			" CASE nested WHEN 1 THEN 'true' ELSE 'false' END, CASE iommu WHEN 1 THEN 'true' ELSE 'false' END,"
+			" worst, json FROM reports WHERE uuid = ?1",
+			"INSERT INTO reports (uuid, host_id, created, nestvisor_version, schema_version, hw_virt, hw_virt_how,"
+			" kvm_kind, hypervisor, nested, iommu, worst, json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+			" $11, $12, $13) ON CONFLICT (uuid) DO NOTHING", 13 },
+	[NV_CHECK] = { "nv_check", "SELECT report, id, status, evidence, fix FROM checks WHERE report = ?1",
+		       "INSERT INTO checks VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", 5 },
+	[NV_DEVICE] = { "nv_device", "SELECT report, address, vendor_device, subsystem, class, vendor_name, device_name,"
+			" driver, iommu_group, verdict, reason, alternative FROM devices WHERE report = ?1",
+			"INSERT INTO devices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+			" ON CONFLICT DO NOTHING", 12 },
+};
+
+static int prepare_submit(PGconn *c, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	for (int i = 0; i < NV_COUNT && rc == 0; i++)
+		rc = exec_ok(c, PQprepare(c, submit_sql[i].name, submit_sql[i].remote, submit_sql[i].ncols, NULL), err,
+			     errlen);
+	return rc;
+}
+
+/* Queues a local table's rows for a report, one prepared INSERT ... ON CONFLICT DO NOTHING each (pipeline mode:
+ * nothing waits for the server yet). */
+static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int which, int *queued, char *err,
+		      size_t errlen)
 {
 	sqlite3_stmt *st;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(db->sql, select, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->sql, submit_sql[which].local, -1, &st, NULL) != SQLITE_OK)
 		return snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql)), -EIO;
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *v[16];
-		for (int i = 0; i < ncols && i < 16; i++)
+		for (int i = 0; i < submit_sql[which].ncols && i < 16; i++)
 			v[i] = (const char *)sqlite3_column_text(st, i);
-		if (PQsendQueryParams(c, insert, ncols, NULL, v, NULL, NULL, 0))
+		if (PQsendQueryPrepared(c, submit_sql[which].name, submit_sql[which].ncols, v, NULL, NULL, 0))
 			(*queued)++;
 		else
 			snprintf(err, errlen, "%s", PQerrorMessage(c)), rc = -EIO;
@@ -117,9 +149,11 @@ static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, const ch
 	return rc;
 }
 
-static int queue(PGconn *c, const char *sql, int nparams, const char *const *v, int *queued, char *err, size_t errlen)
+static int queue(PGconn *c, const char *sql, const char *prepared, const char *const *v, int *queued, char *err,
+		 size_t errlen)
 {
-	if (!PQsendQueryParams(c, sql, nparams, NULL, v, NULL, NULL, 0))
+	if (!(prepared ? PQsendQueryPrepared(c, prepared, 1, v, NULL, NULL, 0) :
+			 PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0)))
 		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
 	return (*queued)++;
 }
@@ -133,27 +167,13 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 
 	if (!PQenterPipelineMode(c))
 		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
-	if ((rc = queue(c, "BEGIN", 0, NULL, &queued, err, errlen)) < 0 ||
-	    (rc = queue_rows(db, c, uuid, "SELECT h.host_id, h.label, r.created FROM reports r JOIN hosts h"
-			     " ON h.host_id = r.host_id WHERE r.uuid = ?1",
-			     "INSERT INTO hosts VALUES ($1, $2, $3, $3) ON CONFLICT (host_id) DO UPDATE SET"
-			     " last_seen = greatest(hosts.last_seen, excluded.last_seen)", 3, &queued, err, errlen)) < 0 ||
-	    (rc = probe_at = queue(c, "SELECT 1 FROM reports WHERE uuid = $1", 1, v, &queued, err, errlen)) < 0 ||
-	    (rc = queue_rows(db, c, uuid, "SELECT uuid, host_id, created, nestvisor_version, schema_version,"
-			     " CASE hw_virt WHEN 1 THEN 'true' WHEN 0 THEN 'false' END, hw_virt_how, kvm_kind, hypervisor,"
-			     " CASE nested WHEN 1 THEN 'true' ELSE 'false' END, CASE iommu WHEN 1 THEN 'true' ELSE 'false' END,"
-			     " worst, json FROM reports WHERE uuid = ?1",
-			     "INSERT INTO reports (uuid, host_id, created, nestvisor_version, schema_version, hw_virt,"
-			     " hw_virt_how, kvm_kind, hypervisor, nested, iommu, worst, json) VALUES ($1, $2, $3, $4, $5, $6,"
-			     " $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (uuid) DO NOTHING", 13, &queued, err, errlen)) < 0 ||
-	    (rc = queue_rows(db, c, uuid, "SELECT report, id, status, evidence, fix FROM checks WHERE report = ?1",
-			     "INSERT INTO checks VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", 5, &queued, err,
-			     errlen)) < 0 ||
-	    (rc = queue_rows(db, c, uuid, "SELECT report, address, vendor_device, subsystem, class, vendor_name,"
-			     " device_name, driver, iommu_group, verdict, reason, alternative FROM devices WHERE report = ?1",
-			     "INSERT INTO devices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-			     " ON CONFLICT DO NOTHING", 12, &queued, err, errlen)) < 0 ||
-	    (rc = queue(c, "COMMIT", 0, NULL, &queued, err, errlen)) < 0)
+	if ((rc = queue(c, "BEGIN", NULL, NULL, &queued, err, errlen)) < 0 ||
+	    (rc = queue_rows(db, c, uuid, NV_HOST, &queued, err, errlen)) < 0 ||
+	    (rc = probe_at = queue(c, NULL, submit_sql[NV_KNOWN].name, v, &queued, err, errlen)) < 0 ||
+	    (rc = queue_rows(db, c, uuid, NV_REPORT, &queued, err, errlen)) < 0 ||
+	    (rc = queue_rows(db, c, uuid, NV_CHECK, &queued, err, errlen)) < 0 ||
+	    (rc = queue_rows(db, c, uuid, NV_DEVICE, &queued, err, errlen)) < 0 ||
+	    (rc = queue(c, "COMMIT", NULL, NULL, &queued, err, errlen)) < 0)
 		return rc;	/* the connection is unusable: the caller closes it, and nothing was committed */
 	if (!PQpipelineSync(c))
 		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
@@ -218,6 +238,8 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 		snprintf(err, errlen, "%s has no nestvisor schema (version %d): run `nestvisor db init --to URL` first",
 			 url, remote_version(c));
 		rc = -ENOENT;
+	} else {
+		rc = prepare_submit(c, err, errlen);
 	}
 	for (int i = 0; i < res->queued && rc == 0; i++) {
 		int fresh = 0;
