@@ -59,14 +59,20 @@ static void mkdir_parents(const char *path)
 		}
 }
 
+void compatdb_sql_error(struct compatdb *db, int rc, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s%s", db->path, sqlite3_errmsg(db->sql),
+		 rc == SQLITE_FULL || sqlite3_system_errno(db->sql) == ENOSPC ? " (the disk is full: free space and try again)" :
+		 rc == SQLITE_READONLY ? " (the database file is read-only: check its permissions, or use --db)" : "");
+}
+
 int compatdb_exec(struct compatdb *db, const char *sql, char *err, size_t errlen)
 {
-	char *msg = NULL;
+	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
 
-	if (sqlite3_exec(db->sql, sql, NULL, NULL, &msg) == SQLITE_OK)
+	if (rc == SQLITE_OK)
 		return 0;
-	snprintf(err, errlen, "%s: %s", db->path, msg ? msg : sqlite3_errmsg(db->sql));
-	sqlite3_free(msg);
+	compatdb_sql_error(db, rc, err, errlen);
 	return -EIO;
 }
 

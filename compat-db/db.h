@@ -32,6 +32,8 @@ sqlite3_stmt *compatdb_stmt(struct compatdb *db, enum compatdb_sql which);
 /* The INSERT of k (1..COMPATDB_ROWS_MAX) child rows, prepared once, reset and unbound; NULL on failure. */
 sqlite3_stmt *compatdb_rows_stmt(struct compatdb *db, enum compatdb_rows which, int k);
 int compatdb_exec(struct compatdb *db, const char *sql, char *err, size_t errlen);
+/* "PATH: what SQLite said", and what to do about a full disk or a read-only file. */
+void compatdb_sql_error(struct compatdb *db, int rc, char *err, size_t errlen);
 /* This machine's anonymous id: a salted SHA-512-crypt of /etc/machine-id. */
 int compatdb_host_id(char *buf, size_t len);
 

@@ -254,9 +254,7 @@ static int step(struct compatdb *db, sqlite3_stmt *st, char *err, size_t errlen)
 
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return 0;
-	snprintf(err, errlen, "%s: %s%s", db->path, sqlite3_errmsg(db->sql),
-		 rc == SQLITE_FULL || sqlite3_system_errno(db->sql) == ENOSPC ? " (the disk is full: free space and record again)" :
-		 rc == SQLITE_READONLY ? " (the database file is read-only: check its permissions, or use --db)" : "");
+	compatdb_sql_error(db, rc, err, errlen);
 	return rc == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
 }
 
@@ -601,12 +599,12 @@ static void pending_flush(struct pending *p, int *np, char **files, compatdb_imp
 			  const char *lost)
 {
 	for (int i = 0; i < *np; i++) {
+		bool gone = lost && p[i].rc == 0;	/* "already there" was committed before: not lost */
 		char why[1024];
-		if (lost && p[i].rc >= 0)
+		if (gone)
 			snprintf(why, sizeof(why), "%s: report %s was not imported: %s", files[p[i].file], p[i].uuid, lost);
 		if (done)
-			done(ctx, files[p[i].file], lost && p[i].rc >= 0 ? -EIO : p[i].rc, p[i].uuid,
-			     lost && p[i].rc >= 0 ? why : p[i].why ? p[i].why : "");
+			done(ctx, files[p[i].file], gone ? -EIO : p[i].rc, p[i].uuid, gone ? why : p[i].why ? p[i].why : "");
 		free(p[i].why);
 	}
 	*np = 0;
