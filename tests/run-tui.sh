@@ -29,7 +29,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..42"
+echo "1..43"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -124,6 +124,8 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	see "echo ready"; ok $? "Enter attaches to its serial console, with what it printed before"
 	tm send-keys -t "t$s" a b c
 	see "^ABC"; ok $? "keys go to the guest, and its answer shows"
+	tm send-keys -t "t$s" C-c d
+	see "^ABCD"; ok $? "Ctrl-C is the guest's too (the terminal is raw while attached)"
 	tm send-keys -t "t$s" C-]
 	see "detached from vm-"; ok $? "Ctrl-] detaches, the VM still running"
 	tm send-keys -t "t$s" Enter q
@@ -132,7 +134,7 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	tm send-keys -t "t$s" C-] q
 	rm -rf "$rt"
 else
-	for t in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
+	for t in $(seq 17); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
 fi
 
 # u on the Reports screen submits to a real PostgreSQL server, showing progress and the result

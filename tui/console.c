@@ -1,6 +1,7 @@
 /* console: a VM's serial console inside the TUI. Output comes from the VMM's console history through the
- * control socket (so what the guest printed before anyone attached is there too); keys go back the same way.
- * Ctrl-] detaches (as virsh console); a function key detaches and does its usual job. */
+ * control socket (so what the guest printed before anyone attached is there too); keys go back the same way,
+ * the terminal raw meanwhile (Ctrl-C is the guest's). Ctrl-] detaches (as virsh console); a function key or a
+ * click on a tab detaches and does its usual job. */
 #include "config.h"
 #include <curses.h>
 #include <errno.h>
@@ -132,12 +133,15 @@ int tui_console_attach(struct tui *t, const char *name)
 	snprintf(con.name, sizeof(con.name), "%s", name);
 	con.attached = true;
 	con.count = 1;
+	crt_raw(true);
 	poll_output();
 	return TUI_REDRAW;
 }
 
 void tui_console_detach(void)
 {
+	if (con.attached)
+		crt_raw(false);
 	con.attached = false;
 }
 
@@ -147,12 +151,12 @@ int tui_console_key(struct tui *t, int key)
 	char req[96], data[8] = "";
 
 	if (key == DETACH) {
-		con.attached = false;
+		tui_console_detach();
 		snprintf(t->message, sizeof(t->message), "detached from %s's console (Enter attaches again)", con.name);
 		return TUI_REDRAW;
 	}
 	if (key >= KEY_F0 && key <= KEY_F(63)) {	/* a function key: detach, then do what it does */
-		con.attached = false;
+		tui_console_detach();
 		return 0;
 	}
 	if (key == '\n' || key == KEY_ENTER)

@@ -76,6 +76,15 @@ int crt_init(void)
 	return 0;
 }
 
+/* Raw while a VM's console is attached: Ctrl-C, Ctrl-Z and Ctrl-\\ go to the guest, not to us. */
+void crt_raw(bool on)
+{
+	if (on)
+		raw();
+	else
+		noraw(), cbreak();
+}
+
 void crt_done(void)
 {
 	restore();

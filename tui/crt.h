@@ -14,6 +14,7 @@ enum crt_role {
 
 int crt_init(void);
 void crt_done(void);
+void crt_raw(bool on);
 void crt_size(int *rows, int *cols);
 bool crt_too_small(void);
 /* Draws text at (y, x) in a role, clipped to width (0: to the edge). */

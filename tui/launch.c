@@ -58,6 +58,11 @@ bool tui_launch_open(void)
 	return form.open;
 }
 
+void tui_launch_close(void)
+{
+	form.open = pick.open = false;
+}
+
 static char *value(struct tui *t, int f)
 {
 	return (char *)t + fields[f].off;

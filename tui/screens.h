@@ -48,6 +48,7 @@ void tui_vms_refresh_now(void);
 /* The launch form (launch.c): F7 opens it; while open it takes every key. */
 int tui_vms_launch(struct tui *t);
 bool tui_launch_open(void);
+void tui_launch_close(void);
 int tui_launch_key(struct tui *t, int key);
 void tui_launch_draw(struct tui *t);
 /* A VM's serial console (console.c): while attached it takes the keys (Ctrl-] detaches; 0: not its key). */

@@ -166,8 +166,11 @@ static int dispatch(struct tui *t, int key)
 /* Clicks become keys: a tab, an F-key label, or a row. */
 static int click(struct tui *t, int y, int x)
 {
-	if (y == 0)
+	if (y == 0) {	/* a tab: whatever was open over the screen gives way */
+		tui_launch_close();
+		tui_console_detach();
 		return tui_tab_at(x);
+	}
 	if (y == t->rows - 1)
 		return tui_fkey_at(t, x);
 	if (t->list_rows > 0 && y >= t->list_top && y < t->list_top + t->list_rows) {
