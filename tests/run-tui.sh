@@ -112,7 +112,7 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	see "launched vm-"; ok $? "F7 in the form starts the test guest as its own process"
 	see "running .*128M"; ok $? "the VMs screen lists it (found through its control socket)"
 	see "exits, [0-9]*/s now"; ok $? "the statistics panel shows exits per second"
-	see "0x0080 post .*#"; ok $? "the busiest port, with a bar"
+	see "0x0080 post  *[0-9.]*[kM]  *[1-9][0-9.]*[kM]*/s #"; ok $? "the busiest port: exits, exits per second now, a bar"
 	see "exits/s, last [2-9][0-9]* s (peak [0-9.]*[kM]*): *[^ ]"; ok $? "a sparkline of exits per second over time"
 	tm send-keys -t "t$s" p
 	see " paused "; ok $? "p pauses it"

@@ -24,7 +24,7 @@ struct vm_row {
 
 static struct vm_row rows[MAX_VMS], prev[MAX_VMS];
 static int nrows, nprev;
-static double refreshed_ms;
+static double refreshed_ms, sample_ms;	/* sample_ms: the time between prev and rows */
 
 /* Exits per second over the last minute, per VM (by name), for the sparkline. */
 #define SPARK 60
@@ -109,6 +109,7 @@ static void refresh(void)
 	nrows = 0;
 	vmm_control_list(add_row, &dt, &stale);
 	refreshed_ms = now;
+	sample_ms = dt;
 }
 
 int tui_vms_count(struct tui *t)
@@ -117,23 +118,38 @@ int tui_vms_count(struct tui *t)
 	return nrows;
 }
 
-static void bars(int y, int x, json_object *list, const char *title, long long total, int width, size_t max)
+static long long count_of(json_object *list, const char *what)
+{
+	size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(vmm_control_str(json_object_array_get_idx(list, i), "what"), what))
+			return vmm_control_int(json_object_array_get_idx(list, i), "count");
+	return -1;
+}
+
+/* The busiest rows of a stats list: name, count, per second since the last sample (before), and a bar. */
+static void bars(int y, int x, json_object *list, json_object *before, const char *title, long long total, int width,
+		 size_t max)
 {
 	size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;	/* a VM gone mid-refresh */
 
-	crt_text(y++, x, ROLE_HEADER, width, " %-*s", width - 1, title);
+	crt_text(y++, x, ROLE_HEADER, width, " %-15.15s %7s %9s%*s", title, "exits", "per sec", width > 35 ? width - 35 : 0,
+		 "");
 	if (!n)
 		crt_text(y, x, ROLE_DIM, width, " (none)");
 	for (size_t i = 0; i < n && i < max; i++) {
 		json_object *r = json_object_array_get_idx(list, i);
-		long long c = vmm_control_int(r, "count");
-		int len = total ? (int)(c * (width - 34) / total) : 0;
-		char count[16], bar[128];
+		long long c = vmm_control_int(r, "count"), was = count_of(before, vmm_control_str(r, "what"));
+		int len = total ? (int)(c * (width - 36) / total) : 0;
+		char count[16], rate[16] = "-", bar[128];
 		tui_count(count, sizeof(count), (unsigned long long)c);
+		if (was >= 0 && sample_ms > 0)
+			tui_count(rate, sizeof(rate), (unsigned long long)((c - was) * 1000.0 / sample_ms + 0.5));
 		memset(bar, '#', (size_t)(len > 0 ? len : 0));
 		bar[len > 0 ? len : 0] = '\0';
-		crt_text(y, x, ROLE_DEFAULT, 0, " %-22.22s %8s ", vmm_control_str(r, "what"), count);
-		crt_text(y++, x + 33, ROLE_PASS, width - 33, "%s", bar);
+		crt_text(y, x, ROLE_DEFAULT, 0, " %-15.15s %7s %7s/s ", vmm_control_str(r, "what"), count, rate);
+		crt_text(y++, x + 35, ROLE_PASS, width - 35, "%s", bar);
 	}
 }
 
@@ -182,9 +198,16 @@ void tui_vms_draw(struct tui *t)
 		tui_count(top_rate, sizeof(top_rate), (unsigned long long)(peak + 0.5));
 		crt_text(top, 1, ROLE_DIM, 0, "exits/s, last %d s (peak %s): ", n, top_rate);
 		crt_text(top, 36, ROLE_PASS, 0, "%s", spark);
-		bars(top + 1, 0, reasons, "exits by reason", r->exits, half, 3);
-		bars(top + 5, 0, mmio, "busiest MMIO regions", r->exits, half, 3);
-		bars(top + 1, half, ports, "busiest ports", r->exits, t->cols - half, 7);
+		json_object *was = NULL, *was_reasons = NULL, *was_ports = NULL, *was_mmio = NULL;
+		for (int i = 0; i < nprev; i++)
+			if (!strcmp(prev[i].name, r->name))
+				was = prev[i].stats;
+		json_object_object_get_ex(was, "by_reason", &was_reasons);
+		json_object_object_get_ex(was, "by_port", &was_ports);
+		json_object_object_get_ex(was, "by_mmio", &was_mmio);
+		bars(top + 1, 0, reasons, was_reasons, "by reason", r->exits, half, 3);
+		bars(top + 5, 0, mmio, was_mmio, "by MMIO region", r->exits, half, 3);
+		bars(top + 1, half, ports, was_ports, "by port", r->exits, t->cols - half, 7);
 	}
 	if (tui_launch_open())
 		tui_launch_draw(t);
