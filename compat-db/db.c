@@ -227,9 +227,10 @@ int compatdb_open(const char *path, struct compatdb **out, char *err, size_t err
 			 "unchanged: upgrade nestvisor or use another --db", db->path, v, SCHEMA_VERSION);
 		goto fail;
 	}
-	/* WAL with synchronous=NORMAL: a killed process loses nothing; a power cut may lose the last commits */
+	/* WAL with synchronous=NORMAL: a killed process loses nothing; a power cut may lose the last commits.
+	 * Reads through mmap: a fleet query over 10,000 reports reads ~3,600 pages, one pread each otherwise. */
 	if (compatdb_exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;"
-			  " PRAGMA temp_store = MEMORY;",
+			  " PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456;",
 			  err, errlen) < 0)	/* 32 MiB: a batch of reports does not spill pages mid-transaction */
 		goto fail;
 	if (v < SCHEMA_VERSION && (compatdb_exec(db, "PRAGMA journal_mode = WAL;", err, errlen) < 0 ||
