@@ -8,7 +8,8 @@
 void cli_tui_usage(void)
 {
 	printf("usage: nestvisor tui [--replay DIR]\n"
-	       "  the interactive interface: the host, its devices, help (F1). --replay shows a recording\n");
+	       "  the interactive interface: the host, its devices, VMs (launch, console, exits), reports; F1 lists\n"
+	       "  every key. --replay DIR shows a recording instead of probing this host\n");
 }
 
 int cli_tui(int argc, char **argv)

@@ -189,7 +189,7 @@ static void record(struct tui *t)
 	if (!doc)
 		snprintf(t->message, sizeof(t->message), "probe not recorded: out of memory");
 	else if (compatdb_report_record_at(NULL, doc, uuid, err, sizeof(err)) == 0)
-		snprintf(t->message, sizeof(t->message), "probe recorded as report %.8s (Reports: F9)", uuid);
+		snprintf(t->message, sizeof(t->message), "probe recorded as report %.8s (Reports: 4)", uuid);
 	else
 		snprintf(t->message, sizeof(t->message), "probe not recorded: %.250s", err);
 	free(doc);
