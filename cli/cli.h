@@ -28,5 +28,7 @@ int cli_stop(int argc, char **argv);
 void cli_stop_usage(void);
 int cli_stats(int argc, char **argv);
 void cli_stats_usage(void);
+int cli_console(int argc, char **argv);
+void cli_console_usage(void);
 
 #endif

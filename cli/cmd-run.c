@@ -27,7 +27,7 @@ void cli_run_usage(void)
 	       "  --console WHERE    the serial console: stdio (default; Ctrl-a x quits), pty, none\n"
 	       "  --stats            print the VM exits by reason, port and MMIO region at the end\n"
 	       "  --timeout SEC      end the VM after SEC seconds (exit status 124)\n"
-	       "  --name NAME        the VM's name for `nestvisor ps|stop|stats` (default vm-PID)\n"
+	       "  --name NAME        the VM's name for `nestvisor ps|stop|stats|console` (default vm-PID)\n"
 	       "  --detach           run in the background, console on a pseudo-terminal (see `nestvisor ps`)\n\n"
 	       "exit status: (v << 1) | 1 when the guest writes v to port 0xf4; 0 when it resets or powers off;\n"
 	       "124 timeout, 126 KVM could not emulate, 128 triple fault, 130 stopped, 100 unexpected exit,\n"
@@ -197,8 +197,8 @@ static int detach(struct vmm_config *cfg, bool stats)
 			return VMM_STATUS_SETUP_ERROR;
 		}
 		printf("VM %s running in the background (pid %d); console: %s\n", cfg->name, (int)pid, msg + 3);
-		printf("`nestvisor ps` lists it, `nestvisor stats %s` shows its exits, `nestvisor stop %s` ends it\n",
-		       cfg->name, cfg->name);
+		printf("`nestvisor ps` lists it, `nestvisor console %s` attaches to its console, `nestvisor stats %s` shows "
+		       "its exits, `nestvisor stop %s` ends it\n", cfg->name, cfg->name, cfg->name);
 		return CLI_OK;
 	}
 	if (pid < 0)

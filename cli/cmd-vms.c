@@ -1,11 +1,14 @@
-/* nestvisor ps | stop NAME | stats NAME [--watch]: the running VMs, through their control sockets. */
+/* nestvisor ps | stop NAME | stats NAME [--watch] | console NAME: the running VMs, through their control sockets. */
 #include "config.h"
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include "cli/cli.h"
@@ -15,6 +18,11 @@
 void cli_ps_usage(void) { printf("usage: nestvisor ps\n  lists running VMs; removes sockets left by killed ones\n"); }
 void cli_stop_usage(void) { printf("usage: nestvisor stop NAME\n"); }
 void cli_stats_usage(void) { printf("usage: nestvisor stats NAME [--watch]\n  --watch  refresh every second\n"); }
+void cli_console_usage(void)
+{
+	printf("usage: nestvisor console NAME\n  a running VM's serial console here: what it printed before, then live;"
+	       " what you type\n  goes to the guest (Ctrl-C too); Ctrl-] detaches. Ends when the VM does.\n");
+}
 
 static json_object *request(const char *name, const char *cmd)
 {
@@ -115,5 +123,102 @@ int cli_stats(int argc, char **argv)
 		json_object_put(o);
 		fflush(stdout);
 	} while (watch && sleep(1) == 0);
+	return CLI_OK;
+}
+
+/* ---- console: the same console history and input the TUI uses (control socket), on this terminal ---- */
+
+static struct termios saved_tty;
+static bool tty_raw;
+
+static void tty_restore(void)
+{
+	if (tty_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+	tty_raw = false;
+}
+
+/* The output since *next: 1, or 0 once the VM is gone, -1 when this end's output fails. */
+static int console_pull(const char *path, unsigned long long *next)
+{
+	char req[96];
+
+	for (;;) {
+		snprintf(req, sizeof(req), "{\"cmd\":\"console\",\"from\":%llu}", *next);
+		char *reply = vmm_control_call(path, req, 2000);
+		json_object *o = reply ? json_tokener_parse(reply) : NULL, *d;
+		free(reply);
+		if (!o || !json_object_object_get_ex(o, "data", &d)) {
+			json_object_put(o);
+			return 0;
+		}
+		size_t n = (size_t)json_object_get_string_len(d);
+		bool written = !n || (fwrite(json_object_get_string(d), 1, n, stdout) == n && fflush(stdout) == 0);
+		*next = (unsigned long long)vmm_control_int(o, "next");
+		json_object_put(o);
+		if (!written)
+			return -1;
+		if (!n)
+			return 1;
+	}
+}
+
+int cli_console(int argc, char **argv)
+{
+	char path[128], buf[512];
+	unsigned long long next = 0;
+	bool input = true;
+
+	if (argc != 2 || argv[1][0] == '-') {
+		cli_console_usage();
+		return argc == 2 && !strcmp(argv[1], "--help") ? CLI_OK : CLI_ERROR;
+	}
+	char *alive = vmm_control_path(argv[1], path, sizeof(path)) < 0 ? NULL : vmm_control_request(path, "status", 2000);
+	if (!alive) {
+		fprintf(stderr, "nestvisor: no VM named %s is running (`nestvisor ps` lists them)\n", argv[1]);
+		return CLI_FAILED;
+	}
+	free(alive);
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
+		struct termios t = saved_tty;
+		cfmakeraw(&t);
+		t.c_oflag |= OPOST | ONLCR;	/* the guest's bare newlines still start a line */
+		tty_raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+		atexit(tty_restore);
+		fprintf(stderr, "[nestvisor: console of %s; Ctrl-] detaches]\r\n", argv[1]);
+	}
+	for (;;) {
+		int rc = console_pull(path, &next);	/* first: everything it printed before we came */
+		if (rc < 0) {
+			tty_restore();
+			return CLI_FAILED;	/* nobody reads us any more */
+		}
+		if (rc == 0)
+			break;
+		struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
+		if (input && poll(&p, 1, 50) > 0) {
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0) {
+				input = false;	/* end of input: keep showing the guest until it ends */
+			} else if (tty_raw && memchr(buf, 0x1d, (size_t)n)) {
+				tty_restore();
+				fprintf(stderr, "\n[nestvisor: detached from %s; it is still running]\n", argv[1]);
+				return CLI_OK;
+			} else {
+				json_object *d = json_object_new_string_len(buf, (int)n);
+				char *req = malloc(strlen(json_object_to_json_string(d)) + 32);
+				if (req) {
+					sprintf(req, "{\"cmd\":\"input\",\"data\":%s}", json_object_to_json_string(d));
+					free(vmm_control_call(path, req, 2000));
+					free(req);
+				}
+				json_object_put(d);
+			}
+		} else if (!input) {
+			poll(NULL, 0, 50);
+		}
+	}
+	tty_restore();
+	fprintf(stderr, "\n[nestvisor: VM %s has ended]\n", argv[1]);
 	return CLI_OK;
 }

@@ -12,13 +12,14 @@ static void cli_help_usage(void);
 static const struct cli_command commands[] = {
 	{ "probe", "check this host: VT-x/AMD-V, KVM, nested virtualization, IOMMU, PCI devices", cli_probe, cli_probe_usage },
 	{ "run", "boot a kernel or test image in a KVM virtual machine", cli_run, cli_run_usage },
-	{ "tui", "the interactive interface: host, devices, help", cli_tui, cli_tui_usage },
+	{ "tui", "the interactive interface: host, devices, VMs and their consoles, reports", cli_tui, cli_tui_usage },
 	{ "report", "the probe reports recorded on this machine: list, show, export, import, diff", cli_report,
 	  cli_report_usage },
 	{ "db", "what the compatibility database knows: hosts, devices, one device, totals", cli_db, cli_db_usage },
 	{ "ps", "list running VMs", cli_ps, cli_ps_usage },
 	{ "stop", "stop a running VM", cli_stop, cli_stop_usage },
 	{ "stats", "a running VM's exits by reason, port and MMIO region", cli_stats, cli_stats_usage },
+	{ "console", "a running VM's serial console on this terminal", cli_console, cli_console_usage },
 	{ "help", "show help for nestvisor or one of its commands", cli_help, cli_help_usage },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -287,6 +287,19 @@ static void test_exit_statistics(void **state)
 
 #define NV(r, ...) run_vm(r, NULL, 20, (const char *const[]){ "nestvisor", __VA_ARGS__, NULL })
 
+/* A VM started with --detach, its control socket in a fresh runtime directory (dir). */
+static void start_detached(struct run *r, char *dir, size_t len, const char *kernel, const char *name)
+{
+	char said[96];
+
+	skip_without_kvm();
+	test_mkdtemp(dir, len);
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	NV(r, "run", "--kernel", kernel, "--name", name, "--detach");
+	snprintf(said, sizeof(said), "VM %s running in the background", name);
+	expect(r, 0, said, NULL);
+}
+
 /* A detached VM through its control socket: ps, stats, pause/resume, stop; then kill -9 and a stale socket. */
 static void test_control_socket(void **state)
 {
@@ -294,11 +307,7 @@ static void test_control_socket(void **state)
 	struct run r;
 
 	(void)state;
-	skip_without_kvm();
-	test_mkdtemp(dir, sizeof(dir));
-	setenv("XDG_RUNTIME_DIR", dir, 1);
-	NV(&r, "run", "--kernel", "tests/guests/spin.elf", "--name", "ctl-test", "--detach");
-	expect(&r, 0, "VM ctl-test running in the background", NULL);
+	start_detached(&r, dir, sizeof(dir), "tests/guests/spin.elf", "ctl-test");
 	int pid = atoi(strstr(r.out, "(pid ") + 5);
 	NV(&r, "ps");
 	expect(&r, 0, "ctl-test", NULL);
@@ -363,6 +372,22 @@ static void test_control_socket(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
+/* nestvisor console NAME: a detached VM's console history, then live, what is typed going to the guest. */
+static void test_console_command(void **state)
+{
+	char dir[256];
+	struct run r;
+
+	(void)state;
+	start_detached(&r, dir, sizeof(dir), "tests/guests/echo.elf", "con-test");
+	run_vm(&r, "abcq", 20, (const char *const[]){ "nestvisor", "console", "con-test", NULL });
+	expect(&r, 0, "echo ready\nABC\nbye", "VM con-test has ended");
+	NV(&r, "console", "con-test");
+	expect(&r, 1, NULL, "no VM named con-test is running");
+	test_sh("rm -rf '%s'", dir);
+	unsetenv("XDG_RUNTIME_DIR");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_control_socket),
 	cmocka_unit_test(test_run_serial_guest),
@@ -373,6 +398,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_fw_cfg_answers),
 	cmocka_unit_test(test_reset_through_i8042),
 	cmocka_unit_test(test_console_input_echo),
+	cmocka_unit_test(test_console_command),
 	cmocka_unit_test(test_hostile_guests),
 	cmocka_unit_test(test_bad_kernels_named),
 	cmocka_unit_test(test_flat_binary),
