@@ -29,7 +29,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..43"
+echo "1..44"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -131,10 +131,15 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	tm send-keys -t "t$s" Enter q
 	see "^bye"; ok $? "its last words show as it ends"
 	see "the VM has ended"; ok $? "and the console says it ended"
-	tm send-keys -t "t$s" C-] q
+	tm send-keys -t "t$s" C-]
+	tm send-keys -t "t$s" F7 C-u "tests/guests/triple.elf" F7
+	see "launched vm-"
+	see "no VMs running" && tm send-keys -t "t$s" F1 && see "F10 q     quit"
+	ok $? "a guest that triple-faults ends its own process; the TUI goes on"
+	tm send-keys -t "t$s" q
 	rm -rf "$rt"
 else
-	for t in $(seq 17); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
+	for t in $(seq 18); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
 fi
 
 # u on the Reports screen submits to a real PostgreSQL server, showing progress and the result
