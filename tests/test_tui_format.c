@@ -1,5 +1,6 @@
 /* test_tui_format: the TUI's column fitting and number formatting. */
 #include "config.h"
+#include <string.h>
 #include "tests/testutil.h"
 #include "tui/screens.h"
 
@@ -61,12 +62,25 @@ static void test_console_feed(void **state)
 	static const char out[] = "booting\r\nab\bc\x1b[1;32mok\x1b[0m\n\tx\rY\nlast";
 
 	(void)state;
-	tui_console_feed(out, sizeof(out) - 1);
-	assert_string_equal(tui_console_line(0), "last");
-	assert_string_equal(tui_console_line(1), "Y       x");
-	assert_string_equal(tui_console_line(2), "acok");
-	assert_string_equal(tui_console_line(3), "booting");
-	assert_null(tui_console_line(4));
+	tui_term_reset();
+	tui_term_feed(out, sizeof(out) - 1);
+	assert_string_equal(tui_term_line(0), "last");
+	assert_string_equal(tui_term_line(1), "Y       x");
+	assert_string_equal(tui_term_line(2), "acok");
+	assert_string_equal(tui_term_line(3), "booting");
+	assert_null(tui_term_line(4));
+
+	char wide[300];	/* a line wider than the terminal wraps; only the last 1000 lines are kept */
+	memset(wide, 'a', sizeof(wide));
+	tui_term_reset();
+	tui_term_feed(wide, sizeof(wide));
+	assert_int_equal(strlen(tui_term_line(0)), 60);
+	assert_int_equal(strlen(tui_term_line(1)), 240);
+	for (int i = 0; i < 1500; i++)
+		tui_term_feed("x\n", 2);
+	assert_int_equal(tui_term_lines(), 1000);
+	assert_string_equal(tui_term_line(1), "x");
+	assert_null(tui_term_line(1000));
 }
 
 static const struct CMUnitTest tests[] = {

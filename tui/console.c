@@ -1,7 +1,7 @@
 /* console: a VM's serial console inside the TUI. Output comes from the VMM's console history through the
  * control socket (so what the guest printed before anyone attached is there too); keys go back the same way,
  * the terminal raw meanwhile (Ctrl-C is the guest's). Ctrl-] detaches (as virsh console); a function key or a
- * click on a tab detaches and does its usual job. */
+ * click on a tab detaches and does its usual job. The terminal that draws the bytes is term.c. */
 #include "config.h"
 #include <curses.h>
 #include <errno.h>
@@ -14,73 +14,18 @@
 #include "tui/screens.h"
 #include "vmm/control.h"
 
-#define CON_LINES 1000
-#define CON_COLS 240
 #define DETACH 0x1d	/* Ctrl-] */
 
 static struct {
 	bool attached, ended;
 	char name[64], path[128], why[160];
 	uint64_t next, lost;
-	char line[CON_LINES][CON_COLS + 1];
-	int last, count, col;	/* last: the line being written; count: lines kept */
-	int esc;		/* 0 text, 1 after ESC, 2 inside a CSI sequence */
 	double polled_ms;
 } con;
 
 bool tui_console_attached(void)
 {
 	return con.attached;
-}
-
-static void new_line(void)
-{
-	con.last = (con.last + 1) % CON_LINES;
-	con.line[con.last][0] = '\0';
-	if (con.count < CON_LINES)
-		con.count++;
-	con.col = 0;
-}
-
-/* A small terminal: lines, carriage return, backspace, tabs; escape sequences are dropped, not shown. */
-void tui_console_feed(const char *buf, size_t n)
-{
-	if (!con.count)
-		con.count = 1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)buf[i];
-		char *l = con.line[con.last];
-		int len = (int)strlen(l);
-
-		if (con.esc == 1) {
-			con.esc = c == '[' ? 2 : 0;
-			continue;
-		}
-		if (con.esc == 2) {
-			if (c >= 0x40 && c <= 0x7e)
-				con.esc = 0;
-			continue;
-		}
-		if (c == 27)
-			con.esc = 1;
-		else if (c == '\n')
-			new_line();
-		else if (c == '\r')
-			con.col = 0;
-		else if (c == '\b')
-			con.col -= con.col > 0;
-		else if (c == '\t')
-			con.col = (con.col + 8) & ~7;
-		else if (c >= 32 && c != 127) {
-			if (con.col >= CON_COLS)
-				new_line(), l = con.line[con.last], len = 0;
-			while (len < con.col)
-				l[len++] = ' ';
-			l[con.col++] = (char)c;
-			if (con.col > len)
-				l[con.col] = '\0';
-		}
-	}
 }
 
 /* What the guest printed since the last poll (a few chunks at most per screen refresh). */
@@ -109,7 +54,7 @@ static void poll_output(void)
 			return;
 		}
 		size_t n = (size_t)json_object_get_string_len(d);
-		tui_console_feed(json_object_get_string(d), n);
+		tui_term_feed(json_object_get_string(d), n);
 		con.lost += (uint64_t)vmm_control_int(o, "lost");
 		con.next = (uint64_t)vmm_control_int(o, "next");
 		json_object_put(o);
@@ -118,21 +63,16 @@ static void poll_output(void)
 	}
 }
 
-const char *tui_console_line(int back)
-{
-	return back < con.count ? con.line[((con.last - back) % CON_LINES + CON_LINES) % CON_LINES] : NULL;
-}
-
 int tui_console_attach(struct tui *t, const char *name)
 {
 	memset(&con, 0, sizeof(con));
+	tui_term_reset();
 	if (vmm_control_path(name, con.path, sizeof(con.path)) < 0) {
 		snprintf(t->message, sizeof(t->message), "%s: no control socket for this name", name);
 		return TUI_REDRAW;
 	}
 	snprintf(con.name, sizeof(con.name), "%s", name);
 	con.attached = true;
-	con.count = 1;
 	crt_raw(true);
 	poll_output();
 	return TUI_REDRAW;
@@ -187,10 +127,10 @@ void tui_console_draw(struct tui *t)
 	}
 	crt_fill(top, ROLE_HEADER);
 	crt_text(top, 0, ROLE_HEADER, 0, " console of %s: keys go to the guest; Ctrl-] detaches", con.name);
-	int shown = bottom - top - 1, first = con.count < shown ? con.count : shown;
+	int shown = bottom - top - 1, kept = tui_term_lines(), first = kept < shown ? kept : shown;
 	y = top + 1;	/* from the top, as a terminal fills; the newest line last */
 	for (int i = first - 1; i >= 0; i--, y++)
-		crt_text(y, 0, ROLE_DEFAULT, 0, "%s", tui_console_line(i));
+		crt_text(y, 0, ROLE_DEFAULT, 0, "%s", tui_term_line(i));
 	if (con.ended)
 		crt_text(bottom, 0, ROLE_WARN, 0, " %s: Ctrl-] returns to the list", con.why);
 	else if (con.lost)

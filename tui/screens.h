@@ -57,9 +57,12 @@ bool tui_console_attached(void);
 void tui_console_detach(void);
 int tui_console_key(struct tui *t, int key);
 void tui_console_draw(struct tui *t);
-/* The console's terminal (unit-tested): bytes in; a kept line out (0: the last), NULL past the first. */
-void tui_console_feed(const char *buf, size_t n);
-const char *tui_console_line(int back);
+/* The console's terminal (term.c; unit-tested, fuzzed): bytes in; a kept line out (0: the last), NULL past
+ * the first; how many are kept. */
+void tui_term_feed(const char *buf, size_t n);
+const char *tui_term_line(int back);
+int tui_term_lines(void);
+void tui_term_reset(void);
 /* The Reports screen (reports.c): its own keys first; 0 when a key is not its. */
 void tui_reports_draw(struct tui *t);
 int tui_reports_count(struct tui *t);
