@@ -29,7 +29,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..44"
+echo "1..45"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -104,6 +104,9 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	tm send-keys -t "t$s" F7
 	see "launch a VM"; ok $? "F7 opens the launch form"
 	see "Nested .*off .*does not offer nested guests yet"; ok $? "the form shows nested greyed out, with the reason"
+	click 20 8
+	see "Memory  *128M_"; ok $? "a click on a field of the form makes it the current one"
+	click 20 5
 	tm send-keys -t "t$s" C-u "tests/guests/" C-o
 	see "choose a file in .*tests/guests"; ok $? "Ctrl-O opens the file picker in the typed directory"
 	tm send-keys -t "t$s" e c h o . e Enter
@@ -139,7 +142,7 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	tm send-keys -t "t$s" q
 	rm -rf "$rt"
 else
-	for t in $(seq 18); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
+	for t in $(seq 19); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
 fi
 
 # u on the Reports screen submits to a real PostgreSQL server, showing progress and the result

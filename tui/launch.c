@@ -305,6 +305,25 @@ void tui_launch_draw(struct tui *t)
 	}
 }
 
+/* A click: a field becomes the current one, [ Launch ] launches; in the picker a click selects an entry and
+ * a second click on it opens or chooses it. */
+void tui_launch_click(struct tui *t, int y)
+{
+	int first = TUI_BODY_TOP + 3;	/* the row under the form's (or picker's) header */
+
+	if (pick.open) {
+		int i = pick.scroll + (y - first);
+		if (y >= first && i < pick.n && i == pick.sel)
+			pick_key(t, '\n');
+		else if (y >= first && i < pick.n)
+			pick.sel = i;
+	} else if (y - first == F_LAUNCH + 1) {	/* drawn a line below the fields */
+		launch(t);
+	} else if (y - first >= 0 && y - first < F_LAUNCH && y - first != F_NESTED) {
+		form.field = y - first;
+	}
+}
+
 /* Runs `nestvisor run --detach`; its own words (stderr) become the message when it fails. */
 static void launch(struct tui *t)
 {

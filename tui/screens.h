@@ -50,6 +50,7 @@ int tui_vms_launch(struct tui *t);
 bool tui_launch_open(void);
 void tui_launch_close(void);
 int tui_launch_key(struct tui *t, int key);
+void tui_launch_click(struct tui *t, int y);
 void tui_launch_draw(struct tui *t);
 /* A VM's serial console (console.c): while attached it takes the keys (Ctrl-] detaches; 0: not its key). */
 int tui_console_attach(struct tui *t, const char *name);

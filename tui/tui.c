@@ -173,6 +173,10 @@ static int click(struct tui *t, int y, int x)
 	}
 	if (y == t->rows - 1)
 		return tui_fkey_at(t, x);
+	if (tui_launch_open()) {
+		tui_launch_click(t, y);
+		return -1;	/* handled: no key to dispatch */
+	}
 	if (t->list_rows > 0 && y >= t->list_top && y < t->list_top + t->list_rows) {
 		t->sel = t->scroll + (y - t->list_top);
 		tui_move(t, 0);	/* past the last row: the last row */
