@@ -29,7 +29,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..45"
+echo "1..46"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -64,6 +64,11 @@ tm send-keys -t "t$s" Enter
 see "GA102 \[GeForce RTX 3090\] \[10de:2204\]"; ok $? "a click on a row selects it (Enter details it)"
 click 2 29
 see "F10 q     quit"; ok $? "a click on F1 in the function-key bar opens the help"
+tm send-keys -t "t$s" 2
+see "ADDRESS .*VERDICT"
+for i in 1 2 3 4; do tm send-keys -t "t$s" -l "$(printf '\033[Ma!&')"; sleep 0.1; done	# the wheel, down
+tm send-keys -t "t$s" Enter
+see "GA102 \[GeForce RTX 3090\] \[10de:2204\]"; ok $? "the mouse wheel moves the selection"
 tm send-keys -t "t$s" F10
 start "$NV tui"
 see "software KVM\|Hardware-accelerated VMs"; ok $? "the live host probes without freezing the screen"

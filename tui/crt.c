@@ -58,7 +58,7 @@ int crt_init(void)
 	noecho();
 	keypad(stdscr, TRUE);
 	curs_set(0);
-	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
+	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
 	color = has_colors() && !getenv("NO_COLOR");
 	if (color) {
 		start_color();
@@ -156,6 +156,10 @@ int crt_key(int timeout_ms, int *my, int *mx)
 	timeout(timeout_ms);
 	k = getch();
 	if (k == KEY_MOUSE && getmouse(&ev) == OK) {
+		if (ev.bstate & BUTTON4_PRESSED)	/* the wheel moves the selection, as the arrows do */
+			return KEY_UP;
+		if (ev.bstate & BUTTON5_PRESSED)
+			return KEY_DOWN;
 		*my = ev.y;
 		*mx = ev.x;
 	}

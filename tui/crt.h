@@ -22,7 +22,7 @@ void crt_text(int y, int x, enum crt_role role, int width, const char *fmt, ...)
 void crt_fill(int y, enum crt_role role);
 void crt_clear(void);
 void crt_refresh(void);
-/* A key, mouse click turned into a key (see crt.c), KEY_RESIZE, or -1 after timeout_ms. */
+/* A key (the mouse wheel as Up/Down), KEY_MOUSE with the click's place, KEY_RESIZE, or -1 after timeout_ms. */
 int crt_key(int timeout_ms, int *mouse_y, int *mouse_x);
 
 #endif
