@@ -139,34 +139,21 @@ static void tty_restore(void)
 }
 
 /* The output since *next: 1, or 0 once the VM is gone, -1 when this end's output fails. */
-static int console_pull(const char *path, unsigned long long *next)
+static int console_pull(const char *path, uint64_t *next)
 {
-	char req[96];
+	char buf[4096];
+	long n;
 
-	for (;;) {
-		snprintf(req, sizeof(req), "{\"cmd\":\"console\",\"from\":%llu}", *next);
-		char *reply = vmm_control_call(path, req, 2000);
-		json_object *o = reply ? json_tokener_parse(reply) : NULL, *d;
-		free(reply);
-		if (!o || !json_object_object_get_ex(o, "data", &d)) {
-			json_object_put(o);
-			return 0;
-		}
-		size_t n = (size_t)json_object_get_string_len(d);
-		bool written = !n || (fwrite(json_object_get_string(d), 1, n, stdout) == n && fflush(stdout) == 0);
-		*next = (unsigned long long)vmm_control_int(o, "next");
-		json_object_put(o);
-		if (!written)
+	while ((n = vmm_control_console_read(path, next, NULL, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout) != 0)
 			return -1;
-		if (!n)
-			return 1;
-	}
+	return n == 0;
 }
 
 int cli_console(int argc, char **argv)
 {
 	char path[128], buf[512];
-	unsigned long long next = 0;
+	uint64_t next = 0;
 	bool input = true;
 
 	if (argc != 2 || argv[1][0] == '-') {
@@ -205,14 +192,7 @@ int cli_console(int argc, char **argv)
 				fprintf(stderr, "\n[nestvisor: detached from %s; it is still running]\n", argv[1]);
 				return CLI_OK;
 			} else {
-				json_object *d = json_object_new_string_len(buf, (int)n);
-				char *req = malloc(strlen(json_object_to_json_string(d)) + 32);
-				if (req) {
-					sprintf(req, "{\"cmd\":\"input\",\"data\":%s}", json_object_to_json_string(d));
-					free(vmm_control_call(path, req, 2000));
-					free(req);
-				}
-				json_object_put(d);
+				vmm_control_console_write(path, buf, (size_t)n);
 			}
 		} else if (!input) {
 			poll(NULL, 0, 50);

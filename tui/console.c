@@ -5,7 +5,6 @@
 #include "config.h"
 #include <curses.h>
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,35 +30,18 @@ bool tui_console_attached(void)
 /* What the guest printed since the last poll (a few chunks at most per screen refresh). */
 static void poll_output(void)
 {
-	char req[96];
+	char buf[4096];
+	long n = 1;
 
-	if (con.ended)
-		return;
-	for (int chunk = 0; chunk < 16; chunk++) {
-		snprintf(req, sizeof(req), "{\"cmd\":\"console\",\"from\":%llu}", (unsigned long long)con.next);
-		char *reply = vmm_control_call(con.path, req, 1000);
-		json_object *o = reply ? json_tokener_parse(reply) : NULL, *d;
-		free(reply);
-		if (!o) {
+	for (int chunk = 0; chunk < 16 && n > 0 && !con.ended; chunk++) {
+		n = vmm_control_console_read(con.path, &con.next, &con.lost, buf, sizeof(buf));
+		if (n >= 0) {
+			tui_term_feed(buf, (size_t)n);
+		} else {
 			con.ended = true;
-			snprintf(con.why, sizeof(con.why), "the VM has ended%s%s%s", errno == ENOENT || errno == ECONNREFUSED ? "" :
-				 " (", errno == ENOENT || errno == ECONNREFUSED ? "" : strerror(errno),
-				 errno == ENOENT || errno == ECONNREFUSED ? "" : ")");
-			return;
+			snprintf(con.why, sizeof(con.why), "%s", n == -ENOTSUP ? "this VM's nestvisor does not serve its console; "
+				 "use its pty" : n == -ENOENT || n == -ECONNREFUSED ? "the VM has ended" : strerror((int)-n));
 		}
-		if (!json_object_object_get_ex(o, "data", &d)) {	/* an older nestvisor run */
-			con.ended = true;
-			snprintf(con.why, sizeof(con.why), "this VM's nestvisor does not serve its console; use its pty");
-			json_object_put(o);
-			return;
-		}
-		size_t n = (size_t)json_object_get_string_len(d);
-		tui_term_feed(json_object_get_string(d), n);
-		con.lost += (uint64_t)vmm_control_int(o, "lost");
-		con.next = (uint64_t)vmm_control_int(o, "next");
-		json_object_put(o);
-		if (n == 0)
-			break;
 	}
 }
 
@@ -88,7 +70,7 @@ void tui_console_detach(void)
 /* Keys for the guest: text and control characters as they are, Enter as CR, arrows as VT100 sequences. */
 int tui_console_key(struct tui *t, int key)
 {
-	char req[96], data[8] = "";
+	char data[8] = "";
 
 	if (key == DETACH) {
 		tui_console_detach();
@@ -109,10 +91,7 @@ int tui_console_key(struct tui *t, int key)
 		data[0] = (char)key;
 	if (!data[0] || con.ended)
 		return TUI_REDRAW;
-	json_object *d = json_object_new_string(data);	/* json-c escapes it */
-	snprintf(req, sizeof(req), "{\"cmd\":\"input\",\"data\":%s}", json_object_to_json_string(d));
-	json_object_put(d);
-	free(vmm_control_call(con.path, req, 1000));
+	vmm_control_console_write(con.path, data, strlen(data));
 	con.polled_ms = 0;	/* the echo shows at once */
 	return TUI_REDRAW;
 }

@@ -339,6 +339,47 @@ char *vmm_control_request(const char *path, const char *cmd, int timeout_ms)
 	return vmm_control_call(path, req, timeout_ms);
 }
 
+long vmm_control_console_read(const char *path, uint64_t *from, uint64_t *lost, char *buf, size_t len)
+{
+	char req[96], *reply;
+	json_object *o, *d;
+	long n;
+
+	snprintf(req, sizeof(req), "{\"cmd\":\"console\",\"from\":%llu}", (unsigned long long)*from);
+	if (!(reply = vmm_control_call(path, req, 2000)))
+		return -errno;
+	o = json_tokener_parse(reply);
+	free(reply);
+	if (!json_object_object_get_ex(o, "data", &d)) {	/* a nestvisor from before the console was served */
+		json_object_put(o);
+		return -ENOTSUP;
+	}
+	n = json_object_get_string_len(d) < (int)len ? json_object_get_string_len(d) : (long)len;
+	memcpy(buf, json_object_get_string(d), (size_t)n);
+	*from = (uint64_t)vmm_control_int(o, "next") - (uint64_t)(json_object_get_string_len(d) - n);
+	if (lost)
+		*lost += (uint64_t)vmm_control_int(o, "lost");
+	json_object_put(o);
+	return n;
+}
+
+int vmm_control_console_write(const char *path, const char *data, size_t n)
+{
+	json_object *d = json_object_new_string_len(data, (int)n);	/* json-c escapes it */
+	const char *js = json_object_to_json_string(d);
+	char *req = malloc(strlen(js) + 32), *reply = NULL;
+
+	if (req) {
+		sprintf(req, "{\"cmd\":\"input\",\"data\":%s}", js);
+		reply = vmm_control_call(path, req, 2000);
+	}
+	int rc = reply ? 0 : req ? -errno : -ENOMEM;
+	free(reply);
+	free(req);
+	json_object_put(d);
+	return rc;
+}
+
 int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
 {
 	char dir[96], path[400], name[64];

@@ -3,6 +3,7 @@
 #define NESTVISOR_VMM_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct vmm;
 
@@ -29,5 +30,11 @@ const char *vmm_control_str(struct json_object *reply, const char *key);
 char *vmm_control_request(const char *path, const char *cmd, int timeout_ms);
 /* The same with a whole request (one JSON object, no newline); the reply malloc'd, or NULL with errno. */
 char *vmm_control_call(const char *path, const char *request, int timeout_ms);
+/* The serial console, as clients (the TUI, `nestvisor console`) use it: up to len bytes of its output from
+ * byte *from on (advanced past them; *lost, when given, grows by what was no longer kept); 0 when there is
+ * nothing new, -errno when the VM is gone (-ENOTSUP: it serves no console). */
+long vmm_control_console_read(const char *path, uint64_t *from, uint64_t *lost, char *buf, size_t len);
+/* Bytes typed on its console; 0 or -errno. */
+int vmm_control_console_write(const char *path, const char *data, size_t n);
 
 #endif
