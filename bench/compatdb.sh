@@ -36,6 +36,7 @@ awk -v n="$N" -v dir="$T" '
 		}
 	}' "$T/probe.json"
 
+sync	# the generator's 127 MB would otherwise be written back during the timed import, and not during the peer's
 echo "== SQLite: import $N reports of 20 devices"
 t0=$(ms)
 "$NV" report import --db "$T/c.db" "$T"/r*.json > "$T/import.log" 2>&1

@@ -11,6 +11,8 @@
 #define COMPATDB_REPORT_FORMAT 1	/* the export envelope's "nestvisor_report" */
 #define COMPATDB_MAX_REPORT (4 << 20)	/* bytes: a probe report is tens of KiB; more is hostile */
 
+/* A handle belongs to one thread at a time (its SQLite connection takes no locks); a thread that needs the
+ * database beside another opens its own, as the TUI's submit and probe threads do. */
 struct compatdb;
 
 /* Opens (creating or migrating) the database at path, or the default when path is NULL:

@@ -2,12 +2,13 @@
 #ifndef NESTVISOR_COMPATDB_DB_H
 #define NESTVISOR_COMPATDB_DB_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include "compat-db/compatdb.h"
 
 enum compatdb_sql {
 	SQL_HOST_UPSERT, SQL_REPORT_INSERT, SQL_REPORT_JSON, SQL_MARK_SUBMITTED,
-	SQL_REPORT_BY_UUID,
+	SQL_REPORT_BY_UUID, SQL_SAVEPOINT, SQL_RELEASE, SQL_ROLLBACK_TO,
 	COMPATDB_SQL_COUNT
 };
 enum compatdb_rows { ROWS_CHECKS, ROWS_DEVICES };
@@ -23,6 +24,24 @@ struct compatdb {
 	char readonly_why[160];		/* opened read-only because of this; writes are refused with it */
 	bool batch;			/* inside compatdb_batch(): each report is a savepoint */
 };
+
+/* A bulk import's checkpoints, on a thread and connection of their own: copying the WAL into the database
+ * file, and its fsync, overlap the writer's next batch instead of stopping it. */
+struct compatdb_checkpointer {
+	struct compatdb *db;
+	sqlite3 *sql;			/* NULL: not running; the writer's commits checkpoint as usual */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool due, busy, stop;
+	unsigned commits;
+};
+void compatdb_checkpointer_start(struct compatdb *db, struct compatdb_checkpointer *ck);
+/* After each commit: a checkpoint is due. Every fourth waits for it, so that the next write transaction
+ * starts the WAL over (it holds at most four batches). */
+void compatdb_checkpointer_commit(struct compatdb_checkpointer *ck);
+/* The last checkpoint; the writer checkpoints its own commits again. */
+void compatdb_checkpointer_stop(struct compatdb_checkpointer *ck);
 
 /* 0 when the database may be written; else -EROFS with err saying why (full disk, read-only). */
 int compatdb_writable(struct compatdb *db, char *err, size_t errlen);

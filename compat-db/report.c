@@ -232,18 +232,101 @@ static json_object *obj(json_object *o, const char *k)
 	return json_object_object_get_ex(o, k, &m) ? m : NULL;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+/* A checked report as the parameters its INSERTs bind, in order: the reports row (REPORT_CELLS), then each
+ * check's row, then each device's. The text stays in the parsed tree, so the writer binds it without a copy
+ * and without looking anything up (an import's writer thread is its bottleneck). */
+enum cell_kind { CELL_NULL, CELL_TEXT, CELL_INT };
+struct cell {
+	enum cell_kind kind;
+	int len;
+	union { const char *s; long long i; };
+};
+struct flat {
+	struct cell *c;
+	size_t cap;
+	int nchecks, ndevices;
+};
+#define REPORT_CELLS 13
+static const struct {
+	const char *member;
+	int columns;
+	const char *const keys[12];	/* the JSON member of each column after the first (the report's UUID) */
+} children[] = {
+	[ROWS_CHECKS] = { "checks", 5, { "id", "status", "evidence", "fix" } },
+	[ROWS_DEVICES] = { "devices", 12, { "address", "id", "subsystem", "class", "vendor_name", "device_name", "driver",
+					    "iommu_group", "verdict", "reason", "paravirtual_alternative" } },
+};
+
+/* The member as the column's type (text or integer); anything else binds NULL, as the checks allow. */
+static struct cell cell_as(json_object *o, enum cell_kind want)
 {
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	if (want == CELL_TEXT && json_object_is_type(o, json_type_string))
+		return (struct cell){ CELL_TEXT, json_object_get_string_len(o), { .s = json_object_get_string(o) } };
+	if (want == CELL_INT && json_object_is_type(o, json_type_int))
+		return (struct cell){ CELL_INT, 0, { .i = json_object_get_int64(o) } };
+	if (want == CELL_INT && json_object_is_type(o, json_type_boolean))
+		return (struct cell){ CELL_INT, 0, { .i = json_object_get_boolean(o) } };
+	return (struct cell){ CELL_NULL, 0, { NULL } };
+}
+
+static struct cell text_cell(json_object *o)
+{
+	return cell_as(o, CELL_TEXT);
+}
+
+static struct cell bool_cell(json_object *o)	/* a NOT NULL flag: absent is false */
+{
+	return (struct cell){ CELL_INT, 0, { .i = json_object_get_boolean(o) } };
+}
+
+/* env must have passed compatdb_envelope_check(); probe_text and label outlive the cells. */
+static int report_flatten(json_object *env, const char *probe_text, struct flat *f)
+{
+	json_object *p = obj(env, "probe"), *sum = obj(p, "summary"), *a[2] = { obj(p, "checks"), obj(p, "devices") };
+	size_t need = REPORT_CELLS, at = 0;
+
+	f->nchecks = (int)json_object_array_length(a[ROWS_CHECKS]);
+	f->ndevices = (int)json_object_array_length(a[ROWS_DEVICES]);
+	need += (size_t)f->nchecks * 5 + (size_t)f->ndevices * 12;
+	if (need > f->cap) {
+		struct cell *c = realloc(f->c, need * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		f->c = c, f->cap = need;
+	}
+	struct cell *c = f->c, uuid = text_cell(obj(env, "uuid"));
+	c[at++] = uuid, c[at++] = text_cell(obj(env, "host_id")), c[at++] = text_cell(obj(env, "created"));
+	c[at++] = text_cell(obj(p, "nestvisor_version")), c[at++] = cell_as(obj(p, "schema_version"), CELL_INT);
+	c[at++] = cell_as(obj(sum, "hw_vms"), CELL_INT), c[at++] = text_cell(obj(sum, "hw_vms_how"));
+	c[at++] = text_cell(obj(obj(p, "kvm"), "module")), c[at++] = text_cell(obj(obj(p, "host"), "hypervisor"));
+	c[at++] = bool_cell(obj(sum, "nested")), c[at++] = bool_cell(obj(obj(p, "iommu"), "active"));
+	c[at++] = text_cell(obj(sum, "worst"));
+	c[at++] = (struct cell){ CELL_TEXT, (int)strlen(probe_text), { .s = probe_text } };
+	for (int t = 0; t < 2; t++)
+		for (size_t i = 0, n = json_object_array_length(a[t]); i < n; i++) {
+			json_object *row = json_object_array_get_idx(a[t], i);
+			c[at++] = uuid;
+			for (int k = 0; k < children[t].columns - 1; k++)
+				c[at++] = cell_as(obj(row, children[t].keys[k]),
+						  t == ROWS_DEVICES && k == 7 ? CELL_INT : CELL_TEXT);	/* iommu_group */
+		}
+	return 0;
+}
+
+static void bind_cell(sqlite3_stmt *st, int i, const struct cell *c)
+{
+	if (c->kind == CELL_TEXT)
+		sqlite3_bind_text(st, i, c->s, c->len, SQLITE_STATIC);	/* the tree outlives the statement's step */
+	else if (c->kind == CELL_INT)
+		sqlite3_bind_int64(st, i, c->i);
 	else
 		sqlite3_bind_null(st, i);
 }
 
-static void bind_bool(sqlite3_stmt *st, int i, json_object *b)
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
-	if (b && json_object_is_type(b, json_type_boolean))
-		sqlite3_bind_int(st, i, json_object_get_boolean(b));
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st, i);
 }
@@ -258,92 +341,61 @@ static int step(struct compatdb *db, sqlite3_stmt *st, char *err, size_t errlen)
 	return rc == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
 }
 
-static void bind_check(sqlite3_stmt *st, int at, const char *uuid, json_object *c)
-{
-	bind_text(st, at + 1, uuid), bind_text(st, at + 2, str(c, "id")), bind_text(st, at + 3, str(c, "status"));
-	bind_text(st, at + 4, str(c, "evidence")), bind_text(st, at + 5, str(c, "fix"));
-}
-
-static void bind_device(sqlite3_stmt *st, int at, const char *uuid, json_object *d)
-{
-	json_object *g = obj(d, "iommu_group");
-
-	bind_text(st, at + 1, uuid), bind_text(st, at + 2, str(d, "address")), bind_text(st, at + 3, str(d, "id"));
-	bind_text(st, at + 4, str(d, "subsystem")), bind_text(st, at + 5, str(d, "class"));
-	bind_text(st, at + 6, str(d, "vendor_name")), bind_text(st, at + 7, str(d, "device_name"));
-	bind_text(st, at + 8, str(d, "driver"));
-	if (g && json_object_is_type(g, json_type_int))
-		sqlite3_bind_int64(st, at + 9, json_object_get_int64(g));
-	bind_text(st, at + 10, str(d, "verdict")), bind_text(st, at + 11, str(d, "reason"));
-	bind_text(st, at + 12, str(d, "paravirtual_alternative"));
-}
-
 /* The report's checks and devices, COMPATDB_ROWS_MAX rows per INSERT. */
-static int insert_children(struct compatdb *db, const char *uuid, json_object *p, char *err, size_t errlen)
+static int insert_children(struct compatdb *db, const struct flat *f, char *err, size_t errlen)
 {
-	static const struct {
-		const char *member;
-		int columns;
-		void (*bind)(sqlite3_stmt *st, int at, const char *uuid, json_object *row);
-	} children[] = {
-		[ROWS_CHECKS] = { "checks", 5, bind_check },
-		[ROWS_DEVICES] = { "devices", 12, bind_device },
-	};
+	const struct cell *c = f->c + REPORT_CELLS;
+	int rows[2] = { [ROWS_CHECKS] = f->nchecks, [ROWS_DEVICES] = f->ndevices };
 
-	for (int t = 0; t < 2; t++) {
-		json_object *a = obj(p, children[t].member);
-		size_t n = json_object_array_length(a);
-		for (size_t i = 0; i < n; i += COMPATDB_ROWS_MAX) {
-			int k = n - i < COMPATDB_ROWS_MAX ? (int)(n - i) : COMPATDB_ROWS_MAX;
+	for (int t = 0; t < 2; t++)
+		for (int i = 0; i < rows[t]; i += COMPATDB_ROWS_MAX) {
+			int k = rows[t] - i < COMPATDB_ROWS_MAX ? rows[t] - i : COMPATDB_ROWS_MAX;
 			sqlite3_stmt *st = compatdb_rows_stmt(db, (enum compatdb_rows)t, k);
 			if (!st)
 				return step(db, NULL, err, errlen);
-			for (int r = 0; r < k; r++)
-				children[t].bind(st, r * children[t].columns, uuid, json_object_array_get_idx(a, i + (size_t)r));
+			for (int p = 1; p <= k * children[t].columns; p++)
+				bind_cell(st, p, c++);
 			if (step(db, st, err, errlen) < 0)
 				return -EIO;
 		}
-	}
 	return 0;
 }
 
-static int insert_envelope(struct compatdb *db, json_object *env, const char *label, const char *probe_text,
-			   char *err, size_t errlen)
+static int insert_report(struct compatdb *db, const struct flat *f, const char *label, char *err, size_t errlen)
 {
-	json_object *p = obj(env, "probe"), *sum = obj(p, "summary");
-	const char *uuid = str(env, "uuid"), *created = str(env, "created"), *host = str(env, "host_id");
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = compatdb_writable(db, err, errlen)) < 0)
 		return rc;
-	if (compatdb_exec(db, db->batch ? "SAVEPOINT report;" : "BEGIN IMMEDIATE;", err, errlen) < 0)
+	if (db->batch ? step(db, compatdb_stmt(db, SQL_SAVEPOINT), err, errlen) < 0 :
+			compatdb_exec(db, "BEGIN IMMEDIATE;", err, errlen) < 0)
 		return -EIO;
 	err[0] = '\0';
 	if (!(st = compatdb_stmt(db, SQL_HOST_UPSERT)))
 		goto fail;
-	bind_text(st, 1, host), bind_text(st, 2, label), bind_text(st, 3, created);
+	bind_cell(st, 1, &f->c[1]), bind_text(st, 2, label), bind_cell(st, 3, &f->c[2]);
 	if ((rc = step(db, st, err, errlen)) < 0 || !(st = compatdb_stmt(db, SQL_REPORT_INSERT)))
 		goto fail;
-	bind_text(st, 1, uuid), bind_text(st, 2, host), bind_text(st, 3, created);
-	bind_text(st, 4, str(p, "nestvisor_version"));
-	sqlite3_bind_int(st, 5, json_object_get_int(obj(p, "schema_version")));
-	bind_bool(st, 6, obj(sum, "hw_vms")), bind_text(st, 7, str(sum, "hw_vms_how"));
-	bind_text(st, 8, str(obj(p, "kvm"), "module")), bind_text(st, 9, str(obj(p, "host"), "hypervisor"));
-	sqlite3_bind_int(st, 10, json_object_get_boolean(obj(sum, "nested")));
-	sqlite3_bind_int(st, 11, json_object_get_boolean(obj(obj(p, "iommu"), "active")));
-	bind_text(st, 12, str(sum, "worst"));
-	bind_text(st, 13, probe_text);
-	if (step(db, st, err, errlen) < 0 || insert_children(db, uuid, p, err, errlen) < 0)
+	for (int i = 0; i < REPORT_CELLS; i++)
+		bind_cell(st, i + 1, &f->c[i]);
+	if (step(db, st, err, errlen) < 0 || insert_children(db, f, err, errlen) < 0)
 		goto fail;
 	if (getenv("NESTVISOR_TEST_CRASH_BEFORE_COMMIT"))	/* the tests' kill -9 inside the transaction */
 		_exit(9);
-	return compatdb_exec(db, db->batch ? "RELEASE report;" : "COMMIT;", err, errlen);
+	return db->batch ? step(db, compatdb_stmt(db, SQL_RELEASE), err, errlen) : compatdb_exec(db, "COMMIT;", err, errlen);
 fail:
 	if (!*err)
 		snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql));
 	/* nothing of the report stays */
-	sqlite3_exec(db->sql, db->batch ? "ROLLBACK TO report; RELEASE report;" : "ROLLBACK;", NULL, NULL, NULL);
+	if (!db->batch)
+		sqlite3_exec(db->sql, "ROLLBACK;", NULL, NULL, NULL);
+	else if (!sqlite3_get_autocommit(db->sql)) {	/* else SQLite rolled the whole batch back itself */
+		if ((st = compatdb_stmt(db, SQL_ROLLBACK_TO)))
+			sqlite3_step(st);
+		if ((st = compatdb_stmt(db, SQL_RELEASE)))
+			sqlite3_step(st);
+	}
 	return -EIO;
 }
 
@@ -404,10 +456,14 @@ int compatdb_report_record(struct compatdb *db, const char *probe_json, const ch
 	new_uuid(uuid);
 	now_iso(created);
 	env = envelope(p, uuid, created, host);
-	if ((rc = compatdb_envelope_check(env, why, sizeof(why))) < 0)
+	if ((rc = compatdb_envelope_check(env, why, sizeof(why))) < 0) {
 		snprintf(err, errlen, "the probe's report: %s", why);
-	else
-		rc = insert_envelope(db, env, label, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN), err, errlen);
+	} else {
+		struct flat f = { 0 };
+		rc = report_flatten(env, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN), &f);
+		rc = rc < 0 ? (snprintf(err, errlen, "out of memory"), rc) : insert_report(db, &f, label, err, errlen);
+		free(f.c);
+	}
 	json_object_put(env);
 	return rc;
 }
@@ -471,50 +527,62 @@ static int compare_existing(struct compatdb *db, json_object *env, char *err, si
 	return rc;
 }
 
-/* A report file read, parsed and checked, ready to store: the half of an import that needs no database. */
+/* A report file read, parsed, checked and flattened, ready to store: the half of an import that needs no
+ * database. Its tree is freed by the thread that made it (before the slot is loaded again): freeing on the
+ * other thread makes both fight over one malloc arena. */
 struct loaded {
 	json_object *env;
-	const char *probe_text;		/* owned by env */
+	struct flat flat;		/* the cells point into env */
 	char why[640];
 	int rc;
 };
 
-static void report_load(const char *file, struct loaded *l)
+struct readbuf {
+	char *text;
+	size_t cap;
+};
+
+static void report_load(const char *file, struct loaded *l, struct readbuf *b)
 {
 	struct stat sb;
-	char *text = NULL;
-	FILE *f = fopen(file, "r");
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0;
 
-	l->env = NULL, l->probe_text = NULL, l->why[0] = '\0', l->rc = -EINVAL;
-	if (!f || fstat(fileno(f), &sb) < 0) {
+	json_object_put(l->env);
+	l->env = NULL, l->why[0] = '\0', l->rc = -EINVAL;
+	if (fd < 0 || fstat(fd, &sb) < 0) {
 		snprintf(l->why, sizeof(l->why), "%s: %s", file, strerror(errno));
-		if (f)
-			fclose(f);
+		if (fd >= 0)
+			close(fd);
 		l->rc = -ENOENT;
 		return;
 	}
 	if (sb.st_size > COMPATDB_MAX_REPORT) {
 		snprintf(l->why, sizeof(l->why), "%s: %lld bytes is larger than a report can be (%d)", file,
 			 (long long)sb.st_size, COMPATDB_MAX_REPORT);
-		fclose(f);
+		close(fd);
 		l->rc = -E2BIG;
 		return;
 	}
-	text = malloc((size_t)sb.st_size + 1);
-	size_t n = text ? fread(text, 1, (size_t)sb.st_size, f) : 0;
-	fclose(f);
-	if (!text) {
-		snprintf(l->why, sizeof(l->why), "%s: out of memory", file);
-		l->rc = -ENOMEM;
-		return;
+	if ((size_t)sb.st_size + 1 > b->cap) {
+		char *t = realloc(b->text, (size_t)sb.st_size + 1);
+		if (!t) {
+			snprintf(l->why, sizeof(l->why), "%s: out of memory", file);
+			close(fd);
+			l->rc = -ENOMEM;
+			return;
+		}
+		b->text = t, b->cap = (size_t)sb.st_size + 1;
 	}
+	for (ssize_t r = 1; r > 0 && n < sb.st_size; n += r > 0 ? r : 0)
+		r = read(fd, b->text + n, (size_t)(sb.st_size - n));
+	close(fd);
 	char why[512] = "";
-	text[n] = '\0';
-	if (strlen(text) != n)
+	b->text[n] = '\0';
+	if (strlen(b->text) != (size_t)n)
 		snprintf(why, sizeof(why), "a NUL byte inside the file");
-	else if ((l->env = parse_bounded(text, n, why, sizeof(why))))
+	else if ((l->env = parse_bounded(b->text, (size_t)n, why, sizeof(why))))
 		l->rc = compatdb_envelope_check(l->env, why, sizeof(why));
-	free(text);
 	if (why[0]) {
 		snprintf(l->why, sizeof(l->why), "%s: not a nestvisor report: %s; nothing was imported", file, why);
 		l->rc = l->rc == -ENOTSUP ? l->rc : -EINVAL;
@@ -522,8 +590,15 @@ static void report_load(const char *file, struct loaded *l)
 		l->env = NULL;
 		return;
 	}
-	l->probe_text = json_object_to_json_string_ext(obj(l->env, "probe"), JSON_C_TO_STRING_PLAIN);
-	l->rc = 0;
+	if ((l->rc = report_flatten(l->env, json_object_to_json_string_ext(obj(l->env, "probe"), JSON_C_TO_STRING_PLAIN),
+				    &l->flat)) < 0)
+		snprintf(l->why, sizeof(l->why), "%s: out of memory", file);
+}
+
+static void loaded_free(struct loaded *l)
+{
+	json_object_put(l->env);
+	free(l->flat.c);
 }
 
 /* The other half: "already there", refused as a conflict, or inserted. */
@@ -537,7 +612,7 @@ static int report_store(struct compatdb *db, const char *file, struct loaded *l,
 		return snprintf(err, errlen, "%s", l->why), l->rc;
 	snprintf(uuid, 37, "%s", str(l->env, "uuid"));
 	if ((rc = compare_existing(db, l->env, why, sizeof(why))) == 0)
-		rc = insert_envelope(db, l->env, NULL, l->probe_text, err, errlen);
+		rc = insert_report(db, &l->flat, NULL, err, errlen);
 	else if (rc < 0)
 		snprintf(err, errlen, "%s: %s", file, why);
 	return rc;
@@ -545,33 +620,48 @@ static int report_store(struct compatdb *db, const char *file, struct loaded *l,
 
 int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37], char *err, size_t errlen)
 {
-	struct loaded l;
+	struct loaded l = { 0 };
+	struct readbuf b = { 0 };
 	int rc;
 
-	report_load(file, &l);
+	report_load(file, &l, &b);
+	free(b.text);
 	rc = report_store(db, file, &l, uuid, err, errlen);
-	json_object_put(l.env);
+	loaded_free(&l);
 	return rc;
 }
 
-/* ---- many files: a second thread reads and parses ahead while this one writes ---- */
+/* ---- many files: reader threads read and parse ahead while this one writes ---- */
 
-#define AHEAD 32
+/* Parsing (json-c) costs about as much as inserting, so there is a reader per CPU: the writer and the readers
+ * share the cores. Reader r loads files r, r + readers, ...; AHEAD is a multiple of the readers, so a slot
+ * is always loaded, and its tree freed, by the same thread. The read-ahead covers the writer's commits. */
+#define READERS_MAX 4
+#define AHEAD 256
 
 struct pipeline {
 	char **files;
-	int n, loaded, stored;		/* loaded: by the reader; stored: by the writer (each under lock) */
+	int n, readers, stored;		/* stored: by the writer (under lock) */
 	bool stop;
 	struct loaded slot[AHEAD];
+	int ready[AHEAD];		/* the file index loaded into each slot, -1 when none (under lock) */
 	pthread_mutex_t lock;
 	pthread_cond_t more, room;
 };
 
+struct reader {
+	struct pipeline *pl;
+	int first;
+	pthread_t thread;
+};
+
 static void *pipeline_read(void *arg)
 {
-	struct pipeline *pl = arg;
+	struct reader *r = arg;
+	struct pipeline *pl = r->pl;
+	struct readbuf buf = { 0 };
 
-	for (int i = 0; i < pl->n; i++) {
+	for (int i = r->first; i < pl->n; i += pl->readers) {
 		pthread_mutex_lock(&pl->lock);
 		while (i - pl->stored >= AHEAD && !pl->stop)
 			pthread_cond_wait(&pl->room, &pl->lock);
@@ -579,12 +669,13 @@ static void *pipeline_read(void *arg)
 		pthread_mutex_unlock(&pl->lock);
 		if (stop)
 			break;
-		report_load(pl->files[i], &pl->slot[i % AHEAD]);
+		report_load(pl->files[i], &pl->slot[i % AHEAD], &buf);
 		pthread_mutex_lock(&pl->lock);
-		pl->loaded = i + 1;
-		pthread_cond_signal(&pl->more);
+		pl->ready[i % AHEAD] = i;
+		pthread_cond_signal(&pl->more);		/* only the writer waits on it */
 		pthread_mutex_unlock(&pl->lock);
 	}
+	free(buf.text);
 	return NULL;
 }
 
@@ -610,49 +701,78 @@ static void pending_flush(struct pending *p, int *np, char **files, compatdb_imp
 	*np = 0;
 }
 
+static void pipeline_stop(struct pipeline *pl, struct reader *rd, int started)
+{
+	pthread_mutex_lock(&pl->lock);
+	pl->stop = true;
+	pthread_cond_broadcast(&pl->room);
+	pthread_mutex_unlock(&pl->lock);
+	for (int r = 0; r < started; r++)
+		pthread_join(rd[r].thread, NULL);
+}
+
 int compatdb_report_import_files(struct compatdb *db, int n, char **files, compatdb_import_cb done, void *ctx,
 				 char *err, size_t errlen)
 {
 	enum { BATCH = 1000 };	/* a commit every 1000 reports keeps the WAL small */
-	struct pipeline pl = { .files = files, .n = n };
+	struct pipeline *pl = calloc(1, sizeof(*pl));
 	struct pending *pend = calloc(BATCH, sizeof(*pend));
-	pthread_t reader;
+	struct readbuf wbuf = { 0 };	/* when there is no reader thread */
+	struct reader rd[READERS_MAX];
+	struct compatdb_checkpointer ck;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	char why[1024];
-	int rc = 0, failed = 0, np = 0;
-	bool threaded;
+	int rc = 0, failed = 0, np = 0, started = 0;
 
-	if (!pend)
+	if (!pl || !pend) {
+		free(pl), free(pend);
 		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	}
 	if ((rc = compatdb_batch(db, true, err, errlen)) < 0) {
-		free(pend);
+		free(pl), free(pend);
 		return rc;
 	}
-	pthread_mutex_init(&pl.lock, NULL);
-	pthread_cond_init(&pl.more, NULL);
-	pthread_cond_init(&pl.room, NULL);
-	threaded = n > 1 && pthread_create(&reader, NULL, pipeline_read, &pl) == 0;
+	compatdb_checkpointer_start(db, &ck);
+	pl->files = files, pl->n = n;
+	pl->readers = n < 2 ? 0 : cpus < 1 ? 1 : cpus > READERS_MAX ? READERS_MAX : (int)cpus;
+	while (AHEAD % (pl->readers ? pl->readers : 1))
+		pl->readers--;
+	for (int i = 0; i < AHEAD; i++)
+		pl->ready[i] = -1;
+	pthread_mutex_init(&pl->lock, NULL);
+	pthread_cond_init(&pl->more, NULL);
+	pthread_cond_init(&pl->room, NULL);
+	for (; started < pl->readers; started++) {
+		rd[started] = (struct reader){ .pl = pl, .first = started };
+		if (pthread_create(&rd[started].thread, NULL, pipeline_read, &rd[started]) != 0)
+			break;
+	}
+	if (started < pl->readers) {	/* no threads to be had: this one does it all */
+		pipeline_stop(pl, rd, started);
+		pl->readers = started = 0, pl->stop = false;
+	}
 	for (int i = 0; i < n; i++) {
-		struct loaded *l = &pl.slot[i % AHEAD];
+		struct loaded *l = &pl->slot[i % AHEAD];
 		struct pending *p = &pend[np++];
 
-		if (threaded) {
-			pthread_mutex_lock(&pl.lock);
-			while (pl.loaded <= i)
-				pthread_cond_wait(&pl.more, &pl.lock);
-			pthread_mutex_unlock(&pl.lock);
+		if (started) {
+			pthread_mutex_lock(&pl->lock);
+			while (pl->ready[i % AHEAD] != i)
+				pthread_cond_wait(&pl->more, &pl->lock);
+			pthread_mutex_unlock(&pl->lock);
 		} else {
-			report_load(files[i], l);
+			report_load(files[i], l, &wbuf);
 		}
 		p->file = i, p->uuid[0] = '\0', why[0] = '\0';
 		p->rc = report_store(db, files[i], l, p->uuid, why, sizeof(why));
 		p->why = p->rc < 0 ? strdup(why) : NULL;
 		failed += p->rc < 0;
-		json_object_put(l->env);
-		l->env = NULL;
-		pthread_mutex_lock(&pl.lock);
-		pl.stored = i + 1;
-		pthread_cond_signal(&pl.room);
-		pthread_mutex_unlock(&pl.lock);
+		if (started) {
+			pthread_mutex_lock(&pl->lock);
+			pl->stored = i + 1;
+			pthread_cond_broadcast(&pl->room);
+			pthread_mutex_unlock(&pl->lock);
+		}
 		if (p->rc < 0 && sqlite3_get_autocommit(db->sql)) {
 			/* SQLite rolled the whole batch back (a full disk, an I/O error): say so of each, and stop */
 			db->batch = false;
@@ -666,26 +786,24 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 				pending_flush(pend, &np, files, done, ctx, err);
 				break;
 			}
+			compatdb_checkpointer_commit(&ck);
 			pending_flush(pend, &np, files, done, ctx, NULL);
 			if (i < n - 1 && (rc = compatdb_batch(db, true, err, errlen)) < 0)
 				break;
 		}
 	}
-	if (threaded) {
-		pthread_mutex_lock(&pl.lock);
-		pl.stop = true;
-		pthread_cond_signal(&pl.room);
-		pthread_mutex_unlock(&pl.lock);
-		pthread_join(reader, NULL);
-		for (int i = 0; i < AHEAD; i++)
-			json_object_put(pl.slot[i].env);
-	}
+	pipeline_stop(pl, rd, started);
+	for (int i = 0; i < AHEAD; i++)
+		loaded_free(&pl->slot[i]);
+	free(wbuf.text);
 	if (db->batch)
 		compatdb_batch(db, false, why, sizeof(why));	/* n == 0 */
+	compatdb_checkpointer_stop(&ck);
 	free(pend);
-	pthread_cond_destroy(&pl.more);
-	pthread_cond_destroy(&pl.room);
-	pthread_mutex_destroy(&pl.lock);
+	pthread_cond_destroy(&pl->more);
+	pthread_cond_destroy(&pl->room);
+	pthread_mutex_destroy(&pl->lock);
+	free(pl);
 	return rc < 0 ? rc : failed;
 }
 
