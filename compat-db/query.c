@@ -106,7 +106,10 @@ int compatdb_report_show(struct compatdb *db, const char *uuid, FILE *out, bool 
 		return 0;
 	}
 	fprintf(out, "report %s\n", full);
-	print_query(db, out, false, "SELECT id, status, evidence FROM checks WHERE report = ?1 ORDER BY rowid", p, 1, h, w);
+	/* in the probe's order (cpu, kvm, iommu, ...), which the checks table, keyed by id, does not keep */
+	print_query(db, out, false, "SELECT json_extract(c.value, '$.id'), json_extract(c.value, '$.status'),"
+		    " json_extract(c.value, '$.evidence') FROM reports r, json_each(r.json, '$.checks') c"
+		    " WHERE r.uuid = ?1 ORDER BY c.key", p, 1, h, w);
 	fputc('\n', out);
 	print_query(db, out, false, "SELECT substr(address, 6), vendor_device, driver, verdict, reason FROM devices"
 		    " WHERE report = ?1 ORDER BY address", p, 1, hd, wd);

@@ -532,6 +532,7 @@ static int compare_existing(struct compatdb *db, json_object *env, char *err, si
  * other thread makes both fight over one malloc arena. */
 struct loaded {
 	json_object *env;
+	size_t size;			/* the file's bytes while env holds it, for the read-ahead's bound */
 	struct flat flat;		/* the cells point into env */
 	char why[640];
 	int rc;
@@ -549,7 +550,7 @@ static void report_load(const char *file, struct loaded *l, struct readbuf *b)
 	ssize_t n = 0;
 
 	json_object_put(l->env);
-	l->env = NULL, l->why[0] = '\0', l->rc = -EINVAL;
+	l->env = NULL, l->size = 0, l->why[0] = '\0', l->rc = -EINVAL;
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		snprintf(l->why, sizeof(l->why), "%s: %s", file, strerror(errno));
 		if (fd >= 0)
@@ -590,6 +591,7 @@ static void report_load(const char *file, struct loaded *l, struct readbuf *b)
 		l->env = NULL;
 		return;
 	}
+	l->size = (size_t)n;
 	if ((l->rc = report_flatten(l->env, json_object_to_json_string_ext(obj(l->env, "probe"), JSON_C_TO_STRING_PLAIN),
 				    &l->flat)) < 0)
 		snprintf(l->why, sizeof(l->why), "%s: out of memory", file);
@@ -638,10 +640,12 @@ int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37],
  * is always loaded, and its tree freed, by the same thread. The read-ahead covers the writer's commits. */
 #define READERS_MAX 4
 #define AHEAD 256
+#define AHEAD_BYTES (32 << 20)	/* and no more file text than this parsed ahead (its trees are larger) */
 
 struct pipeline {
 	char **files;
 	int n, readers, stored;		/* stored: by the writer (under lock) */
+	size_t ahead;			/* bytes loaded and not yet stored (under lock) */
 	bool stop;
 	struct loaded slot[AHEAD];
 	int ready[AHEAD];		/* the file index loaded into each slot, -1 when none (under lock) */
@@ -663,7 +667,8 @@ static void *pipeline_read(void *arg)
 
 	for (int i = r->first; i < pl->n; i += pl->readers) {
 		pthread_mutex_lock(&pl->lock);
-		while (i - pl->stored >= AHEAD && !pl->stop)
+		/* the file the writer needs next is always loaded, whatever the bytes ahead */
+		while ((i - pl->stored >= AHEAD || (pl->ahead > AHEAD_BYTES && i > pl->stored)) && !pl->stop)
 			pthread_cond_wait(&pl->room, &pl->lock);
 		bool stop = pl->stop;
 		pthread_mutex_unlock(&pl->lock);
@@ -672,6 +677,7 @@ static void *pipeline_read(void *arg)
 		report_load(pl->files[i], &pl->slot[i % AHEAD], &buf);
 		pthread_mutex_lock(&pl->lock);
 		pl->ready[i % AHEAD] = i;
+		pl->ahead += pl->slot[i % AHEAD].size;
 		pthread_cond_signal(&pl->more);		/* only the writer waits on it */
 		pthread_mutex_unlock(&pl->lock);
 	}
@@ -770,6 +776,7 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 		if (started) {
 			pthread_mutex_lock(&pl->lock);
 			pl->stored = i + 1;
+			pl->ahead -= l->size;
 			pthread_cond_broadcast(&pl->room);
 			pthread_mutex_unlock(&pl->lock);
 		}

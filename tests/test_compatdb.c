@@ -227,6 +227,38 @@ static void test_newer_and_corrupt_files_untouched(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
+/* report show: the checks in the probe's order, then the devices (the checks were once missing: their
+ * query asked a WITHOUT ROWID table for its rowid). */
+static void test_report_show(void **state)
+{
+	char dir[256], path[300], err[512], uuid[37], *buf = NULL;
+	size_t len = 0;
+	struct compatdb *db;
+	char *doc = probe_json_of("gpu-group-shared-usb");
+
+	(void)state;
+	test_mkdtemp(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/compat.db", dir);
+	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	assert_int_equal(compatdb_report_record(db, doc, NULL, uuid, err, sizeof(err)), 0);
+	FILE *f = open_memstream(&buf, &len);
+	uuid[8] = '\0';	/* a prefix is enough */
+	assert_int_equal(compatdb_report_show(db, uuid, f, false, err, sizeof(err)), 0);
+	fclose(f);
+	const char *input = strstr(buf, "\nprobe.input "), *model = strstr(buf, "\ncpu.model "),
+		   *hwvirt = strstr(buf, "\ncpu.hwvirt "), *gpu = strstr(buf, "10de:2204");
+	assert_non_null(input);
+	assert_non_null(model);
+	assert_non_null(hwvirt);
+	assert_true(input < model && model < hwvirt);	/* the probe's order, not the ids' */
+	assert_non_null(gpu);
+	assert_true(hwvirt < gpu);
+	free(buf);
+	compatdb_close(db);
+	free(doc);
+	test_sh("rm -rf '%s'", dir);
+}
+
 /* A file of schema 1 (before the class rules) is upgraded in place: its reports stay, the rules arrive. */
 static void test_migration_keeps_reports(void **state)
 {
@@ -340,6 +372,7 @@ static void test_import_many_files(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_report_show),
 	cmocka_unit_test(test_migration_keeps_reports),
 	cmocka_unit_test(test_record_export_import),
 	cmocka_unit_test(test_device_knowledge_across_hosts),
