@@ -227,20 +227,29 @@ static void test_newer_and_corrupt_files_untouched(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
+/* A new database in a new directory holding one live-probe report of the RTX 3090 host. */
+static struct compatdb *db_with_one_report(char dir[256], char path[300], char uuid[37])
+{
+	char err[512], *doc = probe_json_of("gpu-group-shared-usb");
+	struct compatdb *db;
+
+	test_mkdtemp(dir, 256);
+	snprintf(path, 300, "%s/compat.db", dir);
+	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	assert_int_equal(compatdb_report_record(db, doc, NULL, uuid, err, sizeof(err)), 0);
+	free(doc);
+	return db;
+}
+
 /* report show: the checks in the probe's order, then the devices (the checks were once missing: their
  * query asked a WITHOUT ROWID table for its rowid). */
 static void test_report_show(void **state)
 {
 	char dir[256], path[300], err[512], uuid[37], *buf = NULL;
 	size_t len = 0;
-	struct compatdb *db;
-	char *doc = probe_json_of("gpu-group-shared-usb");
+	struct compatdb *db = db_with_one_report(dir, path, uuid);
 
 	(void)state;
-	test_mkdtemp(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/compat.db", dir);
-	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
-	assert_int_equal(compatdb_report_record(db, doc, NULL, uuid, err, sizeof(err)), 0);
 	FILE *f = open_memstream(&buf, &len);
 	uuid[8] = '\0';	/* a prefix is enough */
 	assert_int_equal(compatdb_report_show(db, uuid, f, false, err, sizeof(err)), 0);
@@ -255,7 +264,6 @@ static void test_report_show(void **state)
 	assert_true(hwvirt < gpu);
 	free(buf);
 	compatdb_close(db);
-	free(doc);
 	test_sh("rm -rf '%s'", dir);
 }
 
@@ -263,15 +271,10 @@ static void test_report_show(void **state)
 static void test_migration_keeps_reports(void **state)
 {
 	char dir[256], path[300], err[512], uuid[37];
-	struct compatdb *db;
+	struct compatdb *db = db_with_one_report(dir, path, uuid);
 	sqlite3 *s;
-	char *doc = probe_json_of("gpu-group-shared-usb");
 
 	(void)state;
-	test_mkdtemp(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/compat.db", dir);
-	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
-	assert_int_equal(compatdb_report_record(db, doc, NULL, uuid, err, sizeof(err)), 0);
 	compatdb_close(db);
 	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);	/* make it what nestvisor 0.1 wrote */
 	assert_int_equal(sqlite3_exec(s, "DROP TABLE class_rules; PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
@@ -293,7 +296,6 @@ static void test_migration_keeps_reports(void **state)
 	assert_int_equal(sqlite3_column_int(st, 0), COMPATDB_SCHEMA_VERSION);
 	sqlite3_finalize(st);
 	sqlite3_close(s);
-	free(doc);
 	test_sh("rm -rf '%s'", dir);
 }
 
