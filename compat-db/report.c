@@ -279,12 +279,16 @@ static struct cell bool_cell(json_object *o)	/* a NOT NULL flag: absent is false
 	return (struct cell){ CELL_INT, 0, { .i = json_object_get_boolean(o) } };
 }
 
-/* env must have passed compatdb_envelope_check(); probe_text and label outlive the cells. */
-static int report_flatten(json_object *env, const char *probe_text, struct flat *f)
+/* env must have passed compatdb_envelope_check(); the cells live as long as env (the probe's text, kept with
+ * the probe, included). */
+static int report_flatten(json_object *env, json_object *p, struct flat *f)
 {
-	json_object *p = obj(env, "probe"), *sum = obj(p, "summary"), *a[2] = { obj(p, "checks"), obj(p, "devices") };
-	size_t need = REPORT_CELLS, at = 0;
+	json_object *sum = obj(p, "summary"), *a[2] = { obj(p, "checks"), obj(p, "devices") };
+	size_t need = REPORT_CELLS, at = 0, plen;
+	const char *ptext = json_object_to_json_string_length(p, JSON_C_TO_STRING_PLAIN, &plen);
 
+	if (!ptext)
+		return -ENOMEM;
 	f->nchecks = (int)json_object_array_length(a[ROWS_CHECKS]);
 	f->ndevices = (int)json_object_array_length(a[ROWS_DEVICES]);
 	need += (size_t)f->nchecks * 5 + (size_t)f->ndevices * 12;
@@ -301,7 +305,7 @@ static int report_flatten(json_object *env, const char *probe_text, struct flat 
 	c[at++] = text_cell(obj(obj(p, "kvm"), "module")), c[at++] = text_cell(obj(obj(p, "host"), "hypervisor"));
 	c[at++] = bool_cell(obj(sum, "nested")), c[at++] = bool_cell(obj(obj(p, "iommu"), "active"));
 	c[at++] = text_cell(obj(sum, "worst"));
-	c[at++] = (struct cell){ CELL_TEXT, (int)strlen(probe_text), { .s = probe_text } };
+	c[at++] = (struct cell){ CELL_TEXT, (int)plen, { .s = ptext } };
 	for (int t = 0; t < 2; t++)
 		for (size_t i = 0, n = json_object_array_length(a[t]); i < n; i++) {
 			json_object *row = json_object_array_get_idx(a[t], i);
@@ -460,7 +464,7 @@ int compatdb_report_record(struct compatdb *db, const char *probe_json, const ch
 		snprintf(err, errlen, "the probe's report: %s", why);
 	} else {
 		struct flat f = { 0 };
-		rc = report_flatten(env, json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN), &f);
+		rc = report_flatten(env, p, &f);
 		rc = rc < 0 ? (snprintf(err, errlen, "out of memory"), rc) : insert_report(db, &f, label, err, errlen);
 		free(f.c);
 	}
@@ -575,8 +579,13 @@ static void report_load(const char *file, struct loaded *l, struct readbuf *b)
 		}
 		b->text = t, b->cap = (size_t)sb.st_size + 1;
 	}
-	for (ssize_t r = 1; r > 0 && n < sb.st_size; n += r > 0 ? r : 0)
-		r = read(fd, b->text + n, (size_t)(sb.st_size - n));
+	for (ssize_t r = 1; r != 0 && n < sb.st_size; n += r > 0 ? r : 0)
+		if ((r = read(fd, b->text + n, (size_t)(sb.st_size - n))) < 0 && errno != EINTR) {
+			snprintf(l->why, sizeof(l->why), "%s: %s; nothing was imported", file, strerror(errno));
+			close(fd);
+			l->rc = -EIO;
+			return;
+		}
 	close(fd);
 	char why[512] = "";
 	b->text[n] = '\0';
@@ -592,8 +601,7 @@ static void report_load(const char *file, struct loaded *l, struct readbuf *b)
 		return;
 	}
 	l->size = (size_t)n;
-	if ((l->rc = report_flatten(l->env, json_object_to_json_string_ext(obj(l->env, "probe"), JSON_C_TO_STRING_PLAIN),
-				    &l->flat)) < 0)
+	if ((l->rc = report_flatten(l->env, obj(l->env, "probe"), &l->flat)) < 0)
 		snprintf(l->why, sizeof(l->why), "%s: out of memory", file);
 }
 

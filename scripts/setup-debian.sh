@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libcpuid-dev libpci-dev pci.ids libjson-c-dev linux-libc-dev
-	libsqlite3-dev libcrypt-dev libpq-dev libncurses-dev libgoogle-perftools-dev"
+	libsqlite3-dev libcrypt-dev libpq-dev libncurses-dev libjemalloc-dev"
 TEST_DEPS="libcmocka-dev pciutils postgresql sqlite3 procps tmux"
 
 missing=""
