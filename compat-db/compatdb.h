@@ -31,8 +31,8 @@ int compatdb_report_record(struct compatdb *db, const char *probe_json, const ch
 int compatdb_report_record_at(const char *path, const char *probe_json, char uuid[37], char *err, size_t errlen);
 /* Imports an exported report file. 0 imported, 1 already there (same content), -errno refused. */
 int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37], char *err, size_t errlen);
-/* Imports many files, each whole or not at all, committing every 1000; reader threads (one per CPU) read and
- * parse ahead. done() hears each file's result (as compatdb_report_import's, err in why). Returns the number of
+/* Imports many files, each whole or not at all, committing every 1000; reader threads (one per CPU beyond
+ * the writer's) read and parse ahead. done() hears each file's result (as compatdb_report_import's, err in why). Returns the number of
  * refused files, or -errno (err set) when the database itself fails: everything before it stays. */
 typedef void (*compatdb_import_cb)(void *ctx, const char *file, int rc, const char *uuid, const char *why);
 int compatdb_report_import_files(struct compatdb *db, int n, char **files, compatdb_import_cb done, void *ctx,

@@ -643,9 +643,10 @@ int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37],
 
 /* ---- many files: reader threads read and parse ahead while this one writes ---- */
 
-/* Parsing (json-c) costs about as much as inserting, so there is a reader per CPU: the writer and the readers
- * share the cores. Reader r loads files r, r + readers, ...; AHEAD is a multiple of the readers, so a slot
- * is always loaded, and its tree freed, by the same thread. The read-ahead covers the writer's commits. */
+/* Parsing (json-c) costs about as much as inserting: the writer, the one thread SQLite allows, keeps a core,
+ * and a reader runs on each of the others (one on two cores: two were no faster there, four slower).
+ * Reader r loads files r, r + readers, ...; AHEAD is a multiple of the readers, so a slot is always loaded,
+ * and its tree freed, by the same thread. The read-ahead covers the writer's commits. */
 #define READERS_MAX 4
 #define AHEAD 256
 #define AHEAD_BYTES (32 << 20)	/* and no more file text than this parsed ahead (its trees are larger) */
@@ -748,7 +749,7 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 	}
 	compatdb_checkpointer_start(db, &ck);
 	pl->files = files, pl->n = n;
-	pl->readers = n < 2 ? 0 : cpus < 1 ? 1 : cpus > READERS_MAX ? READERS_MAX : (int)cpus;
+	pl->readers = n < 2 ? 0 : cpus < 3 ? 1 : cpus > READERS_MAX + 1 ? READERS_MAX : (int)cpus - 1;
 	while (AHEAD % (pl->readers ? pl->readers : 1))
 		pl->readers--;
 	for (int i = 0; i < AHEAD; i++)
