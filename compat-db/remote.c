@@ -2,12 +2,12 @@
  * and the fleet's questions. Parameters are always bound, never pasted into SQL. */
 #include "config.h"
 #include <errno.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "compat-db/db.h"
+#include "compat-db/pq.h"
 
 /* Versioned like the local file (docs/compat-db.md): nestvisor_schema holds the version; each step is one
  * transaction. Submitting hosts need INSERT on hosts/reports/checks/devices and UPDATE on hosts only. */
@@ -31,35 +31,38 @@ static PGconn *connect_to(const char *url, char *err, size_t errlen)
 {
 	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
 	const char *vals[] = { url, "5", "nestvisor", NULL };
-	PGconn *c = PQconnectdbParams(keys, vals, 1);	/* expand_dbname: url may be a URI or key=value */
+	PGconn *c;
 
-	if (PQstatus(c) == CONNECTION_OK)
+	if (pq_load(err, errlen) < 0)
+		return NULL;
+	c = pq.PQconnectdbParams(keys, vals, 1);	/* expand_dbname: url may be a URI or key=value */
+	if (pq.PQstatus(c) == CONNECTION_OK)
 		return c;
-	snprintf(err, errlen, "could not reach the shared database %s: %s", url, c ? PQerrorMessage(c) : "out of memory");
+	snprintf(err, errlen, "could not reach the shared database %s: %s", url, c ? pq.PQerrorMessage(c) : "out of memory");
 	err[strcspn(err, "\n")] = '\0';
-	PQfinish(c);
+	pq.PQfinish(c);
 	return NULL;
 }
 
 static int exec_ok(PGconn *c, PGresult *r, char *err, size_t errlen)
 {
-	ExecStatusType s = PQresultStatus(r);
+	ExecStatusType s = pq.PQresultStatus(r);
 	int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 
 	if (!ok) {
-		snprintf(err, errlen, "shared database: %s", PQerrorMessage(c));
+		snprintf(err, errlen, "shared database: %s", pq.PQerrorMessage(c));
 		err[strcspn(err, "\n")] = '\0';
 	}
-	PQclear(r);
+	pq.PQclear(r);
 	return ok ? 0 : -EIO;
 }
 
 static int remote_version(PGconn *c)
 {
-	PGresult *r = PQexec(c, "SELECT version FROM nestvisor_schema");
-	int v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : 0;
+	PGresult *r = pq.PQexec(c, "SELECT version FROM nestvisor_schema");
+	int v = pq.PQresultStatus(r) == PGRES_TUPLES_OK && pq.PQntuples(r) == 1 ? atoi(pq.PQgetvalue(r, 0, 0)) : 0;
 
-	PQclear(r);
+	pq.PQclear(r);
 	return v;
 }
 
@@ -70,7 +73,7 @@ int compatdb_remote_init(const char *url, char *err, size_t errlen)
 
 	if (!c)
 		return -ECONNREFUSED;
-	if ((rc = exec_ok(c, PQexec(c, "SET client_min_messages = warning;"
+	if ((rc = exec_ok(c, pq.PQexec(c, "SET client_min_messages = warning;"
 					"CREATE TABLE IF NOT EXISTS nestvisor_schema (version integer NOT NULL)"), err, errlen)) < 0)
 		goto out;
 	if ((v = remote_version(c)) > REMOTE_VERSION) {
@@ -82,14 +85,14 @@ int compatdb_remote_init(const char *url, char *err, size_t errlen)
 	for (; v < REMOTE_VERSION && rc == 0; v++) {
 		char bump[96];
 		snprintf(bump, sizeof(bump), "DELETE FROM nestvisor_schema; INSERT INTO nestvisor_schema VALUES (%d)", v + 1);
-		if ((rc = exec_ok(c, PQexec(c, "BEGIN"), err, errlen)) < 0 ||
-		    (rc = exec_ok(c, PQexec(c, remote_migrations[v]), err, errlen)) < 0 ||
-		    (rc = exec_ok(c, PQexec(c, bump), err, errlen)) < 0 ||
-		    (rc = exec_ok(c, PQexec(c, "COMMIT"), err, errlen)) < 0)
-			PQclear(PQexec(c, "ROLLBACK"));
+		if ((rc = exec_ok(c, pq.PQexec(c, "BEGIN"), err, errlen)) < 0 ||
+		    (rc = exec_ok(c, pq.PQexec(c, remote_migrations[v]), err, errlen)) < 0 ||
+		    (rc = exec_ok(c, pq.PQexec(c, bump), err, errlen)) < 0 ||
+		    (rc = exec_ok(c, pq.PQexec(c, "COMMIT"), err, errlen)) < 0)
+			pq.PQclear(pq.PQexec(c, "ROLLBACK"));
 	}
 out:
-	PQfinish(c);
+	pq.PQfinish(c);
 	return rc;
 }
 
@@ -120,7 +123,7 @@ static int prepare_submit(PGconn *c, char *err, size_t errlen)
 	int rc = 0;
 
 	for (int i = 0; i < NV_COUNT && rc == 0; i++)
-		rc = exec_ok(c, PQprepare(c, submit_sql[i].name, submit_sql[i].remote, submit_sql[i].ncols, NULL), err,
+		rc = exec_ok(c, pq.PQprepare(c, submit_sql[i].name, submit_sql[i].remote, submit_sql[i].ncols, NULL), err,
 			     errlen);
 	return rc;
 }
@@ -140,10 +143,10 @@ static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int whic
 		const char *v[16];
 		for (int i = 0; i < submit_sql[which].ncols && i < 16; i++)
 			v[i] = (const char *)sqlite3_column_text(st, i);
-		if (PQsendQueryPrepared(c, submit_sql[which].name, submit_sql[which].ncols, v, NULL, NULL, 0))
+		if (pq.PQsendQueryPrepared(c, submit_sql[which].name, submit_sql[which].ncols, v, NULL, NULL, 0))
 			(*queued)++;
 		else
-			snprintf(err, errlen, "%s", PQerrorMessage(c)), rc = -EIO;
+			snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), rc = -EIO;
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -152,9 +155,9 @@ static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int whic
 static int queue(PGconn *c, const char *sql, const char *prepared, const char *const *v, int *queued, char *err,
 		 size_t errlen)
 {
-	if (!(prepared ? PQsendQueryPrepared(c, prepared, 1, v, NULL, NULL, 0) :
-			 PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0)))
-		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
+	if (!(prepared ? pq.PQsendQueryPrepared(c, prepared, 1, v, NULL, NULL, 0) :
+			 pq.PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0)))
+		return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
 	return (*queued)++;
 }
 
@@ -165,8 +168,8 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 	const char *v[1] = { uuid };
 	int queued = 0, probe_at, rc;
 
-	if (!PQenterPipelineMode(c))
-		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
+	if (!pq.PQenterPipelineMode(c))
+		return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
 	if ((rc = queue(c, "BEGIN", NULL, NULL, &queued, err, errlen)) < 0 ||
 	    (rc = queue_rows(db, c, uuid, NV_HOST, &queued, err, errlen)) < 0 ||
 	    (rc = probe_at = queue(c, NULL, submit_sql[NV_KNOWN].name, v, &queued, err, errlen)) < 0 ||
@@ -175,30 +178,30 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 	    (rc = queue_rows(db, c, uuid, NV_DEVICE, &queued, err, errlen)) < 0 ||
 	    (rc = queue(c, "COMMIT", NULL, NULL, &queued, err, errlen)) < 0)
 		return rc;	/* the connection is unusable: the caller closes it, and nothing was committed */
-	if (!PQpipelineSync(c))
-		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
+	if (!pq.PQpipelineSync(c))
+		return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
 	/* each statement's result, then a NULL; the first failure aborts the rest (and the transaction) */
 	rc = 0;
 	for (int i = 0; i < queued; i++) {
-		PGresult *r = PQgetResult(c);
-		ExecStatusType st = PQresultStatus(r);
+		PGresult *r = pq.PQgetResult(c);
+		ExecStatusType st = pq.PQresultStatus(r);
 		if (!r)
-			return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
+			return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
 		if (i == probe_at && st == PGRES_TUPLES_OK)
-			*fresh = PQntuples(r) == 0;
+			*fresh = pq.PQntuples(r) == 0;
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)
-			snprintf(err, errlen, "%s", st == PGRES_PIPELINE_ABORTED ? "aborted" : PQresultErrorMessage(r)),
+			snprintf(err, errlen, "%s", st == PGRES_PIPELINE_ABORTED ? "aborted" : pq.PQresultErrorMessage(r)),
 				rc = -EIO;
-		PQclear(r);
-		PQclear(PQgetResult(c));
+		pq.PQclear(r);
+		pq.PQclear(pq.PQgetResult(c));
 	}
-	PGresult *sync = PQgetResult(c);
-	bool synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-	PQclear(sync);
-	if (!synced || !PQexitPipelineMode(c))
-		return snprintf(err, errlen, "%s", PQerrorMessage(c)), -EIO;
+	PGresult *sync = pq.PQgetResult(c);
+	bool synced = pq.PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	pq.PQclear(sync);
+	if (!synced || !pq.PQexitPipelineMode(c))
+		return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
 	if (rc < 0)
-		PQclear(PQexec(c, "ROLLBACK"));
+		pq.PQclear(pq.PQexec(c, "ROLLBACK"));
 	return rc;
 }
 
@@ -259,7 +262,7 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 		if (res->progress)
 			res->progress(res->ctx, res);
 	}
-	PQfinish(c);
+	pq.PQfinish(c);
 	free(queue);
 	return rc;
 }
@@ -268,20 +271,20 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 
 static int print_result(PGresult *r, FILE *out, bool json, const int *widths)
 {
-	int rows = PQntuples(r), cols = PQnfields(r);
+	int rows = pq.PQntuples(r), cols = pq.PQnfields(r);
 
 	if (json) {
 		fputs("[", out);
 		for (int i = 0; i < rows; i++) {
 			fprintf(out, "%s\n  {", i ? "," : "");
 			for (int c = 0; c < cols; c++) {
-				fprintf(out, "%s\"%s\": ", c ? ", " : "", PQfname(r, c));
-				if (PQgetisnull(r, i, c)) {
+				fprintf(out, "%s\"%s\": ", c ? ", " : "", pq.PQfname(r, c));
+				if (pq.PQgetisnull(r, i, c)) {
 					fputs("null", out);
 					continue;
 				}
-				const char *v = PQgetvalue(r, i, c);
-				if (PQftype(r, c) == 20 || PQftype(r, c) == 23)	/* int8, int4 */
+				const char *v = pq.PQgetvalue(r, i, c);
+				if (pq.PQftype(r, c) == 20 || pq.PQftype(r, c) == 23)	/* int8, int4 */
 					fputs(v, out);
 				else {
 					fputc('"', out);
@@ -297,11 +300,11 @@ static int print_result(PGresult *r, FILE *out, bool json, const int *widths)
 		return rows;
 	}
 	for (int c = 0; c < cols; c++)
-		fprintf(out, "%-*s%s", widths[c], PQfname(r, c), c + 1 < cols ? " " : "\n");
+		fprintf(out, "%-*s%s", widths[c], pq.PQfname(r, c), c + 1 < cols ? " " : "\n");
 	for (int i = 0; i < rows; i++)
 		for (int c = 0; c < cols; c++)
 			fprintf(out, "%-*.*s%s", widths[c], widths[c] ? widths[c] : 200,
-				PQgetisnull(r, i, c) ? "-" : PQgetvalue(r, i, c), c + 1 < cols ? " " : "\n");
+				pq.PQgetisnull(r, i, c) ? "-" : pq.PQgetvalue(r, i, c), c + 1 < cols ? " " : "\n");
 	if (!rows)
 		fputs("(none)\n", out);
 	return rows;
@@ -343,17 +346,17 @@ int compatdb_remote_query(const char *url, enum compatdb_fleet_query q, const st
 
 	if (!c)
 		return -ECONNREFUSED;
-	r = PQexecParams(c, queries[q].sql, queries[q].nparams, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "shared database %s: %s", url, PQerrorMessage(c));
+	r = pq.PQexecParams(c, queries[q].sql, queries[q].nparams, NULL, p, NULL, NULL, 0);
+	if (pq.PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "shared database %s: %s", url, pq.PQerrorMessage(c));
 		err[strcspn(err, "\n")] = '\0';
-		PQclear(r);
-		PQfinish(c);
+		pq.PQclear(r);
+		pq.PQfinish(c);
 		return -EIO;
 	}
 	rows = print_result(r, out, json, queries[q].widths);
-	PQclear(r);
-	PQfinish(c);
+	pq.PQclear(r);
+	pq.PQfinish(c);
 	if (q == FLEET_DEVICE && !rows) {
 		snprintf(err, errlen, "no report in the shared database has seen %s", arg);
 		return -ENOENT;

@@ -15,7 +15,7 @@ n=0 fails=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
 has() { printf '%s' "$1" | grep -q -- "$2"; }
 
-echo "1..14"
+echo "1..17"
 out=$("$NV" db init --to "$URL" 2>&1); ok $? "db init creates the shared schema: $out"
 out=$("$NV" db init --to "$URL" 2>&1); ok $? "db init again is harmless"
 [ "$(psql_n 'SELECT version FROM nestvisor_schema')" = 1 ]; ok $? "the shared schema is versioned (1)"
@@ -48,6 +48,14 @@ out=$("$NV" report submit --db "$A" --to "postgresql://nv@127.0.0.1:1/postgres" 
 ok $? "an unreachable server is named and the report stays queued: $(echo "$out" | tail -1)"
 out=$(NESTVISOR_COMPAT_URL="$URL" "$NV" report submit --db "$A" 2>&1); has "$out" "1 sent"; ok $? "it is sent later (URL from NESTVISOR_COMPAT_URL)"
 
+# libpq is loaded when needed, not linked: a probe never pays for it, and its absence is named
+! ldd "$NV" | grep -q libpq; ok $? "nestvisor is not linked with libpq ($(ldd "$NV" | wc -l) libraries)"
+"$NV" probe --db "$A" --no-run >/dev/null 2>&1
+out=$(NESTVISOR_LIBPQ=/nonexistent/libpq.so.5 "$NV" report submit --db "$A" --to "$URL" 2>&1); rc=$?
+[ $rc != 0 ] && has "$out" "apt-get install libpq5" && has "$out" "1 still queued"
+ok $? "without libpq a submit says what to install and the report stays queued: $(echo "$out" | head -1 | cut -c1-150)"
+out=$("$NV" report submit --db "$A" --to "$URL" 2>&1); has "$out" "1 sent"; ok $? "with libpq back it is sent: $out"
+
 # many hosts at once
 i=0
 while [ $i -lt 6 ]; do
@@ -58,10 +66,10 @@ while [ $i -lt 6 ]; do
 done
 for i in 0 1 2 3 4 5; do "$NV" report submit --db "$T/f$i.db" --to "$URL" > "$T/s$i.log" 2>&1 & done
 wait
-[ "$(cat "$T"/s*.log | grep -c '1 sent')" = 6 ] && [ "$(psql_n 'SELECT count(*) FROM reports')" = 11 ]
-ok $? "6 hosts submitting at once: all 6 arrive, 11 reports in all"
+[ "$(cat "$T"/s*.log | grep -c '1 sent')" = 6 ] && [ "$(psql_n 'SELECT count(*) FROM reports')" = 12 ]
+ok $? "6 hosts submitting at once: all 6 arrive, 12 reports in all"
 
 out=$("$NV" db device 1af4:1041 --to "$URL" --json 2>&1)
 has "$out" '"hosts": 8'; ok $? "fleet question: a device model's hosts across the fleet: $(echo $out | tr -d '\n' | cut -c1-120)"
-out=$("$NV" db stats --to "$URL" 2>&1); has "$out" "8 *11"; ok $? "fleet totals: $(echo "$out" | tail -1)"
+out=$("$NV" db stats --to "$URL" 2>&1); has "$out" "8 *12"; ok $? "fleet totals: $(echo "$out" | tail -1)"
 [ $fails = 0 ]
