@@ -648,7 +648,7 @@ int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37],
  * Reader r loads files r, r + readers, ...; AHEAD is a multiple of the readers, so a slot is always loaded,
  * and its tree freed, by the same thread. The read-ahead covers the writer's commits. */
 #define READERS_MAX 4
-#define AHEAD 256
+#define AHEAD 240		/* a multiple of 1..READERS_MAX */
 #define AHEAD_BYTES (32 << 20)	/* and no more file text than this parsed ahead (its trees are larger) */
 
 struct pipeline {
@@ -736,6 +736,7 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 	struct reader rd[READERS_MAX];
 	struct compatdb_checkpointer ck;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *readers_env = getenv("NESTVISOR_IMPORT_READERS");
 	char why[1024];
 	int rc = 0, failed = 0, np = 0, started = 0;
 
@@ -750,8 +751,8 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 	compatdb_checkpointer_start(db, &ck);
 	pl->files = files, pl->n = n;
 	pl->readers = n < 2 ? 0 : cpus < 3 ? 1 : cpus > READERS_MAX + 1 ? READERS_MAX : (int)cpus - 1;
-	while (AHEAD % (pl->readers ? pl->readers : 1))
-		pl->readers--;
+	if (n >= 2 && readers_env && atoi(readers_env) >= 1)	/* NESTVISOR_IMPORT_READERS: tuning, and the tests */
+		pl->readers = atoi(readers_env) > READERS_MAX ? READERS_MAX : atoi(readers_env);
 	for (int i = 0; i < AHEAD; i++)
 		pl->ready[i] = -1;
 	pthread_mutex_init(&pl->lock, NULL);
