@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
+#include <unistd.h>
 #include "tests/testutil.h"
 #include "compat-db/compatdb.h"
+#include "compat-db/db.h"	/* compatdb_host_id() */
 #include "probe/probe.h"
 
 static char *probe_json_of(const char *host)
@@ -241,6 +243,56 @@ static struct compatdb *db_with_one_report(char dir[256], char path[300], char u
 	return db;
 }
 
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The host id's crypt (~2.4 ms of every probe) is cached with the identity of /etc/machine-id: the cache
+ * answers for the same file, and a cache made from another file is computed again and rewritten. */
+static void test_host_id_cached(void **state)
+{
+	char dir[256], path[400], id[64], got[64], line[256], text[512];
+	const char *old = getenv("XDG_CACHE_HOME");
+	char *saved = old ? strdup(old) : NULL;
+	FILE *f;
+
+	(void)state;
+	if (access("/etc/machine-id", R_OK) != 0)
+		skip();
+	test_mkdtemp(dir, sizeof(dir));
+	setenv("XDG_CACHE_HOME", dir, 1);
+	assert_int_equal(compatdb_host_id(id, sizeof(id)), 0);
+	assert_int_equal(strlen(id), 32);
+	snprintf(path, sizeof(path), "%s/nestvisor/host-id", dir);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(line, sizeof(line), f));		/* the key */
+	assert_non_null(fgets(text, sizeof(text), f));
+	fclose(f);
+	assert_int_equal(strncmp(text, id, 32), 0);
+	snprintf(text, sizeof(text), "%sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", line);
+	write_text(path, text);
+	assert_int_equal(compatdb_host_id(got, sizeof(got)), 0);
+	assert_string_equal(got, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");	/* the cache answered: no crypt */
+	write_text(path, "nestvisor-host-id 1 0 0 0 0.000000000\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+	assert_int_equal(compatdb_host_id(got, sizeof(got)), 0);
+	assert_string_equal(got, id);				/* another file's: computed again */
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(text, sizeof(text), f));
+	assert_string_equal(text, line);			/* and rewritten */
+	fclose(f);
+	if (saved)
+		setenv("XDG_CACHE_HOME", saved, 1);
+	else
+		unsetenv("XDG_CACHE_HOME");
+	free(saved);
+	test_sh("rm -rf '%s'", dir);
+}
+
 /* report show: the checks in the probe's order, then the devices (the checks were once missing: their
  * query asked a WITHOUT ROWID table for its rowid). */
 static void test_report_show(void **state)
@@ -377,6 +429,7 @@ static void test_import_many_files(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_host_id_cached),
 	cmocka_unit_test(test_report_show),
 	cmocka_unit_test(test_migration_keeps_reports),
 	cmocka_unit_test(test_record_export_import),
