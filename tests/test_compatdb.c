@@ -43,6 +43,18 @@ static void write_envelope(const char *path, const char *host, const char *host_
 	free(doc);
 }
 
+/* A new, empty database in a new temporary directory. */
+static struct compatdb *db_new(char dir[256], char path[300])
+{
+	struct compatdb *db;
+	char err[512];
+
+	test_mkdtemp(dir, 256);
+	snprintf(path, 300, "%s/compat.db", dir);
+	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	return db;
+}
+
 static int count(struct compatdb *db, const char *what)
 {
 	char *buf = NULL;
@@ -104,9 +116,7 @@ static void test_device_knowledge_across_hosts(void **state)
 	size_t len = 0;
 
 	(void)state;
-	test_mkdtemp(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/compat.db", dir);
-	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	db = db_new(dir, path);
 	static const struct { const char *host, *id, *uuid; } r[] = {
 		{ "intel-vtx-nested", "host-a", "00000000-0000-4000-8000-00000000000a" },
 		{ "gpu-group-shared-usb", "host-b", "00000000-0000-4000-8000-00000000000b" },
@@ -212,9 +222,7 @@ static void test_newer_and_corrupt_files_untouched(void **state)
 	sqlite3 *s;
 
 	(void)state;
-	test_mkdtemp(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/compat.db", dir);
-	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	db = db_new(dir, path);
 	compatdb_close(db);
 	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(s, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
@@ -233,11 +241,8 @@ static void test_newer_and_corrupt_files_untouched(void **state)
 static struct compatdb *db_with_one_report(char dir[256], char path[300], char uuid[37])
 {
 	char err[512], *doc = probe_json_of("gpu-group-shared-usb");
-	struct compatdb *db;
+	struct compatdb *db = db_new(dir, path);
 
-	test_mkdtemp(dir, 256);
-	snprintf(path, 300, "%s/compat.db", dir);
-	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
 	assert_int_equal(compatdb_report_record(db, doc, NULL, uuid, err, sizeof(err)), 0);
 	free(doc);
 	return db;
@@ -378,9 +383,7 @@ static void test_import_many_files(void **state)
 	FILE *f;
 
 	(void)state;
-	test_mkdtemp(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/compat.db", dir);
-	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
+	db = db_new(dir, path);
 	char first[300];
 	snprintf(first, sizeof(first), "%s/m0000.json", dir);
 	write_envelope(first, "intel-vtx-nested", "host-m", "00000000-0000-4000-8000-000000000000");
