@@ -169,7 +169,7 @@ static int run_vm(struct vmm *vm, const struct vmm_config *cfg, bool stats, int 
 	if (stats) {
 		struct vmm_stats s;
 		vmm_stats_get(vm, &s);
-		fprintf(stderr, "\nnestvisor: VM %s ended (%s, exit status %d)\n", cfg->name,
+		fprintf(stderr, "\nnestvisor: VM %s (%s) ended (%s, exit status %d)\n", cfg->name, vmm_boot_kind(vm),
 			vmm_end_name(vmm_end_reason(vm)), rc);
 		vmm_stats_print(&s, stderr);
 	}

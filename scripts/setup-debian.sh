@@ -2,13 +2,14 @@
 # setup-debian: installs what nestvisor needs on Debian 12, builds it, and with --test runs every test suite.
 #   scripts/setup-debian.sh          install, configure, build (./nestvisor and the test guests)
 #   scripts/setup-debian.sh --demo   the same, then the main job: `nestvisor probe`, then the demo guest
-#   scripts/setup-debian.sh --test   the same set-up, then make check, the ASan/UBSan build's make check, make distcheck
+#   scripts/setup-debian.sh --test   the same set-up, then make check, make check-svmhost (the AMD-V test host),
+#                                    make distcheck, and the ASan/UBSan build's make check
 set -eu
 cd "$(dirname "$0")/.."
 
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libcpuid-dev libpci-dev pci.ids libjson-c-dev linux-libc-dev
 	libsqlite3-dev libcrypt-dev libpq-dev libncurses-dev libjemalloc-dev"
-TEST_DEPS="libcmocka-dev pciutils postgresql sqlite3 procps tmux"
+TEST_DEPS="libcmocka-dev pciutils postgresql sqlite3 procps tmux qemu-system-x86 cpio xz-utils"
 
 missing=""
 for p in $BUILD_DEPS $TEST_DEPS; do
@@ -41,7 +42,9 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
 	make -j"$jobs" check || { grep -hE "^(not ok|ERROR|# )" tests/*.log 2>/dev/null | head -40; exit 1; }
-	echo "setup: make check passed; now make distcheck"
+	echo "setup: make check passed; now make check-svmhost (Linux and our guests on a real AMD-V KVM host)"
+	make check-svmhost || { grep -hE "^(not ok|Bail|#)" tests/svmhost.log 2>/dev/null | head -60; exit 1; }
+	echo "setup: make check-svmhost passed; now make distcheck"
 	make -s -j"$jobs" distcheck
 	# The ASan/UBSan build, from the tarball distcheck just verified (this tree is configured in place,
 	# and automake builds no second configuration beside that).

@@ -59,6 +59,12 @@ static const struct host_case cases[] = {
 	  { { "kvm.module", "kvm_pvm (software KVM" }, { "kvm.run", "software KVM: works without VT-x/AMD-V" },
 	    { "nested.support", "kvm_pvm" }, { "host.hypervisor", "FIRECK" }, { "kvm.caps", "required capabilities present" } },
 	  { { "0000:00:03.0", "paravirtual", "virtio" }, { "0000:00:00.0", "host-infrastructure", NULL } } },
+	/* recorded live in the AMD-V test host (tests/svmhost): kvm_amd with nested=1 under QEMU's TCG */
+	{ "qemu-tcg-kvm-amd", "PPPPPPPNNNPPPPPPWWPNN", 1, 1, 0, 1, "QEMU (QEMU TCG)",
+	  { { "kvm.module", "kvm_amd loaded; nested=1 npt=Y" }, { "cpu.slat", "NPT (CPUID 0x8000000A EDX: npt)" },
+	    { "kvm.run", "ended through port 0xf4" }, { "nested.support", "kvm_amd nested=1 and KVM offers SVM" },
+	    { "nested.state", "KVM_CAP_NESTED_STATE = 4224 bytes" }, { "host.hypervisor", "emulator" } },
+	  { { "0000:00:01.1", "not-ready", "no active IOMMU" }, { "0000:00:00.0", "host-infrastructure", NULL } } },
 	{ "h100-firecracker-intel", "PPWNNNNNNNNUUUWUWWPNN", -1, 0, 0, 1, "Firecracker (KVM)",
 	  { { "kvm.dev", "no kvm.json" }, { "cpu.model", "GenuineIntel" }, { "kvm.module", "kvm_pvm" } },
 	  { { "0000:00:06.0", "not-ready", "no active IOMMU" }, { "0000:00:01.0", "paravirtual", NULL } } },

@@ -396,13 +396,13 @@ int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		snprintf(name, sizeof(name), "%.*s", (int)(l - 5), de->d_name);
-		char *st = vmm_control_request(path, "status", 1000);
+		char *st = vmm_control_request(path, "status", 5000);
 		if (!st) {
 			if (errno == ECONNREFUSED && unlink(path) == 0)	/* its VMM was killed */
 				(*stale)++;
 			continue;
 		}
-		char *sx = vmm_control_request(path, "stats", 1000);
+		char *sx = vmm_control_request(path, "stats", 5000);
 		fn(name, st, sx ? sx : "{}", ctx);
 		live++;
 		free(st);

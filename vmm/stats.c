@@ -92,6 +92,7 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		s->vmm_rss_max = (uint64_t)ru.ru_maxrss * 1024;
 	s->paused = atomic_load(&vm->paused);
+	s->coalesced = __atomic_load_n(&vm->coalesced, __ATOMIC_RELAXED);
 }
 
 static void print_rows(FILE *out, const char *title, const struct vmm_stat_row *r, int n)
@@ -108,6 +109,9 @@ void vmm_stats_print(const struct vmm_stats *s, FILE *out)
 {
 	fprintf(out, "exits: %llu in %.3f s; time in the VMM handling them: %.3f ms\n", (unsigned long long)s->exits,
 		s->uptime_ns / 1e9, s->ns_in_vmm / 1e6);
+	if (s->coalesced)
+		fprintf(out, "port writes queued by KVM instead of exiting (coalesced): %llu\n",
+			(unsigned long long)s->coalesced);
 	fprintf(out, "memory: guest RAM %llu MiB, %llu KiB of it touched; peak RSS of the VMM process %llu KiB\n",
 		(unsigned long long)(s->mem >> 20), (unsigned long long)(s->mem_touched >> 10),
 		(unsigned long long)(s->vmm_rss_max >> 10));
@@ -143,6 +147,7 @@ char *vmm_stats_json(const struct vmm_stats *s)
 	json_object_object_add(o, "mem_touched", json_object_new_int64((int64_t)s->mem_touched));
 	json_object_object_add(o, "vmm_rss_max", json_object_new_int64((int64_t)s->vmm_rss_max));
 	json_object_object_add(o, "paused", json_object_new_boolean(s->paused));
+	json_object_object_add(o, "coalesced", json_object_new_int64((int64_t)s->coalesced));
 	json_object_object_add(o, "by_reason", rows_json(s->reasons, s->nreasons));
 	json_object_object_add(o, "by_port", rows_json(s->ports, s->nports));
 	json_object_object_add(o, "by_mmio", rows_json(s->mmio, s->nmmio));

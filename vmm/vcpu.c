@@ -12,6 +12,9 @@
 
 /* GDT written at BOOT_GDT: 0x08 flat 32-bit code, 0x10 64-bit code (the boot protocol's __BOOT_CS),
  * 0x18 flat data (__BOOT_DS). */
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+
 static const uint64_t boot_gdt[] = { 0, 0x00cf9b000000ffffull, 0x00af9b000000ffffull, 0x00cf93000000ffffull };
 
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64)
@@ -62,6 +65,11 @@ static int setup_cpuid(struct vmm_vcpu *c)
 		if (e->function == 1) {
 			e->ebx = (e->ebx & 0x0000ffff) | ((uint32_t)c->id << 24) | ((uint32_t)vm->ncpus << 16);
 			e->edx |= 1u << 28;	/* HTT: the logical count above is valid */
+			/* KVM leaves these to userspace: without the hypervisor bit Linux never looks at leaf
+			 * 0x40000000, so it gets no kvm-clock and calibrates its TSC against timers (and fails) */
+			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			if (vm->tsc_deadline)
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;	/* the in-kernel LAPIC has it */
 		} else if (e->function == 0xb) {
 			e->edx = (uint32_t)c->id;
 			if (e->index == 0)
@@ -83,6 +91,7 @@ static int get_supported_cpuid(struct vmm *vm)
 	if (!vm->cpuid)
 		return -ENOMEM;
 	vm->cpuid->nent = (uint32_t)nent;
+	vm->tsc_deadline = ioctl(vm->sysfd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	return ioctl(vm->sysfd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0 ? -errno : 0;
 }
 
@@ -110,6 +119,7 @@ int vmm_vcpu_create(struct vmm *vm, int id, char *err, size_t errlen)
 		snprintf(err, errlen, "vCPU %d: out of memory", id);
 		return -ENOMEM;
 	}
+	vmm_coalesced_map(vm, c->run);
 	if ((rc = setup_cpuid(c)) < 0 || (id == 0 && (rc = setup_bsp(c)) < 0)) {
 		snprintf(err, errlen, "vCPU %d setup: %s", id, strerror(-rc));
 		return rc;
@@ -122,6 +132,23 @@ static void note_exit(struct vmm_vcpu *c, uint32_t reason, uint64_t addr, uint32
 	c->last[c->nlast++ % VMM_LAST_EXITS] = (struct vmm_last_exit){ reason, addr, data, write };
 }
 
+void vmm_pio_dispatch(struct vmm *vm, uint16_t port, bool write, uint8_t *data, int size)
+{
+	int owner = vm->port_owner[port];
+
+	if (owner) {
+		struct vmm_pio_dev *d = &vm->pio[owner - 1];
+		d->fn(vm, d->dev, port, write, data, size);
+		return;
+	}
+	if (!write)
+		memset(data, 0xff, (size_t)size);	/* an empty bus reads all-ones */
+	if (!(vm->port_warned[port / 8] & (1u << (port % 8)))) {
+		vm->port_warned[port / 8] |= (uint8_t)(1u << (port % 8));
+		vmm_warn(vm, "guest %s unclaimed port 0x%x (counted; reported once)", write ? "wrote" : "read", port);
+	}
+}
+
 static void pio_exit(struct vmm_vcpu *c, uint64_t t0)
 {
 	struct vmm *vm = c->vm;
@@ -129,21 +156,9 @@ static void pio_exit(struct vmm_vcpu *c, uint64_t t0)
 	uint16_t port = r->io.port;
 	uint8_t *data = (uint8_t *)r + r->io.data_offset;
 	bool write = r->io.direction == KVM_EXIT_IO_OUT;
-	int owner = vm->port_owner[port];
 
-	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size) {
-		if (owner) {
-			struct vmm_pio_dev *d = &vm->pio[owner - 1];
-			d->fn(vm, d->dev, port, write, data, r->io.size);
-		} else {
-			if (!write)
-				memset(data, 0xff, r->io.size);	/* an empty bus reads all-ones */
-			if (!(vm->port_warned[port / 8] & (1u << (port % 8)))) {
-				vm->port_warned[port / 8] |= (uint8_t)(1u << (port % 8));
-				vmm_warn(vm, "guest %s unclaimed port 0x%x (counted; reported once)", write ? "wrote" : "read", port);
-			}
-		}
-	}
+	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size)
+		vmm_pio_dispatch(vm, port, write, data, r->io.size);
 	note_exit(c, KVM_EXIT_IO, port, r->io.size == 1 ? *((uint8_t *)r + r->io.data_offset) : 0, write);
 	c->port_count[port]++;
 	c->port_ns[port] += vmm_now_ns() - t0;
@@ -176,6 +191,7 @@ static bool handle_exit(struct vmm_vcpu *c)
 	uint32_t reason = c->run->exit_reason;
 	uint64_t t0 = vmm_now_ns();
 
+	vmm_coalesced_drain(vm);	/* queued writes happened before this exit */
 	switch (reason) {
 	case KVM_EXIT_IO:
 		pio_exit(c, t0);

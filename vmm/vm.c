@@ -23,6 +23,18 @@ static const struct { const char *name; int cap; } required_caps[] = {
 	{ "KVM_CAP_USER_MEMORY", KVM_CAP_USER_MEMORY }, { "KVM_CAP_IRQCHIP", KVM_CAP_IRQCHIP },
 	{ "KVM_CAP_PIT2", KVM_CAP_PIT2 }, { "KVM_CAP_SET_TSS_ADDR", KVM_CAP_SET_TSS_ADDR },
 	{ "KVM_CAP_EXT_CPUID", KVM_CAP_EXT_CPUID }, { "KVM_CAP_IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT },
+	{ "KVM_CAP_IRQ_ROUTING", KVM_CAP_IRQ_ROUTING },
+};
+
+/* The devices, set up in this order and torn down in reverse; each exit copes with a failed or absent init. */
+static const struct {
+	const char *name;
+	int (*init)(struct vmm *vm, char *err, size_t errlen);
+	void (*exit)(struct vmm *vm);
+} devices[] = {
+	{ "serial", vmm_serial_init, vmm_serial_free },
+	{ "i8042", vmm_i8042_init, vmm_i8042_free },
+	{ "platform", vmm_platform_init, vmm_platform_free },
 };
 
 uint64_t vmm_now_ns(void)
@@ -134,9 +146,40 @@ static int set_memory(struct vmm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+static struct kvm_irq_routing_entry irqchip_route(uint32_t gsi, uint32_t chip, uint32_t pin)
+{
+	return (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+					       .u.irqchip = { .irqchip = chip, .pin = pin } };
+}
+
+/* A PC's wiring, as QEMU sets it: ISA IRQs to the 8259s and every GSI to the IOAPIC, the PIT (GSI 0) on
+ * IOAPIC pin 2 as our MADT override and MP table say. KVM's default puts GSI 0 on pin 0, where Linux finds no
+ * timer ("..MP-BIOS bug: 8254 timer not connected to IO-APIC"). */
+static int set_irq_routing(struct vmm *vm)
+{
+	enum { ISA_IRQS = 16, IOAPIC_PINS = 24, CASCADE = 2 };
+	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + (ISA_IRQS + IOAPIC_PINS) * sizeof(t->entries[0]));
+	int rc = 0;
+
+	if (!t)
+		return -ENOMEM;
+	for (uint32_t irq = 0; irq < ISA_IRQS; irq++)
+		if (irq != CASCADE)
+			t->entries[t->nr++] = irqchip_route(irq, irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+							    irq % 8);
+	for (uint32_t gsi = 0; gsi < IOAPIC_PINS; gsi++)
+		if (gsi != CASCADE)
+			t->entries[t->nr++] = irqchip_route(gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? CASCADE : gsi);
+	if (ioctl(vm->fd, KVM_SET_GSI_ROUTING, t) < 0)
+		rc = -errno;
+	free(t);
+	return rc;
+}
+
 static int create_machine(struct vmm *vm, char *err, size_t errlen)
 {
-	struct kvm_pit_config pit = { .flags = 0 };
+	/* the PIT's port 0x61 (channel 2 gate and output) in the kernel: Linux calibrates its TSC on it */
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
 	int rc;
 
@@ -156,6 +199,10 @@ static int create_machine(struct vmm *vm, char *err, size_t errlen)
 	    ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0 || ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0) {
 		snprintf(err, errlen, "setting up the in-kernel irqchip and PIT: %s", strerror(errno));
 		return -errno;
+	}
+	if ((rc = set_irq_routing(vm)) < 0) {
+		snprintf(err, errlen, "KVM_SET_GSI_ROUTING: %s", strerror(-rc));
+		return rc;
 	}
 	return 0;
 }
@@ -238,9 +285,11 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 		goto fail;
 	}
 	if ((rc = check_kvm(vm, err, errlen)) < 0 || (rc = create_machine(vm, err, errlen)) < 0 ||
-	    (rc = load_kernel(vm, err, errlen)) < 0 || (rc = vmm_serial_init(vm, err, errlen)) < 0 ||
-	    (rc = vmm_platform_init(vm, err, errlen)) < 0)
+	    (rc = load_kernel(vm, err, errlen)) < 0)
 		goto fail;
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
+		if ((rc = devices[i].init(vm, err, errlen)) < 0)
+			goto fail;
 	for (int i = 0; i < vm->ncpus; i++)
 		if ((rc = vmm_vcpu_create(vm, i, err, errlen)) < 0)
 			goto fail;
@@ -376,8 +425,8 @@ void vmm_destroy(struct vmm *vm)
 		free(c->port_ns);
 	}
 	vmm_control_stop(vm);
-	vmm_platform_free(vm);
-	vmm_serial_free(vm);
+	for (size_t i = sizeof(devices) / sizeof(devices[0]); i-- > 0;)
+		devices[i].exit(vm);
 	free(vm->cpuid);
 	vmm_mem_free(&vm->mem);
 	if (vm->fd >= 0)

@@ -46,6 +46,7 @@ struct vmm {
 	int ncpus;
 	struct vmm_vcpu cpu[VMM_MAX_CPUS];
 	struct kvm_cpuid2 *cpuid;
+	bool tsc_deadline;			/* KVM_CAP_TSC_DEADLINE_TIMER */
 	size_t run_size;
 	struct vmm_pio_dev pio[VMM_MAX_PIO_DEVS];
 	int npio;
@@ -53,6 +54,11 @@ struct vmm {
 	uint8_t port_warned[65536 / 8];
 	struct vmm_mmio_dev mmio[VMM_MAX_MMIO_DEVS];
 	int nmmio;
+	/* port writes KVM queues without exiting (coalesced.c) */
+	struct kvm_coalesced_mmio_ring *coalesced_ring;
+	uint32_t coalesced_max;
+	pthread_mutex_t coalesced_lock;
+	uint64_t coalesced;			/* writes replayed from the ring */
 	/* lifecycle */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -64,6 +70,7 @@ struct vmm {
 	char report[4096];
 	/* devices (hw/) */
 	struct vmm_serial *serial;
+	struct vmm_i8042 *i8042;
 	struct vmm_platform *platform;
 	struct vmm_control *control;
 };
@@ -74,6 +81,12 @@ void vmm_end(struct vmm *vm, enum vmm_end why, int code);
 int vmm_pio_register(struct vmm *vm, const char *name, uint16_t base, uint16_t len, vmm_pio_fn fn, void *dev);
 int vmm_mmio_register(struct vmm *vm, const char *name, uint64_t base, uint64_t len, vmm_mmio_fn fn, void *dev);
 void vmm_irq_line(struct vmm *vm, int irq, int level);
+/* One port access by the guest, to the port's device (or all-ones and a warning once, when unclaimed). */
+void vmm_pio_dispatch(struct vmm *vm, uint16_t port, bool write, uint8_t *data, int size);
+/* Writes to [base, base + len) queue in KVM's ring instead of exiting; they reach the device before the next exit. */
+int vmm_pio_coalesce(struct vmm *vm, uint16_t base, uint16_t len);
+void vmm_coalesced_map(struct vmm *vm, struct kvm_run *run);
+void vmm_coalesced_drain(struct vmm *vm);
 void vmm_exit_dispatch(struct vmm_vcpu *c);
 void vmm_warn(struct vmm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -90,6 +103,8 @@ void vmm_serial_free(struct vmm *vm);
 size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, uint64_t *next, uint64_t *lost);
 /* Bytes for the guest, as if typed on its console. */
 void vmm_serial_input(struct vmm *vm, const uint8_t *buf, size_t n);
+int vmm_i8042_init(struct vmm *vm, char *err, size_t errlen);
+void vmm_i8042_free(struct vmm *vm);
 int vmm_platform_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_platform_free(struct vmm *vm);
 int vmm_acpi_build(struct vmm *vm);

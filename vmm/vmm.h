@@ -57,6 +57,7 @@ const char *vmm_boot_kind(const struct vmm *vm);
 struct vmm_stat_row { char what[40]; uint64_t count; uint64_t ns; };
 struct vmm_stats {
 	uint64_t exits, ns_in_vmm, uptime_ns;
+	uint64_t coalesced;		/* port writes KVM queued without an exit */
 	int nreasons, nports, nmmio;
 	struct vmm_stat_row reasons[32], ports[16], mmio[16];	/* busiest first */
 	int cpus;

@@ -1,6 +1,5 @@
 /* platform: the small PC devices test kernels and Linux expect, QEMU-compatible where QEMU has a convention:
- * debug-exit (0xf4), pc-testdev (0xe0-0xe7, 0x2000+n, MMIO 0xff000000), POST port 0x80, i8042 reset,
- * CMOS/RTC, fw_cfg (0x510), PCI configuration mechanism 1 with a host bridge, the ACPI PM block (0x600). */
+ * debug-exit (0xf4), pc-testdev (0xe0-0xe7, 0x2000+n, MMIO 0xff000000), POST port 0x80, CMOS/RTC, fw_cfg (0x510), PCI configuration mechanism 1 with a host bridge, the ACPI PM block (0x600). */
 #include "config.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -102,16 +101,6 @@ static void testdev_mmio(struct vmm *vm, void *dev, uint64_t addr, bool write, u
 	else
 		memcpy(data, p->iomem + off, (size_t)size);
 	pthread_mutex_unlock(&p->lock);
-}
-
-/* i8042: only what a PC guest uses to reset itself (command 0xfe pulses the reset line). */
-static void i8042_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
-{
-	(void)dev;
-	if (write && port == 0x64 && data[0] == 0xfe)
-		vmm_end(vm, VMM_END_RESET, 0);
-	else if (!write)
-		memset(data, port == 0x64 ? 0x1c : 0x00, (size_t)size);	/* status: system flag, nothing pending */
 }
 
 static uint8_t bcd(int v)
@@ -276,8 +265,9 @@ static const struct {
 	{ "post", 0x80, 1, sink_io, false },
 	{ "testdev", 0xe0, 8, testdev_io, true },
 	{ "testdev-irq", 0x2000, TESTDEV_IRQS, testdev_io, true },
-	{ "i8042", 0x60, 1, i8042_io, false },
-	{ "i8042", 0x64, 1, i8042_io, false },
+	{ "dma-page", 0x81, 15, sink_io, false },	/* Linux reads 0x87; no ISA DMA here */
+	{ "superio", 0x2e, 2, sink_io, false },		/* probed by Linux's watchdog and serial drivers: none */
+	{ "superio", 0x4e, 2, sink_io, false },
 	{ "cmos", 0x70, 2, cmos_io, true },
 	{ "fw_cfg", 0x510, 2, fwcfg_io, true },
 	{ "pci-config", 0xcf8, 8, pci_io, true },
@@ -301,6 +291,10 @@ int vmm_platform_init(struct vmm *vm, char *err, size_t errlen)
 				 strerror(-rc));
 			return rc;
 		}
+	}
+	if ((rc = vmm_pio_coalesce(vm, 0xcf8, 4)) < 0 || (rc = vmm_pio_coalesce(vm, 0x70, 1)) < 0) {
+		snprintf(err, errlen, "KVM_REGISTER_COALESCED_MMIO for the PCI and CMOS index ports: %s", strerror(-rc));
+		return rc;
 	}
 	if ((rc = vmm_mmio_register(vm, "testdev-iomem", TESTDEV_MMIO, TESTDEV_MMIO_LEN, testdev_mmio, p)) < 0 ||
 	    (rc = vmm_acpi_build(vm)) < 0 || (rc = vmm_mptable_build(vm)) < 0) {

@@ -1,0 +1,103 @@
+# lib.sh: the AMD-V test host's pieces, sourced by run.sh and the benches: fetch and cache Debian's kernel and
+# busybox, build initramfs images, boot the host under QEMU's TCG (which emulates AMD-V with nested paging).
+# Everything fetched lives in $SVM_CACHE (outside the source tree), keyed by package version.
+
+SVM_CACHE=${NV_SVMHOST_CACHE:-${HOME:-/root}/.cache/nestvisor/svmhost}
+SVM_SKIP=77
+# The host's CPU: qemu64 with AMD-V and nested paging (what TCG emulates), as family 0x17 (Zen), the family of the
+# AMD hosts our users run; family 0xf (qemu64's own) makes every guest kernel scan all 256 PCI buses twice for a
+# K8 GART aperture (arch/x86/kernel/aperture_64.c), 16,000 exits per boot that no real host of theirs has.
+SVM_CPU=${SVMHOST_CPU:-qemu64,+svm,+npt,family=23,model=1,stepping=2}
+
+svm_log() { printf 'svmhost: %s\n' "$*" >&2; }
+
+# The versioned kernel package linux-image-amd64 depends on (apt's lists are refreshed once if empty).
+svm_kernel_pkg() {
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	if [ -z "$pkg" ]; then
+		apt-get update -qq >/dev/null 2>&1 || true
+		pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+	fi
+	[ -n "$pkg" ] && echo "$pkg"
+}
+
+# Downloads and unpacks a Debian package into $SVM_CACHE/NAME (once); prints that directory.
+svm_fetch_deb() {
+	name=$1
+	dir=$SVM_CACHE/$name
+	if [ ! -f "$dir/.unpacked" ]; then
+		rm -rf "$dir" && mkdir -p "$dir/deb" || return 1
+		(cd "$dir/deb" && apt-get download "$name" >/dev/null 2>&1) || { rm -rf "$dir"; return 1; }
+		dpkg-deb -x "$dir"/deb/*.deb "$dir/root" || { rm -rf "$dir"; return 1; }
+		rm -rf "$dir/deb"
+		touch "$dir/.unpacked"
+	fi
+	echo "$dir"
+}
+
+# The uncompressed vmlinux inside a bzImage (Debian's are xz): the ELF that the PVH path boots.
+svm_extract_vmlinux() {
+	bz=$1 out=$2
+	[ -s "$out" ] && return 0
+	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$bz" | head -n 1 | cut -d: -f1)
+	[ -n "$off" ] || return 1
+	tail -c +$((off + 1)) "$bz" | xz -dc --single-stream > "$out.tmp" 2>/dev/null
+	head -c 4 "$out.tmp" | grep -q ELF && mv "$out.tmp" "$out"
+}
+
+# Sets SVM_KDIR (the unpacked kernel package), SVM_KVER, SVM_VMLINUZ, SVM_VMLINUX, SVM_BUSYBOX; returns 77 with
+# the reason on stderr when a package cannot be had.
+svm_fetch() {
+	pkg=$(svm_kernel_pkg) || { svm_log "SKIP: apt knows no linux-image-amd64 (no package lists?)"; return $SVM_SKIP; }
+	SVM_KDIR=$(svm_fetch_deb "$pkg") || { svm_log "SKIP: could not download the kernel package $pkg"; return $SVM_SKIP; }
+	SVM_KVER=${pkg#linux-image-}
+	SVM_VMLINUZ=$SVM_KDIR/root/boot/vmlinuz-$SVM_KVER
+	SVM_VMLINUX=$SVM_KDIR/vmlinux
+	svm_extract_vmlinux "$SVM_VMLINUZ" "$SVM_VMLINUX" || { svm_log "could not extract vmlinux from $SVM_VMLINUZ"; return 1; }
+	bbdir=$(svm_fetch_deb busybox-static) || { svm_log "SKIP: could not download busybox-static"; return $SVM_SKIP; }
+	SVM_BUSYBOX=$bbdir/root/bin/busybox
+	[ -x "$SVM_BUSYBOX" ] || { svm_log "busybox-static has no bin/busybox"; return 1; }
+}
+
+svm_module() {	# path of a module of the fetched kernel, by its path under kernel/
+	echo "$SVM_KDIR/root/lib/modules/$SVM_KVER/kernel/$1"
+}
+
+# Copies a program and every shared library ldd names into the staging tree $1 at the same paths.
+svm_add_binary() {
+	root=$1
+	shift
+	for bin in "$@"; do
+		mkdir -p "$root$(dirname "$bin")" && cp -L "$bin" "$root$bin" || return 1
+		for lib in $(ldd "$bin" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+			[ -e "$root$lib" ] && continue
+			mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib" || return 1
+		done
+	done
+}
+
+# A staging tree with busybox at /bin and the usual mount points.
+svm_stage_busybox() {
+	root=$1
+	mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" "$root/run" "$root/etc" || return 1
+	cp "$SVM_BUSYBOX" "$root/bin/busybox"
+	ln -sf busybox "$root/bin/sh"
+}
+
+# Packs a staging tree into an uncompressed newc cpio (uncompressed: the kernel unpacks it at TCG speed).
+svm_pack() {
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$2"
+}
+
+# Boots the host: svm_boot INITRD CONSOLE_LOG RESULTS FILES LIMIT_S [CPUS]. ttyS0 is the console, ttyS1 the
+# TAP stream, ttyS2 the files the tests send back (base64 tar). Returns QEMU's status (124: the limit).
+svm_boot() {
+	initrd=$1 console=$2 results=$3 files=$4 limit=$5 cpus=${6:-2}
+	: > "$console"; : > "$results"; : > "$files"
+	timeout --foreground -k 5 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu "$SVM_CPU" \
+		-smp "$cpus" -m 2048 -nographic -no-reboot -nodefaults -display none \
+		-kernel "$SVM_VMLINUZ" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic nv.cpus=$cpus" \
+		-serial "file:$console" -serial "file:$results" -serial "file:$files" \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 2>>"$console"
+}

@@ -1,0 +1,112 @@
+#!/bin/sh
+# run.sh: boots the AMD-V test host (Debian's kernel with kvm_amd, nested=1, under QEMU's TCG) and runs test
+# scripts inside it as root; prints their TAP. `make check-svmhost` runs it with every t-*.sh.
+#   tests/svmhost/run.sh [--out DIR] [--timeout SEC] [--cpus N] [SCRIPT...]   SCRIPTs from tests/svmhost/
+#   tests/svmhost/run.sh --shell      a shell inside the host, on this terminal (README.md)
+#   tests/svmhost/run.sh --cmd 'CMD'  one command inside the host; its output and status come back
+set -u
+S=${NV_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+B=${NV_BUILDDIR:-$S}
+. "$S/tests/svmhost/lib.sh"
+
+OUT=$B/tests/svmhost-out
+LIMIT=${SVMHOST_TIMEOUT:-900}
+CPUS=2
+MODE=tests
+CMD=
+SCRIPTS=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) OUT=$2; shift ;;
+	--timeout) LIMIT=$2; shift ;;
+	--cpus) CPUS=$2; shift ;;
+	--shell) MODE=shell ;;
+	--cmd) MODE=cmd; CMD=$2; shift ;;
+	-h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+	*) SCRIPTS="$SCRIPTS $1" ;;
+	esac
+	shift
+done
+[ -n "$SCRIPTS" ] || SCRIPTS=$(cd "$S/tests/svmhost" && ls t-*.sh)
+
+skip() { echo "1..0 # SKIP $*"; exit 0; }
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+for t in cpio xz; do command -v $t >/dev/null || skip "$t is not installed (apt-get install $t)"; done
+[ -x "$B/nestvisor" ] || { echo "Bail out! $B/nestvisor is not built (make)"; exit 1; }
+svm_fetch
+rc=$?
+[ $rc = $SVM_SKIP ] && skip "could not fetch Debian's kernel or busybox-static packages (see above)"
+[ $rc = 0 ] || { echo "Bail out! preparing the host's kernel failed"; exit 1; }
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/svmhost.XXXXXX") || exit 1
+trap 'rm -rf "$W"' EXIT
+rm -rf "$OUT" && mkdir -p "$OUT" || exit 1
+
+# The Linux guest's initramfs: busybox and guest-init.
+svm_stage_busybox "$W/guest"
+cp "$S/tests/svmhost/guest-init" "$W/guest/init"
+svm_pack "$W/guest" "$W/guest.cpio"
+
+# The host's initramfs: busybox, kvm_amd's modules, nestvisor and its libraries, the test guests and the test
+# program that runs them, the Linux guest, QEMU with its firmware (the reference the tests compare with).
+R=$W/host
+svm_stage_busybox "$R"
+cp "$S/tests/svmhost/host-init" "$R/init"
+mkdir -p "$R/lib/modules" "$R/nv/tests/guests" "$R/nv/tests/data" "$R/svmhost" "$R/guest" "$R/usr/share/qemu"
+for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm-amd.ko; do
+	cp "$(svm_module $m)" "$R/lib/modules/" || { echo "Bail out! the kernel package has no $m"; exit 1; }
+done
+# SVMHOST_EXTRA: more programs for a debugging session (strace, gdb, ...), with their libraries
+svm_add_binary "$R" "$(readlink -f "$B/nestvisor")" /usr/bin/qemu-system-x86_64 ${SVMHOST_EXTRA:-} || exit 1
+cp "$B/nestvisor" "$R/nv/nestvisor" && ln -s /nv/nestvisor "$R/bin/nestvisor"
+[ -x "$B/tests/test_run_guests" ] && svm_add_binary "$R" "$B/tests/test_run_guests" &&
+	mkdir -p "$R/nv/tests" && cp "$B/tests/test_run_guests" "$R/nv/tests/"
+cp "$B"/tests/guests/*.elf "$B"/tests/guests/*.bin "$R/nv/tests/guests/" 2>/dev/null
+cp "$S/tests/data/guest-env" "$R/nv/tests/data/"
+for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/kvmvapic.bin \
+	 /usr/share/qemu/qboot.rom /usr/share/qemu/pvh.bin /usr/share/qemu/multiboot_dma.bin; do
+	[ -e "$f" ] && cp -L "$f" "$R/usr/share/qemu/"
+done
+ln -sf qboot.rom "$R/usr/share/qemu/bios-microvm.bin"
+cp "$S/tests/svmhost/tap.sh" "$S"/tests/svmhost/t-*.sh "$S"/tests/svmhost/b-*.sh "$R/svmhost/" 2>/dev/null
+cp "$SVM_VMLINUZ" "$R/guest/vmlinuz" && cp "$SVM_VMLINUX" "$R/guest/vmlinux" && cp "$W/guest.cpio" "$R/guest/initrd"
+case $MODE in
+tests) echo $SCRIPTS > "$R/svmhost/tests" ;;
+cmd) printf '%s\n' "$CMD" > "$R/svmhost/cmd.sh"; echo cmd.sh > "$R/svmhost/tests" ;;
+esac
+svm_pack "$R" "$W/host.cpio" || { echo "Bail out! packing the host's initramfs failed"; exit 1; }
+
+if [ $MODE = shell ]; then
+	exec qemu-system-x86_64 -accel tcg,thread=multi -cpu "$SVM_CPU" -smp "$CPUS" -m 2048 -nographic \
+		-no-reboot -kernel "$SVM_VMLINUZ" -initrd "$W/host.cpio" -append "console=ttyS0 quiet panic=-1 nv.shell"
+fi
+
+t0=$(date +%s)
+svm_boot "$W/host.cpio" "$OUT/console.log" "$OUT/results.tap" "$W/files.b64" "$LIMIT" "$CPUS"
+qrc=$?
+base64 -d < "$W/files.b64" 2>/dev/null | tar x -C "$OUT" 2>/dev/null
+if [ $MODE = cmd ]; then
+	cat "$OUT/results.tap"
+	tail -n 40 "$OUT/console.log" >&2
+	exit 0
+fi
+
+# Number the host's TAP lines; everything else it printed stays a comment.
+awk -v secs=$(( $(date +%s) - t0 )) -v qrc=$qrc '
+	/^(ok|not ok)/ { n++; sub(/^ok/, "ok " n); sub(/^not ok/, "not ok " n); print; next }
+	/^# svmhost: done/ { done = 1 }
+	{ print }
+	END {
+		n++
+		if (done) print "ok " n " - the host ran every script to the end (" secs " s)"
+		else print "not ok " n " - the host did not finish its scripts (QEMU status " qrc ", " secs " s): console tail below"
+		print "1.." n
+	}' "$OUT/results.tap" > "$OUT/tap"
+cat "$OUT/tap"
+if ! grep -q '^# svmhost: done' "$OUT/results.tap" || grep -q '^not ok' "$OUT/tap"; then
+	echo "# console tail ($OUT/console.log):"
+	tail -n 30 "$OUT/console.log" | sed 's/^/#   /'
+fi
+awk '/^ok/ { p++ } /^not ok/ { f++ } END { printf "svmhost: %d passed, %d failed\n", p, f }' "$OUT/tap"
+echo "# results, logs and files the tests sent back: $OUT"
+! grep -q '^not ok' "$OUT/tap"

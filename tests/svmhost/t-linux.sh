@@ -1,0 +1,53 @@
+# t-linux.sh: Debian's own kernel as a guest of nestvisor inside the AMD-V host, to its init and power-off:
+# bzImage with 1 and 2 vCPUs, the uncompressed vmlinux through PVH; its clock must be kvm-clock, and its
+# kernel log may hold no error or warning that the same kernel under QEMU does not log.
+. /svmhost/tap.sh
+G=/guest
+CMDLINE="console=ttyS0 panic=-1 quiet"
+
+# Errors and warnings of a guest's log, with numbers blanked so two boots compare line by line.
+problems() { sed -n 's/^NVG: dmesg <[0-4]>\[[^]]*\] *//p' "$1" | sed 's/0x[0-9a-f]*/#/g; s/[0-9][0-9]*/#/g' | sort -u; }
+
+nv_guest() {	# name cpus kernel
+	name=$1 cpus=$2 kernel=$3 log=/out/linux-$1.log
+	nestvisor run --console stdio --name "$name" --kernel "$kernel" --initrd $G/initrd --mem 256M --cpus "$cpus" \
+		--cmdline "$CMDLINE" --timeout 240 --stats > $log.raw 2>&1 < /dev/null
+	st=$?
+	tr -d '\r' < $log.raw > $log && rm -f $log.raw
+	check "linux $name: powered off cleanly (exit status $st)" test $st = 0
+	check "linux $name: reached init" grep -q '^NVG: init' $log
+	check "linux $name: the guest sees $cpus vCPU(s)" grep -q "^NVG: cpus $cpus\$" $log
+	check "linux $name: offered kvm-clock" grep -q '^NVG: available.*kvm-clock' $log
+	check "linux $name: uses kvm-clock" grep -q '^NVG: clocksource kvm-clock' $log
+	grep -q '^NVG: end' $log || diag $log 40
+}
+
+qemu_guest() {	# name cpus
+	log=/out/qemu-$1.log
+	timeout 300 qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp "$2" -nodefaults -display none -no-reboot \
+		-serial stdio -L /usr/share/qemu -kernel $G/vmlinuz -initrd $G/initrd -append "$CMDLINE" 2>&1 < /dev/null | tr -d '\r' > $log
+	check "linux $1 under QEMU (the reference): reached init" grep -q '^NVG: init' $log
+}
+
+# The guest's errors and warnings that QEMU's guest, booted the same way, does not have.
+compare() {	# ours theirs
+	problems /out/linux-$1.log > /tmp/ours
+	problems /out/qemu-$2.log > /tmp/theirs
+	grep -v -x -F -f /tmp/theirs /tmp/ours > /tmp/extra
+	if [ -s /tmp/extra ]; then
+		not_ok "linux $1: no error or warning that QEMU's guest does not log"
+		sed 's/^/#   ours only: /' /tmp/extra
+	else
+		ok "linux $1: no error or warning that QEMU's guest does not log ($(wc -l < /tmp/ours) shared)"
+	fi
+}
+
+qemu_guest smp1 1
+qemu_guest smp2 2
+nv_guest bzimage-smp1 1 $G/vmlinuz
+compare bzimage-smp1 smp1
+nv_guest bzimage-smp2 2 $G/vmlinuz
+compare bzimage-smp2 smp2
+nv_guest pvh-smp1 1 $G/vmlinux
+check "linux pvh-smp1: booted through the PVH entry" grep -q 'VM pvh-smp1 (PVH ELF) ended' /out/linux-pvh-smp1.log
+compare pvh-smp1 smp1
