@@ -247,6 +247,19 @@ static void test_hostile_guests(void **state)
 	expect(&r, 2, NULL, "tests/guests/badmb.elf: multiboot header asks for 0xe0000000-0xe0100000, outside guest memory");
 }
 
+/* A multiboot guest linked at 16 KiB that drops to real mode and calls through a register: the multiboot
+ * information must not land on its code (it did, at 0x9000: "in fn" never printed, or KVM met garbage). */
+static void test_low_multiboot_guest_in_real_mode(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/realmode.elf");
+	expect(&r, 1, "real mode: in fn", NULL);
+	assert_non_null(strstr(r.out, "real mode: near call through a register returned"));
+}
+
 static void test_bad_kernels_named(void **state)
 {
 	char junk[256];
@@ -400,6 +413,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_console_input_echo),
 	cmocka_unit_test(test_console_command),
 	cmocka_unit_test(test_hostile_guests),
+	cmocka_unit_test(test_low_multiboot_guest_in_real_mode),
 	cmocka_unit_test(test_bad_kernels_named),
 	cmocka_unit_test(test_flat_binary),
 	cmocka_unit_test(test_exit_statistics),

@@ -57,12 +57,14 @@ static int get_phdr(const struct vmm_boot_image *img, int cls, unsigned i, struc
 	return 0;
 }
 
-int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint64_t *end, char *err, size_t errlen)
+int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint64_t *start, uint64_t *end,
+		      char *err, size_t errlen)
 {
 	int cls = elf_class(img);
 	unsigned count = 0, loaded = 0;
 	struct phdr p;
 
+	*start = UINT64_MAX;
 	*end = 0;
 	if (cls < 0 || get_phdr(img, cls, 0, &p, &count) < 0) {
 		snprintf(err, errlen, "%s: truncated or corrupt ELF header or program headers", img->path);
@@ -86,6 +88,8 @@ int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint6
 		memset(dst + p.filesz, 0, p.memsz - p.filesz);
 		if (p.paddr + p.memsz > *end)
 			*end = p.paddr + p.memsz;
+		if (p.paddr < *start)
+			*start = p.paddr;
 		loaded++;
 	}
 	if (!loaded) {

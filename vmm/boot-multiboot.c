@@ -12,10 +12,10 @@
 #define MB_INFO_MODS    (1u << 3)
 #define MB_INFO_MMAP    (1u << 6)
 
-/* Layout inside BOOT_INFO..BOOT_INFO_END. */
-#define MB_MODS    (BOOT_INFO + 0x100)
-#define MB_MMAP    (BOOT_INFO + 0x200)
-#define MB_STRINGS (BOOT_INFO + 0x400)
+/* Layout inside the info area (vmm_boot_info_area): offsets from its start. */
+#define MB_MODS    0x100
+#define MB_MMAP    0x200
+#define MB_STRINGS 0x400
 
 struct mb_info {
 	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
@@ -27,8 +27,8 @@ struct mb_module { uint32_t start, end, string, reserved; } __attribute__((packe
 struct mb_mmap { uint32_t size; uint64_t addr, len; uint32_t type; } __attribute__((packed));
 
 /* a.out kludge: the header says where the file goes (multiboot spec 3.1.3). */
-static int load_aout(struct vmm_mem *m, const struct vmm_boot_opts *o, size_t off, uint64_t *end, uint32_t *entry,
-		     char *err, size_t errlen)
+static int load_aout(struct vmm_mem *m, const struct vmm_boot_opts *o, size_t off, uint64_t *start, uint64_t *end,
+		     uint32_t *entry, char *err, size_t errlen)
 {
 	uint32_t h[8];	/* magic flags checksum header_addr load_addr load_end_addr bss_end_addr entry_addr */
 
@@ -53,6 +53,7 @@ static int load_aout(struct vmm_mem *m, const struct vmm_boot_opts *o, size_t of
 	}
 	memcpy(dst, o->kernel.data + file_off, size);
 	memset(dst + size, 0, bss_end - load_end);
+	*start = h[4];
 	*end = bss_end;
 	*entry = h[7];
 	return 0;
@@ -66,22 +67,22 @@ static uint32_t entry_of_elf(const struct vmm_boot_image *img)
 	return e;
 }
 
-/* Places a NUL-terminated string in the info area; returns its address or 0. */
-static uint32_t put_string(struct vmm_mem *m, uint64_t *at, const char *s)
+/* Places a NUL-terminated string in the info area (which ends at limit); returns its address or 0. */
+static uint32_t put_string(struct vmm_mem *m, uint64_t *at, uint64_t limit, const char *s)
 {
 	size_t n = strlen(s) + 1;
 	uint64_t a = *at;
 
-	if (a + n > BOOT_INFO_END || vmm_mem_write(m, a, s, n) < 0)
+	if (a + n > limit || vmm_mem_write(m, a, s, n) < 0)
 		return 0;
 	*at += (n + 3) & ~3ull;
 	return (uint32_t)a;
 }
 
-static int place_module(struct vmm_mem *m, const struct vmm_boot_opts *o, uint64_t image_end, struct mb_module *mod,
-			uint64_t *strings, char *err, size_t errlen)
+static int place_module(struct vmm_mem *m, const struct vmm_boot_opts *o, uint64_t after, uint64_t info,
+			struct mb_module *mod, uint64_t *strings, char *err, size_t errlen)
 {
-	uint64_t start = (image_end + 0xfff) & ~0xfffull;
+	uint64_t start = (after + 0xfff) & ~0xfffull;
 
 	if (vmm_mem_write(m, start, o->initrd.data, o->initrd.len) < 0 || start + o->initrd.len > UINT32_MAX) {
 		snprintf(err, errlen, "%s: %zu bytes do not fit in guest memory after the kernel (raise --mem)",
@@ -90,7 +91,7 @@ static int place_module(struct vmm_mem *m, const struct vmm_boot_opts *o, uint64
 	}
 	mod->start = (uint32_t)start;
 	mod->end = (uint32_t)(start + o->initrd.len);
-	mod->string = put_string(m, strings, o->initrd_path);
+	mod->string = put_string(m, strings, info + BOOT_INFO_SIZE, o->initrd_path);
 	return 0;
 }
 
@@ -101,17 +102,18 @@ int vmm_boot_multiboot(struct vmm_mem *m, const struct vmm_boot_opts *o, size_t 
 	struct mb_module mod = { 0 };
 	struct vmm_e820 e820[8];
 	struct mb_mmap mmap[8];
-	uint64_t end = 0, strings = MB_STRINGS;
+	uint64_t start = 0, end = 0;
 	uint32_t flags, entry;
 	char cmdline[4096];
 	int rc, n;
 
 	memcpy(&flags, o->kernel.data + off + 4, 4);
-	if (flags & MB_FLAG_AOUT)
-		rc = load_aout(m, o, off, &end, &entry, err, errlen);
-	else if (o->kernel.len >= 52 && o->kernel.data[4] == 1 /* ELFCLASS32 */)
-		rc = (entry = entry_of_elf(&o->kernel), vmm_boot_elf_load(m, &o->kernel, &end, err, errlen));
-	else {
+	if (flags & MB_FLAG_AOUT) {
+		rc = load_aout(m, o, off, &start, &end, &entry, err, errlen);
+	} else if (o->kernel.len >= 52 && o->kernel.data[4] == 1 /* ELFCLASS32 */) {
+		entry = entry_of_elf(&o->kernel);
+		rc = vmm_boot_elf_load(m, &o->kernel, &start, &end, err, errlen);
+	} else {
 		snprintf(err, errlen, "%s: multiboot image is neither a 32-bit ELF nor an a.out kludge image "
 			 "(x86-64 ELF must be converted: objcopy -O elf32-i386)", o->kernel.path);
 		return -ENOEXEC;
@@ -122,32 +124,39 @@ int vmm_boot_multiboot(struct vmm_mem *m, const struct vmm_boot_opts *o, size_t 
 		snprintf(err, errlen, "%s: entry point 0x%x is outside guest memory", o->kernel.path, entry);
 		return -EFAULT;
 	}
+	uint64_t base = vmm_boot_info_area(start, end), strings = base + MB_STRINGS;
+	if (!vmm_mem_ptr(m, base, BOOT_INFO_SIZE) || base + BOOT_INFO_SIZE > UINT32_MAX) {
+		snprintf(err, errlen, "%s: no room after the image (ends at 0x%llx) for the multiboot information "
+			 "(raise --mem)", o->kernel.path, (unsigned long long)end);
+		return -EFAULT;
+	}
 	n = vmm_boot_e820(m, e820, 8);
 	for (int i = 0; i < n; i++)
 		mmap[i] = (struct mb_mmap){ 20, e820[i].addr, e820[i].size, e820[i].type };
-	vmm_mem_write(m, MB_MMAP, mmap, (uint64_t)n * sizeof(mmap[0]));
+	vmm_mem_write(m, base + MB_MMAP, mmap, (uint64_t)n * sizeof(mmap[0]));
 	/* QEMU's convention, which kvm-unit-tests relies on: argv[0] is the kernel's path */
 	snprintf(cmdline, sizeof(cmdline), "%s%s%s", o->kernel.path, o->cmdline ? " " : "", o->cmdline ? o->cmdline : "");
 	info.flags = MB_INFO_MEMORY | MB_INFO_CMDLINE | MB_INFO_MMAP | MB_INFO_MODS;
 	info.mem_lower = (uint32_t)(BOOT_LOW_RAM_END / 1024);
 	info.mem_upper = (uint32_t)((m->low - BOOT_HIMEM) / 1024);
-	info.cmdline = put_string(m, &strings, cmdline);
-	info.mmap_addr = (uint32_t)MB_MMAP;
+	info.cmdline = put_string(m, &strings, base + BOOT_INFO_SIZE, cmdline);
+	info.mmap_addr = (uint32_t)(base + MB_MMAP);
 	info.mmap_length = (uint32_t)(n * sizeof(mmap[0]));
-	info.mods_addr = (uint32_t)MB_MODS;
+	info.mods_addr = (uint32_t)(base + MB_MODS);
 	if (o->initrd.len) {
-		if ((rc = place_module(m, o, end, &mod, &strings, err, errlen)) < 0)
+		uint64_t after = end > base ? end : base + BOOT_INFO_SIZE;
+		if ((rc = place_module(m, o, after, base, &mod, &strings, err, errlen)) < 0)
 			return rc;
 		info.mods_count = 1;
-		vmm_mem_write(m, MB_MODS, &mod, sizeof(mod));
+		vmm_mem_write(m, base + MB_MODS, &mod, sizeof(mod));
 		end = mod.end;
 	}
-	vmm_mem_write(m, BOOT_INFO, &info, sizeof(info));
+	vmm_mem_write(m, base, &info, sizeof(info));
 	b->kind = VMM_BOOT_MULTIBOOT;
 	b->mode = VMM_MODE_PROT32;
 	b->entry = entry;
 	b->rax = MB_INFO_MAGIC;
-	b->rbx = BOOT_INFO;
-	b->image_end = end;
+	b->rbx = base;
+	b->image_end = end > base + BOOT_INFO_SIZE ? end : base + BOOT_INFO_SIZE;
 	return 0;
 }

@@ -6,8 +6,9 @@
 #include "vmm/boot.h"
 
 #define HVM_START_MAGIC 0x336ec578u
-#define PVH_MEMMAP  (BOOT_INFO + 0x100)
-#define PVH_MODLIST (BOOT_INFO + 0x300)
+/* Offsets in the info area (vmm_boot_info_area). */
+#define PVH_MEMMAP  0x100
+#define PVH_MODLIST 0x300
 
 struct hvm_start_info {
 	uint32_t magic, version, flags, nr_modules;
@@ -23,42 +24,51 @@ int vmm_boot_pvh(struct vmm_mem *m, const struct vmm_boot_opts *o, uint32_t entr
 	struct hvm_start_info si = { .magic = HVM_START_MAGIC, .version = 1, .rsdp_paddr = BOOT_BIOS_START };
 	struct hvm_memmap mm[8];
 	struct vmm_e820 e[8];
-	uint64_t end;
+	uint64_t start, end, base;
 	int rc, n;
 
-	if ((rc = vmm_boot_elf_load(m, &o->kernel, &end, err, errlen)) < 0)
+	if ((rc = vmm_boot_elf_load(m, &o->kernel, &start, &end, err, errlen)) < 0)
 		return rc;
 	if (!vmm_mem_ptr(m, entry, 1)) {
 		snprintf(err, errlen, "%s: PVH entry 0x%x is outside guest memory", o->kernel.path, entry);
 		return -EFAULT;
 	}
+	base = vmm_boot_info_area(start, end);
+	if (!vmm_mem_ptr(m, base, BOOT_INFO_SIZE) || base + BOOT_INFO_SIZE > UINT32_MAX) {
+		snprintf(err, errlen, "%s: no room after the image for the PVH start info (raise --mem)", o->kernel.path);
+		return -EFAULT;
+	}
 	n = vmm_boot_e820(m, e, 8);
 	for (int i = 0; i < n; i++)
 		mm[i] = (struct hvm_memmap){ e[i].addr, e[i].size, e[i].type, 0 };
-	vmm_mem_write(m, PVH_MEMMAP, mm, (uint64_t)n * sizeof(mm[0]));
-	si.memmap_paddr = PVH_MEMMAP;
+	vmm_mem_write(m, base + PVH_MEMMAP, mm, (uint64_t)n * sizeof(mm[0]));
+	si.memmap_paddr = base + PVH_MEMMAP;
 	si.memmap_entries = (uint32_t)n;
-	if (o->cmdline && strlen(o->cmdline) < BOOT_CMDLINE_MAX) {
-		vmm_mem_write(m, BOOT_CMDLINE, o->cmdline, strlen(o->cmdline) + 1);
-		si.cmdline_paddr = BOOT_CMDLINE;
-	}
+	uint64_t cmd_at = end <= BOOT_CMDLINE || start >= BOOT_CMDLINE + BOOT_CMDLINE_MAX ? BOOT_CMDLINE :
+			  base + BOOT_INFO_SIZE;	/* the image covers the usual place: after the info area */
+	if (o->cmdline && strlen(o->cmdline) < BOOT_CMDLINE_MAX &&
+	    vmm_mem_write(m, cmd_at, o->cmdline, strlen(o->cmdline) + 1) == 0)
+		si.cmdline_paddr = cmd_at;
+	uint64_t after = end > base ? end : base + BOOT_INFO_SIZE;
+	if (cmd_at > BOOT_CMDLINE)
+		after = cmd_at + BOOT_CMDLINE_MAX;
 	if (o->initrd.len) {
-		uint64_t at = (end + 0xfff) & ~0xfffull;
+		uint64_t at = (after + 0xfff) & ~0xfffull;
 		struct hvm_module mod = { at, o->initrd.len, 0, 0 };
 		if (vmm_mem_write(m, at, o->initrd.data, o->initrd.len) < 0) {
 			snprintf(err, errlen, "%s: does not fit in guest memory after the kernel (raise --mem)", o->initrd_path);
 			return -EFAULT;
 		}
-		vmm_mem_write(m, PVH_MODLIST, &mod, sizeof(mod));
-		si.modlist_paddr = PVH_MODLIST;
+		vmm_mem_write(m, base + PVH_MODLIST, &mod, sizeof(mod));
+		si.modlist_paddr = base + PVH_MODLIST;
 		si.nr_modules = 1;
-		end = at + o->initrd.len;
+		after = at + o->initrd.len;
 	}
-	vmm_mem_write(m, BOOT_INFO, &si, sizeof(si));
+	vmm_mem_write(m, base, &si, sizeof(si));
 	b->kind = VMM_BOOT_PVH;
 	b->mode = VMM_MODE_PROT32;
 	b->entry = entry;
-	b->rbx = BOOT_INFO;
-	b->image_end = end;
+	b->rbx = base;
+	b->image_end = after;
 	return 0;
 }

@@ -28,6 +28,13 @@ int vmm_boot_e820(const struct vmm_mem *m, struct vmm_e820 *e, int max)
 	return n;
 }
 
+uint64_t vmm_boot_info_area(uint64_t start, uint64_t end)
+{
+	if (end <= BOOT_INFO || start >= BOOT_INFO_END)
+		return BOOT_INFO;
+	return (end + 0xfff) & ~0xfffull;	/* as QEMU places it: after the image */
+}
+
 /* Multiboot v1 (multiboot.h): the header is 4-byte aligned in the first 8 KiB and sums to 0. */
 long vmm_boot_find_multiboot(const uint8_t *data, size_t len)
 {

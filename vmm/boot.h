@@ -10,15 +10,16 @@ enum vmm_boot_kind { VMM_BOOT_NONE, VMM_BOOT_MULTIBOOT, VMM_BOOT_BZIMAGE, VMM_BO
 enum vmm_cpu_mode { VMM_MODE_PROT32, VMM_MODE_LONG64 };
 
 /* Fixed guest-physical layout below 1 MiB (all inside the first 640 KiB of RAM, except the BIOS area). */
-#define BOOT_GDT          0x00500ull
 #define BOOT_ZERO_PAGE    0x07000ull
-#define BOOT_INFO         0x09000ull	/* multiboot info / PVH start_info */
+#define BOOT_INFO         0x09000ull	/* multiboot info / PVH start_info, unless the image is there */
 #define BOOT_INFO_END     0x0f000ull
+#define BOOT_INFO_SIZE    (BOOT_INFO_END - BOOT_INFO)
 #define BOOT_PML4         0x10000ull
 #define BOOT_CMDLINE      0x20000ull
 #define BOOT_CMDLINE_MAX  0x10000ull
 #define BOOT_LOW_RAM_END  0x9fc00ull
 #define BOOT_BIOS_START   0xe0000ull	/* ACPI RSDP and MP table live here */
+#define BOOT_GDT          0xf1000ull	/* reserved in the e820 map: no image loads over it */
 #define BOOT_HIMEM        0x100000ull
 
 struct vmm_boot_image {
@@ -62,7 +63,11 @@ int vmm_boot_bzimage(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vm
 int vmm_boot_pvh(struct vmm_mem *m, const struct vmm_boot_opts *o, uint32_t entry, struct vmm_boot *b,
 		 char *err, size_t errlen);
 /* ELF helpers shared by multiboot and PVH. */
-int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint64_t *end, char *err, size_t errlen);
+int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint64_t *start, uint64_t *end,
+		      char *err, size_t errlen);
+/* Where the boot information of an image loaded at [start, end) goes: BOOT_INFO, or the page after the image
+ * when the image covers that area (a kernel linked below 1 MiB). */
+uint64_t vmm_boot_info_area(uint64_t start, uint64_t end);
 int vmm_boot_elf_pvh_entry(const struct vmm_boot_image *img, uint32_t *entry);
 /* Multiboot header offset in the first 8 KiB, or -1. */
 long vmm_boot_find_multiboot(const uint8_t *data, size_t len);
