@@ -260,6 +260,20 @@ static void test_low_multiboot_guest_in_real_mode(void **state)
 	assert_non_null(strstr(r.out, "real mode: near call through a register returned"));
 }
 
+/* ACPI S3: the guest arms the RTC alarm and suspends; the platform parks it and, on the alarm, starts it in real
+ * mode at the FACS waking vector with WAK_STS set (it used to hang: SLP_TYP was ignored and so was the alarm). */
+static void test_acpi_s3_suspend_resume(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/s3.elf", "--timeout", "10");
+	expect(&r, 1, "resumed WAK_STS in real mode", NULL);
+	assert_non_null(strstr(r.out, "suspending to S3"));
+	assert_null(strstr(r.out, "did not suspend"));
+}
+
 static void test_bad_kernels_named(void **state)
 {
 	char junk[256];
@@ -414,6 +428,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_console_command),
 	cmocka_unit_test(test_hostile_guests),
 	cmocka_unit_test(test_low_multiboot_guest_in_real_mode),
+	cmocka_unit_test(test_acpi_s3_suspend_resume),
 	cmocka_unit_test(test_bad_kernels_named),
 	cmocka_unit_test(test_flat_binary),
 	cmocka_unit_test(test_exit_statistics),

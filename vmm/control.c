@@ -79,6 +79,7 @@ static char *status_json(struct vmm *vm, const char *name)
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
 	json_object_object_add(o, "state", json_object_new_string(atomic_load(&vm->end) != VMM_END_RUNNING ? "ended" :
+								   atomic_load(&vm->suspended) ? "suspended" :
 								   atomic_load(&vm->paused) ? "paused" : "running"));
 	json_object_object_add(o, "cpus", json_object_new_int(vm->ncpus));
 	json_object_object_add(o, "mem", json_object_new_int64((int64_t)vm->mem.size));

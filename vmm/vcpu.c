@@ -251,6 +251,11 @@ static void *vcpu_thread(void *arg)
 	while (atomic_load(&vm->end) == VMM_END_RUNNING) {
 		if (atomic_load(&vm->paused))
 			wait_while_paused(vm);
+		if (atomic_load(&c->resume) && vmm_vcpu_resume(c) < 0) {
+			vmm_end(vm, VMM_END_UNEXPECTED, 0);
+			snprintf(vm->report, sizeof(vm->report), "vCPU %d: resuming from S3: %s\n", c->id, strerror(errno));
+			break;
+		}
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				c->run->immediate_exit = 0;

@@ -313,6 +313,32 @@ static int status_of(const struct vmm *vm)
 	}
 }
 
+static bool past(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+/* With vm->lock held, while the guest is in S3: 50 ms of waiting, then a look for a wake event. */
+static int wait_suspended(struct vmm *vm, const struct timespec *deadline)
+{
+	struct timespec soon;
+
+	clock_gettime(CLOCK_REALTIME, &soon);
+	soon.tv_nsec += 50000000L;
+	if (soon.tv_nsec >= 1000000000L) {
+		soon.tv_sec++;
+		soon.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&vm->cond, &vm->lock, &soon);
+	pthread_mutex_unlock(&vm->lock);
+	vmm_wake_poll(vm);
+	pthread_mutex_lock(&vm->lock);
+	return vm->cfg.timeout > 0 && past(deadline) ? ETIMEDOUT : 0;
+}
+
 int vmm_run(struct vmm *vm)
 {
 	struct timespec deadline;
@@ -332,8 +358,12 @@ int vmm_run(struct vmm *vm)
 	}
 	pthread_mutex_lock(&vm->lock);
 	while (atomic_load(&vm->end) == VMM_END_RUNNING) {
-		int rc = vm->cfg.timeout > 0 ? pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) :
-					       pthread_cond_wait(&vm->cond, &vm->lock);
+		int rc;
+		if (atomic_load(&vm->suspended))
+			rc = wait_suspended(vm, &deadline);
+		else
+			rc = vm->cfg.timeout > 0 ? pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) :
+						   pthread_cond_wait(&vm->cond, &vm->lock);
 		if (rc == ETIMEDOUT) {
 			pthread_mutex_unlock(&vm->lock);
 			vmm_end(vm, VMM_END_TIMEOUT, 0);

@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include "vmm/boot.h"
 #include "vmm/mem.h"
 #include "vmm/vmm.h"
@@ -36,6 +37,7 @@ struct vmm_vcpu {
 	uint64_t mmio_count[VMM_MAX_MMIO_DEVS + 1], mmio_ns[VMM_MAX_MMIO_DEVS + 1];
 	struct vmm_last_exit last[VMM_LAST_EXITS];
 	unsigned nlast;
+	atomic_bool resume;		/* woken from S3: start again as after a reset */
 };
 
 struct vmm {
@@ -65,6 +67,9 @@ struct vmm {
 	atomic_int end;				/* enum vmm_end; RUNNING until set once */
 	int exit_code;
 	atomic_bool paused;
+	atomic_bool suspended;			/* ACPI S3: vCPUs parked until a wake event */
+	atomic_bool wake_request;		/* a key on the console while suspended */
+	time_t suspended_at;
 	int running_vcpus;
 	uint64_t start_ns;
 	char report[4096];
@@ -108,6 +113,13 @@ void vmm_i8042_free(struct vmm *vm);
 int vmm_platform_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_platform_free(struct vmm *vm);
 int vmm_acpi_build(struct vmm *vm);
+uint32_t vmm_acpi_waking_vector(struct vmm *vm);
+/* ACPI S3 (sleep.c): park the vCPUs; the VM's main thread wakes them on an RTC alarm or console input. */
+void vmm_suspend(struct vmm *vm);
+void vmm_wake_poll(struct vmm *vm);
+int vmm_vcpu_resume(struct vmm_vcpu *c);
+bool vmm_platform_wake_due(struct vmm *vm);
+void vmm_platform_woken(struct vmm *vm);
 int vmm_mptable_build(struct vmm *vm);
 
 #endif

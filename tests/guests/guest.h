@@ -33,6 +33,8 @@ int str_eq(const char *a, const char *b);
 const char *str_find(const char *hay, const char *needle);
 uint32_t parse_dec(const char *s);
 uint32_t fwcfg_read(uint16_t key, int bytes);
+/* The ACPI FADT, found through the RSDP in the BIOS area as an OS finds it (NULL: none), and its PM timer port. */
+const uint32_t *acpi_fadt(void);
 uint16_t acpi_pm_timer_port(void);
 /* Enters long mode and runs fn(arg) in 64-bit ring 3 with IOPL 3 (ring3.S); never returns. Ring 3 runs
  * natively even on a software KVM, so heavy loops belong there. fn is a 64-bit routine from ring3.S. */

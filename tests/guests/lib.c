@@ -86,7 +86,7 @@ uint32_t fwcfg_read(uint16_t key, int bytes)
 }
 
 /* RSDP in 0xE0000-0xFFFFF -> RSDT -> FACP -> PM_TMR_BLK, as a guest OS finds it. */
-uint16_t acpi_pm_timer_port(void)
+const uint32_t *acpi_fadt(void)
 {
 	for (uint32_t a = 0xe0000; a < 0x100000; a += 16) {
 		const char *p = (const char *)a;
@@ -97,9 +97,16 @@ uint16_t acpi_pm_timer_port(void)
 		for (uint32_t i = 0; i < n; i++) {
 			const uint32_t *t = (const uint32_t *)rsdt[9 + i];
 			if (t[0] == 0x50434146)	/* "FACP" */
-				return (uint16_t)t[19];	/* offset 76 */
+				return t;
 		}
 	}
 	return 0;
+}
+
+uint16_t acpi_pm_timer_port(void)
+{
+	const uint32_t *fadt = acpi_fadt();
+
+	return fadt ? (uint16_t)fadt[19] : 0;	/* offset 76 */
 }
 

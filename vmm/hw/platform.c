@@ -13,6 +13,13 @@
 #define PM_BASE 0x600
 #define PM_TMR_HZ 3579545ull
 #define SLP_EN (1u << 13)
+#define SLP_TYP(cnt) (((cnt) >> 10) & 7)
+#define SLP_TYP_S3 1		/* the values of the DSDT's _S3 and _S5 packages (tables.c) */
+#define SLP_TYP_S5 5
+#define PM1_WAK_STS (1u << 15)
+#define PM1_RTC_STS (1u << 10)
+#define RTC_REG_B_AIE 0x20
+#define RTC_REG_C_IRQF_AF 0xa0
 
 struct vmm_platform {
 	pthread_mutex_t lock;
@@ -22,7 +29,7 @@ struct vmm_platform {
 	uint16_t fwcfg_key;
 	uint32_t fwcfg_off;
 	uint32_t pci_addr;
-	uint16_t pm1_en, pm1_cnt;
+	uint16_t pm1_sts, pm1_en, pm1_cnt;
 };
 
 static void le(uint8_t *data, int size, uint64_t v)
@@ -123,8 +130,20 @@ static uint8_t cmos_read(struct vmm_platform *p, uint8_t idx)
 	case 0x08: return bcd(tm.tm_mon + 1);
 	case 0x09: return bcd(tm.tm_year % 100);
 	case 0x32: return bcd(19 + tm.tm_year / 100);
+	case 0x0c: {	/* interrupt flags: reading clears them */
+		uint8_t c = p->cmos[0x0c];
+		p->cmos[0x0c] = 0;
+		return c;
+	}
 	default: return idx < sizeof(p->cmos) ? p->cmos[idx] : 0xff;
 	}
+}
+
+/* The clock itself follows the host; the alarm (0x01, 0x03, 0x05), registers A and B, and the NVRAM keep what
+ * the guest writes. */
+static bool cmos_writable(uint8_t idx)
+{
+	return idx == 0x01 || idx == 0x03 || idx == 0x05 || idx == 0x0a || idx == 0x0b || idx >= 0x0e;
 }
 
 static void cmos_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
@@ -135,7 +154,7 @@ static void cmos_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_
 	pthread_mutex_lock(&p->lock);
 	if (port == 0x70 && write)
 		p->cmos_index = data[0] & 0x7f;	/* bit 7 is the NMI mask */
-	else if (port == 0x71 && write && p->cmos_index >= 0x0e)
+	else if (port == 0x71 && write && cmos_writable(p->cmos_index))
 		p->cmos[p->cmos_index] = data[0];
 	else if (port == 0x71 && !write)
 		data[0] = cmos_read(p, p->cmos_index);
@@ -244,17 +263,58 @@ static void pm_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t 
 	if (off == 4 && write) {
 		p->pm1_cnt = (uint16_t)val(data, size);
 		if (p->pm1_cnt & SLP_EN) {
+			unsigned typ = SLP_TYP(p->pm1_cnt);
+			p->pm1_cnt &= (uint16_t)~SLP_EN;	/* self-clearing */
 			pthread_mutex_unlock(&p->lock);
-			vmm_end(vm, VMM_END_RESET, 0);	/* power-off: a clean end, like a reset */
+			if (typ == SLP_TYP_S5)
+				vmm_end(vm, VMM_END_RESET, 0);	/* power-off: a clean end, like a reset */
+			else if (typ == SLP_TYP_S3)
+				vmm_suspend(vm);
 			return;
 		}
+	} else if (off == 0 && write) {
+		p->pm1_sts &= (uint16_t)~val(data, size);	/* write 1 to clear */
 	} else if (off == 4 || off == 5) {
 		le(data, size, (p->pm1_cnt | 1) >> (8 * (off - 4)));	/* SCI_EN: ACPI mode, no SMI handshake */
 	} else if (off == 2 && write) {
 		p->pm1_en = (uint16_t)val(data, size);
 	} else if (!write) {
-		le(data, size, off == 2 ? p->pm1_en : 0);
+		le(data, size, off == 2 ? p->pm1_en : off == 0 ? p->pm1_sts : 0);
 	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool alarm_field_matches(uint8_t alarm, uint8_t now)
+{
+	return (alarm & 0xc0) == 0xc0 || alarm == now;	/* 0xc0-0xff: "don't care" */
+}
+
+/* S3 wake events: the RTC alarm, when the guest enabled its interrupt (as QEMU's RTC wakes a guest). */
+bool vmm_platform_wake_due(struct vmm *vm)
+{
+	struct vmm_platform *p = vm->platform;
+	bool due;
+
+	if (!p)
+		return false;
+	pthread_mutex_lock(&p->lock);
+	due = (p->cmos[0x0b] & RTC_REG_B_AIE) && alarm_field_matches(p->cmos[0x01], cmos_read(p, 0x00)) &&
+	      alarm_field_matches(p->cmos[0x03], cmos_read(p, 0x02)) &&
+	      alarm_field_matches(p->cmos[0x05], cmos_read(p, 0x04));
+	if (due) {
+		p->cmos[0x0c] |= RTC_REG_C_IRQF_AF;
+		p->pm1_sts |= PM1_RTC_STS;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return due;
+}
+
+void vmm_platform_woken(struct vmm *vm)
+{
+	struct vmm_platform *p = vm->platform;
+
+	pthread_mutex_lock(&p->lock);
+	p->pm1_sts |= PM1_WAK_STS;
 	pthread_mutex_unlock(&p->lock);
 }
 

@@ -176,6 +176,8 @@ static void push_input(struct vmm *vm, struct vmm_serial *s, const uint8_t *buf,
 	}
 	update_irq(vm, s);
 	pthread_mutex_unlock(&s->lock);
+	if (n > 0 && atomic_load(&vm->suspended))
+		atomic_store(&vm->wake_request, true);	/* a key wakes a suspended PC */
 }
 
 static void *reader_thread(void *arg)

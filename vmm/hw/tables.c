@@ -107,8 +107,10 @@ static uint32_t build_madt(uint8_t *t, int ncpus)
 
 int vmm_acpi_build(struct vmm *vm)
 {
-	/* DSDT body: Name (_S5, Package () { 5, 5, 0, 0 }) so an ACPI guest can power off */
-	static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
+	/* DSDT body: Name (_S3, Package () { 1, 1, 0, 0 }) and Name (_S5, Package () { 5, 5, 0, 0 }): the SLP_TYP
+	 * values for suspend to RAM and power-off (platform.c acts on them) */
+	static const uint8_t s5[] = { 0x08, '_', 'S', '3', '_', 0x12, 0x08, 0x04, 0x0a, 0x01, 0x0a, 0x01, 0x00, 0x00,
+				      0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
 	uint8_t *base = vmm_mem_ptr(&vm->mem, ACPI_RSDP, 0x1000);
 	uint8_t *rsdp = base, *xsdt = base + (ACPI_XSDT - ACPI_RSDP), *rsdt = base + (ACPI_RSDT - ACPI_RSDP);
 	uint8_t *fadt = base + (ACPI_FADT - ACPI_RSDP), *facs = base + (ACPI_FACS - ACPI_RSDP);
@@ -141,6 +143,17 @@ int vmm_acpi_build(struct vmm *vm)
 	rsdp[8] = checksum(rsdp, 20);
 	rsdp[32] = checksum(rsdp, 36);
 	return 0;
+}
+
+/* Where the guest asked to resume after S3: the FACS firmware waking vector (a real-mode address). */
+uint32_t vmm_acpi_waking_vector(struct vmm *vm)
+{
+	uint32_t v = 0;
+	const uint8_t *facs = vmm_mem_ptr(&vm->mem, ACPI_FACS + 12, 4);
+
+	if (facs)
+		memcpy(&v, facs, 4);
+	return v;
 }
 
 /* Intel MultiProcessor Specification 1.4: processors, the ISA bus, the I/O APIC and ISA interrupt routing. */
