@@ -10,11 +10,11 @@
 #include <unistd.h>
 #include "vmm/vm.h"
 
-/* GDT written at BOOT_GDT: 0x08 flat 32-bit code, 0x10 64-bit code (the boot protocol's __BOOT_CS),
- * 0x18 flat data (__BOOT_DS). */
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 
+/* GDT written at BOOT_GDT: 0x08 flat 32-bit code, 0x10 64-bit code (the boot protocol's __BOOT_CS),
+ * 0x18 flat data (__BOOT_DS). */
 static const uint64_t boot_gdt[] = { 0, 0x00cf9b000000ffffull, 0x00af9b000000ffffull, 0x00cf93000000ffffull };
 
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64)
@@ -251,9 +251,10 @@ static void *vcpu_thread(void *arg)
 	while (atomic_load(&vm->end) == VMM_END_RUNNING) {
 		if (atomic_load(&vm->paused))
 			wait_while_paused(vm);
-		if (atomic_load(&c->resume) && vmm_vcpu_resume(c) < 0) {
+		int rc = atomic_load(&c->resume) ? vmm_vcpu_resume(c) : 0;
+		if (rc < 0) {
 			vmm_end(vm, VMM_END_UNEXPECTED, 0);
-			snprintf(vm->report, sizeof(vm->report), "vCPU %d: resuming from S3: %s\n", c->id, strerror(errno));
+			snprintf(vm->report, sizeof(vm->report), "vCPU %d: resuming from S3: %s\n", c->id, strerror(-rc));
 			break;
 		}
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {

@@ -287,9 +287,14 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 	if ((rc = check_kvm(vm, err, errlen)) < 0 || (rc = create_machine(vm, err, errlen)) < 0 ||
 	    (rc = load_kernel(vm, err, errlen)) < 0)
 		goto fail;
-	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
-		if ((rc = devices[i].init(vm, err, errlen)) < 0)
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		err[0] = '\0';
+		if ((rc = devices[i].init(vm, err, errlen)) < 0) {
+			if (!err[0])	/* the device said nothing itself: name it */
+				snprintf(err, errlen, "device %s: %s", devices[i].name, strerror(-rc));
 			goto fail;
+		}
+	}
 	for (int i = 0; i < vm->ncpus; i++)
 		if ((rc = vmm_vcpu_create(vm, i, err, errlen)) < 0)
 			goto fail;

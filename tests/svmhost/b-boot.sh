@@ -1,5 +1,6 @@
 # b-boot.sh: inside the AMD-V host, seconds from launching a VMM to the Linux guest init's first line, for
 # nestvisor, QEMU -M pc (SeaBIOS) and QEMU -M microvm (qboot); same kernel, initramfs, memory and vCPU count.
+# The -pvh rows boot the same kernel's uncompressed vmlinux through its PVH entry (no decompressor in the guest).
 # Run by bench/svmhost-boot.sh; prints "bench: VMM RUN SECONDS" and "bench-median: VMM SECONDS".
 G=/guest
 RUNS=${NV_BENCH_RUNS:-3}
@@ -14,11 +15,12 @@ timed() {	# vmm run command...
 	shift 2
 	rm -f /tmp/first
 	t0=$(up)
-	"$@" 2>/dev/null < /dev/null | first_line /tmp/first
+	"$@" 2>/tmp/stderr < /dev/null | first_line /tmp/first
 	if [ -s /tmp/first ]; then
 		echo "bench: $vmm $run $(awk -v a="$t0" '{ printf "%.2f", $1 - a }' /tmp/first)"
 	else
 		echo "bench: $vmm $run FAILED"
+		tail -n 5 /tmp/stderr | sed 's/^/# /'
 	fi
 }
 
@@ -29,9 +31,14 @@ for run in $(seq 1 $RUNS); do
 		-display none -no-reboot -serial stdio -L /usr/share/qemu -kernel $G/vmlinuz -initrd $G/initrd -append "$CMDLINE"
 	timed qemu-microvm $run timeout 120 qemu-system-x86_64 -M microvm -accel kvm -cpu host -m 256 -smp 1 -nodefaults \
 		-display none -no-reboot -serial stdio -L /usr/share/qemu -kernel $G/vmlinuz -initrd $G/initrd -append "$CMDLINE"
-done > /out/bench.txt
-cat /out/bench.txt
-for vmm in nestvisor qemu-pc qemu-microvm; do
+done | tee /out/bench.txt
+for run in $(seq 1 $RUNS); do
+	timed nestvisor-pvh $run nestvisor run --console stdio --kernel $G/vmlinux --initrd $G/initrd --mem 256M --cpus 1 \
+		--cmdline "$CMDLINE" --timeout 120
+	timed qemu-pc-pvh $run timeout 120 qemu-system-x86_64 -M pc -accel kvm -cpu host -m 256 -smp 1 -nodefaults \
+		-display none -no-reboot -serial stdio -L /usr/share/qemu -kernel $G/vmlinux -initrd $G/initrd -append "$CMDLINE"
+done | tee -a /out/bench.txt
+for vmm in nestvisor qemu-pc qemu-microvm nestvisor-pvh qemu-pc-pvh; do
 	awk -v v=$vmm '$2 == v && $4 != "FAILED" { print $4 }' /out/bench.txt | sort -n |
 		awk -v v=$vmm '{ x[NR] = $1 } END { if (NR) print "bench-median: " v " " x[int((NR + 1) / 2)] }'
 done

@@ -94,7 +94,7 @@ svm_pack() {
 svm_boot() {
 	initrd=$1 console=$2 results=$3 files=$4 limit=$5 cpus=${6:-2}
 	: > "$console"; : > "$results"; : > "$files"
-	timeout --foreground -k 5 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu "$SVM_CPU" \
+	timeout --foreground -k 5 "$limit" qemu-system-x86_64 -accel "tcg,thread=${SVMHOST_TCG_THREAD:-multi}${SVMHOST_TB_SIZE:+,tb-size=$SVMHOST_TB_SIZE}" -cpu "$SVM_CPU" \
 		-smp "$cpus" -m 2048 -nographic -no-reboot -nodefaults -display none \
 		-kernel "$SVM_VMLINUZ" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic nv.cpus=$cpus" \

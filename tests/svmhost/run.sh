@@ -10,7 +10,7 @@ B=${NV_BUILDDIR:-$S}
 . "$S/tests/svmhost/lib.sh"
 
 OUT=$B/tests/svmhost-out
-LIMIT=${SVMHOST_TIMEOUT:-900}
+LIMIT=${SVMHOST_TIMEOUT:-600}
 CPUS=2
 MODE=tests
 CMD=
