@@ -47,6 +47,15 @@ svm_stage_busybox "$W/guest"
 cp "$S/tests/svmhost/guest-init" "$W/guest/init"
 svm_pack "$W/guest" "$W/guest.cpio"
 
+# A Linux guest that is a KVM host itself (t-nested.sh): kvm_amd's modules, nestvisor, the hello guest.
+N=$W/nested
+svm_stage_busybox "$N"
+cp "$S/tests/svmhost/nested-init" "$N/init"
+mkdir -p "$N/lib/modules"
+svm_add_binary "$N" "$(readlink -f "$B/nestvisor")" || exit 1
+ln -s "$(readlink -f "$B/nestvisor")" "$N/bin/nestvisor"
+[ -f "$B/tests/guests/hello.elf" ] && cp "$B/tests/guests/hello.elf" "$N/hello.elf"
+
 # The host's initramfs: busybox, kvm_amd's modules, nestvisor and its libraries, the test guests and the test
 # program that runs them, the Linux guest, QEMU with its firmware (the reference the tests compare with).
 R=$W/host
@@ -54,8 +63,10 @@ svm_stage_busybox "$R"
 cp "$S/tests/svmhost/host-init" "$R/init"
 mkdir -p "$R/lib/modules" "$R/nv/tests/guests" "$R/nv/tests/data" "$R/svmhost" "$R/guest" "$R/usr/share/qemu"
 for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm-amd.ko; do
-	cp "$(svm_module $m)" "$R/lib/modules/" || { echo "Bail out! the kernel package has no $m"; exit 1; }
+	{ cp "$(svm_module $m)" "$R/lib/modules/" && cp "$(svm_module $m)" "$N/lib/modules/"; } ||
+		{ echo "Bail out! the kernel package has no $m"; exit 1; }
 done
+svm_pack "$N" "$W/nested.cpio"
 # SVMHOST_EXTRA: more programs for a debugging session (strace, gdb, ...), with their libraries
 svm_add_binary "$R" "$(readlink -f "$B/nestvisor")" /usr/bin/qemu-system-x86_64 ${SVMHOST_EXTRA:-} || exit 1
 cp "$B/nestvisor" "$R/nv/nestvisor" && ln -s /nv/nestvisor "$R/bin/nestvisor"
@@ -69,7 +80,8 @@ for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr
 done
 ln -sf qboot.rom "$R/usr/share/qemu/bios-microvm.bin"
 cp "$S/tests/svmhost/tap.sh" "$S"/tests/svmhost/t-*.sh "$S"/tests/svmhost/b-*.sh "$R/svmhost/" 2>/dev/null
-cp "$SVM_VMLINUZ" "$R/guest/vmlinuz" && cp "$SVM_VMLINUX" "$R/guest/vmlinux" && cp "$W/guest.cpio" "$R/guest/initrd"
+cp "$SVM_VMLINUZ" "$R/guest/vmlinuz" && cp "$SVM_VMLINUX" "$R/guest/vmlinux" && cp "$W/guest.cpio" "$R/guest/initrd" &&
+	cp "$W/nested.cpio" "$R/guest/initrd-nested"
 case $MODE in
 tests) echo $SCRIPTS > "$R/svmhost/tests" ;;
 cmd) printf '%s\n' "$CMD" > "$R/svmhost/cmd.sh"; echo cmd.sh > "$R/svmhost/tests" ;;
