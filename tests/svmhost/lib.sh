@@ -63,17 +63,27 @@ svm_module() {	# path of a module of the fetched kernel, by its path under kerne
 	echo "$SVM_KDIR/root/lib/modules/$SVM_KVER/kernel/$1"
 }
 
-# Copies a program and every shared library ldd names into the staging tree $1 at the same paths.
+# Copies programs into the staging tree $1 at their own paths, with every shared library ldd names.
 svm_add_binary() {
 	root=$1
 	shift
 	for bin in "$@"; do
-		mkdir -p "$root$(dirname "$bin")" && cp -L "$bin" "$root$bin" || return 1
-		for lib in $(ldd "$bin" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
-			[ -e "$root$lib" ] && continue
-			mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib" || return 1
-		done
+		mkdir -p "$root$(dirname "$bin")" && cp -L "$bin" "$root$bin" && svm_add_libs "$root" "$bin" || return 1
 	done
+}
+
+# The shared libraries a program needs, at their own paths in the staging tree $1.
+svm_add_libs() {
+	for lib in $(ldd "$2" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+		[ -e "$1$lib" ] && continue
+		mkdir -p "$1$(dirname "$lib")" && cp -L "$lib" "$1$lib" || return 1
+	done
+}
+
+# nestvisor at /nv/nestvisor (and on PATH) in the staging tree $1: never under /tmp, which the inits mount over.
+svm_add_nestvisor() {
+	mkdir -p "$1/nv" "$1/bin" && cp "$B/nestvisor" "$1/nv/nestvisor" && ln -sf /nv/nestvisor "$1/bin/nestvisor" &&
+		svm_add_libs "$1" "$B/nestvisor"
 }
 
 # A staging tree with busybox at /bin and the usual mount points.
@@ -90,14 +100,31 @@ svm_pack() {
 }
 
 # Boots the host: svm_boot INITRD CONSOLE_LOG RESULTS FILES LIMIT_S [CPUS]. ttyS0 is the console, ttyS1 the
-# TAP stream, ttyS2 the files the tests send back (base64 tar). Returns QEMU's status (124: the limit).
+# TAP stream, ttyS2 the files the tests send back (base64 tar), ttyS3 the host's heartbeat. Returns QEMU's status,
+# 124 at the limit, or 125 when the heartbeat stopped for a minute: the emulated host froze (QEMU's TCG has done so
+# now and then after many nested guests), which says nothing about the tests.
 svm_boot() {
 	initrd=$1 console=$2 results=$3 files=$4 limit=$5 cpus=${6:-2}
-	: > "$console"; : > "$results"; : > "$files"
-	timeout --foreground -k 5 "$limit" qemu-system-x86_64 -accel "tcg,thread=${SVMHOST_TCG_THREAD:-multi}${SVMHOST_TB_SIZE:+,tb-size=$SVMHOST_TB_SIZE}" -cpu "$SVM_CPU" \
-		-smp "$cpus" -m 2048 -nographic -no-reboot -nodefaults -display none \
+	beat=$files.beat
+	: > "$console"; : > "$results"; : > "$files"; : > "$beat"
+	timeout --foreground -k 5 "$limit" qemu-system-x86_64 \
+		-accel "tcg,thread=${SVMHOST_TCG_THREAD:-multi}${SVMHOST_TB_SIZE:+,tb-size=$SVMHOST_TB_SIZE}" -cpu "$SVM_CPU" \
+		-smp "$cpus" -m 2048 -nographic -no-reboot -nodefaults -display none -monitor none \
 		-kernel "$SVM_VMLINUZ" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic nv.cpus=$cpus" \
-		-serial "file:$console" -serial "file:$results" -serial "file:$files" \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 2>>"$console"
+		-serial "file:$console" -serial "file:$results" -serial "file:$files" -serial "file:$beat" \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 2>>"$console" < /dev/null &
+	qpid=$!
+	last=0 still=0
+	while kill -0 $qpid 2>/dev/null; do
+		sleep 5
+		size=$(wc -c < "$beat")
+		if [ "$size" = "$last" ]; then still=$((still + 5)); else still=0; last=$size; fi
+		if [ $still -ge 60 ] && [ "$size" -gt 0 ]; then
+			pkill -P $qpid 2>/dev/null; kill $qpid 2>/dev/null
+			wait $qpid 2>/dev/null
+			return 125
+		fi
+	done
+	wait $qpid
 }

@@ -2,6 +2,6 @@
 # same expectations as on the software KVM of our machines, here on kvm_amd.
 . /svmhost/tap.sh
 cd /nv || exit 1
-NV_BUILDDIR=/nv NV_SRCDIR=/nv ./tests/test_run_guests > /out/test_run_guests.tap 2>&1
-sed -n -e 's/^\(not ok\|ok\) [0-9]* - /\1 - guests: /p' -e 's/^#/#/p' /out/test_run_guests.tap
+NV_BUILDDIR=/nv NV_SRCDIR=/nv ./tests/test_run_guests 2>&1 | tee /out/test_run_guests.tap |
+	sed -n -e 's/^\(not ok\|ok\) [0-9]* - /\1 - guests: /p' -e 's/^#/#/p'
 grep -q '^ok' /out/test_run_guests.tap || not_ok "guests: test_run_guests ran no test"
