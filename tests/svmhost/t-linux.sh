@@ -19,6 +19,8 @@ nv_guest() {	# name cpus kernel
 	check "linux $name: the guest sees $cpus vCPU(s)" grep -q "^NVG: cpus $cpus\$" $log
 	check "linux $name: offered kvm-clock" grep -q '^NVG: available.*kvm-clock' $log
 	check "linux $name: uses kvm-clock" grep -q '^NVG: clocksource kvm-clock' $log
+	check "linux $name: its PCI address writes were queued by KVM, not exits" \
+		grep -q '^port writes queued by KVM instead of exiting (coalesced): [1-9]' $log
 	grep -q '^NVG: end' $log || diag $log 40
 }
 
