@@ -327,6 +327,42 @@ static void start_detached(struct run *r, char *dir, size_t len, const char *ker
 	expect(r, 0, said, NULL);
 }
 
+/* S3 with no alarm armed: `ps` shows the VM suspended until the control socket's resume wakes it (as QEMU's
+ * system_wakeup), and it resumes at its waking vector. */
+static void test_acpi_s3_woken_by_resume(void **state)
+{
+	char dir[256], sock[300];
+	char *reply = NULL;
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	test_mkdtemp(dir, sizeof(dir));
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	NV(&r, "run", "--kernel", "tests/guests/s3.elf", "--cmdline", "noalarm", "--name", "s3-test", "--detach");
+	expect(&r, 0, "VM s3-test running in the background", NULL);
+	snprintf(sock, sizeof(sock), "%s/nestvisor/s3-test.sock", dir);
+	for (int i = 0; i < 100 && !(reply && strstr(reply, "\"suspended\"")); i++) {
+		free(reply);
+		poll(NULL, 0, 100);
+		reply = vmm_control_request(sock, "status", 5000);
+	}
+	if (!reply || !strstr(reply, "\"state\":\"suspended\""))
+		fail_msg("the VM never showed as suspended: %s", reply ? reply : "(no reply)");
+	free(reply);
+	NV(&r, "ps");
+	expect(&r, 0, "suspended", NULL);
+	poll(NULL, 0, 1500);	/* no alarm armed: still asleep a second later */
+	reply = vmm_control_request(sock, "status", 5000);
+	assert_non_null(strstr(reply, "\"suspended\""));
+	free(reply);
+	free(vmm_control_request(sock, "resume", 5000));
+	run_vm(&r, NULL, 20, (const char *const[]){ "nestvisor", "console", "s3-test", NULL });
+	expect(&r, 0, "resumed WAK_STS in real mode", NULL);
+	test_sh("rm -rf '%s'", dir);
+	unsetenv("XDG_RUNTIME_DIR");
+}
+
 /* A detached VM through its control socket: ps, stats, pause/resume, stop; then kill -9 and a stale socket. */
 static void test_control_socket(void **state)
 {
@@ -429,6 +465,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_hostile_guests),
 	cmocka_unit_test(test_low_multiboot_guest_in_real_mode),
 	cmocka_unit_test(test_acpi_s3_suspend_resume),
+	cmocka_unit_test(test_acpi_s3_woken_by_resume),
 	cmocka_unit_test(test_bad_kernels_named),
 	cmocka_unit_test(test_flat_binary),
 	cmocka_unit_test(test_exit_statistics),

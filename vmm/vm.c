@@ -413,6 +413,10 @@ int vmm_pause(struct vmm *vm)
 
 int vmm_resume(struct vmm *vm)
 {
+	if (atomic_load(&vm->suspended)) {	/* in S3: wake it as a key would, at its waking vector */
+		atomic_store(&vm->wake_request, true);
+		return 0;
+	}
 	pthread_mutex_lock(&vm->lock);
 	atomic_store(&vm->paused, false);
 	pthread_cond_broadcast(&vm->cond);

@@ -1,7 +1,8 @@
 /* s3: ACPI suspend to RAM and resume, as kvm-unit-tests' s3 test does: puts its resume code below 1 MiB and its
  * address in the FACS waking vector, arms the RTC alarm (any second), writes SLP_TYP (our DSDT's _S3: 1) with
  * SLP_EN. The platform must stop the guest there and, on the alarm, start it in real mode at the vector. The
- * resume code reports whether PM1 status has WAK_STS and ends with debug-exit 0 (status 1). */
+ * resume code reports whether PM1 status has WAK_STS and ends with debug-exit 0 (status 1). With "noalarm" on
+ * its command line it arms no alarm: it sleeps until the VMM is told to wake it. */
 #include "guest.h"
 
 #define RESUME_AT 0x8000
@@ -44,7 +45,9 @@ int guest_main(uint32_t magic, struct mb_info *mb)
 {
 	const uint32_t *fadt = acpi_fadt();
 
-	(void)magic, (void)mb;
+	const char *cmd = magic == MB_MAGIC ? (const char *)mb->cmdline : "";
+	int alarm = !str_find(cmd, "noalarm");	/* noalarm: only the VMM's resume command can wake it */
+
 	if (!fadt) {
 		puts_serial("no FADT\n");
 		return 1;
@@ -55,10 +58,12 @@ int guest_main(uint32_t magic, struct mb_info *mb)
 	for (const char *s = s3_resume; s < s3_resume_end; s++)
 		((volatile char *)RESUME_AT)[s - s3_resume] = *s;
 	facs[3] = RESUME_AT;				/* firmware_waking_vector, offset 12 */
-	cmos_write(0x01, 0xff);				/* alarm seconds, minutes, hours: don't care */
-	cmos_write(0x03, 0xff);
-	cmos_write(0x05, 0xff);
-	cmos_write(0x0b, cmos_read(0x0b) | 0x20);	/* AIE: the alarm interrupts (and wakes) */
+	if (alarm) {
+		cmos_write(0x01, 0xff);			/* alarm seconds, minutes, hours: don't care */
+		cmos_write(0x03, 0xff);
+		cmos_write(0x05, 0xff);
+		cmos_write(0x0b, cmos_read(0x0b) | 0x20);	/* AIE: the alarm interrupts (and wakes) */
+	}
 	puts_serial("suspending to S3\n");
 	outw(pm1a_cnt, (1u << 10) | (1u << 13));	/* SLP_TYP 1, SLP_EN */
 	for (volatile uint32_t i = 0; i < 20000000; i++)

@@ -27,7 +27,10 @@ svm_fetch_deb() {
 	dir=$SVM_CACHE/$name
 	if [ ! -f "$dir/.unpacked" ]; then
 		rm -rf "$dir" && mkdir -p "$dir/deb" || return 1
-		(cd "$dir/deb" && apt-get download "$name" >/dev/null 2>&1) || { rm -rf "$dir"; return 1; }
+		# stale package lists may name a version the mirror no longer has: refresh them once
+		(cd "$dir/deb" && { apt-get download "$name" >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 && apt-get download "$name" >/dev/null 2>&1; }; }) ||
+			{ rm -rf "$dir"; return 1; }
 		dpkg-deb -x "$dir"/deb/*.deb "$dir/root" || { rm -rf "$dir"; return 1; }
 		rm -rf "$dir/deb"
 		touch "$dir/.unpacked"
@@ -50,6 +53,9 @@ svm_extract_vmlinux() {
 svm_fetch() {
 	pkg=$(svm_kernel_pkg) || { svm_log "SKIP: apt knows no linux-image-amd64 (no package lists?)"; return $SVM_SKIP; }
 	SVM_KDIR=$(svm_fetch_deb "$pkg") || { svm_log "SKIP: could not download the kernel package $pkg"; return $SVM_SKIP; }
+	for old in "$SVM_CACHE"/linux-image-*; do	# an older kernel's 300 MB, once a newer one is here
+		[ "$old" = "$SVM_KDIR" ] || rm -rf "$old"
+	done
 	SVM_KVER=${pkg#linux-image-}
 	SVM_VMLINUZ=$SVM_KDIR/root/boot/vmlinuz-$SVM_KVER
 	SVM_VMLINUX=$SVM_KDIR/vmlinux
