@@ -191,8 +191,9 @@ int cli_console(int argc, char **argv)
 				tty_restore();
 				fprintf(stderr, "\n[nestvisor: detached from %s; it is still running]\n", argv[1]);
 				return CLI_OK;
-			} else {
-				vmm_control_console_write(path, buf, (size_t)n);
+			} else if ((rc = vmm_control_console_write(path, buf, (size_t)n)) < 0) {
+				fprintf(stderr, "\r\nnestvisor console: %zd typed byte(s) did not reach %s: %s\r\n", n,
+					argv[1], strerror(-rc));
 			}
 		} else if (!input) {
 			poll(NULL, 0, 50);
