@@ -165,6 +165,35 @@ static void test_multiboot_info(void **state)
 	free(img);
 }
 
+/* Images below 1 MiB: the info area and the module never land on the image, nor the module on the info. */
+static void test_multiboot_low_images(void **state)
+{
+	static const struct { uint32_t paddr, memsz; uint64_t info; } cases[] = {
+		{ 0x4000, 0x5800, 0xa000 },	/* covers 0x9000 (kvm-unit-tests' realmode): info after the image */
+		{ 0x1000, 0x2000, BOOT_INFO },	/* ends below 0x9000: info where it always is */
+	};
+	struct vmm_mem m;
+	struct vmm_boot b;
+	char err[512] = "";
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t *img = make_mb_elf(&len, cases[i].paddr, cases[i].memsz);
+		uint32_t end = cases[i].paddr + cases[i].memsz;
+		assert_int_equal(vmm_mem_init(&m, MEM), 0);
+		assert_int_equal(load(&m, img, len, "ENV=1\n", "arg", &b, err), 0);
+		assert_int_equal(b.rbx, cases[i].info);
+		const uint8_t *info = vmm_mem_ptr(&m, b.rbx, 52);
+		const uint8_t *mod = vmm_mem_ptr(&m, rd32(info + 24), 16);
+		assert_true(rd32(info + 16) >= b.rbx && rd32(info + 16) < b.rbx + BOOT_INFO_SIZE);	/* cmdline */
+		assert_true(rd32(mod) >= end && rd32(mod) >= b.rbx + BOOT_INFO_SIZE);
+		assert_string_equal((const char *)vmm_mem_ptr(&m, rd32(mod), 6), "ENV=1\n");
+		vmm_mem_free(&m);
+		free(img);
+	}
+}
+
 static void test_multiboot_refused(void **state)
 {
 	struct vmm_mem m;
@@ -255,6 +284,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bzimage_zero_page),
 	cmocka_unit_test(test_bzimage_refused),
 	cmocka_unit_test(test_multiboot_info),
+	cmocka_unit_test(test_multiboot_low_images),
 	cmocka_unit_test(test_multiboot_refused),
 	cmocka_unit_test(test_pvh_start_info),
 	cmocka_unit_test(test_mem_bounds),

@@ -144,8 +144,7 @@ int vmm_boot_multiboot(struct vmm_mem *m, const struct vmm_boot_opts *o, size_t 
 	info.mmap_length = (uint32_t)(n * sizeof(mmap[0]));
 	info.mods_addr = (uint32_t)(base + MB_MODS);
 	if (o->initrd.len) {
-		uint64_t after = end > base ? end : base + BOOT_INFO_SIZE;
-		if ((rc = place_module(m, o, after, base, &mod, &strings, err, errlen)) < 0)
+		if ((rc = place_module(m, o, vmm_boot_after(end, base), base, &mod, &strings, err, errlen)) < 0)
 			return rc;
 		info.mods_count = 1;
 		vmm_mem_write(m, base + MB_MODS, &mod, sizeof(mod));
@@ -157,6 +156,6 @@ int vmm_boot_multiboot(struct vmm_mem *m, const struct vmm_boot_opts *o, size_t 
 	b->entry = entry;
 	b->rax = MB_INFO_MAGIC;
 	b->rbx = base;
-	b->image_end = end > base + BOOT_INFO_SIZE ? end : base + BOOT_INFO_SIZE;
+	b->image_end = vmm_boot_after(end, base);
 	return 0;
 }

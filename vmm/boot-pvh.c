@@ -44,16 +44,17 @@ int vmm_boot_pvh(struct vmm_mem *m, const struct vmm_boot_opts *o, uint32_t entr
 	vmm_mem_write(m, base + PVH_MEMMAP, mm, (uint64_t)n * sizeof(mm[0]));
 	si.memmap_paddr = base + PVH_MEMMAP;
 	si.memmap_entries = (uint32_t)n;
-	uint64_t cmd_at = end <= BOOT_CMDLINE || start >= BOOT_CMDLINE + BOOT_CMDLINE_MAX ? BOOT_CMDLINE :
-			  base + BOOT_INFO_SIZE;	/* the image covers the usual place: after the info area */
-	if (o->cmdline && strlen(o->cmdline) < BOOT_CMDLINE_MAX &&
-	    vmm_mem_write(m, cmd_at, o->cmdline, strlen(o->cmdline) + 1) == 0)
+	/* the command line at its usual place, or past the image and info area when the image covers it */
+	uint64_t after = vmm_boot_after(end, base), cmd_at = BOOT_CMDLINE;
+	size_t cmd_len = o->cmdline ? strlen(o->cmdline) + 1 : 0;
+	if (start < BOOT_CMDLINE + BOOT_CMDLINE_MAX && end > BOOT_CMDLINE) {
+		cmd_at = after;
+		after = (cmd_at + cmd_len + 0xfff) & ~0xfffull;
+	}
+	if (cmd_len && cmd_len <= BOOT_CMDLINE_MAX && vmm_mem_write(m, cmd_at, o->cmdline, cmd_len) == 0)
 		si.cmdline_paddr = cmd_at;
-	uint64_t after = end > base ? end : base + BOOT_INFO_SIZE;
-	if (cmd_at > BOOT_CMDLINE)
-		after = cmd_at + BOOT_CMDLINE_MAX;
 	if (o->initrd.len) {
-		uint64_t at = (after + 0xfff) & ~0xfffull;
+		uint64_t at = after;
 		struct hvm_module mod = { at, o->initrd.len, 0, 0 };
 		if (vmm_mem_write(m, at, o->initrd.data, o->initrd.len) < 0) {
 			snprintf(err, errlen, "%s: does not fit in guest memory after the kernel (raise --mem)", o->initrd_path);

@@ -35,6 +35,13 @@ uint64_t vmm_boot_info_area(uint64_t start, uint64_t end)
 	return (end + 0xfff) & ~0xfffull;	/* as QEMU places it: after the image */
 }
 
+uint64_t vmm_boot_after(uint64_t end, uint64_t base)
+{
+	uint64_t after = end > base + BOOT_INFO_SIZE ? end : base + BOOT_INFO_SIZE;
+
+	return (after + 0xfff) & ~0xfffull;
+}
+
 /* Multiboot v1 (multiboot.h): the header is 4-byte aligned in the first 8 KiB and sums to 0. */
 long vmm_boot_find_multiboot(const uint8_t *data, size_t len)
 {

@@ -68,6 +68,8 @@ int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint6
 /* Where the boot information of an image loaded at [start, end) goes: BOOT_INFO, or the page after the image
  * when the image covers that area (a kernel linked below 1 MiB). */
 uint64_t vmm_boot_info_area(uint64_t start, uint64_t end);
+/* The first page-aligned address past both the image and its info area at base: where modules may go. */
+uint64_t vmm_boot_after(uint64_t end, uint64_t base);
 int vmm_boot_elf_pvh_entry(const struct vmm_boot_image *img, uint32_t *entry);
 /* Multiboot header offset in the first 8 KiB, or -1. */
 long vmm_boot_find_multiboot(const uint8_t *data, size_t len);

@@ -1,5 +1,6 @@
 /* platform: the small PC devices test kernels and Linux expect, QEMU-compatible where QEMU has a convention:
- * debug-exit (0xf4), pc-testdev (0xe0-0xe7, 0x2000+n, MMIO 0xff000000), POST port 0x80, CMOS/RTC, fw_cfg (0x510), PCI configuration mechanism 1 with a host bridge, the ACPI PM block (0x600). */
+ * debug-exit (0xf4), pc-testdev (0xe0-0xe7, 0x2000+n, MMIO 0xff000000), POST port 0x80, CMOS/RTC, fw_cfg
+ * (0x510), PCI configuration mechanism 1 with a host bridge, the ACPI PM block (0x600) and its sleep states. */
 #include "config.h"
 #include <errno.h>
 #include <stdlib.h>
