@@ -18,7 +18,8 @@ void cli_run_usage(void)
 {
 	printf("usage: nestvisor run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
 	       "                     [--name NAME] [--console stdio|pty|none] [--serial-log FILE] [--stats]\n"
-	       "                     [--timeout SEC] [--load-addr ADDR [--entry ADDR]] [--detach] [--quiet]\n\n"
+	       "                     [--timeout SEC] [--load-addr ADDR [--entry ADDR]] [--detach] [--quiet]\n"
+	       "                     [--no-unpack]\n\n"
 	       "  --kernel FILE      a bzImage (64-bit boot protocol), an ELF vmlinux with a PVH note, a multiboot\n"
 	       "                     image (kvm-unit-tests' .flat files), or with --load-addr a raw binary\n"
 	       "  --initrd FILE      an initrd (Linux) or multiboot module 1 (kvm-unit-tests' env file)\n"
@@ -28,7 +29,9 @@ void cli_run_usage(void)
 	       "  --stats            print the VM exits by reason, port and MMIO region at the end\n"
 	       "  --timeout SEC      end the VM after SEC seconds (exit status 124)\n"
 	       "  --name NAME        the VM's name for `nestvisor ps|stop|stats|console` (default vm-PID)\n"
-	       "  --detach           run in the background, console on a pseudo-terminal (see `nestvisor ps`)\n\n"
+	       "  --detach           run in the background, console on a pseudo-terminal (see `nestvisor ps`)\n"
+	       "  --no-unpack        let a bzImage decompress itself in the guest; by default its kernel is unpacked\n"
+	       "                     once into ~/.cache/nestvisor/kernels and entered directly (with KASLR)\n\n"
 	       "exit status: (v << 1) | 1 when the guest writes v to port 0xf4; 0 when it resets or powers off;\n"
 	       "124 timeout, 126 KVM could not emulate, 128 triple fault, 130 stopped, 100 unexpected exit,\n"
 	       "2 the VM could not be set up\n");
@@ -85,7 +88,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		{ "serial-log", required_argument, NULL, 'l' }, { "stats", no_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' }, { "load-addr", required_argument, NULL, 'L' },
 		{ "entry", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
-		{ "detach", no_argument, NULL, 'd' },
+		{ "detach", no_argument, NULL, 'd' }, { "no-unpack", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -100,6 +103,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		case 's': *stats = true; break;
 		case 'q': cfg->quiet = true; break;
 		case 'd': *detach = true; break;
+		case 'U': cfg->no_unpack = true; break;
 		case 'm':
 			if (parse_size(optarg, &cfg->mem) < 0 || (cfg->mem & 0xfff))
 				return fprintf(stderr, "nestvisor run: --mem %s: give a size like 128M or 2G\n", optarg), -1;

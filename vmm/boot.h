@@ -35,6 +35,7 @@ struct vmm_boot_opts {
 	const char *cmdline;		/* may be NULL */
 	uint64_t load_addr, entry;	/* flat binaries only */
 	int flat;			/* --load-addr given */
+	const char *unpack_cache;	/* bzImage: unpack its kernel with this cache directory (NULL: never) */
 };
 
 struct vmm_boot {
@@ -44,6 +45,8 @@ struct vmm_boot {
 	uint64_t rax, rbx, rsi;
 	uint64_t cr3;			/* long mode only */
 	uint64_t image_end;		/* highest guest byte the kernel occupies */
+	int unpacked;			/* enum vmm_unpack_from: a bzImage's kernel entered directly */
+	char note[320];			/* a warning for the user, or "" */
 };
 
 const char *vmm_boot_kind_name(enum vmm_boot_kind k);

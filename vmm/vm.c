@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "vmm/control.h"
 #include "vmm/vm.h"
+#include "vmm/unpack.h"
 
 #define KVM_TSS_ADDR 0xfffbd000ul
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ull
@@ -257,7 +258,12 @@ static int load_kernel(struct vmm *vm, char *err, size_t errlen)
 		goto out;
 	o.initrd.data = i;
 	o.initrd.path = vm->cfg.initrd;
+	char cache[4096];
+	vmm_unpack_cache_dir(cache, sizeof(cache));
+	o.unpack_cache = vm->cfg.no_unpack ? NULL : cache;
 	rc = vmm_boot_load(&vm->mem, &o, &vm->boot, err, errlen);
+	if (rc == 0 && vm->boot.note[0] && !vm->cfg.quiet)
+		fprintf(stderr, "nestvisor: %s\n", vm->boot.note);
 out:
 	free(k);
 	free(i);
@@ -443,6 +449,10 @@ const char *vmm_report(const struct vmm *vm)
 
 const char *vmm_boot_kind(const struct vmm *vm)
 {
+	if (vm->boot.unpacked == VMM_UNPACK_CACHED)
+		return "bzImage, unpacked from cache";
+	if (vm->boot.unpacked == VMM_UNPACK_DECOMPRESSED)
+		return "bzImage, unpacked";
 	return vmm_boot_kind_name(vm->boot.kind);
 }
 

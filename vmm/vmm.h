@@ -21,6 +21,7 @@ struct vmm_config {
 	bool flat;			/* raw binary at load_addr */
 	uint64_t load_addr, entry;
 	bool quiet;			/* no warnings about unclaimed ports on stderr */
+	bool no_unpack;			/* let a bzImage decompress itself; no kernel cache */
 };
 
 /* How a VM ended, and the exit status `nestvisor run` gives for it. */

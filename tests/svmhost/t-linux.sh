@@ -1,6 +1,7 @@
 # t-linux.sh: Debian's own kernel as a guest of nestvisor inside the AMD-V host, to its init and power-off:
-# bzImage with 1 and 2 vCPUs, the uncompressed vmlinux through PVH; its clock must be kvm-clock, and its
-# kernel log may hold no error or warning that the same kernel under QEMU does not log.
+# bzImage with 1 and 2 vCPUs (its kernel unpacked on the host, then from the cache, with KASLR; once with
+# nokaslr; once decompressing itself with --no-unpack), the uncompressed vmlinux through PVH; its clock must be
+# kvm-clock, and its kernel log may hold no error or warning that the same kernel under QEMU does not log.
 . /svmhost/tap.sh
 G=/guest
 CMDLINE="console=ttyS0 panic=-1 quiet"
@@ -8,10 +9,12 @@ CMDLINE="console=ttyS0 panic=-1 quiet"
 # Errors and warnings of a guest's log, with numbers blanked so two boots compare line by line.
 problems() { sed -n 's/^NVG: dmesg <[0-4]>\[[^]]*\] *//p' "$1" | sed 's/0x[0-9a-f]*/#/g; s/[0-9][0-9]*/#/g' | sort -u; }
 
-nv_guest() {	# name cpus kernel
-	name=$1 cpus=$2 kernel=$3 log=/out/linux-$1.log
+nv_guest() {	# name cpus kernel [cmdline words or nestvisor options...]
+	name=$1 cpus=$2 kernel=$3 log=/out/linux-$1.log extra= opts=
+	shift 3
+	for a; do case $a in --*) opts="$opts $a" ;; *) extra="$extra $a" ;; esac; done
 	nestvisor run --console stdio --name "$name" --kernel "$kernel" --initrd $G/initrd --mem 256M --cpus "$cpus" \
-		--cmdline "$CMDLINE" --timeout 240 --stats > $log.raw 2>&1 < /dev/null
+		--cmdline "$CMDLINE$extra" --timeout 240 --stats $opts > $log.raw 2>&1 < /dev/null
 	st=$?
 	tr -d '\r' < $log.raw > $log && rm -f $log.raw
 	check "linux $name: powered off cleanly (exit status $st)" test $st = 0
@@ -46,10 +49,30 @@ compare() {	# ours theirs
 
 qemu_guest smp1 1
 qemu_guest smp2 2
+# Where the guest's kernel text starts: KASLR moves it from the link address, nokaslr keeps it there.
+text() { sed -n 's/^NVG: text //p' /out/linux-$1.log; }
+LINKED=ffffffff81000000
+
+rm -rf /root/.cache/nestvisor/kernels
 nv_guest bzimage-smp1 1 $G/vmlinuz
+check "linux bzimage-smp1: its kernel was unpacked on the host" \
+	grep -q 'VM bzimage-smp1 (bzImage, unpacked) ended' /out/linux-bzimage-smp1.log
+check "linux bzimage-smp1: the unpacked kernel is cached" sh -c 'ls /root/.cache/nestvisor/kernels/*.v1'
 compare bzimage-smp1 smp1
 nv_guest bzimage-smp2 2 $G/vmlinuz
+check "linux bzimage-smp2: its kernel came from the cache" \
+	grep -q 'VM bzimage-smp2 (bzImage, unpacked from cache) ended' /out/linux-bzimage-smp2.log
 compare bzimage-smp2 smp2
+nv_guest bzimage-nokaslr 1 $G/vmlinuz nokaslr
+check "linux bzimage-nokaslr: nokaslr keeps the kernel at its link address ($(text bzimage-nokaslr))" \
+	test "$(text bzimage-nokaslr)" = $LINKED
+check "linux bzimage: KASLR moved the unpacked kernel ($(text bzimage-smp1), $(text bzimage-smp2))" \
+	sh -c "test -n '$(text bzimage-smp1)' && test -n '$(text bzimage-smp2)' && \
+	       { test '$(text bzimage-smp1)' != $LINKED || test '$(text bzimage-smp2)' != $LINKED; }"
+nv_guest bzimage-self 1 $G/vmlinuz --no-unpack
+check "linux bzimage-self: --no-unpack boots the bzImage's own decompressor" \
+	grep -q 'VM bzimage-self (bzImage) ended' /out/linux-bzimage-self.log
+compare bzimage-self smp1
 nv_guest pvh-smp1 1 $G/vmlinux
 check "linux pvh-smp1: booted through the PVH entry" grep -q 'VM pvh-smp1 (PVH ELF) ended' /out/linux-pvh-smp1.log
 compare pvh-smp1 smp1
