@@ -47,11 +47,12 @@ static void ps_row(const char *name, const char *status, const char *stats, void
 
 	(void)name;
 	if (!(*shown)++)
-		printf("%-16s %7s %-8s %4s %8s %10s %12s  %s\n", "NAME", "PID", "STATE", "CPUS", "MEM", "UPTIME", "EXITS/S",
-		       "CONSOLE");
+		printf("%-16s %7s %-9s %4s %6s %8s %10s %12s  %s\n", "NAME", "PID", "STATE", "CPUS", "NESTED", "MEM", "UPTIME",
+		       "EXITS/S", "CONSOLE");
 	up = (double)vmm_control_int(s, "uptime_ns") / 1e9;
-	printf("%-16s %7lld %-8s %4lld %7lldM %9.1fs %12.0f  %s\n", vmm_control_str(s, "name"), (long long)vmm_control_int(s, "pid"),
-	       vmm_control_str(s, "state"), (long long)vmm_control_int(s, "cpus"), (long long)(vmm_control_int(s, "mem") >> 20), up,
+	printf("%-16s %7lld %-9s %4lld %6s %7lldM %9.1fs %12.0f  %s\n", vmm_control_str(s, "name"),
+	       (long long)vmm_control_int(s, "pid"), vmm_control_str(s, "state"), (long long)vmm_control_int(s, "cpus"),
+	       vmm_control_int(s, "nested") ? "on" : "off", (long long)(vmm_control_int(s, "mem") >> 20), up,
 	       up > 0 ? (double)vmm_control_int(x, "exits") / up : 0.0, vmm_control_str(s, "console"));
 	json_object_put(s);
 	json_object_put(x);
@@ -116,6 +117,9 @@ int cli_stats(int argc, char **argv)
 		if (last >= 0)
 			printf(", %lld exits/s", (long long)(exits - last));
 		printf("; %.3f ms in the VMM\n", vmm_control_int(o, "ns_in_vmm") / 1e6);
+		long long nb = vmm_control_int(o, "nested_state_bytes");
+		printf("  nested: %s; KVM's nested state per vCPU: %lld bytes%s\n", vmm_control_int(o, "nested") ? "on" : "off",
+		       nb, nb > 0 ? "" : " (none: KVM_CAP_NESTED_STATE is 0 here)");
 		print_rows(o, "by_reason", "by reason");
 		print_rows(o, "by_port", "by port");
 		print_rows(o, "by_mmio", "by MMIO region");

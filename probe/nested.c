@@ -1,5 +1,6 @@
 /* nested probe: can guests run their own hypervisor here, and if not, precisely why. */
 #include "config.h"
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "probe/facts.h"
@@ -26,6 +27,9 @@ bool probe_nested_possible(const struct probe_facts *f, char *why, size_t len)
 		snprintf(why, len, "KVM_GET_SUPPORTED_CPUID offers guests neither VMX nor SVM");
 	else if (kvm->recorded || kvm->open_err)
 		snprintf(why, len, "%s nested=%s, but /dev/kvm could not confirm it", kvm->module, nested ? nested : "?");
+	else if (kvm->run_err != 0 && kvm->run_err != -ECANCELED)	/* one verdict: no guest, no nested guest */
+		snprintf(why, len, "%s offers %s to guests, but KVM did not run a guest here (see kvm.run)", kvm->module,
+			 kvm->cpuid_vmx ? "VMX" : "SVM");
 	else {
 		snprintf(why, len, "%s nested=%s and KVM offers %s in guest CPUID", kvm->module, nested ? nested : "(default)",
 			 kvm->cpuid_vmx ? "VMX" : "SVM");

@@ -200,6 +200,44 @@ fail:
 	return rc;
 }
 
+_Static_assert(PROBE_VMX_MSRS == VMX_MSR_COUNT, "probe.h and vmxcaps.h disagree on the VMX MSR range");
+
+int probe_nested_query(const char *replay_dir, struct probe_nested *n, char *err, size_t errlen)
+{
+	struct probe_facts *f = calloc(1, sizeof(*f));
+	struct probe_check c = { .id = "nested.support" };
+	struct probe_backend be;
+	int rc;
+
+	memset(n, 0, sizeof(*n));
+	if (!f)
+		return -ENOMEM;
+	if ((rc = probe_backend_open(&be, replay_dir, NULL, NULL, err, errlen)) < 0) {
+		free(f);
+		return rc;
+	}
+	probe_cpu_collect(&be, &f->cpu);
+	probe_hv_collect(&be, &f->cpu, &f->hv);
+	probe_kvm_collect_sysfs(&be, &f->kvm);
+	be.ops->kvm_query(&be, &f->kvm, false);
+	probe_cpu_decide_features(&f->cpu, &f->kvm);
+	probe_backend_close(&be);
+	n->possible = probe_nested_possible(f, n->why, sizeof(n->why));
+	probe_nested_check(f, &c);
+	snprintf(n->fix, sizeof(n->fix), "%s", c.fix);
+	n->vmx = f->kvm.cpuid_vmx, n->svm = f->kvm.cpuid_svm;
+	n->state_size = -1;
+	for (int i = 0; i < f->kvm.ncaps; i++)
+		if (!strcmp(f->kvm.caps[i].name, "KVM_CAP_NESTED_STATE"))
+			n->state_size = f->kvm.caps[i].val;
+	for (int i = 0; i < PROBE_VMX_MSRS && i < VMX_MSR_COUNT; i++) {
+		n->vmx_msr_ok[i] = f->kvm.feat_msr[i].err == 0;
+		n->vmx_msr[i] = f->kvm.feat_msr[i].val;
+	}
+	free(f);
+	return 0;
+}
+
 void probe_report_free(struct probe_report *rep)
 {
 	if (rep->facts)

@@ -56,6 +56,21 @@ enum probe_status probe_report_worst(const struct probe_report *rep);
 const struct probe_check *probe_report_find(const struct probe_report *rep, const char *id);
 const char *probe_status_name(enum probe_status s);
 
+/* Whether guests here may run their own hypervisor: the nested.support check's own judgement, from the CPU,
+ * hypervisor and KVM facts alone (no PCI scan, no functional run), for a VMM deciding --nested. Intel: KVM's
+ * VMX capability MSRs (IA32_VMX_BASIC 0x480 onwards, as /dev/kvm reports them) come with it. */
+#define PROBE_VMX_MSRS 0x13
+struct probe_nested {
+	bool possible;
+	bool vmx, svm;			/* which one KVM offers guests */
+	char why[256], fix[384];
+	int state_size;			/* KVM_CAP_NESTED_STATE: bytes a vCPU's nested state takes; 0 none, -1 unknown */
+	bool vmx_msr_ok[PROBE_VMX_MSRS];
+	uint64_t vmx_msr[PROBE_VMX_MSRS];
+};
+/* replay_dir: a recording (tests), or NULL for this host. 0, or -errno with err set. */
+int probe_nested_query(const char *replay_dir, struct probe_nested *n, char *err, size_t errlen);
+
 /* Output. */
 void probe_output_text(const struct probe_report *rep, FILE *out, bool color, int verbose);
 /* Returns a malloc'd JSON document (the versioned schema in docs/probe-json.md). */

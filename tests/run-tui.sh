@@ -29,7 +29,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..46"
+echo "1..48"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -100,7 +100,7 @@ see "compatibility database: seen on 1 host(s), ready for passthrough on 0"; ok 
 tm send-keys -t "t$s" q
 rm -rf "$db"
 
-# the VMs screen: the launch form (file picker, nested greyed), the test guest watched, paused, stopped;
+# the VMs screen: the launch form (file picker, nested auto/on/off), the test guest watched, paused, stopped;
 # the echo guest's serial console inside the TUI
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	rt=$(mktemp -d /tmp/nv-tui-rt.XXXXXX)
@@ -108,7 +108,23 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	see "Hardware-accelerated VMs"
 	tm send-keys -t "t$s" F7
 	see "launch a VM"; ok $? "F7 opens the launch form"
-	see "Nested .*off .*does not offer nested guests yet"; ok $? "the form shows nested greyed out, with the reason"
+	see "Nested  *\[auto\]  *on  *off"; ok $? "the form offers nested auto, on and off (the recorded host allows it)"
+	click 20 10
+	tm send-keys -t "t$s" Right
+	see "Nested  *auto  *\[on\]  *off"; ok $? "Right chooses nested on"
+	tm send-keys -t "t$s" F7	# the live host decides: nestvisor run --nested on refuses where it cannot
+	if (cd "$B" && $NV run --nested on --console none --kernel tests/guests/hello.elf >/dev/null 2>&1); then
+		see "launched vm-"; ok $? "a VM launched with nested on"
+		sleep 1
+	else
+		see "could not launch: .*--nested on: this host cannot give guests a"
+		ok $? "nested on where the live host cannot: refused, with the probe's reason"
+	fi
+	tm send-keys -t "t$s" Left
+	see "Nested  *\[auto\]  *on  *off"
+	tm send-keys -t "t$s" Escape
+	tm send-keys -t "t$s" F7
+	see "launch a VM"
 	click 20 8
 	see "Memory  *128M_"; ok $? "a click on a field of the form makes it the current one"
 	click 20 5
@@ -147,7 +163,7 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	tm send-keys -t "t$s" q
 	rm -rf "$rt"
 else
-	for t in $(seq 19); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
+	for t in $(seq 21); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
 fi
 
 # u on the Reports screen submits to a real PostgreSQL server, showing progress and the result

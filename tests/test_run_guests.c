@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "tests/testutil.h"
+#include "probe/probe.h"
 #include "vmm/control.h"
 
 struct run {
@@ -451,6 +452,37 @@ static void test_console_command(void **state)
 	unsetenv("XDG_RUNTIME_DIR");
 }
 
+/* A guest that is itself a hypervisor (tests/guests/svm.c). Where the probe says this host allows nesting on
+ * AMD-V, --nested auto and on give it SVM and its L3 runs to the HLT that ends it; elsewhere it sees no SVM and
+ * --nested on is refused before the VM starts, with the probe's own reason. --nested off hides SVM everywhere. */
+static void test_guest_hypervisor(void **state)
+{
+	struct probe_nested n;
+	struct run r;
+	char err[256] = "";
+
+	(void)state;
+	skip_without_kvm();
+	assert_int_equal(probe_nested_query(NULL, &n, err, sizeof(err)), 0);
+	bool svm = n.possible && n.svm;
+	print_message("# nested here: %s (%s)\n", n.possible ? "yes" : "no", n.why);
+	RUN(&r, NULL, 120, "--kernel", "tests/guests/svm.elf");
+	if (svm)
+		expect(&r, 1, "svm: L3 ran to its HLT under this guest's own hypervisor", NULL);
+	else
+		expect(&r, 5, "svm: no SVM in CPUID", NULL);	/* debug-exit 2 */
+	RUN(&r, NULL, 120, "--kernel", "tests/guests/svm.elf", "--nested", "off", "--stats");
+	expect(&r, 5, "svm: no SVM in CPUID", "nested: off");
+	RUN(&r, NULL, 120, "--kernel", "tests/guests/svm.elf", "--nested", "on", "--stats", "--cmdline", "loops=3000");
+	if (n.possible) {
+		expect(&r, svm ? 1 : 5, svm ? "svm: L3 made 3000 VMMCALL exits, then exit code 0x00000078 (HLT)" : NULL,
+		       "nested: on");
+	} else {
+		expect(&r, 2, NULL, "--nested on: this host cannot give guests a hypervisor of their own");
+		assert_non_null(strstr(r.err, n.why));
+	}
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_control_socket),
 	cmocka_unit_test(test_run_serial_guest),
@@ -466,6 +498,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_low_multiboot_guest_in_real_mode),
 	cmocka_unit_test(test_acpi_s3_suspend_resume),
 	cmocka_unit_test(test_acpi_s3_woken_by_resume),
+	cmocka_unit_test(test_guest_hypervisor),
 	cmocka_unit_test(test_bad_kernels_named),
 	cmocka_unit_test(test_flat_binary),
 	cmocka_unit_test(test_exit_statistics),

@@ -1,6 +1,6 @@
 /* launch: the VMs screen's launch form (kernel and initrd with a file picker, command line, memory, vCPUs,
- * nested shown greyed with the reason when it cannot be had) and the launch itself: `nestvisor run --detach`
- * as its own process, so a VM that crashes never takes the TUI with it. */
+ * nested auto/on/off, greyed with the probe's reason where this host cannot have it) and the launch itself:
+ * `nestvisor run --detach` as its own process, so a VM that crashes never takes the TUI with it. */
 #include "config.h"
 #include <curses.h>
 #include <dirent.h>
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "nested/nested.h"
 #include "probe/probe.h"
 #include "tui/crt.h"
 #include "tui/screens.h"
@@ -31,7 +32,7 @@ static const struct {
 	[F_CMDLINE] = { "Command line", "optional", LAUNCH_FIELD(cmdline), false },
 	[F_MEM] = { "Memory", "e.g. 128M, 2G", LAUNCH_FIELD(mem), false },
 	[F_CPUS] = { "vCPUs", "1 or more", LAUNCH_FIELD(cpus), false },
-	[F_NESTED] = { "Nested", NULL, 0, 0, false },
+	[F_NESTED] = { "Nested", "Space, Left, Right choose; auto: on where the host allows", 0, 0, false },
 	[F_LAUNCH] = { "[ Launch ]", "Enter or F7 launches; Esc cancels", 0, 0, false },
 };
 
@@ -222,14 +223,28 @@ static void pick_draw(struct tui *t, int top, int left, int width)
 
 /* ---- the form ---- */
 
-/* Why nested cannot be chosen here: the host's reason first, else ours. */
+/* Why nested cannot be chosen here (the probe's own reason), or NULL when it can. */
 static const char *nested_why(struct tui *t)
 {
 	if (!t->report)
-		return "off: waiting for the probe to say whether this host can run nested guests";
-	if (!t->report->summary.nested)
-		return t->report->summary.nested_why;
-	return "this host can, but nestvisor run does not offer nested guests yet";
+		return "waiting for the probe to say whether this host can run nested guests";
+	return t->report->summary.nested ? NULL : t->report->summary.nested_why;
+}
+
+static bool selectable(struct tui *t, int f)
+{
+	return f != F_NESTED || !nested_why(t);
+}
+
+static const enum nested_mode nested_order[] = { NESTED_AUTO, NESTED_ON, NESTED_OFF };
+
+static void nested_step(struct tui *t, int step)
+{
+	int i = 0;
+
+	while (i < 3 && (int)nested_order[i] != t->launch.nested)
+		i++;
+	t->launch.nested = (int)nested_order[(i + step + 3) % 3];
 }
 
 static void launch(struct tui *t);
@@ -247,6 +262,8 @@ int tui_launch_key(struct tui *t, int key)
 		snprintf(t->message, sizeof(t->message), "launch cancelled");
 	} else if (key == KEY_F(7) || ((key == '\n' || key == KEY_ENTER) && form.field == F_LAUNCH)) {
 		launch(t);
+	} else if (form.field == F_NESTED && (key == ' ' || key == KEY_RIGHT || key == KEY_LEFT)) {
+		nested_step(t, key == KEY_LEFT ? -1 : 1);
 	} else if (key == KEY_UP || key == KEY_BTAB) {
 		step = -1;
 	} else if (key == KEY_DOWN || key == '\t' || key == '\n' || key == KEY_ENTER) {
@@ -263,7 +280,7 @@ int tui_launch_key(struct tui *t, int key)
 	if (step) {
 		do
 			form.field = (form.field + step + F_COUNT) % F_COUNT;
-		while (form.field == F_NESTED);	/* greyed out: never the current field */
+		while (!selectable(t, form.field));	/* greyed out: never the current field */
 	}
 	return TUI_REDRAW;
 }
@@ -282,9 +299,19 @@ void tui_launch_draw(struct tui *t)
 	for (int f = 0; f < F_COUNT; f++, top++) {
 		bool cur = f == form.field;
 		crt_text(top, left, ROLE_DEFAULT, width, "%*s", width, "");
-		if (f == F_NESTED) {
+		if (f == F_NESTED && nested_why(t)) {
 			tui_fit(shown, sizeof(shown), nested_why(t), width - 24);
 			crt_text(top, left, ROLE_DIM, width, " %-13s off   %s", fields[f].label, shown);
+			continue;
+		}
+		if (f == F_NESTED) {
+			crt_text(top, left, ROLE_DEFAULT, 15, " %-13s", fields[f].label);
+			for (int i = 0, x = left + 15; i < 3; x += (int)strlen(nested_mode_name(nested_order[i])) + 3, i++) {
+				bool on = (int)nested_order[i] == t->launch.nested;
+				crt_text(top, x, on && cur ? ROLE_SELECTED : on ? ROLE_PASS : ROLE_DIM, 0, on ? "[%s]" : " %s ",
+					 nested_mode_name(nested_order[i]));
+			}
+			crt_text(top, left + 52, ROLE_DIM, width - 52, "%s", fields[f].hint);
 			continue;
 		}
 		if (f == F_LAUNCH) {
@@ -319,7 +346,9 @@ void tui_launch_click(struct tui *t, int y)
 			pick.sel = i;
 	} else if (y - first == F_LAUNCH + 1) {	/* drawn a line below the fields */
 		launch(t);
-	} else if (y - first >= 0 && y - first < F_LAUNCH && y - first != F_NESTED) {
+	} else if (y - first >= 0 && y - first < F_LAUNCH && selectable(t, y - first)) {
+		if (form.field == F_NESTED && y - first == F_NESTED)
+			nested_step(t, 1);	/* a click on the current choice moves it on */
 		form.field = y - first;
 	}
 }
@@ -345,8 +374,9 @@ static void launch(struct tui *t)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 		char *argv[20] = { self, "run", "--detach", "--name", name, "--kernel", t->launch.kernel, "--mem", t->launch.mem,
-				   "--cpus", t->launch.cpus };
-		int a = 11;
+				   "--cpus", t->launch.cpus, "--nested",
+				   (char *)nested_mode_name(nested_why(t) ? NESTED_OFF : (enum nested_mode)t->launch.nested) };
+		int a = 13;
 		dup2(null, 0), dup2(pipefd[1], 1), dup2(pipefd[1], 2);
 		if (t->launch.cmdline[0])
 			argv[a++] = "--cmdline", argv[a++] = t->launch.cmdline;

@@ -87,6 +87,9 @@ static char *status_json(struct vmm *vm, const char *name)
 	json_object_object_add(o, "kernel", json_object_new_string(vm->cfg.kernel));
 	json_object_object_add(o, "boot", json_object_new_string(vmm_boot_kind(vm)));
 	json_object_object_add(o, "console", vmm_pty_path(vm) ? json_object_new_string(vmm_pty_path(vm)) : NULL);
+	int state_size;
+	json_object_object_add(o, "nested", json_object_new_boolean(vmm_nested(vm, &state_size)));
+	json_object_object_add(o, "nested_state_bytes", json_object_new_int(state_size));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;

@@ -93,6 +93,17 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 		s->vmm_rss_max = (uint64_t)ru.ru_maxrss * 1024;
 	s->paused = atomic_load(&vm->paused);
 	s->coalesced = __atomic_load_n(&vm->coalesced, __ATOMIC_RELAXED);
+	s->nested = vmm_nested(vm, &s->nested_state_bytes);
+}
+
+/* "nested: on (...)": whether the guest may run its own hypervisor, and what saving that state takes. */
+static void nested_line(FILE *out, bool on, int bytes)
+{
+	fprintf(out, "nested: %s; KVM's nested state per vCPU: ", on ? "on, the guest may run its own hypervisor" : "off");
+	if (bytes > 0)
+		fprintf(out, "%d bytes (KVM_CAP_NESTED_STATE)\n", bytes);
+	else
+		fprintf(out, "none (KVM_CAP_NESTED_STATE is 0 here)\n");
 }
 
 static void print_rows(FILE *out, const char *title, const struct vmm_stat_row *r, int n)
@@ -115,6 +126,7 @@ void vmm_stats_print(const struct vmm_stats *s, FILE *out)
 	fprintf(out, "memory: guest RAM %llu MiB, %llu KiB of it touched; peak RSS of the VMM process %llu KiB\n",
 		(unsigned long long)(s->mem >> 20), (unsigned long long)(s->mem_touched >> 10),
 		(unsigned long long)(s->vmm_rss_max >> 10));
+	nested_line(out, s->nested, s->nested_state_bytes);
 	print_rows(out, "by reason", s->reasons, s->nreasons);
 	print_rows(out, "by port", s->ports, s->nports);
 	print_rows(out, "by MMIO region", s->mmio, s->nmmio);
@@ -148,6 +160,8 @@ char *vmm_stats_json(const struct vmm_stats *s)
 	json_object_object_add(o, "vmm_rss_max", json_object_new_int64((int64_t)s->vmm_rss_max));
 	json_object_object_add(o, "paused", json_object_new_boolean(s->paused));
 	json_object_object_add(o, "coalesced", json_object_new_int64((int64_t)s->coalesced));
+	json_object_object_add(o, "nested", json_object_new_boolean(s->nested));
+	json_object_object_add(o, "nested_state_bytes", json_object_new_int(s->nested_state_bytes));
 	json_object_object_add(o, "by_reason", rows_json(s->reasons, s->nreasons));
 	json_object_object_add(o, "by_port", rows_json(s->ports, s->nports));
 	json_object_object_add(o, "by_mmio", rows_json(s->mmio, s->nmmio));

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "nested/nested.h"
 #include "vmm/vm.h"
 
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
@@ -92,7 +93,10 @@ static int get_supported_cpuid(struct vmm *vm)
 		return -ENOMEM;
 	vm->cpuid->nent = (uint32_t)nent;
 	vm->tsc_deadline = ioctl(vm->sysfd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-	return ioctl(vm->sysfd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0 ? -errno : 0;
+	if (ioctl(vm->sysfd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
+		return -errno;
+	nested_cpuid_apply(vm->nested, vm->cpuid);
+	return 0;
 }
 
 int vmm_vcpu_create(struct vmm *vm, int id, char *err, size_t errlen)
@@ -124,6 +128,8 @@ int vmm_vcpu_create(struct vmm *vm, int id, char *err, size_t errlen)
 		snprintf(err, errlen, "vCPU %d setup: %s", id, strerror(-rc));
 		return rc;
 	}
+	if ((rc = nested_vcpu_setup(vm->nested, &vm->nested_host, c->fd, err, errlen)) < 0)
+		return rc;
 	return 0;	/* APs wait for INIT/SIPI from the BSP through the in-kernel LAPIC */
 }
 
@@ -234,8 +240,11 @@ static bool handle_exit(struct vmm_vcpu *c)
 static void wait_while_paused(struct vmm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->cond);	/* for whoever waits for every vCPU to be out of KVM_RUN */
 	while (atomic_load(&vm->paused) && atomic_load(&vm->end) == VMM_END_RUNNING)
 		pthread_cond_wait(&vm->cond, &vm->lock);
+	vm->parked--;
 	pthread_mutex_unlock(&vm->lock);
 }
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "vmm/control.h"
+#include "nested/nested.h"
 #include "vmm/vm.h"
 #include "vmm/unpack.h"
 
@@ -270,6 +271,25 @@ out:
 	return rc;
 }
 
+/* --nested: the probe judges the host (never skipped: auto needs its answer too); nested/ applies it. */
+static int decide_nested(struct vmm *vm, char *err, size_t errlen)
+{
+	char why[256] = "";
+	int rc;
+
+	vm->nested_state_size = nested_state_size(vm->sysfd);
+	if (vm->cfg.nested == NESTED_OFF)
+		return 0;
+	if ((rc = probe_nested_query(vm->cfg.probe_replay, &vm->nested_host, why, sizeof(why))) < 0) {
+		snprintf(vm->nested_host.why, sizeof(vm->nested_host.why), "the probe could not run: %s", why);
+		vm->nested_host.possible = false;
+	}
+	if ((rc = nested_decide(vm->cfg.nested, &vm->nested_host, err, errlen)) < 0)
+		return rc;
+	vm->nested = rc == 1;
+	return 0;
+}
+
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t errlen)
 {
 	struct vmm *vm = calloc(1, sizeof(*vm));
@@ -290,8 +310,8 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 		rc = -EINVAL;
 		goto fail;
 	}
-	if ((rc = check_kvm(vm, err, errlen)) < 0 || (rc = create_machine(vm, err, errlen)) < 0 ||
-	    (rc = load_kernel(vm, err, errlen)) < 0)
+	if ((rc = check_kvm(vm, err, errlen)) < 0 || (rc = decide_nested(vm, err, errlen)) < 0 ||
+	    (rc = create_machine(vm, err, errlen)) < 0 || (rc = load_kernel(vm, err, errlen)) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
 		err[0] = '\0';
@@ -445,6 +465,56 @@ const char *vmm_end_name(enum vmm_end e)
 const char *vmm_report(const struct vmm *vm)
 {
 	return vm->report;
+}
+
+bool vmm_nested(const struct vmm *vm, int *state_size)
+{
+	if (state_size)
+		*state_size = vm->nested_state_size;
+	return vm->nested;
+}
+
+/* Every started vCPU out of KVM_RUN (parked by a pause, or gone): only then may its state be read or written. */
+static int wait_parked(struct vmm *vm)
+{
+	struct timespec until;
+	bool all = false;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&vm->lock);
+	while (atomic_load(&vm->paused)) {
+		int live = 0;
+		for (int i = 0; i < vm->ncpus; i++)
+			live += vm->cpu[i].started && !atomic_load(&vm->cpu[i].exited);
+		if ((all = vm->parked >= live) || pthread_cond_timedwait(&vm->cond, &vm->lock, &until) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return all ? 0 : -EBUSY;
+}
+
+int vmm_nested_state_save(struct vmm *vm, int cpu, void **buf, size_t *len)
+{
+	int rc;
+
+	*buf = NULL, *len = 0;
+	if (cpu < 0 || cpu >= vm->ncpus)
+		return -EINVAL;
+	if ((rc = wait_parked(vm)) < 0)
+		return rc;
+	return nested_state_save(vm->cpu[cpu].fd, vm->sysfd, buf, len);
+}
+
+int vmm_nested_state_restore(struct vmm *vm, int cpu, const void *buf, size_t len)
+{
+	int rc;
+
+	if (cpu < 0 || cpu >= vm->ncpus)
+		return -EINVAL;
+	if ((rc = wait_parked(vm)) < 0)
+		return rc;
+	return nested_state_restore(vm->cpu[cpu].fd, buf, len);
 }
 
 const char *vmm_boot_kind(const struct vmm *vm)

@@ -8,6 +8,7 @@
 #include <time.h>
 #include "vmm/boot.h"
 #include "vmm/mem.h"
+#include "probe/probe.h"
 #include "vmm/vmm.h"
 
 #define VMM_MAX_PIO_DEVS 32
@@ -49,6 +50,10 @@ struct vmm {
 	struct vmm_vcpu cpu[VMM_MAX_CPUS];
 	struct kvm_cpuid2 *cpuid;
 	bool tsc_deadline;			/* KVM_CAP_TSC_DEADLINE_TIMER */
+	/* nested (nested/): the probe's answer for this host, this VM's decision, KVM's state size */
+	struct probe_nested nested_host;
+	bool nested;
+	int nested_state_size;
 	size_t run_size;
 	struct vmm_pio_dev pio[VMM_MAX_PIO_DEVS];
 	int npio;
@@ -67,6 +72,7 @@ struct vmm {
 	atomic_int end;				/* enum vmm_end; RUNNING until set once */
 	int exit_code;
 	atomic_bool paused;
+	int parked;				/* vCPU threads waiting while paused (under lock) */
 	atomic_bool suspended;			/* ACPI S3: vCPUs parked until a wake event */
 	atomic_bool wake_request;		/* a key on the console while suspended */
 	time_t suspended_at;

@@ -22,6 +22,8 @@ struct vmm_config {
 	uint64_t load_addr, entry;
 	bool quiet;			/* no warnings about unclaimed ports on stderr */
 	bool no_unpack;			/* let a bzImage decompress itself; no kernel cache */
+	int nested;			/* enum nested_mode (nested/nested.h): auto (0), on, off */
+	const char *probe_replay;	/* judge nesting from this probe recording, not the host (tests) */
 };
 
 /* How a VM ended, and the exit status `nestvisor run` gives for it. */
@@ -53,6 +55,12 @@ const char *vmm_end_name(enum vmm_end e);
 const char *vmm_report(const struct vmm *vm);
 const char *vmm_pty_path(const struct vmm *vm);
 const char *vmm_boot_kind(const struct vmm *vm);
+/* Whether this VM's guests may run a hypervisor of their own; *state_size: the bytes KVM's nested state of a
+ * vCPU takes (KVM_CAP_NESTED_STATE; 0 when it has none). */
+bool vmm_nested(const struct vmm *vm, int *state_size);
+/* A paused VM's vCPU nested state (KVM_GET/SET_NESTED_STATE), for snapshots; -EBUSY unless paused. */
+int vmm_nested_state_save(struct vmm *vm, int cpu, void **buf, size_t *len);
+int vmm_nested_state_restore(struct vmm *vm, int cpu, const void *buf, size_t len);
 
 /* Exit accounting. */
 struct vmm_stat_row { char what[40]; uint64_t count; uint64_t ns; };
@@ -65,6 +73,8 @@ struct vmm_stats {
 	uint64_t mem, mem_touched;	/* guest RAM, and how much of it the host has backed so far */
 	uint64_t vmm_rss_max;		/* peak RSS of this process, bytes */
 	bool paused;
+	bool nested;			/* the guest may run its own hypervisor */
+	int nested_state_bytes;		/* KVM_CAP_NESTED_STATE: bytes per vCPU, 0 none */
 };
 void vmm_stats_get(struct vmm *vm, struct vmm_stats *s);
 void vmm_stats_print(const struct vmm_stats *s, FILE *out);

@@ -1,13 +1,22 @@
 /* ring3: from 32-bit protected mode (multiboot), enter long mode with identity page tables (1 GiB, user
  * accessible) and drop to 64-bit ring 3 with IOPL 3. A software KVM (PVM) runs ring 3 natively only there.
- * enter_ring3(fn, arg): fn is one of the 64-bit user routines below; arg arrives in %rdi. Never returns. */
+ * enter_ring3(fn, arg): fn is one of the 64-bit user routines below; arg arrives in %rdi. Never returns.
+ * enter_long0(fn, arg): the same long mode, but fn runs in ring 0 on the caller's stack (a hypervisor guest). */
 	.section .note.GNU-stack, "", @progbits
 	.text
 	.code32
+	.globl enter_long0
+enter_long0:
+	mov 4(%esp), %esi
+	mov 8(%esp), %edi
+	xor %ebp, %ebp			/* stay in ring 0 */
+	jmp 0f
 	.globl enter_ring3
 enter_ring3:
 	mov 4(%esp), %esi		/* fn */
 	mov 8(%esp), %edi		/* arg */
+	mov $3, %ebp
+0:
 	/* PML4[0] -> PDPT[0] -> PD: 512 x 2 MiB pages, present, writable, user */
 	lea pml4, %eax
 	lea pdpt, %ebx
@@ -45,7 +54,14 @@ long64:
 	mov $0x10, %eax
 	mov %eax, %ds
 	mov %eax, %ss
-	lea user_stack_top, %eax
+	mov %eax, %es
+	mov %esi, %esi			/* the upper halves are undefined after the switch */
+	mov %edi, %edi
+	mov %esp, %esp
+	test %ebp, %ebp
+	jnz 1f
+	jmp *%rsi
+1:	lea user_stack_top, %eax
 	push $0x23			/* user SS */
 	push %rax			/* user RSP */
 	push $0x3002			/* RFLAGS: IOPL 3, interrupts off */
@@ -71,6 +87,8 @@ user_fault:				/* #UD with an empty IDT: #DF cannot be delivered either */
 	.code32
 	.data
 	.align 8
+	.globl long_gdt, long_gdt_end, long_pml4
+long_gdt:
 gdt:	.quad 0
 	.quad 0x00cf9a000000ffff	/* 0x08 kernel code 32 */
 	.quad 0x00cf92000000ffff	/* 0x10 kernel data */
@@ -78,10 +96,12 @@ gdt:	.quad 0
 	.quad 0x00cff2000000ffff	/* 0x23 user data */
 	.quad 0x00affa000000ffff	/* 0x2b user code 64 */
 gdt_end:
+long_gdt_end:
 gdtr:	.word gdt_end - gdt - 1
 	.long gdt
 	.bss
 	.align 4096
+long_pml4:
 pml4:	.space 4096
 pdpt:	.space 4096
 pd:	.space 4096

@@ -53,7 +53,7 @@ svm_stage_busybox "$N"
 cp "$S/tests/svmhost/nested-init" "$N/init"
 mkdir -p "$N/lib/modules"
 svm_add_nestvisor "$N" || exit 1
-[ -f "$B/tests/guests/hello.elf" ] && cp "$B/tests/guests/hello.elf" "$N/hello.elf"
+for g in hello portloop; do [ -f "$B/tests/guests/$g.elf" ] && cp "$B/tests/guests/$g.elf" "$N/$g.elf"; done
 
 # The host's initramfs: busybox, kvm_amd's modules, nestvisor and its libraries, the test guests and the test
 # program that runs them, the Linux guest, QEMU with its firmware (the reference the tests compare with).
@@ -68,8 +68,10 @@ done
 svm_pack "$N" "$W/nested.cpio"
 # SVMHOST_EXTRA: more programs for a debugging session (strace, gdb, ...), with their libraries
 svm_add_nestvisor "$R" && svm_add_binary "$R" /usr/bin/qemu-system-x86_64 ${SVMHOST_EXTRA:-} || exit 1
-[ -x "$B/tests/test_run_guests" ] && svm_add_libs "$R" "$B/tests/test_run_guests" &&
-	cp "$B/tests/test_run_guests" "$R/nv/tests/"
+for t in test_run_guests test_nested; do
+	[ -x "$B/tests/$t" ] && svm_add_libs "$R" "$B/tests/$t" && cp "$B/tests/$t" "$R/nv/tests/"
+done
+cp -r "$S/tests/data/hosts" "$R/nv/tests/data/"	# test_nested replays the recorded hosts too
 cp "$B"/tests/guests/*.elf "$B"/tests/guests/*.bin "$R/nv/tests/guests/" 2>/dev/null
 cp "$S/tests/data/guest-env" "$R/nv/tests/data/"
 for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/kvmvapic.bin \

@@ -1,7 +1,12 @@
 # t-guests.sh: every test guest of tests/guests/, through the same test program (test_run_guests) and with the
-# same expectations as on the software KVM of our machines, here on kvm_amd.
+# same expectations as on the software KVM of our machines, here on kvm_amd; and test_nested, whose live test
+# (nested state saved and restored while a guest runs its own guest) can only run here.
 . /svmhost/tap.sh
 cd /nv || exit 1
 NV_BUILDDIR=/nv NV_SRCDIR=/nv ./tests/test_run_guests 2>&1 | tee /out/test_run_guests.tap |
 	sed -n -e 's/^\(not ok\|ok\) [0-9]* - /\1 - guests: /p' -e 's/^#/#/p'
 grep -q '^ok' /out/test_run_guests.tap || not_ok "guests: test_run_guests ran no test"
+NV_BUILDDIR=/nv NV_SRCDIR=/nv ./tests/test_nested 2>&1 | tee /out/test_nested.tap |
+	sed -n -e 's/^\(not ok\|ok\) [0-9]* - /\1 - nested: /p' -e 's/^#/#/p'
+grep -q '^ok.*test_nested_state_round_trip' /out/test_nested.tap ||
+	not_ok "nested: the nested-state round trip did not run and pass on kvm_amd"
