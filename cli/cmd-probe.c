@@ -102,12 +102,15 @@ int cli_probe(int argc, char **argv)
 	} else {
 		probe_output_text(&rep, stdout, want_color(color), verbose);
 	}
-	if (po.save_dir)
+	bool save_failed = po.save_dir && rep.save_error[0];
+	if (save_failed)
+		fprintf(stderr, "nestvisor probe: the recording in %s is incomplete: %s\n", po.save_dir, rep.save_error);
+	else if (po.save_dir)
 		fprintf(stderr, "nestvisor probe: recorded this run in %s (replay: nestvisor probe --replay %s)\n",
 			po.save_dir, po.save_dir);
 	if (record && !po.replay_dir)	/* a replay is another host's: it is not this host's report */
 		record_report(&rep, dbpath);
-	int rc = probe_report_worst(&rep) == PROBE_FAIL ? CLI_FAILED : CLI_OK;
+	int rc = probe_report_worst(&rep) == PROBE_FAIL || save_failed ? CLI_FAILED : CLI_OK;
 	probe_report_free(&rep);
 	return rc;
 }

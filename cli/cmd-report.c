@@ -1,11 +1,14 @@
 /* nestvisor report list | show ID | export ID [-o FILE] | import FILE... | diff ID1 ID2, and
  * nestvisor db hosts | devices [--vendor V] [--class C] [--verdict X] | device VENDOR:DEVICE | stats. */
 #include "config.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/cli.h"
 #include "compat-db/compatdb.h"
 
@@ -13,6 +16,7 @@ void cli_report_usage(void)
 {
 	printf("usage: nestvisor report [--db PATH] [--json] list | show ID | export ID [-o FILE] [--include-identifiers]\n"
 	       "                                     | import FILE... | diff ID1 ID2 | submit [--to URL]\n"
+	       "                                     | delete ID... | prune --older-than DAYS\n"
 	       "  submit sends the reports not yet submitted to the shared PostgreSQL database (URL: --to,\n"
 	       "  $NESTVISOR_COMPAT_URL, or compat_url in nestvisor.conf); each exactly once\n"
 	       "  the local compatibility database: $NESTVISOR_DB, else $XDG_DATA_HOME/nestvisor/compat.db;\n"
@@ -27,7 +31,7 @@ void cli_db_usage(void)
 	       "  with --to (or $NESTVISOR_COMPAT_URL), the questions go to the shared database of the fleet\n");
 }
 
-struct common { const char *db, *out, *vendor, *class_, *verdict, *to; bool json, ids; };
+struct common { const char *db, *out, *vendor, *class_, *verdict, *to, *older; bool json, ids; };
 
 static int parse(int argc, char **argv, struct common *c, void (*usage)(void))
 {
@@ -36,7 +40,8 @@ static int parse(int argc, char **argv, struct common *c, void (*usage)(void))
 		{ "output", required_argument, NULL, 'o' }, { "include-identifiers", no_argument, NULL, 'I' },
 		{ "vendor", required_argument, NULL, 'V' }, { "class", required_argument, NULL, 'C' },
 		{ "verdict", required_argument, NULL, 'X' }, { "help", no_argument, NULL, 'h' },
-		{ "to", required_argument, NULL, 'T' }, { NULL, 0, NULL, 0 },
+		{ "to", required_argument, NULL, 'T' }, { "older-than", required_argument, NULL, 'A' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
@@ -50,6 +55,7 @@ static int parse(int argc, char **argv, struct common *c, void (*usage)(void))
 		case 'C': c->class_ = optarg; break;
 		case 'X': c->verdict = optarg; break;
 		case 'T': c->to = optarg; break;
+		case 'A': c->older = optarg; break;
 		case 'h': usage(); return 1;
 		default: usage(); return -1;
 		}
@@ -71,14 +77,19 @@ static int done(int rc, const char *err)
 static int export_to(struct compatdb *db, const struct common *c, const char *id, char *err, size_t errlen)
 {
 	char *doc = compatdb_report_export(db, id, c->ids, err, errlen);
-	FILE *f;
+	FILE *f = NULL;
+	int fd = -1;
 
 	if (!doc)
 		return -1;
 	if (!c->out) {
 		puts(doc);
-	} else if (!(f = fopen(c->out, "w")) || fputs(doc, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
-		snprintf(err, errlen, "%s: cannot write the report", c->out);
+	} else if ((fd = open(c->out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+		   !(f = fdopen(fd, "w")) || fputs(doc, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
+		snprintf(err, errlen, "%s: cannot write the report: %s", c->out,	/* never through a link */
+			 errno == ELOOP ? "a symbolic link" : strerror(errno));
+		if (fd >= 0 && !f)
+			close(fd);
 		free(doc);
 		return -1;
 	}
@@ -119,6 +130,8 @@ static int submit(struct compatdb *db, const struct common *c, char *err, size_t
 	}
 	rc = compatdb_submit(db, url, &r, err, errlen);
 	printf("%d report(s) queued: %d sent, %d already there", r.queued, r.sent, r.already);
+	if (r.refused)
+		printf(", %d refused by the shared database", r.refused);
 	if (rc < 0)
 		printf(", %d still queued for the next submit", r.queued - r.sent - r.already);
 	printf("\n");
@@ -154,7 +167,19 @@ int cli_report(int argc, char **argv)
 		rc = compatdb_report_diff(db, a, b, stdout, c.json, err, sizeof(err));
 	else if (!strcmp(verb, "submit"))
 		rc = submit(db, &c, err, sizeof(err));
-	else {
+	else if (!strcmp(verb, "delete") && a) {
+		for (int i = optind + 1; i < argc && rc == 0; i++)
+			if ((rc = compatdb_report_delete(db, argv[i], err, sizeof(err))) == 0)
+				printf("deleted report %s\n", argv[i]);
+	} else if (!strcmp(verb, "prune") && c.older) {
+		char *end;
+		long days = strtol(c.older, &end, 10);
+		int n = 0;
+		rc = *end || end == c.older ? (snprintf(err, sizeof(err), "--older-than %s: give a number of days", c.older), -1) :
+		     compatdb_report_prune(db, (int)days, &n, err, sizeof(err));
+		if (rc == 0)
+			printf("deleted %d report(s) older than %ld day(s)\n", n, days);
+	} else {
 		compatdb_close(db);
 		cli_report_usage();
 		return CLI_ERROR;
@@ -184,8 +209,10 @@ int cli_db(int argc, char **argv)
 			return CLI_ERROR;
 		}
 		if (!strcmp(verb, "init")) {
+			char shown[1024];
+			compatdb_url_shown(url, shown, sizeof(shown));
 			if ((rc = compatdb_remote_init(url, err, sizeof(err))) == 0)
-				printf("the shared database %s is ready\n", url);
+				printf("the shared database %s is ready\n", shown);
 			return done(rc, err);
 		}
 		for (size_t i = 0; i < sizeof(fleet) / sizeof(fleet[0]); i++)

@@ -47,8 +47,8 @@ static int parse_size(const char *s, uint64_t *out)
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
 
-	if (errno || end == s)
-		return -EINVAL;
+	if (errno || end == s || v > (UINT64_MAX >> 30))
+		return -EINVAL;	/* and no shift below can wrap */
 	switch (*end) {
 	case 'G': case 'g': v <<= 30; end++; break;
 	case 'M': case 'm': v <<= 20; end++; break;
@@ -117,11 +117,29 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 			break;
 		}
 		case 'm':
-			if (parse_size(optarg, &cfg->mem) < 0 || (cfg->mem & 0xfff))
-				return fprintf(stderr, "nestvisor run: --mem %s: give a size like 128M or 2G\n", optarg), -1;
+			if (parse_size(optarg, &cfg->mem) < 0 || (cfg->mem & 0xfff) || cfg->mem < (1ull << 20) ||
+			    cfg->mem > VMM_MEM_MAX)
+				return fprintf(stderr, "nestvisor run: --mem %s: give a size like 128M or 2G (1M to %lluG)\n",
+					       optarg, VMM_MEM_MAX >> 30), -1;
 			break;
-		case 'n': cfg->cpus = atoi(optarg); break;	/* "4" or QEMU's "4,sockets=1" */
-		case 't': cfg->timeout = atof(optarg); break;
+		case 'n': {	/* "4" or QEMU's "4,sockets=1" */
+			char *end;
+			errno = 0;
+			long n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || (*end && *end != ',') || n < 1 || n > VMM_MAX_CPUS)
+				return fprintf(stderr, "nestvisor run: --cpus %s: give 1 to %d\n", optarg, VMM_MAX_CPUS), -1;
+			cfg->cpus = (int)n;
+			break;
+		}
+		case 't': {
+			char *end;
+			errno = 0;
+			cfg->timeout = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(cfg->timeout >= 0 && cfg->timeout <= VMM_TIMEOUT_MAX))
+				return fprintf(stderr, "nestvisor run: --timeout %s: give seconds from 0 (none) to %d\n", optarg,
+					       VMM_TIMEOUT_MAX), -1;
+			break;
+		}
 		case 'L': cfg->flat = true;
 			if (parse_u64(optarg, &cfg->load_addr) < 0)
 				return fprintf(stderr, "nestvisor run: --load-addr %s: not a number\n", optarg), -1;
@@ -145,18 +163,21 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 			cfg->kernel ? "unexpected argument" : "--kernel FILE is required");
 		return -1;
 	}
+	char err[256];
+	if (vmm_control_name_check(cfg->name, err, sizeof(err)) < 0)	/* before any file is named after it */
+		return fprintf(stderr, "nestvisor run: %s\n", err), -1;
 	return 0;
 }
 
 /* The VM's life once created: control socket, signals, run, report. */
-static int run_vm(struct vmm *vm, const struct vmm_config *cfg, bool stats, int ready_fd)
+static int run_vm(struct vmm *vm, const struct vmm_config *cfg, bool stats, int ready_fd, bool claimed)
 {
 	struct sig_ctx sc = { .vm = vm };
 	pthread_t sig_tid;
 	char err[512];
 	int rc;
 
-	if (vmm_control_start(vm, cfg->name, err, sizeof(err)) < 0) {
+	if (!claimed && vmm_control_start(vm, cfg->name, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nestvisor run: %s\n", err);
 		if (ready_fd >= 0)
 			dprintf(ready_fd, "ERR %s\n", err);
@@ -228,13 +249,18 @@ static int detach(struct vmm_config *cfg, bool stats)
 		dprintf(ready[1], "ERR %s\n", err);
 		_exit(VMM_STATUS_SETUP_ERROR);
 	}
-	/* from here on, what the VMM says goes to NAME.log beside its socket */
+	/* the name is ours once its socket is: only then is NAME.log (beside it, in a directory of ours alone)
+	 * truncated, never another VM's; from here on what the VMM says goes there */
+	if (vmm_control_start(vm, cfg->name, err, sizeof(err)) < 0 || vmm_control_dir(dir, sizeof(dir), err, sizeof(err)) < 0) {
+		dprintf(ready[1], "ERR %s\n", err);
+		vmm_destroy(vm);
+		_exit(VMM_STATUS_SETUP_ERROR);
+	}
 	int null = open("/dev/null", O_RDWR);
-	vmm_control_dir(dir, sizeof(dir));
 	snprintf(log, sizeof(log), "%s/%s.log", dir, cfg->name);
-	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	dup2(null, 0), dup2(null, 1), dup2(logfd >= 0 ? logfd : null, 2);
-	_exit(run_vm(vm, cfg, stats, ready[1]));
+	_exit(run_vm(vm, cfg, stats, ready[1], true));
 }
 
 int cli_run(int argc, char **argv)
@@ -263,5 +289,5 @@ int cli_run(int argc, char **argv)
 		fprintf(stderr, "nestvisor run: %s\n", err);
 		return VMM_STATUS_SETUP_ERROR;
 	}
-	return run_vm(vm, &cfg, stats, -1);
+	return run_vm(vm, &cfg, stats, -1, false);
 }

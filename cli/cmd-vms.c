@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli/cli.h"
+#include "common/text.h"
 #include "vmm/control.h"
 #include "vmm/vmm.h"
 
@@ -50,10 +51,15 @@ static void ps_row(const char *name, const char *status, const char *stats, void
 		printf("%-16s %7s %-9s %4s %6s %8s %10s %12s  %s\n", "NAME", "PID", "STATE", "CPUS", "NESTED", "MEM", "UPTIME",
 		       "EXITS/S", "CONSOLE");
 	up = (double)vmm_control_int(s, "uptime_ns") / 1e9;
-	printf("%-16s %7lld %-9s %4lld %6s %7lldM %9.1fs %12.0f  %s\n", vmm_control_str(s, "name"),
-	       (long long)vmm_control_int(s, "pid"), vmm_control_str(s, "state"), (long long)vmm_control_int(s, "cpus"),
+	char vname[64], state[16], console[128];	/* a socket's words: printable before they reach the terminal */
+	snprintf(vname, sizeof(vname), "%s", vmm_control_str(s, "name"));
+	snprintf(state, sizeof(state), "%s", vmm_control_str(s, "state"));
+	snprintf(console, sizeof(console), "%s", vmm_control_str(s, "console"));
+	text_clean(vname), text_clean(state), text_clean(console);
+	printf("%-16s %7lld %-9s %4lld %6s %7lldM %9.1fs %12.0f  %s\n", vname,
+	       (long long)vmm_control_int(s, "pid"), state, (long long)vmm_control_int(s, "cpus"),
 	       vmm_control_int(s, "nested") ? "on" : "off", (long long)(vmm_control_int(s, "mem") >> 20), up,
-	       up > 0 ? (double)vmm_control_int(x, "exits") / up : 0.0, vmm_control_str(s, "console"));
+	       up > 0 ? (double)vmm_control_int(x, "exits") / up : 0.0, console);
 	json_object_put(s);
 	json_object_put(x);
 }

@@ -57,15 +57,22 @@ int compatdb_stats(struct compatdb *db, FILE *out, bool json);
 
 /* The shared PostgreSQL database. url: a libpq URI or key=value string. */
 int compatdb_url(const char *given, char *buf, size_t len);
+/* The URL as it may be shown: any password (postgresql://u:PW@..., ?password=PW, password=PW or 'P W' in
+ * key=value form) replaced by "***". Every message that names the database uses this. */
+void compatdb_url_shown(const char *url, char *out, size_t len);
 int compatdb_remote_init(const char *url, char *err, size_t errlen);
 /* Exactly once: a report is marked submitted only after the remote transaction committed; a failed or
  * interrupted submit leaves it queued, and a re-send is recognised by its UUID. */
 struct compatdb_submit_result {
 	int queued, sent, already;
+	int refused;			/* reports the shared database would not take: they stay queued, named in err */
 	/* optional, kept across the call: told after the queue is read and after each report (the TUI's progress) */
 	void (*progress)(void *ctx, const struct compatdb_submit_result *so_far);
 	void *ctx;
 };
+/* Deletes one report (a UUID or unique prefix); prune: every report created more than days ago (*n: how many). */
+int compatdb_report_delete(struct compatdb *db, const char *id, char *err, size_t errlen);
+int compatdb_report_prune(struct compatdb *db, int days, int *n, char *err, size_t errlen);
 int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit_result *res, char *err,
 		    size_t errlen);
 enum compatdb_fleet_query { FLEET_HOSTS, FLEET_DEVICES, FLEET_DEVICE, FLEET_STATS };

@@ -5,9 +5,12 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sys/statvfs.h>
+#include "common/paths.h"
 #include "compat-db/db.h"
 #include "data/class-rules.h"
 
@@ -38,14 +41,19 @@ void compatdb_default_path(char *buf, size_t len)
 {
 	const char *env = getenv("NESTVISOR_DB"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
 
+	char base[4000];
+
+	(void)xdg, (void)home;
+	paths_xdg("XDG_DATA_HOME", ".local/share", base, sizeof(base));
 	if (env && *env)
 		snprintf(buf, len, "%s", env);
-	else if (xdg && *xdg)
-		snprintf(buf, len, "%s/nestvisor/compat.db", xdg);
-	else
-		snprintf(buf, len, "%s/.local/share/nestvisor/compat.db", home && *home ? home : ".");
+	else if (base[0])
+		snprintf(buf, len, "%s/nestvisor/compat.db", base);
+	else	/* no home at all: a fixed place of root's or the user's own, never the current directory */
+		snprintf(buf, len, "/tmp/nestvisor-%u/compat.db", (unsigned)geteuid());
 }
 
+/* The database's directories, made 0700 where missing: it holds other hosts' reports too. */
 static void mkdir_parents(const char *path)
 {
 	char dir[4096];
@@ -54,7 +62,7 @@ static void mkdir_parents(const char *path)
 	for (char *p = dir + 1; *p; p++)
 		if (*p == '/') {
 			*p = '\0';
-			mkdir(dir, 0755);
+			mkdir(dir, 0700);
 			*p = '/';
 		}
 }
@@ -203,6 +211,8 @@ int compatdb_open(const char *path, struct compatdb **out, char *err, size_t err
 	else
 		compatdb_default_path(db->path, sizeof(db->path));
 	mkdir_parents(db->path);
+	struct stat before;
+	bool fresh = strcmp(db->path, ":memory:") && stat(db->path, &before) < 0 && errno == ENOENT;
 	/* NOMUTEX: a connection belongs to one thread at a time (compatdb.h), so SQLite need not lock on every
 	 * call; an import binds ~500 parameters per report */
 	if ((rc = sqlite3_open_v2(db->path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -211,6 +221,8 @@ int compatdb_open(const char *path, struct compatdb **out, char *err, size_t err
 			 "NESTVISOR_DB)", db->path, db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
 		goto fail;
 	}
+	if (fresh)	/* ours from the start, and only ours: SQLite's own would follow the umask (0644) */
+		chmod(db->path, 0600);
 	sqlite3_busy_timeout(db->sql, 5000);	/* another nestvisor writing: wait rather than fail */
 	v = user_version(db);
 	why = v < 0 ? unwritable_reason(sqlite3_system_errno(db->sql)) : NULL;

@@ -86,6 +86,49 @@ static int resolve(struct compatdb *db, const char *prefix, char full[37], char 
 	return -ENOENT;
 }
 
+int compatdb_report_delete(struct compatdb *db, const char *id, char *err, size_t errlen)
+{
+	char full[37];
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = compatdb_writable(db, err, errlen)) < 0 || (rc = resolve(db, id, full, err, errlen)) < 0)
+		return rc;
+	if (sqlite3_prepare_v2(db->sql, "DELETE FROM reports WHERE uuid = ?1", -1, &st, NULL) != SQLITE_OK)
+		return snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql)), -EIO;
+	sqlite3_bind_text(st, 1, full, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;	/* its checks and devices go with it (ON DELETE CASCADE) */
+	if (rc)
+		snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int compatdb_report_prune(struct compatdb *db, int days, int *n, char *err, size_t errlen)
+{
+	char age[32];
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if (days < 0 || days > 100000)
+		return snprintf(err, errlen, "--older-than %d: give days from 0 to 100000", days), -EINVAL;
+	if ((rc = compatdb_writable(db, err, errlen)) < 0)
+		return rc;
+	snprintf(age, sizeof(age), "-%d days", days);
+	/* created is ISO 8601 in UTC (validated at import), so text order is time order */
+	if (sqlite3_prepare_v2(db->sql, "DELETE FROM reports WHERE created < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql)), -EIO;
+	sqlite3_bind_text(st, 1, age, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+	*n = sqlite3_changes(db->sql);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int compatdb_report_show(struct compatdb *db, const char *uuid, FILE *out, bool json, char *err, size_t errlen)
 {
 	static const char *const h[] = { "CHECK", "STATUS", "EVIDENCE" };

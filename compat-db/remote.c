@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 #include "compat-db/db.h"
@@ -27,6 +28,86 @@ static const char *const remote_migrations[] = {
 };
 #define REMOTE_VERSION ((int)(sizeof(remote_migrations) / sizeof(remote_migrations[0])))
 
+/* Appends n bytes of s to out (bounded). */
+static void put(char *out, size_t len, size_t *at, const char *s, size_t n)
+{
+	while (n-- && *at + 1 < len)
+		out[(*at)++] = *s++;
+	out[*at < len ? *at : len - 1] = '\0';
+}
+
+/* key=value form: each password value, plain or single-quoted (with backslash escapes), becomes ***. */
+static void redact_keywords(const char *url, char *out, size_t len)
+{
+	size_t at = 0;
+	const char *p = url;
+
+	while (*p) {
+		const char *key = p;
+		while (*p && *p != '=' && *p != ' ' && *p != '\t')
+			p++;
+		bool pw = (size_t)(p - key) == 8 && !strncmp(key, "password", 8);
+		put(out, len, &at, key, (size_t)(p - key));
+		while (*p == ' ' || *p == '\t')
+			put(out, len, &at, p++, 1);
+		if (*p != '=')
+			continue;
+		put(out, len, &at, p++, 1);
+		while (*p == ' ' || *p == '\t')
+			put(out, len, &at, p++, 1);
+		const char *v = p;
+		if (*p == '\'') {
+			for (p++; *p && *p != '\''; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (*p)
+				p++;
+		} else {
+			while (*p && *p != ' ' && *p != '\t')
+				p++;
+		}
+		put(out, len, &at, pw ? "***" : v, pw ? 3 : (size_t)(p - v));
+		while (*p == ' ' || *p == '\t')
+			put(out, len, &at, p++, 1);
+	}
+}
+
+void compatdb_url_shown(const char *url, char *out, size_t len)
+{
+	const char *scheme = strstr(url, "://");
+	size_t at = 0;
+
+	if (!len)
+		return;
+	out[0] = '\0';
+	if (!scheme || (strncmp(url, "postgresql://", 13) && strncmp(url, "postgres://", 11))) {
+		redact_keywords(url, out, len);
+		return;
+	}
+	const char *auth = scheme + 3, *end = auth + strcspn(auth, "/?"), *at_sign = NULL;
+	for (const char *q = auth; q < end; q++)
+		if (*q == '@')
+			at_sign = q;
+	const char *colon = at_sign ? memchr(auth, ':', (size_t)(at_sign - auth)) : NULL;
+	put(out, len, &at, url, (size_t)((colon ? colon : end) - url));
+	if (colon) {
+		put(out, len, &at, ":***", 4);
+		put(out, len, &at, at_sign, (size_t)(end - at_sign));
+	}
+	const char *query = end + strcspn(end, "?");
+	put(out, len, &at, end, (size_t)(query - end));	/* the path */
+	for (const char *p = query; *p;) {	/* the query: ?password=PW&... */
+		const char *seg = p, *stop = p + 1 + strcspn(p + 1, "&");
+		if ((*p == '?' || *p == '&') && !strncmp(p + 1, "password=", 9)) {
+			put(out, len, &at, seg, 10);
+			put(out, len, &at, "***", 3);
+		} else {
+			put(out, len, &at, seg, (size_t)(stop - seg));
+		}
+		p = stop;
+	}
+}
+
 static PGconn *connect_to(const char *url, char *err, size_t errlen)
 {
 	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
@@ -38,7 +119,9 @@ static PGconn *connect_to(const char *url, char *err, size_t errlen)
 	c = pq.PQconnectdbParams(keys, vals, 1);	/* expand_dbname: url may be a URI or key=value */
 	if (pq.PQstatus(c) == CONNECTION_OK)
 		return c;
-	snprintf(err, errlen, "could not reach the shared database %s: %s", url, c ? pq.PQerrorMessage(c) : "out of memory");
+	char shown[1024];
+	compatdb_url_shown(url, shown, sizeof(shown));
+	snprintf(err, errlen, "could not reach the shared database %s: %s", shown, c ? pq.PQerrorMessage(c) : "out of memory");
 	err[strcspn(err, "\n")] = '\0';
 	pq.PQfinish(c);
 	return NULL;
@@ -77,8 +160,10 @@ int compatdb_remote_init(const char *url, char *err, size_t errlen)
 					"CREATE TABLE IF NOT EXISTS nestvisor_schema (version integer NOT NULL)"), err, errlen)) < 0)
 		goto out;
 	if ((v = remote_version(c)) > REMOTE_VERSION) {
+		char shown[1024];
+		compatdb_url_shown(url, shown, sizeof(shown));
 		snprintf(err, errlen, "%s holds schema %d, newer than this nestvisor knows (%d); it was left unchanged",
-			 url, v, REMOTE_VERSION);
+			 shown, v, REMOTE_VERSION);
 		rc = -ENOTSUP;
 		goto out;
 	}
@@ -189,9 +274,9 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 			return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
 		if (i == probe_at && st == PGRES_TUPLES_OK)
 			*fresh = pq.PQntuples(r) == 0;
-		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)	/* the server refused this report */
 			snprintf(err, errlen, "%s", st == PGRES_PIPELINE_ABORTED ? "aborted" : pq.PQresultErrorMessage(r)),
-				rc = -EIO;
+				rc = st == PGRES_FATAL_ERROR ? -EBADMSG : -EIO;
 		pq.PQclear(r);
 		pq.PQclear(pq.PQgetResult(c));
 	}
@@ -238,15 +323,26 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 		return -ECONNREFUSED;	/* nothing changed: every report stays queued */
 	}
 	if (remote_version(c) != REMOTE_VERSION) {
+		char shown[1024];
+		compatdb_url_shown(url, shown, sizeof(shown));
 		snprintf(err, errlen, "%s has no nestvisor schema (version %d): run `nestvisor db init --to URL` first",
-			 url, remote_version(c));
+			 shown, remote_version(c));
 		rc = -ENOENT;
 	} else {
 		rc = prepare_submit(c, err, errlen);
 	}
+	char refused[600] = "";
 	for (int i = 0; i < res->queued && rc == 0; i++) {
 		int fresh = 0;
-		if ((rc = send_report(db, c, queue[i], &fresh, err, errlen)) < 0)
+		if ((rc = send_report(db, c, queue[i], &fresh, err, errlen)) == -EBADMSG) {
+			/* its data, not the connection: the others go on; it stays queued, named, until deleted */
+			if (!res->refused++)
+				snprintf(refused, sizeof(refused), "report %s was refused by the shared database (%.400s); it "
+					 "stays queued: `nestvisor report delete %.8s` drops it", queue[i], err, queue[i]);
+			rc = 0;
+			continue;
+		}
+		if (rc < 0)
 			break;
 		if (getenv("NESTVISOR_TEST_CRASH_AFTER_COMMIT"))	/* the crash window the tests exercise */
 			_exit(9);
@@ -264,6 +360,10 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 	}
 	pq.PQfinish(c);
 	free(queue);
+	if (rc == 0 && res->refused) {
+		snprintf(err, errlen, "%s%s", refused, res->refused > 1 ? " (and others: see `nestvisor report list`)" : "");
+		rc = -EBADMSG;
+	}
 	return rc;
 }
 
@@ -348,7 +448,9 @@ int compatdb_remote_query(const char *url, enum compatdb_fleet_query q, const st
 		return -ECONNREFUSED;
 	r = pq.PQexecParams(c, queries[q].sql, queries[q].nparams, NULL, p, NULL, NULL, 0);
 	if (pq.PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "shared database %s: %s", url, pq.PQerrorMessage(c));
+		char shown[1024];
+		compatdb_url_shown(url, shown, sizeof(shown));
+		snprintf(err, errlen, "shared database %s: %s", shown, pq.PQerrorMessage(c));
 		err[strcspn(err, "\n")] = '\0';
 		pq.PQclear(r);
 		pq.PQfinish(c);

@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/paths.h"
+#include "common/text.h"
+#include "common/safefile.h"
 #include "compat-db/db.h"
 
 #define MAX_CHECKS 128
@@ -26,12 +29,11 @@
  * was computed from (device, inode, size, change time), so a new or rewritten machine-id is hashed again. */
 static void host_id_cache(char *path, size_t plen, char *key, size_t klen, const struct stat *st)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char base[4000];
 
-	if (xdg && *xdg)
-		snprintf(path, plen, "%s/nestvisor/host-id", xdg);
-	else if (home && *home)
-		snprintf(path, plen, "%s/.cache/nestvisor/host-id", home);
+	paths_xdg("XDG_CACHE_HOME", ".cache", base, sizeof(base));
+	if (base[0])
+		snprintf(path, plen, "%s/nestvisor/host-id", base);
 	else
 		path[0] = '\0';
 	snprintf(key, klen, "nestvisor-host-id 1 %llu %llu %lld %lld.%09ld", (unsigned long long)st->st_dev,
@@ -41,11 +43,15 @@ static void host_id_cache(char *path, size_t plen, char *key, size_t klen, const
 static bool host_id_cached(const char *path, const char *key, char *buf, size_t len)
 {
 	char line[256], id[64];
-	FILE *f = path[0] ? fopen(path, "r") : NULL;
+	int fd = path[0] ? safefile_open_regular(path, NULL) : -1;
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	bool ok;
 
-	if (!f)
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return false;
+	}
 	ok = fgets(line, sizeof(line), f) && fgets(id, sizeof(id), f);
 	fclose(f);
 	line[strcspn(line, "\n")] = '\0', id[strcspn(id, "\n")] = '\0';
@@ -59,20 +65,14 @@ static bool host_id_cached(const char *path, const char *key, char *buf, size_t 
 /* Best effort (a cache that cannot be written only costs time); written whole, then renamed over. */
 static void host_id_remember(const char *path, const char *key, const char *id)
 {
-	char tmp[4200], dir[4096];
-	FILE *f;
+	struct safefile_replace r;
 
-	if (!path[0])
-		return;
-	snprintf(dir, sizeof(dir), "%s", path);
-	*strrchr(dir, '/') = '\0';
-	mkdir(dir, 0755);	/* .../nestvisor; its parent is the user's cache directory */
-	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
-	if (!(f = fopen(tmp, "w")))
-		return;
-	bool ok = fprintf(f, "%s\n%s\n", key, id) > 0;
-	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
-		unlink(tmp);
+	if (path[0] && safefile_replace_begin(path, &r) == 0) {
+		if (fprintf(r.f, "%s\n%s\n", key, id) > 0)
+			safefile_replace_commit(&r, false);
+		else
+			safefile_replace_abort(&r);
+	}
 }
 
 /* The salted SHA-512-crypt (5,000 rounds) of /etc/machine-id: ~2.4 ms, a sixth of a probe, so its result is
@@ -172,6 +172,36 @@ static bool one_of(const char *s, const char *const *set)
 	return false;
 }
 
+/* Whether entry i's string member k equals an earlier entry's (the tables key on it). Lists are bounded. */
+static bool repeated(json_object *arr, size_t i, const char *k)
+{
+	const char *v = json_object_get_string(json_object_object_get(json_object_array_get_idx(arr, i), k));
+
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(v, json_object_get_string(json_object_object_get(json_object_array_get_idx(arr, j), k))))
+			return true;
+	return false;
+}
+
+/* "2026-12-01T15:57:03.123Z" as now_iso() writes it (fraction optional), a real date and time in UTC. */
+static bool iso_time(const char *s)
+{
+	struct tm tm = { 0 };
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+
+	if (!end || strlen(s) < 20 || s[4] != '-' || s[10] != 'T')
+		return false;
+	if (*end == '.') {
+		size_t digits = strspn(end + 1, "0123456789");
+		if (digits < 1 || digits > 9)
+			return false;
+		end += 1 + digits;
+	}
+	struct tm back = tm;
+	time_t t = timegm(&back);
+	return !strcmp(end, "Z") && t != (time_t)-1 && back.tm_mday == tm.tm_mday && back.tm_mon == tm.tm_mon;
+}
+
 static int check_checks(json_object *checks, char *err, size_t errlen)
 {
 	static const char *const statuses[] = { "PASS", "NOTE", "WARN", "FAIL", "UNKNOWN", NULL };
@@ -191,6 +221,9 @@ static int check_checks(json_object *checks, char *err, size_t errlen)
 		if (!one_of(json_object_get_string(st), statuses))
 			return snprintf(err, errlen, "probe.checks[%zu].status \"%.20s\" is not a status", i,
 					json_object_get_string(st)), -EINVAL;
+		if (repeated(checks, i, "id"))
+			return snprintf(err, errlen, "probe.checks[%zu].id \"%.40s\" appears twice", i,
+					json_object_get_string(json_object_object_get(c, "id"))), -EINVAL;
 	}
 	return 0;
 }
@@ -219,6 +252,9 @@ static int check_devices(json_object *devs, char *err, size_t errlen)
 			return snprintf(err, errlen, "probe.devices[%zu].id is not vvvv:dddd", i), -EINVAL;
 		if (!one_of(json_object_get_string(v), verdicts))
 			return snprintf(err, errlen, "probe.devices[%zu].verdict is not a verdict", i), -EINVAL;
+		if (repeated(devs, i, "address"))
+			return snprintf(err, errlen, "probe.devices[%zu].address \"%.40s\" appears twice", i,
+					json_object_get_string(json_object_object_get(d, "address"))), -EINVAL;
 	}
 	return 0;
 }
@@ -273,8 +309,9 @@ int compatdb_envelope_check(json_object *env, char *err, size_t errlen)
 		return snprintf(err, errlen, "report.uuid is not a UUID"), -EINVAL;
 	if (!(m = member(env, "created", json_type_string, false, "report", err, errlen)))
 		return -EINVAL;
-	if (strlen(json_object_get_string(m)) > 40)
-		return snprintf(err, errlen, "report.created is too long"), -EINVAL;
+	if (strlen(json_object_get_string(m)) > 40 || !iso_time(json_object_get_string(m)))
+		return snprintf(err, errlen, "report.created \"%.40s\" is not a time like 2026-12-01T15:57:03.123Z",
+				json_object_get_string(m)), -EINVAL;
 	if (!(m = member(env, "host_id", json_type_string, false, "report", err, errlen)))
 		return -EINVAL;
 	if (!*json_object_get_string(m) || strlen(json_object_get_string(m)) > 128)
@@ -484,6 +521,66 @@ static json_object *envelope(json_object *probe, const char *uuid, const char *c
 	return e;
 }
 
+/* The number of members of each object in text, in document order (json-c keeps the last of two equal keys, so
+ * a count above the parsed object's is a repeated key). text is valid JSON already. */
+static int key_counts(const char *text, size_t len, int *counts, int max)
+{
+	int stack[MAX_DEPTH + 2], depth = 0, n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (c == '"') {
+			for (i++; i < len && text[i] != '"'; i++)
+				if (text[i] == '\\')
+					i++;
+		} else if (c == '{' || c == '[') {
+			if (depth >= MAX_DEPTH + 2)
+				return -1;
+			stack[depth++] = c == '{' && n < max ? n : -1;
+			if (c == '{' && n < max)
+				counts[n] = 0;
+			n += c == '{';
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == ':' && depth > 0 && stack[depth - 1] >= 0) {
+			counts[stack[depth - 1]]++;
+		}
+	}
+	return n;
+}
+
+/* Walks the tree in document order: every object's member count against the text's, every string free of NUL
+ * (a "\u0000" that PostgreSQL's text type refuses and C strings cut). */
+static bool tree_ok(json_object *o, const int *counts, int n, int *at, char *err, size_t errlen)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_object: {
+		int mine = (*at)++;
+		if (mine >= n || counts[mine] != json_object_object_length(o))
+			return snprintf(err, errlen, "a key appears twice in one object"), false;
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (!tree_ok(v, counts, n, at, err, errlen))
+				return false;
+		}
+		return true;
+	}
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (!tree_ok(json_object_array_get_idx(o, i), counts, n, at, err, errlen))
+				return false;
+		return true;
+	case json_type_string:
+		if (strlen(json_object_get_string(o)) != (size_t)json_object_get_string_len(o))
+			return snprintf(err, errlen, "a string holds a NUL character (\\u0000)"), false;
+		if (!text_utf8_valid(json_object_get_string(o), (size_t)json_object_get_string_len(o)))
+			return snprintf(err, errlen, "a string is not valid UTF-8"), false;
+		return true;
+	default:
+		return true;
+	}
+}
+
 static json_object *parse_bounded(const char *text, size_t len, char *err, size_t errlen)
 {
 	struct json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
@@ -491,14 +588,26 @@ static json_object *parse_bounded(const char *text, size_t len, char *err, size_
 
 	if (!tok)
 		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);	/* PostgreSQL takes only valid UTF-8 */
 	o = json_tokener_parse_ex(tok, text, (int)len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
-		snprintf(err, errlen, "not one valid JSON document (%s at byte %d)",
+		snprintf(err, errlen, "not one valid JSON document in UTF-8 (%s at byte %d)",
 			 json_tokener_error_desc(json_tokener_get_error(tok)), (int)json_tokener_get_parse_end(tok));
 		json_object_put(o);
 		o = NULL;
 	}
 	json_tokener_free(tok);
+	if (o) {
+		int max = (int)(len / 2 + 1), *counts = malloc(sizeof(int) * (size_t)max), at = 0;
+		int n = counts ? key_counts(text, len, counts, max) : -1;
+		if (n < 0 || !tree_ok(o, counts, n, &at, err, errlen)) {
+			if (n < 0)
+				snprintf(err, errlen, "out of memory, or nested too deeply");
+			json_object_put(o);
+			o = NULL;
+		}
+		free(counts);
+	}
 	return o;
 }
 
@@ -619,15 +728,14 @@ struct readbuf {
 static void report_load(const char *file, struct loaded *l, struct readbuf *b)
 {
 	struct stat sb;
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	int fd = safefile_open_regular(file, &sb);	/* a FIFO or a device is refused, not read forever */
 	ssize_t n = 0;
 
 	json_object_put(l->env);
 	l->env = NULL, l->size = 0, l->why[0] = '\0', l->rc = -EINVAL;
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		snprintf(l->why, sizeof(l->why), "%s: %s", file, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0) {
+		snprintf(l->why, sizeof(l->why), "%s: %s; nothing was imported", file,
+			 fd == -EINVAL ? "not a regular file" : strerror(-fd));
 		l->rc = -ENOENT;
 		return;
 	}

@@ -13,6 +13,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/safefile.h"
 #include "probe/backend.h"
 #include "probe/kvm.h"
 #include "probe/recfile.h"
@@ -44,54 +45,80 @@ void probe_path(struct probe_backend *be, const char *path, char *out, size_t le
 	join(out, len, be->root, path);
 }
 
-/* mkdir -p of the directory part of path (or of path itself when is_dir). */
-static void mkdirs(const char *path, bool is_dir)
+static void save_failed(struct probe_backend *be, const char *path, int err)
 {
-	char tmp[4096];
+	if (!be->save_errors++)
+		snprintf(be->save_error, sizeof(be->save_error), "%s: %s", path, strerror(-err));
+}
 
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	if (!is_dir) {
-		char *slash = strrchr(tmp, '/');
-		if (!slash)
-			return;
-		*slash = '\0';
+/* A directory of the recording, beneath the save directory (no symlink followed). */
+static void save_dir(struct probe_backend *be, const char *path)
+{
+	int fd = be->save_fd >= 0 ? safefile_mkdirs_beneath(be->save_fd, path, 0700) : -EBADF;
+
+	if (fd >= 0)
+		close(fd);
+	else
+		save_failed(be, path, fd);
+}
+
+void probe_save_bytes(struct probe_backend *be, const char *path, const void *buf, size_t n)
+{
+	int fd, rc = 0;
+
+	if (!be->save[0])
+		return;
+	if ((fd = be->save_fd >= 0 ? safefile_create_beneath(be->save_fd, path, 0600) : -EBADF) < 0) {
+		save_failed(be, path, fd);
+		return;
 	}
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(tmp, 0755);
-		*p = '/';
+	for (size_t done = 0; done < n && rc == 0;) {
+		ssize_t w = write(fd, (const char *)buf + done, n - done);
+		rc = w > 0 ? 0 : w < 0 ? -errno : -EIO;
+		done += w > 0 ? (size_t)w : 0;
 	}
-	mkdir(tmp, 0755);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc)
+		save_failed(be, path, rc);
 }
 
 static void save_bytes(struct probe_backend *be, const char *path, const void *buf, size_t n)
 {
-	char dst[4096];
-	FILE *f;
+	probe_save_bytes(be, path, buf, n);
+}
 
-	if (!be->save[0])
-		return;
-	join(dst, sizeof(dst), be->save, path);
-	mkdirs(dst, false);
-	f = fopen(dst, "w");
-	if (!f)
-		return;
-	fwrite(buf, 1, n, f);
-	fclose(f);
+/* Replay: a regular file beneath the recording, never through a symlink (a recording of someone else's must not
+ * make us read /etc/shadow); live: the host's own /proc and /sys. O_NONBLOCK: a FIFO cannot hang the open. */
+static int open_input(struct probe_backend *be, const char *path)
+{
+	char full[4096];
+	struct stat st;
+	int fd;
+
+	if (be->replay) {
+		if ((fd = safefile_open_beneath(be->root_fd, path, O_RDONLY | O_NONBLOCK)) < 0)
+			return fd == -ELOOP ? -EPERM : fd;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			return -EINVAL;
+		}
+		return fd;
+	}
+	probe_path(be, path, full, sizeof(full));
+	fd = open(full, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 long probe_read_bin(struct probe_backend *be, const char *path, void *buf, size_t len)
 {
-	char full[4096];
 	size_t got = 0;
 	int fd;
 
-	probe_path(be, path, full, sizeof(full));
-	fd = open(full, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if ((fd = open_input(be, path)) < 0)
+		return fd;
+	if (be->replay)	/* a regular file: reads may block as usual now */
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	while (got < len) {
 		ssize_t n = read(fd, (char *)buf + got, len - got);
 		if (n < 0) {
@@ -120,18 +147,26 @@ long probe_read(struct probe_backend *be, const char *path, char *buf, size_t le
 	return n < 0 ? n : (long)strlen(buf);
 }
 
-/* Recordings keep a link as a small file holding its target: tar and `make dist` drop dangling links. */
-static ssize_t readlink_recorded(const char *full, char *target, size_t len)
+/* Recordings keep a link as a small file holding its target (tar and `make dist` drop dangling links), or as a
+ * real link, whose target is only read, never followed. */
+static ssize_t readlink_recorded(struct probe_backend *be, const char *path, char *target, size_t len)
 {
-	ssize_t n = readlink(full, target, len - 1);
-	FILE *f;
+	int fd = safefile_open_beneath(be->root_fd, path, O_PATH);
+	ssize_t n;
 
-	if (n >= 0 || errno != EINVAL)
-		return n;
-	if (!(f = fopen(full, "r")))
+	if (fd < 0) {
+		errno = -fd;
 		return -1;
-	n = (ssize_t)fread(target, 1, len - 1, f);
-	fclose(f);
+	}
+	n = readlinkat(fd, "", target, len - 1);
+	close(fd);
+	if (n >= 0 || errno != ENOENT)
+		return n >= 0 ? n : (errno == EINVAL ? (errno = ENOENT, -1) : -1);
+	n = probe_read_bin(be, path, target, len - 1);
+	if (n < 0) {
+		errno = (int)-n;
+		return -1;
+	}
 	while (n > 0 && (target[n - 1] == '\n' || target[n - 1] == ' '))
 		n--;
 	return n;
@@ -143,7 +178,7 @@ int probe_readlink_base(struct probe_backend *be, const char *path, char *buf, s
 	ssize_t n;
 
 	probe_path(be, path, full, sizeof(full));
-	n = be->replay ? readlink_recorded(full, target, sizeof(target)) : readlink(full, target, sizeof(target) - 1);
+	n = be->replay ? readlink_recorded(be, path, target, sizeof(target)) : readlink(full, target, sizeof(target) - 1);
 	if (n < 0)
 		return -errno;
 	target[n] = '\0';
@@ -181,14 +216,20 @@ int probe_list(struct probe_backend *be, const char *dir, probe_list_fn fn, void
 	int rc = 0;
 
 	probe_path(be, dir, full, sizeof(full));
-	d = opendir(full);
-	if (!d)
+	if (be->replay) {
+		int fd = safefile_open_beneath(be->root_fd, dir, O_RDONLY | O_DIRECTORY);
+		d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d) {
+			rc = fd < 0 ? fd : -errno;
+			if (fd >= 0)
+				close(fd);
+			return rc;
+		}
+	} else if (!(d = opendir(full))) {
 		return -errno;
-	if (be->save[0]) {
-		char dst[4096];
-		join(dst, sizeof(dst), be->save, dir);
-		mkdirs(dst, true);
 	}
+	if (be->save[0])
+		save_dir(be, dir);
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -225,13 +266,18 @@ bool probe_exists(struct probe_backend *be, const char *path)
 	struct stat st;
 
 	probe_path(be, path, full, sizeof(full));
-	if (lstat(full, &st) < 0)
+	if (be->replay) {
+		int fd = safefile_open_beneath(be->root_fd, path, O_PATH);
+		bool ok = fd >= 0 && fstat(fd, &st) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (!ok)
+			return false;
+	} else if (lstat(full, &st) < 0) {
 		return false;
-	if (be->save[0] && S_ISDIR(st.st_mode)) {
-		char dst[4096];
-		join(dst, sizeof(dst), be->save, path);
-		mkdirs(dst, true);
 	}
+	if (be->save[0] && S_ISDIR(st.st_mode))
+		save_dir(be, path);
 	return true;
 }
 
@@ -398,23 +444,84 @@ static void cpuid_quiet(const char *msg)
 	(void)msg;	/* libcpuid warns per bad line on stderr; the problem is reported once instead */
 }
 
-static int load_dump(struct probe_backend *be, const char *file)
+#define CPUID_DUMP_MAX (1 << 20)
+
+/* fd: the dump, already opened as a regular file (libcpuid reads it by name: /proc/self/fd/N is that file). */
+static int load_dump(struct probe_backend *be, const char *file, int fd)
 {
+	char self[64];
+	struct stat st;
 	int rc;
 
 	be->dump = calloc(1, sizeof(*be->dump));
 	if (!be->dump)
 		return -ENOMEM;
 	cpuid_set_warn_function(cpuid_quiet);
-	rc = cpuid_deserialize_raw_data(be->dump, file);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > CPUID_DUMP_MAX)
+		rc = -1;
+	else
+		rc = cpuid_deserialize_raw_data(be->dump, self);
 	/* every x86-64 CPU has leaf 1 and extended leaves (long mode is reported there): if not, truncated */
 	if (rc != 0 || be->dump->basic_cpuid[0][0] == 0 || be->dump->basic_cpuid[1][0] == 0 ||
 	    be->dump->ext_cpuid[0][0] < 0x80000001u) {
 		probe_problem(be, "%s: not a libcpuid raw CPUID dump (%s); make one with `cpuid_tool --save=FILE`",
-			      file, rc ? cpuid_error() : "leaf 1 or the extended leaves are missing: truncated?");
+			      file, fd < 0 ? "not a regular file, or a link" : rc < 0 && fd >= 0 && st.st_size > CPUID_DUMP_MAX ?
+			      "larger than 1 MiB" : rc ? cpuid_error() : "leaf 1 or the extended leaves are missing: truncated?");
 		memset(be->dump, 0, sizeof(*be->dump));	/* leaf 0 max = 0: every leaf reads as missing */
 		be->dump_bad = true;
 	}
+	return 0;
+}
+
+/* The recording's directory: made here (0700), or an existing empty one of ours: never one someone else made,
+ * which could hold links to files of ours. A placeholder RECORDING proves it writable before the run. */
+static int open_save_dir(struct probe_backend *be, const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	bool made = mkdir(dir, 0700) == 0;
+	int fd, rc;
+
+	if (!made && errno != EEXIST) {
+		snprintf(err, errlen, "%s: cannot create the recording directory: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		bool link = lstat(dir, &st) == 0 && S_ISLNK(st.st_mode);	/* O_NOFOLLOW|O_DIRECTORY: ENOTDIR */
+		snprintf(err, errlen, "%s: %s; give --save a new directory", dir,
+			 link ? "a symbolic link" : rc == -ENOTDIR ? "not a directory" : strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: belongs to uid %u, not to us: it may hold links to our files; give --save a "
+			 "new directory", dir, (unsigned)st.st_uid);
+		close(fd);
+		return -EPERM;
+	}
+	int dfd = dup(fd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	bool empty = d != NULL;
+	while (d && (de = readdir(d)))
+		empty &= !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	if (!empty) {
+		snprintf(err, errlen, "%s: exists and is not empty; give --save a new (or empty) directory", dir);
+		close(fd);
+		return -EEXIST;
+	}
+	fchmod(fd, 0700);	/* a recording holds kernel log lines that dmesg_restrict may hide from others */
+	int probe = safefile_create_beneath(fd, "RECORDING", 0600);
+	if (probe < 0) {
+		snprintf(err, errlen, "%s: cannot write there: %s", dir, strerror(-probe));
+		close(fd);
+		return probe;
+	}
+	close(probe);
+	be->save_fd = fd;
+	snprintf(be->save, sizeof(be->save), "%s", dir);
 	return 0;
 }
 
@@ -425,10 +532,12 @@ int probe_backend_open(struct probe_backend *be, const char *replay_dir, const c
 	int rc;
 
 	memset(be, 0, sizeof(*be));
+	be->root_fd = be->save_fd = -1;
 	be->ops = replay_dir ? &replay_ops : &live_ops;
 	be->replay = replay_dir != NULL;
 	if (replay_dir) {
-		if (stat(replay_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		if (stat(replay_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    (be->root_fd = open(replay_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 			snprintf(err, errlen, "%s: not a recording directory (make one with `nestvisor probe --save DIR`)",
 				 replay_dir);
 			return -ENOENT;
@@ -436,23 +545,25 @@ int probe_backend_open(struct probe_backend *be, const char *replay_dir, const c
 		snprintf(be->root, sizeof(be->root), "%s", replay_dir);
 		load_kv(be, "/cpuid-hypervisor.txt", &be->hv_leaves);
 		load_kv(be, "/msr.txt", &be->msrs);
-		if (!cpuid_dump) {
-			char f[4200];
-			probe_path(be, "/cpuid.raw", f, sizeof(f));
-			if (access(f, R_OK) == 0 && (rc = load_dump(be, f)) < 0)
+		if (!cpuid_dump && probe_exists(be, "/cpuid.raw")) {
+			int fd = open_input(be, "/cpuid.raw");
+			rc = load_dump(be, "cpuid.raw", fd);
+			if (fd >= 0)
+				close(fd);
+			if (rc < 0)
 				goto fail;
 		}
 	}
-	if (cpuid_dump && (rc = load_dump(be, cpuid_dump)) < 0)
-		goto fail;
-	if (save_dir) {
-		if (mkdir(save_dir, 0755) < 0 && errno != EEXIST) {
-			rc = -errno;
-			snprintf(err, errlen, "%s: cannot create the recording directory: %s", save_dir, strerror(errno));
+	if (cpuid_dump) {
+		int fd = safefile_open_regular(cpuid_dump, NULL);
+		rc = load_dump(be, cpuid_dump, fd);
+		if (fd >= 0)
+			close(fd);
+		if (rc < 0)
 			goto fail;
-		}
-		snprintf(be->save, sizeof(be->save), "%s", save_dir);
 	}
+	if (save_dir && (rc = open_save_dir(be, save_dir, err, errlen)) < 0)
+		goto fail;
 	return 0;
 fail:
 	probe_backend_close(be);
@@ -464,13 +575,27 @@ static void save_cpuid_raw(struct probe_backend *be)
 	struct cpu_raw_data_t raw;
 	char dst[4200];
 
-	join(dst, sizeof(dst), be->save, "/cpuid.raw");
+	/* libcpuid writes by name: through our descriptor of the directory, which no one else can write to */
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/cpuid.raw", be->save_fd);
 	if (be->dump && !be->dump_bad)
 		cpuid_serialize_raw_data(be->dump, dst);
 	else if (be->dump)
 		;	/* nothing trustworthy to record */
 	else if (cpuid_get_raw_data(&raw) == 0)
 		cpuid_serialize_raw_data(&raw, dst);
+}
+
+static void save_kv(struct probe_backend *be, const char *path, const struct rec_kv *kv)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f && recfile_print_kv(kv, f) == 0)
+		save_bytes(be, path, text, len);
+	else
+		save_failed(be, path, -ENOMEM);
+	free(text);
 }
 
 int probe_backend_finish(struct probe_backend *be)
@@ -482,19 +607,23 @@ int probe_backend_finish(struct probe_backend *be)
 	if (!be->save[0])
 		return 0;
 	save_cpuid_raw(be);
-	join(dst, sizeof(dst), be->save, "/cpuid-hypervisor.txt");
-	recfile_write_kv(be->hv_leaves, dst);
-	join(dst, sizeof(dst), be->save, "/msr.txt");
-	recfile_write_kv(be->msrs, dst);
+	save_kv(be, "/cpuid-hypervisor.txt", be->hv_leaves);
+	save_kv(be, "/msr.txt", be->msrs);
 	uname(&u);
 	snprintf(meta, sizeof(meta), "recorded-by=nestvisor %s\nsource=%s\nkernel=%s %s\ndate=%ld\n",
 		 PACKAGE_VERSION, be->replay ? "replay" : "live", u.sysname, u.release, (long)now);
 	save_bytes(be, "/RECORDING", meta, strlen(meta));
-	return 0;
+	(void)dst;
+	return be->save_errors ? -EIO : 0;
 }
 
 void probe_backend_close(struct probe_backend *be)
 {
+	if (be->root_fd >= 0)
+		close(be->root_fd);
+	if (be->save_fd >= 0)
+		close(be->save_fd);
+	be->root_fd = be->save_fd = -1;
 	free(be->kmsg);
 	be->kmsg = NULL;
 	free(be->dump);

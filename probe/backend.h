@@ -21,6 +21,10 @@ struct probe_backend {
 	const struct probe_backend_ops *ops;
 	char root[4096];	/* "" for the live host, the recording directory otherwise */
 	char save[4096];	/* "" unless recording */
+	int root_fd;		/* replay: the recording, read beneath it only (no symlink followed), or -1 */
+	int save_fd;		/* recording: a directory we made or an empty one of ours, mode 0700, or -1 */
+	int save_errors;	/* files of the recording that could not be written */
+	char save_error[160];	/* the first of them, and why */
 	bool replay;
 	struct cpu_raw_data_t *dump;	/* CPUID from a libcpuid raw dump, or NULL */
 	bool dump_bad;			/* the dump did not load: CPUID is unavailable */
@@ -50,6 +54,8 @@ void probe_problem(struct probe_backend *be, const char *fmt, ...) __attribute__
 const char *probe_kmsg(struct probe_backend *be, int *err);
 /* Path of a host path inside the root (for libpci's sysfs.path). */
 void probe_path(struct probe_backend *be, const char *path, char *out, size_t len);
+/* Writes one file of the recording (path as on the host, e.g. "/kvm.json"); a failure is counted. */
+void probe_save_bytes(struct probe_backend *be, const char *path, const void *buf, size_t n);
 /* Copies a host file into the recording (used for files a library reads itself). */
 void probe_save_copy(struct probe_backend *be, const char *path);
 

@@ -56,13 +56,9 @@ void probe_kvm_collect_sysfs(struct probe_backend *be, struct probe_kvm *kvm)
 void probe_kvm_save(struct probe_backend *be, const struct probe_kvm *kvm)
 {
 	if (be->save[0]) {
-		char *json = probe_kvm_to_json(kvm), dst[4200];
-		FILE *f;
-		snprintf(dst, sizeof(dst), "%s/kvm.json", be->save);
-		if (json && (f = fopen(dst, "w"))) {
-			fputs(json, f);
-			fclose(f);
-		}
+		char *json = probe_kvm_to_json(kvm);
+		if (json)
+			probe_save_bytes(be, "/kvm.json", json, strlen(json));
 		free(json);
 	}
 }

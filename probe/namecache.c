@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "probe/facts.h"
+#include "common/paths.h"
+#include "common/safefile.h"
 #include "probe/namecache.h"
 
 #define CACHE_MAGIC "nestvisor-pci-names 1"
@@ -28,12 +30,11 @@ const char *probe_namecache_ids(void)
 
 void probe_namecache_path(char *buf, size_t len)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char base[4000];
 
-	if (xdg && *xdg)
-		snprintf(buf, len, "%s/nestvisor/pci-names", xdg);
-	else if (home && *home)
-		snprintf(buf, len, "%s/.cache/nestvisor/pci-names", home);
+	paths_xdg("XDG_CACHE_HOME", ".cache", base, sizeof(base));
+	if (base[0])
+		snprintf(buf, len, "%s/nestvisor/pci-names", base);
 	else
 		buf[0] = '\0';
 }
@@ -130,21 +131,13 @@ static void keep_old_entries(const char *cache, const char *key, const struct pr
 
 void probe_namecache_store(const char *cache, const char *ids, const struct probe_pci *pci)
 {
-	char key[512], tmp[4200], dir[4096];
+	struct safefile_replace r;
+	char key[512];
 	FILE *f;
 
-	if (!cache[0] || !key_of(ids, key, sizeof(key)) || strlen(cache) >= sizeof(dir))
+	if (!cache[0] || !key_of(ids, key, sizeof(key)) || safefile_replace_begin(cache, &r) < 0)
 		return;
-	snprintf(dir, sizeof(dir), "%s", cache);
-	for (char *p = dir + 1; *p; p++)	/* mkdir -p of the cache's directory */
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(dir, 0755);
-			*p = '/';
-		}
-	snprintf(tmp, sizeof(tmp), "%s.%d", cache, (int)getpid());
-	if (!(f = fopen(tmp, "w")))
-		return;
+	f = r.f;
 	fprintf(f, "%s\n", key);
 	for (int i = 0; i < pci->ndevs; i++) {
 		const struct probe_pci_dev *d = &pci->devs[i];
@@ -152,7 +145,5 @@ void probe_namecache_store(const char *cache, const char *ids, const struct prob
 			d->class_name);
 	}
 	keep_old_entries(cache, key, pci, f);
-	if (fclose(f) == 0 && rename(tmp, cache) == 0)	/* atomic: a concurrent probe sees old or new */
-		return;
-	unlink(tmp);
+	safefile_replace_commit(&r, false);	/* atomic: a concurrent probe sees old or new */
 }

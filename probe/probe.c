@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "probe/backend.h"
+#include "common/text.h"
 #include "probe/facts.h"
 #include "probe/namecache.h"
 #include "probe/recfile.h"
@@ -166,6 +167,31 @@ static void collect(struct probe_backend *be, const struct probe_options *opt, s
 	probe_cpu_decide_features(&f->cpu, &f->kvm);
 }
 
+/* Every string read from outside, made printable and valid UTF-8 before anything judges or shows it: a
+ * recording (or a driver's name) may hold terminal escapes or bytes PostgreSQL refuses. */
+static void clean_facts(struct probe_facts *f)
+{
+	char *fields[] = { f->cpu.vendor_str, f->cpu.brand, f->cpu.kmsg_bios, f->hv.dmi_vendor, f->hv.dmi_product,
+			   f->hv.dmi_bios, f->hv.acpi_oem, f->hv.acpi_oem_table, f->hv.display, f->kvm.module,
+			   f->kvm.run_detail, f->iommu.acpi_corrupt, f->iommu.unit_names, f->iommu.group_types,
+			   f->iommu.cmdline, f->iommu.intremap_evidence, f->pci.errmsg, f->source, f->input, f->problems,
+			   f->kernel };
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		text_clean(fields[i]);
+	for (int i = 0; i < f->hv.nsig && i < PROBE_HV_MAX; i++)
+		text_clean(f->hv.sig[i].sig);
+	for (int i = 0; i < f->kvm.nparams && i < PROBE_KVM_MAX_PARAMS; i++)
+		text_clean(f->kvm.params[i].name), text_clean(f->kvm.params[i].value);
+	for (int i = 0; i < f->pci.ndevs; i++) {
+		struct probe_pci_dev *d = &f->pci.devs[i];
+		char *dev[] = { d->addr, d->slot, d->vendor_name, d->device_name, d->class_name, d->driver, d->group_peers,
+				d->reset, d->reason };
+		for (size_t j = 0; j < sizeof(dev) / sizeof(dev[0]); j++)
+			text_clean(dev[j]);
+	}
+}
+
 int probe_run(const struct probe_options *opt, struct probe_report *rep, char *err, size_t errlen)
 {
 	struct probe_backend be;
@@ -184,16 +210,21 @@ int probe_run(const struct probe_options *opt, struct probe_report *rep, char *e
 	collect(&be, opt, rep->facts);
 	snprintf(rep->facts->problems, sizeof(rep->facts->problems), "%s", be.problems);
 	snprintf(rep->facts->input, sizeof(rep->facts->input), "%s", be.root);
-	probe_backend_finish(&be);
+	if (probe_backend_finish(&be) < 0)
+		snprintf(rep->save_error, sizeof(rep->save_error), "%d file(s) could not be written, the first %s",
+			 be.save_errors, be.save_error);
 	probe_backend_close(&be);
+	clean_facts(rep->facts);
 	snprintf(rep->source, sizeof(rep->source), "%s", rep->facts->source);
 	rep->nchecks = NCHECKS;
 	for (size_t i = 0; i < NCHECKS; i++) {
 		rep->checks[i].id = probe_checks[i].id;
 		rep->checks[i].title = probe_checks[i].title;
 		probe_checks[i].fn(rep->facts, &rep->checks[i]);
+		text_clean(rep->checks[i].evidence), text_clean(rep->checks[i].fix);	/* cut mid-character by snprintf */
 	}
 	summarize(rep->facts, &rep->summary);
+	text_clean(rep->summary.hw_vms_how), text_clean(rep->summary.nested_why);
 	return 0;
 fail:
 	probe_report_free(rep);

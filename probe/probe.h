@@ -45,6 +45,7 @@ struct probe_report {
 	size_t nchecks;
 	struct probe_summary summary;
 	char source[32];	/* "live" or "replay" */
+	char save_error[256];	/* --save: the files that could not be written, or "" */
 };
 
 /* Runs the whole probe; 0 or -errno (the probe itself could not run). Fills err on failure. */

@@ -186,6 +186,11 @@ int recfile_write_kv(const struct rec_kv *kv, const char *path)
 
 	if (!f)
 		return -errno;
+	return recfile_print_kv(kv, f);
+}
+
+int recfile_print_kv(const struct rec_kv *kv, FILE *f)
+{
 	for (; kv; kv = kv->next) {
 		fprintf(f, "0x%08x=", kv->key);
 		if (kv->err)

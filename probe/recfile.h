@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* "KEY=VALUE" lines; KEY a number (0x.. or decimal). VALUE: up to 4 hex words, or "error:TEXT". */
 struct rec_kv {
@@ -20,6 +21,8 @@ const struct rec_kv *recfile_find(const struct rec_kv *kv, uint32_t key);
 /* Appends one record (live run being saved). */
 int recfile_add(struct rec_kv **list, uint32_t key, int err, const uint32_t *w, int nw);
 int recfile_write_kv(const struct rec_kv *kv, const char *path);
+/* The same text to an open stream, which it closes (0 or -errno). */
+int recfile_print_kv(const struct rec_kv *kv, FILE *f);
 int recfile_errno_from_text(const char *s);
 
 /* Sysfs values: "0x8086\n", "42\n", "Y\n", "1\n". -EINVAL when malformed. */

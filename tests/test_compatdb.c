@@ -211,8 +211,69 @@ static void test_hostile_reports_refused(void **state)
 	memset(huge, ' ', big);
 	expect_refused(db, dir, huge, big, "larger than a report can be");
 	free(huge);
+	/* issue 12, 6 and 13: text PostgreSQL refuses, repeated keys and entries, a time that is not one */
+	static const struct { const char *after, *insert, *why; } edits[] = {
+		{ "\"evidence\":\"", "\\u0000", "a string holds a NUL character" },
+		{ "\"evidence\":\"", "\xff\xfe", "UTF-8" },
+		{ "\"evidence\":\"", "\xed\xa0\x80", "UTF-8" },	/* a surrogate */
+		{ "\"evidence\":\"", "\xc0\xaf", "UTF-8" },	/* an overlong "/" */
+		{ "{", "\"uuid\":\"00000000-0000-4000-8000-000000000009\",", "a key appears twice" },
+	};
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		char *at = strstr(good, edits[i].after), *t = malloc(n + 64);
+		assert_non_null(at);
+		size_t pre = (size_t)(at - good) + strlen(edits[i].after);
+		snprintf(t, n + 64, "%.*s%s%s", (int)pre, good, edits[i].insert, good + pre);
+		expect_refused(db, dir, t, strlen(t), edits[i].why);
+		free(t);
+	}
+	static const struct { const char *member; const char *why; } twice[] = {
+		{ "devices", "address \"" }, { "checks", "appears twice" },
+	};
+	for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
+		json_object *env = json_tokener_parse(good), *probe = json_object_object_get(env, "probe");
+		json_object *arr = json_object_object_get(probe, twice[i].member);
+		assert_true(json_object_array_length(arr) > 0);
+		json_object_array_add(arr, json_object_get(json_object_array_get_idx(arr, 0)));
+		const char *t = json_object_to_json_string(env);
+		expect_refused(db, dir, t, strlen(t), twice[i].why);
+		json_object_put(env);
+	}
+	json_object *env = json_tokener_parse(good);
+	json_object_object_add(env, "created", json_object_new_string("yesterday at noon"));
+	expect_refused(db, dir, json_object_to_json_string(env), strlen(json_object_to_json_string(env)), "is not a time");
+	json_object_object_add(env, "created", json_object_new_string("2026-02-30T10:00:00Z"));
+	expect_refused(db, dir, json_object_to_json_string(env), strlen(json_object_to_json_string(env)), "is not a time");
+	json_object_put(env);
 	compatdb_close(db);
 	test_sh("rm -rf '%s'", dir);
+}
+
+/* Every message that names the shared database hides its password (issue 12, 5). */
+static void test_url_password_hidden(void **state)
+{
+	static const struct { const char *url, *shown; } cases[] = {
+		{ "postgresql://u:secret@db.example:5432/fleet", "postgresql://u:***@db.example:5432/fleet" },
+		{ "postgres://u:s%40c@h/db?sslmode=require&password=two", "postgres://u:***@h/db?sslmode=require&password=***" },
+		{ "postgresql://u@h/db", "postgresql://u@h/db" },
+		{ "postgresql://h/db?password=x", "postgresql://h/db?password=***" },
+		{ "host=h password=secret dbname=x", "host=h password=*** dbname=x" },
+		{ "host=h password = 'se cr\\'et' user=u", "host=h password = *** user=u" },
+		{ "password=", "password=***" },
+	};
+	char out[256], err[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		compatdb_url_shown(cases[i].url, out, sizeof(out));
+		if (strcmp(out, cases[i].shown))
+			fail_msg("%s shown as \"%s\", expected \"%s\"", cases[i].url, out, cases[i].shown);
+	}
+	setenv("NESTVISOR_LIBPQ", "/nonexistent", 0);	/* no server needed: a refused port, or no libpq at all */
+	assert_true(compatdb_remote_init("postgresql://u:hunter2@127.0.0.1:1/x", err, sizeof(err)) < 0);
+	assert_null(strstr(err, "hunter2"));
+	assert_true(compatdb_remote_init("host=127.0.0.1 port=1 password=hunter2", err, sizeof(err)) < 0);
+	assert_null(strstr(err, "hunter2"));
 }
 
 static void test_newer_and_corrupt_files_untouched(void **state)
@@ -438,6 +499,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_record_export_import),
 	cmocka_unit_test(test_device_knowledge_across_hosts),
 	cmocka_unit_test(test_hostile_reports_refused),
+	cmocka_unit_test(test_url_password_hidden),
 	cmocka_unit_test(test_import_many_files),
 	cmocka_unit_test(test_newer_and_corrupt_files_untouched),
 };

@@ -228,6 +228,73 @@ static void test_corrupt_recordings(void **state)
 	expect("amd-svm-avic", "rm -rf sys proc cpuid.raw kvm.json msr.txt", "cpu.model", PROBE_UNKNOWN, NULL);
 }
 
+/* A recording is someone else's data: no link in it is followed (its target could be /etc/shadow), no FIFO or
+ * endless file hangs the replay, and nothing outside it reaches the output or a --save copy (issue 12, 2 and 9). */
+static void test_hostile_recordings(void **state)
+{
+	struct probe_options o = { 0 };
+	struct probe_report rep;
+	char dir[256], save[300], secret[300], err[512] = "";
+
+	(void)state;
+	corrupt_copy(dir, sizeof(dir), "intel-vtx-nested", "true");
+	snprintf(secret, sizeof(secret), "%s.secret", dir);
+	test_sh("echo 'TOPSECRET root:$6$hash' > '%s'", secret);
+	assert_int_equal(test_sh("cd '%s' && ln -sf '%s' proc/cmdline && ln -sf /dev/zero cpuid.raw && rm kmsg.txt && "
+				 "mkfifo kmsg.txt && mv sys/module sys/module.real && ln -s \"$PWD/sys/module.real\" sys/module",
+				 dir, secret), 0);
+	snprintf(save, sizeof(save), "%s.saved", dir);
+	o.replay_dir = dir, o.save_dir = save;
+	assert_int_equal(probe_run(&o, &rep, err, sizeof(err)), 0);	/* returns: no FIFO or /dev/zero hangs it */
+	char *doc = probe_output_json(&rep);
+	assert_null(strstr(doc, "TOPSECRET"));
+	assert_non_null(strstr(rep.facts->problems, "cpuid.raw"));
+	assert_int_equal(probe_report_find(&rep, "cpu.model")->status, PROBE_UNKNOWN);
+	/* sys/module is a link: the KVM module's parameters are not read through it */
+	assert_null(strstr(doc, "nested=Y"));
+	free(doc);
+	probe_report_free(&rep);
+	assert_int_equal(test_sh("! grep -rq TOPSECRET '%s'", save), 0);
+	assert_int_equal(test_sh("test \"$(stat -c %%a '%s')\" = 700", save), 0);	/* kernel log lines inside */
+	test_sh("rm -rf '%s' '%s' '%s'", dir, save, secret);
+}
+
+/* --save only into a directory it made or an empty one of ours; anything else is refused before the run, and
+ * nothing is said to be recorded that was not (issue 12, 1 and 15). */
+static void test_save_refuses(void **state)
+{
+	struct probe_options o = { .skip_functional = true };
+	struct probe_report rep;
+	char dir[256], path[300], host[512], err[512];
+
+	(void)state;
+	test_mkdtemp(dir, sizeof(dir));
+	test_data_path(host, sizeof(host), "hosts/amd-svm-avic");
+	o.replay_dir = host;
+	static const struct { const char *setup, *name, *needle; } bad[] = {
+		{ "mkdir full && touch full/x", "full", "not empty" },
+		{ "mkfifo fifo", "fifo", "not a directory" },
+		{ "touch file", "file", "not a directory" },
+		{ "mkdir real && ln -s real link", "link", "symbolic link" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(test_sh("cd '%s' && %s", dir, bad[i].setup), 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, bad[i].name);
+		o.save_dir = path, err[0] = '\0';
+		assert_true(probe_run(&o, &rep, err, sizeof(err)) < 0);
+		if (!strstr(err, bad[i].needle) || !strstr(err, path))
+			fail_msg("--save %s: \"%s\", expected \"%s\"", bad[i].name, err, bad[i].needle);
+	}
+	assert_int_equal(test_sh("test ! -e '%s/real/RECORDING'", dir), 0);	/* nothing written through the link */
+	snprintf(path, sizeof(path), "%s/new", dir);
+	o.save_dir = path;
+	assert_int_equal(probe_run(&o, &rep, err, sizeof(err)), 0);
+	assert_string_equal(rep.save_error, "");
+	probe_report_free(&rep);
+	assert_int_equal(test_sh("test -s '%s/new/RECORDING' && test -s '%s/new/kvm.json'", dir, dir), 0);
+	test_sh("rm -rf '%s'", dir);
+}
+
 static void test_missing_recording(void **state)
 {
 	struct probe_options o = { .replay_dir = "/nonexistent/recording" };
@@ -262,6 +329,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_hosts),
 	cmocka_unit_test(test_h100_gpu_recorded),
 	cmocka_unit_test(test_corrupt_recordings),
+	cmocka_unit_test(test_hostile_recordings),
+	cmocka_unit_test(test_save_refuses),
 	cmocka_unit_test(test_missing_recording),
 	cmocka_unit_test(test_json_schema),
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <wchar.h>
+#include "common/text.h"
 #include "tui/crt.h"
 
 static int role_attr[ROLE_COUNT];
@@ -117,6 +118,10 @@ void crt_text(int y, int x, enum crt_role role, int width, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	text_clean(buf);	/* names from recordings, files and sockets: no escape reaches the terminal */
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
 	attron(role_attr[role]);
 	/* width counts columns, not bytes: UTF-8 text (names from pci.ids, the sparkline) is never cut mid-character */
 	wchar_t w[1024];

@@ -27,7 +27,7 @@ static struct {
 	pthread_t thread;
 	atomic_int state;		/* 0 idle, 1 running, 2 done */
 	atomic_int queued, sent, already;
-	char url[1024], err[512];
+	char url[1024], shown[1024], err[512];
 	int rc;
 	double started_ms;
 } sub;
@@ -59,6 +59,8 @@ static void submit_start(struct tui *t)
 {
 	if (atomic_load(&sub.state) == 1)
 		return;
+	if (compatdb_url(NULL, sub.url, sizeof(sub.url)) == 0)
+		compatdb_url_shown(sub.url, sub.shown, sizeof(sub.shown));
 	if (compatdb_url(NULL, sub.url, sizeof(sub.url)) < 0) {
 		snprintf(t->message, sizeof(t->message), "no shared database: set NESTVISOR_COMPAT_URL or compat_url in "
 			 "nestvisor.conf");
@@ -90,10 +92,10 @@ static void submit_poll(struct tui *t)
 
 	if (state == 1 && q < 0)
 		snprintf(t->message, sizeof(t->message), "%c connecting to %.200s ...",
-			 spin[(int)((tui_now_ms() - sub.started_ms) / 100) % 4], sub.url);
+			 spin[(int)((tui_now_ms() - sub.started_ms) / 100) % 4], sub.shown);
 	else if (state == 1)
 		snprintf(t->message, sizeof(t->message), "%c submitting to %.200s: %d of %d done (%d sent, %d already there)",
-			 spin[(int)((tui_now_ms() - sub.started_ms) / 100) % 4], sub.url, s + a, q, s, a);
+			 spin[(int)((tui_now_ms() - sub.started_ms) / 100) % 4], sub.shown, s + a, q, s, a);
 	else if (state == 2) {
 		pthread_join(sub.thread, NULL);
 		atomic_store(&sub.state, 0);

@@ -13,10 +13,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "common/safefile.h"
 #include "vmm/control.h"
+#include "vmm/ctlproto.h"
 #include "vmm/vm.h"
 
-#define CTL_MAX_CLIENTS 8
+#define CTL_MAX_CLIENTS 32
 #define CTL_LINE_MAX 4096
 
 struct vmm_control {
@@ -26,32 +28,65 @@ struct vmm_control {
 	char name[64];
 };
 
-int vmm_control_dir(char *buf, size_t len)
+/* Where the sockets and logs live. /tmp/nestvisor-UID could have been made by anyone first: like tmux and
+ * ssh-agent, it (and any other) is used only if it is ours, a real directory, and no one else may write there. */
+int vmm_control_dir(char *buf, size_t len, char *err, size_t errlen)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	char why[512];
 
-	if (xdg && *xdg)
+	if (xdg && *xdg == '/')
 		snprintf(buf, len, "%s/nestvisor", xdg);
-	else if (getuid() == 0)
+	else if (geteuid() == 0 && stat("/run", &st) == 0 && S_ISDIR(st.st_mode))
 		snprintf(buf, len, "/run/nestvisor");
 	else
-		snprintf(buf, len, "/tmp/nestvisor-%u", (unsigned)getuid());
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
+		snprintf(buf, len, "/tmp/nestvisor-%u", (unsigned)geteuid());
+	int fd = safefile_private_dir(buf, why, sizeof(why));
+	if (fd < 0) {
+		if (errlen)
+			snprintf(err, errlen, "the VMs' runtime directory %s", why);
+		return fd;
+	}
+	close(fd);
+	return 0;
+}
+
+int vmm_control_name_check(const char *name, char *err, size_t errlen)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > VMM_NAME_MAX || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n ||
+	    name[0] == '.' || name[0] == '-') {
+		snprintf(err, errlen, "--name '%.*s': a VM's name is 1 to %d letters, digits, '.', '_' or '-', not starting "
+			 "with '.' or '-'", (int)(n > 64 ? 64 : n), name ? name : "", VMM_NAME_MAX);
+		return -EINVAL;
+	}
 	return 0;
 }
 
 int vmm_control_path(const char *name, char *buf, size_t len)
 {
-	char dir[96];
-	int rc = vmm_control_dir(dir, sizeof(dir));
+	char dir[96], err[8];
+	int rc = vmm_control_dir(dir, sizeof(dir), err, 0);
 
 	if (rc < 0)
 		return rc;
-	if (strchr(name, '/') || !*name || strlen(dir) + strlen(name) + 6 >= len || strlen(dir) + strlen(name) + 6 > 107)
+	if (vmm_control_name_check(name, err, sizeof(err)) < 0)
+		return -EINVAL;
+	if (strlen(dir) + strlen(name) + 6 >= len || strlen(dir) + strlen(name) + 6 > 107)
 		return -ENAMETOOLONG;
 	snprintf(buf, len, "%s/%s.sock", dir, name);
 	return 0;
+}
+
+/* A socket of ours that nobody answers on: left by a killed VMM. Anything else (a file, a link, someone else's
+ * socket) is not ours to remove. */
+static bool remove_stale(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == geteuid() && unlink(path) == 0;
 }
 
 static int connect_to(const char *path)
@@ -98,14 +133,12 @@ static char *status_json(struct vmm *vm, const char *name)
 #define CONSOLE_CHUNK 4096
 
 /* {"cmd":"console","from":N}: the console's output from byte N (bytes as the guest sent them). */
-static char *console_json(struct vmm *vm, json_object *req)
+static char *console_json(struct vmm *vm, uint64_t from)
 {
-	json_object *o = json_object_new_object(), *f;
-	uint64_t from = 0, next, lost;
+	json_object *o = json_object_new_object();
+	uint64_t next, lost;
 	char buf[CONSOLE_CHUNK], *out;
 
-	if (json_object_object_get_ex(req, "from", &f) && json_object_get_int64(f) > 0)
-		from = (uint64_t)json_object_get_int64(f);
 	size_t n = vmm_serial_history(vm, from, buf, sizeof(buf), &next, &lost);
 	json_object_object_add(o, "ok", json_object_new_boolean(true));
 	json_object_object_add(o, "data", json_object_new_string_len(buf, (int)n));
@@ -116,57 +149,96 @@ static char *console_json(struct vmm *vm, json_object *req)
 	return out;
 }
 
-/* {"cmd":"input","data":"..."}: typed on the guest's console. */
-static char *input_json(struct vmm *vm, json_object *req)
+static char *error_json(const char *why)
 {
-	json_object *d;
+	json_object *o = json_object_new_object();
+	char *out;
 
-	if (!json_object_object_get_ex(req, "data", &d) || !json_object_is_type(d, json_type_string))
-		return strdup("{\"ok\":false,\"error\":\"input needs \\\"data\\\": a string\"}");
-	vmm_serial_input(vm, (const uint8_t *)json_object_get_string(d), (size_t)json_object_get_string_len(d));
-	return strdup("{\"ok\":true}");
+	json_object_object_add(o, "ok", json_object_new_boolean(false));
+	json_object_object_add(o, "error", json_object_new_string(why));
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return out;
 }
 
-static char *answer(struct vmm *vm, const char *name, const char *line)
+static char *answer(struct vmm *vm, const char *name, const char *line, size_t len)
 {
-	json_object *req = json_tokener_parse(line), *cmd;
-	const char *c = NULL;
+	struct ctl_request r;
 	char *out = NULL;
 
-	if (req && json_object_object_get_ex(req, "cmd", &cmd) && json_object_is_type(cmd, json_type_string))
-		c = json_object_get_string(cmd);
-	if (!c)
-		out = strdup("{\"ok\":false,\"error\":\"expected one JSON object per line: {\\\"cmd\\\": "
-			     "\\\"status|stats|pause|resume|stop|console|input\\\"}\"}");
-	else if (!strcmp(c, "status"))
-		out = status_json(vm, name);
-	else if (!strcmp(c, "console"))
-		out = console_json(vm, req);
-	else if (!strcmp(c, "input"))
-		out = input_json(vm, req);
-	else if (!strcmp(c, "stats")) {
+	ctl_parse(line, len, &r);
+	switch (r.cmd) {
+	case CTL_BAD: out = error_json(r.error); break;
+	case CTL_STATUS: out = status_json(vm, name); break;
+	case CTL_CONSOLE: out = console_json(vm, r.from); break;
+	case CTL_INPUT:	/* typed on the guest's console */
+		vmm_serial_input(vm, (const uint8_t *)r.data, r.data_len);
+		out = strdup("{\"ok\":true}");
+		break;
+	case CTL_STATS: {
 		struct vmm_stats s;
 		vmm_stats_get(vm, &s);
 		char *j = vmm_stats_json(&s);
 		if (j && (out = malloc(strlen(j) + 16)))
 			sprintf(out, "{\"ok\":true,%s", j + 1);
 		free(j);
-	} else if (!strcmp(c, "pause") || !strcmp(c, "resume") || !strcmp(c, "stop")) {
-		if (!strcmp(c, "pause"))
-			vmm_pause(vm);
-		else if (!strcmp(c, "resume"))
-			vmm_resume(vm);
-		else
-			vmm_stop(vm);
-		out = strdup("{\"ok\":true}");
-	} else {
-		out = strdup("{\"ok\":false,\"error\":\"unknown command\"}");
+		break;
 	}
-	json_object_put(req);
+	case CTL_PAUSE: case CTL_RESUME: case CTL_STOP:
+		r.cmd == CTL_PAUSE ? vmm_pause(vm) : r.cmd == CTL_RESUME ? vmm_resume(vm) : (vmm_stop(vm), 0);
+		out = strdup("{\"ok\":true}");
+		break;
+	}
+	ctl_request_free(&r);
 	return out;
 }
 
-struct client { int fd; char buf[CTL_LINE_MAX]; size_t len; };
+/* A client never blocks the VMM: its socket is non-blocking, its answers wait in a bounded buffer, and one
+ * that reads too slowly, or sends nothing for CTL_IDLE_MS, is dropped. */
+#define CTL_OUT_MAX (1u << 20)
+#define CTL_IDLE_MS 30000
+struct client {
+	int fd;
+	char buf[CTL_LINE_MAX];
+	size_t len;
+	char *out;
+	size_t outlen, outcap;
+	uint64_t last_ns;
+};
+
+static bool queue_reply(struct client *cl, const char *reply)
+{
+	size_t n = strlen(reply) + 1;
+
+	if (cl->outlen + n > CTL_OUT_MAX)
+		return false;	/* it does not read what it asked for */
+	if (cl->outlen + n > cl->outcap) {
+		size_t cap = cl->outcap ? cl->outcap : 4096;
+		while (cap < cl->outlen + n)
+			cap *= 2;
+		char *o = realloc(cl->out, cap);
+		if (!o)
+			return false;
+		cl->out = o, cl->outcap = cap;
+	}
+	memcpy(cl->out + cl->outlen, reply, n - 1);
+	cl->out[cl->outlen + n - 1] = '\n';
+	cl->outlen += n;
+	return true;
+}
+
+/* Sends what the socket takes now. MSG_NOSIGNAL: a client gone before its answer must not kill the VMM. */
+static bool flush(struct client *cl)
+{
+	while (cl->outlen) {
+		ssize_t n = send(cl->fd, cl->out, cl->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+		cl->outlen -= (size_t)n;
+		memmove(cl->out, cl->out + n, cl->outlen);
+	}
+	return true;
+}
 
 /* Reads what arrived; answers each complete line. Returns false when the client is gone or misbehaves. */
 static bool serve(struct vmm *vm, struct vmm_control *ctl, struct client *cl)
@@ -174,23 +246,32 @@ static bool serve(struct vmm *vm, struct vmm_control *ctl, struct client *cl)
 	ssize_t n = read(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len);
 	char *nl;
 
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
 	if (n <= 0)
 		return false;
 	cl->len += (size_t)n;
 	cl->buf[cl->len] = '\0';
-	while ((nl = strchr(cl->buf, '\n'))) {
+	cl->last_ns = vmm_now_ns();
+	while ((nl = memchr(cl->buf, '\n', cl->len))) {
 		*nl = '\0';
-		char *reply = answer(vm, ctl->name, cl->buf);
-		/* MSG_NOSIGNAL: a client gone before its answer must not kill the VMM with SIGPIPE */
-		bool ok = reply && send(cl->fd, reply, strlen(reply), MSG_NOSIGNAL) >= 0 &&
-			  send(cl->fd, "\n", 1, MSG_NOSIGNAL) == 1;
+		size_t line = (size_t)(nl - cl->buf);
+		char *reply = answer(vm, ctl->name, cl->buf, line);
+		bool ok = reply && queue_reply(cl, reply);
 		free(reply);
-		cl->len -= (size_t)(nl + 1 - cl->buf);
+		cl->len -= line + 1;
 		memmove(cl->buf, nl + 1, cl->len + 1);
 		if (!ok)
 			return false;
 	}
-	return cl->len < sizeof(cl->buf) - 1;	/* a line longer than that is not a request */
+	return cl->len < sizeof(cl->buf) - 1 && flush(cl);	/* a line longer than that is not a request */
+}
+
+static void drop(struct client *cl, int *n, int i)
+{
+	close(cl[i].fd);
+	free(cl[i].out);
+	cl[i] = cl[--*n];
 }
 
 static void *control_thread(void *arg)
@@ -204,27 +285,33 @@ static void *control_thread(void *arg)
 	for (;;) {
 		p[0] = (struct pollfd){ ctl->listen_fd, POLLIN, 0 };
 		p[1] = (struct pollfd){ ctl->wake[0], POLLIN, 0 };
-		for (int i = 0; i < n; i++)
-			p[i + 2] = (struct pollfd){ cl[i].fd, POLLIN, 0 };
-		if (poll(p, (nfds_t)n + 2, -1) < 0 && errno != EINTR)
+		for (int i = 0; i < n; i++)	/* answers first: no new request while one waits to be read */
+			p[i + 2] = (struct pollfd){ cl[i].fd, cl[i].outlen ? POLLOUT : POLLIN, 0 };
+		if (poll(p, (nfds_t)n + 2, 1000) < 0 && errno != EINTR)
 			break;
 		if (p[1].revents)
 			break;
-		for (int i = n - 1; i >= 0; i--)
-			if (p[i + 2].revents && !serve(vm, ctl, &cl[i])) {
-				close(cl[i].fd);
-				cl[i] = cl[--n];
-			}
+		uint64_t now = vmm_now_ns();
+		for (int i = n - 1; i >= 0; i--) {
+			short ev = p[i + 2].revents;
+			bool ok = !(ev & (POLLERR | POLLNVAL)) && now - cl[i].last_ns < (uint64_t)CTL_IDLE_MS * 1000000;
+			if (ok && (ev & POLLOUT))
+				ok = flush(&cl[i]), cl[i].last_ns = now;
+			else if (ok && (ev & (POLLIN | POLLHUP)))
+				ok = serve(vm, ctl, &cl[i]);
+			if (!ok)
+				drop(cl, &n, i);
+		}
 		if (p[0].revents & POLLIN) {
-			int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 			if (fd >= 0 && n < CTL_MAX_CLIENTS)
-				cl[n++] = (struct client){ .fd = fd, .len = 0 };
+				cl[n++] = (struct client){ .fd = fd, .last_ns = now };
 			else if (fd >= 0)
 				close(fd);	/* too many clients at once */
 		}
 	}
 	for (int i = 0; i < n; i++)
-		close(cl[i].fd);
+		close(cl[i].fd), free(cl[i].out);
 	return NULL;
 }
 
@@ -238,8 +325,8 @@ static int claim_path(const char *path, const char *name, char *err, size_t errl
 		snprintf(err, errlen, "a VM named %s is already running (%s); choose another --name", name, path);
 		return -EADDRINUSE;
 	}
-	if (fd == -ECONNREFUSED || fd == -ENOTSOCK)
-		unlink(path);
+	if (fd == -ECONNREFUSED)
+		remove_stale(path);
 	return 0;
 }
 
@@ -254,6 +341,9 @@ int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen
 	vm->control = ctl;
 	ctl->listen_fd = ctl->wake[0] = ctl->wake[1] = -1;
 	snprintf(ctl->name, sizeof(ctl->name), "%s", name);
+	char dir[96];
+	if ((rc = vmm_control_name_check(name, err, errlen)) < 0 || (rc = vmm_control_dir(dir, sizeof(dir), err, errlen)) < 0)
+		return rc;
 	if ((rc = vmm_control_path(name, ctl->path, sizeof(ctl->path))) < 0) {
 		snprintf(err, errlen, "--name %s: no control socket for it (%s)", name, strerror(-rc));
 		return rc;
@@ -392,7 +482,8 @@ int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
 	DIR *d;
 
 	*stale = 0;
-	if (vmm_control_dir(dir, sizeof(dir)) < 0 || !(d = opendir(dir)))
+	char err[8];
+	if (vmm_control_dir(dir, sizeof(dir), err, 0) < 0 || !(d = opendir(dir)))
 		return 0;
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
@@ -402,7 +493,7 @@ int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
 		snprintf(name, sizeof(name), "%.*s", (int)(l - 5), de->d_name);
 		char *st = vmm_control_request(path, "status", 5000);
 		if (!st) {
-			if (errno == ECONNREFUSED && unlink(path) == 0)	/* its VMM was killed */
+			if (errno == ECONNREFUSED && remove_stale(path))	/* its VMM was killed */
 				(*stale)++;
 			continue;
 		}

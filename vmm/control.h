@@ -8,7 +8,11 @@
 struct vmm;
 
 /* Where sockets live: $XDG_RUNTIME_DIR/nestvisor, /run/nestvisor as root, else /tmp/nestvisor-UID. */
-int vmm_control_dir(char *buf, size_t len);
+/* The runtime directory (made 0700, or refused with err when it is not ours alone). */
+int vmm_control_dir(char *buf, size_t len, char *err, size_t errlen);
+#define VMM_NAME_MAX 32
+/* A VM name: [A-Za-z0-9._-], 1 to VMM_NAME_MAX, not starting with '.' or '-'; -EINVAL with err otherwise. */
+int vmm_control_name_check(const char *name, char *err, size_t errlen);
 int vmm_control_path(const char *name, char *buf, size_t len);
 
 /* Server: binds NAME.sock (removing a stale one left by a killed VMM) and answers in a thread. */

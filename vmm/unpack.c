@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "common/paths.h"
+#include "common/safefile.h"
 #include "vmm/unpack.h"
 
 #define CACHE_MAGIC "NVUNPK1"
@@ -29,12 +31,11 @@ struct key { uint64_t payload_len; uint32_t crc, adler; };
 
 void vmm_unpack_cache_dir(char *buf, size_t len)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char base[4000];
 
-	if (xdg && *xdg == '/')
-		snprintf(buf, len, "%s/nestvisor/kernels", xdg);
-	else if (home && *home == '/')
-		snprintf(buf, len, "%s/.cache/nestvisor/kernels", home);
+	paths_xdg("XDG_CACHE_HOME", ".cache", base, sizeof(base));
+	if (base[0])
+		snprintf(buf, len, "%s/nestvisor/kernels", base);
 	else if (len)
 		buf[0] = '\0';
 }
@@ -50,44 +51,6 @@ static struct key payload_key(const uint8_t *p, size_t len)
 	crc = crc32(crc, p, (uInt)n), crc = crc32(crc, p + len - n, (uInt)n);
 	adler = adler32(adler, p, (uInt)n), adler = adler32(adler, p + len - n, (uInt)n);
 	return (struct key){ len, (uint32_t)crc, (uint32_t)adler };
-}
-
-/* Opens dir, creating what is missing (0700), and trusts it only if it is ours and no one else may write in
- * it: every later step goes through this descriptor, so a renamed or swapped path cannot redirect us. */
-static int open_dir(const char *dir, int depth, char *why, size_t whylen)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st = { 0 };
-
-	if (fd < 0 && errno == ENOENT && depth < 8) {
-		char parent[4096];
-		snprintf(parent, sizeof(parent), "%s", dir);
-		char *slash = strrchr(parent, '/');
-		if (slash && slash != parent) {
-			*slash = '\0';
-			int pfd = open_dir(parent, depth + 1, why, whylen);
-			if (pfd < 0)
-				return pfd;
-			if (mkdirat(pfd, slash + 1, 0700) < 0 && errno != EEXIST) {
-				snprintf(why, whylen, "%s: %s", dir, strerror(errno));
-				close(pfd);
-				return -errno;
-			}
-			fd = openat(pfd, slash + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			close(pfd);
-		}
-	}
-	if (fd < 0) {
-		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	if (depth == 0 && (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022))) {
-		snprintf(why, whylen, "%s: not a directory of ours that only we may write (owner uid %u, mode %o); "
-			 "remove it, or run with --no-unpack", dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -EPERM;
-	}
-	return fd;
 }
 
 static void cache_name(char *buf, size_t len, const struct key *k)
@@ -240,7 +203,7 @@ int vmm_unpack(const char *cache_dir, const uint8_t *payload, size_t len, uint64
 		return -ENOTSUP;
 	struct key k = payload_key(payload, len);
 	cache_name(name, sizeof(name), &k);
-	if ((dfd = open_dir(cache_dir, 0, why, whylen)) < 0)
+	if ((dfd = safefile_private_dir(cache_dir, why, whylen)) < 0)	/* every step after: through this fd */
 		return -ENOTSUP;
 	if ((u->fd = cache_open(dfd, name, &k, expect)) >= 0) {
 		u->from = VMM_UNPACK_CACHED;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "vmm/control.h"
+#include "common/safefile.h"
 #include "nested/nested.h"
 #include "vmm/vm.h"
 #include "vmm/unpack.h"
@@ -212,12 +213,11 @@ static int create_machine(struct vmm *vm, char *err, size_t errlen)
 static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, char *err, size_t errlen)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = safefile_open_regular(path, &st);	/* a FIFO is refused, not waited on */
 
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: %s", path, fd < 0 ? strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, fd == -EINVAL ? "not a regular file (give a kernel or initrd file)" :
+			 strerror(-fd));
 		return -ENOENT;
 	}
 	if ((uint64_t)st.st_size > max) {
@@ -300,7 +300,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 		return -ENOMEM;
 	vm->cfg = *cfg;
 	vm->sysfd = vm->fd = -1;
-	vm->ncpus = cfg->cpus;
+	vm->ncpus = 0;	/* set once checked: teardown walks vm->cpu[0..ncpus) */
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	atomic_init(&vm->end, VMM_END_RUNNING);
@@ -310,6 +310,13 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 		rc = -EINVAL;
 		goto fail;
 	}
+	if (cfg->mem < (1ull << 20) || cfg->mem > VMM_MEM_MAX || !(cfg->timeout >= 0 && cfg->timeout <= VMM_TIMEOUT_MAX)) {
+		snprintf(err, errlen, "--mem %llu bytes or --timeout %g s: out of range (1 MiB to 1 TiB; 0 to %d s)",
+			 (unsigned long long)cfg->mem, cfg->timeout, VMM_TIMEOUT_MAX);
+		rc = -EINVAL;
+		goto fail;
+	}
+	vm->ncpus = cfg->cpus;
 	if ((rc = check_kvm(vm, err, errlen)) < 0 || (rc = decide_nested(vm, err, errlen)) < 0 ||
 	    (rc = create_machine(vm, err, errlen)) < 0 || (rc = load_kernel(vm, err, errlen)) < 0)
 		goto fail;

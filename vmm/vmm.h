@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #define VMM_MAX_CPUS 64
+#define VMM_MEM_MAX (1ull << 40)		/* 1 TiB of guest RAM */
+#define VMM_TIMEOUT_MAX 31536000	/* a year, in seconds: time_t arithmetic stays exact */
 
 enum vmm_console { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_NONE };
 

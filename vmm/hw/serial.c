@@ -250,10 +250,13 @@ int vmm_serial_init(struct vmm *vm, char *err, size_t errlen)
 	vm->serial = s;
 	pthread_mutex_init(&s->lock, NULL);
 	s->out_fd = s->in_fd = s->log_fd = s->pty_fd = s->wake[0] = s->wake[1] = -1;
+	/* O_NOFOLLOW: as root, a link planted at the path (in /tmp, say) must not truncate what it points to */
 	if (vm->cfg.serial_log &&
-	    (s->log_fd = open(vm->cfg.serial_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		snprintf(err, errlen, "--serial-log %s: %s", vm->cfg.serial_log, strerror(errno));
-		return -errno;
+	    (s->log_fd = open(vm->cfg.serial_log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "--serial-log %s: %s", vm->cfg.serial_log,
+			 e == ELOOP ? "a symbolic link: give the file itself" : strerror(e));
+		return -e;
 	}
 	if (vm->cfg.console == VMM_CONSOLE_PTY && (rc = open_pty(s, err, errlen)) < 0)
 		return rc;
