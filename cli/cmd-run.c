@@ -20,7 +20,7 @@ void cli_run_usage(void)
 	printf("usage: nestvisor run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
 	       "                     [--name NAME] [--console stdio|pty|none] [--serial-log FILE] [--stats]\n"
 	       "                     [--timeout SEC] [--load-addr ADDR [--entry ADDR]] [--detach] [--quiet]\n"
-	       "                     [--nested auto|on|off] [--no-unpack]\n\n"
+	       "                     [--nested auto|on|off] [--rng] [--no-unpack]\n\n"
 	       "  --kernel FILE      a bzImage (64-bit boot protocol), an ELF vmlinux with a PVH note, a multiboot\n"
 	       "                     image (kvm-unit-tests' .flat files), or with --load-addr a raw binary\n"
 	       "  --initrd FILE      an initrd (Linux) or multiboot module 1 (kvm-unit-tests' env file)\n"
@@ -34,6 +34,7 @@ void cli_run_usage(void)
 	       "  --nested MODE      let the guest run its own hypervisor (VT-x/AMD-V in its CPUID): auto (default:\n"
 	       "                     where this host allows it, see `nestvisor probe`), on (refused where it cannot,\n"
 	       "                     with the reason), off (the guest sees no VMX/SVM)\n"
+	       "  --rng              a virtio-rng device (PCI): the guest's /dev/hwrng, from the host's getrandom\n"
 	       "  --no-unpack        let a bzImage decompress itself in the guest; by default its kernel is unpacked\n"
 	       "                     once into ~/.cache/nestvisor/kernels and entered directly (with KASLR)\n\n"
 	       "exit status: (v << 1) | 1 when the guest writes v to port 0xf4; 0 when it resets or powers off;\n"
@@ -93,7 +94,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		{ "timeout", required_argument, NULL, 't' }, { "load-addr", required_argument, NULL, 'L' },
 		{ "entry", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
 		{ "detach", no_argument, NULL, 'd' }, { "no-unpack", no_argument, NULL, 'U' },
-		{ "nested", required_argument, NULL, 'X' },
+		{ "nested", required_argument, NULL, 'X' }, { "rng", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -109,6 +110,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		case 'q': cfg->quiet = true; break;
 		case 'd': *detach = true; break;
 		case 'U': cfg->no_unpack = true; break;
+		case 'R': cfg->rng = true; break;
 		case 'X': {
 			enum nested_mode m;
 			if (nested_mode_parse(optarg, &m) < 0)

@@ -6,8 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VMM_MMIO_HOLE_START 0xC0000000ull	/* RAM above this moves to 4 GiB, as on a PC */
-#define VMM_4G              0x100000000ull
+#include "vmm/layout.h"
 
 struct vmm_mem {
 	uint8_t *host;		/* one mapping: [0, low) then [4G, 4G + high) */

@@ -38,6 +38,8 @@ static const struct {
 	{ "serial", vmm_serial_init, vmm_serial_free },
 	{ "i8042", vmm_i8042_init, vmm_i8042_free },
 	{ "platform", vmm_platform_init, vmm_platform_free },
+	{ "pci", vmm_pci_init, vmm_pci_free },
+	{ "virtio-rng", vmm_virtio_rng_init, vmm_virtio_rng_free },
 };
 
 uint64_t vmm_now_ns(void)
@@ -104,6 +106,13 @@ int vmm_mmio_register(struct vmm *vm, const char *name, uint64_t base, uint64_t 
 		return -ENOSPC;
 	vm->mmio[vm->nmmio++] = (struct vmm_mmio_dev){ name, base, len, fn, dev };
 	return 0;
+}
+
+void vmm_mmio_move(struct vmm *vm, void *dev, uint64_t base)
+{
+	for (int i = 0; i < vm->nmmio; i++)
+		if (vm->mmio[i].dev == dev)
+			__atomic_store_n(&vm->mmio[i].base, base, __ATOMIC_RELEASE);
 }
 
 void vmm_irq_line(struct vmm *vm, int irq, int level)

@@ -83,6 +83,8 @@ struct vmm {
 	struct vmm_serial *serial;
 	struct vmm_i8042 *i8042;
 	struct vmm_platform *platform;
+	struct vmm_pci *pci;
+	struct virtio_dev *rng;
 	struct vmm_control *control;
 };
 
@@ -116,6 +118,12 @@ size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, 
 void vmm_serial_input(struct vmm *vm, const uint8_t *buf, size_t n);
 int vmm_i8042_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_i8042_free(struct vmm *vm);
+int vmm_pci_init(struct vmm *vm, char *err, size_t errlen);
+void vmm_pci_free(struct vmm *vm);
+int vmm_virtio_rng_init(struct vmm *vm, char *err, size_t errlen);
+void vmm_virtio_rng_free(struct vmm *vm);
+/* Moves the MMIO region whose device is dev (a BAR the guest placed elsewhere). */
+void vmm_mmio_move(struct vmm *vm, void *dev, uint64_t base);
 int vmm_platform_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_platform_free(struct vmm *vm);
 int vmm_acpi_build(struct vmm *vm);

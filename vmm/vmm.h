@@ -24,6 +24,7 @@ struct vmm_config {
 	uint64_t load_addr, entry;
 	bool quiet;			/* no warnings about unclaimed ports on stderr */
 	bool no_unpack;			/* let a bzImage decompress itself; no kernel cache */
+	bool rng;			/* a virtio-rng device */
 	int nested;			/* enum nested_mode (nested/nested.h): auto (0), on, off */
 	const char *probe_replay;	/* judge nesting from this probe recording, not the host (tests) */
 };

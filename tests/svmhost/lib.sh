@@ -117,7 +117,7 @@ svm_boot() {
 		-accel "tcg,thread=${SVMHOST_TCG_THREAD:-multi}${SVMHOST_TB_SIZE:+,tb-size=$SVMHOST_TB_SIZE}" -cpu "$SVM_CPU" \
 		-smp "$cpus" -m 2048 -nographic -no-reboot -nodefaults -display none -monitor none \
 		-kernel "$SVM_VMLINUZ" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic nv.cpus=$cpus" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic nv.cpus=$cpus ${SVMHOST_APPEND:-}" \
 		-serial "file:$console" -serial "file:$results" -serial "file:$files" -serial "file:$beat" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 2>>"$console" < /dev/null &
 	qpid=$!

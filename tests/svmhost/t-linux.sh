@@ -59,7 +59,9 @@ check "linux bzimage-smp1: its kernel was unpacked on the host" \
 	grep -q 'VM bzimage-smp1 (bzImage, unpacked) ended' /out/linux-bzimage-smp1.log
 check "linux bzimage-smp1: the unpacked kernel is cached" sh -c 'ls /root/.cache/nestvisor/kernels/*.v1'
 compare bzimage-smp1 smp1
-nv_guest bzimage-smp2 2 $G/vmlinuz
+nv_guest bzimage-smp2 2 $G/vmlinuz --rng
+check "linux bzimage-smp2: virtio-rng (PCI, MSI-X) feeds the guest's /dev/hwrng" \
+	grep -q '^NVG: hwrng virtio_rng.0 [0-9a-f]\{64\}$' /out/linux-bzimage-smp2.log
 check "linux bzimage-smp2: its kernel came from the cache" \
 	grep -q 'VM bzimage-smp2 (bzImage, unpacked from cache) ended' /out/linux-bzimage-smp2.log
 compare bzimage-smp2 smp2

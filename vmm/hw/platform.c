@@ -1,6 +1,6 @@
 /* platform: the small PC devices test kernels and Linux expect, QEMU-compatible where QEMU has a convention:
  * debug-exit (0xf4), pc-testdev (0xe0-0xe7, 0x2000+n, MMIO 0xff000000), POST port 0x80, CMOS/RTC, fw_cfg
- * (0x510), PCI configuration mechanism 1 with a host bridge, the ACPI PM block (0x600) and its sleep states. */
+ * (0x510), the ACPI PM block (0x600) and its sleep states. The PCI bus is pci.c. */
 #include "config.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include <time.h>
 #include "vmm/vm.h"
 
-#define TESTDEV_MMIO 0xff000000ull
+#define TESTDEV_MMIO VMM_TESTDEV_MMIO
 #define TESTDEV_MMIO_LEN 0x10000
 #define TESTDEV_IRQS 24
 #define PM_BASE 0x600
@@ -29,7 +29,6 @@ struct vmm_platform {
 	uint8_t cmos_index, cmos[128];
 	uint16_t fwcfg_key;
 	uint32_t fwcfg_off;
-	uint32_t pci_addr;
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
 };
 
@@ -218,37 +217,6 @@ static void fwcfg_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* PCI configuration mechanism 1: bus 0 holds an i440FX host bridge and nothing else. */
-static uint32_t pci_config_read(uint32_t addr)
-{
-	static const uint32_t host_bridge[16] = { 0x12378086, 0x02000006, 0x06000002, 0x00000000 };
-	unsigned bus = (addr >> 16) & 0xff, dev = (addr >> 11) & 0x1f, fn = (addr >> 8) & 7, reg = addr & 0xfc;
-
-	if (bus || dev || fn)
-		return 0xffffffff;	/* no device */
-	return reg < sizeof(host_bridge) ? host_bridge[reg / 4] : 0;
-}
-
-static void pci_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
-{
-	struct vmm_platform *p = dev;
-
-	(void)vm;
-	pthread_mutex_lock(&p->lock);
-	if (port == 0xcf8 && size == 4) {
-		if (write)
-			p->pci_addr = (uint32_t)val(data, 4);
-		else
-			le(data, 4, p->pci_addr);
-	} else if (port >= 0xcfc && !write) {
-		uint32_t v = (p->pci_addr & 0x80000000u) ? pci_config_read(p->pci_addr) : 0xffffffff;
-		le(data, size, v >> (8 * (port - 0xcfc)));
-	} else if (!write) {
-		memset(data, 0xff, (size_t)size);
-	}	/* config writes: the host bridge has nothing writable */
-	pthread_mutex_unlock(&p->lock);
-}
-
 /* ACPI PM: PM1a event (0x600), control (0x604; SLP_EN powers off), timer (0x608, 24 bits at 3.579545 MHz). */
 static void pm_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
 {
@@ -331,7 +299,6 @@ static const struct {
 	{ "superio", 0x4e, 2, sink_io, false },
 	{ "cmos", 0x70, 2, cmos_io, true },
 	{ "fw_cfg", 0x510, 2, fwcfg_io, true },
-	{ "pci-config", 0xcf8, 8, pci_io, true },
 	{ "acpi-pm", PM_BASE, 12, pm_io, true },
 };
 
@@ -353,8 +320,8 @@ int vmm_platform_init(struct vmm *vm, char *err, size_t errlen)
 			return rc;
 		}
 	}
-	if ((rc = vmm_pio_coalesce(vm, 0xcf8, 4)) < 0 || (rc = vmm_pio_coalesce(vm, 0x70, 1)) < 0) {
-		snprintf(err, errlen, "KVM_REGISTER_COALESCED_MMIO for the PCI and CMOS index ports: %s", strerror(-rc));
+	if ((rc = vmm_pio_coalesce(vm, 0x70, 1)) < 0) {
+		snprintf(err, errlen, "KVM_REGISTER_COALESCED_MMIO for the CMOS index port: %s", strerror(-rc));
 		return rc;
 	}
 	if ((rc = vmm_mmio_register(vm, "testdev-iomem", TESTDEV_MMIO, TESTDEV_MMIO_LEN, testdev_mmio, p)) < 0 ||

@@ -11,7 +11,7 @@
 #define ACPI_FADT  0xe0100ull
 #define ACPI_FACS  0xe0200ull	/* 64-byte aligned */
 #define ACPI_DSDT  0xe0240ull
-#define ACPI_MADT  0xe0300ull
+#define ACPI_MADT  0xe0800ull	/* after the DSDT's room */
 #define MP_FLOAT   0xf0000ull
 #define MP_CONFIG  0xf0010ull
 #define LAPIC_ADDR 0xfee00000u
@@ -105,6 +105,68 @@ static uint32_t build_madt(uint8_t *t, int ncpus)
 	return off;
 }
 
+/* AML's PkgLength (ACPI 6.5, 20.2.4): the length counts its own 1 or 2 bytes. */
+static size_t aml_pkg(uint8_t *out, const uint8_t *body, size_t n)
+{
+	size_t total = n + (n + 1 < 64 ? 1 : 2);
+
+	if (total < 64) {
+		out[0] = (uint8_t)total;
+	} else {
+		out[0] = (uint8_t)(0x40 | (total & 0xf));
+		out[1] = (uint8_t)(total >> 4);
+	}
+	memmove(out + (total - n), body, n);
+	return total;
+}
+
+/* Scope (\_SB) { Device (PCI0) { _HID PNP0A03, _UID 0, _CRS (bus 0, ports 0xcf8-0xcff and the I/O ranges around
+ * them, memory VMM_PCI_WINDOW..VMM_PCI_WINDOW_END-1), _PRT (slot s, pin p: GSI 10 + (s + p) % 2, the pins
+ * virtio-pci.c asserts) } }. With ACPI, Linux finds PCI root buses and their INTx routing only here. */
+static size_t aml_pci0(uint8_t *out)
+{
+	static const uint8_t head[] = {
+		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,		/* EisaId ("PNP0A03") */
+		0x08, '_', 'U', 'I', 'D', 0x00,
+		0x08, '_', 'C', 'R', 'S', 0x11, 0x48, 0x05, 0x0a, 0x54,		/* Buffer (84) */
+		0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+		0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
+		0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x00, 0xf7, 0x0c, 0x00, 0x00, 0xf8, 0x0c,
+		0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3,
+		0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00,
+	};
+	uint8_t dev[900], prt[600], body[700];
+	size_t d = 0, p = 0, b = 0;
+
+	memcpy(dev, head, sizeof(head)), d = sizeof(head);
+	put(dev, d, VMM_PCI_WINDOW, 4), put(dev, d + 4, VMM_PCI_WINDOW_END - 1, 4), put(dev, d + 8, 0, 4);
+	put(dev, d + 12, VMM_PCI_WINDOW_END - VMM_PCI_WINDOW, 4), d += 16;
+	dev[d++] = 0x79, dev[d++] = 0x00;	/* end tag */
+	for (unsigned slot = 1; slot < 8; slot++)
+		for (unsigned pin = 0; pin < 4; pin++) {
+			uint8_t e[16] = { 0x04, 0x0c }, pk[20];
+			put(e, 2, (slot << 16) | 0xffff, 4);
+			e[6] = 0x0a, e[7] = (uint8_t)pin, e[8] = 0x00, e[9] = 0x0a, e[10] = (uint8_t)(10 + (slot + pin) % 2);
+			pk[0] = 0x12;
+			size_t k = aml_pkg(pk + 1, e, 11);
+			memcpy(body + b, pk, k + 1), b += k + 1;
+		}
+	prt[0] = 0x12;	/* Package (28) { ... } */
+	uint8_t inner[700];
+	inner[0] = 28;
+	memcpy(inner + 1, body, b);
+	p = 1 + aml_pkg(prt + 1, inner, b + 1);
+	uint8_t name[4 + 1 + 700] = { 0x08, '_', 'P', 'R', 'T' };
+	memcpy(name + 5, prt, p);
+	memcpy(dev + d, name, 5 + p), d += 5 + p;
+	uint8_t devop[1000] = { 0x5b, 0x82 }, tmp[1000];
+	memcpy(tmp, "PCI0", 4), memcpy(tmp + 4, dev, d);
+	size_t dv = 2 + aml_pkg(devop + 2, tmp, d + 4);
+	memcpy(tmp, "_SB_", 4), memcpy(tmp + 4, devop, dv);
+	out[0] = 0x10;
+	return 1 + aml_pkg(out + 1, tmp, dv + 4);
+}
+
 int vmm_acpi_build(struct vmm *vm)
 {
 	/* DSDT body: Name (_S3, Package () { 1, 1, 0, 0 }) and Name (_S5, Package () { 5, 5, 0, 0 }): the SLP_TYP
@@ -122,9 +184,14 @@ int vmm_acpi_build(struct vmm *vm)
 	build_fadt(fadt);
 	memcpy(facs, "FACS", 4);
 	put(facs, 4, 64, 4);
-	header(dsdt, "DSDT", 36 + sizeof(s5), 2);
+	uint8_t pci0[1024];
+	size_t n = aml_pci0(pci0);
+	if (0x240 + 36 + sizeof(s5) + n > ACPI_MADT - ACPI_RSDP)
+		return -ENOSPC;
+	header(dsdt, "DSDT", 36 + sizeof(s5) + n, 2);
 	memcpy(dsdt + 36, s5, sizeof(s5));
-	finish(dsdt, 36 + sizeof(s5));
+	memcpy(dsdt + 36 + sizeof(s5), pci0, n);
+	finish(dsdt, 36 + sizeof(s5) + n);
 	build_madt(madt, vm->ncpus);
 	header(rsdt, "RSDT", 36 + 8, 1);
 	put(rsdt, 36, ACPI_FADT, 4);

@@ -1,0 +1,177 @@
+/* pci: configuration mechanism 1, the host bridge, BAR sizing and placement, capability lists. */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vmm/hw/pci.h"
+#include "vmm/vm.h"
+
+#define PCI_SLOTS 32
+#define PCI_COMMAND 0x04
+#define PCI_STATUS 0x06
+#define PCI_BAR0 0x10
+#define PCI_CAP_PTR 0x34
+
+struct vmm_pci {
+	pthread_mutex_t lock;
+	uint32_t addr;			/* 0xcf8 */
+	struct vmm_pci_dev host, *dev[PCI_SLOTS];
+	uint64_t next_bar;
+};
+
+static uint32_t rd(const uint8_t *p, int size)
+{
+	uint32_t v = 0;
+
+	memcpy(&v, p, (size_t)size);
+	return v;
+}
+
+uint64_t vmm_pci_bar(const struct vmm_pci_dev *d, int bar)
+{
+	if (!d->bar_size[bar] || !(rd(d->cfg + PCI_COMMAND, 2) & PCI_COMMAND_MEMORY))
+		return 0;
+	return rd(d->cfg + PCI_BAR0 + 4 * bar, 4) & ~0xfu;
+}
+
+int vmm_pci_add_cap(struct vmm_pci_dev *d, const uint8_t *cap, int len)
+{
+	int at = ((d->cap_end ? d->cap_end : 0x40) + 3) & ~3;
+
+	if (len < 2 || at + len > 256)
+		return -ENOSPC;
+	memcpy(d->cfg + at, cap, (size_t)len);
+	d->cfg[at + 1] = 0;		/* the end of the list, until another follows */
+	if (d->cap_last)
+		d->cfg[d->cap_last + 1] = (uint8_t)at;
+	else
+		d->cfg[PCI_CAP_PTR] = (uint8_t)at;
+	d->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	d->cap_last = (uint8_t)at;
+	d->cap_end = at + len;
+	return at;
+}
+
+static void host_bridge(struct vmm_pci_dev *h)
+{
+	static const uint8_t id[] = { 0x86, 0x80, 0x37, 0x12 };	/* Intel 440FX, as QEMU's pc */
+
+	memset(h, 0, sizeof(*h));
+	h->name = "host-bridge";
+	memcpy(h->cfg, id, 4);
+	h->cfg[0x08] = 0x02;			/* revision */
+	h->cfg[0x0b] = 0x06;			/* class: bridge, host */
+}
+
+static void moved(struct vmm *vm, struct vmm_pci_dev *d, const uint64_t before[PCI_BARS])
+{
+	for (int b = 0; b < PCI_BARS; b++)
+		if (d->bar_size[b] && vmm_pci_bar(d, b) != before[b] && d->bar_moved)
+			d->bar_moved(vm, d, b, vmm_pci_bar(d, b));
+}
+
+static void config_write(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, const uint8_t *data, int size)
+{
+	uint64_t before[PCI_BARS];
+
+	for (int b = 0; b < PCI_BARS; b++)
+		before[b] = vmm_pci_bar(d, b);
+	for (int i = 0; i < size && reg + (unsigned)i < 256; i++) {
+		unsigned r = reg + (unsigned)i;
+		d->cfg[r] = (uint8_t)((d->cfg[r] & ~d->wmask[r]) | (data[i] & d->wmask[r]));
+	}
+	for (int b = 0; b < PCI_BARS; b++) {	/* a BAR keeps its size's alignment: sizing reads back ~(size-1) */
+		if (!d->bar_size[b])
+			continue;
+		uint32_t v = rd(d->cfg + PCI_BAR0 + 4 * b, 4) & ~(d->bar_size[b] - 1);
+		memcpy(d->cfg + PCI_BAR0 + 4 * b, &v, 4);
+	}
+	moved(vm, d, before);
+}
+
+static void pci_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
+{
+	struct vmm_pci *p = dev;
+
+	pthread_mutex_lock(&p->lock);
+	if (port == 0xcf8 && size == 4) {
+		if (write)
+			memcpy(&p->addr, data, 4);
+		else
+			memcpy(data, &p->addr, 4);
+	} else if (port >= 0xcfc) {
+		unsigned bus = (p->addr >> 16) & 0xff, slot = (p->addr >> 11) & 0x1f, fn = (p->addr >> 8) & 7;
+		unsigned reg = (p->addr & 0xfc) + (port - 0xcfc);
+		struct vmm_pci_dev *d = (p->addr & 0x80000000u) && !bus && !fn ? p->dev[slot] : NULL;
+		if (!write)
+			memset(data, 0xff, (size_t)size);	/* no device: all ones */
+		if (d && !write && reg + (unsigned)size <= 256)
+			memcpy(data, d->cfg + reg, (size_t)size);
+		else if (d && write && reg + (unsigned)size <= 256)
+			config_write(vm, d, reg, data, size);
+	} else if (!write) {
+		memset(data, 0xff, (size_t)size);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+int vmm_pci_add(struct vmm *vm, struct vmm_pci_dev *d, char *err, size_t errlen)
+{
+	struct vmm_pci *p = vm->pci;
+	int slot = 1;
+
+	while (slot < PCI_SLOTS && p->dev[slot])
+		slot++;
+	if (slot == PCI_SLOTS) {
+		snprintf(err, errlen, "%s: the PCI bus is full (%d slots)", d->name, PCI_SLOTS - 1);
+		return -ENOSPC;
+	}
+	for (int b = 0; b < PCI_BARS; b++) {
+		uint32_t sz = d->bar_size[b];
+		if (!sz)
+			continue;
+		uint64_t at = (p->next_bar + sz - 1) & ~(uint64_t)(sz - 1);
+		if ((sz & (sz - 1)) || sz < 16 || at + sz > VMM_PCI_WINDOW_END) {
+			snprintf(err, errlen, "%s: BAR%d of %u bytes does not fit the PCI window", d->name, b, sz);
+			return -ENOSPC;
+		}
+		uint32_t v = (uint32_t)at;	/* 32-bit, non-prefetchable memory */
+		memcpy(d->cfg + PCI_BAR0 + 4 * b, &v, 4);
+		memset(d->wmask + PCI_BAR0 + 4 * b, 0xff, 4);
+		p->next_bar = at + sz;
+	}
+	d->wmask[PCI_COMMAND] |= 0x06;	/* memory space, bus master */
+	d->wmask[PCI_COMMAND + 1] |= 0x04;	/* INTx disable */
+	d->wmask[0x3c] = 0xff;		/* interrupt line: the guest's to note */
+	d->slot = slot;
+	pthread_mutex_lock(&p->lock);
+	p->dev[slot] = d;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int vmm_pci_init(struct vmm *vm, char *err, size_t errlen)
+{
+	struct vmm_pci *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	vm->pci = p;
+	pthread_mutex_init(&p->lock, NULL);
+	host_bridge(&p->host);
+	p->dev[0] = &p->host;
+	p->next_bar = VMM_PCI_WINDOW;
+	if ((rc = vmm_pio_register(vm, "pci-config", 0xcf8, 8, pci_io, p)) < 0 || (rc = vmm_pio_coalesce(vm, 0xcf8, 4)) < 0) {
+		snprintf(err, errlen, "PCI configuration ports 0xcf8-0xcff: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+void vmm_pci_free(struct vmm *vm)
+{
+	free(vm->pci);
+	vm->pci = NULL;
+}

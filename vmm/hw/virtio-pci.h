@@ -1,0 +1,67 @@
+/* virtio-pci: the modern (virtio 1.x) PCI transport every virtio device of ours shares, as kvmtool's devices hand
+ * a const ops table to one transport. One BAR holds the common, notify, ISR and device configuration and the
+ * MSI-X table; queue notifications are ioeventfds (no exit to userspace), each device's queues are served on an
+ * I/O thread of its own, interrupts are MSI-X messages (KVM_SIGNAL_MSI) or, without MSI-X, INTx. */
+#ifndef NESTVISOR_VMM_HW_VIRTIO_PCI_H
+#define NESTVISOR_VMM_HW_VIRTIO_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/hw/pci.h"
+#include "vmm/virtq.h"
+
+#define VIRTIO_MAX_QUEUES 4
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_RNG 4
+
+struct virtio_dev;
+
+struct virtio_ops {
+	const char *name;
+	uint16_t device_id;		/* the virtio device ID; the PCI device ID is 0x1040 + it */
+	uint32_t class_code;		/* PCI class, subclass, interface */
+	int nqueues;
+	uint16_t queue_size;		/* the largest each queue may be */
+	uint64_t features;		/* device-specific feature bits offered */
+	uint32_t config_len;		/* device configuration bytes (config_read serves them) */
+	void (*config_read)(struct virtio_dev *v, uint32_t off, uint8_t *data, int size);
+	void (*queue_notify)(struct virtio_dev *v, int q);	/* on the device's I/O thread */
+	void (*reset)(struct virtio_dev *v);			/* the driver reset the device */
+};
+
+struct virtio_dev {
+	const struct virtio_ops *ops;
+	struct vmm *vm;
+	struct vmm_pci_dev pci;
+	void *priv;
+	pthread_mutex_t lock;
+	uint64_t bar;			/* BAR0 as decoded now (0: not) */
+	uint32_t dev_feat_sel, drv_feat_sel;
+	uint64_t offered, driver_features;
+	uint8_t status, config_gen, isr;
+	uint16_t queue_sel, msix_config, q_vector[VIRTIO_MAX_QUEUES];
+	struct virtq q[VIRTIO_MAX_QUEUES];
+	struct { uint32_t addr_lo, addr_hi, data, ctrl; } msix[VIRTIO_MAX_QUEUES + 1];
+	uint64_t msix_pending;
+	bool has_msix;
+	int irq;			/* INTx: the IOAPIC pin */
+	int kick[VIRTIO_MAX_QUEUES];	/* ioeventfds, also written by the MMIO path */
+	int stop;
+	pthread_t thread;
+	bool started, warned;
+	uint64_t notifies, interrupts, bytes;	/* for the VM's statistics */
+};
+
+/* A device on the PCI bus with its I/O thread; *out is owned by the VM (freed with it). */
+int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv, struct virtio_dev **out,
+		      char *err, size_t errlen);
+void virtio_pci_destroy(struct virtio_dev *v);
+/* The I/O thread's queue access: the next chain (1), none (0), or a broken queue (-EINVAL: the device is then
+ * marked NEEDS_RESET, the driver told, the reason logged once). */
+int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c);
+/* Gives a chain back and interrupts the driver if it wants to know. */
+void virtio_push(struct virtio_dev *v, int q, uint16_t head, uint32_t written);
+
+#endif
