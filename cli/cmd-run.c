@@ -20,7 +20,7 @@ void cli_run_usage(void)
 	printf("usage: nestvisor run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
 	       "                     [--name NAME] [--console stdio|pty|none] [--serial-log FILE] [--stats]\n"
 	       "                     [--timeout SEC] [--load-addr ADDR [--entry ADDR]] [--detach] [--quiet]\n"
-	       "                     [--nested auto|on|off] [--rng] [--no-unpack]\n\n"
+	       "                     [--nested auto|on|off] [--disk FILE[,ro][,cache=none]]... [--rng] [--no-unpack]\n\n"
 	       "  --kernel FILE      a bzImage (64-bit boot protocol), an ELF vmlinux with a PVH note, a multiboot\n"
 	       "                     image (kvm-unit-tests' .flat files), or with --load-addr a raw binary\n"
 	       "  --initrd FILE      an initrd (Linux) or multiboot module 1 (kvm-unit-tests' env file)\n"
@@ -34,6 +34,9 @@ void cli_run_usage(void)
 	       "  --nested MODE      let the guest run its own hypervisor (VT-x/AMD-V in its CPUID): auto (default:\n"
 	       "                     where this host allows it, see `nestvisor probe`), on (refused where it cannot,\n"
 	       "                     with the reason), off (the guest sees no VMX/SVM)\n"
+	       "  --disk FILE[,ro][,cache=none][,serial=ID]\n"
+	       "                     a virtio-blk disk (a raw image, a multiple of 512 bytes; the guest's /dev/vda,\n"
+	       "                     vdb... in order); ro: read-only; cache=none: O_DIRECT. Locked against other VMs\n"
 	       "  --rng              a virtio-rng device (PCI): the guest's /dev/hwrng, from the host's getrandom\n"
 	       "  --no-unpack        let a bzImage decompress itself in the guest; by default its kernel is unpacked\n"
 	       "                     once into ~/.cache/nestvisor/kernels and entered directly (with KASLR)\n\n"
@@ -95,6 +98,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		{ "entry", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
 		{ "detach", no_argument, NULL, 'd' }, { "no-unpack", no_argument, NULL, 'U' },
 		{ "nested", required_argument, NULL, 'X' }, { "rng", no_argument, NULL, 'R' },
+		{ "disk", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -111,6 +115,16 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		case 'd': *detach = true; break;
 		case 'U': cfg->no_unpack = true; break;
 		case 'R': cfg->rng = true; break;
+		case 'D': {
+			struct vmm_disk d;
+			char err[600];
+			if (cfg->ndisks >= VMM_MAX_DISKS)
+				return fprintf(stderr, "nestvisor run: at most %d --disk\n", VMM_MAX_DISKS), -1;
+			if (vmm_disk_parse(optarg, &d, err, sizeof(err)) < 0)
+				return fprintf(stderr, "nestvisor run: %s\n", err), -1;
+			cfg->disks[cfg->ndisks++] = optarg;
+			break;
+		}
 		case 'X': {
 			enum nested_mode m;
 			if (nested_mode_parse(optarg, &m) < 0)

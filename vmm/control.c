@@ -125,6 +125,11 @@ static char *status_json(struct vmm *vm, const char *name)
 	int state_size;
 	json_object_object_add(o, "nested", json_object_new_boolean(vmm_nested(vm, &state_size)));
 	json_object_object_add(o, "nested_state_bytes", json_object_new_int(state_size));
+	json_object *disks = json_object_new_array();
+	for (int i = 0; i < vm->cfg.ndisks; i++)
+		json_object_array_add(disks, json_object_new_string(vm->cfg.disks[i]));
+	json_object_object_add(o, "disks", disks);
+	json_object_object_add(o, "rng", json_object_new_boolean(vm->cfg.rng));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;

@@ -39,6 +39,7 @@ static const struct {
 	{ "i8042", vmm_i8042_init, vmm_i8042_free },
 	{ "platform", vmm_platform_init, vmm_platform_free },
 	{ "pci", vmm_pci_init, vmm_pci_free },
+	{ "virtio-blk", vmm_virtio_blk_init, vmm_virtio_blk_free },
 	{ "virtio-rng", vmm_virtio_rng_init, vmm_virtio_rng_free },
 };
 

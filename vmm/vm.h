@@ -85,6 +85,8 @@ struct vmm {
 	struct vmm_platform *platform;
 	struct vmm_pci *pci;
 	struct virtio_dev *rng;
+	struct blk *blk[VMM_MAX_DISKS];
+	struct virtio_dev *blk_dev[VMM_MAX_DISKS];
 	struct vmm_control *control;
 };
 
@@ -120,6 +122,8 @@ int vmm_i8042_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_i8042_free(struct vmm *vm);
 int vmm_pci_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_pci_free(struct vmm *vm);
+int vmm_virtio_blk_init(struct vmm *vm, char *err, size_t errlen);
+void vmm_virtio_blk_free(struct vmm *vm);
 int vmm_virtio_rng_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_virtio_rng_free(struct vmm *vm);
 /* Moves the MMIO region whose device is dev (a BAR the guest placed elsewhere). */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #define VMM_MAX_CPUS 64
+#define VMM_MAX_DISKS 8
 #define VMM_MEM_MAX (1ull << 40)		/* 1 TiB of guest RAM */
 #define VMM_TIMEOUT_MAX 31536000	/* a year, in seconds: time_t arithmetic stays exact */
 
@@ -25,6 +26,8 @@ struct vmm_config {
 	bool quiet;			/* no warnings about unclaimed ports on stderr */
 	bool no_unpack;			/* let a bzImage decompress itself; no kernel cache */
 	bool rng;			/* a virtio-rng device */
+	const char *disks[8];		/* --disk FILE[,ro][,cache=none][,serial=ID] (virtio-blk), in order */
+	int ndisks;
 	int nested;			/* enum nested_mode (nested/nested.h): auto (0), on, off */
 	const char *probe_replay;	/* judge nesting from this probe recording, not the host (tests) */
 };
@@ -43,6 +46,10 @@ enum vmm_end {
 #define VMM_STATUS_STOPPED 130
 
 struct vmm;
+
+/* One --disk, parsed: 0, or -EINVAL with err naming the option. */
+struct vmm_disk { char path[4096], serial[21]; bool ro, direct; };
+int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen);
 
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t errlen);
 /* Runs the vCPUs until the VM ends; returns the exit status above (or (v << 1) | 1 for debug-exit v). */

@@ -78,6 +78,9 @@ done
 svm_pack "$N" "$W/nested.cpio"
 # SVMHOST_EXTRA: more programs for a debugging session (strace, gdb, ...), with their libraries
 svm_add_nestvisor "$R" && svm_add_binary "$R" /usr/bin/qemu-system-x86_64 ${SVMHOST_EXTRA:-} || exit 1
+for b in /sbin/mke2fs /sbin/debugfs /sbin/e2fsck; do	# t-virtio.sh makes and reads back ext4 images
+	svm_add_binary "$R" "$b" || { echo "Bail out! $b (e2fsprogs) is needed: apt-get install e2fsprogs"; exit 1; }
+done
 for t in test_run_guests test_nested; do
 	[ -x "$B/tests/$t" ] && svm_add_libs "$R" "$B/tests/$t" && cp "$B/tests/$t" "$R/nv/tests/"
 done

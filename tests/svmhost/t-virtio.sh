@@ -1,0 +1,43 @@
+# t-virtio.sh: Debian's kernel with its own virtio modules, under nestvisor in the AMD-V host: an ext4 image
+# made here (mke2fs -d) as /dev/vda, read and written by the guest and read back here (debugfs, e2fsck); a
+# read-only second disk the guest cannot write; a flushed write that survives kill -9 of the VMM.
+. /svmhost/tap.sh
+G=/guest
+CMDLINE="console=ttyS0 panic=-1 quiet"
+mkdir -p /tmp/src && echo "hello from the host" > /tmp/src/hello.txt
+/sbin/mke2fs -q -t ext4 -d /tmp/src -F /tmp/a.img 16M > /dev/null 2>&1 && cp /tmp/a.img /tmp/b.img
+before=$(md5sum < /tmp/b.img)
+log=/out/virtio-blk.log
+nestvisor run --console stdio --name blk --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --cmdline "$CMDLINE" \
+	--disk /tmp/a.img,serial=nv-test-a --disk /tmp/b.img,ro --timeout 240 --stats < /dev/null 2>&1 | tr -d '\r' > $log
+check "virtio-blk: the guest powered off cleanly" grep -q 'VM blk (bzImage[^)]*) ended (reset, exit status 0)' $log
+check "virtio-blk: the guest sees the disk's serial" grep -q '^NVG: vda serial nv-test-a$' $log
+check "virtio-blk: the guest mounts the image and reads its file" grep -q '^NVG: vda says hello from the host$' $log
+check "virtio-blk: the guest's write is flushed and unmounted" grep -q '^NVG: vda unmounted$' $log
+check "virtio-blk: its file is in the image, read here with debugfs" \
+	sh -c '/sbin/debugfs -R "cat /from-guest.txt" /tmp/a.img 2>/dev/null | grep -qx "written by the guest"'
+check "virtio-blk: the image is a clean ext4 (e2fsck -fn)" /sbin/e2fsck -fn /tmp/a.img
+check "virtio-blk: the read-only disk mounts and reads" grep -q '^NVG: vdb says hello from the host$' $log
+check "virtio-blk: the guest sees it read-only" grep -q '^NVG: vdb ro 1$' $log
+check "virtio-blk: a raw write to it fails in the guest" grep -q '^NVG: vdb refused a write$' $log
+check "virtio-blk: the read-only image is unchanged" test "$(md5sum < /tmp/b.img)" = "$before"
+grep -q '^NVG: vda unmounted$' $log || diag $log 30
+
+# a flush the guest saw acknowledged survives kill -9 of the VMM
+/sbin/mke2fs -q -t ext4 -d /tmp/src -F /tmp/c.img 16M > /dev/null 2>&1
+nestvisor run --console stdio --name blk-kill --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
+	--cmdline "$CMDLINE nv.hang" --disk /tmp/c.img --timeout 240 < /dev/null > /tmp/kill.log 2>&1 &
+pid=$!
+i=0; while [ $i -lt 1200 ] && ! grep -q 'NVG: hanging' /tmp/kill.log; do sleep 0.1; i=$((i + 1)); done
+kill -9 $pid; wait $pid 2>/dev/null
+check "virtio-blk: the guest flushed before the VMM was killed" grep -q 'NVG: vda synced' /tmp/kill.log
+check "virtio-blk: after kill -9, the flushed file is in the image" \
+	sh -c '/sbin/debugfs -R "cat /from-guest.txt" /tmp/c.img 2>/dev/null | grep -qx "written by the guest"'
+
+# the same disk for two VMs at once: the second is refused while the first runs
+nestvisor run --console none --name blk-hold --kernel /nv/tests/guests/spin.elf --disk /tmp/c.img --timeout 60 &
+hold=$!
+sleep 1
+nestvisor run --console none --kernel /nv/tests/guests/hello.elf --disk /tmp/c.img > /tmp/second.log 2>&1
+check "virtio-blk: a second VM cannot open an image the first one writes" grep -q 'in use by another VM' /tmp/second.log
+nestvisor stop blk-hold > /dev/null 2>&1; wait $hold 2>/dev/null

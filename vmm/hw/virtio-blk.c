@@ -1,0 +1,305 @@
+/* virtio-blk: raw disk images (virtio 1.2, 5.2). Reads and writes go straight between the image and the guest's
+ * buffers (preadv/pwritev on the device's I/O thread); a flush is acknowledged only once fdatasync returned;
+ * discard and write-zeroes are fallocate. Every request is checked against the disk's size and the queue's
+ * buffers; the image is locked so that a second VM cannot write it too. */
+#include "config.h"
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "vmm/hw/virtio-pci.h"
+#include "vmm/vm.h"
+
+#define SECTOR 512u
+#define BLK_F_SIZE_MAX (1ull << 1)
+#define BLK_F_SEG_MAX (1ull << 2)
+#define BLK_F_RO (1ull << 5)
+#define BLK_F_BLK_SIZE (1ull << 6)
+#define BLK_F_FLUSH (1ull << 9)
+#define BLK_F_DISCARD (1ull << 13)
+#define BLK_F_WRITE_ZEROES (1ull << 14)
+#define T_IN 0
+#define T_OUT 1
+#define T_FLUSH 4
+#define T_GET_ID 8
+#define T_DISCARD 11
+#define T_WRITE_ZEROES 13
+#define S_OK 0
+#define S_IOERR 1
+#define S_UNSUPP 2
+#define SEG_MAX 254
+#define DISCARD_MAX_SECTORS (1u << 22)	/* 2 GiB per range */
+#define CONFIG_LEN 60
+
+struct blk {
+	int fd, index;
+	char path[4096], serial[20];
+	uint64_t sectors;
+	bool ro, direct;
+	uint64_t reads, writes, flushes, rbytes, wbytes;
+	struct iovec iov[VIRTQ_MAX_SEGS];
+};
+
+static void blk_config(struct virtio_dev *v, uint32_t off, uint8_t *data, int size)
+{
+	struct blk *b = v->priv;
+	uint8_t c[CONFIG_LEN] = { 0 };
+	uint32_t seg = SEG_MAX, bs = SECTOR, dmax = DISCARD_MAX_SECTORS, one = 1, align = 1;
+
+	memcpy(c, &b->sectors, 8);		/* capacity */
+	memcpy(c + 12, &seg, 4);		/* seg_max */
+	memcpy(c + 20, &bs, 4);			/* blk_size */
+	memcpy(c + 36, &dmax, 4), memcpy(c + 40, &one, 4), memcpy(c + 44, &align, 4);	/* discard */
+	memcpy(c + 48, &dmax, 4), memcpy(c + 52, &one, 4), c[56] = 1;	/* write zeroes, may unmap */
+	memcpy(data, c + off, (size_t)size);	/* off + size <= CONFIG_LEN: checked by the transport */
+}
+
+/* iov over [off, off + len) of a chain's buffers (readable or writable ones). Returns the count. */
+static int iov_of(const struct virtq_buf *bufs, int n, uint64_t off, uint64_t len, struct iovec *iov)
+{
+	int k = 0;
+
+	for (int i = 0; i < n && len; i++) {
+		if (off >= bufs[i].len) {
+			off -= bufs[i].len;
+			continue;
+		}
+		uint64_t take = bufs[i].len - off < len ? bufs[i].len - off : len;
+		iov[k++] = (struct iovec){ bufs[i].host + off, (size_t)take };
+		len -= take, off = 0;
+	}
+	return k;
+}
+
+/* Everything of [iov, iov + n) at pos, however short each call is; false on an error or the end of the file. */
+static bool rw_all(int fd, struct iovec *iov, int n, off_t pos, bool write)
+{
+	while (n > 0) {
+		ssize_t r = write ? pwritev(fd, iov, n > IOV_MAX ? IOV_MAX : n, pos) :
+				    preadv(fd, iov, n > IOV_MAX ? IOV_MAX : n, pos);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		pos += r;
+		while (n > 0 && (size_t)r >= iov->iov_len)
+			r -= (ssize_t)iov->iov_len, iov++, n--;
+		if (n > 0)
+			iov->iov_base = (uint8_t *)iov->iov_base + r, iov->iov_len -= (size_t)r;
+	}
+	return true;
+}
+
+/* O_DIRECT needs sector-aligned buffers: a misaligned request goes through an aligned bounce buffer. */
+static bool rw_direct(struct blk *b, struct iovec *iov, int n, uint64_t len, off_t pos, bool write)
+{
+	bool aligned = true;
+
+	for (int i = 0; i < n; i++)
+		aligned &= !((uintptr_t)iov[i].iov_base % SECTOR) && !(iov[i].iov_len % SECTOR);
+	if (aligned || !b->direct)
+		return rw_all(b->fd, iov, n, pos, write);
+	void *bounce;
+	if (posix_memalign(&bounce, 4096, len ? len : SECTOR))
+		return false;
+	struct iovec one = { bounce, len };
+	size_t at = 0;
+	if (write)
+		for (int i = 0; i < n; i++)
+			memcpy((uint8_t *)bounce + at, iov[i].iov_base, iov[i].iov_len), at += iov[i].iov_len;
+	bool ok = rw_all(b->fd, &one, 1, pos, write);
+	if (ok && !write)
+		for (int i = 0; i < n; i++)
+			memcpy(iov[i].iov_base, (uint8_t *)bounce + at, iov[i].iov_len), at += iov[i].iov_len;
+	free(bounce);
+	return ok;
+}
+
+/* DISCARD and WRITE_ZEROES: a list of { sector, num_sectors, flags } (5.2.6). */
+static uint8_t ranges(struct blk *b, const struct virtq_chain *c, uint32_t type)
+{
+	uint64_t n = (c->out_len - 16) / 16;
+
+	if (b->ro)
+		return S_IOERR;
+	if ((c->out_len - 16) % 16 || n != 1)	/* we said max_*_seg = 1 */
+		return S_UNSUPP;
+	uint8_t r[16];
+	uint64_t sector;
+	uint32_t count, flags;
+	virtq_gather(c, 16, r, 16);
+	memcpy(&sector, r, 8), memcpy(&count, r + 8, 4), memcpy(&flags, r + 12, 4);
+	if (count > DISCARD_MAX_SECTORS || sector > b->sectors || count > b->sectors - sector || (flags & ~1u))
+		return S_IOERR;
+	int mode = type == T_DISCARD || (flags & 1) ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_ZERO_RANGE;
+	if (fallocate(b->fd, mode, (off_t)(sector * SECTOR), (off_t)count * SECTOR) == 0)
+		return S_OK;
+	if (type == T_DISCARD)
+		return S_OK;	/* discard is advice: a filesystem without holes just keeps the data */
+	return fallocate(b->fd, FALLOC_FL_ZERO_RANGE, (off_t)(sector * SECTOR), (off_t)count * SECTOR) == 0 ? S_OK : S_IOERR;
+}
+
+static uint8_t request(struct virtio_dev *v, struct blk *b, const struct virtq_chain *c, uint32_t *written)
+{
+	uint8_t hdr[16];
+	uint32_t type;
+	uint64_t sector;
+
+	*written = 0;
+	if (virtq_gather(c, 0, hdr, 16) != 16)
+		return S_IOERR;
+	memcpy(&type, hdr, 4), memcpy(&sector, hdr + 8, 8);
+	uint64_t data_in = c->in_len - 1;	/* the last writable byte is the status */
+	switch (type) {
+	case T_IN:
+	case T_OUT: {
+		uint64_t len = type == T_IN ? data_in : c->out_len - 16;
+		if (len % SECTOR || sector > b->sectors || len / SECTOR > b->sectors - sector)
+			return S_IOERR;
+		if (type == T_OUT && b->ro)
+			return S_IOERR;
+		int n = type == T_IN ? iov_of(c->in, c->nin, 0, len, b->iov) : iov_of(c->out, c->nout, 16, len, b->iov);
+		if (!rw_direct(b, b->iov, n, len, (off_t)(sector * SECTOR), type == T_OUT))
+			return S_IOERR;
+		if (type == T_OUT && !(v->driver_features & BLK_F_FLUSH) && fdatasync(b->fd) < 0)
+			return S_IOERR;	/* the driver cannot flush: every write is durable before it is acknowledged */
+		if (type == T_IN)
+			b->reads++, b->rbytes += len, *written = (uint32_t)len;
+		else
+			b->writes++, b->wbytes += len;
+		__atomic_add_fetch(&v->bytes, len, __ATOMIC_RELAXED);
+		return S_OK;
+	}
+	case T_FLUSH:
+		b->flushes++;
+		return fdatasync(b->fd) == 0 ? S_OK : S_IOERR;	/* acknowledged only once durable */
+	case T_GET_ID: {
+		*written = (uint32_t)virtq_scatter(c, 0, b->serial, data_in < 20 ? data_in : 20);
+		return S_OK;
+	}
+	case T_DISCARD:
+	case T_WRITE_ZEROES:
+		return ranges(b, c, type);
+	default:
+		return S_UNSUPP;
+	}
+}
+
+static void blk_notify(struct virtio_dev *v, int q)
+{
+	static __thread struct virtq_chain c;
+	struct blk *b = v->priv;
+
+	while (virtio_pop(v, q, &c) == 1) {
+		uint32_t written = 0;
+		uint8_t st = c.out_len >= 16 && c.in_len >= 1 ? request(v, b, &c, &written) : S_IOERR;
+		virtq_scatter(&c, c.in_len - (c.in_len ? 1 : 0), &st, c.in_len ? 1 : 0);
+		virtio_push(v, q, c.head, written + (c.in_len ? 1 : 0));
+	}
+}
+
+static const struct virtio_ops blk_ops = {
+	.name = "virtio-blk", .device_id = VIRTIO_ID_BLOCK, .class_code = 0x010000, .nqueues = 1, .queue_size = 256,
+	.features = BLK_F_SEG_MAX | BLK_F_BLK_SIZE | BLK_F_FLUSH | BLK_F_DISCARD | BLK_F_WRITE_ZEROES,
+	.config_len = CONFIG_LEN, .config_read = blk_config, .queue_notify = blk_notify,
+};
+static const struct virtio_ops blk_ro_ops = {
+	.name = "virtio-blk", .device_id = VIRTIO_ID_BLOCK, .class_code = 0x010000, .nqueues = 1, .queue_size = 256,
+	.features = BLK_F_SEG_MAX | BLK_F_BLK_SIZE | BLK_F_RO, .config_len = CONFIG_LEN, .config_read = blk_config,
+	.queue_notify = blk_notify,
+};
+
+int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen)
+{
+	char buf[4200];
+	char *save = NULL, *opt;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(buf, sizeof(buf), "%s", spec);
+	char *comma = strchr(buf, ',');
+	if (comma)
+		*comma = '\0';
+	if (!buf[0] || strlen(buf) >= sizeof(d->path))
+		return snprintf(err, errlen, "--disk %s: give FILE[,ro][,cache=none][,serial=ID]", spec), -EINVAL;
+	snprintf(d->path, sizeof(d->path), "%s", buf);
+	for (opt = comma ? strtok_r(comma + 1, ",", &save) : NULL; opt; opt = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(opt, "ro"))
+			d->ro = true;
+		else if (!strcmp(opt, "cache=none"))
+			d->direct = true;
+		else if (!strcmp(opt, "cache=writeback"))
+			d->direct = false;
+		else if (!strncmp(opt, "serial=", 7) && strlen(opt + 7) <= 20 && opt[7])
+			snprintf(d->serial, sizeof(d->serial), "%s", opt + 7);
+		else
+			return snprintf(err, errlen, "--disk %s: unknown option '%s' (ro, cache=none, serial=ID of up to 20 "
+					"characters)", spec, opt), -EINVAL;
+	}
+	return 0;
+}
+
+static int open_disk(struct blk *b, const struct vmm_disk *d, char *err, size_t errlen)
+{
+	struct stat st;
+	int flags = (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (d->direct ? O_DIRECT : 0);
+
+	if ((b->fd = open(d->path, flags)) < 0)
+		return snprintf(err, errlen, "--disk %s: %s", d->path, strerror(errno)), -errno;
+	fcntl(b->fd, F_SETFL, fcntl(b->fd, F_GETFL) & ~O_NONBLOCK);
+	if (fstat(b->fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)))
+		return snprintf(err, errlen, "--disk %s: not a regular file or a block device", d->path), -EINVAL;
+	off_t size = S_ISBLK(st.st_mode) ? lseek(b->fd, 0, SEEK_END) : st.st_size;
+	if (size <= 0 || size % SECTOR)
+		return snprintf(err, errlen, "--disk %s: %lld bytes is not a whole number of 512-byte sectors (make it one: "
+				"truncate -s %lldK %s)", d->path, (long long)size, ((long long)size + 1023) / 1024, d->path), -EINVAL;
+	struct flock lk = { .l_type = d->ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(b->fd, F_OFD_SETLK, &lk) < 0)	/* one writer, or readers only */
+		return snprintf(err, errlen, "--disk %s: in use by another VM (it holds the image's lock); give ,ro to both, "
+				"or stop the other", d->path), -EBUSY;
+	b->sectors = (uint64_t)size / SECTOR;
+	b->ro = d->ro, b->direct = d->direct;
+	snprintf(b->path, sizeof(b->path), "%s", d->path);
+	if (d->serial[0])
+		memcpy(b->serial, d->serial, strnlen(d->serial, 20));
+	else
+		snprintf(b->serial, sizeof(b->serial), "nestvisor-disk%d", b->index);
+	return 0;
+}
+
+int vmm_virtio_blk_init(struct vmm *vm, char *err, size_t errlen)
+{
+	int rc;
+
+	for (int i = 0; i < vm->cfg.ndisks; i++) {
+		struct blk *b = calloc(1, sizeof(*b));
+		struct vmm_disk d;
+		if (!b)
+			return -ENOMEM;
+		b->index = i, b->fd = -1;
+		vm->blk[i] = b;
+		if ((rc = vmm_disk_parse(vm->cfg.disks[i], &d, err, errlen)) < 0 || (rc = open_disk(b, &d, err, errlen)) < 0 ||
+		    (rc = virtio_pci_create(vm, d.ro ? &blk_ro_ops : &blk_ops, b, &vm->blk_dev[i], err, errlen)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void vmm_virtio_blk_free(struct vmm *vm)
+{
+	for (int i = 0; i < VMM_MAX_DISKS; i++) {
+		virtio_pci_destroy(vm->blk_dev[i]);	/* its thread first: no request is in flight after this */
+		vm->blk_dev[i] = NULL;
+		struct blk *b = vm->blk[i];
+		if (b && b->fd >= 0)
+			close(b->fd);
+		free(b);
+		vm->blk[i] = NULL;
+	}
+}
