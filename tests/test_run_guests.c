@@ -483,6 +483,22 @@ static void test_guest_hypervisor(void **state)
 	}
 }
 
+/* A hostile virtio driver: a descriptor loop, a ring and a buffer outside guest RAM. The device says
+ * NEEDS_RESET each time (the VMM says why, once), serves a proper request after each reset, and the VM goes on. */
+static void test_hostile_virtio_driver(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 120, "--kernel", "tests/guests/virtio-hostile.elf", "--rng");
+	expect(&r, 1, "virtio-hostile: 3 hostile queues refused; the device served a proper request after each reset",
+	       "virtio-rng: queue 0: a chain longer than the queue (a loop); the device needs a reset");
+	assert_non_null(strstr(r.err, "a ring lies outside guest RAM"));	/* at queue enable: its own message */
+	RUN(&r, NULL, 60, "--kernel", "tests/guests/virtio-hostile.elf");
+	expect(&r, 5, "no virtio-rng device", NULL);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_control_socket),
 	cmocka_unit_test(test_run_serial_guest),
@@ -499,6 +515,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_acpi_s3_suspend_resume),
 	cmocka_unit_test(test_acpi_s3_woken_by_resume),
 	cmocka_unit_test(test_guest_hypervisor),
+	cmocka_unit_test(test_hostile_virtio_driver),
 	cmocka_unit_test(test_bad_kernels_named),
 	cmocka_unit_test(test_flat_binary),
 	cmocka_unit_test(test_exit_statistics),

@@ -55,6 +55,8 @@ for m in drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/v
 		{ echo "Bail out! the kernel package has no $m"; exit 1; }
 	i=$((i + 1))
 done
+gcc -static -O2 -o "$W/guest/bin/blkbench" "$S/tests/svmhost/blkbench.c" 2>/dev/null ||
+	echo "# svmhost: no static blkbench (gcc -static failed): bench/virtio.sh cannot measure disks"
 svm_pack "$W/guest" "$W/guest.cpio"
 
 # A Linux guest that is a KVM host itself (t-nested.sh): kvm_amd's modules, nestvisor, the hello guest.

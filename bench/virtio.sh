@@ -1,0 +1,31 @@
+#!/bin/sh
+# virtio: nestvisor's virtio-blk against QEMU's, in one boot of the AMD-V test host (tests/svmhost): Debian's
+# guest writes and reads 64 MiB of /dev/vda with O_DIRECT and makes 4 KiB random reads (medians of 3, ratios
+# nestvisor / QEMU: above 1 is faster), and the VM exits one MiB costs through virtio-blk and through the
+# emulated serial port (the trap overhead paravirtual drivers remove).
+#   NV_BUILDDIR=build sh bench/virtio.sh
+set -u
+S=$(cd "$(dirname "$0")/.." && pwd)
+B=${NV_BUILDDIR:-$S}
+out=$B/tests/svmhost-bench-virtio
+NV_SRCDIR=$S NV_BUILDDIR=$B sh "$S/tests/svmhost/run.sh" --out "$out" --timeout 1500 --cmd "sh /svmhost/b-virtio.sh" \
+	2>/dev/null | grep '^bench\|^exits' | tee "$out.txt"
+awk 'function med(s,   a, n, i, j, t) {
+		n = split(s, a, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n ? a[int((n + 1) / 2)] : 0
+	}
+	$1 == "bench:" { w[$2] = w[$2] " " $5; r[$2] = r[$2] " " $7; io[$2] = io[$2] " " $9 }
+	$1 == "exits:" { e[$2] = $3 }
+	END {
+		if (!w["nestvisor"] || !w["qemu"]) { print "virtio: a run failed (see tests/svmhost-bench-virtio)"; exit 1 }
+		printf "sequential write: nestvisor %.1f MB/s, QEMU %.1f MB/s: ratio %.2f\n", med(w["nestvisor"]), med(w["qemu"]),
+		       med(w["nestvisor"]) / med(w["qemu"])
+		printf "sequential read:  nestvisor %.1f MB/s, QEMU %.1f MB/s: ratio %.2f\n", med(r["nestvisor"]), med(r["qemu"]),
+		       med(r["nestvisor"]) / med(r["qemu"])
+		printf "4 KiB random reads: nestvisor %.0f IOPS, QEMU %.0f IOPS: ratio %.2f\n", med(io["nestvisor"]),
+		       med(io["qemu"]), med(io["nestvisor"]) / med(io["qemu"])
+		if (e["none"] != "")
+			printf "VM exits for 1 MiB written: through virtio-blk %d, through the serial port %d (a boot alone: %d)\n",
+			       e["blk"] - e["none"], e["serial"] - e["none"], e["none"]
+	}' "$out.txt"

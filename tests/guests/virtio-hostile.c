@@ -1,0 +1,148 @@
+/* virtio-hostile: a hostile virtio driver (run with --rng). It finds the virtio-rng PCI device, sets it up as
+ * the spec says, then hands it broken queues: a descriptor loop, a ring outside guest RAM, a buffer outside
+ * guest RAM. Each time the device must say DEVICE_NEEDS_RESET, and after a reset it must still serve a proper
+ * request. Exit 0: all as expected; 2 no device; 3 a hostile queue was not refused; 4 no recovery. */
+#include "guest.h"
+
+#define ST_ACK 1
+#define ST_DRIVER 2
+#define ST_DRIVER_OK 4
+#define ST_FEATURES_OK 8
+#define ST_NEEDS_RESET 0x40
+
+struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+static struct desc table[8] __attribute__((aligned(16)));
+static struct { uint16_t flags, idx, ring[8], used_event; } avail __attribute__((aligned(4)));
+static struct { uint16_t flags, idx; struct { uint32_t id, len; } ring[8]; uint16_t avail_event; } used
+	__attribute__((aligned(4)));
+static uint8_t buf[64];
+static uint32_t common, notify, notify_mult;
+
+static uint32_t cfg_read(int slot, int reg)
+{
+	outl(0xcf8, 0x80000000u | ((uint32_t)slot << 11) | (uint32_t)reg);
+	return inl(0xcfc);
+}
+
+static void cfg_write(int slot, int reg, uint32_t v)
+{
+	outl(0xcf8, 0x80000000u | ((uint32_t)slot << 11) | (uint32_t)reg);
+	outl(0xcfc, v);
+}
+
+static void w8(uint32_t a, uint8_t v) { *(volatile uint8_t *)a = v; }
+static void w16(uint32_t a, uint16_t v) { *(volatile uint16_t *)a = v; }
+static uint8_t r8(uint32_t a) { return *(volatile uint8_t *)a; }
+static uint16_t r16(uint32_t a) { return *(volatile uint16_t *)a; }
+
+/* The virtio capabilities (4.1.4): where the common configuration and the notifications are in BAR0. */
+static int find(void)
+{
+	for (int slot = 0; slot < 32; slot++) {
+		if (cfg_read(slot, 0) != 0x10441af4u)
+			continue;
+		uint32_t bar = cfg_read(slot, 0x10) & ~0xfu;
+		cfg_write(slot, 0x04, cfg_read(slot, 0x04) | 0x6);	/* memory space, bus master */
+		for (uint32_t p = cfg_read(slot, 0x34) & 0xff; p; p = (cfg_read(slot, (int)p) >> 8) & 0xff) {
+			uint32_t head = cfg_read(slot, (int)p), off = cfg_read(slot, (int)p + 8);
+			if ((head & 0xff) != 0x09)
+				continue;
+			if (((head >> 24) & 0xff) == 1)
+				common = bar + off;
+			else if (((head >> 24) & 0xff) == 2)
+				notify = bar + off, notify_mult = cfg_read(slot, (int)p + 16);
+		}
+		return common && notify ? 0 : -1;
+	}
+	return -1;
+}
+
+static int start(void)
+{
+	w8(common + 0x14, 0);				/* reset */
+	while (r8(common + 0x14))
+		;
+	w8(common + 0x14, ST_ACK | ST_DRIVER);
+	*(volatile uint32_t *)(common + 0x08) = 1;	/* driver_feature_select: bits 32-63 */
+	*(volatile uint32_t *)(common + 0x0c) = 1;	/* VIRTIO_F_VERSION_1 */
+	w8(common + 0x14, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
+	return r8(common + 0x14) & ST_FEATURES_OK ? 0 : -1;
+}
+
+/* Queue 0 at the given rings, enabled, the driver ready, one chain offered and notified. */
+static void offer(uint32_t desc_at, uint32_t avail_at, uint32_t used_at)
+{
+	w16(common + 0x16, 0);				/* queue_select */
+	w16(common + 0x18, 8);				/* queue_size */
+	*(volatile uint32_t *)(common + 0x20) = desc_at, *(volatile uint32_t *)(common + 0x24) = 0;
+	*(volatile uint32_t *)(common + 0x28) = avail_at, *(volatile uint32_t *)(common + 0x2c) = 0;
+	*(volatile uint32_t *)(common + 0x30) = used_at, *(volatile uint32_t *)(common + 0x34) = 0;
+	w16(common + 0x1c, 1);				/* queue_enable */
+	w8(common + 0x14, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
+	avail.ring[avail.idx % 8] = 0;
+	avail.idx++;
+	w16(notify + r16(common + 0x1e) * notify_mult, 0);
+}
+
+static int wait_needs_reset(void)
+{
+	for (uint32_t i = 0; i < 2000000; i++)
+		if (r8(common + 0x14) & ST_NEEDS_RESET)
+			return 0;
+	return -1;
+}
+
+static void clear(void)
+{
+	for (unsigned i = 0; i < sizeof(table); i++)
+		((uint8_t *)table)[i] = 0;
+	avail.idx = 0, used.idx = 0;
+}
+
+int guest_main(uint32_t magic, struct mb_info *mb)
+{
+	static const char *const names[] = { "a descriptor loop", "a ring outside guest RAM", "a buffer outside guest RAM" };
+
+	(void)magic, (void)mb;
+	if (find() < 0) {
+		puts_serial("virtio-hostile: no virtio-rng device (run with --rng)\n");
+		return 2;
+	}
+	for (int c = 0; c < 3; c++) {
+		clear();
+		if (start() < 0)
+			return 3;
+		if (c == 0) {	/* 0 -> 1 -> 0 ... */
+			table[0] = (struct desc){ (uint32_t)buf, 16, 1 | 2, 1 };
+			table[1] = (struct desc){ (uint32_t)buf, 16, 1 | 2, 0 };
+			offer((uint32_t)table, (uint32_t)&avail, (uint32_t)&used);
+		} else if (c == 1) {
+			offer(0xfff00000u, (uint32_t)&avail, (uint32_t)&used);	/* the descriptor table in MMIO space */
+		} else {
+			table[0] = (struct desc){ 0x7ffffff0ull, 64, 2, 0 };	/* past the end of 128 MiB */
+			offer((uint32_t)table, (uint32_t)&avail, (uint32_t)&used);
+		}
+		if (wait_needs_reset() < 0) {
+			puts_serial("virtio-hostile: FAIL: the device took "), puts_serial(names[c]), puts_serial("\n");
+			return 3;
+		}
+		puts_serial("virtio-hostile: refused "), puts_serial(names[c]), puts_serial("\n");
+		/* a proper request after a reset: the device must serve it */
+		clear();
+		if (start() < 0)
+			return 4;
+		for (unsigned i = 0; i < sizeof(buf); i++)
+			buf[i] = 0;
+		table[0] = (struct desc){ (uint32_t)buf, sizeof(buf), 2, 0 };
+		offer((uint32_t)table, (uint32_t)&avail, (uint32_t)&used);
+		uint32_t i = 0;
+		while (*(volatile uint16_t *)&used.idx == 0 && i++ < 2000000)
+			;
+		if (used.idx != 1 || used.ring[0].len == 0 || (r8(common + 0x14) & ST_NEEDS_RESET)) {
+			puts_serial("virtio-hostile: FAIL: no answer after the reset\n");
+			return 4;
+		}
+	}
+	puts_serial("virtio-hostile: 3 hostile queues refused; the device served a proper request after each reset\n");
+	return 0;
+}
