@@ -126,6 +126,18 @@ int cli_stats(int argc, char **argv)
 		long long nb = vmm_control_int(o, "nested_state_bytes");
 		printf("  nested: %s; KVM's nested state per vCPU: %lld bytes%s\n", vmm_control_int(o, "nested") ? "on" : "off",
 		       nb, nb > 0 ? "" : " (none: KVM_CAP_NESTED_STATE is 0 here)");
+		json_object *devs;
+		if (json_object_object_get_ex(o, "devices", &devs) && json_object_array_length(devs)) {
+			printf("  %-28s %12s %12s %12s\n", "by device", "notified", "interrupts", "bytes");
+			for (size_t i = 0; i < json_object_array_length(devs); i++) {
+				json_object *d = json_object_array_get_idx(devs, i);
+				char what[32];
+				snprintf(what, sizeof(what), "%s", vmm_control_str(d, "what"));
+				text_clean(what);
+				printf("  %-28s %12lld %12lld %12lld\n", what, vmm_control_int(d, "notifies"),
+				       vmm_control_int(d, "interrupts"), vmm_control_int(d, "bytes"));
+			}
+		}
 		print_rows(o, "by_reason", "by reason");
 		print_rows(o, "by_port", "by port");
 		print_rows(o, "by_mmio", "by MMIO region");

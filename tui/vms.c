@@ -153,6 +153,27 @@ static void bars(int y, int x, json_object *list, json_object *before, const cha
 	}
 }
 
+/* Paravirtual devices: bytes moved and notifications (no exit: ioeventfd), with the rate since the last refresh. */
+static void devices_line(int y, json_object *now, json_object *was)
+{
+	json_object *devs = NULL, *old = NULL;
+	char line[512] = "", count[16], rate[16];
+	size_t at = 0;
+
+	if (!json_object_object_get_ex(now, "devices", &devs) || !json_object_array_length(devs))
+		return;
+	json_object_object_get_ex(was, "devices", &old);
+	for (size_t i = 0; i < json_object_array_length(devs) && at + 1 < sizeof(line); i++) {
+		json_object *d = json_object_array_get_idx(devs, i), *o = old ? json_object_array_get_idx(old, i) : NULL;
+		long long bytes = vmm_control_int(d, "bytes"), before = o ? vmm_control_int(o, "bytes") : bytes;
+		tui_count(count, sizeof(count), (unsigned long long)bytes);
+		tui_count(rate, sizeof(rate), (unsigned long long)(bytes > before ? bytes - before : 0));
+		at += (size_t)snprintf(line + at, sizeof(line) - at, "%s%s %sB (%sB/s), %lld notified", i ? "; " : "",
+				       vmm_control_str(d, "what"), count, rate, vmm_control_int(d, "notifies"));
+	}
+	crt_text(y, 1, ROLE_DIM, 0, "devices: %s", line);
+}
+
 void tui_vms_draw(struct tui *t)
 {
 	int y = TUI_BODY_TOP;
@@ -208,6 +229,7 @@ void tui_vms_draw(struct tui *t)
 		bars(top + 1, 0, reasons, was_reasons, "by reason", r->exits, half, 3);
 		bars(top + 5, 0, mmio, was_mmio, "by MMIO region", r->exits, half, 3);
 		bars(top + 1, half, ports, was_ports, "by port", r->exits, t->cols - half, 7);
+		devices_line(top + 9, r->stats, was);
 	}
 	if (tui_launch_open())
 		tui_launch_draw(t);

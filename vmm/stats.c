@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
+#include "vmm/hw/virtio-pci.h"
 #include "vmm/vm.h"
 
 static const char *const reason_names[VMM_EXIT_REASONS] = {
@@ -94,6 +95,20 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 	s->paused = atomic_load(&vm->paused);
 	s->coalesced = __atomic_load_n(&vm->coalesced, __ATOMIC_RELAXED);
 	s->nested = vmm_nested(vm, &s->nested_state_bytes);
+	s->ndevs = 0;
+	for (int i = 0; i <= VMM_MAX_DISKS; i++) {
+		struct virtio_dev *v = i < VMM_MAX_DISKS ? vm->blk_dev[i] : vm->rng;
+		if (!v)
+			continue;
+		struct vmm_dev_stat *d = &s->devs[s->ndevs++];
+		if (i < VMM_MAX_DISKS)
+			snprintf(d->what, sizeof(d->what), "virtio-blk vd%c", 'a' + i);
+		else
+			snprintf(d->what, sizeof(d->what), "virtio-rng");
+		d->notifies = __atomic_load_n(&v->notifies, __ATOMIC_RELAXED);
+		d->interrupts = __atomic_load_n(&v->interrupts, __ATOMIC_RELAXED);
+		d->bytes = __atomic_load_n(&v->bytes, __ATOMIC_RELAXED);
+	}
 }
 
 /* "nested: on (...)": whether the guest may run its own hypervisor, and what saving that state takes. */
@@ -127,6 +142,11 @@ void vmm_stats_print(const struct vmm_stats *s, FILE *out)
 		(unsigned long long)(s->mem >> 20), (unsigned long long)(s->mem_touched >> 10),
 		(unsigned long long)(s->vmm_rss_max >> 10));
 	nested_line(out, s->nested, s->nested_state_bytes);
+	if (s->ndevs)
+		fprintf(out, "  %-28s %12s %12s %12s\n", "by device", "notified", "interrupts", "bytes");
+	for (int i = 0; i < s->ndevs; i++)
+		fprintf(out, "  %-28s %12llu %12llu %12llu\n", s->devs[i].what, (unsigned long long)s->devs[i].notifies,
+			(unsigned long long)s->devs[i].interrupts, (unsigned long long)s->devs[i].bytes);
 	print_rows(out, "by reason", s->reasons, s->nreasons);
 	print_rows(out, "by port", s->ports, s->nports);
 	print_rows(out, "by MMIO region", s->mmio, s->nmmio);
@@ -162,6 +182,16 @@ char *vmm_stats_json(const struct vmm_stats *s)
 	json_object_object_add(o, "coalesced", json_object_new_int64((int64_t)s->coalesced));
 	json_object_object_add(o, "nested", json_object_new_boolean(s->nested));
 	json_object_object_add(o, "nested_state_bytes", json_object_new_int(s->nested_state_bytes));
+	json_object *devs = json_object_new_array();
+	for (int i = 0; i < s->ndevs; i++) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "what", json_object_new_string(s->devs[i].what));
+		json_object_object_add(d, "notifies", json_object_new_int64((int64_t)s->devs[i].notifies));
+		json_object_object_add(d, "interrupts", json_object_new_int64((int64_t)s->devs[i].interrupts));
+		json_object_object_add(d, "bytes", json_object_new_int64((int64_t)s->devs[i].bytes));
+		json_object_array_add(devs, d);
+	}
+	json_object_object_add(o, "devices", devs);
 	json_object_object_add(o, "by_reason", rows_json(s->reasons, s->nreasons));
 	json_object_object_add(o, "by_port", rows_json(s->ports, s->nports));
 	json_object_object_add(o, "by_mmio", rows_json(s->mmio, s->nmmio));

@@ -85,6 +85,8 @@ struct vmm_stats {
 	bool paused;
 	bool nested;			/* the guest may run its own hypervisor */
 	int nested_state_bytes;		/* KVM_CAP_NESTED_STATE: bytes per vCPU, 0 none */
+	int ndevs;			/* paravirtual devices: what each did (notifications cost no exit) */
+	struct vmm_dev_stat { char what[32]; uint64_t notifies, interrupts, bytes; } devs[VMM_MAX_DISKS + 1];
 };
 void vmm_stats_get(struct vmm *vm, struct vmm_stats *s);
 void vmm_stats_print(const struct vmm_stats *s, FILE *out);
