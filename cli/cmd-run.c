@@ -20,7 +20,8 @@ void cli_run_usage(void)
 	printf("usage: nestvisor run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
 	       "                     [--name NAME] [--console stdio|pty|none] [--serial-log FILE] [--stats]\n"
 	       "                     [--timeout SEC] [--load-addr ADDR [--entry ADDR]] [--detach] [--quiet]\n"
-	       "                     [--nested auto|on|off] [--disk FILE[,ro][,cache=none]]... [--rng] [--no-unpack]\n\n"
+	       "                     [--nested auto|on|off] [--disk FILE[,ro][,cache=none]]... [--net user[,hostfwd=...]]\n"
+	       "                     [--rng] [--no-unpack]\n\n"
 	       "  --kernel FILE      a bzImage (64-bit boot protocol), an ELF vmlinux with a PVH note, a multiboot\n"
 	       "                     image (kvm-unit-tests' .flat files), or with --load-addr a raw binary\n"
 	       "  --initrd FILE      an initrd (Linux) or multiboot module 1 (kvm-unit-tests' env file)\n"
@@ -37,6 +38,9 @@ void cli_run_usage(void)
 	       "  --disk FILE[,ro][,cache=none][,serial=ID]\n"
 	       "                     a virtio-blk disk (a raw image, a multiple of 512 bytes; the guest's /dev/vda,\n"
 	       "                     vdb... in order); ro: read-only; cache=none: O_DIRECT. Locked against other VMs\n"
+	       "  --net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...\n"
+	       "                     virtio-net with user-mode networking (libslirp): DHCP (10.0.2.15), DNS, outbound\n"
+	       "                     TCP/UDP with no root setup; the host is 10.0.2.2; hostfwd listens on 127.0.0.1\n"
 	       "  --rng              a virtio-rng device (PCI): the guest's /dev/hwrng, from the host's getrandom\n"
 	       "  --no-unpack        let a bzImage decompress itself in the guest; by default its kernel is unpacked\n"
 	       "                     once into ~/.cache/nestvisor/kernels and entered directly (with KASLR)\n\n"
@@ -98,7 +102,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		{ "entry", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
 		{ "detach", no_argument, NULL, 'd' }, { "no-unpack", no_argument, NULL, 'U' },
 		{ "nested", required_argument, NULL, 'X' }, { "rng", no_argument, NULL, 'R' },
-		{ "disk", required_argument, NULL, 'D' },
+		{ "disk", required_argument, NULL, 'D' }, { "net", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -115,6 +119,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		case 'd': *detach = true; break;
 		case 'U': cfg->no_unpack = true; break;
 		case 'R': cfg->rng = true; break;
+		case 'W': cfg->net = optarg; break;
 		case 'D': {
 			struct vmm_disk d;
 			char err[600];

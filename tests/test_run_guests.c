@@ -499,6 +499,26 @@ static void test_hostile_virtio_driver(void **state)
 	expect(&r, 5, "no virtio-rng device", NULL);
 }
 
+/* --net: a VM with user networking starts (libslirp loaded only then); bad specs and a missing libslirp are
+ * refused before the VM starts, saying what to do. (The network itself is tested in tests/svmhost/t-net.sh.) */
+static void test_net_options(void **state)
+{
+	struct run r;
+
+	(void)state;
+	skip_without_kvm();
+	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--net", "user,hostfwd=tcp:0-:22");
+	expect(&r, 2, NULL, "is not hostfwd=tcp:HOSTPORT-:GUESTPORT");
+	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--net", "tap=nv0");
+	expect(&r, 2, NULL, "only user networking is here");
+	setenv("NESTVISOR_LIBSLIRP", "/nonexistent/libslirp.so.0", 1);
+	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--net", "user");
+	unsetenv("NESTVISOR_LIBSLIRP");
+	expect(&r, 2, NULL, "apt-get install libslirp0");
+	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--net", "user", "--stats");
+	expect(&r, 1, "Hello from a nestvisor guest!", "virtio-net");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_control_socket),
 	cmocka_unit_test(test_run_serial_guest),
@@ -516,6 +536,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_acpi_s3_woken_by_resume),
 	cmocka_unit_test(test_guest_hypervisor),
 	cmocka_unit_test(test_hostile_virtio_driver),
+	cmocka_unit_test(test_net_options),
 	cmocka_unit_test(test_bad_kernels_named),
 	cmocka_unit_test(test_flat_binary),
 	cmocka_unit_test(test_exit_statistics),

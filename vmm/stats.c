@@ -96,15 +96,15 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 	s->coalesced = __atomic_load_n(&vm->coalesced, __ATOMIC_RELAXED);
 	s->nested = vmm_nested(vm, &s->nested_state_bytes);
 	s->ndevs = 0;
-	for (int i = 0; i <= VMM_MAX_DISKS; i++) {
-		struct virtio_dev *v = i < VMM_MAX_DISKS ? vm->blk_dev[i] : vm->rng;
+	for (int i = 0; i <= VMM_MAX_DISKS + 1; i++) {
+		struct virtio_dev *v = i < VMM_MAX_DISKS ? vm->blk_dev[i] : i == VMM_MAX_DISKS ? vm->rng : vmm_virtio_net_dev(vm);
 		if (!v)
 			continue;
 		struct vmm_dev_stat *d = &s->devs[s->ndevs++];
 		if (i < VMM_MAX_DISKS)
 			snprintf(d->what, sizeof(d->what), "virtio-blk vd%c", 'a' + i);
 		else
-			snprintf(d->what, sizeof(d->what), "virtio-rng");
+			snprintf(d->what, sizeof(d->what), i == VMM_MAX_DISKS ? "virtio-rng" : "virtio-net");
 		d->notifies = __atomic_load_n(&v->notifies, __ATOMIC_RELAXED);
 		d->interrupts = __atomic_load_n(&v->interrupts, __ATOMIC_RELAXED);
 		d->bytes = __atomic_load_n(&v->bytes, __ATOMIC_RELAXED);

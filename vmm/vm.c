@@ -40,6 +40,7 @@ static const struct {
 	{ "platform", vmm_platform_init, vmm_platform_free },
 	{ "pci", vmm_pci_init, vmm_pci_free },
 	{ "virtio-blk", vmm_virtio_blk_init, vmm_virtio_blk_free },
+	{ "virtio-net", vmm_virtio_net_init, vmm_virtio_net_free },
 	{ "virtio-rng", vmm_virtio_rng_init, vmm_virtio_rng_free },
 };
 

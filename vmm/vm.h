@@ -87,6 +87,7 @@ struct vmm {
 	struct virtio_dev *rng;
 	struct blk *blk[VMM_MAX_DISKS];
 	struct virtio_dev *blk_dev[VMM_MAX_DISKS];
+	struct net *net;
 	struct vmm_control *control;
 };
 
@@ -124,6 +125,9 @@ int vmm_pci_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_pci_free(struct vmm *vm);
 int vmm_virtio_blk_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_virtio_blk_free(struct vmm *vm);
+int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen);
+void vmm_virtio_net_free(struct vmm *vm);
+struct virtio_dev *vmm_virtio_net_dev(struct vmm *vm);
 int vmm_virtio_rng_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_virtio_rng_free(struct vmm *vm);
 /* Moves the MMIO region whose device is dev (a BAR the guest placed elsewhere). */

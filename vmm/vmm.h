@@ -26,6 +26,7 @@ struct vmm_config {
 	bool quiet;			/* no warnings about unclaimed ports on stderr */
 	bool no_unpack;			/* let a bzImage decompress itself; no kernel cache */
 	bool rng;			/* a virtio-rng device */
+	const char *net;		/* --net user[,hostfwd=...] (virtio-net), or NULL */
 	const char *disks[8];		/* --disk FILE[,ro][,cache=none][,serial=ID] (virtio-blk), in order */
 	int ndisks;
 	int nested;			/* enum nested_mode (nested/nested.h): auto (0), on, off */
@@ -86,7 +87,7 @@ struct vmm_stats {
 	bool nested;			/* the guest may run its own hypervisor */
 	int nested_state_bytes;		/* KVM_CAP_NESTED_STATE: bytes per vCPU, 0 none */
 	int ndevs;			/* paravirtual devices: what each did (notifications cost no exit) */
-	struct vmm_dev_stat { char what[32]; uint64_t notifies, interrupts, bytes; } devs[VMM_MAX_DISKS + 1];
+	struct vmm_dev_stat { char what[32]; uint64_t notifies, interrupts, bytes; } devs[VMM_MAX_DISKS + 2];
 };
 void vmm_stats_get(struct vmm *vm, struct vmm_stats *s);
 void vmm_stats_print(const struct vmm_stats *s, FILE *out);

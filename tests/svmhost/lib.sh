@@ -89,7 +89,10 @@ svm_add_libs() {
 # nestvisor at /nv/nestvisor (and on PATH) in the staging tree $1: never under /tmp, which the inits mount over.
 svm_add_nestvisor() {
 	mkdir -p "$1/nv" "$1/bin" && cp "$B/nestvisor" "$1/nv/nestvisor" && ln -sf /nv/nestvisor "$1/bin/nestvisor" &&
-		svm_add_libs "$1" "$B/nestvisor"
+		svm_add_libs "$1" "$B/nestvisor" || return 1
+	# what nestvisor loads itself when asked (--net user): libslirp and the GLib it needs
+	slirp=$(ldconfig -p 2>/dev/null | awk '/libslirp\.so\.0 / { print $NF; exit }')
+	[ -z "$slirp" ] || { mkdir -p "$1$(dirname "$slirp")" && cp -L "$slirp" "$1$slirp" && svm_add_libs "$1" "$slirp"; }
 }
 
 # A staging tree with busybox at /bin and the usual mount points.

@@ -50,11 +50,13 @@ mkdir -p "$W/guest/lib/modules"
 i=10
 for m in drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_modern_dev.ko \
 	drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko drivers/char/hw_random/virtio-rng.ko \
+	net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko \
 	drivers/block/virtio_blk.ko lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko crypto/crc32c_generic.ko fs/ext4/ext4.ko; do
 	cp "$(svm_module $m)" "$W/guest/lib/modules/$i-$(basename $m)" ||
 		{ echo "Bail out! the kernel package has no $m"; exit 1; }
 	i=$((i + 1))
 done
+cp "$S/tests/svmhost/udhcpc.script" "$W/guest/bin/udhcpc.script" && chmod +x "$W/guest/bin/udhcpc.script"
 gcc -static -O2 -o "$W/guest/bin/blkbench" "$S/tests/svmhost/blkbench.c" 2>/dev/null ||
 	echo "# svmhost: no static blkbench (gcc -static failed): bench/virtio.sh cannot measure disks"
 svm_pack "$W/guest" "$W/guest.cpio"
