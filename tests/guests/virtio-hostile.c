@@ -84,12 +84,34 @@ static void offer(uint32_t desc_at, uint32_t avail_at, uint32_t used_at)
 	w16(notify + r16(common + 0x1e) * notify_mult, 0);
 }
 
+/* Waits up to 5 s of the ACPI PM timer (3.579545 MHz, 24 bits) for cond: a loop count would be 20 ms where
+ * guest kernel code runs natively and minutes where it is emulated. */
+static int wait_for(int (*cond)(void))
+{
+	uint16_t port = acpi_pm_timer_port();
+	uint32_t last = port ? inl(port) & 0xffffff : 0, elapsed = 0;
+
+	for (uint32_t spins = 0; elapsed < 5u * 3579545u; spins++) {
+		if (cond())
+			return 0;
+		if (!port) {	/* no timer: a generous count instead */
+			if (spins > 200000000u)
+				break;
+			continue;
+		}
+		uint32_t now = inl(port) & 0xffffff;
+		elapsed += (now - last) & 0xffffff;
+		last = now;
+	}
+	return -1;
+}
+
+static int needs_reset(void) { return r8(common + 0x14) & ST_NEEDS_RESET; }
+static int answered(void) { return *(volatile uint16_t *)&used.idx != 0; }
+
 static int wait_needs_reset(void)
 {
-	for (uint32_t i = 0; i < 2000000; i++)
-		if (r8(common + 0x14) & ST_NEEDS_RESET)
-			return 0;
-	return -1;
+	return wait_for(needs_reset);
 }
 
 static void clear(void)
@@ -135,9 +157,7 @@ int guest_main(uint32_t magic, struct mb_info *mb)
 			buf[i] = 0;
 		table[0] = (struct desc){ (uint32_t)buf, sizeof(buf), 2, 0 };
 		offer((uint32_t)table, (uint32_t)&avail, (uint32_t)&used);
-		uint32_t i = 0;
-		while (*(volatile uint16_t *)&used.idx == 0 && i++ < 2000000)
-			;
+		wait_for(answered);
 		if (used.idx != 1 || used.ring[0].len == 0 || (r8(common + 0x14) & ST_NEEDS_RESET)) {
 			puts_serial("virtio-hostile: FAIL: no answer after the reset\n");
 			return 4;
