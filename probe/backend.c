@@ -52,7 +52,7 @@ static void save_failed(struct probe_backend *be, const char *path, int err)
 }
 
 /* A directory of the recording, beneath the save directory (no symlink followed). */
-static void save_dir(struct probe_backend *be, const char *path)
+static void save_mkdir(struct probe_backend *be, const char *path)
 {
 	int fd = be->save_fd >= 0 ? safefile_mkdirs_beneath(be->save_fd, path, 0700) : -EBADF;
 
@@ -81,11 +81,6 @@ void probe_save_bytes(struct probe_backend *be, const char *path, const void *bu
 		rc = -errno;
 	if (rc)
 		save_failed(be, path, rc);
-}
-
-static void save_bytes(struct probe_backend *be, const char *path, const void *buf, size_t n)
-{
-	probe_save_bytes(be, path, buf, n);
 }
 
 /* Replay: a regular file beneath the recording, never through a symlink (a recording of someone else's must not
@@ -131,7 +126,7 @@ long probe_read_bin(struct probe_backend *be, const char *path, void *buf, size_
 		got += (size_t)n;
 	}
 	close(fd);
-	save_bytes(be, path, buf, got);
+	probe_save_bytes(be, path, buf, got);
 	return (long)got;
 }
 
@@ -185,7 +180,7 @@ int probe_readlink_base(struct probe_backend *be, const char *path, char *buf, s
 	if (be->save[0]) {
 		char line[4100];
 		int k = snprintf(line, sizeof(line), "%s\n", target);
-		save_bytes(be, path, line, (size_t)k);
+		probe_save_bytes(be, path, line, (size_t)k);
 	}
 	const char *base = strrchr(target, '/');
 	snprintf(buf, len, "%s", base ? base + 1 : target);
@@ -229,7 +224,7 @@ int probe_list(struct probe_backend *be, const char *dir, probe_list_fn fn, void
 		return -errno;
 	}
 	if (be->save[0])
-		save_dir(be, dir);
+		save_mkdir(be, dir);
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -277,7 +272,7 @@ bool probe_exists(struct probe_backend *be, const char *path)
 		return false;
 	}
 	if (be->save[0] && S_ISDIR(st.st_mode))
-		save_dir(be, path);
+		save_mkdir(be, path);
 	return true;
 }
 
@@ -338,7 +333,7 @@ const char *probe_kmsg(struct probe_backend *be, int *err)
 		} else {
 			be->kmsg_err = kmsg_read_live(be->kmsg, len);
 			if (be->kmsg_err == 0)
-				save_bytes(be, "/kmsg.txt", be->kmsg, strlen(be->kmsg));
+				probe_save_bytes(be, "/kmsg.txt", be->kmsg, strlen(be->kmsg));
 		}
 	}
 	*err = be->kmsg_err;
@@ -592,7 +587,7 @@ static void save_kv(struct probe_backend *be, const char *path, const struct rec
 	FILE *f = open_memstream(&text, &len);
 
 	if (f && recfile_print_kv(kv, f) == 0)
-		save_bytes(be, path, text, len);
+		probe_save_bytes(be, path, text, len);
 	else
 		save_failed(be, path, -ENOMEM);
 	free(text);
@@ -612,7 +607,7 @@ int probe_backend_finish(struct probe_backend *be)
 	uname(&u);
 	snprintf(meta, sizeof(meta), "recorded-by=nestvisor %s\nsource=%s\nkernel=%s %s\ndate=%ld\n",
 		 PACKAGE_VERSION, be->replay ? "replay" : "live", u.sysname, u.release, (long)now);
-	save_bytes(be, "/RECORDING", meta, strlen(meta));
+	probe_save_bytes(be, "/RECORDING", meta, strlen(meta));
 	(void)dst;
 	return be->save_errors ? -EIO : 0;
 }

@@ -44,10 +44,10 @@ static void put(uint8_t *d, int size, uint64_t v)
 
 static bool msix_enabled(const struct virtio_dev *v, bool *masked)
 {
-	uint16_t ctrl = (uint16_t)get(v->pci.cfg + v->pci.cap_last + 2, 2);	/* MSI-X is the last capability */
+	uint16_t ctrl = v->has_msix ? (uint16_t)get(v->pci.cfg + v->msix_cap + 2, 2) : 0;
 
 	*masked = ctrl & 0x4000;
-	return v->has_msix && (ctrl & 0x8000);
+	return ctrl & 0x8000;
 }
 
 /* Under v->lock. q < 0: a configuration change. */
@@ -345,8 +345,8 @@ static void add_caps(struct virtio_dev *v)
 		uint16_t ctrl = (uint16_t)v->ops->nqueues;	/* table size - 1 */
 		uint32_t table = OFF_MSIX, pba = OFF_PBA;	/* both in BAR0 */
 		memcpy(mc + 2, &ctrl, 2), memcpy(mc + 4, &table, 4), memcpy(mc + 8, &pba, 4);
-		int at = vmm_pci_add_cap(&v->pci, mc, 12);
-		v->pci.wmask[at + 3] = 0xc0;	/* enable, function mask */
+		v->msix_cap = vmm_pci_add_cap(&v->pci, mc, 12);
+		v->pci.wmask[v->msix_cap + 3] = 0xc0;	/* enable, function mask */
 	}
 }
 

@@ -46,6 +46,7 @@ struct virtio_dev {
 	struct { uint32_t addr_lo, addr_hi, data, ctrl; } msix[VIRTIO_MAX_QUEUES + 1];
 	uint64_t msix_pending;
 	bool has_msix;
+	int msix_cap;			/* its capability's offset in config space */
 	int irq;			/* INTx: the IOAPIC pin */
 	int kick[VIRTIO_MAX_QUEUES];	/* ioeventfds, also written by the MMIO path */
 	int stop;
