@@ -29,7 +29,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..49"
+echo "1..51"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -110,7 +110,8 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	see "launch a VM"; ok $? "F7 opens the launch form"
 	see "Nested  *\[auto\]  *on  *off"; ok $? "the form offers nested auto, on and off (the recorded host allows it)"
 	see "Disks .*FILE\[,ro\]"; ok $? "the form has a Disks field"
-	click 20 11
+	see "Network .*tap=NAME"; ok $? "the form has a Network field"
+	click 20 12
 	tm send-keys -t "t$s" Right
 	see "Nested  *auto  *\[on\]  *off"; ok $? "Right chooses nested on"
 	tm send-keys -t "t$s" F7	# the live host decides: nestvisor run --nested on refuses where it cannot
@@ -126,17 +127,18 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	tm send-keys -t "t$s" Escape
 	tm send-keys -t "t$s" F7
 	see "launch a VM"
-	click 20 9
+	click 20 10
 	see "Memory  *128M_"; ok $? "a click on a field of the form makes it the current one"
 	click 20 5
 	tm send-keys -t "t$s" C-u "tests/guests/" C-o
 	see "choose a file in .*tests/guests"; ok $? "Ctrl-O opens the file picker in the typed directory"
 	tm send-keys -t "t$s" e c h o . e Enter
 	see "Kernel .*tests/guests/echo.elf_"; ok $? "typing finds a file, Enter fills the kernel field with it"
-	tm send-keys -t "t$s" C-u "tests/guests/portloop.elf" Down Down Down "count=1000000000" F7
+	tm send-keys -t "t$s" C-u "tests/guests/portloop.elf" Down Down Down "user" Down "count=1000000000" F7
 	see "launched vm-"; ok $? "F7 in the form starts the test guest as its own process"
 	see "running .*128M"; ok $? "the VMs screen lists it (found through its control socket)"
 	see "exits, [0-9]*/s now"; ok $? "the statistics panel shows exits per second"
+	see "devices: virtio-net 0B"; ok $? "the Network field gave it a virtio-net device (--net user)"
 	see "0x0080 post  *[0-9.]*[kM]  *[1-9][0-9.]*[kM]*/s #"; ok $? "the busiest port: exits, exits per second now, a bar"
 	see "exits/s, last [2-9][0-9]* s (peak [0-9.]*[kM]*): *[^ ]"; ok $? "a sparkline of exits per second over time"
 	tm send-keys -t "t$s" p

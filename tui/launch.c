@@ -19,7 +19,7 @@
 #include "tui/crt.h"
 #include "tui/screens.h"
 
-enum field { F_KERNEL, F_INITRD, F_DISKS, F_CMDLINE, F_MEM, F_CPUS, F_NESTED, F_LAUNCH, F_COUNT };
+enum field { F_KERNEL, F_INITRD, F_DISKS, F_NET, F_CMDLINE, F_MEM, F_CPUS, F_NESTED, F_LAUNCH, F_COUNT };
 
 #define LAUNCH_FIELD(m) offsetof(struct tui, launch.m), sizeof(((struct tui *)0)->launch.m)
 static const struct {
@@ -30,6 +30,7 @@ static const struct {
 	[F_KERNEL] = { "Kernel", "bzImage, PVH ELF, multiboot (Ctrl-O browses)", LAUNCH_FIELD(kernel), true },
 	[F_INITRD] = { "Initrd", "optional (Ctrl-O browses)", LAUNCH_FIELD(initrd), true },
 	[F_DISKS] = { "Disks", "images, space between: FILE[,ro] (virtio-blk)", LAUNCH_FIELD(disks), true },
+	[F_NET] = { "Network", "user[,hostfwd=tcp:2222-:22] or tap=NAME (virtio-net)", LAUNCH_FIELD(net), false },
 	[F_CMDLINE] = { "Command line", "optional", LAUNCH_FIELD(cmdline), false },
 	[F_MEM] = { "Memory", "e.g. 128M, 2G", LAUNCH_FIELD(mem), false },
 	[F_CPUS] = { "vCPUs", "1 or more", LAUNCH_FIELD(cpus), false },
@@ -383,8 +384,10 @@ static void launch(struct tui *t)
 			argv[a++] = "--cmdline", argv[a++] = t->launch.cmdline;
 		if (t->launch.initrd[0])
 			argv[a++] = "--initrd", argv[a++] = t->launch.initrd;
+		if (t->launch.net[0] && strcmp(t->launch.net, "none"))
+			argv[a++] = "--net", argv[a++] = t->launch.net;
 		char *save = NULL;	/* the child's own copy: strtok may cut it */
-		for (char *d = strtok_r(t->launch.disks, " ", &save); d && a < 36; d = strtok_r(NULL, " ", &save))
+		for (char *d = strtok_r(t->launch.disks, " ", &save); d && a < 34; d = strtok_r(NULL, " ", &save))
 			argv[a++] = "--disk", argv[a++] = d;
 		argv[a] = NULL;
 		execv(self, argv);

@@ -31,7 +31,7 @@ struct tui {
 	/* the prompt line (VMs: the launch form, confirmations) */
 	enum tui_prompt_kind prompt_kind;
 	char prompt[160], input[256], message[320];
-	struct { char kernel[256], initrd[256], disks[512], cmdline[256], mem[16], cpus[8]; int nested; } launch;	/* nested: enum nested_mode */
+	struct { char kernel[256], initrd[256], disks[512], net[128], cmdline[256], mem[16], cpus[8]; int nested; } launch;	/* nested: enum nested_mode */
 };
 
 /* Asks on the prompt line; the answer goes to tui_vms_prompt_done(). */

@@ -131,6 +131,8 @@ static char *status_json(struct vmm *vm, const char *name)
 	json_object_object_add(o, "disks", disks);
 	json_object_object_add(o, "rng", json_object_new_boolean(vm->cfg.rng));
 	json_object_object_add(o, "net", vm->cfg.net ? json_object_new_string(vm->cfg.net) : NULL);
+	const char *net = vmm_virtio_net_describe(vm);
+	json_object_object_add(o, "net_backend", net ? json_object_new_string(net) : NULL);
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;

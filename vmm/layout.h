@@ -10,7 +10,7 @@
 #define VMM_PCI_WINDOW_END  0xFEC00000ull
 #define VMM_IOAPIC          0xFEC00000ull	/* KVM's in-kernel IOAPIC and LAPIC */
 #define VMM_LAPIC           0xFEE00000ull
-#define VMM_TESTDEV_MMIO    0xFF000000ull	/* pc-testdev's iomem (platform.c) */
+#define VMM_TESTDEV_MMIO    0xFF000000ull	/* pc-testdev's iomem (debug-exit.c) */
 #define VMM_4G              0x100000000ull
 
 #endif

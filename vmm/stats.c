@@ -101,13 +101,15 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 		if (!v)
 			continue;
 		struct vmm_dev_stat *d = &s->devs[s->ndevs++];
-		if (i < VMM_MAX_DISKS)
-			snprintf(d->what, sizeof(d->what), "virtio-blk vd%c", 'a' + i);
-		else
-			snprintf(d->what, sizeof(d->what), i == VMM_MAX_DISKS ? "virtio-rng" : "virtio-net");
 		d->notifies = __atomic_load_n(&v->notifies, __ATOMIC_RELAXED);
 		d->interrupts = __atomic_load_n(&v->interrupts, __ATOMIC_RELAXED);
 		d->bytes = __atomic_load_n(&v->bytes, __ATOMIC_RELAXED);
+		if (i < VMM_MAX_DISKS)
+			snprintf(d->what, sizeof(d->what), "virtio-blk vd%c", 'a' + i);
+		else if (i == VMM_MAX_DISKS)
+			snprintf(d->what, sizeof(d->what), "virtio-rng");
+		else
+			vmm_virtio_net_stat(vm, d->what, sizeof(d->what), &d->bytes);
 	}
 }
 

@@ -37,6 +37,10 @@ static const struct {
 } devices[] = {
 	{ "serial", vmm_serial_init, vmm_serial_free },
 	{ "i8042", vmm_i8042_init, vmm_i8042_free },
+	{ "debug-exit", vmm_testdev_init, vmm_testdev_free },
+	{ "cmos", vmm_cmos_init, vmm_cmos_free },
+	{ "fw_cfg", vmm_fwcfg_init, vmm_fwcfg_free },
+	{ "acpi-pm", vmm_pm_init, vmm_pm_free },
 	{ "platform", vmm_platform_init, vmm_platform_free },
 	{ "pci", vmm_pci_init, vmm_pci_free },
 	{ "virtio-blk", vmm_virtio_blk_init, vmm_virtio_blk_free },
@@ -168,11 +172,12 @@ static struct kvm_irq_routing_entry irqchip_route(uint32_t gsi, uint32_t chip, u
 
 /* A PC's wiring, as QEMU sets it: ISA IRQs to the 8259s and every GSI to the IOAPIC, the PIT (GSI 0) on
  * IOAPIC pin 2 as our MADT override and MP table say. KVM's default puts GSI 0 on pin 0, where Linux finds no
- * timer ("..MP-BIOS bug: 8254 timer not connected to IO-APIC"). */
+ * timer ("..MP-BIOS bug: 8254 timer not connected to IO-APIC"). Then the MSI routes in use. KVM takes only
+ * whole tables: every change sets all of it (under route_lock). */
 static int set_irq_routing(struct vmm *vm)
 {
 	enum { ISA_IRQS = 16, IOAPIC_PINS = 24, CASCADE = 2 };
-	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + (ISA_IRQS + IOAPIC_PINS) * sizeof(t->entries[0]));
+	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + (ISA_IRQS + IOAPIC_PINS + VMM_MSI_ROUTES) * sizeof(t->entries[0]));
 	int rc = 0;
 
 	if (!t)
@@ -184,10 +189,47 @@ static int set_irq_routing(struct vmm *vm)
 	for (uint32_t gsi = 0; gsi < IOAPIC_PINS; gsi++)
 		if (gsi != CASCADE)
 			t->entries[t->nr++] = irqchip_route(gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? CASCADE : gsi);
+	for (uint32_t i = 0; i < VMM_MSI_ROUTES; i++)
+		if (vm->msi_route[i].used)
+			t->entries[t->nr++] = (struct kvm_irq_routing_entry){ .gsi = VMM_MSI_GSI_BASE + i,
+				.type = KVM_IRQ_ROUTING_MSI, .u.msi = { .address_lo = vm->msi_route[i].addr_lo,
+				.address_hi = vm->msi_route[i].addr_hi, .data = vm->msi_route[i].data } };
 	if (ioctl(vm->fd, KVM_SET_GSI_ROUTING, t) < 0)
 		rc = -errno;
 	free(t);
 	return rc;
+}
+
+int vmm_msi_route_set(struct vmm *vm, int gsi, uint32_t addr_lo, uint32_t addr_hi, uint32_t data)
+{
+	int i = gsi - VMM_MSI_GSI_BASE, rc;
+
+	pthread_mutex_lock(&vm->route_lock);
+	if (gsi < 0)
+		for (i = 0; i < VMM_MSI_ROUTES && vm->msi_route[i].used; i++)
+			;
+	if (i < 0 || i >= VMM_MSI_ROUTES) {
+		pthread_mutex_unlock(&vm->route_lock);
+		return -ENOSPC;
+	}
+	vm->msi_route[i].used = true;
+	vm->msi_route[i].addr_lo = addr_lo, vm->msi_route[i].addr_hi = addr_hi, vm->msi_route[i].data = data;
+	if ((rc = set_irq_routing(vm)) < 0)
+		vm->msi_route[i].used = false;
+	pthread_mutex_unlock(&vm->route_lock);
+	return rc < 0 ? rc : VMM_MSI_GSI_BASE + i;
+}
+
+void vmm_msi_route_free(struct vmm *vm, int gsi)
+{
+	int i = gsi - VMM_MSI_GSI_BASE;
+
+	if (i < 0 || i >= VMM_MSI_ROUTES)
+		return;
+	pthread_mutex_lock(&vm->route_lock);
+	vm->msi_route[i].used = false;
+	set_irq_routing(vm);
+	pthread_mutex_unlock(&vm->route_lock);
 }
 
 static int create_machine(struct vmm *vm, char *err, size_t errlen)
@@ -313,6 +355,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 	vm->sysfd = vm->fd = -1;
 	vm->ncpus = 0;	/* set once checked: teardown walks vm->cpu[0..ncpus) */
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->route_lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	atomic_init(&vm->end, VMM_END_RUNNING);
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: kicks a vCPU out of KVM_RUN */

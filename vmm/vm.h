@@ -41,6 +41,9 @@ struct vmm_vcpu {
 	atomic_bool resume;		/* woken from S3: start again as after a reset */
 };
 
+#define VMM_MSI_ROUTES 16
+#define VMM_MSI_GSI_BASE 24	/* after the IOAPIC's pins */
+
 struct vmm {
 	struct vmm_config cfg;
 	int sysfd, fd;
@@ -79,10 +82,16 @@ struct vmm {
 	int running_vcpus;
 	uint64_t start_ns;
 	char report[4096];
+	/* interrupt routes KVM delivers by itself (irqfd): GSIs from VMM_MSI_GSI_BASE, MSI messages */
+	pthread_mutex_t route_lock;
+	struct { bool used; uint32_t addr_lo, addr_hi, data; } msi_route[VMM_MSI_ROUTES];
 	/* devices (hw/) */
 	struct vmm_serial *serial;
 	struct vmm_i8042 *i8042;
-	struct vmm_platform *platform;
+	struct vmm_testdev *testdev;
+	struct vmm_cmos *cmos;
+	struct vmm_fwcfg *fwcfg;
+	struct vmm_pm *pm;
 	struct vmm_pci *pci;
 	struct virtio_dev *rng;
 	struct blk *blk[VMM_MAX_DISKS];
@@ -90,6 +99,11 @@ struct vmm {
 	struct net *net;
 	struct vmm_control *control;
 };
+
+/* An MSI message KVM sends when an eventfd is signalled (KVM_IRQFD), for devices served in the kernel (vhost):
+ * a GSI for it (>= 0; *gsi < 0 takes a free one, else that one is changed), or -errno. */
+int vmm_msi_route_set(struct vmm *vm, int gsi, uint32_t addr_lo, uint32_t addr_hi, uint32_t data);
+void vmm_msi_route_free(struct vmm *vm, int gsi);
 
 uint64_t vmm_now_ns(void);
 /* Ends the VM once (the first reason wins) and kicks every vCPU out of KVM_RUN. */
@@ -128,12 +142,23 @@ void vmm_virtio_blk_free(struct vmm *vm);
 int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_virtio_net_free(struct vmm *vm);
 struct virtio_dev *vmm_virtio_net_dev(struct vmm *vm);
+const char *vmm_virtio_net_describe(struct vmm *vm);
+void vmm_virtio_net_stat(struct vmm *vm, char *what, size_t len, uint64_t *bytes);	/* for stats.c */	/* "tap nv0, vhost-net", or NULL */
 int vmm_virtio_rng_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_virtio_rng_free(struct vmm *vm);
 /* Moves the MMIO region whose device is dev (a BAR the guest placed elsewhere). */
 void vmm_mmio_move(struct vmm *vm, void *dev, uint64_t base);
 int vmm_platform_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_platform_free(struct vmm *vm);
+int vmm_testdev_init(struct vmm *vm, char *err, size_t errlen);	/* debug-exit.c */
+void vmm_testdev_free(struct vmm *vm);
+int vmm_cmos_init(struct vmm *vm, char *err, size_t errlen);
+void vmm_cmos_free(struct vmm *vm);
+bool vmm_cmos_alarm_due(struct vmm *vm);
+int vmm_fwcfg_init(struct vmm *vm, char *err, size_t errlen);	/* fw-cfg.c */
+void vmm_fwcfg_free(struct vmm *vm);
+int vmm_pm_init(struct vmm *vm, char *err, size_t errlen);	/* acpi-pm.c */
+void vmm_pm_free(struct vmm *vm);
 int vmm_acpi_build(struct vmm *vm);
 uint32_t vmm_acpi_waking_vector(struct vmm *vm);
 /* ACPI S3 (sleep.c): park the vCPUs; the VM's main thread wakes them on an RTC alarm or console input. */

@@ -59,6 +59,8 @@ done
 cp "$S/tests/svmhost/udhcpc.script" "$W/guest/bin/udhcpc.script" && chmod +x "$W/guest/bin/udhcpc.script"
 gcc -static -O2 -o "$W/guest/bin/blkbench" "$S/tests/svmhost/blkbench.c" 2>/dev/null ||
 	echo "# svmhost: no static blkbench (gcc -static failed): bench/virtio.sh cannot measure disks"
+gcc -static -O2 -o "$W/guest/bin/tcpsend" "$S/tests/svmhost/tcpsend.c" 2>/dev/null ||
+	echo "# svmhost: no static tcpsend (gcc -static failed): bench/virtio.sh cannot measure networks"
 svm_pack "$W/guest" "$W/guest.cpio"
 
 # A Linux guest that is a KVM host itself (t-nested.sh): kvm_amd's modules, nestvisor, the hello guest.
@@ -78,6 +80,10 @@ mkdir -p "$R/lib/modules" "$R/nv/tests/guests" "$R/nv/tests/data" "$R/svmhost" "
 for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm-amd.ko; do
 	{ cp "$(svm_module $m)" "$R/lib/modules/" && cp "$(svm_module $m)" "$N/lib/modules/"; } ||
 		{ echo "Bail out! the kernel package has no $m"; exit 1; }
+done
+for m in drivers/net/tun.ko drivers/net/tap.ko drivers/vhost/vhost_iotlb.ko drivers/vhost/vhost.ko \
+	drivers/vhost/vhost_net.ko; do	# t-net.sh's tap, and vhost-net to carry its frames
+	cp "$(svm_module $m)" "$R/lib/modules/" || { echo "Bail out! the kernel package has no $m"; exit 1; }
 done
 svm_pack "$N" "$W/nested.cpio"
 # SVMHOST_EXTRA: more programs for a debugging session (strace, gdb, ...), with their libraries
@@ -112,7 +118,9 @@ fi
 
 t0=$(date +%s)
 : > "$OUT/results-earlier.tap"
-svm_boot "$W/host.cpio" "$OUT/console.log" "$OUT/results.tap" "$W/files.b64" "$LIMIT" "$CPUS"
+[ $MODE = cmd ] && SVMHOST_APPEND="nv.limit=$LIMIT"
+SVMHOST_APPEND=${SVMHOST_APPEND:-} svm_boot "$W/host.cpio" "$OUT/console.log" "$OUT/results.tap" "$W/files.b64" \
+	"$LIMIT" "$CPUS"
 qrc=$?
 boots=1
 # The emulator froze (not a test): boot again, up to 3 times, for the scripts that had not finished; what the

@@ -23,3 +23,48 @@ check "virtio-net: this host fetched the guest's file through hostfwd 127.0.0.1:
 check "virtio-net: the guest powered off cleanly" grep -q 'VM net (bzImage[^)]*) ended (reset, exit status 0)' $log
 check "virtio-net: --stats counts its bytes" grep -q '^  virtio-net  *[1-9][0-9]*  *[1-9][0-9]*  *[1-9]' $log
 grep -q '^NVG: fetched hello' $log || diag $log 30
+
+# --net tap: the guest and this host exchange files over a tap in a network namespace of its own (made with
+# unshare, so nothing outside it sees the tap or its addresses), with vhost-net carrying the frames (the
+# kernel's vhost_net is loaded here) and with vhost=off (nestvisor's own threads).
+[ -e /dev/vhost-net ] || echo "# no /dev/vhost-net in this host: the vhost checks will fail"
+for vh in auto off; do
+	log=/out/virtio-net-tap-$vh.log
+	rm -f /tmp/tap.raw /tmp/tap.got
+	unshare -n sh -c "
+		ip link set lo up
+		nestvisor run --console stdio --name tap-$vh --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
+			--cmdline 'console=ttyS0 panic=-1 quiet nv.tap' --net tap=nv0,vhost=$vh --timeout 240 --stats \
+			< /dev/null > /tmp/tap.raw 2>&1 &
+		vm=\$!
+		i=0; while [ \$i -lt 300 ] && ! ip link show nv0 > /dev/null 2>&1; do sleep 0.1; i=\$((i + 1)); done
+		ip addr add 10.0.3.1/24 dev nv0 && ip link set nv0 up
+		httpd -f -p 10.0.3.1:8000 -h /tmp/www &
+		web=\$!
+		i=0; while [ \$i -lt 1800 ] && ! grep -q 'NVG: serving' /tmp/tap.raw; do sleep 0.1; i=\$((i + 1)); done
+		printf 'GET /hello.txt HTTP/1.0\r\n\r\n' | timeout 20 nc 10.0.3.15 8080 | tail -n 1 | tr -d '\r' > /tmp/tap.got
+		wait \$vm
+		kill \$web
+		ip link show nv0 > /dev/null 2>&1 && echo 'NVH: nv0 outlived the VM' >> /tmp/tap.raw
+	"
+	tr -d '\r' < /tmp/tap.raw > $log
+	ip link show nv0 > /dev/null 2>&1 && echo "NVH: nv0 is in this host's own namespace" >> $log
+	check "virtio-net tap vhost=$vh: the guest fetched a file from this host over the tap" \
+		grep -q '^NVG: fetched hello over the network$' $log
+	check "virtio-net tap vhost=$vh: this host fetched the guest's file ($(cat /tmp/tap.got))" \
+		test "$(cat /tmp/tap.got)" = "served over the tap"
+	check "virtio-net tap vhost=$vh: the guest powered off cleanly" \
+		grep -q "VM tap-$vh (bzImage[^)]*) ended (reset, exit status 0)" $log
+	check "virtio-net tap vhost=$vh: the tap lived in its namespace, for the VM's life only" sh -c "! grep -q '^NVH:' $log"
+	# the MAC is the VM's name's: 52:54:00 and three bytes, the same at every start
+	check "virtio-net tap vhost=$vh: a MAC of the VM's own (52:54:00:...)" grep -q '^NVG: mac 52:54:00:' $log
+	if [ $vh = auto ]; then
+		# notifications go from KVM to vhost, interrupts from vhost to KVM (irqfd): none through nestvisor
+		check "virtio-net tap: vhost-net carried the frames (the tap's counters), kicks and interrupts bypassing us" \
+			grep -q '^  virtio-net vhost  *[0-9]  *0  *[1-9]' $log
+	else
+		check "virtio-net tap vhost=off: nestvisor's threads carried them (its counters)" \
+			grep -q '^  virtio-net  *[1-9][0-9]*  *[1-9][0-9]*  *[1-9]' $log
+	fi
+	grep -q '^NVG: fetched hello' $log || diag $log 30
+done

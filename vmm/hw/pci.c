@@ -88,6 +88,8 @@ static void config_write(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, co
 		memcpy(d->cfg + PCI_BAR0 + 4 * b, &v, 4);
 	}
 	moved(vm, d, before);
+	if (d->config_written)
+		d->config_written(vm, d);
 }
 
 static void pci_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)

@@ -20,6 +20,7 @@ struct vmm_pci_dev {
 	uint32_t bar_size[PCI_BARS];	/* 32-bit memory BARs, a power of two (0: none) */
 	/* A BAR's guest address changed (moved, or memory decoding switched; 0: not decoded now). */
 	void (*bar_moved)(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t addr);
+	void (*config_written)(struct vmm *vm, struct vmm_pci_dev *d);	/* after any write (the bus's lock held) */
 	void *priv;
 	int slot;
 	int cap_end;			/* capabilities: the next free offset, and the last one's */

@@ -170,7 +170,7 @@ static size_t aml_pci0(uint8_t *out)
 int vmm_acpi_build(struct vmm *vm)
 {
 	/* DSDT body: Name (_S3, Package () { 1, 1, 0, 0 }) and Name (_S5, Package () { 5, 5, 0, 0 }): the SLP_TYP
-	 * values for suspend to RAM and power-off (platform.c acts on them) */
+	 * values for suspend to RAM and power-off (acpi-pm.c acts on them) */
 	static const uint8_t s5[] = { 0x08, '_', 'S', '3', '_', 0x12, 0x08, 0x04, 0x0a, 0x01, 0x0a, 0x01, 0x00, 0x00,
 				      0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
 	uint8_t *base = vmm_mem_ptr(&vm->mem, ACPI_RSDP, 0x1000);

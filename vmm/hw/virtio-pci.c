@@ -21,9 +21,6 @@
 #define OFF_MSIX      0x4000u
 #define OFF_PBA       0x6000u
 
-#define VIRTIO_F_INDIRECT_DESC (1ull << 28)
-#define VIRTIO_F_EVENT_IDX     (1ull << 29)
-#define VIRTIO_F_VERSION_1     (1ull << 32)
 #define STATUS_DRIVER_OK    4
 #define STATUS_FEATURES_OK  8
 #define STATUS_NEEDS_RESET  0x40
@@ -89,6 +86,42 @@ static void deliver_pending(struct virtio_dev *v)
 		}
 }
 
+/* Under v->lock. A queue served elsewhere has its interrupts sent by KVM itself (irqfd on an MSI route) while
+ * its MSI-X vector can take them; masked, or without MSI-X, the I/O thread takes them (and keeps them pending). */
+static void irqfd_update(struct virtio_dev *v)
+{
+	bool masked, on = msix_enabled(v, &masked) && !masked, any = false;
+	uint64_t one = 1;
+
+	for (int q = 0; q < v->ops->nqueues; q++)
+		any |= v->call[q] >= 0 || v->gsi[q] >= 0;
+	if (!any)
+		return;	/* every queue ours: nothing to route */
+	for (int q = 0; q < v->ops->nqueues; q++) {
+		uint16_t vec = v->q_vector[q];
+		bool want = on && v->call[q] >= 0 && vec < v->ops->nqueues + 1 && !(v->msix[vec].ctrl & 1);
+		struct kvm_irqfd f = { .fd = (uint32_t)v->call[q], .gsi = (uint32_t)v->gsi[q] };
+		if (want) {
+			int gsi = vmm_msi_route_set(v->vm, v->gsi[q], v->msix[vec].addr_lo, v->msix[vec].addr_hi, v->msix[vec].data);
+			if (gsi >= 0 && v->gsi[q] < 0) {
+				f.gsi = (uint32_t)gsi;
+				if (ioctl(v->vm->fd, KVM_IRQFD, &f) < 0) {
+					vmm_msi_route_free(v->vm, gsi);
+					gsi = -1;
+				}
+			}
+			__atomic_store_n(&v->gsi[q], gsi, __ATOMIC_RELEASE);
+		} else if (v->gsi[q] >= 0) {
+			f.flags = KVM_IRQFD_FLAG_DEASSIGN;
+			ioctl(v->vm->fd, KVM_IRQFD, &f);
+			vmm_msi_route_free(v->vm, v->gsi[q]);
+			__atomic_store_n(&v->gsi[q], -1, __ATOMIC_RELEASE);
+		}
+	}
+	if (write(v->wake, &one, 8) != 8)
+		return;	/* the I/O thread is being woken anyway */
+}
+
 static void reset(struct virtio_dev *v)
 {
 	v->status = 0, v->driver_features = 0, v->isr = 0, v->queue_sel = 0, v->msix_config = NO_VECTOR;
@@ -109,14 +142,17 @@ static void status_write(struct virtio_dev *v, uint8_t s)
 		return;
 	}
 	if ((s & STATUS_FEATURES_OK) && !(v->status & STATUS_FEATURES_OK) &&
-	    ((v->driver_features & ~v->offered) || !(v->driver_features & VIRTIO_F_VERSION_1)))
+	    ((v->driver_features & ~v->offered) || !(v->driver_features & VIRTIO_F_VERSION_1_BIT)))
 		s &= (uint8_t)~STATUS_FEATURES_OK;	/* features we did not offer: refused (3.1.1) */
 	if (s & STATUS_FEATURES_OK)
 		for (int i = 0; i < v->ops->nqueues; i++) {
-			v->q[i].indirect = v->driver_features & VIRTIO_F_INDIRECT_DESC;
-			v->q[i].event_idx = v->driver_features & VIRTIO_F_EVENT_IDX;
+			v->q[i].indirect = v->driver_features & VIRTIO_F_INDIRECT_DESC_BIT;
+			v->q[i].event_idx = v->driver_features & VIRTIO_F_EVENT_IDX_BIT;
 		}
+	bool ready = (s & STATUS_DRIVER_OK) && (s & STATUS_FEATURES_OK) && !(v->status & STATUS_DRIVER_OK);
 	v->status = (uint8_t)(s | (v->status & STATUS_NEEDS_RESET));
+	if (ready && v->ops->driver_ok)
+		v->ops->driver_ok(v);
 }
 
 static void common_access(struct virtio_dev *v, uint32_t off, bool write, uint8_t *d, int size)
@@ -148,8 +184,10 @@ static void common_access(struct virtio_dev *v, uint32_t off, bool write, uint8_
 			r = q->size;
 		break;
 	case 0x1a:
-		if (q && write)
+		if (q && write) {
 			v->q_vector[v->queue_sel] = x <= (uint64_t)v->ops->nqueues ? (uint16_t)x : NO_VECTOR;
+			irqfd_update(v);
+		}
 		else if (q)
 			r = v->q_vector[v->queue_sel];
 		else
@@ -201,6 +239,7 @@ static void msix_access(struct virtio_dev *v, uint32_t off, bool write, uint8_t 
 	if (write) {
 		*w = (uint32_t)get(d, 4);
 		deliver_pending(v);	/* an entry just unmasked */
+		irqfd_update(v);	/* or masked, or its message changed */
 	} else {
 		put(d, 4, *w);
 	}
@@ -259,6 +298,18 @@ static void ioeventfds(struct virtio_dev *v, uint64_t base, bool assign)
 	}
 }
 
+/* The MSI-X enable and function-mask bits are in config space: what was held back goes, irqfds follow. */
+static void config_written(struct vmm *vm, struct vmm_pci_dev *d)
+{
+	struct virtio_dev *v = d->priv;
+
+	(void)vm;
+	pthread_mutex_lock(&v->lock);
+	deliver_pending(v);
+	irqfd_update(v);
+	pthread_mutex_unlock(&v->lock);
+}
+
 /* The guest moved BAR0 or switched its decoding: the MMIO region and the ioeventfds follow it. */
 static void bar_moved(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t addr)
 {
@@ -278,19 +329,42 @@ static void *io_thread(void *arg)
 {
 	struct virtio_dev *v = arg;
 	struct pollfd p[VIRTIO_MAX_QUEUES + 1];
+	bool served[VIRTIO_MAX_QUEUES];
 	int n = v->ops->nqueues;
 
 	for (;;) {
-		for (int i = 0; i < n; i++)
-			p[i] = (struct pollfd){ v->kick[i], POLLIN, 0 };
-		p[n] = (struct pollfd){ v->stop, POLLIN, 0 };
+		for (int i = 0; i < n; i++) {
+			int call = __atomic_load_n(&v->call[i], __ATOMIC_ACQUIRE);
+			served[i] = call < 0;
+			if (!served[i] && __atomic_load_n(&v->gsi[i], __ATOMIC_ACQUIRE) >= 0)
+				call = -1;	/* KVM sends its interrupts (irqfd): nothing for us */
+			p[i] = (struct pollfd){ served[i] ? v->kick[i] : call, POLLIN, 0 };
+		}
+		p[n] = (struct pollfd){ v->wake, POLLIN, 0 };
 		if (poll(p, (nfds_t)n + 1, -1) < 0 && errno != EINTR)
 			break;
-		if (p[n].revents)
-			break;
+		if (p[n].revents) {
+			uint64_t cnt;
+			if (__atomic_load_n(&v->stopping, __ATOMIC_ACQUIRE))
+				break;
+			if (read(v->wake, &cnt, 8) < 0)
+				cnt = 0;	/* a queue changed hands: poll anew */
+			continue;
+		}
 		for (int i = 0; i < n; i++) {
 			uint64_t cnt;
-			if (!(p[i].revents & POLLIN) || read(v->kick[i], &cnt, 8) != 8)
+			if (!(p[i].revents & POLLIN))
+				continue;
+			if (!served[i]) {	/* vhost asks for an interrupt */
+				if (read(p[i].fd, &cnt, 8) == 8) {
+					pthread_mutex_lock(&v->lock);
+					interrupt(v, i);
+					pthread_mutex_unlock(&v->lock);
+				}
+				continue;
+			}
+			/* A kick is vhost's once the queue is handed over: never take one after that */
+			if (__atomic_load_n(&v->call[i], __ATOMIC_ACQUIRE) >= 0 || read(v->kick[i], &cnt, 8) != 8)
 				continue;
 			__atomic_add_fetch(&v->notifies, 1, __ATOMIC_RELAXED);
 			v->ops->queue_notify(v, i);
@@ -299,11 +373,32 @@ static void *io_thread(void *arg)
 	return NULL;
 }
 
+void virtio_set_call(struct virtio_dev *v, int q, int call)
+{
+	if (call < 0 && v->call[q] >= 0) {	/* its irqfd goes first, with the fd it was given */
+		int was = v->call[q];
+		__atomic_store_n(&v->call[q], -1, __ATOMIC_RELEASE);
+		if (v->gsi[q] >= 0) {
+			struct kvm_irqfd f = { .fd = (uint32_t)was, .gsi = (uint32_t)v->gsi[q], .flags = KVM_IRQFD_FLAG_DEASSIGN };
+			ioctl(v->vm->fd, KVM_IRQFD, &f);
+			vmm_msi_route_free(v->vm, v->gsi[q]);
+			__atomic_store_n(&v->gsi[q], -1, __ATOMIC_RELEASE);
+		}
+	}
+	__atomic_store_n(&v->call[q], call, __ATOMIC_RELEASE);
+	irqfd_update(v);	/* and wakes the I/O thread, which polls what is left for it */
+}
+
+void *virtio_host_ptr(struct virtio_dev *v, uint64_t gpa, uint64_t len)
+{
+	return vmm_mem_ptr(&v->vm->mem, gpa, len);
+}
+
 int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c)
 {
 	pthread_mutex_lock(&v->lock);
-	int rc = (v->status & STATUS_DRIVER_OK) && !(v->status & STATUS_NEEDS_RESET) ?
-		 virtq_pop(&v->vm->mem, &v->q[q], c) : 0;
+	int rc = (v->status & STATUS_DRIVER_OK) && !(v->status & STATUS_NEEDS_RESET) && v->call[q] < 0 ?
+		 virtq_pop(&v->vm->mem, &v->q[q], c) : 0;	/* a queue vhost serves is not ours to walk */
 	if (rc < 0) {
 		if (!v->warned)	/* once: a hostile driver must not flood the log */
 			vmm_warn(v->vm, "%s: queue %d: %s; the device needs a reset", v->ops->name, q, v->q[q].why);
@@ -318,7 +413,7 @@ int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c)
 void virtio_push(struct virtio_dev *v, int q, uint16_t head, uint32_t written)
 {
 	pthread_mutex_lock(&v->lock);
-	if (v->q[q].ready && virtq_push(&v->vm->mem, &v->q[q], head, written))
+	if (v->q[q].ready && v->call[q] < 0 && virtq_push(&v->vm->mem, &v->q[q], head, written))
 		interrupt(v, q);
 	pthread_mutex_unlock(&v->lock);
 }
@@ -359,16 +454,16 @@ int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv, 
 	*out = v;
 	if (!v)
 		return -ENOMEM;
-	v->ops = ops, v->vm = vm, v->priv = priv, v->stop = -1;
+	v->ops = ops, v->vm = vm, v->priv = priv, v->wake = -1;
 	pthread_mutex_init(&v->lock, NULL);
 	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++)
-		v->kick[i] = -1;
+		v->kick[i] = v->call[i] = v->gsi[i] = -1;
 	for (int i = 0; i < ops->nqueues; i++)
 		if ((v->kick[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 			return snprintf(err, errlen, "%s: eventfd: %s", ops->name, strerror(errno)), -errno;
-	if ((v->stop = eventfd(0, EFD_CLOEXEC)) < 0)
+	if ((v->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return snprintf(err, errlen, "%s: eventfd: %s", ops->name, strerror(errno)), -errno;
-	v->offered = ops->features | VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX;
+	v->offered = ops->features | VIRTIO_F_VERSION_1_BIT | VIRTIO_F_INDIRECT_DESC_BIT | VIRTIO_F_EVENT_IDX_BIT;
 	v->has_msix = ioctl(vm->sysfd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) > 0;
 	reset(v);
 	struct vmm_pci_dev *d = &v->pci;
@@ -380,6 +475,7 @@ int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv, 
 	memcpy(d->cfg + 0x2c, &vendor, 2), memcpy(d->cfg + 0x2e, &sub, 2);
 	d->cfg[0x3d] = 1;	/* INTA */
 	d->name = ops->name, d->bar_size[0] = BAR_SIZE, d->bar_moved = bar_moved, d->priv = v;
+	d->config_written = config_written;
 	add_caps(v);
 	if ((rc = vmm_pci_add(vm, d, err, errlen)) < 0)
 		return rc;
@@ -399,12 +495,13 @@ void virtio_pci_destroy(struct virtio_dev *v)
 
 	if (!v)
 		return;
-	if (v->started && write(v->stop, &one, 8) == 8)
+	__atomic_store_n(&v->stopping, true, __ATOMIC_RELEASE);
+	if (v->started && write(v->wake, &one, 8) == 8)
 		pthread_join(v->thread, NULL);
 	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		if (v->kick[i] >= 0)
 			close(v->kick[i]);
-	if (v->stop >= 0)
-		close(v->stop);
+	if (v->wake >= 0)
+		close(v->wake);
 	free(v);
 }

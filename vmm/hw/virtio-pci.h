@@ -28,7 +28,8 @@ struct virtio_ops {
 	uint32_t config_len;		/* device configuration bytes (config_read serves them) */
 	void (*config_read)(struct virtio_dev *v, uint32_t off, uint8_t *data, int size);
 	void (*queue_notify)(struct virtio_dev *v, int q);	/* on the device's I/O thread */
-	void (*reset)(struct virtio_dev *v);			/* the driver reset the device */
+	void (*reset)(struct virtio_dev *v);			/* the driver reset the device (under v->lock) */
+	void (*driver_ok)(struct virtio_dev *v);		/* the driver is ready (under v->lock) */
 };
 
 struct virtio_dev {
@@ -49,11 +50,18 @@ struct virtio_dev {
 	int msix_cap;			/* its capability's offset in config space */
 	int irq;			/* INTx: the IOAPIC pin */
 	int kick[VIRTIO_MAX_QUEUES];	/* ioeventfds, also written by the MMIO path */
-	int stop;
+	int call[VIRTIO_MAX_QUEUES];	/* a queue served elsewhere (vhost): its interrupt requests; else -1 */
+	int gsi[VIRTIO_MAX_QUEUES];	/* and the MSI route KVM sends them by (irqfd), or -1: our I/O thread does */
+	int wake;			/* the I/O thread re-reads the fds above, or stops */
+	bool stopping;
 	pthread_t thread;
 	bool started, warned;
 	uint64_t notifies, interrupts, bytes;	/* for the VM's statistics */
 };
+
+#define VIRTIO_F_INDIRECT_DESC_BIT (1ull << 28)	/* feature masks: <linux/virtio_config.h> has the bit numbers */
+#define VIRTIO_F_EVENT_IDX_BIT     (1ull << 29)
+#define VIRTIO_F_VERSION_1_BIT     (1ull << 32)
 
 /* A device on the PCI bus with its I/O thread; *out is owned by the VM (freed with it). */
 int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv, struct virtio_dev **out,
@@ -64,5 +72,11 @@ void virtio_pci_destroy(struct virtio_dev *v);
 int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c);
 /* Gives a chain back and interrupts the driver if it wants to know. */
 void virtio_push(struct virtio_dev *v, int q, uint16_t head, uint32_t written);
+
+/* Queue q is served by someone else from now on (call: the eventfd it signals for an interrupt), or by the
+ * device's queue_notify again (call -1). Under v->lock (driver_ok and reset hold it). */
+void virtio_set_call(struct virtio_dev *v, int q, int call);
+/* Guest-physical to host for [gpa, gpa+len) of guest RAM (vhost wants host addresses), or NULL. */
+void *virtio_host_ptr(struct virtio_dev *v, uint64_t gpa, uint64_t len);
 
 #endif

@@ -1,0 +1,102 @@
+/* acpi-pm: the ACPI PM1 block at 0x600 our FADT describes (tables.c): event status and enable (0x600), control
+ * (0x604: SLP_EN with the DSDT's _S5 type powers off, _S3's suspends), and the PM timer (0x608, 24 bits at
+ * 3.579545 MHz from the VM's start). Waking from S3 sets WAK_STS, and RTC_STS when the RTC alarm woke it. */
+#include "config.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vmm/hw/io.h"
+#include "vmm/vm.h"
+
+#define PM_BASE 0x600
+#define PM_TMR_HZ 3579545ull
+#define SLP_EN (1u << 13)
+#define SLP_TYP(cnt) (((cnt) >> 10) & 7)
+#define SLP_TYP_S3 1		/* the values of the DSDT's _S3 and _S5 packages (tables.c) */
+#define SLP_TYP_S5 5
+#define PM1_WAK_STS (1u << 15)
+#define PM1_RTC_STS (1u << 10)
+
+struct vmm_pm {
+	pthread_mutex_t lock;
+	uint16_t pm1_sts, pm1_en, pm1_cnt;
+};
+
+/* ACPI PM: PM1a event (0x600), control (0x604; SLP_EN powers off), timer (0x608, 24 bits at 3.579545 MHz). */
+static void pm_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
+{
+	struct vmm_pm *p = dev;
+	unsigned off = port - PM_BASE;
+
+	if (off >= 8 && !write) {
+		uint64_t ticks = (vmm_now_ns() - vm->start_ns) * PM_TMR_HZ / 1000000000ull;
+		io_put(data, size, (ticks & 0xffffff) >> (8 * (off - 8)));
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (off == 4 && write) {
+		p->pm1_cnt = (uint16_t)io_get(data, size);
+		if (p->pm1_cnt & SLP_EN) {
+			unsigned typ = SLP_TYP(p->pm1_cnt);
+			p->pm1_cnt &= (uint16_t)~SLP_EN;	/* self-clearing */
+			pthread_mutex_unlock(&p->lock);
+			if (typ == SLP_TYP_S5)
+				vmm_end(vm, VMM_END_RESET, 0);	/* power-off: a clean end, like a reset */
+			else if (typ == SLP_TYP_S3)
+				vmm_suspend(vm);
+			return;
+		}
+	} else if (off == 0 && write) {
+		p->pm1_sts &= (uint16_t)~io_get(data, size);	/* write 1 to clear */
+	} else if (off == 4 || off == 5) {
+		io_put(data, size, (p->pm1_cnt | 1) >> (8 * (off - 4)));	/* SCI_EN: ACPI mode, no SMI handshake */
+	} else if (off == 2 && write) {
+		p->pm1_en = (uint16_t)io_get(data, size);
+	} else if (!write) {
+		io_put(data, size, off == 2 ? p->pm1_en : off == 0 ? p->pm1_sts : 0);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* S3 wake events: the RTC alarm (cmos.c) */
+bool vmm_platform_wake_due(struct vmm *vm)
+{
+	struct vmm_pm *p = vm->pm;
+
+	if (!p || !vmm_cmos_alarm_due(vm))
+		return false;
+	pthread_mutex_lock(&p->lock);
+	p->pm1_sts |= PM1_RTC_STS;
+	pthread_mutex_unlock(&p->lock);
+	return true;
+}
+
+void vmm_platform_woken(struct vmm *vm)
+{
+	struct vmm_pm *p = vm->pm;
+
+	pthread_mutex_lock(&p->lock);
+	p->pm1_sts |= PM1_WAK_STS;
+	pthread_mutex_unlock(&p->lock);
+}
+
+int vmm_pm_init(struct vmm *vm, char *err, size_t errlen)
+{
+	struct vmm_pm *p = calloc(1, sizeof(*p));
+	int rc;
+
+	if (!(vm->pm = p))
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	if ((rc = vmm_pio_register(vm, "acpi-pm", PM_BASE, 12, pm_io, p)) < 0)
+		return snprintf(err, errlen, "device acpi-pm at port 0x%x: %s", PM_BASE, strerror(-rc)), rc;
+	return 0;
+}
+
+void vmm_pm_free(struct vmm *vm)
+{
+	free(vm->pm);
+	vm->pm = NULL;
+}
