@@ -10,8 +10,19 @@ set -u
 S=$(cd "$(dirname "$0")/.." && pwd)
 B=${NV_BUILDDIR:-$S}
 out=$B/tests/svmhost-bench-virtio
-NV_SRCDIR=$S NV_BUILDDIR=$B sh "$S/tests/svmhost/run.sh" --out "$out" --timeout 1500 --cmd "sh /svmhost/b-virtio.sh" \
-	2>/dev/null | grep '^bench\|^exits\|^net' | tee "$out.txt"
+# One boot of the emulated host per part: under TCG it freezes now and then (no heartbeat for a minute; the
+# harness stops it), and a part that froze is booted again, up to 3 times.
+: > "$out.txt"
+for part in blk net exits; do
+	for try in 1 2 3; do
+		NV_SRCDIR=$S NV_BUILDDIR=$B sh "$S/tests/svmhost/run.sh" --out "$out-$part" --timeout 1200 \
+			--cmd "sh /svmhost/b-virtio.sh $part" > /dev/null 2>&1
+		grep -q '^# svmhost: done' "$out-$part/results.tap" 2>/dev/null && ! grep -q '^not ok' "$out-$part/results.tap" &&
+			break
+		echo "virtio: part $part: the emulated host froze or a run failed (try $try of 3)" >&2
+	done
+	grep '^bench\|^exits\|^net' "$out-$part/results.tap" | tee -a "$out.txt"
+done
 awk 'function med(s,   a, n, i, j, t) {
 		n = split(s, a, " ")
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -28,14 +39,17 @@ awk 'function med(s,   a, n, i, j, t) {
 		       med(r["nestvisor"]) / med(r["qemu"])
 		printf "4 KiB random reads: nestvisor %.0f IOPS, QEMU %.0f IOPS: ratio %.2f\n", med(io["nestvisor"]),
 		       med(io["qemu"]), med(io["nestvisor"]) / med(io["qemu"])
-		if (e["none"] != "")
+		if (e["serial"] != "")
 			printf "VM exits for 1 MiB written: through virtio-blk %d, through the serial port %d (4 x 256 KiB; a boot alone: %d)\n",
 			       e["blk"] - e["none"], 4 * (e["serial"] - e["none"]), e["none"]
+		else if (e["blk"] != "")
+			printf "VM exits for 1 MiB written through virtio-blk: %d (the serial run did not finish: the emulated host froze)\n",
+			       e["blk"] - e["none"]
 		t = med(net["nestvisor tap"]); o = med(net["nestvisor tap-off"]); q = med(net["qemu tap"])
 		u = med(net["nestvisor user"]); qu = med(net["qemu user"])
 		if (q > 0)
-			printf "TCP guest -> host over a tap: nestvisor %.0f MB/s (vhost-net), QEMU %.0f MB/s (vhost-net): ratio %.2f;" \
-			        nestvisor with its own threads (vhost=off) %.0f MB/s: ratio %.2f\n", t, q, t / q, o, o / q
+			printf "TCP guest -> host over a tap: nestvisor %.0f MB/s (vhost-net), QEMU %.0f MB/s (vhost-net): " \
+			       "ratio %.2f; nestvisor with its own threads (vhost=off) %.0f MB/s: ratio %.2f\n", t, q, t / q, o, o / q
 		if (qu > 0)
 			printf "TCP guest -> host over user networking (libslirp): nestvisor %.0f MB/s, QEMU %.0f MB/s: ratio %.2f\n",
 			       u, qu, u / qu

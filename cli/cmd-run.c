@@ -2,14 +2,10 @@
 #include "config.h"
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
-#include <fcntl.h>
 #include <unistd.h>
 #include "nested/nested.h"
 #include "vmm/control.h"
@@ -53,45 +49,12 @@ void cli_run_usage(void)
 	       "2 the VM could not be set up\n");
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-
-	if (errno || end == s || v > (UINT64_MAX >> 30))
-		return -EINVAL;	/* and no shift below can wrap */
-	switch (*end) {
-	case 'G': case 'g': v <<= 30; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'K': case 'k': v <<= 10; end++; break;
-	case '\0': if (v < (1ull << 20)) v <<= 20; break;	/* a bare small number means MiB, as QEMU's -m */
-	default: return -EINVAL;
-	}
-	if (*end && strcmp(end, "iB") && strcmp(end, "B"))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
 	*out = strtoull(s, &end, 0);
 	return errno || end == s || *end ? -EINVAL : 0;
-}
-
-struct sig_ctx { struct vmm *vm; sigset_t set; };
-
-static void *signal_thread(void *arg)
-{
-	struct sig_ctx *sc = arg;
-	int sig;
-
-	if (sigwait(&sc->set, &sig) == 0 && sig != SIGUSR2)
-		vmm_stop(sc->vm);
-	return NULL;
 }
 
 static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats, bool *detach)
@@ -142,7 +105,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 			break;
 		}
 		case 'm':
-			if (parse_size(optarg, &cfg->mem) < 0 || (cfg->mem & 0xfff) || cfg->mem < (1ull << 20) ||
+			if (vmm_size_parse(optarg, &cfg->mem) < 0 || (cfg->mem & 0xfff) || cfg->mem < (1ull << 20) ||
 			    cfg->mem > VMM_MEM_MAX)
 				return fprintf(stderr, "nestvisor run: --mem %s: give a size like 128M or 2G (1M to %lluG)\n",
 					       optarg, VMM_MEM_MAX >> 30), -1;
@@ -194,106 +157,27 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 	return 0;
 }
 
-/* The VM's life once created: control socket, signals, run, report. */
-static int run_vm(struct vmm *vm, const struct vmm_config *cfg, bool stats, int ready_fd, bool claimed)
+/* --detach: the VM in a process of its own (vmm_spawn); this one returns once the VM is up. */
+static int detach(const struct vmm_config *cfg, bool stats)
 {
-	struct sig_ctx sc = { .vm = vm };
-	pthread_t sig_tid;
-	char err[512];
-	int rc;
+	struct vmm_spawned sp;
+	char err[1100];
 
-	if (!claimed && vmm_control_start(vm, cfg->name, err, sizeof(err)) < 0) {
+	if (vmm_spawn(cfg, stats, &sp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nestvisor run: %s\n", err);
-		if (ready_fd >= 0)
-			dprintf(ready_fd, "ERR %s\n", err);
-		vmm_destroy(vm);
 		return VMM_STATUS_SETUP_ERROR;
 	}
-	if (ready_fd >= 0) {
-		dprintf(ready_fd, "OK %s\n", vmm_pty_path(vm) ? vmm_pty_path(vm) : "-");
-		close(ready_fd);
-	}
-	sigemptyset(&sc.set);
-	sigaddset(&sc.set, SIGINT);
-	sigaddset(&sc.set, SIGTERM);
-	sigaddset(&sc.set, SIGHUP);
-	sigaddset(&sc.set, SIGUSR2);
-	pthread_create(&sig_tid, NULL, signal_thread, &sc);
-	rc = vmm_run(vm);
-	/* detached and the guest ended by itself: a second more on the control socket, so a console viewer (the
-	 * TUI) gets its last output; a stop asked for ends at once */
-	if (ready_fd >= 0 && vmm_end_reason(vm) != VMM_END_STOPPED)
-		poll(NULL, 0, 1000);
-	pthread_kill(sig_tid, SIGUSR2);
-	pthread_join(sig_tid, NULL);
-	if (vmm_report(vm)[0])
-		fprintf(stderr, "\nnestvisor: VM %s ended: %s\n%s", cfg->name, vmm_end_name(vmm_end_reason(vm)), vmm_report(vm));
-	if (stats) {
-		struct vmm_stats s;
-		vmm_stats_get(vm, &s);
-		fprintf(stderr, "\nnestvisor: VM %s (%s) ended (%s, exit status %d)\n", cfg->name, vmm_boot_kind(vm),
-			vmm_end_name(vmm_end_reason(vm)), rc);
-		vmm_stats_print(&s, stderr);
-	}
-	vmm_destroy(vm);
-	return rc;
-}
-
-/* --detach: the child runs the VM in its own session; the parent returns once the VM is up. */
-static int detach(struct vmm_config *cfg, bool stats)
-{
-	char msg[600] = "", log[160], dir[96];
-	int ready[2];
-	ssize_t n;
-
-	if (pipe(ready) < 0)
-		return VMM_STATUS_SETUP_ERROR;
-	pid_t pid = fork();
-	if (pid > 0) {
-		close(ready[1]);
-		n = read(ready[0], msg, sizeof(msg) - 1);
-		msg[n > 0 ? n : 0] = '\0';
-		msg[strcspn(msg, "\n")] = '\0';
-		if (strncmp(msg, "OK ", 3)) {
-			fprintf(stderr, "nestvisor run: %s\n", msg[0] ? msg + 4 : "the VM did not start");
-			return VMM_STATUS_SETUP_ERROR;
-		}
-		printf("VM %s running in the background (pid %d); console: %s\n", cfg->name, (int)pid, msg + 3);
-		printf("`nestvisor ps` lists it, `nestvisor console %s` attaches to its console, `nestvisor stats %s` shows "
-		       "its exits, `nestvisor stop %s` ends it\n", cfg->name, cfg->name, cfg->name);
-		return CLI_OK;
-	}
-	if (pid < 0)
-		return VMM_STATUS_SETUP_ERROR;
-	close(ready[0]);
-	setsid();
-	cfg->console = VMM_CONSOLE_PTY;
-	struct vmm *vm;
-	char err[1024];
-	if (vmm_create(cfg, &vm, err, sizeof(err)) < 0) {
-		dprintf(ready[1], "ERR %s\n", err);
-		_exit(VMM_STATUS_SETUP_ERROR);
-	}
-	/* the name is ours once its socket is: only then is NAME.log (beside it, in a directory of ours alone)
-	 * truncated, never another VM's; from here on what the VMM says goes there */
-	if (vmm_control_start(vm, cfg->name, err, sizeof(err)) < 0 || vmm_control_dir(dir, sizeof(dir), err, sizeof(err)) < 0) {
-		dprintf(ready[1], "ERR %s\n", err);
-		vmm_destroy(vm);
-		_exit(VMM_STATUS_SETUP_ERROR);
-	}
-	int null = open("/dev/null", O_RDWR);
-	snprintf(log, sizeof(log), "%s/%s.log", dir, cfg->name);
-	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	dup2(null, 0), dup2(null, 1), dup2(logfd >= 0 ? logfd : null, 2);
-	_exit(run_vm(vm, cfg, stats, ready[1], true));
+	printf("VM %s running in the background (pid %d); console: %s\n", cfg->name, sp.pid, sp.pty);
+	printf("`nestvisor ps` lists it, `nestvisor console %s` attaches to its console, `nestvisor stats %s` shows "
+	       "its exits, `nestvisor stop %s` ends it\n", cfg->name, cfg->name, cfg->name);
+	return CLI_OK;
 }
 
 int cli_run(int argc, char **argv)
 {
-	struct vmm_config cfg = { .mem = 128ull << 20, .cpus = 1, .console = VMM_CONSOLE_STDIO };
+	struct vmm_config cfg = { .mem = 128ull << 20, .cpus = 1, .console = VMM_CONSOLE_STDIO, .log = vmm_log_stderr };
 	bool stats = false, bg = false;
 	char err[1024], name[32];
-	sigset_t set;
 	struct vmm *vm;
 	int rc;
 
@@ -301,18 +185,13 @@ int cli_run(int argc, char **argv)
 	cfg.name = name;
 	if ((rc = parse_args(argc, argv, &cfg, &stats, &bg)) != 0)
 		return rc > 0 ? CLI_OK : CLI_ERROR;
-	/* Signals go to one thread, which stops the VM; vCPU threads inherit the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (bg)
 		return detach(&cfg, stats);
+	vmm_signals_block();	/* one thread takes them and stops the VM; vCPU threads inherit the mask */
 	if (vmm_create(&cfg, &vm, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nestvisor run: %s\n", err);
 		return VMM_STATUS_SETUP_ERROR;
 	}
-	return run_vm(vm, &cfg, stats, -1, false);
+	struct vmm_serve_opts opt = { .cfg = &cfg, .stats = stats, .ready_fd = -1, .log = stderr };
+	return vmm_serve(vm, &opt);
 }

@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <getopt.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,43 +24,22 @@ void cli_console_usage(void)
 	       " what you type\n  goes to the guest (Ctrl-C too); Ctrl-] detaches. Ends when the VM does.\n");
 }
 
-static json_object *request(const char *name, const char *cmd)
+static void not_running(const char *name)
 {
-	char path[128];
-	char *reply;
-	json_object *o;
-
-	if (vmm_control_path(name, path, sizeof(path)) < 0 || !(reply = vmm_control_request(path, cmd, 2000))) {
-		fprintf(stderr, "nestvisor: no VM named %s is running (`nestvisor ps` lists them)\n", name);
-		return NULL;
-	}
-	o = json_tokener_parse(reply);
-	free(reply);
-	return o;
+	fprintf(stderr, "nestvisor: no VM named %s is running (`nestvisor ps` lists them)\n", name);
 }
 
-static void ps_row(const char *name, const char *status, const char *stats, void *ctx)
+static void ps_row(const struct vmm_status *st, const struct vmm_stats *stats, void *ctx)
 {
-	json_object *s = json_tokener_parse(status), *x = json_tokener_parse(stats);
 	int *shown = ctx;
-	double up;
+	double up = (double)st->uptime_ns / 1e9;
 
-	(void)name;
 	if (!(*shown)++)
 		printf("%-16s %7s %-9s %4s %6s %8s %10s %12s  %s\n", "NAME", "PID", "STATE", "CPUS", "NESTED", "MEM", "UPTIME",
 		       "EXITS/S", "CONSOLE");
-	up = (double)vmm_control_int(s, "uptime_ns") / 1e9;
-	char vname[64], state[16], console[128];	/* a socket's words: printable before they reach the terminal */
-	snprintf(vname, sizeof(vname), "%s", vmm_control_str(s, "name"));
-	snprintf(state, sizeof(state), "%s", vmm_control_str(s, "state"));
-	snprintf(console, sizeof(console), "%s", vmm_control_str(s, "console"));
-	text_clean(vname), text_clean(state), text_clean(console);
-	printf("%-16s %7lld %-9s %4lld %6s %7lldM %9.1fs %12.0f  %s\n", vname,
-	       (long long)vmm_control_int(s, "pid"), state, (long long)vmm_control_int(s, "cpus"),
-	       vmm_control_int(s, "nested") ? "on" : "off", (long long)(vmm_control_int(s, "mem") >> 20), up,
-	       up > 0 ? (double)vmm_control_int(x, "exits") / up : 0.0, console);
-	json_object_put(s);
-	json_object_put(x);
+	printf("%-16s %7d %-9s %4d %6s %7lluM %9.1fs %12.0f  %s\n", st->name, st->pid, st->state, st->cpus,
+	       st->nested ? "on" : "off", (unsigned long long)(st->mem >> 20), up,
+	       up > 0 ? (double)stats->exits / up : 0.0, st->console);
 }
 
 int cli_ps(int argc, char **argv)
@@ -79,70 +57,68 @@ int cli_ps(int argc, char **argv)
 
 int cli_stop(int argc, char **argv)
 {
-	json_object *o;
-
 	if (argc != 2) {
 		cli_stop_usage();
 		return CLI_ERROR;
 	}
-	if (!(o = request(argv[1], "stop")))
+	if (vmm_control_command(argv[1], "stop") < 0) {
+		not_running(argv[1]);
 		return CLI_FAILED;
-	json_object_put(o);
+	}
 	printf("VM %s stopped\n", argv[1]);
 	return CLI_OK;
 }
 
-static void print_rows(json_object *o, const char *key, const char *title)
+static void print_rows(const struct vmm_stat_row *r, int n, const char *title)
 {
-	json_object *a;
-
-	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array) || !json_object_array_length(a))
+	if (!n)
 		return;
 	printf("  %-28s %12s %12s\n", title, "exits", "VMM time");
-	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		json_object *r = json_object_array_get_idx(a, i);
-		printf("  %-28s %12lld %9.3f ms\n", vmm_control_str(r, "what"), (long long)vmm_control_int(r, "count"), vmm_control_int(r, "ns") / 1e6);
+	for (int i = 0; i < n; i++)
+		printf("  %-28s %12llu %9.3f ms\n", r[i].what, (unsigned long long)r[i].count, r[i].ns / 1e6);
+}
+
+static void stats_print(const char *name, const struct vmm_stats *s, long long last)
+{
+	printf("%s: %llu exits in %.1f s", name, (unsigned long long)s->exits, s->uptime_ns / 1e9);
+	if (last >= 0)
+		printf(", %lld exits/s", (long long)s->exits - last);
+	printf("; %.3f ms in the VMM\n", s->ns_in_vmm / 1e6);
+	printf("  nested: %s; KVM's nested state per vCPU: %d bytes%s\n", s->nested ? "on" : "off",
+	       s->nested_state_bytes, s->nested_state_bytes > 0 ? "" : " (none: KVM_CAP_NESTED_STATE is 0 here)");
+	if (s->ndevs)
+		printf("  %-28s %12s %12s %12s\n", "by device", "notified", "interrupts", "bytes");
+	for (int i = 0; i < s->ndevs; i++) {
+		char what[32];
+		snprintf(what, sizeof(what), "%s", s->devs[i].what);
+		text_clean(what);
+		printf("  %-28s %12llu %12llu %12llu\n", what, (unsigned long long)s->devs[i].notifies,
+		       (unsigned long long)s->devs[i].interrupts, (unsigned long long)s->devs[i].bytes);
 	}
+	print_rows(s->reasons, s->nreasons, "by reason");
+	print_rows(s->ports, s->nports, "by port");
+	print_rows(s->mmio, s->nmmio, "by MMIO region");
 }
 
 int cli_stats(int argc, char **argv)
 {
 	bool watch = argc == 3 && !strcmp(argv[2], "--watch");
-	int64_t last = -1;
-	json_object *o;
+	long long last = -1;
+	struct vmm_stats s;
 
 	if (argc != 2 && !watch) {
 		cli_stats_usage();
 		return CLI_ERROR;
 	}
 	do {
-		if (!(o = request(argv[1], "stats")))
-			return watch && last >= 0 ? CLI_OK : CLI_FAILED;	/* the VM ended while watched */
-		int64_t exits = vmm_control_int(o, "exits");
-		printf("%s: %lld exits in %.1f s", argv[1], (long long)exits, vmm_control_int(o, "uptime_ns") / 1e9);
-		if (last >= 0)
-			printf(", %lld exits/s", (long long)(exits - last));
-		printf("; %.3f ms in the VMM\n", vmm_control_int(o, "ns_in_vmm") / 1e6);
-		long long nb = vmm_control_int(o, "nested_state_bytes");
-		printf("  nested: %s; KVM's nested state per vCPU: %lld bytes%s\n", vmm_control_int(o, "nested") ? "on" : "off",
-		       nb, nb > 0 ? "" : " (none: KVM_CAP_NESTED_STATE is 0 here)");
-		json_object *devs;
-		if (json_object_object_get_ex(o, "devices", &devs) && json_object_array_length(devs)) {
-			printf("  %-28s %12s %12s %12s\n", "by device", "notified", "interrupts", "bytes");
-			for (size_t i = 0; i < json_object_array_length(devs); i++) {
-				json_object *d = json_object_array_get_idx(devs, i);
-				char what[32];
-				snprintf(what, sizeof(what), "%s", vmm_control_str(d, "what"));
-				text_clean(what);
-				printf("  %-28s %12lld %12lld %12lld\n", what, vmm_control_int(d, "notifies"),
-				       vmm_control_int(d, "interrupts"), vmm_control_int(d, "bytes"));
-			}
+		if (vmm_control_stats(argv[1], &s) < 0) {
+			if (watch && last >= 0)
+				return CLI_OK;	/* the VM ended while watched */
+			not_running(argv[1]);
+			return CLI_FAILED;
 		}
-		print_rows(o, "by_reason", "by reason");
-		print_rows(o, "by_port", "by port");
-		print_rows(o, "by_mmio", "by MMIO region");
-		last = exits;
-		json_object_put(o);
+		stats_print(argv[1], &s, last);
+		last = (long long)s.exits;
 		fflush(stdout);
 	} while (watch && sleep(1) == 0);
 	return CLI_OK;
@@ -182,12 +158,11 @@ int cli_console(int argc, char **argv)
 		cli_console_usage();
 		return argc == 2 && !strcmp(argv[1], "--help") ? CLI_OK : CLI_ERROR;
 	}
-	char *alive = vmm_control_path(argv[1], path, sizeof(path)) < 0 ? NULL : vmm_control_request(path, "status", 2000);
-	if (!alive) {
-		fprintf(stderr, "nestvisor: no VM named %s is running (`nestvisor ps` lists them)\n", argv[1]);
+	struct vmm_status st;
+	if (vmm_control_status(argv[1], &st) < 0 || vmm_control_path(argv[1], path, sizeof(path)) < 0) {
+		not_running(argv[1]);
 		return CLI_FAILED;
 	}
-	free(alive);
 	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
 		struct termios t = saved_tty;
 		cfmakeraw(&t);

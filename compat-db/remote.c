@@ -344,8 +344,6 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 		}
 		if (rc < 0)
 			break;
-		if (getenv("NESTVISOR_TEST_CRASH_AFTER_COMMIT"))	/* the crash window the tests exercise */
-			_exit(9);
 		sqlite3_stmt *mark = compatdb_stmt(db, SQL_MARK_SUBMITTED);
 		if (!mark || sqlite3_bind_text(mark, 1, queue[i], -1, SQLITE_TRANSIENT) != SQLITE_OK ||
 		    sqlite3_step(mark) != SQLITE_DONE) {

@@ -491,8 +491,6 @@ static int insert_report(struct compatdb *db, const struct flat *f, const char *
 		bind_cell(st, i + 1, &f->c[i]);
 	if (step(db, st, err, errlen) < 0 || insert_children(db, f, err, errlen) < 0)
 		goto fail;
-	if (getenv("NESTVISOR_TEST_CRASH_BEFORE_COMMIT"))	/* the tests' kill -9 inside the transaction */
-		_exit(9);
 	return db->batch ? step(db, compatdb_stmt(db, SQL_RELEASE), err, errlen) : compatdb_exec(db, "COMMIT;", err, errlen);
 fail:
 	if (!*err)

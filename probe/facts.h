@@ -92,24 +92,6 @@ struct probe_iommu {
 	char intremap_evidence[160];
 };
 
-struct probe_pci_dev {
-	char addr[16];			/* 0000:00:1f.0 */
-	char slot[16];			/* 00:1f.0, as lspci prints */
-	uint16_t vendor, device, sub_vendor, sub_device, cls;
-	uint8_t rev;
-	char vendor_name[96], device_name[160], class_name[64];
-	char driver[48];
-	int group;			/* -1: none */
-	char group_peers[160];		/* other members of the group */
-	char reset[64];			/* reset_method, or "flr" from config space, or "" */
-	int sriov_vfs;			/* total VFs, -1 unknown */
-	int acs;			/* 1 has ACS capability, 0 not, -1 unreadable */
-	bool paravirtual;		/* already a virtio device */
-	const char *verdict;		/* ready, not-ready, paravirtual, host-infrastructure */
-	char reason[200];
-	const char *alternative;
-};
-
 struct probe_pci {
 	int err;
 	char errmsg[128];

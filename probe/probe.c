@@ -280,6 +280,16 @@ void probe_report_free(struct probe_report *rep)
 	rep->nchecks = 0;
 }
 
+int probe_report_devices(const struct probe_report *rep, const struct probe_pci_dev **devs, const char **why)
+{
+	const struct probe_pci *pci = rep && rep->facts ? &rep->facts->pci : NULL;
+
+	*devs = pci && !pci->err ? pci->devs : NULL;
+	if (why)
+		*why = !pci ? "no probe has run" : pci->err ? pci->errmsg : "";
+	return *devs ? pci->ndevs : 0;
+}
+
 /* FAIL outranks UNKNOWN: only FAIL changes the exit code. */
 enum probe_status probe_report_worst(const struct probe_report *rep)
 {

@@ -48,6 +48,28 @@ struct probe_report {
 	char save_error[256];	/* --save: the files that could not be written, or "" */
 };
 
+/* A PCI device as the probe found and judged it (its public face, as pciutils' struct pci_dev is lspci's). */
+struct probe_pci_dev {
+	char addr[16];			/* 0000:00:1f.0 */
+	char slot[16];			/* 00:1f.0, as lspci prints */
+	uint16_t vendor, device, sub_vendor, sub_device, cls;
+	uint8_t rev;
+	char vendor_name[96], device_name[160], class_name[64];
+	char driver[48];
+	int group;			/* -1: none */
+	char group_peers[160];		/* other members of the group */
+	char reset[64];			/* reset_method, or "flr" from config space, or "" */
+	int sriov_vfs;			/* total VFs, -1 unknown */
+	int acs;			/* 1 has ACS capability, 0 not, -1 unreadable */
+	bool paravirtual;		/* already a virtio device */
+	const char *verdict;		/* ready, not-ready, paravirtual, host-infrastructure */
+	char reason[200];
+	const char *alternative;
+};
+
+/* The report's PCI devices: their count (0 with *devs NULL when the scan failed; why, if why is not NULL). */
+int probe_report_devices(const struct probe_report *rep, const struct probe_pci_dev **devs, const char **why);
+
 /* Runs the whole probe; 0 or -errno (the probe itself could not run). Fills err on failure. */
 int probe_run(const struct probe_options *opt, struct probe_report *rep, char *err, size_t errlen);
 void probe_report_free(struct probe_report *rep);

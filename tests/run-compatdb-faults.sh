@@ -4,6 +4,13 @@
 set -u
 B=${NV_BUILDDIR:-.}
 NV="$B/nestvisor"
+# crash POINT CMD...: CMD with tests/crashpoint.so preloaded, killed by SIGKILL at POINT (see crashpoint.c)
+crash() {
+	point=$1
+	shift
+	NV_CRASH_AT=$point LD_PRELOAD="$B/tests/crashpoint.so${LD_PRELOAD:+:$LD_PRELOAD}" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+}
 T=$(mktemp -d /tmp/nv-faults.XXXXXX)
 trap 'umount "$T/mnt" 2>/dev/null; rm -rf "$T"' EXIT
 n=0 fails=0
@@ -25,8 +32,9 @@ D=$T/k.db
 id=$("$NV" report list --db "$D" --json | sed -n 's/.*"report":"\([^"]*\)".*/\1/p' | head -1)
 "$NV" report export --db "$D" "$id" -o "$T/x.json"
 sed 's/"uuid":"[^"]*"/"uuid":"00000000-0000-4000-8000-0000000000aa"/' "$T/x.json" > "$T/y.json"
-NESTVISOR_TEST_CRASH_BEFORE_COMMIT=1 "$NV" report import --db "$D" "$T/y.json" >/dev/null 2>&1
-[ $? = 9 ] && [ "$(reports "$D")" = 1 ] && whole "$D"; ok $? "killed inside an import: nothing of that report, the file intact"
+# killed for real (SIGKILL from tests/crashpoint.so, preloaded) with the report written, before its COMMIT
+crash commit "$NV" report import --db "$D" "$T/y.json" >/dev/null 2>&1
+[ $? = 137 ] && [ "$(reports "$D")" = 1 ] && whole "$D"; ok $? "killed inside an import: nothing of that report, the file intact"
 out=$("$NV" report import --db "$D" "$T/y.json" 2>&1); has_two=$(reports "$D")
 [ "$has_two" = 2 ] && whole "$D"; ok $? "the same import again succeeds: $out"
 

@@ -4,6 +4,13 @@
 set -u
 B=${NV_BUILDDIR:-.}
 NV="$B/nestvisor"
+# crash POINT CMD...: CMD with tests/crashpoint.so preloaded, killed by SIGKILL at POINT (see crashpoint.c)
+crash() {
+	point=$1
+	shift
+	NV_CRASH_AT=$point LD_PRELOAD="$B/tests/crashpoint.so${LD_PRELOAD:+:$LD_PRELOAD}" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+}
 . "${NV_SRCDIR:-.}/scripts/pg-temp.sh"
 T=$(mktemp -d /tmp/nv-pg.XXXXXX)
 pg_temp_start "$T" || { echo "1..0 # SKIP $PG_WHY"; rm -rf "$T"; exit 0; }
@@ -35,8 +42,8 @@ out=$("$NV" report submit --db "$A" --to "$URL" 2>&1); has "$out" "0 report(s) q
 
 # the crash window: killed after the remote commit, before the local mark
 "$NV" probe --db "$A" --no-run >/dev/null 2>&1
-NESTVISOR_TEST_CRASH_AFTER_COMMIT=1 "$NV" report submit --db "$A" --to "$URL" >/dev/null 2>&1
-[ $? = 9 ]; ok $? "a submit killed between the remote commit and the local mark dies (status 9)"
+crash mark "$NV" report submit --db "$A" --to "$URL" >/dev/null 2>&1	# SIGKILL from tests/crashpoint.so
+[ $? = 137 ]; ok $? "a submit killed (SIGKILL) between the remote commit and the local mark"
 out=$("$NV" report submit --db "$A" --to "$URL" 2>&1); has "$out" "1 report(s) queued: 0 sent, 1 already there"
 ok $? "the next submit finds it already there: $out"
 [ "$(psql_n 'SELECT count(*) FROM reports')" = 4 ]; ok $? "exactly once: 4 reports, no duplicate"

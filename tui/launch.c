@@ -18,6 +18,7 @@
 #include "probe/probe.h"
 #include "tui/crt.h"
 #include "tui/screens.h"
+#include "vmm/vmm.h"
 
 enum field { F_KERNEL, F_INITRD, F_DISKS, F_NET, F_CMDLINE, F_MEM, F_CPUS, F_NESTED, F_LAUNCH, F_COUNT };
 
@@ -355,61 +356,62 @@ void tui_launch_click(struct tui *t, int y)
 	}
 }
 
-/* Runs `nestvisor run --detach`; its own words (stderr) become the message when it fails. */
+/* The form as a VM's configuration, or the field that is wrong (the message says why). */
+static int launch_config(struct tui *t, struct vmm_config *cfg, char *disks, size_t len)
+{
+	char *end, *save = NULL;
+	long cpus = strtol(t->launch.cpus, &end, 10);
+
+	cfg->kernel = t->launch.kernel;
+	cfg->initrd = t->launch.initrd[0] ? t->launch.initrd : NULL;
+	cfg->cmdline = t->launch.cmdline[0] ? t->launch.cmdline : NULL;
+	cfg->net = t->launch.net[0] && strcmp(t->launch.net, "none") ? t->launch.net : NULL;
+	cfg->nested = nested_why(t) ? NESTED_OFF : t->launch.nested;
+	if (vmm_size_parse(t->launch.mem, &cfg->mem) < 0) {
+		snprintf(t->message, sizeof(t->message), "memory %.20s: a size like 128M or 2G", t->launch.mem);
+		return F_MEM;
+	}
+	if (end == t->launch.cpus || *end || cpus < 1 || cpus > VMM_MAX_CPUS) {
+		snprintf(t->message, sizeof(t->message), "vCPUs %.8s: 1 to %d", t->launch.cpus, VMM_MAX_CPUS);
+		return F_CPUS;
+	}
+	cfg->cpus = (int)cpus;
+	snprintf(disks, len, "%s", t->launch.disks);	/* strtok cuts its own copy */
+	for (char *d = strtok_r(disks, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
+		if (cfg->ndisks == VMM_MAX_DISKS) {
+			snprintf(t->message, sizeof(t->message), "at most %d disks", VMM_MAX_DISKS);
+			return F_DISKS;
+		}
+		cfg->disks[cfg->ndisks++] = d;
+	}
+	return -1;
+}
+
+/* The VM in a process of its own (vmm_spawn, as `nestvisor run --detach`); why not, when it cannot start. */
 static void launch(struct tui *t)
 {
-	char self[PATH_MAX], name[32], out[1024] = "";
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	int pipefd[2], st = 0;
-	size_t got = 0;
+	struct vmm_config cfg = { .console = VMM_CONSOLE_PTY, .log = vmm_log_stderr };	/* its process's log file */
+	struct vmm_spawned sp;
+	char name[32], disks[sizeof(t->launch.disks)], err[1100];
+	int bad;
 
 	if (access(t->launch.kernel, R_OK) < 0) {
 		snprintf(t->message, sizeof(t->message), "kernel %.200s: %s (Ctrl-O browses)", t->launch.kernel, strerror(errno));
 		form.field = F_KERNEL;
 		return;
 	}
-	if (n <= 0 || pipe2(pipefd, O_CLOEXEC) < 0)
+	if ((bad = launch_config(t, &cfg, disks, sizeof(disks))) >= 0) {
+		form.field = bad;
 		return;
-	self[n] = '\0';
-	snprintf(name, sizeof(name), "vm-%d", (int)(tui_now_ms()) % 100000);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		char *argv[40] = { self, "run", "--detach", "--name", name, "--kernel", t->launch.kernel, "--mem", t->launch.mem,
-				   "--cpus", t->launch.cpus, "--nested",
-				   (char *)nested_mode_name(nested_why(t) ? NESTED_OFF : (enum nested_mode)t->launch.nested) };
-		int a = 13;
-		dup2(null, 0), dup2(pipefd[1], 1), dup2(pipefd[1], 2);
-		if (t->launch.cmdline[0])
-			argv[a++] = "--cmdline", argv[a++] = t->launch.cmdline;
-		if (t->launch.initrd[0])
-			argv[a++] = "--initrd", argv[a++] = t->launch.initrd;
-		if (t->launch.net[0] && strcmp(t->launch.net, "none"))
-			argv[a++] = "--net", argv[a++] = t->launch.net;
-		char *save = NULL;	/* the child's own copy: strtok may cut it */
-		for (char *d = strtok_r(t->launch.disks, " ", &save); d && a < 34; d = strtok_r(NULL, " ", &save))
-			argv[a++] = "--disk", argv[a++] = d;
-		argv[a] = NULL;
-		execv(self, argv);
-		_exit(127);
 	}
-	close(pipefd[1]);
-	while (pid > 0 && got + 1 < sizeof(out) && (n = read(pipefd[0], out + got, sizeof(out) - 1 - got)) > 0)
-		got += (size_t)n;	/* ends when the detached VM's parent exits (the VM keeps no copy of it) */
-	close(pipefd[0]);
-	out[got] = '\0';
-	if (pid > 0)
-		waitpid(pid, &st, 0);
-	if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+	snprintf(name, sizeof(name), "vm-%d", (int)(tui_now_ms()) % 100000);
+	cfg.name = name;
+	if (vmm_spawn(&cfg, false, &sp, err, sizeof(err)) == 0) {
 		snprintf(t->message, sizeof(t->message), "launched %s (%.200s): Enter attaches to its console", name,
 			 t->launch.kernel);
 		form.open = false;
 	} else {
-		char *line = out, *nl;
-		while ((nl = strchr(line, '\n')) && nl[1])	/* the last line says why */
-			line = nl + 1;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(t->message, sizeof(t->message), "could not launch: %.280s", line[0] ? line : "nestvisor run failed");
+		snprintf(t->message, sizeof(t->message), "could not launch: %.280s", err);
 	}
 	tui_vms_refresh_now();
 }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "probe/facts.h"
 #include "probe/probe.h"
 #include "tui/crt.h"
 #include "tui/screens.h"
@@ -121,13 +120,14 @@ static bool dev_shown(const struct tui *t, const struct probe_pci_dev *d)
 /* The devices to show, in order (a malloc'd array of pointers). */
 static int dev_list(struct tui *t, const struct probe_pci_dev ***out)
 {
-	const struct probe_pci *pci = &t->report->facts->pci;
-	const struct probe_pci_dev **v = calloc((size_t)pci->ndevs + 1, sizeof(*v));
+	const struct probe_pci_dev *devs;
+	int ndevs = probe_report_devices(t->report, &devs, NULL);
+	const struct probe_pci_dev **v = calloc((size_t)ndevs + 1, sizeof(*v));
 	int n = 0;
 
-	for (int i = 0; v && i < pci->ndevs; i++)
-		if (dev_shown(t, &pci->devs[i]))
-			v[n++] = &pci->devs[i];
+	for (int i = 0; v && i < ndevs; i++)
+		if (dev_shown(t, &devs[i]))
+			v[n++] = &devs[i];
 	sort_key = t->sort;
 	if (n)
 		qsort(v, (size_t)n, sizeof(*v), dev_cmp);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "compat-db/compatdb.h"
-#include "probe/facts.h"
 #include "probe/probe.h"
 #include "tui/crt.h"
 #include "tui/screens.h"

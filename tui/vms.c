@@ -3,7 +3,6 @@
  * launch form is launch.c, the console console.c). */
 #include "config.h"
 #include <errno.h>
-#include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +11,14 @@
 #include "tui/crt.h"
 #include "tui/screens.h"
 #include "vmm/control.h"
+#include "vmm/vmm.h"
 
 #define MAX_VMS 64
 
 struct vm_row {
-	char name[64], state[16], console[64];
-	long long pid, cpus, mem, uptime_ns, exits, ns_in_vmm;
+	struct vmm_status st;
+	struct vmm_stats stats;
 	double rate;				/* exits per second since the last refresh */
-	json_object *stats;
 };
 
 static struct vm_row rows[MAX_VMS], prev[MAX_VMS];
@@ -48,7 +47,7 @@ static void hist_add(const char *name, double rate)
 		for (int i = 0; i < MAX_VMS; i++) {
 			bool live = false;
 			for (int r = 0; r < nrows; r++)
-				live |= !strcmp(rows[r].name, hist[i].name);
+				live |= !strcmp(rows[r].st.name, hist[i].name);
 			if (!live && free_slot < 0)
 				free_slot = i;
 		}
@@ -67,31 +66,20 @@ static const double *hist_of(const char *name, int *n)
 	return *n = 0, NULL;
 }
 
-static void add_row(const char *name, const char *status, const char *stats, void *ctx)
+static void add_row(const struct vmm_status *st, const struct vmm_stats *stats, void *ctx)
 {
-	json_object *s = json_tokener_parse(status), *x = json_tokener_parse(stats);
 	struct vm_row *r = &rows[nrows];
 	double dt = *(double *)ctx;
 
-	(void)name;
-	if (nrows >= MAX_VMS || !s) {
-		json_object_put(s);
-		json_object_put(x);
+	if (nrows >= MAX_VMS)
 		return;
-	}
-	snprintf(r->name, sizeof(r->name), "%s", vmm_control_str(s, "name"));
-	snprintf(r->state, sizeof(r->state), "%s", vmm_control_str(s, "state"));
-	snprintf(r->console, sizeof(r->console), "%s", vmm_control_str(s, "console"));
-	r->pid = vmm_control_int(s, "pid"), r->cpus = vmm_control_int(s, "cpus"), r->mem = vmm_control_int(s, "mem"), r->uptime_ns = vmm_control_int(s, "uptime_ns");
-	r->exits = vmm_control_int(x, "exits"), r->ns_in_vmm = vmm_control_int(x, "ns_in_vmm");
-	r->stats = x;
-	r->rate = r->uptime_ns ? r->exits / (r->uptime_ns / 1e9) : 0;	/* until there is a previous sample */
+	r->st = *st, r->stats = *stats;
+	r->rate = st->uptime_ns ? stats->exits / (st->uptime_ns / 1e9) : 0;	/* until there is a previous sample */
 	for (int i = 0; i < nprev && dt > 0; i++)
-		if (!strcmp(prev[i].name, r->name))
-			r->rate = (r->exits - prev[i].exits) / (dt / 1e3);
-	json_object_put(s);
+		if (!strcmp(prev[i].st.name, st->name))
+			r->rate = ((double)stats->exits - (double)prev[i].stats.exits) / (dt / 1e3);
 	nrows++;
-	hist_add(r->name, r->rate);
+	hist_add(st->name, r->rate);
 }
 
 /* At most once a second: ask every VM for its status and statistics. */
@@ -102,8 +90,6 @@ static void refresh(void)
 
 	if (refreshed_ms && dt < 1000)
 		return;
-	for (int i = 0; i < nprev; i++)
-		json_object_put(prev[i].stats);
 	memcpy(prev, rows, sizeof(rows));
 	nprev = nrows;
 	nrows = 0;
@@ -118,29 +104,24 @@ int tui_vms_count(struct tui *t)
 	return nrows;
 }
 
-static long long count_of(json_object *list, const char *what)
+static long long count_of(const struct vmm_stat_row *list, int n, const char *what)
 {
-	size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(vmm_control_str(json_object_array_get_idx(list, i), "what"), what))
-			return vmm_control_int(json_object_array_get_idx(list, i), "count");
+	for (int i = 0; i < n; i++)
+		if (!strcmp(list[i].what, what))
+			return (long long)list[i].count;
 	return -1;
 }
 
 /* The busiest rows of a stats list: name, count, per second since the last sample (before), and a bar. */
-static void bars(int y, int x, json_object *list, json_object *before, const char *title, long long total, int width,
-		 size_t max)
+static void bars(int y, int x, const struct vmm_stat_row *list, int n, const struct vmm_stat_row *before, int nbefore,
+		 const char *title, long long total, int width, int max)
 {
-	size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;	/* a VM gone mid-refresh */
-
 	crt_text(y++, x, ROLE_HEADER, width, " %-15.15s %7s %9s%*s", title, "exits", "per sec", width > 35 ? width - 35 : 0,
 		 "");
 	if (!n)
 		crt_text(y, x, ROLE_DIM, width, " (none)");
-	for (size_t i = 0; i < n && i < max; i++) {
-		json_object *r = json_object_array_get_idx(list, i);
-		long long c = vmm_control_int(r, "count"), was = count_of(before, vmm_control_str(r, "what"));
+	for (int i = 0; i < n && i < max; i++) {
+		long long c = (long long)list[i].count, was = count_of(before, nbefore, list[i].what);
 		int len = total ? (int)(c * (width - 36) / total) : 0;
 		char count[16], rate[16] = "-", bar[128];
 		tui_count(count, sizeof(count), (unsigned long long)c);
@@ -148,30 +129,27 @@ static void bars(int y, int x, json_object *list, json_object *before, const cha
 			tui_count(rate, sizeof(rate), (unsigned long long)((c - was) * 1000.0 / sample_ms + 0.5));
 		memset(bar, '#', (size_t)(len > 0 ? len : 0));
 		bar[len > 0 ? len : 0] = '\0';
-		crt_text(y, x, ROLE_DEFAULT, 0, " %-15.15s %7s %7s/s ", vmm_control_str(r, "what"), count, rate);
+		crt_text(y, x, ROLE_DEFAULT, 0, " %-15.15s %7s %7s/s ", list[i].what, count, rate);
 		crt_text(y++, x + 35, ROLE_PASS, width - 35, "%s", bar);
 	}
 }
 
 /* Paravirtual devices: bytes moved and notifications (no exit: ioeventfd), with the rate since the last refresh. */
-static void devices_line(int y, json_object *now, json_object *was)
+static void devices_line(int y, const struct vmm_stats *now, const struct vmm_stats *was)
 {
-	json_object *devs = NULL, *old = NULL;
 	char line[512] = "", count[16], rate[16];
 	size_t at = 0;
 
-	if (!json_object_object_get_ex(now, "devices", &devs) || !json_object_array_length(devs))
-		return;
-	json_object_object_get_ex(was, "devices", &old);
-	for (size_t i = 0; i < json_object_array_length(devs) && at + 1 < sizeof(line); i++) {
-		json_object *d = json_object_array_get_idx(devs, i), *o = old ? json_object_array_get_idx(old, i) : NULL;
-		long long bytes = vmm_control_int(d, "bytes"), before = o ? vmm_control_int(o, "bytes") : bytes;
-		tui_count(count, sizeof(count), (unsigned long long)bytes);
-		tui_count(rate, sizeof(rate), (unsigned long long)(bytes > before ? bytes - before : 0));
-		at += (size_t)snprintf(line + at, sizeof(line) - at, "%s%s %sB (%sB/s), %lld notified", i ? "; " : "",
-				       vmm_control_str(d, "what"), count, rate, vmm_control_int(d, "notifies"));
+	for (int i = 0; i < now->ndevs && at + 1 < sizeof(line); i++) {
+		const struct vmm_dev_stat *d = &now->devs[i];
+		uint64_t before = was && i < was->ndevs ? was->devs[i].bytes : d->bytes;
+		tui_count(count, sizeof(count), (unsigned long long)d->bytes);
+		tui_count(rate, sizeof(rate), (unsigned long long)(d->bytes > before ? d->bytes - before : 0));
+		at += (size_t)snprintf(line + at, sizeof(line) - at, "%s%s %sB (%sB/s), %llu notified", i ? "; " : "",
+				       d->what, count, rate, (unsigned long long)d->notifies);
 	}
-	crt_text(y, 1, ROLE_DIM, 0, "devices: %s", line);
+	if (now->ndevs)
+		crt_text(y, 1, ROLE_DIM, 0, "devices: %s", line);
 }
 
 void tui_vms_draw(struct tui *t)
@@ -191,26 +169,24 @@ void tui_vms_draw(struct tui *t)
 		t->sel = nrows ? nrows - 1 : 0;
 	t->scroll = 0, t->list_top = y, t->list_rows = t->rows - 14 - y;
 	for (int i = 0; i < nrows && y < t->rows - 14; i++, y++) {
+		const struct vmm_status *st = &rows[i].st;
 		tui_count(rate, sizeof(rate), (unsigned long long)(rows[i].rate + 0.5));
-		snprintf(mem, sizeof(mem), "%lldM", rows[i].mem >> 20);
-		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0, " %-16.16s %7lld %-8s %4lld %8s %8.1fs %10s  %s",
-			 rows[i].name, rows[i].pid, rows[i].state, rows[i].cpus, mem, rows[i].uptime_ns / 1e9, rate,
-			 rows[i].console);
+		snprintf(mem, sizeof(mem), "%lluM", (unsigned long long)(st->mem >> 20));
+		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0, " %-16.16s %7d %-8s %4d %8s %8.1fs %10s  %s",
+			 st->name, st->pid, st->state, st->cpus, mem, st->uptime_ns / 1e9, rate, st->console);
 	}
 	if (!nrows)
 		crt_text(y++, 1, ROLE_DIM, 0, "no VMs running: F7 or n launches one");
 	if (nrows && t->sel < nrows) {
 		struct vm_row *r = &rows[t->sel];
-		json_object *reasons = NULL, *ports = NULL;
+		const struct vmm_stats *x = &r->stats, *was = NULL;
 		int top = t->rows - 13, half = t->cols / 2;
-		json_object *mmio = NULL;
-		json_object_object_get_ex(r->stats, "by_reason", &reasons);
-		json_object_object_get_ex(r->stats, "by_port", &ports);
-		json_object_object_get_ex(r->stats, "by_mmio", &mmio);
+		long long exits = (long long)x->exits;
 		crt_text(top++, 1, ROLE_DEFAULT, 0, "%s: %lld exits, %.0f/s now; %.3f ms handling them in the VMM (%.2f%% of its uptime)",
-			 r->name, r->exits, r->rate, r->ns_in_vmm / 1e6, r->uptime_ns ? 100.0 * r->ns_in_vmm / r->uptime_ns : 0.0);
+			 r->st.name, exits, r->rate, x->ns_in_vmm / 1e6,
+			 r->st.uptime_ns ? 100.0 * (double)x->ns_in_vmm / (double)r->st.uptime_ns : 0.0);
 		int n;
-		const double *h = hist_of(r->name, &n);
+		const double *h = hist_of(r->st.name, &n);
 		double peak = 0;
 		char spark[SPARK * 4], top_rate[16];
 		for (int i = 0; i < n; i++)
@@ -219,17 +195,15 @@ void tui_vms_draw(struct tui *t)
 		tui_count(top_rate, sizeof(top_rate), (unsigned long long)(peak + 0.5));
 		crt_text(top, 1, ROLE_DIM, 0, "exits/s, last %d s (peak %s): ", n, top_rate);
 		crt_text(top, 36, ROLE_PASS, 0, "%s", spark);
-		json_object *was = NULL, *was_reasons = NULL, *was_ports = NULL, *was_mmio = NULL;
 		for (int i = 0; i < nprev; i++)
-			if (!strcmp(prev[i].name, r->name))
-				was = prev[i].stats;
-		json_object_object_get_ex(was, "by_reason", &was_reasons);
-		json_object_object_get_ex(was, "by_port", &was_ports);
-		json_object_object_get_ex(was, "by_mmio", &was_mmio);
-		bars(top + 1, 0, reasons, was_reasons, "by reason", r->exits, half, 3);
-		bars(top + 5, 0, mmio, was_mmio, "by MMIO region", r->exits, half, 3);
-		bars(top + 1, half, ports, was_ports, "by port", r->exits, t->cols - half, 7);
-		devices_line(top + 9, r->stats, was);
+			if (!strcmp(prev[i].st.name, r->st.name))
+				was = &prev[i].stats;
+		static const struct vmm_stats none;
+		const struct vmm_stats *w = was ? was : &none;
+		bars(top + 1, 0, x->reasons, x->nreasons, w->reasons, was ? w->nreasons : 0, "by reason", exits, half, 3);
+		bars(top + 5, 0, x->mmio, x->nmmio, w->mmio, was ? w->nmmio : 0, "by MMIO region", exits, half, 3);
+		bars(top + 1, half, x->ports, x->nports, w->ports, was ? w->nports : 0, "by port", exits, t->cols - half, 7);
+		devices_line(top + 9, x, was);
 	}
 	if (tui_launch_open())
 		tui_launch_draw(t);
@@ -241,27 +215,23 @@ void tui_vms_draw(struct tui *t)
 
 static int control(struct tui *t, const char *cmd)
 {
-	char path[128];
-	char *reply;
-
-	if (t->sel >= nrows || vmm_control_path(rows[t->sel].name, path, sizeof(path)) < 0)
+	if (t->sel >= nrows)
 		return TUI_REDRAW;
-	reply = vmm_control_request(path, cmd, 2000);
-	snprintf(t->message, sizeof(t->message), "%s %s: %s", cmd, rows[t->sel].name, reply ? "done" : strerror(errno));
-	free(reply);
+	int rc = vmm_control_command(rows[t->sel].st.name, cmd);
+	snprintf(t->message, sizeof(t->message), "%s %s: %s", cmd, rows[t->sel].st.name, rc == 0 ? "done" : strerror(-rc));
 	refreshed_ms = 0;	/* show the change now */
 	return TUI_REDRAW;
 }
 
 int tui_vms_pause(struct tui *t)
 {
-	return t->sel < nrows ? control(t, strcmp(rows[t->sel].state, "paused") ? "pause" : "resume") : TUI_REDRAW;
+	return t->sel < nrows ? control(t, strcmp(rows[t->sel].st.state, "paused") ? "pause" : "resume") : TUI_REDRAW;
 }
 
 int tui_vms_stop(struct tui *t)
 {
 	if (t->sel < nrows)
-		tui_prompt(t, PROMPT_STOP, "stop %s? (y/n) ", rows[t->sel].name);
+		tui_prompt(t, PROMPT_STOP, "stop %s? (y/n) ", rows[t->sel].st.name);
 	return TUI_REDRAW;
 }
 
@@ -273,7 +243,7 @@ void tui_vms_refresh_now(void)
 /* Enter: the selected VM's serial console, inside the TUI. */
 int tui_vms_attach(struct tui *t)
 {
-	return t->sel < nrows ? tui_console_attach(t, rows[t->sel].name) : TUI_REDRAW;
+	return t->sel < nrows ? tui_console_attach(t, rows[t->sel].st.name) : TUI_REDRAW;
 }
 
 void tui_vms_prompt_done(struct tui *t, int which, const char *text)

@@ -9,19 +9,6 @@
 enum vmm_boot_kind { VMM_BOOT_NONE, VMM_BOOT_MULTIBOOT, VMM_BOOT_BZIMAGE, VMM_BOOT_PVH, VMM_BOOT_FLAT };
 enum vmm_cpu_mode { VMM_MODE_PROT32, VMM_MODE_LONG64 };
 
-/* Fixed guest-physical layout below 1 MiB (all inside the first 640 KiB of RAM, except the BIOS area). */
-#define BOOT_ZERO_PAGE    0x07000ull
-#define BOOT_INFO         0x09000ull	/* multiboot info / PVH start_info, unless the image is there */
-#define BOOT_INFO_END     0x0f000ull
-#define BOOT_INFO_SIZE    (BOOT_INFO_END - BOOT_INFO)
-#define BOOT_PML4         0x10000ull
-#define BOOT_CMDLINE      0x20000ull
-#define BOOT_CMDLINE_MAX  0x10000ull
-#define BOOT_LOW_RAM_END  0x9fc00ull
-#define BOOT_BIOS_START   0xe0000ull	/* ACPI RSDP and MP table live here */
-#define BOOT_GDT          0xf1000ull	/* reserved in the e820 map: no image loads over it */
-#define BOOT_HIMEM        0x100000ull
-
 struct vmm_boot_image {
 	const char *path;		/* for messages and the multiboot command line */
 	const uint8_t *data;

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "common/safefile.h"
+#include "common/text.h"
 #include "vmm/control.h"
 #include "vmm/ctlproto.h"
 #include "vmm/vm.h"
@@ -105,6 +106,23 @@ static int connect_to(const char *path)
 	return fd;
 }
 
+/* Reading a reply's members (the client's side of the keys status_json and vmm_stats_json write). */
+static void str_of(json_object *o, const char *key, char *buf, size_t len)
+{
+	json_object *m;
+	const char *v = json_object_object_get_ex(o, key, &m) ? json_object_get_string(m) : NULL;
+
+	snprintf(buf, len, "%s", v ? v : "-");
+	text_clean(buf);	/* a socket's words: printable before they reach a terminal */
+}
+
+static long long int_of(json_object *o, const char *key)
+{
+	json_object *m;
+
+	return json_object_object_get_ex(o, key, &m) ? json_object_get_int64(m) : 0;
+}
+
 static char *status_json(struct vmm *vm, const char *name)
 {
 	json_object *o = json_object_new_object();
@@ -169,34 +187,85 @@ static char *error_json(const char *why)
 	return out;
 }
 
+/* The commands, one handler each (kvmtool's kvm-ipc handlers are the model); each returns its reply, malloc'd. */
+typedef char *ctl_handler(struct vmm *vm, const char *name, const struct ctl_request *r);
+
+static char *ok_json(void)
+{
+	return strdup("{\"ok\":true}");
+}
+
+static char *on_bad(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	(void)vm, (void)name;
+	return error_json(r->error);
+}
+
+static char *on_status(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	(void)r;
+	return status_json(vm, name);
+}
+
+static char *on_console(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	(void)name;
+	return console_json(vm, r->from);
+}
+
+static char *on_input(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	(void)name;
+	vmm_serial_input(vm, (const uint8_t *)r->data, r->data_len);	/* typed on the guest's console */
+	return ok_json();
+}
+
+static char *on_stats(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	struct vmm_stats s;
+	char *out = NULL;
+
+	(void)name, (void)r;
+	vmm_stats_get(vm, &s);
+	char *j = vmm_stats_json(&s);
+	if (j && (out = malloc(strlen(j) + 16)))
+		sprintf(out, "{\"ok\":true,%s", j + 1);
+	free(j);
+	return out;
+}
+
+static char *on_pause(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	(void)name, (void)r;
+	vmm_pause(vm);
+	return ok_json();
+}
+
+static char *on_resume(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	(void)name, (void)r;
+	vmm_resume(vm);
+	return ok_json();
+}
+
+static char *on_stop(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	(void)name, (void)r;
+	vmm_stop(vm);
+	return ok_json();
+}
+
+static ctl_handler *const handlers[] = {
+	[CTL_BAD] = on_bad, [CTL_STATUS] = on_status, [CTL_STATS] = on_stats, [CTL_PAUSE] = on_pause,
+	[CTL_RESUME] = on_resume, [CTL_STOP] = on_stop, [CTL_CONSOLE] = on_console, [CTL_INPUT] = on_input,
+};
+
 static char *answer(struct vmm *vm, const char *name, const char *line, size_t len)
 {
 	struct ctl_request r;
-	char *out = NULL;
 
 	ctl_parse(line, len, &r);
-	switch (r.cmd) {
-	case CTL_BAD: out = error_json(r.error); break;
-	case CTL_STATUS: out = status_json(vm, name); break;
-	case CTL_CONSOLE: out = console_json(vm, r.from); break;
-	case CTL_INPUT:	/* typed on the guest's console */
-		vmm_serial_input(vm, (const uint8_t *)r.data, r.data_len);
-		out = strdup("{\"ok\":true}");
-		break;
-	case CTL_STATS: {
-		struct vmm_stats s;
-		vmm_stats_get(vm, &s);
-		char *j = vmm_stats_json(&s);
-		if (j && (out = malloc(strlen(j) + 16)))
-			sprintf(out, "{\"ok\":true,%s", j + 1);
-		free(j);
-		break;
-	}
-	case CTL_PAUSE: case CTL_RESUME: case CTL_STOP:
-		r.cmd == CTL_PAUSE ? vmm_pause(vm) : r.cmd == CTL_RESUME ? vmm_resume(vm) : (vmm_stop(vm), 0);
-		out = strdup("{\"ok\":true}");
-		break;
-	}
+	char *out = handlers[r.cmd](vm, name, &r);
 	ctl_request_free(&r);
 	return out;
 }
@@ -458,9 +527,9 @@ long vmm_control_console_read(const char *path, uint64_t *from, uint64_t *lost, 
 	}
 	n = json_object_get_string_len(d) < (int)len ? json_object_get_string_len(d) : (long)len;
 	memcpy(buf, json_object_get_string(d), (size_t)n);
-	*from = (uint64_t)vmm_control_int(o, "next") - (uint64_t)(json_object_get_string_len(d) - n);
+	*from = (uint64_t)int_of(o, "next") - (uint64_t)(json_object_get_string_len(d) - n);
 	if (lost)
-		*lost += (uint64_t)vmm_control_int(o, "lost");
+		*lost += (uint64_t)int_of(o, "lost");
 	json_object_put(o);
 	return n;
 }
@@ -482,15 +551,80 @@ int vmm_control_console_write(const char *path, const char *data, size_t n)
 	return rc;
 }
 
+int vmm_status_from_json(const char *text, struct vmm_status *st)
+{
+	json_object *o = text ? json_tokener_parse(text) : NULL;
+
+	memset(st, 0, sizeof(*st));
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return -EBADMSG;
+	}
+	str_of(o, "name", st->name, sizeof(st->name)), str_of(o, "state", st->state, sizeof(st->state));
+	str_of(o, "console", st->console, sizeof(st->console)), str_of(o, "kernel", st->kernel, sizeof(st->kernel));
+	str_of(o, "boot", st->boot, sizeof(st->boot)), str_of(o, "net", st->net, sizeof(st->net));
+	str_of(o, "net_backend", st->net_backend, sizeof(st->net_backend));
+	st->pid = (int)int_of(o, "pid"), st->cpus = (int)int_of(o, "cpus");
+	st->nested_state_bytes = (int)int_of(o, "nested_state_bytes");
+	st->mem = (uint64_t)int_of(o, "mem"), st->uptime_ns = (uint64_t)int_of(o, "uptime_ns");
+	st->nested = int_of(o, "nested"), st->rng = int_of(o, "rng");
+	json_object_put(o);
+	return 0;
+}
+
+/* One request to the VM called name: its reply (malloc'd), or NULL with *rc set. */
+static char *ask(const char *name, const char *cmd, int *rc)
+{
+	char path[128], *reply;
+
+	if (vmm_control_path(name, path, sizeof(path)) < 0) {
+		*rc = -EINVAL;
+		return NULL;
+	}
+	if (!(reply = vmm_control_request(path, cmd, 2000)))
+		*rc = errno == ENOENT || errno == ECONNREFUSED ? -errno : -EIO;
+	return reply;
+}
+
+int vmm_control_status(const char *name, struct vmm_status *st)
+{
+	int rc = 0;
+	char *r = ask(name, "status", &rc);
+
+	if (r)
+		rc = vmm_status_from_json(r, st);
+	free(r);
+	return rc;
+}
+
+int vmm_control_stats(const char *name, struct vmm_stats *s)
+{
+	int rc = 0;
+	char *r = ask(name, "stats", &rc);
+
+	if (r)
+		rc = vmm_stats_from_json(r, s);
+	free(r);
+	return rc;
+}
+
+int vmm_control_command(const char *name, const char *cmd)
+{
+	int rc = 0;
+	char *r = ask(name, cmd, &rc);
+
+	free(r);
+	return r ? 0 : rc;
+}
+
 int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
 {
-	char dir[96], path[400], name[64];
+	char dir[96], path[400], name[64], err[8];
 	struct dirent *de;
 	int live = 0;
 	DIR *d;
 
 	*stale = 0;
-	char err[8];
 	if (vmm_control_dir(dir, sizeof(dir), err, 0) < 0 || !(d = opendir(dir)))
 		return 0;
 	while ((de = readdir(d))) {
@@ -506,25 +640,16 @@ int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
 			continue;
 		}
 		char *sx = vmm_control_request(path, "stats", 5000);
-		fn(name, st, sx ? sx : "{}", ctx);
-		live++;
+		struct vmm_status status;
+		struct vmm_stats stats;
+		if (vmm_status_from_json(st, &status) == 0) {
+			vmm_stats_from_json(sx, &stats);	/* zeros when it gave none */
+			fn(&status, &stats, ctx);
+			live++;
+		}
 		free(st);
 		free(sx);
 	}
 	closedir(d);
 	return live;
-}
-
-long long vmm_control_int(json_object *reply, const char *key)
-{
-	json_object *m;
-
-	return json_object_object_get_ex(reply, key, &m) ? json_object_get_int64(m) : 0;
-}
-
-const char *vmm_control_str(json_object *reply, const char *key)
-{
-	json_object *m;
-
-	return json_object_object_get_ex(reply, key, &m) && json_object_get_string(m) ? json_object_get_string(m) : "-";
 }

@@ -2,6 +2,7 @@
 #ifndef NESTVISOR_VMM_CONTROL_H
 #define NESTVISOR_VMM_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,15 +20,28 @@ int vmm_control_path(const char *name, char *buf, size_t len);
 int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen);
 void vmm_control_stop(struct vmm *vm);
 
-/* Every running VM: fn(name, status reply, stats reply, ctx) for each socket that answers; sockets left by
- * killed VMMs are removed (counted in *stale). The replies are JSON lines (docs/control-socket.md). */
-typedef void (*vmm_control_each_fn)(const char *name, const char *status, const char *stats, void *ctx);
-int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale);
+/* A VM's status as its control socket gives it (docs/control-socket.md), every string cleaned of what a
+ * terminal would act on; "-" where a member is missing. */
+struct vmm_status {
+	char name[VMM_NAME_MAX + 1], state[16], console[64], kernel[256], boot[48], net[128], net_backend[160];
+	int pid, cpus, nested_state_bytes;
+	uint64_t mem, uptime_ns;
+	bool nested, rng;
+};
+int vmm_status_from_json(const char *text, struct vmm_status *st);
 
-/* Reading a reply's members: 0 or "-" when a member is missing. */
-struct json_object;
-long long vmm_control_int(struct json_object *reply, const char *key);
-const char *vmm_control_str(struct json_object *reply, const char *key);
+/* The typed client, by VM name (keys and parsing in vmm/ alone): 0, or -errno (-ENOENT: no such VM runs,
+ * -ECONNREFUSED: its socket is stale). */
+struct vmm_stats;
+int vmm_control_status(const char *name, struct vmm_status *st);
+int vmm_control_stats(const char *name, struct vmm_stats *s);
+/* "pause", "resume" or "stop" */
+int vmm_control_command(const char *name, const char *cmd);
+
+/* Every running VM: fn(its status, its statistics, ctx) for each socket that answers; sockets left by killed
+ * VMMs are removed (counted in *stale). */
+typedef void (*vmm_control_each_fn)(const struct vmm_status *st, const struct vmm_stats *stats, void *ctx);
+int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale);
 
 /* Client: sends {"cmd": CMD} and returns the reply line (malloc'd), or NULL with errno set
  * (ECONNREFUSED: a stale socket, which the caller may remove). */

@@ -31,7 +31,13 @@ struct vmm_config {
 	int ndisks;
 	int nested;			/* enum nested_mode (nested/nested.h): auto (0), on, off */
 	const char *probe_replay;	/* judge nesting from this probe recording, not the host (tests) */
+	/* Where the VMM's warnings go (unclaimed ports, a broken queue, a boot note), each a whole line without
+	 * its newline: the caller's to show. NULL: nowhere. */
+	void (*log)(void *ctx, const char *vm_name, const char *line);
+	void *log_ctx;
 };
+/* A log for vmm_config: the lines on stderr as "nestvisor: NAME: LINE" (the command line's, a VM process's). */
+void vmm_log_stderr(void *ctx, const char *vm_name, const char *line);
 
 /* How a VM ended, and the exit status `nestvisor run` gives for it. */
 enum vmm_end {
@@ -51,8 +57,29 @@ struct vmm;
 /* One --disk, parsed: 0, or -EINVAL with err naming the option. */
 struct vmm_disk { char path[4096], serial[21]; bool ro, direct; };
 int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen);
+/* A --mem size: 0, or -EINVAL. */
+int vmm_size_parse(const char *s, uint64_t *out);
 
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t errlen);
+
+/* spawn.c. A created VM run to its end: its control socket (claimed: already started), SIGINT, SIGTERM and
+ * SIGHUP stopping it (block them first, before vmm_create, with vmm_signals_block), how it ended and (stats)
+ * its statistics to log; ready_fd >= 0 is told "OK PTY" once it runs, then closed. Its exit status. */
+struct vmm_serve_opts {
+	const struct vmm_config *cfg;
+	bool stats, claimed;
+	int ready_fd;
+	FILE *log;
+};
+int vmm_serve(struct vmm *vm, const struct vmm_serve_opts *opt);
+void vmm_signals_block(void);
+/* The VM in a process of its own, in the background (its own session, console on a pty, its log NAME.log
+ * beside its control socket); returns once it runs: its pid and pty. -errno, err saying why, otherwise. */
+struct vmm_spawned {
+	int pid;
+	char pty[64];
+};
+int vmm_spawn(const struct vmm_config *cfg, bool stats, struct vmm_spawned *out, char *err, size_t errlen);
 /* Runs the vCPUs until the VM ends; returns the exit status above (or (v << 1) | 1 for debug-exit v). */
 int vmm_run(struct vmm *vm);
 void vmm_destroy(struct vmm *vm);
@@ -91,7 +118,8 @@ struct vmm_stats {
 };
 void vmm_stats_get(struct vmm *vm, struct vmm_stats *s);
 void vmm_stats_print(const struct vmm_stats *s, FILE *out);
-/* JSON object text (malloc'd). */
+/* JSON object text (malloc'd), and back (a control-socket client's side): 0 or -EBADMSG. */
 char *vmm_stats_json(const struct vmm_stats *s);
+int vmm_stats_from_json(const char *text, struct vmm_stats *s);
 
 #endif

@@ -35,6 +35,7 @@ struct net_backend {
 	int (*open)(struct net *n, const char *opts, char *err, size_t errlen);
 	int (*start)(struct net *n, char *err, size_t errlen);	/* the device exists: threads */
 	void (*tx)(struct net *n, struct virtq_chain *c);	/* a frame from the guest (I/O thread) */
+	void (*tx_done)(struct net *n);				/* after a batch of them */
 	void (*rx_ready)(struct net *n);			/* the guest gave receive buffers */
 	void (*driver_ok)(struct net *n);			/* under the device's lock */
 	void (*reset)(struct net *n);				/* under the device's lock */

@@ -108,7 +108,9 @@ static void pci_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t
 		struct vmm_pci_dev *d = (p->addr & 0x80000000u) && !bus && !fn ? p->dev[slot] : NULL;
 		if (!write)
 			memset(data, 0xff, (size_t)size);	/* no device: all ones */
-		if (d && !write && reg + (unsigned)size <= 256)
+		if (d && d->window && reg >= (unsigned)d->window && reg + (unsigned)size <= (unsigned)d->window + 4)
+			d->window_access(vm, d, reg, write, data, size);
+		else if (d && !write && reg + (unsigned)size <= 256)
 			memcpy(data, d->cfg + reg, (size_t)size);
 		else if (d && write && reg + (unsigned)size <= 256)
 			config_write(vm, d, reg, data, size);

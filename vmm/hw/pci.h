@@ -4,6 +4,7 @@
 #ifndef NESTVISOR_VMM_HW_PCI_H
 #define NESTVISOR_VMM_HW_PCI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vmm;
@@ -21,6 +22,9 @@ struct vmm_pci_dev {
 	/* A BAR's guest address changed (moved, or memory decoding switched; 0: not decoded now). */
 	void (*bar_moved)(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t addr);
 	void (*config_written)(struct vmm *vm, struct vmm_pci_dev *d);	/* after any write (the bus's lock held) */
+	/* 4 bytes at config offset `window` (0: none) that are the device's to answer, not config memory */
+	int window;
+	void (*window_access)(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, bool write, uint8_t *data, int size);
 	void *priv;
 	int slot;
 	int cap_end;			/* capabilities: the next free offset, and the last one's */

@@ -28,6 +28,8 @@ static void net_notify(struct virtio_dev *v, int q)
 			n->be->tx(n, &c);
 		virtio_push(v, q, c.head, 0);
 	}
+	if (n->be->tx_done)
+		n->be->tx_done(n);
 }
 
 static void net_config(struct virtio_dev *v, uint32_t off, uint8_t *data, int size)

@@ -253,13 +253,11 @@ static void kick(struct virtio_dev *v, uint32_t q)
 		vmm_warn(v->vm, "%s: queue %u notification lost", v->ops->name, q);
 }
 
-static void bar_access(struct vmm *vm, void *dev, uint64_t addr, bool write, uint8_t *d, int size)
+/* BAR0 at offset off, by MMIO or through the PCI_CFG window; under v->lock. */
+static void bar0_access(struct virtio_dev *v, uint32_t off, bool write, uint8_t *d, int size)
 {
-	struct virtio_dev *v = dev;
-	uint32_t off = (uint32_t)(addr - v->bar);
+	struct vmm *vm = v->vm;
 
-	(void)vm;
-	pthread_mutex_lock(&v->lock);
 	if (off < OFF_ISR && off < 0x40) {
 		common_access(v, off, write, d, size);
 	} else if (off >= OFF_ISR && off < OFF_DEVICE) {
@@ -283,6 +281,41 @@ static void bar_access(struct vmm *vm, void *dev, uint64_t addr, bool write, uin
 		msix_access(v, off, write, d, size);
 	} else if (!write) {
 		memset(d, 0, (size_t)size);
+	}
+}
+
+static void bar_access(struct vmm *vm, void *dev, uint64_t addr, bool write, uint8_t *d, int size)
+{
+	struct virtio_dev *v = dev;
+
+	(void)vm;
+	pthread_mutex_lock(&v->lock);
+	bar0_access(v, (uint32_t)(addr - v->bar), write, d, size);
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* VIRTIO_PCI_CAP_PCI_CFG (4.1.4.9): BAR0 reached through config space, for drivers that cannot map it. The
+ * driver sets bar, offset and length in the capability, then reads or writes its pci_cfg_data; only BAR0,
+ * lengths of 1, 2 or 4 and an aligned offset inside it are served, anything else reads as zero. */
+static void cfg_window(struct vmm *vm, struct vmm_pci_dev *pd, unsigned reg, bool write, uint8_t *data, int size)
+{
+	struct virtio_dev *v = pd->priv;
+	const uint8_t *cap = pd->cfg + v->cfg_cap;
+	uint32_t off, len, at = reg - (unsigned)(v->cfg_cap + 16);
+	uint8_t buf[4] = { 0 };
+
+	(void)vm;
+	memcpy(&off, cap + 8, 4), memcpy(&len, cap + 12, 4);
+	bool ok = cap[4] == 0 && (len == 1 || len == 2 || len == 4) && off % len == 0 && off < BAR_SIZE &&
+		  BAR_SIZE - off >= len && at == 0 && (uint32_t)size >= len;
+	pthread_mutex_lock(&v->lock);
+	if (ok && write) {
+		memcpy(buf, data, len);
+		bar0_access(v, off, true, buf, (int)len);
+	} else if (!write) {
+		if (ok)
+			bar0_access(v, off, false, buf, (int)len);
+		memcpy(data, buf + (at < 4 ? at : 0), (size_t)size);
 	}
 	pthread_mutex_unlock(&v->lock);
 }
@@ -418,6 +451,24 @@ void virtio_push(struct virtio_dev *v, int q, uint16_t head, uint32_t written)
 	pthread_mutex_unlock(&v->lock);
 }
 
+void virtio_push_later(struct virtio_dev *v, int q, uint16_t head, uint32_t written)
+{
+	pthread_mutex_lock(&v->lock);
+	if (v->q[q].ready && v->call[q] < 0 && virtq_push(&v->vm->mem, &v->q[q], head, written))
+		v->held |= 1u << q;
+	pthread_mutex_unlock(&v->lock);
+}
+
+void virtio_flush(struct virtio_dev *v, int q)
+{
+	pthread_mutex_lock(&v->lock);
+	if (v->held & (1u << q)) {
+		v->held &= ~(1u << q);
+		interrupt(v, q);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
 /* The capabilities (4.1.4) that point into BAR0, and MSI-X last. */
 static void add_caps(struct virtio_dev *v)
 {
@@ -435,6 +486,11 @@ static void add_caps(struct virtio_dev *v)
 	uint32_t off = OFF_NOTIFY, len = NOTIFY_MULT * (uint32_t)v->ops->nqueues, mult = NOTIFY_MULT;
 	memcpy(nc + 8, &off, 4), memcpy(nc + 12, &len, 4), memcpy(nc + 16, &mult, 4);
 	vmm_pci_add_cap(&v->pci, nc, 20);
+	uint8_t pc[20] = { PCI_CAP_ID_VNDR, 0, 20, 5, 0 };	/* PCI_CFG: bar, offset, length the driver's */
+	v->cfg_cap = vmm_pci_add_cap(&v->pci, pc, 20);
+	v->pci.wmask[v->cfg_cap + 4] = 0xff;
+	memset(v->pci.wmask + v->cfg_cap + 8, 0xff, 8);
+	v->pci.window = v->cfg_cap + 16, v->pci.window_access = cfg_window;
 	if (v->has_msix) {
 		uint8_t mc[12] = { PCI_CAP_ID_MSIX, 0 };
 		uint16_t ctrl = (uint16_t)v->ops->nqueues;	/* table size - 1 */

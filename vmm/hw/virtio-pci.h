@@ -46,8 +46,10 @@ struct virtio_dev {
 	struct virtq q[VIRTIO_MAX_QUEUES];
 	struct { uint32_t addr_lo, addr_hi, data, ctrl; } msix[VIRTIO_MAX_QUEUES + 1];
 	uint64_t msix_pending;
+	unsigned held;			/* queues with an interrupt held back (virtio_push_later) */
 	bool has_msix;
 	int msix_cap;			/* its capability's offset in config space */
+	int cfg_cap;			/* VIRTIO_PCI_CAP_PCI_CFG's */
 	int irq;			/* INTx: the IOAPIC pin */
 	int kick[VIRTIO_MAX_QUEUES];	/* ioeventfds, also written by the MMIO path */
 	int call[VIRTIO_MAX_QUEUES];	/* a queue served elsewhere (vhost): its interrupt requests; else -1 */
@@ -72,6 +74,9 @@ void virtio_pci_destroy(struct virtio_dev *v);
 int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c);
 /* Gives a chain back and interrupts the driver if it wants to know. */
 void virtio_push(struct virtio_dev *v, int q, uint16_t head, uint32_t written);
+/* The same, the interrupt held until virtio_flush: one for a burst of chains (the driver reads them all). */
+void virtio_push_later(struct virtio_dev *v, int q, uint16_t head, uint32_t written);
+void virtio_flush(struct virtio_dev *v, int q);
 
 /* Queue q is served by someone else from now on (call: the eventfd it signals for an interrupt), or by the
  * device's queue_notify again (call -1). Under v->lock (driver_ok and reset hold it). */
