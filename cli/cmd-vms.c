@@ -35,11 +35,11 @@ static void ps_row(const struct vmm_status *st, const struct vmm_stats *stats, v
 	double up = (double)st->uptime_ns / 1e9;
 
 	if (!(*shown)++)
-		printf("%-16s %7s %-9s %4s %6s %8s %10s %12s  %s\n", "NAME", "PID", "STATE", "CPUS", "NESTED", "MEM", "UPTIME",
-		       "EXITS/S", "CONSOLE");
-	printf("%-16s %7d %-9s %4d %6s %7lluM %9.1fs %12.0f  %s\n", st->name, st->pid, st->state, st->cpus,
+		printf("%-16s %7s %-9s %4s %6s %8s %10s %12s %5s %-12s %s\n", "NAME", "PID", "STATE", "CPUS", "NESTED", "MEM",
+		       "UPTIME", "EXITS/S", "DISKS", "NET", "CONSOLE");
+	printf("%-16s %7d %-9s %4d %6s %7lluM %9.1fs %12.0f %5d %-12.12s %s\n", st->name, st->pid, st->state, st->cpus,
 	       st->nested ? "on" : "off", (unsigned long long)(st->mem >> 20), up,
-	       up > 0 ? (double)stats->exits / up : 0.0, st->console);
+	       up > 0 ? (double)stats->exits / up : 0.0, st->ndisks, st->net, st->console);
 }
 
 int cli_ps(int argc, char **argv)

@@ -29,7 +29,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..52"
+echo "1..53"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -50,7 +50,16 @@ tm resize-window -t "t$s" -x 60 -y 15
 see "terminal too small (needs 80x24, is 60x15)"; ok $? "60x15 says the terminal is too small"
 tm resize-window -t "t$s" -x 100 -y 30
 see "1 Host .*2 Devices"; ok $? "100x30 lays the screen out again"
-screen | tail -1 | grep -q "^F1Help .*F4Filter .*F7Launch .*F10Quit"; ok $? "the function-key bar: F1 to F10 in order, all of them"
+tm send-keys -t "t$s" 2
+see "ADDRESS .*VERDICT"
+bar=$(screen | tail -1)
+echo "$bar" | grep -q "^F1Help .*F3Search .*F4Filter .*F5Probe .*F6Sort .*F7Launch .*F10Quit" && ! echo "$bar" | grep -q "F8\|F9"
+ok $? "the Devices screen's function-key bar: its keys in order, not the VMs' F8 and F9"
+tm send-keys -t "t$s" 3
+see "no VMs running\|NAME .*PID"
+bar=$(screen | tail -1)
+echo "$bar" | grep -q "^F1Help .*F7Launch .*F8Pause .*F9Stop .*F10Quit" && ! echo "$bar" | grep -q "F4\|F6"
+ok $? "the VMs screen's bar: F8 and F9, not the devices' F4 and F6"
 tm send-keys -t "t$s" q
 see "TUI-ENDED"; ok $? "q quits"
 see "icanon echo"; ok $? "the terminal is sane afterwards (icanon, echo)"

@@ -260,7 +260,7 @@ static int fkey_slots(const struct tui *t, int order[], int *width)
 	int n = 0;
 
 	for (int i = 0; i < tui_nkeys; i++)
-		if (tui_keys[i].fkey) {
+		if (tui_keys[i].fkey && (!tui_keys[i].on || (tui_keys[i].on & ON(t->screen)))) {
 			int j = n++;
 			for (; j > 0 && tui_keys[order[j - 1]].key > tui_keys[i].key; j--)
 				order[j] = order[j - 1];

@@ -78,7 +78,9 @@ struct tui_key {
 	const char *fkey, *label;	/* on the function-key bar when set */
 	const char *help;		/* a help line when set */
 	int (*fn)(struct tui *t);
+	unsigned on;			/* the screens whose bar shows it (ON(SCREEN_...) bits); 0: every screen */
 };
+#define ON(s) (1u << (s))
 extern const struct tui_key tui_keys[];
 extern const int tui_nkeys;
 

@@ -109,36 +109,37 @@ static int act_prev(struct tui *t)
 	return show(t, (t->screen + SCREEN_COUNT - 1) % SCREEN_COUNT);
 }
 
-/* htop's habits: F1 help, F3 search, F4 filter, F6 sort, F10 quit; the screens are the tab bar's (1-5, Tab). */
+/* htop's habits: F1 help, F3 search, F4 filter, F6 sort, F10 quit; the screens are the tab bar's (1-5, Tab).
+ * The bar shows a screen the keys that do something there (htop changes its bar with the screen too). */
 const struct tui_key tui_keys[] = {
-	{ KEY_F(1), '?', "F1", "Help", "F1 ? h    this help", act_help },
-	{ 'h', '5', NULL, NULL, NULL, act_help },
+	{ KEY_F(1), '?', "F1", "Help", "F1 ? h    this help", act_help, 0 },
+	{ 'h', '5', NULL, NULL, NULL, act_help, 0 },
 	{ KEY_F(2), '\t', "F2", "Next", "F2 Tab    the next screen (Shift-Tab: the one before); 1-5 or a click on a tab: that one",
-	  act_next },
-	{ KEY_BTAB, 0, NULL, NULL, NULL, act_prev },
+	  act_next, 0 },
+	{ KEY_BTAB, 0, NULL, NULL, NULL, act_prev, 0 },
 	{ '1', 0, NULL, NULL, "1         Host: can this host run VMs, and nested ones? every check, Enter its evidence and fix",
-	  act_host },
-	{ '2', 0, NULL, NULL, "2         Devices: PCI devices and their passthrough verdicts", act_devices },
-	{ '3', 0, NULL, NULL, "3         VMs: running VMs, exits per second, their consoles", act_vms },
-	{ '4', 0, NULL, NULL, "4         Reports: Enter show, Space mark, d diff, x export, u submit", act_reports },
-	{ KEY_F(3), '/', "F3", "Search", "F3 /      search the devices (Enter or Esc ends)", act_search },
-	{ KEY_F(4), 'f', "F4", "Filter", "F4 f      Devices: only devices ready for passthrough", act_filter },
-	{ KEY_F(5), 'r', "F5", "Probe", "F5 r      run the probe again", act_rerun },
-	{ KEY_F(6), 's', "F6", "Sort", "F6 s      Devices: sort by the next column", act_sort },
-	{ KEY_F(7), 'n', "F7", "Launch", "F7 n      VMs: launch a VM (a form: kernel, initrd, command line, memory, vCPUs)", act_launch },
-	{ KEY_F(8), 'p', "F8", "Pause", "F8 p      VMs: pause or resume the selected VM", act_pause },
-	{ KEY_F(9), 'k', "F9", "Stop", "F9 k      VMs: stop the selected VM (asks first)", act_stop },
-	{ '\n', KEY_ENTER, NULL, NULL, "Enter     details of the selected item; VMs: its serial console (Ctrl-] detaches)", act_enter },
-	{ KEY_UP, 0, NULL, NULL, "Up Down   move; PgUp PgDn Home End", act_up },
-	{ KEY_DOWN, 0, NULL, NULL, NULL, act_down },
-	{ KEY_PPAGE, 0, NULL, NULL, NULL, act_pgup },
-	{ KEY_NPAGE, 0, NULL, NULL, NULL, act_pgdn },
-	{ KEY_HOME, 'g', NULL, NULL, NULL, act_home },
-	{ KEY_END, 'G', NULL, NULL, NULL, act_end },
-	{ KEY_F(10), 'q', "F10", "Quit", "F10 q     quit", act_quit },
+	  act_host, 0 },
+	{ '2', 0, NULL, NULL, "2         Devices: PCI devices and their passthrough verdicts", act_devices, 0 },
+	{ '3', 0, NULL, NULL, "3         VMs: running VMs, exits per second, their consoles", act_vms, 0 },
+	{ '4', 0, NULL, NULL, "4         Reports: Enter show, Space mark, d diff, x export, u submit", act_reports, 0 },
+	{ KEY_F(3), '/', "F3", "Search", "F3 /      search the devices (Enter or Esc ends)", act_search, ON(SCREEN_HOST) | ON(SCREEN_DEVICES) },
+	{ KEY_F(4), 'f', "F4", "Filter", "F4 f      Devices: only devices ready for passthrough", act_filter, ON(SCREEN_DEVICES) },
+	{ KEY_F(5), 'r', "F5", "Probe", "F5 r      run the probe again", act_rerun, ON(SCREEN_HOST) | ON(SCREEN_DEVICES) },
+	{ KEY_F(6), 's', "F6", "Sort", "F6 s      Devices: sort by the next column", act_sort, ON(SCREEN_DEVICES) },
+	{ KEY_F(7), 'n', "F7", "Launch", "F7 n      VMs: launch a VM (a form: kernel, initrd, command line, memory, vCPUs)", act_launch, 0 },
+	{ KEY_F(8), 'p', "F8", "Pause", "F8 p      VMs: pause or resume the selected VM", act_pause, ON(SCREEN_VMS) },
+	{ KEY_F(9), 'k', "F9", "Stop", "F9 k      VMs: stop the selected VM (asks first)", act_stop, ON(SCREEN_VMS) },
+	{ '\n', KEY_ENTER, NULL, NULL, "Enter     details of the selected item; VMs: its serial console (Ctrl-] detaches)", act_enter, 0 },
+	{ KEY_UP, 0, NULL, NULL, "Up Down   move; PgUp PgDn Home End", act_up, 0 },
+	{ KEY_DOWN, 0, NULL, NULL, NULL, act_down, 0 },
+	{ KEY_PPAGE, 0, NULL, NULL, NULL, act_pgup, 0 },
+	{ KEY_NPAGE, 0, NULL, NULL, NULL, act_pgdn, 0 },
+	{ KEY_HOME, 'g', NULL, NULL, NULL, act_home, 0 },
+	{ KEY_END, 'G', NULL, NULL, NULL, act_end, 0 },
+	{ KEY_F(10), 'q', "F10", "Quit", "F10 q     quit", act_quit, 0 },
 	/* keys of the launch form and the console, which take every key while open (launch.c, console.c): help only */
-	{ -2, 0, NULL, NULL, "Launch form: Up Down Tab move, Ctrl-O browses for a file, Ctrl-U clears, F7 launches, Esc", NULL },
-	{ -2, 0, NULL, NULL, "VM console: every key goes to the guest; Ctrl-] (or an F-key) detaches", NULL },
+	{ -2, 0, NULL, NULL, "Launch form: Up Down Tab move, Ctrl-O browses for a file, Ctrl-U clears, F7 launches, Esc", NULL, 0 },
+	{ -2, 0, NULL, NULL, "VM console: every key goes to the guest; Ctrl-] (or an F-key) detaches", NULL, 0 },
 };
 const int tui_nkeys = sizeof(tui_keys) / sizeof(tui_keys[0]);
 

@@ -568,6 +568,9 @@ int vmm_status_from_json(const char *text, struct vmm_status *st)
 	st->nested_state_bytes = (int)int_of(o, "nested_state_bytes");
 	st->mem = (uint64_t)int_of(o, "mem"), st->uptime_ns = (uint64_t)int_of(o, "uptime_ns");
 	st->nested = int_of(o, "nested"), st->rng = int_of(o, "rng");
+	json_object *disks;
+	if (json_object_object_get_ex(o, "disks", &disks) && json_object_is_type(disks, json_type_array))
+		st->ndisks = (int)json_object_array_length(disks);
 	json_object_put(o);
 	return 0;
 }

@@ -24,7 +24,7 @@ void vmm_control_stop(struct vmm *vm);
  * terminal would act on; "-" where a member is missing. */
 struct vmm_status {
 	char name[VMM_NAME_MAX + 1], state[16], console[64], kernel[256], boot[48], net[128], net_backend[160];
-	int pid, cpus, nested_state_bytes;
+	int pid, cpus, nested_state_bytes, ndisks;
 	uint64_t mem, uptime_ns;
 	bool nested, rng;
 };

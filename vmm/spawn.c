@@ -108,6 +108,12 @@ static void spawned(struct vmm_config cfg, bool stats, int ready)
 	struct vmm *vm;
 
 	setsid();
+	for (int sig = 1; sig < NSIG; sig++)	/* the caller's handlers (a TUI's terminal restore) are not the VM's */
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);	/* nor its blocked signals */
 	vmm_signals_block();
 	if (dup2(ready, 3) < 0)	/* the caller's other files (a TUI's terminal, its databases) are not the VM's */
 		_exit(VMM_STATUS_SETUP_ERROR);
