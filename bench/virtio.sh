@@ -28,7 +28,7 @@ awk 'function med(s,   a, n, i, j, t) {
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 		return n ? a[int((n + 1) / 2)] : 0
 	}
-	$1 == "bench:" { w[$2] = w[$2] " " $5; r[$2] = r[$2] " " $7; io[$2] = io[$2] " " $9 }
+	$1 == "bench:" { w[$2] = w[$2] " " $5; r[$2] = r[$2] " " $7; io[$2] = io[$2] " " $9; qd[$2] = qd[$2] " " $11 }
 	$1 == "exits:" { e[$2] = $3 }
 	$1 == "net:" { net[$2 " " $3] = net[$2 " " $3] " " $4 }
 	END {
@@ -39,6 +39,10 @@ awk 'function med(s,   a, n, i, j, t) {
 		       med(r["nestvisor"]) / med(r["qemu"])
 		printf "4 KiB random reads: nestvisor %.0f IOPS, QEMU %.0f IOPS: ratio %.2f\n", med(io["nestvisor"]),
 		       med(io["qemu"]), med(io["nestvisor"]) / med(io["qemu"])
+		if (med(qd["qemu"]) > 0)
+			printf "4 KiB random reads, 32 in flight: nestvisor %.0f IOPS, QEMU %.0f IOPS: ratio %.2f; nestvisor with " \
+			       "aio=io_uring (the image in tmpfs) %.0f IOPS\n", med(qd["nestvisor"]), med(qd["qemu"]),
+			       med(qd["nestvisor"]) / med(qd["qemu"]), med(qd["nestvisor-uring"])
 		if (e["serial"] != "")
 			printf "VM exits for 1 MiB written: through virtio-blk %d, through the serial port %d (4 x 256 KiB; a boot alone: %d)\n",
 			       e["blk"] - e["none"], 4 * (e["serial"] - e["none"]), e["none"]

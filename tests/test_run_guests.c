@@ -552,6 +552,33 @@ static void test_net_tap(void **state)
 		expect(&r, 1, "Hello from a nestvisor guest!", NULL);
 }
 
+/* --disk's options: refused with what it takes; the I/O path each aio= chooses, as --stats names it. */
+static void test_disk_options(void **state)
+{
+	char img[] = "/tmp/nv-disk-XXXXXX", spec[64];
+	struct run r;
+	int fd;
+
+	(void)state;
+	skip_without_kvm();
+	assert_true((fd = mkstemp(img)) >= 0);
+	assert_int_equal(ftruncate(fd, 1000), 0);	/* not whole sectors */
+	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--disk", img);
+	expect(&r, 2, NULL, "is not a whole number of 512-byte sectors");
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "%s,aio=bogus", img);
+	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--disk", spec);
+	expect(&r, 2, NULL, "aio=io_uring|sync");
+	snprintf(spec, sizeof(spec), "%s,aio=io_uring", img);
+	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--disk", spec, "--stats");
+	expect(&r, 1, "Hello from a nestvisor guest!", "virtio-blk vda io_uring");
+	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--disk", img, "--stats");	/* page cache: preadv */
+	expect(&r, 1, "Hello from a nestvisor guest!", "virtio-blk vda ");
+	assert_null(strstr(r.err, "vda io_uring"));
+	unlink(img);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_control_socket),
 	cmocka_unit_test(test_run_serial_guest),
@@ -571,6 +598,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_hostile_virtio_driver),
 	cmocka_unit_test(test_net_options),
 	cmocka_unit_test(test_net_tap),
+	cmocka_unit_test(test_disk_options),
 	cmocka_unit_test(test_bad_kernels_named),
 	cmocka_unit_test(test_flat_binary),
 	cmocka_unit_test(test_exit_statistics),

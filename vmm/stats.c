@@ -107,7 +107,8 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 		d->interrupts = __atomic_load_n(&v->interrupts, __ATOMIC_RELAXED);
 		d->bytes = __atomic_load_n(&v->bytes, __ATOMIC_RELAXED);
 		if (i < VMM_MAX_DISKS)
-			snprintf(d->what, sizeof(d->what), "virtio-blk vd%c", 'a' + i);
+			snprintf(d->what, sizeof(d->what), "virtio-blk vd%c%s", 'a' + i,
+				 vmm_virtio_blk_uring(vm, i) ? " io_uring" : "");
 		else if (i == VMM_MAX_DISKS)
 			snprintf(d->what, sizeof(d->what), "virtio-rng");
 		else

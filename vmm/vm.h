@@ -143,6 +143,7 @@ int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_virtio_net_free(struct vmm *vm);
 struct virtio_dev *vmm_virtio_net_dev(struct vmm *vm);
 const char *vmm_virtio_net_describe(struct vmm *vm);
+bool vmm_virtio_blk_uring(struct vmm *vm, int i);	/* disk i's requests go in flight together (io_uring) */
 void vmm_virtio_net_stat(struct vmm *vm, char *what, size_t len, uint64_t *bytes);	/* for stats.c */	/* "tap nv0, vhost-net", or NULL */
 int vmm_virtio_rng_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_virtio_rng_free(struct vmm *vm);

@@ -55,7 +55,7 @@ enum vmm_end {
 struct vmm;
 
 /* One --disk, parsed: 0, or -EINVAL with err naming the option. */
-struct vmm_disk { char path[4096], serial[21]; bool ro, direct; };
+struct vmm_disk { char path[4096], serial[21]; bool ro, direct; int aio; };	/* aio: 0 default, 1 io_uring, 2 sync */
 int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen);
 /* A --mem size: 0, or -EINVAL. */
 int vmm_size_parse(const char *s, uint64_t *out);

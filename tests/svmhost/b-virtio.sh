@@ -14,6 +14,9 @@ part "$PART" blk && for run in 1 2 3; do
 	nestvisor run --console stdio --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --disk /tmp/bench.img \
 		--cmdline "$CMDLINE nv.blkbench" --timeout 300 < /dev/null 2>&1 | tr -d '\r' |
 		sed -n "s/^NVG: blkbench/bench: nestvisor $run/p"
+	nestvisor run --console stdio --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --disk /tmp/bench.img,aio=io_uring \
+		--cmdline "$CMDLINE nv.blkbench" --timeout 300 < /dev/null 2>&1 | tr -d '\r' |
+		sed -n "s/^NVG: blkbench/bench: nestvisor-uring $run/p"
 	timeout 300 qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 -nodefaults -display none -no-reboot \
 		-serial stdio -L /usr/share/qemu -kernel $G/vmlinuz -initrd $G/initrd -append "$CMDLINE nv.blkbench" \
 		-drive file=/tmp/bench.img,if=none,id=d0,format=raw -device virtio-blk-pci,drive=d0 < /dev/null 2>&1 |

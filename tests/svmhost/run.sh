@@ -57,7 +57,7 @@ for m in drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/v
 	i=$((i + 1))
 done
 cp "$S/tests/svmhost/udhcpc.script" "$W/guest/bin/udhcpc.script" && chmod +x "$W/guest/bin/udhcpc.script"
-gcc -static -O2 -o "$W/guest/bin/blkbench" "$S/tests/svmhost/blkbench.c" 2>/dev/null ||
+gcc -static -O2 -pthread -o "$W/guest/bin/blkbench" "$S/tests/svmhost/blkbench.c" 2>/dev/null ||
 	echo "# svmhost: no static blkbench (gcc -static failed): bench/virtio.sh cannot measure disks"
 gcc -static -O2 -o "$W/guest/bin/tcpsend" "$S/tests/svmhost/tcpsend.c" 2>/dev/null ||
 	echo "# svmhost: no static tcpsend (gcc -static failed): bench/virtio.sh cannot measure networks"
@@ -82,7 +82,7 @@ for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko drivers/crypto/ccp/ccp.ko arc
 		{ echo "Bail out! the kernel package has no $m"; exit 1; }
 done
 for m in drivers/net/tun.ko drivers/net/tap.ko drivers/vhost/vhost_iotlb.ko drivers/vhost/vhost.ko \
-	drivers/vhost/vhost_net.ko; do	# t-net.sh's tap, and vhost-net to carry its frames
+	drivers/vhost/vhost_net.ko drivers/block/loop.ko; do	# t-net.sh's tap and vhost-net; t-virtio.sh's O_DIRECT
 	cp "$(svm_module $m)" "$R/lib/modules/" || { echo "Bail out! the kernel package has no $m"; exit 1; }
 done
 svm_pack "$N" "$W/nested.cpio"

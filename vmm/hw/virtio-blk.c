@@ -1,5 +1,8 @@
 /* virtio-blk: raw disk images (virtio 1.2, 5.2). Reads and writes go straight between the image and the guest's
- * buffers (preadv/pwritev on the device's I/O thread); a flush is acknowledged only once fdatasync returned;
+ * buffers on the device's I/O thread: reads (and O_DIRECT writes) a batch at a time in flight together through
+ * io_uring (liburing), the rest one preadv/pwritev at a time, where each is faster (bench/blk-engines.sh: a
+ * real disk's random reads 8.4x at depth 32, 1.09x at depth 1; cached writes 0.39x through io_uring); a flush
+ * is acknowledged only once fdatasync returned and what was queued before it completed;
  * discard and write-zeroes are fallocate. Every request is checked against the disk's size and the queue's
  * buffers; the image is locked so that a second VM cannot write it too. */
 #include "config.h"
@@ -8,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/falloc.h>
+#include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +42,18 @@
 #define DISCARD_MAX_SECTORS (1u << 22)	/* 2 GiB per range */
 #define CONFIG_LEN 60
 
+#define BATCH 32	/* requests in flight together */
+
+/* A read or write in flight: its chain, where its data go, and what to tell the driver. */
+struct slot {
+	struct virtq_chain c;
+	struct iovec iov[VIRTQ_MAX_SEGS];
+	int n;
+	uint64_t len;
+	off_t pos;
+	bool write;
+};
+
 struct blk {
 	int fd, index;
 	char path[4096], serial[20];
@@ -45,6 +61,9 @@ struct blk {
 	bool ro, direct;
 	uint64_t reads, writes, flushes, rbytes, wbytes;
 	struct iovec iov[VIRTQ_MAX_SEGS];
+	bool uring;			/* io_uring could be set up (a kernel or a sandbox may refuse it) */
+	struct io_uring ring;
+	struct slot *slots;		/* BATCH of them */
 };
 
 static void blk_config(struct virtio_dev *v, uint32_t off, uint8_t *data, int size)
@@ -192,16 +211,126 @@ static uint8_t request(struct virtio_dev *v, struct blk *b, const struct virtq_c
 	}
 }
 
+/* One request done: its status byte, the chain back (the interrupt held for the batch). */
+static void answer(struct virtio_dev *v, int q, const struct virtq_chain *c, uint8_t st, uint32_t written)
+{
+	virtq_scatter(c, c->in_len - (c->in_len ? 1 : 0), &st, c->in_len ? 1 : 0);
+	virtio_push_later(v, q, c->head, written + (c->in_len ? 1 : 0));
+}
+
+/* A read or write that can go in flight: checked as request() checks it, its iovecs in the slot. Anything else
+ * (flush, discard, an ID, an error, a misaligned O_DIRECT buffer, a driver that cannot flush) is false. */
+static bool rw_slot(struct virtio_dev *v, struct blk *b, struct slot *s)
+{
+	const struct virtq_chain *c = &s->c;
+	uint8_t hdr[16];
+	uint32_t type;
+	uint64_t sector;
+
+	if (c->out_len < 16 || c->in_len < 1 || virtq_gather(c, 0, hdr, 16) != 16 || !(v->driver_features & BLK_F_FLUSH))
+		return false;
+	memcpy(&type, hdr, 4), memcpy(&sector, hdr + 8, 8);
+	/* Writes through the page cache stay synchronous: io_uring hands them to its workers, and they were
+	 * slower that way (bench/blk-engines.sh: 0.39x at depth 1, 1.20x at 32; aio=io_uring in a guest: 0.85x) */
+	if ((type != T_IN && type != T_OUT) || (type == T_OUT && (b->ro || !b->direct)))
+		return false;
+	s->write = type == T_OUT;
+	s->len = s->write ? c->out_len - 16 : c->in_len - 1;
+	if (!s->len || s->len % SECTOR || sector > b->sectors || s->len / SECTOR > b->sectors - sector)
+		return false;
+	s->n = s->write ? iov_of(c->out, c->nout, 16, s->len, s->iov) : iov_of(c->in, c->nin, 0, s->len, s->iov);
+	for (int i = 0; b->direct && i < s->n; i++)
+		if ((uintptr_t)s->iov[i].iov_base % SECTOR || s->iov[i].iov_len % SECTOR)
+			return false;	/* the bounce buffer's way, one at a time */
+	s->pos = (off_t)(sector * SECTOR);
+	return true;
+}
+
+/* The batch in flight completes: short transfers finished with preadv/pwritev, each chain answered. */
+static void drain(struct virtio_dev *v, struct blk *b, int q, int n)
+{
+	int done = 0;
+
+	if (n && io_uring_submit_and_wait(&b->ring, (unsigned)n) < 0)
+		n = 0;	/* not submitted: nothing in flight (the requests are answered below as errors) */
+	while (done < n) {
+		struct io_uring_cqe *cqe;
+		if (io_uring_wait_cqe(&b->ring, &cqe) < 0)
+			break;
+		struct slot *s = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+		io_uring_cqe_seen(&b->ring, cqe);
+		bool ok = res >= 0;
+		if (ok && (uint64_t)res < s->len) {	/* the rest, the synchronous way */
+			uint64_t skip = (uint64_t)res;
+			int k = 0;
+			while (skip >= s->iov[k].iov_len)	/* res < len: k stays inside */
+				skip -= s->iov[k++].iov_len;
+			s->iov[k].iov_base = (uint8_t *)s->iov[k].iov_base + skip;
+			s->iov[k].iov_len -= (size_t)skip;
+			ok = rw_all(b->fd, s->iov + k, s->n - k, s->pos + res, s->write);
+		}
+		if (ok && s->write)
+			b->writes++, b->wbytes += s->len;
+		else if (ok)
+			b->reads++, b->rbytes += s->len;
+		if (ok)
+			__atomic_add_fetch(&v->bytes, s->len, __ATOMIC_RELAXED);
+		answer(v, q, &s->c, ok ? S_OK : S_IOERR, ok && !s->write ? (uint32_t)s->len : 0);
+		s->n = -1;	/* answered */
+		done++;
+	}
+	for (int i = 0; i < n; i++)
+		if (b->slots[i].n >= 0)	/* a completion that never came */
+			answer(v, q, &b->slots[i].c, S_IOERR, 0);
+	virtio_flush(v, q);
+}
+
+/* Without io_uring, and for what cannot go in flight: one request at a time. */
+static void one(struct virtio_dev *v, struct blk *b, int q, const struct virtq_chain *c)
+{
+	uint32_t written = 0;
+	uint8_t st = c->out_len >= 16 && c->in_len >= 1 ? request(v, b, c, &written) : S_IOERR;
+
+	answer(v, q, c, st, written);
+	virtio_flush(v, q);
+}
+
+/* Reads and writes go in flight together, up to BATCH; anything else first waits for them (a flush covers
+ * what was queued before it), then runs alone. */
 static void blk_notify(struct virtio_dev *v, int q)
 {
 	static __thread struct virtq_chain c;
 	struct blk *b = v->priv;
+	int n = 0;
 
-	while (virtio_pop(v, q, &c) == 1) {
-		uint32_t written = 0;
-		uint8_t st = c.out_len >= 16 && c.in_len >= 1 ? request(v, b, &c, &written) : S_IOERR;
-		virtq_scatter(&c, c.in_len - (c.in_len ? 1 : 0), &st, c.in_len ? 1 : 0);
-		virtio_push(v, q, c.head, written + (c.in_len ? 1 : 0));
+	if (!b->uring) {
+		while (virtio_pop(v, q, &c) == 1)
+			one(v, b, q, &c);
+		return;
+	}
+	for (;;) {
+		struct slot *s = &b->slots[n];
+		if (n == BATCH || virtio_pop(v, q, &s->c) != 1) {
+			drain(v, b, q, n);
+			if (n < BATCH)
+				return;
+			n = 0;
+			continue;
+		}
+		if (!rw_slot(v, b, s)) {
+			drain(v, b, q, n);
+			one(v, b, q, &s->c);
+			n = 0;
+			continue;
+		}
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+		if (s->write)
+			io_uring_prep_writev(sqe, b->fd, s->iov, (unsigned)s->n, (uint64_t)s->pos);
+		else
+			io_uring_prep_readv(sqe, b->fd, s->iov, (unsigned)s->n, (uint64_t)s->pos);
+		io_uring_sqe_set_data(sqe, s);
+		n++;
 	}
 }
 
@@ -236,11 +365,15 @@ int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errle
 			d->direct = true;
 		else if (!strcmp(opt, "cache=writeback"))
 			d->direct = false;
+		else if (!strcmp(opt, "aio=io_uring"))	/* in flight together, or one request at a time (preadv) */
+			d->aio = 1;
+		else if (!strcmp(opt, "aio=sync"))
+			d->aio = 2;
 		else if (!strncmp(opt, "serial=", 7) && strlen(opt + 7) <= 20 && opt[7])
 			snprintf(d->serial, sizeof(d->serial), "%s", opt + 7);
 		else
-			return snprintf(err, errlen, "--disk %s: unknown option '%s' (ro, cache=none, serial=ID of up to 20 "
-					"characters)", spec, opt), -EINVAL;
+			return snprintf(err, errlen, "--disk %s: unknown option '%s' (ro, cache=none, aio=io_uring|sync, "
+					"serial=ID of up to 20 characters)", spec, opt), -EINVAL;
 	}
 	return 0;
 }
@@ -284,7 +417,14 @@ int vmm_virtio_blk_init(struct vmm *vm, char *err, size_t errlen)
 			return -ENOMEM;
 		b->index = i, b->fd = -1;
 		vm->blk[i] = b;
-		if ((rc = vmm_disk_parse(vm->cfg.disks[i], &d, err, errlen)) < 0 || (rc = open_disk(b, &d, err, errlen)) < 0 ||
+		if ((rc = vmm_disk_parse(vm->cfg.disks[i], &d, err, errlen)) < 0)
+			return rc;
+		/* io_uring where it is faster: by default for cache=none, whose requests all reach the device (a real
+		 * disk: 1.09x at depth 1, 8.4x at 32); an image in the page cache is read faster one preadv at a time
+		 * (0.90-0.95x through io_uring in the AMD-V host's tmpfs). If the kernel refuses io_uring: preadv. */
+		bool want = d.aio == 1 || (d.aio == 0 && d.direct);
+		b->uring = want && (b->slots = calloc(BATCH, sizeof(*b->slots))) && io_uring_queue_init(BATCH, &b->ring, 0) == 0;
+		if ((rc = open_disk(b, &d, err, errlen)) < 0 ||
 		    (rc = virtio_pci_create(vm, d.ro ? &blk_ro_ops : &blk_ops, b, &vm->blk_dev[i], err, errlen)) < 0)
 			return rc;
 	}
@@ -299,7 +439,16 @@ void vmm_virtio_blk_free(struct vmm *vm)
 		struct blk *b = vm->blk[i];
 		if (b && b->fd >= 0)
 			close(b->fd);
+		if (b && b->uring)
+			io_uring_queue_exit(&b->ring);
+		if (b)
+			free(b->slots);
 		free(b);
 		vm->blk[i] = NULL;
 	}
+}
+
+bool vmm_virtio_blk_uring(struct vmm *vm, int i)
+{
+	return i >= 0 && i < VMM_MAX_DISKS && vm->blk[i] && vm->blk[i]->uring;
 }
