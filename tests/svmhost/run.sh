@@ -123,9 +123,9 @@ SVMHOST_APPEND=${SVMHOST_APPEND:-} svm_boot "$W/host.cpio" "$OUT/console.log" "$
 	"$LIMIT" "$CPUS"
 qrc=$?
 boots=1
-# The emulator froze (not a test): boot again, up to 3 times, for the scripts that had not finished; what the
+# The emulator froze (not a test): boot again, up to 5 boots in all, for the scripts that had not finished; what the
 # finished ones said is kept. (Single-threaded TCG for the retries was tried: t-linux.sh then outgrew 300 s.)
-while [ $qrc = 125 ] && [ $boots -lt 3 ] && [ $MODE = tests ]; do
+while [ $qrc = 125 ] && [ $boots -lt 5 ] && [ $MODE = tests ]; do
 	boots=$((boots + 1))
 	last=$(sed -n 's/^# svmhost: //p' "$OUT/results.tap" | tail -n 1)
 	[ "$last" = done ] && break	# every script finished; only the files it was sending back are lost
@@ -134,7 +134,7 @@ while [ $qrc = 125 ] && [ $boots -lt 3 ] && [ $MODE = tests ]; do
 	left=
 	for t in $SCRIPTS; do echo "$finished" | grep -qx "$t" || left="$left${left:+,}$t"; done
 	echo "# svmhost: the emulated host froze (no heartbeat for 60 s) in ${last:-its start}; booting it again for" \
-		"$left (boot $boots of 3)"
+		"$left (boot $boots of 5)"
 	cp "$OUT/console.log" "$OUT/console-frozen-$boots.log"
 	t0=$(date +%s)
 	SVMHOST_APPEND="nv.tests=$left" svm_boot "$W/host.cpio" "$OUT/console.log" "$OUT/results.tap" "$W/files.b64" \
@@ -157,7 +157,7 @@ awk -v secs=$(( $(date +%s) - t0 )) -v qrc=$qrc '
 	END {
 		n++
 		if (done) print "ok " n " - the host ran every script to the end (" secs " s)"
-		else if (qrc == 125) print "not ok " n " - the emulated host froze three times (" secs " s): console tail below"
+		else if (qrc == 125) print "not ok " n " - the emulated host froze five times (" secs " s): console tail below"
 		else print "not ok " n " - the host did not finish its scripts (QEMU status " qrc ", " secs " s): console tail below"
 		print "1.." n
 	}' "$OUT/results.tap" > "$OUT/tap"
