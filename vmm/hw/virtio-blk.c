@@ -61,7 +61,8 @@ struct blk {
 	bool ro, direct;
 	uint64_t reads, writes, flushes, rbytes, wbytes;
 	struct iovec iov[VIRTQ_MAX_SEGS];
-	bool uring;			/* io_uring could be set up (a kernel or a sandbox may refuse it) */
+	bool uring;			/* requests go through io_uring (a kernel or a sandbox may refuse it) */
+	bool ring_up;			/* the ring exists (to be freed), used or not */
 	struct io_uring ring;
 	struct slot *slots;		/* BATCH of them */
 };
@@ -249,11 +250,14 @@ static bool rw_slot(struct virtio_dev *v, struct blk *b, struct slot *s)
 /* The batch in flight completes: short transfers finished with preadv/pwritev, each chain answered. */
 static void drain(struct virtio_dev *v, struct blk *b, int q, int n)
 {
-	int done = 0;
+	int done = 0, waiting = n;
 
-	if (n && io_uring_submit_and_wait(&b->ring, (unsigned)n) < 0)
-		n = 0;	/* not submitted: nothing in flight (the requests are answered below as errors) */
-	while (done < n) {
+	if (n && io_uring_submit_and_wait(&b->ring, (unsigned)n) < 0) {
+		waiting = 0;	/* not submitted: answered below as errors, and this disk goes one at a time */
+		b->uring = false;
+		vmm_warn(v->vm, "virtio-blk %s: io_uring refused a batch; its requests go one at a time now", b->path);
+	}
+	while (done < waiting) {
 		struct io_uring_cqe *cqe;
 		if (io_uring_wait_cqe(&b->ring, &cqe) < 0)
 			break;
@@ -423,7 +427,9 @@ int vmm_virtio_blk_init(struct vmm *vm, char *err, size_t errlen)
 		 * disk: 1.09x at depth 1, 8.4x at 32); an image in the page cache is read faster one preadv at a time
 		 * (0.90-0.95x through io_uring in the AMD-V host's tmpfs). If the kernel refuses io_uring: preadv. */
 		bool want = d.aio == 1 || (d.aio == 0 && d.direct);
-		b->uring = want && (b->slots = calloc(BATCH, sizeof(*b->slots))) && io_uring_queue_init(BATCH, &b->ring, 0) == 0;
+		b->ring_up = want && (b->slots = calloc(BATCH, sizeof(*b->slots))) &&
+			     io_uring_queue_init(BATCH, &b->ring, 0) == 0;
+		b->uring = b->ring_up;
 		if ((rc = open_disk(b, &d, err, errlen)) < 0 ||
 		    (rc = virtio_pci_create(vm, d.ro ? &blk_ro_ops : &blk_ops, b, &vm->blk_dev[i], err, errlen)) < 0)
 			return rc;
@@ -439,7 +445,7 @@ void vmm_virtio_blk_free(struct vmm *vm)
 		struct blk *b = vm->blk[i];
 		if (b && b->fd >= 0)
 			close(b->fd);
-		if (b && b->uring)
+		if (b && b->ring_up)
 			io_uring_queue_exit(&b->ring);
 		if (b)
 			free(b->slots);
