@@ -115,7 +115,7 @@ static void run_vm(struct run *r, const char *input, double limit_s, const char 
 static void expect(const struct run *r, int status, const char *in_out, const char *in_err)
 {
 	if (r->status != status || (in_out && !strstr(r->out, in_out)) || (in_err && !strstr(r->err, in_err)))
-		fail_msg("status %d (expected %d)\n--- stdout:\n%s\n--- stderr:\n%s\n--- expected \"%s\" / \"%s\"",
+		fail_msg("status %d (expected %d)\n--- stdout:\n%s\n--- stderr:\n%s\n--- expected \"%s\" / \"%s\"\n",
 			 r->status, status, r->out, r->err, in_out ? in_out : "", in_err ? in_err : "");
 }
 
