@@ -2,6 +2,9 @@
 #ifndef NESTVISOR_CLI_H
 #define NESTVISOR_CLI_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 /* Exit statuses shared by subcommands. */
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_ERROR = 2 };
 
@@ -30,5 +33,9 @@ int cli_stats(int argc, char **argv);
 void cli_stats_usage(void);
 int cli_console(int argc, char **argv);
 void cli_console_usage(void);
+
+/* A compat-db answer, as a table (aligned, yes/no) or with json as a JSON array of objects (cli/table.c). */
+struct compatdb_table;
+void cli_table_print(FILE *out, const struct compatdb_table *t, bool json);
 
 #endif

@@ -74,6 +74,41 @@ static int done(int rc, const char *err)
 	return rc < 0 ? CLI_FAILED : CLI_OK;
 }
 
+/* Prints a query's answer (when there is one) and frees it. */
+static int answer(int rc, struct compatdb_table *t, bool json)
+{
+	if (rc == 0 && t)
+		cli_table_print(stdout, t, json);
+	compatdb_table_free(t);
+	return rc;
+}
+
+/* A report's checks and its devices; with --json, the whole report as exported, identifiers included. */
+static int show(struct compatdb *db, const struct common *c, const char *id, char *err, size_t errlen)
+{
+	struct compatdb_table *t = NULL;
+	char full[37];
+	int rc = compatdb_report_resolve(db, id, full, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	if (c->json) {
+		char *doc = compatdb_report_export(db, full, true, err, errlen);
+		if (!doc)
+			return -EIO;
+		puts(doc);
+		free(doc);
+		return 0;
+	}
+	printf("report %s\n", full);
+	rc = compatdb_report_checks(db, full, &t, err, errlen);
+	if ((rc = answer(rc, t, false)) < 0)
+		return rc;
+	putchar('\n');
+	rc = compatdb_report_devices(db, full, &t, err, errlen);
+	return answer(rc, t, false);
+}
+
 static int export_to(struct compatdb *db, const struct common *c, const char *id, char *err, size_t errlen)
 {
 	char *doc = compatdb_report_export(db, id, c->ids, err, errlen);
@@ -155,16 +190,17 @@ int cli_report(int argc, char **argv)
 	}
 	if (compatdb_open(c.db, &db, err, sizeof(err)) < 0)
 		return done(-1, err);
+	struct compatdb_table *t = NULL;
 	if (!strcmp(verb, "list"))
-		rc = compatdb_report_list(db, stdout, c.json);
+		rc = compatdb_report_list(db, &t, err, sizeof(err));
 	else if (!strcmp(verb, "show"))
-		rc = compatdb_report_show(db, a, stdout, c.json, err, sizeof(err));
+		rc = show(db, &c, a, err, sizeof(err));
 	else if (!strcmp(verb, "export"))
 		rc = export_to(db, &c, a, err, sizeof(err));
 	else if (!strcmp(verb, "import") && a)
 		rc = import_files(db, argc - optind - 1, argv + optind + 1, err, sizeof(err));
 	else if (!strcmp(verb, "diff") && a && b)
-		rc = compatdb_report_diff(db, a, b, stdout, c.json, err, sizeof(err));
+		rc = compatdb_report_diff(db, a, b, &t, err, sizeof(err));
 	else if (!strcmp(verb, "submit"))
 		rc = submit(db, &c, err, sizeof(err));
 	else if (!strcmp(verb, "delete") && a) {
@@ -175,9 +211,10 @@ int cli_report(int argc, char **argv)
 		char *end;
 		long days = strtol(c.older, &end, 10);
 		int n = 0;
-		rc = *end || end == c.older ? (snprintf(err, sizeof(err), "--older-than %s: give a number of days", c.older), -1) :
-		     compatdb_report_prune(db, (int)days, &n, err, sizeof(err));
-		if (rc == 0)
+		if (*end || end == c.older || days < 0 || days > 100000) {
+			snprintf(err, sizeof(err), "--older-than %s: give a number of days from 0 to 100000", c.older);
+			rc = -1;
+		} else if ((rc = compatdb_report_prune(db, (int)days, &n, err, sizeof(err))) == 0)
 			printf("deleted %d report(s) older than %ld day(s)\n", n, days);
 	} else {
 		compatdb_close(db);
@@ -185,7 +222,7 @@ int cli_report(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	compatdb_close(db);
-	return done(rc, err);
+	return done(answer(rc, t, c.json), err);
 }
 
 int cli_db(int argc, char **argv)
@@ -215,28 +252,33 @@ int cli_db(int argc, char **argv)
 				printf("the shared database %s is ready\n", shown);
 			return done(rc, err);
 		}
-		for (size_t i = 0; i < sizeof(fleet) / sizeof(fleet[0]); i++)
-			if (!strcmp(verb, fleet[i].verb) && (fleet[i].q != FLEET_DEVICE || a))
-				return done(compatdb_remote_query(url, fleet[i].q, &f, a, stdout, c.json, err, sizeof(err)), err);
+		for (size_t i = 0; i < sizeof(fleet) / sizeof(fleet[0]); i++) {
+			struct compatdb_table *t = NULL;
+			if (strcmp(verb, fleet[i].verb) || (fleet[i].q == FLEET_DEVICE && !a))
+				continue;
+			rc = compatdb_remote_query(url, fleet[i].q, &f, a, &t, err, sizeof(err));
+			return done(answer(rc, t, c.json), err);
+		}
 		cli_db_usage();
 		return CLI_ERROR;
 	}
 	if (compatdb_open(c.db, &db, err, sizeof(err)) < 0)
 		return done(-1, err);
+	struct compatdb_table *t = NULL;
+	struct compatdb_device_filter f = { c.vendor, c.class_, c.verdict };
 	if (!strcmp(verb, "hosts"))
-		rc = compatdb_hosts(db, stdout, c.json);
-	else if (!strcmp(verb, "devices")) {
-		struct compatdb_device_filter f = { c.vendor, c.class_, c.verdict };
-		rc = compatdb_devices(db, &f, stdout, c.json);
-	} else if (!strcmp(verb, "device") && a)
-		rc = compatdb_device(db, a, stdout, c.json, err, sizeof(err));
+		rc = compatdb_hosts(db, &t, err, sizeof(err));
+	else if (!strcmp(verb, "devices"))
+		rc = compatdb_devices(db, &f, &t, err, sizeof(err));
+	else if (!strcmp(verb, "device") && a)
+		rc = compatdb_device(db, a, &t, err, sizeof(err));
 	else if (!strcmp(verb, "stats"))
-		rc = compatdb_stats(db, stdout, c.json);
+		rc = compatdb_stats(db, &t, err, sizeof(err));
 	else {
 		compatdb_close(db);
 		cli_db_usage();
 		return CLI_ERROR;
 	}
 	compatdb_close(db);
-	return done(rc, err);
+	return done(answer(rc, t, c.json), err);
 }

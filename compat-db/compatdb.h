@@ -1,11 +1,10 @@
 /* compatdb: the compatibility database: probe reports, the devices they saw, and device knowledge.
- * SQLite locally (this file's API); the shared PostgreSQL database comes in a later step. */
+ * SQLite locally; a shared PostgreSQL database for a fleet (compatdb_remote_*, compatdb_submit). */
 #ifndef NESTVISOR_COMPATDB_H
 #define NESTVISOR_COMPATDB_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 
 #define COMPATDB_SCHEMA_VERSION 2
 #define COMPATDB_REPORT_FORMAT 1	/* the export envelope's "nestvisor_report" */
@@ -44,16 +43,41 @@ char *compatdb_report_export(struct compatdb *db, const char *uuid, bool identif
  * once per batch instead of once per report. on=false commits. */
 int compatdb_batch(struct compatdb *db, bool on, char *err, size_t errlen);
 
-/* Queries print a table, or JSON with json=true. 0, or -errno with err set. A uuid may be a unique prefix. */
-int compatdb_report_list(struct compatdb *db, FILE *out, bool json);
-int compatdb_report_show(struct compatdb *db, const char *uuid, FILE *out, bool json, char *err, size_t errlen);
-int compatdb_report_diff(struct compatdb *db, const char *a, const char *b, FILE *out, bool json, char *err,
-			 size_t errlen);
-int compatdb_hosts(struct compatdb *db, FILE *out, bool json);
+/* A query's answer: named columns, each of one kind, and rows of cells (text; NULL where there is none).
+ * An INT cell is decimal, a BOOL cell "1" or "0". Printing is the caller's: the CLI prints a table or JSON,
+ * the TUI lays rows out itself. */
+enum compatdb_kind { COMPATDB_TEXT, COMPATDB_INT, COMPATDB_BOOL };
+struct compatdb_table {
+	int ncols, nrows, cap;
+	char **cols;			/* the columns' names (the JSON keys) */
+	enum compatdb_kind *kinds;
+	char **cells;			/* row r, column c at [r * ncols + c] */
+};
+/* The column named name (-1: none), and a cell by row and column name (NULL: none, or no such column). */
+int compatdb_table_find(const struct compatdb_table *t, const char *name);
+const char *compatdb_table_get(const struct compatdb_table *t, int row, const char *name);
+void compatdb_table_free(struct compatdb_table *t);
+
+/* Queries: 0 with *out set (free it with compatdb_table_free), or -errno with err set. An id may be a
+ * unique prefix of a report's UUID; compatdb_report_resolve gives the whole UUID. */
+int compatdb_report_resolve(struct compatdb *db, const char *id, char full[37], char *err, size_t errlen);
+int compatdb_report_list(struct compatdb *db, struct compatdb_table **out, char *err, size_t errlen);
+/* One report's checks, in the probe's order, and its devices (the export is the whole report). */
+int compatdb_report_checks(struct compatdb *db, const char *id, struct compatdb_table **out, char *err,
+			   size_t errlen);
+int compatdb_report_devices(struct compatdb *db, const char *id, struct compatdb_table **out, char *err,
+			    size_t errlen);
+/* What changed between two reports: checks whose status moved, devices that came, went or changed. */
+int compatdb_report_diff(struct compatdb *db, const char *a, const char *b, struct compatdb_table **out,
+			 char *err, size_t errlen);
+int compatdb_hosts(struct compatdb *db, struct compatdb_table **out, char *err, size_t errlen);
 struct compatdb_device_filter { const char *vendor, *class_, *verdict; };
-int compatdb_devices(struct compatdb *db, const struct compatdb_device_filter *f, FILE *out, bool json);
-int compatdb_device(struct compatdb *db, const char *vendor_device, FILE *out, bool json, char *err, size_t errlen);
-int compatdb_stats(struct compatdb *db, FILE *out, bool json);
+int compatdb_devices(struct compatdb *db, const struct compatdb_device_filter *f, struct compatdb_table **out,
+		     char *err, size_t errlen);
+/* One device model across hosts; -ENOENT when no report has seen it. */
+int compatdb_device(struct compatdb *db, const char *vendor_device, struct compatdb_table **out, char *err,
+		    size_t errlen);
+int compatdb_stats(struct compatdb *db, struct compatdb_table **out, char *err, size_t errlen);
 
 /* The shared PostgreSQL database. url: a libpq URI or key=value string. */
 int compatdb_url(const char *given, char *buf, size_t len);
@@ -76,8 +100,9 @@ int compatdb_report_prune(struct compatdb *db, int days, int *n, char *err, size
 int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit_result *res, char *err,
 		    size_t errlen);
 enum compatdb_fleet_query { FLEET_HOSTS, FLEET_DEVICES, FLEET_DEVICE, FLEET_STATS };
+/* The same questions of the fleet's database (arg: FLEET_DEVICE's VENDOR:DEVICE). */
 int compatdb_remote_query(const char *url, enum compatdb_fleet_query q, const struct compatdb_device_filter *f,
-			  const char *arg, FILE *out, bool json, char *err, size_t errlen);
+			  const char *arg, struct compatdb_table **out, char *err, size_t errlen);
 
 /* Validates an envelope (import and fuzzing): 0, or -errno with a reason naming the member. */
 struct json_object;

@@ -53,6 +53,11 @@ sqlite3_stmt *compatdb_rows_stmt(struct compatdb *db, enum compatdb_rows which, 
 int compatdb_exec(struct compatdb *db, const char *sql, char *err, size_t errlen);
 /* "PATH: what SQLite said", and what to do about a full disk or a read-only file. */
 void compatdb_sql_error(struct compatdb *db, int rc, char *err, size_t errlen);
+/* Building a query's answer (table.c): a table of ncols unnamed columns, each then named; rows copied in. */
+struct compatdb_table *compatdb_table_new(int ncols);
+int compatdb_table_column(struct compatdb_table *t, int c, const char *name, enum compatdb_kind kind);
+int compatdb_table_add(struct compatdb_table *t, const char *const *cells);
+
 /* This machine's anonymous id: a salted SHA-512-crypt of /etc/machine-id. */
 int compatdb_host_id(char *buf, size_t len);
 

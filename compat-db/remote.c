@@ -367,81 +367,76 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 
 /* ---- the fleet's questions ---- */
 
-static int print_result(PGresult *r, FILE *out, bool json, const int *widths)
+/* A libpq result as a table: bool (oid 16) as "1"/"0", int2/int4/int8 (21, 23, 20) as integers. */
+static struct compatdb_table *table_of(PGresult *r)
 {
 	int rows = pq.PQntuples(r), cols = pq.PQnfields(r);
+	struct compatdb_table *t = cols <= 16 ? compatdb_table_new(cols) : NULL;
+	const char *cells[16];
 
-	if (json) {
-		fputs("[", out);
-		for (int i = 0; i < rows; i++) {
-			fprintf(out, "%s\n  {", i ? "," : "");
-			for (int c = 0; c < cols; c++) {
-				fprintf(out, "%s\"%s\": ", c ? ", " : "", pq.PQfname(r, c));
-				if (pq.PQgetisnull(r, i, c)) {
-					fputs("null", out);
-					continue;
-				}
-				const char *v = pq.PQgetvalue(r, i, c);
-				if (pq.PQftype(r, c) == 20 || pq.PQftype(r, c) == 23)	/* int8, int4 */
-					fputs(v, out);
-				else {
-					fputc('"', out);
-					for (; *v; v++)
-						fprintf(out, *v == '"' || *v == '\\' ? "\\%c" : (unsigned char)*v < 0x20 ?
-							"\\u%04x" : "%c", *v);
-					fputc('"', out);
-				}
-			}
-			fputc('}', out);
-		}
-		fputs(rows ? "\n]\n" : "]\n", out);
-		return rows;
+	if (!t)
+		return NULL;
+	for (int c = 0; c < cols; c++) {
+		unsigned oid = pq.PQftype(r, c);
+		enum compatdb_kind k = oid == 16 ? COMPATDB_BOOL :
+				       oid == 20 || oid == 21 || oid == 23 ? COMPATDB_INT : COMPATDB_TEXT;
+		if (compatdb_table_column(t, c, pq.PQfname(r, c), k) < 0)
+			goto fail;
 	}
-	for (int c = 0; c < cols; c++)
-		fprintf(out, "%-*s%s", widths[c], pq.PQfname(r, c), c + 1 < cols ? " " : "\n");
-	for (int i = 0; i < rows; i++)
-		for (int c = 0; c < cols; c++)
-			fprintf(out, "%-*.*s%s", widths[c], widths[c] ? widths[c] : 200,
-				pq.PQgetisnull(r, i, c) ? "-" : pq.PQgetvalue(r, i, c), c + 1 < cols ? " " : "\n");
-	if (!rows)
-		fputs("(none)\n", out);
-	return rows;
+	for (int i = 0; i < rows; i++) {
+		for (int c = 0; c < cols; c++) {
+			const char *v = pq.PQgetisnull(r, i, c) ? NULL : pq.PQgetvalue(r, i, c);
+			if (v && t->kinds[c] == COMPATDB_BOOL)
+				v = *v == 't' ? "1" : "0";
+			cells[c] = v;
+		}
+		if (compatdb_table_add(t, cells) < 0)
+			goto fail;
+	}
+	return t;
+fail:
+	compatdb_table_free(t);
+	return NULL;
 }
 
 #define LATEST_PG "(SELECT DISTINCT ON (host_id) uuid FROM reports ORDER BY host_id, created DESC)"
 
 int compatdb_remote_query(const char *url, enum compatdb_fleet_query q, const struct compatdb_device_filter *f,
-			  const char *arg, FILE *out, bool json, char *err, size_t errlen)
+			  const char *arg, struct compatdb_table **out, char *err, size_t errlen)
 {
-	static const struct { const char *sql; int nparams; int widths[8]; } queries[] = {
+	static const struct { const char *sql; int nparams; } queries[] = {
 		[FLEET_HOSTS] = { "SELECT h.host_id AS host, h.label, count(r.uuid) AS reports, h.last_seen,"
+			" bool_or(r.hw_virt) FILTER (WHERE r.uuid IN " LATEST_PG ") AS hw_vms,"
 			" bool_or(r.nested) FILTER (WHERE r.uuid IN " LATEST_PG ") AS nested,"
 			" max(r.hypervisor) FILTER (WHERE r.uuid IN " LATEST_PG ") AS hypervisor FROM hosts h"
 			" LEFT JOIN reports r ON r.host_id = h.host_id GROUP BY h.host_id ORDER BY h.last_seen DESC",
-			0, { 32, 12, 7, 24, 6, 0 } },
+			0 },
 		[FLEET_DEVICES] = { "SELECT vendor_device AS id, class, count(DISTINCT r.host_id) AS hosts,"
 			" count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready') AS ready_on,"
 			" string_agg(DISTINCT driver, ',') AS drivers, max(device_name) AS name FROM devices d"
 			" JOIN reports r ON r.uuid = d.report WHERE d.report IN " LATEST_PG
 			" AND ($1 = '' OR vendor_device LIKE $1 || ':%') AND ($2 = '' OR class LIKE $2 || '%')"
 			" AND ($3 = '' OR verdict = $3) GROUP BY vendor_device, class ORDER BY hosts DESC, id",
-			3, { 9, 5, 5, 8, 16, 0 } },
+			3 },
+		/* the alternative as each report's probe gave it (the fleet has no class rules table) */
 		[FLEET_DEVICE] = { "SELECT vendor_device AS id, max(vendor_name || ' ' || device_name) AS name,"
 			" count(DISTINCT r.host_id) AS hosts, count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready')"
 			" AS ready_on, string_agg(DISTINCT driver, ',') AS drivers, string_agg(DISTINCT verdict, ',') AS"
-			" verdicts FROM devices d JOIN reports r ON r.uuid = d.report WHERE vendor_device = lower($1)"
-			" GROUP BY vendor_device", 1, { 9, 30, 5, 8, 16, 0 } },
+			" verdicts, max(alternative) AS alternative FROM devices d JOIN reports r ON r.uuid = d.report"
+			" WHERE vendor_device = lower($1) GROUP BY vendor_device", 1 },
 		[FLEET_STATS] = { "SELECT (SELECT count(*) FROM hosts) AS hosts, (SELECT count(*) FROM reports) AS reports,"
+			" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND hw_virt) AS hw_vms,"
 			" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND nested) AS nested,"
 			" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND iommu) AS iommu,"
-			" (SELECT count(DISTINCT vendor_device) FROM devices) AS device_models", 0, { 5, 7, 6, 5, 0 } },
+			" (SELECT count(DISTINCT vendor_device) FROM devices) AS device_models,"
+			" (SELECT count(DISTINCT vendor_device) FROM devices WHERE verdict = 'ready') AS ready", 0 },
 	};
 	const char *p[3] = { q == FLEET_DEVICE ? arg : f && f->vendor ? f->vendor : "",
 			     f && f->class_ ? f->class_ : "", f && f->verdict ? f->verdict : "" };
 	PGconn *c = connect_to(url, err, errlen);
 	PGresult *r;
-	int rows;
 
+	*out = NULL;
 	if (!c)
 		return -ECONNREFUSED;
 	r = pq.PQexecParams(c, queries[q].sql, queries[q].nparams, NULL, p, NULL, NULL, 0);
@@ -454,10 +449,16 @@ int compatdb_remote_query(const char *url, enum compatdb_fleet_query q, const st
 		pq.PQfinish(c);
 		return -EIO;
 	}
-	rows = print_result(r, out, json, queries[q].widths);
+	*out = table_of(r);
 	pq.PQclear(r);
 	pq.PQfinish(c);
-	if (q == FLEET_DEVICE && !rows) {
+	if (!*out) {
+		snprintf(err, errlen, "shared database: out of memory for the answer");
+		return -ENOMEM;
+	}
+	if (q == FLEET_DEVICE && !(*out)->nrows) {
+		compatdb_table_free(*out);
+		*out = NULL;
 		snprintf(err, errlen, "no report in the shared database has seen %s", arg);
 		return -ENOENT;
 	}

@@ -57,19 +57,16 @@ static struct compatdb *db_new(char dir[256], char path[300])
 
 static int count(struct compatdb *db, const char *what)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct compatdb_table *t = NULL;
+	char err[512];
+	int n;
 
 	if (!strcmp(what, "reports"))
-		compatdb_report_list(db, f, true);
+		assert_int_equal(compatdb_report_list(db, &t, err, sizeof(err)), 0);
 	else
-		compatdb_hosts(db, f, true);
-	fclose(f);
-	json_object *a = json_tokener_parse(buf);
-	int n = (int)json_object_array_length(a);
-	json_object_put(a);
-	free(buf);
+		assert_int_equal(compatdb_hosts(db, &t, err, sizeof(err)), 0);
+	n = t->nrows;
+	compatdb_table_free(t);
 	return n;
 }
 
@@ -111,9 +108,8 @@ static void test_record_export_import(void **state)
 static void test_device_knowledge_across_hosts(void **state)
 {
 	char dir[256], path[300], file[300], err[512], uuid[37];
+	struct compatdb_table *t = NULL;
 	struct compatdb *db;
-	char *buf = NULL;
-	size_t len = 0;
 
 	(void)state;
 	db = db_new(dir, path);
@@ -128,27 +124,34 @@ static void test_device_knowledge_across_hosts(void **state)
 		assert_int_equal(compatdb_report_import(db, file, uuid, err, sizeof(err)), 0);
 	}
 	assert_int_equal(count(db, "hosts"), 3);
-	FILE *f = open_memstream(&buf, &len);
-	assert_int_equal(compatdb_device(db, "8086:1572", f, true, err, sizeof(err)), 0);	/* the X710 */
-	fclose(f);
-	json_object *a = json_tokener_parse(buf), *row = json_object_array_get_idx(a, 0), *m;
-	assert_true(json_object_object_get_ex(row, "hosts", &m) && json_object_get_int(m) == 2);
-	assert_true(json_object_object_get_ex(row, "ready_on", &m) && json_object_get_int(m) == 2);
-	assert_true(json_object_object_get_ex(row, "drivers", &m) && !strcmp(json_object_get_string(m), "i40e"));
-	json_object_put(a);
-	free(buf);
-	buf = NULL;
-	f = open_memstream(&buf, &len);
+	assert_int_equal(compatdb_device(db, "8086:1572", &t, err, sizeof(err)), 0);	/* the X710 */
+	assert_int_equal(t->nrows, 1);
+	assert_string_equal(compatdb_table_get(t, 0, "hosts"), "2");
+	assert_int_equal(t->kinds[compatdb_table_find(t, "hosts")], COMPATDB_INT);
+	assert_string_equal(compatdb_table_get(t, 0, "ready_on"), "2");
+	assert_string_equal(compatdb_table_get(t, 0, "drivers"), "i40e");
+	assert_null(compatdb_table_get(t, 0, "no_such_column"));
+	assert_null(compatdb_table_get(t, 1, "hosts"));
+	compatdb_table_free(t);
 	struct compatdb_device_filter filt = { .verdict = "not-ready" };
-	assert_int_equal(compatdb_devices(db, &filt, f, false), 0);
-	fclose(f);
-	assert_non_null(strstr(buf, "10de:2204"));	/* the RTX 3090 in a shared group */
-	assert_null(strstr(buf, "8086:1572"));
-	free(buf);
-	FILE *null = fopen("/dev/null", "w");
-	assert_int_equal(compatdb_device(db, "dead:beef", null, false, err, sizeof(err)), -ENOENT);
-	assert_int_equal(compatdb_device(db, "8086", null, false, err, sizeof(err)), -EINVAL);
-	fclose(null);
+	assert_int_equal(compatdb_devices(db, &filt, &t, err, sizeof(err)), 0);
+	bool gpu = false;
+	for (int i = 0; i < t->nrows; i++) {
+		gpu |= !strcmp(compatdb_table_get(t, i, "id"), "10de:2204");	/* the RTX 3090 in a shared group */
+		assert_string_not_equal(compatdb_table_get(t, i, "id"), "8086:1572");
+	}
+	assert_true(gpu);
+	compatdb_table_free(t);
+	t = (void *)1;
+	assert_int_equal(compatdb_device(db, "dead:beef", &t, err, sizeof(err)), -ENOENT);
+	assert_null(t);
+	assert_int_equal(compatdb_device(db, "8086", &t, err, sizeof(err)), -EINVAL);
+	/* the reports list: booleans as booleans, whatever the probe could not say as none */
+	assert_int_equal(compatdb_report_list(db, &t, err, sizeof(err)), 0);
+	assert_int_equal(t->nrows, 3);
+	assert_int_equal(t->kinds[compatdb_table_find(t, "nested")], COMPATDB_BOOL);
+	assert_string_equal(compatdb_table_get(t, 0, "nested"), "1");
+	compatdb_table_free(t);
 	compatdb_close(db);
 	test_sh("rm -rf '%s'", dir);
 }
@@ -363,24 +366,31 @@ static void test_host_id_cached(void **state)
  * query asked a WITHOUT ROWID table for its rowid). */
 static void test_report_show(void **state)
 {
-	char dir[256], path[300], err[512], uuid[37], *buf = NULL;
-	size_t len = 0;
+	char dir[256], path[300], err[512], uuid[37];
 	struct compatdb *db = db_with_one_report(dir, path, uuid);
+	struct compatdb_table *t = NULL;
+	int input = -1, model = -1, hwvirt = -1;
 
 	(void)state;
-	FILE *f = open_memstream(&buf, &len);
 	uuid[8] = '\0';	/* a prefix is enough */
-	assert_int_equal(compatdb_report_show(db, uuid, f, false, err, sizeof(err)), 0);
-	fclose(f);
-	const char *input = strstr(buf, "\nprobe.input "), *model = strstr(buf, "\ncpu.model "),
-		   *hwvirt = strstr(buf, "\ncpu.hwvirt "), *gpu = strstr(buf, "10de:2204");
-	assert_non_null(input);
-	assert_non_null(model);
-	assert_non_null(hwvirt);
-	assert_true(input < model && model < hwvirt);	/* the probe's order, not the ids' */
-	assert_non_null(gpu);
-	assert_true(hwvirt < gpu);
-	free(buf);
+	assert_int_equal(compatdb_report_checks(db, uuid, &t, err, sizeof(err)), 0);
+	for (int i = 0; i < t->nrows; i++) {
+		const char *id = compatdb_table_get(t, i, "check");
+		input = !strcmp(id, "probe.input") ? i : input;
+		model = !strcmp(id, "cpu.model") ? i : model;
+		hwvirt = !strcmp(id, "cpu.hwvirt") ? i : hwvirt;
+	}
+	assert_true(input >= 0 && input < model && model < hwvirt);	/* the probe's order, not the ids' */
+	compatdb_table_free(t);
+	assert_int_equal(compatdb_report_devices(db, uuid, &t, err, sizeof(err)), 0);
+	bool gpu = false;
+	for (int i = 0; i < t->nrows; i++)
+		gpu |= !strcmp(compatdb_table_get(t, i, "id"), "10de:2204");
+	assert_true(gpu);
+	compatdb_table_free(t);
+	assert_int_equal(compatdb_report_checks(db, "ffff", &t, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "no report ffff"));
+	assert_int_equal(compatdb_report_checks(db, "xyz", &t, err, sizeof(err)), -EINVAL);
 	compatdb_close(db);
 	test_sh("rm -rf '%s'", dir);
 }
@@ -399,13 +409,10 @@ static void test_migration_keeps_reports(void **state)
 	sqlite3_close(s);
 	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
 	assert_int_equal(count(db, "reports"), 1);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	assert_int_equal(compatdb_device(db, "10de:2204", f, false, err, sizeof(err)), 0);	/* the RTX 3090 */
-	fclose(f);
-	assert_non_null(strstr(buf, "virtio-gpu (Display controller)"));	/* from data/class-rules.tsv */
-	free(buf);
+	struct compatdb_table *t = NULL;
+	assert_int_equal(compatdb_device(db, "10de:2204", &t, err, sizeof(err)), 0);	/* the RTX 3090 */
+	assert_string_equal(compatdb_table_get(t, 0, "alternative"), "virtio-gpu (Display controller)");
+	compatdb_table_free(t);
 	compatdb_close(db);
 	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
 	sqlite3_stmt *st;

@@ -3,7 +3,7 @@
 #include "config.h"
 #include <curses.h>
 #include <errno.h>
-#include <json-c/json.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +21,8 @@ static int nrows = -1;			/* -1: not read yet */
 static char marked[2][37];
 static char panel[PANEL_LINES][256];
 static int npanel;
+/* One handle for the screen's life: SQLite's WAL lets the probe and submit threads write beside it. */
+static struct compatdb *screen_db;
 
 /* A submit runs in its own thread: the screen keeps moving and shows how far it got. */
 static struct {
@@ -112,123 +114,158 @@ void tui_reports_done(void)
 {
 	if (atomic_load(&sub.state) != 0)
 		pthread_join(sub.thread, NULL);	/* a submit in flight finishes; it is safe to stop, but this is kinder */
+	compatdb_close(screen_db);
+	screen_db = NULL;
 }
 
 static struct compatdb *open_db(struct tui *t)
 {
-	struct compatdb *db;
 	char err[512];
 
-	if (compatdb_open(NULL, &db, err, sizeof(err)) < 0) {
-		snprintf(t->message, sizeof(t->message), "%.300s", err);
-		return NULL;
+	if (!screen_db && compatdb_open(NULL, &screen_db, err, sizeof(err)) < 0) {
+		screen_db = NULL;
+		if (t)
+			snprintf(t->message, sizeof(t->message), "%.300s", err);
 	}
-	return db;
+	return screen_db;
 }
 
-static const char *jstr(json_object *o, const char *k)
+static const char *cell(const struct compatdb_table *tb, int row, const char *col)
 {
-	json_object *m;
+	const char *v = compatdb_table_get(tb, row, col);
 
-	return json_object_object_get_ex(o, k, &m) && json_object_get_string(m) ? json_object_get_string(m) : "-";
+	return v ? v : "-";
+}
+
+/* A boolean column as the list shows it. */
+static const char *yes_no(const struct compatdb_table *tb, int row, const char *col)
+{
+	const char *v = compatdb_table_get(tb, row, col);
+
+	return !v ? "-" : strcmp(v, "0") ? "yes" : "no";
 }
 
 /* One line of what the compatibility database knows of a device model (cached: the details redraw often). */
 const char *tui_device_history(const char *vd)
 {
 	static char last[16], line[320];
-	struct compatdb *db;
-	char err[512], *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	struct compatdb_table *tb = NULL;
+	char err[512];
+	int rc;
 
 	if (!strcmp(vd, last))
 		return line;
 	snprintf(last, sizeof(last), "%s", vd);
-	if (compatdb_open(NULL, &db, err, sizeof(err)) < 0) {
-		snprintf(line, sizeof(line), "compatibility database: %.280s", err);
+	if (!open_db(NULL)) {
+		snprintf(line, sizeof(line), "compatibility database: cannot be opened");
 		return line;
 	}
-	if (!(f = open_memstream(&buf, &len))) {
-		compatdb_close(db);
-		return "";
-	}
-	int rc = compatdb_device(db, vd, f, true, err, sizeof(err));
-	fclose(f);
-	compatdb_close(db);
-	json_object *a = rc == 0 ? json_tokener_parse(buf) : NULL;
-	json_object *r = json_object_is_type(a, json_type_array) ? json_object_array_get_idx(a, 0) : NULL;
-	if (r)
+	rc = compatdb_device(screen_db, vd, &tb, err, sizeof(err));
+	if (rc == 0)
 		snprintf(line, sizeof(line), "compatibility database: seen on %s host(s), ready for passthrough on %s; "
-			 "drivers seen: %s; verdicts: %s", jstr(r, "hosts"), jstr(r, "ready_on"), jstr(r, "drivers"),
-			 jstr(r, "verdicts"));
-	else
+			 "drivers seen: %s; verdicts: %s", cell(tb, 0, "hosts"), cell(tb, 0, "ready_on"),
+			 cell(tb, 0, "drivers"), cell(tb, 0, "verdicts"));
+	else if (rc == -ENOENT)
 		snprintf(line, sizeof(line), "compatibility database: no report has seen %s yet", vd);
-	json_object_put(a);
-	free(buf);
+	else
+		snprintf(line, sizeof(line), "compatibility database: %.280s", err);
+	compatdb_table_free(tb);
 	return line;
 }
 
 void tui_reports_reload(struct tui *t)
 {
-	struct compatdb *db = open_db(t);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	struct compatdb_table *tb = NULL;
+	char err[512];
 
 	nrows = 0;
-	if (!db || !(f = open_memstream(&buf, &len))) {
-		compatdb_close(db);
+	if (!open_db(t))
+		return;
+	if (compatdb_report_list(screen_db, &tb, err, sizeof(err)) < 0) {
+		snprintf(t->message, sizeof(t->message), "%.300s", err);
 		return;
 	}
-	compatdb_report_list(db, f, true);
-	fclose(f);
-	compatdb_close(db);
-	json_object *a = json_tokener_parse(buf);
-	size_t n = json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-	for (size_t i = n; i-- > 0 && nrows < MAX_REPORTS;) {	/* newest first */
-		json_object *r = json_object_array_get_idx(a, i);
-		snprintf(rows[nrows].uuid, 37, "%s", jstr(r, "report"));
-		snprintf(rows[nrows].created, 32, "%s", jstr(r, "created"));
-		snprintf(rows[nrows].hw, 8, "%s", jstr(r, "hw_vms"));
-		snprintf(rows[nrows].nested, 8, "%s", jstr(r, "nested"));
-		snprintf(rows[nrows].worst, 12, "%s", jstr(r, "worst"));
-		snprintf(rows[nrows++].hypervisor, 64, "%s", jstr(r, "hypervisor"));
+	for (int i = tb->nrows; i-- > 0 && nrows < MAX_REPORTS;) {	/* newest first */
+		snprintf(rows[nrows].uuid, 37, "%s", cell(tb, i, "report"));
+		snprintf(rows[nrows].created, 32, "%s", cell(tb, i, "created"));
+		snprintf(rows[nrows].hw, 8, "%s", yes_no(tb, i, "hw_vms"));
+		snprintf(rows[nrows].nested, 8, "%s", yes_no(tb, i, "nested"));
+		snprintf(rows[nrows].worst, 12, "%s", cell(tb, i, "worst"));
+		snprintf(rows[nrows++].hypervisor, 64, "%s", cell(tb, i, "hypervisor"));
 	}
-	json_object_put(a);
-	free(buf);
+	compatdb_table_free(tb);
 }
 
-/* Fills the panel with what a compat-db query printed. */
-static void to_panel(const char *text)
+static void panel_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void panel_add(const char *fmt, ...)
 {
+	va_list ap;
+
+	if (npanel >= PANEL_LINES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(panel[npanel++], sizeof(panel[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* A table into the panel: a header line, then a line a row; widths per column, the last one free. */
+static void panel_table(const struct compatdb_table *tb, const char *const *heads, const int *widths)
+{
+	char line[sizeof(panel[0])];
+	int n = 0;
+
+	for (int c = 0; c < tb->ncols; c++)
+		n += snprintf(line + n, sizeof(line) - n, "%-*s ", widths[c], heads[c]);
+	panel_add("%s", line);
+	for (int r = 0; r < tb->nrows; r++) {
+		n = 0;
+		for (int c = 0; c < tb->ncols && n < (int)sizeof(line); c++) {
+			const char *v = tb->cells[(size_t)r * tb->ncols + c];
+			n += snprintf(line + n, sizeof(line) - n, "%-*.*s ", widths[c], widths[c] ? widths[c] : 200,
+				      v ? v : "-");
+		}
+		panel_add("%s", line);
+	}
+	if (!tb->nrows)
+		panel_add("(none)");
+}
+
+static void show(struct tui *t)
+{
+	static const char *const hc[] = { "CHECK", "STATUS", "EVIDENCE" };
+	static const int wc[] = { 16, 7, 0 };
+	static const char *const hd[] = { "DEVICE", "ID", "DRIVER", "VERDICT", "REASON" };
+	static const int wd[] = { 12, 9, 12, 19, 0 };
+	struct compatdb_table *checks = NULL, *devices = NULL;
+	char err[512] = "";
+
 	npanel = 0;
-	for (const char *p = text; p && *p && npanel < PANEL_LINES;) {
-		size_t n = strcspn(p, "\n");
-		snprintf(panel[npanel++], sizeof(panel[0]), "%.*s", (int)n, p);
-		p += n + (p[n] == '\n');
+	if (compatdb_report_checks(screen_db, rows[t->sel].uuid, &checks, err, sizeof(err)) < 0 ||
+	    compatdb_report_devices(screen_db, rows[t->sel].uuid, &devices, err, sizeof(err)) < 0) {
+		panel_add("%s", err);
+	} else {
+		panel_add("report %s", rows[t->sel].uuid);
+		panel_table(checks, hc, wc);
+		panel_add("%s", "");
+		panel_table(devices, hd, wd);
 	}
+	compatdb_table_free(checks);
+	compatdb_table_free(devices);
 }
 
-static void query(struct tui *t, int which)
+static void diff(void)
 {
-	struct compatdb *db = open_db(t);
-	char *buf = NULL, err[512] = "";
-	size_t len = 0;
-	FILE *f;
+	static const char *const h[] = { "WHAT", "ITEM", "BEFORE", "AFTER" };
+	static const int w[] = { 8, 16, 28, 0 };
+	struct compatdb_table *tb = NULL;
+	char err[512] = "";
 
-	if (!db || !(f = open_memstream(&buf, &len))) {
-		compatdb_close(db);
-		return;
-	}
-	if (which == 0)
-		compatdb_report_show(db, rows[t->sel].uuid, f, false, err, sizeof(err));
+	npanel = 0;
+	if (compatdb_report_diff(screen_db, marked[0], marked[1], &tb, err, sizeof(err)) < 0)
+		panel_add("%s", err);
 	else
-		compatdb_report_diff(db, marked[0], marked[1], f, false, err, sizeof(err));
-	fclose(f);
-	compatdb_close(db);
-	to_panel(err[0] ? err : buf);
-	free(buf);
+		panel_table(tb, h, w);
+	compatdb_table_free(tb);
 }
 
 int tui_reports_count(struct tui *t)
@@ -274,8 +311,10 @@ int tui_reports_key(struct tui *t, int key)
 
 	if (t->sel >= nrows)
 		return 0;
+	if (!open_db(t))
+		return TUI_REDRAW;
 	if (key == '\n' || key == KEY_ENTER) {
-		query(t, 0);
+		show(t);
 	} else if (key == ' ') {
 		int slot = !strcmp(marked[0], rows[t->sel].uuid) ? 0 : !strcmp(marked[1], rows[t->sel].uuid) ? 1 : -1;
 		if (slot >= 0)
@@ -286,12 +325,11 @@ int tui_reports_key(struct tui *t, int key)
 		}
 	} else if (key == 'd') {
 		if (marked[0][0] && marked[1][0])
-			query(t, 1);
+			diff();
 		else
 			snprintf(t->message, sizeof(t->message), "mark two reports with Space first");
 	} else if (key == 'x') {
-		struct compatdb *db = open_db(t);
-		char *doc = db ? compatdb_report_export(db, rows[t->sel].uuid, false, err, sizeof(err)) : NULL;
+		char *doc = compatdb_report_export(screen_db, rows[t->sel].uuid, false, err, sizeof(err));
 		char path[300];
 		FILE *f;
 		snprintf(path, sizeof(path), "nestvisor-report-%.8s.json", rows[t->sel].uuid);
@@ -305,7 +343,6 @@ int tui_reports_key(struct tui *t, int key)
 			snprintf(t->message, sizeof(t->message), "%.300s", err);
 		}
 		free(doc);
-		compatdb_close(db);
 	} else if (key == 'u') {
 		submit_start(t);
 	} else {
