@@ -192,6 +192,10 @@ static void test_hostile_reports_refused(void **state)
 	expect_refused(db, dir, "{ not json", 10, "not one valid JSON document");
 	expect_refused(db, dir, good, n / 2, "not one valid JSON document");	/* truncated */
 	expect_refused(db, dir, "[1,2,3]", 7, "not a JSON object");
+	/* json-c's extensions are not JSON: a single-quoted string once underflowed the key counter (fuzz_import) */
+	expect_refused(db, dir, "']{'", 4, "not one valid JSON document");
+	expect_refused(db, dir, "{'a':1}", 7, "not one valid JSON document");	/* json-c's strict mode takes it */
+	expect_refused(db, dir, "{\"a\":1,}", 8, "not one valid JSON document");
 	expect_refused(db, dir, "{\"a\":1}\0{}", 10, "NUL byte");
 	char deep[3000];
 	memset(deep, '[', sizeof(deep));
