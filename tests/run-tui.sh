@@ -29,7 +29,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..53"
+echo "1..55"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -44,6 +44,13 @@ tm send-keys -t "t$s" / n v i d Enter
 see "search: nvid "; screen | grep -q "^ *1 device(s), sorted by address *$"; ok $? "/ searches: one device matches nvid"
 tm send-keys -t "t$s" Enter
 see "IOMMU group 14 also holds 02:00.0 (USB controller"; ok $? "Enter shows the device's details: why it is not ready"
+tm send-keys -t "t$s" Escape
+see "^ *[2-9][0-9]* device(s), sorted by address *$" && ! screen | grep -q "search:"
+ok $? "Esc clears a kept search: every device again"
+tm send-keys -t "t$s" / z z z
+see "search: zzz_" && see "(no device matches)" && tm send-keys -t "t$s" Escape
+see "^ *[2-9][0-9]* device(s), sorted by address *$" && ! screen | grep -q "search:"
+ok $? "Esc while a search is typed ends and clears it"
 tm send-keys -t "t$s" F1
 see "F10 q     quit"; ok $? "F1 lists every key"
 tm resize-window -t "t$s" -x 60 -y 15

@@ -3,12 +3,14 @@
 #include "config.h"
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "compat-db/compatdb.h"
 #include "tui/crt.h"
 #include "tui/screens.h"
@@ -268,13 +270,13 @@ static void diff(void)
 	compatdb_table_free(tb);
 }
 
-int tui_reports_count(struct tui *t)
+static int reports_count(struct tui *t)
 {
 	(void)t;
 	return nrows < 0 ? 0 : nrows;
 }
 
-void tui_reports_draw(struct tui *t)
+static void reports_draw(struct tui *t)
 {
 	int y = TUI_BODY_TOP, list_end;
 
@@ -288,7 +290,8 @@ void tui_reports_draw(struct tui *t)
 		t->scroll = t->sel;
 	if (t->sel >= t->scroll + (list_end - y))
 		t->scroll = t->sel - (list_end - y) + 1;
-	t->list_top = y, t->list_rows = list_end - y;
+	t->list_top = y;
+	t->list_rows = list_end - y;
 	for (int i = t->scroll; i < nrows && y < list_end; i++, y++) {
 		bool m = !strcmp(rows[i].uuid, marked[0]) || !strcmp(rows[i].uuid, marked[1]);
 		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0, " %c %-10.8s %-24s %-6s %-6s %-7s %s", m ? '*' : ' ',
@@ -305,48 +308,91 @@ void tui_reports_draw(struct tui *t)
 		crt_text(t->rows - 2, 0, ROLE_NOTE, 0, " %s", t->message);
 }
 
-int tui_reports_key(struct tui *t, int key)
+/* The selected report, and the database to act on it: NULL (nothing to do) when either is missing. */
+static const char *selected(struct tui *t)
 {
-	char err[512] = "";
+	return t->sel < nrows && open_db(t) ? rows[t->sel].uuid : NULL;
+}
 
-	if (t->sel >= nrows)
-		return 0;
-	if (!open_db(t))
-		return TUI_REDRAW;
-	if (key == '\n' || key == KEY_ENTER) {
+static int reports_show(struct tui *t)
+{
+	if (selected(t))
 		show(t);
-	} else if (key == ' ') {
-		int slot = !strcmp(marked[0], rows[t->sel].uuid) ? 0 : !strcmp(marked[1], rows[t->sel].uuid) ? 1 : -1;
-		if (slot >= 0)
-			marked[slot][0] = '\0';
-		else {
-			memcpy(marked[0], marked[1], sizeof(marked[0]));
-			snprintf(marked[1], 37, "%s", rows[t->sel].uuid);
-		}
-	} else if (key == 'd') {
-		if (marked[0][0] && marked[1][0])
-			diff();
-		else
-			snprintf(t->message, sizeof(t->message), "mark two reports with Space first");
-	} else if (key == 'x') {
-		char *doc = compatdb_report_export(screen_db, rows[t->sel].uuid, false, err, sizeof(err));
-		char path[300];
-		FILE *f;
-		snprintf(path, sizeof(path), "nestvisor-report-%.8s.json", rows[t->sel].uuid);
-		if (doc && (f = fopen(path, "w"))) {
-			fputs(doc, f);
-			fclose(f);
-			snprintf(t->message, sizeof(t->message), "exported to %.200s (identifiers left out)", path);
-		} else if (!err[0]) {
-			snprintf(t->message, sizeof(t->message), "could not write %.200s", path);
-		} else {
-			snprintf(t->message, sizeof(t->message), "%.300s", err);
-		}
-		free(doc);
-	} else if (key == 'u') {
-		submit_start(t);
+	return TUI_REDRAW;
+}
+
+/* Space marks the selected report, or unmarks it; a third mark replaces the older one. */
+static int reports_mark(struct tui *t)
+{
+	const char *id = selected(t);
+
+	if (!id)
+		return TUI_REDRAW;
+	if (!strcmp(marked[0], id)) {
+		marked[0][0] = '\0';
+	} else if (!strcmp(marked[1], id)) {
+		marked[1][0] = '\0';
 	} else {
-		return 0;
+		memcpy(marked[0], marked[1], sizeof(marked[0]));
+		snprintf(marked[1], sizeof(marked[1]), "%s", id);
 	}
 	return TUI_REDRAW;
 }
+
+static int reports_diff(struct tui *t)
+{
+	if (!open_db(t))
+		return TUI_REDRAW;
+	if (marked[0][0] && marked[1][0])
+		diff();
+	else
+		snprintf(t->message, sizeof(t->message), "mark two reports with Space first");
+	return TUI_REDRAW;
+}
+
+/* x: the report to nestvisor-report-ID.json here, identifiers left out; created 0600, never through a link. */
+static int reports_export(struct tui *t)
+{
+	const char *id = selected(t);
+	char err[512] = "", path[64];
+	char *doc = id ? compatdb_report_export(screen_db, id, false, err, sizeof(err)) : NULL;
+	int fd = -1;
+	FILE *f = NULL;
+
+	if (!id)
+		return TUI_REDRAW;
+	snprintf(path, sizeof(path), "nestvisor-report-%.8s.json", id);
+	if (!doc) {
+		snprintf(t->message, sizeof(t->message), "%.300s", err);
+	} else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+		   !(f = fdopen(fd, "w")) || fputs(doc, f) < 0 || fclose(f) != 0) {
+		snprintf(t->message, sizeof(t->message), "could not write %s: %s", path,
+			 errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+		if (fd >= 0 && !f)
+			close(fd);
+	} else {
+		snprintf(t->message, sizeof(t->message), "exported to %s (identifiers left out)", path);
+	}
+	free(doc);
+	return TUI_REDRAW;
+}
+
+static int reports_submit(struct tui *t)
+{
+	submit_start(t);
+	return TUI_REDRAW;
+}
+
+static const struct tui_key reports_keys[] = {
+	{ '\n', KEY_ENTER, NULL, NULL, "Enter     the selected report's checks and devices", reports_show },
+	{ ' ', 0, NULL, NULL, "Space     mark a report (two marked: d shows what changed between them)", reports_mark },
+	{ 'd', 0, NULL, NULL, "d         what changed between the two marked reports", reports_diff },
+	{ 'x', 0, NULL, NULL, "x         export the selected report to a file here (identifiers left out)",
+	  reports_export },
+	{ 'u', 0, NULL, NULL, "u         submit the reports not yet sent to the shared database", reports_submit },
+};
+
+const struct tui_screen_def tui_reports_screen = {
+	.name = "Reports", .draw = reports_draw, .count = reports_count,
+	.keys = reports_keys, .nkeys = sizeof(reports_keys) / sizeof(reports_keys[0]), .shown = tui_reports_reload,
+};

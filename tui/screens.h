@@ -7,45 +7,69 @@
 
 enum { TUI_REDRAW = 1, TUI_QUIT = 2 };
 enum tui_screen { SCREEN_HOST, SCREEN_DEVICES, SCREEN_VMS, SCREEN_REPORTS, SCREEN_HELP, SCREEN_COUNT };
-enum tui_prompt_kind { PROMPT_NONE, PROMPT_STOP };
-enum { DEVICE_SORTS = 4 };
 #define TUI_BODY_TOP 2
 
 struct probe_report;
 struct probe_job;
 
+/* What every screen shares; each screen keeps its own state in its file. */
 struct tui {
 	enum tui_screen screen;
 	int rows, cols;
 	int sel, scroll;
 	int list_top, list_rows;	/* where the drawn list's rows are (for clicks); 0 rows: no list */
-	bool detail;
-	int sort;			/* devices: address, name, driver, verdict */
-	bool filter_ready;		/* devices: ready for passthrough only */
-	bool searching;
-	char search[64];
+	bool detail;			/* Host, Devices: the selected item's details below the list */
 	struct probe_job *job;
 	struct probe_report *report;	/* NULL while the probe runs */
 	double probe_started_ms, probe_ms;
 	char error[600];
-	/* the prompt line (VMs: the launch form, confirmations) */
-	enum tui_prompt_kind prompt_kind;
-	char prompt[160], input[256], message[320];
+	char message[320];		/* the message line, above the function keys */
 	struct { char kernel[256], initrd[256], disks[512], net[128], cmdline[256], mem[16], cpus[8]; int nested; } launch;	/* nested: enum nested_mode */
 };
 
-/* Asks on the prompt line; the answer goes to tui_vms_prompt_done(). */
-void tui_prompt(struct tui *t, enum tui_prompt_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int tui_prompt_key(struct tui *t, int key);
-/* The VMs screen (vms.c). */
-void tui_vms_draw(struct tui *t);
-int tui_vms_count(struct tui *t);
-int tui_vms_pause(struct tui *t);
-int tui_vms_stop(struct tui *t);
-void tui_vms_prompt_done(struct tui *t, int which, const char *text);
-int tui_vms_attach(struct tui *t);
+/* A key: its code and another that does the same, its place on the function-key bar (fkey, label) and its
+ * line in the help. A NULL fn is a help line only (the launch form's and console's keys). */
+struct tui_key {
+	int key, alt;
+	const char *fkey, *label;
+	const char *help;
+	int (*fn)(struct tui *t);
+};
+
+/* A screen (htop's Panel): what it draws, how many rows it lists, its keys (tried before the global ones and
+ * shown on the bar only while it is up), and, optionally, a handler that sees every key first (a search or a
+ * question being typed: it returns 0 for keys that are not its) and what to do when it comes up. */
+struct tui_screen_def {
+	const char *name;
+	void (*draw)(struct tui *t);
+	int (*count)(struct tui *t);
+	const struct tui_key *keys;
+	int nkeys;
+	int (*modal)(struct tui *t, int key);
+	void (*shown)(struct tui *t);
+};
+extern const struct tui_screen_def tui_host_screen, tui_devices_screen, tui_vms_screen, tui_reports_screen,
+	tui_help_screen;
+extern const struct tui_screen_def *const tui_screens[SCREEN_COUNT];
+/* The keys of every screen (tui.c). */
+extern const struct tui_key tui_keys[];
+extern const int tui_nkeys;
+
+/* The frame (frame.c): the tab bar, the function-key bar (the global F-keys and the screen's), moving. */
+void tui_draw_tabs(struct tui *t);
+void tui_draw_fkeys(struct tui *t);
+int tui_tab_at(int x);
+int tui_fkey_at(struct tui *t, int x);
+int tui_move(struct tui *t, int delta);
+int tui_show(struct tui *t, enum tui_screen s);
+double tui_now_ms(void);
+/* While the probe runs, says so (or why it failed) and returns true: Host and Devices have nothing else. */
+bool tui_waiting(struct tui *t);
+/* F3 on Host: Devices, with a search begun (devices.c). */
+int tui_devices_search(struct tui *t);
+
+/* The VMs screen (vms.c) and its launch form (launch.c: F7 opens it; while open it takes every key). */
 void tui_vms_refresh_now(void);
-/* The launch form (launch.c): F7 opens it; while open it takes every key. */
 int tui_vms_launch(struct tui *t);
 bool tui_launch_open(void);
 void tui_launch_close(void);
@@ -64,36 +88,11 @@ void tui_term_feed(const char *buf, size_t n);
 const char *tui_term_line(int back);
 int tui_term_lines(void);
 void tui_term_reset(void);
-/* The Reports screen (reports.c): its own keys first; 0 when a key is not its. */
-void tui_reports_draw(struct tui *t);
-int tui_reports_count(struct tui *t);
-int tui_reports_key(struct tui *t, int key);
+/* The Reports screen (reports.c). */
 void tui_reports_reload(struct tui *t);
-bool tui_reports_busy(void);
-const char *tui_device_history(const char *vendor_device);	/* "seen on N hosts, ..." from compat-db */	/* a submit is running: the screen refreshes often */
-void tui_reports_done(void);	/* at exit: waits for a submit in flight */
-
-struct tui_key {
-	int key, alt;
-	const char *fkey, *label;	/* on the function-key bar when set */
-	const char *help;		/* a help line when set */
-	int (*fn)(struct tui *t);
-	unsigned on;			/* the screens whose bar shows it (ON(SCREEN_...) bits); 0: every screen */
-};
-#define ON(s) (1u << (s))
-extern const struct tui_key tui_keys[];
-extern const int tui_nkeys;
-
-struct tui_screen_def { const char *name; int key; void (*draw)(struct tui *t); int (*count)(struct tui *t); };
-extern const struct tui_screen_def tui_screens[SCREEN_COUNT];
-
-void tui_draw_tabs(struct tui *t);
-void tui_draw_fkeys(struct tui *t);
-int tui_tab_at(int x);
-int tui_fkey_at(struct tui *t, int x);
-int tui_move(struct tui *t, int delta);
-int tui_search_key(struct tui *t, int key);
-double tui_now_ms(void);
+bool tui_reports_busy(void);		/* a submit is running: the screen refreshes often */
+const char *tui_device_history(const char *vendor_device);	/* "seen on N hosts, ..." from compat-db */
+void tui_reports_done(void);		/* at exit: waits for a submit in flight */
 
 /* Formatting (format.c; unit-tested): fit s into width columns, ending in ".." when cut. */
 void tui_fit(char *out, size_t len, const char *s, int width);

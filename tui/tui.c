@@ -1,5 +1,6 @@
-/* tui: the ncurses interface: a tab bar of screens, a const key table that also builds the function-key bar
- * and the help, the probe running in a thread so the screen never freezes, one relayout on resize. */
+/* tui: the ncurses interface: a tab bar of screens (one file each: host.c, devices.c, vms.c, reports.c,
+ * help.c), the keys every screen shares, the probe running in a thread so the screen never freezes, one
+ * relayout on resize. */
 #include "config.h"
 #include <curses.h>
 #include <pthread.h>
@@ -50,22 +51,18 @@ static void probe_start(struct tui *t)
 		atomic_store(&j->state, 3);
 }
 
-/* Key table: one handler per action, shared by a letter and an F-key; it also builds the F-key bar and help. */
-static int show(struct tui *t, enum tui_screen s)
-{
-	if (t->screen != s)
-		t->sel = t->scroll = 0, t->detail = false;
-	t->screen = s;
-	return TUI_REDRAW;
-}
-static int act_help(struct tui *t) { return show(t, SCREEN_HELP); }
-static int act_host(struct tui *t) { return show(t, SCREEN_HOST); }
-static int act_devices(struct tui *t) { return show(t, SCREEN_DEVICES); }
-static int act_vms(struct tui *t) { return show(t, SCREEN_VMS); }
-static int act_reports(struct tui *t) { tui_reports_reload(t); return show(t, SCREEN_REPORTS); }
-static int act_launch(struct tui *t) { show(t, SCREEN_VMS); return tui_vms_launch(t); }
-static int act_pause(struct tui *t) { return t->screen == SCREEN_VMS ? tui_vms_pause(t) : 0; }
-static int act_stop(struct tui *t) { return t->screen == SCREEN_VMS ? tui_vms_stop(t) : 0; }
+const struct tui_screen_def *const tui_screens[SCREEN_COUNT] = {
+	[SCREEN_HOST] = &tui_host_screen, [SCREEN_DEVICES] = &tui_devices_screen, [SCREEN_VMS] = &tui_vms_screen,
+	[SCREEN_REPORTS] = &tui_reports_screen, [SCREEN_HELP] = &tui_help_screen,
+};
+
+/* The keys of every screen: one handler per action, shared by a letter and an F-key. */
+static int act_help(struct tui *t) { return tui_show(t, SCREEN_HELP); }
+static int act_host(struct tui *t) { return tui_show(t, SCREEN_HOST); }
+static int act_devices(struct tui *t) { return tui_show(t, SCREEN_DEVICES); }
+static int act_vms(struct tui *t) { return tui_show(t, SCREEN_VMS); }
+static int act_reports(struct tui *t) { return tui_show(t, SCREEN_REPORTS); }
+static int act_launch(struct tui *t) { tui_show(t, SCREEN_VMS); return tui_vms_launch(t); }
 static int act_quit(struct tui *t) { (void)t; return TUI_QUIT; }
 static int act_rerun(struct tui *t) { probe_start(t); return TUI_REDRAW; }
 static int act_up(struct tui *t) { return tui_move(t, -1); }
@@ -74,93 +71,60 @@ static int act_pgup(struct tui *t) { return tui_move(t, -(t->rows - 6)); }
 static int act_pgdn(struct tui *t) { return tui_move(t, t->rows - 6); }
 static int act_home(struct tui *t) { return tui_move(t, -100000); }
 static int act_end(struct tui *t) { return tui_move(t, 100000); }
-static int act_enter(struct tui *t)
-{
-	if (t->screen == SCREEN_VMS)
-		return tui_vms_attach(t);
-	t->detail = !t->detail;
-	return TUI_REDRAW;
-}
-/* Sort and filter belong to Devices; search takes you there, since devices are what it finds. */
-static int act_sort(struct tui *t)
-{
-	if (t->screen == SCREEN_DEVICES)
-		t->sort = (t->sort + 1) % DEVICE_SORTS, t->sel = 0;
-	return TUI_REDRAW;
-}
-static int act_search(struct tui *t) { show(t, SCREEN_DEVICES); t->searching = true; return TUI_REDRAW; }
-static int act_filter(struct tui *t)
-{
-	if (t->screen == SCREEN_DEVICES)
-		t->filter_ready = !t->filter_ready, t->sel = 0;
-	return TUI_REDRAW;
-}
-
-static int act_next(struct tui *t)
-{
-	if (t->screen == SCREEN_REPORTS - 1)
-		tui_reports_reload(t);
-	return show(t, (t->screen + 1) % SCREEN_COUNT);
-}
-static int act_prev(struct tui *t)
-{
-	if (t->screen == SCREEN_REPORTS + 1)
-		tui_reports_reload(t);
-	return show(t, (t->screen + SCREEN_COUNT - 1) % SCREEN_COUNT);
-}
+static int act_next(struct tui *t) { return tui_show(t, (t->screen + 1) % SCREEN_COUNT); }
+static int act_prev(struct tui *t) { return tui_show(t, (t->screen + SCREEN_COUNT - 1) % SCREEN_COUNT); }
 
 /* htop's habits: F1 help, F3 search, F4 filter, F6 sort, F10 quit; the screens are the tab bar's (1-5, Tab).
- * The bar shows a screen the keys that do something there (htop changes its bar with the screen too). */
+ * A screen's own keys (host.c, devices.c, vms.c, reports.c) join the bar only while it is up. */
 const struct tui_key tui_keys[] = {
-	{ KEY_F(1), '?', "F1", "Help", "F1 ? h    this help", act_help, 0 },
-	{ 'h', '5', NULL, NULL, NULL, act_help, 0 },
-	{ KEY_F(2), '\t', "F2", "Next", "F2 Tab    the next screen (Shift-Tab: the one before); 1-5 or a click on a tab: that one",
-	  act_next, 0 },
-	{ KEY_BTAB, 0, NULL, NULL, NULL, act_prev, 0 },
-	{ '1', 0, NULL, NULL, "1         Host: can this host run VMs, and nested ones? every check, Enter its evidence and fix",
-	  act_host, 0 },
-	{ '2', 0, NULL, NULL, "2         Devices: PCI devices and their passthrough verdicts", act_devices, 0 },
-	{ '3', 0, NULL, NULL, "3         VMs: running VMs, exits per second, their consoles", act_vms, 0 },
-	{ '4', 0, NULL, NULL, "4         Reports: Enter show, Space mark, d diff, x export, u submit", act_reports, 0 },
-	{ KEY_F(3), '/', "F3", "Search", "F3 /      search the devices (Enter or Esc ends)", act_search, ON(SCREEN_HOST) | ON(SCREEN_DEVICES) },
-	{ KEY_F(4), 'f', "F4", "Filter", "F4 f      Devices: only devices ready for passthrough", act_filter, ON(SCREEN_DEVICES) },
-	{ KEY_F(5), 'r', "F5", "Probe", "F5 r      run the probe again", act_rerun, ON(SCREEN_HOST) | ON(SCREEN_DEVICES) },
-	{ KEY_F(6), 's', "F6", "Sort", "F6 s      Devices: sort by the next column", act_sort, ON(SCREEN_DEVICES) },
-	{ KEY_F(7), 'n', "F7", "Launch", "F7 n      VMs: launch a VM (a form: kernel, initrd, command line, memory, vCPUs)", act_launch, 0 },
-	{ KEY_F(8), 'p', "F8", "Pause", "F8 p      VMs: pause or resume the selected VM", act_pause, ON(SCREEN_VMS) },
-	{ KEY_F(9), 'k', "F9", "Stop", "F9 k      VMs: stop the selected VM (asks first)", act_stop, ON(SCREEN_VMS) },
-	{ '\n', KEY_ENTER, NULL, NULL, "Enter     details of the selected item; VMs: its serial console (Ctrl-] detaches)", act_enter, 0 },
-	{ KEY_UP, 0, NULL, NULL, "Up Down   move; PgUp PgDn Home End", act_up, 0 },
-	{ KEY_DOWN, 0, NULL, NULL, NULL, act_down, 0 },
-	{ KEY_PPAGE, 0, NULL, NULL, NULL, act_pgup, 0 },
-	{ KEY_NPAGE, 0, NULL, NULL, NULL, act_pgdn, 0 },
-	{ KEY_HOME, 'g', NULL, NULL, NULL, act_home, 0 },
-	{ KEY_END, 'G', NULL, NULL, NULL, act_end, 0 },
-	{ KEY_F(10), 'q', "F10", "Quit", "F10 q     quit", act_quit, 0 },
-	/* keys of the launch form and the console, which take every key while open (launch.c, console.c): help only */
-	{ -2, 0, NULL, NULL, "Launch form: Up Down Tab move, Ctrl-O browses for a file, Ctrl-U clears, F7 launches, Esc", NULL, 0 },
-	{ -2, 0, NULL, NULL, "VM console: every key goes to the guest; Ctrl-] (or an F-key) detaches", NULL, 0 },
+	{ KEY_F(1), '?', "F1", "Help", "F1 ? h    this help", act_help },
+	{ 'h', '5', NULL, NULL, NULL, act_help },
+	{ KEY_F(2), '\t', "F2", "Next", "F2 Tab    next screen (Shift-Tab: the one before); 1-5 or a click: that one",
+	  act_next },
+	{ KEY_BTAB, 0, NULL, NULL, NULL, act_prev },
+	{ '1', 0, NULL, NULL, "1         Host: can this host run VMs, and nested ones? every check", act_host },
+	{ '2', 0, NULL, NULL, "2         Devices: PCI devices and their passthrough verdicts", act_devices },
+	{ '3', 0, NULL, NULL, "3         VMs: running VMs, exits per second, their consoles", act_vms },
+	{ '4', 0, NULL, NULL, "4         Reports: the probe reports recorded on this machine", act_reports },
+	{ KEY_F(5), 'r', "F5", "Probe", "F5 r      run the probe again (and record it)", act_rerun },
+	{ KEY_F(7), 0, "F7", "Launch", "F7        launch a VM (a form: kernel, initrd, disks, network, memory, vCPUs)",
+	  act_launch },
+	{ KEY_UP, 0, NULL, NULL, "Up Down   move; PgUp PgDn Home End", act_up },
+	{ KEY_DOWN, 0, NULL, NULL, NULL, act_down },
+	{ KEY_PPAGE, 0, NULL, NULL, NULL, act_pgup },
+	{ KEY_NPAGE, 0, NULL, NULL, NULL, act_pgdn },
+	{ KEY_HOME, 'g', NULL, NULL, NULL, act_home },
+	{ KEY_END, 'G', NULL, NULL, NULL, act_end },
+	{ KEY_F(10), 'q', "F10", "Quit", "F10 q     quit", act_quit },
+	/* the launch form and the console take every key while open (launch.c, console.c): help lines only */
+	{ -2, 0, NULL, NULL, "Launch form: Up Down Tab move, Ctrl-O browse, Ctrl-U clear, F7 launch, Esc cancel", NULL },
+	{ -2, 0, NULL, NULL, "VM console: every key goes to the guest; Ctrl-] (or an F-key) detaches", NULL },
 };
 const int tui_nkeys = sizeof(tui_keys) / sizeof(tui_keys[0]);
 
+static int run_key(struct tui *t, const struct tui_key *keys, int n, int key)
+{
+	for (int i = 0; i < n; i++)
+		if (keys[i].fn && (keys[i].key == key || (keys[i].alt && keys[i].alt == key)))
+			return keys[i].fn(t);
+	return 0;
+}
+
+/* What is open over the screen first (the launch form, a console), then the screen's own keys, then these. */
 static int dispatch(struct tui *t, int key)
 {
+	const struct tui_screen_def *sc = tui_screens[t->screen];
 	int rc;
 
-	if (t->prompt_kind != PROMPT_NONE)
-		return tui_prompt_key(t, key);
 	if (tui_launch_open())
 		return tui_launch_key(t, key);
 	if (tui_console_attached() && (rc = tui_console_key(t, key)))
 		return rc;
-	if (t->searching)
-		return tui_search_key(t, key);
-	if (t->screen == SCREEN_REPORTS && (rc = tui_reports_key(t, key)))
+	if (sc->modal && (rc = sc->modal(t, key)))
 		return rc;
-	for (int i = 0; i < tui_nkeys; i++)
-		if (tui_keys[i].fn && (tui_keys[i].key == key || (tui_keys[i].alt && tui_keys[i].alt == key)))
-			return tui_keys[i].fn(t);
-	return 0;
+	if ((rc = run_key(t, sc->keys, sc->nkeys, key)))
+		return rc;
+	return run_key(t, tui_keys, tui_nkeys, key);
 }
 
 /* Clicks become keys: a tab, an F-key label, or a row. */
@@ -223,7 +187,7 @@ static void draw(struct tui *t)
 		snprintf(t->error, sizeof(t->error), "the probe could not run: %s", j->err);
 	tui_draw_tabs(t);
 	t->list_rows = 0;
-	tui_screens[t->screen].draw(t);
+	tui_screens[t->screen]->draw(t);
 	tui_draw_fkeys(t);
 	crt_refresh();
 }

@@ -2,6 +2,7 @@
  * exits per second; the selected VM's exits by reason and port as bars; pause/resume, stop, attach (the
  * launch form is launch.c, the console console.c). */
 #include "config.h"
+#include <curses.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ struct vm_row {
 static struct vm_row rows[MAX_VMS], prev[MAX_VMS];
 static int nrows, nprev;
 static double refreshed_ms, sample_ms;	/* sample_ms: the time between prev and rows */
+static char confirm[64];		/* the VM a "stop?" asks about, while it asks */
 
 /* Exits per second over the last minute, per VM (by name), for the sparkline. */
 #define SPARK 60
@@ -83,7 +85,7 @@ static void add_row(const struct vmm_status *st, const struct vmm_stats *stats, 
 }
 
 /* At most once a second: ask every VM for its status and statistics. */
-static void refresh(void)
+static void vms_refresh(void)
 {
 	double now = tui_now_ms(), dt = refreshed_ms ? now - refreshed_ms : 0;
 	int stale;
@@ -98,7 +100,7 @@ static void refresh(void)
 	sample_ms = dt;
 }
 
-int tui_vms_count(struct tui *t)
+static int vms_count(struct tui *t)
 {
 	(void)t;
 	return nrows;
@@ -152,7 +154,7 @@ static void devices_line(int y, const struct vmm_stats *now, const struct vmm_st
 		crt_text(y, 1, ROLE_DIM, 0, "devices: %s", line);
 }
 
-void tui_vms_draw(struct tui *t)
+static void vms_draw(struct tui *t)
 {
 	int y = TUI_BODY_TOP;
 	char rate[16], mem[16];
@@ -161,7 +163,7 @@ void tui_vms_draw(struct tui *t)
 		tui_console_draw(t);
 		return;
 	}
-	refresh();
+	vms_refresh();
 	crt_fill(y, ROLE_HEADER);
 	crt_text(y++, 0, ROLE_HEADER, 0, " %-16s %7s %-8s %4s %8s %9s %10s  %s", "NAME", "PID", "STATE", "CPUS", "MEM", "UPTIME",
 		 "EXITS/S", "CONSOLE");
@@ -176,7 +178,7 @@ void tui_vms_draw(struct tui *t)
 			 st->name, st->pid, st->state, st->cpus, mem, st->uptime_ns / 1e9, rate, st->console);
 	}
 	if (!nrows)
-		crt_text(y++, 1, ROLE_DIM, 0, "no VMs running: F7 or n launches one");
+		crt_text(y++, 1, ROLE_DIM, 0, "no VMs running: F7 launches one");
 	if (nrows && t->sel < nrows) {
 		struct vm_row *r = &rows[t->sel];
 		const struct vmm_stats *x = &r->stats, *was = NULL;
@@ -207,8 +209,8 @@ void tui_vms_draw(struct tui *t)
 	}
 	if (tui_launch_open())
 		tui_launch_draw(t);
-	if (t->prompt[0])
-		crt_text(t->rows - 2, 0, ROLE_WARN, 0, " %s%s_", t->prompt, t->input);
+	if (confirm[0])
+		crt_text(t->rows - 2, 0, ROLE_WARN, 0, " stop %s? (y/n) _", confirm);
 	else if (t->message[0])
 		crt_text(t->rows - 2, 0, ROLE_NOTE, 0, " %s", t->message);
 }
@@ -223,15 +225,17 @@ static int control(struct tui *t, const char *cmd)
 	return TUI_REDRAW;
 }
 
-int tui_vms_pause(struct tui *t)
+static int vms_pause(struct tui *t)
 {
-	return t->sel < nrows ? control(t, strcmp(rows[t->sel].st.state, "paused") ? "pause" : "resume") : TUI_REDRAW;
+	if (t->sel >= nrows)
+		return TUI_REDRAW;
+	return control(t, strcmp(rows[t->sel].st.state, "paused") ? "pause" : "resume");
 }
 
-int tui_vms_stop(struct tui *t)
+static int vms_stop(struct tui *t)
 {
 	if (t->sel < nrows)
-		tui_prompt(t, PROMPT_STOP, "stop %s? (y/n) ", rows[t->sel].st.name);
+		snprintf(confirm, sizeof(confirm), "%s", rows[t->sel].st.name);
 	return TUI_REDRAW;
 }
 
@@ -241,17 +245,33 @@ void tui_vms_refresh_now(void)
 }
 
 /* Enter: the selected VM's serial console, inside the TUI. */
-int tui_vms_attach(struct tui *t)
+static int vms_attach(struct tui *t)
 {
 	return t->sel < nrows ? tui_console_attach(t, rows[t->sel].st.name) : TUI_REDRAW;
 }
 
-void tui_vms_prompt_done(struct tui *t, int which, const char *text)
+/* "stop NAME? (y/n)" takes every key until it is answered; the VM asked about, not whichever is selected. */
+static int vms_modal(struct tui *t, int key)
 {
-	switch (which) {
-	case PROMPT_STOP:
-		if (text[0] == 'y')
-			control(t, "stop");
-		break;
+	if (!confirm[0])
+		return 0;
+	if (key == 'y' || key == 'Y') {
+		int rc = vmm_control_command(confirm, "stop");
+		snprintf(t->message, sizeof(t->message), "stop %s: %s", confirm, rc == 0 ? "done" : strerror(-rc));
+		refreshed_ms = 0;
 	}
+	if (key == 'y' || key == 'Y' || key == 'n' || key == 'N' || key == 27)
+		confirm[0] = '\0';
+	return TUI_REDRAW;
 }
+
+static const struct tui_key vms_keys[] = {
+	{ '\n', KEY_ENTER, NULL, NULL, "Enter     the selected VM's serial console (Ctrl-] detaches)", vms_attach },
+	{ KEY_F(8), 'p', "F8", "Pause", "F8 p      pause or resume the selected VM", vms_pause },
+	{ KEY_F(9), 'k', "F9", "Stop", "F9 k      stop the selected VM (asks first)", vms_stop },
+};
+
+const struct tui_screen_def tui_vms_screen = {
+	.name = "VMs", .draw = vms_draw, .count = vms_count,
+	.keys = vms_keys, .nkeys = sizeof(vms_keys) / sizeof(vms_keys[0]), .modal = vms_modal,
+};
