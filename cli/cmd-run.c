@@ -2,6 +2,7 @@
 #include "config.h"
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,20 @@ static int parse_u64(const char *s, uint64_t *out)
 	return errno || end == s || *end ? -EINVAL : 0;
 }
 
+/* "nestvisor run: " and the message on stderr; -1, for a parse that stops there. */
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("nestvisor run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
 static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats, bool *detach)
 {
 	static const struct option opts[] = {
@@ -92,31 +107,31 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 			struct vmm_disk d;
 			char err[600];
 			if (cfg->ndisks >= VMM_MAX_DISKS)
-				return fprintf(stderr, "nestvisor run: at most %d --disk\n", VMM_MAX_DISKS), -1;
+				return bad("at most %d --disk", VMM_MAX_DISKS);
 			if (vmm_disk_parse(optarg, &d, err, sizeof(err)) < 0)
-				return fprintf(stderr, "nestvisor run: %s\n", err), -1;
+				return bad("%s", err);
 			cfg->disks[cfg->ndisks++] = optarg;
 			break;
 		}
 		case 'X': {
 			enum nested_mode m;
 			if (nested_mode_parse(optarg, &m) < 0)
-				return fprintf(stderr, "nestvisor run: --nested %s: auto, on or off\n", optarg), -1;
+				return bad("--nested %s: auto, on or off", optarg);
 			cfg->nested = m;
 			break;
 		}
 		case 'm':
 			if (vmm_size_parse(optarg, &cfg->mem) < 0 || (cfg->mem & 0xfff) || cfg->mem < (1ull << 20) ||
 			    cfg->mem > VMM_MEM_MAX)
-				return fprintf(stderr, "nestvisor run: --mem %s: give a size like 128M or 2G (1M to %lluG)\n",
-					       optarg, VMM_MEM_MAX >> 30), -1;
+				return bad("--mem %s: give a size like 128M or 2G (1M to %lluG)",
+					       optarg, VMM_MEM_MAX >> 30);
 			break;
 		case 'n': {	/* "4" or QEMU's "4,sockets=1" */
 			char *end;
 			errno = 0;
 			long n = strtol(optarg, &end, 10);
 			if (errno || end == optarg || (*end && *end != ',') || n < 1 || n > VMM_MAX_CPUS)
-				return fprintf(stderr, "nestvisor run: --cpus %s: give 1 to %d\n", optarg, VMM_MAX_CPUS), -1;
+				return bad("--cpus %s: give 1 to %d", optarg, VMM_MAX_CPUS);
 			cfg->cpus = (int)n;
 			break;
 		}
@@ -125,23 +140,27 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 			errno = 0;
 			cfg->timeout = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(cfg->timeout >= 0 && cfg->timeout <= VMM_TIMEOUT_MAX))
-				return fprintf(stderr, "nestvisor run: --timeout %s: give seconds from 0 (none) to %d\n", optarg,
-					       VMM_TIMEOUT_MAX), -1;
+				return bad("--timeout %s: give seconds from 0 (none) to %d", optarg,
+					       VMM_TIMEOUT_MAX);
 			break;
 		}
 		case 'L': cfg->flat = true;
 			if (parse_u64(optarg, &cfg->load_addr) < 0)
-				return fprintf(stderr, "nestvisor run: --load-addr %s: not a number\n", optarg), -1;
+				return bad("--load-addr %s: not a number", optarg);
 			break;
 		case 'e':
 			if (parse_u64(optarg, &cfg->entry) < 0)
-				return fprintf(stderr, "nestvisor run: --entry %s: not a number\n", optarg), -1;
+				return bad("--entry %s: not a number", optarg);
 			break;
 		case 'C':
-			if (!strcmp(optarg, "stdio")) cfg->console = VMM_CONSOLE_STDIO;
-			else if (!strcmp(optarg, "pty")) cfg->console = VMM_CONSOLE_PTY;
-			else if (!strcmp(optarg, "none")) cfg->console = VMM_CONSOLE_NONE;
-			else return fprintf(stderr, "nestvisor run: --console %s: stdio, pty or none\n", optarg), -1;
+			if (!strcmp(optarg, "stdio"))
+				cfg->console = VMM_CONSOLE_STDIO;
+			else if (!strcmp(optarg, "pty"))
+				cfg->console = VMM_CONSOLE_PTY;
+			else if (!strcmp(optarg, "none"))
+				cfg->console = VMM_CONSOLE_NONE;
+			else
+				return bad("--console %s: stdio, pty or none", optarg);
 			break;
 		case 'h': cli_run_usage(); return 1;
 		default: cli_run_usage(); return -1;
@@ -154,7 +173,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 	}
 	char err[256];
 	if (vmm_control_name_check(cfg->name, err, sizeof(err)) < 0)	/* before any file is named after it */
-		return fprintf(stderr, "nestvisor run: %s\n", err), -1;
+		return bad("%s", err);
 	return 0;
 }
 

@@ -46,7 +46,8 @@ int cli_ps(int argc, char **argv)
 {
 	int shown = 0, stale;
 
-	(void)argc, (void)argv;
+	(void)argc;
+	(void)argv;
 	vmm_control_list(ps_row, &shown, &stale);
 	if (stale)
 		fprintf(stderr, "nestvisor ps: removed %d stale socket(s) left by killed VMs\n", stale);

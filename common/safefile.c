@@ -115,7 +115,8 @@ int safefile_read_all(int fd, size_t max, char **buf, size_t *len)
 	struct stat st;
 	size_t cap, got = 0;
 
-	*buf = NULL, *len = 0;
+	*buf = NULL;
+	*len = 0;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if ((uint64_t)st.st_size > max)
@@ -146,7 +147,8 @@ int safefile_read_all(int fd, size_t max, char **buf, size_t *len)
 				*buf = NULL;
 				return -ENOMEM;
 			}
-			*buf = nb, cap *= 2;
+			*buf = nb;
+			cap *= 2;
 		}
 	}
 	(*buf)[got] = '\0';
@@ -247,5 +249,6 @@ void safefile_replace_abort(struct safefile_replace *r)
 		unlinkat(r->dirfd, r->tmp, 0);
 		close(r->dirfd);
 	}
-	r->f = NULL, r->dirfd = -1;
+	r->f = NULL;
+	r->dirfd = -1;
 }

@@ -43,7 +43,8 @@ void compatdb_default_path(char *buf, size_t len)
 
 	char base[4000];
 
-	(void)xdg, (void)home;
+	(void)xdg;
+	(void)home;
 	paths_xdg("XDG_DATA_HOME", ".local/share", base, sizeof(base));
 	if (env && *env)
 		snprintf(buf, len, "%s", env);
@@ -71,7 +72,7 @@ void compatdb_sql_error(struct compatdb *db, int rc, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "%s: %s%s", db->path, sqlite3_errmsg(db->sql),
 		 rc == SQLITE_FULL || sqlite3_system_errno(db->sql) == ENOSPC ? " (the disk is full: free space and try again)" :
-		 rc == SQLITE_READONLY ? " (the database file is read-only: check its permissions, or use --db)" : "");
+		 rc == SQLITE_READONLY ? " (the database file is read-only: check its permissions, or use another database file)" : "");
 }
 
 int compatdb_exec(struct compatdb *db, const char *sql, char *err, size_t errlen)
@@ -118,7 +119,7 @@ static const char *unwritable_reason(int e)
 	switch (e) {
 	case ENOSPC: return "the disk is full: free some space and record again";
 	case EROFS: return "it is on a read-only file system";
-	case EACCES: case EPERM: return "the database file is read-only: check its permissions, or use --db";
+	case EACCES: case EPERM: return "the database file is read-only: check its permissions, or use another database file";
 	default: return NULL;
 	}
 }
@@ -217,7 +218,7 @@ int compatdb_open(const char *path, struct compatdb **out, char *err, size_t err
 	 * call; an import binds ~500 parameters per report */
 	if ((rc = sqlite3_open_v2(db->path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				  NULL)) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: cannot open the compatibility database: %s (choose another with --db or "
+		snprintf(err, errlen, "%s: cannot open the compatibility database: %s (choose another file, or "
 			 "NESTVISOR_DB)", db->path, db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
 		goto fail;
 	}
@@ -233,13 +234,13 @@ int compatdb_open(const char *path, struct compatdb **out, char *err, size_t err
 		return v > SCHEMA_VERSION || v == 0 ? (compatdb_close(db), snprintf(err, errlen, "%s: %s", db->path, why), -EROFS) : 0;
 	}
 	if (v < 0) {
-		snprintf(err, errlen, "%s: not an SQLite database (%s); move it away or use --db", db->path,
+		snprintf(err, errlen, "%s: not an SQLite database (%s); move it away or use another database file", db->path,
 			 sqlite3_errmsg(db->sql));
 		goto fail;
 	}
 	if (v > SCHEMA_VERSION) {
 		snprintf(err, errlen, "%s: written by a newer nestvisor (schema %d; this one knows up to %d); it was left "
-			 "unchanged: upgrade nestvisor or use another --db", db->path, v, SCHEMA_VERSION);
+			 "unchanged: upgrade nestvisor or use another database file", db->path, v, SCHEMA_VERSION);
 		goto fail;
 	}
 	/* WAL with synchronous=NORMAL: a killed process loses nothing; a power cut may lose the last commits.
@@ -327,7 +328,8 @@ static void *checkpointer_run(void *arg)
 			pthread_cond_wait(&ck->wake, &ck->lock);
 		if (!ck->due)
 			break;
-		ck->due = false, ck->busy = true;
+		ck->due = false;
+		ck->busy = true;
 		pthread_mutex_unlock(&ck->lock);
 		/* PASSIVE: never waits for the writer. A failure (a full disk) leaves the frames in the WAL, as safe
 		 * there as in the file, for the next checkpoint. */

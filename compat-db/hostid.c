@@ -47,7 +47,8 @@ static bool host_id_cached(const char *path, const char *key, char *buf, size_t 
 	}
 	ok = fgets(line, sizeof(line), f) && fgets(id, sizeof(id), f);
 	fclose(f);
-	line[strcspn(line, "\n")] = '\0', id[strcspn(id, "\n")] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	id[strcspn(id, "\n")] = '\0';
 	ok = ok && !strcmp(line, key) && strlen(id) == HOST_ID_LEN &&
 	     strspn(id, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == HOST_ID_LEN;
 	if (ok)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "common/errmsg.h"
 #include "common/safefile.h"
 #include "compat-db/envelope.h"
 
@@ -19,7 +20,10 @@ void compatdb_report_load(const char *file, struct loaded *l, struct readbuf *b)
 	ssize_t n = 0;
 
 	json_object_put(l->env);
-	l->env = NULL, l->size = 0, l->why[0] = '\0', l->rc = -EINVAL;
+	l->env = NULL;
+	l->size = 0;
+	l->why[0] = '\0';
+	l->rc = -EINVAL;
 	if (fd < 0) {
 		snprintf(l->why, sizeof(l->why), "%s: %s; nothing was imported", file,
 			 fd == -EINVAL ? "not a regular file" : strerror(-fd));
@@ -41,7 +45,8 @@ void compatdb_report_load(const char *file, struct loaded *l, struct readbuf *b)
 			l->rc = -ENOMEM;
 			return;
 		}
-		b->text = t, b->cap = (size_t)sb.st_size + 1;
+		b->text = t;
+		b->cap = (size_t)sb.st_size + 1;
 	}
 	for (ssize_t r = 1; r != 0 && n < sb.st_size; n += r > 0 ? r : 0)
 		if ((r = read(fd, b->text + n, (size_t)(sb.st_size - n))) < 0 && errno != EINTR) {
@@ -188,15 +193,18 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 	int rc = 0, failed = 0, np = 0, started = 0;
 
 	if (!pl || !pend) {
-		free(pl), free(pend);
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+		free(pl);
+		free(pend);
+		return errmsg(err, errlen, -ENOMEM, "out of memory");
 	}
 	if ((rc = compatdb_batch(db, true, err, errlen)) < 0) {
-		free(pl), free(pend);
+		free(pl);
+		free(pend);
 		return rc;
 	}
 	compatdb_checkpointer_start(db, &ck);
-	pl->files = files, pl->n = n;
+	pl->files = files;
+	pl->n = n;
 	pl->readers = n < 2 ? 0 : cpus < 3 ? 1 : cpus > READERS_MAX + 1 ? READERS_MAX : (int)cpus - 1;
 	if (n >= 2 && readers_env && atoi(readers_env) >= 1)	/* NESTVISOR_IMPORT_READERS: tuning, and the tests */
 		pl->readers = atoi(readers_env) > READERS_MAX ? READERS_MAX : atoi(readers_env);
@@ -212,7 +220,8 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 	}
 	if (started < pl->readers) {	/* no threads to be had: this one does it all */
 		pipeline_stop(pl, rd, started);
-		pl->readers = started = 0, pl->stop = false;
+		pl->readers = started = 0;
+		pl->stop = false;
 	}
 	for (int i = 0; i < n; i++) {
 		struct loaded *l = &pl->slot[i % AHEAD];
@@ -226,7 +235,9 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 		} else {
 			compatdb_report_load(files[i], l, &wbuf);
 		}
-		p->file = i, p->uuid[0] = '\0', why[0] = '\0';
+		p->file = i;
+		p->uuid[0] = '\0';
+		why[0] = '\0';
 		p->rc = compatdb_report_store(db, files[i], l, p->uuid, why, sizeof(why));
 		p->why = p->rc < 0 ? strdup(why) : NULL;
 		failed += p->rc < 0;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
+#include "common/errmsg.h"
 #include "compat-db/db.h"
 #include "compat-db/pq.h"
 
@@ -222,7 +223,7 @@ static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int whic
 	int rc = 0;
 
 	if (sqlite3_prepare_v2(db->sql, submit_sql[which].local, -1, &st, NULL) != SQLITE_OK)
-		return snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql)), -EIO;
+		return errmsg(err, errlen, -EIO, "%s: %s", db->path, sqlite3_errmsg(db->sql));
 	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *v[16];
@@ -230,8 +231,10 @@ static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int whic
 			v[i] = (const char *)sqlite3_column_text(st, i);
 		if (pq.PQsendQueryPrepared(c, submit_sql[which].name, submit_sql[which].ncols, v, NULL, NULL, 0))
 			(*queued)++;
-		else
-			snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), rc = -EIO;
+		else {
+			snprintf(err, errlen, "%s", pq.PQerrorMessage(c));
+			rc = -EIO;
+		}
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -242,7 +245,7 @@ static int queue(PGconn *c, const char *sql, const char *prepared, const char *c
 {
 	if (!(prepared ? pq.PQsendQueryPrepared(c, prepared, 1, v, NULL, NULL, 0) :
 			 pq.PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0)))
-		return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
+		return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
 	return (*queued)++;
 }
 
@@ -254,7 +257,7 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 	int queued = 0, probe_at, rc;
 
 	if (!pq.PQenterPipelineMode(c))
-		return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
+		return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
 	if ((rc = queue(c, "BEGIN", NULL, NULL, &queued, err, errlen)) < 0 ||
 	    (rc = queue_rows(db, c, uuid, NV_HOST, &queued, err, errlen)) < 0 ||
 	    (rc = probe_at = queue(c, NULL, submit_sql[NV_KNOWN].name, v, &queued, err, errlen)) < 0 ||
@@ -264,14 +267,14 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 	    (rc = queue(c, "COMMIT", NULL, NULL, &queued, err, errlen)) < 0)
 		return rc;	/* the connection is unusable: the caller closes it, and nothing was committed */
 	if (!pq.PQpipelineSync(c))
-		return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
+		return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
 	/* each statement's result, then a NULL; the first failure aborts the rest (and the transaction) */
 	rc = 0;
 	for (int i = 0; i < queued; i++) {
 		PGresult *r = pq.PQgetResult(c);
 		ExecStatusType st = pq.PQresultStatus(r);
 		if (!r)
-			return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
+			return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
 		if (i == probe_at && st == PGRES_TUPLES_OK)
 			*fresh = pq.PQntuples(r) == 0;
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)	/* the server refused this report */
@@ -284,7 +287,7 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 	bool synced = pq.PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
 	pq.PQclear(sync);
 	if (!synced || !pq.PQexitPipelineMode(c))
-		return snprintf(err, errlen, "%s", pq.PQerrorMessage(c)), -EIO;
+		return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
 	if (rc < 0)
 		pq.PQclear(pq.PQexec(c, "ROLLBACK"));
 	return rc;
@@ -474,9 +477,9 @@ int compatdb_url(const char *given, char *buf, size_t len)
 	const char *files[2] = { "/etc/nestvisor/nestvisor.conf", user };
 
 	if (given && *given)
-		return snprintf(buf, len, "%s", given), 0;
+		return errmsg(buf, len, 0, "%s", given);
 	if (env && *env)
-		return snprintf(buf, len, "%s", env), 0;
+		return errmsg(buf, len, 0, "%s", env);
 	snprintf(user, sizeof(user), "%s/nestvisor/nestvisor.conf", xdg && *xdg ? xdg : home ? home : ".");
 	if (!(xdg && *xdg) && home)
 		snprintf(user, sizeof(user), "%s/.config/nestvisor/nestvisor.conf", home);

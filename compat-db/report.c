@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/errmsg.h"
 #include "compat-db/envelope.h"
 
 static void new_uuid(char out[37])
@@ -24,7 +25,8 @@ static void new_uuid(char out[37])
 	}
 	if (fd >= 0)
 		close(fd);
-	b[6] = (b[6] & 0x0f) | 0x40, b[8] = (b[8] & 0x3f) | 0x80;	/* version 4, RFC 4122 variant */
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;	/* version 4, RFC 4122 variant */
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
 		 b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
@@ -94,14 +96,21 @@ int compatdb_report_flatten(json_object *env, json_object *p, struct flat *f)
 		struct cell *c = realloc(f->c, need * sizeof(*c));
 		if (!c)
 			return -ENOMEM;
-		f->c = c, f->cap = need;
+		f->c = c;
+		f->cap = need;
 	}
 	struct cell *c = f->c, uuid = text_cell(json_obj(env, "uuid"));
-	c[at++] = uuid, c[at++] = text_cell(json_obj(env, "host_id")), c[at++] = text_cell(json_obj(env, "created"));
-	c[at++] = text_cell(json_obj(p, "nestvisor_version")), c[at++] = cell_as(json_obj(p, "schema_version"), CELL_INT);
-	c[at++] = cell_as(json_obj(sum, "hw_vms"), CELL_INT), c[at++] = text_cell(json_obj(sum, "hw_vms_how"));
-	c[at++] = text_cell(json_obj(json_obj(p, "kvm"), "module")), c[at++] = text_cell(json_obj(json_obj(p, "host"), "hypervisor"));
-	c[at++] = bool_cell(json_obj(sum, "nested")), c[at++] = bool_cell(json_obj(json_obj(p, "iommu"), "active"));
+	c[at++] = uuid;
+	c[at++] = text_cell(json_obj(env, "host_id"));
+	c[at++] = text_cell(json_obj(env, "created"));
+	c[at++] = text_cell(json_obj(p, "nestvisor_version"));
+	c[at++] = cell_as(json_obj(p, "schema_version"), CELL_INT);
+	c[at++] = cell_as(json_obj(sum, "hw_vms"), CELL_INT);
+	c[at++] = text_cell(json_obj(sum, "hw_vms_how"));
+	c[at++] = text_cell(json_obj(json_obj(p, "kvm"), "module"));
+	c[at++] = text_cell(json_obj(json_obj(p, "host"), "hypervisor"));
+	c[at++] = bool_cell(json_obj(sum, "nested"));
+	c[at++] = bool_cell(json_obj(json_obj(p, "iommu"), "active"));
 	c[at++] = text_cell(json_obj(sum, "worst"));
 	c[at++] = (struct cell){ CELL_TEXT, (int)plen, { .s = ptext } };
 	for (int t = 0; t < 2; t++)
@@ -176,7 +185,9 @@ static int insert_report(struct compatdb *db, const struct flat *f, const char *
 	err[0] = '\0';
 	if (!(st = compatdb_stmt(db, SQL_HOST_UPSERT)))
 		goto fail;
-	bind_cell(st, 1, &f->c[1]), bind_text(st, 2, label), bind_cell(st, 3, &f->c[2]);
+	bind_cell(st, 1, &f->c[1]);
+	bind_text(st, 2, label);
+	bind_cell(st, 3, &f->c[2]);
 	if ((rc = step(db, st, err, errlen)) < 0 || !(st = compatdb_stmt(db, SQL_REPORT_INSERT)))
 		goto fail;
 	for (int i = 0; i < REPORT_CELLS; i++)
@@ -232,7 +243,7 @@ int compatdb_report_record(struct compatdb *db, const char *probe_json, const ch
 	int rc;
 
 	if (!p)
-		return snprintf(err, errlen, "the probe's report: %s", why), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "the probe's report: %s", why);
 	if (compatdb_host_id(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "unknown-host");	/* no /etc/machine-id: reports still count */
 	new_uuid(uuid);
@@ -317,7 +328,7 @@ int compatdb_report_store(struct compatdb *db, const char *file, struct loaded *
 	int rc;
 
 	if (l->rc < 0)
-		return snprintf(err, errlen, "%s", l->why), l->rc;
+		return errmsg(err, errlen, l->rc, "%s", l->why);
 	snprintf(uuid, 37, "%s", json_str(l->env, "uuid"));
 	if ((rc = compare_existing(db, l->env, why, sizeof(why))) == 0)
 		rc = insert_report(db, &l->flat, NULL, err, errlen);

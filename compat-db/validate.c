@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/errmsg.h"
 #include "common/text.h"
 #include "compat-db/envelope.h"
 
@@ -76,22 +77,22 @@ static int check_checks(json_object *checks, char *err, size_t errlen)
 	size_t n = json_object_array_length(checks);
 
 	if (n > MAX_CHECKS)
-		return snprintf(err, errlen, "probe.checks has %zu entries (at most %d)", n, MAX_CHECKS), -E2BIG;
+		return errmsg(err, errlen, -E2BIG, "probe.checks has %zu entries (at most %d)", n, MAX_CHECKS);
 	for (size_t i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(checks, i), *st;
 		if (!json_object_is_type(c, json_type_object))
-			return snprintf(err, errlen, "probe.checks[%zu] is not an object", i), -EINVAL;
+			return errmsg(err, errlen, -EINVAL, "probe.checks[%zu] is not an object", i);
 		NEED(c, "id", json_type_string, "probe.checks[]");
 		NEED(c, "evidence", json_type_string, "probe.checks[]");
 		MAY(c, "fix", json_type_string, "probe.checks[]");
 		if (!(st = member(c, "status", json_type_string, false, "probe.checks[]", err, errlen)))
 			return -EINVAL;
 		if (!one_of(json_object_get_string(st), statuses))
-			return snprintf(err, errlen, "probe.checks[%zu].status \"%.20s\" is not a status", i,
-					json_object_get_string(st)), -EINVAL;
+			return errmsg(err, errlen, -EINVAL, "probe.checks[%zu].status \"%.20s\" is not a status", i,
+					json_object_get_string(st));
 		if (repeated(checks, i, "id"))
-			return snprintf(err, errlen, "probe.checks[%zu].id \"%.40s\" appears twice", i,
-					json_object_get_string(json_object_object_get(c, "id"))), -EINVAL;
+			return errmsg(err, errlen, -EINVAL, "probe.checks[%zu].id \"%.40s\" appears twice", i,
+					json_object_get_string(json_object_object_get(c, "id")));
 	}
 	return 0;
 }
@@ -103,11 +104,11 @@ static int check_devices(json_object *devs, char *err, size_t errlen)
 	unsigned a, b;
 
 	if (n > MAX_DEVICES)
-		return snprintf(err, errlen, "probe.devices has %zu entries (at most %d)", n, MAX_DEVICES), -E2BIG;
+		return errmsg(err, errlen, -E2BIG, "probe.devices has %zu entries (at most %d)", n, MAX_DEVICES);
 	for (size_t i = 0; i < n; i++) {
 		json_object *d = json_object_array_get_idx(devs, i), *id, *v;
 		if (!json_object_is_type(d, json_type_object))
-			return snprintf(err, errlen, "probe.devices[%zu] is not an object", i), -EINVAL;
+			return errmsg(err, errlen, -EINVAL, "probe.devices[%zu] is not an object", i);
 		NEED(d, "address", json_type_string, "probe.devices[]");
 		NEED(d, "class", json_type_string, "probe.devices[]");
 		MAY(d, "driver", json_type_string, "probe.devices[]");
@@ -117,12 +118,12 @@ static int check_devices(json_object *devs, char *err, size_t errlen)
 		    !(v = member(d, "verdict", json_type_string, false, "probe.devices[]", err, errlen)))
 			return -EINVAL;
 		if (strlen(json_object_get_string(id)) != 9 || sscanf(json_object_get_string(id), "%4x:%4x", &a, &b) != 2)
-			return snprintf(err, errlen, "probe.devices[%zu].id is not vvvv:dddd", i), -EINVAL;
+			return errmsg(err, errlen, -EINVAL, "probe.devices[%zu].id is not vvvv:dddd", i);
 		if (!one_of(json_object_get_string(v), verdicts))
-			return snprintf(err, errlen, "probe.devices[%zu].verdict is not a verdict", i), -EINVAL;
+			return errmsg(err, errlen, -EINVAL, "probe.devices[%zu].verdict is not a verdict", i);
 		if (repeated(devs, i, "address"))
-			return snprintf(err, errlen, "probe.devices[%zu].address \"%.40s\" appears twice", i,
-					json_object_get_string(json_object_object_get(d, "address"))), -EINVAL;
+			return errmsg(err, errlen, -EINVAL, "probe.devices[%zu].address \"%.40s\" appears twice", i,
+					json_object_get_string(json_object_object_get(d, "address")));
 	}
 	return 0;
 }
@@ -133,16 +134,16 @@ static int check_probe(json_object *p, char *err, size_t errlen)
 	json_object *m, *sum, *checks, *devs;
 
 	if (!json_object_is_type(p, json_type_object))
-		return snprintf(err, errlen, "probe is not an object"), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "probe is not an object");
 	if (!(m = member(p, "schema", json_type_string, false, "probe", err, errlen)))
 		return -EINVAL;
 	if (strcmp(json_object_get_string(m), "nestvisor-probe"))
-		return snprintf(err, errlen, "probe.schema is not \"nestvisor-probe\""), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "probe.schema is not \"nestvisor-probe\"");
 	if (!(m = member(p, "schema_version", json_type_int, false, "probe", err, errlen)))
 		return -EINVAL;
 	if (json_object_get_int(m) != 1)
-		return snprintf(err, errlen, "probe.schema_version %d: this nestvisor reads version 1 (upgrade nestvisor)",
-				json_object_get_int(m)), -ENOTSUP;
+		return errmsg(err, errlen, -ENOTSUP, "probe.schema_version %d: this nestvisor reads version 1 (upgrade nestvisor)",
+				json_object_get_int(m));
 	NEED(p, "nestvisor_version", json_type_string, "probe");
 	if (!(sum = member(p, "summary", json_type_object, false, "probe", err, errlen)) ||
 	    !(checks = member(p, "checks", json_type_array, false, "probe", err, errlen)) ||
@@ -164,26 +165,26 @@ int compatdb_envelope_check(json_object *env, char *err, size_t errlen)
 
 	err[0] = '\0';
 	if (!json_object_is_type(env, json_type_object))
-		return snprintf(err, errlen, "not a JSON object"), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "not a JSON object");
 	if (!(m = member(env, "nestvisor_report", json_type_int, false, "report", err, errlen)))
 		return -EINVAL;
 	if (json_object_get_int(m) != COMPATDB_REPORT_FORMAT)
-		return snprintf(err, errlen, "report format %d: this nestvisor reads format %d", json_object_get_int(m),
-				COMPATDB_REPORT_FORMAT), -ENOTSUP;
+		return errmsg(err, errlen, -ENOTSUP, "report format %d: this nestvisor reads format %d", json_object_get_int(m),
+				COMPATDB_REPORT_FORMAT);
 	if (!(m = member(env, "uuid", json_type_string, false, "report", err, errlen)))
 		return -EINVAL;
 	const char *u = json_object_get_string(m);
 	if (strlen(u) != 36 || strspn(u, "0123456789abcdef-") != 36)
-		return snprintf(err, errlen, "report.uuid is not a UUID"), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "report.uuid is not a UUID");
 	if (!(m = member(env, "created", json_type_string, false, "report", err, errlen)))
 		return -EINVAL;
 	if (strlen(json_object_get_string(m)) > 40 || !iso_time(json_object_get_string(m)))
-		return snprintf(err, errlen, "report.created \"%.40s\" is not a time like 2026-12-01T15:57:03.123Z",
-				json_object_get_string(m)), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "report.created \"%.40s\" is not a time like 2026-12-01T15:57:03.123Z",
+				json_object_get_string(m));
 	if (!(m = member(env, "host_id", json_type_string, false, "report", err, errlen)))
 		return -EINVAL;
 	if (!*json_object_get_string(m) || strlen(json_object_get_string(m)) > 128)
-		return snprintf(err, errlen, "report.host_id is empty or too long"), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "report.host_id is empty or too long");
 	if (!(m = member(env, "probe", json_type_object, false, "report", err, errlen)))
 		return -EINVAL;
 	return check_probe(m, err, errlen);
@@ -225,7 +226,7 @@ static bool tree_ok(json_object *o, const int *counts, int n, int *at, char *err
 	case json_type_object: {
 		int mine = (*at)++;
 		if (mine >= n || counts[mine] != json_object_object_length(o))
-			return snprintf(err, errlen, "a key appears twice in one object"), false;
+			return errmsg(err, errlen, false, "a key appears twice in one object");
 		json_object_object_foreach(o, k, v) {
 			(void)k;
 			if (!tree_ok(v, counts, n, at, err, errlen))
@@ -240,9 +241,9 @@ static bool tree_ok(json_object *o, const int *counts, int n, int *at, char *err
 		return true;
 	case json_type_string:
 		if (strlen(json_object_get_string(o)) != (size_t)json_object_get_string_len(o))
-			return snprintf(err, errlen, "a string holds a NUL character (\\u0000)"), false;
+			return errmsg(err, errlen, false, "a string holds a NUL character (\\u0000)");
 		if (!text_utf8_valid(json_object_get_string(o), (size_t)json_object_get_string_len(o)))
-			return snprintf(err, errlen, "a string is not valid UTF-8"), false;
+			return errmsg(err, errlen, false, "a string is not valid UTF-8");
 		return true;
 	default:
 		return true;

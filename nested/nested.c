@@ -57,7 +57,7 @@ int nested_decide(enum nested_mode want, const struct probe_nested *host, char *
 		return 1;
 	if (want == NESTED_AUTO)
 		return 0;
-	snprintf(err, errlen, "--nested on: this host cannot give guests a hypervisor of their own: %s%s%s", host->why,
+	snprintf(err, errlen, "nested guests were asked for (on), but this host cannot give guests a hypervisor of their own: %s%s%s", host->why,
 		 host->fix[0] ? "; fix: " : "", host->fix);
 	return -EOPNOTSUPP;
 }
@@ -134,8 +134,10 @@ int nested_vcpu_setup(bool on, const struct probe_nested *host, int vcpu_fd, cha
 	if (!(m = calloc(1, sizeof(*m) + (size_t)n * sizeof(m->entries[0]))))
 		return -ENOMEM;
 	m->nmsrs = (uint32_t)n;
-	for (int i = 0; i < n; i++)
-		m->entries[i].index = list[i].index, m->entries[i].data = list[i].value;
+	for (int i = 0; i < n; i++) {
+		m->entries[i].index = list[i].index;
+		m->entries[i].data = list[i].value;
+	}
 	int set = ioctl(vcpu_fd, KVM_SET_MSRS, m);	/* the count it took: it stops at the first refusal */
 	int rc = set == n ? 0 : set < 0 ? -errno : -EINVAL;
 	if (rc)
@@ -157,7 +159,8 @@ int nested_state_save(int vcpu_fd, int kvm_fd, void **buf, size_t *len)
 	int size = nested_state_size(kvm_fd);
 	struct kvm_nested_state *st;
 
-	*buf = NULL, *len = 0;
+	*buf = NULL;
+	*len = 0;
 	if (size < (int)sizeof(*st))
 		return -EOPNOTSUPP;
 	if (!(st = calloc(1, (size_t)size)))
@@ -172,7 +175,8 @@ int nested_state_save(int vcpu_fd, int kvm_fd, void **buf, size_t *len)
 		free(st);
 		return -EIO;
 	}
-	*buf = st, *len = st->size;
+	*buf = st;
+	*len = st->size;
 	return 0;
 }
 

@@ -484,12 +484,12 @@ static int open_save_dir(struct probe_backend *be, const char *dir, char *err, s
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = -errno;
 		bool link = lstat(dir, &st) == 0 && S_ISLNK(st.st_mode);	/* O_NOFOLLOW|O_DIRECTORY: ENOTDIR */
-		snprintf(err, errlen, "%s: %s; give --save a new directory", dir,
+		snprintf(err, errlen, "%s: %s; give a new directory to save into", dir,
 			 link ? "a symbolic link" : rc == -ENOTDIR ? "not a directory" : strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: belongs to uid %u, not to us: it may hold links to our files; give --save a "
+		snprintf(err, errlen, "%s: belongs to uid %u, not to us: it may hold links to our files; give a "
 			 "new directory", dir, (unsigned)st.st_uid);
 		close(fd);
 		return -EPERM;
@@ -503,7 +503,7 @@ static int open_save_dir(struct probe_backend *be, const char *dir, char *err, s
 	if (d)
 		closedir(d);
 	if (!empty) {
-		snprintf(err, errlen, "%s: exists and is not empty; give --save a new (or empty) directory", dir);
+		snprintf(err, errlen, "%s: exists and is not empty; give a new (or empty) directory to save into", dir);
 		close(fd);
 		return -EEXIST;
 	}

@@ -180,7 +180,7 @@ void probe_cpu_check_model(const struct probe_facts *f, struct probe_check *c)
 	const struct probe_cpu *cpu = &f->cpu;
 
 	if (cpu->cpuid_err)
-		probe_check_set(c, PROBE_UNKNOWN, "give a CPUID dump with --cpuid-dump FILE",
+		probe_check_set(c, PROBE_UNKNOWN, "give a CPUID dump: `nestvisor probe --cpuid-dump FILE`",
 				"CPUID not available: %s", cpu->cpuid_err == -ENODATA ? "the CPUID dump did not load "
 				"(see probe.input)" : "not in the recording");
 	else

@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/errmsg.h"
 #include "probe/backend.h"
 #include "probe/facts.h"
 #include "probe/kvm.h"
@@ -143,7 +144,7 @@ int probe_kvm_live_query(struct probe_backend *be, struct probe_kvm *kvm, bool f
 		probe_kvm_run_guest(fd, kvm);
 	else {
 		kvm->run_err = -ECANCELED;
-		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "not run (--no-run)");
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "skipped, as asked");
 	}
 	close(fd);
 	return 0;
@@ -170,11 +171,11 @@ static int guest_setup(int sysfd, struct guest *g, char *why, size_t len)
 	int mmap_size;
 
 	if ((g->vm = ioctl(sysfd, KVM_CREATE_VM, 0)) < 0)
-		return snprintf(why, len, "KVM_CREATE_VM: %s", strerror(errno)), -errno;
+		return errmsg(why, len, -errno, "KVM_CREATE_VM: %s", strerror(errno));
 	ioctl(g->vm, KVM_SET_TSS_ADDR, 0xfffbd000ul);	/* real mode on VT-x without unrestricted guest */
 	g->mem = mmap(NULL, GUEST_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (g->mem == MAP_FAILED)
-		return snprintf(why, len, "mmap guest memory: %s", strerror(errno)), -ENOMEM;
+		return errmsg(why, len, -ENOMEM, "mmap guest memory: %s", strerror(errno));
 	code = (uint8_t *)g->mem + GUEST_CODE;
 	for (int i = 0; i < GUEST_OUTS; i++) {	/* out 0x80, al (unrolled: no emulated loop overhead) */
 		*code++ = 0xe6;
@@ -185,24 +186,24 @@ static int guest_setup(int sysfd, struct guest *g, char *why, size_t len)
 	*code++ = 0xf4;	/* hlt, should the end port be ignored */
 	region.userspace_addr = (uintptr_t)g->mem;
 	if (ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return snprintf(why, len, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno)), -errno;
+		return errmsg(why, len, -errno, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 	if ((g->vcpu = ioctl(g->vm, KVM_CREATE_VCPU, 0)) < 0)
-		return snprintf(why, len, "KVM_CREATE_VCPU: %s", strerror(errno)), -errno;
+		return errmsg(why, len, -errno, "KVM_CREATE_VCPU: %s", strerror(errno));
 	mmap_size = ioctl(sysfd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (mmap_size < (int)sizeof(struct kvm_run))
-		return snprintf(why, len, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno)), -EINVAL;
+		return errmsg(why, len, -EINVAL, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
 	g->run_size = (size_t)mmap_size;
 	g->run = mmap(NULL, g->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, g->vcpu, 0);
 	if (g->run == MAP_FAILED) {
 		g->run = NULL;
-		return snprintf(why, len, "mmap kvm_run: %s", strerror(errno)), -ENOMEM;
+		return errmsg(why, len, -ENOMEM, "mmap kvm_run: %s", strerror(errno));
 	}
 	if (ioctl(g->vcpu, KVM_GET_SREGS, &sregs) < 0)
-		return snprintf(why, len, "KVM_GET_SREGS: %s", strerror(errno)), -errno;
+		return errmsg(why, len, -errno, "KVM_GET_SREGS: %s", strerror(errno));
 	sregs.cs.base = 0;
 	sregs.cs.selector = 0;
 	if (ioctl(g->vcpu, KVM_SET_SREGS, &sregs) < 0 || ioctl(g->vcpu, KVM_SET_REGS, &regs) < 0)
-		return snprintf(why, len, "KVM_SET_SREGS/REGS: %s", strerror(errno)), -errno;
+		return errmsg(why, len, -errno, "KVM_SET_SREGS/REGS: %s", strerror(errno));
 	return 0;
 }
 

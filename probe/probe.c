@@ -74,7 +74,7 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 	if (f->kvm.recorded || (f->kvm.open_err == 0 && f->kvm.run_err == -ECANCELED)) {
 		s->hw_vms = -1;
 		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "%s%s%s", f->kvm.recorded ? "/dev/kvm was not recorded" :
-			 "the functional check was skipped (--no-run)", f->cpu.vmx ? "; the CPU has VT-x" : "",
+			 "the functional check was not asked for", f->cpu.vmx ? "; the CPU has VT-x" : "",
 			 f->cpu.svm ? "; the CPU has AMD-V" : "");
 	} else if (!s->hw_vms) {
 		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "KVM does not run guests here (see kvm.dev, kvm.run)");
@@ -181,8 +181,10 @@ static void clean_facts(struct probe_facts *f)
 		text_clean(fields[i]);
 	for (int i = 0; i < f->hv.nsig && i < PROBE_HV_MAX; i++)
 		text_clean(f->hv.sig[i].sig);
-	for (int i = 0; i < f->kvm.nparams && i < PROBE_KVM_MAX_PARAMS; i++)
-		text_clean(f->kvm.params[i].name), text_clean(f->kvm.params[i].value);
+	for (int i = 0; i < f->kvm.nparams && i < PROBE_KVM_MAX_PARAMS; i++) {
+		text_clean(f->kvm.params[i].name);
+		text_clean(f->kvm.params[i].value);
+	}
 	for (int i = 0; i < f->pci.ndevs; i++) {
 		struct probe_pci_dev *d = &f->pci.devs[i];
 		char *dev[] = { d->addr, d->slot, d->vendor_name, d->device_name, d->class_name, d->driver, d->group_peers,
@@ -221,10 +223,12 @@ int probe_run(const struct probe_options *opt, struct probe_report *rep, char *e
 		rep->checks[i].id = probe_checks[i].id;
 		rep->checks[i].title = probe_checks[i].title;
 		probe_checks[i].fn(rep->facts, &rep->checks[i]);
-		text_clean(rep->checks[i].evidence), text_clean(rep->checks[i].fix);	/* cut mid-character by snprintf */
+		text_clean(rep->checks[i].evidence);
+		text_clean(rep->checks[i].fix);	/* cut mid-character by snprintf */
 	}
 	summarize(rep->facts, &rep->summary);
-	text_clean(rep->summary.hw_vms_how), text_clean(rep->summary.nested_why);
+	text_clean(rep->summary.hw_vms_how);
+	text_clean(rep->summary.nested_why);
 	return 0;
 fail:
 	probe_report_free(rep);
@@ -256,7 +260,8 @@ int probe_nested_query(const char *replay_dir, struct probe_nested *n, char *err
 	n->possible = probe_nested_possible(f, n->why, sizeof(n->why));
 	probe_nested_check(f, &c);
 	snprintf(n->fix, sizeof(n->fix), "%s", c.fix);
-	n->vmx = f->kvm.cpuid_vmx, n->svm = f->kvm.cpuid_svm;
+	n->vmx = f->kvm.cpuid_vmx;
+	n->svm = f->kvm.cpuid_svm;
 	n->state_size = -1;
 	for (int i = 0; i < f->kvm.ncaps; i++)
 		if (!strcmp(f->kvm.caps[i].name, "KVM_CAP_NESTED_STATE"))

@@ -108,7 +108,7 @@ rows() { screen | grep -c '^ . [0-9a-f]\{8\} .*20[0-9][0-9]-[01][0-9]-[0-3][0-9]
 i=0; while [ "$(rows)" != 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done	# tmux may show half a redraw
 [ "$(rows)" = 2 ]; ok $? "4 lists the two reports recorded on this machine"
 tm send-keys -t "t$s" " " Down " " d
-see "kvm.run .*not run (--no-run)"; ok $? "Space marks two, d shows what changed between them"
+see "kvm.run .*skipped, as asked"; ok $? "Space marks two, d shows what changed between them"
 tm send-keys -t "t$s" x
 see "exported to nestvisor-report-"; ok $? "x exports the selected report"
 tm send-keys -t "t$s" q
@@ -139,7 +139,7 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 		see "launched vm-"; ok $? "a VM launched with nested on"
 		sleep 1
 	else
-		see "could not launch: .*--nested on: this host cannot give guests a"
+		see "could not launch: .*nested guests were asked for (on), but this host cannot"
 		ok $? "nested on where the live host cannot: refused, with the probe's reason"
 	fi
 	tm send-keys -t "t$s" Left

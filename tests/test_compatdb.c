@@ -436,12 +436,15 @@ static void heard(void *ctx, const char *file, int rc, const char *uuid, const c
 	const char *base = strrchr(file, '/') + 1;
 
 	snprintf(s->order[s->n++], sizeof(s->order[0]), "%.7s", base);
-	if (rc == 0)
-		s->imported++, assert_int_equal(strlen(uuid), 36);
-	else if (rc == 1)
+	if (rc == 0) {
+		s->imported++;
+		assert_int_equal(strlen(uuid), 36);
+	} else if (rc == 1)
 		s->already++;
-	else
-		s->refused++, snprintf(s->why, sizeof(s->why), "%s", why);
+	else {
+		s->refused++;
+		snprintf(s->why, sizeof(s->why), "%s", why);
+	}
 }
 
 /* Many files through the reader threads and batches of 1000: every result in file order, each file's fate its

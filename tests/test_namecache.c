@@ -12,7 +12,9 @@ static struct probe_pci_dev dev(uint16_t v, uint16_t d, uint16_t c, const char *
 	struct probe_pci_dev x;
 
 	memset(&x, 0, sizeof(x));
-	x.vendor = v, x.device = d, x.cls = c;
+	x.vendor = v;
+	x.device = d;
+	x.cls = c;
 	snprintf(x.vendor_name, sizeof(x.vendor_name), "%s", vn);
 	snprintf(x.device_name, sizeof(x.device_name), "%s", dn);
 	snprintf(x.class_name, sizeof(x.class_name), "%s", cn);

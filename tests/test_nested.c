@@ -25,10 +25,14 @@ static void test_mode_names(void **state)
 	enum nested_mode m;
 
 	(void)state;
-	assert_int_equal(nested_mode_parse("auto", &m), 0), assert_int_equal(m, NESTED_AUTO);
-	assert_int_equal(nested_mode_parse("ON", &m), 0), assert_int_equal(m, NESTED_ON);
-	assert_int_equal(nested_mode_parse("off", &m), 0), assert_int_equal(m, NESTED_OFF);
-	assert_int_equal(nested_mode_parse("no", &m), 0), assert_int_equal(m, NESTED_OFF);
+	assert_int_equal(nested_mode_parse("auto", &m), 0);
+	assert_int_equal(m, NESTED_AUTO);
+	assert_int_equal(nested_mode_parse("ON", &m), 0);
+	assert_int_equal(m, NESTED_ON);
+	assert_int_equal(nested_mode_parse("off", &m), 0);
+	assert_int_equal(m, NESTED_OFF);
+	assert_int_equal(nested_mode_parse("no", &m), 0);
+	assert_int_equal(m, NESTED_OFF);
 	assert_int_equal(nested_mode_parse("maybe", &m), -EINVAL);
 	assert_int_equal(nested_mode_parse(NULL, &m), -EINVAL);
 	assert_string_equal(nested_mode_name(NESTED_ON), "on");

@@ -244,7 +244,8 @@ static void test_hostile_recordings(void **state)
 				 "mkfifo kmsg.txt && mv sys/module sys/module.real && ln -s \"$PWD/sys/module.real\" sys/module",
 				 dir, secret), 0);
 	snprintf(save, sizeof(save), "%s.saved", dir);
-	o.replay_dir = dir, o.save_dir = save;
+	o.replay_dir = dir;
+	o.save_dir = save;
 	assert_int_equal(probe_run(&o, &rep, err, sizeof(err)), 0);	/* returns: no FIFO or /dev/zero hangs it */
 	char *doc = probe_output_json(&rep);
 	assert_null(strstr(doc, "TOPSECRET"));
@@ -280,7 +281,8 @@ static void test_save_refuses(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(test_sh("cd '%s' && %s", dir, bad[i].setup), 0);
 		snprintf(path, sizeof(path), "%s/%s", dir, bad[i].name);
-		o.save_dir = path, err[0] = '\0';
+		o.save_dir = path;
+		err[0] = '\0';
 		assert_true(probe_run(&o, &rep, err, sizeof(err)) < 0);
 		if (!strstr(err, bad[i].needle) || !strstr(err, path))
 			fail_msg("--save %s: \"%s\", expected \"%s\"", bad[i].name, err, bad[i].needle);

@@ -73,14 +73,23 @@ static void run_vm(struct run *r, const char *input, double limit_s, const char 
 	r->start_ms = now_ms();
 	pid_t pid = fork();
 	if (pid == 0) {
-		dup2(in[0], 0), dup2(out[1], 1), dup2(err[1], 2);
-		close(in[0]), close(in[1]), close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		close(err[0]);
+		close(err[1]);
 		if (chdir(builddir()) < 0)
 			_exit(127);
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
-	close(in[0]), close(out[1]), close(err[1]);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);	/* a detached VM may keep a copy of the write ends */
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	if (input && write(in[1], input, strlen(input)) < 0)
@@ -99,13 +108,15 @@ static void run_vm(struct run *r, const char *input, double limit_s, const char 
 			drain(out[0], r->out, sizeof(r->out), &olen, r);
 			drain(err[0], r->err, sizeof(r->err), &elen, r);
 			r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1000 - WTERMSIG(st);	/* a crash equals no status */
-			close(out[0]), close(err[0]);
+			close(out[0]);
+			close(err[0]);
 			return;
 		}
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	close(out[0]), close(err[0]);
+	close(out[0]);
+	close(err[0]);
 	r->status = -1;
 }
 
@@ -238,7 +249,7 @@ static void test_hostile_guests(void **state)
 	assert_non_null(strstr(r.err, "code at RIP:"));
 	double t0 = now_ms();
 	RUN(&r, NULL, 20, "--kernel", "tests/guests/spin.elf", "--timeout", "1");
-	expect(&r, 124, "spinning", "still running after --timeout 1.0 s");
+	expect(&r, 124, "spinning", "still running at its time limit, 1.0 s");
 	assert_true(now_ms() - t0 < 5000);
 	t0 = now_ms();	/* a hypercall livelocks inside KVM_RUN on a software KVM: the timeout must still end it */
 	RUN(&r, NULL, 20, "--kernel", "tests/guests/vmcall.elf", "--timeout", "1");
@@ -480,7 +491,7 @@ static void test_guest_hypervisor(void **state)
 		expect(&r, svm ? 1 : 5, svm ? "svm: L3 made 3000 VMMCALL exits, then exit code 0x00000078 (HLT)" : NULL,
 		       "nested: on");
 	} else {
-		expect(&r, 2, NULL, "--nested on: this host cannot give guests a hypervisor of their own");
+		expect(&r, 2, NULL, "nested guests were asked for (on), but this host cannot give guests a hypervisor of their own");
 		assert_non_null(strstr(r.err, n.why));
 	}
 }
@@ -513,7 +524,7 @@ static void test_net_options(void **state)
 	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--net", "user,hostfwd=tcp:0-:22");
 	expect(&r, 2, NULL, "is not hostfwd=tcp:HOSTPORT-:GUESTPORT");
 	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--net", "bridge=br0");
-	expect(&r, 2, NULL, "no such network; --net user");
+	expect(&r, 2, NULL, "not a kind of network there is; give user");
 	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--net", "tap=../x");
 	expect(&r, 2, NULL, "a tap's name is 1 to 15 letters");
 	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--net", "tap=nvtest0,vhost=maybe");

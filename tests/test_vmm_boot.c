@@ -18,7 +18,8 @@ static uint8_t *make_bzimage(size_t *len, uint16_t version, uint16_t xloadflags)
 	uint8_t *b = calloc(1, setup + kernel);
 
 	b[0x1f1] = 1;				/* setup_sects */
-	b[0x1fe] = 0x55, b[0x1ff] = 0xaa;
+	b[0x1fe] = 0x55;
+	b[0x1ff] = 0xaa;
 	b[0x201] = 0x6a;			/* header ends at 0x26c */
 	memcpy(b + 0x202, "HdrS", 4);
 	memcpy(b + 0x206, &version, 2);
@@ -123,10 +124,17 @@ static uint8_t *make_mb_elf(size_t *len, uint32_t paddr, uint32_t memsz)
 	memcpy(eh->e_ident, ELFMAG, SELFMAG);
 	eh->e_ident[EI_CLASS] = ELFCLASS32;
 	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_type = ET_EXEC, eh->e_machine = EM_386, eh->e_entry = paddr + 0x10;
-	eh->e_phoff = sizeof(*eh), eh->e_phentsize = sizeof(*ph), eh->e_phnum = 1;
-	ph->p_type = PT_LOAD, ph->p_offset = 0x1000, ph->p_paddr = ph->p_vaddr = paddr;
-	ph->p_filesz = 0x1000, ph->p_memsz = memsz;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_386;
+	eh->e_entry = paddr + 0x10;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 1;
+	ph->p_type = PT_LOAD;
+	ph->p_offset = 0x1000;
+	ph->p_paddr = ph->p_vaddr = paddr;
+	ph->p_filesz = 0x1000;
+	ph->p_memsz = memsz;
 	memcpy(b + 0x1000, hdr, sizeof(hdr));
 	memset(b + 0x1010, 0xf4, 0x10);
 	*len = size;
@@ -237,8 +245,11 @@ static void test_pvh_start_info(void **state)
 	(void)state;
 	memcpy(eh->e_ident, ELFMAG, SELFMAG);
 	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_type = ET_EXEC, eh->e_machine = EM_X86_64;
-	eh->e_phoff = sizeof(*eh), eh->e_phentsize = sizeof(*ph), eh->e_phnum = 2;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 2;
 	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x1000, .p_paddr = 0x1000000, .p_filesz = 0x1000, .p_memsz = 0x1000 };
 	ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = 0x2000, .p_filesz = sizeof(note) - 4 };
 	memcpy(b + 0x2000, note, sizeof(note));

@@ -37,12 +37,26 @@ static uint8_t *make_vmlinux(size_t *len, uint32_t reloc32, uint32_t tag)
 	Elf64_Phdr *ph = (Elf64_Phdr *)(b + sizeof(*eh));
 
 	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64, eh->e_ident[EI_DATA] = ELFDATA2LSB, eh->e_ident[EI_VERSION] = EV_CURRENT;
-	eh->e_type = ET_EXEC, eh->e_machine = EM_X86_64, eh->e_version = EV_CURRENT;
-	eh->e_entry = LINK + ENTRY_OFF, eh->e_phoff = sizeof(*eh), eh->e_phentsize = sizeof(*ph), eh->e_phnum = 1;
-	eh->e_shoff = elf, eh->e_shnum = 0, eh->e_shentsize = sizeof(Elf64_Shdr);
-	ph->p_type = PT_LOAD, ph->p_offset = SEG_OFF, ph->p_vaddr = VBASE, ph->p_paddr = LINK;
-	ph->p_filesz = SEG_LEN, ph->p_memsz = SEG_LEN + 0x1000, ph->p_align = 0x200000;
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_entry = LINK + ENTRY_OFF;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 1;
+	eh->e_shoff = elf;
+	eh->e_shnum = 0;
+	eh->e_shentsize = sizeof(Elf64_Shdr);
+	ph->p_type = PT_LOAD;
+	ph->p_offset = SEG_OFF;
+	ph->p_vaddr = VBASE;
+	ph->p_paddr = LINK;
+	ph->p_filesz = SEG_LEN;
+	ph->p_memsz = SEG_LEN + 0x1000;
+	ph->p_align = 0x200000;
 	uint64_t v64 = VBASE + 0x100;
 	uint32_t v32 = 0x81000200;
 	int32_t inv = 0x1234;
@@ -66,7 +80,10 @@ static size_t compress_gzip(const uint8_t *in, size_t len, uint8_t *out, size_t 
 {
 	z_stream z = { 0 };
 	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-	z.next_in = (Bytef *)in, z.avail_in = (uInt)len, z.next_out = out, z.avail_out = (uInt)cap;
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
 	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
 	size_t n = z.total_out;
 	deflateEnd(&z);
@@ -83,7 +100,10 @@ static uint8_t *make_bzimage(size_t *len, const uint8_t *vmlinux, size_t vlen, b
 	uint32_t initrd_max = 0x37ffffff, cmdline_size = 2047, init_size = INIT_SIZE, align = 0x200000;
 	uint64_t pref = LINK;
 
-	b[0x1f1] = 1, b[0x1fe] = 0x55, b[0x1ff] = 0xaa, b[0x201] = 0x6a;
+	b[0x1f1] = 1;
+	b[0x1fe] = 0x55;
+	b[0x1ff] = 0xaa;
+	b[0x201] = 0x6a;
 	memcpy(b + 0x202, "HdrS", 4);
 	memcpy(b + 0x206, &version, 2);
 	b[0x211] = 0x01;
@@ -251,9 +271,12 @@ static void test_unpack_randomizes(void **state)
 	for (int i = 0; i < 16; i++) {
 		assert_int_equal(boot(f, img, len, "", f->cache, &b), 0);
 		uint64_t phys = b.entry - ENTRY_OFF, virt = rd64((uint8_t *)vmm_mem_ptr(&f->m, phys + 0x10, 8));
-		if (i == 0)
-			first_phys = phys, first_v = virt;
-		phys_moved |= phys != first_phys, virt_moved |= virt != first_v;
+		if (i == 0) {
+			first_phys = phys;
+			first_v = virt;
+		}
+		phys_moved |= phys != first_phys;
+		virt_moved |= virt != first_v;
 	}
 	assert_true(phys_moved);
 	assert_true(virt_moved);
@@ -339,7 +362,8 @@ static void test_unpack_refuses_bad_kernels(void **state)
 	free(v);
 	free(img);
 
-	v = make_vmlinux(&vlen, 0, 7), img = make_bzimage(&len, v, vlen, false);
+	v = make_vmlinux(&vlen, 0, 7);
+	img = make_bzimage(&len, v, vlen, false);
 	size_t poff = 1024 + 0x200;
 	img[poff + 40] ^= 0xff;					/* inside the compressed data */
 	assert_int_equal(boot(f, img, len, "", f->cache, &b), 0);

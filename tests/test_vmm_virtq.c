@@ -39,7 +39,10 @@ static void desc(struct fx *f, uint64_t table, int i, uint64_t addr, uint32_t le
 {
 	uint8_t *d = vmm_mem_ptr(&f->m, table + 16 * (uint64_t)i, 16);
 
-	memcpy(d, &addr, 8), memcpy(d + 8, &len, 4), memcpy(d + 12, &flags, 2), memcpy(d + 14, &next, 2);
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	memcpy(d + 12, &flags, 2);
+	memcpy(d + 14, &next, 2);
 }
 
 /* The driver makes head available at the next slot. */
@@ -86,7 +89,8 @@ static void test_chain_roundtrip(void **state)
 	assert_true(virtq_push(&f->m, &f->q, f->c.head, 20));	/* the driver did not ask for silence */
 	uint32_t *u = vmm_mem_ptr(&f->m, USED, 6 + 8 * QSZ);
 	assert_int_equal(((uint16_t *)u)[1], 1);		/* used idx */
-	assert_int_equal(u[1], 0), assert_int_equal(u[2], 20);	/* id, len */
+	assert_int_equal(u[1], 0);
+	assert_int_equal(u[2], 20);	/* id, len */
 	assert_int_equal(virtq_pop(&f->m, &f->q, &f->c), 0);
 }
 
@@ -112,7 +116,9 @@ static void test_notify_suppression(void **state)
 	uint16_t *a = vmm_mem_ptr(&f->m, AVAIL, 6 + 2 * QSZ);
 
 	desc(f, DESC, 0, BUFS, 4, 0, 0);
-	offer(f, 0), offer(f, 0), offer(f, 0);
+	offer(f, 0);
+	offer(f, 0);
+	offer(f, 0);
 	a[0] = 1;	/* VIRTQ_AVAIL_F_NO_INTERRUPT */
 	assert_int_equal(virtq_pop(&f->m, &f->q, &f->c), 1);
 	assert_false(virtq_push(&f->m, &f->q, 0, 0));

@@ -82,8 +82,10 @@ void crt_raw(bool on)
 {
 	if (on)
 		raw();
-	else
-		noraw(), cbreak();
+	else {
+		noraw();
+		cbreak();
+	}
 }
 
 void crt_done(void)
@@ -128,8 +130,10 @@ void crt_text(int y, int x, enum crt_role role, int width, const char *fmt, ...)
 	size_t n = mbstowcs(w, buf, sizeof(w) / sizeof(w[0]) - 1);
 	if (n == (size_t)-1)
 		mvaddnstr(y, x, buf, width);
-	else
-		w[n] = L'\0', mvaddnwstr(y, x, w, width);
+	else {
+		w[n] = L'\0';
+		mvaddnwstr(y, x, w, width);
+	}
 	attroff(role_attr[role]);
 }
 

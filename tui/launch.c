@@ -116,8 +116,11 @@ static void pick_load(const char *dir)
 	pick_free();
 	pick.why[0] = '\0';
 	snprintf(pick.dir, sizeof(pick.dir), "%s", real);
-	if (strcmp(real, "/"))
-		pick.name[pick.n] = strdup(".."), pick.is_dir[pick.n] = true, pick.size[pick.n++] = 0;
+	if (strcmp(real, "/")) {
+		pick.name[pick.n] = strdup("..");
+		pick.is_dir[pick.n] = true;
+		pick.size[pick.n++] = 0;
+	}
 	while ((de = readdir(d)) && pick.n < PICK_MAX) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -134,8 +137,11 @@ static void pick_load(const char *dir)
 	for (int i = 0; i < pick.n; i++)
 		order[i] = i;
 	qsort(order + first, (size_t)(pick.n - first), sizeof(int), pick_cmp);
-	for (int i = 0; i < pick.n; i++)
-		name[i] = pick.name[order[i]], is_dir[i] = pick.is_dir[order[i]], size[i] = pick.size[order[i]];
+	for (int i = 0; i < pick.n; i++) {
+		name[i] = pick.name[order[i]];
+		is_dir[i] = pick.is_dir[order[i]];
+		size[i] = pick.size[order[i]];
+	}
 	memcpy(pick.name, name, sizeof(char *) * (size_t)pick.n);
 	memcpy(pick.is_dir, is_dir, sizeof(bool) * (size_t)pick.n);
 	memcpy(pick.size, size, sizeof(long long) * (size_t)pick.n);
@@ -181,8 +187,10 @@ static int pick_key(struct tui *t, int key)
 		pick_load(up);
 	} else if (key > 32 && key < 127 && key != '/') {	/* typing finds: the first entry starting so */
 		size_t n = tui_now_ms() - pick.typed_ms > 1000 ? 0 : strlen(pick.typed);
-		if (n + 1 < sizeof(pick.typed))
-			pick.typed[n] = (char)key, pick.typed[n + 1] = '\0';
+		if (n + 1 < sizeof(pick.typed)) {
+			pick.typed[n] = (char)key;
+			pick.typed[n + 1] = '\0';
+		}
 		pick.typed_ms = tui_now_ms();
 		for (int k = 0; k < pick.n; k++)
 			if (!strncmp(pick.name[k], pick.typed, strlen(pick.typed))) {
@@ -278,7 +286,8 @@ int tui_launch_key(struct tui *t, int key)
 	} else if (v && (key == KEY_BACKSPACE || key == 127 || key == 8) && n) {
 		v[n - 1] = '\0';
 	} else if (v && key >= 32 && key < 127 && n + 1 < fields[form.field].len) {
-		v[n] = (char)key, v[n + 1] = '\0';
+		v[n] = (char)key;
+		v[n + 1] = '\0';
 	}
 	if (step) {
 		do

@@ -66,8 +66,11 @@ void tui_term_feed(const char *buf, size_t n)
 		else if (c == '\t')
 			term.col = (term.col + 8) & ~7;
 		else if (c >= 32 && c != 127) {
-			if (term.col >= TERM_COLS)
-				new_line(), l = term.line[term.last], len = 0;
+			if (term.col >= TERM_COLS) {
+				new_line();
+				l = term.line[term.last];
+				len = 0;
+			}
 			while (len < term.col)
 				l[len++] = ' ';
 			l[term.col++] = (char)c;

@@ -37,8 +37,10 @@ static void hist_add(const char *name, double rate)
 
 	for (int i = 0; i < MAX_VMS; i++) {
 		if (!strcmp(hist[i].name, name)) {
-			if (hist[i].n == SPARK)
-				memmove(hist[i].rate, hist[i].rate + 1, sizeof(double) * (SPARK - 1)), hist[i].n--;
+			if (hist[i].n == SPARK) {
+				memmove(hist[i].rate, hist[i].rate + 1, sizeof(double) * (SPARK - 1));
+				hist[i].n--;
+			}
 			hist[i].rate[hist[i].n++] = rate;
 			return;
 		}
@@ -56,7 +58,8 @@ static void hist_add(const char *name, double rate)
 	}
 	if (free_slot >= 0) {
 		snprintf(hist[free_slot].name, sizeof(hist[free_slot].name), "%s", name);
-		hist[free_slot].rate[0] = rate, hist[free_slot].n = 1;
+		hist[free_slot].rate[0] = rate;
+		hist[free_slot].n = 1;
 	}
 }
 
@@ -75,7 +78,8 @@ static void add_row(const struct vmm_status *st, const struct vmm_stats *stats, 
 
 	if (nrows >= MAX_VMS)
 		return;
-	r->st = *st, r->stats = *stats;
+	r->st = *st;
+	r->stats = *stats;
 	r->rate = st->uptime_ns ? stats->exits / (st->uptime_ns / 1e9) : 0;	/* until there is a previous sample */
 	for (int i = 0; i < nprev && dt > 0; i++)
 		if (!strcmp(prev[i].st.name, st->name))
@@ -169,7 +173,9 @@ static void vms_draw(struct tui *t)
 		 "EXITS/S", "CONSOLE");
 	if (t->sel >= nrows)
 		t->sel = nrows ? nrows - 1 : 0;
-	t->scroll = 0, t->list_top = y, t->list_rows = t->rows - 14 - y;
+	t->scroll = 0;
+	t->list_top = y;
+	t->list_rows = t->rows - 14 - y;
 	for (int i = 0; i < nrows && y < t->rows - 14; i++, y++) {
 		const struct vmm_status *st = &rows[i].st;
 		tui_count(rate, sizeof(rate), (unsigned long long)(rows[i].rate + 0.5));

@@ -93,7 +93,7 @@ static int place_initrd(struct vmm_mem *m, const struct vmm_boot_opts *o, uint8_
 	uint64_t addr = initrd_addr(m, o, zp);
 
 	if (!addr || addr < kernel_end || vmm_mem_write(m, addr, o->initrd.data, o->initrd.len) < 0) {
-		snprintf(err, errlen, "%s: %zu bytes do not fit between the kernel and 0x%llx (raise --mem)",
+		snprintf(err, errlen, "%s: %zu bytes do not fit between the kernel and 0x%llx (give the guest more memory)",
 			 o->initrd_path, o->initrd.len, (unsigned long long)top);
 		return -EFAULT;
 	}
@@ -240,7 +240,8 @@ static int vmlinux_place(const struct vmlinux *v, const struct vmm_boot_opts *o,
 {
 	uint64_t r[2];
 
-	*phys = v->link, *delta = 0;
+	*phys = v->link;
+	*delta = 0;
 	if (!v->relocs || has_word(o->cmdline, "nokaslr"))
 		return 0;
 	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
@@ -322,7 +323,7 @@ int vmm_boot_bzimage(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vm
 	b->kind = VMM_BOOT_BZIMAGE;
 	if (boot_unpacked(m, o, zp, setup, b) < 0) {
 		if (!vmm_mem_ptr(m, load, need)) {
-			snprintf(err, errlen, "%s: the kernel needs 0x%llx-0x%llx, outside guest memory (raise --mem)",
+			snprintf(err, errlen, "%s: the kernel needs 0x%llx-0x%llx, outside guest memory (give the guest more memory)",
 				 o->kernel.path, (unsigned long long)load, (unsigned long long)(load + need));
 			return -EFAULT;
 		}

@@ -33,11 +33,15 @@ static int get_phdr(const struct vmm_boot_image *img, int cls, unsigned i, struc
 	if (cls == 32) {
 		Elf32_Ehdr eh;
 		memcpy(&eh, img->data, sizeof(eh));
-		phoff = eh.e_phoff, entsize = eh.e_phentsize, num = eh.e_phnum;
+		phoff = eh.e_phoff;
+		entsize = eh.e_phentsize;
+		num = eh.e_phnum;
 	} else {
 		Elf64_Ehdr eh;
 		memcpy(&eh, img->data, sizeof(eh));
-		phoff = eh.e_phoff, entsize = eh.e_phentsize, num = eh.e_phnum;
+		phoff = eh.e_phoff;
+		entsize = eh.e_phentsize;
+		num = eh.e_phnum;
 	}
 	*count = (unsigned)num;
 	if (num > ELF_MAX_PHDRS || entsize != (cls == 32 ? sizeof(Elf32_Phdr) : sizeof(Elf64_Phdr)) ||
@@ -80,7 +84,7 @@ int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint6
 		}
 		uint8_t *dst = vmm_mem_ptr(m, p.paddr, p.memsz);
 		if (!dst) {
-			snprintf(err, errlen, "%s: segment %u (0x%llx-0x%llx) is outside guest memory (raise --mem?)",
+			snprintf(err, errlen, "%s: segment %u (0x%llx-0x%llx) is outside guest memory (give the guest more memory?)",
 				 img->path, i, (unsigned long long)p.paddr, (unsigned long long)(p.paddr + p.memsz));
 			return -EFAULT;
 		}

@@ -85,7 +85,7 @@ static int place_module(struct vmm_mem *m, const struct vmm_boot_opts *o, uint64
 	uint64_t start = (after + 0xfff) & ~0xfffull;
 
 	if (vmm_mem_write(m, start, o->initrd.data, o->initrd.len) < 0 || start + o->initrd.len > UINT32_MAX) {
-		snprintf(err, errlen, "%s: %zu bytes do not fit in guest memory after the kernel (raise --mem)",
+		snprintf(err, errlen, "%s: %zu bytes do not fit in guest memory after the kernel (give the guest more memory)",
 			 o->initrd_path, o->initrd.len);
 		return -EFAULT;
 	}
@@ -127,7 +127,7 @@ int vmm_boot_multiboot(struct vmm_mem *m, const struct vmm_boot_opts *o, size_t 
 	uint64_t base = vmm_boot_info_area(start, end), strings = base + MB_STRINGS;
 	if (!vmm_mem_ptr(m, base, BOOT_INFO_SIZE) || base + BOOT_INFO_SIZE > UINT32_MAX) {
 		snprintf(err, errlen, "%s: no room after the image (ends at 0x%llx) for the multiboot information "
-			 "(raise --mem)", o->kernel.path, (unsigned long long)end);
+			 "(give the guest more memory)", o->kernel.path, (unsigned long long)end);
 		return -EFAULT;
 	}
 	n = vmm_boot_e820(m, e820, 8);

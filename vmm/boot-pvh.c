@@ -35,7 +35,7 @@ int vmm_boot_pvh(struct vmm_mem *m, const struct vmm_boot_opts *o, uint32_t entr
 	}
 	base = vmm_boot_info_area(start, end);
 	if (!vmm_mem_ptr(m, base, BOOT_INFO_SIZE) || base + BOOT_INFO_SIZE > UINT32_MAX) {
-		snprintf(err, errlen, "%s: no room after the image for the PVH start info (raise --mem)", o->kernel.path);
+		snprintf(err, errlen, "%s: no room after the image for the PVH start info (give the guest more memory)", o->kernel.path);
 		return -EFAULT;
 	}
 	n = vmm_boot_e820(m, e, 8);
@@ -57,7 +57,7 @@ int vmm_boot_pvh(struct vmm_mem *m, const struct vmm_boot_opts *o, uint32_t entr
 		uint64_t at = after;
 		struct hvm_module mod = { at, o->initrd.len, 0, 0 };
 		if (vmm_mem_write(m, at, o->initrd.data, o->initrd.len) < 0) {
-			snprintf(err, errlen, "%s: does not fit in guest memory after the kernel (raise --mem)", o->initrd_path);
+			snprintf(err, errlen, "%s: does not fit in guest memory after the kernel (give the guest more memory)", o->initrd_path);
 			return -EFAULT;
 		}
 		vmm_mem_write(m, base + PVH_MODLIST, &mod, sizeof(mod));

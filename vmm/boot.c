@@ -66,7 +66,7 @@ static bool is_bzimage(const uint8_t *d, size_t len)
 static int load_flat(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vmm_boot *b, char *err, size_t errlen)
 {
 	if (vmm_mem_write(m, o->load_addr, o->kernel.data, o->kernel.len) < 0) {
-		snprintf(err, errlen, "%s: %zu bytes at --load-addr 0x%llx do not fit in guest memory (raise --mem)",
+		snprintf(err, errlen, "%s: %zu bytes at load address 0x%llx do not fit in guest memory (give the guest more memory)",
 			 o->kernel.path, o->kernel.len, (unsigned long long)o->load_addr);
 		return -EFAULT;
 	}
@@ -75,7 +75,7 @@ static int load_flat(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vm
 	b->entry = o->entry ? o->entry : o->load_addr;
 	b->image_end = o->load_addr + o->kernel.len;
 	if (!vmm_mem_ptr(m, b->entry, 1)) {
-		snprintf(err, errlen, "%s: --entry 0x%llx is outside guest memory", o->kernel.path,
+		snprintf(err, errlen, "%s: entry point 0x%llx is outside guest memory", o->kernel.path,
 			 (unsigned long long)b->entry);
 		return -EFAULT;
 	}
@@ -108,6 +108,6 @@ int vmm_boot_load(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vmm_b
 		return -ENOEXEC;
 	}
 	snprintf(err, errlen, "%s: not a kernel nestvisor can boot (no bzImage header, multiboot header or ELF); "
-		 "for a raw binary give --load-addr and --entry", o->kernel.path);
+		 "a raw binary needs a load address and an entry point", o->kernel.path);
 	return -ENOEXEC;
 }

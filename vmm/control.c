@@ -59,7 +59,7 @@ int vmm_control_name_check(const char *name, char *err, size_t errlen)
 
 	if (n == 0 || n > VMM_NAME_MAX || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n ||
 	    name[0] == '.' || name[0] == '-') {
-		snprintf(err, errlen, "--name '%.*s': a VM's name is 1 to %d letters, digits, '.', '_' or '-', not starting "
+		snprintf(err, errlen, "'%.*s': a VM's name is 1 to %d letters, digits, '.', '_' or '-', not starting "
 			 "with '.' or '-'", (int)(n > 64 ? 64 : n), name ? name : "", VMM_NAME_MAX);
 		return -EINVAL;
 	}
@@ -197,7 +197,8 @@ static char *ok_json(void)
 
 static char *on_bad(struct vmm *vm, const char *name, const struct ctl_request *r)
 {
-	(void)vm, (void)name;
+	(void)vm;
+	(void)name;
 	return error_json(r->error);
 }
 
@@ -225,7 +226,8 @@ static char *on_stats(struct vmm *vm, const char *name, const struct ctl_request
 	struct vmm_stats s;
 	char *out = NULL;
 
-	(void)name, (void)r;
+	(void)name;
+	(void)r;
 	vmm_stats_get(vm, &s);
 	char *j = vmm_stats_json(&s);
 	if (j && (out = malloc(strlen(j) + 16)))
@@ -236,21 +238,24 @@ static char *on_stats(struct vmm *vm, const char *name, const struct ctl_request
 
 static char *on_pause(struct vmm *vm, const char *name, const struct ctl_request *r)
 {
-	(void)name, (void)r;
+	(void)name;
+	(void)r;
 	vmm_pause(vm);
 	return ok_json();
 }
 
 static char *on_resume(struct vmm *vm, const char *name, const struct ctl_request *r)
 {
-	(void)name, (void)r;
+	(void)name;
+	(void)r;
 	vmm_resume(vm);
 	return ok_json();
 }
 
 static char *on_stop(struct vmm *vm, const char *name, const struct ctl_request *r)
 {
-	(void)name, (void)r;
+	(void)name;
+	(void)r;
 	vmm_stop(vm);
 	return ok_json();
 }
@@ -296,7 +301,8 @@ static bool queue_reply(struct client *cl, const char *reply)
 		char *o = realloc(cl->out, cap);
 		if (!o)
 			return false;
-		cl->out = o, cl->outcap = cap;
+		cl->out = o;
+		cl->outcap = cap;
 	}
 	memcpy(cl->out + cl->outlen, reply, n - 1);
 	cl->out[cl->outlen + n - 1] = '\n';
@@ -372,9 +378,10 @@ static void *control_thread(void *arg)
 		for (int i = n - 1; i >= 0; i--) {
 			short ev = p[i + 2].revents;
 			bool ok = !(ev & (POLLERR | POLLNVAL)) && now - cl[i].last_ns < (uint64_t)CTL_IDLE_MS * 1000000;
-			if (ok && (ev & POLLOUT))
-				ok = flush(&cl[i]), cl[i].last_ns = now;
-			else if (ok && (ev & (POLLIN | POLLHUP)))
+			if (ok && (ev & POLLOUT)) {
+				ok = flush(&cl[i]);
+				cl[i].last_ns = now;
+			} else if (ok && (ev & (POLLIN | POLLHUP)))
 				ok = serve(vm, ctl, &cl[i]);
 			if (!ok)
 				drop(cl, &n, i);
@@ -387,8 +394,10 @@ static void *control_thread(void *arg)
 				close(fd);	/* too many clients at once */
 		}
 	}
-	for (int i = 0; i < n; i++)
-		close(cl[i].fd), free(cl[i].out);
+	for (int i = 0; i < n; i++) {
+		close(cl[i].fd);
+		free(cl[i].out);
+	}
 	return NULL;
 }
 
@@ -399,7 +408,7 @@ static int claim_path(const char *path, const char *name, char *err, size_t errl
 
 	if (fd >= 0) {
 		close(fd);
-		snprintf(err, errlen, "a VM named %s is already running (%s); choose another --name", name, path);
+		snprintf(err, errlen, "a VM named %s is already running (%s); choose another name", name, path);
 		return -EADDRINUSE;
 	}
 	if (fd == -ECONNREFUSED)
@@ -422,7 +431,7 @@ int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen
 	if ((rc = vmm_control_name_check(name, err, errlen)) < 0 || (rc = vmm_control_dir(dir, sizeof(dir), err, errlen)) < 0)
 		return rc;
 	if ((rc = vmm_control_path(name, ctl->path, sizeof(ctl->path))) < 0) {
-		snprintf(err, errlen, "--name %s: no control socket for it (%s)", name, strerror(-rc));
+		snprintf(err, errlen, "VM %s: no control socket for it (%s)", name, strerror(-rc));
 		return rc;
 	}
 	if ((rc = claim_path(ctl->path, name, err, errlen)) < 0)
@@ -480,7 +489,8 @@ char *vmm_control_call(const char *path, const char *request, int timeout_ms)
 				errno = EMSGSIZE;
 				goto fail;
 			}
-			buf = more, cap *= 2;
+			buf = more;
+			cap *= 2;
 		}
 		if (poll(&p, 1, timeout_ms) <= 0) {
 			errno = ETIMEDOUT;
@@ -560,14 +570,20 @@ int vmm_status_from_json(const char *text, struct vmm_status *st)
 		json_object_put(o);
 		return -EBADMSG;
 	}
-	str_of(o, "name", st->name, sizeof(st->name)), str_of(o, "state", st->state, sizeof(st->state));
-	str_of(o, "console", st->console, sizeof(st->console)), str_of(o, "kernel", st->kernel, sizeof(st->kernel));
-	str_of(o, "boot", st->boot, sizeof(st->boot)), str_of(o, "net", st->net, sizeof(st->net));
+	str_of(o, "name", st->name, sizeof(st->name));
+	str_of(o, "state", st->state, sizeof(st->state));
+	str_of(o, "console", st->console, sizeof(st->console));
+	str_of(o, "kernel", st->kernel, sizeof(st->kernel));
+	str_of(o, "boot", st->boot, sizeof(st->boot));
+	str_of(o, "net", st->net, sizeof(st->net));
 	str_of(o, "net_backend", st->net_backend, sizeof(st->net_backend));
-	st->pid = (int)int_of(o, "pid"), st->cpus = (int)int_of(o, "cpus");
+	st->pid = (int)int_of(o, "pid");
+	st->cpus = (int)int_of(o, "cpus");
 	st->nested_state_bytes = (int)int_of(o, "nested_state_bytes");
-	st->mem = (uint64_t)int_of(o, "mem"), st->uptime_ns = (uint64_t)int_of(o, "uptime_ns");
-	st->nested = int_of(o, "nested"), st->rng = int_of(o, "rng");
+	st->mem = (uint64_t)int_of(o, "mem");
+	st->uptime_ns = (uint64_t)int_of(o, "uptime_ns");
+	st->nested = int_of(o, "nested");
+	st->rng = int_of(o, "rng");
 	json_object *disks;
 	if (json_object_object_get_ex(o, "disks", &disks) && json_object_is_type(disks, json_type_array))
 		st->ndisks = (int)json_object_array_length(disks);

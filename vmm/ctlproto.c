@@ -46,8 +46,10 @@ void ctl_parse(const char *line, size_t len, struct ctl_request *r)
 			r->data_len = (size_t)json_object_get_string_len(d);
 			if ((r->data = malloc(r->data_len + 1)))
 				memcpy(r->data, json_object_get_string(d), r->data_len + 1);
-			else
-				r->cmd = CTL_BAD, r->error = "out of memory";
+			else {
+				r->cmd = CTL_BAD;
+				r->error = "out of memory";
+			}
 		}
 	}
 out:

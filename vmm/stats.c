@@ -231,7 +231,8 @@ static int rows_from(json_object *o, const char *key, struct vmm_stat_row *r, in
 	for (size_t i = 0; i < json_object_array_length(a) && n < max; i++, n++) {
 		json_object *e = json_object_array_get_idx(a, i);
 		member_str(e, "what", r[n].what, sizeof(r[n].what));
-		r[n].count = member_u64(e, "count"), r[n].ns = member_u64(e, "ns");
+		r[n].count = member_u64(e, "count");
+		r[n].ns = member_u64(e, "ns");
 	}
 	return n;
 }
@@ -245,18 +246,24 @@ int vmm_stats_from_json(const char *text, struct vmm_stats *s)
 		json_object_put(o);
 		return -EBADMSG;
 	}
-	s->exits = member_u64(o, "exits"), s->ns_in_vmm = member_u64(o, "ns_in_vmm");
-	s->uptime_ns = member_u64(o, "uptime_ns"), s->cpus = (int)member_u64(o, "cpus");
-	s->mem = member_u64(o, "mem"), s->mem_touched = member_u64(o, "mem_touched");
-	s->vmm_rss_max = member_u64(o, "vmm_rss_max"), s->paused = member_u64(o, "paused");
-	s->coalesced = member_u64(o, "coalesced"), s->nested = member_u64(o, "nested");
+	s->exits = member_u64(o, "exits");
+	s->ns_in_vmm = member_u64(o, "ns_in_vmm");
+	s->uptime_ns = member_u64(o, "uptime_ns");
+	s->cpus = (int)member_u64(o, "cpus");
+	s->mem = member_u64(o, "mem");
+	s->mem_touched = member_u64(o, "mem_touched");
+	s->vmm_rss_max = member_u64(o, "vmm_rss_max");
+	s->paused = member_u64(o, "paused");
+	s->coalesced = member_u64(o, "coalesced");
+	s->nested = member_u64(o, "nested");
 	s->nested_state_bytes = (int)member_u64(o, "nested_state_bytes");
 	if (json_object_object_get_ex(o, "devices", &devs) && json_object_is_type(devs, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(devs) && s->ndevs < VMM_MAX_DISKS + 2; i++) {
 			json_object *d = json_object_array_get_idx(devs, i);
 			struct vmm_dev_stat *v = &s->devs[s->ndevs++];
 			member_str(d, "what", v->what, sizeof(v->what));
-			v->notifies = member_u64(d, "notifies"), v->interrupts = member_u64(d, "interrupts");
+			v->notifies = member_u64(d, "notifies");
+			v->interrupts = member_u64(d, "interrupts");
 			v->bytes = member_u64(d, "bytes");
 		}
 	s->nreasons = rows_from(o, "by_reason", s->reasons, 32);

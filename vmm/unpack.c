@@ -48,8 +48,10 @@ static struct key payload_key(const uint8_t *p, size_t len)
 	uint64_t l = len;
 	uLong crc = crc32(0, (const Bytef *)&l, sizeof(l)), adler = adler32(1, (const Bytef *)&l, sizeof(l));
 
-	crc = crc32(crc, p, (uInt)n), crc = crc32(crc, p + len - n, (uInt)n);
-	adler = adler32(adler, p, (uInt)n), adler = adler32(adler, p + len - n, (uInt)n);
+	crc = crc32(crc, p, (uInt)n);
+	crc = crc32(crc, p + len - n, (uInt)n);
+	adler = adler32(adler, p, (uInt)n);
+	adler = adler32(adler, p + len - n, (uInt)n);
 	return (struct key){ len, (uint32_t)crc, (uint32_t)adler };
 }
 
@@ -107,7 +109,10 @@ static int decompress(const uint8_t *p, size_t len, uint8_t *out, size_t outlen)
 		lzma_stream s = LZMA_STREAM_INIT;
 		if (lzma_stream_decoder(&s, UINT64_MAX, 0) != LZMA_OK)
 			return -ENOMEM;
-		s.next_in = p, s.avail_in = len, s.next_out = out, s.avail_out = outlen;
+		s.next_in = p;
+		s.avail_in = len;
+		s.next_out = out;
+		s.avail_out = outlen;
 		lzma_ret r = lzma_code(&s, LZMA_FINISH);
 		bool ok = r == LZMA_STREAM_END && s.total_out == outlen;
 		lzma_end(&s);
@@ -117,7 +122,10 @@ static int decompress(const uint8_t *p, size_t len, uint8_t *out, size_t outlen)
 		z_stream z = { 0 };
 		if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
 			return -ENOMEM;
-		z.next_in = (Bytef *)p, z.avail_in = (uInt)len, z.next_out = out, z.avail_out = (uInt)outlen;
+		z.next_in = (Bytef *)p;
+		z.avail_in = (uInt)len;
+		z.next_out = out;
+		z.avail_out = (uInt)outlen;
 		int r = inflate(&z, Z_FINISH);
 		bool ok = r == Z_STREAM_END && z.total_out == outlen;
 		inflateEnd(&z);

@@ -25,7 +25,9 @@ int virtq_start(const struct vmm_mem *m, struct virtq *q)
 {
 	uint64_t n = q->size;
 
-	q->broken = false, q->why[0] = '\0', q->last_avail = q->used_idx = 0;
+	q->broken = false;
+	q->why[0] = '\0';
+	q->last_avail = q->used_idx = 0;
 	if (n == 0 || n > VIRTQ_MAX_SIZE || (n & (n - 1)))
 		return broken(q, "queue size %u is not a power of two up to %u", q->size, VIRTQ_MAX_SIZE);
 	if ((q->desc & 15) || (q->avail & 1) || (q->used & 3))
@@ -69,10 +71,13 @@ static int add_buf(const struct vmm_mem *m, struct virtq *q, struct virtq_chain 
 		return broken(q, "a device-readable buffer after a device-writable one");
 	if (c->nout + c->nin >= VIRTQ_MAX_SEGS)
 		return broken(q, "a chain of more than %d buffers", VIRTQ_MAX_SEGS);
-	if (w)
-		c->in[c->nin++] = (struct virtq_buf){ host, d->len }, c->in_len += d->len;
-	else
-		c->out[c->nout++] = (struct virtq_buf){ host, d->len }, c->out_len += d->len;
+	if (w) {
+		c->in[c->nin++] = (struct virtq_buf){ host, d->len };
+		c->in_len += d->len;
+	} else {
+		c->out[c->nout++] = (struct virtq_buf){ host, d->len };
+		c->out_len += d->len;
+	}
 	return 0;
 }
 
@@ -186,7 +191,8 @@ static size_t copy(const struct virtq_buf *b, int n, size_t off, uint8_t *p, siz
 			memcpy(b[i].host + off, p + done, k);
 		else
 			memcpy(p + done, b[i].host + off, k);
-		done += k, off = 0;
+		done += k;
+		off = 0;
 	}
 	return done;
 }

@@ -217,7 +217,9 @@ int vmm_msi_route_set(struct vmm *vm, int gsi, uint32_t addr_lo, uint32_t addr_h
 		return -ENOSPC;
 	}
 	vm->msi_route[i].used = true;
-	vm->msi_route[i].addr_lo = addr_lo, vm->msi_route[i].addr_hi = addr_hi, vm->msi_route[i].data = data;
+	vm->msi_route[i].addr_lo = addr_lo;
+	vm->msi_route[i].addr_hi = addr_hi;
+	vm->msi_route[i].data = data;
 	if ((rc = set_irq_routing(vm)) < 0)
 		vm->msi_route[i].used = false;
 	pthread_mutex_unlock(&vm->route_lock);
@@ -278,7 +280,7 @@ static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, 
 		return -ENOENT;
 	}
 	if ((uint64_t)st.st_size > max) {
-		snprintf(err, errlen, "%s: %lld bytes is larger than guest memory (raise --mem)", path, (long long)st.st_size);
+		snprintf(err, errlen, "%s: %lld bytes is larger than guest memory (give the guest more memory)", path, (long long)st.st_size);
 		close(fd);
 		return -EFBIG;
 	}
@@ -364,12 +366,12 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 	atomic_init(&vm->end, VMM_END_RUNNING);
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: kicks a vCPU out of KVM_RUN */
 	if (cfg->cpus < 1 || cfg->cpus > VMM_MAX_CPUS) {
-		snprintf(err, errlen, "--cpus %d: between 1 and %d", cfg->cpus, VMM_MAX_CPUS);
+		snprintf(err, errlen, "%d vCPUs: a VM has 1 to %d", cfg->cpus, VMM_MAX_CPUS);
 		rc = -EINVAL;
 		goto fail;
 	}
 	if (cfg->mem < (1ull << 20) || cfg->mem > VMM_MEM_MAX || !(cfg->timeout >= 0 && cfg->timeout <= VMM_TIMEOUT_MAX)) {
-		snprintf(err, errlen, "--mem %llu bytes or --timeout %g s: out of range (1 MiB to 1 TiB; 0 to %d s)",
+		snprintf(err, errlen, "memory of %llu bytes or a time limit of %g s: out of range (1 MiB to 1 TiB; 0 to %d s)",
 			 (unsigned long long)cfg->mem, cfg->timeout, VMM_TIMEOUT_MAX);
 		rc = -EINVAL;
 		goto fail;
@@ -481,7 +483,7 @@ int vmm_run(struct vmm *vm)
 		c->started = false;
 	}
 	if (atomic_load(&vm->end) == VMM_END_TIMEOUT) {	/* the vCPUs are stopped: their registers are stable */
-		snprintf(vm->report, sizeof(vm->report), "the guest was still running after --timeout %.1f s\n",
+		snprintf(vm->report, sizeof(vm->report), "the guest was still running at its time limit, %.1f s\n",
 			 vm->cfg.timeout);
 		vmm_vcpu_report(&vm->cpu[0], NULL);
 	}
@@ -563,7 +565,8 @@ int vmm_nested_state_save(struct vmm *vm, int cpu, void **buf, size_t *len)
 {
 	int rc;
 
-	*buf = NULL, *len = 0;
+	*buf = NULL;
+	*len = 0;
 	if (cpu < 0 || cpu >= vm->ncpus)
 		return -EINVAL;
 	if ((rc = wait_parked(vm)) < 0)

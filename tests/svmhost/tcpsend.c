@@ -31,7 +31,8 @@ int main(int argc, char **argv)
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
 			break;
-		close(fd), fd = -1;
+		close(fd);
+		fd = -1;
 		usleep(200000);
 	}
 	if (fd < 0)

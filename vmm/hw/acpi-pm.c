@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/errmsg.h"
 #include "vmm/hw/io.h"
 #include "vmm/vm.h"
 
@@ -91,7 +92,7 @@ int vmm_pm_init(struct vmm *vm, char *err, size_t errlen)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
 	if ((rc = vmm_pio_register(vm, "acpi-pm", PM_BASE, 12, pm_io, p)) < 0)
-		return snprintf(err, errlen, "device acpi-pm at port 0x%x: %s", PM_BASE, strerror(-rc)), rc;
+		return errmsg(err, errlen, rc, "device acpi-pm at port 0x%x: %s", PM_BASE, strerror(-rc));
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "common/errmsg.h"
 #include "vmm/hw/io.h"
 #include "vmm/vm.h"
 
@@ -59,7 +60,8 @@ static void cmos_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_
 {
 	struct vmm_cmos *p = dev;
 
-	(void)vm, (void)size;
+	(void)vm;
+	(void)size;
 	pthread_mutex_lock(&p->lock);
 	if (port == 0x70 && write)
 		p->index = data[0] & 0x7f;	/* bit 7 is the NMI mask */
@@ -82,12 +84,17 @@ static void cmos_sizes(struct vmm *vm, struct vmm_cmos *p)
 	p->cmos[0x0a] = 0x26;
 	p->cmos[0x0b] = 0x02;	/* 24-hour, BCD */
 	p->cmos[0x0d] = 0x80;	/* RAM and time valid */
-	p->cmos[0x15] = 0x80, p->cmos[0x16] = 0x02;	/* 640 KiB base memory */
+	p->cmos[0x15] = 0x80;
+	p->cmos[0x16] = 0x02;	/* 640 KiB base memory */
 	kb = kb > 0xffff ? 0xffff : kb;
-	p->cmos[0x17] = p->cmos[0x30] = (uint8_t)kb, p->cmos[0x18] = p->cmos[0x31] = (uint8_t)(kb >> 8);
+	p->cmos[0x17] = p->cmos[0x30] = (uint8_t)kb;
+	p->cmos[0x18] = p->cmos[0x31] = (uint8_t)(kb >> 8);
 	ext = ext > 0xffff ? 0xffff : ext;
-	p->cmos[0x34] = (uint8_t)ext, p->cmos[0x35] = (uint8_t)(ext >> 8);
-	p->cmos[0x5b] = (uint8_t)high, p->cmos[0x5c] = (uint8_t)(high >> 8), p->cmos[0x5d] = (uint8_t)(high >> 16);
+	p->cmos[0x34] = (uint8_t)ext;
+	p->cmos[0x35] = (uint8_t)(ext >> 8);
+	p->cmos[0x5b] = (uint8_t)high;
+	p->cmos[0x5c] = (uint8_t)(high >> 8);
+	p->cmos[0x5d] = (uint8_t)(high >> 16);
 	p->cmos[0x5f] = (uint8_t)(vm->ncpus - 1);
 }
 
@@ -125,9 +132,9 @@ int vmm_cmos_init(struct vmm *vm, char *err, size_t errlen)
 	pthread_mutex_init(&p->lock, NULL);
 	cmos_sizes(vm, p);
 	if ((rc = vmm_pio_register(vm, "cmos", 0x70, 2, cmos_io, p)) < 0)
-		return snprintf(err, errlen, "device cmos at port 0x70: %s", strerror(-rc)), rc;
+		return errmsg(err, errlen, rc, "device cmos at port 0x70: %s", strerror(-rc));
 	if ((rc = vmm_pio_coalesce(vm, 0x70, 1)) < 0)	/* the index port: a write needs no answer */
-		return snprintf(err, errlen, "KVM_REGISTER_COALESCED_MMIO for the CMOS index port: %s", strerror(-rc)), rc;
+		return errmsg(err, errlen, rc, "KVM_REGISTER_COALESCED_MMIO for the CMOS index port: %s", strerror(-rc));
 	return 0;
 }
 

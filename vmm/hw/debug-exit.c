@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "common/errmsg.h"
 #include "vmm/hw/io.h"
 #include "vmm/vm.h"
 
@@ -24,7 +25,8 @@ struct vmm_testdev {
 /* isa-debug-exit: the guest's value v ends the VM with status (v << 1) | 1. */
 static void debug_exit_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
 {
-	(void)dev, (void)port;
+	(void)dev;
+	(void)port;
 	if (write)
 		vmm_end(vm, VMM_END_DEBUG_EXIT, (int)io_get(data, size));
 	else
@@ -89,7 +91,7 @@ int vmm_testdev_init(struct vmm *vm, char *err, size_t errlen)
 	    (rc = vmm_pio_register(vm, "testdev", 0xe0, 8, testdev_io, p)) < 0 ||
 	    (rc = vmm_pio_register(vm, "testdev-irq", 0x2000, TESTDEV_IRQS, testdev_io, p)) < 0 ||
 	    (rc = vmm_mmio_register(vm, "testdev-iomem", TESTDEV_MMIO, TESTDEV_MMIO_LEN, testdev_mmio, p)) < 0)
-		return snprintf(err, errlen, "debug-exit and pc-testdev: %s", strerror(-rc)), rc;
+		return errmsg(err, errlen, rc, "debug-exit and pc-testdev: %s", strerror(-rc));
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/errmsg.h"
 #include "vmm/hw/io.h"
 #include "vmm/vm.h"
 
@@ -59,7 +60,7 @@ int vmm_fwcfg_init(struct vmm *vm, char *err, size_t errlen)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
 	if ((rc = vmm_pio_register(vm, "fw_cfg", 0x510, 2, fwcfg_io, p)) < 0)
-		return snprintf(err, errlen, "device fw_cfg at port 0x510: %s", strerror(-rc)), rc;
+		return errmsg(err, errlen, rc, "device fw_cfg at port 0x510: %s", strerror(-rc));
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "common/errmsg.h"
 #include "vmm/hw/net.h"
 #include "vmm/vm.h"
 
@@ -91,7 +92,8 @@ static void tap_receive_merged(struct tap *t, size_t n)
 			break;	/* out of buffers: what was taken goes back empty; the frame is lost */
 		size_t len = c->in_len < n - off ? (size_t)c->in_len : n - off;
 		virtq_scatter(c, 0, t->bounce + off, len);
-		used[k].head = c->head, used[k++].len = (uint32_t)len;
+		used[k].head = c->head;
+		used[k++].len = (uint32_t)len;
 		off += len;
 	}
 	uint16_t nbuf = off == n ? k : 0;
@@ -254,7 +256,8 @@ static void tap_driver_ok(struct net *net)
 		vhost_stop(t);
 		vmm_warn(net->v->vm, "virtio-net: vhost-net refused the queues (%s); this VM's frames go through nestvisor",
 			 strerror(-rc));
-		close(t->vhost), t->vhost = -1;
+		close(t->vhost);
+		t->vhost = -1;
 		snprintf(t->why_not, sizeof(t->why_not), "it refused the queues: %s", strerror(-rc));
 	}
 }
@@ -278,8 +281,8 @@ static int tap_name_check(const char *name, size_t len, char *err, size_t errlen
 		ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
 		     (name[i] >= '0' && name[i] <= '9') || name[i] == '-' || name[i] == '_' || name[i] == '.';
 	if (!ok)
-		return snprintf(err, errlen, "--net tap=%.*s: a tap's name is 1 to %d letters, digits, '-', '_' or '.'",
-				(int)(len > 64 ? 64 : len), name, IFNAMSIZ - 1), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "tap %.*s: a tap's name is 1 to %d letters, digits, '-', '_' or '.'",
+				(int)(len > 64 ? 64 : len), name, IFNAMSIZ - 1);
 	return 0;
 }
 
@@ -290,7 +293,7 @@ static int parse_tap(const char *opts, struct tap *t, char *err, size_t errlen)
 	int rc;
 
 	if (opts[0] != '=')
-		return snprintf(err, errlen, "--net tap needs the tap's name: %s", net_tap_backend.usage), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "a tap network needs the tap's name: %s", net_tap_backend.usage);
 	end = strchr(name, ',');
 	end = end ? end : name + strlen(name);
 	if ((rc = tap_name_check(name, (size_t)(end - name), err, errlen)) < 0)
@@ -308,8 +311,8 @@ static int parse_tap(const char *opts, struct tap *t, char *err, size_t errlen)
 		else if (k == 9 && !strncmp(o, "vhost=off", k))
 			t->vhost_mode = VHOST_OFF;
 		else
-			return snprintf(err, errlen, "--net tap=%s: '%.*s' is not vhost=auto|on|off", t->ifname,
-					(int)(k > 64 ? 64 : k), o), -EINVAL;
+			return errmsg(err, errlen, -EINVAL, "tap %s: '%.*s' is not vhost=auto|on|off", t->ifname,
+					(int)(k > 64 ? 64 : k), o);
 	}
 	return 0;
 }
@@ -320,26 +323,25 @@ static int tap_attach(struct tap *t, char *err, size_t errlen)
 	int hdr = NET_HDR;
 
 	if ((t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK)) < 0)
-		return snprintf(err, errlen, "--net tap=%s: /dev/net/tun: %s (modprobe tun)", t->ifname, strerror(errno)),
-		       -errno;
+		return errmsg(err, errlen, -errno, "tap %s: /dev/net/tun: %s (modprobe tun)", t->ifname, strerror(errno));
 	memcpy(ifr.ifr_name, t->ifname, sizeof(t->ifname));
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
 		if (e == EPERM)
-			snprintf(err, errlen, "--net tap=%s: not allowed: run as root, or have root make the tap yours first: "
+			snprintf(err, errlen, "tap %s: not allowed: run as root, or have root make the tap yours first: "
 				 "ip tuntap add mode tap user $USER name %s", t->ifname, t->ifname);
 		else if (e == EBUSY)
-			snprintf(err, errlen, "--net tap=%s: another process has it open (a tap serves one VM at a time)",
+			snprintf(err, errlen, "tap %s: another process has it open (a tap serves one VM at a time)",
 				 t->ifname);
 		else if (e == EINVAL)
-			snprintf(err, errlen, "--net tap=%s: a network interface of that name exists and is not a tap, or "
+			snprintf(err, errlen, "tap %s: a network interface of that name exists and is not a tap, or "
 				 "was made without vnet_hdr (ip tuntap add mode tap vnet_hdr name %s)", t->ifname, t->ifname);
 		else
-			snprintf(err, errlen, "--net tap=%s: TUNSETIFF: %s", t->ifname, strerror(e));
+			snprintf(err, errlen, "tap %s: TUNSETIFF: %s", t->ifname, strerror(e));
 		return -e;
 	}
 	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) < 0)
-		return snprintf(err, errlen, "--net tap=%s: TUNSETVNETHDRSZ: %s", t->ifname, strerror(errno)), -errno;
+		return errmsg(err, errlen, -errno, "tap %s: TUNSETVNETHDRSZ: %s", t->ifname, strerror(errno));
 	/* The tap carries the offloads if it takes all of them; then none until the guest says which it wants. */
 	bool offloads = ioctl(t->fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) == 0;
 	ioctl(t->fd, TUNSETOFFLOAD, 0);
@@ -351,7 +353,7 @@ static int tap_attach(struct tap *t, char *err, size_t errlen)
 static int vhost_open(struct tap *t, char *err, size_t errlen)
 {
 	if (t->vhost_mode == VHOST_OFF)
-		return snprintf(t->why_not, sizeof(t->why_not), "vhost=off"), 0;
+		return errmsg(t->why_not, sizeof(t->why_not), 0, "vhost=off");
 	if ((t->vhost = open("/dev/vhost-net", O_RDWR | O_CLOEXEC)) < 0)
 		snprintf(t->why_not, sizeof(t->why_not), "/dev/vhost-net: %s", strerror(errno));
 	else if (ioctl(t->vhost, VHOST_SET_OWNER) < 0 || ioctl(t->vhost, VHOST_GET_FEATURES, &t->vhost_features) < 0)
@@ -360,11 +362,13 @@ static int vhost_open(struct tap *t, char *err, size_t errlen)
 		snprintf(t->why_not, sizeof(t->why_not), "this kernel's vhost-net lacks virtio 1.0");
 	else
 		return 0;
-	if (t->vhost >= 0)
-		close(t->vhost), t->vhost = -1;
+	if (t->vhost >= 0) {
+		close(t->vhost);
+		t->vhost = -1;
+	}
 	if (t->vhost_mode == VHOST_ON)
-		return snprintf(err, errlen, "--net tap=%s,vhost=on: %s (modprobe vhost_net, or vhost=auto)", t->ifname,
-				t->why_not), -ENODEV;
+		return errmsg(err, errlen, -ENODEV, "tap %s, vhost=on: %s (modprobe vhost_net, or vhost=auto)", t->ifname,
+				t->why_not);
 	return 0;
 }
 
@@ -375,7 +379,8 @@ static int tap_open(struct net *net, const char *opts, char *err, size_t errlen)
 
 	if (!t)
 		return -ENOMEM;
-	net->be_state = t, t->net = net;
+	net->be_state = t;
+	t->net = net;
 	t->fd = t->vhost = t->wake = t->vcall[0] = t->vcall[1] = -1;
 	if ((rc = parse_tap(opts, t, err, errlen)) < 0 || (rc = tap_attach(t, err, errlen)) < 0 ||
 	    (rc = vhost_open(t, err, errlen)) < 0)
@@ -383,7 +388,7 @@ static int tap_open(struct net *net, const char *opts, char *err, size_t errlen)
 	if (t->vhost >= 0)
 		net->features |= NET_F_MRG_RXBUF & t->vhost_features;	/* offloads and the MAC are the tap's and ours */
 	if ((t->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return snprintf(err, errlen, "virtio-net: eventfd: %s", strerror(errno)), -errno;
+		return errmsg(err, errlen, -errno, "virtio-net: eventfd: %s", strerror(errno));
 	return 0;
 }
 
@@ -401,13 +406,13 @@ static int tap_start(struct net *net, char *err, size_t errlen)
 									       (uintptr_t)vm->mem.host + vm->mem.low, 0 };
 		for (int q = 0; q < 2; q++)
 			if ((t->vcall[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-				return snprintf(err, errlen, "virtio-net: eventfd: %s", strerror(errno)), -errno;
+				return errmsg(err, errlen, -errno, "virtio-net: eventfd: %s", strerror(errno));
 		if (ioctl(t->vhost, VHOST_SET_MEM_TABLE, &mt) < 0)
-			return snprintf(err, errlen, "--net tap=%s: vhost-net: VHOST_SET_MEM_TABLE: %s", t->ifname,
-					strerror(errno)), -errno;
+			return errmsg(err, errlen, -errno, "tap %s: vhost-net: VHOST_SET_MEM_TABLE: %s", t->ifname,
+					strerror(errno));
 	}
 	if ((rc = pthread_create(&t->thread, NULL, tap_thread, t)) != 0)
-		return snprintf(err, errlen, "virtio-net: its thread: %s", strerror(rc)), -rc;
+		return errmsg(err, errlen, -rc, "virtio-net: its thread: %s", strerror(rc));
 	t->started = true;
 	return 0;
 }
@@ -468,7 +473,7 @@ static bool tap_bytes(struct net *net, uint64_t *bytes)
 }
 
 const struct net_backend net_tap_backend = {
-	.name = "tap", .usage = "--net tap=NAME[,vhost=auto|on|off]",
+	.name = "tap", .usage = "tap=NAME[,vhost=auto|on|off]",
 	.open = tap_open, .start = tap_start, .tx = tap_tx, .rx_ready = tap_rx_ready, .driver_ok = tap_driver_ok,
 	.reset = tap_reset, .close = tap_close, .describe = tap_describe, .bytes = tap_bytes,
 };

@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "common/errmsg.h"
 #include "vmm/hw/net.h"
 #include "vmm/vm.h"
 
@@ -52,7 +53,7 @@ static int load_slirp(char *err, size_t errlen)
 	if (h)
 		return 0;
 	if (!(h = dlopen(lib, RTLD_NOW | RTLD_LOCAL))) {
-		snprintf(err, errlen, "--net user needs libslirp (%s): apt-get install libslirp0", dlerror());
+		snprintf(err, errlen, "user networking needs libslirp (%s): apt-get install libslirp0", dlerror());
 		return -ENOSYS;
 	}
 #define SLIRP_LOAD(f) if (!(sl.f = (__typeof__(f) *)dlsym(h, #f))) { \
@@ -220,10 +221,11 @@ static int parse_user(const char *opts, struct user *n, char *err, size_t errlen
 		int hp, gp, used = 0;
 		if (n->nfwd >= MAX_FWD || sscanf(tok, "hostfwd=%3[a-z]:%d-:%d%n", proto, &hp, &gp, &used) != 3 ||
 		    tok[used] || (strcmp(proto, "tcp") && strcmp(proto, "udp")) || hp < 1 || hp > 65535 || gp < 1 || gp > 65535)
-			return snprintf(err, errlen, "--net user: '%s' is not hostfwd=tcp:HOSTPORT-:GUESTPORT (at most %d)", tok,
-					MAX_FWD), -EINVAL;
+			return errmsg(err, errlen, -EINVAL, "user networking: '%s' is not hostfwd=tcp:HOSTPORT-:GUESTPORT (at most %d)", tok,
+					MAX_FWD);
 		n->fwd[n->nfwd].udp = !strcmp(proto, "udp");
-		n->fwd[n->nfwd].host_port = hp, n->fwd[n->nfwd++].guest_port = gp;
+		n->fwd[n->nfwd].host_port = hp;
+		n->fwd[n->nfwd++].guest_port = gp;
 	}
 	return 0;
 }
@@ -235,13 +237,15 @@ static int user_open(struct net *net, const char *opts, char *err, size_t errlen
 
 	if (!n)
 		return -ENOMEM;
-	net->be_state = n, n->net = net, n->wake = -1;
+	net->be_state = n;
+	n->net = net;
+	n->wake = -1;
 	pthread_mutex_init(&n->lock, NULL);
 	net->features = NET_F_MAC;
 	if ((rc = parse_user(opts, n, err, errlen)) < 0 || (rc = load_slirp(err, errlen)) < 0)
 		return rc;
 	if ((n->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return snprintf(err, errlen, "virtio-net: eventfd: %s", strerror(errno)), -errno;
+		return errmsg(err, errlen, -errno, "virtio-net: eventfd: %s", strerror(errno));
 	return 0;
 }
 
@@ -254,18 +258,19 @@ static int user_start(struct net *net, char *err, size_t errlen)
 	int rc;
 
 	SlirpConfig c = { .version = 1, .in_enabled = true, .vhostname = "nestvisor" };
-	inet_pton(AF_INET, "10.0.2.0", &c.vnetwork), inet_pton(AF_INET, "255.255.255.0", &c.vnetmask);
-	inet_pton(AF_INET, "10.0.2.2", &c.vhost), inet_pton(AF_INET, "10.0.2.15", &c.vdhcp_start);
+	inet_pton(AF_INET, "10.0.2.0", &c.vnetwork);
+	inet_pton(AF_INET, "255.255.255.0", &c.vnetmask);
+	inet_pton(AF_INET, "10.0.2.2", &c.vhost);
+	inet_pton(AF_INET, "10.0.2.15", &c.vdhcp_start);
 	inet_pton(AF_INET, "10.0.2.3", &c.vnameserver);
 	if (!(n->slirp = sl.slirp_new(&c, &cb, n)))
-		return snprintf(err, errlen, "virtio-net: libslirp could not start"), -EIO;
+		return errmsg(err, errlen, -EIO, "virtio-net: libslirp could not start");
 	struct in_addr any = { .s_addr = htonl(INADDR_LOOPBACK) }, guest = c.vdhcp_start;
 	for (int i = 0; i < n->nfwd; i++)
 		if (sl.slirp_add_hostfwd(n->slirp, n->fwd[i].udp, any, n->fwd[i].host_port, guest, n->fwd[i].guest_port) < 0)
-			return snprintf(err, errlen, "--net hostfwd: 127.0.0.1:%d is taken on this host", n->fwd[i].host_port),
-			       -EADDRINUSE;
+			return errmsg(err, errlen, -EADDRINUSE, "user networking: forwarding 127.0.0.1:%d: the port is taken on this host", n->fwd[i].host_port);
 	if ((rc = pthread_create(&n->thread, NULL, slirp_thread, n)) != 0)
-		return snprintf(err, errlen, "virtio-net: its thread: %s", strerror(rc)), -rc;
+		return errmsg(err, errlen, -rc, "virtio-net: its thread: %s", strerror(rc));
 	n->started = true;
 	return 0;
 }
@@ -297,7 +302,7 @@ static const char *user_describe(struct net *net)
 }
 
 const struct net_backend net_user_backend = {
-	.name = "user", .usage = "--net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...",
+	.name = "user", .usage = "user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...",
 	.open = user_open, .start = user_start, .tx = user_tx, .tx_done = user_tx_done, .rx_ready = user_rx_ready, .close = user_close,
 	.describe = user_describe,
 };

@@ -6,11 +6,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "common/errmsg.h"
 #include "vmm/vm.h"
 
 static void sink_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
 {
-	(void)vm, (void)dev, (void)port;
+	(void)vm;
+	(void)dev;
+	(void)port;
 	if (!write)
 		memset(data, 0xff, (size_t)size);
 }
@@ -30,10 +33,10 @@ int vmm_platform_init(struct vmm *vm, char *err, size_t errlen)
 
 	for (size_t i = 0; i < sizeof(sinks) / sizeof(sinks[0]); i++)
 		if ((rc = vmm_pio_register(vm, sinks[i].name, sinks[i].base, sinks[i].len, sink_io, NULL)) < 0)
-			return snprintf(err, errlen, "device %s at port 0x%x: %s", sinks[i].name, sinks[i].base,
-					strerror(-rc)), rc;
+			return errmsg(err, errlen, rc, "device %s at port 0x%x: %s", sinks[i].name, sinks[i].base,
+					strerror(-rc));
 	if ((rc = vmm_acpi_build(vm)) < 0 || (rc = vmm_mptable_build(vm)) < 0)
-		return snprintf(err, errlen, "platform tables: %s", strerror(-rc)), rc;
+		return errmsg(err, errlen, rc, "platform tables: %s", strerror(-rc));
 	return 0;
 }
 

@@ -147,7 +147,9 @@ static void serial_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint
 /* COM2-4: nothing there; claimed so a probing guest is not reported as poking stray ports. */
 static void sink_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
 {
-	(void)vm, (void)dev, (void)port;
+	(void)vm;
+	(void)dev;
+	(void)port;
 	if (!write)
 		memset(data, 0xff, (size_t)size);
 }
@@ -254,7 +256,7 @@ int vmm_serial_init(struct vmm *vm, char *err, size_t errlen)
 	if (vm->cfg.serial_log &&
 	    (s->log_fd = open(vm->cfg.serial_log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 		int e = errno;
-		snprintf(err, errlen, "--serial-log %s: %s", vm->cfg.serial_log,
+		snprintf(err, errlen, "serial log %s: %s", vm->cfg.serial_log,
 			 e == ELOOP ? "a symbolic link: give the file itself" : strerror(e));
 		return -e;
 	}
@@ -277,13 +279,16 @@ size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, 
 	struct vmm_serial *s = vm->serial;
 	size_t n = 0;
 
-	*next = from, *lost = 0;
+	*next = from;
+	*lost = 0;
 	if (!s)
 		return 0;
 	pthread_mutex_lock(&s->lock);
 	uint64_t oldest = s->written > HISTORY ? s->written - HISTORY : 0;
-	if (from < oldest)
-		*lost = oldest - from, from = oldest;
+	if (from < oldest) {
+		*lost = oldest - from;
+		from = oldest;
+	}
 	if (from > s->written)	/* a client ahead of us (another VM of the same name before): start over */
 		from = oldest;
 	for (; from < s->written && n < len; from++)

@@ -69,7 +69,9 @@ static void build_fadt(uint8_t *t)
 	put(t, 56, PM_BASE, 4);			/* PM1a event block */
 	put(t, 64, PM_BASE + 4, 4);		/* PM1a control block */
 	put(t, 76, PM_BASE + 8, 4);		/* PM timer block */
-	t[88] = 4, t[89] = 2, t[91] = 4;	/* their lengths */
+	t[88] = 4;
+	t[89] = 2;
+	t[91] = 4;	/* their lengths */
 	put(t, 109, 0x2, 2);			/* IAPC_BOOT_ARCH: 8042 present */
 	put(t, 112, (1u << 0) | (1u << 4) | (1u << 5), 4);	/* WBINVD; power and sleep buttons absent */
 	put(t, 132, ACPI_FACS, 8);		/* X_FIRMWARE_CTRL */
@@ -87,16 +89,25 @@ static uint32_t build_madt(uint8_t *t, int ncpus)
 	put(t, 36, LAPIC_ADDR, 4);
 	put(t, 40, 1, 4);	/* PCAT_COMPAT: there are 8259 PICs */
 	for (int i = 0; i < ncpus; i++, off += 8) {
-		t[off] = 0, t[off + 1] = 8, t[off + 2] = (uint8_t)i, t[off + 3] = (uint8_t)i;
+		t[off] = 0;
+		t[off + 1] = 8;
+		t[off + 2] = (uint8_t)i;
+		t[off + 3] = (uint8_t)i;
 		put(t, off + 4, 1, 4);	/* enabled */
 	}
-	t[off] = 1, t[off + 1] = 12, t[off + 2] = (uint8_t)ncpus;	/* I/O APIC after the CPUs' IDs */
+	t[off] = 1;
+	t[off + 1] = 12;
+	t[off + 2] = (uint8_t)ncpus;	/* I/O APIC after the CPUs' IDs */
 	put(t, off + 4, IOAPIC_ADDR, 4);
 	off += 12;
-	t[off] = 2, t[off + 1] = 10, t[off + 3] = 0;	/* ISA IRQ 0 is GSI 2 */
+	t[off] = 2;
+	t[off + 1] = 10;
+	t[off + 3] = 0;	/* ISA IRQ 0 is GSI 2 */
 	put(t, off + 4, 2, 4);
 	off += 10;
-	t[off] = 2, t[off + 1] = 10, t[off + 3] = 9;	/* SCI: level, active high */
+	t[off] = 2;
+	t[off + 1] = 10;
+	t[off + 3] = 9;	/* SCI: level, active high */
 	put(t, off + 4, 9, 4);
 	put(t, off + 8, 0x000d, 2);
 	off += 10;
@@ -138,18 +149,28 @@ static size_t aml_pci0(uint8_t *out)
 	uint8_t dev[900], prt[600], body[700];
 	size_t d = 0, p = 0, b = 0;
 
-	memcpy(dev, head, sizeof(head)), d = sizeof(head);
-	put(dev, d, VMM_PCI_WINDOW, 4), put(dev, d + 4, VMM_PCI_WINDOW_END - 1, 4), put(dev, d + 8, 0, 4);
-	put(dev, d + 12, VMM_PCI_WINDOW_END - VMM_PCI_WINDOW, 4), d += 16;
-	dev[d++] = 0x79, dev[d++] = 0x00;	/* end tag */
+	memcpy(dev, head, sizeof(head));
+	d = sizeof(head);
+	put(dev, d, VMM_PCI_WINDOW, 4);
+	put(dev, d + 4, VMM_PCI_WINDOW_END - 1, 4);
+	put(dev, d + 8, 0, 4);
+	put(dev, d + 12, VMM_PCI_WINDOW_END - VMM_PCI_WINDOW, 4);
+	d += 16;
+	dev[d++] = 0x79;
+	dev[d++] = 0x00;	/* end tag */
 	for (unsigned slot = 1; slot < 8; slot++)
 		for (unsigned pin = 0; pin < 4; pin++) {
 			uint8_t e[16] = { 0x04, 0x0c }, pk[20];
 			put(e, 2, (slot << 16) | 0xffff, 4);
-			e[6] = 0x0a, e[7] = (uint8_t)pin, e[8] = 0x00, e[9] = 0x0a, e[10] = (uint8_t)(10 + (slot + pin) % 2);
+			e[6] = 0x0a;
+			e[7] = (uint8_t)pin;
+			e[8] = 0x00;
+			e[9] = 0x0a;
+			e[10] = (uint8_t)(10 + (slot + pin) % 2);
 			pk[0] = 0x12;
 			size_t k = aml_pkg(pk + 1, e, 11);
-			memcpy(body + b, pk, k + 1), b += k + 1;
+			memcpy(body + b, pk, k + 1);
+			b += k + 1;
 		}
 	prt[0] = 0x12;	/* Package (28) { ... } */
 	uint8_t inner[700];
@@ -158,11 +179,14 @@ static size_t aml_pci0(uint8_t *out)
 	p = 1 + aml_pkg(prt + 1, inner, b + 1);
 	uint8_t name[4 + 1 + 700] = { 0x08, '_', 'P', 'R', 'T' };
 	memcpy(name + 5, prt, p);
-	memcpy(dev + d, name, 5 + p), d += 5 + p;
+	memcpy(dev + d, name, 5 + p);
+	d += 5 + p;
 	uint8_t devop[1000] = { 0x5b, 0x82 }, tmp[1000];
-	memcpy(tmp, "PCI0", 4), memcpy(tmp + 4, dev, d);
+	memcpy(tmp, "PCI0", 4);
+	memcpy(tmp + 4, dev, d);
 	size_t dv = 2 + aml_pkg(devop + 2, tmp, d + 4);
-	memcpy(tmp, "_SB_", 4), memcpy(tmp + 4, devop, dv);
+	memcpy(tmp, "_SB_", 4);
+	memcpy(tmp + 4, devop, dv);
 	out[0] = 0x10;
 	return 1 + aml_pkg(out + 1, tmp, dv + 4);
 }
@@ -237,20 +261,37 @@ int vmm_mptable_build(struct vmm *vm)
 		put(ct, off + 4, 0x600, 4);
 		put(ct, off + 8, 0x201, 4);	/* FPU, APIC */
 	}
-	ct[off] = 1, ct[off + 1] = 0;
+	ct[off] = 1;
+	ct[off + 1] = 0;
 	memcpy(ct + off + 2, "ISA   ", 6);
-	off += 8, entries++;
-	ct[off] = 2, ct[off + 1] = (uint8_t)vm->ncpus, ct[off + 2] = 0x11, ct[off + 3] = 1;
+	off += 8;
+	entries++;
+	ct[off] = 2;
+	ct[off + 1] = (uint8_t)vm->ncpus;
+	ct[off + 2] = 0x11;
+	ct[off + 3] = 1;
 	put(ct, off + 4, IOAPIC_ADDR, 4);
-	off += 8, entries++;
+	off += 8;
+	entries++;
 	for (int irq = 0; irq < 16; irq++, off += 8, entries++) {
-		ct[off] = 3, ct[off + 1] = 0, ct[off + 4] = 0, ct[off + 5] = (uint8_t)irq;
+		ct[off] = 3;
+		ct[off + 1] = 0;
+		ct[off + 4] = 0;
+		ct[off + 5] = (uint8_t)irq;
 		ct[off + 6] = (uint8_t)vm->ncpus, ct[off + 7] = (uint8_t)(irq == 0 ? 2 : irq);
 	}
-	ct[off] = 4, ct[off + 1] = 3, ct[off + 6] = 0xff, ct[off + 7] = 0;	/* ExtINT to LINT0 */
-	off += 8, entries++;
-	ct[off] = 4, ct[off + 1] = 1, ct[off + 6] = 0xff, ct[off + 7] = 1;	/* NMI to LINT1 */
-	off += 8, entries++;
+	ct[off] = 4;
+	ct[off + 1] = 3;
+	ct[off + 6] = 0xff;
+	ct[off + 7] = 0;	/* ExtINT to LINT0 */
+	off += 8;
+	entries++;
+	ct[off] = 4;
+	ct[off + 1] = 1;
+	ct[off + 6] = 0xff;
+	ct[off + 7] = 1;	/* NMI to LINT1 */
+	off += 8;
+	entries++;
 	memcpy(ct, "PCMP", 4);
 	put(ct, 4, off, 2);
 	ct[6] = 4;
@@ -261,7 +302,8 @@ int vmm_mptable_build(struct vmm *vm)
 	ct[7] = checksum(ct, off);
 	memcpy(fp, "_MP_", 4);
 	put(fp, 4, MP_CONFIG, 4);
-	fp[8] = 1, fp[9] = 4;
+	fp[8] = 1;
+	fp[9] = 4;
 	fp[10] = checksum(fp, 16);
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "common/errmsg.h"
 #include "vmm/hw/virtio-pci.h"
 #include "vmm/vm.h"
 
@@ -76,8 +77,12 @@ static void blk_config(struct virtio_dev *v, uint32_t off, uint8_t *data, int si
 	memcpy(c, &b->sectors, 8);		/* capacity */
 	memcpy(c + 12, &seg, 4);		/* seg_max */
 	memcpy(c + 20, &bs, 4);			/* blk_size */
-	memcpy(c + 36, &dmax, 4), memcpy(c + 40, &one, 4), memcpy(c + 44, &align, 4);	/* discard */
-	memcpy(c + 48, &dmax, 4), memcpy(c + 52, &one, 4), c[56] = 1;	/* write zeroes, may unmap */
+	memcpy(c + 36, &dmax, 4);
+	memcpy(c + 40, &one, 4);
+	memcpy(c + 44, &align, 4);	/* discard */
+	memcpy(c + 48, &dmax, 4);
+	memcpy(c + 52, &one, 4);
+	c[56] = 1;	/* write zeroes, may unmap */
 	memcpy(data, c + off, (size_t)size);	/* off + size <= CONFIG_LEN: checked by the transport */
 }
 
@@ -93,7 +98,8 @@ static int iov_of(const struct virtq_buf *bufs, int n, uint64_t off, uint64_t le
 		}
 		uint64_t take = bufs[i].len - off < len ? bufs[i].len - off : len;
 		iov[k++] = (struct iovec){ bufs[i].host + off, (size_t)take };
-		len -= take, off = 0;
+		len -= take;
+		off = 0;
 	}
 	return k;
 }
@@ -109,10 +115,15 @@ static bool rw_all(int fd, struct iovec *iov, int n, off_t pos, bool write)
 		if (r <= 0)
 			return false;
 		pos += r;
-		while (n > 0 && (size_t)r >= iov->iov_len)
-			r -= (ssize_t)iov->iov_len, iov++, n--;
-		if (n > 0)
-			iov->iov_base = (uint8_t *)iov->iov_base + r, iov->iov_len -= (size_t)r;
+		while (n > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
 	}
 	return true;
 }
@@ -132,12 +143,16 @@ static bool rw_direct(struct blk *b, struct iovec *iov, int n, uint64_t len, off
 	struct iovec one = { bounce, len };
 	size_t at = 0;
 	if (write)
-		for (int i = 0; i < n; i++)
-			memcpy((uint8_t *)bounce + at, iov[i].iov_base, iov[i].iov_len), at += iov[i].iov_len;
+		for (int i = 0; i < n; i++) {
+			memcpy((uint8_t *)bounce + at, iov[i].iov_base, iov[i].iov_len);
+			at += iov[i].iov_len;
+		}
 	bool ok = rw_all(b->fd, &one, 1, pos, write);
 	if (ok && !write)
-		for (int i = 0; i < n; i++)
-			memcpy(iov[i].iov_base, (uint8_t *)bounce + at, iov[i].iov_len), at += iov[i].iov_len;
+		for (int i = 0; i < n; i++) {
+			memcpy(iov[i].iov_base, (uint8_t *)bounce + at, iov[i].iov_len);
+			at += iov[i].iov_len;
+		}
 	free(bounce);
 	return ok;
 }
@@ -155,7 +170,9 @@ static uint8_t ranges(struct blk *b, const struct virtq_chain *c, uint32_t type)
 	uint64_t sector;
 	uint32_t count, flags;
 	virtq_gather(c, 16, r, 16);
-	memcpy(&sector, r, 8), memcpy(&count, r + 8, 4), memcpy(&flags, r + 12, 4);
+	memcpy(&sector, r, 8);
+	memcpy(&count, r + 8, 4);
+	memcpy(&flags, r + 12, 4);
 	if (count > DISCARD_MAX_SECTORS || sector > b->sectors || count > b->sectors - sector || (flags & ~1u))
 		return S_IOERR;
 	int mode = type == T_DISCARD || (flags & 1) ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_ZERO_RANGE;
@@ -175,7 +192,8 @@ static uint8_t request(struct virtio_dev *v, struct blk *b, const struct virtq_c
 	*written = 0;
 	if (virtq_gather(c, 0, hdr, 16) != 16)
 		return S_IOERR;
-	memcpy(&type, hdr, 4), memcpy(&sector, hdr + 8, 8);
+	memcpy(&type, hdr, 4);
+	memcpy(&sector, hdr + 8, 8);
 	uint64_t data_in = c->in_len - 1;	/* the last writable byte is the status */
 	switch (type) {
 	case T_IN:
@@ -190,10 +208,14 @@ static uint8_t request(struct virtio_dev *v, struct blk *b, const struct virtq_c
 			return S_IOERR;
 		if (type == T_OUT && !(v->driver_features & BLK_F_FLUSH) && fdatasync(b->fd) < 0)
 			return S_IOERR;	/* the driver cannot flush: every write is durable before it is acknowledged */
-		if (type == T_IN)
-			b->reads++, b->rbytes += len, *written = (uint32_t)len;
-		else
-			b->writes++, b->wbytes += len;
+		if (type == T_IN) {
+			b->reads++;
+			b->rbytes += len;
+			*written = (uint32_t)len;
+		} else {
+			b->writes++;
+			b->wbytes += len;
+		}
 		__atomic_add_fetch(&v->bytes, len, __ATOMIC_RELAXED);
 		return S_OK;
 	}
@@ -230,7 +252,8 @@ static bool rw_slot(struct virtio_dev *v, struct blk *b, struct slot *s)
 
 	if (c->out_len < 16 || c->in_len < 1 || virtq_gather(c, 0, hdr, 16) != 16 || !(v->driver_features & BLK_F_FLUSH))
 		return false;
-	memcpy(&type, hdr, 4), memcpy(&sector, hdr + 8, 8);
+	memcpy(&type, hdr, 4);
+	memcpy(&sector, hdr + 8, 8);
 	/* Writes through the page cache stay synchronous: io_uring hands them to its workers, and they were
 	 * slower that way (bench/blk-engines.sh: 0.39x at depth 1, 1.20x at 32; aio=io_uring in a guest: 0.85x) */
 	if ((type != T_IN && type != T_OUT) || (type == T_OUT && (b->ro || !b->direct)))
@@ -274,10 +297,13 @@ static void drain(struct virtio_dev *v, struct blk *b, int q, int n)
 			s->iov[k].iov_len -= (size_t)skip;
 			ok = rw_all(b->fd, s->iov + k, s->n - k, s->pos + res, s->write);
 		}
-		if (ok && s->write)
-			b->writes++, b->wbytes += s->len;
-		else if (ok)
-			b->reads++, b->rbytes += s->len;
+		if (ok && s->write) {
+			b->writes++;
+			b->wbytes += s->len;
+		} else if (ok) {
+			b->reads++;
+			b->rbytes += s->len;
+		}
 		if (ok)
 			__atomic_add_fetch(&v->bytes, s->len, __ATOMIC_RELAXED);
 		answer(v, q, &s->c, ok ? S_OK : S_IOERR, ok && !s->write ? (uint32_t)s->len : 0);
@@ -360,7 +386,7 @@ int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errle
 	if (comma)
 		*comma = '\0';
 	if (!buf[0] || strlen(buf) >= sizeof(d->path))
-		return snprintf(err, errlen, "--disk %s: give FILE[,ro][,cache=none][,serial=ID]", spec), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "disk %s: give FILE[,ro][,cache=none][,serial=ID]", spec);
 	snprintf(d->path, sizeof(d->path), "%s", buf);
 	for (opt = comma ? strtok_r(comma + 1, ",", &save) : NULL; opt; opt = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(opt, "ro"))
@@ -376,8 +402,8 @@ int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errle
 		else if (!strncmp(opt, "serial=", 7) && strlen(opt + 7) <= 20 && opt[7])
 			snprintf(d->serial, sizeof(d->serial), "%s", opt + 7);
 		else
-			return snprintf(err, errlen, "--disk %s: unknown option '%s' (ro, cache=none, aio=io_uring|sync, "
-					"serial=ID of up to 20 characters)", spec, opt), -EINVAL;
+			return errmsg(err, errlen, -EINVAL, "disk %s: unknown option '%s' (ro, cache=none, aio=io_uring|sync, "
+					"serial=ID of up to 20 characters)", spec, opt);
 	}
 	return 0;
 }
@@ -388,20 +414,21 @@ static int open_disk(struct blk *b, const struct vmm_disk *d, char *err, size_t 
 	int flags = (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (d->direct ? O_DIRECT : 0);
 
 	if ((b->fd = open(d->path, flags)) < 0)
-		return snprintf(err, errlen, "--disk %s: %s", d->path, strerror(errno)), -errno;
+		return errmsg(err, errlen, -errno, "disk %s: %s", d->path, strerror(errno));
 	fcntl(b->fd, F_SETFL, fcntl(b->fd, F_GETFL) & ~O_NONBLOCK);
 	if (fstat(b->fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)))
-		return snprintf(err, errlen, "--disk %s: not a regular file or a block device", d->path), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "disk %s: not a regular file or a block device", d->path);
 	off_t size = S_ISBLK(st.st_mode) ? lseek(b->fd, 0, SEEK_END) : st.st_size;
 	if (size <= 0 || size % SECTOR)
-		return snprintf(err, errlen, "--disk %s: %lld bytes is not a whole number of 512-byte sectors (make it one: "
-				"truncate -s %lldK %s)", d->path, (long long)size, ((long long)size + 1023) / 1024, d->path), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "disk %s: %lld bytes is not a whole number of 512-byte sectors (make it one: "
+				"truncate -s %lldK %s)", d->path, (long long)size, ((long long)size + 1023) / 1024, d->path);
 	struct flock lk = { .l_type = d->ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
 	if (fcntl(b->fd, F_OFD_SETLK, &lk) < 0)	/* one writer, or readers only */
-		return snprintf(err, errlen, "--disk %s: in use by another VM (it holds the image's lock); give ,ro to both, "
-				"or stop the other", d->path), -EBUSY;
+		return errmsg(err, errlen, -EBUSY, "disk %s: in use by another VM (it holds the image's lock); give ,ro to both, "
+				"or stop the other", d->path);
 	b->sectors = (uint64_t)size / SECTOR;
-	b->ro = d->ro, b->direct = d->direct;
+	b->ro = d->ro;
+	b->direct = d->direct;
 	snprintf(b->path, sizeof(b->path), "%s", d->path);
 	if (d->serial[0])
 		memcpy(b->serial, d->serial, strnlen(d->serial, 20));
@@ -419,7 +446,8 @@ int vmm_virtio_blk_init(struct vmm *vm, char *err, size_t errlen)
 		struct vmm_disk d;
 		if (!b)
 			return -ENOMEM;
-		b->index = i, b->fd = -1;
+		b->index = i;
+		b->fd = -1;
 		vm->blk[i] = b;
 		if ((rc = vmm_disk_parse(vm->cfg.disks[i], &d, err, errlen)) < 0)
 			return rc;

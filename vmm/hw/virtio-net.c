@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "common/errmsg.h"
 #include "vmm/hw/net.h"
 #include "vmm/vm.h"
 
@@ -71,8 +72,10 @@ static void net_mac(const char *name, uint8_t mac[6])
 	uint32_t h = 2166136261u;
 	char pid[24];
 
-	if (!name)
-		snprintf(pid, sizeof(pid), "pid %ld", (long)getpid()), name = pid;
+	if (!name) {
+		snprintf(pid, sizeof(pid), "pid %ld", (long)getpid());
+		name = pid;
+	}
 	for (const char *p = name; *p; p++)
 		h = (h ^ (uint8_t)*p) * 16777619u;
 	memcpy(mac, (uint8_t[]){ 0x52, 0x54, 0x00, (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h }, 6);
@@ -100,8 +103,8 @@ int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen)
 	if (!vm->cfg.net)
 		return 0;
 	if (!(be = net_backend_find(vm->cfg.net, &opts)))
-		return snprintf(err, errlen, "--net %s: no such network; %s, or %s", vm->cfg.net, net_user_backend.usage,
-				net_tap_backend.usage), -EINVAL;
+		return errmsg(err, errlen, -EINVAL, "network %s: not a kind of network there is; give %s, or %s", vm->cfg.net, net_user_backend.usage,
+				net_tap_backend.usage);
 	if (!(n = calloc(1, sizeof(*n))))
 		return -ENOMEM;
 	vm->net = n;

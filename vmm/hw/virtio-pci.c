@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include "common/errmsg.h"
 #include "vmm/hw/virtio-pci.h"
 #include "vmm/vm.h"
 
@@ -124,7 +125,11 @@ static void irqfd_update(struct virtio_dev *v)
 
 static void reset(struct virtio_dev *v)
 {
-	v->status = 0, v->driver_features = 0, v->isr = 0, v->queue_sel = 0, v->msix_config = NO_VECTOR;
+	v->status = 0;
+	v->driver_features = 0;
+	v->isr = 0;
+	v->queue_sel = 0;
+	v->msix_config = NO_VECTOR;
 	for (int i = 0; i < v->ops->nqueues; i++) {
 		v->q[i] = (struct virtq){ .size = v->ops->queue_size };
 		v->q_vector[i] = NO_VECTOR;
@@ -196,7 +201,8 @@ static void common_access(struct virtio_dev *v, uint32_t off, bool write, uint8_
 	case 0x1c:
 		if (q && write && x == 1 && !q->ready && virtq_start(&v->vm->mem, q) < 0) {
 			vmm_warn(v->vm, "%s: queue %u: %s; the device needs a reset", v->ops->name, v->queue_sel, q->why);
-			v->status |= STATUS_NEEDS_RESET, v->config_gen++;
+			v->status |= STATUS_NEEDS_RESET;
+			v->config_gen++;
 			interrupt(v, -1);
 		} else if (q && !write) {
 			r = q->ready;
@@ -305,7 +311,8 @@ static void cfg_window(struct vmm *vm, struct vmm_pci_dev *pd, unsigned reg, boo
 	uint8_t buf[4] = { 0 };
 
 	(void)vm;
-	memcpy(&off, cap + 8, 4), memcpy(&len, cap + 12, 4);
+	memcpy(&off, cap + 8, 4);
+	memcpy(&len, cap + 12, 4);
 	bool ok = cap[4] == 0 && (len == 1 || len == 2 || len == 4) && off % len == 0 && off < BAR_SIZE &&
 		  BAR_SIZE - off >= len && at == 0 && (uint32_t)size >= len;
 	pthread_mutex_lock(&v->lock);
@@ -436,7 +443,8 @@ int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c)
 		if (!v->warned)	/* once: a hostile driver must not flood the log */
 			vmm_warn(v->vm, "%s: queue %d: %s; the device needs a reset", v->ops->name, q, v->q[q].why);
 		v->warned = true;
-		v->status |= STATUS_NEEDS_RESET, v->config_gen++;
+		v->status |= STATUS_NEEDS_RESET;
+		v->config_gen++;
 		interrupt(v, -1);
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -479,23 +487,29 @@ static void add_caps(struct virtio_dev *v)
 		if (caps[i].type == 4 && !v->ops->config_len)
 			continue;
 		uint8_t c[16] = { PCI_CAP_ID_VNDR, 0, 16, caps[i].type, 0 };
-		memcpy(c + 8, &caps[i].off, 4), memcpy(c + 12, &caps[i].len, 4);
+		memcpy(c + 8, &caps[i].off, 4);
+		memcpy(c + 12, &caps[i].len, 4);
 		vmm_pci_add_cap(&v->pci, c, 16);
 	}
 	uint8_t nc[20] = { PCI_CAP_ID_VNDR, 0, 20, 2, 0 };
 	uint32_t off = OFF_NOTIFY, len = NOTIFY_MULT * (uint32_t)v->ops->nqueues, mult = NOTIFY_MULT;
-	memcpy(nc + 8, &off, 4), memcpy(nc + 12, &len, 4), memcpy(nc + 16, &mult, 4);
+	memcpy(nc + 8, &off, 4);
+	memcpy(nc + 12, &len, 4);
+	memcpy(nc + 16, &mult, 4);
 	vmm_pci_add_cap(&v->pci, nc, 20);
 	uint8_t pc[20] = { PCI_CAP_ID_VNDR, 0, 20, 5, 0 };	/* PCI_CFG: bar, offset, length the driver's */
 	v->cfg_cap = vmm_pci_add_cap(&v->pci, pc, 20);
 	v->pci.wmask[v->cfg_cap + 4] = 0xff;
 	memset(v->pci.wmask + v->cfg_cap + 8, 0xff, 8);
-	v->pci.window = v->cfg_cap + 16, v->pci.window_access = cfg_window;
+	v->pci.window = v->cfg_cap + 16;
+	v->pci.window_access = cfg_window;
 	if (v->has_msix) {
 		uint8_t mc[12] = { PCI_CAP_ID_MSIX, 0 };
 		uint16_t ctrl = (uint16_t)v->ops->nqueues;	/* table size - 1 */
 		uint32_t table = OFF_MSIX, pba = OFF_PBA;	/* both in BAR0 */
-		memcpy(mc + 2, &ctrl, 2), memcpy(mc + 4, &table, 4), memcpy(mc + 8, &pba, 4);
+		memcpy(mc + 2, &ctrl, 2);
+		memcpy(mc + 4, &table, 4);
+		memcpy(mc + 8, &pba, 4);
 		v->msix_cap = vmm_pci_add_cap(&v->pci, mc, 12);
 		v->pci.wmask[v->msix_cap + 3] = 0xc0;	/* enable, function mask */
 	}
@@ -510,27 +524,36 @@ int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv, 
 	*out = v;
 	if (!v)
 		return -ENOMEM;
-	v->ops = ops, v->vm = vm, v->priv = priv, v->wake = -1;
+	v->ops = ops;
+	v->vm = vm;
+	v->priv = priv;
+	v->wake = -1;
 	pthread_mutex_init(&v->lock, NULL);
 	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		v->kick[i] = v->call[i] = v->gsi[i] = -1;
 	for (int i = 0; i < ops->nqueues; i++)
 		if ((v->kick[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-			return snprintf(err, errlen, "%s: eventfd: %s", ops->name, strerror(errno)), -errno;
+			return errmsg(err, errlen, -errno, "%s: eventfd: %s", ops->name, strerror(errno));
 	if ((v->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-		return snprintf(err, errlen, "%s: eventfd: %s", ops->name, strerror(errno)), -errno;
+		return errmsg(err, errlen, -errno, "%s: eventfd: %s", ops->name, strerror(errno));
 	v->offered = ops->features | VIRTIO_F_VERSION_1_BIT | VIRTIO_F_INDIRECT_DESC_BIT | VIRTIO_F_EVENT_IDX_BIT;
 	v->has_msix = ioctl(vm->sysfd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) > 0;
 	reset(v);
 	struct vmm_pci_dev *d = &v->pci;
 	uint16_t vendor = 0x1af4, device = (uint16_t)(0x1040 + ops->device_id), sub = 0x40;
-	memcpy(d->cfg, &vendor, 2), memcpy(d->cfg + 2, &device, 2);
+	memcpy(d->cfg, &vendor, 2);
+	memcpy(d->cfg + 2, &device, 2);
 	d->cfg[0x08] = 1;	/* revision 1: modern only */
-	d->cfg[0x09] = (uint8_t)ops->class_code, d->cfg[0x0a] = (uint8_t)(ops->class_code >> 8);
+	d->cfg[0x09] = (uint8_t)ops->class_code;
+	d->cfg[0x0a] = (uint8_t)(ops->class_code >> 8);
 	d->cfg[0x0b] = (uint8_t)(ops->class_code >> 16);
-	memcpy(d->cfg + 0x2c, &vendor, 2), memcpy(d->cfg + 0x2e, &sub, 2);
+	memcpy(d->cfg + 0x2c, &vendor, 2);
+	memcpy(d->cfg + 0x2e, &sub, 2);
 	d->cfg[0x3d] = 1;	/* INTA */
-	d->name = ops->name, d->bar_size[0] = BAR_SIZE, d->bar_moved = bar_moved, d->priv = v;
+	d->name = ops->name;
+	d->bar_size[0] = BAR_SIZE;
+	d->bar_moved = bar_moved;
+	d->priv = v;
 	d->config_written = config_written;
 	add_caps(v);
 	if ((rc = vmm_pci_add(vm, d, err, errlen)) < 0)
@@ -538,9 +561,9 @@ int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv, 
 	v->irq = 10 + d->slot % 2;	/* INTA of its slot, as the DSDT's _PRT routes it (tables.c) */
 	d->cfg[0x3c] = (uint8_t)v->irq;
 	if ((rc = vmm_mmio_register(vm, ops->name, VMM_4G - BAR_SIZE, BAR_SIZE, bar_access, v)) < 0)
-		return snprintf(err, errlen, "%s: too many MMIO regions", ops->name), rc;
+		return errmsg(err, errlen, rc, "%s: too many MMIO regions", ops->name);
 	if ((rc = pthread_create(&v->thread, NULL, io_thread, v)) != 0)
-		return snprintf(err, errlen, "%s: its I/O thread: %s", ops->name, strerror(rc)), -rc;
+		return errmsg(err, errlen, -rc, "%s: its I/O thread: %s", ops->name, strerror(rc));
 	v->started = true;
 	return 0;
 }
