@@ -65,9 +65,12 @@ int main(int argc, char **argv)
 	ioctl(cpu, KVM_GET_SREGS, &s);
 	struct kvm_segment code = { .limit = 0xffffffff, .selector = 0x08, .type = 0xb, .present = 1, .db = 1, .s = 1,
 				    .g = 1 }, data = code;
-	data.selector = 0x18, data.type = 3;
-	s.cs = code, s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.gdt.base = BOOT_GDT, s.gdt.limit = sizeof(gdt) - 1;
+	data.selector = 0x18;
+	data.type = 3;
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.gdt.base = BOOT_GDT;
+	s.gdt.limit = sizeof(gdt) - 1;
 	s.cr0 = 0x11;
 	if (ioctl(cpu, KVM_SET_SREGS, &s) < 0 || ioctl(cpu, KVM_SET_REGS, &regs) < 0)
 		die("vCPU state");

@@ -9,7 +9,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 0x250 || !(img = malloc(size)))
 		return 0;
 	memcpy(img, data, size);
-	img[0x1fe] = 0x55, img[0x1ff] = 0xaa;
+	img[0x1fe] = 0x55;
+	img[0x1ff] = 0xaa;
 	memcpy(img + 0x202, "HdrS", 4);
 	fuzz_boot_load(img, size);
 	free(img);
