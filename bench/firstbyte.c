@@ -1,4 +1,5 @@
-/* firstbyte: runs a command and reports, in ms, when its first stdout byte arrived and when it ended. */
+/* firstbyte: runs a command and reports, in ms, when its first stdout byte arrived and when it
+ * ended. */
 #include <poll.h>
 #include <stdio.h>
 #include <sys/wait.h>

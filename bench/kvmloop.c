@@ -1,5 +1,6 @@
-/* kvmloop: the floor for bench/vmm.sh: the same guest image, loaded by nestvisor's boot library, run by a
- * bare KVM_RUN loop with no devices, no accounting and no threads. Prints the time per exit. */
+/* kvmloop: the floor for bench/vmm.sh: the same guest image, loaded by nestvisor's boot library,
+ * run by a bare KVM_RUN loop with no devices, no accounting and no threads. Prints the time per
+ * exit. */
 #include "config.h"
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -29,7 +30,8 @@ static void die(const char *what)
 
 int main(int argc, char **argv)
 {
-	static const uint64_t gdt[] = { 0, 0x00cf9b000000ffffull, 0x00af9b000000ffffull, 0x00cf93000000ffffull };
+	static const uint64_t gdt[] = { 0, 0x00cf9b000000ffffull, 0x00af9b000000ffffull,
+					0x00cf93000000ffffull };
 	struct vmm_mem mem;
 	struct vmm_boot b;
 	struct vmm_boot_opts o = { 0 };
@@ -48,23 +50,31 @@ int main(int argc, char **argv)
 		die("read");
 	o.kernel = (struct vmm_boot_image){ argv[1], img, (size_t)st.st_size };
 	o.cmdline = argv[2];
-	if (vmm_mem_init(&mem, 128u << 20) < 0 || vmm_boot_load(&mem, &o, &b, err, sizeof(err)) < 0) {
+	if (vmm_mem_init(&mem, 128u << 20) < 0 ||
+	    vmm_boot_load(&mem, &o, &b, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
 	vmm_mem_write(&mem, BOOT_GDT, gdt, sizeof(gdt));
 	int kvm = open("/dev/kvm", O_RDWR), vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	struct kvm_userspace_memory_region r = { 0, 0, 0, mem.low, (uintptr_t)mem.host };
-	if (vm < 0 || ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0 || ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+	if (vm < 0 || ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0 ||
+	    ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		die("KVM VM");
 	int cpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	struct kvm_run *run = mmap(NULL, (size_t)ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0), PROT_READ | PROT_WRITE,
-				   MAP_SHARED, cpu, 0);
+	struct kvm_run *run = mmap(NULL, (size_t)ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0),
+				   PROT_READ | PROT_WRITE, MAP_SHARED, cpu, 0);
 	struct kvm_sregs s;
 	struct kvm_regs regs = { .rip = b.entry, .rflags = 2, .rax = b.rax, .rbx = b.rbx };
 	ioctl(cpu, KVM_GET_SREGS, &s);
-	struct kvm_segment code = { .limit = 0xffffffff, .selector = 0x08, .type = 0xb, .present = 1, .db = 1, .s = 1,
-				    .g = 1 }, data = code;
+	struct kvm_segment code = { .limit = 0xffffffff,
+				    .selector = 0x08,
+				    .type = 0xb,
+				    .present = 1,
+				    .db = 1,
+				    .s = 1,
+				    .g = 1 },
+			   data = code;
 	data.selector = 0x18;
 	data.type = 3;
 	s.cs = code;

@@ -34,7 +34,8 @@ void cli_stats_usage(void);
 int cli_console(int argc, char **argv);
 void cli_console_usage(void);
 
-/* A compat-db answer, as a table (aligned, yes/no) or with json as a JSON array of objects (cli/table.c). */
+/* A compat-db answer, as a table (aligned, yes/no) or with json as a JSON array of objects
+ * (cli/table.c). */
 struct compatdb_table;
 void cli_table_print(FILE *out, const struct compatdb_table *t, bool json);
 

@@ -1,5 +1,6 @@
 /* nestvisor report list | show ID | export ID [-o FILE] | import FILE... | diff ID1 ID2, and
- * nestvisor db hosts | devices [--vendor V] [--class C] [--verdict X] | device VENDOR:DEVICE | stats. */
+ * nestvisor db hosts | devices [--vendor V] [--class C] [--verdict X] | device VENDOR:DEVICE |
+ * stats. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -14,21 +15,23 @@
 
 void cli_report_usage(void)
 {
-	printf("usage: nestvisor report [--db PATH] [--json] list | show ID | export ID [-o FILE] [--include-identifiers]\n"
-	       "                                     | import FILE... | diff ID1 ID2 | submit [--to URL]\n"
-	       "                                     | delete ID... | prune --older-than DAYS\n"
-	       "  submit sends the reports not yet submitted to the shared PostgreSQL database (URL: --to,\n"
-	       "  $NESTVISOR_COMPAT_URL, or compat_url in nestvisor.conf); each exactly once\n"
-	       "  the local compatibility database: $NESTVISOR_DB, else $XDG_DATA_HOME/nestvisor/compat.db;\n"
-	       "  ID is a report's UUID or a unique prefix of it\n");
+	printf("usage: nestvisor report [--db PATH] [--json] list | show ID | export ID [-o FILE] "
+	       "[--include-identifiers]\n                                     | import FILE... | "
+	       "diff ID1 ID2 | submit [--to URL]\n                                     | delete "
+	       "ID... | prune --older-than DAYS\n  submit sends the reports not yet submitted to "
+	       "the shared PostgreSQL database (URL: --to,\n  $NESTVISOR_COMPAT_URL, or compat_url "
+	       "in nestvisor.conf); each exactly once\n  the local compatibility database: "
+	       "$NESTVISOR_DB, else $XDG_DATA_HOME/nestvisor/compat.db;\n  ID is a report's UUID "
+	       "or a unique prefix of it\n");
 }
 
 void cli_db_usage(void)
 {
-	printf("usage: nestvisor db [--db PATH | --to URL] [--json] hosts | devices [--vendor V] [--class C] [--verdict X]\n"
-	       "                                                    | device VENDOR:DEVICE | stats\n"
-	       "       nestvisor db init --to URL      creates or upgrades the shared database's schema\n"
-	       "  with --to (or $NESTVISOR_COMPAT_URL), the questions go to the shared database of the fleet\n");
+	printf("usage: nestvisor db [--db PATH | --to URL] [--json] hosts | devices [--vendor V] "
+	       "[--class C] [--verdict X]\n                                                    | "
+	       "device VENDOR:DEVICE | stats\n       nestvisor db init --to URL      creates or "
+	       "upgrades the shared database's schema\n  with --to (or $NESTVISOR_COMPAT_URL), the "
+	       "questions go to the shared database of the fleet\n");
 }
 
 struct common { const char *db, *out, *vendor, *class_, *verdict, *to, *older; bool json, ids; };
@@ -36,11 +39,16 @@ struct common { const char *db, *out, *vendor, *class_, *verdict, *to, *older; b
 static int parse(int argc, char **argv, struct common *c, void (*usage)(void))
 {
 	static const struct option opts[] = {
-		{ "db", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
-		{ "output", required_argument, NULL, 'o' }, { "include-identifiers", no_argument, NULL, 'I' },
-		{ "vendor", required_argument, NULL, 'V' }, { "class", required_argument, NULL, 'C' },
-		{ "verdict", required_argument, NULL, 'X' }, { "help", no_argument, NULL, 'h' },
-		{ "to", required_argument, NULL, 'T' }, { "older-than", required_argument, NULL, 'A' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "include-identifiers", no_argument, NULL, 'I' },
+		{ "vendor", required_argument, NULL, 'V' },
+		{ "class", required_argument, NULL, 'C' },
+		{ "verdict", required_argument, NULL, 'X' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "older-than", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -83,8 +91,10 @@ static int answer(int rc, struct compatdb_table *t, bool json)
 	return rc;
 }
 
-/* A report's checks and its devices; with --json, the whole report as exported, identifiers included. */
-static int show(struct compatdb *db, const struct common *c, const char *id, char *err, size_t errlen)
+/* A report's checks and its devices; with --json, the whole report as exported, identifiers
+ * included. */
+static int show(struct compatdb *db, const struct common *c, const char *id, char *err,
+		size_t errlen)
 {
 	struct compatdb_table *t = NULL;
 	char full[37];
@@ -109,7 +119,8 @@ static int show(struct compatdb *db, const struct common *c, const char *id, cha
 	return answer(rc, t, false);
 }
 
-static int export_to(struct compatdb *db, const struct common *c, const char *id, char *err, size_t errlen)
+static int export_to(struct compatdb *db, const struct common *c, const char *id, char *err,
+		     size_t errlen)
 {
 	char *doc = compatdb_report_export(db, id, c->ids, err, errlen);
 	FILE *f = NULL;
@@ -119,9 +130,12 @@ static int export_to(struct compatdb *db, const struct common *c, const char *id
 		return -1;
 	if (!c->out) {
 		puts(doc);
-	} else if ((fd = open(c->out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
-		   !(f = fdopen(fd, "w")) || fputs(doc, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
-		snprintf(err, errlen, "%s: cannot write the report: %s", c->out,	/* never through a link */
+	} else if ((fd = open(c->out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			      0600)) < 0 ||
+		   !(f = fdopen(fd, "w")) || fputs(doc, f) < 0 || fputc('\n', f) < 0 ||
+		   fclose(f) != 0) {
+		snprintf(err, errlen, "%s: cannot write the report: %s",
+			 c->out, /* never through a link */
 			 errno == ELOOP ? "a symbolic link" : strerror(errno));
 		if (fd >= 0 && !f)
 			close(fd);
@@ -159,8 +173,9 @@ static int submit(struct compatdb *db, const struct common *c, char *err, size_t
 	int rc;
 
 	if (compatdb_url(c->to, url, sizeof(url)) < 0) {
-		snprintf(err, errlen, "no shared database: give --to URL, set NESTVISOR_COMPAT_URL, or put compat_url = URL "
-			 "in /etc/nestvisor/nestvisor.conf");
+		snprintf(err, errlen,
+			 "no shared database: give --to URL, set NESTVISOR_COMPAT_URL, or put "
+			 "compat_url = URL in /etc/nestvisor/nestvisor.conf");
 		return -1;
 	}
 	rc = compatdb_submit(db, url, &r, err, errlen);
@@ -212,7 +227,9 @@ int cli_report(int argc, char **argv)
 		long days = strtol(c.older, &end, 10);
 		int n = 0;
 		if (*end || end == c.older || days < 0 || days > 100000) {
-			snprintf(err, sizeof(err), "--older-than %s: give a number of days from 0 to 100000", c.older);
+			snprintf(err, sizeof(err),
+				 "--older-than %s: give a number of days from 0 to 100000",
+				 c.older);
 			rc = -1;
 		} else if ((rc = compatdb_report_prune(db, (int)days, &n, err, sizeof(err))) == 0)
 			printf("deleted %d report(s) older than %ld day(s)\n", n, days);
@@ -236,9 +253,14 @@ int cli_db(int argc, char **argv)
 		return rc > 0 ? CLI_OK : CLI_ERROR;
 	const char *verb = argv[optind], *a = optind + 1 < argc ? argv[optind + 1] : NULL;
 	char url[1024];
-	if (!strcmp(verb, "init") || c.to || (getenv("NESTVISOR_COMPAT_URL") && !c.db)) {	/* the fleet's database */
-		static const struct { const char *verb; enum compatdb_fleet_query q; } fleet[] = {
-			{ "hosts", FLEET_HOSTS }, { "devices", FLEET_DEVICES }, { "device", FLEET_DEVICE }, { "stats", FLEET_STATS },
+	if (!strcmp(verb, "init") || c.to ||
+	    (getenv("NESTVISOR_COMPAT_URL") && !c.db)) { /* the fleet's database */
+		static const struct { const char *verb; enum compatdb_fleet_query q;
+		} fleet[] = {
+			{ "hosts", FLEET_HOSTS },
+			{ "devices", FLEET_DEVICES },
+			{ "device", FLEET_DEVICE },
+			{ "stats", FLEET_STATS },
 		};
 		struct compatdb_device_filter f = { c.vendor, c.class_, c.verdict };
 		if (compatdb_url(c.to, url, sizeof(url)) < 0) {

@@ -1,4 +1,5 @@
-/* nestvisor run: boot a kernel or test image in a KVM virtual machine and end with its exit status. */
+/* nestvisor run: boot a kernel or test image in a KVM virtual machine and end with its exit status.
+ */
 #include "config.h"
 #include <errno.h>
 #include <getopt.h>
@@ -14,41 +15,45 @@
 
 void cli_run_usage(void)
 {
-	printf("usage: nestvisor run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] [--cpus N]\n"
-	       "                     [--name NAME] [--console stdio|pty|none] [--serial-log FILE] [--stats]\n"
-	       "                     [--timeout SEC] [--load-addr ADDR [--entry ADDR]] [--detach] [--quiet]\n"
-	       "                     [--nested auto|on|off] [--disk FILE[,ro][,cache=none]]...\n"
-	       "                     [--net user[,hostfwd=...]|tap=NAME[,vhost=...]] [--rng] [--no-unpack]\n\n"
-	       "  --kernel FILE      a bzImage (64-bit boot protocol), an ELF vmlinux with a PVH note, a multiboot\n"
-	       "                     image (kvm-unit-tests' .flat files), or with --load-addr a raw binary\n"
-	       "  --initrd FILE      an initrd (Linux) or multiboot module 1 (kvm-unit-tests' env file)\n"
-	       "  --mem SIZE         guest RAM, e.g. 128M (default), 2G\n"
-	       "  --cpus N, -smp N   vCPUs (default 1)\n"
-	       "  --console WHERE    the serial console: stdio (default; Ctrl-a x quits), pty, none\n"
-	       "  --stats            print the VM exits by reason, port and MMIO region at the end\n"
-	       "  --timeout SEC      end the VM after SEC seconds (exit status 124)\n"
-	       "  --name NAME        the VM's name for `nestvisor ps|stop|stats|console` (default vm-PID)\n"
-	       "  --detach           run in the background, console on a pseudo-terminal (see `nestvisor ps`)\n"
-	       "  --nested MODE      let the guest run its own hypervisor (VT-x/AMD-V in its CPUID): auto (default:\n"
-	       "                     where this host allows it, see `nestvisor probe`), on (refused where it cannot,\n"
-	       "                     with the reason), off (the guest sees no VMX/SVM)\n"
-	       "  --disk FILE[,ro][,cache=none][,aio=io_uring|sync][,serial=ID]\n"
-	       "                     a virtio-blk disk (a raw image, a multiple of 512 bytes; the guest's /dev/vda,\n"
-	       "                     vdb... in order); ro: read-only; cache=none: O_DIRECT, its requests in flight\n"
-	       "                     together through io_uring (aio= chooses). Locked against other VMs\n"
-	       "  --net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...\n"
-	       "                     virtio-net with user-mode networking (libslirp): DHCP (10.0.2.15), DNS, outbound\n"
-	       "                     TCP/UDP with no root setup; the host is 10.0.2.2; hostfwd listens on 127.0.0.1\n"
-	       "  --net tap=NAME[,vhost=auto|on|off]\n"
-	       "                     virtio-net on the tap device NAME (made if there is none; configure or bridge it\n"
-	       "                     yourself), with checksum and segmentation offloads; frames moved by vhost-net in\n"
-	       "                     the kernel where /dev/vhost-net exists (auto), else by nestvisor's own thread\n"
-	       "  --rng              a virtio-rng device (PCI): the guest's /dev/hwrng, from the host's getrandom\n"
-	       "  --no-unpack        let a bzImage decompress itself in the guest; by default its kernel is unpacked\n"
-	       "                     once into ~/.cache/nestvisor/kernels and entered directly (with KASLR)\n\n"
-	       "exit status: (v << 1) | 1 when the guest writes v to port 0xf4; 0 when it resets or powers off;\n"
-	       "124 timeout, 126 KVM could not emulate, 128 triple fault, 130 stopped, 100 unexpected exit,\n"
-	       "2 the VM could not be set up\n");
+	printf("usage: nestvisor run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] "
+	       "[--cpus N]\n                     [--name NAME] [--console stdio|pty|none] "
+	       "[--serial-log FILE] [--stats]\n                     [--timeout SEC] [--load-addr "
+	       "ADDR [--entry ADDR]] [--detach] [--quiet]\n                     [--nested "
+	       "auto|on|off] [--disk FILE[,ro][,cache=none]]...\n                     [--net "
+	       "user[,hostfwd=...]|tap=NAME[,vhost=...]] [--rng] [--no-unpack]\n\n  --kernel FILE  "
+	       "    a bzImage (64-bit boot protocol), an ELF vmlinux with a PVH note, a "
+	       "multiboot\n                     image (kvm-unit-tests' .flat files), or with "
+	       "--load-addr a raw binary\n  --initrd FILE      an initrd (Linux) or multiboot "
+	       "module 1 (kvm-unit-tests' env file)\n  --mem SIZE         guest RAM, e.g. 128M "
+	       "(default), 2G\n  --cpus N, -smp N   vCPUs (default 1)\n  --console WHERE    the "
+	       "serial console: stdio (default; Ctrl-a x quits), pty, none\n  --stats            "
+	       "print the VM exits by reason, port and MMIO region at the end\n  --timeout SEC     "
+	       " end the VM after SEC seconds (exit status 124)\n  --name NAME        the VM's "
+	       "name for `nestvisor ps|stop|stats|console` (default vm-PID)\n  --detach           "
+	       "run in the background, console on a pseudo-terminal (see `nestvisor ps`)\n  "
+	       "--nested MODE      let the guest run its own hypervisor (VT-x/AMD-V in its CPUID): "
+	       "auto (default:\n                     where this host allows it, see `nestvisor "
+	       "probe`), on (refused where it cannot,\n                     with the reason), off "
+	       "(the guest sees no VMX/SVM)\n  --disk "
+	       "FILE[,ro][,cache=none][,aio=io_uring|sync][,serial=ID]\n                     a "
+	       "virtio-blk disk (a raw image, a multiple of 512 bytes; the guest's /dev/vda,\n     "
+	       "                vdb... in order); ro: read-only; cache=none: O_DIRECT, its "
+	       "requests in flight\n                     together through io_uring (aio= chooses). "
+	       "Locked against other VMs\n  --net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...\n      "
+	       "               virtio-net with user-mode networking (libslirp): DHCP (10.0.2.15), "
+	       "DNS, outbound\n                     TCP/UDP with no root setup; the host is "
+	       "10.0.2.2; hostfwd listens on 127.0.0.1\n  --net tap=NAME[,vhost=auto|on|off]\n     "
+	       "                virtio-net on the tap device NAME (made if there is none; "
+	       "configure or bridge it\n                     yourself), with checksum and "
+	       "segmentation offloads; frames moved by vhost-net in\n                     the "
+	       "kernel where /dev/vhost-net exists (auto), else by nestvisor's own thread\n  --rng "
+	       "             a virtio-rng device (PCI): the guest's /dev/hwrng, from the host's "
+	       "getrandom\n  --no-unpack        let a bzImage decompress itself in the guest; by "
+	       "default its kernel is unpacked\n                     once into "
+	       "~/.cache/nestvisor/kernels and entered directly (with KASLR)\n\nexit status: (v << "
+	       "1) | 1 when the guest writes v to port 0xf4; 0 when it resets or powers off;\n124 "
+	       "timeout, 126 KVM could not emulate, 128 triple fault, 130 stopped, 100 unexpected "
+	       "exit,\n2 the VM could not be set up\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -76,17 +81,28 @@ static int bad(const char *fmt, ...)
 static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats, bool *detach)
 {
 	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' }, { "mem", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'n' }, { "smp", required_argument, NULL, 'n' },
-		{ "name", required_argument, NULL, 'N' }, { "console", required_argument, NULL, 'C' },
-		{ "serial-log", required_argument, NULL, 'l' }, { "stats", no_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' }, { "load-addr", required_argument, NULL, 'L' },
-		{ "entry", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
-		{ "detach", no_argument, NULL, 'd' }, { "no-unpack", no_argument, NULL, 'U' },
-		{ "nested", required_argument, NULL, 'X' }, { "rng", no_argument, NULL, 'R' },
-		{ "disk", required_argument, NULL, 'D' }, { "net", required_argument, NULL, 'W' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },
+		{ "smp", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "console", required_argument, NULL, 'C' },
+		{ "serial-log", required_argument, NULL, 'l' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "load-addr", required_argument, NULL, 'L' },
+		{ "entry", required_argument, NULL, 'e' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "no-unpack", no_argument, NULL, 'U' },
+		{ "nested", required_argument, NULL, 'X' },
+		{ "rng", no_argument, NULL, 'R' },
+		{ "disk", required_argument, NULL, 'D' },
+		{ "net", required_argument, NULL, 'W' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
@@ -121,8 +137,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 			break;
 		}
 		case 'm':
-			if (vmm_size_parse(optarg, &cfg->mem) < 0 || (cfg->mem & 0xfff) || cfg->mem < (1ull << 20) ||
-			    cfg->mem > VMM_MEM_MAX)
+			if (vmm_size_parse(optarg, &cfg->mem) < 0 || (cfg->mem & 0xfff) ||
+			    cfg->mem < (1ull << 20) || cfg->mem > VMM_MEM_MAX)
 				return bad("--mem %s: give a size like 128M or 2G (1M to %lluG)",
 					       optarg, VMM_MEM_MAX >> 30);
 			break;
@@ -130,7 +146,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 			char *end;
 			errno = 0;
 			long n = strtol(optarg, &end, 10);
-			if (errno || end == optarg || (*end && *end != ',') || n < 1 || n > VMM_MAX_CPUS)
+			if (errno || end == optarg || (*end && *end != ',') || n < 1 ||
+			    n > VMM_MAX_CPUS)
 				return bad("--cpus %s: give 1 to %d", optarg, VMM_MAX_CPUS);
 			cfg->cpus = (int)n;
 			break;
@@ -139,7 +156,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 			char *end;
 			errno = 0;
 			cfg->timeout = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(cfg->timeout >= 0 && cfg->timeout <= VMM_TIMEOUT_MAX))
+			if (errno || end == optarg || *end ||
+			    !(cfg->timeout >= 0 && cfg->timeout <= VMM_TIMEOUT_MAX))
 				return bad("--timeout %s: give seconds from 0 (none) to %d", optarg,
 					       VMM_TIMEOUT_MAX);
 			break;
@@ -172,7 +190,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		return -1;
 	}
 	char err[256];
-	if (vmm_control_name_check(cfg->name, err, sizeof(err)) < 0)	/* before any file is named after it */
+	if (vmm_control_name_check(cfg->name, err, sizeof(err)) <
+	    0) /* before any file is named after it */
 		return bad("%s", err);
 	return 0;
 }
@@ -187,15 +206,19 @@ static int detach(const struct vmm_config *cfg, bool stats)
 		fprintf(stderr, "nestvisor run: %s\n", err);
 		return VMM_STATUS_SETUP_ERROR;
 	}
-	printf("VM %s running in the background (pid %d); console: %s\n", cfg->name, sp.pid, sp.pty);
-	printf("`nestvisor ps` lists it, `nestvisor console %s` attaches to its console, `nestvisor stats %s` shows "
-	       "its exits, `nestvisor stop %s` ends it\n", cfg->name, cfg->name, cfg->name);
+	printf("VM %s running in the background (pid %d); console: %s\n", cfg->name, sp.pid,
+	       sp.pty);
+	printf("`nestvisor ps` lists it, `nestvisor console %s` attaches to its console, "
+	       "`nestvisor stats %s` shows its exits, `nestvisor stop %s` ends it\n",
+	       cfg->name, cfg->name, cfg->name);
 	return CLI_OK;
 }
 
 int cli_run(int argc, char **argv)
 {
-	struct vmm_config cfg = { .mem = 128ull << 20, .cpus = 1, .console = VMM_CONSOLE_STDIO, .log = vmm_log_stderr };
+	struct vmm_config cfg = {
+		.mem = 128ull << 20, .cpus = 1, .console = VMM_CONSOLE_STDIO, .log = vmm_log_stderr
+	};
 	bool stats = false, bg = false;
 	char err[1024], name[32];
 	struct vmm *vm;
@@ -207,7 +230,8 @@ int cli_run(int argc, char **argv)
 		return rc > 0 ? CLI_OK : CLI_ERROR;
 	if (bg)
 		return detach(&cfg, stats);
-	vmm_signals_block();	/* one thread takes them and stops the VM; vCPU threads inherit the mask */
+	/* one thread takes them and stops the VM; vCPU threads inherit the mask */
+	vmm_signals_block();
 	if (vmm_create(&cfg, &vm, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nestvisor run: %s\n", err);
 		return VMM_STATUS_SETUP_ERROR;

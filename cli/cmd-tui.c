@@ -7,15 +7,17 @@
 
 void cli_tui_usage(void)
 {
-	printf("usage: nestvisor tui [--replay DIR]\n"
-	       "  the interactive interface: the host, its devices, VMs (launch, console, exits), reports; F1 lists\n"
-	       "  every key. --replay DIR shows a recording instead of probing this host\n");
+	printf("usage: nestvisor tui [--replay DIR]\n  the interactive interface: the host, its "
+	       "devices, VMs (launch, console, exits), reports; F1 lists\n  every key. --replay "
+	       "DIR shows a recording instead of probing this host\n");
 }
 
 int cli_tui(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "replay", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "replay", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct tui_options o = { 0 };
 	int opt;

@@ -10,16 +10,21 @@ static int cli_help(int argc, char **argv);
 static void cli_help_usage(void);
 
 static const struct cli_command commands[] = {
-	{ "probe", "check this host: VT-x/AMD-V, KVM, nested virtualization, IOMMU, PCI devices", cli_probe, cli_probe_usage },
+	{ "probe", "check this host: VT-x/AMD-V, KVM, nested virtualization, IOMMU, PCI devices",
+	  cli_probe, cli_probe_usage },
 	{ "run", "boot a kernel or test image in a KVM virtual machine", cli_run, cli_run_usage },
-	{ "tui", "the interactive interface: host, devices, VMs and their consoles, reports", cli_tui, cli_tui_usage },
-	{ "report", "the probe reports recorded on this machine: list, show, export, import, diff", cli_report,
-	  cli_report_usage },
-	{ "db", "what the compatibility database knows: hosts, devices, one device, totals", cli_db, cli_db_usage },
+	{ "tui", "the interactive interface: host, devices, VMs and their consoles, reports",
+	  cli_tui, cli_tui_usage },
+	{ "report", "the probe reports recorded on this machine: list, show, export, import, diff",
+	  cli_report, cli_report_usage },
+	{ "db", "what the compatibility database knows: hosts, devices, one device, totals", cli_db,
+	  cli_db_usage },
 	{ "ps", "list running VMs", cli_ps, cli_ps_usage },
 	{ "stop", "stop a running VM", cli_stop, cli_stop_usage },
-	{ "stats", "a running VM's exits by reason, port and MMIO region", cli_stats, cli_stats_usage },
-	{ "console", "a running VM's serial console on this terminal", cli_console, cli_console_usage },
+	{ "stats", "a running VM's exits by reason, port and MMIO region", cli_stats,
+	  cli_stats_usage },
+	{ "console", "a running VM's serial console on this terminal", cli_console,
+	  cli_console_usage },
 	{ "help", "show help for nestvisor or one of its commands", cli_help, cli_help_usage },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -37,7 +42,9 @@ static void usage(FILE *out)
 	fprintf(out, "usage: nestvisor [--version] [--help] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n`nestvisor help COMMAND` or `nestvisor COMMAND --help` for a command's options; man nestvisor.\n");
+	fprintf(out,
+		"\n`nestvisor help COMMAND` or `nestvisor COMMAND --help` for a command's options; "
+		"man nestvisor.\n");
 }
 
 static void cli_help_usage(void)
@@ -54,7 +61,8 @@ static int cli_help(int argc, char **argv)
 		return CLI_OK;
 	}
 	if (!(c = find_command(argv[1]))) {
-		fprintf(stderr, "nestvisor: no command '%s'; `nestvisor help` lists them\n", argv[1]);
+		fprintf(stderr, "nestvisor: no command '%s'; `nestvisor help` lists them\n",
+			argv[1]);
 		return CLI_ERROR;
 	}
 	c->usage();
@@ -64,7 +72,9 @@ static int cli_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "version", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const struct cli_command *c;
 	int opt;
@@ -83,14 +93,16 @@ int main(int argc, char **argv)
 			return CLI_ERROR;
 		}
 	}
-	if (optind >= argc) {	/* bare `nestvisor`: the interface on a terminal, the usage elsewhere */
+	if (optind >=
+	    argc) { /* bare `nestvisor`: the interface on a terminal, the usage elsewhere */
 		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
 			return cli_tui(1, (char *[]){ "tui", NULL });
 		usage(stderr);
 		return CLI_ERROR;
 	}
 	if (!(c = find_command(argv[optind]))) {
-		fprintf(stderr, "nestvisor: no command '%s'; `nestvisor help` lists them\n", argv[optind]);
+		fprintf(stderr, "nestvisor: no command '%s'; `nestvisor help` lists them\n",
+			argv[optind]);
 		return CLI_ERROR;
 	}
 	argc -= optind;

@@ -1,5 +1,6 @@
-/* table: prints a compat-db answer as people read it (aligned columns, headers in capitals, yes/no) or as
- * programs do (a JSON array of objects: integers as numbers, booleans as true/false, none as null). */
+/* table: prints a compat-db answer as people read it (aligned columns, headers in capitals, yes/no)
+ * or as programs do (a JSON array of objects: integers as numbers, booleans as true/false, none as
+ * null). */
 #include "config.h"
 #include <ctype.h>
 #include <json-c/json.h>
@@ -9,7 +10,8 @@
 #include "cli/cli.h"
 #include "compat-db/compatdb.h"
 
-#define WIDTH_MAX 48	/* a column but the last is cut here, so that one long cell does not push the rest away */
+/* A column but the last is cut here, so that one long cell does not push the rest away. */
+#define WIDTH_MAX 48
 
 static const char *cell(const struct compatdb_table *t, int r, int c)
 {

@@ -16,7 +16,8 @@ void paths_xdg(const char *var, const char *rel, char *buf, size_t len)
 		return;
 	}
 	if (!home || *home != '/')
-		home = (pw = getpwuid(geteuid())) && pw->pw_dir && *pw->pw_dir == '/' ? pw->pw_dir : NULL;
+		home = (pw = getpwuid(geteuid())) && pw->pw_dir && *pw->pw_dir == '/' ?
+			pw->pw_dir : NULL;
 	if (home)
 		snprintf(buf, len, "%s/%s", home, rel);
 	else if (len)

@@ -4,9 +4,9 @@
 
 #include <stddef.h>
 
-/* $var if it is an absolute path (the XDG spec ignores relative ones), else HOME/rel, where HOME is $HOME if
- * absolute, else the user's home in the password database: never the current directory. buf is "" when there
- * is no home at all. e.g. paths_xdg("XDG_CACHE_HOME", ".cache", ...). */
+/* $var if it is an absolute path (the XDG spec ignores relative ones), else HOME/rel, where HOME is
+ * $HOME if absolute, else the user's home in the password database: never the current directory.
+ * buf is "" when there is no home at all. e.g. paths_xdg("XDG_CACHE_HOME", ".cache", ...). */
 void paths_xdg(const char *var, const char *rel, char *buf, size_t len);
 
 #endif

@@ -10,7 +10,8 @@
 #include <unistd.h>
 #include "common/safefile.h"
 
-/* Walks rel's directories beneath dirfd; *last is set to rel's final component. Returns a directory fd. */
+/* Walks rel's directories beneath dirfd; *last is set to rel's final component. Returns a directory
+ * fd. */
 static int walk(int dirfd, const char *rel, bool create, mode_t mode, char *last, size_t lastlen)
 {
 	char comp[256];
@@ -79,7 +80,8 @@ int safefile_create_beneath(int dirfd, const char *rel, mode_t mode)
 
 	if (d < 0)
 		return d;
-	int fd = openat(d, last, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, mode);
+	int fd = openat(d, last, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+			mode);
 	int e = -errno;
 	close(d);
 	if (fd < 0)
@@ -182,14 +184,17 @@ int safefile_private_dir(const char *path, char *err, size_t errlen)
 
 	if (fd < 0) {
 		int e = -errno;
-		bool link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);	/* O_NOFOLLOW|O_DIRECTORY: ENOTDIR */
-		snprintf(err, errlen, "%s: %s", path, link ? "a symbolic link, not a directory" : strerror(-e));
+		bool link = lstat(path, &st) == 0 &&
+			S_ISLNK(st.st_mode); /* O_NOFOLLOW|O_DIRECTORY: ENOTDIR */
+		snprintf(err, errlen, "%s: %s", path,
+			 link ? "a symbolic link, not a directory" : strerror(-e));
 		return e;
 	}
 	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
-		snprintf(err, errlen, "%s: not a directory of ours that only we may write to (owner uid %u, mode %o); "
-			 "someone else may have made it: remove it, or use another", path, (unsigned)st.st_uid,
-			 (unsigned)(st.st_mode & 07777));
+		snprintf(err, errlen,
+			 "%s: not a directory of ours that only we may write to (owner uid %u, "
+			 "mode %o); someone else may have made it: remove it, or use another",
+			 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -EPERM;
 	}
@@ -203,14 +208,16 @@ int safefile_replace_begin(const char *path, struct safefile_replace *r)
 
 	memset(r, 0, sizeof(*r));
 	r->dirfd = -1;
-	if (!slash || slash == path || strlen(slash + 1) >= sizeof(r->name) || (size_t)(slash - path) >= sizeof(dir))
+	if (!slash || slash == path || strlen(slash + 1) >= sizeof(r->name) ||
+	    (size_t)(slash - path) >= sizeof(dir))
 		return -EINVAL;
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	snprintf(r->name, sizeof(r->name), "%s", slash + 1);
 	snprintf(r->tmp, sizeof(r->tmp), ".%.200s.%d", r->name, (int)getpid());
 	if ((r->dirfd = safefile_private_dir(dir, why, sizeof(why))) < 0)
 		return r->dirfd;
-	int fd = openat(r->dirfd, r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = openat(r->dirfd, r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			0600);
 	if (fd < 0 || !(r->f = fdopen(fd, "w"))) {
 		int e = -errno;
 		if (fd >= 0)

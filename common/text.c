@@ -1,4 +1,5 @@
-/* text: UTF-8 validation (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF) and control stripping. */
+/* text: UTF-8 validation (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF) and control
+ * stripping. */
 #include "config.h"
 #include <stdint.h>
 #include <string.h>
@@ -28,8 +29,8 @@ static size_t utf8_len(const unsigned char *p)
 			return 0;
 		c = (c << 6) | (p[i] & 0x3f);
 	}
-	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff) ||
-	    (c >= 0x80 && c <= 0x9f))
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff) || (c >= 0x80 && c <= 0x9f))
 		return 0;	/* overlong, out of range, a surrogate, or a C1 control */
 	return n;
 }
@@ -75,7 +76,8 @@ bool text_utf8_valid(const char *s, size_t n)
 
 	while (p < end) {
 		size_t k = *p ? utf8_len(p) : 0;
-		if (k == 0 && *p >= 0x80 && p[0] == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f)
+		if (k == 0 && *p >= 0x80 && p[0] == 0xc2 && p + 1 < end && p[1] >= 0x80 &&
+		    p[1] <= 0x9f)
 			k = 2;	/* a C1 control is valid UTF-8, only not printable */
 		if (k == 0 || (size_t)(end - p) < k)
 			return false;

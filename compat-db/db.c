@@ -1,5 +1,5 @@
-/* db: opens the SQLite database: WAL, foreign keys, the schema by PRAGMA user_version, and the table of
- * prepared statements every query uses (bound parameters only). */
+/* db: opens the SQLite database: WAL, foreign keys, the schema by PRAGMA user_version, and the
+ * table of prepared statements every query uses (bound parameters only). */
 #include "config.h"
 #include <errno.h>
 #include <sqlite3.h>
@@ -14,32 +14,42 @@
 #include "compat-db/db.h"
 #include "data/class-rules.h"
 
-/* Compatibility contract (docs/compat-db.md): version N opens files of versions 0..N, migrating each step in
- * its own transaction; a file of version > N is refused and left untouched. */
+/* Compatibility contract (docs/compat-db.md): version N opens files of versions 0..N, migrating
+ * each step in its own transaction; a file of version > N is refused and left untouched. */
 static const char *const migrations[] = {
 	/* 0 -> 1: the first schema */
-	"CREATE TABLE hosts (host_id TEXT PRIMARY KEY, label TEXT, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);"
-	"CREATE TABLE reports (uuid TEXT PRIMARY KEY, host_id TEXT NOT NULL REFERENCES hosts(host_id),"
-	" created TEXT NOT NULL, nestvisor_version TEXT NOT NULL, schema_version INTEGER NOT NULL, hw_virt INTEGER,"
-	" hw_virt_how TEXT, kvm_kind TEXT, hypervisor TEXT, nested INTEGER NOT NULL, iommu INTEGER NOT NULL,"
+	"CREATE TABLE hosts (host_id TEXT PRIMARY KEY, label TEXT, first_seen TEXT"
+	" NOT NULL, last_seen TEXT NOT NULL);"
+	"CREATE TABLE reports (uuid TEXT PRIMARY KEY, host_id TEXT NOT NULL"
+	" REFERENCES hosts(host_id),"
+	" created TEXT NOT NULL, nestvisor_version TEXT NOT NULL, schema_version INTEGER"
+	" NOT NULL, hw_virt INTEGER,"
+	" hw_virt_how TEXT, kvm_kind TEXT, hypervisor TEXT, nested INTEGER NOT NULL, iommu INTEGER"
+	" NOT NULL,"
 	" worst TEXT NOT NULL, json TEXT NOT NULL, submitted TEXT);"
 	"CREATE INDEX reports_host ON reports(host_id, created);"
-	"CREATE TABLE checks (report TEXT NOT NULL REFERENCES reports(uuid) ON DELETE CASCADE, id TEXT NOT NULL,"
-	" status TEXT NOT NULL, evidence TEXT NOT NULL, fix TEXT, PRIMARY KEY (report, id)) WITHOUT ROWID;"
-	"CREATE TABLE devices (report TEXT NOT NULL REFERENCES reports(uuid) ON DELETE CASCADE, address TEXT NOT NULL,"
-	" vendor_device TEXT NOT NULL, subsystem TEXT, class TEXT NOT NULL, vendor_name TEXT, device_name TEXT,"
+	"CREATE TABLE checks (report TEXT NOT NULL REFERENCES reports(uuid)"
+	" ON DELETE CASCADE, id TEXT NOT NULL,"
+	" status TEXT NOT NULL, evidence TEXT NOT NULL, fix TEXT,"
+	" PRIMARY KEY (report, id)) WITHOUT ROWID;"
+	"CREATE TABLE devices (report TEXT NOT NULL REFERENCES reports(uuid)"
+	" ON DELETE CASCADE, address TEXT NOT NULL,"
+	" vendor_device TEXT NOT NULL, subsystem TEXT, class TEXT"
+	" NOT NULL, vendor_name TEXT, device_name TEXT,"
 	" driver TEXT, iommu_group INTEGER, verdict TEXT NOT NULL, reason TEXT, alternative TEXT,"
 	" PRIMARY KEY (report, address)) WITHOUT ROWID;"
 	"CREATE INDEX devices_vd ON devices(vendor_device);",
 	/* 1 -> 2: device class rules (data/class-rules.tsv), refreshed from the binary's copy */
-	"CREATE TABLE class_rules (base TEXT NOT NULL, sub TEXT NOT NULL, name TEXT NOT NULL, alternative TEXT NOT NULL,"
+	"CREATE TABLE class_rules (base TEXT NOT NULL, sub TEXT NOT NULL, name TEXT"
+	" NOT NULL, alternative TEXT NOT NULL,"
 	" note TEXT NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (base, sub)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 void compatdb_default_path(char *buf, size_t len)
 {
-	const char *env = getenv("NESTVISOR_DB"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	const char *env = getenv("NESTVISOR_DB"), *xdg = getenv("XDG_DATA_HOME"),
+		   *home = getenv("HOME");
 
 	char base[4000];
 
@@ -50,7 +60,8 @@ void compatdb_default_path(char *buf, size_t len)
 		snprintf(buf, len, "%s", env);
 	else if (base[0])
 		snprintf(buf, len, "%s/nestvisor/compat.db", base);
-	else	/* no home at all: a fixed place of root's or the user's own, never the current directory */
+	/* no home at all: a fixed place of root's or the user's own, never the current directory */
+	else
 		snprintf(buf, len, "/tmp/nestvisor-%u/compat.db", (unsigned)geteuid());
 }
 
@@ -70,9 +81,14 @@ static void mkdir_parents(const char *path)
 
 void compatdb_sql_error(struct compatdb *db, int rc, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s: %s%s", db->path, sqlite3_errmsg(db->sql),
-		 rc == SQLITE_FULL || sqlite3_system_errno(db->sql) == ENOSPC ? " (the disk is full: free space and try again)" :
-		 rc == SQLITE_READONLY ? " (the database file is read-only: check its permissions, or use another database file)" : "");
+	const char *fix = "";
+
+	if (rc == SQLITE_FULL || sqlite3_system_errno(db->sql) == ENOSPC)
+		fix = " (the disk is full: free space and try again)";
+	else if (rc == SQLITE_READONLY)
+		fix = " (the database file is read-only: check its permissions, or use another "
+		      "database file)";
+	snprintf(err, errlen, "%s: %s%s", db->path, sqlite3_errmsg(db->sql), fix);
 }
 
 int compatdb_exec(struct compatdb *db, const char *sql, char *err, size_t errlen)
@@ -90,7 +106,8 @@ static int user_version(struct compatdb *db)
 	sqlite3_stmt *st;
 	int v = -1;
 
-	if (sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return v;
@@ -105,7 +122,8 @@ static int migrate(struct compatdb *db, int from, char *err, size_t errlen)
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; COMMIT;", v + 1);
 		if (compatdb_exec(db, "BEGIN IMMEDIATE;", err, errlen) < 0)
 			return -EIO;
-		if (compatdb_exec(db, migrations[v], err, errlen) < 0 || compatdb_exec(db, sql, err, errlen) < 0) {
+		if (compatdb_exec(db, migrations[v], err, errlen) < 0 ||
+		    compatdb_exec(db, sql, err, errlen) < 0) {
 			compatdb_exec(db, "ROLLBACK;", err + strlen(err), 0);
 			return -EIO;
 		}
@@ -119,7 +137,10 @@ static const char *unwritable_reason(int e)
 	switch (e) {
 	case ENOSPC: return "the disk is full: free some space and record again";
 	case EROFS: return "it is on a read-only file system";
-	case EACCES: case EPERM: return "the database file is read-only: check its permissions, or use another database file";
+	case EACCES:
+	case EPERM:
+		return "the database file is read-only: check its permissions, or use another "
+		       "database file";
 	default: return NULL;
 	}
 }
@@ -136,14 +157,17 @@ static const char *unwritable_fs(const char *path)
 	return fs.f_bavail == 0 ? unwritable_reason(ENOSPC) : NULL;
 }
 
-/* Read-only and immutable: a WAL database cannot create its -shm file on a full or read-only disk. */
+/* Read-only and immutable: a WAL database cannot create its -shm file on a full or read-only disk.
+ */
 static int reopen_readonly(struct compatdb *db, const char *why)
 {
 	char uri[4200];
 
 	sqlite3_close(db->sql);
 	snprintf(uri, sizeof(uri), "file:%s?immutable=1", db->path);
-	if (sqlite3_open_v2(uri, &db->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(uri, &db->sql,
+			    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
 		return -EIO;
 	snprintf(db->readonly_why, sizeof(db->readonly_why), "%s", why);
 	return user_version(db);
@@ -157,28 +181,38 @@ int compatdb_writable(struct compatdb *db, char *err, size_t errlen)
 	return -EROFS;
 }
 
-/* The rules this binary carries replace the table's when they differ (count or total text length). */
+/* The rules this binary carries replace the table's when they differ (count or total text length).
+ */
 static int load_class_rules(struct compatdb *db, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	long want = 0, have = -1;
 
 	for (int i = 0; i < class_rules_count; i++)
-		want += 1 + (long)(strlen(class_rules[i].name) + strlen(class_rules[i].alternative) + strlen(class_rules[i].note));
-	if (sqlite3_prepare_v2(db->sql, "SELECT count(*) + coalesce(sum(length(name) + length(alternative) +"
-			       " length(note)), 0) FROM class_rules", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		want += 1 +
+			(long)(strlen(class_rules[i].name) + strlen(class_rules[i].alternative) +
+			       strlen(class_rules[i].note));
+	if (sqlite3_prepare_v2(db->sql,
+			       "SELECT count(*) +"
+			       " coalesce(sum(length(name) + length(alternative) +"
+			       " length(note)), 0)"
+			       " FROM class_rules",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
 		have = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (have == want || db->readonly_why[0])
 		return 0;
 	if (compatdb_exec(db, "BEGIN IMMEDIATE; DELETE FROM class_rules;", err, errlen) < 0 ||
-	    sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO class_rules VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &st,
-			       NULL) != SQLITE_OK)
+	    sqlite3_prepare_v2(db->sql,
+			       "INSERT OR IGNORE INTO class_rules VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			       -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	for (int i = 0; i < class_rules_count; i++) {
 		char base[4], sub[4];
 		snprintf(base, sizeof(base), "%02x", class_rules[i].base);
-		snprintf(sub, sizeof(sub), class_rules[i].sub < 0 ? "*" : "%02x", class_rules[i].sub);
+		snprintf(sub, sizeof(sub), class_rules[i].sub < 0 ? "*" : "%02x",
+			 class_rules[i].sub);
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, base, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, sub, -1, SQLITE_TRANSIENT);
@@ -194,7 +228,8 @@ static int load_class_rules(struct compatdb *db, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	return compatdb_exec(db, "COMMIT;", err, errlen);
 fail:
-	snprintf(err, errlen, "%s: loading the device class rules: %s", db->path, sqlite3_errmsg(db->sql));
+	snprintf(err, errlen, "%s: loading the device class rules: %s", db->path,
+		 sqlite3_errmsg(db->sql));
 	sqlite3_exec(db->sql, "ROLLBACK;", NULL, NULL, NULL);
 	return -EIO;
 }
@@ -214,47 +249,64 @@ int compatdb_open(const char *path, struct compatdb **out, char *err, size_t err
 	mkdir_parents(db->path);
 	struct stat before;
 	bool fresh = strcmp(db->path, ":memory:") && stat(db->path, &before) < 0 && errno == ENOENT;
-	/* NOMUTEX: a connection belongs to one thread at a time (compatdb.h), so SQLite need not lock on every
-	 * call; an import binds ~500 parameters per report */
-	if ((rc = sqlite3_open_v2(db->path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	/* NOMUTEX: a connection belongs to one thread at a time (compatdb.h), so SQLite need not
+	 * lock on every call; an import binds ~500 parameters per report */
+	if ((rc = sqlite3_open_v2(db->path, &db->sql,
+				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				  NULL)) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: cannot open the compatibility database: %s (choose another file, or "
-			 "NESTVISOR_DB)", db->path, db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
+		snprintf(err, errlen,
+			 "%s: cannot open the compatibility database: %s (choose another file, or "
+			 "NESTVISOR_DB)",
+			 db->path, db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
 		goto fail;
 	}
-	if (fresh)	/* ours from the start, and only ours: SQLite's own would follow the umask (0644) */
+	/* ours from the start, and only ours: SQLite's own would follow the umask (0644) */
+	if (fresh)
 		chmod(db->path, 0600);
-	sqlite3_busy_timeout(db->sql, 5000);	/* another nestvisor writing: wait rather than fail */
+	sqlite3_busy_timeout(db->sql, 5000); /* another nestvisor writing: wait rather than fail */
 	v = user_version(db);
 	why = v < 0 ? unwritable_reason(sqlite3_system_errno(db->sql)) : NULL;
 	if (v < 0 && !why)
 		why = unwritable_fs(db->path);
 	if (v < 0 && why && (v = reopen_readonly(db, why)) >= 0) {
 		*out = db;	/* readable; every write says why it cannot be done */
-		return v > SCHEMA_VERSION || v == 0 ? (compatdb_close(db), snprintf(err, errlen, "%s: %s", db->path, why), -EROFS) : 0;
+		return v > SCHEMA_VERSION || v == 0 ?
+			(compatdb_close(db), snprintf(err, errlen, "%s: %s", db->path, why),
+			 -EROFS) :
+			0;
 	}
 	if (v < 0) {
-		snprintf(err, errlen, "%s: not an SQLite database (%s); move it away or use another database file", db->path,
-			 sqlite3_errmsg(db->sql));
+		snprintf(err, errlen,
+			 "%s: not an SQLite database (%s); move it away or use another database "
+			 "file",
+			 db->path, sqlite3_errmsg(db->sql));
 		goto fail;
 	}
 	if (v > SCHEMA_VERSION) {
-		snprintf(err, errlen, "%s: written by a newer nestvisor (schema %d; this one knows up to %d); it was left "
-			 "unchanged: upgrade nestvisor or use another database file", db->path, v, SCHEMA_VERSION);
+		snprintf(err, errlen,
+			 "%s: written by a newer nestvisor (schema %d; this one knows up to %d); "
+			 "it was left unchanged: upgrade nestvisor or use another database file",
+			 db->path, v, SCHEMA_VERSION);
 		goto fail;
 	}
-	/* WAL with synchronous=NORMAL: a killed process loses nothing; a power cut may lose the last commits.
-	 * Reads through mmap: a fleet query over 10,000 reports reads ~3,600 pages, one pread each otherwise. */
-	if (compatdb_exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;"
-			  " PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456;",
-			  err, errlen) < 0)	/* 32 MiB: a batch of reports does not spill pages mid-transaction */
+	/* WAL with synchronous=NORMAL: a killed process loses nothing; a power cut may lose the
+	 * last commits. Reads through mmap: a fleet query over 10,000 reports reads ~3,600 pages,
+	 * one pread each otherwise. */
+	if (compatdb_exec(db,
+			  "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA "
+			  "cache_size = -32768; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = "
+			  "268435456;",
+			  err, errlen) <
+	    0) /* 32 MiB: a batch of reports does not spill pages mid-transaction */
 		goto fail;
-	/* 8 KiB pages for a new file: a report is ~22 KiB of rows and JSON, and an import's commits and
-	 * checkpoints write 20% faster than with 4 KiB (bench/compatdb.sh); an existing file keeps its size */
+	/* 8 KiB pages for a new file: a report is ~22 KiB of rows and JSON, and an import's commits
+	 * and checkpoints write 20% faster than with 4 KiB (bench/compatdb.sh); an existing file
+	 * keeps its size */
 	if (v == 0 && compatdb_exec(db, "PRAGMA page_size = 8192;", err, errlen) < 0)
 		goto fail;
-	if (v < SCHEMA_VERSION && (compatdb_exec(db, "PRAGMA journal_mode = WAL;", err, errlen) < 0 ||
-				   migrate(db, v, err, errlen) < 0))
+	if (v < SCHEMA_VERSION &&
+	    (compatdb_exec(db, "PRAGMA journal_mode = WAL;", err, errlen) < 0 ||
+	     migrate(db, v, err, errlen) < 0))
 		goto fail;
 	if (load_class_rules(db, err, errlen) < 0)
 		goto fail;
@@ -268,37 +320,55 @@ fail:
 sqlite3_stmt *compatdb_stmt(struct compatdb *db, enum compatdb_sql which)
 {
 	static const char *const sql[COMPATDB_SQL_COUNT] = {
-		[SQL_HOST_UPSERT] = "INSERT INTO hosts (host_id, label, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)"
-				    " ON CONFLICT (host_id) DO UPDATE SET last_seen = max(last_seen, ?3),"
+		[SQL_HOST_UPSERT] = "INSERT INTO hosts (host_id, label, first_seen, last_seen)"
+				    " VALUES (?1, ?2, ?3, ?3)"
+				    " ON CONFLICT (host_id) DO UPDATE SET last_seen ="
+				    " max(last_seen, ?3),"
 				    " label = coalesce(?2, label)",
-		[SQL_REPORT_INSERT] = "INSERT INTO reports (uuid, host_id, created, nestvisor_version, schema_version,"
-				      " hw_virt, hw_virt_how, kvm_kind, hypervisor, nested, iommu, worst, json)"
-				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-		[SQL_REPORT_BY_UUID] = "SELECT uuid, json FROM reports WHERE uuid = ?1",	/* the index, exactly */
-		[SQL_MARK_SUBMITTED] = "UPDATE reports SET submitted = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE uuid = ?1",
-		/* a prefix as a range, so the primary key's index answers it (callers pass hex digits and '-' only) */
-		[SQL_REPORT_JSON] = "SELECT uuid, json, host_id, created, nestvisor_version FROM reports"
+		[SQL_REPORT_INSERT] = "INSERT INTO reports (uuid, host_id, created,"
+				      " nestvisor_version, schema_version,"
+				      " hw_virt, hw_virt_how, kvm_kind, hypervisor, nested, iommu, "
+				      "worst, json)"
+				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+				      "?13)",
+		[SQL_REPORT_BY_UUID] = "SELECT uuid, json FROM reports"
+				       " WHERE uuid = ?1", /* the index, exactly */
+		[SQL_MARK_SUBMITTED] = "UPDATE reports SET submitted ="
+				       " strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE uuid = ?1",
+		/* a prefix as a range, so the primary key's index answers it (callers pass hex
+		   digits and '-' only) */
+		[SQL_REPORT_JSON] = "SELECT uuid, json, host_id, created, nestvisor_version"
+				    " FROM reports"
 				    " WHERE uuid >= ?1 AND uuid < ?1 || 'g' LIMIT 2",
-		/* each report of a batch is a savepoint: prepared once, not parsed again for every report */
+		/* each report of a batch is a savepoint: prepared once, not parsed again for every
+		   report */
 		[SQL_SAVEPOINT] = "SAVEPOINT report",
 		[SQL_RELEASE] = "RELEASE report",
 		[SQL_ROLLBACK_TO] = "ROLLBACK TO report",
 	};
 
-	if (!db->stmt[which] && sqlite3_prepare_v2(db->sql, sql[which], -1, &db->stmt[which], NULL) != SQLITE_OK)
+	if (!db->stmt[which] &&
+	    sqlite3_prepare_v2(db->sql, sql[which], -1, &db->stmt[which], NULL) != SQLITE_OK)
 		return NULL;
 	sqlite3_reset(db->stmt[which]);
 	sqlite3_clear_bindings(db->stmt[which]);
 	return db->stmt[which];
 }
 
-/* "INSERT INTO t (...) VALUES (?, ...), (?, ...)" for k rows: parameter r * columns + c + 1 is row r's column c. */
+/* "INSERT INTO t (...)"
+   " VALUES (?, ...), (?, ...)" for k rows: parameter r * columns + c + 1 is row r's column c. */
 sqlite3_stmt *compatdb_rows_stmt(struct compatdb *db, enum compatdb_rows which, int k)
 {
-	static const struct { const char *head; int columns; } rows[] = {
-		[ROWS_CHECKS] = { "INSERT INTO checks (report, id, status, evidence, fix) VALUES ", 5 },
-		[ROWS_DEVICES] = { "INSERT INTO devices (report, address, vendor_device, subsystem, class, vendor_name,"
-				   " device_name, driver, iommu_group, verdict, reason, alternative) VALUES ", 12 },
+	static const struct { const char *head; int columns;
+	} rows[] = {
+		[ROWS_CHECKS] = { "INSERT INTO checks (report, id, status, evidence, fix)"
+				  " VALUES ",
+				  5 },
+		[ROWS_DEVICES] = { "INSERT INTO devices (report, address, vendor_device, subsystem,"
+				   " class, vendor_name,"
+				   " device_name, driver, iommu_group, verdict, reason, "
+				   "alternative) VALUES ",
+				   12 },
 	};
 	sqlite3_stmt **st = &db->rows[which][k - 1];
 	char sql[4096];
@@ -307,9 +377,13 @@ sqlite3_stmt *compatdb_rows_stmt(struct compatdb *db, enum compatdb_rows which, 
 	if (!*st) {
 		n = (size_t)snprintf(sql, sizeof(sql), "%s", rows[which].head);
 		for (int r = 0; r < k; r++)
-			for (int c = 0; c < rows[which].columns; c++)
-				n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s?%s", c ? "" : r ? ", (" : "(",
-						      c == rows[which].columns - 1 ? ")" : ", ");
+			for (int c = 0; c < rows[which].columns; c++) {
+				const char *open =
+					r ? ", (" : "("; /* a row's first column opens it */
+				const char *close = c == rows[which].columns - 1 ? ")" : ", ";
+				n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s?%s",
+						      c ? "" : open, close);
+			}
 		if (sqlite3_prepare_v2(db->sql, sql, (int)n, st, NULL) != SQLITE_OK)
 			return NULL;
 	}
@@ -331,8 +405,8 @@ static void *checkpointer_run(void *arg)
 		ck->due = false;
 		ck->busy = true;
 		pthread_mutex_unlock(&ck->lock);
-		/* PASSIVE: never waits for the writer. A failure (a full disk) leaves the frames in the WAL, as safe
-		 * there as in the file, for the next checkpoint. */
+		/* PASSIVE: never waits for the writer. A failure (a full disk) leaves the frames in
+		 * the WAL, as safe there as in the file, for the next checkpoint. */
 		sqlite3_wal_checkpoint_v2(ck->sql, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&ck->lock);
 		ck->busy = false;
@@ -346,8 +420,10 @@ void compatdb_checkpointer_start(struct compatdb *db, struct compatdb_checkpoint
 {
 	memset(ck, 0, sizeof(*ck));
 	ck->db = db;
-	/* a connection reads the header (and so knows the file is WAL) only when it first runs a statement */
-	if (sqlite3_open_v2(db->path, &ck->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	/* a connection reads the header (and so knows the file is WAL) only when it first runs a
+	 * statement */
+	if (sqlite3_open_v2(db->path, &ck->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
 	    sqlite3_exec(ck->sql, "PRAGMA schema_version;", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	pthread_mutex_init(&ck->lock, NULL);

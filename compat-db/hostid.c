@@ -1,5 +1,5 @@
-/* hostid: this machine's anonymous id, a salted SHA-512-crypt of /etc/machine-id, cached per user so that
- * recording a report does not pay for the hash (about 4 ms) each time. */
+/* hostid: this machine's anonymous id, a salted SHA-512-crypt of /etc/machine-id, cached per user
+ * so that recording a report does not pay for the hash (about 4 ms) each time. */
 #include "config.h"
 #define _GNU_SOURCE 1
 #include <crypt.h>
@@ -18,8 +18,9 @@
 #define MACHINE_ID "/etc/machine-id"
 #define HOST_ID_LEN 32
 
-/* "KEY\nID\n" in $XDG_CACHE_HOME/nestvisor/host-id (or ~/.cache/...): KEY names the machine-id file the ID
- * was computed from (device, inode, size, change time), so a new or rewritten machine-id is hashed again. */
+/* "KEY\nID\n" in $XDG_CACHE_HOME/nestvisor/host-id (or ~/.cache/...): KEY names the machine-id file
+ * the ID was computed from (device, inode, size, change time), so a new or rewritten machine-id is
+ * hashed again. */
 static void host_id_cache(char *path, size_t plen, char *key, size_t klen, const struct stat *st)
 {
 	char base[4000];
@@ -29,8 +30,9 @@ static void host_id_cache(char *path, size_t plen, char *key, size_t klen, const
 		snprintf(path, plen, "%s/nestvisor/host-id", base);
 	else
 		path[0] = '\0';
-	snprintf(key, klen, "nestvisor-host-id 1 %llu %llu %lld %lld.%09ld", (unsigned long long)st->st_dev,
-		 (unsigned long long)st->st_ino, (long long)st->st_size, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	snprintf(key, klen, "nestvisor-host-id 1 %llu %llu %lld %lld.%09ld",
+		 (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+		 (long long)st->st_size, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
 }
 
 static bool host_id_cached(const char *path, const char *key, char *buf, size_t len)
@@ -50,13 +52,15 @@ static bool host_id_cached(const char *path, const char *key, char *buf, size_t 
 	line[strcspn(line, "\n")] = '\0';
 	id[strcspn(id, "\n")] = '\0';
 	ok = ok && !strcmp(line, key) && strlen(id) == HOST_ID_LEN &&
-	     strspn(id, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == HOST_ID_LEN;
+		strspn(id, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") ==
+			HOST_ID_LEN;
 	if (ok)
 		snprintf(buf, len, "%s", id);
 	return ok;
 }
 
-/* Best effort (a cache that cannot be written only costs time); written whole, then renamed over. */
+/* Best effort (a cache that cannot be written only costs time); written whole, then renamed over.
+ */
 static void host_id_remember(const char *path, const char *key, const char *id)
 {
 	struct safefile_replace r;
@@ -69,8 +73,8 @@ static void host_id_remember(const char *path, const char *key, const char *id)
 	}
 }
 
-/* The salted SHA-512-crypt (5,000 rounds) of /etc/machine-id: ~2.4 ms, a sixth of a probe, so its result is
- * kept in the user's cache beside the identity of the file it came from. */
+/* The salted SHA-512-crypt (5,000 rounds) of /etc/machine-id: ~2.4 ms, a sixth of a probe, so its
+ * result is kept in the user's cache beside the identity of the file it came from. */
 int compatdb_host_id(char *buf, size_t len)
 {
 	struct crypt_data cd;
@@ -96,7 +100,8 @@ int compatdb_host_id(char *buf, size_t len)
 	if (!id[0])
 		return -ENOENT;
 	memset(&cd, 0, sizeof(cd));
-	const char *h = crypt_r(id, "$6$nestvisor-compat$", &cd);	/* salted: the machine-id is not recoverable */
+	const char *h = crypt_r(id, "$6$nestvisor-compat$",
+				&cd); /* salted: the machine-id is not recoverable */
 	if (!h || h[0] == '*')
 		return -EIO;
 	snprintf(buf, len, "%.32s", strrchr(h, '$') + 1);

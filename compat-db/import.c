@@ -1,5 +1,5 @@
-/* import: report files into the database: one whole or not at all, and many at once with reader threads
- * parsing ahead of the one writer. */
+/* import: report files into the database: one whole or not at all, and many at once with reader
+ * threads parsing ahead of the one writer. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,8 @@
 void compatdb_report_load(const char *file, struct loaded *l, struct readbuf *b)
 {
 	struct stat sb;
-	int fd = safefile_open_regular(file, &sb);	/* a FIFO or a device is refused, not read forever */
+	int fd = safefile_open_regular(file,
+				       &sb); /* a FIFO or a device is refused, not read forever */
 	ssize_t n = 0;
 
 	json_object_put(l->env);
@@ -31,7 +32,8 @@ void compatdb_report_load(const char *file, struct loaded *l, struct readbuf *b)
 		return;
 	}
 	if (sb.st_size > COMPATDB_MAX_REPORT) {
-		snprintf(l->why, sizeof(l->why), "%s: %lld bytes is larger than a report can be (%d)", file,
+		snprintf(l->why, sizeof(l->why),
+			 "%s: %lld bytes is larger than a report can be (%d)", file,
 			 (long long)sb.st_size, COMPATDB_MAX_REPORT);
 		close(fd);
 		l->rc = -E2BIG;
@@ -50,7 +52,8 @@ void compatdb_report_load(const char *file, struct loaded *l, struct readbuf *b)
 	}
 	for (ssize_t r = 1; r != 0 && n < sb.st_size; n += r > 0 ? r : 0)
 		if ((r = read(fd, b->text + n, (size_t)(sb.st_size - n))) < 0 && errno != EINTR) {
-			snprintf(l->why, sizeof(l->why), "%s: %s; nothing was imported", file, strerror(errno));
+			snprintf(l->why, sizeof(l->why), "%s: %s; nothing was imported", file,
+				 strerror(errno));
 			close(fd);
 			l->rc = -EIO;
 			return;
@@ -63,7 +66,8 @@ void compatdb_report_load(const char *file, struct loaded *l, struct readbuf *b)
 	else if ((l->env = compatdb_json_parse(b->text, (size_t)n, why, sizeof(why))))
 		l->rc = compatdb_envelope_check(l->env, why, sizeof(why));
 	if (why[0]) {
-		snprintf(l->why, sizeof(l->why), "%s: not a nestvisor report: %s; nothing was imported", file, why);
+		snprintf(l->why, sizeof(l->why),
+			 "%s: not a nestvisor report: %s; nothing was imported", file, why);
 		l->rc = l->rc == -ENOTSUP ? l->rc : -EINVAL;
 		json_object_put(l->env);
 		l->env = NULL;
@@ -80,7 +84,8 @@ void compatdb_loaded_free(struct loaded *l)
 	free(l->flat.c);
 }
 
-int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37], char *err, size_t errlen)
+int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37], char *err,
+			   size_t errlen)
 {
 	struct loaded l = { 0 };
 	struct readbuf b = { 0 };
@@ -95,13 +100,15 @@ int compatdb_report_import(struct compatdb *db, const char *file, char uuid[37],
 
 /* ---- many files: reader threads read and parse ahead while this one writes ---- */
 
-/* Parsing (json-c) costs about as much as inserting: the writer, the one thread SQLite allows, keeps a core,
- * and a reader runs on each of the others (one on two cores: two were no faster there, four slower).
- * Reader r loads files r, r + readers, ...; AHEAD is a multiple of the readers, so a slot is always loaded,
- * and its tree freed, by the same thread. The read-ahead covers the writer's commits. */
+/* Parsing (json-c) costs about as much as inserting: the writer, the one thread SQLite allows,
+ * keeps a core, and a reader runs on each of the others (one on two cores: two were no faster
+ * there, four slower). Reader r loads files r, r + readers, ...; AHEAD is a multiple of the
+ * readers, so a slot is always loaded, and its tree freed, by the same thread. The read-ahead
+ * covers the writer's commits. */
 #define READERS_MAX 4
 #define AHEAD 240		/* a multiple of 1..READERS_MAX */
-#define AHEAD_BYTES (32 << 20)	/* and no more file text than this parsed ahead (its trees are larger) */
+#define AHEAD_BYTES \
+	(32 << 20) /* and no more file text than this parsed ahead (its trees are larger) */
 
 struct pipeline {
 	char **files;
@@ -109,7 +116,7 @@ struct pipeline {
 	size_t ahead;			/* bytes loaded and not yet stored (under lock) */
 	bool stop;
 	struct loaded slot[AHEAD];
-	int ready[AHEAD];		/* the file index loaded into each slot, -1 when none (under lock) */
+	int ready[AHEAD]; /* the file index loaded into each slot, -1 when none (under lock) */
 	pthread_mutex_t lock;
 	pthread_cond_t more, room;
 };
@@ -129,7 +136,8 @@ static void *pipeline_read(void *arg)
 	for (int i = r->first; i < pl->n; i += pl->readers) {
 		pthread_mutex_lock(&pl->lock);
 		/* the file the writer needs next is always loaded, whatever the bytes ahead */
-		while ((i - pl->stored >= AHEAD || (pl->ahead > AHEAD_BYTES && i > pl->stored)) && !pl->stop)
+		while ((i - pl->stored >= AHEAD || (pl->ahead > AHEAD_BYTES && i > pl->stored)) &&
+		       !pl->stop)
 			pthread_cond_wait(&pl->room, &pl->lock);
 		bool stop = pl->stop;
 		pthread_mutex_unlock(&pl->lock);
@@ -146,21 +154,24 @@ static void *pipeline_read(void *arg)
 	return NULL;
 }
 
-/* Results wait for their batch's COMMIT: "imported" is never said of a report a crash could still take. */
+/* Results wait for their batch's COMMIT: "imported" is never said of a report a crash could still
+ * take. */
 struct pending {
 	int file, rc;
 	char uuid[37];
 	char *why;
 };
 
-static void pending_flush(struct pending *p, int *np, char **files, compatdb_import_cb done, void *ctx,
-			  const char *lost)
+static void pending_flush(struct pending *p, int *np, char **files, compatdb_import_cb done,
+			  void *ctx, const char *lost)
 {
 	for (int i = 0; i < *np; i++) {
-		bool gone = lost && p[i].rc == 0;	/* "already there" was committed before: not lost */
+		bool gone =
+			lost && p[i].rc == 0; /* "already there" was committed before: not lost */
 		char why[1024];
 		if (gone)
-			snprintf(why, sizeof(why), "%s: report %s was not imported: %s", files[p[i].file], p[i].uuid, lost);
+			snprintf(why, sizeof(why), "%s: report %s was not imported: %s",
+				 files[p[i].file], p[i].uuid, lost);
 		if (done)
 			done(ctx, files[p[i].file], gone ? -EIO : p[i].rc, p[i].uuid, gone ? why : p[i].why ? p[i].why : "");
 		free(p[i].why);
@@ -178,8 +189,8 @@ static void pipeline_stop(struct pipeline *pl, struct reader *rd, int started)
 		pthread_join(rd[r].thread, NULL);
 }
 
-int compatdb_report_import_files(struct compatdb *db, int n, char **files, compatdb_import_cb done, void *ctx,
-				 char *err, size_t errlen)
+int compatdb_report_import_files(struct compatdb *db, int n, char **files, compatdb_import_cb done,
+				 void *ctx, char *err, size_t errlen)
 {
 	enum { BATCH = 1000 };	/* a commit every 1000 reports keeps the WAL small */
 	struct pipeline *pl = calloc(1, sizeof(*pl));
@@ -206,7 +217,8 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 	pl->files = files;
 	pl->n = n;
 	pl->readers = n < 2 ? 0 : cpus < 3 ? 1 : cpus > READERS_MAX + 1 ? READERS_MAX : (int)cpus - 1;
-	if (n >= 2 && readers_env && atoi(readers_env) >= 1)	/* NESTVISOR_IMPORT_READERS: tuning, and the tests */
+	if (n >= 2 && readers_env &&
+	    atoi(readers_env) >= 1) /* NESTVISOR_IMPORT_READERS: tuning, and the tests */
 		pl->readers = atoi(readers_env) > READERS_MAX ? READERS_MAX : atoi(readers_env);
 	for (int i = 0; i < AHEAD; i++)
 		pl->ready[i] = -1;
@@ -249,7 +261,8 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 			pthread_mutex_unlock(&pl->lock);
 		}
 		if (p->rc < 0 && sqlite3_get_autocommit(db->sql)) {
-			/* SQLite rolled the whole batch back (a full disk, an I/O error): say so of each, and stop */
+			/* SQLite rolled the whole batch back (a full disk, an I/O error): say so of
+			 * each, and stop */
 			db->batch = false;
 			snprintf(err, errlen, "%s", why);
 			pending_flush(pend, &np, files, done, ctx, why);

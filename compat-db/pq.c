@@ -21,14 +21,17 @@ static void pq_open(void)
 	if (!lib || !*lib)
 		lib = "libpq.so.5";
 	if (!(h = dlopen(lib, RTLD_NOW | RTLD_LOCAL))) {
-		snprintf(why, sizeof(why), "the shared database needs PostgreSQL's client library, which could not be "
-			 "loaded (%s): apt-get install libpq5", dlerror());
+		snprintf(why, sizeof(why),
+			 "the shared database needs PostgreSQL's client library, which could not "
+			 "be loaded (%s): apt-get install libpq5",
+			 dlerror());
 		return;
 	}
-#define PQ_RESOLVE(f) \
-	if (!(*(void **)&pq.f = dlsym(h, #f))) { \
-		snprintf(why, sizeof(why), "%s has no %s: the shared database needs libpq 14 or newer", lib, #f); \
-		return; \
+#define PQ_RESOLVE(f)                                                                           \
+	if (!(*(void **)&pq.f = dlsym(h, #f))) {                                                \
+		snprintf(why, sizeof(why),                                                      \
+			 "%s has no %s: the shared database needs libpq 14 or newer", lib, #f); \
+		return;                                                                         \
 	}
 	PQ_FUNCTIONS(PQ_RESOLVE)
 #undef PQ_RESOLVE

@@ -1,5 +1,5 @@
-/* remote: the shared PostgreSQL database (libpq): its schema, exactly-once submission of local reports,
- * and the fleet's questions. Parameters are always bound, never pasted into SQL. */
+/* remote: the shared PostgreSQL database (libpq): its schema, exactly-once submission of local
+ * reports, and the fleet's questions. Parameters are always bound, never pasted into SQL. */
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
@@ -11,18 +11,26 @@
 #include "compat-db/db.h"
 #include "compat-db/pq.h"
 
-/* Versioned like the local file (docs/compat-db.md): nestvisor_schema holds the version; each step is one
- * transaction. Submitting hosts need INSERT on hosts/reports/checks/devices and UPDATE on hosts only. */
+/* Versioned like the local file (docs/compat-db.md): nestvisor_schema holds the version; each step
+ * is one transaction. Submitting hosts need INSERT on hosts/reports/checks/devices and UPDATE on
+ * hosts only. */
 static const char *const remote_migrations[] = {
-	"CREATE TABLE hosts (host_id text PRIMARY KEY, label text, first_seen text NOT NULL, last_seen text NOT NULL);"
-	"CREATE TABLE reports (uuid text PRIMARY KEY, host_id text NOT NULL REFERENCES hosts(host_id),"
-	" created text NOT NULL, nestvisor_version text NOT NULL, schema_version integer NOT NULL, hw_virt boolean,"
-	" hw_virt_how text, kvm_kind text, hypervisor text, nested boolean NOT NULL, iommu boolean NOT NULL,"
+	"CREATE TABLE hosts (host_id text PRIMARY KEY, label text, first_seen text"
+	" NOT NULL, last_seen text NOT NULL);"
+	"CREATE TABLE reports (uuid text PRIMARY KEY, host_id text NOT NULL"
+	" REFERENCES hosts(host_id),"
+	" created text NOT NULL, nestvisor_version text NOT NULL, schema_version integer"
+	" NOT NULL, hw_virt boolean,"
+	" hw_virt_how text, kvm_kind text, hypervisor text, nested boolean NOT NULL, iommu boolean"
+	" NOT NULL,"
 	" worst text NOT NULL, json jsonb NOT NULL, received timestamptz NOT NULL DEFAULT now());"
-	"CREATE TABLE checks (report text NOT NULL REFERENCES reports(uuid) ON DELETE CASCADE, id text NOT NULL,"
+	"CREATE TABLE checks (report text NOT NULL REFERENCES reports(uuid)"
+	" ON DELETE CASCADE, id text NOT NULL,"
 	" status text NOT NULL, evidence text NOT NULL, fix text, PRIMARY KEY (report, id));"
-	"CREATE TABLE devices (report text NOT NULL REFERENCES reports(uuid) ON DELETE CASCADE, address text NOT NULL,"
-	" vendor_device text NOT NULL, subsystem text, class text NOT NULL, vendor_name text, device_name text,"
+	"CREATE TABLE devices (report text NOT NULL REFERENCES reports(uuid)"
+	" ON DELETE CASCADE, address text NOT NULL,"
+	" vendor_device text NOT NULL, subsystem text, class text"
+	" NOT NULL, vendor_name text, device_name text,"
 	" driver text, iommu_group integer, verdict text NOT NULL, reason text, alternative text,"
 	" PRIMARY KEY (report, address));"
 	"CREATE INDEX devices_vd ON devices(vendor_device);",
@@ -37,7 +45,8 @@ static void put(char *out, size_t len, size_t *at, const char *s, size_t n)
 	out[*at < len ? *at : len - 1] = '\0';
 }
 
-/* key=value form: each password value, plain or single-quoted (with backslash escapes), becomes ***. */
+/* key=value form: each password value, plain or single-quoted (with backslash escapes), becomes
+ * ***. */
 static void redact_keywords(const char *url, char *out, size_t len)
 {
 	size_t at = 0;
@@ -117,12 +126,13 @@ static PGconn *connect_to(const char *url, char *err, size_t errlen)
 
 	if (pq_load(err, errlen) < 0)
 		return NULL;
-	c = pq.PQconnectdbParams(keys, vals, 1);	/* expand_dbname: url may be a URI or key=value */
+	c = pq.PQconnectdbParams(keys, vals, 1); /* expand_dbname: url may be a URI or key=value */
 	if (pq.PQstatus(c) == CONNECTION_OK)
 		return c;
 	char shown[1024];
 	compatdb_url_shown(url, shown, sizeof(shown));
-	snprintf(err, errlen, "could not reach the shared database %s: %s", shown, c ? pq.PQerrorMessage(c) : "out of memory");
+	snprintf(err, errlen, "could not reach the shared database %s: %s", shown,
+		 c ? pq.PQerrorMessage(c) : "out of memory");
 	err[strcspn(err, "\n")] = '\0';
 	pq.PQfinish(c);
 	return NULL;
@@ -144,7 +154,9 @@ static int exec_ok(PGconn *c, PGresult *r, char *err, size_t errlen)
 static int remote_version(PGconn *c)
 {
 	PGresult *r = pq.PQexec(c, "SELECT version FROM nestvisor_schema");
-	int v = pq.PQresultStatus(r) == PGRES_TUPLES_OK && pq.PQntuples(r) == 1 ? atoi(pq.PQgetvalue(r, 0, 0)) : 0;
+	int v = pq.PQresultStatus(r) == PGRES_TUPLES_OK && pq.PQntuples(r) == 1 ?
+		atoi(pq.PQgetvalue(r, 0, 0)) :
+		0;
 
 	pq.PQclear(r);
 	return v;
@@ -158,19 +170,23 @@ int compatdb_remote_init(const char *url, char *err, size_t errlen)
 	if (!c)
 		return -ECONNREFUSED;
 	if ((rc = exec_ok(c, pq.PQexec(c, "SET client_min_messages = warning;"
-					"CREATE TABLE IF NOT EXISTS nestvisor_schema (version integer NOT NULL)"), err, errlen)) < 0)
+					"CREATE TABLE IF NOT EXISTS nestvisor_schema (version"
+					" integer NOT NULL)"), err, errlen)) < 0)
 		goto out;
 	if ((v = remote_version(c)) > REMOTE_VERSION) {
 		char shown[1024];
 		compatdb_url_shown(url, shown, sizeof(shown));
-		snprintf(err, errlen, "%s holds schema %d, newer than this nestvisor knows (%d); it was left unchanged",
+		snprintf(err, errlen,
+			 "%s holds schema %d, newer than this nestvisor knows (%d); it was left "
+			 "unchanged",
 			 shown, v, REMOTE_VERSION);
 		rc = -ENOTSUP;
 		goto out;
 	}
 	for (; v < REMOTE_VERSION && rc == 0; v++) {
 		char bump[96];
-		snprintf(bump, sizeof(bump), "DELETE FROM nestvisor_schema; INSERT INTO nestvisor_schema VALUES (%d)", v + 1);
+		snprintf(bump, sizeof(bump), "DELETE FROM nestvisor_schema; INSERT INTO"
+					     " nestvisor_schema VALUES (%d)", v + 1);
 		if ((rc = exec_ok(c, pq.PQexec(c, "BEGIN"), err, errlen)) < 0 ||
 		    (rc = exec_ok(c, pq.PQexec(c, remote_migrations[v]), err, errlen)) < 0 ||
 		    (rc = exec_ok(c, pq.PQexec(c, bump), err, errlen)) < 0 ||
@@ -182,26 +198,46 @@ out:
 	return rc;
 }
 
-/* What a submit sends, prepared once per connection: the server parses and plans each once, not per row. */
+/* What a submit sends, prepared once per connection: the server parses and plans each once, not per
+ * row. */
 enum { NV_HOST, NV_KNOWN, NV_REPORT, NV_CHECK, NV_DEVICE, NV_COUNT };
-static const struct { const char *name, *local, *remote; int ncols; } submit_sql[NV_COUNT] = {
-	[NV_HOST] = { "nv_host", "SELECT h.host_id, h.label, r.created FROM reports r JOIN hosts h ON h.host_id = r.host_id"
-		      " WHERE r.uuid = ?1", "INSERT INTO hosts VALUES ($1, $2, $3, $3) ON CONFLICT (host_id) DO UPDATE SET"
-		      " last_seen = greatest(hosts.last_seen, excluded.last_seen)", 3 },
+static const struct { const char *name, *local, *remote; int ncols;
+} submit_sql[NV_COUNT] = {
+	[NV_HOST] = { "nv_host",
+		      "SELECT h.host_id, h.label, r.created FROM reports r JOIN hosts h ON "
+		      "h.host_id = r.host_id"
+		      " WHERE r.uuid ="
+		      " ?1",
+		      "INSERT INTO hosts VALUES ($1, $2, $3, $3) ON CONFLICT (host_id) DO UPDATE "
+		      "SET"
+		      " last_seen = greatest(hosts.last_seen, excluded.last_seen)",
+		      3 },
 	[NV_KNOWN] = { "nv_known", NULL, "SELECT 1 FROM reports WHERE uuid = $1", 1 },
-	[NV_REPORT] = { "nv_report", "SELECT uuid, host_id, created, nestvisor_version, schema_version,"
-			" CASE hw_virt WHEN 1 THEN 'true' WHEN 0 THEN 'false' END, hw_virt_how, kvm_kind, hypervisor,"
-			" CASE nested WHEN 1 THEN 'true' ELSE 'false' END, CASE iommu WHEN 1 THEN 'true' ELSE 'false' END,"
+	[NV_REPORT] = { "nv_report",
+			"SELECT uuid, host_id, created, nestvisor_version, schema_version,"
+			" CASE hw_virt WHEN 1 THEN 'true' WHEN 0 THEN 'false' END, hw_virt_how, "
+			"kvm_kind, hypervisor,"
+			" CASE nested WHEN 1 THEN 'true' ELSE 'false' END, CASE iommu WHEN 1 THEN "
+			"'true' ELSE 'false' END,"
 			" worst, json FROM reports WHERE uuid = ?1",
-			"INSERT INTO reports (uuid, host_id, created, nestvisor_version, schema_version, hw_virt, hw_virt_how,"
-			" kvm_kind, hypervisor, nested, iommu, worst, json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-			" $11, $12, $13) ON CONFLICT (uuid) DO NOTHING", 13 },
-	[NV_CHECK] = { "nv_check", "SELECT report, id, status, evidence, fix FROM checks WHERE report = ?1",
+			"INSERT INTO reports (uuid, host_id, created, nestvisor_version,"
+			" schema_version, hw_virt, hw_virt_how,"
+			" kvm_kind, hypervisor, nested, iommu, worst, json) VALUES ($1, $2, $3, "
+			"$4, $5, $6, $7, $8, $9, $10,"
+			" $11, $12, $13) ON CONFLICT (uuid) DO NOTHING",
+			13 },
+	[NV_CHECK] = { "nv_check",
+		       "SELECT report, id, status, evidence, fix FROM checks WHERE report = ?1",
 		       "INSERT INTO checks VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", 5 },
-	[NV_DEVICE] = { "nv_device", "SELECT report, address, vendor_device, subsystem, class, vendor_name, device_name,"
-			" driver, iommu_group, verdict, reason, alternative FROM devices WHERE report = ?1",
-			"INSERT INTO devices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-			" ON CONFLICT DO NOTHING", 12 },
+	[NV_DEVICE] = { "nv_device",
+			"SELECT report, address, vendor_device, subsystem, class, vendor_name, "
+			"device_name,"
+			" driver, iommu_group, verdict, reason, alternative FROM devices"
+			" WHERE report = ?1",
+			"INSERT INTO devices"
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+			" ON CONFLICT DO NOTHING",
+			12 },
 };
 
 static int prepare_submit(PGconn *c, char *err, size_t errlen)
@@ -209,15 +245,17 @@ static int prepare_submit(PGconn *c, char *err, size_t errlen)
 	int rc = 0;
 
 	for (int i = 0; i < NV_COUNT && rc == 0; i++)
-		rc = exec_ok(c, pq.PQprepare(c, submit_sql[i].name, submit_sql[i].remote, submit_sql[i].ncols, NULL), err,
-			     errlen);
+		rc = exec_ok(c,
+			     pq.PQprepare(c, submit_sql[i].name, submit_sql[i].remote,
+					  submit_sql[i].ncols, NULL),
+			     err, errlen);
 	return rc;
 }
 
-/* Queues a local table's rows for a report, one prepared INSERT ... ON CONFLICT DO NOTHING each (pipeline mode:
- * nothing waits for the server yet). */
-static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int which, int *queued, char *err,
-		      size_t errlen)
+/* Queues a local table's rows for a report, one prepared INSERT ... ON CONFLICT DO NOTHING each
+ * (pipeline mode: nothing waits for the server yet). */
+static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int which, int *queued,
+		      char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	int rc = 0;
@@ -229,7 +267,8 @@ static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int whic
 		const char *v[16];
 		for (int i = 0; i < submit_sql[which].ncols && i < 16; i++)
 			v[i] = (const char *)sqlite3_column_text(st, i);
-		if (pq.PQsendQueryPrepared(c, submit_sql[which].name, submit_sql[which].ncols, v, NULL, NULL, 0))
+		if (pq.PQsendQueryPrepared(c, submit_sql[which].name, submit_sql[which].ncols, v,
+					   NULL, NULL, 0))
 			(*queued)++;
 		else {
 			snprintf(err, errlen, "%s", pq.PQerrorMessage(c));
@@ -240,8 +279,8 @@ static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int whic
 	return rc;
 }
 
-static int queue(PGconn *c, const char *sql, const char *prepared, const char *const *v, int *queued, char *err,
-		 size_t errlen)
+static int queue(PGconn *c, const char *sql, const char *prepared, const char *const *v,
+		 int *queued, char *err, size_t errlen)
 {
 	if (!(prepared ? pq.PQsendQueryPrepared(c, prepared, 1, v, NULL, NULL, 0) :
 			 pq.PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0)))
@@ -249,9 +288,11 @@ static int queue(PGconn *c, const char *sql, const char *prepared, const char *c
 	return (*queued)++;
 }
 
-/* One report in one remote transaction, its ~45 statements pipelined (one round trip, not one each); ON CONFLICT
- * makes a re-send (after a crash) a no-op. 0 only once the COMMIT's own result says it committed. */
-static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fresh, char *err, size_t errlen)
+/* One report in one remote transaction, its ~45 statements pipelined (one round trip, not one
+ * each); ON CONFLICT makes a re-send (after a crash) a no-op. 0 only once the COMMIT's own result
+ * says it committed. */
+static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fresh, char *err,
+		       size_t errlen)
 {
 	const char *v[1] = { uuid };
 	int queued = 0, probe_at, rc;
@@ -260,15 +301,18 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 		return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
 	if ((rc = queue(c, "BEGIN", NULL, NULL, &queued, err, errlen)) < 0 ||
 	    (rc = queue_rows(db, c, uuid, NV_HOST, &queued, err, errlen)) < 0 ||
-	    (rc = probe_at = queue(c, NULL, submit_sql[NV_KNOWN].name, v, &queued, err, errlen)) < 0 ||
+	    (rc = probe_at = queue(c, NULL, submit_sql[NV_KNOWN].name, v, &queued, err, errlen)) <
+		    0 ||
 	    (rc = queue_rows(db, c, uuid, NV_REPORT, &queued, err, errlen)) < 0 ||
 	    (rc = queue_rows(db, c, uuid, NV_CHECK, &queued, err, errlen)) < 0 ||
 	    (rc = queue_rows(db, c, uuid, NV_DEVICE, &queued, err, errlen)) < 0 ||
 	    (rc = queue(c, "COMMIT", NULL, NULL, &queued, err, errlen)) < 0)
-		return rc;	/* the connection is unusable: the caller closes it, and nothing was committed */
+		/* the connection is unusable: the caller closes it, and nothing was committed */
+		return rc;
 	if (!pq.PQpipelineSync(c))
 		return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
-	/* each statement's result, then a NULL; the first failure aborts the rest (and the transaction) */
+	/* each statement's result, then a NULL; the first failure aborts the rest (and the
+	 * transaction) */
 	rc = 0;
 	for (int i = 0; i < queued; i++) {
 		PGresult *r = pq.PQgetResult(c);
@@ -277,9 +321,12 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 			return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
 		if (i == probe_at && st == PGRES_TUPLES_OK)
 			*fresh = pq.PQntuples(r) == 0;
-		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0)	/* the server refused this report */
-			snprintf(err, errlen, "%s", st == PGRES_PIPELINE_ABORTED ? "aborted" : pq.PQresultErrorMessage(r)),
-				rc = st == PGRES_FATAL_ERROR ? -EBADMSG : -EIO;
+		/* the server refused this report */
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0) {
+			snprintf(err, errlen, "%s", st == PGRES_PIPELINE_ABORTED ? "aborted" :
+				 pq.PQresultErrorMessage(r));
+			rc = st == PGRES_FATAL_ERROR ? -EBADMSG : -EIO;
+		}
 		pq.PQclear(r);
 		pq.PQclear(pq.PQgetResult(c));
 	}
@@ -294,16 +341,19 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 }
 
 /* Sends every local report not yet marked submitted; marks each only after its remote commit. */
-int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit_result *res, char *err, size_t errlen)
+int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit_result *res,
+		    char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	PGconn *c;
 	int rc = 0;
 
 	res->queued = res->sent = res->already = 0;
-	if ((rc = compatdb_writable(db, err, errlen)) < 0)	/* a report could be sent but never marked */
+	if ((rc = compatdb_writable(db, err, errlen)) <
+	    0) /* a report could be sent but never marked */
 		return rc;
-	if (sqlite3_prepare_v2(db->sql, "SELECT uuid FROM reports WHERE submitted IS NULL ORDER BY created", -1, &st,
+	if (sqlite3_prepare_v2(db->sql, "SELECT uuid FROM reports WHERE submitted IS NULL"
+					" ORDER BY created", -1, &st,
 			       NULL) != SQLITE_OK)
 		return -EIO;
 	char (*queue)[37] = NULL;
@@ -328,7 +378,9 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 	if (remote_version(c) != REMOTE_VERSION) {
 		char shown[1024];
 		compatdb_url_shown(url, shown, sizeof(shown));
-		snprintf(err, errlen, "%s has no nestvisor schema (version %d): run `nestvisor db init --to URL` first",
+		snprintf(err, errlen,
+			 "%s has no nestvisor schema (version %d): run `nestvisor db init --to "
+			 "URL` first",
 			 shown, remote_version(c));
 		rc = -ENOENT;
 	} else {
@@ -338,20 +390,26 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 	for (int i = 0; i < res->queued && rc == 0; i++) {
 		int fresh = 0;
 		if ((rc = send_report(db, c, queue[i], &fresh, err, errlen)) == -EBADMSG) {
-			/* its data, not the connection: the others go on; it stays queued, named, until deleted */
+			/* its data, not the connection: the others go on; it stays queued, named,
+			 * until deleted */
 			if (!res->refused++)
-				snprintf(refused, sizeof(refused), "report %s was refused by the shared database (%.400s); it "
-					 "stays queued: `nestvisor report delete %.8s` drops it", queue[i], err, queue[i]);
+				snprintf(refused, sizeof(refused),
+					 "report %s was refused by the shared database (%.400s); "
+					 "it stays queued: `nestvisor report delete %.8s` drops it",
+					 queue[i], err, queue[i]);
 			rc = 0;
 			continue;
 		}
 		if (rc < 0)
 			break;
 		sqlite3_stmt *mark = compatdb_stmt(db, SQL_MARK_SUBMITTED);
-		if (!mark || sqlite3_bind_text(mark, 1, queue[i], -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+		if (!mark ||
+		    sqlite3_bind_text(mark, 1, queue[i], -1, SQLITE_TRANSIENT) != SQLITE_OK ||
 		    sqlite3_step(mark) != SQLITE_DONE) {
-			snprintf(err, errlen, "%s: %s (report %s reached the shared database; the next submit finds it "
-				 "there)", db->path, sqlite3_errmsg(db->sql), queue[i]);
+			snprintf(err, errlen,
+				 "%s: %s (report %s reached the shared database; the next submit "
+				 "finds it there)",
+				 db->path, sqlite3_errmsg(db->sql), queue[i]);
 			rc = -EIO;
 			break;
 		}
@@ -362,7 +420,8 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 	pq.PQfinish(c);
 	free(queue);
 	if (rc == 0 && res->refused) {
-		snprintf(err, errlen, "%s%s", refused, res->refused > 1 ? " (and others: see `nestvisor report list`)" : "");
+		snprintf(err, errlen, "%s%s", refused,
+			 res->refused > 1 ? " (and others: see `nestvisor report list`)" : "");
 		rc = -EBADMSG;
 	}
 	return rc;
@@ -370,7 +429,16 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 
 /* ---- the fleet's questions ---- */
 
-/* A libpq result as a table: bool (oid 16) as "1"/"0", int2/int4/int8 (21, 23, 20) as integers. */
+static enum compatdb_kind kind_of(unsigned oid)
+{
+	switch (oid) {
+	case 16: return COMPATDB_BOOL;			/* bool */
+	case 20: case 21: case 23: return COMPATDB_INT;	/* int8, int2, int4 */
+	default: return COMPATDB_TEXT;
+	}
+}
+
+/* A libpq result as a table: bool as "1"/"0", the integer types as integers. */
 static struct compatdb_table *table_of(PGresult *r)
 {
 	int rows = pq.PQntuples(r), cols = pq.PQnfields(r);
@@ -380,10 +448,7 @@ static struct compatdb_table *table_of(PGresult *r)
 	if (!t)
 		return NULL;
 	for (int c = 0; c < cols; c++) {
-		unsigned oid = pq.PQftype(r, c);
-		enum compatdb_kind k = oid == 16 ? COMPATDB_BOOL :
-				       oid == 20 || oid == 21 || oid == 23 ? COMPATDB_INT : COMPATDB_TEXT;
-		if (compatdb_table_column(t, c, pq.PQfname(r, c), k) < 0)
+		if (compatdb_table_column(t, c, pq.PQfname(r, c), kind_of(pq.PQftype(r, c))) < 0)
 			goto fail;
 	}
 	for (int i = 0; i < rows; i++) {
@@ -404,35 +469,63 @@ fail:
 
 #define LATEST_PG "(SELECT DISTINCT ON (host_id) uuid FROM reports ORDER BY host_id, created DESC)"
 
-int compatdb_remote_query(const char *url, enum compatdb_fleet_query q, const struct compatdb_device_filter *f,
-			  const char *arg, struct compatdb_table **out, char *err, size_t errlen)
+int compatdb_remote_query(const char *url, enum compatdb_fleet_query q,
+			  const struct compatdb_device_filter *f, const char *arg,
+			  struct compatdb_table **out, char *err, size_t errlen)
 {
-	static const struct { const char *sql; int nparams; } queries[] = {
-		[FLEET_HOSTS] = { "SELECT h.host_id AS host, h.label, count(r.uuid) AS reports, h.last_seen,"
-			" bool_or(r.hw_virt) FILTER (WHERE r.uuid IN " LATEST_PG ") AS hw_vms,"
-			" bool_or(r.nested) FILTER (WHERE r.uuid IN " LATEST_PG ") AS nested,"
-			" max(r.hypervisor) FILTER (WHERE r.uuid IN " LATEST_PG ") AS hypervisor FROM hosts h"
-			" LEFT JOIN reports r ON r.host_id = h.host_id GROUP BY h.host_id ORDER BY h.last_seen DESC",
-			0 },
-		[FLEET_DEVICES] = { "SELECT vendor_device AS id, class, count(DISTINCT r.host_id) AS hosts,"
-			" count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready') AS ready_on,"
-			" string_agg(DISTINCT driver, ',') AS drivers, max(device_name) AS name FROM devices d"
-			" JOIN reports r ON r.uuid = d.report WHERE d.report IN " LATEST_PG
-			" AND ($1 = '' OR vendor_device LIKE $1 || ':%') AND ($2 = '' OR class LIKE $2 || '%')"
-			" AND ($3 = '' OR verdict = $3) GROUP BY vendor_device, class ORDER BY hosts DESC, id",
-			3 },
-		/* the alternative as each report's probe gave it (the fleet has no class rules table) */
-		[FLEET_DEVICE] = { "SELECT vendor_device AS id, max(vendor_name || ' ' || device_name) AS name,"
-			" count(DISTINCT r.host_id) AS hosts, count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready')"
-			" AS ready_on, string_agg(DISTINCT driver, ',') AS drivers, string_agg(DISTINCT verdict, ',') AS"
-			" verdicts, max(alternative) AS alternative FROM devices d JOIN reports r ON r.uuid = d.report"
-			" WHERE vendor_device = lower($1) GROUP BY vendor_device", 1 },
-		[FLEET_STATS] = { "SELECT (SELECT count(*) FROM hosts) AS hosts, (SELECT count(*) FROM reports) AS reports,"
-			" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND hw_virt) AS hw_vms,"
-			" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND nested) AS nested,"
-			" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND iommu) AS iommu,"
-			" (SELECT count(DISTINCT vendor_device) FROM devices) AS device_models,"
-			" (SELECT count(DISTINCT vendor_device) FROM devices WHERE verdict = 'ready') AS ready", 0 },
+	static const struct { const char *sql; int nparams;
+	} queries[] = {
+		[FLEET_HOSTS] = { "SELECT h.host_id AS host, h.label, count(r.uuid)"
+				  " AS reports, h.last_seen,"
+				  " bool_or(r.hw_virt) FILTER (WHERE r.uuid IN " LATEST_PG ") AS "
+											   "hw_vms,"
+				  " bool_or(r.nested) FILTER (WHERE r.uuid IN " LATEST_PG ") AS "
+											  "nested,"
+				  " max(r.hypervisor)"
+				  " FILTER (WHERE r.uuid IN " LATEST_PG ") AS hypervisor FROM "
+									"hosts h"
+				  " LEFT JOIN reports r ON r.host_id = h.host_id GROUP BY h.host_id"
+				  " ORDER BY h.last_seen DESC",
+				  0 },
+		[FLEET_DEVICES] = { "SELECT vendor_device AS id, class, count(DISTINCT r.host_id)"
+				    " AS hosts,"
+				    " count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready') "
+				    "AS ready_on,"
+				    " string_agg(DISTINCT driver, ',') AS drivers, "
+				    "max(device_name) AS name"
+				    " FROM devices d"
+				    " JOIN reports r ON r.uuid = d.report WHERE d.report "
+				    "IN " LATEST_PG " AND ($1 = '' OR vendor_device LIKE $1 || "
+						    "':%') AND ($2 = '' OR class LIKE $2 || '%')"
+				    " AND ($3 = '' OR verdict = $3) GROUP BY vendor_device, class"
+				    " ORDER BY hosts DESC, id",
+				    3 },
+		/* the alternative as each report's probe gave it (the fleet has no class rules
+		   table) */
+		[FLEET_DEVICE] = { "SELECT vendor_device AS id,"
+				   " max(vendor_name || ' ' || device_name) AS name,"
+				   " count(DISTINCT r.host_id) AS hosts, count(DISTINCT r.host_id)"
+				   " FILTER (WHERE verdict = 'ready')"
+				   " AS ready_on, string_agg(DISTINCT driver, ',') AS drivers, "
+				   "string_agg(DISTINCT verdict, ',') AS"
+				   " verdicts, max(alternative) AS alternative FROM devices d JOIN "
+				   "reports r"
+				   " ON r.uuid = d.report"
+				   " WHERE vendor_device = lower($1) GROUP BY vendor_device",
+				   1 },
+		[FLEET_STATS] = { "SELECT (SELECT count(*) FROM hosts) AS hosts, (SELECT count(*)"
+				  " FROM reports) AS reports,"
+				  " (SELECT count(*) FROM reports"
+				  " WHERE uuid IN " LATEST_PG " AND hw_virt) AS hw_vms,"
+				  " (SELECT count(*) FROM reports"
+				  " WHERE uuid IN " LATEST_PG " AND nested) AS nested,"
+				  " (SELECT count(*) FROM reports"
+				  " WHERE uuid IN " LATEST_PG " AND iommu) AS iommu,"
+				  " (SELECT count(DISTINCT vendor_device) FROM devices) AS "
+				  "device_models,"
+				  " (SELECT count(DISTINCT vendor_device) FROM devices"
+				  " WHERE verdict = 'ready') AS ready",
+				  0 },
 	};
 	const char *p[3] = { q == FLEET_DEVICE ? arg : f && f->vendor ? f->vendor : "",
 			     f && f->class_ ? f->class_ : "", f && f->verdict ? f->verdict : "" };
@@ -472,17 +565,25 @@ int compatdb_remote_query(const char *url, enum compatdb_fleet_query q, const st
  * $XDG_CONFIG_HOME/nestvisor/nestvisor.conf (the later one wins). */
 int compatdb_url(const char *given, char *buf, size_t len)
 {
-	const char *env = getenv("NESTVISOR_COMPAT_URL"), *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	const char *env = getenv("NESTVISOR_COMPAT_URL"), *xdg = getenv("XDG_CONFIG_HOME"),
+		   *home = getenv("HOME");
 	char user[512], line[1024];
 	const char *files[2] = { "/etc/nestvisor/nestvisor.conf", user };
 
-	if (given && *given)
-		return errmsg(buf, len, 0, "%s", given);
-	if (env && *env)
-		return errmsg(buf, len, 0, "%s", env);
-	snprintf(user, sizeof(user), "%s/nestvisor/nestvisor.conf", xdg && *xdg ? xdg : home ? home : ".");
-	if (!(xdg && *xdg) && home)
+	if (given && *given) {
+		snprintf(buf, len, "%s", given);
+		return 0;
+	}
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return 0;
+	}
+	if (xdg && *xdg)
+		snprintf(user, sizeof(user), "%s/nestvisor/nestvisor.conf", xdg);
+	else if (home)
 		snprintf(user, sizeof(user), "%s/.config/nestvisor/nestvisor.conf", home);
+	else
+		snprintf(user, sizeof(user), "./nestvisor/nestvisor.conf");
 	buf[0] = '\0';
 	for (int i = 0; i < 2; i++) {
 		FILE *f = fopen(files[i], "r");

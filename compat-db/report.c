@@ -1,5 +1,5 @@
-/* report: records probe reports (one transaction each: all of a report or none of it), stores imported ones,
- * and exports them in a versioned envelope. */
+/* report: records probe reports (one transaction each: all of a report or none of it), stores
+ * imported ones, and exports them in a versioned envelope. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +27,9 @@ static void new_uuid(char out[37])
 		close(fd);
 	b[6] = (b[6] & 0x0f) | 0x40;
 	b[8] = (b[8] & 0x3f) | 0x80;	/* version 4, RFC 4122 variant */
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-		 b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
 }
 
 /* Milliseconds: two probes in one second still sort in the order they ran. */
@@ -50,18 +51,25 @@ static void now_iso(char out[32])
 static const struct {
 	const char *member;
 	int columns;
-	const char *const keys[12];	/* the JSON member of each column after the first (the report's UUID) */
+	const char *const
+		keys[12]; /* the JSON member of each column after the first (the report's UUID) */
 } children[] = {
 	[ROWS_CHECKS] = { "checks", 5, { "id", "status", "evidence", "fix" } },
-	[ROWS_DEVICES] = { "devices", 12, { "address", "id", "subsystem", "class", "vendor_name", "device_name", "driver",
-					    "iommu_group", "verdict", "reason", "paravirtual_alternative" } },
+	[ROWS_DEVICES] = { "devices",
+			   12,
+			   { "address", "id", "subsystem", "class", "vendor_name", "device_name",
+			     "driver", "iommu_group", "verdict", "reason",
+			     "paravirtual_alternative" } },
 };
 
-/* The member as the column's type (text or integer); anything else binds NULL, as the checks allow. */
+/* The member as the column's type (text or integer); anything else binds NULL, as the checks allow.
+ */
 static struct cell cell_as(json_object *o, enum cell_kind want)
 {
 	if (want == CELL_TEXT && json_object_is_type(o, json_type_string))
-		return (struct cell){ CELL_TEXT, json_object_get_string_len(o), { .s = json_object_get_string(o) } };
+		return (struct cell){ CELL_TEXT,
+				      json_object_get_string_len(o),
+				      { .s = json_object_get_string(o) } };
 	if (want == CELL_INT && json_object_is_type(o, json_type_int))
 		return (struct cell){ CELL_INT, 0, { .i = json_object_get_int64(o) } };
 	if (want == CELL_INT && json_object_is_type(o, json_type_boolean))
@@ -79,11 +87,12 @@ static struct cell bool_cell(json_object *o)	/* a NOT NULL flag: absent is false
 	return (struct cell){ CELL_INT, 0, { .i = json_object_get_boolean(o) } };
 }
 
-/* env must have passed compatdb_envelope_check(); the cells live as long as env (the probe's text, kept with
- * the probe, included). */
+/* env must have passed compatdb_envelope_check(); the cells live as long as env (the probe's text,
+ * kept with the probe, included). */
 int compatdb_report_flatten(json_object *env, json_object *p, struct flat *f)
 {
-	json_object *sum = json_obj(p, "summary"), *a[2] = { json_obj(p, "checks"), json_obj(p, "devices") };
+	json_object *sum = json_obj(p, "summary"),
+		    *a[2] = { json_obj(p, "checks"), json_obj(p, "devices") };
 	size_t need = REPORT_CELLS, at = 0, plen;
 	const char *ptext = json_object_to_json_string_length(p, JSON_C_TO_STRING_PLAIN, &plen);
 
@@ -119,7 +128,9 @@ int compatdb_report_flatten(json_object *env, json_object *p, struct flat *f)
 			c[at++] = uuid;
 			for (int k = 0; k < children[t].columns - 1; k++)
 				c[at++] = cell_as(json_obj(row, children[t].keys[k]),
-						  t == ROWS_DEVICES && k == 7 ? CELL_INT : CELL_TEXT);	/* iommu_group */
+						  t == ROWS_DEVICES && k == 7 ?
+							  CELL_INT :
+							  CELL_TEXT); /* iommu_group */
 		}
 	return 0;
 }
@@ -127,7 +138,8 @@ int compatdb_report_flatten(json_object *env, json_object *p, struct flat *f)
 static void bind_cell(sqlite3_stmt *st, int i, const struct cell *c)
 {
 	if (c->kind == CELL_TEXT)
-		sqlite3_bind_text(st, i, c->s, c->len, SQLITE_STATIC);	/* the tree outlives the statement's step */
+		sqlite3_bind_text(st, i, c->s, c->len,
+				  SQLITE_STATIC); /* the tree outlives the statement's step */
 	else if (c->kind == CELL_INT)
 		sqlite3_bind_int64(st, i, c->i);
 	else
@@ -172,7 +184,8 @@ static int insert_children(struct compatdb *db, const struct flat *f, char *err,
 	return 0;
 }
 
-static int insert_report(struct compatdb *db, const struct flat *f, const char *label, char *err, size_t errlen)
+static int insert_report(struct compatdb *db, const struct flat *f, const char *label, char *err,
+			 size_t errlen)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -194,14 +207,16 @@ static int insert_report(struct compatdb *db, const struct flat *f, const char *
 		bind_cell(st, i + 1, &f->c[i]);
 	if (step(db, st, err, errlen) < 0 || insert_children(db, f, err, errlen) < 0)
 		goto fail;
-	return db->batch ? step(db, compatdb_stmt(db, SQL_RELEASE), err, errlen) : compatdb_exec(db, "COMMIT;", err, errlen);
+	return db->batch ? step(db, compatdb_stmt(db, SQL_RELEASE), err, errlen) :
+			   compatdb_exec(db, "COMMIT;", err, errlen);
 fail:
 	if (!*err)
 		snprintf(err, errlen, "%s: %s", db->path, sqlite3_errmsg(db->sql));
 	/* nothing of the report stays */
 	if (!db->batch)
 		sqlite3_exec(db->sql, "ROLLBACK;", NULL, NULL, NULL);
-	else if (!sqlite3_get_autocommit(db->sql)) {	/* else SQLite rolled the whole batch back itself */
+	else if (!sqlite3_get_autocommit(
+			 db->sql)) { /* else SQLite rolled the whole batch back itself */
 		if ((st = compatdb_stmt(db, SQL_ROLLBACK_TO)))
 			sqlite3_step(st);
 		if ((st = compatdb_stmt(db, SQL_RELEASE)))
@@ -210,7 +225,8 @@ fail:
 	return -EIO;
 }
 
-static json_object *envelope(json_object *probe, const char *uuid, const char *created, const char *host)
+static json_object *envelope(json_object *probe, const char *uuid, const char *created,
+			     const char *host)
 {
 	json_object *e = json_object_new_object();
 
@@ -235,17 +251,19 @@ int compatdb_batch(struct compatdb *db, bool on, char *err, size_t errlen)
 	return rc;
 }
 
-int compatdb_report_record(struct compatdb *db, const char *probe_json, const char *label, char uuid[37],
-			   char *err, size_t errlen)
+int compatdb_report_record(struct compatdb *db, const char *probe_json, const char *label,
+			   char uuid[37], char *err, size_t errlen)
 {
 	char host[64], created[32], why[256] = "";
-	json_object *p = compatdb_json_parse(probe_json, strlen(probe_json), why, sizeof(why)), *env;
+	json_object *p = compatdb_json_parse(probe_json, strlen(probe_json), why, sizeof(why)),
+		    *env;
 	int rc;
 
 	if (!p)
 		return errmsg(err, errlen, -EINVAL, "the probe's report: %s", why);
 	if (compatdb_host_id(host, sizeof(host)) < 0)
-		snprintf(host, sizeof(host), "unknown-host");	/* no /etc/machine-id: reports still count */
+		snprintf(host, sizeof(host),
+			 "unknown-host"); /* no /etc/machine-id: reports still count */
 	new_uuid(uuid);
 	now_iso(created);
 	env = envelope(p, uuid, created, host);
@@ -254,14 +272,16 @@ int compatdb_report_record(struct compatdb *db, const char *probe_json, const ch
 	} else {
 		struct flat f = { 0 };
 		rc = compatdb_report_flatten(env, p, &f);
-		rc = rc < 0 ? (snprintf(err, errlen, "out of memory"), rc) : insert_report(db, &f, label, err, errlen);
+		rc = rc < 0 ? (snprintf(err, errlen, "out of memory"), rc) :
+			      insert_report(db, &f, label, err, errlen);
 		free(f.c);
 	}
 	json_object_put(env);
 	return rc;
 }
 
-int compatdb_report_record_at(const char *path, const char *probe_json, char uuid[37], char *err, size_t errlen)
+int compatdb_report_record_at(const char *path, const char *probe_json, char uuid[37], char *err,
+			      size_t errlen)
 {
 	struct compatdb *db;
 	int rc = compatdb_open(path, &db, err, errlen);
@@ -273,7 +293,8 @@ int compatdb_report_record_at(const char *path, const char *probe_json, char uui
 	return rc;
 }
 
-/* Keeps only the IOMMU-related words of the kernel command line: the rest can name hosts and disks. */
+/* Keeps only the IOMMU-related words of the kernel command line: the rest can name hosts and disks.
+ */
 static void redact_cmdline(json_object *probe)
 {
 	json_object *io = json_obj(probe, "iommu");
@@ -285,9 +306,11 @@ static void redact_cmdline(json_object *probe)
 		return;
 	for (const char *p = cmd; *p;) {
 		size_t n = strcspn(p, " ");
-		snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) - 1 ? n : sizeof(word) - 1), p);
+		snprintf(word, sizeof(word), "%.*s",
+			 (int)(n < sizeof(word) - 1 ? n : sizeof(word) - 1), p);
 		if (strstr(word, "iommu") && used + n + 2 < sizeof(out))
-			used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%s", used ? " " : "", word);
+			used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%s",
+						 used ? " " : "", word);
 		p += n + (p[n] == ' ');
 	}
 	json_object_object_add(io, "cmdline", json_object_new_string(out));
@@ -303,8 +326,10 @@ static int compare_existing(struct compatdb *db, json_object *env, char *err, si
 	if (!st)
 		return -EIO;
 	bind_text(st, 1, uuid);
-	if (sqlite3_step(st) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(st, 0), uuid)) {
-		json_object *mine = json_tokener_parse((const char *)sqlite3_column_text(st, 1)), *theirs = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    !strcmp((const char *)sqlite3_column_text(st, 0), uuid)) {
+		json_object *mine = json_tokener_parse((const char *)sqlite3_column_text(st, 1)),
+			    *theirs = NULL;
 		/* an export leaves out identifiers: compare both without them */
 		json_object_deep_copy(json_obj(env, "probe"), &theirs, NULL);
 		redact_cmdline(mine);
@@ -312,7 +337,9 @@ static int compare_existing(struct compatdb *db, json_object *env, char *err, si
 		rc = json_object_equal(mine, theirs) ? 1 : -EEXIST;
 		json_object_put(theirs);
 		if (rc < 0)
-			snprintf(err, errlen, "report %s is already in %.400s with different content; nothing was imported",
+			snprintf(err, errlen,
+				 "report %s is already in %.400s with different content; nothing "
+				 "was imported",
 				 uuid, db->path);
 		json_object_put(mine);
 	}
@@ -321,8 +348,8 @@ static int compare_existing(struct compatdb *db, json_object *env, char *err, si
 }
 
 /* The other half: "already there", refused as a conflict, or inserted. */
-int compatdb_report_store(struct compatdb *db, const char *file, struct loaded *l, char uuid[37], char *err,
-			size_t errlen)
+int compatdb_report_store(struct compatdb *db, const char *file, struct loaded *l, char uuid[37],
+			  char *err, size_t errlen)
 {
 	char why[640] = "";
 	int rc;
@@ -337,12 +364,14 @@ int compatdb_report_store(struct compatdb *db, const char *file, struct loaded *
 	return rc;
 }
 
-char *compatdb_report_export(struct compatdb *db, const char *id, bool identifiers, char *err, size_t errlen)
+char *compatdb_report_export(struct compatdb *db, const char *id, bool identifiers, char *err,
+			     size_t errlen)
 {
 	sqlite3_stmt *st;
 	char full[37], *out = NULL;
 
-	if (compatdb_report_resolve(db, id, full, err, errlen) < 0 || !(st = compatdb_stmt(db, SQL_REPORT_JSON)))
+	if (compatdb_report_resolve(db, id, full, err, errlen) < 0 ||
+	    !(st = compatdb_stmt(db, SQL_REPORT_JSON)))
 		return NULL;
 	bind_text(st, 1, full);
 	if (sqlite3_step(st) == SQLITE_ROW) {

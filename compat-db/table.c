@@ -1,5 +1,5 @@
-/* table: a query's answer as rows of named, typed columns. compat-db fills them from SQLite or libpq; the
- * CLI prints them (a table or JSON), the TUI lays them out itself. */
+/* table: a query's answer as rows of named, typed columns. compat-db fills them from SQLite or
+ * libpq; the CLI prints them (a table or JSON), the TUI lays them out itself. */
 #include "config.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -22,7 +22,8 @@ struct compatdb_table *compatdb_table_new(int ncols)
 	return t;
 }
 
-int compatdb_table_column(struct compatdb_table *t, int c, const char *name, enum compatdb_kind kind)
+int compatdb_table_column(struct compatdb_table *t, int c, const char *name,
+			  enum compatdb_kind kind)
 {
 	if (!(t->cols[c] = strdup(name)))
 		return -ENOMEM;

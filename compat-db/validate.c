@@ -1,5 +1,6 @@
-/* validate: what compat-db accepts: one bounded JSON document (depth, size, no repeated keys), an envelope
- * of a known format, and every member the database stores typed and bounded, named when it is not. */
+/* validate: what compat-db accepts: one bounded JSON document (depth, size, no repeated keys), an
+ * envelope of a known format, and every member the database stores typed and bounded, named when it
+ * is not. */
 #include "config.h"
 #include <errno.h>
 #include <stdbool.h>
@@ -12,8 +13,8 @@
 
 /* ---- validation: every member the database stores, typed and bounded ---- */
 
-static json_object *member(json_object *o, const char *k, json_type t, bool nullable, const char *where, char *err,
-			   size_t errlen)
+static json_object *member(json_object *o, const char *k, json_type t, bool nullable,
+			   const char *where, char *err, size_t errlen)
 {
 	json_object *m = NULL;
 
@@ -24,14 +25,24 @@ static json_object *member(json_object *o, const char *k, json_type t, bool null
 	if (!m && nullable)
 		return NULL;
 	if (!json_object_is_type(m, t) && !(nullable && json_object_is_type(m, json_type_null))) {
-		snprintf(err, errlen, "%s.%s has the wrong type (%s)", where, k, json_type_to_name(json_object_get_type(m)));
+		snprintf(err, errlen, "%s.%s has the wrong type (%s)", where, k,
+			 json_type_to_name(json_object_get_type(m)));
 		return NULL;
 	}
 	return m;
 }
 
-#define NEED(o, k, t, where) do { if (!member(o, k, t, false, where, err, errlen)) return -EINVAL; } while (0)
-#define MAY(o, k, t, where) do { member(o, k, t, true, where, err, errlen); if (*err) return -EINVAL; } while (0)
+#define NEED(o, k, t, where)                                     \
+	do {                                                     \
+		if (!member(o, k, t, false, where, err, errlen)) \
+			return -EINVAL;                          \
+	} while (0)
+#define MAY(o, k, t, where)                                \
+	do {                                               \
+		member(o, k, t, true, where, err, errlen); \
+		if (*err)                                  \
+			return -EINVAL;                    \
+	} while (0)
 
 static bool one_of(const char *s, const char *const *set)
 {
@@ -41,18 +52,23 @@ static bool one_of(const char *s, const char *const *set)
 	return false;
 }
 
-/* Whether entry i's string member k equals an earlier entry's (the tables key on it). Lists are bounded. */
+/* Whether entry i's string member k equals an earlier entry's (the tables key on it). Lists are
+ * bounded. */
 static bool repeated(json_object *arr, size_t i, const char *k)
 {
-	const char *v = json_object_get_string(json_object_object_get(json_object_array_get_idx(arr, i), k));
+	const char *v = json_object_get_string(
+		json_object_object_get(json_object_array_get_idx(arr, i), k));
 
 	for (size_t j = 0; j < i; j++)
-		if (!strcmp(v, json_object_get_string(json_object_object_get(json_object_array_get_idx(arr, j), k))))
+		if (!strcmp(v,
+			    json_object_get_string(
+				    json_object_object_get(json_object_array_get_idx(arr, j), k))))
 			return true;
 	return false;
 }
 
-/* "2026-12-01T15:57:03.123Z" as now_iso() writes it (fraction optional), a real date and time in UTC. */
+/* "2026-12-01T15:57:03.123Z" as now_iso() writes it (fraction optional), a real date and time in
+ * UTC. */
 static bool iso_time(const char *s)
 {
 	struct tm tm = { 0 };
@@ -68,7 +84,8 @@ static bool iso_time(const char *s)
 	}
 	struct tm back = tm;
 	time_t t = timegm(&back);
-	return !strcmp(end, "Z") && t != (time_t)-1 && back.tm_mday == tm.tm_mday && back.tm_mon == tm.tm_mon;
+	return !strcmp(end, "Z") && t != (time_t)-1 && back.tm_mday == tm.tm_mday &&
+		back.tm_mon == tm.tm_mon;
 }
 
 static int check_checks(json_object *checks, char *err, size_t errlen)
@@ -77,53 +94,67 @@ static int check_checks(json_object *checks, char *err, size_t errlen)
 	size_t n = json_object_array_length(checks);
 
 	if (n > MAX_CHECKS)
-		return errmsg(err, errlen, -E2BIG, "probe.checks has %zu entries (at most %d)", n, MAX_CHECKS);
+		return errmsg(err, errlen, -E2BIG, "probe.checks has %zu entries (at most %d)", n,
+			      MAX_CHECKS);
 	for (size_t i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(checks, i), *st;
 		if (!json_object_is_type(c, json_type_object))
-			return errmsg(err, errlen, -EINVAL, "probe.checks[%zu] is not an object", i);
+			return errmsg(err, errlen, -EINVAL, "probe.checks[%zu] is not an object",
+				      i);
 		NEED(c, "id", json_type_string, "probe.checks[]");
 		NEED(c, "evidence", json_type_string, "probe.checks[]");
 		MAY(c, "fix", json_type_string, "probe.checks[]");
-		if (!(st = member(c, "status", json_type_string, false, "probe.checks[]", err, errlen)))
+		if (!(st = member(c, "status", json_type_string, false, "probe.checks[]", err,
+				  errlen)))
 			return -EINVAL;
 		if (!one_of(json_object_get_string(st), statuses))
-			return errmsg(err, errlen, -EINVAL, "probe.checks[%zu].status \"%.20s\" is not a status", i,
-					json_object_get_string(st));
+			return errmsg(err, errlen, -EINVAL,
+				      "probe.checks[%zu].status \"%.20s\" is not a status", i,
+				      json_object_get_string(st));
 		if (repeated(checks, i, "id"))
-			return errmsg(err, errlen, -EINVAL, "probe.checks[%zu].id \"%.40s\" appears twice", i,
-					json_object_get_string(json_object_object_get(c, "id")));
+			return errmsg(err, errlen, -EINVAL,
+				      "probe.checks[%zu].id \"%.40s\" appears twice", i,
+				      json_object_get_string(json_object_object_get(c, "id")));
 	}
 	return 0;
 }
 
 static int check_devices(json_object *devs, char *err, size_t errlen)
 {
-	static const char *const verdicts[] = { "ready", "not-ready", "paravirtual", "host-infrastructure", NULL };
+	static const char *const verdicts[] = { "ready", "not-ready", "paravirtual",
+						"host-infrastructure", NULL };
 	size_t n = json_object_array_length(devs);
 	unsigned a, b;
 
 	if (n > MAX_DEVICES)
-		return errmsg(err, errlen, -E2BIG, "probe.devices has %zu entries (at most %d)", n, MAX_DEVICES);
+		return errmsg(err, errlen, -E2BIG, "probe.devices has %zu entries (at most %d)", n,
+			      MAX_DEVICES);
 	for (size_t i = 0; i < n; i++) {
 		json_object *d = json_object_array_get_idx(devs, i), *id, *v;
 		if (!json_object_is_type(d, json_type_object))
-			return errmsg(err, errlen, -EINVAL, "probe.devices[%zu] is not an object", i);
+			return errmsg(err, errlen, -EINVAL, "probe.devices[%zu] is not an object",
+				      i);
 		NEED(d, "address", json_type_string, "probe.devices[]");
 		NEED(d, "class", json_type_string, "probe.devices[]");
 		MAY(d, "driver", json_type_string, "probe.devices[]");
 		MAY(d, "iommu_group", json_type_int, "probe.devices[]");
 		MAY(d, "reason", json_type_string, "probe.devices[]");
-		if (!(id = member(d, "id", json_type_string, false, "probe.devices[]", err, errlen)) ||
-		    !(v = member(d, "verdict", json_type_string, false, "probe.devices[]", err, errlen)))
+		if (!(id = member(d, "id", json_type_string, false, "probe.devices[]", err,
+				  errlen)) ||
+		    !(v = member(d, "verdict", json_type_string, false, "probe.devices[]", err,
+				 errlen)))
 			return -EINVAL;
-		if (strlen(json_object_get_string(id)) != 9 || sscanf(json_object_get_string(id), "%4x:%4x", &a, &b) != 2)
-			return errmsg(err, errlen, -EINVAL, "probe.devices[%zu].id is not vvvv:dddd", i);
+		if (strlen(json_object_get_string(id)) != 9 ||
+		    sscanf(json_object_get_string(id), "%4x:%4x", &a, &b) != 2)
+			return errmsg(err, errlen, -EINVAL,
+				      "probe.devices[%zu].id is not vvvv:dddd", i);
 		if (!one_of(json_object_get_string(v), verdicts))
-			return errmsg(err, errlen, -EINVAL, "probe.devices[%zu].verdict is not a verdict", i);
+			return errmsg(err, errlen, -EINVAL,
+				      "probe.devices[%zu].verdict is not a verdict", i);
 		if (repeated(devs, i, "address"))
-			return errmsg(err, errlen, -EINVAL, "probe.devices[%zu].address \"%.40s\" appears twice", i,
-					json_object_get_string(json_object_object_get(d, "address")));
+			return errmsg(err, errlen, -EINVAL,
+				      "probe.devices[%zu].address \"%.40s\" appears twice", i,
+				      json_object_get_string(json_object_object_get(d, "address")));
 	}
 	return 0;
 }
@@ -142,8 +173,10 @@ static int check_probe(json_object *p, char *err, size_t errlen)
 	if (!(m = member(p, "schema_version", json_type_int, false, "probe", err, errlen)))
 		return -EINVAL;
 	if (json_object_get_int(m) != 1)
-		return errmsg(err, errlen, -ENOTSUP, "probe.schema_version %d: this nestvisor reads version 1 (upgrade nestvisor)",
-				json_object_get_int(m));
+		return errmsg(err, errlen, -ENOTSUP,
+			      "probe.schema_version %d: this nestvisor reads version 1 (upgrade "
+			      "nestvisor)",
+			      json_object_get_int(m));
 	NEED(p, "nestvisor_version", json_type_string, "probe");
 	if (!(sum = member(p, "summary", json_type_object, false, "probe", err, errlen)) ||
 	    !(checks = member(p, "checks", json_type_array, false, "probe", err, errlen)) ||
@@ -169,8 +202,9 @@ int compatdb_envelope_check(json_object *env, char *err, size_t errlen)
 	if (!(m = member(env, "nestvisor_report", json_type_int, false, "report", err, errlen)))
 		return -EINVAL;
 	if (json_object_get_int(m) != COMPATDB_REPORT_FORMAT)
-		return errmsg(err, errlen, -ENOTSUP, "report format %d: this nestvisor reads format %d", json_object_get_int(m),
-				COMPATDB_REPORT_FORMAT);
+		return errmsg(err, errlen, -ENOTSUP,
+			      "report format %d: this nestvisor reads format %d",
+			      json_object_get_int(m), COMPATDB_REPORT_FORMAT);
 	if (!(m = member(env, "uuid", json_type_string, false, "report", err, errlen)))
 		return -EINVAL;
 	const char *u = json_object_get_string(m);
@@ -179,8 +213,10 @@ int compatdb_envelope_check(json_object *env, char *err, size_t errlen)
 	if (!(m = member(env, "created", json_type_string, false, "report", err, errlen)))
 		return -EINVAL;
 	if (strlen(json_object_get_string(m)) > 40 || !iso_time(json_object_get_string(m)))
-		return errmsg(err, errlen, -EINVAL, "report.created \"%.40s\" is not a time like 2026-12-01T15:57:03.123Z",
-				json_object_get_string(m));
+		return errmsg(err, errlen, -EINVAL,
+			      "report.created \"%.40s\" is not a time like "
+			      "2026-12-01T15:57:03.123Z",
+			      json_object_get_string(m));
 	if (!(m = member(env, "host_id", json_type_string, false, "report", err, errlen)))
 		return -EINVAL;
 	if (!*json_object_get_string(m) || strlen(json_object_get_string(m)) > 128)
@@ -190,8 +226,9 @@ int compatdb_envelope_check(json_object *env, char *err, size_t errlen)
 	return check_probe(m, err, errlen);
 }
 
-/* The number of members of each object in text, in document order (json-c keeps the last of two equal keys, so
- * a count above the parsed object's is a repeated key). json-c has parsed text already. */
+/* The number of members of each object in text, in document order (json-c keeps the last of two
+ * equal keys, so a count above the parsed object's is a repeated key). json-c has parsed text
+ * already. */
 static int key_counts(const char *text, size_t len, int *counts, int max)
 {
 	int stack[MAX_DEPTH + 2], depth = 0, n = 0;
@@ -210,7 +247,8 @@ static int key_counts(const char *text, size_t len, int *counts, int max)
 				counts[n] = 0;
 			n += c == '{';
 		} else if (c == '\'' || ((c == '}' || c == ']') && --depth < 0)) {
-			return -1;	/* json-c took what JSON is not (a 'quoted' key): refused, not misread */
+			/* json-c took what JSON is not (a 'quoted' key): refused, not misread */
+			return -1;
 		} else if (c == ':' && depth > 0 && stack[depth - 1] >= 0) {
 			counts[stack[depth - 1]]++;
 		}
@@ -218,8 +256,8 @@ static int key_counts(const char *text, size_t len, int *counts, int max)
 	return n;
 }
 
-/* Walks the tree in document order: every object's member count against the text's, every string free of NUL
- * (a "\u0000" that PostgreSQL's text type refuses and C strings cut). */
+/* Walks the tree in document order: every object's member count against the text's, every string
+ * free of NUL (a "\u0000" that PostgreSQL's text type refuses and C strings cut). */
 static bool tree_ok(json_object *o, const int *counts, int n, int *at, char *err, size_t errlen)
 {
 	switch (json_object_get_type(o)) {
@@ -241,8 +279,10 @@ static bool tree_ok(json_object *o, const int *counts, int n, int *at, char *err
 		return true;
 	case json_type_string:
 		if (strlen(json_object_get_string(o)) != (size_t)json_object_get_string_len(o))
-			return errmsg(err, errlen, false, "a string holds a NUL character (\\u0000)");
-		if (!text_utf8_valid(json_object_get_string(o), (size_t)json_object_get_string_len(o)))
+			return errmsg(err, errlen, false,
+				      "a string holds a NUL character (\\u0000)");
+		if (!text_utf8_valid(json_object_get_string(o),
+				     (size_t)json_object_get_string_len(o)))
 			return errmsg(err, errlen, false, "a string is not valid UTF-8");
 		return true;
 	default:
@@ -257,13 +297,15 @@ json_object *compatdb_json_parse(const char *text, size_t len, char *err, size_t
 
 	if (!tok)
 		return NULL;
-	/* RFC 8259 (json-c would take 'single-quoted' strings; strict still takes such keys, which key_counts
-	 * refuses), and valid UTF-8, the only text PostgreSQL takes */
+	/* RFC 8259 (json-c would take 'single-quoted' strings; strict still takes such keys, which
+	 * key_counts refuses), and valid UTF-8, the only text PostgreSQL takes */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, text, (int)len);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
+	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
 		snprintf(err, errlen, "not one valid JSON document in UTF-8 (%s at byte %d)",
-			 json_tokener_error_desc(json_tokener_get_error(tok)), (int)json_tokener_get_parse_end(tok));
+			 json_tokener_error_desc(json_tokener_get_error(tok)),
+			 (int)json_tokener_get_parse_end(tok));
 		json_object_put(o);
 		o = NULL;
 	}
@@ -273,7 +315,9 @@ json_object *compatdb_json_parse(const char *text, size_t len, char *err, size_t
 		int n = counts ? key_counts(text, len, counts, max) : -1;
 		if (n < 0 || !tree_ok(o, counts, n, &at, err, errlen)) {
 			if (n < 0)
-				snprintf(err, errlen, "not one valid JSON document (a 'quoted' name), or nested too deeply");
+				snprintf(err, errlen,
+					 "not one valid JSON document (a 'quoted' name), or nested "
+					 "too deeply");
 			json_object_put(o);
 			o = NULL;
 		}

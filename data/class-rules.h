@@ -1,4 +1,5 @@
-/* class-rules: PCI class rules (generated from data/class-rules.tsv), shared by probe/ and compat-db/. */
+/* class-rules: PCI class rules (generated from data/class-rules.tsv), shared by probe/ and
+ * compat-db/. */
 #ifndef NESTVISOR_CLASS_RULES_H
 #define NESTVISOR_CLASS_RULES_H
 
@@ -17,7 +18,8 @@ extern const int class_rules_count;
 static inline const struct class_rule *class_rule_for(uint16_t cls)
 {
 	for (int i = 0; i < class_rules_count; i++)
-		if (class_rules[i].base == cls >> 8 && (class_rules[i].sub < 0 || class_rules[i].sub == (cls & 0xff)))
+		if (class_rules[i].base == cls >> 8 &&
+		    (class_rules[i].sub < 0 || class_rules[i].sub == (cls & 0xff)))
 			return &class_rules[i];
 	return 0;
 }

@@ -12,8 +12,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static inline void fuzz_boot_load(uint8_t *img, size_t size)
 {
 	static struct vmm_mem mem;
-	struct vmm_boot_opts o = { .kernel = { "fuzz", img, size }, .initrd = { "fuzz-initrd", img, size / 2 },
-				   .initrd_path = "fuzz-initrd", .cmdline = "console=ttyS0" };
+	struct vmm_boot_opts o = { .kernel = { "fuzz", img, size },
+				   .initrd = { "fuzz-initrd", img, size / 2 },
+				   .initrd_path = "fuzz-initrd",
+				   .cmdline = "console=ttyS0" };
 	struct vmm_boot b;
 	char err[512];
 

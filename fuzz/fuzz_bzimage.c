@@ -1,4 +1,5 @@
-/* fuzz_bzimage: libFuzzer harness for the bzImage loader (the input gets the boot-sector and HdrS magic). */
+/* fuzz_bzimage: libFuzzer harness for the bzImage loader (the input gets the boot-sector and HdrS
+ * magic). */
 #include "config.h"
 #include "fuzz/fuzz_boot.h"
 

@@ -1,5 +1,6 @@
-/* fuzz_control: libFuzzer harness for the control socket's requests: the input is what a client sends, split
- * into lines as the server splits it (NUL bytes and all), each line parsed into a request. */
+/* fuzz_control: libFuzzer harness for the control socket's requests: the input is what a client
+ * sends, split into lines as the server splits it (NUL bytes and all), each line parsed into a
+ * request. */
 #include "config.h"
 #include <stdint.h>
 #include <string.h>

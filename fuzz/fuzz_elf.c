@@ -1,4 +1,5 @@
-/* fuzz_elf: libFuzzer harness for the ELF loader and the PVH note walk (the input gets the ELF magic). */
+/* fuzz_elf: libFuzzer harness for the ELF loader and the PVH note walk (the input gets the ELF
+ * magic). */
 #include "config.h"
 #include "fuzz/fuzz_boot.h"
 

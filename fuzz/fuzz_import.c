@@ -1,5 +1,6 @@
-/* fuzz_import: libFuzzer harness for report import: the whole path (file, bounded parse, envelope check,
- * one transaction) into an in-memory database, reset every few thousand inputs to bound memory. */
+/* fuzz_import: libFuzzer harness for report import: the whole path (file, bounded parse, envelope
+ * check, one transaction) into an in-memory database, reset every few thousand inputs to bound
+ * memory. */
 #include "config.h"
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* fuzz_multiboot: libFuzzer harness for the multiboot loader: a valid header (flags from the input) at
- * offset 0, so both the ELF and the a.out-kludge paths see hostile data. */
+/* fuzz_multiboot: libFuzzer harness for the multiboot loader: a valid header (flags from the input)
+ * at offset 0, so both the ELF and the a.out-kludge paths see hostile data. */
 #include "config.h"
 #include "fuzz/fuzz_boot.h"
 

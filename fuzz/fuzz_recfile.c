@@ -1,5 +1,5 @@
-/* fuzz_recfile: libFuzzer harness for the recording's KEY=VALUE files (msr.txt, cpuid-hypervisor.txt)
- * and the sysfs value parsers. */
+/* fuzz_recfile: libFuzzer harness for the recording's KEY=VALUE files (msr.txt,
+ * cpuid-hypervisor.txt) and the sysfs value parsers. */
 #include "config.h"
 #include <stdint.h>
 #include <stddef.h>

@@ -1,5 +1,6 @@
-/* fuzz_term: libFuzzer harness for the TUI console's terminal: the bytes a (hostile) guest prints. Every kept
- * line must stay a terminated string within its width, whatever arrives, in any split. */
+/* fuzz_term: libFuzzer harness for the TUI console's terminal: the bytes a (hostile) guest prints.
+ * Every kept line must stay a terminated string within its width, whatever arrives, in any split.
+ */
 #include "config.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t half = size ? data[0] % (size + 1) : 0;	/* one byte chooses where the input splits */
+	size_t half = size ? data[0] % (size + 1) : 0; /* one byte chooses where the input splits */
 
 	tui_term_reset();
 	tui_term_feed((const char *)data, half);

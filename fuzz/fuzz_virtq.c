@@ -1,6 +1,6 @@
-/* fuzz_virtq: libFuzzer harness for the virtqueue walker: the input is a guest's memory (its first 64 KiB:
- * descriptor table, rings, indirect tables, buffers) and queue settings; every chain is popped, gathered,
- * scattered into and pushed back until the queue is empty or broken. */
+/* fuzz_virtq: libFuzzer harness for the virtqueue walker: the input is a guest's memory (its first
+ * 64 KiB: descriptor table, rings, indirect tables, buffers) and queue settings; every chain is
+ * popped, gathered, scattered into and pushed back until the queue is empty or broken. */
 #include "config.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,7 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(m.host, 0, 0x10000);
 	memcpy(m.host, data + 16, size - 16 < 0x10000 ? size - 16 : 0x10000);
-	struct virtq q = { .size = (uint16_t)(1u << (data[0] % 11)), .indirect = data[1] & 1, .event_idx = data[1] & 2 };
+	struct virtq q = { .size = (uint16_t)(1u << (data[0] % 11)),
+			   .indirect = data[1] & 1,
+			   .event_idx = data[1] & 2 };
 	memcpy(&q.desc, data + 2, 4);
 	memcpy(&q.avail, data + 6, 4);
 	memcpy(&q.used, data + 10, 4);
@@ -32,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	q.used %= FUZZ_MEM;	/* mostly in RAM, some rings past its end */
 	if (virtq_start(&m, &q) < 0)
 		return 0;
-	for (int n = 0; n < 4 * VIRTQ_MAX_SIZE; n++) {	/* bounded: a queue gives at most size chains per index lap */
+	for (int n = 0; n < 4 * VIRTQ_MAX_SIZE;
+	     n++) { /* bounded: a queue gives at most size chains per index lap */
 		int rc = virtq_pop(&m, &q, &c);
 		if (rc <= 0)
 			break;

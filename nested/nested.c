@@ -1,4 +1,5 @@
-/* nested: applies one VM's nested decision to its vCPUs (CPUID, VMX MSRs) and wraps KVM's nested state. */
+/* nested: applies one VM's nested decision to its vCPUs (CPUID, VMX MSRs) and wraps KVM's nested
+ * state. */
 #include "config.h"
 #include <errno.h>
 #include <linux/kvm.h>
@@ -18,12 +19,19 @@
 
 /* Intel SDM vol. 3D appendix A: the capability MSRs, and what makes each one meaningful. */
 enum {
-	VMX_BASIC = 0x480, VMX_PROCBASED = 0x482, VMX_CR0_FIXED1 = 0x487, VMX_CR4_FIXED1 = 0x489,
-	VMX_PROCBASED2 = 0x48b, VMX_EPT_VPID = 0x48c, VMX_TRUE_PINBASED = 0x48d, VMX_TRUE_ENTRY = 0x490,
-	VMX_VMFUNC = 0x491, VMX_PROCBASED3 = 0x492,
+	VMX_BASIC = 0x480,
+	VMX_PROCBASED = 0x482,
+	VMX_CR0_FIXED1 = 0x487,
+	VMX_CR4_FIXED1 = 0x489,
+	VMX_PROCBASED2 = 0x48b,
+	VMX_EPT_VPID = 0x48c,
+	VMX_TRUE_PINBASED = 0x48d,
+	VMX_TRUE_ENTRY = 0x490,
+	VMX_VMFUNC = 0x491,
+	VMX_PROCBASED3 = 0x492,
 };
 #define BASIC_TRUE_CTLS       (1ull << 55)
-#define PROC_SECONDARY        (1ull << (32 + 31))	/* allowed-1: "activate secondary controls" */
+#define PROC_SECONDARY (1ull << (32 + 31)) /* allowed-1: "activate secondary controls" */
 #define PROC_TERTIARY         (1ull << (32 + 17))
 #define PROC2_EPT             (1ull << (32 + 1))
 #define PROC2_VPID            (1ull << (32 + 5))
@@ -57,8 +65,10 @@ int nested_decide(enum nested_mode want, const struct probe_nested *host, char *
 		return 1;
 	if (want == NESTED_AUTO)
 		return 0;
-	snprintf(err, errlen, "nested guests were asked for (on), but this host cannot give guests a hypervisor of their own: %s%s%s", host->why,
-		 host->fix[0] ? "; fix: " : "", host->fix);
+	snprintf(err, errlen,
+		 "nested guests were asked for (on), but this host cannot give guests a hypervisor "
+		 "of their own: %s%s%s",
+		 host->why, host->fix[0] ? "; fix: " : "", host->fix);
 	return -EOPNOTSUPP;
 }
 
@@ -73,7 +83,8 @@ void nested_cpuid_apply(bool on, struct kvm_cpuid2 *cpuid)
 		else if (e->function == 0x80000001)
 			e->ecx &= ~CPUID_80000001_ECX_SVM;
 		else if (e->function == 0x8000000a)
-			e->eax = e->ebx = e->ecx = e->edx = 0;	/* no SVM revision, ASIDs or features */
+			e->eax = e->ebx = e->ecx = e->edx =
+				0; /* no SVM revision, ASIDs or features */
 	}
 }
 
@@ -94,7 +105,8 @@ static bool meaningful(const struct probe_nested *h, uint32_t msr)
 
 	switch (msr) {
 	case VMX_CR0_FIXED1: case VMX_CR4_FIXED1:
-		return false;	/* KVM computes these from the guest's CPUID and refuses them from userspace */
+		/* KVM computes these from the guest's CPUID and refuses them from userspace */
+		return false;
 	case VMX_PROCBASED2:
 		return proc & PROC_SECONDARY;
 	case VMX_EPT_VPID:
@@ -116,14 +128,17 @@ int nested_vmx_msrs(bool on, const struct probe_nested *host, struct nested_msr 
 
 	if (!on || !host->vmx || !have(host, VMX_BASIC) || max < 1)
 		return 0;
-	out[n++] = (struct nested_msr){ MSR_FEATURE_CONTROL, FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_OUTSIDE_SMX };
+	out[n++] =
+		(struct nested_msr){ MSR_FEATURE_CONTROL,
+				     FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMXON_OUTSIDE_SMX };
 	for (uint32_t msr = VMX_BASE; msr < VMX_BASE + PROBE_VMX_MSRS && n < max; msr++)
 		if (have(host, msr) && meaningful(host, msr))
 			out[n++] = (struct nested_msr){ msr, val(host, msr) };
 	return n;
 }
 
-int nested_vcpu_setup(bool on, const struct probe_nested *host, int vcpu_fd, char *err, size_t errlen)
+int nested_vcpu_setup(bool on, const struct probe_nested *host, int vcpu_fd, char *err,
+		      size_t errlen)
 {
 	struct nested_msr list[PROBE_VMX_MSRS + 1];
 	int n = nested_vmx_msrs(on, host, list, (int)(sizeof(list) / sizeof(list[0])));
@@ -138,11 +153,14 @@ int nested_vcpu_setup(bool on, const struct probe_nested *host, int vcpu_fd, cha
 		m->entries[i].index = list[i].index;
 		m->entries[i].data = list[i].value;
 	}
-	int set = ioctl(vcpu_fd, KVM_SET_MSRS, m);	/* the count it took: it stops at the first refusal */
+	int set = ioctl(vcpu_fd, KVM_SET_MSRS,
+			m); /* the count it took: it stops at the first refusal */
 	int rc = set == n ? 0 : set < 0 ? -errno : -EINVAL;
 	if (rc)
-		snprintf(err, errlen, "nested: KVM refused MSR 0x%x = 0x%016llx for the vCPU (%s)", set >= 0 ? list[set].index : 0,
-			 set >= 0 ? (unsigned long long)list[set].value : 0ull, set < 0 ? strerror(errno) : "not a value it allows");
+		snprintf(err, errlen, "nested: KVM refused MSR 0x%x = 0x%016llx for the vCPU (%s)",
+			 set >= 0 ? list[set].index : 0,
+			 set >= 0 ? (unsigned long long)list[set].value : 0ull,
+			 set < 0 ? strerror(errno) : "not a value it allows");
 	free(m);
 	return rc;
 }

@@ -1,4 +1,5 @@
-/* acpi: decoders for the ACPI table headers and the DMAR/IVRS fields the probe needs (untrusted input). */
+/* acpi: decoders for the ACPI table headers and the DMAR/IVRS fields the probe needs (untrusted
+ * input). */
 #include "config.h"
 #include <errno.h>
 #include <string.h>
@@ -26,7 +27,8 @@ int acpi_parse_header(const uint8_t *buf, size_t len, struct acpi_header *h)
 	if (len < ACPI_HEADER_LEN)
 		return -EINVAL;
 	for (int i = 0; i < 4; i++)
-		if (!((buf[i] >= 'A' && buf[i] <= 'Z') || (buf[i] >= '0' && buf[i] <= '9') || buf[i] == '_'))
+		if (!((buf[i] >= 'A' && buf[i] <= 'Z') || (buf[i] >= '0' && buf[i] <= '9') ||
+		      buf[i] == '_'))
 			return -EINVAL;
 	memcpy(h->sig, buf, 4);
 	h->sig[4] = '\0';
@@ -44,7 +46,8 @@ int acpi_dmar_flags(const uint8_t *buf, size_t len)
 {
 	struct acpi_header h;
 
-	if (acpi_parse_header(buf, len, &h) < 0 || strcmp(h.sig, "DMAR") || len < 38 || h.length < 38)
+	if (acpi_parse_header(buf, len, &h) < 0 || strcmp(h.sig, "DMAR") || len < 38 ||
+	    h.length < 38)
 		return -EINVAL;
 	return buf[37];
 }
@@ -54,7 +57,8 @@ int acpi_ivrs_info(const uint8_t *buf, size_t len, uint32_t *ivinfo)
 {
 	struct acpi_header h;
 
-	if (acpi_parse_header(buf, len, &h) < 0 || strcmp(h.sig, "IVRS") || len < 40 || h.length < 40)
+	if (acpi_parse_header(buf, len, &h) < 0 || strcmp(h.sig, "IVRS") || len < 40 ||
+	    h.length < 40)
 		return -EINVAL;
 	*ivinfo = le32(buf + 36);
 	return 0;

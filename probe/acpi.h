@@ -1,4 +1,5 @@
-/* acpi: decoders for the ACPI table headers and the DMAR/IVRS fields the probe needs (untrusted input). */
+/* acpi: decoders for the ACPI table headers and the DMAR/IVRS fields the probe needs (untrusted
+ * input). */
 #ifndef NESTVISOR_PROBE_ACPI_H
 #define NESTVISOR_PROBE_ACPI_H
 

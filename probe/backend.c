@@ -1,4 +1,5 @@
-/* probe backend: every read of the host goes through here, so a recording replays through the same code. */
+/* probe backend: every read of the host goes through here, so a recording replays through the same
+ * code. */
 #include "config.h"
 #include <cpuid.h>
 #include <dirent.h>
@@ -68,7 +69,8 @@ void probe_save_bytes(struct probe_backend *be, const char *path, const void *bu
 
 	if (!be->save[0])
 		return;
-	if ((fd = be->save_fd >= 0 ? safefile_create_beneath(be->save_fd, path, 0600) : -EBADF) < 0) {
+	if ((fd = be->save_fd >= 0 ? safefile_create_beneath(be->save_fd, path, 0600) : -EBADF) <
+	    0) {
 		save_failed(be, path, fd);
 		return;
 	}
@@ -83,8 +85,9 @@ void probe_save_bytes(struct probe_backend *be, const char *path, const void *bu
 		save_failed(be, path, rc);
 }
 
-/* Replay: a regular file beneath the recording, never through a symlink (a recording of someone else's must not
- * make us read /etc/shadow); live: the host's own /proc and /sys. O_NONBLOCK: a FIFO cannot hang the open. */
+/* Replay: a regular file beneath the recording, never through a symlink (a recording of someone
+ * else's must not make us read /etc/shadow); live: the host's own /proc and /sys. O_NONBLOCK: a
+ * FIFO cannot hang the open. */
 static int open_input(struct probe_backend *be, const char *path)
 {
 	char full[4096];
@@ -142,9 +145,10 @@ long probe_read(struct probe_backend *be, const char *path, char *buf, size_t le
 	return n < 0 ? n : (long)strlen(buf);
 }
 
-/* Recordings keep a link as a small file holding its target (tar and `make dist` drop dangling links), or as a
- * real link, whose target is only read, never followed. */
-static ssize_t readlink_recorded(struct probe_backend *be, const char *path, char *target, size_t len)
+/* Recordings keep a link as a small file holding its target (tar and `make dist` drop dangling
+ * links), or as a real link, whose target is only read, never followed. */
+static ssize_t readlink_recorded(struct probe_backend *be, const char *path, char *target,
+				 size_t len)
 {
 	int fd = safefile_open_beneath(be->root_fd, path, O_PATH);
 	ssize_t n;
@@ -173,7 +177,8 @@ int probe_readlink_base(struct probe_backend *be, const char *path, char *buf, s
 	ssize_t n;
 
 	probe_path(be, path, full, sizeof(full));
-	n = be->replay ? readlink_recorded(be, path, target, sizeof(target)) : readlink(full, target, sizeof(target) - 1);
+	n = be->replay ? readlink_recorded(be, path, target, sizeof(target)) :
+			 readlink(full, target, sizeof(target) - 1);
 	if (n < 0)
 		return -errno;
 	target[n] = '\0';
@@ -280,8 +285,10 @@ bool probe_exists(struct probe_backend *be, const char *path)
 
 static bool kmsg_relevant(const char *line)
 {
-	static const char *const words[] = { "kvm", "KVM", "VMX", "vmx", "SVM", "svm", "by BIOS", "by bios", "DMAR",
-					     "IOMMU", "iommu", "AMD-Vi", "remapping", "x2apic", "pvm", "Hypervisor" };
+	static const char *const words[] = { "kvm",       "KVM",    "VMX",     "vmx",
+					     "SVM",       "svm",    "by BIOS", "by bios",
+					     "DMAR",      "IOMMU",  "iommu",   "AMD-Vi",
+					     "remapping", "x2apic", "pvm",     "Hypervisor" };
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strstr(line, words[i]))
 			return true;
@@ -350,7 +357,8 @@ static int cpuid_from_dump(const struct cpu_raw_data_t *d, uint32_t leaf, uint32
 		memcpy(r, d->basic_cpuid[leaf], 16);
 		return 0;
 	}
-	if (leaf >= 0x80000000u && leaf - 0x80000000u < MAX_EXT_CPUID_LEVEL && leaf <= d->ext_cpuid[0][0]) {
+	if (leaf >= 0x80000000u && leaf - 0x80000000u < MAX_EXT_CPUID_LEVEL &&
+	    leaf <= d->ext_cpuid[0][0]) {
 		memcpy(r, d->ext_cpuid[leaf - 0x80000000u], 16);
 		return 0;
 	}
@@ -433,15 +441,17 @@ static void load_kv(struct probe_backend *be, const char *name, struct rec_kv **
 		probe_problem(be, "%s: corrupt (expected lines of KEY=HEX...), ignored", name + 1);
 }
 
-/* A dump that does not load leaves CPUID unavailable (UNKNOWN), never the host's CPUID in its place. */
+/* A dump that does not load leaves CPUID unavailable (UNKNOWN), never the host's CPUID in its
+ * place. */
 static void cpuid_quiet(const char *msg)
 {
-	(void)msg;	/* libcpuid warns per bad line on stderr; the problem is reported once instead */
+	(void)msg; /* libcpuid warns per bad line on stderr; the problem is reported once instead */
 }
 
 #define CPUID_DUMP_MAX (1 << 20)
 
-/* fd: the dump, already opened as a regular file (libcpuid reads it by name: /proc/self/fd/N is that file). */
+/* fd: the dump, already opened as a regular file (libcpuid reads it by name: /proc/self/fd/N is
+ * that file). */
 static int load_dump(struct probe_backend *be, const char *file, int fd)
 {
 	char self[64];
@@ -457,20 +467,29 @@ static int load_dump(struct probe_backend *be, const char *file, int fd)
 		rc = -1;
 	else
 		rc = cpuid_deserialize_raw_data(be->dump, self);
-	/* every x86-64 CPU has leaf 1 and extended leaves (long mode is reported there): if not, truncated */
+	/* every x86-64 CPU has leaf 1 and extended leaves (long mode is reported there): if not,
+	 * truncated */
 	if (rc != 0 || be->dump->basic_cpuid[0][0] == 0 || be->dump->basic_cpuid[1][0] == 0 ||
 	    be->dump->ext_cpuid[0][0] < 0x80000001u) {
-		probe_problem(be, "%s: not a libcpuid raw CPUID dump (%s); make one with `cpuid_tool --save=FILE`",
-			      file, fd < 0 ? "not a regular file, or a link" : rc < 0 && fd >= 0 && st.st_size > CPUID_DUMP_MAX ?
-			      "larger than 1 MiB" : rc ? cpuid_error() : "leaf 1 or the extended leaves are missing: truncated?");
-		memset(be->dump, 0, sizeof(*be->dump));	/* leaf 0 max = 0: every leaf reads as missing */
+		const char *why = "leaf 1 or the extended leaves are missing: truncated?";
+		if (fd < 0)
+			why = "not a regular file, or a link";
+		else if (rc < 0 && st.st_size > CPUID_DUMP_MAX)
+			why = "larger than 1 MiB";
+		else if (rc)
+			why = cpuid_error();
+		probe_problem(be, "%s: not a libcpuid raw CPUID dump (%s); make one with "
+			      "`cpuid_tool --save=FILE`", file, why);
+		/* leaf 0 max = 0: every leaf reads as missing */
+		memset(be->dump, 0, sizeof(*be->dump));
 		be->dump_bad = true;
 	}
 	return 0;
 }
 
-/* The recording's directory: made here (0700), or an existing empty one of ours: never one someone else made,
- * which could hold links to files of ours. A placeholder RECORDING proves it writable before the run. */
+/* The recording's directory: made here (0700), or an existing empty one of ours: never one someone
+ * else made, which could hold links to files of ours. A placeholder RECORDING proves it writable
+ * before the run. */
 static int open_save_dir(struct probe_backend *be, const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
@@ -478,19 +497,23 @@ static int open_save_dir(struct probe_backend *be, const char *dir, char *err, s
 	int fd, rc;
 
 	if (!made && errno != EEXIST) {
-		snprintf(err, errlen, "%s: cannot create the recording directory: %s", dir, strerror(errno));
+		snprintf(err, errlen, "%s: cannot create the recording directory: %s", dir,
+			 strerror(errno));
 		return -errno;
 	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = -errno;
-		bool link = lstat(dir, &st) == 0 && S_ISLNK(st.st_mode);	/* O_NOFOLLOW|O_DIRECTORY: ENOTDIR */
+		bool link = lstat(dir, &st) == 0 &&
+			S_ISLNK(st.st_mode); /* O_NOFOLLOW|O_DIRECTORY: ENOTDIR */
 		snprintf(err, errlen, "%s: %s; give a new directory to save into", dir,
 			 link ? "a symbolic link" : rc == -ENOTDIR ? "not a directory" : strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: belongs to uid %u, not to us: it may hold links to our files; give a "
-			 "new directory", dir, (unsigned)st.st_uid);
+		snprintf(err, errlen,
+			 "%s: belongs to uid %u, not to us: it may hold links to our files; give a "
+			 "new directory",
+			 dir, (unsigned)st.st_uid);
 		close(fd);
 		return -EPERM;
 	}
@@ -503,11 +526,15 @@ static int open_save_dir(struct probe_backend *be, const char *dir, char *err, s
 	if (d)
 		closedir(d);
 	if (!empty) {
-		snprintf(err, errlen, "%s: exists and is not empty; give a new (or empty) directory to save into", dir);
+		snprintf(err, errlen,
+			 "%s: exists and is not empty; give a new (or empty) directory to save "
+			 "into",
+			 dir);
 		close(fd);
 		return -EEXIST;
 	}
-	fchmod(fd, 0700);	/* a recording holds kernel log lines that dmesg_restrict may hide from others */
+	/* a recording holds kernel log lines that dmesg_restrict may hide from others */
+	fchmod(fd, 0700);
 	int probe = safefile_create_beneath(fd, "RECORDING", 0600);
 	if (probe < 0) {
 		snprintf(err, errlen, "%s: cannot write there: %s", dir, strerror(-probe));
@@ -533,7 +560,9 @@ int probe_backend_open(struct probe_backend *be, const char *replay_dir, const c
 	if (replay_dir) {
 		if (stat(replay_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
 		    (be->root_fd = open(replay_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-			snprintf(err, errlen, "%s: not a recording directory (make one with `nestvisor probe --save DIR`)",
+			snprintf(err, errlen,
+				 "%s: not a recording directory (make one with `nestvisor probe "
+				 "--save DIR`)",
 				 replay_dir);
 			return -ENOENT;
 		}
@@ -570,7 +599,8 @@ static void save_cpuid_raw(struct probe_backend *be)
 	struct cpu_raw_data_t raw;
 	char dst[4200];
 
-	/* libcpuid writes by name: through our descriptor of the directory, which no one else can write to */
+	/* libcpuid writes by name: through our descriptor of the directory, which no one else can
+	 * write to */
 	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/cpuid.raw", be->save_fd);
 	if (be->dump && !be->dump_bad)
 		cpuid_serialize_raw_data(be->dump, dst);
@@ -605,8 +635,9 @@ int probe_backend_finish(struct probe_backend *be)
 	save_kv(be, "/cpuid-hypervisor.txt", be->hv_leaves);
 	save_kv(be, "/msr.txt", be->msrs);
 	uname(&u);
-	snprintf(meta, sizeof(meta), "recorded-by=nestvisor %s\nsource=%s\nkernel=%s %s\ndate=%ld\n",
-		 PACKAGE_VERSION, be->replay ? "replay" : "live", u.sysname, u.release, (long)now);
+	snprintf(meta, sizeof(meta),
+		 "recorded-by=nestvisor %s\nsource=%s\nkernel=%s %s\ndate=%ld\n", PACKAGE_VERSION,
+		 be->replay ? "replay" : "live", u.sysname, u.release, (long)now);
 	probe_save_bytes(be, "/RECORDING", meta, strlen(meta));
 	(void)dst;
 	return be->save_errors ? -EIO : 0;

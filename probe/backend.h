@@ -1,4 +1,5 @@
-/* probe backend: every read of the host goes through here, so a recording replays through the same code. */
+/* probe backend: every read of the host goes through here, so a recording replays through the same
+ * code. */
 #ifndef NESTVISOR_PROBE_BACKEND_H
 #define NESTVISOR_PROBE_BACKEND_H
 
@@ -21,8 +22,8 @@ struct probe_backend {
 	const struct probe_backend_ops *ops;
 	char root[4096];	/* "" for the live host, the recording directory otherwise */
 	char save[4096];	/* "" unless recording */
-	int root_fd;		/* replay: the recording, read beneath it only (no symlink followed), or -1 */
-	int save_fd;		/* recording: a directory we made or an empty one of ours, mode 0700, or -1 */
+	int root_fd; /* replay: the recording, read beneath it only (no symlink followed), or -1 */
+	int save_fd; /* recording: a directory we made or an empty one of ours, mode 0700, or -1 */
 	int save_errors;	/* files of the recording that could not be written */
 	char save_error[160];	/* the first of them, and why */
 	bool replay;
@@ -49,12 +50,14 @@ typedef int (*probe_list_fn)(const char *name, void *ctx);
 int probe_list(struct probe_backend *be, const char *dir, probe_list_fn fn, void *ctx);
 bool probe_exists(struct probe_backend *be, const char *path);
 /* Notes an input that could not be used; its facts become UNKNOWN. */
-void probe_problem(struct probe_backend *be, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void probe_problem(struct probe_backend *be, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Kernel log lines about virtualization and IOMMUs (live: /dev/kmsg; recording: kmsg.txt). */
 const char *probe_kmsg(struct probe_backend *be, int *err);
 /* Path of a host path inside the root (for libpci's sysfs.path). */
 void probe_path(struct probe_backend *be, const char *path, char *out, size_t len);
-/* Writes one file of the recording (path as on the host, e.g. "/kvm.json"); a failure is counted. */
+/* Writes one file of the recording (path as on the host, e.g. "/kvm.json"); a failure is counted.
+ */
 void probe_save_bytes(struct probe_backend *be, const char *path, const void *buf, size_t n);
 /* Copies a host file into the recording (used for files a library reads itself). */
 void probe_save_copy(struct probe_backend *be, const char *path);

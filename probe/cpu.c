@@ -1,4 +1,5 @@
-/* cpu probe: vendor and model, VT-x/AMD-V, firmware enablement, and second-level virtualization features. */
+/* cpu probe: vendor and model, VT-x/AMD-V, firmware enablement, and second-level virtualization
+ * features. */
 #include "config.h"
 #include <errno.h>
 #include <libcpuid/libcpuid.h>
@@ -12,11 +13,16 @@
 
 /* Lines Linux prints when firmware keeps VT-x/SVM off (arch/x86/kernel/cpu/feat_ctl.c, kvm). */
 static const char *const bios_markers[] = {
-	"disabled by bios", "disabled by BIOS", "VMX not enabled (by BIOS)", "SVM disabled (by BIOS)",
-	"support for 'kvm_intel' disabled by bios", "virtualization disabled by BIOS",
+	"disabled by bios",
+	"disabled by BIOS",
+	"VMX not enabled (by BIOS)",
+	"SVM disabled (by BIOS)",
+	"support for 'kvm_intel' disabled by bios",
+	"virtualization disabled by BIOS",
 };
 
-static void fill_raw(struct probe_backend *be, struct cpu_raw_data_t *raw, uint32_t max_basic, uint32_t max_ext)
+static void fill_raw(struct probe_backend *be, struct cpu_raw_data_t *raw, uint32_t max_basic,
+		     uint32_t max_ext)
 {
 	memset(raw, 0, sizeof(*raw));
 	for (uint32_t i = 0; i < MAX_CPUID_LEVEL && i <= max_basic; i++)
@@ -25,7 +31,8 @@ static void fill_raw(struct probe_backend *be, struct cpu_raw_data_t *raw, uint3
 		probe_cpuid(be, 0x80000000u + i, 0, raw->ext_cpuid[i]);
 }
 
-static void identify(struct probe_backend *be, struct probe_cpu *cpu, uint32_t max_basic, uint32_t max_ext)
+static void identify(struct probe_backend *be, struct probe_cpu *cpu, uint32_t max_basic,
+		     uint32_t max_ext)
 {
 	struct cpu_raw_data_t raw;
 	struct cpu_id_t id;
@@ -49,9 +56,12 @@ static void collect_cpuid(struct probe_backend *be, struct probe_cpu *cpu)
 	memcpy(cpu->vendor_str + 4, &r[3], 4);
 	memcpy(cpu->vendor_str + 8, &r[2], 4);
 	cpu->vendor_str[12] = '\0';
-	cpu->vendor = !strcmp(cpu->vendor_str, "GenuineIntel") ? CPU_VENDOR_INTEL :
-		      !strcmp(cpu->vendor_str, "AuthenticAMD") || !strcmp(cpu->vendor_str, "HygonGenuine") ?
-		      CPU_VENDOR_AMD : CPU_VENDOR_OTHER;
+	cpu->vendor = CPU_VENDOR_OTHER;
+	if (!strcmp(cpu->vendor_str, "GenuineIntel"))
+		cpu->vendor = CPU_VENDOR_INTEL;
+	else if (!strcmp(cpu->vendor_str, "AuthenticAMD") ||
+		 !strcmp(cpu->vendor_str, "HygonGenuine"))
+		cpu->vendor = CPU_VENDOR_AMD;
 	uint32_t max_basic = r[0];
 	if (probe_cpuid(be, 1, 0, r) == 0) {
 		cpu->vmx = r[2] & (1u << 5);
@@ -120,7 +130,8 @@ static void collect_kmsg(struct probe_backend *be, struct probe_cpu *cpu)
 			size_t ml = strlen(bios_markers[i]);
 			for (size_t k = 0; k + ml <= n; k++)
 				if (!memcmp(line + k, bios_markers[i], ml) && !cpu->kmsg_bios[0])
-					snprintf(cpu->kmsg_bios, sizeof(cpu->kmsg_bios), "%.*s", (int)(n < 150 ? n : 150), line);
+					snprintf(cpu->kmsg_bios, sizeof(cpu->kmsg_bios), "%.*s",
+						 (int)(n < 150 ? n : 150), line);
 		}
 		line += n + (nl ? 1 : 0);
 	}
@@ -150,7 +161,8 @@ void probe_cpu_decide_features(struct probe_cpu *cpu, const struct probe_kvm *kv
 	cpu->features = 0;
 	cpu->features_source = NULL;
 	if (cpu->vmx && decode_vmx_msrs(cpu->vmx_msr, &cpu->features))
-		cpu->features_source = "VMX capability MSRs 0x481/0x482/0x48B/0x48C (/dev/cpu/0/msr)";
+		cpu->features_source = "VMX capability MSRs 0x481/0x482/0x48B/0x48C "
+				       "(/dev/cpu/0/msr)";
 	else if (cpu->vmx && cpu->cpuinfo_has_vmx_flags) {
 		cpu->features = cpu->cpuinfo_features;
 		cpu->features_source = "the \"vmx flags\" line of /proc/cpuinfo";
@@ -180,14 +192,18 @@ void probe_cpu_check_model(const struct probe_facts *f, struct probe_check *c)
 	const struct probe_cpu *cpu = &f->cpu;
 
 	if (cpu->cpuid_err)
-		probe_check_set(c, PROBE_UNKNOWN, "give a CPUID dump: `nestvisor probe --cpuid-dump FILE`",
-				"CPUID not available: %s", cpu->cpuid_err == -ENODATA ? "the CPUID dump did not load "
-				"(see probe.input)" : "not in the recording");
+		probe_check_set(c, PROBE_UNKNOWN,
+				"give a CPUID dump: `nestvisor probe --cpuid-dump FILE`",
+				"CPUID not available: %s",
+				cpu->cpuid_err == -ENODATA ? "the CPUID dump did not load (see "
+							     "probe.input)" :
+							     "not in the recording");
 	else
-		/* libcpuid's codename table lags new models (0.6.2 calls Emerald Rapids "Broadwell-E"): not shown */
+		/* libcpuid's codename table lags new models (0.6.2 calls Emerald Rapids
+		 * "Broadwell-E"): not shown */
 		probe_check_set(c, PROBE_PASS, "", "%s, %s (family 0x%x, model 0x%x, stepping %d)",
-				cpu->vendor_str, cpu->brand[0] ? cpu->brand : "unknown model", cpu->family,
-				cpu->model, cpu->stepping);
+				cpu->vendor_str, cpu->brand[0] ? cpu->brand : "unknown model",
+				cpu->family, cpu->model, cpu->stepping);
 }
 
 /* Without VT-x/AMD-V that is a FAIL only when KVM is known not to run guests either. */
@@ -203,48 +219,64 @@ void probe_cpu_check_hwvirt(const struct probe_facts *f, struct probe_check *c)
 	const char *hv = probe_hv_name(&f->hv);
 
 	if (cpu->cpuid_err)
-		probe_check_set(c, PROBE_UNKNOWN, "", "CPUID not available: %s", strerror(-cpu->cpuid_err));
+		probe_check_set(c, PROBE_UNKNOWN, "", "CPUID not available: %s",
+				strerror(-cpu->cpuid_err));
 	else if (cpu->vmx)
 		probe_check_set(c, PROBE_PASS, "", "Intel VT-x (CPUID.1:ECX[5] = 1)");
 	else if (cpu->svm)
 		probe_check_set(c, PROBE_PASS, "", "AMD-V (CPUID.80000001h:ECX[2] = 1)");
 	else if (cpu->hypervisor_bit)
 		probe_check_set(c, kvm_may_work(f) ? PROBE_WARN : PROBE_FAIL,
-				"enable nested virtualization on the outer hypervisor, or choose an instance type that "
-				"exposes VT-x/AMD-V",
-				"no VT-x or AMD-V in CPUID (CPUID.1:ECX[5] = 0, CPUID.80000001h:ECX[2] = 0): this host is a "
-				"guest of %s, which does not pass them through%s", hv ? hv : "an unidentified hypervisor",
-				probe_kvm_works(&f->kvm) ? "; KVM still runs guests here (see kvm.run)" : "");
+				"enable nested virtualization on the outer hypervisor, or choose "
+				"an instance type that exposes VT-x/AMD-V",
+				"no VT-x or AMD-V in CPUID (CPUID.1:ECX[5] = 0, "
+				"CPUID.80000001h:ECX[2] = 0): this host is a guest of %s, which "
+				"does not pass them through%s",
+				hv ? hv : "an unidentified hypervisor",
+				probe_kvm_works(&f->kvm) ? "; KVM still runs guests here (see "
+							   "kvm.run)" :
+							   "");
 	else
 		probe_check_set(c, kvm_may_work(f) ? PROBE_WARN : PROBE_FAIL,
 				"run on a CPU with Intel VT-x or AMD-V",
-				"no VT-x or AMD-V in CPUID (CPUID.1:ECX[5] = 0, CPUID.80000001h:ECX[2] = 0)");
+				"no VT-x or AMD-V in CPUID (CPUID.1:ECX[5] = 0, "
+				"CPUID.80000001h:ECX[2] = 0)");
 }
 
 static void firmware_intel(const struct probe_cpu *cpu, struct probe_check *c)
 {
-	static const char fix[] = "enable \"Intel Virtualization Technology\" (VT-x) in the firmware setup, then power-cycle";
+	static const char fix[] = "enable \"Intel Virtualization Technology\" (VT-x) in the "
+				  "firmware setup, then power-cycle";
 
 	if (cpu->feature_control.err == 0) {
 		if (vmxcaps_feature_control_disabled(cpu->feature_control.val))
-			probe_check_set(c, PROBE_FAIL, fix, "IA32_FEATURE_CONTROL (0x3A) = 0x%llx: locked with VMX "
-					"outside SMX off", (unsigned long long)cpu->feature_control.val);
+			probe_check_set(c, PROBE_FAIL, fix,
+					"IA32_FEATURE_CONTROL (0x3A) = 0x%llx: locked with VMX "
+					"outside SMX off",
+					(unsigned long long)cpu->feature_control.val);
 		else
-			probe_check_set(c, PROBE_PASS, "", "IA32_FEATURE_CONTROL (0x3A) = 0x%llx: VMX allowed%s",
+			probe_check_set(c, PROBE_PASS, "",
+					"IA32_FEATURE_CONTROL (0x3A) = 0x%llx: VMX allowed%s",
 					(unsigned long long)cpu->feature_control.val,
-					cpu->feature_control.val & 1 ? "" : " (unlocked: the kernel enables it)");
+					cpu->feature_control.val & 1 ? "" :
+					" (unlocked: the kernel enables it)");
 	} else if (cpu->kmsg_bios[0])
 		probe_check_set(c, PROBE_FAIL, fix, "kernel log: \"%s\"", cpu->kmsg_bios);
 	else if (cpu->cpuinfo_err == 0 && !cpu->cpuinfo_vmx)
-		probe_check_set(c, PROBE_FAIL, fix, "CPUID has VT-x but /proc/cpuinfo hides the vmx flag, which Linux "
-				"does when firmware locks VT-x off (IA32_FEATURE_CONTROL unreadable: %s)",
+		probe_check_set(c, PROBE_FAIL, fix,
+				"CPUID has VT-x but /proc/cpuinfo hides the vmx flag, which Linux "
+				"does when firmware locks VT-x off (IA32_FEATURE_CONTROL "
+				"unreadable: %s)",
 				strerror(-cpu->feature_control.err));
 	else if (cpu->cpuinfo_err == 0)
-		probe_check_set(c, PROBE_PASS, "", "/proc/cpuinfo shows vmx, which Linux hides when firmware locks "
-				"VT-x off (IA32_FEATURE_CONTROL unreadable: %s)", strerror(-cpu->feature_control.err));
+		probe_check_set(c, PROBE_PASS, "",
+				"/proc/cpuinfo shows vmx, which Linux hides when firmware locks "
+				"VT-x off (IA32_FEATURE_CONTROL unreadable: %s)",
+				strerror(-cpu->feature_control.err));
 	else
 		probe_check_set(c, PROBE_UNKNOWN, "run as root after `modprobe msr`",
-				"IA32_FEATURE_CONTROL unreadable (%s) and no /proc/cpuinfo", strerror(-cpu->feature_control.err));
+				"IA32_FEATURE_CONTROL unreadable (%s) and no /proc/cpuinfo",
+				strerror(-cpu->feature_control.err));
 }
 
 static void firmware_amd(const struct probe_facts *f, struct probe_check *c)
@@ -254,19 +286,26 @@ static void firmware_amd(const struct probe_facts *f, struct probe_check *c)
 
 	if (cpu->vm_cr.err == 0) {
 		if (vmxcaps_vm_cr_disabled(cpu->vm_cr.val))
-			probe_check_set(c, PROBE_FAIL, fix, "VM_CR (0xC0010114) = 0x%llx: SVMDIS set%s",
-					(unsigned long long)cpu->vm_cr.val, cpu->vm_cr.val & 8 ? " and locked" : "");
+			probe_check_set(c, PROBE_FAIL, fix,
+					"VM_CR (0xC0010114) = 0x%llx: SVMDIS set%s",
+					(unsigned long long)cpu->vm_cr.val,
+					cpu->vm_cr.val & 8 ? " and locked" : "");
 		else
-			probe_check_set(c, PROBE_PASS, "", "VM_CR (0xC0010114) = 0x%llx: SVM allowed",
+			probe_check_set(c, PROBE_PASS, "",
+					"VM_CR (0xC0010114) = 0x%llx: SVM allowed",
 					(unsigned long long)cpu->vm_cr.val);
 	} else if (cpu->kmsg_bios[0])
 		probe_check_set(c, PROBE_FAIL, fix, "kernel log: \"%s\"", cpu->kmsg_bios);
 	else if (!strcmp(f->kvm.module, "kvm_amd") && probe_kvm_works(&f->kvm))
-		probe_check_set(c, PROBE_PASS, "", "kvm_amd runs guests, which it cannot with SVM disabled "
-				"(VM_CR unreadable: %s)", strerror(-cpu->vm_cr.err));
+		probe_check_set(c, PROBE_PASS, "",
+				"kvm_amd runs guests, which it cannot with SVM disabled (VM_CR "
+				"unreadable: %s)",
+				strerror(-cpu->vm_cr.err));
 	else
-		probe_check_set(c, PROBE_UNKNOWN, "run as root after `modprobe msr`", "VM_CR unreadable (%s) and the "
-				"kernel log says nothing about SVM being disabled", strerror(-cpu->vm_cr.err));
+		probe_check_set(c, PROBE_UNKNOWN, "run as root after `modprobe msr`",
+				"VM_CR unreadable (%s) and the kernel log says nothing about SVM "
+				"being disabled",
+				strerror(-cpu->vm_cr.err));
 }
 
 bool probe_cpu_firmware_disabled(const struct probe_cpu *cpu)
@@ -275,7 +314,8 @@ bool probe_cpu_firmware_disabled(const struct probe_cpu *cpu)
 		return vmxcaps_feature_control_disabled(cpu->feature_control.val);
 	if (cpu->svm && cpu->vm_cr.err == 0)
 		return vmxcaps_vm_cr_disabled(cpu->vm_cr.val);
-	return (cpu->vmx || cpu->svm) && (cpu->kmsg_bios[0] || (cpu->vmx && cpu->cpuinfo_err == 0 && !cpu->cpuinfo_vmx));
+	return (cpu->vmx || cpu->svm) &&
+		(cpu->kmsg_bios[0] || (cpu->vmx && cpu->cpuinfo_err == 0 && !cpu->cpuinfo_vmx));
 }
 
 void probe_cpu_check_firmware(const struct probe_facts *f, struct probe_check *c)
@@ -285,7 +325,8 @@ void probe_cpu_check_firmware(const struct probe_facts *f, struct probe_check *c
 	else if (f->cpu.svm)
 		firmware_amd(f, c);
 	else
-		probe_check_set(c, PROBE_NOTE, "", "not applicable: the CPU shows no VT-x/AMD-V (see cpu.hwvirt)");
+		probe_check_set(c, PROBE_NOTE, "",
+				"not applicable: the CPU shows no VT-x/AMD-V (see cpu.hwvirt)");
 }
 
 /* One row per feature check: what it needs on each vendor, and what its absence costs. */
@@ -301,12 +342,15 @@ struct feature_rule {
 static const struct feature_rule feature_rules[] = {
 	{ "cpu.slat", VF(VF_EPT), VF(VF_NPT), "EPT", "NPT", "ept", "npt", PROBE_WARN,
 	  "KVM falls back to shadow paging: every guest page-table write exits" },
-	{ "cpu.vpid", VF(VF_VPID), 0, "VPID", "ASIDs tag the TLB, built into AMD-V", "vpid", NULL, PROBE_WARN,
-	  "the TLB is flushed on every VM entry and exit" },
-	{ "cpu.ug", VF(VF_UG), 0, "unrestricted guest", "AMD-V runs real-mode guests natively (paged real mode)",
-	  "unrestricted_guest", NULL, PROBE_NOTE, "guest real-mode code is emulated" },
-	{ "cpu.apicv", VF_APICV_ALL, VF(VF_AVIC), "APICv (APIC-register virtualization, virtual-interrupt delivery, "
-	  "posted interrupts)", "AVIC", "enable_apicv", "avic", PROBE_NOTE, "every guest APIC access and interrupt exits" },
+	{ "cpu.vpid", VF(VF_VPID), 0, "VPID", "ASIDs tag the TLB, built into AMD-V", "vpid", NULL,
+	  PROBE_WARN, "the TLB is flushed on every VM entry and exit" },
+	{ "cpu.ug", VF(VF_UG), 0, "unrestricted guest",
+	  "AMD-V runs real-mode guests natively (paged real mode)", "unrestricted_guest", NULL,
+	  PROBE_NOTE, "guest real-mode code is emulated" },
+	{ "cpu.apicv", VF_APICV_ALL, VF(VF_AVIC),
+	  "APICv (APIC-register virtualization, virtual-interrupt delivery, posted interrupts)",
+	  "AVIC", "enable_apicv", "avic", PROBE_NOTE,
+	  "every guest APIC access and interrupt exits" },
 	{ "cpu.shadow", VF(VF_SHADOW_VMCS), VF(VF_VMSAVE_VIRT) | VF(VF_VGIF), "VMCS shadowing",
 	  "virtual VMSAVE/VMLOAD and VGIF", "enable_shadow_vmcs", "vgif", PROBE_NOTE,
 	  "nested guests' VMREAD/VMWRITE (or VMSAVE/VMLOAD/STGI) exit to the outer hypervisor" },
@@ -322,7 +366,8 @@ void probe_cpu_check_feature(const struct probe_facts *f, struct probe_check *c)
 		if (!strcmp(feature_rules[i].id, c->id))
 			r = &feature_rules[i];
 	if (!r || (!cpu->vmx && !cpu->svm)) {
-		probe_check_set(c, PROBE_NOTE, "", "not applicable: the CPU shows no VT-x/AMD-V (see cpu.hwvirt)");
+		probe_check_set(c, PROBE_NOTE, "",
+				"not applicable: the CPU shows no VT-x/AMD-V (see cpu.hwvirt)");
 		return;
 	}
 	uint64_t need = cpu->vmx ? r->intel : r->amd;
@@ -330,23 +375,29 @@ void probe_cpu_check_feature(const struct probe_facts *f, struct probe_check *c)
 	const char *param = cpu->vmx ? r->intel_param : r->amd_param;
 	const char *pval = param ? probe_kvm_param(&f->kvm, param) : NULL;
 	if (need == 0) {	/* built into SVM itself */
-		probe_check_set(c, PROBE_PASS, "", "%s (CPUID 0x8000000A: SVM revision, %u ASIDs)", name, cpu->svm_nasid);
+		probe_check_set(c, PROBE_PASS, "", "%s (CPUID 0x8000000A: SVM revision, %u ASIDs)",
+				name, cpu->svm_nasid);
 		return;
 	}
 	if (!cpu->features_source) {
-		probe_check_set(c, PROBE_UNKNOWN, "run as root after `modprobe msr`, or on Linux 5.6 or newer",
-				"%s: no source answered (VMX MSRs unreadable, no \"vmx flags\" in /proc/cpuinfo, "
-				"no KVM feature MSRs)", name);
+		probe_check_set(c, PROBE_UNKNOWN,
+				"run as root after `modprobe msr`, or on Linux 5.6 or newer",
+				"%s: no source answered (VMX MSRs unreadable, no \"vmx flags\" in "
+				"/proc/cpuinfo, no KVM feature MSRs)",
+				name);
 		return;
 	}
 	vmxcaps_names(cpu->features & need, have, sizeof(have));
 	if ((cpu->features & need) != need)
 		probe_check_set(c, r->missing, "none: the processor lacks it; a newer CPU has it",
-				"%s not available (%s has: %s): %s", name, cpu->features_source, have, r->cost);
+				"%s not available (%s has: %s): %s", name, cpu->features_source,
+				have, r->cost);
 	else if (param && probe_kvm_param_bool(&f->kvm, param) == 0)
-		probe_check_set(c, PROBE_WARN, "remove the module option that turns it off (see /etc/modprobe.d) and "
-				"reload the KVM module", "%s present (%s) but %s %s=%s turns it off: %s",
-				name, cpu->features_source, f->kvm.module, param, pval, r->cost);
+		probe_check_set(c, PROBE_WARN,
+				"remove the module option that turns it off (see /etc/modprobe.d) "
+				"and reload the KVM module",
+				"%s present (%s) but %s %s=%s turns it off: %s", name,
+				cpu->features_source, f->kvm.module, param, pval, r->cost);
 	else
 		probe_check_set(c, PROBE_PASS, "", "%s (%s: %s)", name, cpu->features_source, have);
 }

@@ -37,7 +37,12 @@ struct probe_cpu {
 #define PROBE_HV_MAX 8
 struct probe_hv {
 	int nsig;
-	struct { uint32_t leaf; char sig[13]; const char *name; const char *kind; } sig[PROBE_HV_MAX];
+	struct {
+		uint32_t leaf;
+		char sig[13];
+		const char *name;
+		const char *kind;
+	} sig[PROBE_HV_MAX];
 	char dmi_vendor[64], dmi_product[64], dmi_bios[64];
 	char acpi_oem[7], acpi_oem_table[7];
 	const char *acpi_platform;	/* name derived from the ACPI OEM ID */
@@ -114,8 +119,8 @@ struct probe_facts {
 /* Collectors (one per module): read through the backend, never judge. */
 void probe_cpu_collect(struct probe_backend *be, struct probe_cpu *cpu);
 void probe_hv_collect(struct probe_backend *be, const struct probe_cpu *cpu, struct probe_hv *hv);
-/* KVM in two parts: sysfs (through the backend), then the /dev/kvm query (ops->kvm_query), which a live
- * run overlaps with the other collectors, and probe_kvm_save to record the query's answer. */
+/* KVM in two parts: sysfs (through the backend), then the /dev/kvm query (ops->kvm_query), which a
+ * live run overlaps with the other collectors, and probe_kvm_save to record the query's answer. */
 void probe_kvm_collect_sysfs(struct probe_backend *be, struct probe_kvm *kvm);
 void probe_kvm_save(struct probe_backend *be, const struct probe_kvm *kvm);
 void probe_iommu_collect(struct probe_backend *be, struct probe_iommu *io);
@@ -125,15 +130,16 @@ void probe_pci_names_free(struct pci_access *names);
 /* The scan (sysfs and config space: slow where config reads trap to a hypervisor), then names and
  * verdicts; names: a loaded pci.ids (probe_pci_names_load), or NULL to load it there. */
 void probe_pci_collect(struct probe_backend *be, struct probe_pci *pci);
-void probe_pci_finish(struct probe_pci *pci, const struct probe_iommu *io, struct pci_access *names, bool named);
+void probe_pci_finish(struct probe_pci *pci, const struct probe_iommu *io, struct pci_access *names,
+		      bool named);
 void probe_pci_free(struct probe_pci *pci);
 /* Decides the second-level features once KVM's feature MSRs are known (the last source). */
 void probe_cpu_decide_features(struct probe_cpu *cpu, const struct probe_kvm *kvm);
 
 /* Check functions: judge facts only. */
 typedef void (*probe_check_fn)(const struct probe_facts *f, struct probe_check *c);
-void probe_check_set(struct probe_check *c, enum probe_status s, const char *fix, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+void probe_check_set(struct probe_check *c, enum probe_status s, const char *fix, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
 
 void probe_cpu_check_model(const struct probe_facts *f, struct probe_check *c);
 void probe_cpu_check_hwvirt(const struct probe_facts *f, struct probe_check *c);

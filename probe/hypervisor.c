@@ -83,11 +83,12 @@ static void read_acpi_oem(struct probe_backend *be, struct probe_hv *hv)
 static void name_host(const struct probe_cpu *cpu, struct probe_hv *hv)
 {
 	const char *vmm = hv->acpi_platform;
-	const char *core = hv->nsig ? hv->sig[hv->nsig - 1].name : NULL;	/* last: the real one */
+	const char *core = hv->nsig ? hv->sig[hv->nsig - 1].name : NULL; /* last: the real one */
 
 	hv->kind = hv->nsig ? hv->sig[hv->nsig - 1].kind : hv->acpi_kind;
-	if (!vmm && hv->dmi_product[0] && (strstr(hv->dmi_product, "KVM") || strstr(hv->dmi_product, "QEMU") ||
-					   strstr(hv->dmi_product, "Virtual") || strstr(hv->dmi_vendor, "QEMU")))
+	if (!vmm && hv->dmi_product[0] &&
+	    (strstr(hv->dmi_product, "KVM") || strstr(hv->dmi_product, "QEMU") ||
+	     strstr(hv->dmi_product, "Virtual") || strstr(hv->dmi_vendor, "QEMU")))
 		vmm = hv->dmi_product;
 	if (vmm && core && strcmp(vmm, core))
 		snprintf(hv->display, sizeof(hv->display), "%s (%s)", vmm, core);
@@ -99,7 +100,7 @@ static void name_host(const struct probe_cpu *cpu, struct probe_hv *hv)
 
 void probe_hv_collect(struct probe_backend *be, const struct probe_cpu *cpu, struct probe_hv *hv)
 {
-	if (cpu->hypervisor_bit)	/* without it, leaf 0x40000000 can echo the highest basic leaf */
+	if (cpu->hypervisor_bit) /* without it, leaf 0x40000000 can echo the highest basic leaf */
 		collect_sigs(be, hv);
 	read_dmi(be, "sys_vendor", hv->dmi_vendor, sizeof(hv->dmi_vendor));
 	read_dmi(be, "product_name", hv->dmi_product, sizeof(hv->dmi_product));
@@ -123,15 +124,18 @@ void probe_hv_check(const struct probe_facts *f, struct probe_check *c)
 		used += (size_t)snprintf(sigs + used, sizeof(sigs) - used, "%s\"%s\" at 0x%08x",
 					 i ? ", " : "", hv->sig[i].sig, hv->sig[i].leaf);
 	if (!probe_hv_name(hv)) {
-		probe_check_set(c, PROBE_PASS, "", "bare metal: no hypervisor bit (CPUID.1:ECX[31] = 0)%s%s%s%s",
-				hv->dmi_vendor[0] ? "; DMI: " : "", hv->dmi_vendor, hv->dmi_product[0] ? " " : "",
-				hv->dmi_product);
+		probe_check_set(c, PROBE_PASS, "",
+				"bare metal: no hypervisor bit (CPUID.1:ECX[31] = 0)%s%s%s%s",
+				hv->dmi_vendor[0] ? "; DMI: " : "", hv->dmi_vendor,
+				hv->dmi_product[0] ? " " : "", hv->dmi_product);
 		return;
 	}
-	probe_check_set(c, PROBE_NOTE, "", "this host is a guest of %s, %s. Evidence: hypervisor bit %s; "
+	probe_check_set(c, PROBE_NOTE, "",
+			"this host is a guest of %s, %s. Evidence: hypervisor bit %s; "
 			"CPUID signatures: %s; ACPI OEM ID: %s%s%s; DMI: %s",
-			hv->display, hv->kind ? hv->kind : "kind unknown", f->cpu.hypervisor_bit ? "set" : "clear",
-			sigs[0] ? sigs : "none", hv->acpi_oem[0] ? hv->acpi_oem : "none",
+			hv->display, hv->kind ? hv->kind : "kind unknown",
+			f->cpu.hypervisor_bit ? "set" : "clear", sigs[0] ? sigs : "none",
+			hv->acpi_oem[0] ? hv->acpi_oem : "none",
 			hv->acpi_oem_table[0] ? " in " : "", hv->acpi_oem_table,
 			hv->dmi_product[0] ? hv->dmi_product : "none (no /sys/class/dmi/id)");
 }

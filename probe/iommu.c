@@ -1,4 +1,5 @@
-/* iommu probe: ACPI DMAR/IVRS, active units, groups, interrupt remapping, and the command line's intent. */
+/* iommu probe: ACPI DMAR/IVRS, active units, groups, interrupt remapping, and the command line's
+ * intent. */
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
@@ -38,7 +39,8 @@ static int unit_one(const char *name, void *ctx)
 
 	io->units++;
 	if (used + strlen(name) + 2 < sizeof(io->unit_names))
-		snprintf(io->unit_names + used, sizeof(io->unit_names) - used, "%s%s", used ? " " : "", name);
+		snprintf(io->unit_names + used, sizeof(io->unit_names) - used, "%s%s",
+			 used ? " " : "", name);
 	return 0;
 }
 
@@ -57,9 +59,11 @@ static int group_one(const char *name, void *ctx)
 	recfile_trim(type);
 	if (!strcmp(type, "identity"))
 		io->identity_groups = true;
-	if (!strstr(io->group_types, type) && strlen(io->group_types) + strlen(type) + 2 < sizeof(io->group_types))
-		snprintf(io->group_types + strlen(io->group_types), sizeof(io->group_types) - strlen(io->group_types),
-			 "%s%s", io->group_types[0] ? " " : "", type);
+	if (!strstr(io->group_types, type) &&
+	    strlen(io->group_types) + strlen(type) + 2 < sizeof(io->group_types))
+		snprintf(io->group_types + strlen(io->group_types),
+			 sizeof(io->group_types) - strlen(io->group_types), "%s%s",
+			 io->group_types[0] ? " " : "", type);
 	return 0;
 }
 
@@ -85,12 +89,13 @@ static void collect_intremap(struct probe_backend *be, struct probe_iommu *io)
 			bol--;
 		const char *eol = strchr(hit, '\n');
 		io->intremap = intremap_markers[i].on;
-		snprintf(io->intremap_evidence, sizeof(io->intremap_evidence), "kernel log: \"%.*s\"",
-			 (int)((eol ? eol : hit + strlen(hit)) - bol), bol);
+		snprintf(io->intremap_evidence, sizeof(io->intremap_evidence),
+			 "kernel log: \"%.*s\"", (int)((eol ? eol : hit + strlen(hit)) - bol), bol);
 		return;
 	}
 	if (err)
-		snprintf(io->intremap_evidence, sizeof(io->intremap_evidence), "kernel log unreadable: %s", strerror(-err));
+		snprintf(io->intremap_evidence, sizeof(io->intremap_evidence),
+			 "kernel log unreadable: %s", strerror(-err));
 }
 
 void probe_iommu_collect(struct probe_backend *be, struct probe_iommu *io)
@@ -133,22 +138,31 @@ void probe_iommu_check_acpi(const struct probe_facts *f, struct probe_check *c)
 	const char *hv = probe_hv_name(&f->hv);
 
 	if (io->acpi_corrupt[0] && !io->dmar && !io->ivrs)
-		probe_check_set(c, PROBE_UNKNOWN, "report the table with `nestvisor probe --save DIR`",
+		probe_check_set(c, PROBE_UNKNOWN,
+				"report the table with `nestvisor probe --save DIR`",
 				"the ACPI table %s is truncated or corrupt", io->acpi_corrupt);
 	else if (io->dmar)
-		probe_check_set(c, PROBE_PASS, "", "ACPI DMAR table (Intel VT-d); firmware flags 0x%x: interrupt remapping "
-				"%ssupported%s", io->dmar_flags, io->dmar_flags & DMAR_INTR_REMAP ? "" : "not ",
-				io->dmar_flags & DMAR_X2APIC_OPT_OUT ? ", x2APIC opt-out requested" : "");
+		probe_check_set(c, PROBE_PASS, "",
+				"ACPI DMAR table (Intel VT-d); firmware flags 0x%x: interrupt "
+				"remapping %ssupported%s",
+				io->dmar_flags, io->dmar_flags & DMAR_INTR_REMAP ? "" : "not ",
+				io->dmar_flags & DMAR_X2APIC_OPT_OUT ? ", x2APIC opt-out "
+								       "requested" :
+								       "");
 	else if (io->ivrs)
-		probe_check_set(c, PROBE_PASS, "", "ACPI IVRS table (AMD-Vi); IVinfo 0x%x", (unsigned)io->ivrs_info);
+		probe_check_set(c, PROBE_PASS, "", "ACPI IVRS table (AMD-Vi); IVinfo 0x%x",
+				(unsigned)io->ivrs_info);
 	else if (io->acpi_err)
-		probe_check_set(c, PROBE_UNKNOWN, "", "no /sys/firmware/acpi/tables (no ACPI, or not readable)");
+		probe_check_set(c, PROBE_UNKNOWN, "",
+				"no /sys/firmware/acpi/tables (no ACPI, or not readable)");
 	else if (hv)
-		probe_check_set(c, PROBE_WARN, "give the guest a virtual IOMMU (QEMU: -device intel-iommu,intremap=on), "
-				"or assign devices on the outer host", "no DMAR or IVRS table: %s gives this guest no "
-				"virtual IOMMU", hv);
+		probe_check_set(c, PROBE_WARN,
+				"give the guest a virtual IOMMU (QEMU: -device "
+				"intel-iommu,intremap=on), or assign devices on the outer host",
+				"no DMAR or IVRS table: %s gives this guest no virtual IOMMU", hv);
 	else
-		probe_check_set(c, PROBE_WARN, "enable VT-d (Intel) or IOMMU/AMD-Vi (AMD) in the firmware setup",
+		probe_check_set(c, PROBE_WARN,
+				"enable VT-d (Intel) or IOMMU/AMD-Vi (AMD) in the firmware setup",
 				"no DMAR or IVRS table: the firmware describes no IOMMU");
 }
 
@@ -157,18 +171,27 @@ void probe_iommu_check_active(const struct probe_facts *f, struct probe_check *c
 	const struct probe_iommu *io = &f->iommu;
 
 	if (probe_iommu_active(io))
-		probe_check_set(c, PROBE_PASS, "", "%d IOMMU unit(s) (%s); %d IOMMU groups, default domains: %s",
-				io->units, io->unit_names, io->groups, io->group_types[0] ? io->group_types : "?");
+		probe_check_set(c, PROBE_PASS, "",
+				"%d IOMMU unit(s) (%s); %d IOMMU groups, default domains: %s",
+				io->units, io->unit_names, io->groups,
+				io->group_types[0] ? io->group_types : "?");
 	else if (io->dmar)
-		probe_check_set(c, PROBE_WARN, "add intel_iommu=on to the kernel command line (GRUB_CMDLINE_LINUX in "
-				"/etc/default/grub, then update-grub) and reboot",
-				"firmware has a DMAR table but the kernel runs no IOMMU (%d units, %d groups)", io->units, io->groups);
+		probe_check_set(c, PROBE_WARN,
+				"add intel_iommu=on to the kernel command line (GRUB_CMDLINE_LINUX "
+				"in /etc/default/grub, then update-grub) and reboot",
+				"firmware has a DMAR table but the kernel runs no IOMMU (%d units, "
+				"%d groups)",
+				io->units, io->groups);
 	else if (io->ivrs)
-		probe_check_set(c, PROBE_WARN, "AMD-Vi is on by default: remove amd_iommu=off or iommu=off from the kernel "
-				"command line and reboot", "firmware has an IVRS table but the kernel runs no IOMMU");
+		probe_check_set(c, PROBE_WARN,
+				"AMD-Vi is on by default: remove amd_iommu=off or iommu=off from "
+				"the kernel command line and reboot",
+				"firmware has an IVRS table but the kernel runs no IOMMU");
 	else
-		probe_check_set(c, PROBE_WARN, "see iommu.acpi", "no IOMMU: /sys/class/iommu has %d units and "
-				"/sys/kernel/iommu_groups %d groups, so devices cannot be passed to guests safely",
+		probe_check_set(c, PROBE_WARN, "see iommu.acpi",
+				"no IOMMU: /sys/class/iommu has %d units and "
+				"/sys/kernel/iommu_groups %d groups, so devices cannot be passed "
+				"to guests safely",
 				io->units, io->groups);
 }
 
@@ -178,28 +201,41 @@ void probe_iommu_check_cmdline(const struct probe_facts *f, struct probe_check *
 	char intel[32], amd[32], iommu[32], pt[32];
 
 	if (io->cmdline_err) {
-		probe_check_set(c, PROBE_UNKNOWN, "", "/proc/cmdline: %s", strerror(-io->cmdline_err));
+		probe_check_set(c, PROBE_UNKNOWN, "", "/proc/cmdline: %s",
+				strerror(-io->cmdline_err));
 		return;
 	}
 	const char *iv = cmdline_value(io->cmdline, "intel_iommu", intel, sizeof(intel));
 	const char *av = cmdline_value(io->cmdline, "amd_iommu", amd, sizeof(amd));
 	const char *gv = cmdline_value(io->cmdline, "iommu", iommu, sizeof(iommu));
 	const char *pv = cmdline_value(io->cmdline, "iommu.passthrough", pt, sizeof(pt));
+	char off[48];	/* which option turns it off */
+	if (iv)
+		snprintf(off, sizeof(off), "intel_iommu=%s", iv);
+	else if (av)
+		snprintf(off, sizeof(off), "amd_iommu=%s", av);
+	else
+		snprintf(off, sizeof(off), "iommu=%s", gv ? gv : "");
 	if (av && !strcmp(av, "on"))
-		probe_check_set(c, PROBE_WARN, "remove amd_iommu=on: AMD-Vi is on by default (amd_iommu=off turns it off)",
+		probe_check_set(c, PROBE_WARN,
+				"remove amd_iommu=on: AMD-Vi is on by default (amd_iommu=off turns "
+				"it off)",
 				"amd_iommu=on is not a kernel option; the kernel ignores it");
-	else if ((iv && !strcmp(iv, "off")) || (av && !strcmp(av, "off")) || (gv && !strcmp(gv, "off")))
-		probe_check_set(c, PROBE_WARN, "remove the option from the kernel command line and reboot",
-				"the kernel command line turns the IOMMU off (%s%s)", iv ? "intel_iommu=" : av ? "amd_iommu=" : "iommu=",
-				iv ? iv : av ? av : gv);
+	else if ((iv && !strcmp(iv, "off")) || (av && !strcmp(av, "off")) ||
+		 (gv && !strcmp(gv, "off")))
+		probe_check_set(c, PROBE_WARN,
+				"remove the option from the kernel command line and reboot",
+				"the kernel command line turns the IOMMU off (%s)", off);
 	else if ((gv && !strcmp(gv, "pt")) || (pv && !strcmp(pv, "1")))
-		probe_check_set(c, PROBE_NOTE, "drop iommu=pt where the host's own devices must be isolated too",
-				"iommu=pt: devices the host keeps bypass DMA translation (identity domains%s), which weakens "
-				"isolation against them; devices given to guests through VFIO stay isolated",
+		probe_check_set(c, PROBE_NOTE,
+				"drop iommu=pt where the host's own devices must be isolated too",
+				"iommu=pt: devices the host keeps bypass DMA translation (identity "
+				"domains%s), which weakens isolation against them; devices given "
+				"to guests through VFIO stay isolated",
 				io->identity_groups ? ", seen in /sys/kernel/iommu_groups" : "");
 	else if (iv && !strncmp(iv, "on", 2) && !probe_iommu_active(io))
-		probe_check_set(c, PROBE_WARN, "enable VT-d in the firmware setup", "intel_iommu=%s asks for VT-d but "
-				"no IOMMU unit is active", iv);
+		probe_check_set(c, PROBE_WARN, "enable VT-d in the firmware setup",
+				"intel_iommu=%s asks for VT-d but no IOMMU unit is active", iv);
 	else if (iv || av)
 		probe_check_set(c, PROBE_PASS, "", "IOMMU options: %s%s%s%s", iv ? "intel_iommu=" : "", iv ? iv : "",
 				av ? (iv ? " amd_iommu=" : "amd_iommu=") : "", av ? av : "");
@@ -216,11 +252,15 @@ void probe_iommu_check_intremap(const struct probe_facts *f, struct probe_check 
 	else if (io->intremap == 1)
 		probe_check_set(c, PROBE_PASS, "", "%s", io->intremap_evidence);
 	else if (io->intremap == 0)
-		probe_check_set(c, PROBE_WARN, "enable interrupt remapping (firmware: VT-d/x2APIC; do not pass "
-				"intremap=off); vfio_iommu_type1 allow_unsafe_interrupts=1 works around it unsafely",
-				"%s: without it VFIO refuses device assignment", io->intremap_evidence);
+		probe_check_set(c, PROBE_WARN,
+				"enable interrupt remapping (firmware: VT-d/x2APIC; do not pass "
+				"intremap=off); vfio_iommu_type1 allow_unsafe_interrupts=1 works "
+				"around it unsafely",
+				"%s: without it VFIO refuses device assignment",
+				io->intremap_evidence);
 	else
-		probe_check_set(c, PROBE_UNKNOWN, "run as root (the kernel log may be restricted: dmesg_restrict)",
+		probe_check_set(c, PROBE_UNKNOWN,
+				"run as root (the kernel log may be restricted: dmesg_restrict)",
 				"the kernel log does not say whether interrupt remapping is on%s%s",
 				io->intremap_evidence[0] ? "; " : "", io->intremap_evidence);
 }

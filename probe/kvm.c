@@ -1,4 +1,5 @@
-/* kvm probe: the KVM module and its parameters, /dev/kvm, capabilities, and the functional check. */
+/* kvm probe: the KVM module and its parameters, /dev/kvm, capabilities, and the functional check.
+ */
 #include "config.h"
 #include <errno.h>
 #include <json-c/json.h>
@@ -95,7 +96,8 @@ bool probe_kvm_works(const struct probe_kvm *kvm)
 /* A KVM without VT-x/AMD-V under it: PVM, or any module on a CPU without the extensions. */
 bool probe_kvm_is_software(const struct probe_facts *f)
 {
-	return !strcmp(f->kvm.module, "kvm_pvm") || (!f->cpu.vmx && !f->cpu.svm && f->cpu.cpuid_err == 0);
+	return !strcmp(f->kvm.module, "kvm_pvm") ||
+		(!f->cpu.vmx && !f->cpu.svm && f->cpu.cpuid_err == 0);
 }
 
 /* ---- kvm.json ---- */
@@ -120,7 +122,8 @@ char *probe_kvm_to_json(const struct probe_kvm *kvm)
 	json_object_object_add(o, "open_err", json_object_new_int(kvm->open_err));
 	json_object_object_add(o, "api_version", json_object_new_int(kvm->api_version));
 	for (int i = 0; i < kvm->ncaps; i++)
-		json_object_object_add(caps, kvm->caps[i].name, json_object_new_int(kvm->caps[i].val));
+		json_object_object_add(caps, kvm->caps[i].name,
+				       json_object_new_int(kvm->caps[i].val));
 	json_object_object_add(o, "caps", caps);
 	json_object_object_add(o, "cpuid_err", json_object_new_int(kvm->cpuid_err));
 	json_object_object_add(o, "cpuid_vmx", json_object_new_boolean(kvm->cpuid_vmx));
@@ -192,7 +195,8 @@ static int caps_from_json(json_object *caps, struct probe_kvm *kvm)
 		int64_t v;
 		if (get_int(caps, probe_kvm_caps[i].name, 0, INT32_MAX, &v) < 0)
 			continue;	/* an older recording may lack a newer capability */
-		snprintf(kvm->caps[kvm->ncaps].name, sizeof(kvm->caps[0].name), "%s", probe_kvm_caps[i].name);
+		snprintf(kvm->caps[kvm->ncaps].name, sizeof(kvm->caps[0].name), "%s",
+			 probe_kvm_caps[i].name);
 		kvm->caps[kvm->ncaps].num = probe_kvm_caps[i].num;
 		kvm->caps[kvm->ncaps++].val = (int)v;
 	}
@@ -231,9 +235,12 @@ static int kvm_from_object(json_object *o, struct probe_kvm *kvm)
 	int64_t v;
 
 	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, "caps", &caps) || !json_object_is_type(caps, json_type_object) ||
-	    !json_object_object_get_ex(o, "feature_msrs", &msrs) || !json_object_is_type(msrs, json_type_object) ||
-	    !json_object_object_get_ex(o, "run", &run) || !json_object_is_type(run, json_type_object))
+	    !json_object_object_get_ex(o, "caps", &caps) ||
+	    !json_object_is_type(caps, json_type_object) ||
+	    !json_object_object_get_ex(o, "feature_msrs", &msrs) ||
+	    !json_object_is_type(msrs, json_type_object) ||
+	    !json_object_object_get_ex(o, "run", &run) ||
+	    !json_object_is_type(run, json_type_object))
 		return -EINVAL;
 	if (get_int(o, "open_err", -4095, 0, &v) < 0) return -EINVAL;
 	kvm->open_err = (int)v;
@@ -245,20 +252,23 @@ static int kvm_from_object(json_object *o, struct probe_kvm *kvm)
 	kvm->cpuid_svm_edx = (uint32_t)v;
 	if (get_int(o, "feature_msr_count", 0, 100000, &v) < 0) return -EINVAL;
 	kvm->nfeature_msrs = (int)v;
-	if (get_bool(o, "cpuid_vmx", &kvm->cpuid_vmx) < 0 || get_bool(o, "cpuid_svm", &kvm->cpuid_svm) < 0)
+	if (get_bool(o, "cpuid_vmx", &kvm->cpuid_vmx) < 0 ||
+	    get_bool(o, "cpuid_svm", &kvm->cpuid_svm) < 0)
 		return -EINVAL;
 	if (get_int(run, "err", -4095, 0, &v) < 0) return -EINVAL;
 	kvm->run_err = (int)v;
 	if (get_int(run, "exits", 0, UINT32_MAX, &v) < 0) return -EINVAL;
 	kvm->run_exits = (unsigned)v;
 	if (get_str(run, "detail", kvm->run_detail, sizeof(kvm->run_detail)) < 0 ||
-	    get_num(run, "total_us", &kvm->run_total_us) < 0 || get_num(run, "exit_rtt_us", &kvm->exit_rtt_us) < 0)
+	    get_num(run, "total_us", &kvm->run_total_us) < 0 ||
+	    get_num(run, "exit_rtt_us", &kvm->exit_rtt_us) < 0)
 		return -EINVAL;
 	caps_from_json(caps, kvm);
 	return msrs_from_json(msrs, kvm);
 }
 
-int probe_kvm_from_json(const char *text, size_t len, struct probe_kvm *kvm, char *err, size_t errlen)
+int probe_kvm_from_json(const char *text, size_t len, struct probe_kvm *kvm, char *err,
+			size_t errlen)
 {
 	struct json_tokener *tok;
 	json_object *o;
@@ -273,7 +283,8 @@ int probe_kvm_from_json(const char *text, size_t len, struct probe_kvm *kvm, cha
 		return -ENOMEM;
 	o = json_tokener_parse_ex(tok, text, (int)len);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success) {
-		snprintf(err, errlen, "not valid JSON (%s)", json_tokener_error_desc(json_tokener_get_error(tok)));
+		snprintf(err, errlen, "not valid JSON (%s)",
+			 json_tokener_error_desc(json_tokener_get_error(tok)));
 		json_object_put(o);
 		json_tokener_free(tok);
 		return -EINVAL;
@@ -305,7 +316,8 @@ int probe_kvm_replay_query(struct probe_backend *be, struct probe_kvm *kvm, bool
 		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
 			 "the recording has no kvm.json (the /dev/kvm facts were not recorded)");
 	else
-		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "kvm.json in the recording is corrupt: %s", why);
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
+			 "kvm.json in the recording is corrupt: %s", why);
 	return 0;
 }
 
@@ -313,8 +325,15 @@ int probe_kvm_replay_query(struct probe_backend *be, struct probe_kvm *kvm, bool
 
 static void params_evidence(const struct probe_kvm *kvm, char *buf, size_t len)
 {
-	static const char *const shown[] = { "nested", "ept", "npt", "vpid", "unrestricted_guest",
-					     "enable_apicv", "avic", "enable_shadow_vmcs", "pvm_native" };
+	static const char *const shown[] = { "nested",
+					     "ept",
+					     "npt",
+					     "vpid",
+					     "unrestricted_guest",
+					     "enable_apicv",
+					     "avic",
+					     "enable_shadow_vmcs",
+					     "pvm_native" };
 	size_t used = 0;
 
 	buf[0] = '\0';
@@ -337,22 +356,32 @@ void probe_kvm_check_module(const struct probe_facts *f, struct probe_check *c)
 
 	params_evidence(kvm, params, sizeof(params));
 	if (!strcmp(kvm->module, "kvm_pvm"))
-		probe_check_set(c, PROBE_NOTE, "none needed: guests run, but without VT-x/AMD-V; for full speed and "
-				"nested guests use a host whose CPU exposes VT-x or AMD-V",
-				"kvm_pvm (software KVM: PVM, shadow paging, no VT-x/AMD-V) loaded%s%s",
+		probe_check_set(c, PROBE_NOTE,
+				"none needed: guests run, but without VT-x/AMD-V; for full speed "
+				"and nested guests use a host whose CPU exposes VT-x or AMD-V",
+				"kvm_pvm (software KVM: PVM, shadow paging, no VT-x/AMD-V) "
+				"loaded%s%s",
 				params[0] ? "; " : "", params);
 	else if (kvm->module[0])
-		probe_check_set(c, PROBE_PASS, "", "%s loaded%s%s", kvm->module, params[0] ? "; " : "", params);
+		probe_check_set(c, PROBE_PASS, "", "%s loaded%s%s", kvm->module,
+				params[0] ? "; " : "", params);
 	else if (kvm->kvm_builtin_or_loaded && probe_cpu_firmware_disabled(&f->cpu))
-		probe_check_set(c, PROBE_FAIL, "enable VT-x/SVM in the firmware setup first (see cpu.firmware): the vendor "
-				"module refuses to load while it is off",
-				"the kvm core module is present but no vendor module: firmware keeps %s off",
+		probe_check_set(c, PROBE_FAIL,
+				"enable VT-x/SVM in the firmware setup first (see cpu.firmware): "
+				"the vendor module refuses to load while it is off",
+				"the kvm core module is present but no vendor module: firmware "
+				"keeps %s off",
 				f->cpu.vmx ? "VT-x" : "SVM");
 	else if (kvm->kvm_builtin_or_loaded)
-		probe_check_set(c, PROBE_WARN, f->cpu.vendor == CPU_VENDOR_AMD ? "modprobe kvm_amd" : "modprobe kvm_intel",
-				"the kvm core module is present but no vendor module (kvm_intel, kvm_amd, kvm_pvm)");
+		probe_check_set(c, PROBE_WARN,
+				f->cpu.vendor == CPU_VENDOR_AMD ? "modprobe kvm_amd" :
+								  "modprobe kvm_intel",
+				"the kvm core module is present but no vendor module (kvm_intel, "
+				"kvm_amd, kvm_pvm)");
 	else
-		probe_check_set(c, PROBE_FAIL, "enable CONFIG_KVM and load kvm_intel or kvm_amd (modprobe kvm_intel)",
+		probe_check_set(c, PROBE_FAIL,
+				"enable CONFIG_KVM and load kvm_intel or kvm_amd (modprobe "
+				"kvm_intel)",
 				"no KVM module in /sys/module (kvm, kvm_intel, kvm_amd, kvm_pvm)");
 }
 
@@ -361,18 +390,28 @@ void probe_kvm_check_dev(const struct probe_facts *f, struct probe_check *c)
 	const struct probe_kvm *kvm = &f->kvm;
 
 	if (kvm->recorded)
-		probe_check_set(c, PROBE_UNKNOWN, "record the host with `nestvisor probe --save DIR`", "%s", kvm->run_detail);
+		probe_check_set(c, PROBE_UNKNOWN,
+				"record the host with `nestvisor probe --save DIR`", "%s",
+				kvm->run_detail);
 	else if (kvm->open_err == -EACCES || kvm->open_err == -EPERM)
-		probe_check_set(c, PROBE_FAIL, "add the user to the kvm group (usermod -aG kvm USER) and log in again",
-				"/dev/kvm exists but cannot be opened read-write: %s", strerror(-kvm->open_err));
+		probe_check_set(c, PROBE_FAIL,
+				"add the user to the kvm group (usermod -aG kvm USER) and log in "
+				"again",
+				"/dev/kvm exists but cannot be opened read-write: %s",
+				strerror(-kvm->open_err));
 	else if (kvm->open_err)
-		probe_check_set(c, PROBE_FAIL, "load the KVM module (modprobe kvm_intel or kvm_amd) so /dev/kvm appears",
+		probe_check_set(c, PROBE_FAIL,
+				"load the KVM module (modprobe kvm_intel or kvm_amd) so /dev/kvm "
+				"appears",
 				"/dev/kvm: %s", strerror(-kvm->open_err));
 	else if (kvm->api_version != 12)
-		probe_check_set(c, PROBE_FAIL, "use a kernel whose KVM speaks API version 12 (every Linux since 2.6.22)",
+		probe_check_set(c, PROBE_FAIL,
+				"use a kernel whose KVM speaks API version 12 (every Linux since "
+				"2.6.22)",
 				"/dev/kvm answers API version %d, expected 12", kvm->api_version);
 	else
-		probe_check_set(c, PROBE_PASS, "", "/dev/kvm opened read-write; KVM_GET_API_VERSION = 12");
+		probe_check_set(c, PROBE_PASS, "",
+				"/dev/kvm opened read-write; KVM_GET_API_VERSION = 12");
 }
 
 void probe_kvm_check_caps(const struct probe_facts *f, struct probe_check *c)
@@ -380,12 +419,14 @@ void probe_kvm_check_caps(const struct probe_facts *f, struct probe_check *c)
 	const struct probe_kvm *kvm = &f->kvm;
 
 	if (kvm->recorded || kvm->open_err) {
-		probe_check_set(c, PROBE_UNKNOWN, "", "capabilities not read: /dev/kvm was not available");
+		probe_check_set(c, PROBE_UNKNOWN, "",
+				"capabilities not read: /dev/kvm was not available");
 		return;
 	}
 	for (size_t i = 0; i < probe_kvm_ncaps; i++) {
 		if (probe_kvm_caps[i].required && kvm_cap(kvm, probe_kvm_caps[i].name) <= 0) {
-			probe_check_set(c, PROBE_FAIL, "use a newer kernel: nestvisor's VMM needs this capability",
+			probe_check_set(c, PROBE_FAIL,
+					"use a newer kernel: nestvisor's VMM needs this capability",
 					"%s missing (KVM_CHECK_EXTENSION %d returned 0)",
 					probe_kvm_caps[i].name, probe_kvm_caps[i].num);
 			return;
@@ -394,9 +435,11 @@ void probe_kvm_check_caps(const struct probe_facts *f, struct probe_check *c)
 	int required = 0;
 	for (size_t i = 0; i < probe_kvm_ncaps; i++)
 		required += probe_kvm_caps[i].required;
-	probe_check_set(c, PROBE_PASS, "", "all %d required capabilities present; vCPUs: %d recommended, %d max; "
-			"memory slots: %d", required, kvm_cap(kvm, "KVM_CAP_NR_VCPUS"), kvm_cap(kvm, "KVM_CAP_MAX_VCPUS"),
-			kvm_cap(kvm, "KVM_CAP_NR_MEMSLOTS"));
+	probe_check_set(c, PROBE_PASS, "",
+			"all %d required capabilities present; vCPUs: %d recommended, %d max; "
+			"memory slots: %d",
+			required, kvm_cap(kvm, "KVM_CAP_NR_VCPUS"),
+			kvm_cap(kvm, "KVM_CAP_MAX_VCPUS"), kvm_cap(kvm, "KVM_CAP_NR_MEMSLOTS"));
 }
 
 void probe_kvm_check_run(const struct probe_facts *f, struct probe_check *c)
@@ -407,13 +450,19 @@ void probe_kvm_check_run(const struct probe_facts *f, struct probe_check *c)
 		probe_check_set(c, PROBE_UNKNOWN, kvm->run_err == -ENODEV ? "see kvm.dev" : "",
 				"%s", kvm->run_detail);
 	else if (kvm->run_err)
-		probe_check_set(c, PROBE_FAIL, "check `dmesg` for KVM errors; report it with `nestvisor probe --save DIR`",
+		probe_check_set(c, PROBE_FAIL,
+				"check `dmesg` for KVM errors; report it with `nestvisor probe "
+				"--save DIR`",
 				"a tiny guest did not run: %s", kvm->run_detail);
 	else
-		probe_check_set(c, probe_kvm_is_software(f) ? PROBE_NOTE : PROBE_PASS,
-				probe_kvm_is_software(f) ? "none needed: guest user code runs natively, guest kernel code "
-				"is emulated (slow) on a software KVM" : "",
-				"%s in %.2f ms; one exit to userspace and back: %.2f us (%u exits)%s",
-				kvm->run_detail, kvm->run_total_us / 1000.0, kvm->exit_rtt_us, kvm->run_exits,
-				probe_kvm_is_software(f) ? "; software KVM: works without VT-x/AMD-V" : "");
+		probe_check_set(
+			c, probe_kvm_is_software(f) ? PROBE_NOTE : PROBE_PASS,
+			probe_kvm_is_software(f) ? "none needed: guest user code runs natively, "
+						   "guest kernel code is emulated (slow) on a "
+						   "software KVM" :
+						   "",
+			"%s in %.2f ms; one exit to userspace and back: %.2f us (%u exits)%s",
+			kvm->run_detail, kvm->run_total_us / 1000.0, kvm->exit_rtt_us,
+			kvm->run_exits,
+			probe_kvm_is_software(f) ? "; software KVM: works without VT-x/AMD-V" : "");
 }

@@ -14,7 +14,8 @@ int probe_kvm_replay_query(struct probe_backend *be, struct probe_kvm *kvm, bool
 
 /* kvm.json, the recorded form of the /dev/kvm facts. */
 char *probe_kvm_to_json(const struct probe_kvm *kvm);
-int probe_kvm_from_json(const char *text, size_t len, struct probe_kvm *kvm, char *err, size_t errlen);
+int probe_kvm_from_json(const char *text, size_t len, struct probe_kvm *kvm, char *err,
+			size_t errlen);
 
 /* The tiny guest: runs N port writes then ends through port 0xf4; fills run_* facts. */
 int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm);

@@ -1,4 +1,5 @@
-/* kvmrun: talks to the live /dev/kvm: API, capabilities, supported CPUID, feature MSRs, and a real guest run. */
+/* kvmrun: talks to the live /dev/kvm: API, capabilities, supported CPUID, feature MSRs, and a real
+ * guest run. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +22,7 @@
 
 #define GUEST_MEM   0x10000
 #define GUEST_CODE  0x1000
-#define GUEST_OUTS  100		/* exits timed; each is one emulated OUT, so the loop cost is the exit */
+#define GUEST_OUTS 100 /* exits timed; each is one emulated OUT, so the loop cost is the exit */
 #define PORT_SINK   0x80
 #define PORT_END    0xf4
 #define RUN_TIMEOUT_MS 2000
@@ -59,7 +60,8 @@ static void query_caps(int fd, struct probe_kvm *kvm)
 	kvm->ncaps = 0;
 	for (size_t i = 0; i < probe_kvm_ncaps && kvm->ncaps < PROBE_KVM_MAX_CAPS; i++) {
 		int v = ioctl(fd, KVM_CHECK_EXTENSION, probe_kvm_caps[i].num);
-		snprintf(kvm->caps[kvm->ncaps].name, sizeof(kvm->caps[0].name), "%s", probe_kvm_caps[i].name);
+		snprintf(kvm->caps[kvm->ncaps].name, sizeof(kvm->caps[0].name), "%s",
+			 probe_kvm_caps[i].name);
 		kvm->caps[kvm->ncaps].num = probe_kvm_caps[i].num;
 		kvm->caps[kvm->ncaps].val = v < 0 ? 0 : v;
 		kvm->ncaps++;
@@ -97,7 +99,10 @@ static void query_cpuid(int fd, struct probe_kvm *kvm)
 static void query_feature_msrs(int fd, struct probe_kvm *kvm)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
-	union { struct kvm_msrs hdr; uint8_t raw[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)]; } one;
+	union {
+		struct kvm_msrs hdr;
+		uint8_t raw[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} one;
 
 	for (int i = 0; i < VMX_MSR_COUNT; i++)
 		kvm->feat_msr[i].err = -ENOENT;
@@ -133,7 +138,8 @@ int probe_kvm_live_query(struct probe_backend *be, struct probe_kvm *kvm, bool f
 	if (fd < 0) {
 		kvm->open_err = -errno;
 		kvm->run_err = -ENODEV;
-		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "not run: /dev/kvm could not be opened");
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
+			 "not run: /dev/kvm could not be opened");
 		return 0;
 	}
 	kvm->api_version = ioctl(fd, KVM_GET_API_VERSION, 0);
@@ -164,7 +170,9 @@ struct guest {
 
 static int guest_setup(int sysfd, struct guest *g, char *why, size_t len)
 {
-	struct kvm_userspace_memory_region region = { .slot = 0, .guest_phys_addr = 0, .memory_size = GUEST_MEM };
+	struct kvm_userspace_memory_region region = { .slot = 0,
+						      .guest_phys_addr = 0,
+						      .memory_size = GUEST_MEM };
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { .rip = GUEST_CODE, .rflags = 2 };
 	uint8_t *code;
@@ -172,12 +180,14 @@ static int guest_setup(int sysfd, struct guest *g, char *why, size_t len)
 
 	if ((g->vm = ioctl(sysfd, KVM_CREATE_VM, 0)) < 0)
 		return errmsg(why, len, -errno, "KVM_CREATE_VM: %s", strerror(errno));
-	ioctl(g->vm, KVM_SET_TSS_ADDR, 0xfffbd000ul);	/* real mode on VT-x without unrestricted guest */
+	ioctl(g->vm, KVM_SET_TSS_ADDR,
+	      0xfffbd000ul); /* real mode on VT-x without unrestricted guest */
 	g->mem = mmap(NULL, GUEST_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (g->mem == MAP_FAILED)
 		return errmsg(why, len, -ENOMEM, "mmap guest memory: %s", strerror(errno));
 	code = (uint8_t *)g->mem + GUEST_CODE;
-	for (int i = 0; i < GUEST_OUTS; i++) {	/* out 0x80, al (unrolled: no emulated loop overhead) */
+	for (int i = 0; i < GUEST_OUTS;
+	     i++) { /* out 0x80, al (unrolled: no emulated loop overhead) */
 		*code++ = 0xe6;
 		*code++ = PORT_SINK;
 	}
@@ -220,7 +230,8 @@ static void guest_teardown(struct guest *g)
 }
 
 /* Runs until the end port, an unexpected exit, or the deadline; returns 0 when the guest ended. */
-static int guest_loop(struct guest *g, struct probe_kvm *kvm, double t0, double *first, double *last)
+static int guest_loop(struct guest *g, struct probe_kvm *kvm, double t0, double *first,
+		      double *last)
 {
 	double deadline = t0 + RUN_TIMEOUT_MS * 1000.0;
 	unsigned sink = 0;
@@ -232,10 +243,12 @@ static int guest_loop(struct guest *g, struct probe_kvm *kvm, double t0, double 
 			int e = errno;
 			if (e == EINTR)
 				snprintf(kvm->run_detail, sizeof(kvm->run_detail),
-					 "guest did not finish within %d ms (after %u of %d port writes)",
+					 "guest did not finish within %d ms (after %u of %d port "
+					 "writes)",
 					 RUN_TIMEOUT_MS, sink, GUEST_OUTS);
 			else
-				snprintf(kvm->run_detail, sizeof(kvm->run_detail), "KVM_RUN: %s", strerror(e));
+				snprintf(kvm->run_detail, sizeof(kvm->run_detail), "KVM_RUN: %s",
+					 strerror(e));
 			errno = e;
 			return errno == EINTR ? -ETIMEDOUT : -errno;
 		}
@@ -247,20 +260,23 @@ static int guest_loop(struct guest *g, struct probe_kvm *kvm, double t0, double 
 				*first = *last;
 			continue;
 		}
-		if ((r->exit_reason == KVM_EXIT_IO && r->io.port == PORT_END) || r->exit_reason == KVM_EXIT_HLT)
+		if ((r->exit_reason == KVM_EXIT_IO && r->io.port == PORT_END) ||
+		    r->exit_reason == KVM_EXIT_HLT)
 			return sink == GUEST_OUTS ? 0 : -EPROTO;
-		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "unexpected exit reason %u after %u port writes%s",
-			 r->exit_reason, sink, r->exit_reason == KVM_EXIT_INTERNAL_ERROR ? " (KVM internal error)" : "");
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
+			 "unexpected exit reason %u after %u port writes%s", r->exit_reason, sink,
+			 r->exit_reason == KVM_EXIT_INTERNAL_ERROR ? " (KVM internal error)" : "");
 		return -EPROTO;
 	}
 }
 
-/* A watchdog aimed at this thread alone: its signal interrupts this thread's KVM_RUN, nobody else's. */
+/* A watchdog aimed at this thread alone: its signal interrupts this thread's KVM_RUN, nobody
+ * else's. */
 static int watchdog_start(timer_t *timer)
 {
 	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGALRM };
 	struct itimerspec tick = { { 0, 100000000 }, { 0, 100000000 } };
-	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART: KVM_RUN returns EINTR */
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART: KVM_RUN returns EINTR */
 	sigset_t set;
 
 	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
@@ -284,7 +300,8 @@ int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm)
 	if ((rc = guest_setup(sysfd, &g, kvm->run_detail, sizeof(kvm->run_detail))) < 0)
 		goto out;
 	if ((rc = watchdog_start(&timer)) < 0) {
-		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "not run: no watchdog timer (%s)", strerror(-rc));
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
+			 "not run: no watchdog timer (%s)", strerror(-rc));
 		goto out;	/* never run a guest that could hang us */
 	}
 	rc = guest_loop(&g, kvm, t0, &first, &last);
@@ -293,7 +310,8 @@ int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm)
 	if (rc == 0) {
 		kvm->exit_rtt_us = (last - first) / (GUEST_OUTS - 1);
 		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
-			 "a real-mode guest made %d port writes and ended through port 0x%x", GUEST_OUTS, PORT_END);
+			 "a real-mode guest made %d port writes and ended through port 0x%x",
+			 GUEST_OUTS, PORT_END);
 	}
 out:
 	guest_teardown(&g);

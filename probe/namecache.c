@@ -1,5 +1,6 @@
-/* namecache: remembers the pci.ids names of the devices a host has, so a probe need not parse all of
- * pci.ids (milliseconds) every run. libpci stays the source; the cache is keyed on pci.ids' size and mtime. */
+/* namecache: remembers the pci.ids names of the devices a host has, so a probe need not parse all
+ * of pci.ids (milliseconds) every run. libpci stays the source; the cache is keyed on pci.ids' size
+ * and mtime. */
 #include "config.h"
 #include <errno.h>
 #include <pci/config.h>
@@ -19,7 +20,8 @@
 /* libpci looks for pci.ids.gz, then pci.ids (names-parse.c): key on the one it will read. */
 const char *probe_namecache_ids(void)
 {
-	static const char *const candidates[] = { PCI_PATH_IDS_DIR "/" PCI_IDS, PCI_PATH_IDS_DIR "/pci.ids" };
+	static const char *const candidates[] = { PCI_PATH_IDS_DIR "/" PCI_IDS,
+						  PCI_PATH_IDS_DIR "/pci.ids" };
 
 	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
 		if (access(candidates[i], R_OK) == 0)
@@ -45,7 +47,8 @@ static bool key_of(const char *ids, char *key, size_t len)
 
 	if (stat(ids, &st) < 0)
 		return false;
-	snprintf(key, len, "%s %s %lld %lld", CACHE_MAGIC, ids, (long long)st.st_size, (long long)st.st_mtime);
+	snprintf(key, len, "%s %s %lld %lld", CACHE_MAGIC, ids, (long long)st.st_size,
+		 (long long)st.st_mtime);
 	return true;
 }
 
@@ -57,7 +60,8 @@ bool probe_namecache_valid(const char *cache, const char *ids)
 
 	if (!cache[0] || !key_of(ids, key, sizeof(key)) || !(f = fopen(cache, "r")))
 		return false;
-	ok = fgets(line, sizeof(line), f) && !strncmp(line, key, strlen(key)) && line[strlen(key)] == '\n';
+	ok = fgets(line, sizeof(line), f) && !strncmp(line, key, strlen(key)) &&
+		line[strlen(key)] == '\n';
 	fclose(f);
 	return ok;
 }
@@ -89,7 +93,8 @@ bool probe_namecache_fill(const char *cache, const char *ids, struct probe_pci *
 
 	if (!cache[0] || !key_of(ids, key, sizeof(key)) || !(f = fopen(cache, "r")))
 		return false;
-	if (!fgets(line, sizeof(line), f) || strncmp(line, key, strlen(key)) || line[strlen(key)] != '\n') {
+	if (!fgets(line, sizeof(line), f) || strncmp(line, key, strlen(key)) ||
+	    line[strlen(key)] != '\n') {
 		fclose(f);
 		return false;	/* another pci.ids: stale */
 	}
@@ -105,8 +110,10 @@ bool probe_namecache_fill(const char *cache, const char *ids, struct probe_pci *
 	return found == pci->ndevs;
 }
 
-/* Entries of other devices (another host replayed, say) stay, up to a bound: the cache is for a few hosts. */
-static void keep_old_entries(const char *cache, const char *key, const struct probe_pci *pci, FILE *out)
+/* Entries of other devices (another host replayed, say) stay, up to a bound: the cache is for a few
+ * hosts. */
+static void keep_old_entries(const char *cache, const char *key, const struct probe_pci *pci,
+			     FILE *out)
 {
 	char line[512], id[16];
 	int kept = 0;
@@ -114,12 +121,13 @@ static void keep_old_entries(const char *cache, const char *key, const struct pr
 
 	if (!f)
 		return;
-	if (fgets(line, sizeof(line), f) && !strncmp(line, key, strlen(key)) && line[strlen(key)] == '\n') {
+	if (fgets(line, sizeof(line), f) && !strncmp(line, key, strlen(key)) &&
+	    line[strlen(key)] == '\n') {
 		while (fgets(line, sizeof(line), f) && kept < 1024) {
 			bool dup = strlen(line) < 16 || line[14] != '\t' || !strchr(line, '\n');
 			for (int i = 0; i < pci->ndevs && !dup; i++) {
-				snprintf(id, sizeof(id), "%04x:%04x:%04x", pci->devs[i].vendor, pci->devs[i].device,
-					 pci->devs[i].cls);
+				snprintf(id, sizeof(id), "%04x:%04x:%04x", pci->devs[i].vendor,
+					 pci->devs[i].device, pci->devs[i].cls);
 				dup = !strncmp(line, id, 14);
 			}
 			if (!dup && fputs(line, out) >= 0)
@@ -141,8 +149,8 @@ void probe_namecache_store(const char *cache, const char *ids, const struct prob
 	fprintf(f, "%s\n", key);
 	for (int i = 0; i < pci->ndevs; i++) {
 		const struct probe_pci_dev *d = &pci->devs[i];
-		fprintf(f, "%04x:%04x:%04x\t%s\t%s\t%s\n", d->vendor, d->device, d->cls, d->vendor_name, d->device_name,
-			d->class_name);
+		fprintf(f, "%04x:%04x:%04x\t%s\t%s\t%s\n", d->vendor, d->device, d->cls,
+			d->vendor_name, d->device_name, d->class_name);
 	}
 	keep_old_entries(cache, key, pci, f);
 	safefile_replace_commit(&r, false);	/* atomic: a concurrent probe sees old or new */

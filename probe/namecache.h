@@ -1,5 +1,6 @@
-/* namecache: remembers the pci.ids names of the devices a host has, so a probe need not parse all of
- * pci.ids (milliseconds) every run. libpci stays the source; the cache is keyed on pci.ids' size and mtime. */
+/* namecache: remembers the pci.ids names of the devices a host has, so a probe need not parse all
+ * of pci.ids (milliseconds) every run. libpci stays the source; the cache is keyed on pci.ids' size
+ * and mtime. */
 #ifndef NESTVISOR_PROBE_NAMECACHE_H
 #define NESTVISOR_PROBE_NAMECACHE_H
 

@@ -16,9 +16,15 @@ static const char *const status_color[] = {
 #define C_HEAD  "\033[1m"
 #define TITLE_WIDTH 44
 
-static const struct { const char *prefix; const char *heading; } sections[] = {
-	{ "probe.", "Input" }, { "cpu.", "CPU" }, { "host.", "Where this host runs" }, { "kvm.", "KVM" },
-	{ "nested.", "Nested virtualization" }, { "iommu.", "IOMMU" }, { "pci.", "PCI devices" },
+static const struct { const char *prefix; const char *heading;
+} sections[] = {
+	{ "probe.", "Input" },
+	{ "cpu.", "CPU" },
+	{ "host.", "Where this host runs" },
+	{ "kvm.", "KVM" },
+	{ "nested.", "Nested virtualization" },
+	{ "iommu.", "IOMMU" },
+	{ "pci.", "PCI devices" },
 };
 
 /* Word-wraps text at 100 columns under an indent, so long evidence stays readable. */
@@ -71,8 +77,10 @@ static void print_summary(FILE *out, const struct probe_report *rep, bool color)
 
 	fprintf(out, "%sHardware-accelerated VMs:%s %s: %s\n", b, r,
 		s->hw_vms > 0 ? "yes" : s->hw_vms < 0 ? "unknown" : "no", s->hw_vms_how);
-	fprintf(out, "%sNested guests:%s            %s: %s\n", b, r, s->nested ? "yes" : "no", s->nested_why);
-	fprintf(out, "%sDevice passthrough:%s       %d of %d device(s) ready%s\n", b, r, s->pt_ready, s->pt_candidates,
+	fprintf(out, "%sNested guests:%s            %s: %s\n", b, r, s->nested ? "yes" : "no",
+		s->nested_why);
+	fprintf(out, "%sDevice passthrough:%s       %d of %d device(s) ready%s\n", b, r,
+		s->pt_ready, s->pt_candidates,
 		probe_iommu_active(&rep->facts->iommu) ? "" : " (no active IOMMU)");
 }
 
@@ -88,11 +96,15 @@ static void print_devices(FILE *out, const struct probe_pci *pci, int verbose)
 		if (d->rev)
 			fprintf(out, " (rev %02x)", d->rev);
 		fprintf(out, "\n        driver %s, IOMMU group %s: %s (%s); alternative: %s\n",
-			d->driver[0] ? d->driver : "none", group, d->verdict, d->reason, d->alternative);
+			d->driver[0] ? d->driver : "none", group, d->verdict, d->reason,
+			d->alternative);
 		if (verbose)
-			fprintf(out, "        subsystem %04x:%04x, reset %s, SR-IOV VFs %d, ACS %s%s%s\n", d->sub_vendor,
-				d->sub_device, d->reset[0] ? d->reset : "none", d->sriov_vfs,
-				d->acs < 0 ? "unreadable" : d->acs ? "yes" : "no",
+			fprintf(out,
+				"        subsystem %04x:%04x, reset %s, SR-IOV VFs %d, ACS "
+				"%s%s%s\n",
+				d->sub_vendor, d->sub_device, d->reset[0] ? d->reset : "none",
+				d->sriov_vfs,
+				probe_pci_acs_name(d),
 				d->group_peers[0] ? ", group peers " : "", d->group_peers);
 	}
 }
@@ -101,13 +113,14 @@ void probe_output_text(const struct probe_report *rep, FILE *out, bool color, in
 {
 	const struct probe_facts *f = rep->facts;
 
-	fprintf(out, "nestvisor %s probe (%s%s%s)\n\n", PACKAGE_VERSION, rep->source, f->kernel[0] ? ", kernel " : "",
-		f->kernel);
+	fprintf(out, "nestvisor %s probe (%s%s%s)\n\n", PACKAGE_VERSION, rep->source,
+		f->kernel[0] ? ", kernel " : "", f->kernel);
 	print_summary(out, rep, color);
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
 		fprintf(out, "\n%s%s%s\n", color ? C_HEAD : "", sections[s].heading, color ? C_RESET : "");
 		for (size_t i = 0; i < rep->nchecks; i++)
-			if (!strncmp(rep->checks[i].id, sections[s].prefix, strlen(sections[s].prefix)))
+			if (!strncmp(rep->checks[i].id, sections[s].prefix,
+				     strlen(sections[s].prefix)))
 				print_check(out, &rep->checks[i], color, verbose);
 	}
 	if (f->pci.ndevs)
@@ -178,17 +191,21 @@ static json_object *json_host(const struct probe_hv *hv)
 
 static json_object *json_kvm(const struct probe_kvm *kvm)
 {
-	json_object *o = json_object_new_object(), *params = json_object_new_object(), *caps = json_object_new_object();
+	json_object *o = json_object_new_object(), *params = json_object_new_object(),
+		    *caps = json_object_new_object();
 
 	add_str(o, "module", kvm->module[0] ? kvm->module : NULL);
 	for (int i = 0; i < kvm->nparams; i++)
 		add_str(params, kvm->params[i].name, kvm->params[i].value);
 	json_object_object_add(o, "parameters", params);
 	json_object_object_add(o, "recorded", json_object_new_boolean(kvm->recorded == 0));
-	json_object_object_add(o, "dev_kvm_error", kvm->open_err ? json_object_new_string(strerror(-kvm->open_err)) : NULL);
+	json_object_object_add(o, "dev_kvm_error",
+			       kvm->open_err ? json_object_new_string(strerror(-kvm->open_err)) :
+					       NULL);
 	json_object_object_add(o, "api_version", json_object_new_int(kvm->api_version));
 	for (int i = 0; i < kvm->ncaps; i++)
-		json_object_object_add(caps, kvm->caps[i].name, json_object_new_int(kvm->caps[i].val));
+		json_object_object_add(caps, kvm->caps[i].name,
+				       json_object_new_int(kvm->caps[i].val));
 	json_object_object_add(o, "capabilities", caps);
 	json_object_object_add(o, "guest_ran", json_object_new_boolean(probe_kvm_works(kvm)));
 	add_str(o, "run_detail", kvm->run_detail);
@@ -207,7 +224,8 @@ static json_object *json_iommu(const struct probe_iommu *io)
 	json_object_object_add(o, "units", json_object_new_int(io->units));
 	json_object_object_add(o, "groups", json_object_new_int(io->groups));
 	add_str(o, "default_domains", io->group_types);
-	json_object_object_add(o, "interrupt_remapping", io->intremap < 0 ? NULL : json_object_new_boolean(io->intremap));
+	json_object_object_add(o, "interrupt_remapping",
+			       io->intremap < 0 ? NULL : json_object_new_boolean(io->intremap));
 	add_str(o, "cmdline", io->cmdline);
 	return o;
 }
@@ -229,10 +247,12 @@ static json_object *json_device(const struct probe_pci_dev *d)
 	add_str(o, "device_name", d->device_name);
 	json_object_object_add(o, "revision", json_object_new_int(d->rev));
 	add_str(o, "driver", d->driver[0] ? d->driver : NULL);
-	json_object_object_add(o, "iommu_group", d->group < 0 ? NULL : json_object_new_int(d->group));
+	json_object_object_add(o, "iommu_group",
+			       d->group < 0 ? NULL : json_object_new_int(d->group));
 	add_str(o, "group_peers", d->group_peers);
 	add_str(o, "reset_method", strcmp(d->reset, "?") ? d->reset : NULL);
-	json_object_object_add(o, "sriov_total_vfs", d->sriov_vfs < 0 ? NULL : json_object_new_int(d->sriov_vfs));
+	json_object_object_add(o, "sriov_total_vfs",
+			       d->sriov_vfs < 0 ? NULL : json_object_new_int(d->sriov_vfs));
 	json_object_object_add(o, "acs", d->acs < 0 ? NULL : json_object_new_boolean(d->acs));
 	add_str(o, "verdict", d->verdict);
 	add_str(o, "reason", d->reason);
@@ -252,12 +272,16 @@ char *probe_output_json(const struct probe_report *rep)
 	add_str(o, "nestvisor_version", PACKAGE_VERSION);
 	add_str(o, "source", rep->source);
 	add_str(o, "kernel", f->kernel);
-	json_object_object_add(sum, "hw_vms", rep->summary.hw_vms < 0 ? NULL : json_object_new_boolean(rep->summary.hw_vms));
+	json_object_object_add(
+		sum, "hw_vms",
+		rep->summary.hw_vms < 0 ? NULL : json_object_new_boolean(rep->summary.hw_vms));
 	add_str(sum, "hw_vms_how", rep->summary.hw_vms_how);
 	json_object_object_add(sum, "nested", json_object_new_boolean(rep->summary.nested));
 	add_str(sum, "nested_why", rep->summary.nested_why);
-	json_object_object_add(sum, "passthrough_ready", json_object_new_int(rep->summary.pt_ready));
-	json_object_object_add(sum, "passthrough_candidates", json_object_new_int(rep->summary.pt_candidates));
+	json_object_object_add(sum, "passthrough_ready",
+			       json_object_new_int(rep->summary.pt_ready));
+	json_object_object_add(sum, "passthrough_candidates",
+			       json_object_new_int(rep->summary.pt_candidates));
 	add_str(sum, "worst", probe_status_name(probe_report_worst(rep)));
 	json_object_object_add(o, "summary", sum);
 	for (size_t i = 0; i < rep->nchecks; i++) {
@@ -277,7 +301,8 @@ char *probe_output_json(const struct probe_report *rep)
 	for (int i = 0; i < f->pci.ndevs; i++)
 		json_object_array_add(devs, json_device(&f->pci.devs[i]));
 	json_object_object_add(o, "devices", devs);
-	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	out = strdup(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return out;
 }

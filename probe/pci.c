@@ -1,4 +1,5 @@
-/* pci probe: every PCI device (libpci), its driver and IOMMU group, and whether it suits a hypervisor. */
+/* pci probe: every PCI device (libpci), its driver and IOMMU group, and whether it suits a
+ * hypervisor. */
 #include "config.h"
 #include <errno.h>
 #include <pci/pci.h>
@@ -50,8 +51,11 @@ static void pci_on_warning(char *msg, ...)
 /* The files libpci reads itself, so a recording replays through libpci too. */
 static void save_for_libpci(struct probe_backend *be, const char *addr)
 {
-	static const char *const files[] = { "vendor", "device", "class", "subsystem_vendor", "subsystem_device",
-					     "revision", "resource", "irq", "numa_node", "label", "config" };
+	static const char *const files[] = {
+		"vendor",           "device",   "class",    "subsystem_vendor",
+		"subsystem_device", "revision", "resource", "irq",
+		"numa_node",        "label",    "config"
+	};
 	char path[160];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -82,20 +86,23 @@ static void dev_sysfs(struct probe_backend *be, struct probe_pci_dev *d, bool ha
 		d->driver[0] = '\0';
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", d->addr);
 	d->group = -1;
-	if (probe_readlink_base(be, path, buf, sizeof(buf)) == 0 && recfile_parse_u64(buf, &v) == 0 && v < 1000000) {
+	if (probe_readlink_base(be, path, buf, sizeof(buf)) == 0 &&
+	    recfile_parse_u64(buf, &v) == 0 && v < 1000000) {
 		struct peer_ctx pc = { d->addr, d->group_peers, sizeof(d->group_peers) };
 		d->group = (int)v;
 		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices", d->group);
 		probe_list(be, path, peer_one, &pc);
 	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset_method", d->addr);
-	/* Since 5.15 the kernel hides reset_method when a device has no reset; before, it never had one. */
+	/* Since 5.15 the kernel hides reset_method when a device has no reset; before, it never had
+	 * one. */
 	if (probe_read(be, path, d->reset, sizeof(d->reset)) < 0)
 		snprintf(d->reset, sizeof(d->reset), "%s", has_reset_method ? "" : "?");
 	recfile_trim(d->reset);
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/sriov_totalvfs", d->addr);
 	d->sriov_vfs = -1;
-	if (probe_read(be, path, buf, sizeof(buf)) >= 0 && recfile_parse_u64(buf, &v) == 0 && v < 65536)
+	if (probe_read(be, path, buf, sizeof(buf)) >= 0 && recfile_parse_u64(buf, &v) == 0 &&
+	    v < 65536)
 		d->sriov_vfs = (int)v;
 }
 
@@ -109,7 +116,8 @@ static void dev_config(struct pci_dev *pd, struct probe_pci_dev *d)
 	d->acs = -1;
 	if (!exp)
 		return;
-	if (!strcmp(d->reset, "?") && (pci_read_long(pd, exp->addr + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLRESET))
+	if (!strcmp(d->reset, "?") &&
+	    (pci_read_long(pd, exp->addr + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLRESET))
 		snprintf(d->reset, sizeof(d->reset), "flr");
 	if (pci_read_block(pd, 0x100, ext, sizeof(ext)))
 		d->acs = pci_find_cap(pd, PCI_EXT_CAP_ID_ACS, PCI_CAP_EXTENDED) != NULL;
@@ -121,22 +129,31 @@ static void dev_names(struct pci_access *names, struct probe_pci_dev *d)
 	const int only = PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB;
 	char *bracket;
 
-	if (!names || !pci_lookup_name(names, d->vendor_name, sizeof(d->vendor_name), PCI_LOOKUP_VENDOR | only, d->vendor))
+	if (!names ||
+	    !pci_lookup_name(names, d->vendor_name, sizeof(d->vendor_name),
+			     PCI_LOOKUP_VENDOR | only, d->vendor))
 		snprintf(d->vendor_name, sizeof(d->vendor_name), "Vendor %04x", d->vendor);
-	if (!names || !pci_lookup_name(names, d->device_name, sizeof(d->device_name), PCI_LOOKUP_DEVICE | only,
-				       d->vendor, d->device))
+	if (!names ||
+	    !pci_lookup_name(names, d->device_name, sizeof(d->device_name),
+			     PCI_LOOKUP_DEVICE | only, d->vendor, d->device))
 		snprintf(d->device_name, sizeof(d->device_name), "Device %04x", d->device);
-	if (!names || !pci_lookup_name(names, d->class_name, sizeof(d->class_name), PCI_LOOKUP_CLASS | only, d->cls))
+	if (!names ||
+	    !pci_lookup_name(names, d->class_name, sizeof(d->class_name), PCI_LOOKUP_CLASS | only,
+			     d->cls))
 		snprintf(d->class_name, sizeof(d->class_name), "Class %04x", d->cls);
-	if ((bracket = strstr(d->class_name, " [")))	/* pci.ids names class ffff "Unassigned class [ffff]" */
+	if ((bracket = strstr(d->class_name,
+			      " ["))) /* pci.ids names class ffff "Unassigned class [ffff]" */
 		*bracket = '\0';
 }
 
-static void dev_fill(struct probe_backend *be, struct pci_dev *pd, struct probe_pci_dev *d, bool has_reset_method)
+static void dev_fill(struct probe_backend *be, struct pci_dev *pd, struct probe_pci_dev *d,
+		     bool has_reset_method)
 {
-	pci_fill_info(pd, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CAPS | PCI_FILL_EXT_CAPS | PCI_FILL_SUBSYS |
-		      PCI_FILL_CLASS_EXT);
-	snprintf(d->addr, sizeof(d->addr), "%04x:%02x:%02x.%d", pd->domain, pd->bus, pd->dev, pd->func);
+	pci_fill_info(pd,
+		      PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CAPS | PCI_FILL_EXT_CAPS |
+			      PCI_FILL_SUBSYS | PCI_FILL_CLASS_EXT);
+	snprintf(d->addr, sizeof(d->addr), "%04x:%02x:%02x.%d", pd->domain, pd->bus, pd->dev,
+		 pd->func);
 	if (pd->domain)
 		snprintf(d->slot, sizeof(d->slot), "%s", d->addr);
 	else
@@ -156,7 +173,8 @@ static void dev_fill(struct probe_backend *be, struct pci_dev *pd, struct probe_
 
 static int dev_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct probe_pci_dev *)a)->addr, ((const struct probe_pci_dev *)b)->addr);
+	return strcmp(((const struct probe_pci_dev *)a)->addr,
+		      ((const struct probe_pci_dev *)b)->addr);
 }
 
 static const struct probe_pci_dev *find_dev(const struct probe_pci *pci, const char *addr)
@@ -168,7 +186,8 @@ static const struct probe_pci_dev *find_dev(const struct probe_pci *pci, const c
 }
 
 /* The first group member the host keeps (not a bridge): passing one means passing all. */
-static const struct probe_pci_dev *blocking_peer(const struct probe_pci *pci, const struct probe_pci_dev *d)
+static const struct probe_pci_dev *blocking_peer(const struct probe_pci *pci,
+						 const struct probe_pci_dev *d)
 {
 	char peers[sizeof(d->group_peers)], *save = NULL;
 
@@ -181,14 +200,16 @@ static const struct probe_pci_dev *blocking_peer(const struct probe_pci *pci, co
 	return NULL;
 }
 
-static void dev_verdict(const struct probe_pci *pci, const struct probe_iommu *io, struct probe_pci_dev *d)
+static void dev_verdict(const struct probe_pci *pci, const struct probe_iommu *io,
+			struct probe_pci_dev *d)
 {
 	const struct probe_pci_dev *peer;
 
 	d->verdict = "not-ready";
 	if (d->paravirtual) {
 		d->verdict = "paravirtual";
-		snprintf(d->reason, sizeof(d->reason), "already a virtio device: this host is itself a guest");
+		snprintf(d->reason, sizeof(d->reason),
+			 "already a virtio device: this host is itself a guest");
 	} else if ((d->cls >> 8) == 0x06) {
 		d->verdict = "host-infrastructure";
 		snprintf(d->reason, sizeof(d->reason), "bridges stay with the host");
@@ -197,14 +218,18 @@ static void dev_verdict(const struct probe_pci *pci, const struct probe_iommu *i
 	else if (d->group < 0)
 		snprintf(d->reason, sizeof(d->reason), "in no IOMMU group");
 	else if ((peer = blocking_peer(pci, d)))
-		snprintf(d->reason, sizeof(d->reason), "IOMMU group %d also holds %s (%s, driver %s): both must go "
-			 "to the guest together", d->group, peer->slot, peer->class_name, peer->driver[0] ? peer->driver : "none");
+		snprintf(d->reason, sizeof(d->reason),
+			 "IOMMU group %d also holds %s (%s, driver %s): both must go to the guest "
+			 "together",
+			 d->group, peer->slot, peer->class_name,
+			 peer->driver[0] ? peer->driver : "none");
 	else if (!d->reset[0])
-		snprintf(d->reason, sizeof(d->reason), "no reset method: state would leak between guests");
+		snprintf(d->reason, sizeof(d->reason),
+			 "no reset method: state would leak between guests");
 	else {
 		d->verdict = "ready";
-		snprintf(d->reason, sizeof(d->reason), "IOMMU group %d to itself; reset: %s%s", d->group,
-			 strcmp(d->reset, "?") ? d->reset : "unknown (kernel < 5.15)",
+		snprintf(d->reason, sizeof(d->reason), "IOMMU group %d to itself; reset: %s%s",
+			 d->group, strcmp(d->reset, "?") ? d->reset : "unknown (kernel < 5.15)",
 			 !strcmp(d->driver, "vfio-pci") ? "; bound to vfio-pci already" : "");
 	}
 }
@@ -215,7 +240,8 @@ static bool kernel_has_reset_method(struct probe_backend *be)
 	char rel[64];
 	unsigned major = 0, minor = 0;
 
-	if (probe_read(be, "/proc/sys/kernel/osrelease", rel, sizeof(rel)) < 0 || sscanf(rel, "%u.%u", &major, &minor) != 2)
+	if (probe_read(be, "/proc/sys/kernel/osrelease", rel, sizeof(rel)) < 0 ||
+	    sscanf(rel, "%u.%u", &major, &minor) != 2)
 		return false;
 	return major > 5 || (major == 5 && minor >= 15);
 }
@@ -290,7 +316,8 @@ out:
 	pci_cleanup(pacc);
 }
 
-void probe_pci_finish(struct probe_pci *pci, const struct probe_iommu *io, struct pci_access *names, bool named)
+void probe_pci_finish(struct probe_pci *pci, const struct probe_iommu *io, struct pci_access *names,
+		      bool named)
 {
 	struct pci_access *own = names || named ? NULL : probe_pci_names_load();
 
@@ -315,7 +342,8 @@ void probe_pci_check(const struct probe_facts *f, struct probe_check *c)
 
 	if (pci->err) {
 		probe_check_set(c, PROBE_UNKNOWN, "run `lspci` to see whether PCI is readable here",
-				"PCI devices could not be listed: %s", pci->errmsg[0] ? pci->errmsg : strerror(-pci->err));
+				"PCI devices could not be listed: %s",
+				pci->errmsg[0] ? pci->errmsg : strerror(-pci->err));
 		return;
 	}
 	for (int i = 0; i < pci->ndevs; i++) {
@@ -325,7 +353,9 @@ void probe_pci_check(const struct probe_facts *f, struct probe_check *c)
 		infra += !strcmp(v, "host-infrastructure");
 		blocked += !strcmp(v, "not-ready");
 	}
-	probe_check_set(c, ready || !blocked ? PROBE_PASS : PROBE_NOTE, blocked ? "see the device list for each reason" : "",
-			"%d devices: %d ready for passthrough, %d not ready, %d paravirtual (virtio), %d host infrastructure",
+	probe_check_set(c, ready || !blocked ? PROBE_PASS : PROBE_NOTE,
+			blocked ? "see the device list for each reason" : "",
+			"%d devices: %d ready for passthrough, %d not ready, %d paravirtual "
+			"(virtio), %d host infrastructure",
 			pci->ndevs, ready, blocked, pv, infra);
 }

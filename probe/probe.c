@@ -1,4 +1,5 @@
-/* probe: runs the collectors through one backend, then judges the facts with a const table of checks. */
+/* probe: runs the collectors through one backend, then judges the facts with a const table of
+ * checks. */
 #include "config.h"
 #include <errno.h>
 #include <pthread.h>
@@ -44,7 +45,8 @@ const char *probe_status_name(enum probe_status s)
 	return (unsigned)s < sizeof(status_names) / sizeof(status_names[0]) ? status_names[s] : "?";
 }
 
-void probe_check_set(struct probe_check *c, enum probe_status s, const char *fix, const char *fmt, ...)
+void probe_check_set(struct probe_check *c, enum probe_status s, const char *fix, const char *fmt,
+		     ...)
 {
 	va_list ap;
 
@@ -58,12 +60,16 @@ void probe_check_set(struct probe_check *c, enum probe_status s, const char *fix
 void probe_input_check(const struct probe_facts *f, struct probe_check *c)
 {
 	if (f->problems[0])
-		probe_check_set(c, PROBE_UNKNOWN, "record the host again with `nestvisor probe --save DIR`",
-				"some input could not be used, so the facts it holds are UNKNOWN: %s", f->problems);
+		probe_check_set(c, PROBE_UNKNOWN,
+				"record the host again with `nestvisor probe --save DIR`",
+				"some input could not be used, so the facts it holds are UNKNOWN: "
+				"%s",
+				f->problems);
 	else if (f->input[0])
 		probe_check_set(c, PROBE_PASS, "", "replayed from the recording %s", f->input);
 	else
-		probe_check_set(c, PROBE_PASS, "", "read from this host (/proc, /sys, CPUID, MSRs, /dev/kvm)");
+		probe_check_set(c, PROBE_PASS, "",
+				"read from this host (/proc, /sys, CPUID, MSRs, /dev/kvm)");
 }
 
 static void summarize(const struct probe_facts *f, struct probe_summary *s)
@@ -73,19 +79,27 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 	s->hw_vms = probe_kvm_works(&f->kvm);
 	if (f->kvm.recorded || (f->kvm.open_err == 0 && f->kvm.run_err == -ECANCELED)) {
 		s->hw_vms = -1;
-		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "%s%s%s", f->kvm.recorded ? "/dev/kvm was not recorded" :
-			 "the functional check was not asked for", f->cpu.vmx ? "; the CPU has VT-x" : "",
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "%s%s%s",
+			 f->kvm.recorded ? "/dev/kvm was not recorded" :
+					   "the functional check was not asked for",
+			 f->cpu.vmx ? "; the CPU has VT-x" : "",
 			 f->cpu.svm ? "; the CPU has AMD-V" : "");
 	} else if (!s->hw_vms) {
-		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "KVM does not run guests here (see kvm.dev, kvm.run)");
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how),
+			 "KVM does not run guests here (see kvm.dev, kvm.run)");
 	} else if (probe_kvm_is_software(f)) {
-		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "software KVM (%s) without VT-x/AMD-V%s%s: guest user code "
-			 "runs natively, guest kernel code is emulated", f->kvm.module[0] ? f->kvm.module : "kvm",
-			 hv ? ", under " : "", hv ? hv : "");
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how),
+			 "software KVM (%s) without VT-x/AMD-V%s%s: guest user code "
+			 "runs natively, guest kernel code is emulated",
+			 f->kvm.module[0] ? f->kvm.module : "kvm", hv ? ", under " : "",
+			 hv ? hv : "");
 	} else {
-		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "KVM (%s) with %s%s%s%s", f->kvm.module,
-			 f->cpu.vmx ? "Intel VT-x" : "AMD-V", !(f->cpu.features & (VF(VF_EPT) | VF(VF_NPT))) ? "" :
-			 f->cpu.vmx ? " + EPT" : " + NPT", hv ? ", as a guest of " : "", hv ? hv : "");
+		const char *slat = "";
+		if (f->cpu.features & (VF(VF_EPT) | VF(VF_NPT)))
+			slat = f->cpu.vmx ? " + EPT" : " + NPT";
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "KVM (%s) with %s%s%s%s",
+			 f->kvm.module, f->cpu.vmx ? "Intel VT-x" : "AMD-V", slat,
+			 hv ? ", as a guest of " : "", hv ? hv : "");
 	}
 	s->nested = probe_nested_possible(f, s->nested_why, sizeof(s->nested_why));
 	s->pt_ready = s->pt_candidates = 0;
@@ -96,7 +110,12 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 	}
 }
 
-struct kvm_job { struct probe_backend *be; struct probe_kvm *kvm; bool functional; struct probe_facts *facts; };
+struct kvm_job {
+	struct probe_backend *be;
+	struct probe_kvm *kvm;
+	bool functional;
+	struct probe_facts *facts;
+};
 
 static void *kvm_query_thread(void *arg)
 {
@@ -106,7 +125,8 @@ static void *kvm_query_thread(void *arg)
 	return NULL;
 }
 
-/* CPUID and MSRs trap to the hypervisor when this host is a guest: they overlap with the PCI scan. */
+/* CPUID and MSRs trap to the hypervisor when this host is a guest: they overlap with the PCI scan.
+ */
 static void *host_thread(void *arg)
 {
 	struct kvm_job *job = arg;
@@ -123,10 +143,11 @@ static void *names_thread(void *arg)
 	return NULL;
 }
 
-/* The slow parts run beside each other: the /dev/kvm query (a real guest run), parsing pci.ids (when the
- * name cache cannot answer), CPUID/MSRs, and the PCI scan. Live reads through the backend are reentrant;
- * each thread records into files of its own. */
-static void collect(struct probe_backend *be, const struct probe_options *opt, struct probe_facts *f)
+/* The slow parts run beside each other: the /dev/kvm query (a real guest run), parsing pci.ids
+ * (when the name cache cannot answer), CPUID/MSRs, and the PCI scan. Live reads through the backend
+ * are reentrant; each thread records into files of its own. */
+static void collect(struct probe_backend *be, const struct probe_options *opt,
+		    struct probe_facts *f)
 {
 	struct kvm_job job = { be, &f->kvm, !opt->skip_functional, f };
 	struct pci_access *names = NULL;
@@ -138,10 +159,12 @@ static void collect(struct probe_backend *be, const struct probe_options *opt, s
 	snprintf(f->source, sizeof(f->source), "%s", be->replay ? "replay" : "live");
 	threaded = !be->replay && pthread_create(&tid, NULL, kvm_query_thread, &job) == 0;
 	probe_kvm_collect_sysfs(be, &f->kvm);
-	if (!threaded)	/* a replayed query reads kvm.json, which keeps the sysfs facts it was given */
+	/* a replayed query reads kvm.json, which keeps the sysfs facts it was given */
+	if (!threaded)
 		kvm_query_thread(&job);
 	probe_namecache_path(cache, sizeof(cache));
-	if (!probe_namecache_valid(cache, ids))	/* parse pci.ids only when the cache cannot answer */
+	if (!probe_namecache_valid(cache,
+				   ids)) /* parse pci.ids only when the cache cannot answer */
 		names_threaded = pthread_create(&names_tid, NULL, names_thread, &names) == 0;
 	if (probe_read(be, "/proc/sys/kernel/osrelease", buf, sizeof(buf)) >= 0)
 		snprintf(f->kernel, sizeof(f->kernel), "%s", buf);
@@ -167,14 +190,30 @@ static void collect(struct probe_backend *be, const struct probe_options *opt, s
 	probe_cpu_decide_features(&f->cpu, &f->kvm);
 }
 
-/* Every string read from outside, made printable and valid UTF-8 before anything judges or shows it: a
- * recording (or a driver's name) may hold terminal escapes or bytes PostgreSQL refuses. */
+/* Every string read from outside, made printable and valid UTF-8 before anything judges or shows
+ * it: a recording (or a driver's name) may hold terminal escapes or bytes PostgreSQL refuses. */
 static void clean_facts(struct probe_facts *f)
 {
-	char *fields[] = { f->cpu.vendor_str, f->cpu.brand, f->cpu.kmsg_bios, f->hv.dmi_vendor, f->hv.dmi_product,
-			   f->hv.dmi_bios, f->hv.acpi_oem, f->hv.acpi_oem_table, f->hv.display, f->kvm.module,
-			   f->kvm.run_detail, f->iommu.acpi_corrupt, f->iommu.unit_names, f->iommu.group_types,
-			   f->iommu.cmdline, f->iommu.intremap_evidence, f->pci.errmsg, f->source, f->input, f->problems,
+	char *fields[] = { f->cpu.vendor_str,
+			   f->cpu.brand,
+			   f->cpu.kmsg_bios,
+			   f->hv.dmi_vendor,
+			   f->hv.dmi_product,
+			   f->hv.dmi_bios,
+			   f->hv.acpi_oem,
+			   f->hv.acpi_oem_table,
+			   f->hv.display,
+			   f->kvm.module,
+			   f->kvm.run_detail,
+			   f->iommu.acpi_corrupt,
+			   f->iommu.unit_names,
+			   f->iommu.group_types,
+			   f->iommu.cmdline,
+			   f->iommu.intremap_evidence,
+			   f->pci.errmsg,
+			   f->source,
+			   f->input,
+			   f->problems,
 			   f->kernel };
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
@@ -187,8 +226,9 @@ static void clean_facts(struct probe_facts *f)
 	}
 	for (int i = 0; i < f->pci.ndevs; i++) {
 		struct probe_pci_dev *d = &f->pci.devs[i];
-		char *dev[] = { d->addr, d->slot, d->vendor_name, d->device_name, d->class_name, d->driver, d->group_peers,
-				d->reset, d->reason };
+		char *dev[] = { d->addr,        d->slot,       d->vendor_name,
+				d->device_name, d->class_name, d->driver,
+				d->group_peers, d->reset,      d->reason };
 		for (size_t j = 0; j < sizeof(dev) / sizeof(dev[0]); j++)
 			text_clean(dev[j]);
 	}
@@ -207,14 +247,16 @@ int probe_run(const struct probe_options *opt, struct probe_report *rep, char *e
 		rc = -ENOMEM;
 		goto fail;
 	}
-	if ((rc = probe_backend_open(&be, opt->replay_dir, opt->save_dir, opt->cpuid_dump, err, errlen)) < 0)
+	if ((rc = probe_backend_open(&be, opt->replay_dir, opt->save_dir, opt->cpuid_dump, err,
+				     errlen)) < 0)
 		goto fail;
 	collect(&be, opt, rep->facts);
 	snprintf(rep->facts->problems, sizeof(rep->facts->problems), "%s", be.problems);
 	snprintf(rep->facts->input, sizeof(rep->facts->input), "%s", be.root);
 	if (probe_backend_finish(&be) < 0)
-		snprintf(rep->save_error, sizeof(rep->save_error), "%d file(s) could not be written, the first %s",
-			 be.save_errors, be.save_error);
+		snprintf(rep->save_error, sizeof(rep->save_error),
+			 "%d file(s) could not be written, the first %s", be.save_errors,
+			 be.save_error);
 	probe_backend_close(&be);
 	clean_facts(rep->facts);
 	snprintf(rep->source, sizeof(rep->source), "%s", rep->facts->source);
@@ -235,7 +277,8 @@ fail:
 	return rc;
 }
 
-_Static_assert(PROBE_VMX_MSRS == VMX_MSR_COUNT, "probe.h and vmxcaps.h disagree on the VMX MSR range");
+_Static_assert(PROBE_VMX_MSRS == VMX_MSR_COUNT,
+	       "probe.h and vmxcaps.h disagree on the VMX MSR range");
 
 int probe_nested_query(const char *replay_dir, struct probe_nested *n, char *err, size_t errlen)
 {
@@ -285,20 +328,33 @@ void probe_report_free(struct probe_report *rep)
 	rep->nchecks = 0;
 }
 
-int probe_report_devices(const struct probe_report *rep, const struct probe_pci_dev **devs, const char **why)
+int probe_report_devices(const struct probe_report *rep, const struct probe_pci_dev **devs,
+			 const char **why)
 {
 	const struct probe_pci *pci = rep && rep->facts ? &rep->facts->pci : NULL;
 
 	*devs = pci && !pci->err ? pci->devs : NULL;
-	if (why)
-		*why = !pci ? "no probe has run" : pci->err ? pci->errmsg : "";
+	if (why && !pci)
+		*why = "no probe has run";
+	else if (why)
+		*why = pci->err ? pci->errmsg : "";
 	return *devs ? pci->ndevs : 0;
+}
+
+const char *probe_pci_acs_name(const struct probe_pci_dev *d)
+{
+	if (d->acs < 0)
+		return "unreadable";
+	return d->acs ? "yes" : "no";
 }
 
 /* FAIL outranks UNKNOWN: only FAIL changes the exit code. */
 enum probe_status probe_report_worst(const struct probe_report *rep)
 {
-	static const int rank[] = { [PROBE_PASS] = 0, [PROBE_NOTE] = 1, [PROBE_WARN] = 2, [PROBE_UNKNOWN] = 3,
+	static const int rank[] = { [PROBE_PASS] = 0,
+				    [PROBE_NOTE] = 1,
+				    [PROBE_WARN] = 2,
+				    [PROBE_UNKNOWN] = 3,
 				    [PROBE_FAIL] = 4 };
 	enum probe_status worst = PROBE_PASS;
 

@@ -31,7 +31,8 @@ struct probe_options {
 };
 
 struct probe_summary {
-	int hw_vms;		/* hardware-accelerated VMs: 1 yes, 0 no, -1 not known (not recorded, --no-run) */
+	/* hardware-accelerated VMs: 1 yes, 0 no, -1 not known (not recorded, --no-run) */
+	int hw_vms;
 	char hw_vms_how[192];
 	bool nested;
 	char nested_why[256];
@@ -48,7 +49,8 @@ struct probe_report {
 	char save_error[256];	/* --save: the files that could not be written, or "" */
 };
 
-/* A PCI device as the probe found and judged it (its public face, as pciutils' struct pci_dev is lspci's). */
+/* A PCI device as the probe found and judged it (its public face, as pciutils' struct pci_dev is
+ * lspci's). */
 struct probe_pci_dev {
 	char addr[16];			/* 0000:00:1f.0 */
 	char slot[16];			/* 00:1f.0, as lspci prints */
@@ -67,8 +69,13 @@ struct probe_pci_dev {
 	const char *alternative;
 };
 
-/* The report's PCI devices: their count (0 with *devs NULL when the scan failed; why, if why is not NULL). */
-int probe_report_devices(const struct probe_report *rep, const struct probe_pci_dev **devs, const char **why);
+/* The report's PCI devices: their count (0 with *devs NULL when the scan failed; why, if why is not
+ * NULL). */
+int probe_report_devices(const struct probe_report *rep, const struct probe_pci_dev **devs,
+			 const char **why);
+
+/* A device's ACS, as words: "yes", "no" or "unreadable". */
+const char *probe_pci_acs_name(const struct probe_pci_dev *d);
 
 /* Runs the whole probe; 0 or -errno (the probe itself could not run). Fills err on failure. */
 int probe_run(const struct probe_options *opt, struct probe_report *rep, char *err, size_t errlen);
@@ -79,15 +86,17 @@ enum probe_status probe_report_worst(const struct probe_report *rep);
 const struct probe_check *probe_report_find(const struct probe_report *rep, const char *id);
 const char *probe_status_name(enum probe_status s);
 
-/* Whether guests here may run their own hypervisor: the nested.support check's own judgement, from the CPU,
- * hypervisor and KVM facts alone (no PCI scan, no functional run), for a VMM deciding --nested. Intel: KVM's
- * VMX capability MSRs (IA32_VMX_BASIC 0x480 onwards, as /dev/kvm reports them) come with it. */
+/* Whether guests here may run their own hypervisor: the nested.support check's own judgement, from
+ * the CPU, hypervisor and KVM facts alone (no PCI scan, no functional run), for a VMM deciding
+ * --nested. Intel: KVM's VMX capability MSRs (IA32_VMX_BASIC 0x480 onwards, as /dev/kvm reports
+ * them) come with it. */
 #define PROBE_VMX_MSRS 0x13
 struct probe_nested {
 	bool possible;
 	bool vmx, svm;			/* which one KVM offers guests */
 	char why[256], fix[384];
-	int state_size;			/* KVM_CAP_NESTED_STATE: bytes a vCPU's nested state takes; 0 none, -1 unknown */
+	/* KVM_CAP_NESTED_STATE: bytes a vCPU's nested state takes; 0 none, -1 unknown */
+	int state_size;
 	bool vmx_msr_ok[PROBE_VMX_MSRS];
 	uint64_t vmx_msr[PROBE_VMX_MSRS];
 };

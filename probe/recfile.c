@@ -1,4 +1,5 @@
-/* recfile: parsers for the small text files of a recording and of sysfs (all input is untrusted). */
+/* recfile: parsers for the small text files of a recording and of sysfs (all input is untrusted).
+ */
 #include "config.h"
 #include <ctype.h>
 #include <errno.h>
@@ -112,7 +113,7 @@ static int parse_line(const char *line, struct rec_kv **out)
 		unsigned long long v = strtoull(p, &end, 16);
 		if (errno || (nw > 0 && v > UINT32_MAX) || end == p)
 			return -EINVAL;
-		if (nw == 0 && v > UINT32_MAX) {	/* a 64-bit MSR value: nothing may follow it */
+		if (nw == 0 && v > UINT32_MAX) { /* a 64-bit MSR value: nothing may follow it */
 			const char *rest = end;
 			while (*rest == ' ')
 				rest++;

@@ -1,4 +1,5 @@
-/* recfile: parsers for the small text files of a recording and of sysfs (all input is untrusted). */
+/* recfile: parsers for the small text files of a recording and of sysfs (all input is untrusted).
+ */
 #ifndef NESTVISOR_PROBE_RECFILE_H
 #define NESTVISOR_PROBE_RECFILE_H
 

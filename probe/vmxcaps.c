@@ -53,7 +53,8 @@ void vmxcaps_names(uint64_t features, char *buf, size_t len)
 }
 
 /* Intel SDM vol. 3, appendix A: allowed-1 settings are bits 63:32 of each control MSR. */
-uint64_t vmxcaps_decode_msrs(uint64_t pinbased, uint64_t procbased, uint64_t procbased2, uint64_t ept_vpid)
+uint64_t vmxcaps_decode_msrs(uint64_t pinbased, uint64_t procbased, uint64_t procbased2,
+			     uint64_t ept_vpid)
 {
 	uint32_t pin1 = (uint32_t)(pinbased >> 32), proc1 = (uint32_t)(procbased >> 32);
 	uint32_t sec1 = (uint32_t)(procbased2 >> 32);

@@ -29,7 +29,8 @@ const char *vmxcaps_name(enum vmx_feature f);
 void vmxcaps_names(uint64_t features, char *buf, size_t len);
 
 /* VMX capability MSRs: the allowed-1 halves (bits 63:32) of the control MSRs. */
-uint64_t vmxcaps_decode_msrs(uint64_t pinbased, uint64_t procbased, uint64_t procbased2, uint64_t ept_vpid);
+uint64_t vmxcaps_decode_msrs(uint64_t pinbased, uint64_t procbased, uint64_t procbased2,
+			     uint64_t ept_vpid);
 /* CPUID 0x8000000A EDX (AMD APM vol. 3, "SVM Revision and Feature Identification"). */
 uint64_t vmxcaps_decode_svm(uint32_t edx);
 

@@ -26,7 +26,8 @@ static void test_header_firecracker(void **state)
 
 	(void)state;
 	/* the FACP table header recorded on this project's machines */
-	test_data_path(path, sizeof(path), "hosts/firecracker-pvm-amd/sys/firmware/acpi/tables/FACP");
+	test_data_path(path, sizeof(path),
+		       "hosts/firecracker-pvm-amd/sys/firmware/acpi/tables/FACP");
 	f = fopen(path, "rb");
 	assert_non_null(f);
 	size_t n = fread(buf, 1, sizeof(buf), f);

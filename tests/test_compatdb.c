@@ -1,5 +1,6 @@
-/* test_compatdb: the local compatibility database on real SQLite files: record, export/import round trips,
- * device knowledge across hosts, the refusal of hostile reports with nothing written, and schema rules. */
+/* test_compatdb: the local compatibility database on real SQLite files: record, export/import round
+ * trips, device knowledge across hosts, the refusal of hostile reports with nothing written, and
+ * schema rules. */
 #include "config.h"
 #include <errno.h>
 #include <json-c/json.h>
@@ -26,7 +27,8 @@ static char *probe_json_of(const char *host)
 }
 
 /* An export file of host's report, as another machine (host_id) would have made it. */
-static void write_envelope(const char *path, const char *host, const char *host_id, const char *uuid)
+static void write_envelope(const char *path, const char *host, const char *host_id,
+			   const char *uuid)
 {
 	char *doc = probe_json_of(host);
 	json_object *e = json_object_new_object();
@@ -90,13 +92,15 @@ static void test_record_export_import(void **state)
 	FILE *f = fopen(file, "w");
 	fputs(exp, f);
 	fclose(f);
-	assert_null(strstr(exp, "root=/dev/mapper"));	/* the command line's identifiers stay home */
+	assert_null(strstr(exp, "root=/dev/mapper")); /* the command line's identifiers stay home */
 	assert_non_null(strstr(exp, "intel_iommu=on"));	/* ...but what matters to the IOMMU goes */
 	assert_int_equal(compatdb_open(p2, &b, err, sizeof(err)), 0);
 	assert_int_equal(compatdb_report_import(b, file, uuid2, err, sizeof(err)), 0);
 	assert_string_equal(uuid, uuid2);
-	assert_int_equal(compatdb_report_import(b, file, uuid2, err, sizeof(err)), 1);	/* already there */
-	assert_int_equal(compatdb_report_import(a, file, uuid2, err, sizeof(err)), 1);	/* its own export too */
+	assert_int_equal(compatdb_report_import(b, file, uuid2, err, sizeof(err)),
+			 1); /* already there */
+	assert_int_equal(compatdb_report_import(a, file, uuid2, err, sizeof(err)),
+			 1); /* its own export too */
 	assert_int_equal(count(b, "reports"), 1);
 	free(exp);
 	free(doc);
@@ -124,7 +128,7 @@ static void test_device_knowledge_across_hosts(void **state)
 		assert_int_equal(compatdb_report_import(db, file, uuid, err, sizeof(err)), 0);
 	}
 	assert_int_equal(count(db, "hosts"), 3);
-	assert_int_equal(compatdb_device(db, "8086:1572", &t, err, sizeof(err)), 0);	/* the X710 */
+	assert_int_equal(compatdb_device(db, "8086:1572", &t, err, sizeof(err)), 0); /* the X710 */
 	assert_int_equal(t->nrows, 1);
 	assert_string_equal(compatdb_table_get(t, 0, "hosts"), "2");
 	assert_int_equal(t->kinds[compatdb_table_find(t, "hosts")], COMPATDB_INT);
@@ -137,7 +141,8 @@ static void test_device_knowledge_across_hosts(void **state)
 	assert_int_equal(compatdb_devices(db, &filt, &t, err, sizeof(err)), 0);
 	bool gpu = false;
 	for (int i = 0; i < t->nrows; i++) {
-		gpu |= !strcmp(compatdb_table_get(t, i, "id"), "10de:2204");	/* the RTX 3090 in a shared group */
+		gpu |= !strcmp(compatdb_table_get(t, i, "id"),
+			       "10de:2204"); /* the RTX 3090 in a shared group */
 		assert_string_not_equal(compatdb_table_get(t, i, "id"), "8086:1572");
 	}
 	assert_true(gpu);
@@ -156,7 +161,8 @@ static void test_device_knowledge_across_hosts(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
-static void expect_refused(struct compatdb *db, const char *dir, const char *content, size_t len, const char *why)
+static void expect_refused(struct compatdb *db, const char *dir, const char *content, size_t len,
+			   const char *why)
 {
 	char file[300], err[512] = "", uuid[37];
 	FILE *f;
@@ -168,7 +174,8 @@ static void expect_refused(struct compatdb *db, const char *dir, const char *con
 	int before = count(db, "reports");
 	int rc = compatdb_report_import(db, file, uuid, err, sizeof(err));
 	if (rc >= 0 || !strstr(err, file) || !strstr(err, why))
-		fail_msg("import of %s gave %d \"%s\", expected a refusal about \"%s\"", why, rc, err, why);
+		fail_msg("import of %s gave %d \"%s\", expected a refusal about \"%s\"", why, rc,
+			 err, why);
 	assert_int_equal(count(db, "reports"), before);	/* nothing partially written */
 }
 
@@ -192,14 +199,17 @@ static void test_hostile_reports_refused(void **state)
 	expect_refused(db, dir, "{ not json", 10, "not one valid JSON document");
 	expect_refused(db, dir, good, n / 2, "not one valid JSON document");	/* truncated */
 	expect_refused(db, dir, "[1,2,3]", 7, "not a JSON object");
-	/* json-c's extensions are not JSON: a single-quoted string once underflowed the key counter (fuzz_import) */
+	/* json-c's extensions are not JSON: a single-quoted string once underflowed the key counter
+	 * (fuzz_import) */
 	expect_refused(db, dir, "']{'", 4, "not one valid JSON document");
-	expect_refused(db, dir, "{'a':1}", 7, "not one valid JSON document");	/* json-c's strict mode takes it */
+	expect_refused(db, dir, "{'a':1}", 7,
+		       "not one valid JSON document"); /* json-c's strict mode takes it */
 	expect_refused(db, dir, "{\"a\":1,}", 8, "not one valid JSON document");
 	expect_refused(db, dir, "{\"a\":1}\0{}", 10, "NUL byte");
 	char deep[3000];
 	memset(deep, '[', sizeof(deep));
-	expect_refused(db, dir, deep, sizeof(deep), "not one valid JSON document");	/* nesting bomb */
+	expect_refused(db, dir, deep, sizeof(deep),
+		       "not one valid JSON document"); /* nesting bomb */
 	char *typed = strdup(good), *p = strstr(typed, "\"nested\":true");
 	if (!p)
 		p = strstr(typed, "\"nested\":false");
@@ -218,13 +228,16 @@ static void test_hostile_reports_refused(void **state)
 	memset(huge, ' ', big);
 	expect_refused(db, dir, huge, big, "larger than a report can be");
 	free(huge);
-	/* issue 12, 6 and 13: text PostgreSQL refuses, repeated keys and entries, a time that is not one */
-	static const struct { const char *after, *insert, *why; } edits[] = {
+	/* issue 12, 6 and 13: text PostgreSQL refuses, repeated keys and entries, a time that is
+	 * not one */
+	static const struct { const char *after, *insert, *why;
+	} edits[] = {
 		{ "\"evidence\":\"", "\\u0000", "a string holds a NUL character" },
 		{ "\"evidence\":\"", "\xff\xfe", "UTF-8" },
-		{ "\"evidence\":\"", "\xed\xa0\x80", "UTF-8" },	/* a surrogate */
-		{ "\"evidence\":\"", "\xc0\xaf", "UTF-8" },	/* an overlong "/" */
-		{ "{", "\"uuid\":\"00000000-0000-4000-8000-000000000009\",", "a key appears twice" },
+		{ "\"evidence\":\"", "\xed\xa0\x80", "UTF-8" }, /* a surrogate */
+		{ "\"evidence\":\"", "\xc0\xaf", "UTF-8" }, /* an overlong "/" */
+		{ "{", "\"uuid\":\"00000000-0000-4000-8000-000000000009\",",
+		  "a key appears twice" },
 	};
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
 		char *at = strstr(good, edits[i].after), *t = malloc(n + 64);
@@ -238,7 +251,8 @@ static void test_hostile_reports_refused(void **state)
 		{ "devices", "address \"" }, { "checks", "appears twice" },
 	};
 	for (size_t i = 0; i < sizeof(twice) / sizeof(twice[0]); i++) {
-		json_object *env = json_tokener_parse(good), *probe = json_object_object_get(env, "probe");
+		json_object *env = json_tokener_parse(good),
+			    *probe = json_object_object_get(env, "probe");
 		json_object *arr = json_object_object_get(probe, twice[i].member);
 		assert_true(json_object_array_length(arr) > 0);
 		json_object_array_add(arr, json_object_get(json_object_array_get_idx(arr, 0)));
@@ -248,9 +262,11 @@ static void test_hostile_reports_refused(void **state)
 	}
 	json_object *env = json_tokener_parse(good);
 	json_object_object_add(env, "created", json_object_new_string("yesterday at noon"));
-	expect_refused(db, dir, json_object_to_json_string(env), strlen(json_object_to_json_string(env)), "is not a time");
+	expect_refused(db, dir, json_object_to_json_string(env),
+		       strlen(json_object_to_json_string(env)), "is not a time");
 	json_object_object_add(env, "created", json_object_new_string("2026-02-30T10:00:00Z"));
-	expect_refused(db, dir, json_object_to_json_string(env), strlen(json_object_to_json_string(env)), "is not a time");
+	expect_refused(db, dir, json_object_to_json_string(env),
+		       strlen(json_object_to_json_string(env)), "is not a time");
 	json_object_put(env);
 	compatdb_close(db);
 	test_sh("rm -rf '%s'", dir);
@@ -259,9 +275,12 @@ static void test_hostile_reports_refused(void **state)
 /* Every message that names the shared database hides its password (issue 12, 5). */
 static void test_url_password_hidden(void **state)
 {
-	static const struct { const char *url, *shown; } cases[] = {
-		{ "postgresql://u:secret@db.example:5432/fleet", "postgresql://u:***@db.example:5432/fleet" },
-		{ "postgres://u:s%40c@h/db?sslmode=require&password=two", "postgres://u:***@h/db?sslmode=require&password=***" },
+	static const struct { const char *url, *shown;
+	} cases[] = {
+		{ "postgresql://u:secret@db.example:5432/fleet",
+		  "postgresql://u:***@db.example:5432/fleet" },
+		{ "postgres://u:s%40c@h/db?sslmode=require&password=two",
+		  "postgres://u:***@h/db?sslmode=require&password=***" },
 		{ "postgresql://u@h/db", "postgresql://u@h/db" },
 		{ "postgresql://h/db?password=x", "postgresql://h/db?password=***" },
 		{ "host=h password=secret dbname=x", "host=h password=*** dbname=x" },
@@ -274,12 +293,16 @@ static void test_url_password_hidden(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		compatdb_url_shown(cases[i].url, out, sizeof(out));
 		if (strcmp(out, cases[i].shown))
-			fail_msg("%s shown as \"%s\", expected \"%s\"", cases[i].url, out, cases[i].shown);
+			fail_msg("%s shown as \"%s\", expected \"%s\"", cases[i].url, out,
+				 cases[i].shown);
 	}
-	setenv("NESTVISOR_LIBPQ", "/nonexistent", 0);	/* no server needed: a refused port, or no libpq at all */
-	assert_true(compatdb_remote_init("postgresql://u:hunter2@127.0.0.1:1/x", err, sizeof(err)) < 0);
+	setenv("NESTVISOR_LIBPQ", "/nonexistent",
+	       0); /* no server needed: a refused port, or no libpq at all */
+	assert_true(compatdb_remote_init("postgresql://u:hunter2@127.0.0.1:1/x", err, sizeof(err)) <
+		    0);
 	assert_null(strstr(err, "hunter2"));
-	assert_true(compatdb_remote_init("host=127.0.0.1 port=1 password=hunter2", err, sizeof(err)) < 0);
+	assert_true(compatdb_remote_init("host=127.0.0.1 port=1 password=hunter2", err,
+					 sizeof(err)) < 0);
 	assert_null(strstr(err, "hunter2"));
 }
 
@@ -298,7 +321,8 @@ static void test_newer_and_corrupt_files_untouched(void **state)
 	assert_int_equal(test_sh("cp '%s' '%s.before'", path, path), 0);
 	assert_true(compatdb_open(path, &db, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "written by a newer nestvisor (schema 99"));
-	assert_int_equal(test_sh("cmp -s '%s' '%s.before'", path, path), 0);	/* not one byte changed */
+	assert_int_equal(test_sh("cmp -s '%s' '%s.before'", path, path),
+			 0); /* not one byte changed */
 	test_sh("head -c 4096 /dev/urandom > '%s'", path);
 	assert_true(compatdb_open(path, &db, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, path));
@@ -325,8 +349,9 @@ static void write_text(const char *path, const char *text)
 	fclose(f);
 }
 
-/* The host id's crypt (~2.4 ms of every probe) is cached with the identity of /etc/machine-id: the cache
- * answers for the same file, and a cache made from another file is computed again and rewritten. */
+/* The host id's crypt (~2.4 ms of every probe) is cached with the identity of /etc/machine-id: the
+ * cache answers for the same file, and a cache made from another file is computed again and
+ * rewritten. */
 static void test_host_id_cached(void **state)
 {
 	char dir[256], path[400], id[64], got[64], line[256], text[512];
@@ -350,8 +375,10 @@ static void test_host_id_cached(void **state)
 	snprintf(text, sizeof(text), "%sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", line);
 	write_text(path, text);
 	assert_int_equal(compatdb_host_id(got, sizeof(got)), 0);
-	assert_string_equal(got, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");	/* the cache answered: no crypt */
-	write_text(path, "nestvisor-host-id 1 0 0 0 0.000000000\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+	assert_string_equal(got,
+			    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"); /* the cache answered: no crypt */
+	write_text(path,
+		   "nestvisor-host-id 1 0 0 0 0.000000000\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
 	assert_int_equal(compatdb_host_id(got, sizeof(got)), 0);
 	assert_string_equal(got, id);				/* another file's: computed again */
 	assert_non_null(f = fopen(path, "r"));
@@ -366,8 +393,8 @@ static void test_host_id_cached(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
-/* report show: the checks in the probe's order, then the devices (the checks were once missing: their
- * query asked a WITHOUT ROWID table for its rowid). */
+/* report show: the checks in the probe's order, then the devices (the checks were once missing:
+ * their query asked a WITHOUT ROWID table for its rowid). */
 static void test_report_show(void **state)
 {
 	char dir[256], path[300], err[512], uuid[37];
@@ -384,7 +411,8 @@ static void test_report_show(void **state)
 		model = !strcmp(id, "cpu.model") ? i : model;
 		hwvirt = !strcmp(id, "cpu.hwvirt") ? i : hwvirt;
 	}
-	assert_true(input >= 0 && input < model && model < hwvirt);	/* the probe's order, not the ids' */
+	assert_true(input >= 0 && input < model &&
+		    model < hwvirt); /* the probe's order, not the ids' */
 	compatdb_table_free(t);
 	assert_int_equal(compatdb_report_devices(db, uuid, &t, err, sizeof(err)), 0);
 	bool gpu = false;
@@ -399,7 +427,8 @@ static void test_report_show(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
-/* A file of schema 1 (before the class rules) is upgraded in place: its reports stay, the rules arrive. */
+/* A file of schema 1 (before the class rules) is upgraded in place: its reports stay, the rules
+ * arrive. */
 static void test_migration_keeps_reports(void **state)
 {
 	char dir[256], path[300], err[512], uuid[37];
@@ -408,14 +437,18 @@ static void test_migration_keeps_reports(void **state)
 
 	(void)state;
 	compatdb_close(db);
-	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);	/* make it what nestvisor 0.1 wrote */
-	assert_int_equal(sqlite3_exec(s, "DROP TABLE class_rules; PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK); /* make it what nestvisor 0.1 wrote */
+	assert_int_equal(sqlite3_exec(s, "DROP TABLE class_rules; PRAGMA user_version = 1;", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
 	sqlite3_close(s);
 	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
 	assert_int_equal(count(db, "reports"), 1);
 	struct compatdb_table *t = NULL;
-	assert_int_equal(compatdb_device(db, "10de:2204", &t, err, sizeof(err)), 0);	/* the RTX 3090 */
-	assert_string_equal(compatdb_table_get(t, 0, "alternative"), "virtio-gpu (Display controller)");
+	assert_int_equal(compatdb_device(db, "10de:2204", &t, err, sizeof(err)),
+			 0); /* the RTX 3090 */
+	assert_string_equal(compatdb_table_get(t, 0, "alternative"),
+			    "virtio-gpu (Display controller)");
 	compatdb_table_free(t);
 	compatdb_close(db);
 	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
@@ -447,8 +480,9 @@ static void heard(void *ctx, const char *file, int rc, const char *uuid, const c
 	}
 }
 
-/* Many files through the reader threads and batches of 1000: every result in file order, each file's fate its
- * own; with three readers (what a four-core machine gets), then with this machine's default. */
+/* Many files through the reader threads and batches of 1000: every result in file order, each
+ * file's fate its own; with three readers (what a four-core machine gets), then with this machine's
+ * default. */
 static void test_import_many_files(void **state)
 {
 	enum { N = 2500 };
@@ -483,7 +517,8 @@ static void test_import_many_files(void **state)
 	files[N] = files[7];		/* the same file twice: already there */
 	files[N + 1] = "/nonexistent/report.json";
 	setenv("NESTVISOR_IMPORT_READERS", "3", 1);
-	assert_int_equal(compatdb_report_import_files(db, N + 2, files, heard, said, err, sizeof(err)), 2);
+	assert_int_equal(
+		compatdb_report_import_files(db, N + 2, files, heard, said, err, sizeof(err)), 2);
 	unsetenv("NESTVISOR_IMPORT_READERS");
 	assert_int_equal(said->n, N + 2);
 	assert_int_equal(said->imported, N - 1);
@@ -496,7 +531,8 @@ static void test_import_many_files(void **state)
 	assert_int_equal(count(db, "reports"), N - 1);
 	/* again: all of them already there, nothing added */
 	memset(said, 0, sizeof(*said));
-	assert_int_equal(compatdb_report_import_files(db, N, files, heard, said, err, sizeof(err)), 1);
+	assert_int_equal(compatdb_report_import_files(db, N, files, heard, said, err, sizeof(err)),
+			 1);
 	assert_int_equal(said->already, N - 1);
 	assert_int_equal(count(db, "reports"), N - 1);
 	compatdb_close(db);

@@ -1,5 +1,5 @@
-/* test_namecache: the pci.ids name cache: a hit needs every device, a changed pci.ids invalidates it,
- * other hosts' entries survive, and a corrupt cache is a miss, never a wrong name. */
+/* test_namecache: the pci.ids name cache: a hit needs every device, a changed pci.ids invalidates
+ * it, other hosts' entries survive, and a corrupt cache is a miss, never a wrong name. */
 #include "config.h"
 #include <sys/stat.h>
 #include <utime.h>
@@ -7,7 +7,8 @@
 #include "probe/facts.h"
 #include "probe/namecache.h"
 
-static struct probe_pci_dev dev(uint16_t v, uint16_t d, uint16_t c, const char *vn, const char *dn, const char *cn)
+static struct probe_pci_dev dev(uint16_t v, uint16_t d, uint16_t c, const char *vn, const char *dn,
+				const char *cn)
 {
 	struct probe_pci_dev x;
 
@@ -24,9 +25,12 @@ static struct probe_pci_dev dev(uint16_t v, uint16_t d, uint16_t c, const char *
 static void test_cache_roundtrip_and_staleness(void **state)
 {
 	char dir[256], cache[300], ids[300];
-	struct probe_pci_dev a[2] = { dev(0x8086, 0x1572, 0x0200, "Intel Corporation", "X710", "Ethernet controller"),
-				      dev(0x10de, 0x2330, 0x0302, "NVIDIA Corporation", "H100", "3D controller") };
-	struct probe_pci_dev b[1] = { dev(0x1af4, 0x1041, 0x0200, "Red Hat, Inc.", "Virtio net", "Ethernet controller") };
+	struct probe_pci_dev a[2] = {
+		dev(0x8086, 0x1572, 0x0200, "Intel Corporation", "X710", "Ethernet controller"),
+		dev(0x10de, 0x2330, 0x0302, "NVIDIA Corporation", "H100", "3D controller")
+	};
+	struct probe_pci_dev b[1] = { dev(0x1af4, 0x1041, 0x0200, "Red Hat, Inc.", "Virtio net",
+					  "Ethernet controller") };
 	struct probe_pci pa = { .ndevs = 2, .devs = a }, pb = { .ndevs = 1, .devs = b };
 
 	(void)state;
@@ -44,10 +48,12 @@ static void test_cache_roundtrip_and_staleness(void **state)
 	assert_string_equal(a[0].device_name, "X710");
 	assert_string_equal(a[1].vendor_name, "NVIDIA Corporation");
 	assert_string_equal(a[1].class_name, "3D controller");
-	struct probe_pci_dev c[1] = { dev(0x1234, 0x5678, 0x0100, "", "", "") };	/* never seen: a miss */
+	struct probe_pci_dev c[1] = { dev(0x1234, 0x5678, 0x0100, "", "",
+					  "") }; /* never seen: a miss */
 	struct probe_pci pc = { .ndevs = 1, .devs = c };
 	assert_false(probe_namecache_fill(cache, ids, &pc));
-	struct utimbuf t = { 1000, 1000 };	/* pci.ids changed (updated package): the cache is stale */
+	struct utimbuf t = { 1000,
+			     1000 }; /* pci.ids changed (updated package): the cache is stale */
 	utime(ids, &t);
 	assert_false(probe_namecache_valid(cache, ids));
 	assert_false(probe_namecache_fill(cache, ids, &pa));

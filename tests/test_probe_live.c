@@ -23,7 +23,8 @@ static void test_functional_kvm_check(void **state)
 
 	(void)state;
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		print_message("# SKIP: /dev/kvm is not usable here (%s): no guest can be run\n", strerror(errno));
+		print_message("# SKIP: /dev/kvm is not usable here (%s): no guest can be run\n",
+			      strerror(errno));
 		skip();
 	}
 	run_live(&rep, NULL);
@@ -38,7 +39,8 @@ static void test_functional_kvm_check(void **state)
 	probe_report_free(&rep);
 }
 
-/* Parses one `lspci -nn` line: "00:03.0 Ethernet controller [0200]: Red Hat, Inc. ... [1af4:1041] (rev 01)". */
+/* Parses one `lspci -nn` line: "00:03.0 Ethernet controller [0200]: Red Hat, Inc. ... [1af4:1041]
+ * (rev 01)". */
 static bool parse_lspci(const char *line, char *slot, unsigned *cls, unsigned *ven, unsigned *dev)
 {
 	const char *colon = strstr(line, "]: ");
@@ -114,7 +116,8 @@ static void test_save_then_replay(void **state)
 	assert_int_equal(live.facts->pci.ndevs, back.facts->pci.ndevs);
 	for (int i = 0; i < live.facts->pci.ndevs; i++) {
 		assert_string_equal(live.facts->pci.devs[i].addr, back.facts->pci.devs[i].addr);
-		assert_string_equal(live.facts->pci.devs[i].verdict, back.facts->pci.devs[i].verdict);
+		assert_string_equal(live.facts->pci.devs[i].verdict,
+				    back.facts->pci.devs[i].verdict);
 		assert_string_equal(live.facts->pci.devs[i].driver, back.facts->pci.devs[i].driver);
 	}
 	assert_int_equal(live.summary.hw_vms, back.summary.hw_vms);
@@ -148,7 +151,8 @@ static void test_binary_exit_status(void **state)
 	int st = pclose(p);
 	json_object *o = json_tokener_parse(doc), *checks;
 	assert_non_null(o);
-	assert_true(json_object_object_get_ex(o, "checks", &checks));	/* the checks themselves, not "worst" */
+	assert_true(json_object_object_get_ex(o, "checks",
+					      &checks)); /* the checks themselves, not "worst" */
 	int want = 0;
 	for (size_t i = 0; i < json_object_array_length(checks); i++) {
 		json_object *c = json_object_array_get_idx(checks, i), *status;
@@ -159,13 +163,17 @@ static void test_binary_exit_status(void **state)
 	assert_int_equal(WEXITSTATUS(st), want);
 	json_object_put(o);
 	free(doc);
-	/* and both ways on recordings whose verdicts are known: a FAIL (no nesting in a cloud guest), none */
+	/* and both ways on recordings whose verdicts are known: a FAIL (no nesting in a cloud
+	 * guest), none */
 	const char *src = getenv("NV_SRCDIR") ? getenv("NV_SRCDIR") : NV_SRCDIR;
-	snprintf(cmd, sizeof(cmd), "'%s/nestvisor' probe --replay '%s/tests/data/hosts/cloud-guest-no-nested' >/dev/null",
+	snprintf(cmd, sizeof(cmd),
+		 "'%s/nestvisor' probe --replay '%s/tests/data/hosts/cloud-guest-no-nested' "
+		 ">/dev/null",
 		 b ? b : NV_BUILDDIR, src);
 	st = system(cmd);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-	snprintf(cmd, sizeof(cmd), "'%s/nestvisor' probe --replay '%s/tests/data/hosts/intel-vtx-nested' >/dev/null",
+	snprintf(cmd, sizeof(cmd),
+		 "'%s/nestvisor' probe --replay '%s/tests/data/hosts/intel-vtx-nested' >/dev/null",
 		 b ? b : NV_BUILDDIR, src);
 	st = system(cmd);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);

@@ -1,4 +1,5 @@
-/* test_probe_replay: every recorded host replays to the verdicts it should, and corrupt recordings never crash. */
+/* test_probe_replay: every recorded host replays to the verdicts it should, and corrupt recordings
+ * never crash. */
 #include "config.h"
 #include <errno.h>
 #include "tests/testutil.h"
@@ -7,9 +8,11 @@
 
 /* The check order the letters below follow (P PASS, N NOTE, W WARN, F FAIL, U UNKNOWN). */
 static const char *const check_order[] = {
-	"probe.input", "cpu.model", "cpu.hwvirt", "cpu.firmware", "cpu.slat", "cpu.vpid", "cpu.ug", "cpu.apicv",
-	"cpu.shadow", "host.hypervisor", "kvm.module", "kvm.dev", "kvm.caps", "kvm.run", "nested.support",
-	"nested.state", "iommu.acpi", "iommu.active", "iommu.cmdline", "iommu.intremap", "pci.devices",
+	"probe.input",  "cpu.model",  "cpu.hwvirt",   "cpu.firmware",  "cpu.slat",
+	"cpu.vpid",     "cpu.ug",     "cpu.apicv",    "cpu.shadow",    "host.hypervisor",
+	"kvm.module",   "kvm.dev",    "kvm.caps",     "kvm.run",       "nested.support",
+	"nested.state", "iommu.acpi", "iommu.active", "iommu.cmdline", "iommu.intremap",
+	"pci.devices",
 };
 #define NORDER (sizeof(check_order) / sizeof(check_order[0]))
 
@@ -26,48 +29,126 @@ struct host_case {
 };
 
 static const struct host_case cases[] = {
-	{ "intel-vtx-nested", "PPPPPPPPPPPPPPPPPPPPP", 1, 1, 3, 6, NULL,
-	  { { "cpu.slat", "VMX capability MSRs" }, { "cpu.firmware", "0x5: VMX allowed" },
-	    { "nested.support", "kvm_intel nested=Y and KVM offers VMX" }, { "nested.state", "8320" },
-	    { "iommu.intremap", "DMAR-IR: Enabled IRQ remapping" }, { "iommu.active", "dmar0 dmar1 dmar2" } },
-	  { { "0000:31:00.0", "ready", "flr bus" }, { "0000:4b:00.0", "ready", "group 50" },
-	    { "0000:00:14.0", "not-ready", "00:14.2" }, { "0000:00:00.0", "not-ready", "no reset method" } } },
-	{ "amd-svm-avic", "PPPPPPPPPPPPPPPPPPNPP", 1, 1, 2, 2, NULL,
-	  { { "cpu.firmware", "VM_CR (0xC0010114) = 0x8" }, { "cpu.slat", "CPUID 0x8000000A EDX" },
-	    { "cpu.apicv", "avic" }, { "iommu.cmdline", "iommu=pt" }, { "fix:iommu.cmdline", "drop iommu=pt" },
+	{ "intel-vtx-nested",
+	  "PPPPPPPPPPPPPPPPPPPPP",
+	  1,
+	  1,
+	  3,
+	  6,
+	  NULL,
+	  { { "cpu.slat", "VMX capability MSRs" },
+	    { "cpu.firmware", "0x5: VMX allowed" },
+	    { "nested.support", "kvm_intel nested=Y and KVM offers VMX" },
+	    { "nested.state", "8320" },
+	    { "iommu.intremap", "DMAR-IR: Enabled IRQ remapping" },
+	    { "iommu.active", "dmar0 dmar1 dmar2" } },
+	  { { "0000:31:00.0", "ready", "flr bus" },
+	    { "0000:4b:00.0", "ready", "group 50" },
+	    { "0000:00:14.0", "not-ready", "00:14.2" },
+	    { "0000:00:00.0", "not-ready", "no reset method" } } },
+	{ "amd-svm-avic",
+	  "PPPPPPPPPPPPPPPPPPNPP",
+	  1,
+	  1,
+	  2,
+	  2,
+	  NULL,
+	  { { "cpu.firmware", "VM_CR (0xC0010114) = 0x8" },
+	    { "cpu.slat", "CPUID 0x8000000A EDX" },
+	    { "cpu.apicv", "avic" },
+	    { "iommu.cmdline", "iommu=pt" },
+	    { "fix:iommu.cmdline", "drop iommu=pt" },
 	    { "nested.support", "kvm_amd nested=1" } },
-	  { { "0000:c1:00.0", "ready", "vfio-pci" }, { "0000:41:00.0", "ready", "group 30" },
+	  { { "0000:c1:00.0", "ready", "vfio-pci" },
+	    { "0000:41:00.0", "ready", "group 30" },
 	    { "0000:00:00.0", "host-infrastructure", "bridges" } } },
-	{ "intel-vtx-disabled-by-firmware", "PPPFPPPPPPFFUUWUPWPNN", 0, 0, 0, 1, NULL,
+	{ "intel-vtx-disabled-by-firmware",
+	  "PPPFPPPPPPFFUUWUPWPNN",
+	  0,
+	  0,
+	  0,
+	  1,
+	  NULL,
 	  { { "cpu.firmware", "locked with VMX outside SMX off" },
-	    { "fix:cpu.firmware", "Intel Virtualization Technology" }, { "fix:kvm.module", "firmware setup first" },
-	    { "nested.support", "firmware keeps VT-x off" }, { "iommu.active", "DMAR table but the kernel runs no IOMMU" },
+	    { "fix:cpu.firmware", "Intel Virtualization Technology" },
+	    { "fix:kvm.module", "firmware setup first" },
+	    { "nested.support", "firmware keeps VT-x off" },
+	    { "iommu.active", "DMAR table but the kernel runs no IOMMU" },
 	    { "fix:iommu.active", "intel_iommu=on" } },
 	  { { "0000:00:02.0", "not-ready", "no active IOMMU" } } },
-	{ "cloud-guest-no-nested", "PPFNNNNNNNFFUUWUWWPNN", 0, 0, 0, 3, "Amazon EC2 Nitro (KVM)",
-	  { { "host.hypervisor", "guest of Amazon EC2 Nitro (KVM)" }, { "host.hypervisor", "m5.large" },
-	    { "cpu.hwvirt", "does not pass them through" }, { "fix:nested.support", "outer hypervisor" },
-	    { "kvm.module", "no KVM module" }, { "iommu.acpi", "no virtual IOMMU" } },
-	  { { "0000:00:05.0", "not-ready", "no active IOMMU" }, { "0000:00:01.0", "host-infrastructure", NULL } } },
-	{ "gpu-group-shared-usb", "PPPPPPPWPPPPPPPPPPPPP", 1, 1, 1, 5, NULL,
-	  { { "cpu.apicv", "kvm_amd avic=0 turns it off" }, { "cpu.firmware", "kvm_amd runs guests" },
+	{ "cloud-guest-no-nested",
+	  "PPFNNNNNNNFFUUWUWWPNN",
+	  0,
+	  0,
+	  0,
+	  3,
+	  "Amazon EC2 Nitro (KVM)",
+	  { { "host.hypervisor", "guest of Amazon EC2 Nitro (KVM)" },
+	    { "host.hypervisor", "m5.large" },
+	    { "cpu.hwvirt", "does not pass them through" },
+	    { "fix:nested.support", "outer hypervisor" },
+	    { "kvm.module", "no KVM module" },
+	    { "iommu.acpi", "no virtual IOMMU" } },
+	  { { "0000:00:05.0", "not-ready", "no active IOMMU" },
+	    { "0000:00:01.0", "host-infrastructure", NULL } } },
+	{ "gpu-group-shared-usb",
+	  "PPPPPPPWPPPPPPPPPPPPP",
+	  1,
+	  1,
+	  1,
+	  5,
+	  NULL,
+	  { { "cpu.apicv", "kvm_amd avic=0 turns it off" },
+	    { "cpu.firmware", "kvm_amd runs guests" },
 	    { "iommu.active", "ivhd0" } },
-	  { { "0000:0b:00.0", "not-ready", "IOMMU group 14 also holds 02:00.0 (USB controller, driver xhci_hcd)" },
-	    { "0000:0b:00.1", "not-ready", "group 14" }, { "0000:02:00.2", "host-infrastructure", NULL },
+	  { { "0000:0b:00.0", "not-ready",
+	      "IOMMU group 14 also holds 02:00.0 (USB controller, driver xhci_hcd)" },
+	    { "0000:0b:00.1", "not-ready", "group 14" },
+	    { "0000:02:00.2", "host-infrastructure", NULL },
 	    { "0000:0c:00.0", "ready", "reset: bus" } } },
-	{ "firecracker-pvm-amd", "PPWNNNNNNNNPPNWNWWPNP", 1, 0, 0, 0, "Firecracker (KVM)",
-	  { { "kvm.module", "kvm_pvm (software KVM" }, { "kvm.run", "software KVM: works without VT-x/AMD-V" },
-	    { "nested.support", "kvm_pvm" }, { "host.hypervisor", "FIRECK" }, { "kvm.caps", "required capabilities present" } },
-	  { { "0000:00:03.0", "paravirtual", "virtio" }, { "0000:00:00.0", "host-infrastructure", NULL } } },
-	/* recorded live in the AMD-V test host (tests/svmhost): kvm_amd with nested=1 under QEMU's TCG */
-	{ "qemu-tcg-kvm-amd", "PPPPPPPNNNPPPPPPWWPNN", 1, 1, 0, 1, "QEMU (QEMU TCG)",
-	  { { "kvm.module", "kvm_amd loaded; nested=1 npt=Y" }, { "cpu.slat", "NPT (CPUID 0x8000000A EDX: npt)" },
-	    { "kvm.run", "ended through port 0xf4" }, { "nested.support", "kvm_amd nested=1 and KVM offers SVM" },
-	    { "nested.state", "KVM_CAP_NESTED_STATE = 4224 bytes" }, { "host.hypervisor", "emulator" } },
-	  { { "0000:00:01.1", "not-ready", "no active IOMMU" }, { "0000:00:00.0", "host-infrastructure", NULL } } },
-	{ "h100-firecracker-intel", "PPWNNNNNNNNUUUWUWWPNN", -1, 0, 0, 1, "Firecracker (KVM)",
-	  { { "kvm.dev", "no kvm.json" }, { "cpu.model", "GenuineIntel" }, { "kvm.module", "kvm_pvm" } },
-	  { { "0000:00:06.0", "not-ready", "no active IOMMU" }, { "0000:00:01.0", "paravirtual", NULL } } },
+	{ "firecracker-pvm-amd",
+	  "PPWNNNNNNNNPPNWNWWPNP",
+	  1,
+	  0,
+	  0,
+	  0,
+	  "Firecracker (KVM)",
+	  { { "kvm.module", "kvm_pvm (software KVM" },
+	    { "kvm.run", "software KVM: works without VT-x/AMD-V" },
+	    { "nested.support", "kvm_pvm" },
+	    { "host.hypervisor", "FIRECK" },
+	    { "kvm.caps", "required capabilities present" } },
+	  { { "0000:00:03.0", "paravirtual", "virtio" },
+	    { "0000:00:00.0", "host-infrastructure", NULL } } },
+	/* recorded live in the AMD-V test host (tests/svmhost): kvm_amd with nested=1 under QEMU's
+	   TCG */
+	{ "qemu-tcg-kvm-amd",
+	  "PPPPPPPNNNPPPPPPWWPNN",
+	  1,
+	  1,
+	  0,
+	  1,
+	  "QEMU (QEMU TCG)",
+	  { { "kvm.module", "kvm_amd loaded; nested=1 npt=Y" },
+	    { "cpu.slat", "NPT (CPUID 0x8000000A EDX: npt)" },
+	    { "kvm.run", "ended through port 0xf4" },
+	    { "nested.support", "kvm_amd nested=1 and KVM offers SVM" },
+	    { "nested.state", "KVM_CAP_NESTED_STATE = 4224 bytes" },
+	    { "host.hypervisor", "emulator" } },
+	  { { "0000:00:01.1", "not-ready", "no active IOMMU" },
+	    { "0000:00:00.0", "host-infrastructure", NULL } } },
+	{ "h100-firecracker-intel",
+	  "PPWNNNNNNNNUUUWUWWPNN",
+	  -1,
+	  0,
+	  0,
+	  1,
+	  "Firecracker (KVM)",
+	  { { "kvm.dev", "no kvm.json" },
+	    { "cpu.model", "GenuineIntel" },
+	    { "kvm.module", "kvm_pvm" } },
+	  { { "0000:00:06.0", "not-ready", "no active IOMMU" },
+	    { "0000:00:01.0", "paravirtual", NULL } } },
 };
 
 static const char status_letter[] = { [PROBE_PASS] = 'P', [PROBE_NOTE] = 'N', [PROBE_WARN] = 'W',
@@ -94,11 +175,13 @@ static void check_texts(const struct host_case *hc, const struct probe_report *r
 {
 	for (size_t i = 0; i < sizeof(hc->text) / sizeof(hc->text[0]) && hc->text[i].id; i++) {
 		bool in_fix = !strncmp(hc->text[i].id, "fix:", 4);
-		const struct probe_check *c = probe_report_find(rep, hc->text[i].id + (in_fix ? 4 : 0));
+		const struct probe_check *c =
+			probe_report_find(rep, hc->text[i].id + (in_fix ? 4 : 0));
 		assert_non_null(c);
 		const char *hay = in_fix ? c->fix : c->evidence;
 		if (!strstr(hay, hc->text[i].needle))
-			fail_msg("%s %s: \"%s\" not in \"%s\"", hc->dir, hc->text[i].id, hc->text[i].needle, hay);
+			fail_msg("%s %s: \"%s\" not in \"%s\"", hc->dir, hc->text[i].id,
+				 hc->text[i].needle, hay);
 	}
 }
 
@@ -110,7 +193,8 @@ static void check_devs(const struct host_case *hc, const struct probe_report *re
 			fail_msg("%s: no device %s", hc->dir, hc->devs[i].addr);
 		assert_string_equal(d->verdict, hc->devs[i].verdict);
 		if (hc->devs[i].reason && !strstr(d->reason, hc->devs[i].reason))
-			fail_msg("%s %s: \"%s\" not in reason \"%s\"", hc->dir, d->addr, hc->devs[i].reason, d->reason);
+			fail_msg("%s %s: \"%s\" not in reason \"%s\"", hc->dir, d->addr,
+				 hc->devs[i].reason, d->reason);
 	}
 }
 
@@ -129,9 +213,12 @@ static void test_hosts(void **state)
 		for (size_t i = 0; i < NORDER; i++) {
 			assert_string_equal(rep.checks[i].id, check_order[i]);
 			got[i] = status_letter[rep.checks[i].status];
-			/* every non-PASS check says what it read, and every WARN/FAIL says how to fix it */
+			/* every non-PASS check says what it read, and every WARN/FAIL says how to
+			 * fix it */
 			assert_true(rep.checks[i].evidence[0] != '\0');
-			if ((rep.checks[i].status == PROBE_FAIL || rep.checks[i].status == PROBE_WARN) && !rep.checks[i].fix[0])
+			if ((rep.checks[i].status == PROBE_FAIL ||
+			     rep.checks[i].status == PROBE_WARN) &&
+			    !rep.checks[i].fix[0])
 				fail_msg("%s %s: %s without a fix", hc->dir, rep.checks[i].id,
 					 probe_status_name(rep.checks[i].status));
 		}
@@ -179,16 +266,19 @@ static void corrupt_copy(char *dir, size_t len, const char *host, const char *da
 
 	test_mkdtemp(dir, len);
 	test_data_path(src, sizeof(src), "hosts/");
-	assert_int_equal(test_sh("cp -a '%s%s/.' '%s/' && cd '%s' && %s", src, host, dir, dir, damage), 0);
+	assert_int_equal(
+		test_sh("cp -a '%s%s/.' '%s/' && cd '%s' && %s", src, host, dir, dir, damage), 0);
 }
 
-static const struct probe_check *replay_find(struct probe_report *rep, const char *dir, const char *id)
+static const struct probe_check *replay_find(struct probe_report *rep, const char *dir,
+					     const char *id)
 {
 	replay(dir, rep);
 	return probe_report_find(rep, id);
 }
 
-static void expect(const char *host, const char *damage, const char *id, enum probe_status st, const char *needle)
+static void expect(const char *host, const char *damage, const char *id, enum probe_status st,
+		   const char *needle)
 {
 	struct probe_report rep;
 	char dir[256];
@@ -197,8 +287,9 @@ static void expect(const char *host, const char *damage, const char *id, enum pr
 	const struct probe_check *c = replay_find(&rep, dir, id);
 	assert_non_null(c);
 	if (c->status != st || (needle && !strstr(c->evidence, needle)))
-		fail_msg("after `%s`: %s is %s (%s), expected %s with \"%s\"", damage, id, probe_status_name(c->status),
-			 c->evidence, probe_status_name(st), needle ? needle : "");
+		fail_msg("after `%s`: %s is %s (%s), expected %s with \"%s\"", damage, id,
+			 probe_status_name(c->status), c->evidence, probe_status_name(st),
+			 needle ? needle : "");
 	probe_report_free(&rep);
 	test_sh("rm -rf '%s'", dir);
 }
@@ -206,30 +297,44 @@ static void expect(const char *host, const char *damage, const char *id, enum pr
 static void test_corrupt_recordings(void **state)
 {
 	(void)state;
-	expect("intel-vtx-nested", "echo 'not a dump' > cpuid.raw", "probe.input", PROBE_UNKNOWN, "cpuid.raw");
-	expect("intel-vtx-nested", "echo 'not a dump' > cpuid.raw", "cpu.model", PROBE_UNKNOWN, "did not load");
-	expect("intel-vtx-nested", "head -c 300 cpuid.raw > x && mv x cpuid.raw", "probe.input", PROBE_UNKNOWN, NULL);
-	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "probe.input", PROBE_UNKNOWN, "msr.txt: corrupt");
-	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "cpu.firmware", PROBE_PASS, "unreadable");
-	expect("intel-vtx-nested", "head -c 100 kvm.json > x && mv x kvm.json", "kvm.dev", PROBE_UNKNOWN, "corrupt");
-	expect("intel-vtx-nested", "echo '{\"open_err\": \"x\"}' > kvm.json", "kvm.run", PROBE_UNKNOWN, "wrong type");
-	expect("intel-vtx-nested", "head -c 20 sys/firmware/acpi/tables/DMAR > x && mv x sys/firmware/acpi/tables/DMAR",
+	expect("intel-vtx-nested", "echo 'not a dump' > cpuid.raw", "probe.input", PROBE_UNKNOWN,
+	       "cpuid.raw");
+	expect("intel-vtx-nested", "echo 'not a dump' > cpuid.raw", "cpu.model", PROBE_UNKNOWN,
+	       "did not load");
+	expect("intel-vtx-nested", "head -c 300 cpuid.raw > x && mv x cpuid.raw", "probe.input",
+	       PROBE_UNKNOWN, NULL);
+	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "probe.input", PROBE_UNKNOWN,
+	       "msr.txt: corrupt");
+	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "cpu.firmware", PROBE_PASS,
+	       "unreadable");
+	expect("intel-vtx-nested", "head -c 100 kvm.json > x && mv x kvm.json", "kvm.dev",
+	       PROBE_UNKNOWN, "corrupt");
+	expect("intel-vtx-nested", "echo '{\"open_err\": \"x\"}' > kvm.json", "kvm.run",
+	       PROBE_UNKNOWN, "wrong type");
+	expect("intel-vtx-nested",
+	       "head -c 20 sys/firmware/acpi/tables/DMAR > x && mv x sys/firmware/acpi/tables/DMAR",
 	       "iommu.acpi", PROBE_UNKNOWN, "truncated or corrupt");
-	expect("intel-vtx-nested", "head -c 5000 /dev/urandom > proc/cpuinfo", "cpu.hwvirt", PROBE_PASS, NULL);
-	expect("intel-vtx-nested", "rm sys/bus/pci/devices/0000:31:00.0/vendor", "pci.devices", PROBE_UNKNOWN,
-	       "could not be listed");
-	expect("intel-vtx-nested", "rm sys/bus/pci/devices/0000:31:00.0/resource", "pci.devices", PROBE_PASS, NULL);
+	expect("intel-vtx-nested", "head -c 5000 /dev/urandom > proc/cpuinfo", "cpu.hwvirt",
+	       PROBE_PASS, NULL);
+	expect("intel-vtx-nested", "rm sys/bus/pci/devices/0000:31:00.0/vendor", "pci.devices",
+	       PROBE_UNKNOWN, "could not be listed");
+	expect("intel-vtx-nested", "rm sys/bus/pci/devices/0000:31:00.0/resource", "pci.devices",
+	       PROBE_PASS, NULL);
 	expect("intel-vtx-nested", "head -c 10 sys/bus/pci/devices/0000:31:00.0/config > x && "
 	       "mv x sys/bus/pci/devices/0000:31:00.0/config", "pci.devices", PROBE_PASS, NULL);
-	expect("gpu-group-shared-usb", "ln -sfn ../../../kernel/iommu_groups/zz sys/bus/pci/devices/0000:0b:00.0/iommu_group",
+	expect("gpu-group-shared-usb",
+	       "ln -sfn ../../../kernel/iommu_groups/zz "
+	       "sys/bus/pci/devices/0000:0b:00.0/iommu_group",
 	       "pci.devices", PROBE_PASS, NULL);
-	expect("amd-svm-avic", "printf '\\xff\\xfe' > sys/module/kvm_amd/parameters/nested", "nested.support",
-	       PROBE_PASS, NULL);
-	expect("amd-svm-avic", "rm -rf sys proc cpuid.raw kvm.json msr.txt", "cpu.model", PROBE_UNKNOWN, NULL);
+	expect("amd-svm-avic", "printf '\\xff\\xfe' > sys/module/kvm_amd/parameters/nested",
+	       "nested.support", PROBE_PASS, NULL);
+	expect("amd-svm-avic", "rm -rf sys proc cpuid.raw kvm.json msr.txt", "cpu.model",
+	       PROBE_UNKNOWN, NULL);
 }
 
-/* A recording is someone else's data: no link in it is followed (its target could be /etc/shadow), no FIFO or
- * endless file hangs the replay, and nothing outside it reaches the output or a --save copy (issue 12, 2 and 9). */
+/* A recording is someone else's data: no link in it is followed (its target could be /etc/shadow),
+ * no FIFO or endless file hangs the replay, and nothing outside it reaches the output or a --save
+ * copy (issue 12, 2 and 9). */
 static void test_hostile_recordings(void **state)
 {
 	struct probe_options o = { 0 };
@@ -240,13 +345,16 @@ static void test_hostile_recordings(void **state)
 	corrupt_copy(dir, sizeof(dir), "intel-vtx-nested", "true");
 	snprintf(secret, sizeof(secret), "%s.secret", dir);
 	test_sh("echo 'TOPSECRET root:$6$hash' > '%s'", secret);
-	assert_int_equal(test_sh("cd '%s' && ln -sf '%s' proc/cmdline && ln -sf /dev/zero cpuid.raw && rm kmsg.txt && "
-				 "mkfifo kmsg.txt && mv sys/module sys/module.real && ln -s \"$PWD/sys/module.real\" sys/module",
-				 dir, secret), 0);
+	assert_int_equal(test_sh("cd '%s' && ln -sf '%s' proc/cmdline && ln -sf /dev/zero "
+				 "cpuid.raw && rm kmsg.txt && mkfifo kmsg.txt && mv sys/module "
+				 "sys/module.real && ln -s \"$PWD/sys/module.real\" sys/module",
+				 dir, secret),
+			 0);
 	snprintf(save, sizeof(save), "%s.saved", dir);
 	o.replay_dir = dir;
 	o.save_dir = save;
-	assert_int_equal(probe_run(&o, &rep, err, sizeof(err)), 0);	/* returns: no FIFO or /dev/zero hangs it */
+	assert_int_equal(probe_run(&o, &rep, err, sizeof(err)),
+			 0); /* returns: no FIFO or /dev/zero hangs it */
 	char *doc = probe_output_json(&rep);
 	assert_null(strstr(doc, "TOPSECRET"));
 	assert_non_null(strstr(rep.facts->problems, "cpuid.raw"));
@@ -256,12 +364,13 @@ static void test_hostile_recordings(void **state)
 	free(doc);
 	probe_report_free(&rep);
 	assert_int_equal(test_sh("! grep -rq TOPSECRET '%s'", save), 0);
-	assert_int_equal(test_sh("test \"$(stat -c %%a '%s')\" = 700", save), 0);	/* kernel log lines inside */
+	assert_int_equal(test_sh("test \"$(stat -c %%a '%s')\" = 700", save),
+			 0); /* kernel log lines inside */
 	test_sh("rm -rf '%s' '%s' '%s'", dir, save, secret);
 }
 
-/* --save only into a directory it made or an empty one of ours; anything else is refused before the run, and
- * nothing is said to be recorded that was not (issue 12, 1 and 15). */
+/* --save only into a directory it made or an empty one of ours; anything else is refused before the
+ * run, and nothing is said to be recorded that was not (issue 12, 1 and 15). */
 static void test_save_refuses(void **state)
 {
 	struct probe_options o = { .skip_functional = true };
@@ -285,15 +394,18 @@ static void test_save_refuses(void **state)
 		err[0] = '\0';
 		assert_true(probe_run(&o, &rep, err, sizeof(err)) < 0);
 		if (!strstr(err, bad[i].needle) || !strstr(err, path))
-			fail_msg("--save %s: \"%s\", expected \"%s\"", bad[i].name, err, bad[i].needle);
+			fail_msg("--save %s: \"%s\", expected \"%s\"", bad[i].name, err,
+				 bad[i].needle);
 	}
-	assert_int_equal(test_sh("test ! -e '%s/real/RECORDING'", dir), 0);	/* nothing written through the link */
+	assert_int_equal(test_sh("test ! -e '%s/real/RECORDING'", dir),
+			 0); /* nothing written through the link */
 	snprintf(path, sizeof(path), "%s/new", dir);
 	o.save_dir = path;
 	assert_int_equal(probe_run(&o, &rep, err, sizeof(err)), 0);
 	assert_string_equal(rep.save_error, "");
 	probe_report_free(&rep);
-	assert_int_equal(test_sh("test -s '%s/new/RECORDING' && test -s '%s/new/kvm.json'", dir, dir), 0);
+	assert_int_equal(
+		test_sh("test -s '%s/new/RECORDING' && test -s '%s/new/kvm.json'", dir, dir), 0);
 	test_sh("rm -rf '%s'", dir);
 }
 

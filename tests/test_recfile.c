@@ -1,4 +1,5 @@
-/* test_recfile: the recording's KEY=VALUE files and sysfs value parsers, including hostile input. */
+/* test_recfile: the recording's KEY=VALUE files and sysfs value parsers, including hostile input.
+ */
 #include "config.h"
 #include <errno.h>
 #include "tests/testutil.h"
@@ -6,9 +7,10 @@
 
 static void test_kv_msr_and_cpuid(void **state)
 {
-	static const char text[] = "version=0.6.2\n# comment\n0x3a=0x0000000000000005\n"
-				   "0x40000000=40000001 4b4d564b 564b4d56 0000004d\n0x48b=0017ffff00000000\n"
-				   "0xc0010114=error:No such file or directory\n";
+	static const char text[] = "version=0.6.2\n# "
+				   "comment\n0x3a=0x0000000000000005\n0x40000000=40000001 4b4d564b "
+				   "564b4d56 0000004d\n0x48b=0017ffff00000000\n0xc0010114=error:No "
+				   "such file or directory\n";
 	struct rec_kv *kv;
 	const struct rec_kv *r;
 
@@ -32,8 +34,16 @@ static void test_kv_msr_and_cpuid(void **state)
 static void test_kv_rejects_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"0x3a\n", "=5\n", "zz=5\n", "0x3a=\n", "0x3a=xyz\n", "0x3a=1 2 3 4 5\n", "0x1ffffffff=1\n",
-		"0x3a=1\x00" "2\n", "0x3a=123456789 1\n",
+		"0x3a\n",
+		"=5\n",
+		"zz=5\n",
+		"0x3a=\n",
+		"0x3a=xyz\n",
+		"0x3a=1 2 3 4 5\n",
+		"0x1ffffffff=1\n",
+		"0x3a=1\x00"
+		"2\n",
+		"0x3a=123456789 1\n",
 	};
 	struct rec_kv *kv = (struct rec_kv *)1;
 

@@ -1,5 +1,6 @@
-/* test_run_guests: `nestvisor run` on the project's own guests, as a user runs it: serial output, exit
- * statuses, multiboot info, SMP, the PM timer's rate, fw_cfg, reset, console input, hostile guests. */
+/* test_run_guests: `nestvisor run` on the project's own guests, as a user runs it: serial output,
+ * exit statuses, multiboot info, SMP, the PM timer's rate, fw_cfg, reset, console input, hostile
+ * guests. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +38,8 @@ static const char *builddir(void)
 static void skip_without_kvm(void)
 {
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		print_message("# SKIP: /dev/kvm is not usable here (%s): no guest can run\n", strerror(errno));
+		print_message("# SKIP: /dev/kvm is not usable here (%s): no guest can run\n",
+			      strerror(errno));
 		skip();
 	}
 }
@@ -90,7 +92,7 @@ static void run_vm(struct run *r, const char *input, double limit_s, const char 
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
-	fcntl(out[0], F_SETFL, O_NONBLOCK);	/* a detached VM may keep a copy of the write ends */
+	fcntl(out[0], F_SETFL, O_NONBLOCK); /* a detached VM may keep a copy of the write ends */
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	if (input && write(in[1], input, strlen(input)) < 0)
 		fail_msg("writing the guest's input: %s", strerror(errno));
@@ -107,7 +109,9 @@ static void run_vm(struct run *r, const char *input, double limit_s, const char 
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			drain(out[0], r->out, sizeof(r->out), &olen, r);
 			drain(err[0], r->err, sizeof(r->err), &elen, r);
-			r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1000 - WTERMSIG(st);	/* a crash equals no status */
+			r->status = WIFEXITED(st) ?
+				WEXITSTATUS(st) :
+				-1000 - WTERMSIG(st); /* a crash equals no status */
 			close(out[0]);
 			close(err[0]);
 			return;
@@ -120,14 +124,19 @@ static void run_vm(struct run *r, const char *input, double limit_s, const char 
 	r->status = -1;
 }
 
-#define RUN(r, input, limit, ...) \
-	run_vm(r, input, limit, (const char *const[]){ "nestvisor", "run", "--console", "stdio", __VA_ARGS__, NULL })
+#define RUN(r, input, limit, ...)                                                            \
+	run_vm(r, input, limit,                                                              \
+	       (const char *const[]){ "nestvisor", "run", "--console", "stdio", __VA_ARGS__, \
+				      NULL })
 
 static void expect(const struct run *r, int status, const char *in_out, const char *in_err)
 {
-	if (r->status != status || (in_out && !strstr(r->out, in_out)) || (in_err && !strstr(r->err, in_err)))
-		fail_msg("status %d (expected %d)\n--- stdout:\n%s\n--- stderr:\n%s\n--- expected \"%s\" / \"%s\"\n",
-			 r->status, status, r->out, r->err, in_out ? in_out : "", in_err ? in_err : "");
+	if (r->status != status || (in_out && !strstr(r->out, in_out)) ||
+	    (in_err && !strstr(r->err, in_err)))
+		fail_msg("status %d (expected %d)\n--- stdout:\n%s\n--- stderr:\n%s\n--- expected "
+			 "\"%s\" / \"%s\"\n",
+			 r->status, status, r->out, r->err, in_out ? in_out : "",
+			 in_err ? in_err : "");
 }
 
 static void test_run_serial_guest(void **state)
@@ -138,7 +147,8 @@ static void test_run_serial_guest(void **state)
 	skip_without_kvm();
 	RUN(&r, NULL, 20, "--kernel", "tests/guests/hello.elf");
 	expect(&r, 1, "Hello from a nestvisor guest!", NULL);	/* debug-exit 0 -> (0 << 1) | 1 */
-	assert_non_null(strstr(r.out, "vCPUs (fw_cfg): 1, RAM: 128 MiB, ACPI PM timer at port 0x00000608"));
+	assert_non_null(
+		strstr(r.out, "vCPUs (fw_cfg): 1, RAM: 128 MiB, ACPI PM timer at port 0x00000608"));
 }
 
 static void test_debug_exit_codes_propagate(void **state)
@@ -164,13 +174,16 @@ static void test_multiboot_info_and_module(void **state)
 	(void)state;
 	skip_without_kvm();
 	test_data_path(env, sizeof(env), "guest-env");
-	RUN(&r, NULL, 20, "--kernel", "tests/guests/mbinfo.elf", "--initrd", env, "--cmdline", "alpha beta");
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/mbinfo.elf", "--initrd", env, "--cmdline",
+	    "alpha beta");
 	expect(&r, 1, "cmdline=tests/guests/mbinfo.elf alpha beta", NULL);
-	assert_non_null(strstr(r.out, "mem_lower=639 mem_upper=130048"));	/* 128 MiB: (128 - 1) * 1024 KiB */
+	assert_non_null(strstr(
+		r.out, "mem_lower=639 mem_upper=130048")); /* 128 MiB: (128 - 1) * 1024 KiB */
 	assert_non_null(strstr(r.out, "mods=1"));
 	assert_non_null(strstr(r.out, "text=NESTVISOR_TEST_ENV=1"));
 	assert_non_null(strstr(r.out, "mmap 0x00100000 0x07f00000 type=1"));
-	assert_non_null(strstr(r.out, "mmap 0x000e0000 0x00020000 type=2"));	/* the BIOS area is reserved */
+	assert_non_null(
+		strstr(r.out, "mmap 0x000e0000 0x00020000 type=2")); /* the BIOS area is reserved */
 }
 
 static void test_every_cpu_starts(void **state)
@@ -186,7 +199,7 @@ static void test_every_cpu_starts(void **state)
 		snprintf(line, sizeof(line), "cpu %d up", i);
 		assert_non_null(strstr(r.out, line));
 	}
-	RUN(&r, NULL, 30, "--kernel", "tests/guests/smp.elf", "-smp", "2");	/* QEMU's spelling */
+	RUN(&r, NULL, 30, "--kernel", "tests/guests/smp.elf", "-smp", "2"); /* QEMU's spelling */
 	expect(&r, 5, "cpus up: 2 of 2", NULL);
 }
 
@@ -251,18 +264,23 @@ static void test_hostile_guests(void **state)
 	RUN(&r, NULL, 20, "--kernel", "tests/guests/spin.elf", "--timeout", "1");
 	expect(&r, 124, "spinning", "still running at its time limit, 1.0 s");
 	assert_true(now_ms() - t0 < 5000);
-	t0 = now_ms();	/* a hypercall livelocks inside KVM_RUN on a software KVM: the timeout must still end it */
+	/* a hypercall livelocks inside KVM_RUN on a software KVM: the timeout must still end it */
+	t0 = now_ms();
 	RUN(&r, NULL, 20, "--kernel", "tests/guests/vmcall.elf", "--timeout", "1");
-	/* a livelock ended by the timeout (software KVM), the hypercall answered and the guest's own end (4:
-	 * status 9), KVM refusing it (126), or its #UD unhandled by the guest (128): nothing else */
+	/* a livelock ended by the timeout (software KVM), the hypercall answered and the guest's
+	 * own end (4: status 9), KVM refusing it (126), or its #UD unhandled by the guest (128):
+	 * nothing else */
 	assert_true(r.status == 124 || r.status == 9 || r.status == 126 || r.status == 128);
 	assert_true(now_ms() - t0 < 5000);
 	RUN(&r, NULL, 20, "--kernel", "tests/guests/badmb.elf");
-	expect(&r, 2, NULL, "tests/guests/badmb.elf: multiboot header asks for 0xe0000000-0xe0100000, outside guest memory");
+	expect(&r, 2, NULL,
+	       "tests/guests/badmb.elf: multiboot header asks for 0xe0000000-0xe0100000, outside "
+	       "guest memory");
 }
 
-/* A multiboot guest linked at 16 KiB that drops to real mode and calls through a register: the multiboot
- * information must not land on its code (it did, at 0x9000: "in fn" never printed, or KVM met garbage). */
+/* A multiboot guest linked at 16 KiB that drops to real mode and calls through a register: the
+ * multiboot information must not land on its code (it did, at 0x9000: "in fn" never printed, or KVM
+ * met garbage). */
 static void test_low_multiboot_guest_in_real_mode(void **state)
 {
 	struct run r;
@@ -274,8 +292,9 @@ static void test_low_multiboot_guest_in_real_mode(void **state)
 	assert_non_null(strstr(r.out, "real mode: near call through a register returned"));
 }
 
-/* ACPI S3: the guest arms the RTC alarm and suspends; the platform parks it and, on the alarm, starts it in real
- * mode at the FACS waking vector with WAK_STS set (it used to hang: SLP_TYP was ignored and so was the alarm). */
+/* ACPI S3: the guest arms the RTC alarm and suspends; the platform parks it and, on the alarm,
+ * starts it in real mode at the FACS waking vector with WAK_STS set (it used to hang: SLP_TYP was
+ * ignored and so was the alarm). */
 static void test_acpi_s3_suspend_resume(void **state)
 {
 	struct run r;
@@ -310,7 +329,8 @@ static void test_flat_binary(void **state)
 
 	(void)state;
 	skip_without_kvm();
-	RUN(&r, NULL, 20, "--kernel", "tests/guests/hello.bin", "--load-addr", "0x100000", "--entry", "0x100010");
+	RUN(&r, NULL, 20, "--kernel", "tests/guests/hello.bin", "--load-addr", "0x100000",
+	    "--entry", "0x100010");
 	expect(&r, 1, "Hello from a nestvisor guest!", NULL);
 }
 
@@ -320,7 +340,8 @@ static void test_exit_statistics(void **state)
 
 	(void)state;
 	skip_without_kvm();
-	RUN(&r, NULL, 30, "--kernel", "tests/guests/portloop.elf", "--cmdline", "count=5000", "--stats");
+	RUN(&r, NULL, 30, "--kernel", "tests/guests/portloop.elf", "--cmdline", "count=5000",
+	    "--stats");
 	expect(&r, 1, NULL, "0x0080 post                          5000");
 	assert_non_null(strstr(r.err, "0x00f4 debug-exit                       1"));
 	assert_non_null(strstr(r.err, "exits: 5001 in"));
@@ -329,7 +350,8 @@ static void test_exit_statistics(void **state)
 #define NV(r, ...) run_vm(r, NULL, 20, (const char *const[]){ "nestvisor", __VA_ARGS__, NULL })
 
 /* A VM started with --detach, its control socket in a fresh runtime directory (dir). */
-static void start_detached(struct run *r, char *dir, size_t len, const char *kernel, const char *name)
+static void start_detached(struct run *r, char *dir, size_t len, const char *kernel,
+			   const char *name)
 {
 	char said[96];
 
@@ -341,8 +363,8 @@ static void start_detached(struct run *r, char *dir, size_t len, const char *ker
 	expect(r, 0, said, NULL);
 }
 
-/* S3 with no alarm armed: `ps` shows the VM suspended until the control socket's resume wakes it (as QEMU's
- * system_wakeup), and it resumes at its waking vector. */
+/* S3 with no alarm armed: `ps` shows the VM suspended until the control socket's resume wakes it
+ * (as QEMU's system_wakeup), and it resumes at its waking vector. */
 static void test_acpi_s3_woken_by_resume(void **state)
 {
 	char dir[256], sock[300];
@@ -353,7 +375,8 @@ static void test_acpi_s3_woken_by_resume(void **state)
 	skip_without_kvm();
 	test_mkdtemp(dir, sizeof(dir));
 	setenv("XDG_RUNTIME_DIR", dir, 1);
-	NV(&r, "run", "--kernel", "tests/guests/s3.elf", "--cmdline", "noalarm", "--name", "s3-test", "--detach");
+	NV(&r, "run", "--kernel", "tests/guests/s3.elf", "--cmdline", "noalarm", "--name",
+	   "s3-test", "--detach");
 	expect(&r, 0, "VM s3-test running in the background", NULL);
 	snprintf(sock, sizeof(sock), "%s/nestvisor/s3-test.sock", dir);
 	for (int i = 0; i < 100 && !(reply && strstr(reply, "\"suspended\"")); i++) {
@@ -377,7 +400,8 @@ static void test_acpi_s3_woken_by_resume(void **state)
 	unsetenv("XDG_RUNTIME_DIR");
 }
 
-/* A detached VM through its control socket: ps, stats, pause/resume, stop; then kill -9 and a stale socket. */
+/* A detached VM through its control socket: ps, stats, pause/resume, stop; then kill -9 and a stale
+ * socket. */
 static void test_control_socket(void **state)
 {
 	char dir[256], sock[300];
@@ -403,7 +427,8 @@ static void test_control_socket(void **state)
 	reply = vmm_control_request(sock, "bogus", 2000);
 	assert_non_null(strstr(reply, "unknown command"));
 	free(reply);
-	/* clients that leave before their answer (a TUI quitting mid-refresh): the VMM must not die of SIGPIPE */
+	/* clients that leave before their answer (a TUI quitting mid-refresh): the VMM must not die
+	 * of SIGPIPE */
 	for (int i = 0; i < 5; i++) {
 		struct sockaddr_un a = { .sun_family = AF_UNIX };
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -417,7 +442,8 @@ static void test_control_socket(void **state)
 	/* the serial console through the socket: its history (spin prints a line) and input */
 	reply = vmm_control_call(sock, "{\"cmd\":\"console\",\"from\":0}", 2000);
 	assert_non_null(reply);
-	assert_non_null(strstr(reply, "\"data\":\"spinning\\n\""));	/* printed before anyone asked */
+	assert_non_null(
+		strstr(reply, "\"data\":\"spinning\\n\"")); /* printed before anyone asked */
 	assert_non_null(strstr(reply, "\"next\":9"));
 	assert_non_null(strstr(reply, "\"lost\":0"));
 	free(reply);
@@ -433,7 +459,8 @@ static void test_control_socket(void **state)
 		usleep(20000);
 	assert_int_equal(kill(pid, 0), -1);	/* the VMM process is gone */
 	assert_int_equal(access(sock, F_OK), -1);	/* and took its socket with it */
-	/* a VMM killed outright leaves its socket behind: ps removes it, and the name is free again */
+	/* a VMM killed outright leaves its socket behind: ps removes it, and the name is free again
+	 */
 	NV(&r, "run", "--kernel", "tests/guests/spin.elf", "--name", "ctl-test", "--detach");
 	pid = atoi(strstr(r.out, "(pid ") + 5);
 	kill(pid, SIGKILL);
@@ -449,7 +476,8 @@ static void test_control_socket(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
-/* nestvisor console NAME: a detached VM's console history, then live, what is typed going to the guest. */
+/* nestvisor console NAME: a detached VM's console history, then live, what is typed going to the
+ * guest. */
 static void test_console_command(void **state)
 {
 	char dir[256];
@@ -465,9 +493,11 @@ static void test_console_command(void **state)
 	unsetenv("XDG_RUNTIME_DIR");
 }
 
-/* A guest that is itself a hypervisor (tests/guests/svm.c). Where the probe says this host allows nesting on
- * AMD-V, --nested auto and on give it SVM and its L3 runs to the HLT that ends it; elsewhere it sees no SVM and
- * --nested on is refused before the VM starts, with the probe's own reason. --nested off hides SVM everywhere. */
+/* A guest that is itself a hypervisor (tests/guests/svm.c). Where the probe says this host allows
+ * nesting on AMD-V, --nested auto and on give it SVM and its L3 runs to the HLT that ends it;
+ * elsewhere it sees no SVM and
+ * --nested on is refused before the VM starts, with the probe's own reason. --nested off hides SVM
+ * everywhere. */
 static void test_guest_hypervisor(void **state)
 {
 	struct probe_nested n;
@@ -486,18 +516,22 @@ static void test_guest_hypervisor(void **state)
 		expect(&r, 5, "svm: no SVM in CPUID", NULL);	/* debug-exit 2 */
 	RUN(&r, NULL, 120, "--kernel", "tests/guests/svm.elf", "--nested", "off", "--stats");
 	expect(&r, 5, "svm: no SVM in CPUID", "nested: off");
-	RUN(&r, NULL, 120, "--kernel", "tests/guests/svm.elf", "--nested", "on", "--stats", "--cmdline", "loops=3000");
+	RUN(&r, NULL, 120, "--kernel", "tests/guests/svm.elf", "--nested", "on", "--stats",
+	    "--cmdline", "loops=3000");
 	if (n.possible) {
 		expect(&r, svm ? 1 : 5, svm ? "svm: L3 made 3000 VMMCALL exits, then exit code 0x00000078 (HLT)" : NULL,
 		       "nested: on");
 	} else {
-		expect(&r, 2, NULL, "nested guests were asked for (on), but this host cannot give guests a hypervisor of their own");
+		expect(&r, 2, NULL,
+		       "nested guests were asked for (on), but this host cannot give guests a "
+		       "hypervisor of their own");
 		assert_non_null(strstr(r.err, n.why));
 	}
 }
 
-/* A hostile virtio driver: a descriptor loop, a ring and a buffer outside guest RAM. The device says
- * NEEDS_RESET each time (the VMM says why, once), serves a proper request after each reset, and the VM goes on. */
+/* A hostile virtio driver: a descriptor loop, a ring and a buffer outside guest RAM. The device
+ * says NEEDS_RESET each time (the VMM says why, once), serves a proper request after each reset,
+ * and the VM goes on. */
 static void test_hostile_virtio_driver(void **state)
 {
 	struct run r;
@@ -505,16 +539,23 @@ static void test_hostile_virtio_driver(void **state)
 	(void)state;
 	skip_without_kvm();
 	RUN(&r, NULL, 120, "--kernel", "tests/guests/virtio-hostile.elf", "--rng");
-	expect(&r, 1, "virtio-hostile: 3 hostile queues refused; the device served a proper request after each reset",
-	       "virtio-rng: queue 0: a chain longer than the queue (a loop); the device needs a reset");
-	assert_non_null(strstr(r.err, "a ring lies outside guest RAM"));	/* at queue enable: its own message */
-	assert_non_null(strstr(r.out, "the PCI_CFG window reads and writes BAR0; bad accesses read as nothing"));
+	expect(&r, 1,
+	       "virtio-hostile: 3 hostile queues refused; the device served a proper request after "
+	       "each reset",
+	       "virtio-rng: queue 0: a chain longer than the queue (a loop); the device needs a "
+	       "reset");
+	assert_non_null(strstr(
+		r.err, "a ring lies outside guest RAM")); /* at queue enable: its own message */
+	assert_non_null(strstr(r.out,
+			       "the PCI_CFG window reads and writes BAR0; bad accesses read as "
+			       "nothing"));
 	RUN(&r, NULL, 60, "--kernel", "tests/guests/virtio-hostile.elf");
 	expect(&r, 5, "no virtio-rng device", NULL);
 }
 
-/* --net: a VM with user networking starts (libslirp loaded only then); bad specs and a missing libslirp are
- * refused before the VM starts, saying what to do. (The network itself is tested in tests/svmhost/t-net.sh.) */
+/* --net: a VM with user networking starts (libslirp loaded only then); bad specs and a missing
+ * libslirp are refused before the VM starts, saying what to do. (The network itself is tested in
+ * tests/svmhost/t-net.sh.) */
 static void test_net_options(void **state)
 {
 	struct run r;
@@ -537,8 +578,9 @@ static void test_net_options(void **state)
 	expect(&r, 1, "Hello from a nestvisor guest!", "virtio-net");
 }
 
-/* --net tap: the tap is made for the VM and gone after it; vhost=on refused where there is no vhost-net; as
- * another user than root, the refusal says how root makes a tap theirs. (Frames: tests/svmhost/t-net.sh.) */
+/* --net tap: the tap is made for the VM and gone after it; vhost=on refused where there is no
+ * vhost-net; as another user than root, the refusal says how root makes a tap theirs. (Frames:
+ * tests/svmhost/t-net.sh.) */
 static void test_net_tap(void **state)
 {
 	struct run r;
@@ -555,7 +597,8 @@ static void test_net_tap(void **state)
 		return;
 	}
 	expect(&r, 1, "Hello from a nestvisor guest!", "virtio-net ");
-	assert_int_equal(access("/sys/class/net/nvtest0", F_OK), -1);	/* made for the VM, gone with it */
+	assert_int_equal(access("/sys/class/net/nvtest0", F_OK),
+			 -1); /* made for the VM, gone with it */
 	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--net", "tap=nvtest0,vhost=on");
 	if (access("/dev/vhost-net", R_OK | W_OK) < 0)
 		expect(&r, 2, NULL, "vhost=on: /dev/vhost-net: ");
@@ -563,7 +606,8 @@ static void test_net_tap(void **state)
 		expect(&r, 1, "Hello from a nestvisor guest!", NULL);
 }
 
-/* --disk's options: refused with what it takes; the I/O path each aio= chooses, as --stats names it. */
+/* --disk's options: refused with what it takes; the I/O path each aio= chooses, as --stats names
+ * it. */
 static void test_disk_options(void **state)
 {
 	char img[] = "/tmp/nv-disk-XXXXXX", spec[64];
@@ -584,7 +628,8 @@ static void test_disk_options(void **state)
 	snprintf(spec, sizeof(spec), "%s,aio=io_uring", img);
 	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--disk", spec, "--stats");
 	expect(&r, 1, "Hello from a nestvisor guest!", "virtio-blk vda io_uring");
-	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--disk", img, "--stats");	/* page cache: preadv */
+	RUN(&r, NULL, 60, "--kernel", "tests/guests/hello.elf", "--disk", img,
+	    "--stats"); /* page cache: preadv */
 	expect(&r, 1, "Hello from a nestvisor guest!", "virtio-blk vda ");
 	assert_null(strstr(r.err, "vda io_uring"));
 	unlink(img);

@@ -56,7 +56,8 @@ static void test_sparkline(void **state)
 	assert_string_equal(b, " ");	/* all quiet */
 }
 
-/* The console view's small terminal: lines, CR overwrites, backspace, tabs, escape sequences dropped. */
+/* The console view's small terminal: lines, CR overwrites, backspace, tabs, escape sequences
+ * dropped. */
 static void test_console_feed(void **state)
 {
 	static const char out[] = "booting\r\nab\bc\x1b[1;32mok\x1b[0m\n\tx\rY\nlast";
@@ -70,7 +71,8 @@ static void test_console_feed(void **state)
 	assert_string_equal(tui_term_line(3), "booting");
 	assert_null(tui_term_line(4));
 
-	char wide[300];	/* a line wider than the terminal wraps; only the last 1000 lines are kept */
+	/* a line wider than the terminal wraps; only the last 1000 lines are kept */
+	char wide[300];
 	memset(wide, 'a', sizeof(wide));
 	tui_term_reset();
 	tui_term_feed(wide, sizeof(wide));

@@ -1,5 +1,5 @@
-/* test_vmm_boot: the loaders against their protocols (Linux boot.rst, multiboot 0.6.96, PVH start_info),
- * and their refusal of corrupt images, with messages that name the file. */
+/* test_vmm_boot: the loaders against their protocols (Linux boot.rst, multiboot 0.6.96, PVH
+ * start_info), and their refusal of corrupt images, with messages that name the file. */
 #include "config.h"
 #include <elf.h>
 #include <errno.h>
@@ -35,11 +35,13 @@ static uint8_t *make_bzimage(size_t *len, uint16_t version, uint16_t xloadflags)
 	return b;
 }
 
-static int load(struct vmm_mem *m, const uint8_t *img, size_t len, const char *initrd, const char *cmdline,
-		struct vmm_boot *b, char *err)
+static int load(struct vmm_mem *m, const uint8_t *img, size_t len, const char *initrd,
+		const char *cmdline, struct vmm_boot *b, char *err)
 {
-	struct vmm_boot_opts o = { .kernel = { "test-kernel", img, len }, .cmdline = cmdline,
-				   .initrd = { "test-initrd", (const uint8_t *)initrd, initrd ? strlen(initrd) : 0 },
+	struct vmm_boot_opts o = { .kernel = { "test-kernel", img, len },
+				   .cmdline = cmdline,
+				   .initrd = { "test-initrd", (const uint8_t *)initrd,
+					       initrd ? strlen(initrd) : 0 },
 				   .initrd_path = "test-initrd" };
 	return vmm_boot_load(m, &o, b, err, 512);
 }
@@ -68,7 +70,8 @@ static void test_bzimage_zero_page(void **state)
 	uint32_t rd = rd32(zp + 0x218), rs = rd32(zp + 0x21c);
 	assert_int_equal(rs, 14);
 	assert_int_equal(rd & 0xfff, 0);		/* page aligned */
-	assert_true(rd >= 0x100000 + 0x10000 && rd + rs <= MEM);	/* above the kernel's init_size, inside RAM */
+	assert_true(rd >= 0x100000 + 0x10000 &&
+		    rd + rs <= MEM); /* above the kernel's init_size, inside RAM */
 	assert_memory_equal(vmm_mem_ptr(&m, rd, rs), "INITRD-CONTENT", 14);
 	/* e820: low RAM, reserved, the BIOS area reserved, RAM from 1 MiB to the end */
 	assert_int_equal(zp[0x1e8], 4);
@@ -99,15 +102,19 @@ static void test_bzimage_refused(void **state)
 	assert_int_equal(vmm_mem_init(&m, MEM), 0);
 	img = make_bzimage(&len, 0x0206, 0);		/* boot protocol 2.06: no 64-bit entry */
 	assert_int_equal(load(&m, img, len, NULL, NULL, &b, err), -ENOEXEC);
-	assert_non_null(strstr(err, "test-kernel: this bzImage (boot protocol 2.06) has no 64-bit entry point"));
+	assert_non_null(strstr(err,
+			       "test-kernel: this bzImage (boot protocol 2.06) has no 64-bit entry "
+			       "point"));
 	free(img);
 	img = make_bzimage(&len, 0x020f, 1);
-	assert_int_equal(load(&m, img, 0x300, NULL, NULL, &b, err), -ENOEXEC);	/* truncated in the setup */
+	assert_int_equal(load(&m, img, 0x300, NULL, NULL, &b, err),
+			 -ENOEXEC); /* truncated in the setup */
 	assert_non_null(strstr(err, "truncated bzImage"));
 	char big[4096];
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(load(&m, img, len, NULL, big, &b, err), -E2BIG);	/* longer than cmdline_size */
+	assert_int_equal(load(&m, img, len, NULL, big, &b, err),
+			 -E2BIG); /* longer than cmdline_size */
 	free(img);
 	vmm_mem_free(&m);
 }
@@ -173,12 +180,15 @@ static void test_multiboot_info(void **state)
 	free(img);
 }
 
-/* Images below 1 MiB: the info area and the module never land on the image, nor the module on the info. */
+/* Images below 1 MiB: the info area and the module never land on the image, nor the module on the
+ * info. */
 static void test_multiboot_low_images(void **state)
 {
-	static const struct { uint32_t paddr, memsz; uint64_t info; } cases[] = {
-		{ 0x4000, 0x5800, 0xa000 },	/* covers 0x9000 (kvm-unit-tests' realmode): info after the image */
-		{ 0x1000, 0x2000, BOOT_INFO },	/* ends below 0x9000: info where it always is */
+	static const struct { uint32_t paddr, memsz; uint64_t info;
+	} cases[] = {
+		{ 0x4000, 0x5800,
+		  0xa000 }, /* covers 0x9000 (kvm-unit-tests' realmode): info after the image */
+		{ 0x1000, 0x2000, BOOT_INFO }, /* ends below 0x9000: info where it always is */
 	};
 	struct vmm_mem m;
 	struct vmm_boot b;
@@ -194,7 +204,8 @@ static void test_multiboot_low_images(void **state)
 		assert_int_equal(b.rbx, cases[i].info);
 		const uint8_t *info = vmm_mem_ptr(&m, b.rbx, 52);
 		const uint8_t *mod = vmm_mem_ptr(&m, rd32(info + 24), 16);
-		assert_true(rd32(info + 16) >= b.rbx && rd32(info + 16) < b.rbx + BOOT_INFO_SIZE);	/* cmdline */
+		assert_true(rd32(info + 16) >= b.rbx &&
+			    rd32(info + 16) < b.rbx + BOOT_INFO_SIZE); /* cmdline */
 		assert_true(rd32(mod) >= end && rd32(mod) >= b.rbx + BOOT_INFO_SIZE);
 		assert_string_equal((const char *)vmm_mem_ptr(&m, rd32(mod), 6), "ENV=1\n");
 		vmm_mem_free(&m);
@@ -214,13 +225,16 @@ static void test_multiboot_refused(void **state)
 	assert_int_equal(vmm_mem_init(&m, MEM), 0);
 	img = make_mb_elf(&len, 0x7fff0000, 0x1000);		/* beyond 64 MiB of RAM */
 	assert_int_equal(load(&m, img, len, NULL, NULL, &b, err), -EFAULT);
-	assert_non_null(strstr(err, "test-kernel: segment 0 (0x7fff0000-0x7fff1000) is outside guest memory"));
+	assert_non_null(strstr(err,
+			       "test-kernel: segment 0 (0x7fff0000-0x7fff1000) is outside guest "
+			       "memory"));
 	free(img);
 	img = make_mb_elf(&len, 0x200000, 0x1000);
-	((Elf32_Phdr *)(img + sizeof(Elf32_Ehdr)))->p_filesz = 0x100000;	/* segment beyond the file */
+	((Elf32_Phdr *)(img + sizeof(Elf32_Ehdr)))->p_filesz =
+		0x100000; /* segment beyond the file */
 	assert_int_equal(load(&m, img, len, NULL, NULL, &b, err), -ENOEXEC);
 	assert_non_null(strstr(err, "lies outside the file"));
-	((Elf32_Ehdr *)img)->e_phoff = 0xfffffff0;			/* program headers beyond the file */
+	((Elf32_Ehdr *)img)->e_phoff = 0xfffffff0; /* program headers beyond the file */
 	assert_int_equal(load(&m, img, len, NULL, NULL, &b, err), -ENOEXEC);
 	assert_non_null(strstr(err, "truncated or corrupt ELF"));
 	free(img);
@@ -250,7 +264,11 @@ static void test_pvh_start_info(void **state)
 	eh->e_phoff = sizeof(*eh);
 	eh->e_phentsize = sizeof(*ph);
 	eh->e_phnum = 2;
-	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x1000, .p_paddr = 0x1000000, .p_filesz = 0x1000, .p_memsz = 0x1000 };
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
+			      .p_offset = 0x1000,
+			      .p_paddr = 0x1000000,
+			      .p_filesz = 0x1000,
+			      .p_memsz = 0x1000 };
 	ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = 0x2000, .p_filesz = sizeof(note) - 4 };
 	memcpy(b + 0x2000, note, sizeof(note));
 	assert_int_equal(vmm_mem_init(&m, MEM), 0);

@@ -1,6 +1,6 @@
-/* test_vmm_unpack: a bzImage's kernel unpacked on the host as its own decompressor would (ELF segments, KASLR,
- * relocations), kept in a cache directory that is never trusted blindly, and every bad input turned back to
- * the guest's own decompressor with a note, never a failed boot. */
+/* test_vmm_unpack: a bzImage's kernel unpacked on the host as its own decompressor would (ELF
+ * segments, KASLR, relocations), kept in a cache directory that is never trusted blindly, and every
+ * bad input turned back to the guest's own decompressor with a note, never a failed boot. */
 #include "config.h"
 #include <dirent.h>
 #include <elf.h>
@@ -26,11 +26,13 @@
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
-/* vmlinux.bin and its relocations as the kernel build appends them: one segment at LINK, holding a 64-bit, a
- * 32-bit and an inverse 32-bit reference to be relocated. tag makes kernels differ. */
+/* vmlinux.bin and its relocations as the kernel build appends them: one segment at LINK, holding a
+ * 64-bit, a 32-bit and an inverse 32-bit reference to be relocated. tag makes kernels differ. */
 static uint8_t *make_vmlinux(size_t *len, uint32_t reloc32, uint32_t tag)
 {
-	const uint32_t relocs[] = { 0, 0x81000010, 0, 0x81000030, 0, reloc32 ? reloc32 : 0x81000020 };
+	const uint32_t relocs[] = {
+		0, 0x81000010, 0, 0x81000030, 0, reloc32 ? reloc32 : 0x81000020
+	};
 	size_t elf = SEG_OFF + SEG_LEN;
 	uint8_t *b = calloc(1, elf + sizeof(relocs));
 	Elf64_Ehdr *eh = (Elf64_Ehdr *)b;
@@ -72,14 +74,17 @@ static uint8_t *make_vmlinux(size_t *len, uint32_t reloc32, uint32_t tag)
 static size_t compress_xz(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
 	size_t pos = 0;
-	assert_int_equal(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, in, len, out, &pos, cap), LZMA_OK);
+	assert_int_equal(
+		lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, in, len, out, &pos, cap),
+		LZMA_OK);
 	return pos;
 }
 
 static size_t compress_gzip(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
 	z_stream z = { 0 };
-	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+			 Z_OK);
 	z.next_in = (Bytef *)in;
 	z.avail_in = (uInt)len;
 	z.next_out = out;
@@ -90,14 +95,15 @@ static size_t compress_gzip(const uint8_t *in, size_t len, uint8_t *out, size_t 
 	return n;
 }
 
-/* A bzImage around a compressed vmlinux.bin: setup header, then payload_offset bytes of decompressor, the
- * payload, and the unpacked length the build appends to it. */
+/* A bzImage around a compressed vmlinux.bin: setup header, then payload_offset bytes of
+ * decompressor, the payload, and the unpacked length the build appends to it. */
 static uint8_t *make_bzimage(size_t *len, const uint8_t *vmlinux, size_t vlen, bool gzip)
 {
 	size_t setup = 2 * 512, poff = 0x200, cap = vlen + 4096;
 	uint8_t *b = calloc(1, setup + poff + cap + 4);
 	uint16_t version = 0x020f, xlf = 1;
-	uint32_t initrd_max = 0x37ffffff, cmdline_size = 2047, init_size = INIT_SIZE, align = 0x200000;
+	uint32_t initrd_max = 0x37ffffff, cmdline_size = 2047, init_size = INIT_SIZE,
+		 align = 0x200000;
 	uint64_t pref = LINK;
 
 	b[0x1f1] = 1;
@@ -115,7 +121,8 @@ static uint8_t *make_bzimage(size_t *len, const uint8_t *vmlinux, size_t vlen, b
 	memcpy(b + 0x258, &pref, 8);
 	memcpy(b + 0x260, &init_size, 4);
 	memset(b + setup, 0x90, poff);
-	size_t c = gzip ? compress_gzip(vmlinux, vlen, b + setup + poff, cap) : compress_xz(vmlinux, vlen, b + setup + poff, cap);
+	size_t c = gzip ? compress_gzip(vmlinux, vlen, b + setup + poff, cap) :
+			  compress_xz(vmlinux, vlen, b + setup + poff, cap);
 	uint32_t ulen = (uint32_t)vlen, plen = (uint32_t)c + 4, po = (uint32_t)poff;
 	memcpy(b + setup + poff + c, &ulen, 4);
 	memcpy(b + 0x248, &po, 4);
@@ -145,11 +152,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int boot(struct fixture *f, const uint8_t *img, size_t len, const char *cmdline, const char *cache,
-		struct vmm_boot *b)
+static int boot(struct fixture *f, const uint8_t *img, size_t len, const char *cmdline,
+		const char *cache, struct vmm_boot *b)
 {
 	char err[512] = "";
-	struct vmm_boot_opts o = { .kernel = { "test-bzImage", img, len }, .cmdline = cmdline, .unpack_cache = cache };
+	struct vmm_boot_opts o = { .kernel = { "test-bzImage", img, len },
+				   .cmdline = cmdline,
+				   .unpack_cache = cache };
 
 	memset(vmm_mem_ptr(&f->m, 0, MEM), 0, MEM);
 	int rc = vmm_boot_load(&f->m, &o, b, err, sizeof(err));
@@ -158,7 +167,8 @@ static int boot(struct fixture *f, const uint8_t *img, size_t len, const char *c
 	return rc;
 }
 
-/* The image is where the entry says, aligned, and its references were moved by one delta that fits. */
+/* The image is where the entry says, aligned, and its references were moved by one delta that fits.
+ */
 static void check_relocated(struct fixture *f, const struct vmm_boot *b, bool kaslr)
 {
 	uint64_t phys = b->entry - ENTRY_OFF;
@@ -173,7 +183,8 @@ static void check_relocated(struct fixture *f, const struct vmm_boot *b, bool ka
 	assert_true(delta < (1ull << 30));
 	assert_int_equal(rd32(img + 0x20), (uint32_t)(0x81000200 + delta));
 	assert_int_equal((int32_t)rd32(img + 0x30), (int32_t)(0x1234 - (uint32_t)delta));
-	assert_int_equal(!!(zp[0x211] & 0x2), kaslr);	/* KASLR_FLAG: the kernel randomizes its memory too */
+	assert_int_equal(!!(zp[0x211] & 0x2),
+			 kaslr); /* KASLR_FLAG: the kernel randomizes its memory too */
 	if (!kaslr)
 		assert_true(phys == LINK && delta == 0);
 	assert_int_equal(b->image_end, phys + INIT_SIZE);
@@ -233,10 +244,12 @@ static void test_unpack_then_cache(void **state)
 	assert_int_equal(boot(f, img, len, "console=ttyS0 nokaslr quiet", f->cache, &b), 0);
 	assert_int_equal(b.unpacked, VMM_UNPACK_CACHED);
 	check_relocated(f, &b, false);
-	assert_int_equal(boot(f, img, len, "nokaslrx", f->cache, &b), 0);	/* only the whole word counts */
+	assert_int_equal(boot(f, img, len, "nokaslrx", f->cache, &b),
+			 0); /* only the whole word counts */
 	check_relocated(f, &b, true);
 
-	assert_int_equal(boot(f, img, len, NULL, NULL, &b), 0);	/* no cache: the guest decompresses */
+	assert_int_equal(boot(f, img, len, NULL, NULL, &b),
+			 0); /* no cache: the guest decompresses */
 	assert_int_equal(b.unpacked, VMM_UNPACK_NONE);
 	assert_int_equal(b.entry, 0x100200);
 	free(v);
@@ -257,8 +270,8 @@ static void test_unpack_gzip(void **state)
 	free(img);
 }
 
-/* KASLR must actually vary: over 16 boots the kernel lands in more than one place (all in one place has a
- * probability below 1e-20 with this image's 23 physical and 503 virtual slots). */
+/* KASLR must actually vary: over 16 boots the kernel lands in more than one place (all in one place
+ * has a probability below 1e-20 with this image's 23 physical and 503 virtual slots). */
 static void test_unpack_randomizes(void **state)
 {
 	struct fixture *f = *state;
@@ -270,7 +283,8 @@ static void test_unpack_randomizes(void **state)
 
 	for (int i = 0; i < 16; i++) {
 		assert_int_equal(boot(f, img, len, "", f->cache, &b), 0);
-		uint64_t phys = b.entry - ENTRY_OFF, virt = rd64((uint8_t *)vmm_mem_ptr(&f->m, phys + 0x10, 8));
+		uint64_t phys = b.entry - ENTRY_OFF,
+			 virt = rd64((uint8_t *)vmm_mem_ptr(&f->m, phys + 0x10, 8));
 		if (i == 0) {
 			first_phys = phys;
 			first_v = virt;
@@ -317,8 +331,8 @@ static void test_unpack_bad_cache_file(void **state)
 	free(img);
 }
 
-/* A cache directory we cannot trust is not used; the boot goes on through the guest's decompressor and the
- * note names the directory. */
+/* A cache directory we cannot trust is not used; the boot goes on through the guest's decompressor
+ * and the note names the directory. */
 static void test_unpack_untrusted_dir(void **state)
 {
 	struct fixture *f = *state;
@@ -346,8 +360,8 @@ static void test_unpack_untrusted_dir(void **state)
 	free(img);
 }
 
-/* Relocations that point outside the image, a payload that does not decompress, a length that lies: each is
- * refused before anything is applied, and the bzImage boots as it is. */
+/* Relocations that point outside the image, a payload that does not decompress, a length that lies:
+ * each is refused before anything is applied, and the bzImage boots as it is. */
 static void test_unpack_refuses_bad_kernels(void **state)
 {
 	struct fixture *f = *state;
@@ -370,7 +384,7 @@ static void test_unpack_refuses_bad_kernels(void **state)
 	assert_int_equal(b.unpacked, VMM_UNPACK_NONE);
 	assert_non_null(strstr(b.note, "did not decompress"));
 	img[poff + 40] ^= 0xff;
-	uint32_t huge = 0xfffffff0;				/* unpacked length beyond guest memory */
+	uint32_t huge = 0xfffffff0; /* unpacked length beyond guest memory */
 	memcpy(img + len - 4, &huge, 4);
 	assert_int_equal(boot(f, img, len, "", f->cache, &b), 0);
 	assert_int_equal(b.unpacked, VMM_UNPACK_NONE);
@@ -408,7 +422,7 @@ static void test_unpack_cache_dir(void **state)
 	setenv("XDG_CACHE_HOME", "/x/cache", 1);
 	vmm_unpack_cache_dir(buf, sizeof(buf));
 	assert_string_equal(buf, "/x/cache/nestvisor/kernels");
-	setenv("XDG_CACHE_HOME", "relative", 1);		/* the spec: relative paths are ignored */
+	setenv("XDG_CACHE_HOME", "relative", 1); /* the spec: relative paths are ignored */
 	setenv("HOME", "/home/u", 1);
 	vmm_unpack_cache_dir(buf, sizeof(buf));
 	assert_string_equal(buf, "/home/u/.cache/nestvisor/kernels");
@@ -417,7 +431,8 @@ static void test_unpack_cache_dir(void **state)
 	vmm_unpack_cache_dir(buf, sizeof(buf));
 	struct passwd *pw = getpwuid(geteuid());
 	char want[600];
-	snprintf(want, sizeof(want), "%s/.cache/nestvisor/kernels", pw && pw->pw_dir ? pw->pw_dir : "");
+	snprintf(want, sizeof(want), "%s/.cache/nestvisor/kernels",
+		 pw && pw->pw_dir ? pw->pw_dir : "");
 	assert_string_equal(buf, pw && pw->pw_dir && pw->pw_dir[0] == '/' ? want : "");
 }
 

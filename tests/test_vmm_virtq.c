@@ -1,6 +1,6 @@
-/* test_vmm_virtq: the virtqueue walker against crafted rings: well-formed chains (direct and indirect, gather
- * and scatter, interrupt suppression), and every hostile shape a driver could write, each one breaking the
- * queue with its reason instead of crashing or looping. */
+/* test_vmm_virtq: the virtqueue walker against crafted rings: well-formed chains (direct and
+ * indirect, gather and scatter, interrupt suppression), and every hostile shape a driver could
+ * write, each one breaking the queue with its reason instead of crashing or looping. */
 #include "config.h"
 #include <errno.h>
 #include "tests/testutil.h"
@@ -35,7 +35,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void desc(struct fx *f, uint64_t table, int i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+static void desc(struct fx *f, uint64_t table, int i, uint64_t addr, uint32_t len, uint16_t flags,
+		 uint16_t next)
 {
 	uint8_t *d = vmm_mem_ptr(&f->m, table + 16 * (uint64_t)i, 16);
 
@@ -81,12 +82,15 @@ static void test_chain_roundtrip(void **state)
 	assert_int_equal(f->c.nin, 2);
 	assert_int_equal(f->c.out_len, 16);
 	assert_int_equal(f->c.in_len, 20);
-	assert_int_equal(virtq_gather(&f->c, 4, out, sizeof(out)), 12);	/* across both readable buffers */
+	assert_int_equal(virtq_gather(&f->c, 4, out, sizeof(out)),
+			 12); /* across both readable buffers */
 	assert_memory_equal(out, "est!-second-", 12);
-	assert_int_equal(virtq_scatter(&f->c, 0, "0123456789abcdefghijKL", 22), 20);	/* no more than fits */
+	assert_int_equal(virtq_scatter(&f->c, 0, "0123456789abcdefghijKL", 22),
+			 20); /* no more than fits */
 	memcpy(in, vmm_mem_ptr(&f->m, BUFS + 0x300, 10), 10);
 	assert_memory_equal(in, "abcdefghij", 10);
-	assert_true(virtq_push(&f->m, &f->q, f->c.head, 20));	/* the driver did not ask for silence */
+	assert_true(
+		virtq_push(&f->m, &f->q, f->c.head, 20)); /* the driver did not ask for silence */
 	uint32_t *u = vmm_mem_ptr(&f->m, USED, 6 + 8 * QSZ);
 	assert_int_equal(((uint16_t *)u)[1], 1);		/* used idx */
 	assert_int_equal(u[1], 0);
@@ -156,7 +160,9 @@ static void test_hostile_rings(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *n = cases[i].name;
 		memset(vmm_mem_ptr(&f->m, 0, MEM), 0, MEM);
-		f->q = (struct virtq){ .size = QSZ, .desc = DESC, .avail = AVAIL, .used = USED, .indirect = true };
+		f->q = (struct virtq){
+			.size = QSZ, .desc = DESC, .avail = AVAIL, .used = USED, .indirect = true
+		};
 		assert_int_equal(virtq_start(&f->m, &f->q), 0);
 		if (!strcmp(n, "loop")) {
 			desc(f, DESC, 0, BUFS, 4, VIRTQ_DESC_F_NEXT, 1);
@@ -193,7 +199,8 @@ static void test_hostile_rings(void **state)
 		} else if (!strcmp(n, "indirect-next")) {
 			desc(f, DESC, 0, table, 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
 		} else if (!strcmp(n, "indirect-huge")) {
-			desc(f, DESC, 0, table, 16 * (VIRTQ_MAX_SEGS + 1), VIRTQ_DESC_F_INDIRECT, 0);
+			desc(f, DESC, 0, table, 16 * (VIRTQ_MAX_SEGS + 1), VIRTQ_DESC_F_INDIRECT,
+			     0);
 		}
 		offer(f, 0);
 		expect_broken(f, cases[i].why);

@@ -7,9 +7,10 @@
 static void test_msrs_ice_lake(void **state)
 {
 	(void)state;
-	/* Ice Lake-SP: secondary controls allowed, EPT/VPID/UG/APIC-reg/VID/shadow allowed-1, EPT A/D */
-	uint64_t f = vmxcaps_decode_msrs(0x000000ff00000016ull, 0xfff9fffe0401e172ull, 0x0017ffff00000000ull,
-					 0x00000f0106734141ull);
+	/* Ice Lake-SP: secondary controls allowed, EPT/VPID/UG/APIC-reg/VID/shadow allowed-1, EPT
+	 * A/D */
+	uint64_t f = vmxcaps_decode_msrs(0x000000ff00000016ull, 0xfff9fffe0401e172ull,
+					 0x0017ffff00000000ull, 0x00000f0106734141ull);
 	assert_true(f & VF(VF_EPT));
 	assert_true(f & VF(VF_VPID));
 	assert_true(f & VF(VF_UG));
@@ -30,15 +31,18 @@ static void test_msrs_allowed0_half_ignored(void **state)
 static void test_msrs_no_secondary_controls(void **state)
 {
 	(void)state;
-	/* without bit 63 of PROCBASED (activate secondary controls), 0x48B means nothing: Core 2 era */
-	uint64_t f = vmxcaps_decode_msrs(0x0000003f00000016ull, 0x7ff9fffe0401e172ull, 0x0017ffff00000000ull, 0);
+	/* without bit 63 of PROCBASED (activate secondary controls), 0x48B means nothing: Core 2
+	 * era */
+	uint64_t f = vmxcaps_decode_msrs(0x0000003f00000016ull, 0x7ff9fffe0401e172ull,
+					 0x0017ffff00000000ull, 0);
 	assert_int_equal(f, 0);
 }
 
 static void test_ept_ad_needs_ept(void **state)
 {
 	(void)state;
-	uint64_t f = vmxcaps_decode_msrs(0, 0x8000000000000000ull, 0x0000002000000000ull, 1ull << 21);
+	uint64_t f =
+		vmxcaps_decode_msrs(0, 0x8000000000000000ull, 0x0000002000000000ull, 1ull << 21);
 	assert_true(f & VF(VF_VPID));
 	assert_false(f & VF(VF_EPT_AD));
 }
@@ -57,10 +61,10 @@ static void test_svm_edx(void **state)
 
 static void test_cpuinfo_vmx_flags_line(void **state)
 {
-	static const char text[] =
-		"processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme vmx hypervisor\n"
-		"vmx flags\t: vnmi posted_intr ept vpid unrestricted_guest vapic_reg vid shadow_vmcs ept_ad\n\n"
-		"processor\t: 1\nflags\t\t: fpu svm npt\n";
+	static const char text[] = "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme "
+				   "vmx hypervisor\nvmx flags\t: vnmi posted_intr ept vpid "
+				   "unrestricted_guest vapic_reg vid shadow_vmcs "
+				   "ept_ad\n\nprocessor\t: 1\nflags\t\t: fpu svm npt\n";
 	struct cpuinfo_flags fl;
 
 	(void)state;
@@ -105,9 +109,10 @@ static void test_feature_control(void **state)
 {
 	(void)state;
 	assert_int_equal(vmxcaps_feature_control_disabled(0x1), 1);	/* locked, VMX off */
-	assert_int_equal(vmxcaps_feature_control_disabled(0x5), 0);	/* locked, VMX outside SMX on */
-	assert_int_equal(vmxcaps_feature_control_disabled(0x0), 0);	/* unlocked: the kernel enables it */
-	assert_int_equal(vmxcaps_feature_control_disabled(0x3), 1);	/* locked, only inside SMX */
+	assert_int_equal(vmxcaps_feature_control_disabled(0x5), 0); /* locked, VMX outside SMX on */
+	assert_int_equal(vmxcaps_feature_control_disabled(0x0),
+			 0); /* unlocked: the kernel enables it */
+	assert_int_equal(vmxcaps_feature_control_disabled(0x3), 1); /* locked, only inside SMX */
 	assert_int_equal(vmxcaps_vm_cr_disabled(0x18), 1);
 	assert_int_equal(vmxcaps_vm_cr_disabled(0x08), 0);
 }

@@ -1,4 +1,5 @@
-/* testutil: what every cmocka test program shares (TAP output, fixture paths, temporary directories). */
+/* testutil: what every cmocka test program shares (TAP output, fixture paths, temporary
+ * directories). */
 #ifndef NESTVISOR_TESTUTIL_H
 #define NESTVISOR_TESTUTIL_H
 

@@ -1,7 +1,8 @@
-/* console: a VM's serial console inside the TUI. Output comes from the VMM's console history through the
- * control socket (so what the guest printed before anyone attached is there too); keys go back the same way,
- * the terminal raw meanwhile (Ctrl-C is the guest's). Ctrl-] detaches (as virsh console); a function key or a
- * click on a tab detaches and does its usual job. The terminal that draws the bytes is term.c. */
+/* console: a VM's serial console inside the TUI. Output comes from the VMM's console history
+ * through the control socket (so what the guest printed before anyone attached is there too); keys
+ * go back the same way, the terminal raw meanwhile (Ctrl-C is the guest's). Ctrl-] detaches (as
+ * virsh console); a function key or a click on a tab detaches and does its usual job. The terminal
+ * that draws the bytes is term.c. */
 #include "config.h"
 #include <curses.h>
 #include <errno.h>
@@ -39,8 +40,7 @@ static void poll_output(void)
 			tui_term_feed(buf, (size_t)n);
 		} else {
 			con.ended = true;
-			snprintf(con.why, sizeof(con.why), "%s", n == -ENOTSUP ? "this VM's nestvisor does not serve its console; "
-				 "use its pty" : n == -ENOENT || n == -ECONNREFUSED ? "the VM has ended" : strerror((int)-n));
+			snprintf(con.why, sizeof(con.why), "%s", n == -ENOTSUP ? "this VM's nestvisor does not serve its console; use its pty" : n == -ENOENT || n == -ECONNREFUSED ? "the VM has ended" : strerror((int)-n));
 		}
 	}
 }
@@ -50,7 +50,8 @@ int tui_console_attach(struct tui *t, const char *name)
 	memset(&con, 0, sizeof(con));
 	tui_term_reset();
 	if (vmm_control_path(name, con.path, sizeof(con.path)) < 0) {
-		snprintf(t->message, sizeof(t->message), "%s: no control socket for this name", name);
+		snprintf(t->message, sizeof(t->message), "%s: no control socket for this name",
+			 name);
 		return TUI_REDRAW;
 	}
 	snprintf(con.name, sizeof(con.name), "%s", name);
@@ -67,17 +68,19 @@ void tui_console_detach(void)
 	con.attached = false;
 }
 
-/* Keys for the guest: text and control characters as they are, Enter as CR, arrows as VT100 sequences. */
+/* Keys for the guest: text and control characters as they are, Enter as CR, arrows as VT100
+ * sequences. */
 int tui_console_key(struct tui *t, int key)
 {
 	char data[8] = "";
 
 	if (key == DETACH) {
 		tui_console_detach();
-		snprintf(t->message, sizeof(t->message), "detached from %s's console (Enter attaches again)", con.name);
+		snprintf(t->message, sizeof(t->message),
+			 "detached from %s's console (Enter attaches again)", con.name);
 		return TUI_REDRAW;
 	}
-	if (key >= KEY_F0 && key <= KEY_F(63)) {	/* a function key: detach, then do what it does */
+	if (key >= KEY_F0 && key <= KEY_F(63)) { /* a function key: detach, then do what it does */
 		tui_console_detach();
 		return 0;
 	}
@@ -105,7 +108,8 @@ void tui_console_draw(struct tui *t)
 		con.polled_ms = tui_now_ms();
 	}
 	crt_fill(top, ROLE_HEADER);
-	crt_text(top, 0, ROLE_HEADER, 0, " console of %s: keys go to the guest; Ctrl-] detaches", con.name);
+	crt_text(top, 0, ROLE_HEADER, 0, " console of %s: keys go to the guest; Ctrl-] detaches",
+		 con.name);
 	int shown = bottom - top - 1, kept = tui_term_lines(), first = kept < shown ? kept : shown;
 	y = top + 1;	/* from the top, as a terminal fills; the newest line last */
 	for (int i = first - 1; i >= 0; i--, y++)
@@ -113,5 +117,6 @@ void tui_console_draw(struct tui *t)
 	if (con.ended)
 		crt_text(bottom, 0, ROLE_WARN, 0, " %s: Ctrl-] returns to the list", con.why);
 	else if (con.lost)
-		crt_text(bottom, 0, ROLE_DIM, 0, " (%llu earlier bytes were no longer kept)", (unsigned long long)con.lost);
+		crt_text(bottom, 0, ROLE_DIM, 0, " (%llu earlier bytes were no longer kept)",
+			 (unsigned long long)con.lost);
 }

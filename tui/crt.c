@@ -1,5 +1,5 @@
-/* crt: every curses call lives here (htop's CRT): colors by role with a monochrome fallback, NO_COLOR,
- * keys and mouse, and the terminal restored on every way out, a fatal signal included. */
+/* crt: every curses call lives here (htop's CRT): colors by role with a monochrome fallback,
+ * NO_COLOR, keys and mouse, and the terminal restored on every way out, a fatal signal included. */
 #include "config.h"
 #include <curses.h>
 #include <locale.h>
@@ -17,13 +17,20 @@ static int role_attr[ROLE_COUNT];
 static bool active;
 
 /* {role, foreground, background, monochrome attribute} */
-static const struct { enum crt_role role; short fg, bg; int mono; } roles[] = {
-	{ ROLE_DEFAULT, -1, -1, A_NORMAL }, { ROLE_HEADER, COLOR_BLACK, COLOR_CYAN, A_REVERSE },
-	{ ROLE_TAB, COLOR_WHITE, COLOR_BLUE, A_NORMAL }, { ROLE_TAB_ACTIVE, COLOR_BLACK, COLOR_GREEN, A_REVERSE },
-	{ ROLE_SELECTED, COLOR_BLACK, COLOR_CYAN, A_REVERSE }, { ROLE_PASS, COLOR_GREEN, -1, A_NORMAL },
-	{ ROLE_NOTE, COLOR_CYAN, -1, A_NORMAL }, { ROLE_WARN, COLOR_YELLOW, -1, A_BOLD },
-	{ ROLE_FAIL, COLOR_RED, -1, A_BOLD | A_UNDERLINE }, { ROLE_UNKNOWN, COLOR_MAGENTA, -1, A_DIM },
-	{ ROLE_FKEY, COLOR_WHITE, -1, A_BOLD }, { ROLE_FKEY_LABEL, COLOR_BLACK, COLOR_CYAN, A_REVERSE },
+static const struct { enum crt_role role; short fg, bg; int mono;
+} roles[] = {
+	{ ROLE_DEFAULT, -1, -1, A_NORMAL },
+	{ ROLE_HEADER, COLOR_BLACK, COLOR_CYAN, A_REVERSE },
+	{ ROLE_TAB, COLOR_WHITE, COLOR_BLUE, A_NORMAL },
+	{ ROLE_TAB_ACTIVE, COLOR_BLACK, COLOR_GREEN, A_REVERSE },
+	{ ROLE_SELECTED, COLOR_BLACK, COLOR_CYAN, A_REVERSE },
+	{ ROLE_PASS, COLOR_GREEN, -1, A_NORMAL },
+	{ ROLE_NOTE, COLOR_CYAN, -1, A_NORMAL },
+	{ ROLE_WARN, COLOR_YELLOW, -1, A_BOLD },
+	{ ROLE_FAIL, COLOR_RED, -1, A_BOLD | A_UNDERLINE },
+	{ ROLE_UNKNOWN, COLOR_MAGENTA, -1, A_DIM },
+	{ ROLE_FKEY, COLOR_WHITE, -1, A_BOLD },
+	{ ROLE_FKEY_LABEL, COLOR_BLACK, COLOR_CYAN, A_REVERSE },
 	{ ROLE_DIM, -1, -1, A_DIM },
 };
 
@@ -52,9 +59,11 @@ int crt_init(void)
 		return -1;
 	active = true;
 	atexit(restore);
-	for (int s = 0, sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGABRT, SIGBUS, SIGFPE }; s < 7; s++)
+	for (int s = 0, sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGABRT, SIGBUS, SIGFPE };
+	     s < 7; s++)
 		signal(sigs[s], on_fatal);
-	signal(SIGPIPE, SIG_IGN);	/* a VM or server gone mid-write is an error to show, not a reason to die */
+	/* a VM or server gone mid-write is an error to show, not a reason to die */
+	signal(SIGPIPE, SIG_IGN);
 	cbreak();
 	noecho();
 	keypad(stdscr, TRUE);
@@ -68,8 +77,8 @@ int crt_init(void)
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
 		if (color) {
 			init_pair((short)(i + 1), roles[i].fg, roles[i].bg);
-			role_attr[roles[i].role] = COLOR_PAIR(i + 1) | (roles[i].role == ROLE_WARN || roles[i].role == ROLE_FAIL ?
-									    A_BOLD : 0);
+			bool bold = roles[i].role == ROLE_WARN || roles[i].role == ROLE_FAIL;
+			role_attr[roles[i].role] = COLOR_PAIR(i + 1) | (bold ? A_BOLD : 0);
 		} else {
 			role_attr[roles[i].role] = roles[i].mono;
 		}
@@ -120,12 +129,14 @@ void crt_text(int y, int x, enum crt_role role, int width, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	text_clean(buf);	/* names from recordings, files and sockets: no escape reaches the terminal */
+	text_clean(
+		buf); /* names from recordings, files and sockets: no escape reaches the terminal */
 	for (char *p = buf; *p; p++)
 		if (*p == '\n' || *p == '\t')
 			*p = ' ';
 	attron(role_attr[role]);
-	/* width counts columns, not bytes: UTF-8 text (names from pci.ids, the sparkline) is never cut mid-character */
+	/* width counts columns, not bytes: UTF-8 text (names from pci.ids, the sparkline) is never
+	 * cut mid-character */
 	wchar_t w[1024];
 	size_t n = mbstowcs(w, buf, sizeof(w) / sizeof(w[0]) - 1);
 	if (n == (size_t)-1)
@@ -165,7 +176,8 @@ int crt_key(int timeout_ms, int *my, int *mx)
 	timeout(timeout_ms);
 	k = getch();
 	if (k == KEY_MOUSE && getmouse(&ev) == OK) {
-		if (ev.bstate & BUTTON4_PRESSED)	/* the wheel moves the selection, as the arrows do */
+		if (ev.bstate &
+		    BUTTON4_PRESSED) /* the wheel moves the selection, as the arrows do */
 			return KEY_UP;
 		if (ev.bstate & BUTTON5_PRESSED)
 			return KEY_DOWN;

@@ -1,5 +1,6 @@
-/* devices: the Devices screen: every PCI device with its driver, IOMMU group and passthrough verdict, sorted,
- * filtered and searched; Enter shows one device's details and what the compatibility database knows of it. */
+/* devices: the Devices screen: every PCI device with its driver, IOMMU group and passthrough
+ * verdict, sorted, filtered and searched; Enter shows one device's details and what the
+ * compatibility database knows of it. */
 #include "config.h"
 #include <curses.h>
 #include <stdio.h>
@@ -12,7 +13,8 @@
 enum { DEVICE_SORTS = 4 };
 static const char *const sort_names[DEVICE_SORTS] = { "address", "name", "driver", "verdict" };
 
-/* The screen's own state: the sort, the "ready only" filter, the search and whether it is being typed. */
+/* The screen's own state: the sort, the "ready only" filter, the search and whether it is being
+ * typed. */
 static struct {
 	int sort;
 	bool ready_only, typing;
@@ -27,7 +29,8 @@ static const char *dev_field(const struct probe_pci_dev *d, int k)
 
 static int dev_cmp(const void *a, const void *b)
 {
-	const struct probe_pci_dev *x = *(const struct probe_pci_dev *const *)a, *y = *(const struct probe_pci_dev *const *)b;
+	const struct probe_pci_dev *x = *(const struct probe_pci_dev *const *)a,
+				   *y = *(const struct probe_pci_dev *const *)b;
 	int c = strcmp(dev_field(x, sort_key), dev_field(y, sort_key));
 
 	return c ? c : strcmp(x->addr, y->addr);
@@ -39,8 +42,9 @@ static bool dev_shown(const struct probe_pci_dev *d)
 		return false;
 	if (!st.search[0])
 		return true;
-	return strstr(d->addr, st.search) || strstr(d->device_name, st.search) || strstr(d->vendor_name, st.search) ||
-	       strstr(d->driver, st.search) || strstr(d->verdict, st.search);
+	return strstr(d->addr, st.search) || strstr(d->device_name, st.search) ||
+		strstr(d->vendor_name, st.search) || strstr(d->driver, st.search) ||
+		strstr(d->verdict, st.search);
 }
 
 /* The devices to show, in order (a malloc'd array of pointers). */
@@ -83,8 +87,8 @@ static void devices_draw(struct tui *t)
 		return;
 	n = dev_list(t, &v);
 	crt_fill(y, ROLE_HEADER);
-	crt_text(y++, 0, ROLE_HEADER, 0, " %-12s %-9s %-30s %-12s %-5s %-19s %s", "ADDRESS", "ID", "NAME", "DRIVER", "GROUP",
-		 "VERDICT", "ALTERNATIVE");
+	crt_text(y++, 0, ROLE_HEADER, 0, " %-12s %-9s %-30s %-12s %-5s %-19s %s", "ADDRESS", "ID",
+		 "NAME", "DRIVER", "GROUP", "VERDICT", "ALTERNATIVE");
 	rows = t->rows - y - 1 - (t->detail ? 6 : 0) - (st.typing || st.search[0] ? 1 : 0);
 	if (t->sel >= n)
 		t->sel = n ? n - 1 : 0;
@@ -101,8 +105,9 @@ static void devices_draw(struct tui *t)
 			snprintf(group, sizeof(group), "%d", d->group);
 		tui_fit(name, sizeof(name), d->device_name, 30);
 		tui_fit(alt, sizeof(alt), d->alternative, t->cols - 95 > 4 ? t->cols - 95 : 4);
-		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0, " %-12s %04x:%04x %s %-12.12s %-5s ", d->addr + 5,
-			 d->vendor, d->device, name, d->driver[0] ? d->driver : "-", group);
+		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0,
+			 " %-12s %04x:%04x %s %-12.12s %-5s ", d->addr + 5, d->vendor, d->device,
+			 name, d->driver[0] ? d->driver : "-", group);
 		crt_text(y, 75, !strcmp(d->verdict, "ready") ? ROLE_PASS : !strcmp(d->verdict, "not-ready") ? ROLE_WARN :
 			 ROLE_NOTE, 20, "%-19s", d->verdict);
 		crt_text(y, 95, ROLE_DIM, 0, "%s", alt);
@@ -113,14 +118,16 @@ static void devices_draw(struct tui *t)
 		const struct probe_pci_dev *d = v[t->sel];
 		int top = t->rows - 7 - (st.typing || st.search[0] ? 1 : 0);
 		crt_fill(top, ROLE_HEADER);
-		crt_text(top, 1, ROLE_HEADER, 0, "%s %s [%04x:%04x], %s", d->vendor_name, d->device_name, d->vendor, d->device,
-			 d->class_name);
+		crt_text(top, 1, ROLE_HEADER, 0, "%s %s [%04x:%04x], %s", d->vendor_name,
+			 d->device_name, d->vendor, d->device, d->class_name);
 		crt_text(top + 1, 1, ROLE_DEFAULT, 0, "%s: %s", d->verdict, d->reason);
 		char vfs[16] = "none";
 		if (d->sriov_vfs >= 0)
 			snprintf(vfs, sizeof(vfs), "%d", d->sriov_vfs);
-		crt_text(top + 2, 1, ROLE_DEFAULT, 0, "reset %s, SR-IOV VFs %s, ACS %s, IOMMU group peers: %s",
-			 d->reset[0] ? d->reset : "none", vfs, d->acs < 0 ? "unreadable" : d->acs ? "yes" : "no",
+		crt_text(top + 2, 1, ROLE_DEFAULT, 0,
+			 "reset %s, SR-IOV VFs %s, ACS %s, IOMMU group peers: %s",
+			 d->reset[0] ? d->reset : "none", vfs,
+			 probe_pci_acs_name(d),
 			 d->group_peers[0] ? d->group_peers : "none");
 		crt_text(top + 3, 1, ROLE_DEFAULT, 0, "instead of passthrough: %s", d->alternative);
 		char vd[16];
@@ -128,7 +135,8 @@ static void devices_draw(struct tui *t)
 		crt_text(top + 4, 1, ROLE_NOTE, 0, "%s", tui_device_history(vd));
 	}
 	if (st.typing || st.search[0])
-		crt_text(t->rows - 2, 0, ROLE_WARN, 0, " search: %s%s", st.search, st.typing ? "_" : "   (/ to change)");
+		crt_text(t->rows - 2, 0, ROLE_WARN, 0, " search: %s%s", st.search,
+			 st.typing ? "_" : "   (/ to change)");
 	crt_text(1, 1, ROLE_DIM, 0, "%d device(s), sorted by %s%s", n, sort_names[st.sort],
 		 st.ready_only ? ", only those ready for passthrough" : "");
 	free(v);
@@ -193,16 +201,23 @@ static int devices_clear(struct tui *t)
 }
 
 static const struct tui_key devices_keys[] = {
-	{ '\n', KEY_ENTER, NULL, NULL, "Enter     the selected device's details and what the database knows of it",
+	{ '\n', KEY_ENTER, NULL, NULL,
+	  "Enter     the selected device's details and what the database knows of it",
 	  devices_detail },
-	{ KEY_F(3), '/', "F3", "Search", "F3 /      search the devices (Enter keeps the search, Esc clears it)",
+	{ KEY_F(3), '/', "F3", "Search",
+	  "F3 /      search the devices (Enter keeps the search, Esc clears it)",
 	  tui_devices_search },
-	{ KEY_F(4), 'f', "F4", "Filter", "F4 f      only the devices ready for passthrough", devices_filter },
+	{ KEY_F(4), 'f', "F4", "Filter", "F4 f      only the devices ready for passthrough",
+	  devices_filter },
 	{ KEY_F(6), 's', "F6", "Sort", "F6 s      sort by the next column", devices_sort },
 	{ 27, 0, NULL, NULL, NULL, devices_clear },
 };
 
 const struct tui_screen_def tui_devices_screen = {
-	.name = "Devices", .draw = devices_draw, .count = devices_count,
-	.keys = devices_keys, .nkeys = sizeof(devices_keys) / sizeof(devices_keys[0]), .modal = devices_modal,
+	.name = "Devices",
+	.draw = devices_draw,
+	.count = devices_count,
+	.keys = devices_keys,
+	.nkeys = sizeof(devices_keys) / sizeof(devices_keys[0]),
+	.modal = devices_modal,
 };

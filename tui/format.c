@@ -43,11 +43,12 @@ void tui_count(char *out, size_t len, unsigned long long v)
 	snprintf(out, len, d < 10 ? "%.1f%c" : "%.0f%c", d, units[u]);
 }
 
-/* One character per sample, scaled to the largest: Unicode blocks in a UTF-8 locale, else ASCII levels. */
+/* One character per sample, scaled to the largest: Unicode blocks in a UTF-8 locale, else ASCII
+ * levels. */
 void tui_sparkline(char *out, size_t len, const double *v, int n, bool utf8)
 {
-	static const char *const blocks[] = { " ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587",
-					       "\u2588" };
+	static const char *const blocks[] = { " ",      "\u2581", "\u2582", "\u2583", "\u2584",
+					      "\u2585", "\u2586", "\u2587", "\u2588" };
 	static const char ascii[] = " _.-=+*%#";
 	double max = 0;
 	size_t used = 0;
@@ -56,7 +57,8 @@ void tui_sparkline(char *out, size_t len, const double *v, int n, bool utf8)
 		max = v[i] > max ? v[i] : max;
 	out[0] = '\0';
 	for (int i = 0; i < n; i++) {
-		int level = max > 0 && v[i] > 0 ? 1 + (int)(v[i] / max * 7.999) : 0;	/* any exits at all show */
+		int level = max > 0 && v[i] > 0 ? 1 + (int)(v[i] / max * 7.999) :
+						  0; /* any exits at all show */
 		const char *c = utf8 ? blocks[level] : (char[2]){ ascii[level], '\0' };
 		size_t cl = strlen(c);
 		if (used + cl + 1 > len)

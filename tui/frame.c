@@ -1,5 +1,6 @@
-/* frame: what is around every screen: the tab bar, the function-key bar (the keys of every screen, then the
- * current screen's own, in F-key order), moving the selection, and the wait for the probe. */
+/* frame: what is around every screen: the tab bar, the function-key bar (the keys of every screen,
+ * then the current screen's own, in F-key order), moving the selection, and the wait for the probe.
+ */
 #include "config.h"
 #include <curses.h>
 #include <stdio.h>
@@ -26,7 +27,8 @@ bool tui_waiting(struct tui *t)
 	if (t->error[0])
 		crt_text(TUI_BODY_TOP, 1, ROLE_FAIL, 0, "%s", t->error);
 	else
-		crt_text(TUI_BODY_TOP, 1, ROLE_DEFAULT, 0, "%c probing this host (the functional check runs a tiny KVM guest)...",
+		crt_text(TUI_BODY_TOP, 1, ROLE_DEFAULT, 0,
+			 "%c probing this host (the functional check runs a tiny KVM guest)...",
 			 spin[n % 4]);
 	return true;
 }
@@ -37,8 +39,8 @@ void tui_draw_tabs(struct tui *t)
 {
 	crt_fill(0, ROLE_TAB);
 	for (int s = 0; s < SCREEN_COUNT; s++)
-		crt_text(0, s * TAB_WIDTH, s == (int)t->screen ? ROLE_TAB_ACTIVE : ROLE_TAB, TAB_WIDTH, " %d %-8s", s + 1,
-			 tui_screens[s]->name);
+		crt_text(0, s * TAB_WIDTH, s == (int)t->screen ? ROLE_TAB_ACTIVE : ROLE_TAB,
+			 TAB_WIDTH, " %d %-8s", s + 1, tui_screens[s]->name);
 	crt_text(0, SCREEN_COUNT * TAB_WIDTH + 2, ROLE_TAB, 0, "nestvisor %s", PACKAGE_VERSION);
 }
 
@@ -49,8 +51,8 @@ int tui_tab_at(int x)
 	return s >= 0 && s < SCREEN_COUNT ? '1' + s : -1;
 }
 
-/* The function-key bar, F1 to F10 in order as in htop, each slot an equal share of the width (8 at 80
- * columns): the keys of every screen and the current screen's own. */
+/* The function-key bar, F1 to F10 in order as in htop, each slot an equal share of the width (8 at
+ * 80 columns): the keys of every screen and the current screen's own. */
 static int fkey_slots(const struct tui *t, const struct tui_key *order[], int *width)
 {
 	const struct tui_screen_def *sc = tui_screens[t->screen];
@@ -78,7 +80,8 @@ void tui_draw_fkeys(struct tui *t)
 	for (int i = 0; i < n; i++) {
 		int x = i * width, fw = (int)strlen(order[i]->fkey);
 		crt_text(t->rows - 1, x, ROLE_FKEY, fw, "%s", order[i]->fkey);
-		crt_text(t->rows - 1, x + fw, ROLE_FKEY_LABEL, width - fw, "%-*s", width - fw, order[i]->label);
+		crt_text(t->rows - 1, x + fw, ROLE_FKEY_LABEL, width - fw, "%-*s", width - fw,
+			 order[i]->label);
 	}
 }
 

@@ -1,5 +1,5 @@
-/* help: the Help screen, built from the key tables: the keys of every screen, then each screen's own; Up and
- * Down scroll it where the terminal is short. */
+/* help: the Help screen, built from the key tables: the keys of every screen, then each screen's
+ * own; Up and Down scroll it where the terminal is short. */
 #include "config.h"
 #include <stdio.h>
 #include "tui/crt.h"
@@ -27,7 +27,8 @@ static int help_lines(struct help_line *out)
 				out[n++] = (struct help_line){ sc->keys[i].help, ROLE_DEFAULT };
 	}
 	if (n < HELP_LINES)
-		out[n++] = (struct help_line){ "Mouse: click a tab, a function key or a row. Colors follow NO_COLOR.",
+		out[n++] = (struct help_line){ "Mouse: click a tab, a function key or a row. "
+					       "Colors follow NO_COLOR.",
 					       ROLE_DIM };
 	return n;
 }
@@ -52,4 +53,6 @@ static void help_draw(struct tui *t)
 		crt_text(1, 1, ROLE_DIM, 0, "Down: more keys");
 }
 
-const struct tui_screen_def tui_help_screen = { .name = "Help", .draw = help_draw, .count = help_count };
+const struct tui_screen_def tui_help_screen = { .name = "Help",
+						.draw = help_draw,
+						.count = help_count };

@@ -1,5 +1,6 @@
-/* host: the Host screen: the probe's answer (hardware-accelerated VMs, nested guests, passthrough), then
- * every check with its status and evidence; Enter shows the selected check's evidence and fix. */
+/* host: the Host screen: the probe's answer (hardware-accelerated VMs, nested guests, passthrough),
+ * then every check with its status and evidence; Enter shows the selected check's evidence and fix.
+ */
 #include "config.h"
 #include <curses.h>
 #include <stdio.h>
@@ -9,8 +10,8 @@
 #include "tui/screens.h"
 
 static const enum crt_role status_role[] = {
-	[PROBE_PASS] = ROLE_PASS, [PROBE_NOTE] = ROLE_NOTE, [PROBE_WARN] = ROLE_WARN, [PROBE_FAIL] = ROLE_FAIL,
-	[PROBE_UNKNOWN] = ROLE_UNKNOWN,
+	[PROBE_PASS] = ROLE_PASS, [PROBE_NOTE] = ROLE_NOTE,       [PROBE_WARN] = ROLE_WARN,
+	[PROBE_FAIL] = ROLE_FAIL, [PROBE_UNKNOWN] = ROLE_UNKNOWN,
 };
 
 static int host_count(struct tui *t)
@@ -31,7 +32,8 @@ static void host_draw(struct tui *t)
 		 "Hardware-accelerated VMs: %s: %s", s->hw_vms > 0 ? "yes" : s->hw_vms < 0 ? "unknown" : "no", s->hw_vms_how);
 	crt_text(y++, 1, s->nested ? ROLE_PASS : ROLE_WARN, 0, "Nested guests:            %s: %s",
 		 s->nested ? "yes" : "no", s->nested_why);
-	crt_text(y++, 1, ROLE_DEFAULT, 0, "Device passthrough:       %d of %d device(s) ready   (probe: %.0f ms, %s)",
+	crt_text(y++, 1, ROLE_DEFAULT, 0,
+		 "Device passthrough:       %d of %d device(s) ready   (probe: %.0f ms, %s)",
 		 s->pt_ready, s->pt_candidates, t->probe_ms, t->report->source);
 	y++;
 	int bottom = t->rows - 1 - (t->detail ? 7 : 0);
@@ -54,7 +56,8 @@ static void host_draw(struct tui *t)
 		const struct probe_check *c = &t->report->checks[t->sel];
 		int top = t->rows - 7;
 		crt_fill(top, ROLE_HEADER);
-		crt_text(top, 1, ROLE_HEADER, 0, "%s [%s]: %s", c->title, c->id, probe_status_name(c->status));
+		crt_text(top, 1, ROLE_HEADER, 0, "%s [%s]: %s", c->title, c->id,
+			 probe_status_name(c->status));
 		crt_text(top + 1, 1, ROLE_DEFAULT, 0, "%.*s", t->cols - 2, c->evidence);
 		if ((int)strlen(c->evidence) > t->cols - 2)
 			crt_text(top + 2, 1, ROLE_DEFAULT, 0, "%s", c->evidence + t->cols - 2);
@@ -70,8 +73,10 @@ static int host_detail(struct tui *t)
 }
 
 static const struct tui_key host_keys[] = {
-	{ '\n', KEY_ENTER, NULL, NULL, "Enter     the selected check's evidence and fix", host_detail },
-	{ KEY_F(3), '/', "F3", "Search", "F3 /      search the devices (on the Devices screen)", tui_devices_search },
+	{ '\n', KEY_ENTER, NULL, NULL, "Enter     the selected check's evidence and fix",
+	  host_detail },
+	{ KEY_F(3), '/', "F3", "Search", "F3 /      search the devices (on the Devices screen)",
+	  tui_devices_search },
 };
 
 const struct tui_screen_def tui_host_screen = {

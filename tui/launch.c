@@ -1,6 +1,7 @@
-/* launch: the VMs screen's launch form (kernel and initrd with a file picker, command line, memory, vCPUs,
- * nested auto/on/off, greyed with the probe's reason where this host cannot have it) and the launch itself:
- * `nestvisor run --detach` as its own process, so a VM that crashes never takes the TUI with it. */
+/* launch: the VMs screen's launch form (kernel and initrd with a file picker, command line, memory,
+ * vCPUs, nested auto/on/off, greyed with the probe's reason where this host cannot have it) and the
+ * launch itself: `nestvisor run --detach` as its own process, so a VM that crashes never takes the
+ * TUI with it. */
 #include "config.h"
 #include <curses.h>
 #include <dirent.h>
@@ -20,7 +21,18 @@
 #include "tui/screens.h"
 #include "vmm/vmm.h"
 
-enum field { F_KERNEL, F_INITRD, F_DISKS, F_NET, F_CMDLINE, F_MEM, F_CPUS, F_NESTED, F_LAUNCH, F_COUNT };
+enum field {
+	F_KERNEL,
+	F_INITRD,
+	F_DISKS,
+	F_NET,
+	F_CMDLINE,
+	F_MEM,
+	F_CPUS,
+	F_NESTED,
+	F_LAUNCH,
+	F_COUNT
+};
 
 #define LAUNCH_FIELD(m) offsetof(struct tui, launch.m), sizeof(((struct tui *)0)->launch.m)
 static const struct {
@@ -28,14 +40,18 @@ static const struct {
 	size_t off, len;	/* the value's place in struct tui; len 0: not a text field */
 	bool file;
 } fields[F_COUNT] = {
-	[F_KERNEL] = { "Kernel", "bzImage, PVH ELF, multiboot (Ctrl-O browses)", LAUNCH_FIELD(kernel), true },
+	[F_KERNEL] = { "Kernel", "bzImage, PVH ELF, multiboot (Ctrl-O browses)",
+		       LAUNCH_FIELD(kernel), true },
 	[F_INITRD] = { "Initrd", "optional (Ctrl-O browses)", LAUNCH_FIELD(initrd), true },
-	[F_DISKS] = { "Disks", "images, space between: FILE[,ro] (virtio-blk)", LAUNCH_FIELD(disks), true },
-	[F_NET] = { "Network", "user[,hostfwd=tcp:2222-:22] or tap=NAME (virtio-net)", LAUNCH_FIELD(net), false },
+	[F_DISKS] = { "Disks", "images, space between: FILE[,ro] (virtio-blk)", LAUNCH_FIELD(disks),
+		      true },
+	[F_NET] = { "Network", "user[,hostfwd=tcp:2222-:22] or tap=NAME (virtio-net)",
+		    LAUNCH_FIELD(net), false },
 	[F_CMDLINE] = { "Command line", "optional", LAUNCH_FIELD(cmdline), false },
 	[F_MEM] = { "Memory", "e.g. 128M, 2G", LAUNCH_FIELD(mem), false },
 	[F_CPUS] = { "vCPUs", "1 or more", LAUNCH_FIELD(cpus), false },
-	[F_NESTED] = { "Nested", "Space, Left, Right choose; auto: on where the host allows", 0, 0, false },
+	[F_NESTED] = { "Nested", "Space, Left, Right choose; auto: on where the host allows", 0, 0,
+		       false },
 	[F_LAUNCH] = { "[ Launch ]", "Enter or F7 launches; Esc cancels", 0, 0, false },
 };
 
@@ -176,16 +192,30 @@ static int pick_key(struct tui *t, int key)
 
 	if (key == 27) {
 		pick.open = false;
-	} else if (key == KEY_UP || key == KEY_DOWN || key == KEY_PPAGE || key == KEY_NPAGE || key == KEY_HOME ||
-		   key == KEY_END) {
-		pick.sel += key == KEY_UP ? -1 : key == KEY_DOWN ? 1 : key == KEY_PPAGE ? -page : key == KEY_NPAGE ? page :
-			    key == KEY_HOME ? -PICK_MAX : PICK_MAX;
-		pick.sel = pick.sel < 0 ? 0 : pick.sel >= pick.n ? pick.n - 1 : pick.sel;
+	} else if (key == KEY_UP || key == KEY_DOWN || key == KEY_PPAGE || key == KEY_NPAGE ||
+		   key == KEY_HOME || key == KEY_END) {
+		static const struct { int key, step;
+		} moves[] = {
+			{ KEY_UP, -1 },
+			{ KEY_DOWN, 1 },
+			{ KEY_HOME, -PICK_MAX },
+			{ KEY_END, PICK_MAX },
+		};
+		int step = key == KEY_PPAGE ? -page : page;	/* PgUp, PgDn: a page */
+		for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++)
+			if (moves[i].key == key)
+				step = moves[i].step;
+		pick.sel += step;
+		if (pick.sel >= pick.n)
+			pick.sel = pick.n - 1;
+		if (pick.sel < 0)
+			pick.sel = 0;
 	} else if (key == KEY_BACKSPACE || key == 127 || key == 8 || key == KEY_LEFT) {
 		char up[PATH_MAX + 4];
 		snprintf(up, sizeof(up), "%s/..", pick.dir);
 		pick_load(up);
-	} else if (key > 32 && key < 127 && key != '/') {	/* typing finds: the first entry starting so */
+	} else if (key > 32 && key < 127 &&
+		   key != '/') { /* typing finds: the first entry starting so */
 		size_t n = tui_now_ms() - pick.typed_ms > 1000 ? 0 : strlen(pick.typed);
 		if (n + 1 < sizeof(pick.typed)) {
 			pick.typed[n] = (char)key;
@@ -217,7 +247,8 @@ static void pick_draw(struct tui *t, int top, int left, int width)
 
 	crt_fill(top, ROLE_HEADER);
 	crt_text(top++, left, ROLE_HEADER, width, " choose a file in %s", pick.dir);
-	crt_text(t->rows - 3, left, ROLE_DIM, width, " Enter opens or chooses, Backspace goes up, typing finds a name, Esc");
+	crt_text(t->rows - 3, left, ROLE_DIM, width,
+		 " Enter opens or chooses, Backspace goes up, typing finds a name, Esc");
 	if (pick.sel < pick.scroll)
 		pick.scroll = pick.sel;
 	if (pick.sel >= pick.scroll + rows)
@@ -271,7 +302,8 @@ int tui_launch_key(struct tui *t, int key)
 	if (key == 27) {
 		form.open = false;
 		snprintf(t->message, sizeof(t->message), "launch cancelled");
-	} else if (key == KEY_F(7) || ((key == '\n' || key == KEY_ENTER) && form.field == F_LAUNCH)) {
+	} else if (key == KEY_F(7) ||
+		   ((key == '\n' || key == KEY_ENTER) && form.field == F_LAUNCH)) {
 		launch(t);
 	} else if (form.field == F_NESTED && (key == ' ' || key == KEY_RIGHT || key == KEY_LEFT)) {
 		nested_step(t, key == KEY_LEFT ? -1 : 1);
@@ -279,9 +311,9 @@ int tui_launch_key(struct tui *t, int key)
 		step = -1;
 	} else if (key == KEY_DOWN || key == '\t' || key == '\n' || key == KEY_ENTER) {
 		step = 1;
-	} else if (key == 15 && fields[form.field].file) {	/* Ctrl-O */
+	} else if (key == 15 && fields[form.field].file) { /* Ctrl-O */
 		pick_open(t);
-	} else if (v && key == 21) {	/* Ctrl-U */
+	} else if (v && key == 21) { /* Ctrl-U */
 		v[0] = '\0';
 	} else if (v && (key == KEY_BACKSPACE || key == 127 || key == 8) && n) {
 		v[n - 1] = '\0';
@@ -307,18 +339,21 @@ void tui_launch_draw(struct tui *t)
 		return;
 	}
 	crt_fill(top, ROLE_HEADER);
-	crt_text(top++, left, ROLE_HEADER, width, " launch a VM   (Up/Down or Tab move, type to edit, Ctrl-U clears)");
+	crt_text(top++, left, ROLE_HEADER, width,
+		 " launch a VM   (Up/Down or Tab move, type to edit, Ctrl-U clears)");
 	for (int f = 0; f < F_COUNT; f++, top++) {
 		bool cur = f == form.field;
 		crt_text(top, left, ROLE_DEFAULT, width, "%*s", width, "");
 		if (f == F_NESTED && nested_why(t)) {
 			tui_fit(shown, sizeof(shown), nested_why(t), width - 24);
-			crt_text(top, left, ROLE_DIM, width, " %-13s off   %s", fields[f].label, shown);
+			crt_text(top, left, ROLE_DIM, width, " %-13s off   %s", fields[f].label,
+				 shown);
 			continue;
 		}
 		if (f == F_NESTED) {
 			crt_text(top, left, ROLE_DEFAULT, 15, " %-13s", fields[f].label);
-			for (int i = 0, x = left + 15; i < 3; x += (int)strlen(nested_mode_name(nested_order[i])) + 3, i++) {
+			for (int i = 0, x = left + 15; i < 3;
+			     x += (int)strlen(nested_mode_name(nested_order[i])) + 3, i++) {
 				bool on = (int)nested_order[i] == t->launch.nested;
 				crt_text(top, x, on && cur ? ROLE_SELECTED : on ? ROLE_PASS : ROLE_DIM, 0, on ? "[%s]" : " %s ",
 					 nested_mode_name(nested_order[i]));
@@ -327,7 +362,8 @@ void tui_launch_draw(struct tui *t)
 			continue;
 		}
 		if (f == F_LAUNCH) {
-			crt_text(++top, left + 15, cur ? ROLE_SELECTED : ROLE_PASS, 12, "%s", fields[f].label);
+			crt_text(++top, left + 15, cur ? ROLE_SELECTED : ROLE_PASS, 12, "%s",
+				 fields[f].label);
 			crt_text(top, left + 28, ROLE_DIM, width - 28, "%s", fields[f].hint);
 			continue;
 		}
@@ -344,8 +380,8 @@ void tui_launch_draw(struct tui *t)
 	}
 }
 
-/* A click: a field becomes the current one, [ Launch ] launches; in the picker a click selects an entry and
- * a second click on it opens or chooses it. */
+/* A click: a field becomes the current one, [ Launch ] launches; in the picker a click selects an
+ * entry and a second click on it opens or chooses it. */
 void tui_launch_click(struct tui *t, int y)
 {
 	int first = TUI_BODY_TOP + 3;	/* the row under the form's (or picker's) header */
@@ -377,11 +413,13 @@ static int launch_config(struct tui *t, struct vmm_config *cfg, char *disks, siz
 	cfg->net = t->launch.net[0] && strcmp(t->launch.net, "none") ? t->launch.net : NULL;
 	cfg->nested = nested_why(t) ? NESTED_OFF : t->launch.nested;
 	if (vmm_size_parse(t->launch.mem, &cfg->mem) < 0) {
-		snprintf(t->message, sizeof(t->message), "memory %.20s: a size like 128M or 2G", t->launch.mem);
+		snprintf(t->message, sizeof(t->message), "memory %.20s: a size like 128M or 2G",
+			 t->launch.mem);
 		return F_MEM;
 	}
 	if (end == t->launch.cpus || *end || cpus < 1 || cpus > VMM_MAX_CPUS) {
-		snprintf(t->message, sizeof(t->message), "vCPUs %.8s: 1 to %d", t->launch.cpus, VMM_MAX_CPUS);
+		snprintf(t->message, sizeof(t->message), "vCPUs %.8s: 1 to %d", t->launch.cpus,
+			 VMM_MAX_CPUS);
 		return F_CPUS;
 	}
 	cfg->cpus = (int)cpus;
@@ -396,16 +434,19 @@ static int launch_config(struct tui *t, struct vmm_config *cfg, char *disks, siz
 	return -1;
 }
 
-/* The VM in a process of its own (vmm_spawn, as `nestvisor run --detach`); why not, when it cannot start. */
+/* The VM in a process of its own (vmm_spawn, as `nestvisor run --detach`); why not, when it cannot
+ * start. */
 static void launch(struct tui *t)
 {
-	struct vmm_config cfg = { .console = VMM_CONSOLE_PTY, .log = vmm_log_stderr };	/* its process's log file */
+	struct vmm_config cfg = { .console = VMM_CONSOLE_PTY,
+				  .log = vmm_log_stderr }; /* its process's log file */
 	struct vmm_spawned sp;
 	char name[32], disks[sizeof(t->launch.disks)], err[1100];
 	int bad;
 
 	if (access(t->launch.kernel, R_OK) < 0) {
-		snprintf(t->message, sizeof(t->message), "kernel %.200s: %s (Ctrl-O browses)", t->launch.kernel, strerror(errno));
+		snprintf(t->message, sizeof(t->message), "kernel %.200s: %s (Ctrl-O browses)",
+			 t->launch.kernel, strerror(errno));
 		form.field = F_KERNEL;
 		return;
 	}
@@ -416,7 +457,8 @@ static void launch(struct tui *t)
 	snprintf(name, sizeof(name), "vm-%d", (int)(tui_now_ms()) % 100000);
 	cfg.name = name;
 	if (vmm_spawn(&cfg, false, &sp, err, sizeof(err)) == 0) {
-		snprintf(t->message, sizeof(t->message), "launched %s (%.200s): Enter attaches to its console", name,
+		snprintf(t->message, sizeof(t->message),
+			 "launched %s (%.200s): Enter attaches to its console", name,
 			 t->launch.kernel);
 		form.open = false;
 	} else {

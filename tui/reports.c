@@ -1,5 +1,6 @@
-/* reports: the Reports screen: the local report history (compat-db), a report's checks, what changed between
- * two, export to a file and submit to the shared database, all through the compat-db API. */
+/* reports: the Reports screen: the local report history (compat-db), a report's checks, what
+ * changed between two, export to a file and submit to the shared database, all through the
+ * compat-db API. */
 #include "config.h"
 #include <curses.h>
 #include <errno.h>
@@ -18,12 +19,15 @@
 #define MAX_REPORTS 512
 #define PANEL_LINES 64
 
-static struct { char uuid[37], created[32], hw[8], nested[8], worst[12], hypervisor[64]; } rows[MAX_REPORTS];
+static struct {
+	char uuid[37], created[32], hw[8], nested[8], worst[12], hypervisor[64];
+} rows[MAX_REPORTS];
 static int nrows = -1;			/* -1: not read yet */
 static char marked[2][37];
 static char panel[PANEL_LINES][256];
 static int npanel;
-/* One handle for the screen's life: SQLite's WAL lets the probe and submit threads write beside it. */
+/* One handle for the screen's life: SQLite's WAL lets the probe and submit threads write beside it.
+ */
 static struct compatdb *screen_db;
 
 /* A submit runs in its own thread: the screen keeps moving and shows how far it got. */
@@ -66,7 +70,8 @@ static void submit_start(struct tui *t)
 	if (compatdb_url(NULL, sub.url, sizeof(sub.url)) == 0)
 		compatdb_url_shown(sub.url, sub.shown, sizeof(sub.shown));
 	if (compatdb_url(NULL, sub.url, sizeof(sub.url)) < 0) {
-		snprintf(t->message, sizeof(t->message), "no shared database: set NESTVISOR_COMPAT_URL or compat_url in "
+		snprintf(t->message, sizeof(t->message),
+			 "no shared database: set NESTVISOR_COMPAT_URL or compat_url in "
 			 "nestvisor.conf");
 		return;
 	}
@@ -78,7 +83,8 @@ static void submit_start(struct tui *t)
 	atomic_store(&sub.state, 1);
 	if (pthread_create(&sub.thread, NULL, submit_thread, NULL) != 0) {
 		atomic_store(&sub.state, 0);
-		snprintf(t->message, sizeof(t->message), "could not start the submit: %s", strerror(errno));
+		snprintf(t->message, sizeof(t->message), "could not start the submit: %s",
+			 strerror(errno));
 	}
 }
 
@@ -91,31 +97,36 @@ bool tui_reports_busy(void)
 static void submit_poll(struct tui *t)
 {
 	static const char spin[] = "|/-\\";
-	int state = atomic_load(&sub.state), q = atomic_load(&sub.queued), s = atomic_load(&sub.sent),
-	    a = atomic_load(&sub.already);
+	int state = atomic_load(&sub.state), q = atomic_load(&sub.queued),
+	    s = atomic_load(&sub.sent), a = atomic_load(&sub.already);
 
 	if (state == 1 && q < 0)
 		snprintf(t->message, sizeof(t->message), "%c connecting to %.200s ...",
 			 spin[(int)((tui_now_ms() - sub.started_ms) / 100) % 4], sub.shown);
 	else if (state == 1)
-		snprintf(t->message, sizeof(t->message), "%c submitting to %.200s: %d of %d done (%d sent, %d already there)",
-			 spin[(int)((tui_now_ms() - sub.started_ms) / 100) % 4], sub.shown, s + a, q, s, a);
+		snprintf(t->message, sizeof(t->message),
+			 "%c submitting to %.200s: %d of %d done (%d sent, %d already there)",
+			 spin[(int)((tui_now_ms() - sub.started_ms) / 100) % 4], sub.shown, s + a,
+			 q, s, a);
 	else if (state == 2) {
 		pthread_join(sub.thread, NULL);
 		atomic_store(&sub.state, 0);
 		q = q < 0 ? 0 : q;
 		if (sub.rc < 0)
-			snprintf(t->message, sizeof(t->message), "%d queued: %d sent, %d already there; %d still queued: %.250s",
-				 q, s, a, q - s - a, sub.err);
+			snprintf(t->message, sizeof(t->message),
+				 "%d queued: %d sent, %d already there; %d still queued: %.250s", q,
+				 s, a, q - s - a, sub.err);
 		else
-			snprintf(t->message, sizeof(t->message), "%d queued: %d sent, %d already there", q, s, a);
+			snprintf(t->message, sizeof(t->message),
+				 "%d queued: %d sent, %d already there", q, s, a);
 	}
 }
 
 void tui_reports_done(void)
 {
 	if (atomic_load(&sub.state) != 0)
-		pthread_join(sub.thread, NULL);	/* a submit in flight finishes; it is safe to stop, but this is kinder */
+		/* a submit in flight finishes; it is safe to stop, but this is kinder */
+		pthread_join(sub.thread, NULL);
 	compatdb_close(screen_db);
 	screen_db = NULL;
 }
@@ -147,7 +158,8 @@ static const char *yes_no(const struct compatdb_table *tb, int row, const char *
 	return !v ? "-" : strcmp(v, "0") ? "yes" : "no";
 }
 
-/* One line of what the compatibility database knows of a device model (cached: the details redraw often). */
+/* One line of what the compatibility database knows of a device model (cached: the details redraw
+ * often). */
 const char *tui_device_history(const char *vd)
 {
 	static char last[16], line[320];
@@ -164,11 +176,14 @@ const char *tui_device_history(const char *vd)
 	}
 	rc = compatdb_device(screen_db, vd, &tb, err, sizeof(err));
 	if (rc == 0)
-		snprintf(line, sizeof(line), "compatibility database: seen on %s host(s), ready for passthrough on %s; "
-			 "drivers seen: %s; verdicts: %s", cell(tb, 0, "hosts"), cell(tb, 0, "ready_on"),
-			 cell(tb, 0, "drivers"), cell(tb, 0, "verdicts"));
+		snprintf(line, sizeof(line),
+			 "compatibility database: seen on %s host(s), ready for passthrough on %s; "
+			 "drivers seen: %s; verdicts: %s",
+			 cell(tb, 0, "hosts"), cell(tb, 0, "ready_on"), cell(tb, 0, "drivers"),
+			 cell(tb, 0, "verdicts"));
 	else if (rc == -ENOENT)
-		snprintf(line, sizeof(line), "compatibility database: no report has seen %s yet", vd);
+		snprintf(line, sizeof(line), "compatibility database: no report has seen %s yet",
+			 vd);
 	else
 		snprintf(line, sizeof(line), "compatibility database: %.280s", err);
 	compatdb_table_free(tb);
@@ -210,8 +225,10 @@ static void panel_add(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A table into the panel: a header line, then a line a row; widths per column, the last one free. */
-static void panel_table(const struct compatdb_table *tb, const char *const *heads, const int *widths)
+/* A table into the panel: a header line, then a line a row; widths per column, the last one free.
+ */
+static void panel_table(const struct compatdb_table *tb, const char *const *heads,
+			const int *widths)
 {
 	char line[sizeof(panel[0])];
 	int n = 0;
@@ -223,8 +240,8 @@ static void panel_table(const struct compatdb_table *tb, const char *const *head
 		n = 0;
 		for (int c = 0; c < tb->ncols && n < (int)sizeof(line); c++) {
 			const char *v = tb->cells[(size_t)r * tb->ncols + c];
-			n += snprintf(line + n, sizeof(line) - n, "%-*.*s ", widths[c], widths[c] ? widths[c] : 200,
-				      v ? v : "-");
+			n += snprintf(line + n, sizeof(line) - n, "%-*.*s ", widths[c],
+				      widths[c] ? widths[c] : 200, v ? v : "-");
 		}
 		panel_add("%s", line);
 	}
@@ -283,8 +300,8 @@ static void reports_draw(struct tui *t)
 	if (nrows < 0)
 		tui_reports_reload(t);
 	crt_fill(y, ROLE_HEADER);
-	crt_text(y++, 0, ROLE_HEADER, 0, "   %-10s %-24s %-6s %-6s %-7s %s", "REPORT", "CREATED", "HW VMS", "NESTED", "WORST",
-		 "HYPERVISOR");
+	crt_text(y++, 0, ROLE_HEADER, 0, "   %-10s %-24s %-6s %-6s %-7s %s", "REPORT", "CREATED",
+		 "HW VMS", "NESTED", "WORST", "HYPERVISOR");
 	list_end = npanel ? y + (t->rows - y - 2) / 3 : t->rows - 2;
 	if (t->sel < t->scroll)
 		t->scroll = t->sel;
@@ -294,13 +311,17 @@ static void reports_draw(struct tui *t)
 	t->list_rows = list_end - y;
 	for (int i = t->scroll; i < nrows && y < list_end; i++, y++) {
 		bool m = !strcmp(rows[i].uuid, marked[0]) || !strcmp(rows[i].uuid, marked[1]);
-		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0, " %c %-10.8s %-24s %-6s %-6s %-7s %s", m ? '*' : ' ',
-			 rows[i].uuid, rows[i].created, rows[i].hw, rows[i].nested, rows[i].worst, rows[i].hypervisor);
+		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0,
+			 " %c %-10.8s %-24s %-6s %-6s %-7s %s", m ? '*' : ' ', rows[i].uuid,
+			 rows[i].created, rows[i].hw, rows[i].nested, rows[i].worst,
+			 rows[i].hypervisor);
 	}
 	if (!nrows)
-		crt_text(y, 1, ROLE_DIM, 0, "no reports yet: each probe records one (F5 here, or `nestvisor probe`)");
+		crt_text(y, 1, ROLE_DIM, 0,
+			 "no reports yet: each probe records one (F5 here, or `nestvisor probe`)");
 	for (int i = 0; i < npanel && list_end + 1 + i < t->rows - 2; i++)
-		crt_text(list_end + 1 + i, 1, i == 0 ? ROLE_HEADER : ROLE_DEFAULT, 0, "%s", panel[i]);
+		crt_text(list_end + 1 + i, 1, i == 0 ? ROLE_HEADER : ROLE_DEFAULT, 0, "%s",
+			 panel[i]);
 	submit_poll(t);
 	crt_text(1, 1, ROLE_DIM, 0, "Enter show  Space mark two  d diff  x export  u submit  (%s)",
 		 nrows ? "newest first" : "empty");
@@ -308,7 +329,8 @@ static void reports_draw(struct tui *t)
 		crt_text(t->rows - 2, 0, ROLE_NOTE, 0, " %s", t->message);
 }
 
-/* The selected report, and the database to act on it: NULL (nothing to do) when either is missing. */
+/* The selected report, and the database to act on it: NULL (nothing to do) when either is missing.
+ */
 static const char *selected(struct tui *t)
 {
 	return t->sel < nrows && open_db(t) ? rows[t->sel].uuid : NULL;
@@ -350,7 +372,8 @@ static int reports_diff(struct tui *t)
 	return TUI_REDRAW;
 }
 
-/* x: the report to nestvisor-report-ID.json here, identifiers left out; created 0600, never through a link. */
+/* x: the report to nestvisor-report-ID.json here, identifiers left out; created 0600, never through
+ * a link. */
 static int reports_export(struct tui *t)
 {
 	const char *id = selected(t);
@@ -364,14 +387,16 @@ static int reports_export(struct tui *t)
 	snprintf(path, sizeof(path), "nestvisor-report-%.8s.json", id);
 	if (!doc) {
 		snprintf(t->message, sizeof(t->message), "%.300s", err);
-	} else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	} else if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) <
+			   0 ||
 		   !(f = fdopen(fd, "w")) || fputs(doc, f) < 0 || fclose(f) != 0) {
 		snprintf(t->message, sizeof(t->message), "could not write %s: %s", path,
 			 errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 		if (fd >= 0 && !f)
 			close(fd);
 	} else {
-		snprintf(t->message, sizeof(t->message), "exported to %s (identifiers left out)", path);
+		snprintf(t->message, sizeof(t->message), "exported to %s (identifiers left out)",
+			 path);
 	}
 	free(doc);
 	return TUI_REDRAW;
@@ -384,15 +409,24 @@ static int reports_submit(struct tui *t)
 }
 
 static const struct tui_key reports_keys[] = {
-	{ '\n', KEY_ENTER, NULL, NULL, "Enter     the selected report's checks and devices", reports_show },
-	{ ' ', 0, NULL, NULL, "Space     mark a report (two marked: d shows what changed between them)", reports_mark },
-	{ 'd', 0, NULL, NULL, "d         what changed between the two marked reports", reports_diff },
-	{ 'x', 0, NULL, NULL, "x         export the selected report to a file here (identifiers left out)",
+	{ '\n', KEY_ENTER, NULL, NULL, "Enter     the selected report's checks and devices",
+	  reports_show },
+	{ ' ', 0, NULL, NULL,
+	  "Space     mark a report (two marked: d shows what changed between them)", reports_mark },
+	{ 'd', 0, NULL, NULL, "d         what changed between the two marked reports",
+	  reports_diff },
+	{ 'x', 0, NULL, NULL,
+	  "x         export the selected report to a file here (identifiers left out)",
 	  reports_export },
-	{ 'u', 0, NULL, NULL, "u         submit the reports not yet sent to the shared database", reports_submit },
+	{ 'u', 0, NULL, NULL, "u         submit the reports not yet sent to the shared database",
+	  reports_submit },
 };
 
 const struct tui_screen_def tui_reports_screen = {
-	.name = "Reports", .draw = reports_draw, .count = reports_count,
-	.keys = reports_keys, .nkeys = sizeof(reports_keys) / sizeof(reports_keys[0]), .shown = tui_reports_reload,
+	.name = "Reports",
+	.draw = reports_draw,
+	.count = reports_count,
+	.keys = reports_keys,
+	.nkeys = sizeof(reports_keys) / sizeof(reports_keys[0]),
+	.shown = tui_reports_reload,
 };

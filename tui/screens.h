@@ -6,7 +6,14 @@
 #include <stddef.h>
 
 enum { TUI_REDRAW = 1, TUI_QUIT = 2 };
-enum tui_screen { SCREEN_HOST, SCREEN_DEVICES, SCREEN_VMS, SCREEN_REPORTS, SCREEN_HELP, SCREEN_COUNT };
+enum tui_screen {
+	SCREEN_HOST,
+	SCREEN_DEVICES,
+	SCREEN_VMS,
+	SCREEN_REPORTS,
+	SCREEN_HELP,
+	SCREEN_COUNT
+};
 #define TUI_BODY_TOP 2
 
 struct probe_report;
@@ -17,18 +24,22 @@ struct tui {
 	enum tui_screen screen;
 	int rows, cols;
 	int sel, scroll;
-	int list_top, list_rows;	/* where the drawn list's rows are (for clicks); 0 rows: no list */
-	bool detail;			/* Host, Devices: the selected item's details below the list */
+	int list_top, list_rows; /* where the drawn list's rows are (for clicks); 0 rows: no list */
+	bool detail; /* Host, Devices: the selected item's details below the list */
 	struct probe_job *job;
 	struct probe_report *report;	/* NULL while the probe runs */
 	double probe_started_ms, probe_ms;
 	char error[600];
 	char message[320];		/* the message line, above the function keys */
-	struct { char kernel[256], initrd[256], disks[512], net[128], cmdline[256], mem[16], cpus[8]; int nested; } launch;	/* nested: enum nested_mode */
+	struct {
+		char kernel[256], initrd[256], disks[512], net[128], cmdline[256], mem[16], cpus[8];
+		int nested;
+	} launch; /* nested: enum nested_mode */
 };
 
-/* A key: its code and another that does the same, its place on the function-key bar (fkey, label) and its
- * line in the help. A NULL fn is a help line only (the launch form's and console's keys). */
+/* A key: its code and another that does the same, its place on the function-key bar (fkey, label)
+ * and its line in the help. A NULL fn is a help line only (the launch form's and console's keys).
+ */
 struct tui_key {
 	int key, alt;
 	const char *fkey, *label;
@@ -36,9 +47,10 @@ struct tui_key {
 	int (*fn)(struct tui *t);
 };
 
-/* A screen (htop's Panel): what it draws, how many rows it lists, its keys (tried before the global ones and
- * shown on the bar only while it is up), and, optionally, a handler that sees every key first (a search or a
- * question being typed: it returns 0 for keys that are not its) and what to do when it comes up. */
+/* A screen (htop's Panel): what it draws, how many rows it lists, its keys (tried before the global
+ * ones and shown on the bar only while it is up), and, optionally, a handler that sees every key
+ * first (a search or a question being typed: it returns 0 for keys that are not its) and what to do
+ * when it comes up. */
 struct tui_screen_def {
 	const char *name;
 	void (*draw)(struct tui *t);
@@ -48,14 +60,15 @@ struct tui_screen_def {
 	int (*modal)(struct tui *t, int key);
 	void (*shown)(struct tui *t);
 };
-extern const struct tui_screen_def tui_host_screen, tui_devices_screen, tui_vms_screen, tui_reports_screen,
-	tui_help_screen;
+extern const struct tui_screen_def tui_host_screen, tui_devices_screen, tui_vms_screen,
+	tui_reports_screen, tui_help_screen;
 extern const struct tui_screen_def *const tui_screens[SCREEN_COUNT];
 /* The keys of every screen (tui.c). */
 extern const struct tui_key tui_keys[];
 extern const int tui_nkeys;
 
-/* The frame (frame.c): the tab bar, the function-key bar (the global F-keys and the screen's), moving. */
+/* The frame (frame.c): the tab bar, the function-key bar (the global F-keys and the screen's),
+ * moving. */
 void tui_draw_tabs(struct tui *t);
 void tui_draw_fkeys(struct tui *t);
 int tui_tab_at(int x);
@@ -63,12 +76,14 @@ int tui_fkey_at(struct tui *t, int x);
 int tui_move(struct tui *t, int delta);
 int tui_show(struct tui *t, enum tui_screen s);
 double tui_now_ms(void);
-/* While the probe runs, says so (or why it failed) and returns true: Host and Devices have nothing else. */
+/* While the probe runs, says so (or why it failed) and returns true: Host and Devices have nothing
+ * else. */
 bool tui_waiting(struct tui *t);
 /* F3 on Host: Devices, with a search begun (devices.c). */
 int tui_devices_search(struct tui *t);
 
-/* The VMs screen (vms.c) and its launch form (launch.c: F7 opens it; while open it takes every key). */
+/* The VMs screen (vms.c) and its launch form (launch.c: F7 opens it; while open it takes every
+ * key). */
 void tui_vms_refresh_now(void);
 int tui_vms_launch(struct tui *t);
 bool tui_launch_open(void);
@@ -76,14 +91,15 @@ void tui_launch_close(void);
 int tui_launch_key(struct tui *t, int key);
 void tui_launch_click(struct tui *t, int y);
 void tui_launch_draw(struct tui *t);
-/* A VM's serial console (console.c): while attached it takes the keys (Ctrl-] detaches; 0: not its key). */
+/* A VM's serial console (console.c): while attached it takes the keys (Ctrl-] detaches; 0: not its
+ * key). */
 int tui_console_attach(struct tui *t, const char *name);
 bool tui_console_attached(void);
 void tui_console_detach(void);
 int tui_console_key(struct tui *t, int key);
 void tui_console_draw(struct tui *t);
-/* The console's terminal (term.c; unit-tested, fuzzed): bytes in; a kept line out (0: the last), NULL past
- * the first; how many are kept. */
+/* The console's terminal (term.c; unit-tested, fuzzed): bytes in; a kept line out (0: the last),
+ * NULL past the first; how many are kept. */
 void tui_term_feed(const char *buf, size_t n);
 const char *tui_term_line(int back);
 int tui_term_lines(void);
@@ -91,7 +107,8 @@ void tui_term_reset(void);
 /* The Reports screen (reports.c). */
 void tui_reports_reload(struct tui *t);
 bool tui_reports_busy(void);		/* a submit is running: the screen refreshes often */
-const char *tui_device_history(const char *vendor_device);	/* "seen on N hosts, ..." from compat-db */
+const char *tui_device_history(
+	const char *vendor_device); /* "seen on N hosts, ..." from compat-db */
 void tui_reports_done(void);		/* at exit: waits for a submit in flight */
 
 /* Formatting (format.c; unit-tested): fit s into width columns, ending in ".." when cut. */

@@ -1,6 +1,6 @@
-/* term: the console view's small terminal, free of curses (unit-tested and fuzzed: its bytes come from the
- * guest). Lines, carriage return, backspace, tabs; escape sequences are dropped, not shown; a line longer than
- * TERM_COLS wraps; the last TERM_LINES lines are kept. */
+/* term: the console view's small terminal, free of curses (unit-tested and fuzzed: its bytes come
+ * from the guest). Lines, carriage return, backspace, tabs; escape sequences are dropped, not
+ * shown; a line longer than TERM_COLS wraps; the last TERM_LINES lines are kept. */
 #include "config.h"
 #include <string.h>
 #include "tui/screens.h"
@@ -27,7 +27,9 @@ int tui_term_lines(void)
 
 const char *tui_term_line(int back)
 {
-	return back >= 0 && back < term.count ? term.line[((term.last - back) % TERM_LINES + TERM_LINES) % TERM_LINES] : NULL;
+	return back >= 0 && back < term.count ?
+		term.line[((term.last - back) % TERM_LINES + TERM_LINES) % TERM_LINES] :
+		NULL;
 }
 
 static void new_line(void)

@@ -1,6 +1,6 @@
-/* tui: the ncurses interface: a tab bar of screens (one file each: host.c, devices.c, vms.c, reports.c,
- * help.c), the keys every screen shares, the probe running in a thread so the screen never freezes, one
- * relayout on resize. */
+/* tui: the ncurses interface: a tab bar of screens (one file each: host.c, devices.c, vms.c,
+ * reports.c, help.c), the keys every screen shares, the probe running in a thread so the screen
+ * never freezes, one relayout on resize. */
 #include "config.h"
 #include <curses.h>
 #include <pthread.h>
@@ -52,8 +52,9 @@ static void probe_start(struct tui *t)
 }
 
 const struct tui_screen_def *const tui_screens[SCREEN_COUNT] = {
-	[SCREEN_HOST] = &tui_host_screen, [SCREEN_DEVICES] = &tui_devices_screen, [SCREEN_VMS] = &tui_vms_screen,
-	[SCREEN_REPORTS] = &tui_reports_screen, [SCREEN_HELP] = &tui_help_screen,
+	[SCREEN_HOST] = &tui_host_screen, [SCREEN_DEVICES] = &tui_devices_screen,
+	[SCREEN_VMS] = &tui_vms_screen,   [SCREEN_REPORTS] = &tui_reports_screen,
+	[SCREEN_HELP] = &tui_help_screen,
 };
 
 /* The keys of every screen: one handler per action, shared by a letter and an F-key. */
@@ -72,22 +73,32 @@ static int act_pgdn(struct tui *t) { return tui_move(t, t->rows - 6); }
 static int act_home(struct tui *t) { return tui_move(t, -100000); }
 static int act_end(struct tui *t) { return tui_move(t, 100000); }
 static int act_next(struct tui *t) { return tui_show(t, (t->screen + 1) % SCREEN_COUNT); }
-static int act_prev(struct tui *t) { return tui_show(t, (t->screen + SCREEN_COUNT - 1) % SCREEN_COUNT); }
+static int act_prev(struct tui *t)
+{
+	return tui_show(t, (t->screen + SCREEN_COUNT - 1) % SCREEN_COUNT);
+}
 
-/* htop's habits: F1 help, F3 search, F4 filter, F6 sort, F10 quit; the screens are the tab bar's (1-5, Tab).
- * A screen's own keys (host.c, devices.c, vms.c, reports.c) join the bar only while it is up. */
+/* htop's habits: F1 help, F3 search, F4 filter, F6 sort, F10 quit; the screens are the tab bar's
+ * (1-5, Tab). A screen's own keys (host.c, devices.c, vms.c, reports.c) join the bar only while it
+ * is up. */
 const struct tui_key tui_keys[] = {
 	{ KEY_F(1), '?', "F1", "Help", "F1 ? h    this help", act_help },
 	{ 'h', '5', NULL, NULL, NULL, act_help },
-	{ KEY_F(2), '\t', "F2", "Next", "F2 Tab    next screen (Shift-Tab: the one before); 1-5 or a click: that one",
-	  act_next },
+	{ KEY_F(2), '\t', "F2", "Next",
+	  "F2 Tab    next screen (Shift-Tab: the one before); 1-5 or a click: that one", act_next },
 	{ KEY_BTAB, 0, NULL, NULL, NULL, act_prev },
-	{ '1', 0, NULL, NULL, "1         Host: can this host run VMs, and nested ones? every check", act_host },
-	{ '2', 0, NULL, NULL, "2         Devices: PCI devices and their passthrough verdicts", act_devices },
-	{ '3', 0, NULL, NULL, "3         VMs: running VMs, exits per second, their consoles", act_vms },
-	{ '4', 0, NULL, NULL, "4         Reports: the probe reports recorded on this machine", act_reports },
-	{ KEY_F(5), 'r', "F5", "Probe", "F5 r      run the probe again (and record it)", act_rerun },
-	{ KEY_F(7), 0, "F7", "Launch", "F7        launch a VM (a form: kernel, initrd, disks, network, memory, vCPUs)",
+	{ '1', 0, NULL, NULL, "1         Host: can this host run VMs, and nested ones? every check",
+	  act_host },
+	{ '2', 0, NULL, NULL, "2         Devices: PCI devices and their passthrough verdicts",
+	  act_devices },
+	{ '3', 0, NULL, NULL, "3         VMs: running VMs, exits per second, their consoles",
+	  act_vms },
+	{ '4', 0, NULL, NULL, "4         Reports: the probe reports recorded on this machine",
+	  act_reports },
+	{ KEY_F(5), 'r', "F5", "Probe", "F5 r      run the probe again (and record it)",
+	  act_rerun },
+	{ KEY_F(7), 0, "F7", "Launch",
+	  "F7        launch a VM (a form: kernel, initrd, disks, network, memory, vCPUs)",
 	  act_launch },
 	{ KEY_UP, 0, NULL, NULL, "Up Down   move; PgUp PgDn Home End", act_up },
 	{ KEY_DOWN, 0, NULL, NULL, NULL, act_down },
@@ -96,9 +107,13 @@ const struct tui_key tui_keys[] = {
 	{ KEY_HOME, 'g', NULL, NULL, NULL, act_home },
 	{ KEY_END, 'G', NULL, NULL, NULL, act_end },
 	{ KEY_F(10), 'q', "F10", "Quit", "F10 q     quit", act_quit },
-	/* the launch form and the console take every key while open (launch.c, console.c): help lines only */
-	{ -2, 0, NULL, NULL, "Launch form: Up Down Tab move, Ctrl-O browse, Ctrl-U clear, F7 launch, Esc cancel", NULL },
-	{ -2, 0, NULL, NULL, "VM console: every key goes to the guest; Ctrl-] (or an F-key) detaches", NULL },
+	/* the launch form and the console take every key while open (launch.c, console.c): help
+	   lines only */
+	{ -2, 0, NULL, NULL,
+	  "Launch form: Up Down Tab move, Ctrl-O browse, Ctrl-U clear, F7 launch, Esc cancel",
+	  NULL },
+	{ -2, 0, NULL, NULL,
+	  "VM console: every key goes to the guest; Ctrl-] (or an F-key) detaches", NULL },
 };
 const int tui_nkeys = sizeof(tui_keys) / sizeof(tui_keys[0]);
 
@@ -110,7 +125,8 @@ static int run_key(struct tui *t, const struct tui_key *keys, int n, int key)
 	return 0;
 }
 
-/* What is open over the screen first (the launch form, a console), then the screen's own keys, then these. */
+/* What is open over the screen first (the launch form, a console), then the screen's own keys, then
+ * these. */
 static int dispatch(struct tui *t, int key)
 {
 	const struct tui_screen_def *sc = tui_screens[t->screen];
@@ -148,7 +164,8 @@ static int click(struct tui *t, int y, int x)
 	return -1;
 }
 
-/* A live probe is recorded, as `nestvisor probe` records it; a database that cannot be written costs the record. */
+/* A live probe is recorded, as `nestvisor probe` records it; a database that cannot be written
+ * costs the record. */
 static void record(struct tui *t)
 {
 	char err[512], uuid[37];
@@ -157,7 +174,8 @@ static void record(struct tui *t)
 	if (!doc)
 		snprintf(t->message, sizeof(t->message), "probe not recorded: out of memory");
 	else if (compatdb_report_record_at(NULL, doc, uuid, err, sizeof(err)) == 0)
-		snprintf(t->message, sizeof(t->message), "probe recorded as report %.8s (Reports: 4)", uuid);
+		snprintf(t->message, sizeof(t->message),
+			 "probe recorded as report %.8s (Reports: 4)", uuid);
 	else
 		snprintf(t->message, sizeof(t->message), "probe not recorded: %.250s", err);
 	free(doc);
@@ -171,8 +189,8 @@ static void draw(struct tui *t)
 	crt_clear();
 	crt_size(&t->rows, &t->cols);
 	if (crt_too_small()) {
-		crt_text(0, 0, ROLE_WARN, 0, "terminal too small (needs %dx%d, is %dx%d)", CRT_MIN_COLS, CRT_MIN_ROWS, t->cols,
-			 t->rows);
+		crt_text(0, 0, ROLE_WARN, 0, "terminal too small (needs %dx%d, is %dx%d)",
+			 CRT_MIN_COLS, CRT_MIN_ROWS, t->cols, t->rows);
 		crt_refresh();
 		return;
 	}
@@ -192,23 +210,39 @@ static void draw(struct tui *t)
 	crt_refresh();
 }
 
+/* How long to wait for a key: the summary shows as soon as it exists, a console and a submit move
+ * on. */
+static int wait_ms(const struct tui *t, struct probe_job *job)
+{
+	if (atomic_load(&job->state) == 1)
+		return 10;
+	if (tui_console_attached())
+		return 40;
+	if (tui_reports_busy())
+		return 100;
+	return t->screen == SCREEN_VMS ? 250 : 1000;
+}
+
 int tui_main(const struct tui_options *opt)
 {
 	static struct probe_job job;
-	struct tui t = { .screen = SCREEN_HOST, .job = &job,
-			 .launch = { .kernel = "tests/guests/hello.elf", .mem = "128M", .cpus = "1" } };
+	struct tui t = { .screen = SCREEN_HOST,
+			 .job = &job,
+			 .launch = {
+				 .kernel = "tests/guests/hello.elf", .mem = "128M", .cpus = "1" } };
 	int my = 0, mx = 0;
 
 	job.opt.replay_dir = opt->replay_dir;
 	if (crt_init() < 0) {
-		fprintf(stderr, "nestvisor tui: needs a terminal (stdout is not one); `nestvisor probe` prints a report\n");
+		fprintf(stderr,
+			"nestvisor tui: needs a terminal (stdout is not one); `nestvisor probe` "
+			"prints a report\n");
 		return -1;
 	}
 	probe_start(&t);
 	for (;;) {
 		draw(&t);
-		int k = crt_key(atomic_load(&job.state) == 1 ? 10 : tui_console_attached() ? 40 : tui_reports_busy() ? 100 :
-				t.screen == SCREEN_VMS ? 250 : 1000, &my, &mx);	/* the summary shows as soon as it exists */
+		int k = crt_key(wait_ms(&t, &job), &my, &mx);
 		if (k == KEY_MOUSE)
 			k = click(&t, my, mx);
 		if (k == KEY_RESIZE || k < 0)

@@ -1,5 +1,5 @@
-/* tui: the ncurses interface (public API): one screen per task, driven by the probe, vmm and compat-db
- * libraries; it never re-implements them. */
+/* tui: the ncurses interface (public API): one screen per task, driven by the probe, vmm and
+ * compat-db libraries; it never re-implements them. */
 #ifndef NESTVISOR_TUI_H
 #define NESTVISOR_TUI_H
 

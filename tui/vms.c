@@ -1,6 +1,6 @@
 /* vms: the VMs screen: running VMs found through their control sockets, refreshed every second with
- * exits per second; the selected VM's exits by reason and port as bars; pause/resume, stop, attach (the
- * launch form is launch.c, the console console.c). */
+ * exits per second; the selected VM's exits by reason and port as bars; pause/resume, stop, attach
+ * (the launch form is launch.c, the console console.c). */
 #include "config.h"
 #include <curses.h>
 #include <errno.h>
@@ -38,7 +38,8 @@ static void hist_add(const char *name, double rate)
 	for (int i = 0; i < MAX_VMS; i++) {
 		if (!strcmp(hist[i].name, name)) {
 			if (hist[i].n == SPARK) {
-				memmove(hist[i].rate, hist[i].rate + 1, sizeof(double) * (SPARK - 1));
+				memmove(hist[i].rate, hist[i].rate + 1,
+					sizeof(double) * (SPARK - 1));
 				hist[i].n--;
 			}
 			hist[i].rate[hist[i].n++] = rate;
@@ -80,7 +81,8 @@ static void add_row(const struct vmm_status *st, const struct vmm_stats *stats, 
 		return;
 	r->st = *st;
 	r->stats = *stats;
-	r->rate = st->uptime_ns ? stats->exits / (st->uptime_ns / 1e9) : 0;	/* until there is a previous sample */
+	r->rate = st->uptime_ns ? stats->exits / (st->uptime_ns / 1e9) :
+				  0; /* until there is a previous sample */
 	for (int i = 0; i < nprev && dt > 0; i++)
 		if (!strcmp(prev[i].st.name, st->name))
 			r->rate = ((double)stats->exits - (double)prev[i].stats.exits) / (dt / 1e3);
@@ -118,21 +120,25 @@ static long long count_of(const struct vmm_stat_row *list, int n, const char *wh
 	return -1;
 }
 
-/* The busiest rows of a stats list: name, count, per second since the last sample (before), and a bar. */
-static void bars(int y, int x, const struct vmm_stat_row *list, int n, const struct vmm_stat_row *before, int nbefore,
-		 const char *title, long long total, int width, int max)
+/* The busiest rows of a stats list: name, count, per second since the last sample (before), and a
+ * bar. */
+static void bars(int y, int x, const struct vmm_stat_row *list, int n,
+		 const struct vmm_stat_row *before, int nbefore, const char *title, long long total,
+		 int width, int max)
 {
-	crt_text(y++, x, ROLE_HEADER, width, " %-15.15s %7s %9s%*s", title, "exits", "per sec", width > 35 ? width - 35 : 0,
-		 "");
+	crt_text(y++, x, ROLE_HEADER, width, " %-15.15s %7s %9s%*s", title, "exits", "per sec",
+		 width > 35 ? width - 35 : 0, "");
 	if (!n)
 		crt_text(y, x, ROLE_DIM, width, " (none)");
 	for (int i = 0; i < n && i < max; i++) {
-		long long c = (long long)list[i].count, was = count_of(before, nbefore, list[i].what);
+		long long c = (long long)list[i].count,
+			  was = count_of(before, nbefore, list[i].what);
 		int len = total ? (int)(c * (width - 36) / total) : 0;
 		char count[16], rate[16] = "-", bar[128];
 		tui_count(count, sizeof(count), (unsigned long long)c);
 		if (was >= 0 && sample_ms > 0)
-			tui_count(rate, sizeof(rate), (unsigned long long)((c - was) * 1000.0 / sample_ms + 0.5));
+			tui_count(rate, sizeof(rate),
+				  (unsigned long long)((c - was) * 1000.0 / sample_ms + 0.5));
 		memset(bar, '#', (size_t)(len > 0 ? len : 0));
 		bar[len > 0 ? len : 0] = '\0';
 		crt_text(y, x, ROLE_DEFAULT, 0, " %-15.15s %7s %7s/s ", list[i].what, count, rate);
@@ -140,7 +146,8 @@ static void bars(int y, int x, const struct vmm_stat_row *list, int n, const str
 	}
 }
 
-/* Paravirtual devices: bytes moved and notifications (no exit: ioeventfd), with the rate since the last refresh. */
+/* Paravirtual devices: bytes moved and notifications (no exit: ioeventfd), with the rate since the
+ * last refresh. */
 static void devices_line(int y, const struct vmm_stats *now, const struct vmm_stats *was)
 {
 	char line[512] = "", count[16], rate[16];
@@ -150,9 +157,11 @@ static void devices_line(int y, const struct vmm_stats *now, const struct vmm_st
 		const struct vmm_dev_stat *d = &now->devs[i];
 		uint64_t before = was && i < was->ndevs ? was->devs[i].bytes : d->bytes;
 		tui_count(count, sizeof(count), (unsigned long long)d->bytes);
-		tui_count(rate, sizeof(rate), (unsigned long long)(d->bytes > before ? d->bytes - before : 0));
-		at += (size_t)snprintf(line + at, sizeof(line) - at, "%s%s %sB (%sB/s), %llu notified", i ? "; " : "",
-				       d->what, count, rate, (unsigned long long)d->notifies);
+		tui_count(rate, sizeof(rate),
+			  (unsigned long long)(d->bytes > before ? d->bytes - before : 0));
+		at += (size_t)snprintf(line + at, sizeof(line) - at,
+				       "%s%s %sB (%sB/s), %llu notified", i ? "; " : "", d->what,
+				       count, rate, (unsigned long long)d->notifies);
 	}
 	if (now->ndevs)
 		crt_text(y, 1, ROLE_DIM, 0, "devices: %s", line);
@@ -169,8 +178,8 @@ static void vms_draw(struct tui *t)
 	}
 	vms_refresh();
 	crt_fill(y, ROLE_HEADER);
-	crt_text(y++, 0, ROLE_HEADER, 0, " %-16s %7s %-8s %4s %8s %9s %10s  %s", "NAME", "PID", "STATE", "CPUS", "MEM", "UPTIME",
-		 "EXITS/S", "CONSOLE");
+	crt_text(y++, 0, ROLE_HEADER, 0, " %-16s %7s %-8s %4s %8s %9s %10s  %s", "NAME", "PID",
+		 "STATE", "CPUS", "MEM", "UPTIME", "EXITS/S", "CONSOLE");
 	if (t->sel >= nrows)
 		t->sel = nrows ? nrows - 1 : 0;
 	t->scroll = 0;
@@ -180,8 +189,9 @@ static void vms_draw(struct tui *t)
 		const struct vmm_status *st = &rows[i].st;
 		tui_count(rate, sizeof(rate), (unsigned long long)(rows[i].rate + 0.5));
 		snprintf(mem, sizeof(mem), "%lluM", (unsigned long long)(st->mem >> 20));
-		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0, " %-16.16s %7d %-8s %4d %8s %8.1fs %10s  %s",
-			 st->name, st->pid, st->state, st->cpus, mem, st->uptime_ns / 1e9, rate, st->console);
+		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0,
+			 " %-16.16s %7d %-8s %4d %8s %8.1fs %10s  %s", st->name, st->pid, st->state,
+			 st->cpus, mem, st->uptime_ns / 1e9, rate, st->console);
 	}
 	if (!nrows)
 		crt_text(y++, 1, ROLE_DIM, 0, "no VMs running: F7 launches one");
@@ -190,9 +200,12 @@ static void vms_draw(struct tui *t)
 		const struct vmm_stats *x = &r->stats, *was = NULL;
 		int top = t->rows - 13, half = t->cols / 2;
 		long long exits = (long long)x->exits;
-		crt_text(top++, 1, ROLE_DEFAULT, 0, "%s: %lld exits, %.0f/s now; %.3f ms handling them in the VMM (%.2f%% of its uptime)",
+		crt_text(top++, 1, ROLE_DEFAULT, 0,
+			 "%s: %lld exits, %.0f/s now; %.3f ms handling them in the VMM (%.2f%% of "
+			 "its uptime)",
 			 r->st.name, exits, r->rate, x->ns_in_vmm / 1e6,
-			 r->st.uptime_ns ? 100.0 * (double)x->ns_in_vmm / (double)r->st.uptime_ns : 0.0);
+			 r->st.uptime_ns ? 100.0 * (double)x->ns_in_vmm / (double)r->st.uptime_ns :
+					   0.0);
 		int n;
 		const double *h = hist_of(r->st.name, &n);
 		double peak = 0;
@@ -208,9 +221,12 @@ static void vms_draw(struct tui *t)
 				was = &prev[i].stats;
 		static const struct vmm_stats none;
 		const struct vmm_stats *w = was ? was : &none;
-		bars(top + 1, 0, x->reasons, x->nreasons, w->reasons, was ? w->nreasons : 0, "by reason", exits, half, 3);
-		bars(top + 5, 0, x->mmio, x->nmmio, w->mmio, was ? w->nmmio : 0, "by MMIO region", exits, half, 3);
-		bars(top + 1, half, x->ports, x->nports, w->ports, was ? w->nports : 0, "by port", exits, t->cols - half, 7);
+		bars(top + 1, 0, x->reasons, x->nreasons, w->reasons, was ? w->nreasons : 0,
+		     "by reason", exits, half, 3);
+		bars(top + 5, 0, x->mmio, x->nmmio, w->mmio, was ? w->nmmio : 0, "by MMIO region",
+		     exits, half, 3);
+		bars(top + 1, half, x->ports, x->nports, w->ports, was ? w->nports : 0, "by port",
+		     exits, t->cols - half, 7);
 		devices_line(top + 9, x, was);
 	}
 	if (tui_launch_open())
@@ -226,7 +242,8 @@ static int control(struct tui *t, const char *cmd)
 	if (t->sel >= nrows)
 		return TUI_REDRAW;
 	int rc = vmm_control_command(rows[t->sel].st.name, cmd);
-	snprintf(t->message, sizeof(t->message), "%s %s: %s", cmd, rows[t->sel].st.name, rc == 0 ? "done" : strerror(-rc));
+	snprintf(t->message, sizeof(t->message), "%s %s: %s", cmd, rows[t->sel].st.name,
+		 rc == 0 ? "done" : strerror(-rc));
 	refreshed_ms = 0;	/* show the change now */
 	return TUI_REDRAW;
 }
@@ -256,14 +273,16 @@ static int vms_attach(struct tui *t)
 	return t->sel < nrows ? tui_console_attach(t, rows[t->sel].st.name) : TUI_REDRAW;
 }
 
-/* "stop NAME? (y/n)" takes every key until it is answered; the VM asked about, not whichever is selected. */
+/* "stop NAME? (y/n)" takes every key until it is answered; the VM asked about, not whichever is
+ * selected. */
 static int vms_modal(struct tui *t, int key)
 {
 	if (!confirm[0])
 		return 0;
 	if (key == 'y' || key == 'Y') {
 		int rc = vmm_control_command(confirm, "stop");
-		snprintf(t->message, sizeof(t->message), "stop %s: %s", confirm, rc == 0 ? "done" : strerror(-rc));
+		snprintf(t->message, sizeof(t->message), "stop %s: %s", confirm,
+			 rc == 0 ? "done" : strerror(-rc));
 		refreshed_ms = 0;
 	}
 	if (key == 'y' || key == 'Y' || key == 'n' || key == 'N' || key == 27)
@@ -272,7 +291,8 @@ static int vms_modal(struct tui *t, int key)
 }
 
 static const struct tui_key vms_keys[] = {
-	{ '\n', KEY_ENTER, NULL, NULL, "Enter     the selected VM's serial console (Ctrl-] detaches)", vms_attach },
+	{ '\n', KEY_ENTER, NULL, NULL,
+	  "Enter     the selected VM's serial console (Ctrl-] detaches)", vms_attach },
 	{ KEY_F(8), 'p', "F8", "Pause", "F8 p      pause or resume the selected VM", vms_pause },
 	{ KEY_F(9), 'k', "F9", "Stop", "F9 k      stop the selected VM (asks first)", vms_stop },
 };

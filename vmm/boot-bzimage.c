@@ -1,8 +1,8 @@
-/* boot-bzimage: Linux bzImage through the 64-bit boot protocol (Documentation/x86/boot.rst), as Firecracker:
- * no BIOS, no real mode; a zero page, an e820 map, identity page tables, entry in long mode. With an unpack
- * cache, the kernel inside is unpacked on the host and entered directly, after what the bzImage's own
- * decompressor would have done (arch/x86/boot/compressed/misc.c): its ELF segments placed, a KASLR choice of
- * physical and virtual address, its relocations applied. */
+/* boot-bzimage: Linux bzImage through the 64-bit boot protocol (Documentation/x86/boot.rst), as
+ * Firecracker: no BIOS, no real mode; a zero page, an e820 map, identity page tables, entry in long
+ * mode. With an unpack cache, the kernel inside is unpacked on the host and entered directly, after
+ * what the bzImage's own decompressor would have done (arch/x86/boot/compressed/misc.c): its ELF
+ * segments placed, a KASLR choice of physical and virtual address, its relocations applied. */
 #include "config.h"
 #include <elf.h>
 #include <errno.h>
@@ -55,7 +55,8 @@ static void build_page_tables(struct vmm_mem *m)
 	for (int i = 0; i < 4; i++) {
 		pml4[512 + i] = (BOOT_PML4 + 0x2000 + 0x1000 * (uint64_t)i) | 3;
 		for (int j = 0; j < 512; j++)
-			pml4[1024 + 512 * i + j] = (((uint64_t)i << 30) | ((uint64_t)j << 21)) | 0x83;
+			pml4[1024 + 512 * i + j] =
+				(((uint64_t)i << 30) | ((uint64_t)j << 21)) | 0x83;
 	}
 }
 
@@ -65,35 +66,41 @@ static int check_header(const struct vmm_boot_opts *o, char *err, size_t errlen)
 	size_t setup = ((d[BP_SETUP_SECTS] ? d[BP_SETUP_SECTS] : 4) + 1) * 512ul;
 
 	if (rd16(d + BP_VERSION) < 0x020c || !(rd16(d + BP_XLOADFLAGS) & XLF_KERNEL_64)) {
-		snprintf(err, errlen, "%s: this bzImage (boot protocol %x.%02x) has no 64-bit entry point; "
-			 "nestvisor needs boot protocol 2.12+ (Linux 3.8+) built for x86-64", o->kernel.path,
-			 d[BP_VERSION + 1], d[BP_VERSION]);
+		snprintf(err, errlen,
+			 "%s: this bzImage (boot protocol %x.%02x) has no 64-bit entry point; "
+			 "nestvisor needs boot protocol 2.12+ (Linux 3.8+) built for x86-64",
+			 o->kernel.path, d[BP_VERSION + 1], d[BP_VERSION]);
 		return -ENOEXEC;
 	}
-	if (setup >= o->kernel.len || 0x202 + (size_t)d[0x201] > 0x1000 || 0x202 + (size_t)d[0x201] > o->kernel.len) {
-		snprintf(err, errlen, "%s: truncated bzImage (setup of %zu bytes, file of %zu)", o->kernel.path,
-			 setup, o->kernel.len);
+	if (setup >= o->kernel.len || 0x202 + (size_t)d[0x201] > 0x1000 ||
+	    0x202 + (size_t)d[0x201] > o->kernel.len) {
+		snprintf(err, errlen, "%s: truncated bzImage (setup of %zu bytes, file of %zu)",
+			 o->kernel.path, setup, o->kernel.len);
 		return -ENOEXEC;
 	}
 	return 0;
 }
 
 /* The initrd goes as high as the kernel allows (as QEMU puts it); 0 when it cannot fit at all. */
-static uint64_t initrd_addr(const struct vmm_mem *m, const struct vmm_boot_opts *o, const uint8_t *zp)
+static uint64_t initrd_addr(const struct vmm_mem *m, const struct vmm_boot_opts *o,
+			    const uint8_t *zp)
 {
 	uint64_t max = rd32(zp + BP_INITRD_MAX), top = m->low < max + 1 ? m->low : max + 1;
 
 	return o->initrd.len < top ? (top - o->initrd.len) & ~0xfffull : 0;
 }
 
-static int place_initrd(struct vmm_mem *m, const struct vmm_boot_opts *o, uint8_t *zp, uint64_t kernel_end,
-			char *err, size_t errlen)
+static int place_initrd(struct vmm_mem *m, const struct vmm_boot_opts *o, uint8_t *zp,
+			uint64_t kernel_end, char *err, size_t errlen)
 {
 	uint64_t max = rd32(zp + BP_INITRD_MAX), top = m->low < max + 1 ? m->low : max + 1;
 	uint64_t addr = initrd_addr(m, o, zp);
 
-	if (!addr || addr < kernel_end || vmm_mem_write(m, addr, o->initrd.data, o->initrd.len) < 0) {
-		snprintf(err, errlen, "%s: %zu bytes do not fit between the kernel and 0x%llx (give the guest more memory)",
+	if (!addr || addr < kernel_end ||
+	    vmm_mem_write(m, addr, o->initrd.data, o->initrd.len) < 0) {
+		snprintf(err, errlen,
+			 "%s: %zu bytes do not fit between the kernel and 0x%llx (give the guest "
+			 "more memory)",
 			 o->initrd_path, o->initrd.len, (unsigned long long)top);
 		return -EFAULT;
 	}
@@ -129,19 +136,21 @@ struct vmlinux {
 	uint64_t link;			/* LOAD_PHYSICAL_ADDR: where it is linked to run */
 	uint64_t entry;			/* e_entry: startup_64, physical */
 	uint64_t copied;		/* bytes past link that come from the file */
-	uint32_t *relocs;		/* the table the build appended (NULL: none, the kernel cannot move) */
-	size_t nrelocs, sect[3];	/* sect: the index of each list's terminator (32-bit, inverse, 64-bit) */
+	uint32_t *relocs; /* the table the build appended (NULL: none, the kernel cannot move) */
+	size_t nrelocs,
+		sect[3]; /* sect: the index of each list's terminator (32-bit, inverse, 64-bit) */
 };
 
-/* Checks vmlinux.bin's ELF header and segments against the bzImage's own header: every segment inside
- * [link, link + init_size), every byte inside the unpacked data. */
+/* Checks vmlinux.bin's ELF header and segments against the bzImage's own header: every segment
+ * inside [link, link + init_size), every byte inside the unpacked data. */
 static int vmlinux_parse(struct vmlinux *v, uint64_t link, uint64_t init_size, uint64_t *elf_end)
 {
 	Elf64_Ehdr eh;
 
 	if (vmm_unpack_read(&v->u, &eh, sizeof(eh), 0) < 0 || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum == 0 || eh.e_phnum > VMLINUX_MAX_PHDRS ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+	    eh.e_phnum > VMLINUX_MAX_PHDRS ||
 	    vmm_unpack_read(&v->u, v->ph, eh.e_phnum * sizeof(Elf64_Phdr), eh.e_phoff) < 0)
 		return -ENOEXEC;
 	v->nph = eh.e_phnum;
@@ -154,8 +163,9 @@ static int vmlinux_parse(struct vmlinux *v, uint64_t link, uint64_t init_size, u
 		const Elf64_Phdr *p = &v->ph[i];
 		if (p->p_type != PT_LOAD)
 			continue;
-		if (p->p_paddr < link || p->p_memsz > init_size || p->p_paddr - link > init_size - p->p_memsz ||
-		    p->p_filesz > p->p_memsz || p->p_offset > v->u.len || p->p_filesz > v->u.len - p->p_offset)
+		if (p->p_paddr < link || p->p_memsz > init_size ||
+		    p->p_paddr - link > init_size - p->p_memsz || p->p_filesz > p->p_memsz ||
+		    p->p_offset > v->u.len || p->p_filesz > v->u.len - p->p_offset)
 			return -ENOEXEC;
 		if (p->p_offset + p->p_filesz > *elf_end)
 			*elf_end = p->p_offset + p->p_filesz;
@@ -165,8 +175,8 @@ static int vmlinux_parse(struct vmlinux *v, uint64_t link, uint64_t init_size, u
 	return v->entry >= link && v->entry - link < v->copied ? 0 : -ENOEXEC;
 }
 
-/* Where relocation r points, as an offset from the image's start, or UINT64_MAX when outside what the file
- * filled (the decompressor calls that an error too). */
+/* Where relocation r points, as an offset from the image's start, or UINT64_MAX when outside what
+ * the file filled (the decompressor calls that an error too). */
 static uint64_t reloc_offset(const struct vmlinux *v, uint32_t r, unsigned size)
 {
 	uint64_t off = (uint64_t)(int64_t)(int32_t)r - START_KERNEL_MAP - v->link;
@@ -179,8 +189,8 @@ static unsigned reloc_size(const struct vmlinux *v, size_t i)
 	return i > v->sect[2] && i < v->sect[1] ? 8 : 4;
 }
 
-/* The table after vmlinux.bin (arch/x86/tools/relocs.c), read from its end: 32-bit relocations, 0, inverse
- * 32-bit ones, 0, 64-bit ones, 0. Every entry is checked before any is applied. */
+/* The table after vmlinux.bin (arch/x86/tools/relocs.c), read from its end: 32-bit relocations, 0,
+ * inverse 32-bit ones, 0, 64-bit ones, 0. Every entry is checked before any is applied. */
 static int vmlinux_relocs(struct vmlinux *v, uint64_t elf_end)
 {
 	uint64_t bytes = v->u.len - elf_end;
@@ -200,12 +210,14 @@ static int vmlinux_relocs(struct vmlinux *v, uint64_t elf_end)
 		v->sect[s] = --i;
 	}
 	for (size_t j = v->sect[2] + 1; j < v->nrelocs; j++)
-		if (j != v->sect[1] && j != v->sect[0] && reloc_offset(v, v->relocs[j], reloc_size(v, j)) == UINT64_MAX)
+		if (j != v->sect[1] && j != v->sect[0] &&
+		    reloc_offset(v, v->relocs[j], reloc_size(v, j)) == UINT64_MAX)
 			return -ENOEXEC;
 	return 0;
 }
 
-static void vmlinux_relocate(const struct vmlinux *v, struct vmm_mem *m, uint64_t phys, uint64_t delta)
+static void vmlinux_relocate(const struct vmlinux *v, struct vmm_mem *m, uint64_t phys,
+			     uint64_t delta)
 {
 	for (size_t j = v->sect[2] + 1; v->relocs && delta && j < v->nrelocs; j++) {
 		if (j == v->sect[1] || j == v->sect[0])
@@ -217,7 +229,9 @@ static void vmlinux_relocate(const struct vmlinux *v, struct vmm_mem *m, uint64_
 			memcpy(p, &x, 8);
 		} else {
 			uint32_t x = rd32(p);
-			x = j > v->sect[1] && j < v->sect[0] ? x - (uint32_t)delta : x + (uint32_t)delta;	/* inverse: minus */
+			x = j > v->sect[1] && j < v->sect[0] ?
+				x - (uint32_t)delta :
+				x + (uint32_t)delta; /* inverse: minus */
 			memcpy(p, &x, 4);
 		}
 	}
@@ -233,10 +247,11 @@ static bool has_word(const char *cmdline, const char *word)
 	return false;
 }
 
-/* KASLR as the decompressor chooses it: a virtual offset within KERNEL_IMAGE_SIZE and a physical address in RAM
- * below the initrd, both aligned to the kernel's alignment. Neither is printed: they are the guest's secret. */
-static int vmlinux_place(const struct vmlinux *v, const struct vmm_boot_opts *o, uint64_t top, uint64_t align,
-			 uint64_t init_size, uint64_t *phys, uint64_t *delta)
+/* KASLR as the decompressor chooses it: a virtual offset within KERNEL_IMAGE_SIZE and a physical
+ * address in RAM below the initrd, both aligned to the kernel's alignment. Neither is printed: they
+ * are the guest's secret. */
+static int vmlinux_place(const struct vmlinux *v, const struct vmm_boot_opts *o, uint64_t top,
+			 uint64_t align, uint64_t init_size, uint64_t *phys, uint64_t *delta)
 {
 	uint64_t r[2];
 
@@ -254,32 +269,38 @@ static int vmlinux_place(const struct vmlinux *v, const struct vmm_boot_opts *o,
 }
 
 /* 0 with b's entry and image set, or -ENOTSUP: boot the bzImage as it is (b->note may say why). */
-static int boot_unpacked(struct vmm_mem *m, const struct vmm_boot_opts *o, uint8_t *zp, size_t setup,
-			 struct vmm_boot *b)
+static int boot_unpacked(struct vmm_mem *m, const struct vmm_boot_opts *o, uint8_t *zp,
+			 size_t setup, struct vmm_boot *b)
 {
 	const uint8_t *d = o->kernel.data;
-	uint64_t off = setup + (uint64_t)rd32(d + BP_PAYLOAD_OFFSET), plen = rd32(d + BP_PAYLOAD_LENGTH);
-	uint64_t link = rd64(d + BP_PREF_ADDRESS), init_size = rd32(d + BP_INIT_SIZE), align = rd32(d + BP_KERNEL_ALIGN);
+	uint64_t off = setup + (uint64_t)rd32(d + BP_PAYLOAD_OFFSET),
+		 plen = rd32(d + BP_PAYLOAD_LENGTH);
+	uint64_t link = rd64(d + BP_PREF_ADDRESS), init_size = rd32(d + BP_INIT_SIZE),
+		 align = rd32(d + BP_KERNEL_ALIGN);
 	uint64_t top = o->initrd.len ? initrd_addr(m, o, zp) : m->low, elf_end = 0, phys, delta;
 	struct vmlinux v = { .u = { .fd = -1 } };
 	int rc = -ENOTSUP, kaslr;
 
-	if (!o->unpack_cache || off > o->kernel.len || plen > o->kernel.len - off || (link & 0xfffff) ||
-	    !d[BP_RELOCATABLE] || align < (2u << 20) || (align & (align - 1)))
+	if (!o->unpack_cache || off > o->kernel.len || plen > o->kernel.len - off ||
+	    (link & 0xfffff) || !d[BP_RELOCATABLE] || align < (2u << 20) || (align & (align - 1)))
 		return -ENOTSUP;
 	if (vmm_unpack(o->unpack_cache, d + off, plen, m->low, &v.u, b->note, sizeof(b->note)) < 0)
 		return -ENOTSUP;
 	if (vmlinux_parse(&v, link, init_size, &elf_end) < 0 || vmlinux_relocs(&v, elf_end) < 0) {
-		snprintf(b->note, sizeof(b->note), "the kernel inside %s is not the vmlinux.bin a bzImage packs; "
-			 "its own decompressor runs instead", o->kernel.path);
+		snprintf(b->note, sizeof(b->note),
+			 "the kernel inside %s is not the vmlinux.bin a bzImage packs; its own "
+			 "decompressor runs instead",
+			 o->kernel.path);
 		goto out;
 	}
-	if ((kaslr = vmlinux_place(&v, o, top, align, init_size, &phys, &delta)) < 0 || !vmm_mem_ptr(m, phys, init_size))
-		goto out;	/* no room above the link address: the decompressor knows other places */
+	if ((kaslr = vmlinux_place(&v, o, top, align, init_size, &phys, &delta)) < 0 ||
+	    !vmm_mem_ptr(m, phys, init_size))
+		goto out; /* no room above the link address: the decompressor knows other places */
 	for (int i = 0; i < v.nph; i++) {
 		const Elf64_Phdr *p = &v.ph[i];
 		if (p->p_type == PT_LOAD && p->p_filesz &&
-		    vmm_unpack_read(&v.u, vmm_mem_ptr(m, phys + p->p_paddr - link, p->p_filesz), p->p_filesz, p->p_offset) < 0)
+		    vmm_unpack_read(&v.u, vmm_mem_ptr(m, phys + p->p_paddr - link, p->p_filesz),
+				    p->p_filesz, p->p_offset) < 0)
 			goto out;
 	}
 	vmlinux_relocate(&v, m, phys, delta);
@@ -295,7 +316,8 @@ out:
 	return rc;
 }
 
-int vmm_boot_bzimage(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vmm_boot *b, char *err, size_t errlen)
+int vmm_boot_bzimage(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vmm_boot *b,
+		     char *err, size_t errlen)
 {
 	const uint8_t *d = o->kernel.data;
 	uint8_t *zp = vmm_mem_ptr(m, BOOT_ZERO_PAGE, 0x1000);
@@ -303,7 +325,8 @@ int vmm_boot_bzimage(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vm
 
 	if ((rc = check_header(o, err, errlen)) < 0)
 		return rc;
-	size_t setup = ((d[BP_SETUP_SECTS] ? d[BP_SETUP_SECTS] : 4) + 1) * 512ul, kernel = o->kernel.len - setup;
+	size_t setup = ((d[BP_SETUP_SECTS] ? d[BP_SETUP_SECTS] : 4) + 1) * 512ul,
+	       kernel = o->kernel.len - setup;
 	uint64_t load = d[BP_RELOCATABLE] ? BOOT_HIMEM : rd32(d + BP_PREF_ADDRESS);
 	uint64_t need = kernel > rd32(d + BP_INIT_SIZE) ? kernel : rd32(d + BP_INIT_SIZE);
 	memset(zp, 0, 0x1000);
@@ -315,7 +338,9 @@ int vmm_boot_bzimage(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vm
 	const char *cmd = o->cmdline ? o->cmdline : "";
 	uint32_t cmax = rd32(zp + BP_CMDLINE_SIZE), cptr = (uint32_t)BOOT_CMDLINE;
 	if (strlen(cmd) > cmax || strlen(cmd) >= BOOT_CMDLINE_MAX) {
-		snprintf(err, errlen, "command line of %zu bytes is longer than this kernel accepts (%u)", strlen(cmd), cmax);
+		snprintf(err, errlen,
+			 "command line of %zu bytes is longer than this kernel accepts (%u)",
+			 strlen(cmd), cmax);
 		return -E2BIG;
 	}
 	vmm_mem_write(m, BOOT_CMDLINE, cmd, strlen(cmd) + 1);
@@ -323,8 +348,11 @@ int vmm_boot_bzimage(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vm
 	b->kind = VMM_BOOT_BZIMAGE;
 	if (boot_unpacked(m, o, zp, setup, b) < 0) {
 		if (!vmm_mem_ptr(m, load, need)) {
-			snprintf(err, errlen, "%s: the kernel needs 0x%llx-0x%llx, outside guest memory (give the guest more memory)",
-				 o->kernel.path, (unsigned long long)load, (unsigned long long)(load + need));
+			snprintf(err, errlen,
+				 "%s: the kernel needs 0x%llx-0x%llx, outside guest memory (give "
+				 "the guest more memory)",
+				 o->kernel.path, (unsigned long long)load,
+				 (unsigned long long)(load + need));
 			return -EFAULT;
 		}
 		vmm_mem_write(m, load, d + setup, kernel);

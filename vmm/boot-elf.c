@@ -26,7 +26,8 @@ static int elf_class(const struct vmm_boot_image *img)
 }
 
 /* Reads program header i; -ENOEXEC when the table lies outside the file. */
-static int get_phdr(const struct vmm_boot_image *img, int cls, unsigned i, struct phdr *p, unsigned *count)
+static int get_phdr(const struct vmm_boot_image *img, int cls, unsigned i, struct phdr *p,
+		    unsigned *count)
 {
 	uint64_t phoff, entsize, num;
 
@@ -44,8 +45,9 @@ static int get_phdr(const struct vmm_boot_image *img, int cls, unsigned i, struc
 		num = eh.e_phnum;
 	}
 	*count = (unsigned)num;
-	if (num > ELF_MAX_PHDRS || entsize != (cls == 32 ? sizeof(Elf32_Phdr) : sizeof(Elf64_Phdr)) ||
-	    phoff > img->len || num * entsize > img->len - phoff)
+	if (num > ELF_MAX_PHDRS ||
+	    entsize != (cls == 32 ? sizeof(Elf32_Phdr) : sizeof(Elf64_Phdr)) || phoff > img->len ||
+	    num * entsize > img->len - phoff)
 		return -ENOEXEC;
 	if (i >= num)
 		return 0;
@@ -61,8 +63,8 @@ static int get_phdr(const struct vmm_boot_image *img, int cls, unsigned i, struc
 	return 0;
 }
 
-int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint64_t *start, uint64_t *end,
-		      char *err, size_t errlen)
+int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint64_t *start,
+		      uint64_t *end, char *err, size_t errlen)
 {
 	int cls = elf_class(img);
 	unsigned count = 0, loaded = 0;
@@ -71,7 +73,8 @@ int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint6
 	*start = UINT64_MAX;
 	*end = 0;
 	if (cls < 0 || get_phdr(img, cls, 0, &p, &count) < 0) {
-		snprintf(err, errlen, "%s: truncated or corrupt ELF header or program headers", img->path);
+		snprintf(err, errlen, "%s: truncated or corrupt ELF header or program headers",
+			 img->path);
 		return -ENOEXEC;
 	}
 	for (unsigned i = 0; i < count; i++) {
@@ -79,13 +82,17 @@ int vmm_boot_elf_load(struct vmm_mem *m, const struct vmm_boot_image *img, uint6
 		if (p.type != PT_LOAD)
 			continue;
 		if (p.filesz > p.memsz || p.offset > img->len || p.filesz > img->len - p.offset) {
-			snprintf(err, errlen, "%s: segment %u lies outside the file (truncated?)", img->path, i);
+			snprintf(err, errlen, "%s: segment %u lies outside the file (truncated?)",
+				 img->path, i);
 			return -ENOEXEC;
 		}
 		uint8_t *dst = vmm_mem_ptr(m, p.paddr, p.memsz);
 		if (!dst) {
-			snprintf(err, errlen, "%s: segment %u (0x%llx-0x%llx) is outside guest memory (give the guest more memory?)",
-				 img->path, i, (unsigned long long)p.paddr, (unsigned long long)(p.paddr + p.memsz));
+			snprintf(err, errlen,
+				 "%s: segment %u (0x%llx-0x%llx) is outside guest memory (give the "
+				 "guest more memory?)",
+				 img->path, i, (unsigned long long)p.paddr,
+				 (unsigned long long)(p.paddr + p.memsz));
 			return -EFAULT;
 		}
 		memcpy(dst, img->data + p.offset, p.filesz);
@@ -126,7 +133,8 @@ int vmm_boot_elf_pvh_entry(const struct vmm_boot_image *img, uint32_t *entry)
 			uint64_t next = name_end + (((uint64_t)dsz + 3) & ~3ull);
 			if (next > p.filesz - off)
 				break;
-			if (type == XEN_ELFNOTE_PHYS32_ENTRY && nsz == 4 && !memcmp(n + 12, "Xen", 4) && dsz >= 4) {
+			if (type == XEN_ELFNOTE_PHYS32_ENTRY && nsz == 4 &&
+			    !memcmp(n + 12, "Xen", 4) && dsz >= 4) {
 				memcpy(entry, n + name_end, 4);
 				return 0;
 			}

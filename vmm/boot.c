@@ -7,7 +7,8 @@
 
 const char *vmm_boot_kind_name(enum vmm_boot_kind k)
 {
-	static const char *const names[] = { "none", "multiboot", "bzImage", "PVH ELF", "flat binary" };
+	static const char *const names[] = { "none", "multiboot", "bzImage", "PVH ELF",
+					     "flat binary" };
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
@@ -60,13 +61,17 @@ long vmm_boot_find_multiboot(const uint8_t *data, size_t len)
 
 static bool is_bzimage(const uint8_t *d, size_t len)
 {
-	return len >= 0x250 && d[0x1fe] == 0x55 && d[0x1ff] == 0xaa && !memcmp(d + 0x202, "HdrS", 4);
+	return len >= 0x250 && d[0x1fe] == 0x55 && d[0x1ff] == 0xaa &&
+		!memcmp(d + 0x202, "HdrS", 4);
 }
 
-static int load_flat(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vmm_boot *b, char *err, size_t errlen)
+static int load_flat(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vmm_boot *b,
+		     char *err, size_t errlen)
 {
 	if (vmm_mem_write(m, o->load_addr, o->kernel.data, o->kernel.len) < 0) {
-		snprintf(err, errlen, "%s: %zu bytes at load address 0x%llx do not fit in guest memory (give the guest more memory)",
+		snprintf(err, errlen,
+			 "%s: %zu bytes at load address 0x%llx do not fit in guest memory (give "
+			 "the guest more memory)",
 			 o->kernel.path, o->kernel.len, (unsigned long long)o->load_addr);
 		return -EFAULT;
 	}
@@ -75,14 +80,15 @@ static int load_flat(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vm
 	b->entry = o->entry ? o->entry : o->load_addr;
 	b->image_end = o->load_addr + o->kernel.len;
 	if (!vmm_mem_ptr(m, b->entry, 1)) {
-		snprintf(err, errlen, "%s: entry point 0x%llx is outside guest memory", o->kernel.path,
-			 (unsigned long long)b->entry);
+		snprintf(err, errlen, "%s: entry point 0x%llx is outside guest memory",
+			 o->kernel.path, (unsigned long long)b->entry);
 		return -EFAULT;
 	}
 	return 0;
 }
 
-int vmm_boot_load(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vmm_boot *b, char *err, size_t errlen)
+int vmm_boot_load(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vmm_boot *b, char *err,
+		  size_t errlen)
 {
 	const uint8_t *d = o->kernel.data;
 	size_t len = o->kernel.len;
@@ -98,16 +104,22 @@ int vmm_boot_load(struct vmm_mem *m, const struct vmm_boot_opts *o, struct vmm_b
 	}
 	if (is_bzimage(d, len))
 		return vmm_boot_bzimage(m, o, b, err, errlen);
-	if ((mb = vmm_boot_find_multiboot(d, len)) >= 0)	/* as QEMU: a multiboot header wins over a PVH note */
+	if ((mb = vmm_boot_find_multiboot(d, len)) >=
+	    0) /* as QEMU: a multiboot header wins over a PVH note */
 		return vmm_boot_multiboot(m, o, (size_t)mb, b, err, errlen);
 	if (len >= 4 && !memcmp(d, "\177ELF", 4)) {
 		if (vmm_boot_elf_pvh_entry(&o->kernel, &pvh) == 0)
 			return vmm_boot_pvh(m, o, pvh, b, err, errlen);
-		snprintf(err, errlen, "%s: an ELF file with neither a multiboot header nor a PVH entry note "
-			 "(XEN_ELFNOTE_PHYS32_ENTRY); build the kernel with CONFIG_PVH, or give a bzImage", o->kernel.path);
+		snprintf(err, errlen,
+			 "%s: an ELF file with neither a multiboot header nor a PVH entry note "
+			 "(XEN_ELFNOTE_PHYS32_ENTRY); build the kernel with CONFIG_PVH, or give a "
+			 "bzImage",
+			 o->kernel.path);
 		return -ENOEXEC;
 	}
-	snprintf(err, errlen, "%s: not a kernel nestvisor can boot (no bzImage header, multiboot header or ELF); "
-		 "a raw binary needs a load address and an entry point", o->kernel.path);
+	snprintf(err, errlen,
+		 "%s: not a kernel nestvisor can boot (no bzImage header, multiboot header or "
+		 "ELF); a raw binary needs a load address and an entry point",
+		 o->kernel.path);
 	return -ENOEXEC;
 }

@@ -1,7 +1,8 @@
-/* coalesced: port writes that KVM queues in a ring instead of exiting (KVM_CAP_COALESCED_PIO), for registers whose
- * value matters only at the next access that does exit: the PCI address port 0xcf8 (before its 0xcfc access) and
- * the CMOS index 0x70 (before 0x71). Linux reads config space 8,192 times in one early scan on some AMD CPUs; each
- * read is a 0xcf8 write and a 0xcfc read, and the write no longer costs an exit. */
+/* coalesced: port writes that KVM queues in a ring instead of exiting (KVM_CAP_COALESCED_PIO), for
+ * registers whose value matters only at the next access that does exit: the PCI address port 0xcf8
+ * (before its 0xcfc access) and the CMOS index 0x70 (before 0x71). Linux reads config space 8,192
+ * times in one early scan on some AMD CPUs; each read is a 0xcf8 write and a 0xcfc read, and the
+ * write no longer costs an exit. */
 #include "config.h"
 #include <errno.h>
 #include <sys/ioctl.h>
@@ -17,7 +18,8 @@ int vmm_pio_coalesce(struct vmm *vm, uint16_t base, uint16_t len)
 	return ioctl(vm->fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0 ? -errno : 0;
 }
 
-/* The ring is one page of every vCPU's mapping, at the page offset KVM_CAP_COALESCED_MMIO answers. */
+/* The ring is one page of every vCPU's mapping, at the page offset KVM_CAP_COALESCED_MMIO answers.
+ */
 void vmm_coalesced_map(struct vmm *vm, struct kvm_run *run)
 {
 	int page = ioctl(vm->sysfd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
@@ -25,18 +27,22 @@ void vmm_coalesced_map(struct vmm *vm, struct kvm_run *run)
 
 	if (vm->coalesced_ring || page <= 0 || (size_t)(page + 1) * (size_t)size > vm->run_size)
 		return;
-	vm->coalesced_ring = (struct kvm_coalesced_mmio_ring *)((uint8_t *)run + (size_t)page * (size_t)size);
+	vm->coalesced_ring =
+		(struct kvm_coalesced_mmio_ring *)((uint8_t *)run + (size_t)page * (size_t)size);
 	vm->coalesced_max = ((uint32_t)size - sizeof(struct kvm_coalesced_mmio_ring)) /
 			    sizeof(struct kvm_coalesced_mmio);
 	pthread_mutex_init(&vm->coalesced_lock, NULL);
 }
 
-/* Replays the queued writes, oldest first, before any exit is handled; the kernel fills the ring, we empty it. */
+/* Replays the queued writes, oldest first, before any exit is handled; the kernel fills the ring,
+ * we empty it. */
 void vmm_coalesced_drain(struct vmm *vm)
 {
 	struct kvm_coalesced_mmio_ring *r = vm->coalesced_ring;
 
-	if (!r || __atomic_load_n(&r->first, __ATOMIC_ACQUIRE) == __atomic_load_n(&r->last, __ATOMIC_ACQUIRE))
+	if (!r ||
+	    __atomic_load_n(&r->first, __ATOMIC_ACQUIRE) ==
+		    __atomic_load_n(&r->last, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&vm->coalesced_lock);
 	for (uint32_t first = r->first; first != __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);) {

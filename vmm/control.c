@@ -1,5 +1,5 @@
-/* control: the VM's control socket ($XDG_RUNTIME_DIR/nestvisor/NAME.sock), one JSON object per line:
- * status, stats, pause, resume, stop, and the serial console (console, input). */
+/* control: the VM's control socket ($XDG_RUNTIME_DIR/nestvisor/NAME.sock), one JSON object per
+ * line: status, stats, pause, resume, stop, and the serial console (console, input). */
 #include "config.h"
 #include <dirent.h>
 #include <errno.h>
@@ -29,8 +29,9 @@ struct vmm_control {
 	char name[64];
 };
 
-/* Where the sockets and logs live. /tmp/nestvisor-UID could have been made by anyone first: like tmux and
- * ssh-agent, it (and any other) is used only if it is ours, a real directory, and no one else may write there. */
+/* Where the sockets and logs live. /tmp/nestvisor-UID could have been made by anyone first: like
+ * tmux and ssh-agent, it (and any other) is used only if it is ours, a real directory, and no one
+ * else may write there. */
 int vmm_control_dir(char *buf, size_t len, char *err, size_t errlen)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -57,10 +58,15 @@ int vmm_control_name_check(const char *name, char *err, size_t errlen)
 {
 	size_t n = name ? strlen(name) : 0;
 
-	if (n == 0 || n > VMM_NAME_MAX || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n ||
+	if (n == 0 || n > VMM_NAME_MAX ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+		    n ||
 	    name[0] == '.' || name[0] == '-') {
-		snprintf(err, errlen, "'%.*s': a VM's name is 1 to %d letters, digits, '.', '_' or '-', not starting "
-			 "with '.' or '-'", (int)(n > 64 ? 64 : n), name ? name : "", VMM_NAME_MAX);
+		snprintf(err, errlen,
+			 "'%.*s': a VM's name is 1 to %d letters, digits, '.', '_' or '-', not "
+			 "starting "
+			 "with '.' or '-'",
+			 (int)(n > 64 ? 64 : n), name ? name : "", VMM_NAME_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -81,13 +87,14 @@ int vmm_control_path(const char *name, char *buf, size_t len)
 	return 0;
 }
 
-/* A socket of ours that nobody answers on: left by a killed VMM. Anything else (a file, a link, someone else's
- * socket) is not ours to remove. */
+/* A socket of ours that nobody answers on: left by a killed VMM. Anything else (a file, a link,
+ * someone else's socket) is not ours to remove. */
 static bool remove_stale(const char *path)
 {
 	struct stat st;
 
-	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == geteuid() && unlink(path) == 0;
+	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == geteuid() &&
+		unlink(path) == 0;
 }
 
 static int connect_to(const char *path)
@@ -106,7 +113,8 @@ static int connect_to(const char *path)
 	return fd;
 }
 
-/* Reading a reply's members (the client's side of the keys status_json and vmm_stats_json write). */
+/* Reading a reply's members (the client's side of the keys status_json and vmm_stats_json write).
+ */
 static void str_of(json_object *o, const char *key, char *buf, size_t len)
 {
 	json_object *m;
@@ -131,15 +139,22 @@ static char *status_json(struct vmm *vm, const char *name)
 	json_object_object_add(o, "ok", json_object_new_boolean(true));
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "pid", json_object_new_int(getpid()));
-	json_object_object_add(o, "state", json_object_new_string(atomic_load(&vm->end) != VMM_END_RUNNING ? "ended" :
-								   atomic_load(&vm->suspended) ? "suspended" :
-								   atomic_load(&vm->paused) ? "paused" : "running"));
+	const char *state = "running";
+	if (atomic_load(&vm->end) != VMM_END_RUNNING)
+		state = "ended";
+	else if (atomic_load(&vm->suspended))
+		state = "suspended";
+	else if (atomic_load(&vm->paused))
+		state = "paused";
+	json_object_object_add(o, "state", json_object_new_string(state));
 	json_object_object_add(o, "cpus", json_object_new_int(vm->ncpus));
 	json_object_object_add(o, "mem", json_object_new_int64((int64_t)vm->mem.size));
-	json_object_object_add(o, "uptime_ns", json_object_new_int64((int64_t)(vmm_now_ns() - vm->start_ns)));
+	json_object_object_add(o, "uptime_ns",
+			       json_object_new_int64((int64_t)(vmm_now_ns() - vm->start_ns)));
 	json_object_object_add(o, "kernel", json_object_new_string(vm->cfg.kernel));
 	json_object_object_add(o, "boot", json_object_new_string(vmm_boot_kind(vm)));
-	json_object_object_add(o, "console", vmm_pty_path(vm) ? json_object_new_string(vmm_pty_path(vm)) : NULL);
+	json_object_object_add(o, "console",
+			       vmm_pty_path(vm) ? json_object_new_string(vmm_pty_path(vm)) : NULL);
 	int state_size;
 	json_object_object_add(o, "nested", json_object_new_boolean(vmm_nested(vm, &state_size)));
 	json_object_object_add(o, "nested_state_bytes", json_object_new_int(state_size));
@@ -170,7 +185,8 @@ static char *console_json(struct vmm *vm, uint64_t from)
 	json_object_object_add(o, "data", json_object_new_string_len(buf, (int)n));
 	json_object_object_add(o, "next", json_object_new_int64((int64_t)next));
 	json_object_object_add(o, "lost", json_object_new_int64((int64_t)lost));
-	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	out = strdup(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return out;
 }
@@ -187,7 +203,8 @@ static char *error_json(const char *why)
 	return out;
 }
 
-/* The commands, one handler each (kvmtool's kvm-ipc handlers are the model); each returns its reply, malloc'd. */
+/* The commands, one handler each (kvmtool's kvm-ipc handlers are the model); each returns its
+ * reply, malloc'd. */
 typedef char *ctl_handler(struct vmm *vm, const char *name, const struct ctl_request *r);
 
 static char *ok_json(void)
@@ -217,7 +234,8 @@ static char *on_console(struct vmm *vm, const char *name, const struct ctl_reque
 static char *on_input(struct vmm *vm, const char *name, const struct ctl_request *r)
 {
 	(void)name;
-	vmm_serial_input(vm, (const uint8_t *)r->data, r->data_len);	/* typed on the guest's console */
+	vmm_serial_input(vm, (const uint8_t *)r->data,
+			 r->data_len); /* typed on the guest's console */
 	return ok_json();
 }
 
@@ -261,8 +279,9 @@ static char *on_stop(struct vmm *vm, const char *name, const struct ctl_request 
 }
 
 static ctl_handler *const handlers[] = {
-	[CTL_BAD] = on_bad, [CTL_STATUS] = on_status, [CTL_STATS] = on_stats, [CTL_PAUSE] = on_pause,
-	[CTL_RESUME] = on_resume, [CTL_STOP] = on_stop, [CTL_CONSOLE] = on_console, [CTL_INPUT] = on_input,
+	[CTL_BAD] = on_bad,         [CTL_STATUS] = on_status, [CTL_STATS] = on_stats,
+	[CTL_PAUSE] = on_pause,     [CTL_RESUME] = on_resume, [CTL_STOP] = on_stop,
+	[CTL_CONSOLE] = on_console, [CTL_INPUT] = on_input,
 };
 
 static char *answer(struct vmm *vm, const char *name, const char *line, size_t len)
@@ -275,8 +294,8 @@ static char *answer(struct vmm *vm, const char *name, const char *line, size_t l
 	return out;
 }
 
-/* A client never blocks the VMM: its socket is non-blocking, its answers wait in a bounded buffer, and one
- * that reads too slowly, or sends nothing for CTL_IDLE_MS, is dropped. */
+/* A client never blocks the VMM: its socket is non-blocking, its answers wait in a bounded buffer,
+ * and one that reads too slowly, or sends nothing for CTL_IDLE_MS, is dropped. */
 #define CTL_OUT_MAX (1u << 20)
 #define CTL_IDLE_MS 30000
 struct client {
@@ -310,7 +329,8 @@ static bool queue_reply(struct client *cl, const char *reply)
 	return true;
 }
 
-/* Sends what the socket takes now. MSG_NOSIGNAL: a client gone before its answer must not kill the VMM. */
+/* Sends what the socket takes now. MSG_NOSIGNAL: a client gone before its answer must not kill the
+ * VMM. */
 static bool flush(struct client *cl)
 {
 	while (cl->outlen) {
@@ -323,7 +343,8 @@ static bool flush(struct client *cl)
 	return true;
 }
 
-/* Reads what arrived; answers each complete line. Returns false when the client is gone or misbehaves. */
+/* Reads what arrived; answers each complete line. Returns false when the client is gone or
+ * misbehaves. */
 static bool serve(struct vmm *vm, struct vmm_control *ctl, struct client *cl)
 {
 	ssize_t n = read(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len);
@@ -347,7 +368,8 @@ static bool serve(struct vmm *vm, struct vmm_control *ctl, struct client *cl)
 		if (!ok)
 			return false;
 	}
-	return cl->len < sizeof(cl->buf) - 1 && flush(cl);	/* a line longer than that is not a request */
+	return cl->len < sizeof(cl->buf) - 1 &&
+		flush(cl); /* a line longer than that is not a request */
 }
 
 static void drop(struct client *cl, int *n, int i)
@@ -368,7 +390,8 @@ static void *control_thread(void *arg)
 	for (;;) {
 		p[0] = (struct pollfd){ ctl->listen_fd, POLLIN, 0 };
 		p[1] = (struct pollfd){ ctl->wake[0], POLLIN, 0 };
-		for (int i = 0; i < n; i++)	/* answers first: no new request while one waits to be read */
+		for (int i = 0; i < n;
+		     i++) /* answers first: no new request while one waits to be read */
 			p[i + 2] = (struct pollfd){ cl[i].fd, cl[i].outlen ? POLLOUT : POLLIN, 0 };
 		if (poll(p, (nfds_t)n + 2, 1000) < 0 && errno != EINTR)
 			break;
@@ -377,7 +400,8 @@ static void *control_thread(void *arg)
 		uint64_t now = vmm_now_ns();
 		for (int i = n - 1; i >= 0; i--) {
 			short ev = p[i + 2].revents;
-			bool ok = !(ev & (POLLERR | POLLNVAL)) && now - cl[i].last_ns < (uint64_t)CTL_IDLE_MS * 1000000;
+			bool ok = !(ev & (POLLERR | POLLNVAL)) &&
+				now - cl[i].last_ns < (uint64_t)CTL_IDLE_MS * 1000000;
 			if (ok && (ev & POLLOUT)) {
 				ok = flush(&cl[i]);
 				cl[i].last_ns = now;
@@ -408,7 +432,8 @@ static int claim_path(const char *path, const char *name, char *err, size_t errl
 
 	if (fd >= 0) {
 		close(fd);
-		snprintf(err, errlen, "a VM named %s is already running (%s); choose another name", name, path);
+		snprintf(err, errlen, "a VM named %s is already running (%s); choose another name",
+			 name, path);
 		return -EADDRINUSE;
 	}
 	if (fd == -ECONNREFUSED)
@@ -428,7 +453,8 @@ int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen
 	ctl->listen_fd = ctl->wake[0] = ctl->wake[1] = -1;
 	snprintf(ctl->name, sizeof(ctl->name), "%s", name);
 	char dir[96];
-	if ((rc = vmm_control_name_check(name, err, errlen)) < 0 || (rc = vmm_control_dir(dir, sizeof(dir), err, errlen)) < 0)
+	if ((rc = vmm_control_name_check(name, err, errlen)) < 0 ||
+	    (rc = vmm_control_dir(dir, sizeof(dir), err, errlen)) < 0)
 		return rc;
 	if ((rc = vmm_control_path(name, ctl->path, sizeof(ctl->path))) < 0) {
 		snprintf(err, errlen, "VM %s: no control socket for it (%s)", name, strerror(-rc));
@@ -479,7 +505,8 @@ char *vmm_control_call(const char *path, const char *request, int timeout_ms)
 		errno = -fd;
 		return NULL;
 	}
-	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0)
+	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0 ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) < 0)
 		goto fail;
 	while (!(nl = memchr(buf, '\n', len))) {
 		struct pollfd p = { fd, POLLIN, 0 };
@@ -520,18 +547,21 @@ char *vmm_control_request(const char *path, const char *cmd, int timeout_ms)
 	return vmm_control_call(path, req, timeout_ms);
 }
 
-long vmm_control_console_read(const char *path, uint64_t *from, uint64_t *lost, char *buf, size_t len)
+long vmm_control_console_read(const char *path, uint64_t *from, uint64_t *lost, char *buf,
+			      size_t len)
 {
 	char req[96], *reply;
 	json_object *o, *d;
 	long n;
 
-	snprintf(req, sizeof(req), "{\"cmd\":\"console\",\"from\":%llu}", (unsigned long long)*from);
+	snprintf(req, sizeof(req), "{\"cmd\":\"console\",\"from\":%llu}",
+		 (unsigned long long)*from);
 	if (!(reply = vmm_control_call(path, req, 2000)))
 		return -errno;
 	o = json_tokener_parse(reply);
 	free(reply);
-	if (!json_object_object_get_ex(o, "data", &d)) {	/* a nestvisor from before the console was served */
+	if (!json_object_object_get_ex(o, "data",
+				       &d)) { /* a nestvisor from before the console was served */
 		json_object_put(o);
 		return -ENOTSUP;
 	}
@@ -585,7 +615,8 @@ int vmm_status_from_json(const char *text, struct vmm_status *st)
 	st->nested = int_of(o, "nested");
 	st->rng = int_of(o, "rng");
 	json_object *disks;
-	if (json_object_object_get_ex(o, "disks", &disks) && json_object_is_type(disks, json_type_array))
+	if (json_object_object_get_ex(o, "disks", &disks) &&
+	    json_object_is_type(disks, json_type_array))
 		st->ndisks = (int)json_object_array_length(disks);
 	json_object_put(o);
 	return 0;
@@ -654,7 +685,7 @@ int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
 		snprintf(name, sizeof(name), "%.*s", (int)(l - 5), de->d_name);
 		char *st = vmm_control_request(path, "status", 5000);
 		if (!st) {
-			if (errno == ECONNREFUSED && remove_stale(path))	/* its VMM was killed */
+			if (errno == ECONNREFUSED && remove_stale(path)) /* its VMM was killed */
 				(*stale)++;
 			continue;
 		}

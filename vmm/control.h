@@ -1,4 +1,5 @@
-/* control: the VM's control socket ($XDG_RUNTIME_DIR/nestvisor/NAME.sock), one JSON object per line. */
+/* control: the VM's control socket ($XDG_RUNTIME_DIR/nestvisor/NAME.sock), one JSON object per
+ * line. */
 #ifndef NESTVISOR_VMM_CONTROL_H
 #define NESTVISOR_VMM_CONTROL_H
 
@@ -8,11 +9,13 @@
 
 struct vmm;
 
-/* Where sockets live: $XDG_RUNTIME_DIR/nestvisor, /run/nestvisor as root, else /tmp/nestvisor-UID. */
+/* Where sockets live: $XDG_RUNTIME_DIR/nestvisor, /run/nestvisor as root, else /tmp/nestvisor-UID.
+ */
 /* The runtime directory (made 0700, or refused with err when it is not ours alone). */
 int vmm_control_dir(char *buf, size_t len, char *err, size_t errlen);
 #define VMM_NAME_MAX 32
-/* A VM name: [A-Za-z0-9._-], 1 to VMM_NAME_MAX, not starting with '.' or '-'; -EINVAL with err otherwise. */
+/* A VM name: [A-Za-z0-9._-], 1 to VMM_NAME_MAX, not starting with '.' or '-'; -EINVAL with err
+ * otherwise. */
 int vmm_control_name_check(const char *name, char *err, size_t errlen);
 int vmm_control_path(const char *name, char *buf, size_t len);
 
@@ -20,38 +23,43 @@ int vmm_control_path(const char *name, char *buf, size_t len);
 int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen);
 void vmm_control_stop(struct vmm *vm);
 
-/* A VM's status as its control socket gives it (docs/control-socket.md), every string cleaned of what a
- * terminal would act on; "-" where a member is missing. */
+/* A VM's status as its control socket gives it (docs/control-socket.md), every string cleaned of
+ * what a terminal would act on; "-" where a member is missing. */
 struct vmm_status {
-	char name[VMM_NAME_MAX + 1], state[16], console[64], kernel[256], boot[48], net[128], net_backend[160];
+	char name[VMM_NAME_MAX + 1], state[16], console[64], kernel[256], boot[48], net[128],
+		net_backend[160];
 	int pid, cpus, nested_state_bytes, ndisks;
 	uint64_t mem, uptime_ns;
 	bool nested, rng;
 };
 int vmm_status_from_json(const char *text, struct vmm_status *st);
 
-/* The typed client, by VM name (keys and parsing in vmm/ alone): 0, or -errno (-ENOENT: no such VM runs,
- * -ECONNREFUSED: its socket is stale). */
+/* The typed client, by VM name (keys and parsing in vmm/ alone): 0, or -errno (-ENOENT: no such VM
+ * runs, -ECONNREFUSED: its socket is stale). */
 struct vmm_stats;
 int vmm_control_status(const char *name, struct vmm_status *st);
 int vmm_control_stats(const char *name, struct vmm_stats *s);
 /* "pause", "resume" or "stop" */
 int vmm_control_command(const char *name, const char *cmd);
 
-/* Every running VM: fn(its status, its statistics, ctx) for each socket that answers; sockets left by killed
- * VMMs are removed (counted in *stale). */
-typedef void (*vmm_control_each_fn)(const struct vmm_status *st, const struct vmm_stats *stats, void *ctx);
+/* Every running VM: fn(its status, its statistics, ctx) for each socket that answers; sockets left
+ * by killed VMMs are removed (counted in *stale). */
+typedef void (*vmm_control_each_fn)(const struct vmm_status *st, const struct vmm_stats *stats,
+				    void *ctx);
 int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale);
 
 /* Client: sends {"cmd": CMD} and returns the reply line (malloc'd), or NULL with errno set
  * (ECONNREFUSED: a stale socket, which the caller may remove). */
 char *vmm_control_request(const char *path, const char *cmd, int timeout_ms);
-/* The same with a whole request (one JSON object, no newline); the reply malloc'd, or NULL with errno. */
+/* The same with a whole request (one JSON object, no newline); the reply malloc'd, or NULL with
+ * errno. */
 char *vmm_control_call(const char *path, const char *request, int timeout_ms);
-/* The serial console, as clients (the TUI, `nestvisor console`) use it: up to len bytes of its output from
- * byte *from on (advanced past them; *lost, when given, grows by what was no longer kept); 0 when there is
- * nothing new, -errno when the VM is gone (-ENOTSUP: it serves no console). */
-long vmm_control_console_read(const char *path, uint64_t *from, uint64_t *lost, char *buf, size_t len);
+/* The serial console, as clients (the TUI, `nestvisor console`) use it: up to len bytes of its
+ * output from byte *from on (advanced past them; *lost, when given, grows by what was no longer
+ * kept); 0 when there is nothing new, -errno when the VM is gone (-ENOTSUP: it serves no console).
+ */
+long vmm_control_console_read(const char *path, uint64_t *from, uint64_t *lost, char *buf,
+			      size_t len);
 /* Bytes typed on its console; 0 or -errno. */
 int vmm_control_console_write(const char *path, const char *data, size_t n);
 

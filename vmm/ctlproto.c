@@ -8,9 +8,11 @@
 #define CTL_DEPTH 4	/* a request is one flat object */
 #define CTL_INPUT_MAX 4096
 
-static const struct { const char *name; enum ctl_cmd cmd; } cmds[] = {
-	{ "status", CTL_STATUS }, { "stats", CTL_STATS }, { "pause", CTL_PAUSE }, { "resume", CTL_RESUME },
-	{ "stop", CTL_STOP }, { "console", CTL_CONSOLE }, { "input", CTL_INPUT },
+static const struct { const char *name; enum ctl_cmd cmd;
+} cmds[] = {
+	{ "status", CTL_STATUS }, { "stats", CTL_STATS }, { "pause", CTL_PAUSE },
+	{ "resume", CTL_RESUME }, { "stop", CTL_STOP },   { "console", CTL_CONSOLE },
+	{ "input", CTL_INPUT },
 };
 
 void ctl_parse(const char *line, size_t len, struct ctl_request *r)
@@ -20,7 +22,8 @@ void ctl_parse(const char *line, size_t len, struct ctl_request *r)
 
 	memset(r, 0, sizeof(*r));
 	r->cmd = CTL_BAD;
-	r->error = "expected one JSON object per line: {\"cmd\": \"status|stats|pause|resume|stop|console|input\"}";
+	r->error = "expected one JSON object per line: {\"cmd\": "
+		   "\"status|stats|pause|resume|stop|console|input\"}";
 	if (memchr(line, '\0', len)) {
 		r->error = "a NUL byte in the request";
 		goto out;
@@ -28,17 +31,20 @@ void ctl_parse(const char *line, size_t len, struct ctl_request *r)
 	if (!tok || len > 65536)
 		goto out;
 	req = json_tokener_parse_ex(tok, line, (int)len);
-	if (!req || json_tokener_get_error(tok) != json_tokener_success || !json_object_is_type(req, json_type_object) ||
+	if (!req || json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(req, json_type_object) ||
 	    !json_object_object_get_ex(req, "cmd", &c) || !json_object_is_type(c, json_type_string))
 		goto out;
 	r->error = "unknown command";
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(json_object_get_string(c), cmds[i].name))
 			r->cmd = cmds[i].cmd;
-	if (r->cmd == CTL_CONSOLE && json_object_object_get_ex(req, "from", &f) && json_object_get_int64(f) > 0)
+	if (r->cmd == CTL_CONSOLE && json_object_object_get_ex(req, "from", &f) &&
+	    json_object_get_int64(f) > 0)
 		r->from = (uint64_t)json_object_get_int64(f);
 	if (r->cmd == CTL_INPUT) {
-		if (!json_object_object_get_ex(req, "data", &d) || !json_object_is_type(d, json_type_string) ||
+		if (!json_object_object_get_ex(req, "data", &d) ||
+		    !json_object_is_type(d, json_type_string) ||
 		    json_object_get_string_len(d) > CTL_INPUT_MAX) {
 			r->cmd = CTL_BAD;
 			r->error = "input needs \"data\": a string of at most 4096 bytes";

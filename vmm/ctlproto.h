@@ -1,17 +1,26 @@
-/* ctlproto: one line of the control socket's protocol (docs/control-socket.md) parsed into a request, apart
- * from any VM, so that it can be fuzzed and tested alone. */
+/* ctlproto: one line of the control socket's protocol (docs/control-socket.md) parsed into a
+ * request, apart from any VM, so that it can be fuzzed and tested alone. */
 #ifndef NESTVISOR_VMM_CTLPROTO_H
 #define NESTVISOR_VMM_CTLPROTO_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-enum ctl_cmd { CTL_BAD, CTL_STATUS, CTL_STATS, CTL_PAUSE, CTL_RESUME, CTL_STOP, CTL_CONSOLE, CTL_INPUT };
+enum ctl_cmd {
+	CTL_BAD,
+	CTL_STATUS,
+	CTL_STATS,
+	CTL_PAUSE,
+	CTL_RESUME,
+	CTL_STOP,
+	CTL_CONSOLE,
+	CTL_INPUT
+};
 
 struct ctl_request {
 	enum ctl_cmd cmd;
 	uint64_t from;			/* console: the first byte wanted */
-	char *data;			/* input: the bytes to type (malloc'd, data_len of them, NUL-terminated) */
+	char *data; /* input: the bytes to type (malloc'd, data_len of them, NUL-terminated) */
 	size_t data_len;
 	const char *error;		/* CTL_BAD: why, as the reply's "error" */
 };

@@ -1,13 +1,14 @@
-/* layout: the guest-physical memory map, in one place (Firecracker's arch/x86_64/layout.rs is the model).
- * Below 1 MiB: boot structures (zero page, info area, page tables, command line, BIOS area with the ACPI and
- * MP tables, the boot GDT). Then RAM up to the MMIO hole; above it, the devices; RAM that does not fit below
- * the hole continues at 4 GiB. */
+/* layout: the guest-physical memory map, in one place (Firecracker's arch/x86_64/layout.rs is the
+ * model). Below 1 MiB: boot structures (zero page, info area, page tables, command line, BIOS area
+ * with the ACPI and MP tables, the boot GDT). Then RAM up to the MMIO hole; above it, the devices;
+ * RAM that does not fit below the hole continues at 4 GiB. */
 #ifndef NESTVISOR_VMM_LAYOUT_H
 #define NESTVISOR_VMM_LAYOUT_H
 
-/* Fixed guest-physical layout below 1 MiB (all inside the first 640 KiB of RAM, except the BIOS area). */
+/* Fixed guest-physical layout below 1 MiB (all inside the first 640 KiB of RAM, except the BIOS
+ * area). */
 #define BOOT_ZERO_PAGE    0x07000ull
-#define BOOT_INFO         0x09000ull	/* multiboot info / PVH start_info, unless the image is there */
+#define BOOT_INFO 0x09000ull /* multiboot info / PVH start_info, unless the image is there */
 #define BOOT_INFO_END     0x0f000ull
 #define BOOT_INFO_SIZE    (BOOT_INFO_END - BOOT_INFO)
 #define BOOT_PML4         0x10000ull
@@ -24,7 +25,8 @@
 #define VMM_IOAPIC          0xFEC00000ull	/* KVM's in-kernel IOAPIC and LAPIC */
 #define VMM_LAPIC           0xFEE00000ull
 #define VMM_TESTDEV_MMIO    0xFF000000ull	/* pc-testdev's iomem (debug-exit.c) */
-#define VMM_KVM_IDENTITY_MAP 0xFFFBC000ull	/* pages KVM keeps for itself (KVM_SET_IDENTITY_MAP_ADDR, */
+#define VMM_KVM_IDENTITY_MAP \
+	0xFFFBC000ull /* pages KVM keeps for itself (KVM_SET_IDENTITY_MAP_ADDR, */
 #define VMM_KVM_TSS          0xFFFBD000ul	/* KVM_SET_TSS_ADDR): in no RAM and no BAR */
 #define VMM_4G              0x100000000ull
 

@@ -1,4 +1,5 @@
-/* mem: guest RAM as one anonymous mapping, and the only way to touch it (every access bounds-checked). */
+/* mem: guest RAM as one anonymous mapping, and the only way to touch it (every access
+ * bounds-checked). */
 #include "config.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@ int vmm_mem_init(struct vmm_mem *m, uint64_t size)
 	if (size < (1u << 20) || size > (1ull << 40) || (size & 0xfff))
 		return -EINVAL;
 	/* MAP_NORESERVE: untouched guest RAM costs nothing */
-	m->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	m->host = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m->host == MAP_FAILED) {
 		m->host = NULL;
 		return -errno;

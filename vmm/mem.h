@@ -1,4 +1,5 @@
-/* mem: guest RAM as one anonymous mapping, and the only way to touch it (every access bounds-checked). */
+/* mem: guest RAM as one anonymous mapping, and the only way to touch it (every access
+ * bounds-checked). */
 #ifndef NESTVISOR_VMM_MEM_H
 #define NESTVISOR_VMM_MEM_H
 

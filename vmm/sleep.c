@@ -1,6 +1,7 @@
-/* sleep: ACPI S3 (suspend to RAM). The guest's SLP_EN with the _S3 type parks every vCPU; an RTC alarm or a key
- * on the console wakes the VM, and the boot vCPU starts over in real mode at the FACS waking vector, as firmware
- * does on a PC (the other vCPUs wait for the guest's SIPI). Guest RAM is untouched throughout. */
+/* sleep: ACPI S3 (suspend to RAM). The guest's SLP_EN with the _S3 type parks every vCPU; an RTC
+ * alarm or a key on the console wakes the VM, and the boot vCPU starts over in real mode at the
+ * FACS waking vector, as firmware does on a PC (the other vCPUs wait for the guest's SIPI). Guest
+ * RAM is untouched throughout. */
 #include "config.h"
 #include <errno.h>
 #include <string.h>
@@ -19,13 +20,14 @@ void vmm_suspend(struct vmm *vm)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-/* Called by the VM's main thread while suspended. The RTC's alarm interrupt comes with the RTC's once-a-second
- * update, so a wake is never earlier than the next second. */
+/* Called by the VM's main thread while suspended. The RTC's alarm interrupt comes with the RTC's
+ * once-a-second update, so a wake is never earlier than the next second. */
 void vmm_wake_poll(struct vmm *vm)
 {
 	if (!atomic_load(&vm->suspended))
 		return;
-	if (!atomic_load(&vm->wake_request) && (time(NULL) == vm->suspended_at || !vmm_platform_wake_due(vm)))
+	if (!atomic_load(&vm->wake_request) &&
+	    (time(NULL) == vm->suspended_at || !vmm_platform_wake_due(vm)))
 		return;
 	for (int i = 0; i < vm->ncpus; i++)
 		atomic_store(&vm->cpu[i].resume, true);
@@ -36,8 +38,12 @@ void vmm_wake_poll(struct vmm *vm)
 
 static void real_mode_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
 {
-	*s = (struct kvm_segment){ .base = (uint64_t)sel << 4, .limit = 0xffff, .selector = sel, .type = type,
-				   .present = 1, .s = 1 };
+	*s = (struct kvm_segment){ .base = (uint64_t)sel << 4,
+				   .limit = 0xffff,
+				   .selector = sel,
+				   .type = type,
+				   .present = 1,
+				   .s = 1 };
 }
 
 /* On the vCPU's own thread, before its next KVM_RUN. */
@@ -56,7 +62,9 @@ int vmm_vcpu_resume(struct vmm_vcpu *c)
 	real_mode_seg(&sr.cs, (uint16_t)(vector >> 4), 0xb);
 	real_mode_seg(&sr.ds, 0, 0x3);
 	sr.es = sr.fs = sr.gs = sr.ss = sr.ds;
-	sr.tr = (struct kvm_segment){ .limit = 0xffff, .type = 0x3, .present = 1 };	/* 16-bit busy TSS */
+	sr.tr = (struct kvm_segment){ .limit = 0xffff,
+				      .type = 0x3,
+				      .present = 1 }; /* 16-bit busy TSS */
 	sr.ldt = (struct kvm_segment){ .limit = 0xffff, .type = 0x2, .present = 1 };
 	sr.gdt = (struct kvm_dtable){ .base = 0, .limit = 0xffff };
 	sr.idt = (struct kvm_dtable){ .base = 0, .limit = 0xffff };

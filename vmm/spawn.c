@@ -1,6 +1,6 @@
-/* spawn: a VM run to its end in this process (vmm_serve), or in a process of its own in the background
- * (vmm_spawn), as `nestvisor run` and `run --detach` and the TUI's launch form start them. Neither the command
- * line nor the TUI owns this logic: both call it. */
+/* spawn: a VM run to its end in this process (vmm_serve), or in a process of its own in the
+ * background (vmm_spawn), as `nestvisor run` and `run --detach` and the TUI's launch form start
+ * them. Neither the command line nor the TUI owns this logic: both call it. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -55,14 +55,14 @@ static void serve_report(struct vmm *vm, const struct vmm_serve_opts *opt, int r
 	const char *name = opt->cfg->name;
 
 	if (vmm_report(vm)[0])
-		fprintf(opt->log, "\nnestvisor: VM %s ended: %s\n%s", name, vmm_end_name(vmm_end_reason(vm)),
-			vmm_report(vm));
+		fprintf(opt->log, "\nnestvisor: VM %s ended: %s\n%s", name,
+			vmm_end_name(vmm_end_reason(vm)), vmm_report(vm));
 	if (!opt->stats)
 		return;
 	struct vmm_stats s;
 	vmm_stats_get(vm, &s);
-	fprintf(opt->log, "\nnestvisor: VM %s (%s) ended (%s, exit status %d)\n", name, vmm_boot_kind(vm),
-		vmm_end_name(vmm_end_reason(vm)), rc);
+	fprintf(opt->log, "\nnestvisor: VM %s (%s) ended (%s, exit status %d)\n", name,
+		vmm_boot_kind(vm), vmm_end_name(vmm_end_reason(vm)), rc);
 	vmm_stats_print(&s, opt->log);
 }
 
@@ -89,8 +89,8 @@ int vmm_serve(struct vmm *vm, const struct vmm_serve_opts *opt)
 	sigaddset(&sc.set, SIGUSR2);
 	pthread_create(&sig_tid, NULL, signal_thread, &sc);
 	rc = vmm_run(vm);
-	/* in the background and the guest ended by itself: a second more on the control socket, so a console
-	 * viewer (the TUI) gets its last output; a stop asked for ends at once */
+	/* in the background and the guest ended by itself: a second more on the control socket, so
+	 * a console viewer (the TUI) gets its last output; a stop asked for ends at once */
 	if (opt->ready_fd >= 0 && vmm_end_reason(vm) != VMM_END_STOPPED)
 		poll(NULL, 0, 1000);
 	pthread_kill(sig_tid, SIGUSR2);
@@ -100,22 +100,24 @@ int vmm_serve(struct vmm *vm, const struct vmm_serve_opts *opt)
 	return rc;
 }
 
-/* The VM's own process: a session of its own, the console on a pty, stdio to NAME.log once the name is ours
- * (its control socket claimed: only then is the log truncated, never another VM's). */
+/* The VM's own process: a session of its own, the console on a pty, stdio to NAME.log once the name
+ * is ours (its control socket claimed: only then is the log truncated, never another VM's). */
 static void spawned(struct vmm_config cfg, bool stats, int ready)
 {
 	char err[1024], dir[96], log[160];
 	struct vmm *vm;
 
 	setsid();
-	for (int sig = 1; sig < NSIG; sig++)	/* the caller's handlers (a TUI's terminal restore) are not the VM's */
+	for (int sig = 1; sig < NSIG;
+	     sig++) /* the caller's handlers (a TUI's terminal restore) are not the VM's */
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	sigset_t none;
 	sigemptyset(&none);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);	/* nor its blocked signals */
 	vmm_signals_block();
-	if (dup2(ready, 3) < 0)	/* the caller's other files (a TUI's terminal, its databases) are not the VM's */
+	if (dup2(ready, 3) <
+	    0) /* the caller's other files (a TUI's terminal, its databases) are not the VM's */
 		_exit(VMM_STATUS_SETUP_ERROR);
 	ready = 3;
 	close_range(4, ~0u, 0);
@@ -134,11 +136,14 @@ static void spawned(struct vmm_config cfg, bool stats, int ready)
 	snprintf(log, sizeof(log), "%s/%s.log", dir, cfg.name);
 	int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	dup2(null, 0), dup2(null, 1), dup2(logfd >= 0 ? logfd : null, 2);
-	struct vmm_serve_opts opt = { .cfg = &cfg, .stats = stats, .ready_fd = ready, .claimed = true, .log = stderr };
+	struct vmm_serve_opts opt = {
+		.cfg = &cfg, .stats = stats, .ready_fd = ready, .claimed = true, .log = stderr
+	};
 	_exit(vmm_serve(vm, &opt));
 }
 
-int vmm_spawn(const struct vmm_config *cfg, bool stats, struct vmm_spawned *out, char *err, size_t errlen)
+int vmm_spawn(const struct vmm_config *cfg, bool stats, struct vmm_spawned *out, char *err,
+	      size_t errlen)
 {
 	char msg[1100] = "";
 	int ready[2], st;
@@ -166,7 +171,8 @@ int vmm_spawn(const struct vmm_config *cfg, bool stats, struct vmm_spawned *out,
 	}
 	size_t got = 0;
 	while (got + 1 < sizeof(msg) && (n = read(ready[0], msg + got, sizeof(msg) - 1 - got)) > 0)
-		got += (size_t)n;	/* until the VM's process is up (or gave up): it closes its end then */
+		got += (size_t)
+			n; /* until the VM's process is up (or gave up): it closes its end then */
 	msg[got] = '\0';
 	close(ready[0]);
 	waitpid(mid, &st, 0);

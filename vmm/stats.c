@@ -1,4 +1,5 @@
-/* stats: exit accounting summed over vCPUs: by reason, by port and by MMIO region, with time in the VMM. */
+/* stats: exit accounting summed over vCPUs: by reason, by port and by MMIO region, with time in the
+ * VMM. */
 #include "config.h"
 #include <errno.h>
 #include <json-c/json.h>
@@ -10,10 +11,18 @@
 #include "vmm/vm.h"
 
 static const char *const reason_names[VMM_EXIT_REASONS] = {
-	[KVM_EXIT_UNKNOWN] = "unknown", [KVM_EXIT_EXCEPTION] = "exception", [KVM_EXIT_IO] = "io",
-	[KVM_EXIT_HYPERCALL] = "hypercall", [KVM_EXIT_DEBUG] = "debug", [KVM_EXIT_HLT] = "hlt",
-	[KVM_EXIT_MMIO] = "mmio", [KVM_EXIT_IRQ_WINDOW_OPEN] = "irq-window", [KVM_EXIT_SHUTDOWN] = "shutdown",
-	[KVM_EXIT_FAIL_ENTRY] = "fail-entry", [KVM_EXIT_INTR] = "intr", [KVM_EXIT_INTERNAL_ERROR] = "internal-error",
+	[KVM_EXIT_UNKNOWN] = "unknown",
+	[KVM_EXIT_EXCEPTION] = "exception",
+	[KVM_EXIT_IO] = "io",
+	[KVM_EXIT_HYPERCALL] = "hypercall",
+	[KVM_EXIT_DEBUG] = "debug",
+	[KVM_EXIT_HLT] = "hlt",
+	[KVM_EXIT_MMIO] = "mmio",
+	[KVM_EXIT_IRQ_WINDOW_OPEN] = "irq-window",
+	[KVM_EXIT_SHUTDOWN] = "shutdown",
+	[KVM_EXIT_FAIL_ENTRY] = "fail-entry",
+	[KVM_EXIT_INTR] = "intr",
+	[KVM_EXIT_INTERNAL_ERROR] = "internal-error",
 	[KVM_EXIT_SYSTEM_EVENT] = "system-event",
 };
 
@@ -49,11 +58,14 @@ static void port_rows(struct vmm *vm, struct vmm_stats *s)
 		uint64_t cnt = SUM(vm, port_count[p]), ns = SUM(vm, port_ns[p]);
 		if (!cnt)
 			continue;
-		if (n == (int)(sizeof(all) / sizeof(all[0]))) {	/* keep the list bounded under a port storm */
+		if (n ==
+		    (int)(sizeof(all) /
+			  sizeof(all[0]))) { /* keep the list bounded under a port storm */
 			n = top_rows(all, n, all, 256);
 		}
 		int owner = vm->port_owner[p];
-		snprintf(all[n].what, sizeof(all[n].what), "0x%04x %s", p, owner ? vm->pio[owner - 1].name : "unclaimed");
+		snprintf(all[n].what, sizeof(all[n].what), "0x%04x %s", p,
+			 owner ? vm->pio[owner - 1].name : "unclaimed");
 		all[n].count = cnt;
 		all[n++].ns = ns;
 	}
@@ -70,7 +82,8 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 		uint64_t cnt = SUM(vm, reason_count[r]), ns = SUM(vm, reason_ns[r]);
 		if (!cnt)
 			continue;
-		snprintf(rows[n].what, sizeof(rows[n].what), "%s", reason_names[r] ? reason_names[r] : "other");
+		snprintf(rows[n].what, sizeof(rows[n].what), "%s",
+			 reason_names[r] ? reason_names[r] : "other");
 		rows[n].count = cnt;
 		rows[n++].ns = ns;
 		s->exits += cnt;
@@ -81,7 +94,8 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 		uint64_t cnt = SUM(vm, mmio_count[d]), ns = SUM(vm, mmio_ns[d]);
 		if (!cnt)
 			continue;
-		snprintf(mm[nm].what, sizeof(mm[nm].what), "%s", d < vm->nmmio ? vm->mmio[d].name : "unclaimed");
+		snprintf(mm[nm].what, sizeof(mm[nm].what), "%s",
+			 d < vm->nmmio ? vm->mmio[d].name : "unclaimed");
 		mm[nm].count = cnt;
 		mm[nm++].ns = ns;
 	}
@@ -116,10 +130,12 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 	}
 }
 
-/* "nested: on (...)": whether the guest may run its own hypervisor, and what saving that state takes. */
+/* "nested: on (...)": whether the guest may run its own hypervisor, and what saving that state
+ * takes. */
 static void nested_line(FILE *out, bool on, int bytes)
 {
-	fprintf(out, "nested: %s; KVM's nested state per vCPU: ", on ? "on, the guest may run its own hypervisor" : "off");
+	fprintf(out, "nested: %s; KVM's nested state per vCPU: ",
+		on ? "on, the guest may run its own hypervisor" : "off");
 	if (bytes > 0)
 		fprintf(out, "%d bytes (KVM_CAP_NESTED_STATE)\n", bytes);
 	else
@@ -132,26 +148,32 @@ static void print_rows(FILE *out, const char *title, const struct vmm_stat_row *
 		return;
 	fprintf(out, "  %-28s %12s %12s %10s\n", title, "exits", "VMM time", "avg");
 	for (int i = 0; i < n; i++)
-		fprintf(out, "  %-28s %12llu %10.3f ms %7.2f us\n", r[i].what, (unsigned long long)r[i].count,
-			r[i].ns / 1e6, r[i].count ? r[i].ns / 1e3 / (double)r[i].count : 0.0);
+		fprintf(out, "  %-28s %12llu %10.3f ms %7.2f us\n", r[i].what,
+			(unsigned long long)r[i].count, r[i].ns / 1e6,
+			r[i].count ? r[i].ns / 1e3 / (double)r[i].count : 0.0);
 }
 
 void vmm_stats_print(const struct vmm_stats *s, FILE *out)
 {
-	fprintf(out, "exits: %llu in %.3f s; time in the VMM handling them: %.3f ms\n", (unsigned long long)s->exits,
-		s->uptime_ns / 1e9, s->ns_in_vmm / 1e6);
+	fprintf(out, "exits: %llu in %.3f s; time in the VMM handling them: %.3f ms\n",
+		(unsigned long long)s->exits, s->uptime_ns / 1e9, s->ns_in_vmm / 1e6);
 	if (s->coalesced)
 		fprintf(out, "port writes queued by KVM instead of exiting (coalesced): %llu\n",
 			(unsigned long long)s->coalesced);
-	fprintf(out, "memory: guest RAM %llu MiB, %llu KiB of it touched; peak RSS of the VMM process %llu KiB\n",
+	fprintf(out,
+		"memory: guest RAM %llu MiB, %llu KiB of it touched; peak RSS of the VMM process "
+		"%llu KiB\n",
 		(unsigned long long)(s->mem >> 20), (unsigned long long)(s->mem_touched >> 10),
 		(unsigned long long)(s->vmm_rss_max >> 10));
 	nested_line(out, s->nested, s->nested_state_bytes);
 	if (s->ndevs)
-		fprintf(out, "  %-28s %12s %12s %12s\n", "by device", "notified", "interrupts", "bytes");
+		fprintf(out, "  %-28s %12s %12s %12s\n", "by device", "notified", "interrupts",
+			"bytes");
 	for (int i = 0; i < s->ndevs; i++)
-		fprintf(out, "  %-28s %12llu %12llu %12llu\n", s->devs[i].what, (unsigned long long)s->devs[i].notifies,
-			(unsigned long long)s->devs[i].interrupts, (unsigned long long)s->devs[i].bytes);
+		fprintf(out, "  %-28s %12llu %12llu %12llu\n", s->devs[i].what,
+			(unsigned long long)s->devs[i].notifies,
+			(unsigned long long)s->devs[i].interrupts,
+			(unsigned long long)s->devs[i].bytes);
 	print_rows(out, "by reason", s->reasons, s->nreasons);
 	print_rows(out, "by port", s->ports, s->nports);
 	print_rows(out, "by MMIO region", s->mmio, s->nmmio);
@@ -191,9 +213,12 @@ char *vmm_stats_json(const struct vmm_stats *s)
 	for (int i = 0; i < s->ndevs; i++) {
 		json_object *d = json_object_new_object();
 		json_object_object_add(d, "what", json_object_new_string(s->devs[i].what));
-		json_object_object_add(d, "notifies", json_object_new_int64((int64_t)s->devs[i].notifies));
-		json_object_object_add(d, "interrupts", json_object_new_int64((int64_t)s->devs[i].interrupts));
-		json_object_object_add(d, "bytes", json_object_new_int64((int64_t)s->devs[i].bytes));
+		json_object_object_add(d, "notifies",
+				       json_object_new_int64((int64_t)s->devs[i].notifies));
+		json_object_object_add(d, "interrupts",
+				       json_object_new_int64((int64_t)s->devs[i].interrupts));
+		json_object_object_add(d, "bytes",
+				       json_object_new_int64((int64_t)s->devs[i].bytes));
 		json_object_array_add(devs, d);
 	}
 	json_object_object_add(o, "devices", devs);
@@ -257,8 +282,10 @@ int vmm_stats_from_json(const char *text, struct vmm_stats *s)
 	s->coalesced = member_u64(o, "coalesced");
 	s->nested = member_u64(o, "nested");
 	s->nested_state_bytes = (int)member_u64(o, "nested_state_bytes");
-	if (json_object_object_get_ex(o, "devices", &devs) && json_object_is_type(devs, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(devs) && s->ndevs < VMM_MAX_DISKS + 2; i++) {
+	if (json_object_object_get_ex(o, "devices", &devs) &&
+	    json_object_is_type(devs, json_type_array))
+		for (size_t i = 0;
+		     i < json_object_array_length(devs) && s->ndevs < VMM_MAX_DISKS + 2; i++) {
 			json_object *d = json_object_array_get_idx(devs, i);
 			struct vmm_dev_stat *v = &s->devs[s->ndevs++];
 			member_str(d, "what", v->what, sizeof(v->what));

@@ -1,4 +1,5 @@
-/* unpack: decompress a bzImage's kernel once (liblzma, zlib), keep it in a cache directory of our own. */
+/* unpack: decompress a bzImage's kernel once (liblzma, zlib), keep it in a cache directory of our
+ * own. */
 #include "config.h"
 #include <dirent.h>
 #include <errno.h>
@@ -40,13 +41,15 @@ void vmm_unpack_cache_dir(char *buf, size_t len)
 		buf[0] = '\0';
 }
 
-/* A payload's identity without reading all of it: its length, its head, and its tail, where both formats the
- * kernel build uses keep a CRC32 of the whole uncompressed kernel (xz's block check and index, gzip's trailer). */
+/* A payload's identity without reading all of it: its length, its head, and its tail, where both
+ * formats the kernel build uses keep a CRC32 of the whole uncompressed kernel (xz's block check and
+ * index, gzip's trailer). */
 static struct key payload_key(const uint8_t *p, size_t len)
 {
 	size_t n = len < KEY_SPAN ? len : KEY_SPAN;
 	uint64_t l = len;
-	uLong crc = crc32(0, (const Bytef *)&l, sizeof(l)), adler = adler32(1, (const Bytef *)&l, sizeof(l));
+	uLong crc = crc32(0, (const Bytef *)&l, sizeof(l)),
+	      adler = adler32(1, (const Bytef *)&l, sizeof(l));
 
 	crc = crc32(crc, p, (uInt)n);
 	crc = crc32(crc, p + len - n, (uInt)n);
@@ -57,7 +60,8 @@ static struct key payload_key(const uint8_t *p, size_t len)
 
 static void cache_name(char *buf, size_t len, const struct key *k)
 {
-	snprintf(buf, len, "%08x%08x-%llx.v1", (unsigned)k->crc, (unsigned)k->adler, (unsigned long long)k->payload_len);
+	snprintf(buf, len, "%08x%08x-%llx.v1", (unsigned)k->crc, (unsigned)k->adler,
+		 (unsigned long long)k->payload_len);
 }
 
 static bool read_all(int fd, void *buf, size_t n, uint64_t off)
@@ -82,8 +86,9 @@ static bool write_all(int fd, const void *buf, size_t n)
 	return true;
 }
 
-/* A cache file is used only if it is a regular file of ours whose header names this payload and whose size is
- * exactly that header and the kernel's unpacked length; anything else is unpacked again and replaced. */
+/* A cache file is used only if it is a regular file of ours whose header names this payload and
+ * whose size is exactly that header and the kernel's unpacked length; anything else is unpacked
+ * again and replaced. */
 static int cache_open(int dfd, const char *name, const struct key *k, uint64_t expect)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -94,8 +99,8 @@ static int cache_open(int dfd, const char *name, const struct key *k, uint64_t e
 		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (uint64_t)st.st_size != sizeof(h) + expect || !read_all(fd, &h, sizeof(h), 0) ||
-	    memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) || h.payload_len != k->payload_len || h.crc != k->crc ||
-	    h.adler != k->adler || h.len != expect) {
+	    memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) || h.payload_len != k->payload_len ||
+	    h.crc != k->crc || h.adler != k->adler || h.len != expect) {
 		close(fd);
 		return -ESTALE;
 	}
@@ -161,7 +166,8 @@ static void cache_trim(int dfd)
 	}
 	while ((de = readdir(d)) && n < 64) {
 		size_t l = strlen(de->d_name);
-		if (l < 4 || l >= sizeof(e[0].name) || strcmp(de->d_name + l - 3, ".v1") || de->d_name[0] == '.' ||
+		if (l < 4 || l >= sizeof(e[0].name) || strcmp(de->d_name + l - 3, ".v1") ||
+		    de->d_name[0] == '.' ||
 		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		snprintf(e[n].name, sizeof(e[n].name), "%s", de->d_name);
@@ -173,11 +179,14 @@ static void cache_trim(int dfd)
 		unlinkat(dfd, e[i].name, 0);
 }
 
-/* Written whole under a temporary name, flushed, then renamed: a crash or a full disk leaves no half file under
- * the real name (and the boot goes on from memory either way). */
-static void cache_store(int dfd, const char *name, const struct key *k, const uint8_t *data, size_t len)
+/* Written whole under a temporary name, flushed, then renamed: a crash or a full disk leaves no
+ * half file under the real name (and the boot goes on from memory either way). */
+static void cache_store(int dfd, const char *name, const struct key *k, const uint8_t *data,
+			size_t len)
 {
-	struct cache_header h = { .payload_len = k->payload_len, .crc = k->crc, .adler = k->adler, .len = len };
+	struct cache_header h = {
+		.payload_len = k->payload_len, .crc = k->crc, .adler = k->adler, .len = len
+	};
 	char tmp[96];
 	int fd;
 
@@ -193,8 +202,8 @@ static void cache_store(int dfd, const char *name, const struct key *k, const ui
 	cache_trim(dfd);
 }
 
-int vmm_unpack(const char *cache_dir, const uint8_t *payload, size_t len, uint64_t max, struct vmm_unpacked *u,
-	       char *why, size_t whylen)
+int vmm_unpack(const char *cache_dir, const uint8_t *payload, size_t len, uint64_t max,
+	       struct vmm_unpacked *u, char *why, size_t whylen)
 {
 	char name[64];
 	uint32_t expect;
@@ -211,7 +220,8 @@ int vmm_unpack(const char *cache_dir, const uint8_t *payload, size_t len, uint64
 		return -ENOTSUP;
 	struct key k = payload_key(payload, len);
 	cache_name(name, sizeof(name), &k);
-	if ((dfd = safefile_private_dir(cache_dir, why, whylen)) < 0)	/* every step after: through this fd */
+	if ((dfd = safefile_private_dir(cache_dir, why, whylen)) <
+	    0) /* every step after: through this fd */
 		return -ENOTSUP;
 	if ((u->fd = cache_open(dfd, name, &k, expect)) >= 0) {
 		u->from = VMM_UNPACK_CACHED;
@@ -225,7 +235,8 @@ int vmm_unpack(const char *cache_dir, const uint8_t *payload, size_t len, uint64
 	}
 	if ((rc = decompress(payload, len, u->buf, expect)) < 0) {
 		if (rc != -ENOTSUP)
-			snprintf(why, whylen, "its compressed kernel did not decompress (%s)", strerror(-rc));
+			snprintf(why, whylen, "its compressed kernel did not decompress (%s)",
+				 strerror(-rc));
 		vmm_unpack_release(u);
 		close(dfd);
 		return -ENOTSUP;

@@ -1,4 +1,5 @@
-/* vcpu: one thread per vCPU; the KVM_RUN loop, exit dispatch and accounting, and the crash report. */
+/* vcpu: one thread per vCPU; the KVM_RUN loop, exit dispatch and accounting, and the crash report.
+ */
 #include "config.h"
 #include <errno.h>
 #include <signal.h>
@@ -16,19 +17,31 @@
 
 /* GDT written at BOOT_GDT: 0x08 flat 32-bit code, 0x10 64-bit code (the boot protocol's __BOOT_CS),
  * 0x18 flat data (__BOOT_DS). */
-static const uint64_t boot_gdt[] = { 0, 0x00cf9b000000ffffull, 0x00af9b000000ffffull, 0x00cf93000000ffffull };
+static const uint64_t boot_gdt[] = { 0, 0x00cf9b000000ffffull, 0x00af9b000000ffffull,
+				     0x00cf93000000ffffull };
 
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64)
 {
-	*s = (struct kvm_segment){ .base = 0, .limit = 0xffffffff, .selector = sel, .type = type, .present = 1,
-				   .dpl = 0, .db = !code64, .s = 1, .l = code64, .g = 1 };
+	*s = (struct kvm_segment){ .base = 0,
+				   .limit = 0xffffffff,
+				   .selector = sel,
+				   .type = type,
+				   .present = 1,
+				   .dpl = 0,
+				   .db = !code64,
+				   .s = 1,
+				   .l = code64,
+				   .g = 1 };
 }
 
 static int setup_bsp(struct vmm_vcpu *c)
 {
 	struct vmm *vm = c->vm;
 	struct kvm_sregs sr;
-	struct kvm_regs r = { .rip = vm->boot.entry, .rflags = 2, .rax = vm->boot.rax, .rbx = vm->boot.rbx,
+	struct kvm_regs r = { .rip = vm->boot.entry,
+			      .rflags = 2,
+			      .rax = vm->boot.rax,
+			      .rbx = vm->boot.rbx,
 			      .rsi = vm->boot.rsi };
 	bool lm = vm->boot.mode == VMM_MODE_LONG64;
 
@@ -64,13 +77,15 @@ static int setup_cpuid(struct vmm_vcpu *c)
 	for (unsigned i = 0; i < id->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &id->entries[i];
 		if (e->function == 1) {
-			e->ebx = (e->ebx & 0x0000ffff) | ((uint32_t)c->id << 24) | ((uint32_t)vm->ncpus << 16);
+			e->ebx = (e->ebx & 0x0000ffff) | ((uint32_t)c->id << 24) |
+				((uint32_t)vm->ncpus << 16);
 			e->edx |= 1u << 28;	/* HTT: the logical count above is valid */
-			/* KVM leaves these to userspace: without the hypervisor bit Linux never looks at leaf
-			 * 0x40000000, so it gets no kvm-clock and calibrates its TSC against timers (and fails) */
+			/* KVM leaves these to userspace: without the hypervisor bit Linux never
+			 * looks at leaf 0x40000000, so it gets no kvm-clock and calibrates its TSC
+			 * against timers (and fails) */
 			e->ecx |= CPUID_1_ECX_HYPERVISOR;
 			if (vm->tsc_deadline)
-				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;	/* the in-kernel LAPIC has it */
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE; /* the in-kernel LAPIC has it */
 		} else if (e->function == 0xb) {
 			e->edx = (uint32_t)c->id;
 			if (e->index == 0)
@@ -151,7 +166,8 @@ void vmm_pio_dispatch(struct vmm *vm, uint16_t port, bool write, uint8_t *data, 
 		memset(data, 0xff, (size_t)size);	/* an empty bus reads all-ones */
 	if (!(vm->port_warned[port / 8] & (1u << (port % 8)))) {
 		vm->port_warned[port / 8] |= (uint8_t)(1u << (port % 8));
-		vmm_warn(vm, "guest %s unclaimed port 0x%x (counted; reported once)", write ? "wrote" : "read", port);
+		vmm_warn(vm, "guest %s unclaimed port 0x%x (counted; reported once)",
+			 write ? "wrote" : "read", port);
 	}
 }
 
@@ -165,7 +181,8 @@ static void pio_exit(struct vmm_vcpu *c, uint64_t t0)
 
 	for (uint32_t i = 0; i < r->io.count; i++, data += r->io.size)
 		vmm_pio_dispatch(vm, port, write, data, r->io.size);
-	note_exit(c, KVM_EXIT_IO, port, r->io.size == 1 ? *((uint8_t *)r + r->io.data_offset) : 0, write);
+	note_exit(c, KVM_EXIT_IO, port, r->io.size == 1 ? *((uint8_t *)r + r->io.data_offset) : 0,
+		  write);
 	c->port_count[port]++;
 	c->port_ns[port] += vmm_now_ns() - t0;
 }
@@ -181,7 +198,8 @@ static void mmio_exit(struct vmm_vcpu *c, uint64_t t0)
 		if (a >= vm->mmio[i].base && a - vm->mmio[i].base < vm->mmio[i].len)
 			break;
 	if (i < vm->nmmio) {
-		vm->mmio[i].fn(vm, vm->mmio[i].dev, a, r->mmio.is_write, r->mmio.data, (int)r->mmio.len);
+		vm->mmio[i].fn(vm, vm->mmio[i].dev, a, r->mmio.is_write, r->mmio.data,
+			       (int)r->mmio.len);
 	} else if (!r->mmio.is_write) {
 		memset(r->mmio.data, 0xff, sizeof(r->mmio.data));
 	}
@@ -215,14 +233,19 @@ static bool handle_exit(struct vmm_vcpu *c)
 		vmm_vcpu_report(c, "the guest triple-faulted (KVM_EXIT_SHUTDOWN)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
-		vmm_end(vm, c->run->system_event.type == KVM_SYSTEM_EVENT_RESET ? VMM_END_RESET : VMM_END_STOPPED, 0);
+		if (c->run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+			vmm_end(vm, VMM_END_RESET, 0);
+		else
+			vmm_end(vm, VMM_END_STOPPED, 0);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		note_exit(c, reason, c->run->internal.suberror, 0, false);
 		vmm_end(vm, VMM_END_INTERNAL_ERROR, 0);
-		vmm_vcpu_report(c, c->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
-				"KVM could not emulate an instruction (KVM_INTERNAL_ERROR_EMULATION)" :
-				"KVM internal error");
+		vmm_vcpu_report(c,
+				c->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+					"KVM could not emulate an instruction "
+					"(KVM_INTERNAL_ERROR_EMULATION)" :
+					"KVM internal error");
 		return false;
 	default:
 		note_exit(c, reason, 0, 0, false);
@@ -241,7 +264,8 @@ static void wait_while_paused(struct vmm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->parked++;
-	pthread_cond_broadcast(&vm->cond);	/* for whoever waits for every vCPU to be out of KVM_RUN */
+	pthread_cond_broadcast(
+		&vm->cond); /* for whoever waits for every vCPU to be out of KVM_RUN */
 	while (atomic_load(&vm->paused) && atomic_load(&vm->end) == VMM_END_RUNNING)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	vm->parked--;
@@ -263,7 +287,8 @@ static void *vcpu_thread(void *arg)
 		int rc = atomic_load(&c->resume) ? vmm_vcpu_resume(c) : 0;
 		if (rc < 0) {
 			vmm_end(vm, VMM_END_UNEXPECTED, 0);
-			snprintf(vm->report, sizeof(vm->report), "vCPU %d: resuming from S3: %s\n", c->id, strerror(-rc));
+			snprintf(vm->report, sizeof(vm->report), "vCPU %d: resuming from S3: %s\n",
+				 c->id, strerror(-rc));
 			break;
 		}
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
@@ -272,7 +297,8 @@ static void *vcpu_thread(void *arg)
 				continue;
 			}
 			vmm_end(vm, VMM_END_UNEXPECTED, 0);
-			snprintf(vm->report, sizeof(vm->report), "vCPU %d: KVM_RUN failed: %s\n", c->id, strerror(errno));
+			snprintf(vm->report, sizeof(vm->report), "vCPU %d: KVM_RUN failed: %s\n",
+				 c->id, strerror(errno));
 			break;
 		}
 		if (!handle_exit(c))
@@ -310,7 +336,8 @@ static const char *exit_name(uint32_t r)
 	}
 }
 
-static size_t report_code(struct vmm_vcpu *c, const struct kvm_regs *r, const struct kvm_sregs *s, char *out, size_t len)
+static size_t report_code(struct vmm_vcpu *c, const struct kvm_regs *r, const struct kvm_sregs *s,
+			  char *out, size_t len)
 {
 	struct kvm_translation t = { .linear_address = s->cs.base + r->rip };
 	size_t used = (size_t)snprintf(out, len, "  code at RIP:");
@@ -338,12 +365,21 @@ void vmm_vcpu_report(struct vmm_vcpu *c, const char *why)
 
 	if (why)
 		used += (size_t)snprintf(out + used, len - used, "%s on vCPU %d\n", why, c->id);
-	if (ioctl(c->fd, KVM_GET_REGS, &r) == 0 && ioctl(c->fd, KVM_GET_SREGS, &s) == 0 && used < len) {
+	if (ioctl(c->fd, KVM_GET_REGS, &r) == 0 && ioctl(c->fd, KVM_GET_SREGS, &s) == 0 &&
+	    used < len) {
+		const char *mode = " (real mode)";
+		if (s.cs.l)
+			mode = " (64-bit)";
+		else if (s.cr0 & 1)
+			mode = " (32-bit)";
 		used += (size_t)snprintf(out + used, len - used,
-			"  RIP %016llx RSP %016llx RFLAGS %08llx\n  RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n"
-			"  RSI %016llx RDI %016llx RBP %016llx\n  CR0 %08llx CR3 %016llx CR4 %08llx EFER %llx CS %04x%s\n",
-			r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, s.cr0, s.cr3, s.cr4, s.efer,
-			s.cs.selector, s.cs.l ? " (64-bit)" : s.cr0 & 1 ? " (32-bit)" : " (real mode)");
+					 "  RIP %016llx RSP %016llx RFLAGS %08llx\n  RAX %016llx "
+					 "RBX %016llx RCX %016llx RDX %016llx\n"
+					 "  RSI %016llx RDI %016llx RBP %016llx\n  CR0 %08llx CR3 "
+					 "%016llx CR4 %08llx EFER %llx CS %04x%s\n",
+					 r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
+					 r.rdi, r.rbp, s.cr0, s.cr3, s.cr4, s.efer, s.cs.selector,
+					 mode);
 		if (used < len)
 			used += report_code(c, &r, &s, out + used, len - used);
 	}
@@ -352,13 +388,19 @@ void vmm_vcpu_report(struct vmm_vcpu *c, const char *why)
 	unsigned n = c->nlast < VMM_LAST_EXITS ? c->nlast : VMM_LAST_EXITS;
 	for (unsigned i = 0; i < n && used < len; i++) {
 		const struct vmm_last_exit *e = &c->last[(c->nlast - n + i) % VMM_LAST_EXITS];
-		used += (size_t)snprintf(out + used, len - used, " %s%s%s0x%llx", exit_name(e->reason),
-					 e->reason == KVM_EXIT_IO || e->reason == KVM_EXIT_MMIO ? (e->write ? "-w" : "-r") : "",
+		used += (size_t)snprintf(out + used, len - used, " %s%s%s0x%llx",
+					 exit_name(e->reason),
+					 e->reason == KVM_EXIT_IO || e->reason == KVM_EXIT_MMIO ?
+						 (e->write ? "-w" : "-r") :
+						 "",
 					 " ", (unsigned long long)e->addr);
 	}
 	if (used < len)
 		used += (size_t)snprintf(out + used, len - used, "%s\n", n ? "" : " none");
-	if (c->run->exit_reason == KVM_EXIT_INTERNAL_ERROR && access("/sys/module/kvm_pvm", F_OK) == 0 && used < len)
-		snprintf(out + used, len - used, "  this host's KVM is a software KVM (kvm_pvm): it emulates guest kernel "
-			 "code, and unmodified guest kernels can meet instructions it cannot emulate\n");
+	if (c->run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
+	    access("/sys/module/kvm_pvm", F_OK) == 0 && used < len)
+		snprintf(out + used, len - used,
+			 "  this host's KVM is a software KVM (kvm_pvm): it emulates guest kernel "
+			 "code, and unmodified guest kernels can meet instructions it cannot "
+			 "emulate\n");
 }

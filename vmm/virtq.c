@@ -29,14 +29,19 @@ int virtq_start(const struct vmm_mem *m, struct virtq *q)
 	q->why[0] = '\0';
 	q->last_avail = q->used_idx = 0;
 	if (n == 0 || n > VIRTQ_MAX_SIZE || (n & (n - 1)))
-		return broken(q, "queue size %u is not a power of two up to %u", q->size, VIRTQ_MAX_SIZE);
+		return broken(q, "queue size %u is not a power of two up to %u", q->size,
+			      VIRTQ_MAX_SIZE);
 	if ((q->desc & 15) || (q->avail & 1) || (q->used & 3))
 		return broken(q, "a ring is misaligned (desc 0x%llx, avail 0x%llx, used 0x%llx)",
-			      (unsigned long long)q->desc, (unsigned long long)q->avail, (unsigned long long)q->used);
+			      (unsigned long long)q->desc, (unsigned long long)q->avail,
+			      (unsigned long long)q->used);
 	if (!vmm_mem_ptr(m, q->desc, 16 * n) || !vmm_mem_ptr(m, q->avail, 6 + 2 * n) ||
 	    !vmm_mem_ptr(m, q->used, 6 + 8 * n))
-		return broken(q, "a ring lies outside guest RAM (desc 0x%llx, avail 0x%llx, used 0x%llx)",
-			      (unsigned long long)q->desc, (unsigned long long)q->avail, (unsigned long long)q->used);
+		return broken(q,
+			      "a ring lies outside guest RAM (desc 0x%llx, avail 0x%llx, used "
+			      "0x%llx)",
+			      (unsigned long long)q->desc, (unsigned long long)q->avail,
+			      (unsigned long long)q->used);
 	q->ready = true;
 	return 0;
 }
@@ -59,14 +64,17 @@ static void read_desc(const uint8_t *table, uint16_t i, struct desc *d)
 	memcpy(d, table + 16 * (size_t)i, sizeof(*d));
 }
 
-/* One descriptor's buffer into the chain: readable ones must all come before writable ones (2.7.4.2). */
-static int add_buf(const struct vmm_mem *m, struct virtq *q, struct virtq_chain *c, const struct desc *d)
+/* One descriptor's buffer into the chain: readable ones must all come before writable ones
+ * (2.7.4.2). */
+static int add_buf(const struct vmm_mem *m, struct virtq *q, struct virtq_chain *c,
+		   const struct desc *d)
 {
 	bool w = d->flags & VIRTQ_DESC_F_WRITE;
 	uint8_t *host = d->len ? vmm_mem_ptr(m, d->addr, d->len) : NULL;
 
 	if (d->len && !host)
-		return broken(q, "a buffer at 0x%llx of %u bytes lies outside guest RAM", (unsigned long long)d->addr, d->len);
+		return broken(q, "a buffer at 0x%llx of %u bytes lies outside guest RAM",
+			      (unsigned long long)d->addr, d->len);
 	if (!w && c->nin)
 		return broken(q, "a device-readable buffer after a device-writable one");
 	if (c->nout + c->nin >= VIRTQ_MAX_SEGS)
@@ -81,8 +89,10 @@ static int add_buf(const struct vmm_mem *m, struct virtq *q, struct virtq_chain 
 	return 0;
 }
 
-/* An indirect table (2.7.5.3): in RAM, whole descriptors, no indirect inside it, its chain within it. */
-static int walk_indirect(const struct vmm_mem *m, struct virtq *q, struct virtq_chain *c, const struct desc *d)
+/* An indirect table (2.7.5.3): in RAM, whole descriptors, no indirect inside it, its chain within
+ * it. */
+static int walk_indirect(const struct vmm_mem *m, struct virtq *q, struct virtq_chain *c,
+			 const struct desc *d)
 {
 	uint32_t n = d->len / 16;
 	const uint8_t *table = vmm_mem_ptr(m, d->addr, d->len);
@@ -90,10 +100,14 @@ static int walk_indirect(const struct vmm_mem *m, struct virtq *q, struct virtq_
 	int rc;
 
 	if (!q->indirect)
-		return broken(q, "an indirect descriptor, but VIRTIO_F_INDIRECT_DESC was not negotiated");
+		return broken(q,
+			      "an indirect descriptor, but VIRTIO_F_INDIRECT_DESC was not "
+			      "negotiated");
 	if (!d->len || d->len % 16 || n > VIRTQ_MAX_SEGS || !table)
-		return broken(q, "an indirect table of %u bytes at 0x%llx is not whole descriptors in guest RAM", d->len,
-			      (unsigned long long)d->addr);
+		return broken(q,
+			      "an indirect table of %u bytes at 0x%llx is not whole descriptors in "
+			      "guest RAM",
+			      d->len, (unsigned long long)d->addr);
 	uint32_t i = 0;
 	for (uint32_t steps = 0;; steps++) {
 		if (steps >= n)
@@ -106,7 +120,9 @@ static int walk_indirect(const struct vmm_mem *m, struct virtq *q, struct virtq_
 		if (!(e.flags & VIRTQ_DESC_F_NEXT))
 			return 0;
 		if (e.next >= n)
-			return broken(q, "an indirect descriptor's next (%u) is past its table (%u)", e.next, n);
+			return broken(q,
+				      "an indirect descriptor's next (%u) is past its table (%u)",
+				      e.next, n);
 		i = e.next;
 	}
 }
@@ -124,7 +140,10 @@ int virtq_pop(const struct vmm_mem *m, struct virtq *q, struct virtq_chain *c)
 	if (pending == 0)
 		return 0;
 	if (pending > q->size)
-		return broken(q, "the available index moved %u entries ahead, more than the queue's %u", pending, q->size);
+		return broken(q,
+			      "the available index moved %u entries ahead, more than the queue's "
+			      "%u",
+			      pending, q->size);
 	uint16_t head = load16(avail + 4 + 2 * (q->last_avail % q->size));
 	if (head >= q->size)
 		return broken(q, "an available head (%u) past the queue (%u)", head, q->size);
@@ -149,12 +168,16 @@ int virtq_pop(const struct vmm_mem *m, struct virtq *q, struct virtq_chain *c)
 		if (!(d.flags & VIRTQ_DESC_F_NEXT))
 			break;
 		if (d.next >= q->size)
-			return broken(q, "a descriptor's next (%u) past the queue (%u)", d.next, q->size);
+			return broken(q, "a descriptor's next (%u) past the queue (%u)", d.next,
+				      q->size);
 		i = d.next;
 	}
 	q->last_avail++;
-	if (q->event_idx)	/* avail_event: notify us for the entry after the one we will look at next */
-		store16(vmm_mem_ptr(m, q->used, 6 + 8 * (uint64_t)q->size) + 4 + 8 * (size_t)q->size, q->last_avail);
+	/* avail_event: notify us for the entry after the one we will look at next */
+	if (q->event_idx)
+		store16(vmm_mem_ptr(m, q->used, 6 + 8 * (uint64_t)q->size) + 4 +
+				8 * (size_t)q->size,
+			q->last_avail);
 	return 1;
 }
 
@@ -168,8 +191,8 @@ bool virtq_push(const struct vmm_mem *m, struct virtq *q, uint16_t head, uint32_
 	if (q->broken || !used || !avail)
 		return false;
 	memcpy(used + 4 + 8 * (size_t)(q->used_idx % q->size), elem, sizeof(elem));
-	store16(used + 2, ++q->used_idx);	/* release: the element is visible before the index */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* then read what the driver wants (2.7.10) */
+	store16(used + 2, ++q->used_idx); /* release: the element is visible before the index */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* then read what the driver wants (2.7.10) */
 	if (q->event_idx) {
 		uint16_t event = load16(avail + 4 + 2 * (size_t)q->size);
 		return (uint16_t)(q->used_idx - event - 1) < (uint16_t)(q->used_idx - old);
@@ -177,7 +200,8 @@ bool virtq_push(const struct vmm_mem *m, struct virtq *q, uint16_t head, uint32_
 	return !(load16(avail) & 1);	/* VIRTQ_AVAIL_F_NO_INTERRUPT */
 }
 
-static size_t copy(const struct virtq_buf *b, int n, size_t off, uint8_t *p, size_t len, bool to_guest)
+static size_t copy(const struct virtq_buf *b, int n, size_t off, uint8_t *p, size_t len,
+		   bool to_guest)
 {
 	size_t done = 0;
 

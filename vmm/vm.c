@@ -1,4 +1,5 @@
-/* vm: creates a KVM virtual machine (memory, irqchip, timers, devices, vCPUs) and runs it to its end. */
+/* vm: creates a KVM virtual machine (memory, irqchip, timers, devices, vCPUs) and runs it to its
+ * end. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -20,14 +21,19 @@
 
 
 /* What the VMM needs from KVM, each with its name: the first one missing is reported by name. */
-static const struct { const char *name; int cap; } required_caps[] = {
-	{ "KVM_CAP_USER_MEMORY", KVM_CAP_USER_MEMORY }, { "KVM_CAP_IRQCHIP", KVM_CAP_IRQCHIP },
-	{ "KVM_CAP_PIT2", KVM_CAP_PIT2 }, { "KVM_CAP_SET_TSS_ADDR", KVM_CAP_SET_TSS_ADDR },
-	{ "KVM_CAP_EXT_CPUID", KVM_CAP_EXT_CPUID }, { "KVM_CAP_IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT },
+static const struct { const char *name; int cap;
+} required_caps[] = {
+	{ "KVM_CAP_USER_MEMORY", KVM_CAP_USER_MEMORY },
+	{ "KVM_CAP_IRQCHIP", KVM_CAP_IRQCHIP },
+	{ "KVM_CAP_PIT2", KVM_CAP_PIT2 },
+	{ "KVM_CAP_SET_TSS_ADDR", KVM_CAP_SET_TSS_ADDR },
+	{ "KVM_CAP_EXT_CPUID", KVM_CAP_EXT_CPUID },
+	{ "KVM_CAP_IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT },
 	{ "KVM_CAP_IRQ_ROUTING", KVM_CAP_IRQ_ROUTING },
 };
 
-/* The devices, set up in this order and torn down in reverse; each exit copes with a failed or absent init. */
+/* The devices, set up in this order and torn down in reverse; each exit copes with a failed or
+ * absent init. */
 static const struct {
 	const char *name;
 	int (*init)(struct vmm *vm, char *err, size_t errlen);
@@ -91,13 +97,14 @@ void vmm_end(struct vmm *vm, enum vmm_end why, int code)
 	for (int i = 0; i < vm->ncpus; i++) {
 		if (!vm->cpu[i].run)
 			continue;
-		vm->cpu[i].run->immediate_exit = 1;	/* covers a vCPU between checks and KVM_RUN */
+		vm->cpu[i].run->immediate_exit = 1; /* covers a vCPU between checks and KVM_RUN */
 		if (vm->cpu[i].started && !pthread_equal(vm->cpu[i].thread, pthread_self()))
 			pthread_kill(vm->cpu[i].thread, SIGUSR1);
 	}
 }
 
-int vmm_pio_register(struct vmm *vm, const char *name, uint16_t base, uint16_t len, vmm_pio_fn fn, void *dev)
+int vmm_pio_register(struct vmm *vm, const char *name, uint16_t base, uint16_t len, vmm_pio_fn fn,
+		     void *dev)
 {
 	if (vm->npio >= VMM_MAX_PIO_DEVS || (uint32_t)base + len > 65536)
 		return -ENOSPC;
@@ -110,7 +117,8 @@ int vmm_pio_register(struct vmm *vm, const char *name, uint16_t base, uint16_t l
 	return 0;
 }
 
-int vmm_mmio_register(struct vmm *vm, const char *name, uint64_t base, uint64_t len, vmm_mmio_fn fn, void *dev)
+int vmm_mmio_register(struct vmm *vm, const char *name, uint64_t base, uint64_t len, vmm_mmio_fn fn,
+		      void *dev)
 {
 	if (vm->nmmio >= VMM_MAX_MMIO_DEVS)
 		return -ENOSPC;
@@ -136,17 +144,20 @@ static int check_kvm(struct vmm *vm, char *err, size_t errlen)
 {
 	vm->sysfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->sysfd < 0) {
-		snprintf(err, errlen, "/dev/kvm: %s (%s)", strerror(errno), errno == EACCES ?
-			 "add yourself to the kvm group" : "load kvm_intel or kvm_amd; `nestvisor probe` explains");
+		snprintf(err, errlen, "/dev/kvm: %s (%s)", strerror(errno),
+			 errno == EACCES ? "add yourself to the kvm group" :
+					   "load kvm_intel or kvm_amd; `nestvisor probe` explains");
 		return -errno;
 	}
 	if (ioctl(vm->sysfd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-		snprintf(err, errlen, "/dev/kvm speaks an API version other than %d", KVM_API_VERSION);
+		snprintf(err, errlen, "/dev/kvm speaks an API version other than %d",
+			 KVM_API_VERSION);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++)
 		if (ioctl(vm->sysfd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
-			snprintf(err, errlen, "KVM lacks %s, which nestvisor needs (a newer kernel has it)",
+			snprintf(err, errlen,
+				 "KVM lacks %s, which nestvisor needs (a newer kernel has it)",
 				 required_caps[i].name);
 			return -ENOTSUP;
 		}
@@ -155,10 +166,15 @@ static int check_kvm(struct vmm *vm, char *err, size_t errlen)
 
 static int set_memory(struct vmm *vm, char *err, size_t errlen)
 {
-	struct kvm_userspace_memory_region low = { .slot = 0, .guest_phys_addr = 0, .memory_size = vm->mem.low,
+	struct kvm_userspace_memory_region low = { .slot = 0,
+						   .guest_phys_addr = 0,
+						   .memory_size = vm->mem.low,
 						   .userspace_addr = (uintptr_t)vm->mem.host };
-	struct kvm_userspace_memory_region high = { .slot = 1, .guest_phys_addr = VMM_4G, .memory_size = vm->mem.high,
-						    .userspace_addr = (uintptr_t)vm->mem.host + vm->mem.low };
+	struct kvm_userspace_memory_region high = { .slot = 1,
+						    .guest_phys_addr = VMM_4G,
+						    .memory_size = vm->mem.high,
+						    .userspace_addr =
+							    (uintptr_t)vm->mem.host + vm->mem.low };
 
 	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &low) < 0 ||
 	    (vm->mem.high && ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &high) < 0)) {
@@ -174,30 +190,37 @@ static struct kvm_irq_routing_entry irqchip_route(uint32_t gsi, uint32_t chip, u
 					       .u.irqchip = { .irqchip = chip, .pin = pin } };
 }
 
-/* A PC's wiring, as QEMU sets it: ISA IRQs to the 8259s and every GSI to the IOAPIC, the PIT (GSI 0) on
- * IOAPIC pin 2 as our MADT override and MP table say. KVM's default puts GSI 0 on pin 0, where Linux finds no
- * timer ("..MP-BIOS bug: 8254 timer not connected to IO-APIC"). Then the MSI routes in use. KVM takes only
- * whole tables: every change sets all of it (under route_lock). */
+/* A PC's wiring, as QEMU sets it: ISA IRQs to the 8259s and every GSI to the IOAPIC, the PIT (GSI
+ * 0) on IOAPIC pin 2 as our MADT override and MP table say. KVM's default puts GSI 0 on pin 0,
+ * where Linux finds no timer ("..MP-BIOS bug: 8254 timer not connected to IO-APIC"). Then the MSI
+ * routes in use. KVM takes only whole tables: every change sets all of it (under route_lock). */
 static int set_irq_routing(struct vmm *vm)
 {
 	enum { ISA_IRQS = 16, IOAPIC_PINS = 24, CASCADE = 2 };
-	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + (ISA_IRQS + IOAPIC_PINS + VMM_MSI_ROUTES) * sizeof(t->entries[0]));
+	struct kvm_irq_routing *t = calloc(
+		1, sizeof(*t) + (ISA_IRQS + IOAPIC_PINS + VMM_MSI_ROUTES) * sizeof(t->entries[0]));
 	int rc = 0;
 
 	if (!t)
 		return -ENOMEM;
 	for (uint32_t irq = 0; irq < ISA_IRQS; irq++)
 		if (irq != CASCADE)
-			t->entries[t->nr++] = irqchip_route(irq, irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
-							    irq % 8);
+			t->entries[t->nr++] = irqchip_route(
+				irq, irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+				irq % 8);
 	for (uint32_t gsi = 0; gsi < IOAPIC_PINS; gsi++)
 		if (gsi != CASCADE)
-			t->entries[t->nr++] = irqchip_route(gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? CASCADE : gsi);
+			t->entries[t->nr++] =
+				irqchip_route(gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? CASCADE : gsi);
 	for (uint32_t i = 0; i < VMM_MSI_ROUTES; i++)
 		if (vm->msi_route[i].used)
-			t->entries[t->nr++] = (struct kvm_irq_routing_entry){ .gsi = VMM_MSI_GSI_BASE + i,
-				.type = KVM_IRQ_ROUTING_MSI, .u.msi = { .address_lo = vm->msi_route[i].addr_lo,
-				.address_hi = vm->msi_route[i].addr_hi, .data = vm->msi_route[i].data } };
+			t->entries[t->nr++] = (struct kvm_irq_routing_entry){
+				.gsi = VMM_MSI_GSI_BASE + i,
+				.type = KVM_IRQ_ROUTING_MSI,
+				.u.msi = { .address_lo = vm->msi_route[i].addr_lo,
+					   .address_hi = vm->msi_route[i].addr_hi,
+					   .data = vm->msi_route[i].data }
+			};
 	if (ioctl(vm->fd, KVM_SET_GSI_ROUTING, t) < 0)
 		rc = -errno;
 	free(t);
@@ -240,7 +263,8 @@ void vmm_msi_route_free(struct vmm *vm, int gsi)
 
 static int create_machine(struct vmm *vm, char *err, size_t errlen)
 {
-	/* the PIT's port 0x61 (channel 2 gate and output) in the kernel: Linux calibrates its TSC on it */
+	/* the PIT's port 0x61 (channel 2 gate and output) in the kernel: Linux calibrates its TSC
+	 * on it */
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t idmap = VMM_KVM_IDENTITY_MAP;
 	int rc;
@@ -250,16 +274,19 @@ static int create_machine(struct vmm *vm, char *err, size_t errlen)
 		return -errno;
 	}
 	if ((rc = vmm_mem_init(&vm->mem, vm->cfg.mem)) < 0) {
-		snprintf(err, errlen, "guest memory of %llu MiB: %s", (unsigned long long)(vm->cfg.mem >> 20), strerror(-rc));
+		snprintf(err, errlen, "guest memory of %llu MiB: %s",
+			 (unsigned long long)(vm->cfg.mem >> 20), strerror(-rc));
 		return rc;
 	}
-	/* memory first: once the irqchip and PIT exist, each memslot change waits for an SRCU grace period
-	 * (measured: 6.4 ms instead of 0.1 ms for 128 MiB) */
+	/* memory first: once the irqchip and PIT exist, each memslot change waits for an SRCU grace
+	 * period (measured: 6.4 ms instead of 0.1 ms for 128 MiB) */
 	if ((rc = set_memory(vm, err, errlen)) < 0)
 		return rc;
-	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, VMM_KVM_TSS) < 0 || ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0 ||
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, VMM_KVM_TSS) < 0 ||
+	    ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0 ||
 	    ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0 || ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0) {
-		snprintf(err, errlen, "setting up the in-kernel irqchip and PIT: %s", strerror(errno));
+		snprintf(err, errlen, "setting up the in-kernel irqchip and PIT: %s",
+			 strerror(errno));
 		return -errno;
 	}
 	if ((rc = set_irq_routing(vm)) < 0) {
@@ -269,18 +296,22 @@ static int create_machine(struct vmm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, char *err, size_t errlen)
+static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, char *err,
+		     size_t errlen)
 {
 	struct stat st;
 	int fd = safefile_open_regular(path, &st);	/* a FIFO is refused, not waited on */
 
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, fd == -EINVAL ? "not a regular file (give a kernel or initrd file)" :
-			 strerror(-fd));
+		snprintf(err, errlen, "%s: %s", path,
+			 fd == -EINVAL ? "not a regular file (give a kernel or initrd file)" :
+					 strerror(-fd));
 		return -ENOENT;
 	}
 	if ((uint64_t)st.st_size > max) {
-		snprintf(err, errlen, "%s: %lld bytes is larger than guest memory (give the guest more memory)", path, (long long)st.st_size);
+		snprintf(err, errlen,
+			 "%s: %lld bytes is larger than guest memory (give the guest more memory)",
+			 path, (long long)st.st_size);
 		close(fd);
 		return -EFBIG;
 	}
@@ -305,8 +336,11 @@ static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, 
 
 static int load_kernel(struct vmm *vm, char *err, size_t errlen)
 {
-	struct vmm_boot_opts o = { .cmdline = vm->cfg.cmdline, .initrd_path = vm->cfg.initrd, .flat = vm->cfg.flat,
-				   .load_addr = vm->cfg.load_addr, .entry = vm->cfg.entry };
+	struct vmm_boot_opts o = { .cmdline = vm->cfg.cmdline,
+				   .initrd_path = vm->cfg.initrd,
+				   .flat = vm->cfg.flat,
+				   .load_addr = vm->cfg.load_addr,
+				   .entry = vm->cfg.entry };
 	uint8_t *k = NULL, *i = NULL;
 	int rc;
 
@@ -314,7 +348,8 @@ static int load_kernel(struct vmm *vm, char *err, size_t errlen)
 	if ((rc = read_file(vm->cfg.kernel, &k, &o.kernel.len, vm->cfg.mem, err, errlen)) < 0)
 		return rc;
 	o.kernel.data = k;
-	if (vm->cfg.initrd && (rc = read_file(vm->cfg.initrd, &i, &o.initrd.len, vm->cfg.mem, err, errlen)) < 0)
+	if (vm->cfg.initrd &&
+	    (rc = read_file(vm->cfg.initrd, &i, &o.initrd.len, vm->cfg.mem, err, errlen)) < 0)
 		goto out;
 	o.initrd.data = i;
 	o.initrd.path = vm->cfg.initrd;
@@ -330,7 +365,8 @@ out:
 	return rc;
 }
 
-/* --nested: the probe judges the host (never skipped: auto needs its answer too); nested/ applies it. */
+/* --nested: the probe judges the host (never skipped: auto needs its answer too); nested/ applies
+ * it. */
 static int decide_nested(struct vmm *vm, char *err, size_t errlen)
 {
 	char why[256] = "";
@@ -339,8 +375,10 @@ static int decide_nested(struct vmm *vm, char *err, size_t errlen)
 	vm->nested_state_size = nested_state_size(vm->sysfd);
 	if (vm->cfg.nested == NESTED_OFF)
 		return 0;
-	if ((rc = probe_nested_query(vm->cfg.probe_replay, &vm->nested_host, why, sizeof(why))) < 0) {
-		snprintf(vm->nested_host.why, sizeof(vm->nested_host.why), "the probe could not run: %s", why);
+	if ((rc = probe_nested_query(vm->cfg.probe_replay, &vm->nested_host, why, sizeof(why))) <
+	    0) {
+		snprintf(vm->nested_host.why, sizeof(vm->nested_host.why),
+			 "the probe could not run: %s", why);
 		vm->nested_host.possible = false;
 	}
 	if ((rc = nested_decide(vm->cfg.nested, &vm->nested_host, err, errlen)) < 0)
@@ -370,8 +408,11 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 		rc = -EINVAL;
 		goto fail;
 	}
-	if (cfg->mem < (1ull << 20) || cfg->mem > VMM_MEM_MAX || !(cfg->timeout >= 0 && cfg->timeout <= VMM_TIMEOUT_MAX)) {
-		snprintf(err, errlen, "memory of %llu bytes or a time limit of %g s: out of range (1 MiB to 1 TiB; 0 to %d s)",
+	if (cfg->mem < (1ull << 20) || cfg->mem > VMM_MEM_MAX ||
+	    !(cfg->timeout >= 0 && cfg->timeout <= VMM_TIMEOUT_MAX)) {
+		snprintf(err, errlen,
+			 "memory of %llu bytes or a time limit of %g s: out of range (1 MiB to 1 "
+			 "TiB; 0 to %d s)",
 			 (unsigned long long)cfg->mem, cfg->timeout, VMM_TIMEOUT_MAX);
 		rc = -EINVAL;
 		goto fail;
@@ -384,7 +425,8 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 		err[0] = '\0';
 		if ((rc = devices[i].init(vm, err, errlen)) < 0) {
 			if (!err[0])	/* the device said nothing itself: name it */
-				snprintf(err, errlen, "device %s: %s", devices[i].name, strerror(-rc));
+				snprintf(err, errlen, "device %s: %s", devices[i].name,
+					 strerror(-rc));
 			goto fail;
 		}
 	}
@@ -445,7 +487,8 @@ int vmm_run(struct vmm *vm)
 	for (int i = 0; i < vm->ncpus; i++)
 		if (vmm_vcpu_start(&vm->cpu[i]) < 0) {
 			vmm_end(vm, VMM_END_UNEXPECTED, 0);
-			snprintf(vm->report, sizeof(vm->report), "could not start vCPU %d: %s\n", i, strerror(errno));
+			snprintf(vm->report, sizeof(vm->report), "could not start vCPU %d: %s\n", i,
+				 strerror(errno));
 		}
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += (time_t)vm->cfg.timeout;
@@ -460,8 +503,9 @@ int vmm_run(struct vmm *vm)
 		if (atomic_load(&vm->suspended))
 			rc = wait_suspended(vm, &deadline);
 		else
-			rc = vm->cfg.timeout > 0 ? pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) :
-						   pthread_cond_wait(&vm->cond, &vm->lock);
+			rc = vm->cfg.timeout > 0 ?
+				pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) :
+				pthread_cond_wait(&vm->cond, &vm->lock);
 		if (rc == ETIMEDOUT) {
 			pthread_mutex_unlock(&vm->lock);
 			vmm_end(vm, VMM_END_TIMEOUT, 0);
@@ -473,7 +517,8 @@ int vmm_run(struct vmm *vm)
 		struct vmm_vcpu *c = &vm->cpu[i];
 		if (!c->started)
 			continue;
-		/* a vCPU that entered KVM_RUN after the first kick (an AP waiting for SIPI, say) needs another */
+		/* a vCPU that entered KVM_RUN after the first kick (an AP waiting for SIPI, say)
+		 * needs another */
 		while (!atomic_load(&c->exited)) {
 			c->run->immediate_exit = 1;
 			pthread_kill(c->thread, SIGUSR1);
@@ -482,8 +527,10 @@ int vmm_run(struct vmm *vm)
 		pthread_join(c->thread, NULL);
 		c->started = false;
 	}
-	if (atomic_load(&vm->end) == VMM_END_TIMEOUT) {	/* the vCPUs are stopped: their registers are stable */
-		snprintf(vm->report, sizeof(vm->report), "the guest was still running at its time limit, %.1f s\n",
+	if (atomic_load(&vm->end) ==
+	    VMM_END_TIMEOUT) { /* the vCPUs are stopped: their registers are stable */
+		snprintf(vm->report, sizeof(vm->report),
+			 "the guest was still running at its time limit, %.1f s\n",
 			 vm->cfg.timeout);
 		vmm_vcpu_report(&vm->cpu[0], NULL);
 	}
@@ -506,7 +553,7 @@ int vmm_pause(struct vmm *vm)
 
 int vmm_resume(struct vmm *vm)
 {
-	if (atomic_load(&vm->suspended)) {	/* in S3: wake it as a key would, at its waking vector */
+	if (atomic_load(&vm->suspended)) { /* in S3: wake it as a key would, at its waking vector */
 		atomic_store(&vm->wake_request, true);
 		return 0;
 	}
@@ -524,7 +571,8 @@ enum vmm_end vmm_end_reason(const struct vmm *vm)
 
 const char *vmm_end_name(enum vmm_end e)
 {
-	static const char *const names[] = { "running", "debug-exit", "reset", "stopped", "timeout", "triple-fault",
+	static const char *const names[] = { "running",        "debug-exit",     "reset",
+					     "stopped",        "timeout",        "triple-fault",
 					     "internal-error", "unexpected-exit" };
 	return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
 }
@@ -541,7 +589,8 @@ bool vmm_nested(const struct vmm *vm, int *state_size)
 	return vm->nested;
 }
 
-/* Every started vCPU out of KVM_RUN (parked by a pause, or gone): only then may its state be read or written. */
+/* Every started vCPU out of KVM_RUN (parked by a pause, or gone): only then may its state be read
+ * or written. */
 static int wait_parked(struct vmm *vm)
 {
 	struct timespec until;
@@ -554,7 +603,8 @@ static int wait_parked(struct vmm *vm)
 		int live = 0;
 		for (int i = 0; i < vm->ncpus; i++)
 			live += vm->cpu[i].started && !atomic_load(&vm->cpu[i].exited);
-		if ((all = vm->parked >= live) || pthread_cond_timedwait(&vm->cond, &vm->lock, &until) == ETIMEDOUT)
+		if ((all = vm->parked >= live) ||
+		    pthread_cond_timedwait(&vm->cond, &vm->lock, &until) == ETIMEDOUT)
 			break;
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -636,7 +686,10 @@ int vmm_size_parse(const char *s, uint64_t *out)
 	case 'G': case 'g': v <<= 30; end++; break;
 	case 'M': case 'm': v <<= 20; end++; break;
 	case 'K': case 'k': v <<= 10; end++; break;
-	case '\0': if (v < (1ull << 20)) v <<= 20; break;	/* a bare small number means MiB, as QEMU's -m */
+	case '\0':
+		if (v < (1ull << 20))
+			v <<= 20;
+		break; /* a bare small number means MiB, as QEMU's -m */
 	default: return -EINVAL;
 	}
 	if (*end && strcmp(end, "iB") && strcmp(end, "B"))

@@ -17,8 +17,10 @@
 #define VMM_LAST_EXITS 16
 
 struct vmm;
-typedef void (*vmm_pio_fn)(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size);
-typedef void (*vmm_mmio_fn)(struct vmm *vm, void *dev, uint64_t addr, bool write, uint8_t *data, int size);
+typedef void (*vmm_pio_fn)(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data,
+			   int size);
+typedef void (*vmm_mmio_fn)(struct vmm *vm, void *dev, uint64_t addr, bool write, uint8_t *data,
+			    int size);
 
 struct vmm_pio_dev { const char *name; uint16_t base, len; vmm_pio_fn fn; void *dev; };
 struct vmm_mmio_dev { const char *name; uint64_t base, len; vmm_mmio_fn fn; void *dev; };
@@ -53,7 +55,8 @@ struct vmm {
 	struct vmm_vcpu cpu[VMM_MAX_CPUS];
 	struct kvm_cpuid2 *cpuid;
 	bool tsc_deadline;			/* KVM_CAP_TSC_DEADLINE_TIMER */
-	/* nested (nested/): the probe's answer for this host, this VM's decision, KVM's state size */
+	/* nested (nested/): the probe's answer for this host, this VM's decision, KVM's state size
+	 */
 	struct probe_nested nested_host;
 	bool nested;
 	int nested_state_size;
@@ -82,7 +85,8 @@ struct vmm {
 	int running_vcpus;
 	uint64_t start_ns;
 	char report[4096];
-	/* interrupt routes KVM delivers by itself (irqfd): GSIs from VMM_MSI_GSI_BASE, MSI messages */
+	/* interrupt routes KVM delivers by itself (irqfd): GSIs from VMM_MSI_GSI_BASE, MSI messages
+	 */
 	pthread_mutex_t route_lock;
 	struct { bool used; uint32_t addr_lo, addr_hi, data; } msi_route[VMM_MSI_ROUTES];
 	/* devices (hw/) */
@@ -100,20 +104,25 @@ struct vmm {
 	struct vmm_control *control;
 };
 
-/* An MSI message KVM sends when an eventfd is signalled (KVM_IRQFD), for devices served in the kernel (vhost):
- * a GSI for it (>= 0; *gsi < 0 takes a free one, else that one is changed), or -errno. */
+/* An MSI message KVM sends when an eventfd is signalled (KVM_IRQFD), for devices served in the
+ * kernel (vhost): a GSI for it (>= 0; *gsi < 0 takes a free one, else that one is changed), or
+ * -errno. */
 int vmm_msi_route_set(struct vmm *vm, int gsi, uint32_t addr_lo, uint32_t addr_hi, uint32_t data);
 void vmm_msi_route_free(struct vmm *vm, int gsi);
 
 uint64_t vmm_now_ns(void);
 /* Ends the VM once (the first reason wins) and kicks every vCPU out of KVM_RUN. */
 void vmm_end(struct vmm *vm, enum vmm_end why, int code);
-int vmm_pio_register(struct vmm *vm, const char *name, uint16_t base, uint16_t len, vmm_pio_fn fn, void *dev);
-int vmm_mmio_register(struct vmm *vm, const char *name, uint64_t base, uint64_t len, vmm_mmio_fn fn, void *dev);
+int vmm_pio_register(struct vmm *vm, const char *name, uint16_t base, uint16_t len, vmm_pio_fn fn,
+		     void *dev);
+int vmm_mmio_register(struct vmm *vm, const char *name, uint64_t base, uint64_t len, vmm_mmio_fn fn,
+		      void *dev);
 void vmm_irq_line(struct vmm *vm, int irq, int level);
-/* One port access by the guest, to the port's device (or all-ones and a warning once, when unclaimed). */
+/* One port access by the guest, to the port's device (or all-ones and a warning once, when
+ * unclaimed). */
 void vmm_pio_dispatch(struct vmm *vm, uint16_t port, bool write, uint8_t *data, int size);
-/* Writes to [base, base + len) queue in KVM's ring instead of exiting; they reach the device before the next exit. */
+/* Writes to [base, base + len) queue in KVM's ring instead of exiting; they reach the device before
+ * the next exit. */
 int vmm_pio_coalesce(struct vmm *vm, uint16_t base, uint16_t len);
 void vmm_coalesced_map(struct vmm *vm, struct kvm_run *run);
 void vmm_coalesced_drain(struct vmm *vm);
@@ -128,9 +137,11 @@ void vmm_vcpu_report(struct vmm_vcpu *c, const char *why);
 /* Platform devices (hw/). */
 int vmm_serial_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_serial_free(struct vmm *vm);
-/* The console's output from byte `from` on (the last 64 KiB are kept): up to len bytes into buf, their count
- * returned; *next is where the following read starts, *lost what was dropped before `from` could be served. */
-size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, uint64_t *next, uint64_t *lost);
+/* The console's output from byte `from` on (the last 64 KiB are kept): up to len bytes into buf,
+ * their count returned; *next is where the following read starts, *lost what was dropped before
+ * `from` could be served. */
+size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, uint64_t *next,
+			  uint64_t *lost);
 /* Bytes for the guest, as if typed on its console. */
 void vmm_serial_input(struct vmm *vm, const uint8_t *buf, size_t n);
 int vmm_i8042_init(struct vmm *vm, char *err, size_t errlen);
@@ -143,8 +154,10 @@ int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_virtio_net_free(struct vmm *vm);
 struct virtio_dev *vmm_virtio_net_dev(struct vmm *vm);
 const char *vmm_virtio_net_describe(struct vmm *vm);
-bool vmm_virtio_blk_uring(struct vmm *vm, int i);	/* disk i's requests go in flight together (io_uring) */
-void vmm_virtio_net_stat(struct vmm *vm, char *what, size_t len, uint64_t *bytes);	/* for stats.c */	/* "tap nv0, vhost-net", or NULL */
+bool vmm_virtio_blk_uring(struct vmm *vm,
+			  int i); /* disk i's requests go in flight together (io_uring) */
+void vmm_virtio_net_stat(struct vmm *vm, char *what, size_t len, uint64_t *bytes);
+	/* for stats.c */ /* "tap nv0, vhost-net", or NULL */
 int vmm_virtio_rng_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_virtio_rng_free(struct vmm *vm);
 /* Moves the MMIO region whose device is dev (a BAR the guest placed elsewhere). */
@@ -162,7 +175,8 @@ int vmm_pm_init(struct vmm *vm, char *err, size_t errlen);	/* acpi-pm.c */
 void vmm_pm_free(struct vmm *vm);
 int vmm_acpi_build(struct vmm *vm);
 uint32_t vmm_acpi_waking_vector(struct vmm *vm);
-/* ACPI S3 (sleep.c): park the vCPUs; the VM's main thread wakes them on an RTC alarm or console input. */
+/* ACPI S3 (sleep.c): park the vCPUs; the VM's main thread wakes them on an RTC alarm or console
+ * input. */
 void vmm_suspend(struct vmm *vm);
 void vmm_wake_poll(struct vmm *vm);
 int vmm_vcpu_resume(struct vmm_vcpu *c);

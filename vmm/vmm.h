@@ -1,4 +1,5 @@
-/* vmm: public API of nestvisor's KVM virtual machine monitor (used by the command line and the TUI). */
+/* vmm: public API of nestvisor's KVM virtual machine monitor (used by the command line and the
+ * TUI). */
 #ifndef NESTVISOR_VMM_H
 #define NESTVISOR_VMM_H
 
@@ -27,16 +28,18 @@ struct vmm_config {
 	bool no_unpack;			/* let a bzImage decompress itself; no kernel cache */
 	bool rng;			/* a virtio-rng device */
 	const char *net;		/* --net user[,hostfwd=...] (virtio-net), or NULL */
-	const char *disks[8];		/* --disk FILE[,ro][,cache=none][,serial=ID] (virtio-blk), in order */
+	const char *disks[8]; /* --disk FILE[,ro][,cache=none][,serial=ID] (virtio-blk), in order */
 	int ndisks;
 	int nested;			/* enum nested_mode (nested/nested.h): auto (0), on, off */
-	const char *probe_replay;	/* judge nesting from this probe recording, not the host (tests) */
-	/* Where the VMM's warnings go (unclaimed ports, a broken queue, a boot note), each a whole line without
-	 * its newline: the caller's to show. NULL: nowhere. */
+	const char
+		*probe_replay; /* judge nesting from this probe recording, not the host (tests) */
+	/* Where the VMM's warnings go (unclaimed ports, a broken queue, a boot note), each a whole
+	 * line without its newline: the caller's to show. NULL: nowhere. */
 	void (*log)(void *ctx, const char *vm_name, const char *line);
 	void *log_ctx;
 };
-/* A log for vmm_config: the lines on stderr as "nestvisor: NAME: LINE" (the command line's, a VM process's). */
+/* A log for vmm_config: the lines on stderr as "nestvisor: NAME: LINE" (the command line's, a VM
+ * process's). */
 void vmm_log_stderr(void *ctx, const char *vm_name, const char *line);
 
 /* How a VM ended, and the exit status `nestvisor run` gives for it. */
@@ -55,16 +58,21 @@ enum vmm_end {
 struct vmm;
 
 /* One --disk, parsed: 0, or -EINVAL with err naming the option. */
-struct vmm_disk { char path[4096], serial[21]; bool ro, direct; int aio; };	/* aio: 0 default, 1 io_uring, 2 sync */
+struct vmm_disk {
+	char path[4096], serial[21];
+	bool ro, direct;
+	int aio;
+}; /* aio: 0 default, 1 io_uring, 2 sync */
 int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen);
 /* A --mem size: 0, or -EINVAL. */
 int vmm_size_parse(const char *s, uint64_t *out);
 
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t errlen);
 
-/* spawn.c. A created VM run to its end: its control socket (claimed: already started), SIGINT, SIGTERM and
- * SIGHUP stopping it (block them first, before vmm_create, with vmm_signals_block), how it ended and (stats)
- * its statistics to log; ready_fd >= 0 is told "OK PTY" once it runs, then closed. Its exit status. */
+/* spawn.c. A created VM run to its end: its control socket (claimed: already started), SIGINT,
+ * SIGTERM and SIGHUP stopping it (block them first, before vmm_create, with vmm_signals_block), how
+ * it ended and (stats) its statistics to log; ready_fd >= 0 is told "OK PTY" once it runs, then
+ * closed. Its exit status. */
 struct vmm_serve_opts {
 	const struct vmm_config *cfg;
 	bool stats, claimed;
@@ -73,14 +81,17 @@ struct vmm_serve_opts {
 };
 int vmm_serve(struct vmm *vm, const struct vmm_serve_opts *opt);
 void vmm_signals_block(void);
-/* The VM in a process of its own, in the background (its own session, console on a pty, its log NAME.log
- * beside its control socket); returns once it runs: its pid and pty. -errno, err saying why, otherwise. */
+/* The VM in a process of its own, in the background (its own session, console on a pty, its log
+ * NAME.log beside its control socket); returns once it runs: its pid and pty. -errno, err saying
+ * why, otherwise. */
 struct vmm_spawned {
 	int pid;
 	char pty[64];
 };
-int vmm_spawn(const struct vmm_config *cfg, bool stats, struct vmm_spawned *out, char *err, size_t errlen);
-/* Runs the vCPUs until the VM ends; returns the exit status above (or (v << 1) | 1 for debug-exit v). */
+int vmm_spawn(const struct vmm_config *cfg, bool stats, struct vmm_spawned *out, char *err,
+	      size_t errlen);
+/* Runs the vCPUs until the VM ends; returns the exit status above (or (v << 1) | 1 for debug-exit
+ * v). */
 int vmm_run(struct vmm *vm);
 void vmm_destroy(struct vmm *vm);
 
@@ -89,14 +100,16 @@ int vmm_pause(struct vmm *vm);
 int vmm_resume(struct vmm *vm);
 enum vmm_end vmm_end_reason(const struct vmm *vm);
 const char *vmm_end_name(enum vmm_end e);
-/* The one-screen report written when a VM ends badly (registers, code at RIP, last exits), or "". */
+/* The one-screen report written when a VM ends badly (registers, code at RIP, last exits), or "".
+ */
 const char *vmm_report(const struct vmm *vm);
 const char *vmm_pty_path(const struct vmm *vm);
 const char *vmm_boot_kind(const struct vmm *vm);
-/* Whether this VM's guests may run a hypervisor of their own; *state_size: the bytes KVM's nested state of a
- * vCPU takes (KVM_CAP_NESTED_STATE; 0 when it has none). */
+/* Whether this VM's guests may run a hypervisor of their own; *state_size: the bytes KVM's nested
+ * state of a vCPU takes (KVM_CAP_NESTED_STATE; 0 when it has none). */
 bool vmm_nested(const struct vmm *vm, int *state_size);
-/* A paused VM's vCPU nested state (KVM_GET/SET_NESTED_STATE), for snapshots; -EBUSY unless paused. */
+/* A paused VM's vCPU nested state (KVM_GET/SET_NESTED_STATE), for snapshots; -EBUSY unless paused.
+ */
 int vmm_nested_state_save(struct vmm *vm, int cpu, void **buf, size_t *len);
 int vmm_nested_state_restore(struct vmm *vm, int cpu, const void *buf, size_t len);
 
@@ -108,13 +121,16 @@ struct vmm_stats {
 	int nreasons, nports, nmmio;
 	struct vmm_stat_row reasons[32], ports[16], mmio[16];	/* busiest first */
 	int cpus;
-	uint64_t mem, mem_touched;	/* guest RAM, and how much of it the host has backed so far */
+	uint64_t mem, mem_touched; /* guest RAM, and how much of it the host has backed so far */
 	uint64_t vmm_rss_max;		/* peak RSS of this process, bytes */
 	bool paused;
 	bool nested;			/* the guest may run its own hypervisor */
 	int nested_state_bytes;		/* KVM_CAP_NESTED_STATE: bytes per vCPU, 0 none */
-	int ndevs;			/* paravirtual devices: what each did (notifications cost no exit) */
-	struct vmm_dev_stat { char what[32]; uint64_t notifies, interrupts, bytes; } devs[VMM_MAX_DISKS + 2];
+	int ndevs; /* paravirtual devices: what each did (notifications cost no exit) */
+	struct vmm_dev_stat {
+		char what[32];
+		uint64_t notifies, interrupts, bytes;
+	} devs[VMM_MAX_DISKS + 2];
 };
 void vmm_stats_get(struct vmm *vm, struct vmm_stats *s);
 void vmm_stats_print(const struct vmm_stats *s, FILE *out);

@@ -1,6 +1,7 @@
-/* blkbench: inside a Linux guest, /dev/vda's speed with O_DIRECT: 64 MiB written and read back in 1 MiB
- * requests (MB/s), then 4 KiB reads at random places (IOPS), one at a time and then 32 at once (32 threads,
- * as a database or fio at iodepth 32 keeps them in flight). Built static by run.sh for the guest's initramfs. */
+/* blkbench: inside a Linux guest, /dev/vda's speed with O_DIRECT: 64 MiB written and read back in 1
+ * MiB requests (MB/s), then 4 KiB reads at random places (IOPS), one at a time and then 32 at once
+ * (32 threads, as a database or fio at iodepth 32 keeps them in flight). Built static by run.sh for
+ * the guest's initramfs. */
 #define _GNU_SOURCE 1
 #include <fcntl.h>
 #include <pthread.h>
@@ -72,7 +73,8 @@ int main(int argc, char **argv)
 			return perror("parallel random read"), 1;
 	}
 	double t4 = now();
-	printf("NVG: blkbench write %.1f read %.1f randread %.0f randread32 %.0f\n", total / (t1 - t0), total / (t2 - t1),
-	       reads / (t3 - t2), per_thread * QD / (t4 - t3));
+	printf("NVG: blkbench write %.1f read %.1f randread %.0f randread32 %.0f\n",
+	       total / (t1 - t0), total / (t2 - t1), reads / (t3 - t2),
+	       per_thread * QD / (t4 - t3));
 	return 0;
 }

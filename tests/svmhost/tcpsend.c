@@ -1,6 +1,6 @@
-/* tcpsend: the guest's side of bench/virtio.sh's network numbers. Sends MIB mebibytes to IP:PORT and waits
- * until the peer has read them all and closed (so nothing still in flight is counted as sent); prints
- * "tcpsend MIB seconds MB/s". Static, for the guest's initramfs. */
+/* tcpsend: the guest's side of bench/virtio.sh's network numbers. Sends MIB mebibytes to IP:PORT
+ * and waits until the peer has read them all and closed (so nothing still in flight is counted as
+ * sent); prints "tcpsend MIB seconds MB/s". Static, for the guest's initramfs. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
-/* acpi-pm: the ACPI PM1 block at 0x600 our FADT describes (tables.c): event status and enable (0x600), control
- * (0x604: SLP_EN with the DSDT's _S5 type powers off, _S3's suspends), and the PM timer (0x608, 24 bits at
- * 3.579545 MHz from the VM's start). Waking from S3 sets WAK_STS, and RTC_STS when the RTC alarm woke it. */
+/* acpi-pm: the ACPI PM1 block at 0x600 our FADT describes (tables.c): event status and enable
+ * (0x600), control (0x604: SLP_EN with the DSDT's _S5 type powers off, _S3's suspends), and the PM
+ * timer (0x608, 24 bits at 3.579545 MHz from the VM's start). Waking from S3 sets WAK_STS, and
+ * RTC_STS when the RTC alarm woke it. */
 #include "config.h"
 #include <errno.h>
 #include <pthread.h>
@@ -25,7 +26,8 @@ struct vmm_pm {
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
 };
 
-/* ACPI PM: PM1a event (0x600), control (0x604; SLP_EN powers off), timer (0x608, 24 bits at 3.579545 MHz). */
+/* ACPI PM: PM1a event (0x600), control (0x604; SLP_EN powers off), timer (0x608, 24 bits
+ * at 3.579545 MHz). */
 static void pm_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
 {
 	struct vmm_pm *p = dev;
@@ -44,7 +46,8 @@ static void pm_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t 
 			p->pm1_cnt &= (uint16_t)~SLP_EN;	/* self-clearing */
 			pthread_mutex_unlock(&p->lock);
 			if (typ == SLP_TYP_S5)
-				vmm_end(vm, VMM_END_RESET, 0);	/* power-off: a clean end, like a reset */
+				vmm_end(vm, VMM_END_RESET,
+					0); /* power-off: a clean end, like a reset */
 			else if (typ == SLP_TYP_S3)
 				vmm_suspend(vm);
 			return;
@@ -52,7 +55,9 @@ static void pm_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t 
 	} else if (off == 0 && write) {
 		p->pm1_sts &= (uint16_t)~io_get(data, size);	/* write 1 to clear */
 	} else if (off == 4 || off == 5) {
-		io_put(data, size, (p->pm1_cnt | 1) >> (8 * (off - 4)));	/* SCI_EN: ACPI mode, no SMI handshake */
+		io_put(data, size,
+		       (p->pm1_cnt | 1) >>
+			       (8 * (off - 4))); /* SCI_EN: ACPI mode, no SMI handshake */
 	} else if (off == 2 && write) {
 		p->pm1_en = (uint16_t)io_get(data, size);
 	} else if (!write) {
@@ -92,7 +97,8 @@ int vmm_pm_init(struct vmm *vm, char *err, size_t errlen)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
 	if ((rc = vmm_pio_register(vm, "acpi-pm", PM_BASE, 12, pm_io, p)) < 0)
-		return errmsg(err, errlen, rc, "device acpi-pm at port 0x%x: %s", PM_BASE, strerror(-rc));
+		return errmsg(err, errlen, rc, "device acpi-pm at port 0x%x: %s", PM_BASE,
+			      strerror(-rc));
 	return 0;
 }
 

@@ -1,6 +1,6 @@
-/* cmos: the MC146818 RTC and its NVRAM at ports 0x70/0x71. The clock follows the host's (UTC, BCD, 24-hour);
- * the alarm, registers A and B and the NVRAM keep what the guest writes; the memory-size bytes are SeaBIOS's.
- * The alarm is a wake event from S3 (acpi-pm.c asks). */
+/* cmos: the MC146818 RTC and its NVRAM at ports 0x70/0x71. The clock follows the host's (UTC, BCD,
+ * 24-hour); the alarm, registers A and B and the NVRAM keep what the guest writes; the memory-size
+ * bytes are SeaBIOS's. The alarm is a wake event from S3 (acpi-pm.c asks). */
 #include "config.h"
 #include <errno.h>
 #include <pthread.h>
@@ -49,11 +49,12 @@ static uint8_t cmos_read(struct vmm_cmos *p, uint8_t idx)
 	}
 }
 
-/* The clock itself follows the host; the alarm (0x01, 0x03, 0x05), registers A and B, and the NVRAM keep what
- * the guest writes. */
+/* The clock itself follows the host; the alarm (0x01, 0x03, 0x05), registers A and B, and the NVRAM
+ * keep what the guest writes. */
 static bool cmos_writable(uint8_t idx)
 {
-	return idx == 0x01 || idx == 0x03 || idx == 0x05 || idx == 0x0a || idx == 0x0b || idx >= 0x0e;
+	return idx == 0x01 || idx == 0x03 || idx == 0x05 || idx == 0x0a || idx == 0x0b ||
+		idx >= 0x0e;
 }
 
 static void cmos_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
@@ -103,8 +104,8 @@ static bool alarm_field_matches(uint8_t alarm, uint8_t now)
 	return (alarm & 0xc0) == 0xc0 || alarm == now;	/* 0xc0-0xff: "don't care" */
 }
 
-/* The alarm as an S3 wake event, when the guest enabled its interrupt (as QEMU's RTC wakes a guest): its flag
- * is then set in register C. */
+/* The alarm as an S3 wake event, when the guest enabled its interrupt (as QEMU's RTC wakes a
+ * guest): its flag is then set in register C. */
 bool vmm_cmos_alarm_due(struct vmm *vm)
 {
 	struct vmm_cmos *p = vm->cmos;
@@ -113,9 +114,10 @@ bool vmm_cmos_alarm_due(struct vmm *vm)
 	if (!p)
 		return false;
 	pthread_mutex_lock(&p->lock);
-	due = (p->cmos[0x0b] & RTC_REG_B_AIE) && alarm_field_matches(p->cmos[0x01], cmos_read(p, 0x00)) &&
-	      alarm_field_matches(p->cmos[0x03], cmos_read(p, 0x02)) &&
-	      alarm_field_matches(p->cmos[0x05], cmos_read(p, 0x04));
+	due = (p->cmos[0x0b] & RTC_REG_B_AIE) &&
+		alarm_field_matches(p->cmos[0x01], cmos_read(p, 0x00)) &&
+		alarm_field_matches(p->cmos[0x03], cmos_read(p, 0x02)) &&
+		alarm_field_matches(p->cmos[0x05], cmos_read(p, 0x04));
 	if (due)
 		p->cmos[0x0c] |= RTC_REG_C_IRQF_AF;
 	pthread_mutex_unlock(&p->lock);
@@ -133,8 +135,10 @@ int vmm_cmos_init(struct vmm *vm, char *err, size_t errlen)
 	cmos_sizes(vm, p);
 	if ((rc = vmm_pio_register(vm, "cmos", 0x70, 2, cmos_io, p)) < 0)
 		return errmsg(err, errlen, rc, "device cmos at port 0x70: %s", strerror(-rc));
-	if ((rc = vmm_pio_coalesce(vm, 0x70, 1)) < 0)	/* the index port: a write needs no answer */
-		return errmsg(err, errlen, rc, "KVM_REGISTER_COALESCED_MMIO for the CMOS index port: %s", strerror(-rc));
+	if ((rc = vmm_pio_coalesce(vm, 0x70, 1)) < 0) /* the index port: a write needs no answer */
+		return errmsg(err, errlen, rc,
+			      "KVM_REGISTER_COALESCED_MMIO for the CMOS index port: %s",
+			      strerror(-rc));
 	return 0;
 }
 

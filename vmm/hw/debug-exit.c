@@ -1,6 +1,6 @@
-/* debug-exit: the devices test kernels report through, as QEMU has them: isa-debug-exit (port 0xf4: the VM
- * ends with status (v << 1) | 1) and pc-testdev (scratch ports 0xe0-0xe3, ISA IRQ lines at 0x2000+n, 64 KiB of
- * MMIO at 0xff000000), which kvm-unit-tests use. */
+/* debug-exit: the devices test kernels report through, as QEMU has them: isa-debug-exit (port 0xf4:
+ * the VM ends with status (v << 1) | 1) and pc-testdev (scratch ports 0xe0-0xe3, ISA IRQ lines at
+ * 0x2000+n, 64 KiB of MMIO at 0xff000000), which kvm-unit-tests use. */
 #include "config.h"
 #include <errno.h>
 #include <pthread.h>
@@ -23,7 +23,8 @@ struct vmm_testdev {
 };
 
 /* isa-debug-exit: the guest's value v ends the VM with status (v << 1) | 1. */
-static void debug_exit_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
+static void debug_exit_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data,
+			  int size)
 {
 	(void)dev;
 	(void)port;
@@ -33,7 +34,8 @@ static void debug_exit_io(struct vmm *vm, void *dev, uint16_t port, bool write, 
 		memset(data, 0xff, (size_t)size);
 }
 
-static void testdev_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
+static void testdev_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data,
+		       int size)
 {
 	struct vmm_testdev *p = dev;
 
@@ -60,13 +62,15 @@ static void testdev_io(struct vmm *vm, void *dev, uint16_t port, bool write, uin
 	pthread_mutex_unlock(&p->lock);
 }
 
-static void testdev_mmio(struct vmm *vm, void *dev, uint64_t addr, bool write, uint8_t *data, int size)
+static void testdev_mmio(struct vmm *vm, void *dev, uint64_t addr, bool write, uint8_t *data,
+			 int size)
 {
 	struct vmm_testdev *p = dev;
 	uint64_t off = addr - TESTDEV_MMIO;
 
 	(void)vm;
-	if (off + (uint64_t)size > TESTDEV_MMIO_LEN) {	/* straddles the end: all-ones, nothing written */
+	if (off + (uint64_t)size >
+	    TESTDEV_MMIO_LEN) { /* straddles the end: all-ones, nothing written */
 		if (!write)
 			memset(data, 0xff, (size_t)size);
 		return;
@@ -90,7 +94,8 @@ int vmm_testdev_init(struct vmm *vm, char *err, size_t errlen)
 	if ((rc = vmm_pio_register(vm, "debug-exit", 0xf4, 4, debug_exit_io, NULL)) < 0 ||
 	    (rc = vmm_pio_register(vm, "testdev", 0xe0, 8, testdev_io, p)) < 0 ||
 	    (rc = vmm_pio_register(vm, "testdev-irq", 0x2000, TESTDEV_IRQS, testdev_io, p)) < 0 ||
-	    (rc = vmm_mmio_register(vm, "testdev-iomem", TESTDEV_MMIO, TESTDEV_MMIO_LEN, testdev_mmio, p)) < 0)
+	    (rc = vmm_mmio_register(vm, "testdev-iomem", TESTDEV_MMIO, TESTDEV_MMIO_LEN,
+				    testdev_mmio, p)) < 0)
 		return errmsg(err, errlen, rc, "debug-exit and pc-testdev: %s", strerror(-rc));
 	return 0;
 }

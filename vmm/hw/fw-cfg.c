@@ -1,5 +1,6 @@
-/* fw-cfg: QEMU's firmware configuration interface (docs/specs/fw_cfg.txt), traditional I/O at 0x510 (selector)
- * and 0x511 (data): the signature, RAM size and CPU counts, which kvm-unit-tests and SeaBIOS-minded kernels read. */
+/* fw-cfg: QEMU's firmware configuration interface (docs/specs/fw_cfg.txt), traditional I/O at 0x510
+ * (selector) and 0x511 (data): the signature, RAM size and CPU counts, which kvm-unit-tests and
+ * SeaBIOS-minded kernels read. */
 #include "config.h"
 #include <errno.h>
 #include <pthread.h>

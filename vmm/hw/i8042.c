@@ -1,6 +1,7 @@
-/* i8042: the PC keyboard controller (ports 0x60/0x64, IRQ 1) with a keyboard that answers its commands and no
- * AUX (mouse) port, so Linux's probe passes at once instead of polling 10,000 times and failing ("Can't read
- * CTR"). Also the reset line: command 0xfe, or output-port bit 0 cleared. */
+/* i8042: the PC keyboard controller (ports 0x60/0x64, IRQ 1) with a keyboard that answers its
+ * commands and no AUX (mouse) port, so Linux's probe passes at once instead of polling 10,000 times
+ * and failing ("Can't read CTR"). Also the reset line: command 0xfe, or output-port bit 0 cleared.
+ */
 #include "config.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -62,19 +63,20 @@ static void controller_command(struct vmm *vm, struct vmm_i8042 *k, uint8_t c)
 		break;
 	case 0xa7: k->ctr |= CTR_AUXDIS; break;
 	case 0xa8: k->ctr &= (uint8_t)~CTR_AUXDIS; break;
-	case 0xa9: reply(k, 0x01); break;			/* AUX interface test: clock stuck: no AUX port */
+	case 0xa9: reply(k, 0x01); break; /* AUX interface test: clock stuck: no AUX port */
 	case 0xaa: reply(k, 0x55); break;			/* self test passed */
 	case 0xab: reply(k, 0x00); break;			/* keyboard interface test passed */
 	case 0xad: k->ctr |= CTR_KBDDIS; break;
 	case 0xae: k->ctr &= (uint8_t)~CTR_KBDDIS; break;
 	case 0xc0: reply(k, 0x00); break;			/* input port */
-	case 0xd0: reply(k, 0x03); break;			/* output port: A20 on, not in reset */
+	case 0xd0: reply(k, 0x03); break; /* output port: A20 on, not in reset */
 	case 0xfe: vmm_end(vm, VMM_END_RESET, 0); break;	/* pulse the reset line */
 	default: break;
 	}
 }
 
-/* The keyboard: every command and parameter is acknowledged; reset and identify answer as an MF2 keyboard. */
+/* The keyboard: every command and parameter is acknowledged; reset and identify answer as an MF2
+ * keyboard. */
 static void keyboard_byte(struct vmm_i8042 *k, uint8_t v)
 {
 	if (k->kbd_pending) {
@@ -88,7 +90,9 @@ static void keyboard_byte(struct vmm_i8042 *k, uint8_t v)
 	case 0xee: push(k, 0xee); return;		/* echo */
 	case 0xff: push(k, KBD_ACK); push(k, 0xaa); return;	/* reset: self test passed */
 	case 0xf2: push(k, KBD_ACK); push(k, 0xab); push(k, 0x83); return;	/* identify */
-	case 0xed: case 0xf0: case 0xf3: k->kbd_pending = v; break;	/* LEDs, scan code set, typematic */
+	case 0xed:
+	case 0xf0:
+	case 0xf3: k->kbd_pending = v; break; /* LEDs, scan code set, typematic */
 	default: break;
 	}
 	push(k, KBD_ACK);
@@ -106,7 +110,7 @@ static void data_write(struct vmm *vm, struct vmm_i8042 *k, uint8_t v)
 			vmm_end(vm, VMM_END_RESET, 0);	/* output port bit 0 is the reset line */
 		break;
 	case 0xd2: reply(k, v); break;			/* as if the keyboard sent it */
-	case 0xd3: reply(k, v); break;			/* AUX loopback; not flagged as AUX: there is none */
+	case 0xd3: reply(k, v); break; /* AUX loopback; not flagged as AUX: there is none */
 	case 0xd4: break;				/* to the AUX device: nobody there */
 	default: keyboard_byte(k, v); break;
 	}
@@ -134,8 +138,8 @@ static void i8042_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8
 		k->status &= (uint8_t)~STR_CMD;
 		data_write(vm, k, data[0]);
 	} else if (port == CMD) {
-		data[0] = (uint8_t)((k->status & STR_CMD) | STR_UNLOCKED | (k->ctr & CTR_SYS ? STR_SYS : 0) |
-				    (k->nout ? STR_OBF : 0));
+		data[0] = (uint8_t)((k->status & STR_CMD) | STR_UNLOCKED |
+				    (k->ctr & CTR_SYS ? STR_SYS : 0) | (k->nout ? STR_OBF : 0));
 	} else {
 		data[0] = data_read(k);
 	}
@@ -153,7 +157,8 @@ int vmm_i8042_init(struct vmm *vm, char *err, size_t errlen)
 		return -ENOMEM;
 	vm->i8042 = k;
 	pthread_mutex_init(&k->lock, NULL);
-	k->ctr = CTR_XLATE | CTR_AUXDIS | CTR_SYS | CTR_KBDINT;	/* as firmware leaves it after POST */
+	k->ctr = CTR_XLATE | CTR_AUXDIS | CTR_SYS |
+		CTR_KBDINT; /* as firmware leaves it after POST */
 	if ((rc = vmm_pio_register(vm, "i8042", DATA, 1, i8042_io, k)) < 0 ||
 	    (rc = vmm_pio_register(vm, "i8042", CMD, 1, i8042_io, k)) < 0) {
 		snprintf(err, errlen, "device i8042 at ports 0x60/0x64: %s", strerror(-rc));

@@ -1,9 +1,10 @@
-/* net-tap: virtio-net on a Linux tap device: `--net tap=NAME[,vhost=auto|on|off]`. The tap is opened (made, if
- * there is none of that name: it then lasts as long as the VM) with a virtio_net_hdr of 12 bytes in front of
- * every frame, so buffers pass between the guest and the tap as they are, offloads included (checksums, TSO).
- * With /dev/vhost-net the kernel moves the frames itself: the guest's notifications go from KVM's ioeventfd
- * to vhost and no thread of ours wakes for a frame; without it our I/O threads do (tx on the device's, rx on
- * this backend's). The queues change hands only at DRIVER_OK and reset, under the device's lock. */
+/* net-tap: virtio-net on a Linux tap device: `--net tap=NAME[,vhost=auto|on|off]`. The tap is
+ * opened (made, if there is none of that name: it then lasts as long as the VM) with a
+ * virtio_net_hdr of 12 bytes in front of every frame, so buffers pass between the guest and the tap
+ * as they are, offloads included (checksums, TSO). With /dev/vhost-net the kernel moves the frames
+ * itself: the guest's notifications go from KVM's ioeventfd to vhost and no thread of ours wakes
+ * for a frame; without it our I/O threads do (tx on the device's, rx on this backend's). The queues
+ * change hands only at DRIVER_OK and reset, under the device's lock. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -25,8 +26,9 @@
 #include "vmm/hw/net.h"
 #include "vmm/vm.h"
 
-#define TAP_OFFLOADS (NET_F_CSUM | NET_F_GUEST_CSUM | NET_F_GUEST_TSO4 | NET_F_GUEST_TSO6 | NET_F_GUEST_ECN | \
-		      NET_F_HOST_TSO4 | NET_F_HOST_TSO6 | NET_F_HOST_ECN)
+#define TAP_OFFLOADS                                                                             \
+	(NET_F_CSUM | NET_F_GUEST_CSUM | NET_F_GUEST_TSO4 | NET_F_GUEST_TSO6 | NET_F_GUEST_ECN | \
+	 NET_F_HOST_TSO4 | NET_F_HOST_TSO6 | NET_F_HOST_ECN)
 #define VHOST_NEEDS (VIRTIO_F_VERSION_1_BIT | VIRTIO_F_INDIRECT_DESC_BIT | VIRTIO_F_EVENT_IDX_BIT)
 
 enum { VHOST_AUTO, VHOST_ON, VHOST_OFF };
@@ -44,7 +46,8 @@ struct tap {
 	pthread_t thread;
 	bool started, stop, starved, have;
 	int wake;
-	struct virtq_chain c, c2;	/* the receive chain being filled; the next ones of a merged frame */
+	struct virtq_chain c,
+		c2; /* the receive chain being filled; the next ones of a merged frame */
 	struct iovec iov[VIRTQ_MAX_SEGS];
 	uint8_t bounce[NET_HDR + 65550];	/* a merged frame, whole */
 };
@@ -63,8 +66,8 @@ static int iov_of(const struct virtq_buf *b, int n, struct iovec *iov)
 	return n;
 }
 
-/* A frame from the guest, its header and all, into the tap; one it cannot take now is dropped (as a full
- * transmit queue drops), TCP sends it again. */
+/* A frame from the guest, its header and all, into the tap; one it cannot take now is dropped (as a
+ * full transmit queue drops), TCP sends it again. */
 static void tap_tx(struct net *net, struct virtq_chain *c)
 {
 	struct tap *t = net->be_state;
@@ -78,8 +81,9 @@ static void tap_tx(struct net *net, struct virtq_chain *c)
 	__atomic_add_fetch(&net->v->bytes, c->out_len - NET_HDR, __ATOMIC_RELAXED);
 }
 
-/* With VIRTIO_NET_F_MRG_RXBUF (offered for vhost-net, which may refuse the queues later) a frame spans as many
- * of the guest's buffers as it needs: read whole, then spread, the first buffer's header saying how many. */
+/* With VIRTIO_NET_F_MRG_RXBUF (offered for vhost-net, which may refuse the queues later) a frame
+ * spans as many of the guest's buffers as it needs: read whole, then spread, the first buffer's
+ * header saying how many. */
 static void tap_receive_merged(struct tap *t, size_t n)
 {
 	struct virtio_dev *v = t->net->v;
@@ -89,7 +93,8 @@ static void tap_receive_merged(struct tap *t, size_t n)
 
 	for (struct virtq_chain *c = &t->c; off < n; c = &t->c2) {
 		if (k > 0 && (k == 64 || virtio_pop(v, NET_RXQ, c) != 1))
-			break;	/* out of buffers: what was taken goes back empty; the frame is lost */
+			/* out of buffers: what was taken goes back empty; the frame is lost */
+			break;
 		size_t len = c->in_len < n - off ? (size_t)c->in_len : n - off;
 		virtq_scatter(c, 0, t->bounce + off, len);
 		used[k].head = c->head;
@@ -104,8 +109,9 @@ static void tap_receive_merged(struct tap *t, size_t n)
 		__atomic_add_fetch(&v->bytes, (uint64_t)n - NET_HDR, __ATOMIC_RELAXED);
 }
 
-/* Frames from the tap into the guest's receive buffers, read straight into them, until the tap has none or
- * the guest gives no more buffers (then the tap waits for the guest's next notification). */
+/* Frames from the tap into the guest's receive buffers, read straight into them, until the tap has
+ * none or the guest gives no more buffers (then the tap waits for the guest's next notification).
+ */
 static void tap_receive(struct tap *t)
 {
 	struct virtio_dev *v = t->net->v;
@@ -120,7 +126,8 @@ static void tap_receive(struct tap *t)
 			}
 			t->have = true;
 		}
-		if (t->c.in_len <= NET_HDR) {	/* no room for a frame (a hostile driver's): given back unused */
+		if (t->c.in_len <=
+		    NET_HDR) { /* no room for a frame (a hostile driver's): given back unused */
 			virtio_push(v, NET_RXQ, t->c.head, 0);
 			t->have = false;
 			continue;
@@ -139,7 +146,7 @@ static void tap_receive(struct tap *t)
 			tap_receive_merged(t, (size_t)n);
 			continue;
 		}
-		virtq_scatter(&t->c, 10, &one, 2);	/* num_buffers, which the tap leaves alone */
+		virtq_scatter(&t->c, 10, &one, 2); /* num_buffers, which the tap leaves alone */
 		__atomic_add_fetch(&v->bytes, (uint64_t)n - NET_HDR, __ATOMIC_RELAXED);
 		virtio_push(v, NET_RXQ, t->c.head, (uint32_t)n);
 	}
@@ -207,7 +214,8 @@ static void vhost_stop(struct tap *t)
 	tap_wake(t);
 }
 
-/* Under the device's lock, at DRIVER_OK: both queues to vhost, or (if it refuses) kept by our threads. */
+/* Under the device's lock, at DRIVER_OK: both queues to vhost, or (if it refuses) kept by our
+ * threads. */
 static int vhost_start(struct tap *t)
 {
 	struct virtio_dev *v = t->net->v;
@@ -221,16 +229,23 @@ static int vhost_start(struct tap *t)
 		void *avail = virtio_host_ptr(v, vq->avail, 6 + 2ull * vq->size);
 		void *used = virtio_host_ptr(v, vq->used, 6 + 8ull * vq->size);
 		if (!vq->ready || !desc || !avail || !used)
-			return -EINVAL;	/* a queue the driver did not enable: vhost-net serves both or none */
+			/* a queue the driver did not enable: vhost-net serves both or none */
+			return -EINVAL;
 		struct vhost_vring_state num = { q, vq->size }, base = { q, vq->last_avail };
-		struct vhost_vring_addr a = { .index = q, .desc_user_addr = (uintptr_t)desc,
-					      .avail_user_addr = (uintptr_t)avail, .used_user_addr = (uintptr_t)used };
-		struct vhost_vring_file kick = { q, v->kick[q] }, call = { q, t->vcall[q] }, be = { q, t->fd };
-		if (ioctl(t->vhost, VHOST_SET_VRING_NUM, &num) < 0 || ioctl(t->vhost, VHOST_SET_VRING_BASE, &base) < 0 ||
-		    ioctl(t->vhost, VHOST_SET_VRING_ADDR, &a) < 0 || ioctl(t->vhost, VHOST_SET_VRING_KICK, &kick) < 0 ||
+		struct vhost_vring_addr a = { .index = q,
+					      .desc_user_addr = (uintptr_t)desc,
+					      .avail_user_addr = (uintptr_t)avail,
+					      .used_user_addr = (uintptr_t)used };
+		struct vhost_vring_file kick = { q, v->kick[q] }, call = { q, t->vcall[q] },
+					be = { q, t->fd };
+		if (ioctl(t->vhost, VHOST_SET_VRING_NUM, &num) < 0 ||
+		    ioctl(t->vhost, VHOST_SET_VRING_BASE, &base) < 0 ||
+		    ioctl(t->vhost, VHOST_SET_VRING_ADDR, &a) < 0 ||
+		    ioctl(t->vhost, VHOST_SET_VRING_KICK, &kick) < 0 ||
 		    ioctl(t->vhost, VHOST_SET_VRING_CALL, &call) < 0)
 			return -errno;
-		virtio_set_call(v, (int)q, t->vcall[q]);	/* from here no pop of ours on this queue */
+		virtio_set_call(v, (int)q,
+				t->vcall[q]); /* from here no pop of ours on this queue */
 		__atomic_store_n(&t->vhost_running, true, __ATOMIC_RELEASE);
 		if (ioctl(t->vhost, VHOST_NET_SET_BACKEND, &be) < 0)
 			return -errno;
@@ -254,11 +269,14 @@ static void tap_driver_ok(struct net *net)
 		return;
 	if ((rc = vhost_start(t)) < 0) {
 		vhost_stop(t);
-		vmm_warn(net->v->vm, "virtio-net: vhost-net refused the queues (%s); this VM's frames go through nestvisor",
+		vmm_warn(net->v->vm,
+			 "virtio-net: vhost-net refused the queues (%s); this VM's frames go "
+			 "through nestvisor",
 			 strerror(-rc));
 		close(t->vhost);
 		t->vhost = -1;
-		snprintf(t->why_not, sizeof(t->why_not), "it refused the queues: %s", strerror(-rc));
+		snprintf(t->why_not, sizeof(t->why_not), "it refused the queues: %s",
+			 strerror(-rc));
 	}
 }
 
@@ -272,17 +290,20 @@ static void tap_reset(struct net *net)
 	t->have = false;	/* a chain of the old queue */
 }
 
-/* NAME: what Linux takes for an interface name, without anything a shell or a path would read differently. */
+/* NAME: what Linux takes for an interface name, without anything a shell or a path would read
+ * differently. */
 static int tap_name_check(const char *name, size_t len, char *err, size_t errlen)
 {
 	bool ok = len >= 1 && len < IFNAMSIZ && strncmp(name, ".", len) && strncmp(name, "..", len);
 
 	for (size_t i = 0; ok && i < len; i++)
 		ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
-		     (name[i] >= '0' && name[i] <= '9') || name[i] == '-' || name[i] == '_' || name[i] == '.';
+			(name[i] >= '0' && name[i] <= '9') || name[i] == '-' || name[i] == '_' ||
+			name[i] == '.';
 	if (!ok)
-		return errmsg(err, errlen, -EINVAL, "tap %.*s: a tap's name is 1 to %d letters, digits, '-', '_' or '.'",
-				(int)(len > 64 ? 64 : len), name, IFNAMSIZ - 1);
+		return errmsg(err, errlen, -EINVAL,
+			      "tap %.*s: a tap's name is 1 to %d letters, digits, '-', '_' or '.'",
+			      (int)(len > 64 ? 64 : len), name, IFNAMSIZ - 1);
 	return 0;
 }
 
@@ -293,7 +314,8 @@ static int parse_tap(const char *opts, struct tap *t, char *err, size_t errlen)
 	int rc;
 
 	if (opts[0] != '=')
-		return errmsg(err, errlen, -EINVAL, "a tap network needs the tap's name: %s", net_tap_backend.usage);
+		return errmsg(err, errlen, -EINVAL, "a tap network needs the tap's name: %s",
+			      net_tap_backend.usage);
 	end = strchr(name, ',');
 	end = end ? end : name + strlen(name);
 	if ((rc = tap_name_check(name, (size_t)(end - name), err, errlen)) < 0)
@@ -311,8 +333,9 @@ static int parse_tap(const char *opts, struct tap *t, char *err, size_t errlen)
 		else if (k == 9 && !strncmp(o, "vhost=off", k))
 			t->vhost_mode = VHOST_OFF;
 		else
-			return errmsg(err, errlen, -EINVAL, "tap %s: '%.*s' is not vhost=auto|on|off", t->ifname,
-					(int)(k > 64 ? 64 : k), o);
+			return errmsg(err, errlen, -EINVAL,
+				      "tap %s: '%.*s' is not vhost=auto|on|off", t->ifname,
+				      (int)(k > 64 ? 64 : k), o);
 	}
 	return 0;
 }
@@ -323,27 +346,38 @@ static int tap_attach(struct tap *t, char *err, size_t errlen)
 	int hdr = NET_HDR;
 
 	if ((t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK)) < 0)
-		return errmsg(err, errlen, -errno, "tap %s: /dev/net/tun: %s (modprobe tun)", t->ifname, strerror(errno));
+		return errmsg(err, errlen, -errno, "tap %s: /dev/net/tun: %s (modprobe tun)",
+			      t->ifname, strerror(errno));
 	memcpy(ifr.ifr_name, t->ifname, sizeof(t->ifname));
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
 		if (e == EPERM)
-			snprintf(err, errlen, "tap %s: not allowed: run as root, or have root make the tap yours first: "
-				 "ip tuntap add mode tap user $USER name %s", t->ifname, t->ifname);
+			snprintf(err, errlen,
+				 "tap %s: not allowed: run as root, or have root make the tap "
+				 "yours first: ip tuntap add mode tap user $USER name %s",
+				 t->ifname, t->ifname);
 		else if (e == EBUSY)
-			snprintf(err, errlen, "tap %s: another process has it open (a tap serves one VM at a time)",
+			snprintf(err, errlen,
+				 "tap %s: another process has it open (a tap serves one VM at a "
+				 "time)",
 				 t->ifname);
 		else if (e == EINVAL)
-			snprintf(err, errlen, "tap %s: a network interface of that name exists and is not a tap, or "
-				 "was made without vnet_hdr (ip tuntap add mode tap vnet_hdr name %s)", t->ifname, t->ifname);
+			snprintf(err, errlen,
+				 "tap %s: a network interface of that name exists and is not a "
+				 "tap, or was made without vnet_hdr (ip tuntap add mode tap "
+				 "vnet_hdr name %s)",
+				 t->ifname, t->ifname);
 		else
 			snprintf(err, errlen, "tap %s: TUNSETIFF: %s", t->ifname, strerror(e));
 		return -e;
 	}
 	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) < 0)
-		return errmsg(err, errlen, -errno, "tap %s: TUNSETVNETHDRSZ: %s", t->ifname, strerror(errno));
-	/* The tap carries the offloads if it takes all of them; then none until the guest says which it wants. */
-	bool offloads = ioctl(t->fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) == 0;
+		return errmsg(err, errlen, -errno, "tap %s: TUNSETVNETHDRSZ: %s", t->ifname,
+			      strerror(errno));
+	/* The tap carries the offloads if it takes all of them; then none until the guest says
+	 * which it wants. */
+	bool offloads = ioctl(t->fd, TUNSETOFFLOAD,
+			      TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) == 0;
 	ioctl(t->fd, TUNSETOFFLOAD, 0);
 	t->net->features = NET_F_MAC | (offloads ? TAP_OFFLOADS : 0);
 	return 0;
@@ -356,10 +390,12 @@ static int vhost_open(struct tap *t, char *err, size_t errlen)
 		return errmsg(t->why_not, sizeof(t->why_not), 0, "vhost=off");
 	if ((t->vhost = open("/dev/vhost-net", O_RDWR | O_CLOEXEC)) < 0)
 		snprintf(t->why_not, sizeof(t->why_not), "/dev/vhost-net: %s", strerror(errno));
-	else if (ioctl(t->vhost, VHOST_SET_OWNER) < 0 || ioctl(t->vhost, VHOST_GET_FEATURES, &t->vhost_features) < 0)
+	else if (ioctl(t->vhost, VHOST_SET_OWNER) < 0 ||
+		 ioctl(t->vhost, VHOST_GET_FEATURES, &t->vhost_features) < 0)
 		snprintf(t->why_not, sizeof(t->why_not), "vhost-net: %s", strerror(errno));
 	else if ((t->vhost_features & VHOST_NEEDS) != VHOST_NEEDS)
-		snprintf(t->why_not, sizeof(t->why_not), "this kernel's vhost-net lacks virtio 1.0");
+		snprintf(t->why_not, sizeof(t->why_not),
+			 "this kernel's vhost-net lacks virtio 1.0");
 	else
 		return 0;
 	if (t->vhost >= 0) {
@@ -367,8 +403,9 @@ static int vhost_open(struct tap *t, char *err, size_t errlen)
 		t->vhost = -1;
 	}
 	if (t->vhost_mode == VHOST_ON)
-		return errmsg(err, errlen, -ENODEV, "tap %s, vhost=on: %s (modprobe vhost_net, or vhost=auto)", t->ifname,
-				t->why_not);
+		return errmsg(err, errlen, -ENODEV,
+			      "tap %s, vhost=on: %s (modprobe vhost_net, or vhost=auto)", t->ifname,
+			      t->why_not);
 	return 0;
 }
 
@@ -386,7 +423,8 @@ static int tap_open(struct net *net, const char *opts, char *err, size_t errlen)
 	    (rc = vhost_open(t, err, errlen)) < 0)
 		return rc;
 	if (t->vhost >= 0)
-		net->features |= NET_F_MRG_RXBUF & t->vhost_features;	/* offloads and the MAC are the tap's and ours */
+		net->features |= NET_F_MRG_RXBUF &
+			t->vhost_features; /* offloads and the MAC are the tap's and ours */
 	if ((t->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return errmsg(err, errlen, -errno, "virtio-net: eventfd: %s", strerror(errno));
 	return 0;
@@ -399,17 +437,24 @@ static int tap_start(struct net *net, char *err, size_t errlen)
 	int rc;
 
 	if (t->vhost >= 0) {	/* guest RAM as vhost sees it: the two ranges of our one mapping */
-		struct { struct vhost_memory m; struct vhost_memory_region r[2]; } mt = { .m.nregions = 1 };
-		mt.r[0] = (struct vhost_memory_region){ 0, vm->mem.low, (uintptr_t)vm->mem.host, 0 };
+		struct {
+			struct vhost_memory m;
+			struct vhost_memory_region r[2];
+		} mt = { .m.nregions = 1 };
+		mt.r[0] =
+			(struct vhost_memory_region){ 0, vm->mem.low, (uintptr_t)vm->mem.host, 0 };
 		if (vm->mem.high)
-			mt.r[mt.m.nregions++] = (struct vhost_memory_region){ VMM_4G, vm->mem.high,
-									       (uintptr_t)vm->mem.host + vm->mem.low, 0 };
+			mt.r[mt.m.nregions++] = (struct vhost_memory_region){
+				VMM_4G, vm->mem.high, (uintptr_t)vm->mem.host + vm->mem.low, 0
+			};
 		for (int q = 0; q < 2; q++)
 			if ((t->vcall[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-				return errmsg(err, errlen, -errno, "virtio-net: eventfd: %s", strerror(errno));
+				return errmsg(err, errlen, -errno, "virtio-net: eventfd: %s",
+					      strerror(errno));
 		if (ioctl(t->vhost, VHOST_SET_MEM_TABLE, &mt) < 0)
-			return errmsg(err, errlen, -errno, "tap %s: vhost-net: VHOST_SET_MEM_TABLE: %s", t->ifname,
-					strerror(errno));
+			return errmsg(err, errlen, -errno,
+				      "tap %s: vhost-net: VHOST_SET_MEM_TABLE: %s", t->ifname,
+				      strerror(errno));
 	}
 	if ((rc = pthread_create(&t->thread, NULL, tap_thread, t)) != 0)
 		return errmsg(err, errlen, -rc, "virtio-net: its thread: %s", strerror(rc));
@@ -448,13 +493,14 @@ static const char *tap_describe(struct net *net)
 	if (t->vhost >= 0)
 		snprintf(t->desc, sizeof(t->desc), "tap %s, vhost-net", t->ifname);
 	else
-		snprintf(t->desc, sizeof(t->desc), "tap %s, no vhost-net (%s)", t->ifname, t->why_not);
+		snprintf(t->desc, sizeof(t->desc), "tap %s, no vhost-net (%s)", t->ifname,
+			 t->why_not);
 	return t->desc;
 }
 
-/* Under vhost-net the frames pass no thread of ours: the tap's own counters, both ways, which count every frame
- * whoever moved it (getifaddrs asks the kernel by netlink, in our network namespace, so a tap in a namespace
- * of its own is found too). */
+/* Under vhost-net the frames pass no thread of ours: the tap's own counters, both ways, which count
+ * every frame whoever moved it (getifaddrs asks the kernel by netlink, in our network namespace, so
+ * a tap in a namespace of its own is found too). */
 static bool tap_bytes(struct net *net, uint64_t *bytes)
 {
 	struct tap *t = net->be_state;
@@ -463,7 +509,8 @@ static bool tap_bytes(struct net *net, uint64_t *bytes)
 	if (!t || t->vhost < 0 || getifaddrs(&ifa) < 0)
 		return false;
 	for (i = ifa; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_PACKET && i->ifa_data && !strcmp(i->ifa_name, t->ifname)) {
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_PACKET && i->ifa_data &&
+		    !strcmp(i->ifa_name, t->ifname)) {
 			const struct rtnl_link_stats *st = i->ifa_data;
 			*bytes = (uint64_t)st->rx_bytes + st->tx_bytes;
 			break;
@@ -473,7 +520,15 @@ static bool tap_bytes(struct net *net, uint64_t *bytes)
 }
 
 const struct net_backend net_tap_backend = {
-	.name = "tap", .usage = "tap=NAME[,vhost=auto|on|off]",
-	.open = tap_open, .start = tap_start, .tx = tap_tx, .rx_ready = tap_rx_ready, .driver_ok = tap_driver_ok,
-	.reset = tap_reset, .close = tap_close, .describe = tap_describe, .bytes = tap_bytes,
+	.name = "tap",
+	.usage = "tap=NAME[,vhost=auto|on|off]",
+	.open = tap_open,
+	.start = tap_start,
+	.tx = tap_tx,
+	.rx_ready = tap_rx_ready,
+	.driver_ok = tap_driver_ok,
+	.reset = tap_reset,
+	.close = tap_close,
+	.describe = tap_describe,
+	.bytes = tap_bytes,
 };

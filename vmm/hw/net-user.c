@@ -1,7 +1,8 @@
-/* net-user: user-mode networking for virtio-net through libslirp: `--net user[,hostfwd=tcp:HPORT-:GPORT]...`
- * gives the guest DHCP (10.0.2.15), DNS (10.0.2.3) and outbound TCP/UDP through the host's sockets, with no
- * root setup; the host is 10.0.2.2. libslirp (and the GLib it needs) is loaded with dlopen when a VM asks for
- * it, as libpq is, so no other nestvisor process pays for it. No offloads: libslirp wants whole frames. */
+/* net-user: user-mode networking for virtio-net through libslirp: `--net
+ * user[,hostfwd=tcp:HPORT-:GPORT]...` gives the guest DHCP (10.0.2.15), DNS (10.0.2.3) and outbound
+ * TCP/UDP through the host's sockets, with no root setup; the host is 10.0.2.2. libslirp (and the
+ * GLib it needs) is loaded with dlopen when a VM asks for it, as libpq is, so no other nestvisor
+ * process pays for it. No offloads: libslirp wants whole frames. */
 #include "config.h"
 #include <dlfcn.h>
 #include <errno.h>
@@ -22,8 +23,10 @@
 #define MAX_FWD 8
 
 /* The libslirp calls we make, typed by its own header. */
-#define SLIRP_FUNCTIONS(X) X(slirp_new) X(slirp_cleanup) X(slirp_input) X(slirp_pollfds_fill) X(slirp_pollfds_poll) \
-	X(slirp_add_hostfwd)
+#define SLIRP_FUNCTIONS(X)                                                          \
+	X(slirp_new)                                                                \
+	X(slirp_cleanup) X(slirp_input) X(slirp_pollfds_fill) X(slirp_pollfds_poll) \
+		X(slirp_add_hostfwd)
 static struct {
 #define SLIRP_MEMBER(f) __typeof__(f) *f;
 	SLIRP_FUNCTIONS(SLIRP_MEMBER)
@@ -37,7 +40,7 @@ struct user {
 	pthread_t thread;
 	int wake;
 	bool started, stop;
-	unsigned gen;			/* poll rounds done: one on the I/O thread makes the network thread's stale */
+	unsigned gen; /* poll rounds done: one on the I/O thread makes the network thread's stale */
 	struct pollfd fds[MAX_FDS];
 	int nfds;
 	struct { int udp, host_port, guest_port; } fwd[MAX_FWD];
@@ -48,22 +51,31 @@ struct user {
 static int load_slirp(char *err, size_t errlen)
 {
 	static void *h;
-	const char *lib = getenv("NESTVISOR_LIBSLIRP") ? getenv("NESTVISOR_LIBSLIRP") : "libslirp.so.0";
+	const char *lib =
+		getenv("NESTVISOR_LIBSLIRP") ? getenv("NESTVISOR_LIBSLIRP") : "libslirp.so.0";
 
 	if (h)
 		return 0;
 	if (!(h = dlopen(lib, RTLD_NOW | RTLD_LOCAL))) {
-		snprintf(err, errlen, "user networking needs libslirp (%s): apt-get install libslirp0", dlerror());
+		snprintf(err, errlen,
+			 "user networking needs libslirp (%s): apt-get install libslirp0",
+			 dlerror());
 		return -ENOSYS;
 	}
-#define SLIRP_LOAD(f) if (!(sl.f = (__typeof__(f) *)dlsym(h, #f))) { \
-		snprintf(err, errlen, "%s has no %s: apt-get install libslirp0", lib, #f); dlclose(h); h = NULL; return -ENOSYS; }
+#define SLIRP_LOAD(f)                                                                      \
+	if (!(sl.f = (__typeof__(f) *)dlsym(h, #f))) {                                     \
+		snprintf(err, errlen, "%s has no %s: apt-get install libslirp0", lib, #f); \
+		dlclose(h);                                                                \
+		h = NULL;                                                                  \
+		return -ENOSYS;                                                            \
+	}
 	SLIRP_FUNCTIONS(SLIRP_LOAD)
 #undef SLIRP_LOAD
 	return 0;
 }
 
-/* A frame from libslirp for the guest: into the next receive buffer the driver gave, or dropped (TCP resends). */
+/* A frame from libslirp for the guest: into the next receive buffer the driver gave, or dropped
+ * (TCP resends). */
 static ssize_t to_guest(const void *buf, size_t len, void *opaque)
 {
 	static __thread struct virtq_chain c;
@@ -79,7 +91,8 @@ static ssize_t to_guest(const void *buf, size_t len, void *opaque)
 	virtq_scatter(&c, 0, hdr, NET_HDR);
 	virtq_scatter(&c, NET_HDR, buf, len);
 	__atomic_add_fetch(&v->bytes, len, __ATOMIC_RELAXED);
-	virtio_push_later(v, NET_RXQ, c.head, (uint32_t)(NET_HDR + len));	/* one interrupt a round */
+	virtio_push_later(v, NET_RXQ, c.head,
+			  (uint32_t)(NET_HDR + len)); /* one interrupt a round */
 	return (ssize_t)len;
 }
 
@@ -98,8 +111,13 @@ static int64_t clock_ns(void *opaque)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* libslirp's timers serve IPv6 router advertisements, which we do not enable: none is ever armed. */
-static void *timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque) { (void)cb, (void)cb_opaque, (void)opaque; return NULL; }
+/* libslirp's timers serve IPv6 router advertisements, which we do not enable: none is ever armed.
+ */
+static void *timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
+{
+	(void)cb, (void)cb_opaque, (void)opaque;
+	return NULL;
+}
 static void timer_free(void *t, void *opaque) { (void)t, (void)opaque; }
 static void timer_mod(void *t, int64_t when, void *opaque) { (void)t, (void)when, (void)opaque; }
 static void poll_fd(int fd, void *opaque) { (void)fd, (void)opaque; }
@@ -156,7 +174,8 @@ static void *slirp_thread(void *arg)
 				x = 0;
 		}
 		pthread_mutex_lock(&n->lock);
-		if (gen == n->gen) {	/* else another round filled libslirp's indices since: poll again */
+		if (gen ==
+		    n->gen) { /* else another round filled libslirp's indices since: poll again */
 			memcpy(n->fds, fds, sizeof(fds[0]) * (size_t)nfds);
 			sl.slirp_pollfds_poll(n->slirp, rc < 0, get_revents, n);
 		}
@@ -181,10 +200,11 @@ static void user_tx(struct net *net, struct virtq_chain *c)
 	__atomic_add_fetch(&net->v->bytes, len, __ATOMIC_RELAXED);
 }
 
-/* libslirp writes what the guest sent to the host's sockets only from its poll loop: one round of it here,
- * right after the guest's batch, on this thread (as QEMU's main loop does it after slirp_input), instead of a
- * wake-up of the network thread per batch, whose round trip is what a guest's TCP waits for (measured: 4.5
- * MB/s from the guest with the wake-up). A poll of no time: sockets not ready wait for that thread. */
+/* libslirp writes what the guest sent to the host's sockets only from its poll loop: one round of
+ * it here, right after the guest's batch, on this thread (as QEMU's main loop does it after
+ * slirp_input), instead of a wake-up of the network thread per batch, whose round trip is what a
+ * guest's TCP waits for (measured: 4.5 MB/s from the guest with the wake-up). A poll of no time:
+ * sockets not ready wait for that thread. */
 static void user_tx_done(struct net *net)
 {
 	struct user *n = net->be_state;
@@ -199,10 +219,11 @@ static void user_tx_done(struct net *net)
 	int rc = poll(fds, (nfds_t)nfds, 0);
 	memcpy(n->fds, fds, sizeof(fds[0]) * (size_t)nfds);
 	sl.slirp_pollfds_poll(n->slirp, rc < 0, get_revents, n);
-	n->gen++;	/* libslirp's sockets now hold this round's indices: the network thread's are stale */
+	/* libslirp's sockets now hold this round's indices: the network thread's are stale */
+	n->gen++;
 	pthread_mutex_unlock(&n->lock);
 	virtio_flush(net->v, NET_RXQ);
-	notify(n);	/* it fills its own again (what could not be written waits for its POLLOUT) */
+	notify(n); /* it fills its own again (what could not be written waits for its POLLOUT) */
 }
 
 static void user_rx_ready(struct net *net)
@@ -219,10 +240,14 @@ static int parse_user(const char *opts, struct user *n, char *err, size_t errlen
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char proto[4];
 		int hp, gp, used = 0;
-		if (n->nfwd >= MAX_FWD || sscanf(tok, "hostfwd=%3[a-z]:%d-:%d%n", proto, &hp, &gp, &used) != 3 ||
-		    tok[used] || (strcmp(proto, "tcp") && strcmp(proto, "udp")) || hp < 1 || hp > 65535 || gp < 1 || gp > 65535)
-			return errmsg(err, errlen, -EINVAL, "user networking: '%s' is not hostfwd=tcp:HOSTPORT-:GUESTPORT (at most %d)", tok,
-					MAX_FWD);
+		if (n->nfwd >= MAX_FWD ||
+		    sscanf(tok, "hostfwd=%3[a-z]:%d-:%d%n", proto, &hp, &gp, &used) != 3 ||
+		    tok[used] || (strcmp(proto, "tcp") && strcmp(proto, "udp")) || hp < 1 ||
+		    hp > 65535 || gp < 1 || gp > 65535)
+			return errmsg(err, errlen, -EINVAL,
+				      "user networking: '%s' is not "
+				      "hostfwd=tcp:HOSTPORT-:GUESTPORT (at most %d)",
+				      tok, MAX_FWD);
 		n->fwd[n->nfwd].udp = !strcmp(proto, "udp");
 		n->fwd[n->nfwd].host_port = hp;
 		n->fwd[n->nfwd++].guest_port = gp;
@@ -251,9 +276,15 @@ static int user_open(struct net *net, const char *opts, char *err, size_t errlen
 
 static int user_start(struct net *net, char *err, size_t errlen)
 {
-	static const SlirpCb cb = { .send_packet = to_guest, .guest_error = guest_error, .clock_get_ns = clock_ns,
-				    .timer_new = timer_new, .timer_free = timer_free, .timer_mod = timer_mod,
-				    .register_poll_fd = poll_fd, .unregister_poll_fd = poll_fd, .notify = notify };
+	static const SlirpCb cb = { .send_packet = to_guest,
+				    .guest_error = guest_error,
+				    .clock_get_ns = clock_ns,
+				    .timer_new = timer_new,
+				    .timer_free = timer_free,
+				    .timer_mod = timer_mod,
+				    .register_poll_fd = poll_fd,
+				    .unregister_poll_fd = poll_fd,
+				    .notify = notify };
 	struct user *n = net->be_state;
 	int rc;
 
@@ -267,8 +298,12 @@ static int user_start(struct net *net, char *err, size_t errlen)
 		return errmsg(err, errlen, -EIO, "virtio-net: libslirp could not start");
 	struct in_addr any = { .s_addr = htonl(INADDR_LOOPBACK) }, guest = c.vdhcp_start;
 	for (int i = 0; i < n->nfwd; i++)
-		if (sl.slirp_add_hostfwd(n->slirp, n->fwd[i].udp, any, n->fwd[i].host_port, guest, n->fwd[i].guest_port) < 0)
-			return errmsg(err, errlen, -EADDRINUSE, "user networking: forwarding 127.0.0.1:%d: the port is taken on this host", n->fwd[i].host_port);
+		if (sl.slirp_add_hostfwd(n->slirp, n->fwd[i].udp, any, n->fwd[i].host_port, guest,
+					 n->fwd[i].guest_port) < 0)
+			return errmsg(err, errlen, -EADDRINUSE,
+				      "user networking: forwarding 127.0.0.1:%d: the port is taken "
+				      "on this host",
+				      n->fwd[i].host_port);
 	if ((rc = pthread_create(&n->thread, NULL, slirp_thread, n)) != 0)
 		return errmsg(err, errlen, -rc, "virtio-net: its thread: %s", strerror(rc));
 	n->started = true;
@@ -302,7 +337,13 @@ static const char *user_describe(struct net *net)
 }
 
 const struct net_backend net_user_backend = {
-	.name = "user", .usage = "user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...",
-	.open = user_open, .start = user_start, .tx = user_tx, .tx_done = user_tx_done, .rx_ready = user_rx_ready, .close = user_close,
+	.name = "user",
+	.usage = "user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...",
+	.open = user_open,
+	.start = user_start,
+	.tx = user_tx,
+	.tx_done = user_tx_done,
+	.rx_ready = user_rx_ready,
+	.close = user_close,
 	.describe = user_describe,
 };

@@ -1,6 +1,7 @@
-/* net: the backends behind virtio-net (virtio-net.c), one const table each, as QEMU's netdevs are: `user`
- * (libslirp, net-user.c) and `tap` (a Linux tap device, its frames moved by vhost-net in the kernel or by our
- * own I/O thread; net-tap.c). The device hands a backend the guest's frames and gives it the receive side. */
+/* net: the backends behind virtio-net (virtio-net.c), one const table each, as QEMU's netdevs are:
+ * `user` (libslirp, net-user.c) and `tap` (a Linux tap device, its frames moved by vhost-net in the
+ * kernel or by our own I/O thread; net-tap.c). The device hands a backend the guest's frames and
+ * gives it the receive side. */
 #ifndef NESTVISOR_VMM_HW_NET_H
 #define NESTVISOR_VMM_HW_NET_H
 
@@ -31,16 +32,17 @@ struct net;
 struct net_backend {
 	const char *name;		/* what --net starts with */
 	const char *usage;
-	/* Parses the options after the name, opens what it needs, sets n->features; before the device exists */
+	/* Parses the options after the name, opens what it needs, sets n->features; before the
+	 * device exists */
 	int (*open)(struct net *n, const char *opts, char *err, size_t errlen);
 	int (*start)(struct net *n, char *err, size_t errlen);	/* the device exists: threads */
-	void (*tx)(struct net *n, struct virtq_chain *c);	/* a frame from the guest (I/O thread) */
+	void (*tx)(struct net *n, struct virtq_chain *c); /* a frame from the guest (I/O thread) */
 	void (*tx_done)(struct net *n);				/* after a batch of them */
 	void (*rx_ready)(struct net *n);			/* the guest gave receive buffers */
 	void (*driver_ok)(struct net *n);			/* under the device's lock */
 	void (*reset)(struct net *n);				/* under the device's lock */
 	void (*close)(struct net *n);
-	const char *(*describe)(struct net *n);			/* for status: "tap nv0, vhost-net" */
+	const char *(*describe)(struct net *n); /* for status: "tap nv0, vhost-net" */
 	/* Bytes moved, where frames bypass our threads (vhost-net): false if ours are the count */
 	bool (*bytes)(struct net *n, uint64_t *bytes);
 };

@@ -71,7 +71,8 @@ static void moved(struct vmm *vm, struct vmm_pci_dev *d, const uint64_t before[P
 			d->bar_moved(vm, d, b, vmm_pci_bar(d, b));
 }
 
-static void config_write(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, const uint8_t *data, int size)
+static void config_write(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, const uint8_t *data,
+			 int size)
 {
 	uint64_t before[PCI_BARS];
 
@@ -81,7 +82,8 @@ static void config_write(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, co
 		unsigned r = reg + (unsigned)i;
 		d->cfg[r] = (uint8_t)((d->cfg[r] & ~d->wmask[r]) | (data[i] & d->wmask[r]));
 	}
-	for (int b = 0; b < PCI_BARS; b++) {	/* a BAR keeps its size's alignment: sizing reads back ~(size-1) */
+	for (int b = 0; b < PCI_BARS;
+	     b++) { /* a BAR keeps its size's alignment: sizing reads back ~(size-1) */
 		if (!d->bar_size[b])
 			continue;
 		uint32_t v = rd(d->cfg + PCI_BAR0 + 4 * b, 4) & ~(d->bar_size[b] - 1);
@@ -103,12 +105,15 @@ static void pci_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t
 		else
 			memcpy(data, &p->addr, 4);
 	} else if (port >= 0xcfc) {
-		unsigned bus = (p->addr >> 16) & 0xff, slot = (p->addr >> 11) & 0x1f, fn = (p->addr >> 8) & 7;
+		unsigned bus = (p->addr >> 16) & 0xff, slot = (p->addr >> 11) & 0x1f,
+			 fn = (p->addr >> 8) & 7;
 		unsigned reg = (p->addr & 0xfc) + (port - 0xcfc);
-		struct vmm_pci_dev *d = (p->addr & 0x80000000u) && !bus && !fn ? p->dev[slot] : NULL;
+		struct vmm_pci_dev *d =
+			(p->addr & 0x80000000u) && !bus && !fn ? p->dev[slot] : NULL;
 		if (!write)
 			memset(data, 0xff, (size_t)size);	/* no device: all ones */
-		if (d && d->window && reg >= (unsigned)d->window && reg + (unsigned)size <= (unsigned)d->window + 4)
+		if (d && d->window && reg >= (unsigned)d->window &&
+		    reg + (unsigned)size <= (unsigned)d->window + 4)
 			d->window_access(vm, d, reg, write, data, size);
 		else if (d && !write && reg + (unsigned)size <= 256)
 			memcpy(data, d->cfg + reg, (size_t)size);
@@ -137,7 +142,8 @@ int vmm_pci_add(struct vmm *vm, struct vmm_pci_dev *d, char *err, size_t errlen)
 			continue;
 		uint64_t at = (p->next_bar + sz - 1) & ~(uint64_t)(sz - 1);
 		if ((sz & (sz - 1)) || sz < 16 || at + sz > VMM_PCI_WINDOW_END) {
-			snprintf(err, errlen, "%s: BAR%d of %u bytes does not fit the PCI window", d->name, b, sz);
+			snprintf(err, errlen, "%s: BAR%d of %u bytes does not fit the PCI window",
+				 d->name, b, sz);
 			return -ENOSPC;
 		}
 		uint32_t v = (uint32_t)at;	/* 32-bit, non-prefetchable memory */
@@ -167,7 +173,8 @@ int vmm_pci_init(struct vmm *vm, char *err, size_t errlen)
 	host_bridge(&p->host);
 	p->dev[0] = &p->host;
 	p->next_bar = VMM_PCI_WINDOW;
-	if ((rc = vmm_pio_register(vm, "pci-config", 0xcf8, 8, pci_io, p)) < 0 || (rc = vmm_pio_coalesce(vm, 0xcf8, 4)) < 0) {
+	if ((rc = vmm_pio_register(vm, "pci-config", 0xcf8, 8, pci_io, p)) < 0 ||
+	    (rc = vmm_pio_coalesce(vm, 0xcf8, 4)) < 0) {
 		snprintf(err, errlen, "PCI configuration ports 0xcf8-0xcff: %s", strerror(-rc));
 		return rc;
 	}

@@ -1,6 +1,7 @@
-/* pci: bus 0 behind configuration mechanism 1 (0xcf8/0xcfc): an i440FX host bridge at 00.0 and the devices
- * added to it, each with its config space, writable-bit mask and memory BARs, placed by us in the PCI window
- * (VMM_PCI_WINDOW in vmm/layout.h) as firmware would place them, so a guest keeps them where they are. */
+/* pci: bus 0 behind configuration mechanism 1 (0xcf8/0xcfc): an i440FX host bridge at 00.0 and the
+ * devices added to it, each with its config space, writable-bit mask and memory BARs, placed by us
+ * in the PCI window (VMM_PCI_WINDOW in vmm/layout.h) as firmware would place them, so a guest keeps
+ * them where they are. */
 #ifndef NESTVISOR_VMM_HW_PCI_H
 #define NESTVISOR_VMM_HW_PCI_H
 
@@ -19,24 +20,29 @@ struct vmm_pci_dev {
 	const char *name;
 	uint8_t cfg[256], wmask[256];	/* config space; the bits a guest may write */
 	uint32_t bar_size[PCI_BARS];	/* 32-bit memory BARs, a power of two (0: none) */
-	/* A BAR's guest address changed (moved, or memory decoding switched; 0: not decoded now). */
+	/* A BAR's guest address changed (moved, or memory decoding switched; 0: not decoded now).
+	 */
 	void (*bar_moved)(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t addr);
-	void (*config_written)(struct vmm *vm, struct vmm_pci_dev *d);	/* after any write (the bus's lock held) */
-	/* 4 bytes at config offset `window` (0: none) that are the device's to answer, not config memory */
+	void (*config_written)(struct vmm *vm,
+			       struct vmm_pci_dev *d); /* after any write (the bus's lock held) */
+	/* 4 bytes at config offset `window` (0: none) that are the device's to answer, not config
+	 * memory */
 	int window;
-	void (*window_access)(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, bool write, uint8_t *data, int size);
+	void (*window_access)(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, bool write,
+			      uint8_t *data, int size);
 	void *priv;
 	int slot;
 	int cap_end;			/* capabilities: the next free offset, and the last one's */
 	uint8_t cap_last;
 };
 
-/* Puts d on the bus at the next slot, its BARs at the next free addresses of the window; vendor, device,
- * class and capabilities are the caller's (cfg, wmask). */
+/* Puts d on the bus at the next slot, its BARs at the next free addresses of the window; vendor,
+ * device, class and capabilities are the caller's (cfg, wmask). */
 int vmm_pci_add(struct vmm *vm, struct vmm_pci_dev *d, char *err, size_t errlen);
 /* Where BAR bar is decoded now, or 0. */
 uint64_t vmm_pci_bar(const struct vmm_pci_dev *d, int bar);
-/* Appends a capability of len bytes (id and body; the next pointer is filled in); its config offset. */
+/* Appends a capability of len bytes (id and body; the next pointer is filled in); its config
+ * offset. */
 int vmm_pci_add_cap(struct vmm_pci_dev *d, const uint8_t *cap, int len);
 
 int vmm_pci_init(struct vmm *vm, char *err, size_t errlen);

@@ -1,4 +1,5 @@
-/* serial: a 16550 UART on COM1 (0x3f8, IRQ 4) with input, so the console is interactive; Ctrl-a x quits. */
+/* serial: a 16550 UART on COM1 (0x3f8, IRQ 4) with input, so the console is interactive; Ctrl-a x
+ * quits. */
 #include "config.h"
 #define _GNU_SOURCE 1
 #include <errno.h>
@@ -22,7 +23,7 @@
 #define MCR_OUT2 0x08
 #define MCR_LOOP 0x10
 #define ESCAPE 0x01	/* Ctrl-a, as QEMU */
-#define HISTORY (64 * 1024)	/* the console's last output, for whoever attaches later (the TUI) */
+#define HISTORY (64 * 1024) /* the console's last output, for whoever attaches later (the TUI) */
 
 struct vmm_serial {
 	pthread_mutex_t lock;
@@ -38,7 +39,8 @@ struct vmm_serial {
 	struct termios saved;
 	bool raw;
 	uint8_t history[HISTORY];
-	uint64_t written;		/* bytes the guest has sent in all; history holds the last HISTORY of them */
+	/* bytes the guest has sent in all; history holds the last HISTORY of them */
+	uint64_t written;
 };
 
 static bool rx_ready(const struct vmm_serial *s)
@@ -46,10 +48,12 @@ static bool rx_ready(const struct vmm_serial *s)
 	return s->rx_head != s->rx_tail;
 }
 
-/* Called with the lock held: the line follows the interrupt condition (gated by OUT2, as on a PC). */
+/* Called with the lock held: the line follows the interrupt condition (gated by OUT2, as on a PC).
+ */
 static void update_irq(struct vmm *vm, struct vmm_serial *s)
 {
-	bool want = (s->mcr & MCR_OUT2) && (((s->ier & IER_RDA) && rx_ready(s)) || ((s->ier & IER_THRE) && s->thre_pending));
+	bool want = (s->mcr & MCR_OUT2) &&
+		(((s->ier & IER_RDA) && rx_ready(s)) || ((s->ier & IER_THRE) && s->thre_pending));
 
 	if (want != s->irq) {
 		s->irq = want;
@@ -57,12 +61,13 @@ static void update_irq(struct vmm *vm, struct vmm_serial *s)
 	}
 }
 
-/* Called with the lock held. A console nobody reads (a pty not attached) never stalls the guest: the pty is
- * non-blocking and what it cannot take is still in the history. */
+/* Called with the lock held. A console nobody reads (a pty not attached) never stalls the guest:
+ * the pty is non-blocking and what it cannot take is still in the history. */
 static void emit(struct vmm_serial *s, uint8_t ch)
 {
 	s->history[s->written++ % HISTORY] = ch;
-	if (s->out_fd >= 0 && write(s->out_fd, &ch, 1) < 0) { /* console gone: the guest goes on */ }
+	if (s->out_fd >= 0 && write(s->out_fd, &ch, 1) < 0) { /* console gone: the guest goes on */
+	}
 	if (s->log_fd >= 0 && write(s->log_fd, &ch, 1) < 0) { /* log full: same */ }
 }
 
@@ -94,8 +99,8 @@ static uint8_t read_reg(struct vmm_serial *s, int reg)
 	case 5: return LSR_THRE | LSR_TEMT | (rx_ready(s) ? LSR_DR : 0);
 	case 6:	/* loopback maps OUT2,OUT1,RTS,DTR onto DCD,RI,CTS,DSR (Linux probes this) */
 		if (s->mcr & MCR_LOOP)
-			return (uint8_t)(((s->mcr & 0x08) << 4) | ((s->mcr & 0x04) << 4) | ((s->mcr & 0x02) << 3) |
-					 ((s->mcr & 0x01) << 5));
+			return (uint8_t)(((s->mcr & 0x08) << 4) | ((s->mcr & 0x04) << 4) |
+					 ((s->mcr & 0x02) << 3) | ((s->mcr & 0x01) << 5));
 		return 0xb0;	/* DCD, DSR, CTS */
 	default: return s->scr;
 	}
@@ -196,7 +201,8 @@ static void *reader_thread(void *arg)
 			continue;
 		ssize_t n = read(s->in_fd, buf, sizeof(buf));
 		if (n <= 0) {
-			if (n < 0 && errno == EIO && s->pty_fd >= 0) {	/* nobody attached to the pty yet */
+			if (n < 0 && errno == EIO &&
+			    s->pty_fd >= 0) { /* nobody attached to the pty yet */
 				poll(NULL, 0, 100);
 				continue;
 			}
@@ -212,8 +218,10 @@ static int open_pty(struct vmm_serial *s, char *err, size_t errlen)
 	int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	struct termios t;
 
-	if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0 || ptsname_r(fd, s->pty_path, sizeof(s->pty_path))) {
-		snprintf(err, errlen, "cannot open a pseudo-terminal for the console: %s", strerror(errno));
+	if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0 ||
+	    ptsname_r(fd, s->pty_path, sizeof(s->pty_path))) {
+		snprintf(err, errlen, "cannot open a pseudo-terminal for the console: %s",
+			 strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -errno;
@@ -252,9 +260,11 @@ int vmm_serial_init(struct vmm *vm, char *err, size_t errlen)
 	vm->serial = s;
 	pthread_mutex_init(&s->lock, NULL);
 	s->out_fd = s->in_fd = s->log_fd = s->pty_fd = s->wake[0] = s->wake[1] = -1;
-	/* O_NOFOLLOW: as root, a link planted at the path (in /tmp, say) must not truncate what it points to */
+	/* O_NOFOLLOW: as root, a link planted at the path (in /tmp, say) must not truncate what it
+	 * points to */
 	if (vm->cfg.serial_log &&
-	    (s->log_fd = open(vm->cfg.serial_log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+	    (s->log_fd = open(vm->cfg.serial_log,
+			      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 		int e = errno;
 		snprintf(err, errlen, "serial log %s: %s", vm->cfg.serial_log,
 			 e == ELOOP ? "a symbolic link: give the file itself" : strerror(e));
@@ -274,7 +284,8 @@ int vmm_serial_init(struct vmm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, uint64_t *next, uint64_t *lost)
+size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, uint64_t *next,
+			  uint64_t *lost)
 {
 	struct vmm_serial *s = vm->serial;
 	size_t n = 0;
@@ -289,7 +300,8 @@ size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, 
 		*lost = oldest - from;
 		from = oldest;
 	}
-	if (from > s->written)	/* a client ahead of us (another VM of the same name before): start over */
+	if (from >
+	    s->written) /* a client ahead of us (another VM of the same name before): start over */
 		from = oldest;
 	for (; from < s->written && n < len; from++)
 		buf[n++] = (char)s->history[from % HISTORY];

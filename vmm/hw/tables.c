@@ -1,5 +1,5 @@
-/* tables: ACPI (RSDP in the 0xE0000 area, RSDT/XSDT, FADT with the PM timer, MADT, FACS, a DSDT with _S5)
- * and the MP table, which describe the CPUs and the platform to the guest. */
+/* tables: ACPI (RSDP in the 0xE0000 area, RSDT/XSDT, FADT with the PM timer, MADT, FACS, a DSDT
+ * with _S5) and the MP table, which describe the CPUs and the platform to the guest. */
 #include "config.h"
 #include <errno.h>
 #include <string.h>
@@ -73,7 +73,8 @@ static void build_fadt(uint8_t *t)
 	t[89] = 2;
 	t[91] = 4;	/* their lengths */
 	put(t, 109, 0x2, 2);			/* IAPC_BOOT_ARCH: 8042 present */
-	put(t, 112, (1u << 0) | (1u << 4) | (1u << 5), 4);	/* WBINVD; power and sleep buttons absent */
+	put(t, 112, (1u << 0) | (1u << 4) | (1u << 5),
+	    4); /* WBINVD; power and sleep buttons absent */
 	put(t, 132, ACPI_FACS, 8);		/* X_FIRMWARE_CTRL */
 	put(t, 140, ACPI_DSDT, 8);		/* X_DSDT */
 	gas_io(t, 148, 32, PM_BASE);
@@ -131,19 +132,20 @@ static size_t aml_pkg(uint8_t *out, const uint8_t *body, size_t n)
 	return total;
 }
 
-/* Scope (\_SB) { Device (PCI0) { _HID PNP0A03, _UID 0, _CRS (bus 0, ports 0xcf8-0xcff and the I/O ranges around
- * them, memory VMM_PCI_WINDOW..VMM_PCI_WINDOW_END-1), _PRT (slot s, pin p: GSI 10 + (s + p) % 2, the pins
- * virtio-pci.c asserts) } }. With ACPI, Linux finds PCI root buses and their INTx routing only here. */
+/* Scope (\_SB) { Device (PCI0) { _HID PNP0A03, _UID 0, _CRS (bus 0, ports 0xcf8-0xcff and the I/O
+ * ranges around them, memory VMM_PCI_WINDOW..VMM_PCI_WINDOW_END-1), _PRT (slot s, pin p: GSI 10 +
+ * (s + p) % 2, the pins virtio-pci.c asserts) } }. With ACPI, Linux finds PCI root buses and their
+ * INTx routing only here. */
 static size_t aml_pci0(uint8_t *out)
 {
 	static const uint8_t head[] = {
-		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,		/* EisaId ("PNP0A03") */
-		0x08, '_', 'U', 'I', 'D', 0x00,
-		0x08, '_', 'C', 'R', 'S', 0x11, 0x48, 0x05, 0x0a, 0x54,		/* Buffer (84) */
-		0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
-		0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
-		0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x00, 0xf7, 0x0c, 0x00, 0x00, 0xf8, 0x0c,
-		0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3,
+		0x08, '_',  'H',  'I',  'D',  0x0c, 0x41, 0xd0, 0x0a, 0x03, /* EisaId ("PNP0A03") */
+		0x08, '_',  'U',  'I',  'D',  0x00, 0x08, '_',  'C',  'R',  'S',  0x11, 0x48, 0x05,
+		0x0a, 0x54, /* Buffer (84) */
+		0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x01, 0x00, 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08, 0x88, 0x0d, 0x00, 0x01,
+		0x0c, 0x03, 0x00, 0x00, 0x00, 0x00, 0xf7, 0x0c, 0x00, 0x00, 0xf8, 0x0c, 0x88, 0x0d,
+		0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3,
 		0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00,
 	};
 	uint8_t dev[900], prt[600], body[700];
@@ -193,12 +195,14 @@ static size_t aml_pci0(uint8_t *out)
 
 int vmm_acpi_build(struct vmm *vm)
 {
-	/* DSDT body: Name (_S3, Package () { 1, 1, 0, 0 }) and Name (_S5, Package () { 5, 5, 0, 0 }): the SLP_TYP
-	 * values for suspend to RAM and power-off (acpi-pm.c acts on them) */
-	static const uint8_t s5[] = { 0x08, '_', 'S', '3', '_', 0x12, 0x08, 0x04, 0x0a, 0x01, 0x0a, 0x01, 0x00, 0x00,
-				      0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
+	/* DSDT body: Name (_S3, Package () { 1, 1, 0, 0 }) and Name (_S5, Package () { 5, 5, 0, 0
+	 * }): the SLP_TYP values for suspend to RAM and power-off (acpi-pm.c acts on them) */
+	static const uint8_t s5[] = { 0x08, '_',  'S',  '3',  '_',  0x12, 0x08, 0x04, 0x0a, 0x01,
+				      0x0a, 0x01, 0x00, 0x00, 0x08, '_',  'S',  '5',  '_',  0x12,
+				      0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
 	uint8_t *base = vmm_mem_ptr(&vm->mem, ACPI_RSDP, 0x1000);
-	uint8_t *rsdp = base, *xsdt = base + (ACPI_XSDT - ACPI_RSDP), *rsdt = base + (ACPI_RSDT - ACPI_RSDP);
+	uint8_t *rsdp = base, *xsdt = base + (ACPI_XSDT - ACPI_RSDP),
+		*rsdt = base + (ACPI_RSDT - ACPI_RSDP);
 	uint8_t *fadt = base + (ACPI_FADT - ACPI_RSDP), *facs = base + (ACPI_FACS - ACPI_RSDP);
 	uint8_t *dsdt = base + (ACPI_DSDT - ACPI_RSDP), *madt = base + (ACPI_MADT - ACPI_RSDP);
 
@@ -236,7 +240,8 @@ int vmm_acpi_build(struct vmm *vm)
 	return 0;
 }
 
-/* Where the guest asked to resume after S3: the FACS firmware waking vector (a real-mode address). */
+/* Where the guest asked to resume after S3: the FACS firmware waking vector (a real-mode address).
+ */
 uint32_t vmm_acpi_waking_vector(struct vmm *vm)
 {
 	uint32_t v = 0;
@@ -247,7 +252,8 @@ uint32_t vmm_acpi_waking_vector(struct vmm *vm)
 	return v;
 }
 
-/* Intel MultiProcessor Specification 1.4: processors, the ISA bus, the I/O APIC and ISA interrupt routing. */
+/* Intel MultiProcessor Specification 1.4: processors, the ISA bus, the I/O APIC and ISA interrupt
+ * routing. */
 int vmm_mptable_build(struct vmm *vm)
 {
 	uint8_t *fp = vmm_mem_ptr(&vm->mem, MP_FLOAT, 0x1000), *ct = fp + 16;
@@ -257,7 +263,8 @@ int vmm_mptable_build(struct vmm *vm)
 		return -ENOSPC;
 	memset(fp, 0, 0x1000);
 	for (int i = 0; i < vm->ncpus; i++, off += 20, entries++) {
-		ct[off] = 0, ct[off + 1] = (uint8_t)i, ct[off + 2] = 0x14, ct[off + 3] = (uint8_t)(1 | (i == 0 ? 2 : 0));
+		ct[off] = 0, ct[off + 1] = (uint8_t)i, ct[off + 2] = 0x14,
+		ct[off + 3] = (uint8_t)(1 | (i == 0 ? 2 : 0));
 		put(ct, off + 4, 0x600, 4);
 		put(ct, off + 8, 0x201, 4);	/* FPU, APIC */
 	}

@@ -1,10 +1,11 @@
-/* virtio-blk: raw disk images (virtio 1.2, 5.2). Reads and writes go straight between the image and the guest's
- * buffers on the device's I/O thread: reads (and O_DIRECT writes) a batch at a time in flight together through
- * io_uring (liburing), the rest one preadv/pwritev at a time, where each is faster (bench/blk-engines.sh: a
- * real disk's random reads 8.4x at depth 32, 1.09x at depth 1; cached writes 0.39x through io_uring); a flush
- * is acknowledged only once fdatasync returned and what was queued before it completed;
- * discard and write-zeroes are fallocate. Every request is checked against the disk's size and the queue's
- * buffers; the image is locked so that a second VM cannot write it too. */
+/* virtio-blk: raw disk images (virtio 1.2, 5.2). Reads and writes go straight between the image and
+ * the guest's buffers on the device's I/O thread: reads (and O_DIRECT writes) a batch at a time in
+ * flight together through io_uring (liburing), the rest one preadv/pwritev at a time, where each is
+ * faster (bench/blk-engines.sh: a real disk's random reads 8.4x at depth 32, 1.09x at depth 1;
+ * cached writes 0.39x through io_uring); a flush is acknowledged only once fdatasync returned and
+ * what was queued before it completed; discard and write-zeroes are fallocate. Every request is
+ * checked against the disk's size and the queue's buffers; the image is locked so that a second VM
+ * cannot write it too. */
 #include "config.h"
 #define _GNU_SOURCE 1
 #include <errno.h>
@@ -62,7 +63,7 @@ struct blk {
 	bool ro, direct;
 	uint64_t reads, writes, flushes, rbytes, wbytes;
 	struct iovec iov[VIRTQ_MAX_SEGS];
-	bool uring;			/* requests go through io_uring (a kernel or a sandbox may refuse it) */
+	bool uring; /* requests go through io_uring (a kernel or a sandbox may refuse it) */
 	bool ring_up;			/* the ring exists (to be freed), used or not */
 	struct io_uring ring;
 	struct slot *slots;		/* BATCH of them */
@@ -83,11 +84,13 @@ static void blk_config(struct virtio_dev *v, uint32_t off, uint8_t *data, int si
 	memcpy(c + 48, &dmax, 4);
 	memcpy(c + 52, &one, 4);
 	c[56] = 1;	/* write zeroes, may unmap */
-	memcpy(data, c + off, (size_t)size);	/* off + size <= CONFIG_LEN: checked by the transport */
+	memcpy(data, c + off,
+	       (size_t)size); /* off + size <= CONFIG_LEN: checked by the transport */
 }
 
 /* iov over [off, off + len) of a chain's buffers (readable or writable ones). Returns the count. */
-static int iov_of(const struct virtq_buf *bufs, int n, uint64_t off, uint64_t len, struct iovec *iov)
+static int iov_of(const struct virtq_buf *bufs, int n, uint64_t off, uint64_t len,
+		  struct iovec *iov)
 {
 	int k = 0;
 
@@ -104,12 +107,13 @@ static int iov_of(const struct virtq_buf *bufs, int n, uint64_t off, uint64_t le
 	return k;
 }
 
-/* Everything of [iov, iov + n) at pos, however short each call is; false on an error or the end of the file. */
+/* Everything of [iov, iov + n) at pos, however short each call is; false on an error or the end of
+ * the file. */
 static bool rw_all(int fd, struct iovec *iov, int n, off_t pos, bool write)
 {
 	while (n > 0) {
-		ssize_t r = write ? pwritev(fd, iov, n > IOV_MAX ? IOV_MAX : n, pos) :
-				    preadv(fd, iov, n > IOV_MAX ? IOV_MAX : n, pos);
+		int k = n > IOV_MAX ? IOV_MAX : n;
+		ssize_t r = write ? pwritev(fd, iov, k, pos) : preadv(fd, iov, k, pos);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -128,7 +132,8 @@ static bool rw_all(int fd, struct iovec *iov, int n, off_t pos, bool write)
 	return true;
 }
 
-/* O_DIRECT needs sector-aligned buffers: a misaligned request goes through an aligned bounce buffer. */
+/* O_DIRECT needs sector-aligned buffers: a misaligned request goes through an aligned bounce
+ * buffer. */
 static bool rw_direct(struct blk *b, struct iovec *iov, int n, uint64_t len, off_t pos, bool write)
 {
 	bool aligned = true;
@@ -173,17 +178,23 @@ static uint8_t ranges(struct blk *b, const struct virtq_chain *c, uint32_t type)
 	memcpy(&sector, r, 8);
 	memcpy(&count, r + 8, 4);
 	memcpy(&flags, r + 12, 4);
-	if (count > DISCARD_MAX_SECTORS || sector > b->sectors || count > b->sectors - sector || (flags & ~1u))
+	if (count > DISCARD_MAX_SECTORS || sector > b->sectors || count > b->sectors - sector ||
+	    (flags & ~1u))
 		return S_IOERR;
-	int mode = type == T_DISCARD || (flags & 1) ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : FALLOC_FL_ZERO_RANGE;
+	int mode = type == T_DISCARD || (flags & 1) ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE :
+						      FALLOC_FL_ZERO_RANGE;
 	if (fallocate(b->fd, mode, (off_t)(sector * SECTOR), (off_t)count * SECTOR) == 0)
 		return S_OK;
 	if (type == T_DISCARD)
-		return S_OK;	/* discard is advice: a filesystem without holes just keeps the data */
-	return fallocate(b->fd, FALLOC_FL_ZERO_RANGE, (off_t)(sector * SECTOR), (off_t)count * SECTOR) == 0 ? S_OK : S_IOERR;
+		return S_OK; /* discard is advice: a filesystem without holes just keeps the data */
+	return fallocate(b->fd, FALLOC_FL_ZERO_RANGE, (off_t)(sector * SECTOR),
+			 (off_t)count * SECTOR) == 0 ?
+		S_OK :
+		S_IOERR;
 }
 
-static uint8_t request(struct virtio_dev *v, struct blk *b, const struct virtq_chain *c, uint32_t *written)
+static uint8_t request(struct virtio_dev *v, struct blk *b, const struct virtq_chain *c,
+		       uint32_t *written)
 {
 	uint8_t hdr[16];
 	uint32_t type;
@@ -203,11 +214,14 @@ static uint8_t request(struct virtio_dev *v, struct blk *b, const struct virtq_c
 			return S_IOERR;
 		if (type == T_OUT && b->ro)
 			return S_IOERR;
-		int n = type == T_IN ? iov_of(c->in, c->nin, 0, len, b->iov) : iov_of(c->out, c->nout, 16, len, b->iov);
+		int n = type == T_IN ? iov_of(c->in, c->nin, 0, len, b->iov) :
+				       iov_of(c->out, c->nout, 16, len, b->iov);
 		if (!rw_direct(b, b->iov, n, len, (off_t)(sector * SECTOR), type == T_OUT))
 			return S_IOERR;
 		if (type == T_OUT && !(v->driver_features & BLK_F_FLUSH) && fdatasync(b->fd) < 0)
-			return S_IOERR;	/* the driver cannot flush: every write is durable before it is acknowledged */
+			/* the driver cannot flush: every write is durable before it is
+			 * acknowledged */
+			return S_IOERR;
 		if (type == T_IN) {
 			b->reads++;
 			b->rbytes += len;
@@ -235,14 +249,16 @@ static uint8_t request(struct virtio_dev *v, struct blk *b, const struct virtq_c
 }
 
 /* One request done: its status byte, the chain back (the interrupt held for the batch). */
-static void answer(struct virtio_dev *v, int q, const struct virtq_chain *c, uint8_t st, uint32_t written)
+static void answer(struct virtio_dev *v, int q, const struct virtq_chain *c, uint8_t st,
+		   uint32_t written)
 {
 	virtq_scatter(c, c->in_len - (c->in_len ? 1 : 0), &st, c->in_len ? 1 : 0);
 	virtio_push_later(v, q, c->head, written + (c->in_len ? 1 : 0));
 }
 
-/* A read or write that can go in flight: checked as request() checks it, its iovecs in the slot. Anything else
- * (flush, discard, an ID, an error, a misaligned O_DIRECT buffer, a driver that cannot flush) is false. */
+/* A read or write that can go in flight: checked as request() checks it, its iovecs in the slot.
+ * Anything else (flush, discard, an ID, an error, a misaligned O_DIRECT buffer, a driver that
+ * cannot flush) is false. */
 static bool rw_slot(struct virtio_dev *v, struct blk *b, struct slot *s)
 {
 	const struct virtq_chain *c = &s->c;
@@ -250,19 +266,23 @@ static bool rw_slot(struct virtio_dev *v, struct blk *b, struct slot *s)
 	uint32_t type;
 	uint64_t sector;
 
-	if (c->out_len < 16 || c->in_len < 1 || virtq_gather(c, 0, hdr, 16) != 16 || !(v->driver_features & BLK_F_FLUSH))
+	if (c->out_len < 16 || c->in_len < 1 || virtq_gather(c, 0, hdr, 16) != 16 ||
+	    !(v->driver_features & BLK_F_FLUSH))
 		return false;
 	memcpy(&type, hdr, 4);
 	memcpy(&sector, hdr + 8, 8);
-	/* Writes through the page cache stay synchronous: io_uring hands them to its workers, and they were
-	 * slower that way (bench/blk-engines.sh: 0.39x at depth 1, 1.20x at 32; aio=io_uring in a guest: 0.85x) */
+	/* Writes through the page cache stay synchronous: io_uring hands them to its workers, and
+	 * they were slower that way (bench/blk-engines.sh: 0.39x at depth 1, 1.20x at 32;
+	 * aio=io_uring in a guest: 0.85x) */
 	if ((type != T_IN && type != T_OUT) || (type == T_OUT && (b->ro || !b->direct)))
 		return false;
 	s->write = type == T_OUT;
 	s->len = s->write ? c->out_len - 16 : c->in_len - 1;
-	if (!s->len || s->len % SECTOR || sector > b->sectors || s->len / SECTOR > b->sectors - sector)
+	if (!s->len || s->len % SECTOR || sector > b->sectors ||
+	    s->len / SECTOR > b->sectors - sector)
 		return false;
-	s->n = s->write ? iov_of(c->out, c->nout, 16, s->len, s->iov) : iov_of(c->in, c->nin, 0, s->len, s->iov);
+	s->n = s->write ? iov_of(c->out, c->nout, 16, s->len, s->iov) :
+			  iov_of(c->in, c->nin, 0, s->len, s->iov);
 	for (int i = 0; b->direct && i < s->n; i++)
 		if ((uintptr_t)s->iov[i].iov_base % SECTOR || s->iov[i].iov_len % SECTOR)
 			return false;	/* the bounce buffer's way, one at a time */
@@ -270,15 +290,20 @@ static bool rw_slot(struct virtio_dev *v, struct blk *b, struct slot *s)
 	return true;
 }
 
-/* The batch in flight completes: short transfers finished with preadv/pwritev, each chain answered. */
+/* The batch in flight completes: short transfers finished with preadv/pwritev, each chain answered.
+ */
 static void drain(struct virtio_dev *v, struct blk *b, int q, int n)
 {
 	int done = 0, waiting = n;
 
 	if (n && io_uring_submit_and_wait(&b->ring, (unsigned)n) < 0) {
-		waiting = 0;	/* not submitted: answered below as errors, and this disk goes one at a time */
+		/* not submitted: answered below as errors, and this disk goes one at a time */
+		waiting = 0;
 		b->uring = false;
-		vmm_warn(v->vm, "virtio-blk %s: io_uring refused a batch; its requests go one at a time now", b->path);
+		vmm_warn(v->vm,
+			 "virtio-blk %s: io_uring refused a batch; its requests go one at a time "
+			 "now",
+			 b->path);
 	}
 	while (done < waiting) {
 		struct io_uring_cqe *cqe;
@@ -326,8 +351,8 @@ static void one(struct virtio_dev *v, struct blk *b, int q, const struct virtq_c
 	virtio_flush(v, q);
 }
 
-/* Reads and writes go in flight together, up to BATCH; anything else first waits for them (a flush covers
- * what was queued before it), then runs alone. */
+/* Reads and writes go in flight together, up to BATCH; anything else first waits for them (a flush
+ * covers what was queued before it), then runs alone. */
 static void blk_notify(struct virtio_dev *v, int q)
 {
 	static __thread struct virtq_chain c;
@@ -365,13 +390,26 @@ static void blk_notify(struct virtio_dev *v, int q)
 }
 
 static const struct virtio_ops blk_ops = {
-	.name = "virtio-blk", .device_id = VIRTIO_ID_BLOCK, .class_code = 0x010000, .nqueues = 1, .queue_size = 256,
-	.features = BLK_F_SEG_MAX | BLK_F_BLK_SIZE | BLK_F_FLUSH | BLK_F_DISCARD | BLK_F_WRITE_ZEROES,
-	.config_len = CONFIG_LEN, .config_read = blk_config, .queue_notify = blk_notify,
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.class_code = 0x010000,
+	.nqueues = 1,
+	.queue_size = 256,
+	.features =
+		BLK_F_SEG_MAX | BLK_F_BLK_SIZE | BLK_F_FLUSH | BLK_F_DISCARD | BLK_F_WRITE_ZEROES,
+	.config_len = CONFIG_LEN,
+	.config_read = blk_config,
+	.queue_notify = blk_notify,
 };
 static const struct virtio_ops blk_ro_ops = {
-	.name = "virtio-blk", .device_id = VIRTIO_ID_BLOCK, .class_code = 0x010000, .nqueues = 1, .queue_size = 256,
-	.features = BLK_F_SEG_MAX | BLK_F_BLK_SIZE | BLK_F_RO, .config_len = CONFIG_LEN, .config_read = blk_config,
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.class_code = 0x010000,
+	.nqueues = 1,
+	.queue_size = 256,
+	.features = BLK_F_SEG_MAX | BLK_F_BLK_SIZE | BLK_F_RO,
+	.config_len = CONFIG_LEN,
+	.config_read = blk_config,
 	.queue_notify = blk_notify,
 };
 
@@ -386,24 +424,29 @@ int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errle
 	if (comma)
 		*comma = '\0';
 	if (!buf[0] || strlen(buf) >= sizeof(d->path))
-		return errmsg(err, errlen, -EINVAL, "disk %s: give FILE[,ro][,cache=none][,serial=ID]", spec);
+		return errmsg(err, errlen, -EINVAL,
+			      "disk %s: give FILE[,ro][,cache=none][,serial=ID]", spec);
 	snprintf(d->path, sizeof(d->path), "%s", buf);
-	for (opt = comma ? strtok_r(comma + 1, ",", &save) : NULL; opt; opt = strtok_r(NULL, ",", &save)) {
+	for (opt = comma ? strtok_r(comma + 1, ",", &save) : NULL; opt;
+	     opt = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(opt, "ro"))
 			d->ro = true;
 		else if (!strcmp(opt, "cache=none"))
 			d->direct = true;
 		else if (!strcmp(opt, "cache=writeback"))
 			d->direct = false;
-		else if (!strcmp(opt, "aio=io_uring"))	/* in flight together, or one request at a time (preadv) */
+		/* in flight together, or one request at a time (preadv) */
+		else if (!strcmp(opt, "aio=io_uring"))
 			d->aio = 1;
 		else if (!strcmp(opt, "aio=sync"))
 			d->aio = 2;
 		else if (!strncmp(opt, "serial=", 7) && strlen(opt + 7) <= 20 && opt[7])
 			snprintf(d->serial, sizeof(d->serial), "%s", opt + 7);
 		else
-			return errmsg(err, errlen, -EINVAL, "disk %s: unknown option '%s' (ro, cache=none, aio=io_uring|sync, "
-					"serial=ID of up to 20 characters)", spec, opt);
+			return errmsg(err, errlen, -EINVAL,
+				      "disk %s: unknown option '%s' (ro, cache=none, "
+				      "aio=io_uring|sync, serial=ID of up to 20 characters)",
+				      spec, opt);
 	}
 	return 0;
 }
@@ -417,15 +460,20 @@ static int open_disk(struct blk *b, const struct vmm_disk *d, char *err, size_t 
 		return errmsg(err, errlen, -errno, "disk %s: %s", d->path, strerror(errno));
 	fcntl(b->fd, F_SETFL, fcntl(b->fd, F_GETFL) & ~O_NONBLOCK);
 	if (fstat(b->fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)))
-		return errmsg(err, errlen, -EINVAL, "disk %s: not a regular file or a block device", d->path);
+		return errmsg(err, errlen, -EINVAL, "disk %s: not a regular file or a block device",
+			      d->path);
 	off_t size = S_ISBLK(st.st_mode) ? lseek(b->fd, 0, SEEK_END) : st.st_size;
 	if (size <= 0 || size % SECTOR)
-		return errmsg(err, errlen, -EINVAL, "disk %s: %lld bytes is not a whole number of 512-byte sectors (make it one: "
-				"truncate -s %lldK %s)", d->path, (long long)size, ((long long)size + 1023) / 1024, d->path);
+		return errmsg(err, errlen, -EINVAL,
+			      "disk %s: %lld bytes is not a whole number of 512-byte sectors (make "
+			      "it one: truncate -s %lldK %s)",
+			      d->path, (long long)size, ((long long)size + 1023) / 1024, d->path);
 	struct flock lk = { .l_type = d->ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
 	if (fcntl(b->fd, F_OFD_SETLK, &lk) < 0)	/* one writer, or readers only */
-		return errmsg(err, errlen, -EBUSY, "disk %s: in use by another VM (it holds the image's lock); give ,ro to both, "
-				"or stop the other", d->path);
+		return errmsg(err, errlen, -EBUSY,
+			      "disk %s: in use by another VM (it holds the image's lock); give ,ro "
+			      "to both, or stop the other",
+			      d->path);
 	b->sectors = (uint64_t)size / SECTOR;
 	b->ro = d->ro;
 	b->direct = d->direct;
@@ -451,15 +499,17 @@ int vmm_virtio_blk_init(struct vmm *vm, char *err, size_t errlen)
 		vm->blk[i] = b;
 		if ((rc = vmm_disk_parse(vm->cfg.disks[i], &d, err, errlen)) < 0)
 			return rc;
-		/* io_uring where it is faster: by default for cache=none, whose requests all reach the device (a real
-		 * disk: 1.09x at depth 1, 8.4x at 32); an image in the page cache is read faster one preadv at a time
-		 * (0.90-0.95x through io_uring in the AMD-V host's tmpfs). If the kernel refuses io_uring: preadv. */
+		/* io_uring where it is faster: by default for cache=none, whose requests all reach
+		 * the device (a real disk: 1.09x at depth 1, 8.4x at 32); an image in the page
+		 * cache is read faster one preadv at a time (0.90-0.95x through io_uring in the
+		 * AMD-V host's tmpfs). If the kernel refuses io_uring: preadv. */
 		bool want = d.aio == 1 || (d.aio == 0 && d.direct);
 		b->ring_up = want && (b->slots = calloc(BATCH, sizeof(*b->slots))) &&
 			     io_uring_queue_init(BATCH, &b->ring, 0) == 0;
 		b->uring = b->ring_up;
 		if ((rc = open_disk(b, &d, err, errlen)) < 0 ||
-		    (rc = virtio_pci_create(vm, d.ro ? &blk_ro_ops : &blk_ops, b, &vm->blk_dev[i], err, errlen)) < 0)
+		    (rc = virtio_pci_create(vm, d.ro ? &blk_ro_ops : &blk_ops, b, &vm->blk_dev[i],
+					    err, errlen)) < 0)
 			return rc;
 	}
 	return 0;
@@ -468,7 +518,8 @@ int vmm_virtio_blk_init(struct vmm *vm, char *err, size_t errlen)
 void vmm_virtio_blk_free(struct vmm *vm)
 {
 	for (int i = 0; i < VMM_MAX_DISKS; i++) {
-		virtio_pci_destroy(vm->blk_dev[i]);	/* its thread first: no request is in flight after this */
+		virtio_pci_destroy(
+			vm->blk_dev[i]); /* its thread first: no request is in flight after this */
 		vm->blk_dev[i] = NULL;
 		struct blk *b = vm->blk[i];
 		if (b && b->fd >= 0)

@@ -1,6 +1,7 @@
-/* virtio-net (virtio 1.2, 5.1): the device, and the --net backend behind it (net.h): `user` (libslirp) or
- * `tap=NAME` (vhost-net or our own I/O thread). Every buffer is a 12-byte virtio_net_hdr_v1 and a frame; the
- * offloads a backend can carry (a tap's checksum and segmentation) are offered, others not. */
+/* virtio-net (virtio 1.2, 5.1): the device, and the --net backend behind it (net.h): `user`
+ * (libslirp) or `tap=NAME` (vhost-net or our own I/O thread). Every buffer is a 12-byte
+ * virtio_net_hdr_v1 and a frame; the offloads a backend can carry (a tap's checksum and
+ * segmentation) are offered, others not. */
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +14,8 @@
 
 static const struct net_backend *const backends[] = { &net_user_backend, &net_tap_backend };
 
-/* Frames from the guest, each chain a header and one frame; receive buffers given to the backend. */
+/* Frames from the guest, each chain a header and one frame; receive buffers given to the backend.
+ */
 static void net_notify(struct virtio_dev *v, int q)
 {
 	static __thread struct virtq_chain c;
@@ -59,14 +61,21 @@ static void net_reset(struct virtio_dev *v)
 }
 
 static const struct virtio_ops net_ops = {
-	.name = "virtio-net", .device_id = VIRTIO_ID_NET, .class_code = 0x020000, .nqueues = 2, .queue_size = 256,
-	.config_len = 6, .config_read = net_config, .queue_notify = net_notify, .reset = net_reset,
+	.name = "virtio-net",
+	.device_id = VIRTIO_ID_NET,
+	.class_code = 0x020000,
+	.nqueues = 2,
+	.queue_size = 256,
+	.config_len = 6,
+	.config_read = net_config,
+	.queue_notify = net_notify,
+	.reset = net_reset,
 	.driver_ok = net_driver_ok,
 };
 
-/* A MAC that is the VM's own and stays its own across restarts (a DHCP server then gives it the same address):
- * 52:54:00 (QEMU's prefix, which guests' tools know as a VM's) and its name's FNV-1a; an unnamed VM's from
- * its process ID, so that two on one bridge differ. */
+/* A MAC that is the VM's own and stays its own across restarts (a DHCP server then gives it the
+ * same address): 52:54:00 (QEMU's prefix, which guests' tools know as a VM's) and its name's
+ * FNV-1a; an unnamed VM's from its process ID, so that two on one bridge differ. */
 static void net_mac(const char *name, uint8_t mac[6])
 {
 	uint32_t h = 2166136261u;
@@ -78,14 +87,17 @@ static void net_mac(const char *name, uint8_t mac[6])
 	}
 	for (const char *p = name; *p; p++)
 		h = (h ^ (uint8_t)*p) * 16777619u;
-	memcpy(mac, (uint8_t[]){ 0x52, 0x54, 0x00, (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h }, 6);
+	memcpy(mac,
+	       (uint8_t[]){ 0x52, 0x54, 0x00, (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h },
+	       6);
 }
 
 static const struct net_backend *net_backend_find(const char *spec, const char **opts)
 {
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		size_t k = strlen(backends[i]->name);
-		if (!strncmp(spec, backends[i]->name, k) && (spec[k] == 0 || spec[k] == ',' || spec[k] == '=')) {
+		if (!strncmp(spec, backends[i]->name, k) &&
+		    (spec[k] == 0 || spec[k] == ',' || spec[k] == '=')) {
 			*opts = spec + k + (spec[k] == ',');
 			return backends[i];
 		}
@@ -103,8 +115,9 @@ int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen)
 	if (!vm->cfg.net)
 		return 0;
 	if (!(be = net_backend_find(vm->cfg.net, &opts)))
-		return errmsg(err, errlen, -EINVAL, "network %s: not a kind of network there is; give %s, or %s", vm->cfg.net, net_user_backend.usage,
-				net_tap_backend.usage);
+		return errmsg(err, errlen, -EINVAL,
+			      "network %s: not a kind of network there is; give %s, or %s",
+			      vm->cfg.net, net_user_backend.usage, net_tap_backend.usage);
 	if (!(n = calloc(1, sizeof(*n))))
 		return -ENOMEM;
 	vm->net = n;
@@ -116,7 +129,8 @@ int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen)
 	}
 	n->be = be;
 	n->ops.features = n->features;
-	if ((rc = virtio_pci_create(vm, &n->ops, n, &n->v, err, errlen)) < 0 || (rc = be->start(n, err, errlen)) < 0)
+	if ((rc = virtio_pci_create(vm, &n->ops, n, &n->v, err, errlen)) < 0 ||
+	    (rc = be->start(n, err, errlen)) < 0)
 		return rc;
 	return 0;
 }
@@ -144,7 +158,8 @@ const char *vmm_virtio_net_describe(struct vmm *vm)
 	return vm->net && vm->net->be->describe ? vm->net->be->describe(vm->net) : NULL;
 }
 
-/* "virtio-net" and our count of its bytes, or "virtio-net vhost" and the tap's (no notification reaches us). */
+/* "virtio-net" and our count of its bytes, or "virtio-net vhost" and the tap's (no notification
+ * reaches us). */
 void vmm_virtio_net_stat(struct vmm *vm, char *what, size_t len, uint64_t *bytes)
 {
 	struct net *n = vm->net;

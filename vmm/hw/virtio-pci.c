@@ -1,4 +1,5 @@
-/* virtio-pci: common configuration, notifications through ioeventfds, MSI-X or INTx, one I/O thread a device. */
+/* virtio-pci: common configuration, notifications through ioeventfds, MSI-X or INTx, one I/O thread
+ * a device. */
 #include "config.h"
 #include <errno.h>
 #include <poll.h>
@@ -62,13 +63,14 @@ static void interrupt(struct virtio_dev *v, int q)
 			v->msix_pending |= 1ull << vec;	/* sent when unmasked */
 			return;
 		}
-		struct kvm_msi m = { .address_lo = v->msix[vec].addr_lo, .address_hi = v->msix[vec].addr_hi,
+		struct kvm_msi m = { .address_lo = v->msix[vec].addr_lo,
+				     .address_hi = v->msix[vec].addr_hi,
 				     .data = v->msix[vec].data };
 		ioctl(v->vm->fd, KVM_SIGNAL_MSI, &m);
 		return;
 	}
 	v->isr |= q < 0 ? 2 : 1;
-	if (!(get(v->pci.cfg + 0x05, 1) & 0x04))	/* INTx not disabled in the command register */
+	if (!(get(v->pci.cfg + 0x05, 1) & 0x04)) /* INTx not disabled in the command register */
 		vmm_irq_line(v->vm, v->irq, 1);
 }
 
@@ -81,14 +83,16 @@ static void deliver_pending(struct virtio_dev *v)
 	for (int i = 0; i <= v->ops->nqueues; i++)
 		if ((v->msix_pending & (1ull << i)) && !(v->msix[i].ctrl & 1)) {
 			v->msix_pending &= ~(1ull << i);
-			struct kvm_msi m = { .address_lo = v->msix[i].addr_lo, .address_hi = v->msix[i].addr_hi,
+			struct kvm_msi m = { .address_lo = v->msix[i].addr_lo,
+					     .address_hi = v->msix[i].addr_hi,
 					     .data = v->msix[i].data };
 			ioctl(v->vm->fd, KVM_SIGNAL_MSI, &m);
 		}
 }
 
-/* Under v->lock. A queue served elsewhere has its interrupts sent by KVM itself (irqfd on an MSI route) while
- * its MSI-X vector can take them; masked, or without MSI-X, the I/O thread takes them (and keeps them pending). */
+/* Under v->lock. A queue served elsewhere has its interrupts sent by KVM itself (irqfd on an MSI
+ * route) while its MSI-X vector can take them; masked, or without MSI-X, the I/O thread takes them
+ * (and keeps them pending). */
 static void irqfd_update(struct virtio_dev *v)
 {
 	bool masked, on = msix_enabled(v, &masked) && !masked, any = false;
@@ -100,10 +104,12 @@ static void irqfd_update(struct virtio_dev *v)
 		return;	/* every queue ours: nothing to route */
 	for (int q = 0; q < v->ops->nqueues; q++) {
 		uint16_t vec = v->q_vector[q];
-		bool want = on && v->call[q] >= 0 && vec < v->ops->nqueues + 1 && !(v->msix[vec].ctrl & 1);
+		bool want = on && v->call[q] >= 0 && vec < v->ops->nqueues + 1 &&
+			!(v->msix[vec].ctrl & 1);
 		struct kvm_irqfd f = { .fd = (uint32_t)v->call[q], .gsi = (uint32_t)v->gsi[q] };
 		if (want) {
-			int gsi = vmm_msi_route_set(v->vm, v->gsi[q], v->msix[vec].addr_lo, v->msix[vec].addr_hi, v->msix[vec].data);
+			int gsi = vmm_msi_route_set(v->vm, v->gsi[q], v->msix[vec].addr_lo,
+						    v->msix[vec].addr_hi, v->msix[vec].data);
 			if (gsi >= 0 && v->gsi[q] < 0) {
 				f.gsi = (uint32_t)gsi;
 				if (ioctl(v->vm->fd, KVM_IRQFD, &f) < 0) {
@@ -148,13 +154,14 @@ static void status_write(struct virtio_dev *v, uint8_t s)
 	}
 	if ((s & STATUS_FEATURES_OK) && !(v->status & STATUS_FEATURES_OK) &&
 	    ((v->driver_features & ~v->offered) || !(v->driver_features & VIRTIO_F_VERSION_1_BIT)))
-		s &= (uint8_t)~STATUS_FEATURES_OK;	/* features we did not offer: refused (3.1.1) */
+		s &= (uint8_t)~STATUS_FEATURES_OK; /* features we did not offer: refused (3.1.1) */
 	if (s & STATUS_FEATURES_OK)
 		for (int i = 0; i < v->ops->nqueues; i++) {
 			v->q[i].indirect = v->driver_features & VIRTIO_F_INDIRECT_DESC_BIT;
 			v->q[i].event_idx = v->driver_features & VIRTIO_F_EVENT_IDX_BIT;
 		}
-	bool ready = (s & STATUS_DRIVER_OK) && (s & STATUS_FEATURES_OK) && !(v->status & STATUS_DRIVER_OK);
+	bool ready = (s & STATUS_DRIVER_OK) && (s & STATUS_FEATURES_OK) &&
+		!(v->status & STATUS_DRIVER_OK);
 	v->status = (uint8_t)(s | (v->status & STATUS_NEEDS_RESET));
 	if (ready && v->ops->driver_ok)
 		v->ops->driver_ok(v);
@@ -167,17 +174,25 @@ static void common_access(struct virtio_dev *v, uint32_t off, bool write, uint8_
 
 	switch (off) {
 	case 0x00: if (write) v->dev_feat_sel = (uint32_t)x; else r = v->dev_feat_sel; break;
-	case 0x04: r = v->dev_feat_sel < 2 ? (uint32_t)(v->offered >> (32 * v->dev_feat_sel)) : 0; break;
+	case 0x04:
+		r = v->dev_feat_sel < 2 ? (uint32_t)(v->offered >> (32 * v->dev_feat_sel)) : 0;
+		break;
 	case 0x08: if (write) v->drv_feat_sel = (uint32_t)x; else r = v->drv_feat_sel; break;
 	case 0x0c:
 		if (write && v->drv_feat_sel < 2 && !(v->status & STATUS_FEATURES_OK)) {
 			uint64_t mask = 0xffffffffull << (32 * v->drv_feat_sel);
-			v->driver_features = (v->driver_features & ~mask) | ((x << (32 * v->drv_feat_sel)) & mask);
+			v->driver_features = (v->driver_features & ~mask) |
+				((x << (32 * v->drv_feat_sel)) & mask);
 		} else if (!write && v->drv_feat_sel < 2) {
 			r = (uint32_t)(v->driver_features >> (32 * v->drv_feat_sel));
 		}
 		break;
-	case 0x10: if (write) v->msix_config = x <= (uint64_t)v->ops->nqueues ? (uint16_t)x : NO_VECTOR; else r = v->msix_config; break;
+	case 0x10:
+		if (write)
+			v->msix_config = x <= (uint64_t)v->ops->nqueues ? (uint16_t)x : NO_VECTOR;
+		else
+			r = v->msix_config;
+		break;
 	case 0x12: r = (uint64_t)v->ops->nqueues; break;
 	case 0x14: if (write) status_write(v, (uint8_t)x); else r = v->status; break;
 	case 0x15: r = v->config_gen; break;
@@ -190,7 +205,8 @@ static void common_access(struct virtio_dev *v, uint32_t off, bool write, uint8_
 		break;
 	case 0x1a:
 		if (q && write) {
-			v->q_vector[v->queue_sel] = x <= (uint64_t)v->ops->nqueues ? (uint16_t)x : NO_VECTOR;
+			v->q_vector[v->queue_sel] =
+				x <= (uint64_t)v->ops->nqueues ? (uint16_t)x : NO_VECTOR;
 			irqfd_update(v);
 		}
 		else if (q)
@@ -200,7 +216,8 @@ static void common_access(struct virtio_dev *v, uint32_t off, bool write, uint8_
 		break;
 	case 0x1c:
 		if (q && write && x == 1 && !q->ready && virtq_start(&v->vm->mem, q) < 0) {
-			vmm_warn(v->vm, "%s: queue %u: %s; the device needs a reset", v->ops->name, v->queue_sel, q->why);
+			vmm_warn(v->vm, "%s: queue %u: %s; the device needs a reset", v->ops->name,
+				 v->queue_sel, q->why);
 			v->status |= STATUS_NEEDS_RESET;
 			v->config_gen++;
 			interrupt(v, -1);
@@ -273,12 +290,14 @@ static void bar0_access(struct virtio_dev *v, uint32_t off, bool write, uint8_t 
 			vmm_irq_line(vm, v->irq, 0);
 		}
 	} else if (off >= OFF_DEVICE && off < OFF_NOTIFY) {
-		if (!write && v->ops->config_read && off - OFF_DEVICE + (uint32_t)size <= v->ops->config_len)
+		if (!write && v->ops->config_read &&
+		    off - OFF_DEVICE + (uint32_t)size <= v->ops->config_len)
 			v->ops->config_read(v, off - OFF_DEVICE, d, size);
 		else if (!write)
 			memset(d, 0, (size_t)size);
 	} else if (off >= OFF_NOTIFY && off < OFF_MSIX) {
-		uint32_t q = (off - OFF_NOTIFY) / NOTIFY_MULT;	/* an access KVM's ioeventfd did not take */
+		uint32_t q = (off - OFF_NOTIFY) /
+			NOTIFY_MULT; /* an access KVM's ioeventfd did not take */
 		if (write && q < (uint32_t)v->ops->nqueues)
 			kick(v, q);
 		if (!write)
@@ -300,10 +319,12 @@ static void bar_access(struct vmm *vm, void *dev, uint64_t addr, bool write, uin
 	pthread_mutex_unlock(&v->lock);
 }
 
-/* VIRTIO_PCI_CAP_PCI_CFG (4.1.4.9): BAR0 reached through config space, for drivers that cannot map it. The
- * driver sets bar, offset and length in the capability, then reads or writes its pci_cfg_data; only BAR0,
- * lengths of 1, 2 or 4 and an aligned offset inside it are served, anything else reads as zero. */
-static void cfg_window(struct vmm *vm, struct vmm_pci_dev *pd, unsigned reg, bool write, uint8_t *data, int size)
+/* VIRTIO_PCI_CAP_PCI_CFG (4.1.4.9): BAR0 reached through config space, for drivers that cannot map
+ * it. The driver sets bar, offset and length in the capability, then reads or writes its
+ * pci_cfg_data; only BAR0, lengths of 1, 2 or 4 and an aligned offset inside it are served,
+ * anything else reads as zero. */
+static void cfg_window(struct vmm *vm, struct vmm_pci_dev *pd, unsigned reg, bool write,
+		       uint8_t *data, int size)
 {
 	struct virtio_dev *v = pd->priv;
 	const uint8_t *cap = pd->cfg + v->cfg_cap;
@@ -313,8 +334,8 @@ static void cfg_window(struct vmm *vm, struct vmm_pci_dev *pd, unsigned reg, boo
 	(void)vm;
 	memcpy(&off, cap + 8, 4);
 	memcpy(&len, cap + 12, 4);
-	bool ok = cap[4] == 0 && (len == 1 || len == 2 || len == 4) && off % len == 0 && off < BAR_SIZE &&
-		  BAR_SIZE - off >= len && at == 0 && (uint32_t)size >= len;
+	bool ok = cap[4] == 0 && (len == 1 || len == 2 || len == 4) && off % len == 0 &&
+		off < BAR_SIZE && BAR_SIZE - off >= len && at == 0 && (uint32_t)size >= len;
 	pthread_mutex_lock(&v->lock);
 	if (ok && write) {
 		memcpy(buf, data, len);
@@ -330,15 +351,19 @@ static void cfg_window(struct vmm *vm, struct vmm_pci_dev *pd, unsigned reg, boo
 static void ioeventfds(struct virtio_dev *v, uint64_t base, bool assign)
 {
 	for (int i = 0; base && i < v->ops->nqueues; i++) {
-		struct kvm_ioeventfd e = { .addr = base + OFF_NOTIFY + NOTIFY_MULT * (unsigned)i, .len = 2, .fd = v->kick[i],
+		struct kvm_ioeventfd e = { .addr = base + OFF_NOTIFY + NOTIFY_MULT * (unsigned)i,
+					   .len = 2,
+					   .fd = v->kick[i],
 					   .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN };
 		if (ioctl(v->vm->fd, KVM_IOEVENTFD, &e) < 0 && assign)
-			vmm_warn(v->vm, "%s: KVM_IOEVENTFD: %s (notifications exit to the VMM instead)", v->ops->name,
-				 strerror(errno));
+			vmm_warn(v->vm,
+				 "%s: KVM_IOEVENTFD: %s (notifications exit to the VMM instead)",
+				 v->ops->name, strerror(errno));
 	}
 }
 
-/* The MSI-X enable and function-mask bits are in config space: what was held back goes, irqfds follow. */
+/* The MSI-X enable and function-mask bits are in config space: what was held back goes, irqfds
+ * follow. */
 static void config_written(struct vmm *vm, struct vmm_pci_dev *d)
 {
 	struct virtio_dev *v = d->priv;
@@ -360,7 +385,8 @@ static void bar_moved(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t a
 	pthread_mutex_lock(&v->lock);
 	ioeventfds(v, v->bar, false);
 	v->bar = addr;
-	vmm_mmio_move(vm, v, addr ? addr : VMM_4G - BAR_SIZE);	/* not decoded: parked where nothing is */
+	vmm_mmio_move(vm, v,
+		      addr ? addr : VMM_4G - BAR_SIZE); /* not decoded: parked where nothing is */
 	ioeventfds(v, v->bar, true);
 	pthread_mutex_unlock(&v->lock);
 }
@@ -377,7 +403,7 @@ static void *io_thread(void *arg)
 			int call = __atomic_load_n(&v->call[i], __ATOMIC_ACQUIRE);
 			served[i] = call < 0;
 			if (!served[i] && __atomic_load_n(&v->gsi[i], __ATOMIC_ACQUIRE) >= 0)
-				call = -1;	/* KVM sends its interrupts (irqfd): nothing for us */
+				call = -1; /* KVM sends its interrupts (irqfd): nothing for us */
 			p[i] = (struct pollfd){ served[i] ? v->kick[i] : call, POLLIN, 0 };
 		}
 		p[n] = (struct pollfd){ v->wake, POLLIN, 0 };
@@ -403,8 +429,10 @@ static void *io_thread(void *arg)
 				}
 				continue;
 			}
-			/* A kick is vhost's once the queue is handed over: never take one after that */
-			if (__atomic_load_n(&v->call[i], __ATOMIC_ACQUIRE) >= 0 || read(v->kick[i], &cnt, 8) != 8)
+			/* A kick is vhost's once the queue is handed over: never take one after
+			 * that */
+			if (__atomic_load_n(&v->call[i], __ATOMIC_ACQUIRE) >= 0 ||
+			    read(v->kick[i], &cnt, 8) != 8)
 				continue;
 			__atomic_add_fetch(&v->notifies, 1, __ATOMIC_RELAXED);
 			v->ops->queue_notify(v, i);
@@ -419,7 +447,9 @@ void virtio_set_call(struct virtio_dev *v, int q, int call)
 		int was = v->call[q];
 		__atomic_store_n(&v->call[q], -1, __ATOMIC_RELEASE);
 		if (v->gsi[q] >= 0) {
-			struct kvm_irqfd f = { .fd = (uint32_t)was, .gsi = (uint32_t)v->gsi[q], .flags = KVM_IRQFD_FLAG_DEASSIGN };
+			struct kvm_irqfd f = { .fd = (uint32_t)was,
+					       .gsi = (uint32_t)v->gsi[q],
+					       .flags = KVM_IRQFD_FLAG_DEASSIGN };
 			ioctl(v->vm->fd, KVM_IRQFD, &f);
 			vmm_msi_route_free(v->vm, v->gsi[q]);
 			__atomic_store_n(&v->gsi[q], -1, __ATOMIC_RELEASE);
@@ -437,11 +467,14 @@ void *virtio_host_ptr(struct virtio_dev *v, uint64_t gpa, uint64_t len)
 int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c)
 {
 	pthread_mutex_lock(&v->lock);
-	int rc = (v->status & STATUS_DRIVER_OK) && !(v->status & STATUS_NEEDS_RESET) && v->call[q] < 0 ?
-		 virtq_pop(&v->vm->mem, &v->q[q], c) : 0;	/* a queue vhost serves is not ours to walk */
+	int rc = (v->status & STATUS_DRIVER_OK) && !(v->status & STATUS_NEEDS_RESET) &&
+			v->call[q] < 0 ?
+		virtq_pop(&v->vm->mem, &v->q[q], c) :
+		0; /* a queue vhost serves is not ours to walk */
 	if (rc < 0) {
 		if (!v->warned)	/* once: a hostile driver must not flood the log */
-			vmm_warn(v->vm, "%s: queue %d: %s; the device needs a reset", v->ops->name, q, v->q[q].why);
+			vmm_warn(v->vm, "%s: queue %d: %s; the device needs a reset", v->ops->name,
+				 q, v->q[q].why);
 		v->warned = true;
 		v->status |= STATUS_NEEDS_RESET;
 		v->config_gen++;
@@ -492,12 +525,14 @@ static void add_caps(struct virtio_dev *v)
 		vmm_pci_add_cap(&v->pci, c, 16);
 	}
 	uint8_t nc[20] = { PCI_CAP_ID_VNDR, 0, 20, 2, 0 };
-	uint32_t off = OFF_NOTIFY, len = NOTIFY_MULT * (uint32_t)v->ops->nqueues, mult = NOTIFY_MULT;
+	uint32_t off = OFF_NOTIFY, len = NOTIFY_MULT * (uint32_t)v->ops->nqueues,
+		 mult = NOTIFY_MULT;
 	memcpy(nc + 8, &off, 4);
 	memcpy(nc + 12, &len, 4);
 	memcpy(nc + 16, &mult, 4);
 	vmm_pci_add_cap(&v->pci, nc, 20);
-	uint8_t pc[20] = { PCI_CAP_ID_VNDR, 0, 20, 5, 0 };	/* PCI_CFG: bar, offset, length the driver's */
+	uint8_t pc[20] = { PCI_CAP_ID_VNDR, 0, 20, 5,
+			   0 }; /* PCI_CFG: bar, offset, length the driver's */
 	v->cfg_cap = vmm_pci_add_cap(&v->pci, pc, 20);
 	v->pci.wmask[v->cfg_cap + 4] = 0xff;
 	memset(v->pci.wmask + v->cfg_cap + 8, 0xff, 8);
@@ -515,8 +550,8 @@ static void add_caps(struct virtio_dev *v)
 	}
 }
 
-int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv, struct virtio_dev **out,
-		      char *err, size_t errlen)
+int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv,
+		      struct virtio_dev **out, char *err, size_t errlen)
 {
 	struct virtio_dev *v = calloc(1, sizeof(*v));
 	int rc;
@@ -533,10 +568,12 @@ int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv, 
 		v->kick[i] = v->call[i] = v->gsi[i] = -1;
 	for (int i = 0; i < ops->nqueues; i++)
 		if ((v->kick[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
-			return errmsg(err, errlen, -errno, "%s: eventfd: %s", ops->name, strerror(errno));
+			return errmsg(err, errlen, -errno, "%s: eventfd: %s", ops->name,
+				      strerror(errno));
 	if ((v->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		return errmsg(err, errlen, -errno, "%s: eventfd: %s", ops->name, strerror(errno));
-	v->offered = ops->features | VIRTIO_F_VERSION_1_BIT | VIRTIO_F_INDIRECT_DESC_BIT | VIRTIO_F_EVENT_IDX_BIT;
+	v->offered = ops->features | VIRTIO_F_VERSION_1_BIT | VIRTIO_F_INDIRECT_DESC_BIT |
+		VIRTIO_F_EVENT_IDX_BIT;
 	v->has_msix = ioctl(vm->sysfd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) > 0;
 	reset(v);
 	struct vmm_pci_dev *d = &v->pci;
@@ -558,7 +595,7 @@ int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv, 
 	add_caps(v);
 	if ((rc = vmm_pci_add(vm, d, err, errlen)) < 0)
 		return rc;
-	v->irq = 10 + d->slot % 2;	/* INTA of its slot, as the DSDT's _PRT routes it (tables.c) */
+	v->irq = 10 + d->slot % 2; /* INTA of its slot, as the DSDT's _PRT routes it (tables.c) */
 	d->cfg[0x3c] = (uint8_t)v->irq;
 	if ((rc = vmm_mmio_register(vm, ops->name, VMM_4G - BAR_SIZE, BAR_SIZE, bar_access, v)) < 0)
 		return errmsg(err, errlen, rc, "%s: too many MMIO regions", ops->name);

@@ -1,7 +1,8 @@
-/* virtio-pci: the modern (virtio 1.x) PCI transport every virtio device of ours shares, as kvmtool's devices hand
- * a const ops table to one transport. One BAR holds the common, notify, ISR and device configuration and the
- * MSI-X table; queue notifications are ioeventfds (no exit to userspace), each device's queues are served on an
- * I/O thread of its own, interrupts are MSI-X messages (KVM_SIGNAL_MSI) or, without MSI-X, INTx. */
+/* virtio-pci: the modern (virtio 1.x) PCI transport every virtio device of ours shares, as
+ * kvmtool's devices hand a const ops table to one transport. One BAR holds the common, notify, ISR
+ * and device configuration and the MSI-X table; queue notifications are ioeventfds (no exit to
+ * userspace), each device's queues are served on an I/O thread of its own, interrupts are MSI-X
+ * messages (KVM_SIGNAL_MSI) or, without MSI-X, INTx. */
 #ifndef NESTVISOR_VMM_HW_VIRTIO_PCI_H
 #define NESTVISOR_VMM_HW_VIRTIO_PCI_H
 
@@ -28,8 +29,8 @@ struct virtio_ops {
 	uint32_t config_len;		/* device configuration bytes (config_read serves them) */
 	void (*config_read)(struct virtio_dev *v, uint32_t off, uint8_t *data, int size);
 	void (*queue_notify)(struct virtio_dev *v, int q);	/* on the device's I/O thread */
-	void (*reset)(struct virtio_dev *v);			/* the driver reset the device (under v->lock) */
-	void (*driver_ok)(struct virtio_dev *v);		/* the driver is ready (under v->lock) */
+	void (*reset)(struct virtio_dev *v); /* the driver reset the device (under v->lock) */
+	void (*driver_ok)(struct virtio_dev *v); /* the driver is ready (under v->lock) */
 };
 
 struct virtio_dev {
@@ -52,8 +53,10 @@ struct virtio_dev {
 	int cfg_cap;			/* VIRTIO_PCI_CAP_PCI_CFG's */
 	int irq;			/* INTx: the IOAPIC pin */
 	int kick[VIRTIO_MAX_QUEUES];	/* ioeventfds, also written by the MMIO path */
-	int call[VIRTIO_MAX_QUEUES];	/* a queue served elsewhere (vhost): its interrupt requests; else -1 */
-	int gsi[VIRTIO_MAX_QUEUES];	/* and the MSI route KVM sends them by (irqfd), or -1: our I/O thread does */
+	/* a queue served elsewhere (vhost): its interrupt requests; else -1 */
+	int call[VIRTIO_MAX_QUEUES];
+	/* and the MSI route KVM sends them by (irqfd), or -1: our I/O thread does */
+	int gsi[VIRTIO_MAX_QUEUES];
 	int wake;			/* the I/O thread re-reads the fds above, or stops */
 	bool stopping;
 	pthread_t thread;
@@ -61,25 +64,27 @@ struct virtio_dev {
 	uint64_t notifies, interrupts, bytes;	/* for the VM's statistics */
 };
 
-#define VIRTIO_F_INDIRECT_DESC_BIT (1ull << 28)	/* feature masks: <linux/virtio_config.h> has the bit numbers */
+#define VIRTIO_F_INDIRECT_DESC_BIT \
+	(1ull << 28) /* feature masks: <linux/virtio_config.h> has the bit numbers */
 #define VIRTIO_F_EVENT_IDX_BIT     (1ull << 29)
 #define VIRTIO_F_VERSION_1_BIT     (1ull << 32)
 
 /* A device on the PCI bus with its I/O thread; *out is owned by the VM (freed with it). */
-int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv, struct virtio_dev **out,
-		      char *err, size_t errlen);
+int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv,
+		      struct virtio_dev **out, char *err, size_t errlen);
 void virtio_pci_destroy(struct virtio_dev *v);
-/* The I/O thread's queue access: the next chain (1), none (0), or a broken queue (-EINVAL: the device is then
- * marked NEEDS_RESET, the driver told, the reason logged once). */
+/* The I/O thread's queue access: the next chain (1), none (0), or a broken queue (-EINVAL: the
+ * device is then marked NEEDS_RESET, the driver told, the reason logged once). */
 int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c);
 /* Gives a chain back and interrupts the driver if it wants to know. */
 void virtio_push(struct virtio_dev *v, int q, uint16_t head, uint32_t written);
-/* The same, the interrupt held until virtio_flush: one for a burst of chains (the driver reads them all). */
+/* The same, the interrupt held until virtio_flush: one for a burst of chains (the driver reads them
+ * all). */
 void virtio_push_later(struct virtio_dev *v, int q, uint16_t head, uint32_t written);
 void virtio_flush(struct virtio_dev *v, int q);
 
-/* Queue q is served by someone else from now on (call: the eventfd it signals for an interrupt), or by the
- * device's queue_notify again (call -1). Under v->lock (driver_ok and reset hold it). */
+/* Queue q is served by someone else from now on (call: the eventfd it signals for an interrupt), or
+ * by the device's queue_notify again (call -1). Under v->lock (driver_ok and reset hold it). */
 void virtio_set_call(struct virtio_dev *v, int q, int call);
 /* Guest-physical to host for [gpa, gpa+len) of guest RAM (vhost wants host addresses), or NULL. */
 void *virtio_host_ptr(struct virtio_dev *v, uint64_t gpa, uint64_t len);
