@@ -294,6 +294,59 @@ static void expect(const char *host, const char *damage, const char *id, enum pr
 	test_sh("rm -rf '%s'", dir);
 }
 
+enum dev_expect { DEV_SAME, DEV_ACS_UNREADABLE, DEV_NO_GROUP };
+
+static const struct probe_pci_dev *dev_at(const struct probe_report *rep, const char *addr)
+{
+	const struct probe_pci_dev *devs;
+	int n = probe_report_devices(rep, &devs, NULL);
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(devs[i].addr, addr))
+			return &devs[i];
+	return NULL;
+}
+
+/* One device of a damaged copy, against the same device of the intact recording. */
+static void expect_dev(const char *host, const char *damage, const char *addr, enum dev_expect want)
+{
+	struct probe_report rep, orig;
+	char dir[256], src[512];
+
+	test_data_path(src, sizeof(src), "hosts/");
+	strncat(src, host, sizeof(src) - strlen(src) - 1);
+	replay(src, &orig);
+	corrupt_copy(dir, sizeof(dir), host, damage);
+	replay(dir, &rep);
+	const struct probe_pci_dev *d = dev_at(&rep, addr), *o = dev_at(&orig, addr);
+	assert_non_null(o);
+	if (!d)
+		fail_msg("after `%s`: %s is no longer listed", damage, addr);
+	assert_int_equal(d->vendor, o->vendor);
+	assert_int_equal(d->device, o->device);
+	switch (want) {
+	case DEV_SAME:
+		assert_string_equal(d->verdict, o->verdict);
+		assert_int_equal(d->group, o->group);
+		assert_int_equal(d->acs, o->acs);
+		break;
+	case DEV_ACS_UNREADABLE:
+		assert_int_not_equal(o->acs, -1);	/* the intact one could read it */
+		assert_int_equal(d->acs, -1);
+		assert_string_equal(probe_pci_acs_name(d), "unreadable");
+		break;
+	case DEV_NO_GROUP:
+		assert_int_not_equal(o->group, -1);
+		assert_int_equal(d->group, -1);
+		assert_string_not_equal(d->verdict, "ready");
+		assert_non_null(strstr(d->reason, "no IOMMU group"));
+		break;
+	}
+	probe_report_free(&rep);
+	probe_report_free(&orig);
+	test_sh("rm -rf '%s'", dir);
+}
+
 static void test_corrupt_recordings(void **state)
 {
 	(void)state;
@@ -302,7 +355,8 @@ static void test_corrupt_recordings(void **state)
 	expect("intel-vtx-nested", "echo 'not a dump' > cpuid.raw", "cpu.model", PROBE_UNKNOWN,
 	       "did not load");
 	expect("intel-vtx-nested", "head -c 300 cpuid.raw > x && mv x cpuid.raw", "probe.input",
-	       PROBE_UNKNOWN, NULL);
+	       PROBE_UNKNOWN, "cpuid.raw: not a libcpuid raw CPUID dump (leaf 1 or the extended leaves "
+	       "are missing: truncated?)");
 	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "probe.input", PROBE_UNKNOWN,
 	       "msr.txt: corrupt");
 	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "cpu.firmware", PROBE_PASS,
@@ -314,22 +368,29 @@ static void test_corrupt_recordings(void **state)
 	expect("intel-vtx-nested",
 	       "head -c 20 sys/firmware/acpi/tables/DMAR > x && mv x sys/firmware/acpi/tables/DMAR",
 	       "iommu.acpi", PROBE_UNKNOWN, "truncated or corrupt");
+	/* CPUID still answers for VT-x; the garbage is named, not read as "no vmx flag" */
 	expect("intel-vtx-nested", "head -c 5000 /dev/urandom > proc/cpuinfo", "cpu.hwvirt",
-	       PROBE_PASS, NULL);
+	       PROBE_PASS, "Intel VT-x (CPUID.1:ECX[5] = 1)");
+	expect("intel-vtx-nested", "head -c 5000 /dev/urandom > proc/cpuinfo", "probe.input",
+	       PROBE_UNKNOWN, "/proc/cpuinfo: no \"flags\" line");
 	expect("intel-vtx-nested", "rm sys/bus/pci/devices/0000:31:00.0/vendor", "pci.devices",
 	       PROBE_UNKNOWN, "could not be listed");
-	expect("intel-vtx-nested", "rm sys/bus/pci/devices/0000:31:00.0/resource", "pci.devices",
-	       PROBE_PASS, NULL);
-	expect("intel-vtx-nested", "head -c 10 sys/bus/pci/devices/0000:31:00.0/config > x && "
-	       "mv x sys/bus/pci/devices/0000:31:00.0/config", "pci.devices", PROBE_PASS, NULL);
-	expect("gpu-group-shared-usb",
-	       "ln -sfn ../../../kernel/iommu_groups/zz "
-	       "sys/bus/pci/devices/0000:0b:00.0/iommu_group",
-	       "pci.devices", PROBE_PASS, NULL);
+	/* libpci reads resource (BARs) but no verdict uses it: the device is judged as before */
+	expect_dev("intel-vtx-nested", "rm sys/bus/pci/devices/0000:31:00.0/resource",
+		   "0000:31:00.0", DEV_SAME);
+	/* 10 bytes of config space: no capability can be read, so ACS is unreadable, not "no" */
+	expect_dev("intel-vtx-nested", "head -c 10 sys/bus/pci/devices/0000:31:00.0/config > x && "
+		   "mv x sys/bus/pci/devices/0000:31:00.0/config", "0000:31:00.0", DEV_ACS_UNREADABLE);
+	/* an IOMMU group that is not a number: no group, so not ready for passthrough */
+	expect_dev("gpu-group-shared-usb",
+		   "ln -sfn ../../../kernel/iommu_groups/zz "
+		   "sys/bus/pci/devices/0000:0b:00.0/iommu_group",
+		   "0000:0b:00.0", DEV_NO_GROUP);
+	/* a nested parameter that is neither yes nor no says nothing: unknown, never "yes" */
 	expect("amd-svm-avic", "printf '\\xff\\xfe' > sys/module/kvm_amd/parameters/nested",
-	       "nested.support", PROBE_PASS, NULL);
+	       "nested.support", PROBE_UNKNOWN, "which is neither 0/1 nor Y/N");
 	expect("amd-svm-avic", "rm -rf sys proc cpuid.raw kvm.json msr.txt", "cpu.model",
-	       PROBE_UNKNOWN, NULL);
+	       PROBE_UNKNOWN, "CPUID not available: not in the recording");
 }
 
 /* A recording is someone else's data: no link in it is followed (its target could be /etc/shadow),
