@@ -78,35 +78,128 @@ static int bad(const char *fmt, ...)
 	return -1;
 }
 
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "mem", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, 'n' },
+	{ "smp", required_argument, NULL, 'n' },
+	{ "name", required_argument, NULL, 'N' },
+	{ "console", required_argument, NULL, 'C' },
+	{ "serial-log", required_argument, NULL, 'l' },
+	{ "stats", no_argument, NULL, 's' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "load-addr", required_argument, NULL, 'L' },
+	{ "entry", required_argument, NULL, 'e' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "detach", no_argument, NULL, 'd' },
+	{ "no-unpack", no_argument, NULL, 'U' },
+	{ "nested", required_argument, NULL, 'X' },
+	{ "rng", no_argument, NULL, 'R' },
+	{ "disk", required_argument, NULL, 'D' },
+	{ "net", required_argument, NULL, 'W' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int set_disk(struct vmm_config *cfg, const char *arg)
+{
+	struct vmm_disk d;
+	char err[600];
+
+	if (cfg->ndisks >= VMM_MAX_DISKS)
+		return bad("at most %d --disk", VMM_MAX_DISKS);
+	if (vmm_disk_parse(arg, &d, err, sizeof(err)) < 0)
+		return bad("%s", err);
+	cfg->disks[cfg->ndisks++] = arg;
+	return 0;
+}
+
+static int set_mem(struct vmm_config *cfg, const char *arg)
+{
+	if (vmm_size_parse(arg, &cfg->mem) < 0 || (cfg->mem & 0xfff) || cfg->mem < (1ull << 20) ||
+	    cfg->mem > VMM_MEM_MAX)
+		return bad("--mem %s: give a size like 128M or 2G (1M to %lluG)", arg,
+			   VMM_MEM_MAX >> 30);
+	return 0;
+}
+
+/* "4", or QEMU's "4,sockets=1" */
+static int set_cpus(struct vmm_config *cfg, const char *arg)
+{
+	char *end;
+
+	errno = 0;
+	long n = strtol(arg, &end, 10);
+	if (errno || end == arg || (*end && *end != ',') || n < 1 || n > VMM_MAX_CPUS)
+		return bad("--cpus %s: give 1 to %d", arg, VMM_MAX_CPUS);
+	cfg->cpus = (int)n;
+	return 0;
+}
+
+static int set_timeout(struct vmm_config *cfg, const char *arg)
+{
+	char *end;
+
+	errno = 0;
+	cfg->timeout = strtod(arg, &end);
+	if (errno || end == arg || *end || !(cfg->timeout >= 0 && cfg->timeout <= VMM_TIMEOUT_MAX))
+		return bad("--timeout %s: give seconds from 0 (none) to %d", arg, VMM_TIMEOUT_MAX);
+	return 0;
+}
+
+static int set_console(struct vmm_config *cfg, const char *arg)
+{
+	static const struct { const char *name; enum vmm_console mode; } modes[] = {
+		{ "stdio", VMM_CONSOLE_STDIO }, { "pty", VMM_CONSOLE_PTY }, { "none", VMM_CONSOLE_NONE },
+	};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(arg, modes[i].name)) {
+			cfg->console = modes[i].mode;
+			return 0;
+		}
+	return bad("--console %s: stdio, pty or none", arg);
+}
+
+/* The options whose value is checked: 0, or -1 with the message printed. */
+static int set_checked(struct vmm_config *cfg, int opt, const char *arg)
+{
+	enum nested_mode m;
+
+	switch (opt) {
+	case 'D': return set_disk(cfg, arg);
+	case 'm': return set_mem(cfg, arg);
+	case 'n': return set_cpus(cfg, arg);
+	case 't': return set_timeout(cfg, arg);
+	case 'C': return set_console(cfg, arg);
+	case 'X':
+		if (nested_mode_parse(arg, &m) < 0)
+			return bad("--nested %s: auto, on or off", arg);
+		cfg->nested = m;
+		return 0;
+	case 'L':
+		cfg->flat = true;
+		if (parse_u64(arg, &cfg->load_addr) < 0)
+			return bad("--load-addr %s: not a number", arg);
+		return 0;
+	case 'e':
+		if (parse_u64(arg, &cfg->entry) < 0)
+			return bad("--entry %s: not a number", arg);
+		return 0;
+	default:
+		cli_run_usage();
+		return -1;
+	}
+}
+
 static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats, bool *detach)
 {
-	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'n' },
-		{ "smp", required_argument, NULL, 'n' },
-		{ "name", required_argument, NULL, 'N' },
-		{ "console", required_argument, NULL, 'C' },
-		{ "serial-log", required_argument, NULL, 'l' },
-		{ "stats", no_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "load-addr", required_argument, NULL, 'L' },
-		{ "entry", required_argument, NULL, 'e' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "detach", no_argument, NULL, 'd' },
-		{ "no-unpack", no_argument, NULL, 'U' },
-		{ "nested", required_argument, NULL, 'X' },
-		{ "rng", no_argument, NULL, 'R' },
-		{ "disk", required_argument, NULL, 'D' },
-		{ "net", required_argument, NULL, 'W' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	char err[256];
 	int opt;
 
-	while ((opt = getopt_long_only(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = getopt_long_only(argc, argv, "h", run_options, NULL)) != -1) {
 		switch (opt) {
 		case 'k': cfg->kernel = optarg; break;
 		case 'i': cfg->initrd = optarg; break;
@@ -119,69 +212,10 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		case 'U': cfg->no_unpack = true; break;
 		case 'R': cfg->rng = true; break;
 		case 'W': cfg->net = optarg; break;
-		case 'D': {
-			struct vmm_disk d;
-			char err[600];
-			if (cfg->ndisks >= VMM_MAX_DISKS)
-				return bad("at most %d --disk", VMM_MAX_DISKS);
-			if (vmm_disk_parse(optarg, &d, err, sizeof(err)) < 0)
-				return bad("%s", err);
-			cfg->disks[cfg->ndisks++] = optarg;
-			break;
-		}
-		case 'X': {
-			enum nested_mode m;
-			if (nested_mode_parse(optarg, &m) < 0)
-				return bad("--nested %s: auto, on or off", optarg);
-			cfg->nested = m;
-			break;
-		}
-		case 'm':
-			if (vmm_size_parse(optarg, &cfg->mem) < 0 || (cfg->mem & 0xfff) ||
-			    cfg->mem < (1ull << 20) || cfg->mem > VMM_MEM_MAX)
-				return bad("--mem %s: give a size like 128M or 2G (1M to %lluG)",
-					       optarg, VMM_MEM_MAX >> 30);
-			break;
-		case 'n': {	/* "4" or QEMU's "4,sockets=1" */
-			char *end;
-			errno = 0;
-			long n = strtol(optarg, &end, 10);
-			if (errno || end == optarg || (*end && *end != ',') || n < 1 ||
-			    n > VMM_MAX_CPUS)
-				return bad("--cpus %s: give 1 to %d", optarg, VMM_MAX_CPUS);
-			cfg->cpus = (int)n;
-			break;
-		}
-		case 't': {
-			char *end;
-			errno = 0;
-			cfg->timeout = strtod(optarg, &end);
-			if (errno || end == optarg || *end ||
-			    !(cfg->timeout >= 0 && cfg->timeout <= VMM_TIMEOUT_MAX))
-				return bad("--timeout %s: give seconds from 0 (none) to %d", optarg,
-					       VMM_TIMEOUT_MAX);
-			break;
-		}
-		case 'L': cfg->flat = true;
-			if (parse_u64(optarg, &cfg->load_addr) < 0)
-				return bad("--load-addr %s: not a number", optarg);
-			break;
-		case 'e':
-			if (parse_u64(optarg, &cfg->entry) < 0)
-				return bad("--entry %s: not a number", optarg);
-			break;
-		case 'C':
-			if (!strcmp(optarg, "stdio"))
-				cfg->console = VMM_CONSOLE_STDIO;
-			else if (!strcmp(optarg, "pty"))
-				cfg->console = VMM_CONSOLE_PTY;
-			else if (!strcmp(optarg, "none"))
-				cfg->console = VMM_CONSOLE_NONE;
-			else
-				return bad("--console %s: stdio, pty or none", optarg);
-			break;
 		case 'h': cli_run_usage(); return 1;
-		default: cli_run_usage(); return -1;
+		default:
+			if (set_checked(cfg, opt, optarg) < 0)
+				return -1;
 		}
 	}
 	if (!cfg->kernel || optind < argc) {
@@ -189,9 +223,8 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 			cfg->kernel ? "unexpected argument" : "--kernel FILE is required");
 		return -1;
 	}
-	char err[256];
-	if (vmm_control_name_check(cfg->name, err, sizeof(err)) <
-	    0) /* before any file is named after it */
+	/* before any file is named after it */
+	if (vmm_control_name_check(cfg->name, err, sizeof(err)) < 0)
 		return bad("%s", err);
 	return 0;
 }

@@ -189,6 +189,63 @@ static void pipeline_stop(struct pipeline *pl, struct reader *rd, int started)
 		pthread_join(rd[r].thread, NULL);
 }
 
+/* One reader per CPU beyond the writer's, at most READERS_MAX; NESTVISOR_IMPORT_READERS sets it
+ * (tuning, and the tests). */
+static int readers_for(int n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *env = getenv("NESTVISOR_IMPORT_READERS");
+
+	if (n < 2)
+		return 0;
+	if (env && atoi(env) >= 1)
+		return atoi(env) > READERS_MAX ? READERS_MAX : atoi(env);
+	if (cpus < 3)
+		return 1;
+	return cpus > READERS_MAX + 1 ? READERS_MAX : (int)cpus - 1;
+}
+
+/* The reader threads, as many as can be had: how many run (0: the writer loads every file). */
+static int pipeline_start(struct pipeline *pl, struct reader *rd)
+{
+	int started = 0;
+
+	for (int i = 0; i < AHEAD; i++)
+		pl->ready[i] = -1;
+	pthread_mutex_init(&pl->lock, NULL);
+	pthread_cond_init(&pl->more, NULL);
+	pthread_cond_init(&pl->room, NULL);
+	for (; started < pl->readers; started++) {
+		rd[started] = (struct reader){ .pl = pl, .first = started };
+		if (pthread_create(&rd[started].thread, NULL, pipeline_read, &rd[started]) != 0)
+			break;
+	}
+	if (started < pl->readers) {
+		pipeline_stop(pl, rd, started);
+		pl->readers = started = 0;
+		pl->stop = false;
+	}
+	return started;
+}
+
+/* The writer waits for file i's slot, and gives it back once stored. */
+static void slot_wait(struct pipeline *pl, int i)
+{
+	pthread_mutex_lock(&pl->lock);
+	while (pl->ready[i % AHEAD] != i)
+		pthread_cond_wait(&pl->more, &pl->lock);
+	pthread_mutex_unlock(&pl->lock);
+}
+
+static void slot_done(struct pipeline *pl, int i)
+{
+	pthread_mutex_lock(&pl->lock);
+	pl->stored = i + 1;
+	pl->ahead -= pl->slot[i % AHEAD].size;
+	pthread_cond_broadcast(&pl->room);
+	pthread_mutex_unlock(&pl->lock);
+}
+
 int compatdb_report_import_files(struct compatdb *db, int n, char **files, compatdb_import_cb done,
 				 void *ctx, char *err, size_t errlen)
 {
@@ -198,8 +255,6 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 	struct readbuf wbuf = { 0 };	/* when there is no reader thread */
 	struct reader rd[READERS_MAX];
 	struct compatdb_checkpointer ck;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	const char *readers_env = getenv("NESTVISOR_IMPORT_READERS");
 	char why[1024];
 	int rc = 0, failed = 0, np = 0, started = 0;
 
@@ -216,50 +271,24 @@ int compatdb_report_import_files(struct compatdb *db, int n, char **files, compa
 	compatdb_checkpointer_start(db, &ck);
 	pl->files = files;
 	pl->n = n;
-	pl->readers = n < 2 ? 0 : cpus < 3 ? 1 : cpus > READERS_MAX + 1 ? READERS_MAX : (int)cpus - 1;
-	if (n >= 2 && readers_env &&
-	    atoi(readers_env) >= 1) /* NESTVISOR_IMPORT_READERS: tuning, and the tests */
-		pl->readers = atoi(readers_env) > READERS_MAX ? READERS_MAX : atoi(readers_env);
-	for (int i = 0; i < AHEAD; i++)
-		pl->ready[i] = -1;
-	pthread_mutex_init(&pl->lock, NULL);
-	pthread_cond_init(&pl->more, NULL);
-	pthread_cond_init(&pl->room, NULL);
-	for (; started < pl->readers; started++) {
-		rd[started] = (struct reader){ .pl = pl, .first = started };
-		if (pthread_create(&rd[started].thread, NULL, pipeline_read, &rd[started]) != 0)
-			break;
-	}
-	if (started < pl->readers) {	/* no threads to be had: this one does it all */
-		pipeline_stop(pl, rd, started);
-		pl->readers = started = 0;
-		pl->stop = false;
-	}
+	pl->readers = readers_for(n);
+	started = pipeline_start(pl, rd);
 	for (int i = 0; i < n; i++) {
 		struct loaded *l = &pl->slot[i % AHEAD];
 		struct pending *p = &pend[np++];
 
-		if (started) {
-			pthread_mutex_lock(&pl->lock);
-			while (pl->ready[i % AHEAD] != i)
-				pthread_cond_wait(&pl->more, &pl->lock);
-			pthread_mutex_unlock(&pl->lock);
-		} else {
+		if (started)
+			slot_wait(pl, i);
+		else
 			compatdb_report_load(files[i], l, &wbuf);
-		}
 		p->file = i;
 		p->uuid[0] = '\0';
 		why[0] = '\0';
 		p->rc = compatdb_report_store(db, files[i], l, p->uuid, why, sizeof(why));
 		p->why = p->rc < 0 ? strdup(why) : NULL;
 		failed += p->rc < 0;
-		if (started) {
-			pthread_mutex_lock(&pl->lock);
-			pl->stored = i + 1;
-			pl->ahead -= l->size;
-			pthread_cond_broadcast(&pl->room);
-			pthread_mutex_unlock(&pl->lock);
-		}
+		if (started)
+			slot_done(pl, i);
 		if (p->rc < 0 && sqlite3_get_autocommit(db->sql)) {
 			/* SQLite rolled the whole batch back (a full disk, an I/O error): say so of
 			 * each, and stop */

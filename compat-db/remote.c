@@ -341,30 +341,51 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 }
 
 /* Sends every local report not yet marked submitted; marks each only after its remote commit. */
+/* The reports not yet submitted, oldest first, into a malloc'd *queue of *n UUIDs. */
+static int read_queue(struct compatdb *db, char (**queue)[37], int *n)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db->sql, "SELECT uuid FROM reports WHERE submitted IS NULL"
+			       " ORDER BY created", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char (*q)[37] = realloc(*queue, (size_t)(*n + 1) * sizeof(**queue));
+		if (!q)
+			break;
+		*queue = q;
+		snprintf(q[(*n)++], 37, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Only after the remote COMMIT: a report marked here is in the shared database. */
+static int mark_submitted(struct compatdb *db, const char *uuid, char *err, size_t errlen)
+{
+	sqlite3_stmt *mark = compatdb_stmt(db, SQL_MARK_SUBMITTED);
+
+	if (mark && sqlite3_bind_text(mark, 1, uuid, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+	    sqlite3_step(mark) == SQLITE_DONE)
+		return 0;
+	return errmsg(err, errlen, -EIO, "%s: %s (report %s reached the shared database; the next "
+		      "submit finds it there)", db->path, sqlite3_errmsg(db->sql), uuid);
+}
+
 int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit_result *res,
 		    char *err, size_t errlen)
 {
-	sqlite3_stmt *st;
 	PGconn *c;
 	int rc = 0;
 
-	res->queued = res->sent = res->already = 0;
-	if ((rc = compatdb_writable(db, err, errlen)) <
-	    0) /* a report could be sent but never marked */
-		return rc;
-	if (sqlite3_prepare_v2(db->sql, "SELECT uuid FROM reports WHERE submitted IS NULL"
-					" ORDER BY created", -1, &st,
-			       NULL) != SQLITE_OK)
-		return -EIO;
 	char (*queue)[37] = NULL;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char (*q)[37] = realloc(queue, (size_t)(res->queued + 1) * sizeof(*queue));
-		if (!q)
-			break;
-		queue = q;
-		snprintf(queue[res->queued++], 37, "%s", (const char *)sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
+
+	res->queued = res->sent = res->already = 0;
+	/* unwritable, a report could be sent but never marked */
+	if ((rc = compatdb_writable(db, err, errlen)) < 0)
+		return rc;
+	if ((rc = read_queue(db, &queue, &res->queued)) < 0)
+		return rc;
 	if (res->progress)
 		res->progress(res->ctx, res);
 	if (!res->queued) {
@@ -402,18 +423,12 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 		}
 		if (rc < 0)
 			break;
-		sqlite3_stmt *mark = compatdb_stmt(db, SQL_MARK_SUBMITTED);
-		if (!mark ||
-		    sqlite3_bind_text(mark, 1, queue[i], -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-		    sqlite3_step(mark) != SQLITE_DONE) {
-			snprintf(err, errlen,
-				 "%s: %s (report %s reached the shared database; the next submit "
-				 "finds it there)",
-				 db->path, sqlite3_errmsg(db->sql), queue[i]);
-			rc = -EIO;
+		if ((rc = mark_submitted(db, queue[i], err, errlen)) < 0)
 			break;
-		}
-		fresh ? res->sent++ : res->already++;
+		if (fresh)
+			res->sent++;
+		else
+			res->already++;
 		if (res->progress)
 			res->progress(res->ctx, res);
 	}
@@ -469,73 +484,58 @@ fail:
 
 #define LATEST_PG "(SELECT DISTINCT ON (host_id) uuid FROM reports ORDER BY host_id, created DESC)"
 
+/* The fleet's questions, with the local ones' columns (query.c); the alternative is the one each
+ * report's probe gave (the fleet has no class rules table). */
+static const struct {
+	const char *sql;
+	int nparams;
+} fleet[] = {
+	[FLEET_HOSTS] = { "SELECT h.host_id AS host, h.label, count(r.uuid) AS reports,"
+	" h.last_seen,"
+	" bool_or(r.hw_virt) FILTER (WHERE r.uuid IN " LATEST_PG ") AS hw_vms,"
+	" bool_or(r.nested) FILTER (WHERE r.uuid IN " LATEST_PG ") AS nested,"
+	" max(r.hypervisor) FILTER (WHERE r.uuid IN " LATEST_PG ") AS hypervisor"
+	" FROM hosts h LEFT JOIN reports r ON r.host_id = h.host_id"
+	" GROUP BY h.host_id ORDER BY h.last_seen DESC", 0 },
+	[FLEET_DEVICES] = { "SELECT vendor_device AS id, class, count(DISTINCT r.host_id) AS hosts,"
+	" count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready') AS ready_on,"
+	" string_agg(DISTINCT driver, ',') AS drivers, max(device_name) AS name"
+	" FROM devices d JOIN reports r ON r.uuid = d.report WHERE d.report IN " LATEST_PG
+	" AND ($1 = '' OR vendor_device LIKE $1 || ':%') AND ($2 = '' OR class LIKE $2 || '%')"
+	" AND ($3 = '' OR verdict = $3) GROUP BY vendor_device, class ORDER BY hosts DESC, id", 3 },
+	[FLEET_DEVICE] = { "SELECT vendor_device AS id,"
+	" max(vendor_name || ' ' || device_name) AS name,"
+	" count(DISTINCT r.host_id) AS hosts,"
+	" count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready') AS ready_on,"
+	" string_agg(DISTINCT driver, ',') AS drivers,"
+	" string_agg(DISTINCT verdict, ',') AS verdicts, max(alternative) AS alternative"
+	" FROM devices d JOIN reports r ON r.uuid = d.report"
+	" WHERE vendor_device = lower($1) GROUP BY vendor_device", 1 },
+	[FLEET_STATS] = { "SELECT (SELECT count(*) FROM hosts) AS hosts,"
+	" (SELECT count(*) FROM reports) AS reports,"
+	" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND hw_virt) AS hw_vms,"
+	" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND nested) AS nested,"
+	" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND iommu) AS iommu,"
+	" (SELECT count(DISTINCT vendor_device) FROM devices) AS device_models,"
+	" (SELECT count(DISTINCT vendor_device) FROM devices WHERE verdict = 'ready') AS ready",
+		0 },
+};
+
 int compatdb_remote_query(const char *url, enum compatdb_fleet_query q,
 			  const struct compatdb_device_filter *f, const char *arg,
 			  struct compatdb_table **out, char *err, size_t errlen)
 {
-	static const struct { const char *sql; int nparams;
-	} queries[] = {
-		[FLEET_HOSTS] = { "SELECT h.host_id AS host, h.label, count(r.uuid)"
-				  " AS reports, h.last_seen,"
-				  " bool_or(r.hw_virt) FILTER (WHERE r.uuid IN " LATEST_PG ") AS "
-											   "hw_vms,"
-				  " bool_or(r.nested) FILTER (WHERE r.uuid IN " LATEST_PG ") AS "
-											  "nested,"
-				  " max(r.hypervisor)"
-				  " FILTER (WHERE r.uuid IN " LATEST_PG ") AS hypervisor FROM "
-									"hosts h"
-				  " LEFT JOIN reports r ON r.host_id = h.host_id GROUP BY h.host_id"
-				  " ORDER BY h.last_seen DESC",
-				  0 },
-		[FLEET_DEVICES] = { "SELECT vendor_device AS id, class, count(DISTINCT r.host_id)"
-				    " AS hosts,"
-				    " count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready') "
-				    "AS ready_on,"
-				    " string_agg(DISTINCT driver, ',') AS drivers, "
-				    "max(device_name) AS name"
-				    " FROM devices d"
-				    " JOIN reports r ON r.uuid = d.report WHERE d.report "
-				    "IN " LATEST_PG " AND ($1 = '' OR vendor_device LIKE $1 || "
-						    "':%') AND ($2 = '' OR class LIKE $2 || '%')"
-				    " AND ($3 = '' OR verdict = $3) GROUP BY vendor_device, class"
-				    " ORDER BY hosts DESC, id",
-				    3 },
-		/* the alternative as each report's probe gave it (the fleet has no class rules
-		   table) */
-		[FLEET_DEVICE] = { "SELECT vendor_device AS id,"
-				   " max(vendor_name || ' ' || device_name) AS name,"
-				   " count(DISTINCT r.host_id) AS hosts, count(DISTINCT r.host_id)"
-				   " FILTER (WHERE verdict = 'ready')"
-				   " AS ready_on, string_agg(DISTINCT driver, ',') AS drivers, "
-				   "string_agg(DISTINCT verdict, ',') AS"
-				   " verdicts, max(alternative) AS alternative FROM devices d JOIN "
-				   "reports r"
-				   " ON r.uuid = d.report"
-				   " WHERE vendor_device = lower($1) GROUP BY vendor_device",
-				   1 },
-		[FLEET_STATS] = { "SELECT (SELECT count(*) FROM hosts) AS hosts, (SELECT count(*)"
-				  " FROM reports) AS reports,"
-				  " (SELECT count(*) FROM reports"
-				  " WHERE uuid IN " LATEST_PG " AND hw_virt) AS hw_vms,"
-				  " (SELECT count(*) FROM reports"
-				  " WHERE uuid IN " LATEST_PG " AND nested) AS nested,"
-				  " (SELECT count(*) FROM reports"
-				  " WHERE uuid IN " LATEST_PG " AND iommu) AS iommu,"
-				  " (SELECT count(DISTINCT vendor_device) FROM devices) AS "
-				  "device_models,"
-				  " (SELECT count(DISTINCT vendor_device) FROM devices"
-				  " WHERE verdict = 'ready') AS ready",
-				  0 },
-	};
-	const char *p[3] = { q == FLEET_DEVICE ? arg : f && f->vendor ? f->vendor : "",
-			     f && f->class_ ? f->class_ : "", f && f->verdict ? f->verdict : "" };
+	const char *p[3] = { f && f->vendor ? f->vendor : "", f && f->class_ ? f->class_ : "",
+			     f && f->verdict ? f->verdict : "" };
 	PGconn *c = connect_to(url, err, errlen);
 	PGresult *r;
 
 	*out = NULL;
+	if (q == FLEET_DEVICE)
+		p[0] = arg;
 	if (!c)
 		return -ECONNREFUSED;
-	r = pq.PQexecParams(c, queries[q].sql, queries[q].nparams, NULL, p, NULL, NULL, 0);
+	r = pq.PQexecParams(c, fleet[q].sql, fleet[q].nparams, NULL, p, NULL, NULL, 0);
 	if (pq.PQresultStatus(r) != PGRES_TUPLES_OK) {
 		char shown[1024];
 		compatdb_url_shown(url, shown, sizeof(shown));
