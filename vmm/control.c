@@ -113,24 +113,6 @@ static int connect_to(const char *path)
 	return fd;
 }
 
-/* Reading a reply's members (the client's side of the keys status_json and vmm_stats_json write).
- */
-static void str_of(json_object *o, const char *key, char *buf, size_t len)
-{
-	json_object *m;
-	const char *v = json_object_object_get_ex(o, key, &m) ? json_object_get_string(m) : NULL;
-
-	snprintf(buf, len, "%s", v ? v : "-");
-	text_clean(buf);	/* a socket's words: printable before they reach a terminal */
-}
-
-static long long int_of(json_object *o, const char *key)
-{
-	json_object *m;
-
-	return json_object_object_get_ex(o, key, &m) ? json_object_get_int64(m) : 0;
-}
-
 static char *status_json(struct vmm *vm, const char *name)
 {
 	json_object *o = json_object_new_object();
@@ -567,9 +549,9 @@ long vmm_control_console_read(const char *path, uint64_t *from, uint64_t *lost, 
 	}
 	n = json_object_get_string_len(d) < (int)len ? json_object_get_string_len(d) : (long)len;
 	memcpy(buf, json_object_get_string(d), (size_t)n);
-	*from = (uint64_t)int_of(o, "next") - (uint64_t)(json_object_get_string_len(d) - n);
+	*from = (uint64_t)ctl_member_int(o, "next") - (uint64_t)(json_object_get_string_len(d) - n);
 	if (lost)
-		*lost += (uint64_t)int_of(o, "lost");
+		*lost += (uint64_t)ctl_member_int(o, "lost");
 	json_object_put(o);
 	return n;
 }
@@ -600,20 +582,20 @@ int vmm_status_from_json(const char *text, struct vmm_status *st)
 		json_object_put(o);
 		return -EBADMSG;
 	}
-	str_of(o, "name", st->name, sizeof(st->name));
-	str_of(o, "state", st->state, sizeof(st->state));
-	str_of(o, "console", st->console, sizeof(st->console));
-	str_of(o, "kernel", st->kernel, sizeof(st->kernel));
-	str_of(o, "boot", st->boot, sizeof(st->boot));
-	str_of(o, "net", st->net, sizeof(st->net));
-	str_of(o, "net_backend", st->net_backend, sizeof(st->net_backend));
-	st->pid = (int)int_of(o, "pid");
-	st->cpus = (int)int_of(o, "cpus");
-	st->nested_state_bytes = (int)int_of(o, "nested_state_bytes");
-	st->mem = (uint64_t)int_of(o, "mem");
-	st->uptime_ns = (uint64_t)int_of(o, "uptime_ns");
-	st->nested = int_of(o, "nested");
-	st->rng = int_of(o, "rng");
+	ctl_member_str(o, "name", st->name, sizeof(st->name));
+	ctl_member_str(o, "state", st->state, sizeof(st->state));
+	ctl_member_str(o, "console", st->console, sizeof(st->console));
+	ctl_member_str(o, "kernel", st->kernel, sizeof(st->kernel));
+	ctl_member_str(o, "boot", st->boot, sizeof(st->boot));
+	ctl_member_str(o, "net", st->net, sizeof(st->net));
+	ctl_member_str(o, "net_backend", st->net_backend, sizeof(st->net_backend));
+	st->pid = (int)ctl_member_int(o, "pid");
+	st->cpus = (int)ctl_member_int(o, "cpus");
+	st->nested_state_bytes = (int)ctl_member_int(o, "nested_state_bytes");
+	st->mem = (uint64_t)ctl_member_int(o, "mem");
+	st->uptime_ns = (uint64_t)ctl_member_int(o, "uptime_ns");
+	st->nested = ctl_member_int(o, "nested");
+	st->rng = ctl_member_int(o, "rng");
 	json_object *disks;
 	if (json_object_object_get_ex(o, "disks", &disks) &&
 	    json_object_is_type(disks, json_type_array))

@@ -3,6 +3,8 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include "common/text.h"
 #include "vmm/ctlproto.h"
 
 #define CTL_DEPTH 4	/* a request is one flat object */
@@ -68,4 +70,20 @@ void ctl_request_free(struct ctl_request *r)
 {
 	free(r->data);
 	r->data = NULL;
+}
+
+void ctl_member_str(json_object *o, const char *key, char *buf, size_t len)
+{
+	json_object *m;
+	const char *v = json_object_object_get_ex(o, key, &m) ? json_object_get_string(m) : NULL;
+
+	snprintf(buf, len, "%s", v ? v : "-");
+	text_clean(buf);
+}
+
+long long ctl_member_int(json_object *o, const char *key)
+{
+	json_object *m;
+
+	return json_object_object_get_ex(o, key, &m) ? json_object_get_int64(m) : 0;
 }

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
+#include "vmm/ctlproto.h"
 #include "vmm/hw/virtio-pci.h"
 #include "vmm/vm.h"
 
@@ -231,21 +232,6 @@ char *vmm_stats_json(const struct vmm_stats *s)
 }
 
 /* ---- the client's side: the same keys, read back (nestvisor ps/stats, the TUI) ---- */
-static uint64_t member_u64(json_object *o, const char *key)
-{
-	json_object *m;
-
-	return json_object_object_get_ex(o, key, &m) ? (uint64_t)json_object_get_int64(m) : 0;
-}
-
-static void member_str(json_object *o, const char *key, char *buf, size_t len)
-{
-	json_object *m;
-	const char *v = json_object_object_get_ex(o, key, &m) ? json_object_get_string(m) : NULL;
-
-	snprintf(buf, len, "%s", v ? v : "-");
-}
-
 static int rows_from(json_object *o, const char *key, struct vmm_stat_row *r, int max)
 {
 	json_object *a;
@@ -255,9 +241,9 @@ static int rows_from(json_object *o, const char *key, struct vmm_stat_row *r, in
 		return 0;
 	for (size_t i = 0; i < json_object_array_length(a) && n < max; i++, n++) {
 		json_object *e = json_object_array_get_idx(a, i);
-		member_str(e, "what", r[n].what, sizeof(r[n].what));
-		r[n].count = member_u64(e, "count");
-		r[n].ns = member_u64(e, "ns");
+		ctl_member_str(e, "what", r[n].what, sizeof(r[n].what));
+		r[n].count = (uint64_t)ctl_member_int(e, "count");
+		r[n].ns = (uint64_t)ctl_member_int(e, "ns");
 	}
 	return n;
 }
@@ -271,27 +257,27 @@ int vmm_stats_from_json(const char *text, struct vmm_stats *s)
 		json_object_put(o);
 		return -EBADMSG;
 	}
-	s->exits = member_u64(o, "exits");
-	s->ns_in_vmm = member_u64(o, "ns_in_vmm");
-	s->uptime_ns = member_u64(o, "uptime_ns");
-	s->cpus = (int)member_u64(o, "cpus");
-	s->mem = member_u64(o, "mem");
-	s->mem_touched = member_u64(o, "mem_touched");
-	s->vmm_rss_max = member_u64(o, "vmm_rss_max");
-	s->paused = member_u64(o, "paused");
-	s->coalesced = member_u64(o, "coalesced");
-	s->nested = member_u64(o, "nested");
-	s->nested_state_bytes = (int)member_u64(o, "nested_state_bytes");
+	s->exits = (uint64_t)ctl_member_int(o, "exits");
+	s->ns_in_vmm = (uint64_t)ctl_member_int(o, "ns_in_vmm");
+	s->uptime_ns = (uint64_t)ctl_member_int(o, "uptime_ns");
+	s->cpus = (int)(uint64_t)ctl_member_int(o, "cpus");
+	s->mem = (uint64_t)ctl_member_int(o, "mem");
+	s->mem_touched = (uint64_t)ctl_member_int(o, "mem_touched");
+	s->vmm_rss_max = (uint64_t)ctl_member_int(o, "vmm_rss_max");
+	s->paused = (uint64_t)ctl_member_int(o, "paused");
+	s->coalesced = (uint64_t)ctl_member_int(o, "coalesced");
+	s->nested = (uint64_t)ctl_member_int(o, "nested");
+	s->nested_state_bytes = (int)(uint64_t)ctl_member_int(o, "nested_state_bytes");
 	if (json_object_object_get_ex(o, "devices", &devs) &&
 	    json_object_is_type(devs, json_type_array))
 		for (size_t i = 0;
 		     i < json_object_array_length(devs) && s->ndevs < VMM_MAX_DISKS + 2; i++) {
 			json_object *d = json_object_array_get_idx(devs, i);
 			struct vmm_dev_stat *v = &s->devs[s->ndevs++];
-			member_str(d, "what", v->what, sizeof(v->what));
-			v->notifies = member_u64(d, "notifies");
-			v->interrupts = member_u64(d, "interrupts");
-			v->bytes = member_u64(d, "bytes");
+			ctl_member_str(d, "what", v->what, sizeof(v->what));
+			v->notifies = (uint64_t)ctl_member_int(d, "notifies");
+			v->interrupts = (uint64_t)ctl_member_int(d, "interrupts");
+			v->bytes = (uint64_t)ctl_member_int(d, "bytes");
 		}
 	s->nreasons = rows_from(o, "by_reason", s->reasons, 32);
 	s->nports = rows_from(o, "by_port", s->ports, 16);
