@@ -23,3 +23,14 @@ void paths_xdg(const char *var, const char *rel, char *buf, size_t len)
 	else if (len)
 		buf[0] = '\0';
 }
+
+void paths_cache_file(const char *name, char *buf, size_t len)
+{
+	char base[4000];
+
+	paths_xdg("XDG_CACHE_HOME", ".cache", base, sizeof(base));
+	if (base[0])
+		snprintf(buf, len, "%s/nestvisor/%s", base, name);
+	else if (len)
+		buf[0] = '\0';
+}

@@ -8,5 +8,7 @@
  * $HOME if absolute, else the user's home in the password database: never the current directory.
  * buf is "" when there is no home at all. e.g. paths_xdg("XDG_CACHE_HOME", ".cache", ...). */
 void paths_xdg(const char *var, const char *rel, char *buf, size_t len);
+/* Our cache file name: $XDG_CACHE_HOME/nestvisor/NAME (or ~/.cache/...); "" with no home at all. */
+void paths_cache_file(const char *name, char *buf, size_t len);
 
 #endif

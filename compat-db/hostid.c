@@ -23,13 +23,7 @@
  * hashed again. */
 static void host_id_cache(char *path, size_t plen, char *key, size_t klen, const struct stat *st)
 {
-	char base[4000];
-
-	paths_xdg("XDG_CACHE_HOME", ".cache", base, sizeof(base));
-	if (base[0])
-		snprintf(path, plen, "%s/nestvisor/host-id", base);
-	else
-		path[0] = '\0';
+	paths_cache_file("host-id", path, plen);
 	snprintf(key, klen, "nestvisor-host-id 1 %llu %llu %lld %lld.%09ld",
 		 (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
 		 (long long)st->st_size, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);

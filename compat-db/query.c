@@ -152,37 +152,35 @@ int compatdb_report_prune(struct compatdb *db, int days, int *n, char *err, size
 			   age, n, err, errlen);
 }
 
-int compatdb_report_checks(struct compatdb *db, const char *id, struct compatdb_table **out,
-			   char *err, size_t errlen)
+/* A query about one report, its id resolved first (?1 is its whole UUID). */
+static int of_report(struct compatdb *db, const char *id, const char *sql, const char *kinds,
+		     struct compatdb_table **out, char *err, size_t errlen)
 {
 	char full[37];
 	const char *p[1] = { full };
 	int rc = compatdb_report_resolve(db, id, full, err, errlen);
 
-	if (rc < 0)
-		return rc;
-	/* in the probe's order (cpu, kvm, iommu, ...), which the checks table, keyed by id, does
-	 * not keep */
-	return run_query(db, "SELECT json_extract(c.value, '$.id') AS \"check\","
+	return rc < 0 ? rc : run_query(db, sql, p, 1, kinds, out, err, errlen);
+}
+
+int compatdb_report_checks(struct compatdb *db, const char *id, struct compatdb_table **out,
+			   char *err, size_t errlen)
+{
+	/* in the probe's order (cpu, kvm, iommu, ...), which the checks table, keyed by id, does not
+	 * keep */
+	return of_report(db, id, "SELECT json_extract(c.value, '$.id') AS \"check\","
 			 " json_extract(c.value, '$.status') AS status,"
 			 " json_extract(c.value, '$.evidence') AS evidence"
 			 " FROM reports r, json_each(r.json, '$.checks') c"
-			 " WHERE r.uuid = ?1 ORDER BY c.key", p, 1, "ttt", out, err, errlen);
+			 " WHERE r.uuid = ?1 ORDER BY c.key", "ttt", out, err, errlen);
 }
 
 int compatdb_report_devices(struct compatdb *db, const char *id, struct compatdb_table **out,
 			    char *err, size_t errlen)
 {
-	char full[37];
-	const char *p[1] = { full };
-	int rc = compatdb_report_resolve(db, id, full, err, errlen);
-
-	if (rc < 0)
-		return rc;
-	return run_query(db, "SELECT substr(address, 6) AS device, vendor_device"
-			 " AS id, driver, verdict, reason"
-			 " FROM devices WHERE report = ?1"
-			 " ORDER BY address", p, 1, "ttttt", out, err, errlen);
+	return of_report(db, id, "SELECT substr(address, 6) AS device, vendor_device AS id, driver,"
+			 " verdict, reason FROM devices WHERE report = ?1 ORDER BY address", "ttttt",
+			 out, err, errlen);
 }
 
 /* What changed on a host between two reports: checks whose status moved (evidence alone holds

@@ -32,13 +32,7 @@ const char *probe_namecache_ids(void)
 
 void probe_namecache_path(char *buf, size_t len)
 {
-	char base[4000];
-
-	paths_xdg("XDG_CACHE_HOME", ".cache", base, sizeof(base));
-	if (base[0])
-		snprintf(buf, len, "%s/nestvisor/pci-names", base);
-	else
-		buf[0] = '\0';
+	paths_cache_file("pci-names", buf, len);
 }
 
 static bool key_of(const char *ids, char *key, size_t len)

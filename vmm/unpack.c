@@ -32,13 +32,7 @@ struct key { uint64_t payload_len; uint32_t crc, adler; };
 
 void vmm_unpack_cache_dir(char *buf, size_t len)
 {
-	char base[4000];
-
-	paths_xdg("XDG_CACHE_HOME", ".cache", base, sizeof(base));
-	if (base[0])
-		snprintf(buf, len, "%s/nestvisor/kernels", base);
-	else if (len)
-		buf[0] = '\0';
+	paths_cache_file("kernels", buf, len);
 }
 
 /* A payload's identity without reading all of it: its length, its head, and its tail, where both
