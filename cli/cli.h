@@ -32,7 +32,19 @@ void cli_stop_usage(void);
 int cli_stats(int argc, char **argv);
 void cli_stats_usage(void);
 int cli_console(int argc, char **argv);
+int cli_dismiss(int argc, char **argv);
+void cli_dismiss_usage(void);
 void cli_console_usage(void);
+
+/* A command's --help (cli/help.c): its synopsis (and up to three more forms), what it does, each option
+ * explained (a NULL opt ends them), and a footer (exit statuses, files). Wrapped to the terminal. */
+struct cli_opt_help { const char *opt, *text; };
+struct cli_help {
+	const char *synopsis, *more[3], *about;
+	const struct cli_opt_help *opts;
+	const char *footer;
+};
+void cli_help_print(const struct cli_help *h);
 
 /* A compat-db answer, as a table (aligned, yes/no) or with json as a JSON array of objects
  * (cli/table.c). */

@@ -15,23 +15,59 @@
 
 void cli_report_usage(void)
 {
-	printf("usage: nestvisor report [--db PATH] [--json] list | show ID | export ID [-o FILE] "
-	       "[--include-identifiers]\n                                     | import FILE... | "
-	       "diff ID1 ID2 | submit [--to URL]\n                                     | delete "
-	       "ID... | prune --older-than DAYS\n  submit sends the reports not yet submitted to "
-	       "the shared PostgreSQL database (URL: --to,\n  $NESTVISOR_COMPAT_URL, or compat_url "
-	       "in nestvisor.conf); each exactly once\n  the local compatibility database: "
-	       "$NESTVISOR_DB, else $XDG_DATA_HOME/nestvisor/compat.db;\n  ID is a report's UUID "
-	       "or a unique prefix of it\n");
+	static const struct cli_opt_help opts[] = {
+		{ "list", "every report recorded here, oldest first" },
+		{ "show ID", "a report's checks and devices (--json: the whole report)" },
+		{ "export ID", "the report as a file to share (-o FILE; identifiers left out unless "
+		  "--include-identifiers)" },
+		{ "import FILE...", "reports exported elsewhere; each whole or not at all" },
+		{ "diff ID1 ID2", "what changed between two reports" },
+		{ "submit", "send the reports not yet submitted to the shared PostgreSQL database "
+		  "(--to URL, $NESTVISOR_COMPAT_URL, or compat_url in nestvisor.conf), each exactly "
+		  "once" },
+		{ "delete ID...", "drop reports" },
+		{ "prune --older-than DAYS", "drop the reports older than DAYS days" },
+		{ "--db PATH", "the database (default $NESTVISOR_DB, else "
+		  "$XDG_DATA_HOME/nestvisor/compat.db)" },
+		{ "--json", "answers as JSON (docs/compat-db.md)" },
+		{ "--help", "this help" },
+		{ NULL, NULL },
+	};
+	static const struct cli_help h = {
+		.synopsis = "nestvisor report [--db PATH] [--json] VERB [ARGS]",
+		.about = "The probe reports recorded on this machine. ID is a report's UUID or a "
+			 "unique prefix of it.",
+		.opts = opts,
+	};
+
+	cli_help_print(&h);
 }
 
 void cli_db_usage(void)
 {
-	printf("usage: nestvisor db [--db PATH | --to URL] [--json] hosts | devices [--vendor V] "
-	       "[--class C] [--verdict X]\n                                                    | "
-	       "device VENDOR:DEVICE | stats\n       nestvisor db init --to URL      creates or "
-	       "upgrades the shared database's schema\n  with --to (or $NESTVISOR_COMPAT_URL), the "
-	       "questions go to the shared database of the fleet\n");
+	static const struct cli_opt_help opts[] = {
+		{ "hosts", "every host, last seen first, with what its latest report says" },
+		{ "devices", "device models in the hosts' latest reports (--vendor V, --class C, "
+		  "--verdict X filter them)" },
+		{ "device VENDOR:DEVICE", "one device model across hosts, and its paravirtual "
+		  "alternative" },
+		{ "stats", "totals" },
+		{ "init --to URL", "create or upgrade the shared database's schema" },
+		{ "--db PATH", "the local database (default $NESTVISOR_DB, else "
+		  "$XDG_DATA_HOME/nestvisor/compat.db)" },
+		{ "--to URL", "ask the fleet's shared PostgreSQL database instead (also "
+		  "$NESTVISOR_COMPAT_URL)" },
+		{ "--json", "answers as JSON (docs/compat-db.md)" },
+		{ "--help", "this help" },
+		{ NULL, NULL },
+	};
+	static const struct cli_help h = {
+		.synopsis = "nestvisor db [--db PATH | --to URL] [--json] VERB [ARGS]",
+		.about = "What the compatibility database knows of hosts and devices.",
+		.opts = opts,
+	};
+
+	cli_help_print(&h);
 }
 
 struct common { const char *db, *out, *vendor, *class_, *verdict, *to, *older; bool json, ids; };
@@ -75,10 +111,13 @@ static int parse(int argc, char **argv, struct common *c, void (*usage)(void))
 	return 0;
 }
 
+/* "nestvisor report: ..." or "nestvisor db: ...": the one prefix every command's errors have */
+static const char *command = "report";
+
 static int done(int rc, const char *err)
 {
 	if (rc < 0 && err[0])
-		fprintf(stderr, "nestvisor: %s\n", err);
+		fprintf(stderr, "nestvisor %s: %s\n", command, err);
 	return rc < 0 ? CLI_FAILED : CLI_OK;
 }
 
@@ -244,6 +283,7 @@ int cli_report(int argc, char **argv)
 
 int cli_db(int argc, char **argv)
 {
+	command = "db";
 	struct common c = { 0 };
 	struct compatdb *db;
 	char err[1024] = "";

@@ -13,47 +13,63 @@
 #include "vmm/control.h"
 #include "vmm/vmm.h"
 
+static const struct cli_opt_help run_opts[] = {
+	{ "--kernel FILE", "a bzImage (the 64-bit boot protocol), an ELF vmlinux with a PVH note, a "
+	  "multiboot image (kvm-unit-tests' .flat files), or with --load-addr a raw binary" },
+	{ "--initrd FILE", "an initrd (Linux) or multiboot module 1 (kvm-unit-tests' env file)" },
+	{ "--cmdline STR", "the kernel command line (Linux: e.g. \"console=ttyS0 root=/dev/vda\")" },
+	{ "--mem SIZE", "guest RAM, e.g. 128M (the default), 2G; a size above this host's free "
+	  "memory is warned about" },
+	{ "--cpus N, --smp N", "vCPUs (default 1; QEMU's \"4,sockets=1\" is taken too)" },
+	{ "--name NAME", "the VM's name for `nestvisor ps|stop|stats|console` (default vm-PID): "
+	  "letters, digits, '.', '_', '-'" },
+	{ "--console WHERE", "the serial console: stdio (the default; Ctrl-a x ends the VM), pty, "
+	  "none" },
+	{ "--serial-log FILE", "also write the serial console's output to FILE (created 0600, "
+	  "never through a link)" },
+	{ "--stats", "at the end, the VM exits by reason, port and MMIO region" },
+	{ "--timeout SEC", "end the VM after SEC seconds (exit status 124)" },
+	{ "--load-addr ADDR", "a raw binary: load it at guest-physical ADDR (hex or decimal)" },
+	{ "--entry ADDR", "a raw binary: start there (default: the load address)" },
+	{ "--detach", "run in the background, the console on a pseudo-terminal (`nestvisor ps` "
+	  "lists it)" },
+	{ "--quiet", "no line about how the VM ended, and with --detach not the two lines about "
+	  "where it runs" },
+	{ "--nested MODE", "let the guest run its own hypervisor (VT-x/AMD-V in its CPUID): auto "
+	  "(the default: where this host allows it, see `nestvisor probe`), on (refused where it "
+	  "cannot, with the reason), off (the guest sees no VMX/SVM)" },
+	{ "--disk FILE[,OPT]...", "a virtio-blk disk, the guest's /dev/vda, vdb... in order: a raw "
+	  "image, a multiple of 512 bytes, locked against other VMs. ro: read-only; cache=none: "
+	  "O_DIRECT, its requests in flight together through io_uring (aio=io_uring|sync chooses); "
+	  "serial=ID: what the guest reads as its serial" },
+	{ "--net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...", "virtio-net with user-mode "
+	  "networking (libslirp): DHCP (10.0.2.15), DNS, outbound TCP/UDP with no root set-up; the "
+	  "host is 10.0.2.2; hostfwd listens on 127.0.0.1" },
+	{ "--net tap=NAME[,vhost=auto|on|off]", "virtio-net on the tap device NAME (made if "
+	  "there is none; configure or bridge it yourself), with checksum and segmentation "
+	  "offloads; frames moved by vhost-net in the kernel where /dev/vhost-net exists (auto), "
+	  "else by nestvisor's own thread" },
+	{ "--rng", "a virtio-rng device: the guest's /dev/hwrng, from the host's getrandom" },
+	{ "--no-unpack", "let a bzImage decompress itself in the guest; by default its kernel is "
+	  "unpacked once into ~/.cache/nestvisor/kernels and entered directly (with KASLR)" },
+	{ "--help", "this help" },
+	{ NULL, NULL },
+};
+
 void cli_run_usage(void)
 {
-	printf("usage: nestvisor run --kernel FILE [--initrd FILE] [--cmdline STR] [--mem SIZE] "
-	       "[--cpus N]\n                     [--name NAME] [--console stdio|pty|none] "
-	       "[--serial-log FILE] [--stats]\n                     [--timeout SEC] [--load-addr "
-	       "ADDR [--entry ADDR]] [--detach] [--quiet]\n                     [--nested "
-	       "auto|on|off] [--disk FILE[,ro][,cache=none]]...\n                     [--net "
-	       "user[,hostfwd=...]|tap=NAME[,vhost=...]] [--rng] [--no-unpack]\n\n  --kernel FILE  "
-	       "    a bzImage (64-bit boot protocol), an ELF vmlinux with a PVH note, a "
-	       "multiboot\n                     image (kvm-unit-tests' .flat files), or with "
-	       "--load-addr a raw binary\n  --initrd FILE      an initrd (Linux) or multiboot "
-	       "module 1 (kvm-unit-tests' env file)\n  --mem SIZE         guest RAM, e.g. 128M "
-	       "(default), 2G\n  --cpus N, -smp N   vCPUs (default 1)\n  --console WHERE    the "
-	       "serial console: stdio (default; Ctrl-a x quits), pty, none\n  --stats            "
-	       "print the VM exits by reason, port and MMIO region at the end\n  --timeout SEC     "
-	       " end the VM after SEC seconds (exit status 124)\n  --name NAME        the VM's "
-	       "name for `nestvisor ps|stop|stats|console` (default vm-PID)\n  --detach           "
-	       "run in the background, console on a pseudo-terminal (see `nestvisor ps`)\n  "
-	       "--nested MODE      let the guest run its own hypervisor (VT-x/AMD-V in its CPUID): "
-	       "auto (default:\n                     where this host allows it, see `nestvisor "
-	       "probe`), on (refused where it cannot,\n                     with the reason), off "
-	       "(the guest sees no VMX/SVM)\n  --disk "
-	       "FILE[,ro][,cache=none][,aio=io_uring|sync][,serial=ID]\n                     a "
-	       "virtio-blk disk (a raw image, a multiple of 512 bytes; the guest's /dev/vda,\n     "
-	       "                vdb... in order); ro: read-only; cache=none: O_DIRECT, its "
-	       "requests in flight\n                     together through io_uring (aio= chooses). "
-	       "Locked against other VMs\n  --net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...\n      "
-	       "               virtio-net with user-mode networking (libslirp): DHCP (10.0.2.15), "
-	       "DNS, outbound\n                     TCP/UDP with no root setup; the host is "
-	       "10.0.2.2; hostfwd listens on 127.0.0.1\n  --net tap=NAME[,vhost=auto|on|off]\n     "
-	       "                virtio-net on the tap device NAME (made if there is none; "
-	       "configure or bridge it\n                     yourself), with checksum and "
-	       "segmentation offloads; frames moved by vhost-net in\n                     the "
-	       "kernel where /dev/vhost-net exists (auto), else by nestvisor's own thread\n  --rng "
-	       "             a virtio-rng device (PCI): the guest's /dev/hwrng, from the host's "
-	       "getrandom\n  --no-unpack        let a bzImage decompress itself in the guest; by "
-	       "default its kernel is unpacked\n                     once into "
-	       "~/.cache/nestvisor/kernels and entered directly (with KASLR)\n\nexit status: (v << "
-	       "1) | 1 when the guest writes v to port 0xf4; 0 when it resets or powers off;\n124 "
-	       "timeout, 126 KVM could not emulate, 128 triple fault, 130 stopped, 100 unexpected "
-	       "exit,\n2 the VM could not be set up\n");
+	static const struct cli_help h = {
+		.synopsis = "nestvisor run --kernel FILE [OPTION]...",
+		.about = "Boots a kernel or test image in a KVM virtual machine and ends with its exit "
+			 "status.",
+		.opts = run_opts,
+		.footer = "exit status: (v << 1) | 1 when the guest writes v to port 0xf4 "
+			  "(isa-debug-exit); 0 when it resets or powers off; 124 timeout, 126 KVM "
+			  "could not emulate, 128 triple fault, 130 stopped, 100 unexpected exit, "
+			  "2 the VM could not be set up",
+	};
+
+	cli_help_print(&h);
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -229,6 +245,25 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 	return 0;
 }
 
+/* Guest memory is mapped, not taken: more than the host has starts, then fails when the guest
+ * touches it (the OOM killer, for this VM or another process). Said before, not refused. */
+static void warn_memory(const struct vmm_config *cfg)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	unsigned long long kib = 0;
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (kib && cfg->mem > kib << 10)
+		fprintf(stderr, "nestvisor run: --mem %llu MiB is more than this host has available "
+			"(%llu MiB): the guest starts, but the host runs out of memory as the guest "
+			"uses it\n", (unsigned long long)(cfg->mem >> 20), kib >> 10);
+}
+
 /* --detach: the VM in a process of its own (vmm_spawn); this one returns once the VM is up. */
 static int detach(const struct vmm_config *cfg, bool stats)
 {
@@ -239,6 +274,8 @@ static int detach(const struct vmm_config *cfg, bool stats)
 		fprintf(stderr, "nestvisor run: %s\n", err);
 		return VMM_STATUS_SETUP_ERROR;
 	}
+	if (cfg->quiet)
+		return CLI_OK;
 	printf("VM %s running in the background (pid %d); console: %s\n", cfg->name, sp.pid,
 	       sp.pty);
 	printf("`nestvisor ps` lists it, `nestvisor console %s` attaches to its console, "
@@ -261,6 +298,7 @@ int cli_run(int argc, char **argv)
 	cfg.name = name;
 	if ((rc = parse_args(argc, argv, &cfg, &stats, &bg)) != 0)
 		return rc > 0 ? CLI_OK : CLI_ERROR;
+	warn_memory(&cfg);
 	if (bg)
 		return detach(&cfg, stats);
 	/* one thread takes them and stops the VM; vCPU threads inherit the mask */

@@ -7,9 +7,19 @@
 
 void cli_tui_usage(void)
 {
-	printf("usage: nestvisor tui [--replay DIR]\n  the interactive interface: the host, its "
-	       "devices, VMs (launch, console, exits), reports; F1 lists\n  every key. --replay "
-	       "DIR shows a recording instead of probing this host\n");
+	static const struct cli_opt_help opts[] = {
+		{ "--replay DIR", "show a recording instead of probing this host" },
+		{ "--help", "this help" },
+		{ NULL, NULL },
+	};
+	static const struct cli_help h = {
+		.synopsis = "nestvisor tui [--replay DIR]",
+		.about = "The interactive interface: the host, its devices, VMs (launch, console, "
+			 "exits), reports. F1 lists every key.",
+		.opts = opts,
+	};
+
+	cli_help_print(&h);
 }
 
 int cli_tui(int argc, char **argv)

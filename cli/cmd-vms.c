@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,51 +19,206 @@
 
 void cli_ps_usage(void)
 {
-	printf("usage: nestvisor ps\n  lists running VMs; removes sockets left by killed ones\n");
-}
-void cli_stop_usage(void) { printf("usage: nestvisor stop NAME\n"); }
-void cli_stats_usage(void)
-{
-	printf("usage: nestvisor stats NAME [--watch]\n  --watch  refresh every second\n");
-}
-void cli_console_usage(void)
-{
-	printf("usage: nestvisor console NAME\n  a running VM's serial console here: what it "
-	       "printed before, then live; what you type\n  goes to the guest (Ctrl-C too); Ctrl-] "
-	       "detaches. Ends when the VM does.\n");
+	static const struct cli_opt_help opts[] = {
+		{ "-a, --all", "also the VMs that ran in the background and ended (--detach, the "
+		  "TUI), with how they ended and their exit status, until `nestvisor dismiss`" },
+		{ "--json", "the same as JSON (docs/control-socket.md)" },
+		{ "--help", "this help" },
+		{ NULL, NULL },
+	};
+	static const struct cli_help h = {
+		.synopsis = "nestvisor ps [--all] [--json]",
+		.about = "Lists the running VMs; sockets left by killed ones are removed.",
+		.opts = opts,
+	};
+
+	cli_help_print(&h);
 }
 
-static void not_running(const char *name)
+void cli_stop_usage(void)
 {
-	fprintf(stderr, "nestvisor: no VM named %s is running (`nestvisor ps` lists them)\n", name);
+	static const struct cli_help h = {
+		.synopsis = "nestvisor stop NAME",
+		.about = "Stops a running VM (its exit status is then 130).",
+	};
+
+	cli_help_print(&h);
 }
+
+void cli_dismiss_usage(void)
+{
+	static const struct cli_help h = {
+		.synopsis = "nestvisor dismiss NAME... | --all",
+		.about = "Forgets VMs that ended (`nestvisor ps --all` lists them).",
+	};
+
+	cli_help_print(&h);
+}
+
+void cli_stats_usage(void)
+{
+	static const struct cli_opt_help opts[] = {
+		{ "--watch", "again every second (in place on a terminal) until the VM ends" },
+		{ "--json", "the VM's statistics as JSON (docs/control-socket.md, \"stats\")" },
+		{ "--help", "this help" },
+		{ NULL, NULL },
+	};
+	static const struct cli_help h = {
+		.synopsis = "nestvisor stats NAME [--watch] [--json]",
+		.about = "A running VM's exits by reason, port and MMIO region, and its devices.",
+		.opts = opts,
+	};
+
+	cli_help_print(&h);
+}
+
+void cli_console_usage(void)
+{
+	static const struct cli_help h = {
+		.synopsis = "nestvisor console NAME",
+		.about = "A running VM's serial console on this terminal: what it printed before, "
+			 "then live; what you type goes to the guest (Ctrl-C too); Ctrl-] detaches. "
+			 "Ends when the VM does.",
+	};
+
+	cli_help_print(&h);
+}
+
+static void not_running(const char *cmd, const char *name)
+{
+	fprintf(stderr, "nestvisor %s: no VM named %s is running (`nestvisor ps` lists them)\n",
+		cmd, name);
+}
+
+struct ps { int shown; json_object *json; };
 
 static void ps_row(const struct vmm_status *st, const struct vmm_stats *stats, void *ctx)
 {
-	int *shown = ctx;
-	double up = (double)st->uptime_ns / 1e9;
+	struct ps *ps = ctx;
+	double up = (double)st->uptime_ns / 1e9, rate = up > 0 ? (double)stats->exits / up : 0.0;
 
-	if (!(*shown)++)
+	if (ps->json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(st->name));
+		json_object_object_add(o, "pid", json_object_new_int(st->pid));
+		json_object_object_add(o, "state", json_object_new_string(st->state));
+		json_object_object_add(o, "cpus", json_object_new_int(st->cpus));
+		json_object_object_add(o, "nested", json_object_new_boolean(st->nested));
+		json_object_object_add(o, "mem", json_object_new_int64((int64_t)st->mem));
+		json_object_object_add(o, "uptime_ns", json_object_new_int64((int64_t)st->uptime_ns));
+		json_object_object_add(o, "exits", json_object_new_int64((int64_t)stats->exits));
+		json_object_object_add(o, "disks", json_object_new_int(st->ndisks));
+		json_object_object_add(o, "net", strcmp(st->net, "-") ?
+				       json_object_new_string(st->net) : NULL);
+		json_object_object_add(o, "console", json_object_new_string(st->console));
+		json_object_array_add(ps->json, o);
+		return;
+	}
+	if (!ps->shown++)
 		printf("%-16s %7s %-9s %4s %6s %8s %10s %12s %5s %-12s %s\n", "NAME", "PID",
 		       "STATE", "CPUS", "NESTED", "MEM", "UPTIME", "EXITS/S", "DISKS", "NET",
 		       "CONSOLE");
 	printf("%-16s %7d %-9s %4d %6s %7lluM %9.1fs %12.0f %5d %-12.12s %s\n", st->name, st->pid,
 	       st->state, st->cpus, st->nested ? "on" : "off", (unsigned long long)(st->mem >> 20),
-	       up, up > 0 ? (double)stats->exits / up : 0.0, st->ndisks, st->net, st->console);
+	       up, rate, st->ndisks, st->net, st->console);
+}
+
+/* The VMs that ended, newest first: how, their exit status, the last line they printed. */
+static void ps_ended(struct ps *ps)
+{
+	struct vmm_ended *e = calloc(32, sizeof(*e));
+	int n = e ? vmm_ended_list(e, 32) : 0;
+
+	for (int i = 0; i < n; i++) {
+		if (ps->json) {
+			json_object *o = json_object_new_object();
+			json_object_object_add(o, "name", json_object_new_string(e[i].name));
+			json_object_object_add(o, "pid", json_object_new_int(e[i].pid));
+			json_object_object_add(o, "state", json_object_new_string("ended"));
+			json_object_object_add(o, "ended", json_object_new_string(e[i].ended));
+			json_object_object_add(o, "how", json_object_new_string(e[i].how));
+			json_object_object_add(o, "status", json_object_new_int(e[i].status));
+			json_object_object_add(o, "kernel", json_object_new_string(e[i].kernel));
+			json_object_object_add(o, "console_tail", json_object_new_string(e[i].console));
+			json_object_array_add(ps->json, o);
+			continue;
+		}
+		if (!i)
+			printf("%s%-16s %7s %-9s %-20s %-16s %6s  %s\n", ps->shown ? "\n" : "", "NAME",
+			       "PID", "STATE", "ENDED", "HOW", "STATUS", "LAST OUTPUT");
+		const char *last = e[i].console + strlen(e[i].console);
+		while (last > e[i].console && last[-1] == '\n')
+			last--;
+		const char *start = last;
+		while (start > e[i].console && start[-1] != '\n')
+			start--;
+		printf("%-16s %7d %-9s %-20s %-16s %6d  %.*s\n", e[i].name, e[i].pid, "ended",
+		       e[i].ended, e[i].how, e[i].status, (int)(last - start > 60 ? 60 : last - start),
+		       start);
+		ps->shown++;
+	}
+	free(e);
 }
 
 int cli_ps(int argc, char **argv)
 {
-	int shown = 0, stale;
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	struct ps ps = { 0 };
+	bool all = false;
+	int stale, opt;
 
-	(void)argc;
-	(void)argv;
-	vmm_control_list(ps_row, &shown, &stale);
+	while ((opt = getopt_long(argc, argv, "ah", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a': all = true; break;
+		case 'j': ps.json = json_object_new_array(); break;
+		case 'h': cli_ps_usage(); return CLI_OK;
+		default: cli_ps_usage(); return CLI_ERROR;
+		}
+	}
+	if (optind < argc) {
+		cli_ps_usage();
+		return CLI_ERROR;
+	}
+	vmm_control_list(ps_row, &ps, &stale);
 	if (stale)
 		fprintf(stderr, "nestvisor ps: removed %d stale socket(s) left by killed VMs\n",
 			stale);
-	if (!shown)
-		printf("no VMs running\n");
+	if (all)
+		ps_ended(&ps);
+	if (ps.json) {
+		puts(json_object_to_json_string_ext(ps.json, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(ps.json);
+	} else if (!ps.shown) {
+		printf(all ? "no VMs running or ended\n" : "no VMs running\n");
+	}
+	return CLI_OK;
+}
+
+int cli_dismiss(int argc, char **argv)
+{
+	if (argc < 2) {
+		cli_dismiss_usage();
+		return CLI_ERROR;
+	}
+	if (!strcmp(argv[1], "--all")) {
+		struct vmm_ended *e = calloc(32, sizeof(*e));
+		int n = e ? vmm_ended_list(e, 32) : 0;
+		for (int i = 0; i < n; i++)
+			vmm_ended_dismiss(e[i].name);
+		printf("dismissed %d ended VM(s)\n", n < 0 ? 0 : n);
+		free(e);
+		return CLI_OK;
+	}
+	for (int i = 1; i < argc; i++)
+		if (vmm_ended_dismiss(argv[i]) < 0) {
+			fprintf(stderr, "nestvisor dismiss: no ended VM named %s (`nestvisor ps --all` "
+				"lists them)\n", argv[i]);
+			return CLI_FAILED;
+		}
 	return CLI_OK;
 }
 
@@ -73,7 +229,7 @@ int cli_stop(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	if (vmm_control_command(argv[1], "stop") < 0) {
-		not_running(argv[1]);
+		not_running(argv[0], argv[1]);
 		return CLI_FAILED;
 	}
 	printf("VM %s stopped\n", argv[1]);
@@ -115,24 +271,64 @@ static void stats_print(const char *name, const struct vmm_stats *s, long long l
 	print_rows(s->mmio, s->nmmio, "by MMIO region");
 }
 
+/* How a watched VM ended, from the record it left (a VM in the foreground leaves none). */
+static void said_ended(const char *name)
+{
+	struct vmm_ended *e = calloc(32, sizeof(*e));
+	int n = e ? vmm_ended_list(e, 32) : 0;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(e[i].name, name)) {
+			printf("VM %s has ended: %s (exit status %d)\n", name, e[i].how, e[i].status);
+			free(e);
+			return;
+		}
+	printf("VM %s has ended\n", name);
+	free(e);
+}
+
 int cli_stats(int argc, char **argv)
 {
-	bool watch = argc == 3 && !strcmp(argv[2], "--watch");
+	static const struct option opts[] = {
+		{ "watch", no_argument, NULL, 'w' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	bool watch = false, json = false, tty = isatty(STDOUT_FILENO);
 	long long last = -1;
 	struct vmm_stats s;
+	int opt;
 
-	if (argc != 2 && !watch) {
+	while ((opt = getopt_long(argc, argv, "wh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'w': watch = true; break;
+		case 'j': json = true; break;
+		case 'h': cli_stats_usage(); return CLI_OK;
+		default: cli_stats_usage(); return CLI_ERROR;
+		}
+	}
+	if (optind + 1 != argc) {
 		cli_stats_usage();
 		return CLI_ERROR;
 	}
+	const char *name = argv[optind];
 	do {
-		if (vmm_control_stats(argv[1], &s) < 0) {
-			if (watch && last >= 0)
-				return CLI_OK;	/* the VM ended while watched */
-			not_running(argv[1]);
+		if (vmm_control_stats(name, &s) < 0) {
+			if (watch && last >= 0) {	/* it ended while watched */
+				said_ended(name);
+				return CLI_OK;
+			}
+			not_running("stats", name);
 			return CLI_FAILED;
 		}
-		stats_print(argv[1], &s, last);
+		if (json) {
+			char *doc = vmm_stats_json(&s);
+			puts(doc ? doc : "null");
+			free(doc);
+		} else {
+			if (watch && tty)
+				fputs("\033[H\033[J", stdout);	/* in place: home, clear below */
+			stats_print(name, &s, last);
+		}
 		last = (long long)s.exits;
 		fflush(stdout);
 	} while (watch && sleep(1) == 0);
@@ -177,7 +373,7 @@ int cli_console(int argc, char **argv)
 	struct vmm_status st;
 	if (vmm_control_status(argv[1], &st) < 0 ||
 	    vmm_control_path(argv[1], path, sizeof(path)) < 0) {
-		not_running(argv[1]);
+		not_running(argv[0], argv[1]);
 		return CLI_FAILED;
 	}
 	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tty) == 0) {

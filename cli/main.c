@@ -25,6 +25,8 @@ static const struct cli_command commands[] = {
 	  cli_stats_usage },
 	{ "console", "a running VM's serial console on this terminal", cli_console,
 	  cli_console_usage },
+	{ "dismiss", "forget VMs that ended (`ps --all` lists them)", cli_dismiss,
+	  cli_dismiss_usage },
 	{ "help", "show help for nestvisor or one of its commands", cli_help, cli_help_usage },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -35,6 +37,53 @@ static const struct cli_command *find_command(const char *name)
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	return NULL;
+}
+
+/* The command a mistyped name was meant to be: a unique prefix, or one or two letters off. */
+static const struct cli_command *guess_command(const char *name)
+{
+	const struct cli_command *best = NULL;
+	int best_d = 3, prefixed = 0;
+
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strncmp(commands[i].name, name, strlen(name)) && ++prefixed == 1)
+			best = &commands[i];
+	if (prefixed == 1)
+		return best;
+	best = NULL;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const char *a = name, *b = commands[i].name;
+		size_t la = strlen(a), lb = strlen(b);
+		int d[32][32];	/* Levenshtein over at most 31 characters */
+		if (la > 31 || lb > 31)
+			continue;
+		for (size_t x = 0; x <= la; x++)
+			d[x][0] = (int)x;
+		for (size_t y = 0; y <= lb; y++)
+			d[0][y] = (int)y;
+		for (size_t x = 1; x <= la; x++)
+			for (size_t y = 1; y <= lb; y++) {
+				int sub = d[x - 1][y - 1] + (a[x - 1] != b[y - 1]);
+				int del = d[x - 1][y] + 1, ins = d[x][y - 1] + 1;
+				d[x][y] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+			}
+		if (d[la][lb] < best_d) {
+			best_d = d[la][lb];
+			best = &commands[i];
+		}
+	}
+	return best;
+}
+
+static void no_command(const char *name)
+{
+	const struct cli_command *g = guess_command(name);
+
+	if (g)
+		fprintf(stderr, "nestvisor: no command '%s'; did you mean '%s'? (`nestvisor help` lists "
+			"them)\n", name, g->name);
+	else
+		fprintf(stderr, "nestvisor: no command '%s'; `nestvisor help` lists them\n", name);
 }
 
 static void usage(FILE *out)
@@ -49,7 +98,12 @@ static void usage(FILE *out)
 
 static void cli_help_usage(void)
 {
-	printf("usage: nestvisor help [COMMAND]\n");
+	static const struct cli_help h = {
+		.synopsis = "nestvisor help [COMMAND]",
+		.about = "The commands, or one command's options (as `nestvisor COMMAND --help`).",
+	};
+
+	cli_help_print(&h);
 }
 
 static int cli_help(int argc, char **argv)
@@ -60,9 +114,12 @@ static int cli_help(int argc, char **argv)
 		usage(stdout);
 		return CLI_OK;
 	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		cli_help_usage();
+		return CLI_OK;
+	}
 	if (!(c = find_command(argv[1]))) {
-		fprintf(stderr, "nestvisor: no command '%s'; `nestvisor help` lists them\n",
-			argv[1]);
+		no_command(argv[1]);
 		return CLI_ERROR;
 	}
 	c->usage();
@@ -101,12 +158,16 @@ int main(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	if (!(c = find_command(argv[optind]))) {
-		fprintf(stderr, "nestvisor: no command '%s'; `nestvisor help` lists them\n",
-			argv[optind]);
+		no_command(argv[optind]);
 		return CLI_ERROR;
 	}
 	argc -= optind;
 	argv += optind;
+	/* `nestvisor COMMAND --help` for every command, whatever else it takes */
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		c->usage();
+		return CLI_OK;
+	}
 	optind = 0;	/* reset getopt for the subcommand */
 	return c->run(argc, argv);
 }

@@ -69,7 +69,8 @@ int crt_init(void)
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
-	color = has_colors() && !getenv("NO_COLOR");
+	const char *no_color = getenv("NO_COLOR");	/* set and not empty: no-color.org */
+	color = has_colors() && !(no_color && *no_color);
 	if (color) {
 		start_color();
 		use_default_colors();

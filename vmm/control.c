@@ -444,6 +444,7 @@ int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen
 	}
 	if ((rc = claim_path(ctl->path, name, err, errlen)) < 0)
 		return rc;
+	vmm_ended_dismiss(name);	/* a VM of this name ended before: this one is the VM now */
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", ctl->path);
 	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (ctl->listen_fd < 0 || bind(ctl->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||

@@ -48,6 +48,20 @@ typedef void (*vmm_control_each_fn)(const struct vmm_status *st, const struct vm
 				    void *ctx);
 int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale);
 
+/* VMs run in the background leave a record when they end (vmm/ended.c), kept until dismissed (and
+ * the newest 32 at most): how they ended, their exit status, the last of their console. */
+#define VMM_ENDED_CONSOLE 4096
+struct vmm_ended {
+	char name[VMM_NAME_MAX + 1], ended[32], how[32], kernel[256], report[1024];
+	char console[VMM_ENDED_CONSOLE];	/* printable: cleaned as it is read */
+	int pid, status;
+};
+struct vmm;
+int vmm_ended_write(struct vmm *vm, const char *name, int status);
+/* Up to max records, the newest first: how many, or -errno. */
+int vmm_ended_list(struct vmm_ended *out, int max);
+int vmm_ended_dismiss(const char *name);
+
 /* Client: sends {"cmd": CMD} and returns the reply line (malloc'd), or NULL with errno set
  * (ECONNREFUSED: a stale socket, which the caller may remove). */
 char *vmm_control_request(const char *path, const char *cmd, int timeout_ms);

@@ -49,14 +49,26 @@ static void ready_say(int fd, const char *what, const char *msg)
 		dprintf(fd, "%s %s\n", what, msg);
 }
 
-/* How it ended, and with opt->stats its statistics, to log. */
+/* How it ended (one line; --quiet leaves it out unless something failed), what failed, and with
+ * opt->stats its statistics, to log. */
 static void serve_report(struct vmm *vm, const struct vmm_serve_opts *opt, int rc)
 {
 	const char *name = opt->cfg->name;
+	enum vmm_end end = vmm_end_reason(vm);
+	char how[48];
 
+	if (end == VMM_END_DEBUG_EXIT)
+		snprintf(how, sizeof(how), "debug-exit %d", (rc - 1) / 2);
+	else
+		snprintf(how, sizeof(how), "%s", vmm_end_name(end));
+	if (!opt->cfg->quiet || vmm_report(vm)[0]) {
+		/* a console on this terminal (Ctrl-a x, a guest's last line without one): a newline */
+		if (opt->cfg->console == VMM_CONSOLE_STDIO && !vmm_serial_line_ended(vm))
+			fputc('\n', opt->log);
+		fprintf(opt->log, "nestvisor: VM %s ended: %s (exit status %d)\n", name, how, rc);
+	}
 	if (vmm_report(vm)[0])
-		fprintf(opt->log, "\nnestvisor: VM %s ended: %s\n%s", name,
-			vmm_end_name(vmm_end_reason(vm)), vmm_report(vm));
+		fprintf(opt->log, "%s", vmm_report(vm));
 	if (!opt->stats)
 		return;
 	struct vmm_stats s;
@@ -96,6 +108,8 @@ int vmm_serve(struct vmm *vm, const struct vmm_serve_opts *opt)
 	pthread_kill(sig_tid, SIGUSR2);
 	pthread_join(sig_tid, NULL);
 	serve_report(vm, opt, rc);
+	if (opt->ready_fd >= 0)	/* in the background: what it left, until dismissed */
+		vmm_ended_write(vm, opt->cfg->name, rc);
 	vmm_destroy(vm);
 	return rc;
 }

@@ -102,6 +102,8 @@ enum vmm_end vmm_end_reason(const struct vmm *vm);
 const char *vmm_end_name(enum vmm_end e);
 /* The one-screen report written when a VM ends badly (registers, code at RIP, last exits), or "".
  */
+/* Whether the guest's console output so far ends a line (nothing printed: true). */
+bool vmm_serial_line_ended(struct vmm *vm);
 const char *vmm_report(const struct vmm *vm);
 const char *vmm_pty_path(const struct vmm *vm);
 const char *vmm_boot_kind(const struct vmm *vm);

@@ -33,6 +33,8 @@ int str_eq(const char *a, const char *b);
 const char *str_find(const char *hay, const char *needle);
 uint32_t parse_dec(const char *s);
 uint32_t fwcfg_read(uint16_t key, int bytes);
+/* bytes of the item after skipping skip of them */
+uint32_t fwcfg_read_at(uint16_t key, int skip, int bytes);
 /* The ACPI FADT, found through the RSDP in the BIOS area as an OS finds it (NULL: none), and its PM timer port. */
 const uint32_t *acpi_fadt(void);
 uint16_t acpi_pm_timer_port(void);

@@ -11,7 +11,9 @@ int guest_main(uint32_t magic, struct mb_info *mb)
 	puts_serial("  vCPUs (fw_cfg): ");
 	put_dec(fwcfg_read(0x05, 2));
 	puts_serial(", RAM: ");
-	put_dec(fwcfg_read(0x03, 4) >> 20);
+	/* FW_CFG_RAM_SIZE is 64 bits: 4 GiB and more do not fit the low word */
+	uint32_t lo = fwcfg_read(0x03, 4), hi = fwcfg_read_at(0x03, 4, 4);
+	put_dec((hi << 12) | (lo >> 20));
 	puts_serial(" MiB, ACPI PM timer at port ");
 	put_hex(acpi_pm_timer_port());
 	puts_serial("\n");

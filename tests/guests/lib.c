@@ -75,14 +75,21 @@ uint32_t parse_dec(const char *s)
 	return v;
 }
 
-uint32_t fwcfg_read(uint16_t key, int bytes)
+uint32_t fwcfg_read_at(uint16_t key, int skip, int bytes)
 {
 	uint32_t v = 0;
 
 	outw(0x510, key);
+	for (int i = 0; i < skip; i++)
+		inb(0x511);
 	for (int i = 0; i < bytes; i++)
 		v |= (uint32_t)inb(0x511) << (8 * i);
 	return v;
+}
+
+uint32_t fwcfg_read(uint16_t key, int bytes)
+{
+	return fwcfg_read_at(key, 0, bytes);
 }
 
 /* RSDP in 0xE0000-0xFFFFF -> RSDT -> FACP -> PM_TMR_BLK, as a guest OS finds it. */

@@ -310,6 +310,19 @@ size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, 
 	return n;
 }
 
+bool vmm_serial_line_ended(struct vmm *vm)
+{
+	struct vmm_serial *s = vm->serial;
+	bool ended;
+
+	if (!s)
+		return true;
+	pthread_mutex_lock(&s->lock);
+	ended = !s->written || s->history[(s->written - 1) % HISTORY] == '\n';
+	pthread_mutex_unlock(&s->lock);
+	return ended;
+}
+
 void vmm_serial_input(struct vmm *vm, const uint8_t *buf, size_t n)
 {
 	if (vm->serial)
