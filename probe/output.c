@@ -20,20 +20,18 @@ static const struct { const char *prefix; const char *heading;
 } sections[] = {
 	{ "probe.", "Input" },
 	{ "cpu.", "CPU" },
-	{ "host.", "Where this host runs" },
+	{ "host.", "Where this host runs" },	/* its check: "Running under" */
 	{ "kvm.", "KVM" },
 	{ "nested.", "Nested virtualization" },
 	{ "iommu.", "IOMMU" },
 	{ "pci.", "PCI devices" },
 };
 
-/* Word-wraps text at 100 columns under an indent, so long evidence stays readable. */
-static void print_wrapped(FILE *out, const char *label, const char *text)
+/* Word-wraps text at 100 columns, continuing at column indent; the cursor is at column col. */
+static void wrap_at(FILE *out, int indent, int col, const char *text)
 {
-	const int width = 100, indent = 6 + (int)strlen(label);
-	int col = indent;
+	const int width = 100;
 
-	fprintf(out, "%6s%s", "", label);
 	for (const char *p = text; *p;) {
 		while (*p == ' ')
 			p++;
@@ -54,59 +52,231 @@ static void print_wrapped(FILE *out, const char *label, const char *text)
 	fputc('\n', out);
 }
 
-static void print_check(FILE *out, const struct probe_check *c, bool color, int verbose)
+/* Evidence and fixes under their check, so long text stays readable. */
+static void print_wrapped(FILE *out, const char *label, const char *text)
+{
+	fprintf(out, "%6s%s", "", label);
+	wrap_at(out, 6 + (int)strlen(label), 6 + (int)strlen(label), text);
+}
+
+/* "see kvm.run" as the reader sees it without -v: "see \"KVM runs a guest\"" (ids show with -v); a
+ * list ("see kvm.dev, kvm.run") too. */
+static void titles_for_ids(const struct probe_report *rep, const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+	bool listing = false;	/* just after "see " or a replaced id and ", " */
+
+	while (*in && n + 1 < len) {
+		if (!strncmp(in, "see ", 4) || listing) {
+			const char *id = listing ? in : in + 4;
+			size_t k = strspn(id, "abcdefghijklmnopqrstuvwxyz.");
+			while (k && id[k - 1] == '.')
+				k--;
+			char want[48];
+			snprintf(want, sizeof(want), "%.*s", (int)k, id);
+			const struct probe_check *c =
+				k < sizeof(want) && strchr(want, '.') ? probe_report_find(rep, want) : NULL;
+			if (c) {
+				n += (size_t)snprintf(out + n, len - n, "%s\"%s\"", listing ? "" : "see ",
+						      c->title);
+				in = id + k;
+				listing = !strncmp(in, ", ", 2);
+				if (listing && n + 2 < len) {
+					memcpy(out + n, ", ", 2);
+					n += 2;
+					in += 2;
+				}
+				continue;
+			}
+			listing = false;
+		}
+		out[n++] = *in++;
+	}
+	out[n < len ? n : len - 1] = '\0';
+}
+
+static void print_check(FILE *out, const struct probe_report *rep, const struct probe_check *c,
+			bool color, int verbose)
 {
 	int dots = TITLE_WIDTH - (int)strlen(c->title);
+	char text[1200];
 
 	fprintf(out, "  %s ", c->title);
 	for (int i = 0; i < (dots > 1 ? dots : 1); i++)
 		fputc('.', out);
-	fprintf(out, " %s%s%s", color ? status_color[c->status] : "", probe_status_name(c->status), color ? C_RESET : "");
+	fprintf(out, " %s%s%s", color ? status_color[c->status] : "", probe_status_name(c->status),
+		color ? C_RESET : "");
 	if (verbose)
 		fprintf(out, "  [%s]", c->id);
 	fputc('\n', out);
-	print_wrapped(out, "", c->evidence);
-	if (c->fix[0])
-		print_wrapped(out, "fix: ", c->fix);
+	if (verbose)
+		snprintf(text, sizeof(text), "%s", c->evidence);
+	else
+		titles_for_ids(rep, c->evidence, text, sizeof(text));
+	print_wrapped(out, "", text);
+	if (c->fix[0]) {
+		if (verbose)
+			snprintf(text, sizeof(text), "%s", c->fix);
+		else
+			titles_for_ids(rep, c->fix, text, sizeof(text));
+		print_wrapped(out, "fix: ", text);
+	}
+}
+
+/* Checks that say "not applicable" for one reason, printed as one (each shows with -v). */
+static bool not_applicable(const struct probe_check *c)
+{
+	return c->status == PROBE_NOTE && !strncmp(c->evidence, "not applicable", 14);
+}
+
+static size_t print_folded(FILE *out, const struct probe_report *rep, size_t i, bool color)
+{
+	const struct probe_check *c = &rep->checks[i];
+	size_t j = i, n = 0;
+	char list[600] = "", text[1200], why[512];
+
+	while (j < rep->nchecks && not_applicable(&rep->checks[j]) &&
+	       !strcmp(rep->checks[j].evidence, c->evidence) &&
+	       !strncmp(rep->checks[j].id, c->id, strcspn(c->id, ".") + 1)) {
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", j > i ? ", " : "",
+				      rep->checks[j].title);
+		j++;
+	}
+	if (j - i < 2) {
+		print_check(out, rep, c, color, 0);
+		return 1;
+	}
+	char title[40];
+	snprintf(title, sizeof(title), "%zu more checks", j - i);
+	int dots = TITLE_WIDTH - (int)strlen(title);
+	fprintf(out, "  %s %.*s %s%s%s\n", title, dots > 1 ? dots : 1,
+		"..................................................", color ? status_color[PROBE_NOTE] : "",
+		probe_status_name(PROBE_NOTE), color ? C_RESET : "");
+	titles_for_ids(rep, c->evidence, why, sizeof(why));
+	snprintf(text, sizeof(text), "%s: %s", why, list);
+	print_wrapped(out, "", text);
+	return j - i;
 }
 
 static void print_summary(FILE *out, const struct probe_report *rep, bool color)
 {
 	const struct probe_summary *s = &rep->summary;
 	const char *b = color ? C_HEAD : "", *r = color ? C_RESET : "";
+	const char *hw = s->hw_vms > 0 ? "yes" : s->hw_vms < 0 ? "unknown" : "no";
 
-	fprintf(out, "%sHardware-accelerated VMs:%s %s: %s\n", b, r,
-		s->hw_vms > 0 ? "yes" : s->hw_vms < 0 ? "unknown" : "no", s->hw_vms_how);
-	fprintf(out, "%sNested guests:%s            %s: %s\n", b, r, s->nested ? "yes" : "no",
-		s->nested_why);
-	fprintf(out, "%sDevice passthrough:%s       %d of %d device(s) ready%s\n", b, r,
-		s->pt_ready, s->pt_candidates,
-		probe_iommu_active(&rep->facts->iommu) ? "" : " (no active IOMMU)");
+	char line[600];
+
+	char text[700];
+
+	fprintf(out, "%sHardware-accelerated VMs:%s ", b, r);
+	snprintf(line, sizeof(line), "%s: %s", hw, s->hw_vms_how);
+	titles_for_ids(rep, line, text, sizeof(text));
+	wrap_at(out, 26, 26, text);
+	fprintf(out, "%sNested guests:%s            ", b, r);
+	snprintf(line, sizeof(line), "%s: %s", s->nested ? "yes" : "no", s->nested_why);
+	titles_for_ids(rep, line, text, sizeof(text));
+	wrap_at(out, 26, 26, text);
+	fprintf(out, "%sDevice passthrough:%s       ", b, r);
+	wrap_at(out, 26, 26, s->passthrough);
 }
 
 static void print_devices(FILE *out, const struct probe_pci *pci, int verbose)
 {
 	for (int i = 0; i < pci->ndevs; i++) {
 		const struct probe_pci_dev *d = &pci->devs[i];
-		char group[16] = "none";
+		char group[16] = "none", vfs[16] = "none";
 		if (d->group >= 0)
 			snprintf(group, sizeof(group), "%d", d->group);
+		if (d->sriov_vfs >= 0)
+			snprintf(vfs, sizeof(vfs), "%d", d->sriov_vfs);
 		fprintf(out, "    %s %s [%04x]: %s %s [%04x:%04x]", d->slot, d->class_name, d->cls,
 			d->vendor_name, d->device_name, d->vendor, d->device);
 		if (d->rev)
 			fprintf(out, " (rev %02x)", d->rev);
-		fprintf(out, "\n        driver %s, IOMMU group %s: %s (%s); alternative: %s\n",
-			d->driver[0] ? d->driver : "none", group, d->verdict, d->reason,
-			d->alternative);
+		char line[600];
+		snprintf(line, sizeof(line), "driver %s, IOMMU group %s: %s (%s); alternative: %s",
+			 d->driver[0] ? d->driver : "none", group, d->verdict, d->reason,
+			 d->alternative);
+		fputs("\n        ", out);
+		wrap_at(out, 8, 8, line);
 		if (verbose)
-			fprintf(out,
-				"        subsystem %04x:%04x, reset %s, SR-IOV VFs %d, ACS "
-				"%s%s%s\n",
-				d->sub_vendor, d->sub_device, d->reset[0] ? d->reset : "none",
-				d->sriov_vfs,
-				probe_pci_acs_name(d),
-				d->group_peers[0] ? ", group peers " : "", d->group_peers);
+			fprintf(out, "        subsystem %04x:%04x, reset %s, SR-IOV VFs %s, ACS %s%s%s\n",
+				d->sub_vendor, d->sub_device, d->reset[0] ? d->reset : "none", vfs,
+				probe_pci_acs_name(d), d->group_peers[0] ? ", group peers " : "",
+				d->group_peers);
 	}
+}
+
+/* The fix of a check that is not PASS, or NULL. */
+static const char *fix_of(const struct probe_report *rep, const char *id)
+{
+	const struct probe_check *c = probe_report_find(rep, id);
+
+	return c && c->fix[0] && (c->status == PROBE_WARN || c->status == PROBE_FAIL) ? c->fix : NULL;
+}
+
+static void next_line(FILE *out, const struct probe_report *rep, const char *line)
+{
+	char text[900];
+
+	titles_for_ids(rep, line, text, sizeof(text));
+	fputs("  - ", out);
+	wrap_at(out, 4, 4, text);
+}
+
+/* A few plain sentences: what this host is good for now, and the one thing to do for more. */
+static void print_next(FILE *out, const struct probe_report *rep, bool color)
+{
+	const struct probe_summary *s = &rep->summary;
+	const struct probe_facts *f = rep->facts;
+	char line[600];
+	const char *fix;
+	static const char *const first[] = { "cpu.hwvirt", "cpu.firmware", "kvm.module", "kvm.dev",
+					     "kvm.run" };
+
+	fprintf(out, "\n%sWhat to do next%s\n", color ? C_HEAD : "", color ? C_RESET : "");
+	if (s->hw_vms > 0 && probe_kvm_is_software(f))
+		snprintf(line, sizeof(line), "VMs run here, but slowly: a Linux guest takes minutes to "
+			 "boot. For full speed and nested guests use a host whose CPU exposes VT-x or "
+			 "AMD-V%s. Try one now: nestvisor run --kernel tests/guests/hello.elf",
+			 probe_hv_name(&f->hv) ? " (on a cloud: an instance type with nested "
+			 "virtualization)" : "");
+	else if (s->hw_vms > 0)
+		snprintf(line, sizeof(line), "VMs run here at full speed: nestvisor run --kernel "
+			 "BZIMAGE --initrd INITRD --cmdline console=ttyS0, or nestvisor tui and F7.");
+	else if (s->hw_vms < 0)
+		snprintf(line, sizeof(line), "Whether VMs run is not known from this report: run "
+			 "nestvisor probe on the host itself, without --no-run.");
+	else {
+		fix = NULL;
+		for (size_t i = 0; i < sizeof(first) / sizeof(first[0]) && !fix; i++)
+			fix = fix_of(rep, first[i]);
+		if (fix)
+			snprintf(line, sizeof(line), "VMs cannot run here yet. First: %s.", fix);
+		else
+			snprintf(line, sizeof(line), "VMs cannot run here: see the checks above.");
+	}
+	next_line(out, rep, line);
+	if (s->nested)
+		snprintf(line, sizeof(line), "Guests may run hypervisors of their own: nestvisor run "
+			 "--nested on (auto does it where it can).");
+	else if ((fix = fix_of(rep, "nested.support")))
+		snprintf(line, sizeof(line), "Nested guests: %s.", fix);
+	else
+		snprintf(line, sizeof(line), "Nested guests: not here (%s).", s->nested_why);
+	next_line(out, rep, line);
+	if (s->pt_ready)
+		snprintf(line, sizeof(line), "To give a ready device to a guest, bind it to vfio-pci "
+			 "first: driverctl set-override ADDRESS vfio-pci.");
+	else if (s->pt_candidates && (fix = fix_of(rep, "iommu.acpi")))
+		snprintf(line, sizeof(line), "Device passthrough needs an IOMMU: %s.", fix);
+	else if (s->pt_candidates)
+		snprintf(line, sizeof(line), "No device is ready for passthrough: each says why "
+			 "below PCI devices; paravirtual (virtio) devices need no passthrough.");
+	else
+		snprintf(line, sizeof(line), "No device here can go to a guest; give guests virtio "
+			 "devices instead (nestvisor run --disk, --net).");
+	next_line(out, rep, line);
 }
 
 void probe_output_text(const struct probe_report *rep, FILE *out, bool color, int verbose)
@@ -117,15 +287,22 @@ void probe_output_text(const struct probe_report *rep, FILE *out, bool color, in
 		f->kernel[0] ? ", kernel " : "", f->kernel);
 	print_summary(out, rep, color);
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
-		fprintf(out, "\n%s%s%s\n", color ? C_HEAD : "", sections[s].heading, color ? C_RESET : "");
-		for (size_t i = 0; i < rep->nchecks; i++)
-			if (!strncmp(rep->checks[i].id, sections[s].prefix,
-				     strlen(sections[s].prefix)))
-				print_check(out, &rep->checks[i], color, verbose);
+		fprintf(out, "\n%s%s%s\n", color ? C_HEAD : "", sections[s].heading,
+			color ? C_RESET : "");
+		for (size_t i = 0; i < rep->nchecks; i++) {
+			const struct probe_check *c = &rep->checks[i];
+			if (strncmp(c->id, sections[s].prefix, strlen(sections[s].prefix)))
+				continue;
+			if (!verbose && not_applicable(c))
+				i += print_folded(out, rep, i, color) - 1;
+			else
+				print_check(out, rep, c, color, verbose);
+		}
 	}
 	if (f->pci.ndevs)
 		fprintf(out, "  Devices (the same list as `lspci -nn`):\n");
 	print_devices(out, &f->pci, verbose);
+	print_next(out, rep, color);
 }
 
 /* ---- JSON ---- */

@@ -23,7 +23,7 @@ static const struct { const char *id; const char *title; probe_check_fn fn; } pr
 	{ "cpu.ug", "Unrestricted guest", probe_cpu_check_feature },
 	{ "cpu.apicv", "APICv / AVIC", probe_cpu_check_feature },
 	{ "cpu.shadow", "VMCS shadowing", probe_cpu_check_feature },
-	{ "host.hypervisor", "Where this host runs", probe_hv_check },
+	{ "host.hypervisor", "Running under", probe_hv_check },
 	{ "kvm.module", "KVM module", probe_kvm_check_module },
 	{ "kvm.dev", "/dev/kvm", probe_kvm_check_dev },
 	{ "kvm.caps", "KVM capabilities", probe_kvm_check_caps },
@@ -72,6 +72,35 @@ void probe_input_check(const struct probe_facts *f, struct probe_check *c)
 				"read from this host (/proc, /sys, CPUID, MSRs, /dev/kvm)");
 }
 
+/* "2 of 4 device(s) ready (3 paravirtual (virtio); no active IOMMU)", or why none can be: every
+ * device the report lists is counted somewhere. */
+static void passthrough_line(const struct probe_facts *f, struct probe_summary *s)
+{
+	char notes[128] = "";
+	size_t n = 0;
+
+	if (s->pt_paravirtual)
+		n += (size_t)snprintf(notes + n, sizeof(notes) - n, "; %d paravirtual (virtio)",
+				      s->pt_paravirtual);
+	if (s->pt_host)
+		n += (size_t)snprintf(notes + n, sizeof(notes) - n, "; %d host infrastructure",
+				      s->pt_host);
+	if (!probe_iommu_active(&f->iommu) && n < sizeof(notes))
+		snprintf(notes + n, sizeof(notes) - n, "; no active IOMMU");
+	const char *note = notes[0] ? notes + 2 : "";
+	if (f->pci.err)
+		snprintf(s->passthrough, sizeof(s->passthrough),
+			 "unknown: the PCI devices could not be listed");
+	else if (!s->pt_devices)
+		snprintf(s->passthrough, sizeof(s->passthrough), "no PCI devices here");
+	else if (!s->pt_candidates)
+		snprintf(s->passthrough, sizeof(s->passthrough),
+			 "none of the %d device(s) could go to a guest (%s)", s->pt_devices, note);
+	else
+		snprintf(s->passthrough, sizeof(s->passthrough), "%d of %d device(s) ready%s%s%s",
+			 s->pt_ready, s->pt_candidates, note[0] ? " (" : "", note, note[0] ? ")" : "");
+}
+
 static void summarize(const struct probe_facts *f, struct probe_summary *s)
 {
 	const char *hv = probe_hv_name(&f->hv);
@@ -89,8 +118,9 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 			 "KVM does not run guests here (see kvm.dev, kvm.run)");
 	} else if (probe_kvm_is_software(f)) {
 		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how),
-			 "software KVM (%s) without VT-x/AMD-V%s%s: guest user code "
-			 "runs natively, guest kernel code is emulated",
+			 "software KVM (%s) without VT-x/AMD-V%s%s: guest user code runs natively, "
+			 "guest kernel code is emulated, so a Linux guest boots very slowly here "
+			 "(minutes, not seconds)",
 			 f->kvm.module[0] ? f->kvm.module : "kvm", hv ? ", under " : "",
 			 hv ? hv : "");
 	} else {
@@ -102,12 +132,16 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 			 hv ? ", as a guest of " : "", hv ? hv : "");
 	}
 	s->nested = probe_nested_possible(f, s->nested_why, sizeof(s->nested_why));
-	s->pt_ready = s->pt_candidates = 0;
-	for (int i = 0; i < f->pci.ndevs; i++) {
+	s->pt_ready = s->pt_candidates = s->pt_paravirtual = s->pt_host = 0;
+	s->pt_devices = f->pci.err ? 0 : f->pci.ndevs;
+	for (int i = 0; i < s->pt_devices; i++) {
 		const char *v = f->pci.devs[i].verdict;
 		s->pt_ready += !strcmp(v, "ready");
 		s->pt_candidates += !strcmp(v, "ready") || !strcmp(v, "not-ready");
+		s->pt_paravirtual += !strcmp(v, "paravirtual");
+		s->pt_host += !strcmp(v, "host-infrastructure");
 	}
+	passthrough_line(f, s);
 }
 
 struct kvm_job {

@@ -33,11 +33,13 @@ struct probe_options {
 struct probe_summary {
 	/* hardware-accelerated VMs: 1 yes, 0 no, -1 not known (not recorded, --no-run) */
 	int hw_vms;
-	char hw_vms_how[192];
+	char hw_vms_how[256];
 	bool nested;
 	char nested_why[256];
 	int pt_ready;		/* devices ready for passthrough */
 	int pt_candidates;	/* devices that could be passed through */
+	int pt_devices, pt_paravirtual, pt_host;	/* all PCI devices; virtio ones; bridges */
+	char passthrough[192];	/* the summary's line: "2 of 4 devices ready (...)" */
 };
 
 struct probe_report {

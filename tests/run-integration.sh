@@ -7,7 +7,7 @@ fails=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
 status() { "$@" >/dev/null 2>&1; echo $?; }
 
-echo "1..44"
+echo "1..54"
 ok "$(status "$B" --version)" "--version exits 0"
 "$B" --version | grep -q "^nestvisor [0-9]"; ok $? "--version prints the version"
 ok "$([ "$(status "$B" --no-such-option)" = 2 ]; echo $?)" "an unknown option exits 2"
@@ -62,6 +62,30 @@ NESTVISOR_DB=$(mktemp -u) "$B" probe --no-run --json 2>/dev/null | python3 -c 'i
 ok $? "probe --json carries the id it was recorded under"
 "$B" probe --replay "$D/intel-vtx-nested" --json | python3 -c 'import json,sys; assert json.load(sys.stdin)["report"] is None'
 ok $? "a replay is not recorded: report null"
+
+# ---- the probe's text as a new user reads it (issue 15)
+P=$("$B" probe --replay "$D/firecracker-pvm-amd")
+printf '%s' "$P" | sed -n '/^Hardware/,/^Nested/p' | tr -s ' \n' ' ' | grep -q "a Linux guest boots very slowly here"
+ok $? "the headline says what a software KVM means for a Linux guest"
+cpu=$(printf '%s' "$P" | sed -n '/^CPU$/,/^$/p')
+printf '%s' "$cpu" | grep -q "^  6 more checks \.* NOTE" && [ "$(printf '%s' "$cpu" | grep -c "not applicable")" = 1 ]
+ok $? "the 6 'not applicable' notes under CPU are one"
+"$B" probe --replay "$D/firecracker-pvm-amd" -v | sed -n '/^CPU$/,/^$/p' | grep -c "not applicable" | grep -qx 6
+ok $? "with -v each shows"
+printf '%s' "$P" | grep -q "^  Running under \.*" && ! printf '%s' "$P" | grep -q "^  Where this host runs"
+ok $? "the section and its check have different names"
+printf '%s' "$P" | grep -q "see [a-z]*\.[a-z]"; ok $([ $? = 1 ]; echo $?) "no reference to a check id that only -v shows"
+printf '%s' "$P" | grep -q 'see "VT-x / AMD-V"' && printf '%s' "$P" | grep -q 'fix: see "IOMMU in firmware (DMAR/IVRS)"'
+ok $? "references name the check's title"
+listed=$(printf '%s' "$P" | grep -c "^    [0-9a-f][0-9a-f]:")
+printf '%s' "$P" | sed -n '/^Device passthrough/,/^$/p' | tr -s ' \n' ' ' | grep -q "none of the $listed device(s) could go to a guest (5 paravirtual (virtio); 1 host infrastructure; no active IOMMU)"
+ok $? "the passthrough line counts the $listed devices listed below it"
+"$B" probe --replay "$D/intel-vtx-nested" -v | grep -q "SR-IOV VFs -1"; ok $([ $? = 1 ]; echo $?) "no 'SR-IOV VFs -1': none"
+"$B" probe --replay "$D/gpu-group-shared-usb" | tr -s ' \n' ' ' | grep -q "ready (IOMMU group 15 to itself; reset: bus; the host's iwlwifi has it now: driverctl set-override 0000:0c:00.0 vfio-pci hands it over)"
+ok $? "a ready device still bound to a host driver says how to hand it to vfio-pci"
+nx=$(printf '%s' "$P" | sed -n '/^What to do next/,$p')
+[ "$(printf '%s' "$nx" | grep -c "^  - ")" = 3 ] && printf '%s' "$nx" | grep -q "VMs run here, but slowly"
+ok $? "it ends with what to do next, in plain words"
 
 # ---- run, ps and stats as a user meets them (real KVM; SKIP where there is none)
 if [ ! -c /dev/kvm ]; then
