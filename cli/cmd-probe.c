@@ -71,14 +71,18 @@ static void record_report(const struct probe_report *rep, const char *dbpath, ch
 {
 	char err[1024];
 	char *doc = probe_output_json(rep);
+	int rc;
 
 	uuid[0] = '\0';
 	if (!doc)
 		fprintf(stderr, "nestvisor probe: not recorded: out of memory\n");
-	else if (compatdb_report_record_at(dbpath, doc, uuid, err, sizeof(err)) == 0)
+	else if ((rc = compatdb_report_record_at(dbpath, doc, uuid, err, sizeof(err))) == 0)
 		fprintf(stderr,
 			"nestvisor probe: recorded as report %s (nestvisor report show %.8s)\n",
 			uuid, uuid);
+	else if (rc == 1)
+		fprintf(stderr, "nestvisor probe: the same as report %s, this host's last: recorded as "
+			"seen again, not as a new report\n", uuid);
 	else {
 		uuid[0] = '\0';
 		fprintf(stderr, "nestvisor probe: not recorded: %s\n", err);

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define COMPATDB_SCHEMA_VERSION 2
+#define COMPATDB_SCHEMA_VERSION 3
 #define COMPATDB_REPORT_FORMAT 1	/* the export envelope's "nestvisor_report" */
 #define COMPATDB_MAX_REPORT (4 << 20)	/* bytes: a probe report is tens of KiB; more is hostile */
 
@@ -22,8 +22,9 @@ void compatdb_close(struct compatdb *db);
 const char *compatdb_path(const struct compatdb *db);
 void compatdb_default_path(char *buf, size_t len);
 
-/* Records a probe report (the probe's JSON) for this host; writes the new report's UUID to
- * uuid[37]. */
+/* Records a probe report (the probe's JSON) for this host: 0 with the new report's UUID in uuid[37],
+ * or 1 when the host's last report says the same (timings aside): that report is seen again
+ * (seen_count, seen_last) and its UUID given; -errno. */
 int compatdb_report_record(struct compatdb *db, const char *probe_json, const char *label,
 			   char uuid[37], char *err, size_t errlen);
 /* The same on the database at path (NULL: the default), opened and closed for this one report:

@@ -68,8 +68,8 @@ int compatdb_report_list(struct compatdb *db, struct compatdb_table **out, char 
 {
 	return run_query(db, "SELECT uuid AS report, created, substr(host_id, 1, 12)"
 			 " AS host, hw_virt AS hw_vms,"
-			 " nested, iommu, worst, hypervisor FROM reports"
-			 " ORDER BY created, uuid", NULL, 0, "tttbbbtt",
+			 " nested, iommu, worst, hypervisor, seen_count AS seen, seen_last FROM reports"
+			 " ORDER BY created, uuid", NULL, 0, "tttbbbttit",
 			 out, err, errlen);
 }
 

@@ -251,6 +251,81 @@ int compatdb_batch(struct compatdb *db, bool on, char *err, size_t errlen)
 	return rc;
 }
 
+/* What a report says of the host, without what changes from run to run: the functional check's
+ * timings (its members, and the digits of the checks' evidence). malloc'd. */
+static char *facts_text(json_object *probe)
+{
+	json_object *p = NULL, *kvm, *checks;
+	char *text;
+
+	if (json_object_deep_copy(probe, &p, NULL) < 0)
+		return NULL;
+	if (json_object_object_get_ex(p, "kvm", &kvm)) {
+		json_object_object_del(kvm, "run_total_us");
+		json_object_object_del(kvm, "exit_round_trip_us");
+	}
+	if (json_object_object_get_ex(p, "checks", &checks))
+		for (size_t i = 0; i < json_object_array_length(checks); i++) {
+			json_object *c = json_object_array_get_idx(checks, i), *e;
+			if (!json_object_object_get_ex(c, "evidence", &e))
+				continue;
+			char *ev = strdup(json_object_get_string(e));
+			for (char *q = ev; q && *q; q++)
+				*q = *q >= '0' && *q <= '9' ? '#' : *q;
+			if (ev)
+				json_object_object_add(c, "evidence", json_object_new_string(ev));
+			free(ev);
+		}
+	text = strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+	json_object_put(p);
+	return text;
+}
+
+/* 1 (uuid set) when the host's last report says what probe does: that one is seen again instead of a
+ * new one made; 0 when it does not (or there is none); -errno. */
+static int seen_again(struct compatdb *db, const char *host, json_object *probe, const char *now,
+		      char uuid[37], char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(db->sql, "SELECT uuid, json FROM reports WHERE host_id = ?1"
+			       " ORDER BY created DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return 0;	/* no answer is no match: record a new report */
+	bind_text(st, 1, host);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		json_object *last = json_tokener_parse((const char *)sqlite3_column_text(st, 1));
+		char *a = last ? facts_text(last) : NULL, *b = facts_text(probe);
+		if (a && b && !strcmp(a, b)) {
+			snprintf(uuid, 37, "%s", (const char *)sqlite3_column_text(st, 0));
+			rc = 1;
+		}
+		free(a);
+		free(b);
+		json_object_put(last);
+	}
+	sqlite3_finalize(st);
+	if (rc != 1)
+		return rc;
+	if (sqlite3_prepare_v2(db->sql, "UPDATE reports SET seen_count = seen_count + 1, seen_last = ?2"
+			       " WHERE uuid = ?1", -1, &st, NULL) != SQLITE_OK)
+		return errmsg(err, errlen, -EIO, "%s: %s", db->path, sqlite3_errmsg(db->sql));
+	bind_text(st, 1, uuid);
+	bind_text(st, 2, now);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 1 : -EIO;
+	if (rc < 0)
+		compatdb_sql_error(db, sqlite3_errcode(db->sql), err, errlen);
+	sqlite3_finalize(st);
+	if (rc == 1 && sqlite3_prepare_v2(db->sql, "UPDATE hosts SET last_seen = max(last_seen, ?2)"
+					  " WHERE host_id = ?1", -1, &st, NULL) == SQLITE_OK) {
+		bind_text(st, 1, host);
+		bind_text(st, 2, now);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	return rc;
+}
+
 int compatdb_report_record(struct compatdb *db, const char *probe_json, const char *label,
 			   char uuid[37], char *err, size_t errlen)
 {
@@ -264,8 +339,13 @@ int compatdb_report_record(struct compatdb *db, const char *probe_json, const ch
 	if (compatdb_host_id(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host),
 			 "unknown-host"); /* no /etc/machine-id: reports still count */
-	new_uuid(uuid);
 	now_iso(created);
+	if ((rc = compatdb_writable(db, err, errlen)) < 0 ||
+	    (rc = seen_again(db, host, p, created, uuid, err, errlen)) != 0) {
+		json_object_put(p);
+		return rc;
+	}
+	new_uuid(uuid);
 	env = envelope(p, uuid, created, host);
 	if ((rc = compatdb_envelope_check(env, why, sizeof(why))) < 0) {
 		snprintf(err, errlen, "the probe's report: %s", why);

@@ -7,7 +7,7 @@ fails=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
 status() { "$@" >/dev/null 2>&1; echo $?; }
 
-echo "1..54"
+echo "1..56"
 ok "$(status "$B" --version)" "--version exits 0"
 "$B" --version | grep -q "^nestvisor [0-9]"; ok $? "--version prints the version"
 ok "$([ "$(status "$B" --no-such-option)" = 2 ]; echo $?)" "an unknown option exits 2"
@@ -62,6 +62,14 @@ NESTVISOR_DB=$(mktemp -u) "$B" probe --no-run --json 2>/dev/null | python3 -c 'i
 ok $? "probe --json carries the id it was recorded under"
 "$B" probe --replay "$D/intel-vtx-nested" --json | python3 -c 'import json,sys; assert json.load(sys.stdin)["report"] is None'
 ok $? "a replay is not recorded: report null"
+DB=$(mktemp -u)
+"$B" probe --no-run --db "$DB" >/dev/null 2>&1
+msg=$("$B" probe --no-run --db "$DB" 2>&1 >/dev/null)
+"$B" report list --db "$DB" --json | python3 -c 'import json,sys; v=json.load(sys.stdin); assert len(v) == 1 and v[0]["seen"] == 2 and v[0]["seen_last"]'
+ok $? "the same facts again are the last report seen again, not a new one: $msg"
+"$B" probe --db "$DB" >/dev/null 2>&1
+[ "$("$B" report list --db "$DB" --json | grep -c '"report"')" = 2 ]; ok $? "other facts (the functional check run) are a new report"
+rm -f "$DB" "$DB-wal" "$DB-shm"
 
 # ---- the probe's text as a new user reads it (issue 15)
 P=$("$B" probe --replay "$D/firecracker-pvm-amd")

@@ -28,8 +28,10 @@ out=$("$NV" db init --to "$URL" 2>&1); ok $? "db init again is harmless"
 [ "$(psql_n 'SELECT version FROM nestvisor_schema')" = 1 ]; ok $? "the shared schema is versioned (1)"
 
 A=$T/a.db
+# probes alternate with and without the functional check: each finds other facts than the last
+# report, so each is a new report (the same facts again are that report seen again)
 "$NV" probe --db "$A" --no-run >/dev/null 2>&1
-"$NV" probe --db "$A" --no-run >/dev/null 2>&1
+"$NV" probe --db "$A" >/dev/null 2>&1
 id=$("$NV" report list --db "$A" --json | sed -n 's/.*"report":"\([^"]*\)".*/\1/p' | head -1)
 "$NV" report export --db "$A" "$id" -o "$T/x.json"
 sed 's/"host_id":"[^"]*"/"host_id":"other-host-b"/; s/"uuid":"[^"]*"/"uuid":"00000000-0000-4000-8000-00000000000b"/' \
@@ -49,7 +51,7 @@ ok $? "the next submit finds it already there: $out"
 [ "$(psql_n 'SELECT count(*) FROM reports')" = 4 ]; ok $? "exactly once: 4 reports, no duplicate"
 
 # an unreachable server: nothing lost, the report stays queued
-"$NV" probe --db "$A" --no-run >/dev/null 2>&1
+"$NV" probe --db "$A" >/dev/null 2>&1
 out=$("$NV" report submit --db "$A" --to "postgresql://nv@127.0.0.1:1/postgres" 2>&1); rc=$?
 [ $rc != 0 ] && has "$out" "could not reach the shared database" && has "$out" "1 still queued"
 ok $? "an unreachable server is named and the report stays queued: $(echo "$out" | tail -1)"
@@ -87,7 +89,7 @@ ok $? "the fleet's answers in JSON: a boolean as a boolean, a count as a number:
 # nestvisor could) is named, stays queued, and the others are sent (issue 12, 6)
 C=$T/c.db
 "$NV" probe --db "$C" --no-run >/dev/null 2>&1
-"$NV" probe --db "$C" --no-run >/dev/null 2>&1
+"$NV" probe --db "$C" >/dev/null 2>&1
 bad=$("$NV" report list --db "$C" --json | sed -n 's/.*"report":"\([^"]*\)".*/\1/p' | head -1)
 sqlite3 "$C" "UPDATE checks SET evidence = CAST(X'ff66' AS TEXT) WHERE report = '$bad'"
 out=$("$NV" report submit --db "$C" --to "$URL" 2>&1); rc=$?

@@ -195,7 +195,7 @@ pg=$(mktemp -d /tmp/nv-tui-pg.XXXXXX)
 if pg_temp_start "$pg"; then
 	db=$(mktemp -d /tmp/nv-tui-db.XXXXXX)
 	NESTVISOR_DB=$db/c.db "$NV" probe --no-run >/dev/null 2>&1
-	NESTVISOR_DB=$db/c.db "$NV" probe --no-run >/dev/null 2>&1
+	NESTVISOR_DB=$db/c.db "$NV" probe >/dev/null 2>&1	# other facts: a second report
 	"$NV" db init --to "$PG_URL" >/dev/null 2>&1
 	start "NESTVISOR_DB=$db/c.db NESTVISOR_COMPAT_URL=$PG_URL $NV tui --replay $H"
 	see "Hardware-accelerated VMs"

@@ -340,6 +340,61 @@ static struct compatdb *db_with_one_report(char dir[256], char path[300], char u
 	return db;
 }
 
+/* A probe that finds what the host's last report said is that report seen again, not a new one
+ * (the TUI probes at every start); timings aside, any change is a new report. */
+static void test_seen_again(void **state)
+{
+	char dir[256], path[300], err[512], uuid[37], again[37];
+	struct compatdb *db = db_with_one_report(dir, path, uuid);
+	struct compatdb_table *t = NULL;
+	char *doc = probe_json_of("gpu-group-shared-usb");
+
+	(void)state;
+	assert_int_equal(compatdb_report_record(db, doc, NULL, again, err, sizeof(err)), 1);
+	assert_string_equal(again, uuid);
+	/* the functional check's timings differ from run to run */
+	json_object *p = json_tokener_parse(doc), *kvm, *checks;
+	assert_true(json_object_object_get_ex(p, "kvm", &kvm));
+	json_object_object_add(kvm, "run_total_us", json_object_new_double(1234.5));
+	assert_true(json_object_object_get_ex(p, "checks", &checks));
+	for (size_t i = 0; i < json_object_array_length(checks); i++) {
+		json_object *c = json_object_array_get_idx(checks, i), *id, *ev;
+		if (!json_object_object_get_ex(c, "id", &id) ||
+		    strcmp(json_object_get_string(id), "kvm.run") ||
+		    !json_object_object_get_ex(c, "evidence", &ev))
+			continue;
+		char *text = strdup(json_object_get_string(ev));	/* its timings, other numbers */
+		for (char *q = text; *q; q++)
+			*q = *q >= '0' && *q <= '9' ? (char)('0' + (*q - '0' + 1) % 10) : *q;
+		json_object_object_add(c, "evidence", json_object_new_string(text));
+		free(text);
+	}
+	assert_int_equal(compatdb_report_record(db, json_object_to_json_string(p), NULL, again, err,
+						sizeof(err)), 1);
+	assert_string_equal(again, uuid);
+	assert_int_equal(compatdb_report_list(db, &t, err, sizeof(err)), 0);
+	assert_int_equal(t->nrows, 1);
+	assert_string_equal(compatdb_table_get(t, 0, "seen"), "3");
+	assert_non_null(compatdb_table_get(t, 0, "seen_last"));
+	compatdb_table_free(t);
+	/* a fact that changed (a device's driver) is a new report */
+	json_object *devs, *d0;
+	assert_true(json_object_object_get_ex(p, "devices", &devs));
+	d0 = json_object_array_get_idx(devs, 0);
+	json_object_object_add(d0, "driver", json_object_new_string("vfio-pci"));
+	assert_int_equal(compatdb_report_record(db, json_object_to_json_string(p), NULL, again, err,
+						sizeof(err)), 0);
+	assert_string_not_equal(again, uuid);
+	assert_int_equal(count(db, "reports"), 2);
+	/* and the first one's facts again are not the last report's: new as well */
+	assert_int_equal(compatdb_report_record(db, doc, NULL, again, err, sizeof(err)), 0);
+	assert_int_equal(count(db, "reports"), 3);
+	json_object_put(p);
+	free(doc);
+	compatdb_close(db);
+	test_sh("rm -rf '%s'", dir);
+}
+
 static void write_text(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -438,9 +493,9 @@ static void test_migration_keeps_reports(void **state)
 	(void)state;
 	compatdb_close(db);
 	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK); /* make it what nestvisor 0.1 wrote */
-	assert_int_equal(sqlite3_exec(s, "DROP TABLE class_rules; PRAGMA user_version = 1;", NULL,
-				      NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(s, "DROP TABLE class_rules; ALTER TABLE reports DROP COLUMN"
+				      " seen_count; ALTER TABLE reports DROP COLUMN seen_last;"
+				      " PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(s);
 	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
 	assert_int_equal(count(db, "reports"), 1);
@@ -545,6 +600,7 @@ static void test_import_many_files(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_host_id_cached),
 	cmocka_unit_test(test_report_show),
+	cmocka_unit_test(test_seen_again),
 	cmocka_unit_test(test_migration_keeps_reports),
 	cmocka_unit_test(test_record_export_import),
 	cmocka_unit_test(test_device_knowledge_across_hosts),

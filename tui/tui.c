@@ -3,6 +3,7 @@
  * never freezes, one relayout on resize. */
 #include "config.h"
 #include <curses.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -170,12 +171,16 @@ static void record(struct tui *t)
 {
 	char err[512], uuid[37];
 	char *doc = probe_output_json(t->report);
+	int rc = doc ? compatdb_report_record_at(NULL, doc, uuid, err, sizeof(err)) : -ENOMEM;
 
 	if (!doc)
 		snprintf(t->message, sizeof(t->message), "probe not recorded: out of memory");
-	else if (compatdb_report_record_at(NULL, doc, uuid, err, sizeof(err)) == 0)
+	else if (rc == 0)
 		snprintf(t->message, sizeof(t->message),
 			 "probe recorded as report %.8s (Reports: 4)", uuid);
+	else if (rc == 1)
+		snprintf(t->message, sizeof(t->message),
+			 "the same as report %.8s: recorded as seen again (Reports: 4)", uuid);
 	else
 		snprintf(t->message, sizeof(t->message), "probe not recorded: %.250s", err);
 	free(doc);
