@@ -23,6 +23,47 @@ static void test_fit(void **state)
 	assert_string_equal(b, "a ..");
 }
 
+static void test_wrap(void **state)
+{
+	char l[4][TUI_LINE];
+
+	(void)state;
+	assert_int_equal(tui_wrap("yes: software KVM (kvm_pvm) without VT-x", 20, l, 4), 3);
+	assert_string_equal(l[0], "yes: software KVM");	/* at a space, never inside a word */
+	assert_string_equal(l[1], "(kvm_pvm) without");
+	assert_string_equal(l[2], "VT-x");
+	assert_int_equal(tui_wrap("one two three four five six", 9, l, 2), 2);
+	assert_string_equal(l[0], "one two");
+	assert_string_equal(l[1], "three..");	/* the last line says there is more */
+	assert_int_equal(tui_wrap("abcdefghijkl", 5, l, 4), 3);	/* a word longer than a line */
+	assert_string_equal(l[0], "abcde");
+	assert_int_equal(tui_wrap("", 10, l, 4), 0);
+	assert_int_equal(tui_wrap("x", 0, l, 4), 0);
+}
+
+static void test_columns(void **state)
+{
+	static const struct tui_col c[] = {
+		{ "ADDRESS", 7, 7, 0 }, { "NAME", 10, 30, 1 }, { "GROUP", 5, 5, 5 },
+		{ "VERDICT", 19, 19, 0 }, { "ALTERNATIVE", 10, 40, 2 },
+	};
+	int w[5];
+
+	(void)state;
+	tui_columns(c, 5, 200, w);	/* room for all at their most */
+	assert_int_equal(w[0], 7);
+	assert_int_equal(w[1], 30);
+	assert_int_equal(w[4], 40);
+	tui_columns(c, 5, 52, w);	/* the group goes first; the verdict is never cut */
+	assert_int_equal(w[2], 0);
+	assert_int_equal(w[3], 19);
+	assert_int_equal(w[0] + w[1] + w[3] + w[4] + 4, 52);
+	tui_columns(c, 5, 30, w);	/* only what fits whole */
+	assert_int_equal(w[0], 7);
+	assert_int_equal(w[3], 19);
+	assert_int_equal(w[1], 0);
+}
+
 static void test_count(void **state)
 {
 	char b[16];
@@ -89,6 +130,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_sparkline),
 	cmocka_unit_test(test_console_feed),
 	cmocka_unit_test(test_fit),
+	cmocka_unit_test(test_wrap),
+	cmocka_unit_test(test_columns),
 	cmocka_unit_test(test_count),
 };
 TEST_MAIN(tests)

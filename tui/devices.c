@@ -77,21 +77,106 @@ static int devices_count(struct tui *t)
 	return n;
 }
 
+/* The list's columns, dropped and narrowed by priority on a narrow terminal: the address and the
+ * verdict always show whole, the name and the alternative next; the group goes first. */
+enum { COL_ADDR, COL_ID, COL_NAME, COL_DRIVER, COL_GROUP, COL_VERDICT, COL_ALT, NCOLS };
+static const struct tui_col columns[NCOLS] = {
+	[COL_ADDR] = { "ADDRESS", 7, 7, 0 },	   [COL_ID] = { "ID", 9, 9, 3 },
+	[COL_NAME] = { "NAME", 14, 40, 1 },	   [COL_DRIVER] = { "DRIVER", 8, 14, 4 },
+	[COL_GROUP] = { "GROUP", 5, 5, 5 },	   [COL_VERDICT] = { "VERDICT", 19, 19, 0 },
+	[COL_ALT] = { "ALTERNATIVE", 14, 60, 2 },
+};
+
+static enum crt_role verdict_role(const char *v)
+{
+	if (!strcmp(v, "ready"))
+		return ROLE_PASS;
+	return strcmp(v, "not-ready") ? ROLE_NOTE : ROLE_WARN;
+}
+
+/* One row's cells (or the header's, when d is NULL) at the widths laid out. */
+static void draw_row(int y, const int *w, const struct probe_pci_dev *d, bool selected)
+{
+	char cell[NCOLS][256], fitted[256];
+	int x = 1;
+
+	if (!d) {
+		for (int c = 0; c < NCOLS; c++)
+			snprintf(cell[c], sizeof(cell[c]), "%s", columns[c].head);
+	} else {
+		snprintf(cell[COL_ADDR], sizeof(cell[0]), "%s", d->addr + 5);
+		snprintf(cell[COL_ID], sizeof(cell[0]), "%04x:%04x", d->vendor, d->device);
+		snprintf(cell[COL_NAME], sizeof(cell[0]), "%s", d->device_name);
+		snprintf(cell[COL_DRIVER], sizeof(cell[0]), "%s", d->driver[0] ? d->driver : "-");
+		snprintf(cell[COL_GROUP], sizeof(cell[0]), "-");
+		if (d->group >= 0)
+			snprintf(cell[COL_GROUP], sizeof(cell[0]), "%d", d->group);
+		snprintf(cell[COL_VERDICT], sizeof(cell[0]), "%s", d->verdict);
+		snprintf(cell[COL_ALT], sizeof(cell[0]), "%s", d->alternative);
+	}
+	for (int c = 0; c < NCOLS; c++) {
+		if (!w[c])
+			continue;
+		enum crt_role role = !d ? ROLE_HEADER : selected ? ROLE_SELECTED : ROLE_DEFAULT;
+		if (d && !selected && c == COL_VERDICT)
+			role = verdict_role(d->verdict);
+		else if (d && !selected && c == COL_ALT)
+			role = ROLE_DIM;
+		tui_fit(fitted, sizeof(fitted), cell[c], w[c]);
+		crt_text(y, x, role, w[c] + 1, "%s ", fitted);
+		x += w[c] + 1;
+	}
+}
+
+#define DETAIL_MAX 16
+
+/* The selected device's details, each paragraph wrapped (the first line is the heading): how many
+ * lines, at most max. */
+static int detail_lines(const struct probe_pci_dev *d, int width, int max,
+			char lines[DETAIL_MAX][TUI_LINE], enum crt_role *roles)
+{
+	char para[5][600], vfs[16] = "none", vd[16];
+	int n = 0;
+
+	if (d->sriov_vfs >= 0)
+		snprintf(vfs, sizeof(vfs), "%d", d->sriov_vfs);
+	snprintf(vd, sizeof(vd), "%04x:%04x", d->vendor, d->device);
+	snprintf(para[0], sizeof(para[0]), "%s %s [%s], %s", d->vendor_name, d->device_name, vd,
+		 d->class_name);
+	snprintf(para[1], sizeof(para[1]), "%s: %s", d->verdict, d->reason);
+	snprintf(para[2], sizeof(para[2]), "reset %s, SR-IOV VFs %s, ACS %s, IOMMU group peers: %s",
+		 d->reset[0] ? d->reset : "none", vfs, probe_pci_acs_name(d),
+		 d->group_peers[0] ? d->group_peers : "none");
+	snprintf(para[3], sizeof(para[3]), "instead of passthrough: %s", d->alternative);
+	snprintf(para[4], sizeof(para[4]), "%s", tui_device_history(vd));
+	max = max > DETAIL_MAX ? DETAIL_MAX : max;
+	for (int p = 0; p < 5 && n < max; p++) {
+		int k = tui_wrap(para[p], width, lines + n, max - n);
+		for (int i = 0; i < k; i++)
+			roles[n + i] = p == 4 ? ROLE_NOTE : ROLE_DEFAULT;
+		n += k;
+	}
+	return n;
+}
+
 static void devices_draw(struct tui *t)
 {
 	const struct probe_pci_dev **v;
-	char name[256], alt[256];
-	int y = TUI_BODY_TOP, n, rows;
+	int y = TUI_BODY_TOP, n, rows, w[NCOLS];
 
 	if (tui_waiting(t))
 		return;
 	n = dev_list(t, &v);
-	crt_fill(y, ROLE_HEADER);
-	crt_text(y++, 0, ROLE_HEADER, 0, " %-12s %-9s %-30s %-12s %-5s %-19s %s", "ADDRESS", "ID",
-		 "NAME", "DRIVER", "GROUP", "VERDICT", "ALTERNATIVE");
-	rows = t->rows - y - 1 - (t->detail ? 6 : 0) - (st.typing || st.search[0] ? 1 : 0);
 	if (t->sel >= n)
 		t->sel = n ? n - 1 : 0;
+	tui_columns(columns, NCOLS, t->cols - 1, w);
+	crt_fill(y, ROLE_HEADER);
+	draw_row(y++, w, NULL, false);
+	char detail[DETAIL_MAX][TUI_LINE];
+	enum crt_role detail_role[DETAIL_MAX];
+	int ndetail = t->detail && t->sel < n ?
+		detail_lines(v[t->sel], t->cols - 2, t->rows / 2, detail, detail_role) : 0;
+	rows = t->bottom - y - ndetail - (st.typing || st.search[0] ? 1 : 0);
 	if (t->sel < t->scroll)
 		t->scroll = t->sel;
 	if (t->sel >= t->scroll + rows)
@@ -99,44 +184,23 @@ static void devices_draw(struct tui *t)
 	t->list_top = y;
 	t->list_rows = rows;
 	for (int i = t->scroll; i < n && i < t->scroll + rows; i++, y++) {
-		const struct probe_pci_dev *d = v[i];
-		char group[12] = "-";
-		if (d->group >= 0)
-			snprintf(group, sizeof(group), "%d", d->group);
-		tui_fit(name, sizeof(name), d->device_name, 30);
-		tui_fit(alt, sizeof(alt), d->alternative, t->cols - 95 > 4 ? t->cols - 95 : 4);
-		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0,
-			 " %-12s %04x:%04x %s %-12.12s %-5s ", d->addr + 5, d->vendor, d->device,
-			 name, d->driver[0] ? d->driver : "-", group);
-		crt_text(y, 75, !strcmp(d->verdict, "ready") ? ROLE_PASS : !strcmp(d->verdict, "not-ready") ? ROLE_WARN :
-			 ROLE_NOTE, 20, "%-19s", d->verdict);
-		crt_text(y, 95, ROLE_DIM, 0, "%s", alt);
+		if (i == t->sel)
+			crt_fill(y, ROLE_SELECTED);
+		draw_row(y, w, v[i], i == t->sel);
 	}
 	if (!n)
 		crt_text(y, 1, ROLE_DIM, 0, "(no device matches)");
 	if (t->detail && t->sel < n) {
-		const struct probe_pci_dev *d = v[t->sel];
-		int top = t->rows - 7 - (st.typing || st.search[0] ? 1 : 0);
+		int top = t->bottom - (st.typing || st.search[0] ? 1 : 0) - ndetail;
 		crt_fill(top, ROLE_HEADER);
-		crt_text(top, 1, ROLE_HEADER, 0, "%s %s [%04x:%04x], %s", d->vendor_name,
-			 d->device_name, d->vendor, d->device, d->class_name);
-		crt_text(top + 1, 1, ROLE_DEFAULT, 0, "%s: %s", d->verdict, d->reason);
-		char vfs[16] = "none";
-		if (d->sriov_vfs >= 0)
-			snprintf(vfs, sizeof(vfs), "%d", d->sriov_vfs);
-		crt_text(top + 2, 1, ROLE_DEFAULT, 0,
-			 "reset %s, SR-IOV VFs %s, ACS %s, IOMMU group peers: %s",
-			 d->reset[0] ? d->reset : "none", vfs,
-			 probe_pci_acs_name(d),
-			 d->group_peers[0] ? d->group_peers : "none");
-		crt_text(top + 3, 1, ROLE_DEFAULT, 0, "instead of passthrough: %s", d->alternative);
-		char vd[16];
-		snprintf(vd, sizeof(vd), "%04x:%04x", d->vendor, d->device);
-		crt_text(top + 4, 1, ROLE_NOTE, 0, "%s", tui_device_history(vd));
+		for (int k = 0; k < ndetail; k++)
+			crt_text(top + k, 1, k == 0 ? ROLE_HEADER : detail_role[k], 0, "%s", detail[k]);
 	}
-	if (st.typing || st.search[0])
+	if (st.typing || st.search[0]) {
+		t->own_bottom = true;
 		crt_text(t->rows - 2, 0, ROLE_WARN, 0, " search: %s%s", st.search,
-			 st.typing ? "_" : "   (/ to change)");
+			 st.typing ? "_" : "   (/ to change, Esc clears)");
+	}
 	crt_text(1, 1, ROLE_DIM, 0, "%d device(s), sorted by %s%s", n, sort_names[st.sort],
 		 st.ready_only ? ", only those ready for passthrough" : "");
 	free(v);

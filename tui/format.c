@@ -67,3 +67,58 @@ void tui_sparkline(char *out, size_t len, const double *v, int n, bool utf8)
 		used += cl;
 	}
 }
+
+int tui_wrap(const char *s, int width, char lines[][TUI_LINE], int max)
+{
+	int n = 0;
+
+	if (width < 1 || max < 1)
+		return 0;
+	if (width >= TUI_LINE)
+		width = TUI_LINE - 1;
+	while (*s && n < max) {
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		int len = (int)strlen(s), cut = len <= width ? len : -1;
+		if (cut < 0) {	/* the last space that lets the line fit; a word longer than a line is cut */
+			for (int i = width; i > 0 && cut < 0; i--)
+				if (s[i] == ' ')
+					cut = i;
+			if (cut < 0)
+				cut = width;
+		}
+		if (n == max - 1 && len > cut && cut >= 2) {	/* the last line, and more: say so */
+			snprintf(lines[n++], TUI_LINE, "%.*s..", cut > width - 2 ? width - 2 : cut, s);
+			break;
+		}
+		snprintf(lines[n++], TUI_LINE, "%.*s", cut, s);
+		s += cut;
+	}
+	return n;
+}
+
+void tui_columns(const struct tui_col *cols, int n, int width, int *out)
+{
+	int used = 0;
+
+	for (int i = 0; i < n; i++)
+		out[i] = 0;
+	/* by priority: a column is shown at its least width if it fits with a space before it */
+	for (int p = 0; p <= 9; p++)
+		for (int i = 0; i < n; i++)
+			if (cols[i].prio == p && used + 1 + cols[i].min <= width) {
+				out[i] = cols[i].min;
+				used += 1 + cols[i].min;
+			}
+	/* what is left widens the shown ones, again by priority, up to their most */
+	for (int p = 0; p <= 9; p++)
+		for (int i = 0; i < n; i++)
+			if (cols[i].prio == p && out[i] && cols[i].max > out[i] && used < width) {
+				int more = cols[i].max - out[i] < width - used ? cols[i].max - out[i] :
+					width - used;
+				out[i] += more;
+				used += more;
+			}
+}

@@ -33,22 +33,42 @@ static int help_lines(struct help_line *out)
 	return n;
 }
 
-static int help_count(struct tui *t)
+/* The help as screen lines: each key's line wrapped (continued under its text), never cut. */
+#define SCREEN_LINES (HELP_LINES * 3)
+static int help_rows(const struct tui *t, char out[][TUI_LINE], enum crt_role *roles)
 {
 	struct help_line l[HELP_LINES];
-	int n = help_lines(l), shown = t->rows - 1 - TUI_BODY_TOP;
+	int n = help_lines(l), rows = 0;
+
+	for (int i = 0; i < n && rows < SCREEN_LINES; i++) {
+		char wrapped[3][TUI_LINE];
+		bool head = l[i].role == ROLE_HEADER;
+		int k = tui_wrap(l[i].text, t->cols - (head ? 4 : 14), wrapped, 3);
+		for (int j = 0; j < k && rows < SCREEN_LINES; j++) {
+			snprintf(out[rows], TUI_LINE, head ? " %s " : j ? "          %s" : "%s", wrapped[j]);
+			roles[rows++] = l[i].role;
+		}
+	}
+	return rows;
+}
+
+static int help_count(struct tui *t)
+{
+	static char lines[SCREEN_LINES][TUI_LINE];
+	enum crt_role roles[SCREEN_LINES];
+	int n = help_rows(t, lines, roles), shown = t->bottom - TUI_BODY_TOP;
 
 	return n > shown ? n - shown + 1 : 1;	/* the selection is the first line shown */
 }
 
 static void help_draw(struct tui *t)
 {
-	struct help_line l[HELP_LINES];
-	int n = help_lines(l), y = TUI_BODY_TOP;
+	static char lines[SCREEN_LINES][TUI_LINE];
+	enum crt_role roles[SCREEN_LINES];
+	int n = help_rows(t, lines, roles), y = TUI_BODY_TOP;
 
-	for (int i = t->sel; i < n && y < t->rows - 1; i++, y++)
-		crt_text(y, l[i].role == ROLE_HEADER ? 1 : 2, l[i].role, 0, l[i].role == ROLE_HEADER ? " %s " : "%s",
-			 l[i].text);
+	for (int i = t->sel; i < n && y < t->bottom; i++, y++)
+		crt_text(y, roles[i] == ROLE_HEADER ? 1 : 2, roles[i], 0, "%s", lines[i]);
 	if (t->sel + (y - TUI_BODY_TOP) < n)
 		crt_text(1, 1, ROLE_DIM, 0, "Down: more keys");
 }

@@ -19,24 +19,52 @@ static int host_count(struct tui *t)
 	return t->report ? (int)t->report->nchecks : 0;
 }
 
+/* A summary line: its label, then its text wrapped under itself (never cut); how many lines. */
+static int summary_line(struct tui *t, int y, enum crt_role role, const char *label, const char *text)
+{
+	char lines[4][TUI_LINE];
+	int n = tui_wrap(text, t->cols - 28, lines, 4);
+
+	crt_text(y, 1, role, 0, "%-26s%s", label, n ? lines[0] : "");
+	for (int i = 1; i < n; i++)
+		crt_text(y + i, 27, role, 0, "%s", lines[i]);
+	return n ? n : 1;
+}
+
 static void host_draw(struct tui *t)
 {
 	const struct probe_summary *s;
 	int y = TUI_BODY_TOP, list_rows;
-	char line[512];
+	char line[512], text[600];
 
 	if (tui_waiting(t))
 		return;
 	s = &t->report->summary;
-	crt_text(y++, 1, s->hw_vms > 0 ? ROLE_PASS : s->hw_vms < 0 ? ROLE_UNKNOWN : ROLE_FAIL, 0,
-		 "Hardware-accelerated VMs: %s: %s", s->hw_vms > 0 ? "yes" : s->hw_vms < 0 ? "unknown" : "no", s->hw_vms_how);
-	crt_text(y++, 1, s->nested ? ROLE_PASS : ROLE_WARN, 0, "Nested guests:            %s: %s",
-		 s->nested ? "yes" : "no", s->nested_why);
-	crt_text(y++, 1, ROLE_DEFAULT, 0,
-		 "Device passthrough:       %d of %d device(s) ready   (probe: %.0f ms, %s)",
-		 s->pt_ready, s->pt_candidates, t->probe_ms, t->report->source);
+	const char *hw = s->hw_vms > 0 ? "yes" : s->hw_vms < 0 ? "unknown" : "no";
+	enum crt_role hw_role = s->hw_vms > 0 ? ROLE_PASS : ROLE_FAIL;
+	if (s->hw_vms < 0)
+		hw_role = ROLE_UNKNOWN;
+	snprintf(text, sizeof(text), "%s: %s", hw, s->hw_vms_how);
+	y += summary_line(t, y, hw_role, "Hardware-accelerated VMs:", text);
+	snprintf(text, sizeof(text), "%s: %s", s->nested ? "yes" : "no", s->nested_why);
+	y += summary_line(t, y, s->nested ? ROLE_PASS : ROLE_WARN, "Nested guests:", text);
+	snprintf(text, sizeof(text), "%s   (probe: %.0f ms, %s)", s->passthrough, t->probe_ms,
+		 t->report->source);
+	y += summary_line(t, y, ROLE_DEFAULT, "Device passthrough:", text);
 	y++;
-	int bottom = t->rows - 1 - (t->detail ? 7 : 0);
+	char detail[16][TUI_LINE];
+	int ndetail = 0;
+	if (t->detail && t->sel < (int)t->report->nchecks) {
+		const struct probe_check *c = &t->report->checks[t->sel];
+		snprintf(text, sizeof(text), "%s [%s]: %s", c->title, c->id, probe_status_name(c->status));
+		ndetail = tui_wrap(text, t->cols - 2, detail, 2);
+		ndetail += tui_wrap(c->evidence, t->cols - 2, detail + ndetail, 8);
+		if (c->fix[0]) {
+			snprintf(text, sizeof(text), "fix: %s", c->fix);
+			ndetail += tui_wrap(text, t->cols - 2, detail + ndetail, 16 - ndetail);
+		}
+	}
+	int bottom = t->bottom - ndetail;
 	list_rows = bottom - y;
 	if (t->sel < t->scroll)
 		t->scroll = t->sel;
@@ -52,17 +80,12 @@ static void host_draw(struct tui *t)
 		tui_fit(line, sizeof(line), c->evidence, t->cols - 51);
 		crt_text(y, 50, ROLE_DIM, 0, "%s", line);
 	}
-	if (t->detail && t->sel < (int)t->report->nchecks) {
-		const struct probe_check *c = &t->report->checks[t->sel];
-		int top = t->rows - 7;
-		crt_fill(top, ROLE_HEADER);
-		crt_text(top, 1, ROLE_HEADER, 0, "%s [%s]: %s", c->title, c->id,
-			 probe_status_name(c->status));
-		crt_text(top + 1, 1, ROLE_DEFAULT, 0, "%.*s", t->cols - 2, c->evidence);
-		if ((int)strlen(c->evidence) > t->cols - 2)
-			crt_text(top + 2, 1, ROLE_DEFAULT, 0, "%s", c->evidence + t->cols - 2);
-		if (c->fix[0])
-			crt_text(top + 4, 1, ROLE_WARN, 0, "fix: %s", c->fix);
+	if (ndetail) {
+		crt_fill(bottom, ROLE_HEADER);
+		for (int k = 0; k < ndetail; k++)
+			crt_text(bottom + k, 1, k == 0 ? ROLE_HEADER :
+				 !strncmp(detail[k], "fix: ", 5) ? ROLE_WARN : ROLE_DEFAULT, 0, "%s",
+				 detail[k]);
 	}
 }
 

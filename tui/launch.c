@@ -52,7 +52,7 @@ static const struct {
 	[F_CPUS] = { "vCPUs", "1 or more", LAUNCH_FIELD(cpus), false },
 	[F_NESTED] = { "Nested", "Space, Left, Right choose; auto: on where the host allows", 0, 0,
 		       false },
-	[F_LAUNCH] = { "[ Launch ]", "Enter or F7 launches; Esc cancels", 0, 0, false },
+	[F_LAUNCH] = { "[ Launch ]", "Enter or F7 launches (from any field); Esc cancels", 0, 0, false },
 };
 
 static struct {
@@ -248,7 +248,7 @@ static void pick_draw(struct tui *t, int top, int left, int width)
 	crt_fill(top, ROLE_HEADER);
 	crt_text(top++, left, ROLE_HEADER, width, " choose a file in %s", pick.dir);
 	crt_text(t->rows - 3, left, ROLE_DIM, width,
-		 " Enter opens or chooses, Backspace goes up, typing finds a name, Esc");
+		 " Enter opens or chooses, Backspace goes up, typing finds a name, Esc closes");
 	if (pick.sel < pick.scroll)
 		pick.scroll = pick.sel;
 	if (pick.sel >= pick.scroll + rows)
@@ -302,14 +302,13 @@ int tui_launch_key(struct tui *t, int key)
 	if (key == 27) {
 		form.open = false;
 		snprintf(t->message, sizeof(t->message), "launch cancelled");
-	} else if (key == KEY_F(7) ||
-		   ((key == '\n' || key == KEY_ENTER) && form.field == F_LAUNCH)) {
-		launch(t);
+	} else if (key == KEY_F(7) || key == '\n' || key == KEY_ENTER) {
+		launch(t);	/* from any field, as the form says: a form's Enter submits it */
 	} else if (form.field == F_NESTED && (key == ' ' || key == KEY_RIGHT || key == KEY_LEFT)) {
 		nested_step(t, key == KEY_LEFT ? -1 : 1);
 	} else if (key == KEY_UP || key == KEY_BTAB) {
 		step = -1;
-	} else if (key == KEY_DOWN || key == '\t' || key == '\n' || key == KEY_ENTER) {
+	} else if (key == KEY_DOWN || key == '\t') {
 		step = 1;
 	} else if (key == 15 && fields[form.field].file) { /* Ctrl-O */
 		pick_open(t);
@@ -331,7 +330,9 @@ int tui_launch_key(struct tui *t, int key)
 
 void tui_launch_draw(struct tui *t)
 {
-	int width = t->cols - 4 < 100 ? t->cols - 4 : 100, left = 2, top = TUI_BODY_TOP + 2;
+	int width = t->cols - 4 < 110 ? t->cols - 4 : 110, left = 2, top = TUI_BODY_TOP + 2;
+	/* hints beside the fields where they fit whole; else the current field's, wrapped, below */
+	bool beside = width - 52 >= 56;
 	char shown[300];
 
 	if (pick.open) {
@@ -343,7 +344,7 @@ void tui_launch_draw(struct tui *t)
 		 " launch a VM   (Up/Down or Tab move, type to edit, Ctrl-U clears)");
 	for (int f = 0; f < F_COUNT; f++, top++) {
 		bool cur = f == form.field;
-		crt_text(top, left, ROLE_DEFAULT, width, "%*s", width, "");
+		const char *hint = beside ? fields[f].hint : "";
 		if (f == F_NESTED && nested_why(t)) {
 			tui_fit(shown, sizeof(shown), nested_why(t), width - 24);
 			crt_text(top, left, ROLE_DIM, width, " %-13s off   %s", fields[f].label,
@@ -355,16 +356,19 @@ void tui_launch_draw(struct tui *t)
 			for (int i = 0, x = left + 15; i < 3;
 			     x += (int)strlen(nested_mode_name(nested_order[i])) + 3, i++) {
 				bool on = (int)nested_order[i] == t->launch.nested;
-				crt_text(top, x, on && cur ? ROLE_SELECTED : on ? ROLE_PASS : ROLE_DIM, 0, on ? "[%s]" : " %s ",
+				enum crt_role role = on ? ROLE_PASS : ROLE_DIM;
+				if (on && cur)
+					role = ROLE_SELECTED;
+				crt_text(top, x, role, 0, on ? "[%s]" : " %s ",
 					 nested_mode_name(nested_order[i]));
 			}
-			crt_text(top, left + 52, ROLE_DIM, width - 52, "%s", fields[f].hint);
+			crt_text(top, left + 52, ROLE_DIM, width - 52, "%s", hint);
 			continue;
 		}
 		if (f == F_LAUNCH) {
 			crt_text(++top, left + 15, cur ? ROLE_SELECTED : ROLE_PASS, 12, "%s",
 				 fields[f].label);
-			crt_text(top, left + 28, ROLE_DIM, width - 28, "%s", fields[f].hint);
+			crt_text(top, left + 27, ROLE_DIM, 0, "%s", fields[f].hint);
 			continue;
 		}
 		const char *v = value(t, f);
@@ -375,8 +379,16 @@ void tui_launch_draw(struct tui *t)
 			snprintf(shown, sizeof(shown), "%s", v);
 		crt_text(top, left, ROLE_DEFAULT, 15, " %-13s", fields[f].label);
 		crt_text(top, left + 15, cur ? ROLE_SELECTED : ROLE_DEFAULT, 36, "%-35s", "");
-		crt_text(top, left + 15, cur ? ROLE_SELECTED : ROLE_DEFAULT, 36, "%s%s", shown, cur ? "_" : "");
-		crt_text(top, left + 52, ROLE_DIM, width - 52, "%s", fields[f].hint);
+		crt_text(top, left + 15, cur ? ROLE_SELECTED : ROLE_DEFAULT, 36, "%s%s", shown,
+			 cur ? "_" : "");
+		crt_text(top, left + 52, ROLE_DIM, width - 52, "%s", hint);
+	}
+	if (!beside && form.field != F_LAUNCH) {
+		char lines[3][TUI_LINE], text[200];
+		snprintf(text, sizeof(text), "%s: %s", fields[form.field].label, fields[form.field].hint);
+		int k = tui_wrap(text, width - 2, lines, 3);
+		for (int i = 0; i < k; i++)
+			crt_text(top + 1 + i, left + 1, ROLE_DIM, 0, "%s", lines[i]);
 	}
 }
 
@@ -461,6 +473,7 @@ static void launch(struct tui *t)
 			 "launched %s (%.200s): Enter attaches to its console", name,
 			 t->launch.kernel);
 		form.open = false;
+		tui_vms_select(name);	/* the row selected is this VM's, whatever else runs */
 	} else {
 		snprintf(t->message, sizeof(t->message), "could not launch: %.280s", err);
 	}

@@ -325,8 +325,6 @@ static void reports_draw(struct tui *t)
 	submit_poll(t);
 	crt_text(1, 1, ROLE_DIM, 0, "Enter show  Space mark two  d diff  x export  u submit  (%s)",
 		 nrows ? "newest first" : "empty");
-	if (t->message[0])
-		crt_text(t->rows - 2, 0, ROLE_NOTE, 0, " %s", t->message);
 }
 
 /* The selected report, and the database to act on it: NULL (nothing to do) when either is missing.

@@ -31,6 +31,8 @@ struct tui {
 	double probe_started_ms, probe_ms;
 	char error[600];
 	char message[320];		/* the message line, above the function keys */
+	bool own_bottom;		/* this frame's screen drew its own line there (a search, a question) */
+	int bottom;			/* the first row below the screen's body: the message's, then the keys' */
 	struct {
 		char kernel[256], initrd[256], disks[512], net[128], cmdline[256], mem[16], cpus[8];
 		int nested;
@@ -85,6 +87,7 @@ int tui_devices_search(struct tui *t);
 /* The VMs screen (vms.c) and its launch form (launch.c: F7 opens it; while open it takes every
  * key). */
 void tui_vms_refresh_now(void);
+void tui_vms_select(const char *name);	/* select this VM once the list has it (after a launch) */
 int tui_vms_launch(struct tui *t);
 bool tui_launch_open(void);
 void tui_launch_close(void);
@@ -113,6 +116,15 @@ void tui_reports_done(void);		/* at exit: waits for a submit in flight */
 
 /* Formatting (format.c; unit-tested): fit s into width columns, ending in ".." when cut. */
 void tui_fit(char *out, size_t len, const char *s, int width);
+/* s word-wrapped into at most max lines of width columns (the last ends in ".." when more was left);
+ * how many. A word longer than a line is cut. */
+#define TUI_LINE 256
+int tui_wrap(const char *s, int width, char lines[][TUI_LINE], int max);
+/* Table columns laid out by priority (0 first): each shown at its min width where it fits (a space
+ * before each), the room left given by priority up to max; out[i] 0: left out. htop's way with a
+ * narrow terminal. */
+struct tui_col { const char *head; int min, max, prio; };
+void tui_columns(const struct tui_col *cols, int n, int width, int *out);
 /* 1234567 -> "1.2M"; below 10000 as is. */
 void tui_count(char *out, size_t len, unsigned long long v);
 /* A sparkline of n samples scaled to their largest: "▁..█" (utf8) or " _.-=+*%#" per sample. */

@@ -111,7 +111,7 @@ const struct tui_key tui_keys[] = {
 	/* the launch form and the console take every key while open (launch.c, console.c): help
 	   lines only */
 	{ -2, 0, NULL, NULL,
-	  "Launch form: Up Down Tab move, Ctrl-O browse, Ctrl-U clear, F7 launch, Esc cancel",
+	  "Launch form: Up Down Tab move, ^O browse, ^U clear, F7 launch, Esc cancel",
 	  NULL },
 	{ -2, 0, NULL, NULL,
 	  "VM console: every key goes to the guest; Ctrl-] (or an F-key) detaches", NULL },
@@ -187,15 +187,50 @@ static void record(struct tui *t)
 	tui_reports_reload(t);
 }
 
+/* The message, wrapped over up to two lines above the function keys, for 8 s after it changes;
+ * screens end their body above it (t->bottom). */
+static char msg_lines[2][TUI_LINE];
+static int msg_rows;
+
+static void layout_message(struct tui *t)
+{
+	static char last[sizeof(t->message)];
+	static double since;
+
+	if (strcmp(last, t->message)) {
+		snprintf(last, sizeof(last), "%s", t->message);
+		since = tui_now_ms();
+	}
+	msg_rows = 0;
+	if (t->message[0] && tui_now_ms() - since <= 8000)
+		msg_rows = tui_wrap(t->message, t->cols - 2, msg_lines, 2);
+	t->bottom = t->rows - 1 - msg_rows;
+}
+
+static void draw_message(struct tui *t)
+{
+	if (t->own_bottom)
+		return;
+	for (int i = 0; i < msg_rows; i++) {
+		int y = t->rows - 1 - msg_rows + i;
+		crt_text(y, 0, ROLE_NOTE, t->cols, "%*s", t->cols, "");
+		crt_text(y, 1, ROLE_NOTE, 0, "%s", msg_lines[i]);
+	}
+}
+
 static void draw(struct tui *t)
 {
 	struct probe_job *j = t->job;
 
 	crt_clear();
 	crt_size(&t->rows, &t->cols);
-	if (crt_too_small()) {
-		crt_text(0, 0, ROLE_WARN, 0, "terminal too small (needs %dx%d, is %dx%d)",
-			 CRT_MIN_COLS, CRT_MIN_ROWS, t->cols, t->rows);
+	if (crt_too_small()) {	/* said in full, wrapped to whatever there is */
+		char text[96], lines[6][TUI_LINE];
+		snprintf(text, sizeof(text), "terminal too small (needs %dx%d, is %dx%d)", CRT_MIN_COLS,
+			 CRT_MIN_ROWS, t->cols, t->rows);
+		int n = tui_wrap(text, t->cols, lines, t->rows < 6 ? t->rows : 6);
+		for (int i = 0; i < n; i++)
+			crt_text(i, 0, ROLE_WARN, 0, "%s", lines[i]);
 		crt_refresh();
 		return;
 	}
@@ -210,7 +245,10 @@ static void draw(struct tui *t)
 		snprintf(t->error, sizeof(t->error), "the probe could not run: %s", j->err);
 	tui_draw_tabs(t);
 	t->list_rows = 0;
+	t->own_bottom = false;
+	layout_message(t);
 	tui_screens[t->screen]->draw(t);
+	draw_message(t);
 	tui_draw_fkeys(t);
 	crt_refresh();
 }

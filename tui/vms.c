@@ -26,6 +26,11 @@ static struct vm_row rows[MAX_VMS], prev[MAX_VMS];
 static int nrows, nprev;
 static double refreshed_ms, sample_ms;	/* sample_ms: the time between prev and rows */
 static char confirm[64];		/* the VM a "stop?" asks about, while it asks */
+/* VMs that ran in the background and ended (vmm/ended.c), listed after the running ones until dismissed */
+#define MAX_ENDED 16
+static struct vmm_ended ended[MAX_ENDED];
+static int nended;
+static char select_name[64];		/* a VM just launched: selected once the list has it */
 
 /* Exits per second over the last minute, per VM (by name), for the sparkline. */
 #define SPARK 60
@@ -102,14 +107,69 @@ static void vms_refresh(void)
 	nprev = nrows;
 	nrows = 0;
 	vmm_control_list(add_row, &dt, &stale);
+	nended = vmm_ended_list(ended, MAX_ENDED);
+	nended = nended < 0 ? 0 : nended;
+	/* a VMM that has left its record but not yet closed its socket is listed once: as ended */
+	for (int i = 0; i < nrows; i++)
+		for (int k = 0; k < nended; k++)
+			if (!strcmp(rows[i].st.name, ended[k].name)) {
+				memmove(&rows[i], &rows[i + 1], (size_t)(nrows - i - 1) * sizeof(rows[0]));
+				nrows--;
+				i--;
+				break;
+			}
 	refreshed_ms = now;
 	sample_ms = dt;
+}
+
+void tui_vms_select(const char *name)
+{
+	snprintf(select_name, sizeof(select_name), "%s", name);
+	refreshed_ms = 0;
+}
+
+/* The row of a VM just launched, once the list has it (running, or already ended). */
+static void select_pending(struct tui *t)
+{
+	if (!select_name[0])
+		return;
+	for (int i = 0; i < nrows + nended; i++)
+		if (!strcmp(i < nrows ? rows[i].st.name : ended[i - nrows].name, select_name)) {
+			t->sel = i;
+			select_name[0] = '\0';
+		}
+}
+
+/* The selected VM that ended: how, and the last of what it printed. */
+static void ended_panel(struct tui *t, const struct vmm_ended *e, int top, int bottom)
+{
+	char head[400], lines[64][TUI_LINE];
+	int n = 0;
+
+	snprintf(head, sizeof(head), "%s ended %s: %s (exit status %d); %s", e->name, e->ended,
+		 e->how, e->status, e->kernel);
+	crt_fill(top, ROLE_HEADER);
+	crt_text(top++, 1, ROLE_HEADER, 0, "%.*s", t->cols - 2, head);
+	/* its last lines, each wrapped, the newest at the bottom */
+	for (const char *p = e->console; *p && n < 64;) {
+		size_t len = strcspn(p, "\n");
+		char one[TUI_LINE * 2];
+		snprintf(one, sizeof(one), "%.*s", (int)len, p);
+		int k = tui_wrap(one, t->cols - 2, lines + n, 64 - n);
+		n += k ? k : (n < 64 ? (lines[n][0] = '\0', 1) : 0);
+		p += len + (p[len] == '\n');
+	}
+	int room = bottom - top, first = n > room ? n - room : 0;
+	if (!n)
+		crt_text(top, 1, ROLE_DIM, 0, "(it printed nothing)");
+	for (int i = first; i < n && top < bottom; i++)
+		crt_text(top++, 1, ROLE_DEFAULT, 0, "%s", lines[i]);
 }
 
 static int vms_count(struct tui *t)
 {
 	(void)t;
-	return nrows;
+	return nrows + nended;
 }
 
 static long long count_of(const struct vmm_stat_row *list, int n, const char *what)
@@ -177,15 +237,29 @@ static void vms_draw(struct tui *t)
 		return;
 	}
 	vms_refresh();
+	select_pending(t);
+	if (tui_launch_open()) {	/* the form has the body to itself: nothing under it shows through */
+		tui_launch_draw(t);
+		return;
+	}
 	crt_fill(y, ROLE_HEADER);
 	crt_text(y++, 0, ROLE_HEADER, 0, " %-16s %7s %-8s %4s %8s %9s %10s  %s", "NAME", "PID",
 		 "STATE", "CPUS", "MEM", "UPTIME", "EXITS/S", "CONSOLE");
-	if (t->sel >= nrows)
-		t->sel = nrows ? nrows - 1 : 0;
+	int total = nrows + nended, list_end = t->bottom - 12;
+	if (t->sel >= total)
+		t->sel = total ? total - 1 : 0;
 	t->scroll = 0;
 	t->list_top = y;
-	t->list_rows = t->rows - 14 - y;
-	for (int i = 0; i < nrows && y < t->rows - 14; i++, y++) {
+	t->list_rows = list_end - y;
+	for (int i = nrows; i < total && y + (i - nrows) + nrows < list_end; i++) {
+		const struct vmm_ended *e = &ended[i - nrows];
+		int row = y + i;
+		char how[48];
+		snprintf(how, sizeof(how), "%s, exit %d", e->how, e->status);
+		crt_text(row, 0, i == t->sel ? ROLE_SELECTED : ROLE_DIM, 0,
+			 " %-16.16s %7d %-8s %-33.33s  %s", e->name, e->pid, "ended", how, e->ended);
+	}
+	for (int i = 0; i < nrows && y < list_end; i++, y++) {
 		const struct vmm_status *st = &rows[i].st;
 		tui_count(rate, sizeof(rate), (unsigned long long)(rows[i].rate + 0.5));
 		snprintf(mem, sizeof(mem), "%lluM", (unsigned long long)(st->mem >> 20));
@@ -193,12 +267,16 @@ static void vms_draw(struct tui *t)
 			 " %-16.16s %7d %-8s %4d %8s %8.1fs %10s  %s", st->name, st->pid, st->state,
 			 st->cpus, mem, st->uptime_ns / 1e9, rate, st->console);
 	}
-	if (!nrows)
+	if (!total)
 		crt_text(y++, 1, ROLE_DIM, 0, "no VMs running: F7 launches one");
+	if (t->sel >= nrows && t->sel < total) {
+		ended_panel(t, &ended[t->sel - nrows], list_end + 1, t->bottom);
+		crt_text(1, 1, ROLE_DIM, 0, "d dismisses the ended VM");
+	}
 	if (nrows && t->sel < nrows) {
 		struct vm_row *r = &rows[t->sel];
 		const struct vmm_stats *x = &r->stats, *was = NULL;
-		int top = t->rows - 13, half = t->cols / 2;
+		int top = t->bottom - 11, half = t->cols / 2;
 		long long exits = (long long)x->exits;
 		crt_text(top++, 1, ROLE_DEFAULT, 0,
 			 "%s: %lld exits, %.0f/s now; %.3f ms handling them in the VMM (%.2f%% of "
@@ -229,12 +307,10 @@ static void vms_draw(struct tui *t)
 		     exits, t->cols - half, 7);
 		devices_line(top + 9, x, was);
 	}
-	if (tui_launch_open())
-		tui_launch_draw(t);
-	if (confirm[0])
+	if (confirm[0]) {
 		crt_text(t->rows - 2, 0, ROLE_WARN, 0, " stop %s? (y/n) _", confirm);
-	else if (t->message[0])
-		crt_text(t->rows - 2, 0, ROLE_NOTE, 0, " %s", t->message);
+		t->own_bottom = true;
+	}
 }
 
 static int control(struct tui *t, const char *cmd)
@@ -248,8 +324,30 @@ static int control(struct tui *t, const char *cmd)
 	return TUI_REDRAW;
 }
 
+/* F8, F9 and Enter on a VM that ended: say so, it has no console or state to change. */
+static int has_ended(struct tui *t)
+{
+	if (t->sel < nrows || t->sel >= nrows + nended)
+		return 0;
+	snprintf(t->message, sizeof(t->message), "%s has ended (%s, exit status %d): its last output "
+		 "is below; d dismisses it", ended[t->sel - nrows].name, ended[t->sel - nrows].how,
+		 ended[t->sel - nrows].status);
+	return TUI_REDRAW;
+}
+
+static int vms_dismiss(struct tui *t)
+{
+	if (t->sel < nrows || t->sel >= nrows + nended)
+		return TUI_REDRAW;
+	vmm_ended_dismiss(ended[t->sel - nrows].name);
+	refreshed_ms = 0;
+	return TUI_REDRAW;
+}
+
 static int vms_pause(struct tui *t)
 {
+	if (has_ended(t))
+		return TUI_REDRAW;
 	if (t->sel >= nrows)
 		return TUI_REDRAW;
 	return control(t, strcmp(rows[t->sel].st.state, "paused") ? "pause" : "resume");
@@ -257,6 +355,8 @@ static int vms_pause(struct tui *t)
 
 static int vms_stop(struct tui *t)
 {
+	if (has_ended(t))
+		return TUI_REDRAW;
 	if (t->sel < nrows)
 		snprintf(confirm, sizeof(confirm), "%s", rows[t->sel].st.name);
 	return TUI_REDRAW;
@@ -270,6 +370,8 @@ void tui_vms_refresh_now(void)
 /* Enter: the selected VM's serial console, inside the TUI. */
 static int vms_attach(struct tui *t)
 {
+	if (has_ended(t))
+		return TUI_REDRAW;
 	return t->sel < nrows ? tui_console_attach(t, rows[t->sel].st.name) : TUI_REDRAW;
 }
 
@@ -295,6 +397,8 @@ static const struct tui_key vms_keys[] = {
 	  "Enter     the selected VM's serial console (Ctrl-] detaches)", vms_attach },
 	{ KEY_F(8), 'p', "F8", "Pause", "F8 p      pause or resume the selected VM", vms_pause },
 	{ KEY_F(9), 'k', "F9", "Stop", "F9 k      stop the selected VM (asks first)", vms_stop },
+	{ 'd', KEY_DC, NULL, NULL, "d Del     dismiss the selected VM that ended (its last output shows below "
+	  "it until then)", vms_dismiss },
 };
 
 const struct tui_screen_def tui_vms_screen = {
