@@ -7,7 +7,7 @@ fails=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
 status() { "$@" >/dev/null 2>&1; echo $?; }
 
-echo "1..56"
+echo "1..57"
 ok "$(status "$B" --version)" "--version exits 0"
 "$B" --version | grep -q "^nestvisor [0-9]"; ok $? "--version prints the version"
 ok "$([ "$(status "$B" --no-such-option)" = 2 ]; echo $?)" "an unknown option exits 2"
@@ -97,7 +97,7 @@ ok $? "it ends with what to do next, in plain words"
 
 # ---- run, ps and stats as a user meets them (real KVM; SKIP where there is none)
 if [ ! -c /dev/kvm ]; then
-	for i in $(seq 19); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is missing"; done
+	for i in $(seq 20); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is missing"; done
 	[ $fails = 0 ]; exit
 fi
 G=${NV_BUILDDIR:-.}/tests/guests
@@ -107,6 +107,12 @@ err=$("$B" run --kernel "$G/hello.elf" 2>&1 >/dev/null)
 printf '%s' "$err" | grep -q "^nestvisor: VM vm-[0-9]* ended: debug-exit 0 (exit status 1)$"
 ok $? "a normal end says how it ended without --stats: $err"
 err=$("$B" run --kernel "$G/hello.elf" --quiet 2>&1 >/dev/null); [ -z "$err" ]; ok $? "--quiet leaves it out"
+# Ctrl-a x on a terminal after output that ends no line: the end says so on a line of its own
+(sleep 1; printf 'ab'; sleep 0.5; printf '\001x'; sleep 1) |
+	script -qec "$B run --kernel $G/echo.elf" "$XDG_RUNTIME_DIR/ctrla.out" >/dev/null 2>&1
+tr -d '\r' < "$XDG_RUNTIME_DIR/ctrla.out" | grep -q "^AB$" && tr -d '\r' < "$XDG_RUNTIME_DIR/ctrla.out" |
+	grep -q "^nestvisor: VM vm-[0-9]* ended: stopped (exit status 130)$"
+ok $? "Ctrl-a x: the guest's open line is ended before how the VM ended"
 out=$("$B" run --kernel "$G/hello.elf" --mem 4G 2>/dev/null); printf '%s' "$out" | grep -q "RAM: 4096 MiB"
 ok $? "--mem 4G: the guest reads 4096 MiB through fw_cfg (64 bits): $(printf '%s' "$out" | grep RAM)"
 avail=$(sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo)
