@@ -15,29 +15,32 @@
 void cli_probe_usage(void)
 {
 	static const struct cli_opt_help opts[] = {
-		{ "--json", "print the report as JSON (schema: docs/probe-json.md), with the id it "
-		  "was recorded under" },
+		{ "--json",
+		  "print the report as JSON (schema: docs/probe-json.md), with the id it was "
+		  "recorded under" },
 		{ "--save DIR", "record everything this run read into DIR (for --replay)" },
 		{ "--replay DIR", "run every check on a recording instead of this host" },
-		{ "--cpuid-dump FILE", "use a libcpuid raw CPUID dump (cpuid_tool --save) instead of "
-		  "CPUID" },
+		{ "--cpuid-dump FILE",
+		  "use a libcpuid raw CPUID dump (cpuid_tool --save) instead of CPUID" },
 		{ "--no-run", "skip the functional check (do not start a tiny guest)" },
-		{ "--color[=WHEN]", "color the report: auto (the default: on a terminal, unless "
-		  "NO_COLOR is set and not empty), always or yes (also --color alone), never or no" },
+		{ "--color[=WHEN]",
+		  "color the report: auto (the default: on a terminal, unless NO_COLOR is set and "
+		  "not empty), always or yes (also --color alone), never or no" },
 		{ "-v, --verbose", "show the checks' ids and more device detail" },
 		{ "--no-record", "do not record this report in the compatibility database" },
-		{ "--db PATH", "the database (default $NESTVISOR_DB, else "
-		  "$XDG_DATA_HOME/nestvisor/compat.db)" },
+		{ "--db PATH",
+		  "the database (default $NESTVISOR_DB, else $XDG_DATA_HOME/nestvisor/compat.db)" },
 		{ "--help", "this help" },
 		{ NULL, NULL },
 	};
 	static const struct cli_help h = {
 		.synopsis = "nestvisor probe [OPTION]...",
 		.about = "Checks this host: VT-x/AMD-V and what firmware allows, KVM (a tiny guest "
-			 "really runs), nested virtualization, the IOMMU and every PCI device; each "
-			 "check PASS, NOTE, WARN, FAIL or UNKNOWN, with its evidence and fix.",
+			 "really runs), nested virtualization, the IOMMU and every PCI device; "
+			 "each check PASS, NOTE, WARN, FAIL or UNKNOWN, with its evidence and fix.",
 		.opts = opts,
-		.footer = "exit status: 0 nothing failed, 1 a check FAILed, 2 the probe could not run",
+		.footer = "exit status: 0 nothing failed, 1 a check FAILed, 2 the probe could not "
+			  "run",
 	};
 
 	cli_help_print(&h);
@@ -81,8 +84,10 @@ static void record_report(const struct probe_report *rep, const char *dbpath, ch
 			"nestvisor probe: recorded as report %s (nestvisor report show %.8s)\n",
 			uuid, uuid);
 	else if (rc == 1)
-		fprintf(stderr, "nestvisor probe: the same as report %s, this host's last: recorded as "
-			"seen again, not as a new report\n", uuid);
+		fprintf(stderr,
+			"nestvisor probe: the same as report %s, this host's last: recorded as "
+			"seen again, not as a new report\n",
+			uuid);
 	else {
 		uuid[0] = '\0';
 		fprintf(stderr, "nestvisor probe: not recorded: %s\n", err);
@@ -150,7 +155,8 @@ int cli_probe(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	if (want_color(color) < 0) {
-		fprintf(stderr, "nestvisor probe: --color=%s: always (yes), never (no) or auto\n", color);
+		fprintf(stderr, "nestvisor probe: --color=%s: always (yes), never (no) or auto\n",
+			color);
 		return CLI_ERROR;
 	}
 	if (probe_run(&po, &rep, err, sizeof(err)) < 0) {

@@ -18,17 +18,18 @@ void cli_report_usage(void)
 	static const struct cli_opt_help opts[] = {
 		{ "list", "every report recorded here, oldest first" },
 		{ "show ID", "a report's checks and devices (--json: the whole report)" },
-		{ "export ID", "the report as a file to share (-o FILE; identifiers left out unless "
+		{ "export ID",
+		  "the report as a file to share (-o FILE; identifiers left out unless "
 		  "--include-identifiers)" },
 		{ "import FILE...", "reports exported elsewhere; each whole or not at all" },
 		{ "diff ID1 ID2", "what changed between two reports" },
-		{ "submit", "send the reports not yet submitted to the shared PostgreSQL database "
-		  "(--to URL, $NESTVISOR_COMPAT_URL, or compat_url in nestvisor.conf), each exactly "
-		  "once" },
+		{ "submit",
+		  "send the reports not yet submitted to the shared PostgreSQL database (--to URL, "
+		  "$NESTVISOR_COMPAT_URL, or compat_url in nestvisor.conf), each exactly once" },
 		{ "delete ID...", "drop reports" },
 		{ "prune --older-than DAYS", "drop the reports older than DAYS days" },
-		{ "--db PATH", "the database (default $NESTVISOR_DB, else "
-		  "$XDG_DATA_HOME/nestvisor/compat.db)" },
+		{ "--db PATH",
+		  "the database (default $NESTVISOR_DB, else $XDG_DATA_HOME/nestvisor/compat.db)" },
 		{ "--json", "answers as JSON (docs/compat-db.md)" },
 		{ "--help", "this help" },
 		{ NULL, NULL },

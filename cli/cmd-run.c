@@ -14,43 +14,56 @@
 #include "vmm/vmm.h"
 
 static const struct cli_opt_help run_opts[] = {
-	{ "--kernel FILE", "a bzImage (the 64-bit boot protocol), an ELF vmlinux with a PVH note, a "
+	{ "--kernel FILE",
+	  "a bzImage (the 64-bit boot protocol), an ELF vmlinux with a PVH note, a "
 	  "multiboot image (kvm-unit-tests' .flat files), or with --load-addr a raw binary" },
 	{ "--initrd FILE", "an initrd (Linux) or multiboot module 1 (kvm-unit-tests' env file)" },
-	{ "--cmdline STR", "the kernel command line (Linux: e.g. \"console=ttyS0 root=/dev/vda\")" },
-	{ "--mem SIZE", "guest RAM, e.g. 128M (the default), 2G; a size above this host's free "
+	{ "--cmdline STR",
+	  "the kernel command line (Linux: e.g. \"console=ttyS0 root=/dev/vda\")" },
+	{ "--mem SIZE",
+	  "guest RAM, e.g. 128M (the default), 2G; a size above this host's free "
 	  "memory is warned about" },
 	{ "--cpus N, --smp N", "vCPUs (default 1; QEMU's \"4,sockets=1\" is taken too)" },
-	{ "--name NAME", "the VM's name for `nestvisor ps|stop|stats|console` (default vm-PID): "
+	{ "--name NAME",
+	  "the VM's name for `nestvisor ps|stop|stats|console` (default vm-PID): "
 	  "letters, digits, '.', '_', '-'" },
-	{ "--console WHERE", "the serial console: stdio (the default; Ctrl-a x ends the VM), pty, "
+	{ "--console WHERE",
+	  "the serial console: stdio (the default; Ctrl-a x ends the VM), pty, "
 	  "none" },
-	{ "--serial-log FILE", "also write the serial console's output to FILE (created 0600, "
+	{ "--serial-log FILE",
+	  "also write the serial console's output to FILE (created 0600, "
 	  "never through a link)" },
 	{ "--stats", "at the end, the VM exits by reason, port and MMIO region" },
 	{ "--timeout SEC", "end the VM after SEC seconds (exit status 124)" },
 	{ "--load-addr ADDR", "a raw binary: load it at guest-physical ADDR (hex or decimal)" },
 	{ "--entry ADDR", "a raw binary: start there (default: the load address)" },
-	{ "--detach", "run in the background, the console on a pseudo-terminal (`nestvisor ps` "
+	{ "--detach",
+	  "run in the background, the console on a pseudo-terminal (`nestvisor ps` "
 	  "lists it)" },
-	{ "--quiet", "no line about how the VM ended, and with --detach not the two lines about "
+	{ "--quiet",
+	  "no line about how the VM ended, and with --detach not the two lines about "
 	  "where it runs" },
-	{ "--nested MODE", "let the guest run its own hypervisor (VT-x/AMD-V in its CPUID): auto "
+	{ "--nested MODE",
+	  "let the guest run its own hypervisor (VT-x/AMD-V in its CPUID): auto "
 	  "(the default: where this host allows it, see `nestvisor probe`), on (refused where it "
 	  "cannot, with the reason), off (the guest sees no VMX/SVM)" },
-	{ "--disk FILE[,OPT]...", "a virtio-blk disk, the guest's /dev/vda, vdb... in order: a raw "
+	{ "--disk FILE[,OPT]...",
+	  "a virtio-blk disk, the guest's /dev/vda, vdb... in order: a raw "
 	  "image, a multiple of 512 bytes, locked against other VMs. ro: read-only; cache=none: "
 	  "O_DIRECT, its requests in flight together through io_uring (aio=io_uring|sync chooses); "
 	  "serial=ID: what the guest reads as its serial" },
-	{ "--net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...", "virtio-net with user-mode "
+	{ "--net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...",
+	  "virtio-net with user-mode "
 	  "networking (libslirp): DHCP (10.0.2.15), DNS, outbound TCP/UDP with no root set-up; the "
 	  "host is 10.0.2.2; hostfwd listens on 127.0.0.1" },
-	{ "--net tap=NAME[,vhost=auto|on|off]", "virtio-net on the tap device NAME (made if "
+	{ "--net tap=NAME[,vhost=auto|on|off]",
+	  "virtio-net on the tap device NAME (made if "
 	  "there is none; configure or bridge it yourself), with checksum and segmentation "
 	  "offloads; frames moved by vhost-net in the kernel where /dev/vhost-net exists (auto), "
 	  "else by nestvisor's own thread" },
 	{ "--rng", "a virtio-rng device: the guest's /dev/hwrng, from the host's getrandom" },
-	{ "--no-unpack", "let a bzImage decompress itself in the guest; by default its kernel is "
+	{ "--no-unpack",
+	  "let a bzImage decompress itself in the guest; by default its kernel is "
 	  "unpacked once into ~/.cache/nestvisor/kernels and entered directly (with KASLR)" },
 	{ "--help", "this help" },
 	{ NULL, NULL },
@@ -60,8 +73,8 @@ void cli_run_usage(void)
 {
 	static const struct cli_help h = {
 		.synopsis = "nestvisor run --kernel FILE [OPTION]...",
-		.about = "Boots a kernel or test image in a KVM virtual machine and ends with its exit "
-			 "status.",
+		.about = "Boots a kernel or test image in a KVM virtual machine and ends with its "
+			 "exit status.",
 		.opts = run_opts,
 		.footer = "exit status: (v << 1) | 1 when the guest writes v to port 0xf4 "
 			  "(isa-debug-exit); 0 when it resets or powers off; 124 timeout, 126 KVM "
@@ -167,8 +180,11 @@ static int set_timeout(struct vmm_config *cfg, const char *arg)
 
 static int set_console(struct vmm_config *cfg, const char *arg)
 {
-	static const struct { const char *name; enum vmm_console mode; } modes[] = {
-		{ "stdio", VMM_CONSOLE_STDIO }, { "pty", VMM_CONSOLE_PTY }, { "none", VMM_CONSOLE_NONE },
+	static const struct { const char *name; enum vmm_console mode;
+	} modes[] = {
+		{ "stdio", VMM_CONSOLE_STDIO },
+		{ "pty", VMM_CONSOLE_PTY },
+		{ "none", VMM_CONSOLE_NONE },
 	};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
@@ -259,9 +275,11 @@ static void warn_memory(const struct vmm_config *cfg)
 	if (f)
 		fclose(f);
 	if (kib && cfg->mem > kib << 10)
-		fprintf(stderr, "nestvisor run: --mem %llu MiB is more than this host has available "
-			"(%llu MiB): the guest starts, but the host runs out of memory as the guest "
-			"uses it\n", (unsigned long long)(cfg->mem >> 20), kib >> 10);
+		fprintf(stderr,
+			"nestvisor run: --mem %llu MiB is more than this host has available (%llu "
+			"MiB): the guest starts, but the host runs out of memory as the guest uses "
+			"it\n",
+			(unsigned long long)(cfg->mem >> 20), kib >> 10);
 }
 
 /* --detach: the VM in a process of its own (vmm_spawn); this one returns once the VM is up. */

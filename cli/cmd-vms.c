@@ -77,8 +77,8 @@ void cli_console_usage(void)
 	static const struct cli_help h = {
 		.synopsis = "nestvisor console NAME",
 		.about = "A running VM's serial console on this terminal: what it printed before, "
-			 "then live; what you type goes to the guest (Ctrl-C too); Ctrl-] detaches. "
-			 "Ends when the VM does.",
+			 "then live; what you type goes to the guest (Ctrl-C too); Ctrl-] "
+			 "detaches. Ends when the VM does.",
 	};
 
 	cli_help_print(&h);
@@ -105,7 +105,8 @@ static void ps_row(const struct vmm_status *st, const struct vmm_stats *stats, v
 		json_object_object_add(o, "cpus", json_object_new_int(st->cpus));
 		json_object_object_add(o, "nested", json_object_new_boolean(st->nested));
 		json_object_object_add(o, "mem", json_object_new_int64((int64_t)st->mem));
-		json_object_object_add(o, "uptime_ns", json_object_new_int64((int64_t)st->uptime_ns));
+		json_object_object_add(o, "uptime_ns",
+				       json_object_new_int64((int64_t)st->uptime_ns));
 		json_object_object_add(o, "exits", json_object_new_int64((int64_t)stats->exits));
 		json_object_object_add(o, "disks", json_object_new_int(st->ndisks));
 		json_object_object_add(o, "net", strcmp(st->net, "-") ?
@@ -139,13 +140,14 @@ static void ps_ended(struct ps *ps)
 			json_object_object_add(o, "how", json_object_new_string(e[i].how));
 			json_object_object_add(o, "status", json_object_new_int(e[i].status));
 			json_object_object_add(o, "kernel", json_object_new_string(e[i].kernel));
-			json_object_object_add(o, "console_tail", json_object_new_string(e[i].console));
+			json_object_object_add(o, "console_tail",
+					       json_object_new_string(e[i].console));
 			json_object_array_add(ps->json, o);
 			continue;
 		}
 		if (!i)
-			printf("%s%-16s %7s %-9s %-20s %-16s %6s  %s\n", ps->shown ? "\n" : "", "NAME",
-			       "PID", "STATE", "ENDED", "HOW", "STATUS", "LAST OUTPUT");
+			printf("%s%-16s %7s %-9s %-20s %-16s %6s  %s\n", ps->shown ? "\n" : "",
+			       "NAME", "PID", "STATE", "ENDED", "HOW", "STATUS", "LAST OUTPUT");
 		const char *last = e[i].console + strlen(e[i].console);
 		while (last > e[i].console && last[-1] == '\n')
 			last--;
@@ -153,8 +155,8 @@ static void ps_ended(struct ps *ps)
 		while (start > e[i].console && start[-1] != '\n')
 			start--;
 		printf("%-16s %7d %-9s %-20s %-16s %6d  %.*s\n", e[i].name, e[i].pid, "ended",
-		       e[i].ended, e[i].how, e[i].status, (int)(last - start > 60 ? 60 : last - start),
-		       start);
+		       e[i].ended, e[i].how, e[i].status,
+		       (int)(last - start > 60 ? 60 : last - start), start);
 		ps->shown++;
 	}
 	free(e);
@@ -215,8 +217,10 @@ int cli_dismiss(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++)
 		if (vmm_ended_dismiss(argv[i]) < 0) {
-			fprintf(stderr, "nestvisor dismiss: no ended VM named %s (`nestvisor ps --all` "
-				"lists them)\n", argv[i]);
+			fprintf(stderr,
+				"nestvisor dismiss: no ended VM named %s (`nestvisor ps --all` "
+				"lists them)\n",
+				argv[i]);
 			return CLI_FAILED;
 		}
 	return CLI_OK;
@@ -279,7 +283,8 @@ static void said_ended(const char *name)
 
 	for (int i = 0; i < n; i++)
 		if (!strcmp(e[i].name, name)) {
-			printf("VM %s has ended: %s (exit status %d)\n", name, e[i].how, e[i].status);
+			printf("VM %s has ended: %s (exit status %d)\n", name, e[i].how,
+			       e[i].status);
 			free(e);
 			return;
 		}

@@ -80,8 +80,10 @@ static void no_command(const char *name)
 	const struct cli_command *g = guess_command(name);
 
 	if (g)
-		fprintf(stderr, "nestvisor: no command '%s'; did you mean '%s'? (`nestvisor help` lists "
-			"them)\n", name, g->name);
+		fprintf(stderr,
+			"nestvisor: no command '%s'; did you mean '%s'? (`nestvisor help` lists "
+			"them)\n",
+			name, g->name);
 	else
 		fprintf(stderr, "nestvisor: no command '%s'; `nestvisor help` lists them\n", name);
 }

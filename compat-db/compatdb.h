@@ -22,9 +22,9 @@ void compatdb_close(struct compatdb *db);
 const char *compatdb_path(const struct compatdb *db);
 void compatdb_default_path(char *buf, size_t len);
 
-/* Records a probe report (the probe's JSON) for this host: 0 with the new report's UUID in uuid[37],
- * or 1 when the host's last report says the same (timings aside): that report is seen again
- * (seen_count, seen_last) and its UUID given; -errno. */
+/* Records a probe report (the probe's JSON) for this host: 0 with the new report's UUID in
+ * uuid[37], or 1 when the host's last report says the same (timings aside): that report is seen
+ * again (seen_count, seen_last) and its UUID given; -errno. */
 int compatdb_report_record(struct compatdb *db, const char *probe_json, const char *label,
 			   char uuid[37], char *err, size_t errlen);
 /* The same on the database at path (NULL: the default), opened and closed for this one report:

@@ -43,8 +43,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE class_rules (base TEXT NOT NULL, sub TEXT NOT NULL, name TEXT"
 	" NOT NULL, alternative TEXT NOT NULL,"
 	" note TEXT NOT NULL, ord INTEGER NOT NULL, PRIMARY KEY (base, sub)) WITHOUT ROWID;",
-	/* 2 -> 3: a probe that finds what the host's last report said is not a new report: the last one
-	 * is seen again (seen_count, seen_last) */
+	/* 2 -> 3: a probe that finds what the host's last report said is not a new report: the last
+	 * one is seen again (seen_count, seen_last) */
 	"ALTER TABLE reports ADD COLUMN seen_count INTEGER NOT NULL DEFAULT 1;"
 	"ALTER TABLE reports ADD COLUMN seen_last TEXT;",
 };

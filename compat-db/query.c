@@ -66,11 +66,13 @@ nomem:
 
 int compatdb_report_list(struct compatdb *db, struct compatdb_table **out, char *err, size_t errlen)
 {
-	return run_query(db, "SELECT uuid AS report, created, substr(host_id, 1, 12)"
+	return run_query(db,
+			 "SELECT uuid AS report, created, substr(host_id, 1, 12)"
 			 " AS host, hw_virt AS hw_vms,"
-			 " nested, iommu, worst, hypervisor, seen_count AS seen, seen_last FROM reports"
-			 " ORDER BY created, uuid", NULL, 0, "tttbbbttit",
-			 out, err, errlen);
+			 " nested, iommu, worst, hypervisor, seen_count AS seen, seen_last FROM "
+			 "reports"
+			 " ORDER BY created, uuid",
+			 NULL, 0, "tttbbbttit", out, err, errlen);
 }
 
 /* A UUID or a unique prefix of one; fills full[37]. */
@@ -166,8 +168,8 @@ static int of_report(struct compatdb *db, const char *id, const char *sql, const
 int compatdb_report_checks(struct compatdb *db, const char *id, struct compatdb_table **out,
 			   char *err, size_t errlen)
 {
-	/* in the probe's order (cpu, kvm, iommu, ...), which the checks table, keyed by id, does not
-	 * keep */
+	/* in the probe's order (cpu, kvm, iommu, ...), which the checks table, keyed by id, does
+	 * not keep */
 	return of_report(db, id, "SELECT json_extract(c.value, '$.id') AS \"check\","
 			 " json_extract(c.value, '$.status') AS status,"
 			 " json_extract(c.value, '$.evidence') AS evidence"
@@ -178,9 +180,10 @@ int compatdb_report_checks(struct compatdb *db, const char *id, struct compatdb_
 int compatdb_report_devices(struct compatdb *db, const char *id, struct compatdb_table **out,
 			    char *err, size_t errlen)
 {
-	return of_report(db, id, "SELECT substr(address, 6) AS device, vendor_device AS id, driver,"
-			 " verdict, reason FROM devices WHERE report = ?1 ORDER BY address", "ttttt",
-			 out, err, errlen);
+	return of_report(db, id,
+			 "SELECT substr(address, 6) AS device, vendor_device AS id, driver,"
+			 " verdict, reason FROM devices WHERE report = ?1 ORDER BY address",
+			 "ttttt", out, err, errlen);
 }
 
 /* What changed on a host between two reports: checks whose status moved (evidence alone holds

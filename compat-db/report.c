@@ -281,8 +281,8 @@ static char *facts_text(json_object *probe)
 	return text;
 }
 
-/* 1 (uuid set) when the host's last report says what probe does: that one is seen again instead of a
- * new one made; 0 when it does not (or there is none); -errno. */
+/* 1 (uuid set) when the host's last report says what probe does: that one is seen again instead of
+ * a new one made; 0 when it does not (or there is none); -errno. */
 static int seen_again(struct compatdb *db, const char *host, json_object *probe, const char *now,
 		      char uuid[37], char *err, size_t errlen)
 {
@@ -307,8 +307,10 @@ static int seen_again(struct compatdb *db, const char *host, json_object *probe,
 	sqlite3_finalize(st);
 	if (rc != 1)
 		return rc;
-	if (sqlite3_prepare_v2(db->sql, "UPDATE reports SET seen_count = seen_count + 1, seen_last = ?2"
-			       " WHERE uuid = ?1", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db->sql,
+			       "UPDATE reports SET seen_count = seen_count + 1, seen_last = ?2"
+			       " WHERE uuid = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
 		return errmsg(err, errlen, -EIO, "%s: %s", db->path, sqlite3_errmsg(db->sql));
 	bind_text(st, 1, uuid);
 	bind_text(st, 2, now);

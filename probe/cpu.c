@@ -97,7 +97,8 @@ static void collect_cpuinfo(struct probe_backend *be, struct probe_cpu *cpu)
 		cpu->cpuinfo_has_vmx_flags = fl.vmx_flags_line;
 		cpu->cpuinfo_features = fl.features;
 	} else {
-		/* every x86 kernel writes a flags line: without one the file is not /proc/cpuinfo */
+		/* every x86 kernel writes a flags line: without one the file is not /proc/cpuinfo
+		 */
 		probe_problem(be, "/proc/cpuinfo: no \"flags\" line (corrupt?), ignored");
 	}
 	free(buf);

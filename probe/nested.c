@@ -33,7 +33,8 @@ bool probe_nested_possible(const struct probe_facts *f, char *why, size_t len)
 	else if (probe_kvm_param_bool(kvm, "nested") == 0)
 		snprintf(why, len, "%s is loaded with nested=%s", kvm->module, nested);
 	else if (nested_param_bad(kvm))
-		snprintf(why, len, "%s's nested parameter reads \"%s\", which is neither 0/1 nor Y/N",
+		snprintf(why, len,
+			 "%s's nested parameter reads \"%s\", which is neither 0/1 nor Y/N",
 			 kvm->module, nested);
 	else if (kvm->recorded == 0 && kvm->open_err == 0 && kvm->cpuid_err == 0 &&
 		 !kvm->cpuid_vmx && !kvm->cpuid_svm)
@@ -86,8 +87,9 @@ void probe_nested_check(const struct probe_facts *f, struct probe_check *c)
 			 "check `dmesg | grep -i kvm` for why KVM offers guests no %s",
 			 f->cpu.vmx ? "VMX" : "SVM");
 	if (nested_param_bad(kvm))
-		probe_check_set(c, PROBE_UNKNOWN, "cat /sys/module/kvm_*/parameters/nested; record the host "
-				"again if it reads 0, 1, Y or N there",
+		probe_check_set(c, PROBE_UNKNOWN,
+				"cat /sys/module/kvm_*/parameters/nested; record the host again if "
+				"it reads 0, 1, Y or N there",
 				"guests can run their own hypervisor: unknown (%s)", why);
 	else if (kvm->recorded && !fix[0])
 		probe_check_set(c, PROBE_UNKNOWN, "",

@@ -74,11 +74,12 @@ static void titles_for_ids(const struct probe_report *rep, const char *in, char 
 				k--;
 			char want[48];
 			snprintf(want, sizeof(want), "%.*s", (int)k, id);
-			const struct probe_check *c =
-				k < sizeof(want) && strchr(want, '.') ? probe_report_find(rep, want) : NULL;
+			const struct probe_check *c = k < sizeof(want) && strchr(want, '.') ?
+				probe_report_find(rep, want) :
+				NULL;
 			if (c) {
-				n += (size_t)snprintf(out + n, len - n, "%s\"%s\"", listing ? "" : "see ",
-						      c->title);
+				n += (size_t)snprintf(out + n, len - n, "%s\"%s\"",
+						      listing ? "" : "see ", c->title);
 				in = id + k;
 				listing = !strncmp(in, ", ", 2);
 				if (listing && n + 2 < len) {
@@ -150,8 +151,9 @@ static size_t print_folded(FILE *out, const struct probe_report *rep, size_t i, 
 	snprintf(title, sizeof(title), "%zu more checks", j - i);
 	int dots = TITLE_WIDTH - (int)strlen(title);
 	fprintf(out, "  %s %.*s %s%s%s\n", title, dots > 1 ? dots : 1,
-		"..................................................", color ? status_color[PROBE_NOTE] : "",
-		probe_status_name(PROBE_NOTE), color ? C_RESET : "");
+		"..................................................",
+		color ? status_color[PROBE_NOTE] : "", probe_status_name(PROBE_NOTE),
+		color ? C_RESET : "");
 	titles_for_ids(rep, c->evidence, why, sizeof(why));
 	snprintf(text, sizeof(text), "%s: %s", why, list);
 	print_wrapped(out, "", text);
@@ -200,7 +202,9 @@ static void print_devices(FILE *out, const struct probe_pci *pci, int verbose)
 		fputs("\n        ", out);
 		wrap_at(out, 8, 8, line);
 		if (verbose)
-			fprintf(out, "        subsystem %04x:%04x, reset %s, SR-IOV VFs %s, ACS %s%s%s\n",
+			fprintf(out,
+				"        subsystem %04x:%04x, reset %s, SR-IOV VFs %s, ACS "
+				"%s%s%s\n",
 				d->sub_vendor, d->sub_device, d->reset[0] ? d->reset : "none", vfs,
 				probe_pci_acs_name(d), d->group_peers[0] ? ", group peers " : "",
 				d->group_peers);
@@ -212,7 +216,8 @@ static const char *fix_of(const struct probe_report *rep, const char *id)
 {
 	const struct probe_check *c = probe_report_find(rep, id);
 
-	return c && c->fix[0] && (c->status == PROBE_WARN || c->status == PROBE_FAIL) ? c->fix : NULL;
+	return c && c->fix[0] && (c->status == PROBE_WARN || c->status == PROBE_FAIL) ? c->fix :
+											NULL;
 }
 
 static void next_line(FILE *out, const struct probe_report *rep, const char *line)
@@ -236,14 +241,17 @@ static void print_next(FILE *out, const struct probe_report *rep, bool color)
 
 	fprintf(out, "\n%sWhat to do next%s\n", color ? C_HEAD : "", color ? C_RESET : "");
 	if (s->hw_vms > 0 && probe_kvm_is_software(f))
-		snprintf(line, sizeof(line), "VMs run here, but slowly: a Linux guest takes minutes to "
-			 "boot. For full speed and nested guests use a host whose CPU exposes VT-x or "
-			 "AMD-V%s. Try one now: nestvisor run --kernel tests/guests/hello.elf",
+		snprintf(line, sizeof(line),
+			 "VMs run here, but slowly: a Linux guest takes minutes to boot. For full "
+			 "speed and nested guests use a host whose CPU exposes VT-x or AMD-V%s. "
+			 "Try one now: nestvisor run --kernel tests/guests/hello.elf",
 			 probe_hv_name(&f->hv) ? " (on a cloud: an instance type with nested "
-			 "virtualization)" : "");
+						 "virtualization)" :
+						 "");
 	else if (s->hw_vms > 0)
-		snprintf(line, sizeof(line), "VMs run here at full speed: nestvisor run --kernel "
-			 "BZIMAGE --initrd INITRD --cmdline console=ttyS0, or nestvisor tui and F7.");
+		snprintf(line, sizeof(line),
+			 "VMs run here at full speed: nestvisor run --kernel BZIMAGE --initrd "
+			 "INITRD --cmdline console=ttyS0, or nestvisor tui and F7.");
 	else if (s->hw_vms < 0)
 		snprintf(line, sizeof(line), "Whether VMs run is not known from this report: run "
 			 "nestvisor probe on the host itself, without --no-run.");
@@ -258,16 +266,18 @@ static void print_next(FILE *out, const struct probe_report *rep, bool color)
 	}
 	next_line(out, rep, line);
 	if (s->nested)
-		snprintf(line, sizeof(line), "Guests may run hypervisors of their own: nestvisor run "
-			 "--nested on (auto does it where it can).");
+		snprintf(line, sizeof(line),
+			 "Guests may run hypervisors of their own: nestvisor run --nested on (auto "
+			 "does it where it can).");
 	else if ((fix = fix_of(rep, "nested.support")))
 		snprintf(line, sizeof(line), "Nested guests: %s.", fix);
 	else
 		snprintf(line, sizeof(line), "Nested guests: not here (%s).", s->nested_why);
 	next_line(out, rep, line);
 	if (s->pt_ready)
-		snprintf(line, sizeof(line), "To give a ready device to a guest, bind it to vfio-pci "
-			 "first: driverctl set-override ADDRESS vfio-pci.");
+		snprintf(line, sizeof(line),
+			 "To give a ready device to a guest, bind it to vfio-pci first: driverctl "
+			 "set-override ADDRESS vfio-pci.");
 	else if (s->pt_candidates && (fix = fix_of(rep, "iommu.acpi")))
 		snprintf(line, sizeof(line), "Device passthrough needs an IOMMU: %s.", fix);
 	else if (s->pt_candidates)

@@ -230,11 +230,13 @@ static void dev_verdict(const struct probe_pci *pci, const struct probe_iommu *i
 		d->verdict = "ready";
 		char bind[160] = "; bound to vfio-pci already";
 		if (strcmp(d->driver, "vfio-pci"))
-			snprintf(bind, sizeof(bind), "; the host's %s has it now: driverctl set-override "
-				 "%s vfio-pci hands it over", d->driver[0] ? d->driver : "(no driver)",
-				 d->addr);
+			snprintf(bind, sizeof(bind),
+				 "; the host's %s has it now: driverctl set-override %s vfio-pci "
+				 "hands it over",
+				 d->driver[0] ? d->driver : "(no driver)", d->addr);
 		snprintf(d->reason, sizeof(d->reason), "IOMMU group %d to itself; reset: %s%s",
-			 d->group, strcmp(d->reset, "?") ? d->reset : "unknown (kernel < 5.15)", bind);
+			 d->group, strcmp(d->reset, "?") ? d->reset : "unknown (kernel < 5.15)",
+			 bind);
 	}
 }
 

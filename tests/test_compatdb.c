@@ -363,7 +363,7 @@ static void test_seen_again(void **state)
 		    strcmp(json_object_get_string(id), "kvm.run") ||
 		    !json_object_object_get_ex(c, "evidence", &ev))
 			continue;
-		char *text = strdup(json_object_get_string(ev));	/* its timings, other numbers */
+		char *text = strdup(json_object_get_string(ev)); /* its timings, other numbers */
 		for (char *q = text; *q; q++)
 			*q = *q >= '0' && *q <= '9' ? (char)('0' + (*q - '0' + 1) % 10) : *q;
 		json_object_object_add(c, "evidence", json_object_new_string(text));

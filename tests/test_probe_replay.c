@@ -355,8 +355,9 @@ static void test_corrupt_recordings(void **state)
 	expect("intel-vtx-nested", "echo 'not a dump' > cpuid.raw", "cpu.model", PROBE_UNKNOWN,
 	       "did not load");
 	expect("intel-vtx-nested", "head -c 300 cpuid.raw > x && mv x cpuid.raw", "probe.input",
-	       PROBE_UNKNOWN, "cpuid.raw: not a libcpuid raw CPUID dump (leaf 1 or the extended leaves "
-	       "are missing: truncated?)");
+	       PROBE_UNKNOWN,
+	       "cpuid.raw: not a libcpuid raw CPUID dump (leaf 1 or the extended leaves are "
+	       "missing: truncated?)");
 	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "probe.input", PROBE_UNKNOWN,
 	       "msr.txt: corrupt");
 	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "cpu.firmware", PROBE_PASS,
@@ -379,8 +380,10 @@ static void test_corrupt_recordings(void **state)
 	expect_dev("intel-vtx-nested", "rm sys/bus/pci/devices/0000:31:00.0/resource",
 		   "0000:31:00.0", DEV_SAME);
 	/* 10 bytes of config space: no capability can be read, so ACS is unreadable, not "no" */
-	expect_dev("intel-vtx-nested", "head -c 10 sys/bus/pci/devices/0000:31:00.0/config > x && "
-		   "mv x sys/bus/pci/devices/0000:31:00.0/config", "0000:31:00.0", DEV_ACS_UNREADABLE);
+	expect_dev("intel-vtx-nested",
+		   "head -c 10 sys/bus/pci/devices/0000:31:00.0/config > x && mv x "
+		   "sys/bus/pci/devices/0000:31:00.0/config",
+		   "0000:31:00.0", DEV_ACS_UNREADABLE);
 	/* an IOMMU group that is not a number: no group, so not ready for passthrough */
 	expect_dev("gpu-group-shared-usb",
 		   "ln -sfn ../../../kernel/iommu_groups/zz "

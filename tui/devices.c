@@ -194,7 +194,8 @@ static void devices_draw(struct tui *t)
 		int top = t->bottom - (st.typing || st.search[0] ? 1 : 0) - ndetail;
 		crt_fill(top, ROLE_HEADER);
 		for (int k = 0; k < ndetail; k++)
-			crt_text(top + k, 1, k == 0 ? ROLE_HEADER : detail_role[k], 0, "%s", detail[k]);
+			crt_text(top + k, 1, k == 0 ? ROLE_HEADER : detail_role[k], 0, "%s",
+				 detail[k]);
 	}
 	if (st.typing || st.search[0]) {
 		t->own_bottom = true;

@@ -82,15 +82,17 @@ int tui_wrap(const char *s, int width, char lines[][TUI_LINE], int max)
 		if (!*s)
 			break;
 		int len = (int)strlen(s), cut = len <= width ? len : -1;
-		if (cut < 0) {	/* the last space that lets the line fit; a word longer than a line is cut */
+		if (cut < 0) { /* the last space that lets the line fit; a word longer than a line
+				  is cut */
 			for (int i = width; i > 0 && cut < 0; i--)
 				if (s[i] == ' ')
 					cut = i;
 			if (cut < 0)
 				cut = width;
 		}
-		if (n == max - 1 && len > cut && cut >= 2) {	/* the last line, and more: say so */
-			snprintf(lines[n++], TUI_LINE, "%.*s..", cut > width - 2 ? width - 2 : cut, s);
+		if (n == max - 1 && len > cut && cut >= 2) { /* the last line, and more: say so */
+			snprintf(lines[n++], TUI_LINE, "%.*s..", cut > width - 2 ? width - 2 : cut,
+				 s);
 			break;
 		}
 		snprintf(lines[n++], TUI_LINE, "%.*s", cut, s);
@@ -116,7 +118,8 @@ void tui_columns(const struct tui_col *cols, int n, int width, int *out)
 	for (int p = 0; p <= 9; p++)
 		for (int i = 0; i < n; i++)
 			if (cols[i].prio == p && out[i] && cols[i].max > out[i] && used < width) {
-				int more = cols[i].max - out[i] < width - used ? cols[i].max - out[i] :
+				int more = cols[i].max - out[i] < width - used ?
+					cols[i].max - out[i] :
 					width - used;
 				out[i] += more;
 				used += more;

@@ -20,7 +20,8 @@ static int host_count(struct tui *t)
 }
 
 /* A summary line: its label, then its text wrapped under itself (never cut); how many lines. */
-static int summary_line(struct tui *t, int y, enum crt_role role, const char *label, const char *text)
+static int summary_line(struct tui *t, int y, enum crt_role role, const char *label,
+			const char *text)
 {
 	char lines[4][TUI_LINE];
 	int n = tui_wrap(text, t->cols - 28, lines, 4);
@@ -56,7 +57,8 @@ static void host_draw(struct tui *t)
 	int ndetail = 0;
 	if (t->detail && t->sel < (int)t->report->nchecks) {
 		const struct probe_check *c = &t->report->checks[t->sel];
-		snprintf(text, sizeof(text), "%s [%s]: %s", c->title, c->id, probe_status_name(c->status));
+		snprintf(text, sizeof(text), "%s [%s]: %s", c->title, c->id,
+			 probe_status_name(c->status));
 		ndetail = tui_wrap(text, t->cols - 2, detail, 2);
 		ndetail += tui_wrap(c->evidence, t->cols - 2, detail + ndetail, 8);
 		if (c->fix[0]) {
@@ -83,9 +85,11 @@ static void host_draw(struct tui *t)
 	if (ndetail) {
 		crt_fill(bottom, ROLE_HEADER);
 		for (int k = 0; k < ndetail; k++)
-			crt_text(bottom + k, 1, k == 0 ? ROLE_HEADER :
-				 !strncmp(detail[k], "fix: ", 5) ? ROLE_WARN : ROLE_DEFAULT, 0, "%s",
-				 detail[k]);
+			crt_text(bottom + k, 1,
+				 k == 0                                  ? ROLE_HEADER :
+					 !strncmp(detail[k], "fix: ", 5) ? ROLE_WARN :
+									   ROLE_DEFAULT,
+				 0, "%s", detail[k]);
 	}
 }
 

@@ -52,7 +52,8 @@ static const struct {
 	[F_CPUS] = { "vCPUs", "1 or more", LAUNCH_FIELD(cpus), false },
 	[F_NESTED] = { "Nested", "Space, Left, Right choose; auto: on where the host allows", 0, 0,
 		       false },
-	[F_LAUNCH] = { "[ Launch ]", "Enter or F7 launches (from any field); Esc cancels", 0, 0, false },
+	[F_LAUNCH] = { "[ Launch ]", "Enter or F7 launches (from any field); Esc cancels", 0, 0,
+		       false },
 };
 
 static struct {
@@ -385,7 +386,8 @@ void tui_launch_draw(struct tui *t)
 	}
 	if (!beside && form.field != F_LAUNCH) {
 		char lines[3][TUI_LINE], text[200];
-		snprintf(text, sizeof(text), "%s: %s", fields[form.field].label, fields[form.field].hint);
+		snprintf(text, sizeof(text), "%s: %s", fields[form.field].label,
+			 fields[form.field].hint);
 		int k = tui_wrap(text, width - 2, lines, 3);
 		for (int i = 0; i < k; i++)
 			crt_text(top + 1 + i, left + 1, ROLE_DIM, 0, "%s", lines[i]);

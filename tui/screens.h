@@ -31,8 +31,8 @@ struct tui {
 	double probe_started_ms, probe_ms;
 	char error[600];
 	char message[320];		/* the message line, above the function keys */
-	bool own_bottom;		/* this frame's screen drew its own line there (a search, a question) */
-	int bottom;			/* the first row below the screen's body: the message's, then the keys' */
+	bool own_bottom; /* this frame's screen drew its own line there (a search, a question) */
+	int bottom; /* the first row below the screen's body: the message's, then the keys' */
 	struct {
 		char kernel[256], initrd[256], disks[512], net[128], cmdline[256], mem[16], cpus[8];
 		int nested;
@@ -116,8 +116,8 @@ void tui_reports_done(void);		/* at exit: waits for a submit in flight */
 
 /* Formatting (format.c; unit-tested): fit s into width columns, ending in ".." when cut. */
 void tui_fit(char *out, size_t len, const char *s, int width);
-/* s word-wrapped into at most max lines of width columns (the last ends in ".." when more was left);
- * how many. A word longer than a line is cut. */
+/* s word-wrapped into at most max lines of width columns (the last ends in ".." when more was
+ * left); how many. A word longer than a line is cut. */
 #define TUI_LINE 256
 int tui_wrap(const char *s, int width, char lines[][TUI_LINE], int max);
 /* Table columns laid out by priority (0 first): each shown at its min width where it fits (a space

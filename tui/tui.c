@@ -226,8 +226,8 @@ static void draw(struct tui *t)
 	crt_size(&t->rows, &t->cols);
 	if (crt_too_small()) {	/* said in full, wrapped to whatever there is */
 		char text[96], lines[6][TUI_LINE];
-		snprintf(text, sizeof(text), "terminal too small (needs %dx%d, is %dx%d)", CRT_MIN_COLS,
-			 CRT_MIN_ROWS, t->cols, t->rows);
+		snprintf(text, sizeof(text), "terminal too small (needs %dx%d, is %dx%d)",
+			 CRT_MIN_COLS, CRT_MIN_ROWS, t->cols, t->rows);
 		int n = tui_wrap(text, t->cols, lines, t->rows < 6 ? t->rows : 6);
 		for (int i = 0; i < n; i++)
 			crt_text(i, 0, ROLE_WARN, 0, "%s", lines[i]);

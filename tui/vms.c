@@ -26,7 +26,8 @@ static struct vm_row rows[MAX_VMS], prev[MAX_VMS];
 static int nrows, nprev;
 static double refreshed_ms, sample_ms;	/* sample_ms: the time between prev and rows */
 static char confirm[64];		/* the VM a "stop?" asks about, while it asks */
-/* VMs that ran in the background and ended (vmm/ended.c), listed after the running ones until dismissed */
+/* VMs that ran in the background and ended (vmm/ended.c), listed after the running ones until
+ * dismissed */
 #define MAX_ENDED 16
 static struct vmm_ended ended[MAX_ENDED];
 static int nended;
@@ -113,7 +114,8 @@ static void vms_refresh(void)
 	for (int i = 0; i < nrows; i++)
 		for (int k = 0; k < nended; k++)
 			if (!strcmp(rows[i].st.name, ended[k].name)) {
-				memmove(&rows[i], &rows[i + 1], (size_t)(nrows - i - 1) * sizeof(rows[0]));
+				memmove(&rows[i], &rows[i + 1],
+					(size_t)(nrows - i - 1) * sizeof(rows[0]));
 				nrows--;
 				i--;
 				break;
@@ -227,10 +229,66 @@ static void devices_line(int y, const struct vmm_stats *now, const struct vmm_st
 		crt_text(y, 1, ROLE_DIM, 0, "devices: %s", line);
 }
 
+/* The selected running VM: its exits now and over the last minute, by reason, port and region. */
+static void running_panel(struct tui *t, struct vm_row *r)
+{
+	const struct vmm_stats *x = &r->stats, *was = NULL;
+	int top = t->bottom - 11, half = t->cols / 2;
+	long long exits = (long long)x->exits;
+	crt_text(top++, 1, ROLE_DEFAULT, 0,
+		 "%s: %lld exits, %.0f/s now; %.3f ms in the VMM (%.2f%% of its uptime)",
+		 r->st.name, exits, r->rate, x->ns_in_vmm / 1e6,
+		 r->st.uptime_ns ? 100.0 * (double)x->ns_in_vmm / (double)r->st.uptime_ns :
+				   0.0);
+	int n;
+	const double *h = hist_of(r->st.name, &n);
+	double peak = 0;
+	char spark[SPARK * 4], top_rate[16];
+	for (int i = 0; i < n; i++)
+		peak = h[i] > peak ? h[i] : peak;
+	tui_sparkline(spark, sizeof(spark), h, n, MB_CUR_MAX > 1);
+	tui_count(top_rate, sizeof(top_rate), (unsigned long long)(peak + 0.5));
+	crt_text(top, 1, ROLE_DIM, 0, "exits/s, last %d s (peak %s): ", n, top_rate);
+	crt_text(top, 36, ROLE_PASS, 0, "%s", spark);
+	for (int i = 0; i < nprev; i++)
+		if (!strcmp(prev[i].st.name, r->st.name))
+			was = &prev[i].stats;
+	static const struct vmm_stats none;
+	const struct vmm_stats *w = was ? was : &none;
+	bars(top + 1, 0, x->reasons, x->nreasons, w->reasons, was ? w->nreasons : 0,
+	     "by reason", exits, half, 3);
+	bars(top + 5, 0, x->mmio, x->nmmio, w->mmio, was ? w->nmmio : 0, "by MMIO region",
+	     exits, half, 3);
+	bars(top + 1, half, x->ports, x->nports, w->ports, was ? w->nports : 0, "by port",
+	     exits, t->cols - half, 7);
+	devices_line(top + 9, x, was);
+}
+
+/* The rows: the running VMs, then those that ended (greyed). */
+static void draw_rows(struct tui *t, int y, int list_end)
+{
+	char rate[16], mem[16];
+
+	for (int i = 0; i < nrows && y + i < list_end; i++) {
+		const struct vmm_status *st = &rows[i].st;
+		tui_count(rate, sizeof(rate), (unsigned long long)(rows[i].rate + 0.5));
+		snprintf(mem, sizeof(mem), "%lluM", (unsigned long long)(st->mem >> 20));
+		crt_text(y + i, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0,
+			 " %-16.16s %7d %-8s %4d %8s %8.1fs %10s  %s", st->name, st->pid, st->state,
+			 st->cpus, mem, st->uptime_ns / 1e9, rate, st->console);
+	}
+	for (int i = nrows; i < nrows + nended && y + i < list_end; i++) {
+		const struct vmm_ended *e = &ended[i - nrows];
+		char how[48];
+		snprintf(how, sizeof(how), "%s, exit %d", e->how, e->status);
+		crt_text(y + i, 0, i == t->sel ? ROLE_SELECTED : ROLE_DIM, 0,
+			 " %-16.16s %7d %-8s %-33.33s  %s", e->name, e->pid, "ended", how, e->ended);
+	}
+}
+
 static void vms_draw(struct tui *t)
 {
 	int y = TUI_BODY_TOP;
-	char rate[16], mem[16];
 
 	if (tui_console_attached()) {
 		tui_console_draw(t);
@@ -238,7 +296,8 @@ static void vms_draw(struct tui *t)
 	}
 	vms_refresh();
 	select_pending(t);
-	if (tui_launch_open()) {	/* the form has the body to itself: nothing under it shows through */
+	/* the form has the body to itself: nothing under it shows through */
+	if (tui_launch_open()) {
 		tui_launch_draw(t);
 		return;
 	}
@@ -251,62 +310,15 @@ static void vms_draw(struct tui *t)
 	t->scroll = 0;
 	t->list_top = y;
 	t->list_rows = list_end - y;
-	for (int i = nrows; i < total && y + (i - nrows) + nrows < list_end; i++) {
-		const struct vmm_ended *e = &ended[i - nrows];
-		int row = y + i;
-		char how[48];
-		snprintf(how, sizeof(how), "%s, exit %d", e->how, e->status);
-		crt_text(row, 0, i == t->sel ? ROLE_SELECTED : ROLE_DIM, 0,
-			 " %-16.16s %7d %-8s %-33.33s  %s", e->name, e->pid, "ended", how, e->ended);
-	}
-	for (int i = 0; i < nrows && y < list_end; i++, y++) {
-		const struct vmm_status *st = &rows[i].st;
-		tui_count(rate, sizeof(rate), (unsigned long long)(rows[i].rate + 0.5));
-		snprintf(mem, sizeof(mem), "%lluM", (unsigned long long)(st->mem >> 20));
-		crt_text(y, 0, i == t->sel ? ROLE_SELECTED : ROLE_DEFAULT, 0,
-			 " %-16.16s %7d %-8s %4d %8s %8.1fs %10s  %s", st->name, st->pid, st->state,
-			 st->cpus, mem, st->uptime_ns / 1e9, rate, st->console);
-	}
+	draw_rows(t, y, list_end);
 	if (!total)
-		crt_text(y++, 1, ROLE_DIM, 0, "no VMs running: F7 launches one");
+		crt_text(y, 1, ROLE_DIM, 0, "no VMs running: F7 launches one");
 	if (t->sel >= nrows && t->sel < total) {
 		ended_panel(t, &ended[t->sel - nrows], list_end + 1, t->bottom);
 		crt_text(1, 1, ROLE_DIM, 0, "d dismisses the ended VM");
 	}
-	if (nrows && t->sel < nrows) {
-		struct vm_row *r = &rows[t->sel];
-		const struct vmm_stats *x = &r->stats, *was = NULL;
-		int top = t->bottom - 11, half = t->cols / 2;
-		long long exits = (long long)x->exits;
-		crt_text(top++, 1, ROLE_DEFAULT, 0,
-			 "%s: %lld exits, %.0f/s now; %.3f ms handling them in the VMM (%.2f%% of "
-			 "its uptime)",
-			 r->st.name, exits, r->rate, x->ns_in_vmm / 1e6,
-			 r->st.uptime_ns ? 100.0 * (double)x->ns_in_vmm / (double)r->st.uptime_ns :
-					   0.0);
-		int n;
-		const double *h = hist_of(r->st.name, &n);
-		double peak = 0;
-		char spark[SPARK * 4], top_rate[16];
-		for (int i = 0; i < n; i++)
-			peak = h[i] > peak ? h[i] : peak;
-		tui_sparkline(spark, sizeof(spark), h, n, MB_CUR_MAX > 1);
-		tui_count(top_rate, sizeof(top_rate), (unsigned long long)(peak + 0.5));
-		crt_text(top, 1, ROLE_DIM, 0, "exits/s, last %d s (peak %s): ", n, top_rate);
-		crt_text(top, 36, ROLE_PASS, 0, "%s", spark);
-		for (int i = 0; i < nprev; i++)
-			if (!strcmp(prev[i].st.name, r->st.name))
-				was = &prev[i].stats;
-		static const struct vmm_stats none;
-		const struct vmm_stats *w = was ? was : &none;
-		bars(top + 1, 0, x->reasons, x->nreasons, w->reasons, was ? w->nreasons : 0,
-		     "by reason", exits, half, 3);
-		bars(top + 5, 0, x->mmio, x->nmmio, w->mmio, was ? w->nmmio : 0, "by MMIO region",
-		     exits, half, 3);
-		bars(top + 1, half, x->ports, x->nports, w->ports, was ? w->nports : 0, "by port",
-		     exits, t->cols - half, 7);
-		devices_line(top + 9, x, was);
-	}
+	if (t->sel < nrows)
+		running_panel(t, &rows[t->sel]);
 	if (confirm[0]) {
 		crt_text(t->rows - 2, 0, ROLE_WARN, 0, " stop %s? (y/n) _", confirm);
 		t->own_bottom = true;
@@ -329,8 +341,9 @@ static int has_ended(struct tui *t)
 {
 	if (t->sel < nrows || t->sel >= nrows + nended)
 		return 0;
-	snprintf(t->message, sizeof(t->message), "%s has ended (%s, exit status %d): its last output "
-		 "is below; d dismisses it", ended[t->sel - nrows].name, ended[t->sel - nrows].how,
+	snprintf(t->message, sizeof(t->message),
+		 "%s has ended (%s, exit status %d): its last output is below; d dismisses it",
+		 ended[t->sel - nrows].name, ended[t->sel - nrows].how,
 		 ended[t->sel - nrows].status);
 	return TUI_REDRAW;
 }
@@ -397,8 +410,10 @@ static const struct tui_key vms_keys[] = {
 	  "Enter     the selected VM's serial console (Ctrl-] detaches)", vms_attach },
 	{ KEY_F(8), 'p', "F8", "Pause", "F8 p      pause or resume the selected VM", vms_pause },
 	{ KEY_F(9), 'k', "F9", "Stop", "F9 k      stop the selected VM (asks first)", vms_stop },
-	{ 'd', KEY_DC, NULL, NULL, "d Del     dismiss the selected VM that ended (its last output shows below "
-	  "it until then)", vms_dismiss },
+	{ 'd', KEY_DC, NULL, NULL,
+	  "d Del     dismiss the selected VM that ended (its last output shows below it until "
+	  "then)",
+	  vms_dismiss },
 };
 
 const struct tui_screen_def tui_vms_screen = {

@@ -29,7 +29,8 @@ struct ctl_request {
 void ctl_parse(const char *line, size_t len, struct ctl_request *r);
 void ctl_request_free(struct ctl_request *r);
 
-/* The client's side: a reply's member as text (made printable: a socket's words may reach a terminal;
+/* The client's side: a reply's member as text (made printable: a socket's words may reach a
+ * terminal;
  * "-" when missing) and as an integer (0 when missing). */
 struct json_object;
 void ctl_member_str(struct json_object *o, const char *key, char *buf, size_t len);

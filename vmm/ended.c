@@ -126,7 +126,8 @@ static int ended_read(int dirfd, const char *file, struct vmm_ended *e)
 	ctl_member_str(o, "kernel", e->kernel, sizeof(e->kernel));
 	ctl_member_str(o, "report", e->report, sizeof(e->report));
 	json_object *c;
-	const char *s = json_object_object_get_ex(o, "console", &c) ? json_object_get_string(c) : "";
+	const char *s =
+		json_object_object_get_ex(o, "console", &c) ? json_object_get_string(c) : "";
 	snprintf(e->console, sizeof(e->console), "%s", s ? s : "");
 	text_clean(e->console);	/* the guest's bytes: printable before they reach a terminal */
 	e->pid = (int)ctl_member_int(o, "pid");

@@ -62,7 +62,8 @@ static void serve_report(struct vmm *vm, const struct vmm_serve_opts *opt, int r
 	else
 		snprintf(how, sizeof(how), "%s", vmm_end_name(end));
 	if (!opt->cfg->quiet || vmm_report(vm)[0]) {
-		/* a console on this terminal (Ctrl-a x, a guest's last line without one): a newline */
+		/* a console on this terminal (Ctrl-a x, a guest's last line without one): a newline
+		 */
 		if (opt->cfg->console == VMM_CONSOLE_STDIO && !vmm_serial_line_ended(vm))
 			fputc('\n', opt->log);
 		fprintf(opt->log, "nestvisor: VM %s ended: %s (exit status %d)\n", name, how, rc);
