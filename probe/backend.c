@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "common/safefile.h"
 #include "probe/backend.h"
+#include "probe/cpudump.h"
 #include "probe/kvm.h"
 #include "probe/recfile.h"
 
@@ -392,6 +393,8 @@ static int cpuid_live(struct probe_backend *be, uint32_t leaf, uint32_t sub, uin
 
 static int rdmsr_live(struct probe_backend *be, uint32_t msr, uint64_t *val)
 {
+	if (be->dump_foreign)
+		return -ENODATA;	/* the dump's CPU, not this one: its MSRs are not in a dump */
 	int fd = open("/dev/cpu/0/msr", O_RDONLY | O_CLOEXEC);
 	int rc = 0;
 
@@ -410,6 +413,8 @@ static int rdmsr_live(struct probe_backend *be, uint32_t msr, uint64_t *val)
 
 static int rdmsr_recorded(struct probe_backend *be, uint32_t msr, uint64_t *val)
 {
+	if (be->dump_foreign)
+		return -ENODATA;
 	const struct rec_kv *kv = recfile_find(be->msrs, msr);
 
 	if (!kv)
@@ -442,48 +447,37 @@ static void load_kv(struct probe_backend *be, const char *name, struct rec_kv **
 }
 
 /* A dump that does not load leaves CPUID unavailable (UNKNOWN), never the host's CPUID in its
- * place. */
-static void cpuid_quiet(const char *msg)
-{
-	(void)msg; /* libcpuid warns per bad line on stderr; the problem is reported once instead */
-}
-
+ * place. Its form is recognised by content (probe/cpudump.c); a dump with no extended leaves is a
+ * CPU older than them (a Pentium III), not a truncated file. */
 #define CPUID_DUMP_MAX (1 << 20)
 
-/* fd: the dump, already opened as a regular file (libcpuid reads it by name: /proc/self/fd/N is
- * that file). */
 static int load_dump(struct probe_backend *be, const char *file, int fd)
 {
-	char self[64];
-	struct stat st;
-	int rc;
+	char why[256] = "", *text = NULL;
+	const char *form = NULL;
+	size_t len = 0;
+	int rc = -EINVAL;
 
 	be->dump = calloc(1, sizeof(*be->dump));
 	if (!be->dump)
 		return -ENOMEM;
-	cpuid_set_warn_function(cpuid_quiet);
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > CPUID_DUMP_MAX)
-		rc = -1;
+	if (fd < 0)
+		snprintf(why, sizeof(why), "not a regular file, or a link");
+	else if ((rc = safefile_read_all(fd, CPUID_DUMP_MAX, &text, &len)) == -EFBIG)
+		snprintf(why, sizeof(why), "larger than 1 MiB");
+	else if (rc < 0)
+		snprintf(why, sizeof(why), "%s", strerror(-rc));
 	else
-		rc = cpuid_deserialize_raw_data(be->dump, self);
-	/* every x86-64 CPU has leaf 1 and extended leaves (long mode is reported there): if not,
-	 * truncated */
-	if (rc != 0 || be->dump->basic_cpuid[0][0] == 0 || be->dump->basic_cpuid[1][0] == 0 ||
-	    be->dump->ext_cpuid[0][0] < 0x80000001u) {
-		const char *why = "leaf 1 or the extended leaves are missing: truncated?";
-		if (fd < 0)
-			why = "not a regular file, or a link";
-		else if (rc < 0 && st.st_size > CPUID_DUMP_MAX)
-			why = "larger than 1 MiB";
-		else if (rc)
-			why = cpuid_error();
-		probe_problem(be, "%s: not a libcpuid raw CPUID dump (%s); make one with "
-			      "`cpuid_tool --save=FILE`", file, why);
-		/* leaf 0 max = 0: every leaf reads as missing */
-		memset(be->dump, 0, sizeof(*be->dump));
+		rc = cpudump_parse(text, len, be->dump, &form, why, sizeof(why));
+	free(text);
+	if (rc < 0) {
+		probe_problem(be, "%s: not a CPUID dump (%s); make one with `cpuid_tool --save=FILE`, "
+			      "`cpuid -r > FILE` or AIDA64's CPUID report", file, why);
+		memset(be->dump, 0, sizeof(*be->dump));	/* leaf 0 max = 0: every leaf reads missing */
 		be->dump_bad = true;
+		return 0;
 	}
+	snprintf(be->dump_form, sizeof(be->dump_form), "%s", form);
 	return 0;
 }
 
@@ -580,6 +574,7 @@ int probe_backend_open(struct probe_backend *be, const char *replay_dir, const c
 	}
 	if (cpuid_dump) {
 		int fd = safefile_open_regular(cpuid_dump, NULL);
+		be->dump_foreign = true;
 		rc = load_dump(be, cpuid_dump, fd);
 		if (fd >= 0)
 			close(fd);

@@ -29,6 +29,10 @@ struct probe_backend {
 	bool replay;
 	struct cpu_raw_data_t *dump;	/* CPUID from a libcpuid raw dump, or NULL */
 	bool dump_bad;			/* the dump did not load: CPUID is unavailable */
+	char dump_form[32];		/* which form it was: "libcpuid raw dump", "cpuid -r", ... */
+	/* a dump given with --cpuid-dump: another CPU than this host's (or the recording's), so this
+	 * host's MSRs, /proc/cpuinfo and kernel log say nothing of it and are not read for the CPU */
+	bool dump_foreign;
 	struct rec_kv *hv_leaves;	/* replay: hypervisor CPUID leaves */
 	struct rec_kv *msrs;		/* replay: recorded MSRs; live+save: MSRs read */
 	char problems[512];		/* corrupt inputs, reported by the probe.input check */
@@ -36,6 +40,8 @@ struct probe_backend {
 	int kmsg_err;
 };
 
+/* Whether the CPU's facts are a dump's alone (see dump_foreign). */
+static inline bool probe_cpu_foreign(const struct probe_backend *be) { return be->dump_foreign; }
 int probe_backend_open(struct probe_backend *be, const char *replay_dir, const char *save_dir,
 		       const char *cpuid_dump, char *err, size_t errlen);
 /* Writes what only the backend knows (CPUID, MSRs) into the recording. */

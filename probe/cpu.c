@@ -84,8 +84,9 @@ static void collect_cpuinfo(struct probe_backend *be, struct probe_cpu *cpu)
 	struct cpuinfo_flags fl;
 	long n;
 
-	if (!buf) {
-		cpu->cpuinfo_err = -ENOMEM;
+	if (!buf || probe_cpu_foreign(be)) {	/* a dump's CPU: this host's cpuinfo is not its */
+		cpu->cpuinfo_err = buf ? -ENODATA : -ENOMEM;
+		free(buf);
 		return;
 	}
 	n = probe_read(be, "/proc/cpuinfo", buf, CPUINFO_MAX);
@@ -125,6 +126,10 @@ static void collect_msrs(struct probe_backend *be, struct probe_cpu *cpu)
 
 static void collect_kmsg(struct probe_backend *be, struct probe_cpu *cpu)
 {
+	if (probe_cpu_foreign(be)) {	/* this kernel's log speaks of this CPU, not the dump's */
+		cpu->kmsg_err = -ENODATA;
+		return;
+	}
 	const char *log = probe_kmsg(be, &cpu->kmsg_err);
 
 	for (const char *line = log; *line;) {

@@ -107,6 +107,8 @@ struct probe_pci {
 struct probe_facts {
 	char source[16];
 	char input[4096];		/* the recording directory, or "" for the live host */
+	/* --cpuid-dump: CPUID from it (its form); the CPU is judged from the dump alone */
+	char cpu_dump[4096], cpu_dump_form[32];
 	char problems[512];		/* inputs that could not be used */
 	char kernel[128];
 	struct probe_cpu cpu;

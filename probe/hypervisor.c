@@ -102,10 +102,13 @@ void probe_hv_collect(struct probe_backend *be, const struct probe_cpu *cpu, str
 {
 	if (cpu->hypervisor_bit) /* without it, leaf 0x40000000 can echo the highest basic leaf */
 		collect_sigs(be, hv);
-	read_dmi(be, "sys_vendor", hv->dmi_vendor, sizeof(hv->dmi_vendor));
-	read_dmi(be, "product_name", hv->dmi_product, sizeof(hv->dmi_product));
-	read_dmi(be, "bios_vendor", hv->dmi_bios, sizeof(hv->dmi_bios));
-	read_acpi_oem(be, hv);
+	/* a dump's CPU is judged alone: this machine's firmware tables would be another's evidence */
+	if (!probe_cpu_foreign(be)) {
+		read_dmi(be, "sys_vendor", hv->dmi_vendor, sizeof(hv->dmi_vendor));
+		read_dmi(be, "product_name", hv->dmi_product, sizeof(hv->dmi_product));
+		read_dmi(be, "bios_vendor", hv->dmi_bios, sizeof(hv->dmi_bios));
+		read_acpi_oem(be, hv);
+	}
 	name_host(cpu, hv);
 }
 

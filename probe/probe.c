@@ -65,6 +65,11 @@ void probe_input_check(const struct probe_facts *f, struct probe_check *c)
 				"some input could not be used, so the facts it holds are UNKNOWN: "
 				"%s",
 				f->problems);
+	else if (f->cpu_dump[0])
+		probe_check_set(c, PROBE_PASS, "", "the CPU checks judge the CPU in %s (a %s) alone: "
+				"its CPUID; its MSRs, cpuinfo and kernel log are not in a dump, so what "
+				"they tell is unknown. The other checks are %s", f->cpu_dump,
+				f->cpu_dump_form, f->input[0] ? "the recording's" : "this host's");
 	else if (f->input[0])
 		probe_check_set(c, PROBE_PASS, "", "replayed from the recording %s", f->input);
 	else
@@ -247,6 +252,7 @@ static void clean_facts(struct probe_facts *f)
 			   f->pci.errmsg,
 			   f->source,
 			   f->input,
+			   f->cpu_dump,
 			   f->problems,
 			   f->kernel };
 
@@ -287,6 +293,11 @@ int probe_run(const struct probe_options *opt, struct probe_report *rep, char *e
 	collect(&be, opt, rep->facts);
 	snprintf(rep->facts->problems, sizeof(rep->facts->problems), "%s", be.problems);
 	snprintf(rep->facts->input, sizeof(rep->facts->input), "%s", be.root);
+	if (be.dump_foreign && !be.dump_bad) {
+		snprintf(rep->facts->cpu_dump, sizeof(rep->facts->cpu_dump), "%s", opt->cpuid_dump);
+		snprintf(rep->facts->cpu_dump_form, sizeof(rep->facts->cpu_dump_form), "%s",
+			 be.dump_form);
+	}
 	if (probe_backend_finish(&be) < 0)
 		snprintf(rep->save_error, sizeof(rep->save_error),
 			 "%d file(s) could not be written, the first %s", be.save_errors,

@@ -356,8 +356,8 @@ static void test_corrupt_recordings(void **state)
 	       "did not load");
 	expect("intel-vtx-nested", "head -c 300 cpuid.raw > x && mv x cpuid.raw", "probe.input",
 	       PROBE_UNKNOWN,
-	       "cpuid.raw: not a libcpuid raw CPUID dump (leaf 1 or the extended leaves are "
-	       "missing: truncated?)");
+	       "cpuid.raw: not a CPUID dump (a libcpuid raw dump without leaf 0x5, which its "
+	       "highest leaves include: truncated?)");
 	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "probe.input", PROBE_UNKNOWN,
 	       "msr.txt: corrupt");
 	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "cpu.firmware", PROBE_PASS,
