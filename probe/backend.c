@@ -279,6 +279,8 @@ bool probe_exists(struct probe_backend *be, const char *path)
 	}
 	if (be->save[0] && S_ISDIR(st.st_mode))
 		save_mkdir(be, path);
+	else if (be->save[0] && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+		probe_save_bytes(be, path, "", 0);	/* a device: its existence, as an empty file */
 	return true;
 }
 

@@ -104,6 +104,16 @@ struct probe_pci {
 	struct probe_pci_dev *devs;
 };
 
+/* Beside KVM (hostenv.c): what virt-host-validate checks too. */
+struct probe_env {
+	bool dev_known;			/* /dev was read (a recording before these checks has none) */
+	bool vhost_net, tun;
+	int cgroup_version, cgroup_err;	/* 1 (v1 or hybrid, /proc/cgroups), 2 (unified) */
+	char cgroups[256];		/* the enabled controllers, space between */
+	bool cpu_sev, cpu_sev_es, cpu_sev_snp;
+	int kvm_sev, kvm_sev_es, kvm_sev_snp, kvm_tdx;	/* the module parameters: 1, 0, -1 unknown */
+};
+
 struct probe_facts {
 	char source[16];
 	char input[4096];		/* the recording directory, or "" for the live host */
@@ -116,6 +126,7 @@ struct probe_facts {
 	struct probe_kvm kvm;
 	struct probe_iommu iommu;
 	struct probe_pci pci;
+	struct probe_env env;
 };
 
 /* Collectors (one per module): read through the backend, never judge. */
@@ -160,6 +171,11 @@ void probe_iommu_check_active(const struct probe_facts *f, struct probe_check *c
 void probe_iommu_check_cmdline(const struct probe_facts *f, struct probe_check *c);
 void probe_iommu_check_intremap(const struct probe_facts *f, struct probe_check *c);
 void probe_pci_check(const struct probe_facts *f, struct probe_check *c);
+void probe_env_collect(struct probe_backend *be, const struct probe_kvm *kvm, struct probe_env *e);
+void probe_env_check_vhost(const struct probe_facts *f, struct probe_check *c);
+void probe_env_check_tun(const struct probe_facts *f, struct probe_check *c);
+void probe_env_check_cgroups(const struct probe_facts *f, struct probe_check *c);
+void probe_env_check_secure(const struct probe_facts *f, struct probe_check *c);
 void probe_input_check(const struct probe_facts *f, struct probe_check *c);
 
 /* Shared judgements used by several checks and the summary. */

@@ -25,6 +25,7 @@ static const struct { const char *prefix; const char *heading;
 	{ "nested.", "Nested virtualization" },
 	{ "iommu.", "IOMMU" },
 	{ "pci.", "PCI devices" },
+	{ "env.", "For VMs beside KVM" },
 };
 
 /* Word-wraps text at 100 columns, continuing at column indent; the cursor is at column col. */
@@ -308,10 +309,11 @@ void probe_output_text(const struct probe_report *rep, FILE *out, bool color, in
 			else
 				print_check(out, rep, c, color, verbose);
 		}
+		if (!strcmp(sections[s].prefix, "pci.") && f->pci.ndevs) {	/* under its check */
+			fprintf(out, "  Devices (the same list as `lspci -nn`):\n");
+			print_devices(out, &f->pci, verbose);
+		}
 	}
-	if (f->pci.ndevs)
-		fprintf(out, "  Devices (the same list as `lspci -nn`):\n");
-	print_devices(out, &f->pci, verbose);
 	print_next(out, rep, color);
 }
 

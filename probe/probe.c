@@ -35,6 +35,10 @@ static const struct { const char *id; const char *title; probe_check_fn fn; } pr
 	{ "iommu.cmdline", "IOMMU kernel options", probe_iommu_check_cmdline },
 	{ "iommu.intremap", "Interrupt remapping", probe_iommu_check_intremap },
 	{ "pci.devices", "PCI devices", probe_pci_check },
+	{ "env.vhost", "vhost-net", probe_env_check_vhost },
+	{ "env.tun", "TUN/TAP", probe_env_check_tun },
+	{ "env.cgroups", "cgroup controllers", probe_env_check_cgroups },
+	{ "env.secure", "Secure guests (SEV, TDX)", probe_env_check_secure },
 };
 #define NCHECKS (sizeof(probe_checks) / sizeof(probe_checks[0]))
 
@@ -227,6 +231,7 @@ static void collect(struct probe_backend *be, const struct probe_options *opt,
 		pthread_join(tid, NULL);
 	probe_kvm_save(be, &f->kvm);
 	probe_cpu_decide_features(&f->cpu, &f->kvm);
+	probe_env_collect(be, &f->kvm, &f->env);
 }
 
 /* Every string read from outside, made printable and valid UTF-8 before anything judges or shows

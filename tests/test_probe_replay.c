@@ -12,7 +12,7 @@ static const char *const check_order[] = {
 	"cpu.vpid",     "cpu.ug",     "cpu.apicv",    "cpu.shadow",    "host.hypervisor",
 	"kvm.module",   "kvm.dev",    "kvm.caps",     "kvm.run",       "nested.support",
 	"nested.state", "iommu.acpi", "iommu.active", "iommu.cmdline", "iommu.intremap",
-	"pci.devices",
+	"pci.devices",  "env.vhost",  "env.tun",      "env.cgroups",   "env.secure",
 };
 #define NORDER (sizeof(check_order) / sizeof(check_order[0]))
 
@@ -24,13 +24,13 @@ struct host_case {
 	const char *statuses;
 	int hw_vms, nested, pt_ready, pt_candidates;
 	const char *hypervisor;		/* NULL: bare metal */
-	struct expect_text text[6];
+	struct expect_text text[8];
 	struct expect_dev devs[8];
 };
 
 static const struct host_case cases[] = {
 	{ "intel-vtx-nested",
-	  "PPPPPPPPPPPPPPPPPPPPP",
+	  "PPPPPPPPPPPPPPPPPPPPPWPPN",
 	  1,
 	  1,
 	  3,
@@ -47,7 +47,7 @@ static const struct host_case cases[] = {
 	    { "0000:00:14.0", "not-ready", "00:14.2" },
 	    { "0000:00:00.0", "not-ready", "no reset method" } } },
 	{ "amd-svm-avic",
-	  "PPPPPPPPPPPPPPPPPPNPP",
+	  "PPPPPPPPPPPPPPPPPPNPPPPPP",
 	  1,
 	  1,
 	  2,
@@ -58,12 +58,14 @@ static const struct host_case cases[] = {
 	    { "cpu.apicv", "avic" },
 	    { "iommu.cmdline", "iommu=pt" },
 	    { "fix:iommu.cmdline", "drop iommu=pt" },
-	    { "nested.support", "kvm_amd nested=1" } },
+	    { "nested.support", "kvm_amd nested=1" },
+	    { "env.cgroups", "cgroup v1 controllers: cpuset cpu cpuacct blkio memory devices" },
+	    { "env.secure", "AMD SEV-ES: KVM runs encrypted guests (kvm_amd sev=Y, sev_es=Y" } },
 	  { { "0000:c1:00.0", "ready", "vfio-pci" },
 	    { "0000:41:00.0", "ready", "group 30" },
 	    { "0000:00:00.0", "host-infrastructure", "bridges" } } },
 	{ "intel-vtx-disabled-by-firmware",
-	  "PPPFPPPPPPFFUUWUPWPNN",
+	  "PPPFPPPPPPFFUUWUPWPNNUUUN",
 	  0,
 	  0,
 	  0,
@@ -77,7 +79,7 @@ static const struct host_case cases[] = {
 	    { "fix:iommu.active", "intel_iommu=on" } },
 	  { { "0000:00:02.0", "not-ready", "no active IOMMU" } } },
 	{ "cloud-guest-no-nested",
-	  "PPFNNNNNNNFFUUWUWWPNN",
+	  "PPFNNNNNNNFFUUWUWWPNNUUUN",
 	  0,
 	  0,
 	  0,
@@ -92,7 +94,7 @@ static const struct host_case cases[] = {
 	  { { "0000:00:05.0", "not-ready", "no active IOMMU" },
 	    { "0000:00:01.0", "host-infrastructure", NULL } } },
 	{ "gpu-group-shared-usb",
-	  "PPPPPPPWPPPPPPPPPPPPP",
+	  "PPPPPPPWPPPPPPPPPPPPPUUUN",
 	  1,
 	  1,
 	  1,
@@ -107,7 +109,7 @@ static const struct host_case cases[] = {
 	    { "0000:02:00.2", "host-infrastructure", NULL },
 	    { "0000:0c:00.0", "ready", "reset: bus" } } },
 	{ "firecracker-pvm-amd",
-	  "PPWNNNNNNNNPPNWNWWPNP",
+	  "PPWNNNNNNNNPPNWNWWPNPUUUN",
 	  1,
 	  0,
 	  0,
@@ -123,7 +125,7 @@ static const struct host_case cases[] = {
 	/* recorded live in the AMD-V test host (tests/svmhost): kvm_amd with nested=1 under QEMU's
 	   TCG */
 	{ "qemu-tcg-kvm-amd",
-	  "PPPPPPPNNNPPPPPPWWPNN",
+	  "PPPPPPPNNNPPPPPPWWPNNUUUN",
 	  1,
 	  1,
 	  0,
@@ -138,7 +140,7 @@ static const struct host_case cases[] = {
 	  { { "0000:00:01.1", "not-ready", "no active IOMMU" },
 	    { "0000:00:00.0", "host-infrastructure", NULL } } },
 	{ "h100-firecracker-intel",
-	  "PPWNNNNNNNNUUUWUWWPNN",
+	  "PPWNNNNNNNNUUUWUWWPNNUUUN",
 	  -1,
 	  0,
 	  0,

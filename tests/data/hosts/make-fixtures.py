@@ -168,6 +168,17 @@ def write_host(name, h):
     os.makedirs(os.path.join(root, "sys/bus/pci/devices"), exist_ok=True)
     for d in h["pci"]:
         pci_device(root, d)
+    # beside KVM (the env.* checks): the devices that exist (as --save records them: empty files), and
+    # the cgroup controllers, v1 in /proc/cgroups or v2 at the top of /sys/fs/cgroup
+    if "dev" in h:
+        os.makedirs(os.path.join(root, "dev"), exist_ok=True)
+        for d in h["dev"]:
+            w(root, "/dev/" + d, "")
+    if "cgroups_v1" in h:
+        w(root, "/proc/cgroups", "#subsys_name\thierarchy\tnum_cgroups\tenabled\n" +
+          "".join("%s\t%d\t1\t1\n" % (c, i + 1) for i, c in enumerate(h["cgroups_v1"])))
+    if "cgroups_v2" in h:
+        w(root, "/sys/fs/cgroup/cgroup.controllers", h["cgroups_v2"] + "\n")
 
 # ---------------------------------------------------------------- the hosts
 # VMX capability MSRs of an Ice Lake-SP server (allowed-1 halves carry the features).
@@ -212,6 +223,8 @@ HOSTS = {
         ext={1: (0, 0, 0x00000121, 0x2c100800), **dict(zip((2, 3, 4), brand_leaves("Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"))),
              8: (0x0000302e, 0, 0, 0)},
         msrs={0x3a: 0x5, **ICX_VMX},
+        dev=["kvm", "net/tun"],	# no vhost-net: its module not loaded
+        cgroups_v2="cpuset cpu io memory hugetlb pids rdma misc",
         cpuinfo=cpuinfo("Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz", INTEL_FLAGS % ("vmx", "tpr_shadow flexpriority ept vpid ept_ad"),
                         ICX_VMX_FLAGS, 6, 106, 6),
         cmdline="BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/mapper/vg-root ro intel_iommu=on quiet",
@@ -241,14 +254,20 @@ HOSTS = {
         basic={1: (0x00a00f11, 0x00800800, 0x7ed8320b, 0x178bfbff), 7: (0, 0x219c97a9, 0x0040069c, 0x10)},
         ext={1: (0x00a00f11, 0x20000000, 0x75c237ff, 0x2fd3fbff),
              **dict(zip((2, 3, 4), brand_leaves("AMD EPYC 7763 64-Core Processor"))),
-             8: (0x00003030, 0, 0, 0), 10: (0x00000001, 0x00008000, 0, AMD_SVM_EDX)},
+             8: (0x00003030, 0, 0, 0), 10: (0x00000001, 0x00008000, 0, AMD_SVM_EDX),
+             # memory encryption (AMD APM vol. 3 E.4.17): SME, SEV, SEV-ES, SEV-SNP, VMPL; C-bit 51,
+             # 5 physical address bits lost; 509 encrypted guests, SEV-only from ASID 1
+             0x1f: (0x0001007f, 0x00000173, 509, 1)},
         msrs={0xc0010114: 0x0000000000000008},
+        dev=["kvm", "vhost-net", "net/tun"],
+        cgroups_v1=["cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer", "pids"],
         cpuinfo=cpuinfo("AMD EPYC 7763 64-Core Processor", AMD_FLAGS, None, 25, 1, 1, vendor="AuthenticAMD"),
         cmdline="BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=UUID=2f0c1f6e-0000-4000-8000-000000000001 ro iommu=pt",
         kmsg=["AMD-Vi: Using global IVHD EFR:0x59f77efa2094ade, EFR2:0x0", "AMD-Vi: Interrupt remapping enabled",
               "AMD-Vi: X2APIC enabled", "iommu: Default domain type: Passthrough (set via kernel command line)"],
         modules={"kvm": {"halt_poll_ns": "200000"}, "kvm_amd": {"nested": "1", "npt": "1", "avic": "1", "vgif": "1",
-                                                                 "nrips": "1", "vls": "1"}},
+                                                                 "nrips": "1", "vls": "1", "sev": "Y",
+                                                                 "sev_es": "Y"}},
         kvm=kvm_json(nested_state=4224, svm=True, svm_edx=AMD_SVM_EDX),
         acpi={"FACP": ("AMD", "AmdTable", b""), "APIC": ("AMD", "AmdTable", b""), "IVRS": ("AMD", "AmdTable", IVRS_BODY)},
         dmi={"sys_vendor": "Dell Inc.", "product_name": "PowerEdge R7525", "bios_vendor": "Dell Inc."},
