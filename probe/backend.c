@@ -397,15 +397,19 @@ static int rdmsr_live(struct probe_backend *be, uint32_t msr, uint64_t *val)
 {
 	if (be->dump_foreign)
 		return -ENODATA;	/* the dump's CPU, not this one: its MSRs are not in a dump */
-	int fd = open("/dev/cpu/0/msr", O_RDONLY | O_CLOEXEC);
 	int rc = 0;
 
-	if (fd < 0)
-		rc = -errno;
-	else if (pread(fd, val, sizeof(*val), msr) != (ssize_t)sizeof(*val))
+	/* opened once: each read is a trap to whatever runs this host, the open need not be too */
+	if (!be->msr_opened) {
+		be->msr_opened = true;
+		be->msr_fd = open("/dev/cpu/0/msr", O_RDONLY | O_CLOEXEC);
+		be->msr_errno = be->msr_fd < 0 ? errno : 0;
+	}
+	errno = 0;
+	if (be->msr_fd < 0)
+		rc = -be->msr_errno;
+	else if (pread(be->msr_fd, val, sizeof(*val), msr) != (ssize_t)sizeof(*val))
 		rc = errno ? -errno : -EIO;
-	if (fd >= 0)
-		close(fd);
 	if (be->save[0]) {
 		uint32_t w[2] = { (uint32_t)*val, (uint32_t)(*val >> 32) };
 		recfile_add(&be->msrs, msr, rc, w, rc ? 0 : 2);
@@ -648,6 +652,9 @@ void probe_backend_close(struct probe_backend *be)
 		close(be->save_fd);
 	be->root_fd = be->save_fd = -1;
 	free(be->kmsg);
+	if (be->msr_opened && be->msr_fd >= 0)
+		close(be->msr_fd);
+	be->msr_opened = false;
 	be->kmsg = NULL;
 	free(be->dump);
 	be->dump = NULL;

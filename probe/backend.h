@@ -33,6 +33,8 @@ struct probe_backend {
 	/* a dump given with --cpuid-dump: another CPU than this host's (or the recording's), so this
 	 * host's MSRs, /proc/cpuinfo and kernel log say nothing of it and are not read for the CPU */
 	bool dump_foreign;
+	bool msr_opened;		/* /dev/cpu/0/msr tried: msr_fd, or why not in msr_errno */
+	int msr_fd, msr_errno;
 	struct rec_kv *hv_leaves;	/* replay: hypervisor CPUID leaves */
 	struct rec_kv *msrs;		/* replay: recorded MSRs; live+save: MSRs read */
 	char problems[512];		/* corrupt inputs, reported by the probe.input check */

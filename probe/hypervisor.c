@@ -28,10 +28,16 @@ static void collect_sigs(struct probe_backend *be, struct probe_hv *hv)
 {
 	uint32_t r[4];
 
+	/* Each CPUID here is an exit to whatever runs this host (tens of microseconds under a software
+	 * KVM): not all 256 bases. Hypervisors stack at consecutive bases (Hyper-V at 0x40000000, KVM
+	 * or Xen at 0x40000100 behind it), so the scan ends at the first base past the third that
+	 * offers no leaves of its own (EAX, its highest leaf, outside the base's 256). */
 	for (uint32_t leaf = HV_BASE; leaf <= HV_LAST && hv->nsig < PROBE_HV_MAX; leaf += 0x100) {
 		char sig[13];
 		if (probe_cpuid(be, leaf, 0, r) < 0)
 			continue;
+		if (leaf >= HV_BASE + 0x300 && (r[0] < leaf || r[0] > leaf + 0xff))
+			break;
 		memcpy(sig, &r[1], 4);
 		memcpy(sig + 4, &r[2], 4);
 		memcpy(sig + 8, &r[3], 4);

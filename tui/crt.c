@@ -2,6 +2,7 @@
  * NO_COLOR, keys and mouse, and the terminal restored on every way out, a fatal signal included. */
 #include "config.h"
 #include <curses.h>
+#include <sys/ioctl.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -103,9 +104,18 @@ void crt_done(void)
 	restore();
 }
 
+/* The terminal's size as it is now: a resize that came before curses could hear of it (while the
+ * TUI starts) is caught here, not only through SIGWINCH. */
 void crt_size(int *rows, int *cols)
 {
+	struct winsize ws;
+
 	getmaxyx(stdscr, *rows, *cols);
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col &&
+	    (ws.ws_row != *rows || ws.ws_col != *cols)) {
+		resizeterm(ws.ws_row, ws.ws_col);
+		getmaxyx(stdscr, *rows, *cols);
+	}
 }
 
 bool crt_too_small(void)
