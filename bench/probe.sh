@@ -43,4 +43,4 @@ for peer in kvm-ok "virt-host-validate qemu"; do
 	t=$(median_ms $peer)
 	printf "%-44s %8s ms   nestvisor/peer = %s\n" "$peer" "$t" "$(awk -v a="$nv" -v b="$t" 'BEGIN { printf "%.2f", a / b }')"
 done
-echo "median of $RUNS runs each; target: nestvisor probe <= 0.5 x virt-host-validate"
+echo "median of $RUNS runs each; target: nestvisor probe <= 0.4 x virt-host-validate (issue 16)"

@@ -165,6 +165,13 @@ static bool decode_vmx_msrs(const struct fact_u64 *m, uint64_t *features)
 }
 
 /* The first source that answers wins; the order is the issue's: MSRs, cpuinfo, CPUID, KVM. */
+/* What to do about MSRs that could not be read: on the machine itself, read them; a CPUID dump has
+ * none to read. */
+static const char *msr_fix(const struct probe_facts *f, const char *usual)
+{
+	return f->cpu_dump[0] ? "probe that machine itself: a CPUID dump holds no MSRs" : usual;
+}
+
 void probe_cpu_decide_features(struct probe_cpu *cpu, const struct probe_kvm *kvm)
 {
 	cpu->features = 0;
@@ -252,8 +259,9 @@ void probe_cpu_check_hwvirt(const struct probe_facts *f, struct probe_check *c)
 				"CPUID.80000001h:ECX[2] = 0)");
 }
 
-static void firmware_intel(const struct probe_cpu *cpu, struct probe_check *c)
+static void firmware_intel(const struct probe_facts *f, struct probe_check *c)
 {
+	const struct probe_cpu *cpu = &f->cpu;
 	static const char fix[] = "enable \"Intel Virtualization Technology\" (VT-x) in the "
 				  "firmware setup, then power-cycle";
 
@@ -283,7 +291,7 @@ static void firmware_intel(const struct probe_cpu *cpu, struct probe_check *c)
 				"VT-x off (IA32_FEATURE_CONTROL unreadable: %s)",
 				strerror(-cpu->feature_control.err));
 	else
-		probe_check_set(c, PROBE_UNKNOWN, "run as root after `modprobe msr`",
+		probe_check_set(c, PROBE_UNKNOWN, msr_fix(f, "run as root after `modprobe msr`"),
 				"IA32_FEATURE_CONTROL unreadable (%s) and no /proc/cpuinfo",
 				strerror(-cpu->feature_control.err));
 }
@@ -311,7 +319,7 @@ static void firmware_amd(const struct probe_facts *f, struct probe_check *c)
 				"unreadable: %s)",
 				strerror(-cpu->vm_cr.err));
 	else
-		probe_check_set(c, PROBE_UNKNOWN, "run as root after `modprobe msr`",
+		probe_check_set(c, PROBE_UNKNOWN, msr_fix(f, "run as root after `modprobe msr`"),
 				"VM_CR unreadable (%s) and the kernel log says nothing about SVM "
 				"being disabled",
 				strerror(-cpu->vm_cr.err));
@@ -330,7 +338,7 @@ bool probe_cpu_firmware_disabled(const struct probe_cpu *cpu)
 void probe_cpu_check_firmware(const struct probe_facts *f, struct probe_check *c)
 {
 	if (f->cpu.vmx)
-		firmware_intel(&f->cpu, c);
+		firmware_intel(f, c);
 	else if (f->cpu.svm)
 		firmware_amd(f, c);
 	else
@@ -390,7 +398,7 @@ void probe_cpu_check_feature(const struct probe_facts *f, struct probe_check *c)
 	}
 	if (!cpu->features_source) {
 		probe_check_set(c, PROBE_UNKNOWN,
-				"run as root after `modprobe msr`, or on Linux 5.6 or newer",
+				msr_fix(f, "run as root after `modprobe msr`, or on Linux 5.6 or newer"),
 				"%s: no source answered (VMX MSRs unreadable, no \"vmx flags\" in "
 				"/proc/cpuinfo, no KVM feature MSRs)",
 				name);

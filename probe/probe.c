@@ -230,7 +230,8 @@ static void collect(struct probe_backend *be, const struct probe_options *opt,
 	if (threaded)
 		pthread_join(tid, NULL);
 	probe_kvm_save(be, &f->kvm);
-	probe_cpu_decide_features(&f->cpu, &f->kvm);
+	/* a dump's CPU: this host's KVM feature MSRs are this CPU's, not the dump's */
+	probe_cpu_decide_features(&f->cpu, be->dump_foreign ? NULL : &f->kvm);
 	probe_env_collect(be, &f->kvm, &f->env);
 }
 
