@@ -72,7 +72,7 @@ int vmm_control_name_check(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-int vmm_control_path(const char *name, char *buf, size_t len)
+int vmm_control_file(const char *name, const char *suffix, char *buf, size_t len)
 {
 	char dir[96], err[8];
 	int rc = vmm_control_dir(dir, sizeof(dir), err, 0);
@@ -81,10 +81,17 @@ int vmm_control_path(const char *name, char *buf, size_t len)
 		return rc;
 	if (vmm_control_name_check(name, err, sizeof(err)) < 0)
 		return -EINVAL;
-	if (strlen(dir) + strlen(name) + 6 >= len || strlen(dir) + strlen(name) + 6 > 107)
+	if ((size_t)snprintf(buf, len, "%s/%s%s", dir, name, suffix) >= len)
 		return -ENAMETOOLONG;
-	snprintf(buf, len, "%s/%s.sock", dir, name);
 	return 0;
+}
+
+int vmm_control_path(const char *name, char *buf, size_t len)
+{
+	int rc = vmm_control_file(name, ".sock", buf, len);
+
+	/* a socket's path fits sockaddr_un's 108 bytes */
+	return rc == 0 && strlen(buf) > 107 ? -ENAMETOOLONG : rc;
 }
 
 /* A socket of ours that nobody answers on: left by a killed VMM. Anything else (a file, a link,

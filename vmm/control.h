@@ -58,6 +58,8 @@ struct vmm_ended {
 };
 struct vmm;
 int vmm_ended_write(struct vmm *vm, const char *name, int status);
+/* DIR/NAME+suffix in the VMs' runtime directory, for a valid name: 0 or -errno. */
+int vmm_control_file(const char *name, const char *suffix, char *buf, size_t len);
 /* Up to max records, the newest first: how many, or -errno. */
 int vmm_ended_list(struct vmm_ended *out, int max);
 int vmm_ended_dismiss(const char *name);

@@ -23,16 +23,7 @@
 
 static int ended_path(const char *name, char *buf, size_t len)
 {
-	char dir[96], err[8];
-	int rc = vmm_control_dir(dir, sizeof(dir), err, 0);
-
-	if (rc < 0)
-		return rc;
-	if (vmm_control_name_check(name, err, sizeof(err)) < 0)
-		return -EINVAL;
-	if ((size_t)snprintf(buf, len, "%s/%s%s", dir, name, SUFFIX) >= len)
-		return -ENAMETOOLONG;
-	return 0;
+	return vmm_control_file(name, SUFFIX, buf, len);
 }
 
 /* Keeps the newest ENDED_KEEP records (by the time they ended). */
