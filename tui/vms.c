@@ -158,7 +158,9 @@ static void ended_panel(struct tui *t, const struct vmm_ended *e, int top, int b
 		char one[TUI_LINE * 2];
 		snprintf(one, sizeof(one), "%.*s", (int)len, p);
 		int k = tui_wrap(one, t->cols - 2, lines + n, 64 - n);
-		n += k ? k : (n < 64 ? (lines[n][0] = '\0', 1) : 0);
+		if (!k)	/* an empty line stays one */
+			lines[n][0] = '\0';
+		n += k ? k : 1;
 		p += len + (p[len] == '\n');
 	}
 	int room = bottom - top, first = n > room ? n - room : 0;
