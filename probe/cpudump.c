@@ -187,48 +187,68 @@ static const struct {
 	{ "AIDA64 CPUID report", aida_looks, aida_line },
 };
 
+/* Leaf 0 (the highest leaf, the vendor) and leaf 1 (family, features) every x86 CPU has, and every
+ * leaf up to the highest ones it names: a CPU without extended leaves (a Pentium III) names none, a
+ * cut file names more than it has. */
+static int complete(const struct sink *s, const char *form, char *why, size_t whylen)
+{
+	const struct cpu_raw_data_t *out = s->d;
+	uint32_t maxb = out->basic_cpuid[0][0], maxe = out->ext_cpuid[0][0];
+	long missing = -1;	/* the first leaf that should be there and is not */
+
+	if (maxb < 1 || !out->basic_cpuid[1][0]) {
+		snprintf(why, whylen, "a %s without leaf %s: truncated?", form, maxb < 1 ? "0" : "1");
+		return -EINVAL;
+	}
+	for (uint32_t l = 0; l <= maxb && l < MAX_CPUID_LEVEL && missing < 0; l++)
+		missing = s->basic[l] ? -1 : (long)l;
+	for (uint32_t l = 0; s->ext[0] && maxe >= 0x80000000u && l <= maxe - 0x80000000u &&
+	     l < MAX_EXT_CPUID_LEVEL && missing < 0; l++)
+		missing = s->ext[l] ? -1 : (long)(0x80000000u + l);
+	if (missing >= 0) {
+		snprintf(why, whylen, "a %s without leaf 0x%lx, which its highest leaves include: "
+			 "truncated?", form, (unsigned long)missing);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_form(size_t f, const char *text, struct cpu_raw_data_t *out, char *why,
+		      size_t whylen)
+{
+	struct sink s = { .d = out };
+	int rc;
+
+	each_line(text, forms[f].line, &s);
+	if ((rc = complete(&s, forms[f].name, why, whylen)) < 0)
+		memset(out, 0, sizeof(*out));	/* nothing half-read */
+	return rc;
+}
+
 int cpudump_parse(const char *text, size_t len, struct cpu_raw_data_t *out, const char **form,
 		  char *why, size_t whylen)
 {
-	struct sink s = { .d = out };
-
 	memset(out, 0, sizeof(*out));
 	*form = NULL;
 	if (strlen(text) != len) {
 		snprintf(why, whylen, "a NUL byte inside it: not a text dump");
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]) && !*form; i++)
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
 		if (forms[i].looks(text)) {
 			*form = forms[i].name;
-			each_line(text, forms[i].line, &s);
+			return parse_form(i, text, out, why, whylen);
 		}
-	if (!*form) {
-		snprintf(why, whylen, "no CPUID dump form it knows (libcpuid's cpuid_tool --save, "
-			 "AIDA64's CPUID report, cpuid -r)");
+	snprintf(why, whylen, "no CPUID dump form it knows (libcpuid's cpuid_tool --save, AIDA64's "
+		 "CPUID report, cpuid -r)");
+	return -EINVAL;
+}
+
+int cpudump_parse_as(int form, const char *text, size_t len, struct cpu_raw_data_t *out,
+		     char *why, size_t whylen)
+{
+	memset(out, 0, sizeof(*out));
+	if (form < 0 || (size_t)form >= sizeof(forms) / sizeof(forms[0]) || strlen(text) != len)
 		return -EINVAL;
-	}
-	/* leaf 0 (the highest leaf, the vendor) and leaf 1 (family, features) every x86 CPU has */
-	if (out->basic_cpuid[0][0] < 1 || !out->basic_cpuid[1][0]) {
-		snprintf(why, whylen, "a %s without leaf %s: truncated?", *form,
-			 out->basic_cpuid[0][0] < 1 ? "0" : "1");
-		memset(out, 0, sizeof(*out));
-		return -EINVAL;
-	}
-	/* every leaf up to the highest ones it names must be there: a CPU without extended leaves
-	 * (a Pentium III) names none, a cut file names more than it has */
-	uint32_t maxb = out->basic_cpuid[0][0], maxe = out->ext_cpuid[0][0];
-	long missing = -1;	/* the first leaf that should be there and is not */
-	for (uint32_t l = 0; l <= maxb && l < MAX_CPUID_LEVEL && missing < 0; l++)
-		missing = s.basic[l] ? -1 : (long)l;
-	for (uint32_t l = 0; s.ext[0] && maxe >= 0x80000000u && l <= maxe - 0x80000000u &&
-	     l < MAX_EXT_CPUID_LEVEL && missing < 0; l++)
-		missing = s.ext[l] ? -1 : (long)(0x80000000u + l);
-	if (missing >= 0) {
-		snprintf(why, whylen, "a %s without leaf 0x%lx, which its highest leaves include: "
-			 "truncated?", *form, (unsigned long)missing);
-		memset(out, 0, sizeof(*out));
-		return -EINVAL;
-	}
-	return 0;
+	return parse_form((size_t)form, text, out, why, whylen);
 }

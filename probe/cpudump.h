@@ -13,4 +13,9 @@
 int cpudump_parse(const char *text, size_t len, struct cpu_raw_data_t *out, const char **form,
 		  char *why, size_t whylen);
 
+/* The same with the form given (0 libcpuid, 1 cpuid -r, 2 AIDA64), not recognised: each parser
+ * fuzzed on its own (fuzz/fuzz_cpudump). -EINVAL for a form out of range. */
+int cpudump_parse_as(int form, const char *text, size_t len, struct cpu_raw_data_t *out,
+		     char *why, size_t whylen);
+
 #endif

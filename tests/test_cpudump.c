@@ -162,6 +162,15 @@ static void test_refused(void **state)
 		assert_int_equal(d.basic_cpuid[0][0], 0);	/* nothing half-read */
 	}
 	assert_int_equal(cpudump_parse("a\0b", 3, &d, &form, why, sizeof(why)), -EINVAL);
+	/* each parser on its own (as the fuzzer drives them): another form's text is no CPU for it */
+	size_t len;
+	char *aida = slurp("cpudumps/xeon-vmx.aida-logical.txt", &len);
+	assert_int_equal(cpudump_parse_as(2, aida, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(cpudump_parse_as(0, aida, len, &d, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "without leaf 0"));
+	assert_int_equal(cpudump_parse_as(1, aida, len, &d, why, sizeof(why)), -EINVAL);
+	assert_int_equal(cpudump_parse_as(3, aida, len, &d, why, sizeof(why)), -EINVAL);
+	free(aida);
 }
 
 static const struct CMUnitTest tests[] = {
