@@ -22,8 +22,8 @@ void cli_probe_usage(void)
 		{ "--replay DIR", "run every check on a recording instead of this host" },
 		{ "--cpuid-dump FILE",
 		  "judge the CPU in a CPUID dump instead of this one: libcpuid's (cpuid_tool "
-		  "--save), `cpuid -r`'s or AIDA64's CPUID report, told apart by content. Its MSRs, "
-		  "cpuinfo and kernel log are not in a dump: what they tell is unknown" },
+		  "--save), `cpuid -r`'s or AIDA64's CPUID report, told apart by content. Its "
+		  "MSRs, cpuinfo and kernel log are not in a dump: what they tell is unknown" },
 		{ "--no-run", "skip the functional check (do not start a tiny guest)" },
 		{ "--color[=WHEN]",
 		  "color the report: auto (the default: on a terminal, unless NO_COLOR is set and "

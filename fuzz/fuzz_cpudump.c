@@ -1,6 +1,6 @@
-/* fuzz_cpudump: libFuzzer harness for the CPUID dump parsers (probe/cpudump.c), as a file would give
- * them. The first byte picks: each parser on its own (0 libcpuid, 1 cpuid -r, 2 AIDA64), or (3) the
- * recognition by content that --cpuid-dump uses. Seed it with tests/data/cpudumps. */
+/* fuzz_cpudump: libFuzzer harness for the CPUID dump parsers (probe/cpudump.c), as a file would
+ * give them. The first byte picks: each parser on its own (0 libcpuid, 1 cpuid -r, 2 AIDA64), or
+ * (3) the recognition by content that --cpuid-dump uses. Seed it with tests/data/cpudumps. */
 #include "config.h"
 #include <stdint.h>
 #include <stdlib.h>

@@ -280,7 +280,7 @@ bool probe_exists(struct probe_backend *be, const char *path)
 	if (be->save[0] && S_ISDIR(st.st_mode))
 		save_mkdir(be, path);
 	else if (be->save[0] && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
-		probe_save_bytes(be, path, "", 0);	/* a device: its existence, as an empty file */
+		probe_save_bytes(be, path, "", 0); /* a device: its existence, as an empty file */
 	return true;
 }
 
@@ -396,7 +396,7 @@ static int cpuid_live(struct probe_backend *be, uint32_t leaf, uint32_t sub, uin
 static int rdmsr_live(struct probe_backend *be, uint32_t msr, uint64_t *val)
 {
 	if (be->dump_foreign)
-		return -ENODATA;	/* the dump's CPU, not this one: its MSRs are not in a dump */
+		return -ENODATA; /* the dump's CPU, not this one: its MSRs are not in a dump */
 	int rc = 0;
 
 	/* opened once: each read is a trap to whatever runs this host, the open need not be too */
@@ -477,9 +477,12 @@ static int load_dump(struct probe_backend *be, const char *file, int fd)
 		rc = cpudump_parse(text, len, be->dump, &form, why, sizeof(why));
 	free(text);
 	if (rc < 0) {
-		probe_problem(be, "%s: not a CPUID dump (%s); make one with `cpuid_tool --save=FILE`, "
-			      "`cpuid -r > FILE` or AIDA64's CPUID report", file, why);
-		memset(be->dump, 0, sizeof(*be->dump));	/* leaf 0 max = 0: every leaf reads missing */
+		probe_problem(be,
+			      "%s: not a CPUID dump (%s); make one with `cpuid_tool --save=FILE`, "
+			      "`cpuid -r > FILE` or AIDA64's CPUID report",
+			      file, why);
+		/* leaf 0 max = 0: every leaf reads missing */
+		memset(be->dump, 0, sizeof(*be->dump));
 		be->dump_bad = true;
 		return 0;
 	}

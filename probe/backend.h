@@ -29,9 +29,10 @@ struct probe_backend {
 	bool replay;
 	struct cpu_raw_data_t *dump;	/* CPUID from a libcpuid raw dump, or NULL */
 	bool dump_bad;			/* the dump did not load: CPUID is unavailable */
-	char dump_form[32];		/* which form it was: "libcpuid raw dump", "cpuid -r", ... */
-	/* a dump given with --cpuid-dump: another CPU than this host's (or the recording's), so this
-	 * host's MSRs, /proc/cpuinfo and kernel log say nothing of it and are not read for the CPU */
+	char dump_form[32]; /* which form it was: "libcpuid raw dump", "cpuid -r", ... */
+	/* a dump given with --cpuid-dump: another CPU than this host's (or the recording's), so
+	 * this host's MSRs, /proc/cpuinfo and kernel log say nothing of it and are not read for the
+	 * CPU */
 	bool dump_foreign;
 	bool msr_opened;		/* /dev/cpu/0/msr tried: msr_fd, or why not in msr_errno */
 	int msr_fd, msr_errno;

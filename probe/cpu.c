@@ -397,11 +397,12 @@ void probe_cpu_check_feature(const struct probe_facts *f, struct probe_check *c)
 		return;
 	}
 	if (!cpu->features_source) {
-		probe_check_set(c, PROBE_UNKNOWN,
-				msr_fix(f, "run as root after `modprobe msr`, or on Linux 5.6 or newer"),
-				"%s: no source answered (VMX MSRs unreadable, no \"vmx flags\" in "
-				"/proc/cpuinfo, no KVM feature MSRs)",
-				name);
+		probe_check_set(
+			c, PROBE_UNKNOWN,
+			msr_fix(f, "run as root after `modprobe msr`, or on Linux 5.6 or newer"),
+			"%s: no source answered (VMX MSRs unreadable, no \"vmx flags\" in "
+			"/proc/cpuinfo, no KVM feature MSRs)",
+			name);
 		return;
 	}
 	vmxcaps_names(cpu->features & need, have, sizeof(have));

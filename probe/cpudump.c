@@ -91,10 +91,15 @@ static bool libcpuid_looks(const char *text)
 
 static bool libcpuid_line(const char *l, size_t n, struct sink *s)
 {
-	static const struct { const char *key; uint32_t leaf; bool sub; } keys[] = {
-		{ "basic_cpuid", 0, false }, { "ext_cpuid", 0x80000000u, false },
-		{ "intel_fn4", 4, true }, { "intel_fn11", 0xb, true }, { "intel_fn12h", 0x12, true },
-		{ "intel_fn14h", 0x14, true }, { "amd_fn8000001dh", 0x8000001d, true },
+	static const struct { const char *key; uint32_t leaf; bool sub;
+	} keys[] = {
+		{ "basic_cpuid", 0, false },
+		{ "ext_cpuid", 0x80000000u, false },
+		{ "intel_fn4", 4, true },
+		{ "intel_fn11", 0xb, true },
+		{ "intel_fn12h", 0x12, true },
+		{ "intel_fn14h", 0x14, true },
+		{ "amd_fn8000001dh", 0x8000001d, true },
 	};
 	char buf[256], key[32];
 	unsigned idx;
@@ -117,7 +122,7 @@ static bool libcpuid_line(const char *l, size_t n, struct sink *s)
 }
 
 /* ---- AIDA64: "CPUID 00000004: 1C004121-01C0003F-0000003F-00000000 [SL 00]", one CPU after
- * another ("------[ Logical CPU #0 ]------", "CPUID Registers (CPU #1):", "CPU#000 AffMask: ...") */
+ * another: "------[ Logical CPU #0 ]------", "CPUID Registers (CPU #1):" or "CPU#000 AffMask: ..." */
 
 static bool aida_looks(const char *text)
 {
@@ -151,7 +156,7 @@ static bool aida_line(const char *l, size_t n, struct sink *s)
 	return true;
 }
 
-/* ---- cpuid -r (Debian's cpuid): "   0x00000004 0x01: eax=0x1c004122 ebx=... ecx=... edx=..." ---- */
+/* ---- cpuid -r (Debian's cpuid): "   0x00000004 0x01: eax=0x1c004122 ebx=... edx=..." ---- */
 
 static bool cpuidr_looks(const char *text)
 {
@@ -197,7 +202,8 @@ static int complete(const struct sink *s, const char *form, char *why, size_t wh
 	long missing = -1;	/* the first leaf that should be there and is not */
 
 	if (maxb < 1 || !out->basic_cpuid[1][0]) {
-		snprintf(why, whylen, "a %s without leaf %s: truncated?", form, maxb < 1 ? "0" : "1");
+		snprintf(why, whylen, "a %s without leaf %s: truncated?", form,
+			 maxb < 1 ? "0" : "1");
 		return -EINVAL;
 	}
 	for (uint32_t l = 0; l <= maxb && l < MAX_CPUID_LEVEL && missing < 0; l++)

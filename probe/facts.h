@@ -106,12 +106,12 @@ struct probe_pci {
 
 /* Beside KVM (hostenv.c): what virt-host-validate checks too. */
 struct probe_env {
-	bool dev_known;			/* /dev was read (a recording before these checks has none) */
+	bool dev_known; /* /dev was read (a recording before these checks has none) */
 	bool vhost_net, tun;
 	int cgroup_version, cgroup_err;	/* 1 (v1 or hybrid, /proc/cgroups), 2 (unified) */
 	char cgroups[256];		/* the enabled controllers, space between */
 	bool cpu_sev, cpu_sev_es, cpu_sev_snp;
-	int kvm_sev, kvm_sev_es, kvm_sev_snp, kvm_tdx;	/* the module parameters: 1, 0, -1 unknown */
+	int kvm_sev, kvm_sev_es, kvm_sev_snp, kvm_tdx; /* the module parameters: 1, 0, -1 unknown */
 };
 
 struct probe_facts {

@@ -1,6 +1,6 @@
-/* hostenv probe: what a host offers its VMs beside KVM, as virt-host-validate checks it: vhost-net and
- * tun (fast and tap networking), the cgroup controllers libvirt and systemd confine VMs with, and
- * secure guests (AMD SEV, SEV-ES, SEV-SNP; Intel TDX). Collect, then judge. */
+/* hostenv probe: what a host offers its VMs beside KVM, as virt-host-validate checks it: vhost-net
+ * and tun (fast and tap networking), the cgroup controllers libvirt and systemd confine VMs with,
+ * and secure guests (AMD SEV, SEV-ES, SEV-SNP; Intel TDX). Collect, then judge. */
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
@@ -46,11 +46,12 @@ static void collect_cgroups(struct probe_backend *be, struct probe_env *e)
 		size_t len = strcspn(p, "\n");
 		char name[64];
 		unsigned hier, num, on;
-		snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
-		if (line[0] != '#' && sscanf(line, "%63s %u %u %u", name, &hier, &num, &on) == 4 && on &&
-		    used + strlen(name) + 2 < sizeof(e->cgroups))
-			used += (size_t)snprintf(e->cgroups + used, sizeof(e->cgroups) - used, "%s%s",
-						 used ? " " : "", name);
+		snprintf(line, sizeof(line), "%.*s",
+			 (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
+		if (line[0] != '#' && sscanf(line, "%63s %u %u %u", name, &hier, &num, &on) == 4 &&
+		    on && used + strlen(name) + 2 < sizeof(e->cgroups))
+			used += (size_t)snprintf(e->cgroups + used, sizeof(e->cgroups) - used,
+						 "%s%s", used ? " " : "", name);
 		p += len + (p[len] == '\n');
 	}
 }
@@ -88,11 +89,13 @@ void probe_env_collect(struct probe_backend *be, const struct probe_kvm *kvm, st
 void probe_env_check_vhost(const struct probe_facts *f, struct probe_check *c)
 {
 	if (!f->env.dev_known)
-		probe_check_set(c, PROBE_UNKNOWN, "record the host again with `nestvisor probe --save DIR`",
+		probe_check_set(c, PROBE_UNKNOWN,
+				"record the host again with `nestvisor probe --save DIR`",
 				"the recording holds no /dev (made before nestvisor recorded it)");
 	else if (f->env.vhost_net)
-		probe_check_set(c, PROBE_PASS, "", "/dev/vhost-net: virtio-net frames move in the kernel "
-				"(nestvisor run --net tap=NAME uses it)");
+		probe_check_set(c, PROBE_PASS, "",
+				"/dev/vhost-net: virtio-net frames move in the kernel (nestvisor "
+				"run --net tap=NAME uses it)");
 	else
 		probe_check_set(c, PROBE_WARN, "modprobe vhost_net",
 				"no /dev/vhost-net: tap networking works, but every frame passes "
@@ -102,10 +105,12 @@ void probe_env_check_vhost(const struct probe_facts *f, struct probe_check *c)
 void probe_env_check_tun(const struct probe_facts *f, struct probe_check *c)
 {
 	if (!f->env.dev_known)
-		probe_check_set(c, PROBE_UNKNOWN, "record the host again with `nestvisor probe --save DIR`",
+		probe_check_set(c, PROBE_UNKNOWN,
+				"record the host again with `nestvisor probe --save DIR`",
 				"the recording holds no /dev (made before nestvisor recorded it)");
 	else if (f->env.tun)
-		probe_check_set(c, PROBE_PASS, "", "/dev/net/tun: tap devices can be made (--net tap)");
+		probe_check_set(c, PROBE_PASS, "",
+				"/dev/net/tun: tap devices can be made (--net tap)");
 	else
 		probe_check_set(c, PROBE_WARN, "modprobe tun",
 				"no /dev/net/tun: no tap networking (--net user still works)");
@@ -119,7 +124,8 @@ void probe_env_check_cgroups(const struct probe_facts *f, struct probe_check *c)
 	char missing[96] = "";
 
 	if (e->cgroup_err) {
-		probe_check_set(c, PROBE_UNKNOWN, "", "/proc/cgroups: %s", strerror(-e->cgroup_err));
+		probe_check_set(c, PROBE_UNKNOWN, "", "/proc/cgroups: %s",
+				strerror(-e->cgroup_err));
 		return;
 	}
 	for (size_t i = 0; i < nneed; i++)
@@ -127,14 +133,16 @@ void probe_env_check_cgroups(const struct probe_facts *f, struct probe_check *c)
 			used += (size_t)snprintf(missing + used, sizeof(missing) - used, "%s%s",
 						 used ? ", " : "", need[i]);
 	if (missing[0])
-		probe_check_set(c, PROBE_WARN, "enable them (a kernel built with them, and for v1 mounted "
-				"under /sys/fs/cgroup, as systemd does)",
-				"cgroup v%d controllers missing: %s (libvirt and systemd confine VMs "
-				"with them; nestvisor itself does not need them)", e->cgroup_version,
-				missing);
+		probe_check_set(c, PROBE_WARN,
+				"enable them (a kernel built with them, and for v1 mounted under "
+				"/sys/fs/cgroup, as systemd does)",
+				"cgroup v%d controllers missing: %s (libvirt and systemd confine "
+				"VMs with them; nestvisor itself does not need them)",
+				e->cgroup_version, missing);
 	else
-		probe_check_set(c, PROBE_PASS, "", "cgroup v%d controllers: %s%s", e->cgroup_version,
-				e->cgroups, e->cgroup_version == 2 ? " (devices by BPF programs)" : "");
+		probe_check_set(c, PROBE_PASS, "", "cgroup v%d controllers: %s%s",
+				e->cgroup_version, e->cgroups,
+				e->cgroup_version == 2 ? " (devices by BPF programs)" : "");
 }
 
 void probe_env_check_secure(const struct probe_facts *f, struct probe_check *c)
@@ -142,19 +150,25 @@ void probe_env_check_secure(const struct probe_facts *f, struct probe_check *c)
 	const struct probe_env *e = &f->env;
 
 	if (e->kvm_sev_snp > 0 || e->kvm_sev_es > 0 || e->kvm_sev > 0)
-		probe_check_set(c, PROBE_PASS, "", "AMD %s: KVM runs encrypted guests (kvm_amd sev=%s, "
-				"sev_es=%s, sev_snp=%s)", e->kvm_sev_snp > 0 ? "SEV-SNP" :
-				e->kvm_sev_es > 0 ? "SEV-ES" : "SEV", e->kvm_sev > 0 ? "Y" : "N",
-				e->kvm_sev_es > 0 ? "Y" : "N", e->kvm_sev_snp > 0 ? "Y" : "N");
+		probe_check_set(c, PROBE_PASS, "",
+				"AMD %s: KVM runs encrypted guests (kvm_amd sev=%s, "
+				"sev_es=%s, sev_snp=%s)",
+				e->kvm_sev_snp > 0        ? "SEV-SNP" :
+					e->kvm_sev_es > 0 ? "SEV-ES" :
+							    "SEV",
+				e->kvm_sev > 0 ? "Y" : "N", e->kvm_sev_es > 0 ? "Y" : "N",
+				e->kvm_sev_snp > 0 ? "Y" : "N");
 	else if (e->kvm_tdx > 0)
 		probe_check_set(c, PROBE_PASS, "", "Intel TDX: KVM runs trust-domain guests "
 				"(kvm_intel tdx=Y)");
 	else if (e->cpu_sev)
-		probe_check_set(c, PROBE_NOTE, "load kvm_amd with sev=1 (and enable SEV and SME in the "
+		probe_check_set(c, PROBE_NOTE,
+				"load kvm_amd with sev=1 (and enable SEV and SME in the "
 				"firmware setup) where guests must be encrypted",
 				"the CPU has SEV%s%s (CPUID 0x8000001F), but KVM does not offer it",
 				e->cpu_sev_es ? ", SEV-ES" : "", e->cpu_sev_snp ? ", SEV-SNP" : "");
 	else
-		probe_check_set(c, PROBE_NOTE, "", "no secure guests (AMD SEV, Intel TDX) here: ordinary "
-				"VMs do not need them");
+		probe_check_set(c, PROBE_NOTE, "",
+				"no secure guests (AMD SEV, Intel TDX) here: ordinary VMs do not "
+				"need them");
 }

@@ -28,10 +28,11 @@ static void collect_sigs(struct probe_backend *be, struct probe_hv *hv)
 {
 	uint32_t r[4];
 
-	/* Each CPUID here is an exit to whatever runs this host (tens of microseconds under a software
-	 * KVM): not all 256 bases. Hypervisors stack at consecutive bases (Hyper-V at 0x40000000, KVM
-	 * or Xen at 0x40000100 behind it), so the scan ends at the first base past the third that
-	 * offers no leaves of its own (EAX, its highest leaf, outside the base's 256). */
+	/* Each CPUID here is an exit to whatever runs this host (tens of microseconds under a
+	 * software KVM): not all 256 bases. Hypervisors stack at consecutive bases (Hyper-V at
+	 * 0x40000000, KVM or Xen at 0x40000100 behind it), so the scan ends at the first base past
+	 * the third that offers no leaves of its own (EAX, its highest leaf, outside the base's
+	 * 256). */
 	for (uint32_t leaf = HV_BASE; leaf <= HV_LAST && hv->nsig < PROBE_HV_MAX; leaf += 0x100) {
 		char sig[13];
 		if (probe_cpuid(be, leaf, 0, r) < 0)
@@ -108,7 +109,8 @@ void probe_hv_collect(struct probe_backend *be, const struct probe_cpu *cpu, str
 {
 	if (cpu->hypervisor_bit) /* without it, leaf 0x40000000 can echo the highest basic leaf */
 		collect_sigs(be, hv);
-	/* a dump's CPU is judged alone: this machine's firmware tables would be another's evidence */
+	/* a dump's CPU is judged alone: this machine's firmware tables would be another's evidence
+	 */
 	if (!probe_cpu_foreign(be)) {
 		read_dmi(be, "sys_vendor", hv->dmi_vendor, sizeof(hv->dmi_vendor));
 		read_dmi(be, "product_name", hv->dmi_product, sizeof(hv->dmi_product));

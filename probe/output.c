@@ -309,7 +309,7 @@ void probe_output_text(const struct probe_report *rep, FILE *out, bool color, in
 			else
 				print_check(out, rep, c, color, verbose);
 		}
-		if (!strcmp(sections[s].prefix, "pci.") && f->pci.ndevs) {	/* under its check */
+		if (!strcmp(sections[s].prefix, "pci.") && f->pci.ndevs) { /* under its check */
 			fprintf(out, "  Devices (the same list as `lspci -nn`):\n");
 			print_devices(out, &f->pci, verbose);
 		}

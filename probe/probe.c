@@ -70,10 +70,12 @@ void probe_input_check(const struct probe_facts *f, struct probe_check *c)
 				"%s",
 				f->problems);
 	else if (f->cpu_dump[0])
-		probe_check_set(c, PROBE_PASS, "", "the CPU checks judge the CPU in %s (a %s) alone: "
-				"its CPUID; its MSRs, cpuinfo and kernel log are not in a dump, so what "
-				"they tell is unknown. The other checks are %s", f->cpu_dump,
-				f->cpu_dump_form, f->input[0] ? "the recording's" : "this host's");
+		probe_check_set(c, PROBE_PASS, "",
+				"the CPU checks judge the CPU in %s (a %s) alone: its CPUID; its "
+				"MSRs, cpuinfo and kernel log are not in a dump, so what they tell "
+				"is unknown. The other checks are %s",
+				f->cpu_dump, f->cpu_dump_form,
+				f->input[0] ? "the recording's" : "this host's");
 	else if (f->input[0])
 		probe_check_set(c, PROBE_PASS, "", "replayed from the recording %s", f->input);
 	else

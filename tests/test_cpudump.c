@@ -99,8 +99,10 @@ static void test_forms_same_report(void **state)
 	for (int set = 0; set < 2; set++) {
 		const typeof(xeon[0]) *s = set ? epyc : xeon;
 		report_cpu(s[0].file, ref, sizeof(ref));
-		assert_non_null(strstr(ref, set ? "cpu.hwvirt PASS AMD-V" : "cpu.hwvirt PASS Intel VT-x"));
-		/* the dump's CPU alone: the recording's MSRs and firmware tables are another CPU's */
+		assert_non_null(
+			strstr(ref, set ? "cpu.hwvirt PASS AMD-V" : "cpu.hwvirt PASS Intel VT-x"));
+		/* the dump's CPU alone: the recording's MSRs and firmware tables are another CPU's
+		 */
 		assert_non_null(strstr(ref, "cpu.firmware UNKNOWN"));
 		assert_null(strstr(ref, "ACPI OEM"));
 		for (size_t i = 1; i < 5; i++) {
@@ -133,19 +135,22 @@ static void test_pentium3(void **state)
 /* Damaged or foreign text: refused with the reason, never a half-read CPU. */
 static void test_refused(void **state)
 {
-	static const struct { const char *text, *why; } bad[] = {
+	static const struct { const char *text, *why;
+	} bad[] = {
 		{ "", "no CPUID dump form" },
 		{ "hello\nworld\n", "no CPUID dump form" },
 		{ "CPUID 00000001: 000606A6-00200800-7FFEFBFF-BFEBFBFF\n", "without leaf 0" },
 		{ "basic_cpuid[0]=00000007 756e6547 6c65746e 49656e69\n", "without leaf 1" },
-		{ "CPU 0:\n   0x00000000 0x00: eax=0x00000000 ebx=0 ecx=0 edx=0\n", "without leaf 0" },
+		{ "CPU 0:\n   0x00000000 0x00: eax=0x00000000 ebx=0 ecx=0 edx=0\n",
+		  "without leaf 0" },
 		/* leaf 0 says 7 basic leaves, the text stops after 2: cut */
-		{ "basic_cpuid[0]=00000007 756e6547 6c65746e 49656e69\n"
-		  "basic_cpuid[1]=000606a6 00200800 7ffefbff bfebfbff\n", "without leaf 0x2, which its "
-		  "highest leaves include" },
-		{ "CPUID 00000000: 00000001-756E6547-6C65746E-49656E69\n"
-		  "CPUID 00000001: 000606A6-00200800-7FFEFBFF-BFEBFBFF\n"
-		  "CPUID 80000000: 80000004-00000000-00000000-00000000\n", "without leaf 0x80000001" },
+		{ "basic_cpuid[0]=00000007 756e6547 6c65746e 49656e69\nbasic_cpuid[1]=000606a6 "
+		  "00200800 7ffefbff bfebfbff\n",
+		  "without leaf 0x2, which its highest leaves include" },
+		{ "CPUID 00000000: 00000001-756E6547-6C65746E-49656E69\nCPUID 00000001: "
+		  "000606A6-00200800-7FFEFBFF-BFEBFBFF\nCPUID 80000000: "
+		  "80000004-00000000-00000000-00000000\n",
+		  "without leaf 0x80000001" },
 	};
 	struct cpu_raw_data_t d;
 	const char *form;
@@ -162,7 +167,8 @@ static void test_refused(void **state)
 		assert_int_equal(d.basic_cpuid[0][0], 0);	/* nothing half-read */
 	}
 	assert_int_equal(cpudump_parse("a\0b", 3, &d, &form, why, sizeof(why)), -EINVAL);
-	/* each parser on its own (as the fuzzer drives them): another form's text is no CPU for it */
+	/* each parser on its own (as the fuzzer drives them): another form's text is no CPU for it
+	 */
 	size_t len;
 	char *aida = slurp("cpudumps/xeon-vmx.aida-logical.txt", &len);
 	assert_int_equal(cpudump_parse_as(2, aida, len, &d, why, sizeof(why)), 0);

@@ -284,7 +284,8 @@ static void draw_rows(struct tui *t, int y, int list_end)
 		char how[48];
 		snprintf(how, sizeof(how), "%s, exit %d", e->how, e->status);
 		crt_text(y + i, 0, i == t->sel ? ROLE_SELECTED : ROLE_DIM, 0,
-			 " %-16.16s %7d %-8s %-33.33s  %s", e->name, e->pid, "ended", how, e->ended);
+			 " %-16.16s %7d %-8s %-33.33s  %s", e->name, e->pid, "ended", how,
+			 e->ended);
 	}
 }
 
