@@ -36,12 +36,12 @@ int cli_dismiss(int argc, char **argv);
 void cli_dismiss_usage(void);
 void cli_console_usage(void);
 
-/* A command's --help (cli/help.c): its synopsis (and up to three more forms), what it does, each
+/* A command's --help (cli/help.c): its synopsis, what it does, each
  * option explained (a NULL opt ends them), and a footer (exit statuses, files). Wrapped to the
  * terminal. */
 struct cli_opt_help { const char *opt, *text; };
 struct cli_help {
-	const char *synopsis, *more[3], *about;
+	const char *synopsis, *about;
 	const struct cli_opt_help *opts;
 	const char *footer;
 };

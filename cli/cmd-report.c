@@ -113,9 +113,7 @@ static int parse(int argc, char **argv, struct common *c, void (*usage)(void))
 }
 
 /* "nestvisor report: ..." or "nestvisor db: ...": the one prefix every command's errors have */
-static const char *command = "report";
-
-static int done(int rc, const char *err)
+static int done(const char *command, int rc, const char *err)
 {
 	if (rc < 0 && err[0])
 		fprintf(stderr, "nestvisor %s: %s\n", command, err);
@@ -244,7 +242,7 @@ int cli_report(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	if (compatdb_open(c.db, &db, err, sizeof(err)) < 0)
-		return done(-1, err);
+		return done(argv[0], -1, err);
 	struct compatdb_table *t = NULL;
 	if (!strcmp(verb, "list"))
 		rc = compatdb_report_list(db, &t, err, sizeof(err));
@@ -279,12 +277,11 @@ int cli_report(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	compatdb_close(db);
-	return done(answer(rc, t, c.json), err);
+	return done(argv[0], answer(rc, t, c.json), err);
 }
 
 int cli_db(int argc, char **argv)
 {
-	command = "db";
 	struct common c = { 0 };
 	struct compatdb *db;
 	char err[1024] = "";
@@ -313,20 +310,20 @@ int cli_db(int argc, char **argv)
 			compatdb_url_shown(url, shown, sizeof(shown));
 			if ((rc = compatdb_remote_init(url, err, sizeof(err))) == 0)
 				printf("the shared database %s is ready\n", shown);
-			return done(rc, err);
+			return done(argv[0], rc, err);
 		}
 		for (size_t i = 0; i < sizeof(fleet) / sizeof(fleet[0]); i++) {
 			struct compatdb_table *t = NULL;
 			if (strcmp(verb, fleet[i].verb) || (fleet[i].q == FLEET_DEVICE && !a))
 				continue;
 			rc = compatdb_remote_query(url, fleet[i].q, &f, a, &t, err, sizeof(err));
-			return done(answer(rc, t, c.json), err);
+			return done(argv[0], answer(rc, t, c.json), err);
 		}
 		cli_db_usage();
 		return CLI_ERROR;
 	}
 	if (compatdb_open(c.db, &db, err, sizeof(err)) < 0)
-		return done(-1, err);
+		return done(argv[0], -1, err);
 	struct compatdb_table *t = NULL;
 	struct compatdb_device_filter f = { c.vendor, c.class_, c.verdict };
 	if (!strcmp(verb, "hosts"))
@@ -343,5 +340,5 @@ int cli_db(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	compatdb_close(db);
-	return done(answer(rc, t, c.json), err);
+	return done(argv[0], answer(rc, t, c.json), err);
 }

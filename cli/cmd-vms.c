@@ -124,11 +124,22 @@ static void ps_row(const struct vmm_status *st, const struct vmm_stats *stats, v
 	       up, rate, st->ndisks, st->net, st->console);
 }
 
+/* The records of the VMs that ended (at most the 32 kept), newest first, in a malloc'd *out; how
+ * many (0 when none could be read). */
+static int ended_all(struct vmm_ended **out)
+{
+	int n;
+
+	*out = calloc(32, sizeof(**out));
+	n = *out ? vmm_ended_list(*out, 32) : 0;
+	return n < 0 ? 0 : n;
+}
+
 /* The VMs that ended, newest first: how, their exit status, the last line they printed. */
 static void ps_ended(struct ps *ps)
 {
-	struct vmm_ended *e = calloc(32, sizeof(*e));
-	int n = e ? vmm_ended_list(e, 32) : 0;
+	struct vmm_ended *e;
+	int n = ended_all(&e);
 
 	for (int i = 0; i < n; i++) {
 		if (ps->json) {
@@ -207,11 +218,11 @@ int cli_dismiss(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	if (!strcmp(argv[1], "--all")) {
-		struct vmm_ended *e = calloc(32, sizeof(*e));
-		int n = e ? vmm_ended_list(e, 32) : 0;
+		struct vmm_ended *e;
+		int n = ended_all(&e);
 		for (int i = 0; i < n; i++)
 			vmm_ended_dismiss(e[i].name);
-		printf("dismissed %d ended VM(s)\n", n < 0 ? 0 : n);
+		printf("dismissed %d ended VM(s)\n", n);
 		free(e);
 		return CLI_OK;
 	}
@@ -278,8 +289,8 @@ static void stats_print(const char *name, const struct vmm_stats *s, long long l
 /* How a watched VM ended, from the record it left (a VM in the foreground leaves none). */
 static void said_ended(const char *name)
 {
-	struct vmm_ended *e = calloc(32, sizeof(*e));
-	int n = e ? vmm_ended_list(e, 32) : 0;
+	struct vmm_ended *e;
+	int n = ended_all(&e);
 
 	for (int i = 0; i < n; i++)
 		if (!strcmp(e[i].name, name)) {

@@ -56,8 +56,6 @@ void cli_help_print(const struct cli_help *h)
 	int width = columns();
 
 	printf("usage: %s\n", h->synopsis);
-	for (int i = 1; i < 4 && h->more[i - 1]; i++)
-		printf("       %s\n", h->more[i - 1]);
 	if (h->about) {
 		putchar('\n');
 		wrap(h->about, 2, 0, width);
