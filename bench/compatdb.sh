@@ -24,6 +24,8 @@ awk -v n="$N" -v dir="$T" '
 	BEGIN { RS = "\0" }
 	{
 		doc = $0
+		# probe --json ends with the id it was recorded under
+		sub(/,[ \n]*"report":(null|"[^"]*")[ \n]*\}[ \n]*$/, "}", doc)
 		sub(/"devices":\[.*\]\n?\}[ \n]*$/, "", doc)
 		devs = ""
 		for (d = 0; d < 20; d++)

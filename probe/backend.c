@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libcpuid/libcpuid.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,18 +29,24 @@ static void join(char *out, size_t len, const char *a, const char *b)
 	snprintf(out, len, "%s%s", a, b);
 }
 
+/* A live probe's collectors run in two threads, which may both report. */
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void probe_problem(struct probe_backend *be, const char *fmt, ...)
 {
-	size_t used = strlen(be->problems);
 	va_list ap;
 
-	if (used + 3 >= sizeof(be->problems))
-		return;
-	if (used)
-		used += (size_t)snprintf(be->problems + used, sizeof(be->problems) - used, "; ");
-	va_start(ap, fmt);
-	vsnprintf(be->problems + used, sizeof(be->problems) - used, fmt, ap);
-	va_end(ap);
+	pthread_mutex_lock(&report_lock);
+	size_t used = strlen(be->problems);
+	if (used + 3 < sizeof(be->problems)) {
+		if (used)
+			used += (size_t)snprintf(be->problems + used, sizeof(be->problems) - used,
+						 "; ");
+		va_start(ap, fmt);
+		vsnprintf(be->problems + used, sizeof(be->problems) - used, fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&report_lock);
 }
 
 void probe_path(struct probe_backend *be, const char *path, char *out, size_t len)
@@ -49,8 +56,10 @@ void probe_path(struct probe_backend *be, const char *path, char *out, size_t le
 
 static void save_failed(struct probe_backend *be, const char *path, int err)
 {
+	pthread_mutex_lock(&report_lock);
 	if (!be->save_errors++)
 		snprintf(be->save_error, sizeof(be->save_error), "%s: %s", path, strerror(-err));
+	pthread_mutex_unlock(&report_lock);
 }
 
 /* A directory of the recording, beneath the save directory (no symlink followed). */
@@ -282,6 +291,29 @@ bool probe_exists(struct probe_backend *be, const char *path)
 	else if (be->save[0] && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
 		probe_save_bytes(be, path, "", 0); /* a device: its existence, as an empty file */
 	return true;
+}
+
+long probe_file_size(struct probe_backend *be, const char *path)
+{
+	char full[4096];
+	struct stat st;
+	int rc = 0;
+
+	if (be->replay) {
+		int fd = safefile_open_beneath(be->root_fd, path, O_PATH);
+		if (fd < 0)
+			return fd;
+		if (fstat(fd, &st) < 0)
+			rc = -errno;
+		close(fd);
+	} else {
+		probe_path(be, path, full, sizeof(full));
+		if (lstat(full, &st) < 0)
+			rc = -errno;
+	}
+	if (rc == 0 && !S_ISREG(st.st_mode))
+		rc = -EINVAL;
+	return rc < 0 ? rc : (long)st.st_size;
 }
 
 /* ---- kernel messages ---- */

@@ -58,6 +58,8 @@ int probe_readlink_base(struct probe_backend *be, const char *path, char *buf, s
 typedef int (*probe_list_fn)(const char *name, void *ctx);
 int probe_list(struct probe_backend *be, const char *dir, probe_list_fn fn, void *ctx);
 bool probe_exists(struct probe_backend *be, const char *path);
+/* A file's size under the root (no symlink followed), or -errno. */
+long probe_file_size(struct probe_backend *be, const char *path);
 /* Notes an input that could not be used; its facts become UNKNOWN. */
 void probe_problem(struct probe_backend *be, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -21,24 +21,17 @@ static const char *const bios_markers[] = {
 	"virtualization disabled by BIOS",
 };
 
-static void fill_raw(struct probe_backend *be, struct cpu_raw_data_t *raw, uint32_t max_basic,
+/* libcpuid decodes the brand and family/model/stepping from leaves 1 and 0x80000002-4 alone: only
+ * the leaves used are read, each CPUID being an exit (9 us here) when this host is a guest, and
+ * the rest of the raw block stays zero. */
+static void identify(struct probe_backend *be, struct probe_cpu *cpu, struct cpu_raw_data_t *raw,
 		     uint32_t max_ext)
 {
-	memset(raw, 0, sizeof(*raw));
-	for (uint32_t i = 0; i < MAX_CPUID_LEVEL && i <= max_basic; i++)
-		probe_cpuid(be, i, 0, raw->basic_cpuid[i]);
-	for (uint32_t i = 0; i < MAX_EXT_CPUID_LEVEL && 0x80000000u + i <= max_ext; i++)
-		probe_cpuid(be, 0x80000000u + i, 0, raw->ext_cpuid[i]);
-}
-
-static void identify(struct probe_backend *be, struct probe_cpu *cpu, uint32_t max_basic,
-		     uint32_t max_ext)
-{
-	struct cpu_raw_data_t raw;
 	struct cpu_id_t id;
 
-	fill_raw(be, &raw, max_basic, max_ext);
-	if (cpu_identify(&raw, &id) != 0)
+	for (uint32_t i = 2; i <= 4 && 0x80000000u + i <= max_ext; i++)
+		probe_cpuid(be, 0x80000000u + i, 0, raw->ext_cpuid[i]);
+	if (cpu_identify(raw, &id) != 0)
 		return;	/* vendor string from leaf 0 still stands */
 	snprintf(cpu->brand, sizeof(cpu->brand), "%s", id.brand_str);
 	cpu->family = id.ext_family;
@@ -48,13 +41,17 @@ static void identify(struct probe_backend *be, struct probe_cpu *cpu, uint32_t m
 
 static void collect_cpuid(struct probe_backend *be, struct probe_cpu *cpu)
 {
-	uint32_t r[4], max_ext = 0;
+	struct cpu_raw_data_t raw;
+	uint32_t *leaf0 = raw.basic_cpuid[0], *leaf1 = raw.basic_cpuid[1];
+	uint32_t *ext0 = raw.ext_cpuid[0], *ext1 = raw.ext_cpuid[1], *svm = raw.ext_cpuid[0xA];
+	uint32_t max_ext = 0;
 
-	if ((cpu->cpuid_err = probe_cpuid(be, 0, 0, r)) < 0)
+	memset(&raw, 0, sizeof(raw));
+	if ((cpu->cpuid_err = probe_cpuid(be, 0, 0, leaf0)) < 0)
 		return;
-	memcpy(cpu->vendor_str, &r[1], 4);
-	memcpy(cpu->vendor_str + 4, &r[3], 4);
-	memcpy(cpu->vendor_str + 8, &r[2], 4);
+	memcpy(cpu->vendor_str, &leaf0[1], 4);
+	memcpy(cpu->vendor_str + 4, &leaf0[3], 4);
+	memcpy(cpu->vendor_str + 8, &leaf0[2], 4);
 	cpu->vendor_str[12] = '\0';
 	cpu->vendor = CPU_VENDOR_OTHER;
 	if (!strcmp(cpu->vendor_str, "GenuineIntel"))
@@ -62,20 +59,19 @@ static void collect_cpuid(struct probe_backend *be, struct probe_cpu *cpu)
 	else if (!strcmp(cpu->vendor_str, "AuthenticAMD") ||
 		 !strcmp(cpu->vendor_str, "HygonGenuine"))
 		cpu->vendor = CPU_VENDOR_AMD;
-	uint32_t max_basic = r[0];
-	if (probe_cpuid(be, 1, 0, r) == 0) {
-		cpu->vmx = r[2] & (1u << 5);
-		cpu->hypervisor_bit = r[2] & (1u << 31);
+	if (leaf0[0] >= 1 && probe_cpuid(be, 1, 0, leaf1) == 0) {
+		cpu->vmx = leaf1[2] & (1u << 5);
+		cpu->hypervisor_bit = leaf1[2] & (1u << 31);
 	}
-	if (probe_cpuid(be, 0x80000000u, 0, r) == 0)
-		max_ext = r[0];
-	if (max_ext >= 0x80000001u && probe_cpuid(be, 0x80000001u, 0, r) == 0)
-		cpu->svm = r[2] & (1u << 2);
-	if (cpu->svm && max_ext >= 0x8000000Au && probe_cpuid(be, 0x8000000Au, 0, r) == 0) {
-		cpu->svm_nasid = r[1];
-		cpu->svm_edx = r[3];
+	if (probe_cpuid(be, 0x80000000u, 0, ext0) == 0)
+		max_ext = ext0[0];
+	if (max_ext >= 0x80000001u && probe_cpuid(be, 0x80000001u, 0, ext1) == 0)
+		cpu->svm = ext1[2] & (1u << 2);
+	if (cpu->svm && max_ext >= 0x8000000Au && probe_cpuid(be, 0x8000000Au, 0, svm) == 0) {
+		cpu->svm_nasid = svm[1];
+		cpu->svm_edx = svm[3];
 	}
-	identify(be, cpu, max_basic, max_ext);
+	identify(be, cpu, &raw, max_ext);
 }
 
 static void collect_cpuinfo(struct probe_backend *be, struct probe_cpu *cpu)
@@ -127,6 +123,12 @@ static void collect_msrs(struct probe_backend *be, struct probe_cpu *cpu)
 static void collect_kmsg(struct probe_backend *be, struct probe_cpu *cpu)
 {
 	if (probe_cpu_foreign(be)) {	/* this kernel's log speaks of this CPU, not the dump's */
+		cpu->kmsg_err = -ENODATA;
+		return;
+	}
+	/* the log is asked only where the firmware's MSR cannot answer: reading and filtering
+	 * ~1,000 records costs a millisecond */
+	if (!(cpu->vmx && cpu->feature_control.err) && !(cpu->svm && cpu->vm_cr.err)) {
 		cpu->kmsg_err = -ENODATA;
 		return;
 	}

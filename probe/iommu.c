@@ -109,7 +109,10 @@ void probe_iommu_collect(struct probe_backend *be, struct probe_iommu *io)
 	n = probe_read(be, "/proc/cmdline", io->cmdline, sizeof(io->cmdline));
 	io->cmdline_err = n < 0 ? (int)n : 0;
 	recfile_trim(io->cmdline);
-	collect_intremap(be, io);
+	io->intremap = -1;
+	/* without an IOMMU there is nothing to remap with; the kernel log costs a millisecond */
+	if (io->dmar || io->ivrs || io->units > 0)
+		collect_intremap(be, io);
 }
 
 bool probe_iommu_active(const struct probe_iommu *io)

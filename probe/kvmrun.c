@@ -22,7 +22,6 @@
 
 #define GUEST_MEM   0x10000
 #define GUEST_CODE  0x1000
-#define GUEST_OUTS 100 /* exits timed; each is one emulated OUT, so the loop cost is the exit */
 #define PORT_SINK   0x80
 #define PORT_END    0xf4
 #define RUN_TIMEOUT_MS 2000
@@ -186,7 +185,7 @@ static int guest_setup(int sysfd, struct guest *g, char *why, size_t len)
 	if (g->mem == MAP_FAILED)
 		return errmsg(why, len, -ENOMEM, "mmap guest memory: %s", strerror(errno));
 	code = (uint8_t *)g->mem + GUEST_CODE;
-	for (int i = 0; i < GUEST_OUTS;
+	for (int i = 0; i < PROBE_KVM_GUEST_OUTS;
 	     i++) { /* out 0x80, al (unrolled: no emulated loop overhead) */
 		*code++ = 0xe6;
 		*code++ = PORT_SINK;
@@ -245,7 +244,7 @@ static int guest_loop(struct guest *g, struct probe_kvm *kvm, double t0, double 
 				snprintf(kvm->run_detail, sizeof(kvm->run_detail),
 					 "guest did not finish within %d ms (after %u of %d port "
 					 "writes)",
-					 RUN_TIMEOUT_MS, sink, GUEST_OUTS);
+					 RUN_TIMEOUT_MS, sink, PROBE_KVM_GUEST_OUTS);
 			else
 				snprintf(kvm->run_detail, sizeof(kvm->run_detail), "KVM_RUN: %s",
 					 strerror(e));
@@ -262,7 +261,7 @@ static int guest_loop(struct guest *g, struct probe_kvm *kvm, double t0, double 
 		}
 		if ((r->exit_reason == KVM_EXIT_IO && r->io.port == PORT_END) ||
 		    r->exit_reason == KVM_EXIT_HLT)
-			return sink == GUEST_OUTS ? 0 : -EPROTO;
+			return sink == PROBE_KVM_GUEST_OUTS ? 0 : -EPROTO;
 		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
 			 "unexpected exit reason %u after %u port writes%s", r->exit_reason, sink,
 			 r->exit_reason == KVM_EXIT_INTERNAL_ERROR ? " (KVM internal error)" : "");
@@ -308,10 +307,10 @@ int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm)
 	timer_delete(timer);
 	kvm->run_total_us = now_us() - t0;
 	if (rc == 0) {
-		kvm->exit_rtt_us = (last - first) / (GUEST_OUTS - 1);
+		kvm->exit_rtt_us = (last - first) / (PROBE_KVM_GUEST_OUTS - 1);
 		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
 			 "a real-mode guest made %d port writes and ended through port 0x%x",
-			 GUEST_OUTS, PORT_END);
+			 PROBE_KVM_GUEST_OUTS, PORT_END);
 	}
 out:
 	guest_teardown(&g);

@@ -155,30 +155,22 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 	passthrough_line(f, s);
 }
 
-struct kvm_job {
+struct host_job {
 	struct probe_backend *be;
-	struct probe_kvm *kvm;
-	bool functional;
 	struct probe_facts *facts;
 };
 
-static void *kvm_query_thread(void *arg)
-{
-	struct kvm_job *job = arg;
-
-	job->be->ops->kvm_query(job->be, job->kvm, job->functional);
-	return NULL;
-}
-
-/* CPUID and MSRs trap to the hypervisor when this host is a guest: they overlap with the PCI scan.
- */
+/* What the host is, apart from KVM: CPUID and MSRs (each an exit to whatever runs this host when it
+ * is a guest), the hypervisor, every PCI device and the IOMMU. */
 static void *host_thread(void *arg)
 {
-	struct kvm_job *job = arg;
+	struct host_job *job = arg;
 	struct probe_facts *f = job->facts;
 
 	probe_cpu_collect(job->be, &f->cpu);
 	probe_hv_collect(job->be, &f->cpu, &f->hv);
+	probe_pci_collect(job->be, &f->pci);
+	probe_iommu_collect(job->be, &f->iommu);
 	return NULL;
 }
 
@@ -188,25 +180,23 @@ static void *names_thread(void *arg)
 	return NULL;
 }
 
-/* The slow parts run beside each other: the /dev/kvm query (a real guest run), parsing pci.ids
- * (when the name cache cannot answer), CPUID/MSRs, and the PCI scan. Live reads through the backend
- * are reentrant; each thread records into files of its own. */
+/* The /dev/kvm query (a real guest run, the longest part) stays on this thread, so it starts at
+ * once: a thread created first was still waiting for a CPU when the others had ended, since
+ * waking an idle vCPU of a guest host takes up to milliseconds. The rest of the host is read
+ * beside it, and pci.ids parsed when the name cache cannot answer. Live reads through the backend
+ * are reentrant; each thread records into files of its own. A replay runs in one thread. */
 static void collect(struct probe_backend *be, const struct probe_options *opt,
 		    struct probe_facts *f)
 {
-	struct kvm_job job = { be, &f->kvm, !opt->skip_functional, f };
+	struct host_job job = { be, f };
 	struct pci_access *names = NULL;
-	pthread_t tid, names_tid, host_tid;
-	bool threaded, names_threaded = false, named = false, host_threaded;
+	pthread_t names_tid, host_tid;
+	bool names_threaded = false, named = false, host_threaded;
 	const char *ids = probe_namecache_ids();
 	char buf[128], cache[4096];
 
 	snprintf(f->source, sizeof(f->source), "%s", be->replay ? "replay" : "live");
-	threaded = !be->replay && pthread_create(&tid, NULL, kvm_query_thread, &job) == 0;
-	probe_kvm_collect_sysfs(be, &f->kvm);
-	/* a replayed query reads kvm.json, which keeps the sysfs facts it was given */
-	if (!threaded)
-		kvm_query_thread(&job);
+	host_threaded = !be->replay && pthread_create(&host_tid, NULL, host_thread, &job) == 0;
 	probe_namecache_path(cache, sizeof(cache));
 	if (!probe_namecache_valid(cache,
 				   ids)) /* parse pci.ids only when the cache cannot answer */
@@ -214,13 +204,13 @@ static void collect(struct probe_backend *be, const struct probe_options *opt,
 	if (probe_read(be, "/proc/sys/kernel/osrelease", buf, sizeof(buf)) >= 0)
 		snprintf(f->kernel, sizeof(f->kernel), "%s", buf);
 	recfile_trim(f->kernel);
-	host_threaded = !be->replay && pthread_create(&host_tid, NULL, host_thread, &job) == 0;
-	probe_pci_collect(be, &f->pci);
+	probe_kvm_collect_sysfs(be, &f->kvm);
+	/* a replayed query reads kvm.json, which keeps the sysfs facts it was given */
+	be->ops->kvm_query(be, &f->kvm, !opt->skip_functional);
 	if (host_threaded)
 		pthread_join(host_tid, NULL);
 	else
 		host_thread(&job);
-	probe_iommu_collect(be, &f->iommu);
 	if (names_threaded)
 		pthread_join(names_tid, NULL);
 	else
@@ -229,8 +219,6 @@ static void collect(struct probe_backend *be, const struct probe_options *opt,
 	if (!named && !f->pci.err)
 		probe_namecache_store(cache, ids, &f->pci);
 	probe_pci_names_free(names);
-	if (threaded)
-		pthread_join(tid, NULL);
 	probe_kvm_save(be, &f->kvm);
 	/* a dump's CPU: this host's KVM feature MSRs are this CPU's, not the dump's */
 	probe_cpu_decide_features(&f->cpu, be->dump_foreign ? NULL : &f->kvm);

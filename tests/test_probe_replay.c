@@ -435,6 +435,47 @@ static void test_hostile_recordings(void **state)
 	test_sh("rm -rf '%s' '%s' '%s'", dir, save, secret);
 }
 
+static int acs_of(struct probe_report *rep, const char *addr)
+{
+	for (int i = 0; i < rep->facts->pci.ndevs; i++)
+		if (!strcmp(rep->facts->pci.devs[i].addr, addr))
+			return rep->facts->pci.devs[i].acs;
+	fail_msg("%s is not listed", addr);
+	return -2;
+}
+
+/* A device's config space in a recording is read only as a file of the recording: the same bytes
+ * with an ACS capability give ACS as a file, and are not read through a link to them. */
+static void test_pci_config_link(void **state)
+{
+	static const char craft[] =
+		"cp sys/bus/pci/devices/0000:00:14.0/config \"$PWD.acs\" && "
+		"printf '\\015\\000\\001\\000' | dd of=\"$PWD.acs\" bs=1 seek=256 conv=notrunc "
+		"2>/dev/null";
+	struct probe_report rep;
+	char dir[256], cmd[1024];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "%s && cp \"$PWD.acs\" sys/bus/pci/devices/0000:00:14.0/config",
+		 craft);
+	corrupt_copy(dir, sizeof(dir), "intel-vtx-nested", cmd);
+	replay(dir, &rep);
+	assert_int_equal(acs_of(&rep, "0000:00:14.0"), 1);	/* the crafted bytes say ACS */
+	probe_report_free(&rep);
+	test_sh("rm -rf '%s' '%s.acs'", dir, dir);
+
+	snprintf(cmd, sizeof(cmd),
+		 "%s && ln -sf \"$PWD.acs\" sys/bus/pci/devices/0000:00:14.0/config",
+		 craft);
+	corrupt_copy(dir, sizeof(dir), "intel-vtx-nested", cmd);
+	replay(dir, &rep);
+	assert_int_equal(rep.facts->pci.ndevs, 6);
+	assert_int_equal(acs_of(&rep, "0000:00:14.0"), -1);	/* not read: unknown */
+	assert_int_equal(acs_of(&rep, "0000:00:14.2"), 0);	/* its neighbour as recorded */
+	probe_report_free(&rep);
+	test_sh("rm -rf '%s' '%s.acs'", dir, dir);
+}
+
 /* --save only into a directory it made or an empty one of ours; anything else is refused before the
  * run, and nothing is said to be recorded that was not (issue 12, 1 and 15). */
 static void test_save_refuses(void **state)
@@ -510,6 +551,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_h100_gpu_recorded),
 	cmocka_unit_test(test_corrupt_recordings),
 	cmocka_unit_test(test_hostile_recordings),
+	cmocka_unit_test(test_pci_config_link),
 	cmocka_unit_test(test_save_refuses),
 	cmocka_unit_test(test_missing_recording),
 	cmocka_unit_test(test_json_schema),
