@@ -270,22 +270,29 @@ out:
 	return rc;
 }
 
-bool probe_exists(struct probe_backend *be, const char *path)
+/* lstat beneath the root: a replay opens no link of the recording, nor anything above it. */
+static int stat_under(struct probe_backend *be, const char *path, struct stat *st)
 {
 	char full[4096];
-	struct stat st;
 
-	probe_path(be, path, full, sizeof(full));
 	if (be->replay) {
 		int fd = safefile_open_beneath(be->root_fd, path, O_PATH);
-		bool ok = fd >= 0 && fstat(fd, &st) == 0;
-		if (fd >= 0)
-			close(fd);
-		if (!ok)
-			return false;
-	} else if (lstat(full, &st) < 0) {
-		return false;
+		if (fd < 0)
+			return fd;
+		int rc = fstat(fd, st) < 0 ? -errno : 0;
+		close(fd);
+		return rc;
 	}
+	probe_path(be, path, full, sizeof(full));
+	return lstat(full, st) < 0 ? -errno : 0;
+}
+
+bool probe_exists(struct probe_backend *be, const char *path)
+{
+	struct stat st;
+
+	if (stat_under(be, path, &st) < 0)
+		return false;
 	if (be->save[0] && S_ISDIR(st.st_mode))
 		save_mkdir(be, path);
 	else if (be->save[0] && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
@@ -295,25 +302,12 @@ bool probe_exists(struct probe_backend *be, const char *path)
 
 long probe_file_size(struct probe_backend *be, const char *path)
 {
-	char full[4096];
 	struct stat st;
-	int rc = 0;
+	int rc = stat_under(be, path, &st);
 
-	if (be->replay) {
-		int fd = safefile_open_beneath(be->root_fd, path, O_PATH);
-		if (fd < 0)
-			return fd;
-		if (fstat(fd, &st) < 0)
-			rc = -errno;
-		close(fd);
-	} else {
-		probe_path(be, path, full, sizeof(full));
-		if (lstat(full, &st) < 0)
-			rc = -errno;
-	}
-	if (rc == 0 && !S_ISREG(st.st_mode))
-		rc = -EINVAL;
-	return rc < 0 ? rc : (long)st.st_size;
+	if (rc < 0)
+		return rc;
+	return S_ISREG(st.st_mode) ? (long)st.st_size : -EINVAL;
 }
 
 /* ---- kernel messages ---- */
