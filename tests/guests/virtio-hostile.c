@@ -48,12 +48,15 @@ static int find(void)
 			uint32_t head = cfg_read(slot, (int)p), off = cfg_read(slot, (int)p + 8);
 			if ((head & 0xff) != 0x09)
 				continue;
-			if (((head >> 24) & 0xff) == 1)
+			if (((head >> 24) & 0xff) == 1) {
 				common = bar + off;
-			else if (((head >> 24) & 0xff) == 2)
-				notify = bar + off, notify_mult = cfg_read(slot, (int)p + 16);
-			else if (((head >> 24) & 0xff) == 5)
-				pcicfg = (int)p, dev_slot = slot;
+			} else if (((head >> 24) & 0xff) == 2) {
+				notify = bar + off;
+				notify_mult = cfg_read(slot, (int)p + 16);
+			} else if (((head >> 24) & 0xff) == 5) {
+				pcicfg = (int)p;
+				dev_slot = slot;
+			}
 		}
 		return common && notify ? 0 : -1;
 	}
@@ -155,7 +158,8 @@ static void clear(void)
 {
 	for (unsigned i = 0; i < sizeof(table); i++)
 		((uint8_t *)table)[i] = 0;
-	avail.idx = 0, used.idx = 0;
+	avail.idx = 0;
+	used.idx = 0;
 }
 
 int guest_main(uint32_t magic, struct mb_info *mb)

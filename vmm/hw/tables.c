@@ -285,7 +285,8 @@ int vmm_mptable_build(struct vmm *vm)
 		ct[off + 1] = 0;
 		ct[off + 4] = 0;
 		ct[off + 5] = (uint8_t)irq;
-		ct[off + 6] = (uint8_t)vm->ncpus, ct[off + 7] = (uint8_t)(irq == 0 ? 2 : irq);
+		ct[off + 6] = (uint8_t)vm->ncpus;
+		ct[off + 7] = (uint8_t)(irq == 0 ? 2 : irq);
 	}
 	ct[off] = 4;
 	ct[off + 1] = 3;
