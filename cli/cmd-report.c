@@ -210,10 +210,11 @@ static int submit(struct compatdb *db, const struct common *c, char *err, size_t
 	char url[1024];
 	int rc;
 
-	if (compatdb_url(c->to, url, sizeof(url)) < 0) {
-		snprintf(err, errlen,
-			 "no shared database: give --to URL, set NESTVISOR_COMPAT_URL, or put "
-			 "compat_url = URL in /etc/nestvisor/nestvisor.conf");
+	if ((rc = compatdb_url(c->to, url, sizeof(url), err, errlen)) < 0) {
+		if (rc != -EPERM)
+			snprintf(err, errlen,
+				 "no shared database: give --to URL, set NESTVISOR_COMPAT_URL, or "
+				 "put compat_url = URL in /etc/nestvisor/nestvisor.conf");
 		return -1;
 	}
 	rc = compatdb_submit(db, url, &r, err, errlen);
@@ -301,8 +302,11 @@ int cli_db(int argc, char **argv)
 			{ "stats", FLEET_STATS },
 		};
 		struct compatdb_device_filter f = { c.vendor, c.class_, c.verdict };
-		if (compatdb_url(c.to, url, sizeof(url)) < 0) {
-			cli_db_usage();
+		if ((rc = compatdb_url(c.to, url, sizeof(url), err, sizeof(err))) < 0) {
+			if (rc == -EPERM)
+				fprintf(stderr, "nestvisor db: %s\n", err);
+			else
+				cli_db_usage();
 			return CLI_ERROR;
 		}
 		if (!strcmp(verb, "init")) {

@@ -49,13 +49,16 @@ static const struct cli_opt_help run_opts[] = {
 	  "cannot, with the reason), off (the guest sees no VMX/SVM)" },
 	{ "--disk FILE[,OPT]...",
 	  "a virtio-blk disk, the guest's /dev/vda, vdb... in order: a raw "
-	  "image, a multiple of 512 bytes, locked against other VMs. ro: read-only; cache=none: "
+	  "image or a block device (not one the host has mounted), a multiple of 512 bytes, locked "
+	  "against other VMs, never reached through another user's link or directory. ro: read-only; cache=none: "
 	  "O_DIRECT, its requests in flight together through io_uring (aio=io_uring|sync chooses); "
 	  "serial=ID: what the guest reads as its serial" },
-	{ "--net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...",
-	  "virtio-net with user-mode "
-	  "networking (libslirp): DHCP (10.0.2.15), DNS, outbound TCP/UDP with no root set-up; the "
-	  "host is 10.0.2.2; hostfwd listens on 127.0.0.1" },
+	{ "--net user[,hostfwd=tcp|udp:[ADDR]:HOSTPORT-:GUESTPORT]...[,hostloopback=on][,restrict=on]",
+	  "virtio-net with user-mode networking (libslirp): DHCP (10.0.2.15), DNS, outbound TCP/UDP "
+	  "with no root set-up. hostfwd listens on ADDR (127.0.0.1 when left out: every local user "
+	  "can reach it). The host is 10.0.2.2, but its own 127.0.0.1 (a local database, an admin "
+	  "API) is not the guest's to reach unless hostloopback=on (QEMU's default). restrict=on: "
+	  "the guest reaches nothing outside but its forwarded ports" },
 	{ "--net tap=NAME[,vhost=auto|on|off]",
 	  "virtio-net on the tap device NAME (made if "
 	  "there is none; configure or bridge it yourself), with checksum and segmentation "

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "cli/cli.h"
 #include "common/text.h"
+#include "common/termfilter.h"
 #include "vmm/control.h"
 #include "vmm/vmm.h"
 
@@ -364,15 +365,19 @@ static void tty_restore(void)
 	tty_raw = false;
 }
 
-/* The output since *next: 1, or 0 once the VM is gone, -1 when this end's output fails. */
-static int console_pull(const char *path, uint64_t *next)
+/* The output since *next: 1, or 0 once the VM is gone, -1 when this end's output fails. The guest's
+ * sequences reach the terminal but those that write the clipboard or ask it something whose answer
+ * would be typed into the guest (common/termfilter.h). */
+static int console_pull(const char *path, uint64_t *next, struct termfilter *tf)
 {
-	char buf[4096];
+	char buf[4096], out[4096 + TERMFILTER_SEQ_MAX];
 	long n;
 
-	while ((n = vmm_control_console_read(path, next, NULL, buf, sizeof(buf))) > 0)
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout) != 0)
+	while ((n = vmm_control_console_read(path, next, NULL, buf, sizeof(buf))) > 0) {
+		size_t o = termfilter_feed(tf, buf, (size_t)n, out);
+		if (fwrite(out, 1, o, stdout) != o || fflush(stdout) != 0)
 			return -1;
+	}
 	return n == 0;
 }
 
@@ -381,6 +386,7 @@ int cli_console(int argc, char **argv)
 	char path[128], buf[512];
 	uint64_t next = 0;
 	bool input = true;
+	static struct termfilter tf;
 
 	if (argc != 2 || argv[1][0] == '-') {
 		cli_console_usage();
@@ -402,7 +408,7 @@ int cli_console(int argc, char **argv)
 	}
 	for (;;) {
 		int rc =
-			console_pull(path, &next); /* first: everything it printed before we came */
+			console_pull(path, &next, &tf); /* first: all it printed before we came */
 		if (rc < 0) {
 			tty_restore();
 			return CLI_FAILED;	/* nobody reads us any more */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "common/text.h"
 #include "compat-db/compatdb.h"
 
 /* A column but the last is cut here, so that one long cell does not push the rest away. */
@@ -22,6 +23,22 @@ static const char *cell(const struct compatdb_table *t, int r, int c)
 	if (t->kinds[c] == COMPATDB_BOOL)
 		return strcmp(v, "0") ? "yes" : "no";
 	return v;
+}
+
+/* A cell as the terminal may see it: what came from a report (an imported one is anyone's) could
+ * hold escapes that set the title, clear the screen or answer into the input; they become '?', and
+ * tabs and newlines spaces, so that the table stays a table. malloc'd. */
+static char *shown(const struct compatdb_table *t, int r, int c)
+{
+	char *s = strdup(cell(t, r, c));
+
+	if (!s)
+		return NULL;
+	text_clean(s);
+	for (char *p = s; *p; p++)
+		if (*p == '\t' || *p == '\n')
+			*p = ' ';
+	return s;
 }
 
 static void print_json(FILE *out, const struct compatdb_table *t)
@@ -78,10 +95,12 @@ void cli_table_print(FILE *out, const struct compatdb_table *t, bool json)
 	print_header(out, t, width);
 	for (int r = 0; r < t->nrows; r++)
 		for (int c = 0; c < t->ncols; c++) {
+			char *v = shown(t, r, c);
 			if (c + 1 < t->ncols)
-				fprintf(out, "%-*.*s ", width[c], width[c], cell(t, r, c));
+				fprintf(out, "%-*.*s ", width[c], width[c], v ? v : "?");
 			else
-				fprintf(out, "%s\n", cell(t, r, c));
+				fprintf(out, "%s\n", v ? v : "?");
+			free(v);
 		}
 	if (!t->nrows)
 		fputs("(none)\n", out);

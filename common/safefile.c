@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "common/safefile.h"
+#include "common/trustpath.h"
 
 /* Walks rel's directories beneath dirfd; *last is set to rel's final component. Returns a directory
  * fd. */
@@ -158,37 +159,16 @@ int safefile_read_all(int fd, size_t max, char **buf, size_t *len)
 	return 0;
 }
 
-/* mkdir -p with mode 0700 for what is missing (a user's fresh ~/.cache, say). */
-static void make_dirs(const char *path, int depth)
-{
-	char parent[4096];
-
-	if (mkdir(path, 0700) == 0 || errno != ENOENT || depth > 16)
-		return;
-	snprintf(parent, sizeof(parent), "%s", path);
-	char *slash = strrchr(parent, '/');
-	if (!slash || slash == parent)
-		return;
-	*slash = '\0';
-	make_dirs(parent, depth + 1);
-	mkdir(path, 0700);
-}
-
 int safefile_private_dir(const char *path, char *err, size_t errlen)
 {
 	struct stat st = { 0 };
-	int fd;
-
-	make_dirs(path, 0);	/* where missing; an existing one is checked below like any other */
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char why[1024];
+	/* made 0700 where missing (a user's fresh ~/.cache), each step beneath a trusted one */
+	int fd = trustpath_dir(path, true, 0700, why, sizeof(why));
 
 	if (fd < 0) {
-		int e = -errno;
-		bool link = lstat(path, &st) == 0 &&
-			S_ISLNK(st.st_mode); /* O_NOFOLLOW|O_DIRECTORY: ENOTDIR */
-		snprintf(err, errlen, "%s: %s", path,
-			 link ? "a symbolic link, not a directory" : strerror(-e));
-		return e;
+		snprintf(err, errlen, "%s: %s", path, why);
+		return fd;
 	}
 	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
 		snprintf(err, errlen,

@@ -26,9 +26,10 @@ int safefile_open_regular(const char *path, struct stat *st);
  * longer. */
 int safefile_read_all(int fd, size_t max, char **buf, size_t *len);
 
-/* A directory only we may write to: created mode 0700 when missing (with its missing parents), else
- * it must be a real directory (not a link) owned by us with no group or other write permission. err
- * says what is wrong and what to do. */
+/* A directory only we may write to: created mode 0700 when missing (with its missing parents),
+ * every component on the way trusted as trustpath_dir() trusts it (no link or directory of another
+ * user's), and the directory itself owned by us with no group or other write permission. err says
+ * what is wrong and what to do. */
 int safefile_private_dir(const char *path, char *err, size_t errlen);
 
 /* A file written whole and then renamed over path, in a directory of ours alone (made 0700, with

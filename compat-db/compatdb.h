@@ -90,8 +90,10 @@ int compatdb_device(struct compatdb *db, const char *vendor_device, struct compa
 		    char *err, size_t errlen);
 int compatdb_stats(struct compatdb *db, struct compatdb_table **out, char *err, size_t errlen);
 
-/* The shared PostgreSQL database. url: a libpq URI or key=value string. */
-int compatdb_url(const char *given, char *buf, size_t len);
+/* The shared PostgreSQL database. url: a libpq URI or key=value string: given, else
+ * $NESTVISOR_COMPAT_URL, else compat_url in nestvisor.conf. -ENOENT: none; -EPERM: a config file
+ * that is not to be trusted (another user's, or writable by others), err saying which and why. */
+int compatdb_url(const char *given, char *buf, size_t len, char *err, size_t errlen);
 /* The URL as it may be shown: any password (postgresql://u:PW@..., ?password=PW, password=PW or 'P
  * W' in key=value form) replaced by "***". Every message that names the database uses this. */
 void compatdb_url_shown(const char *url, char *out, size_t len);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <sys/statvfs.h>
 #include "common/paths.h"
+#include "common/trustpath.h"
+#include "common/errmsg.h"
 #include "compat-db/db.h"
 #include "data/class-rules.h"
 
@@ -69,18 +71,28 @@ void compatdb_default_path(char *buf, size_t len)
 		snprintf(buf, len, "/tmp/nestvisor-%u/compat.db", (unsigned)geteuid());
 }
 
-/* The database's directories, made 0700 where missing: it holds other hosts' reports too. */
-static void mkdir_parents(const char *path)
+/* The database's directories, made 0700 where missing (it holds other hosts' reports too), each
+ * step beneath one no other user can change: root running with another user's HOME (sudo -E, su
+ * without -) must not create or write anything where that user can redirect it. */
+static int trusted_parents(const char *path, char *err, size_t errlen)
 {
-	char dir[4096];
+	char dir[4096], why[1024];
+	const char *slash = strrchr(path, '/');
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *p = dir + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(dir, 0700);
-			*p = '/';
-		}
+	if (!strcmp(path, ":memory:"))
+		return 0;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	int fd = trustpath_dir(dir, true, 0700, why, sizeof(why));
+	if (fd < 0)
+		return errmsg(err, errlen, fd,
+			      "%s: not opened: %s (with another user's HOME, as sudo -E or su without "
+			      "'-' leave it, use sudo -H or su -, or give --db FILE)",
+			      path, why);
+	close(fd);
+	return 0;
 }
 
 void compatdb_sql_error(struct compatdb *db, int rc, char *err, size_t errlen)
@@ -250,13 +262,17 @@ int compatdb_open(const char *path, struct compatdb **out, char *err, size_t err
 		snprintf(db->path, sizeof(db->path), "%s", path);
 	else
 		compatdb_default_path(db->path, sizeof(db->path));
-	mkdir_parents(db->path);
+	if ((rc = trusted_parents(db->path, err, errlen)) < 0) {
+		free(db);
+		return rc;
+	}
 	struct stat before;
 	bool fresh = strcmp(db->path, ":memory:") && stat(db->path, &before) < 0 && errno == ENOENT;
 	/* NOMUTEX: a connection belongs to one thread at a time (compatdb.h), so SQLite need not
 	 * lock on every call; an import binds ~500 parameters per report */
 	if ((rc = sqlite3_open_v2(db->path, &db->sql,
-				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+					  SQLITE_OPEN_NOFOLLOW,
 				  NULL)) != SQLITE_OK) {
 		snprintf(err, errlen,
 			 "%s: cannot open the compatibility database: %s (choose another file, or "

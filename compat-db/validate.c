@@ -3,6 +3,7 @@
  * is not. */
 #include "config.h"
 #include <errno.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,33 @@ static int check_probe(json_object *p, char *err, size_t errlen)
 	return rc < 0 ? rc : check_devices(devs, err, errlen);
 }
 
+/* Every integer anywhere in the report within a 64-bit signed integer: json-c saturates one beyond
+ * (1e23 written as digits became 2^64-1 in the stored report), so either limit itself is taken for
+ * one that overflowed and refused. The depth is the parser's, already bounded. */
+static int check_numbers(json_object *o, const char *key, char *err, size_t errlen)
+{
+	if (json_object_is_type(o, json_type_int)) {
+		int64_t v = json_object_get_int64(o);
+		if (v == INT64_MAX || v == INT64_MIN || json_object_get_uint64(o) > INT64_MAX)
+			return errmsg(err, errlen, -ERANGE,
+				      "the number in %s is out of range (beyond a 64-bit integer)",
+				      key);
+		return 0;
+	}
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (check_numbers(json_object_array_get_idx(o, i), key, err, errlen) < 0)
+				return -ERANGE;
+		return 0;
+	}
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+			if (check_numbers(v, k, err, errlen) < 0)
+				return -ERANGE;
+	}
+	return 0;
+}
+
 int compatdb_envelope_check(json_object *env, char *err, size_t errlen)
 {
 	json_object *m;
@@ -223,6 +251,8 @@ int compatdb_envelope_check(json_object *env, char *err, size_t errlen)
 		return errmsg(err, errlen, -EINVAL, "report.host_id is empty or too long");
 	if (!(m = member(env, "probe", json_type_object, false, "report", err, errlen)))
 		return -EINVAL;
+	if (check_numbers(env, "report", err, errlen) < 0)
+		return -ERANGE;
 	return check_probe(m, err, errlen);
 }
 

@@ -136,9 +136,11 @@ int probe_kvm_live_query(struct probe_backend *be, struct probe_kvm *kvm, bool f
 	kvm->recorded = 0;
 	if (fd < 0) {
 		kvm->open_err = -errno;
-		kvm->run_err = -ENODEV;
-		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
-			 "not run: /dev/kvm could not be opened");
+		/* what the probe did is a fact too: a check skipped as asked is not one that
+		 * could not run (and a report made with --no-run says nothing of guests) */
+		kvm->run_err = functional ? -ENODEV : -ECANCELED;
+		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "%s",
+			 functional ? "not run: /dev/kvm could not be opened" : "skipped, as asked");
 		return 0;
 	}
 	kvm->api_version = ioctl(fd, KVM_GET_API_VERSION, 0);

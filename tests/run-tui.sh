@@ -100,6 +100,23 @@ see "icanon echo"; ok $? "a fatal signal still restores the terminal"
 db=$(mktemp -d /tmp/nv-tui-db.XXXXXX)
 NESTVISOR_DB=$db/c.db "$NV" probe >/dev/null 2>&1
 NESTVISOR_DB=$db/c.db "$NV" probe --no-run >/dev/null 2>&1
+if [ ! -c /dev/kvm ]; then
+	# no KVM here: both say UNKNOWN for kvm.run (not run, or skipped), and a diff shows statuses
+	# that moved; the first report is made the one of a day KVM worked (its kvm.run PASS)
+	first=$(NESTVISOR_DB=$db/c.db "$NV" report list --json | python3 -c 'import json,sys; print(min(json.load(sys.stdin), key=lambda r: r["created"])["report"])')
+	NESTVISOR_DB=$db/c.db "$NV" report export "$first" -o "$db/first.json"
+	python3 - "$db/first.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for c in r["probe"]["checks"]:
+    if c["id"] == "kvm.run":
+        c["status"], c["evidence"] = "PASS", "a tiny guest ran to its end (the day KVM worked)"
+r["uuid"] = "00000000-0000-4000-8000-00000000c0de"
+json.dump(r, open(sys.argv[1], "w"))
+PY
+	NESTVISOR_DB=$db/c.db "$NV" report delete "$first" >/dev/null
+	NESTVISOR_DB=$db/c.db "$NV" report import "$db/first.json" >/dev/null
+fi
 start "cd $db && NESTVISOR_DB=$db/c.db $NV tui --replay $H"
 see "Hardware-accelerated VMs"
 tm send-keys -t "t$s" 4

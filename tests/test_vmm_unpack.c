@@ -80,10 +80,12 @@ static size_t compress_xz(const uint8_t *in, size_t len, uint8_t *out, size_t ca
 	return pos;
 }
 
+static int gzip_level = 9;
+
 static size_t compress_gzip(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
 	z_stream z = { 0 };
-	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+	assert_int_equal(deflateInit2(&z, gzip_level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
 			 Z_OK);
 	z.next_in = (Bytef *)in;
 	z.avail_in = (uInt)len;
@@ -199,7 +201,7 @@ static int count_cached(const char *dir)
 	if (!d)
 		return 0;
 	while ((de = readdir(d)))
-		n += strstr(de->d_name, ".v1") && de->d_name[0] != '.';
+		n += strstr(de->d_name, ".v2") && de->d_name[0] != '.';
 	closedir(d);
 	return n;
 }
@@ -211,7 +213,7 @@ static void cached_file(const char *dir, char *out, size_t len)
 
 	out[0] = '\0';
 	while (d && (de = readdir(d)))
-		if (strstr(de->d_name, ".v1"))
+		if (strstr(de->d_name, ".v2"))
 			snprintf(out, len, "%s/%s", dir, de->d_name);
 	if (d)
 		closedir(d);
@@ -345,11 +347,17 @@ static void test_unpack_untrusted_dir(void **state)
 	snprintf(link, sizeof(link), "%s/link", f->dir);
 	assert_int_equal(mkdir(real, 0700), 0);
 	assert_int_equal(symlink(real, link), 0);
-	assert_int_equal(boot(f, img, len, "", link, &b), 0);
-	assert_int_equal(b.unpacked, VMM_UNPACK_NONE);
-	assert_int_equal(b.entry, 0x100200);
-	assert_non_null(strstr(b.note, link));
-	assert_int_equal(count_cached(real), 0);
+	/* a link of another user's (a link of ours, or root's, is followed: no one else made it) */
+	if (geteuid() == 0 && lchown(link, 65534, 65534) == 0) {
+		assert_int_equal(boot(f, img, len, "", link, &b), 0);
+		assert_int_equal(b.unpacked, VMM_UNPACK_NONE);
+		assert_int_equal(b.entry, 0x100200);
+		assert_non_null(strstr(b.note, link));
+		assert_non_null(strstr(b.note, "symbolic link that belongs to uid 65534"));
+		assert_int_equal(count_cached(real), 0);
+	} else {
+		print_message("# not root: a link of another user's cannot be made here\n");
+	}
 
 	assert_int_equal(chmod(real, 0777), 0);
 	assert_int_equal(boot(f, img, len, "", real, &b), 0);
@@ -392,6 +400,109 @@ static void test_unpack_refuses_bad_kernels(void **state)
 	memcpy(img + 0x248, &off, 4);
 	assert_int_equal(boot(f, img, len, "", f->cache, &b), 0);
 	assert_int_equal(b.unpacked, VMM_UNPACK_NONE);
+	free(v);
+	free(img);
+}
+
+/* The 4 bytes at off that give d the CRC-32 want: CRC-32 is affine in the message's bits, so the
+ * bits' effects are solved for over GF(2), as an attacker forging a gzip trailer would. */
+static void crc_forge(uint8_t *d, size_t len, size_t off, uint32_t want)
+{
+	uint32_t basis[32] = { 0 }, comb[32] = { 0 }, base, t, x = 0;
+
+	memset(d + off, 0, 4);
+	base = (uint32_t)crc32(0, d, (uInt)len);
+	for (int i = 0; i < 32; i++) {
+		d[off + i / 8] = (uint8_t)(1u << (i % 8));
+		uint32_t v = (uint32_t)crc32(0, d, (uInt)len) ^ base, c = 1u << i;
+		d[off + i / 8] = 0;
+		for (int b = 31; b >= 0 && v; b--) {
+			if (!(v >> b & 1))
+				continue;
+			if (!basis[b]) {
+				basis[b] = v;
+				comb[b] = c;
+				break;
+			}
+			v ^= basis[b];
+			c ^= comb[b];
+		}
+	}
+	t = want ^ base;
+	for (int b = 31; b >= 0; b--)
+		if (t >> b & 1) {
+			assert_true(basis[b] != 0);
+			t ^= basis[b];
+			x ^= comb[b];
+		}
+	memcpy(d + off, &x, 4);
+	assert_int_equal((uint32_t)crc32(0, d, (uInt)len), want);
+}
+
+/* Two kernels whose payloads have the same length, the same first and last 4 KiB and the same
+ * CRC-32 (the middle differs, 4 bytes of it forged): the old cache key (those) was one for both, so
+ * booting the second ran the first. Each now boots itself. */
+static void test_unpack_cache_not_poisoned(void **state)
+{
+	struct fixture *f = *state;
+	struct vmm_boot b;
+	size_t vlen, la, lb;
+	uint8_t *va = make_vmlinux(&vlen, 0, 20), *vb = malloc(vlen);
+	const size_t tag = SEG_OFF + 0x50, forge = SEG_OFF + 0x60, span = 4096;
+
+	memcpy(vb, va, vlen);
+	vb[tag] = 21;
+	crc_forge(vb, vlen, forge, (uint32_t)crc32(0, va, (uInt)vlen));
+	gzip_level = 0;	/* stored: the compressed middle is the kernel's middle */
+	uint8_t *a = make_bzimage(&la, va, vlen, true), *bz = make_bzimage(&lb, vb, vlen, true);
+	gzip_level = 9;
+	/* the premise: what the old key read is the same in both */
+	assert_int_equal(la, lb);
+	assert_memory_equal(a, bz, 1024 + 0x200 + span);
+	assert_memory_equal(a + la - span, bz + lb - span, span);
+	assert_memory_not_equal(a, bz, la);
+
+	assert_int_equal(boot(f, a, la, "nokaslr", f->cache, &b), 0);
+	assert_int_equal(b.unpacked, VMM_UNPACK_DECOMPRESSED);
+	assert_int_equal(*(uint8_t *)vmm_mem_ptr(&f->m, LINK + 0x50, 1), 20);
+	assert_int_equal(boot(f, bz, lb, "nokaslr", f->cache, &b), 0);
+	assert_int_equal(b.unpacked, VMM_UNPACK_DECOMPRESSED);	/* not the other's cache file */
+	assert_int_equal(*(uint8_t *)vmm_mem_ptr(&f->m, LINK + 0x50, 1), 21);
+	assert_int_equal(boot(f, bz, lb, "nokaslr", f->cache, &b), 0);
+	assert_int_equal(b.unpacked, VMM_UNPACK_CACHED);
+	assert_int_equal(*(uint8_t *)vmm_mem_ptr(&f->m, LINK + 0x50, 1), 21);
+	assert_int_equal(boot(f, a, la, "nokaslr", f->cache, &b), 0);
+	assert_int_equal(*(uint8_t *)vmm_mem_ptr(&f->m, LINK + 0x50, 1), 20);
+	assert_int_equal(count_cached(f->cache), 2);
+	free(va);
+	free(vb);
+	free(a);
+	free(bz);
+}
+
+/* A cache file whose content changed under an intact header (a flipped bit, a tampered byte) is not
+ * used: its SHA-256 is checked before every use. */
+static void test_unpack_cache_content_checked(void **state)
+{
+	struct fixture *f = *state;
+	struct vmm_boot b;
+	size_t vlen, len;
+	uint8_t *v = make_vmlinux(&vlen, 0, 30), *img = make_bzimage(&len, v, vlen, false);
+	char file[600];
+
+	assert_int_equal(boot(f, img, len, "nokaslr", f->cache, &b), 0);
+	cached_file(f->cache, file, sizeof(file));
+	int fd = open(file, O_RDWR);
+	struct stat st;
+	assert_true(fd >= 0 && fstat(fd, &st) == 0);
+	uint8_t x = 99;	/* the tag, inside the unpacked kernel at the end of the header */
+	assert_int_equal(pwrite(fd, &x, 1, st.st_size - (off_t)vlen + SEG_OFF + 0x50), 1);
+	close(fd);
+	assert_int_equal(boot(f, img, len, "nokaslr", f->cache, &b), 0);
+	assert_int_equal(b.unpacked, VMM_UNPACK_DECOMPRESSED);
+	assert_int_equal(*(uint8_t *)vmm_mem_ptr(&f->m, LINK + 0x50, 1), 30);
+	assert_int_equal(boot(f, img, len, "nokaslr", f->cache, &b), 0);
+	assert_int_equal(b.unpacked, VMM_UNPACK_CACHED);	/* replaced by a good one */
 	free(v);
 	free(img);
 }
@@ -444,6 +555,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_unpack_untrusted_dir, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_unpack_refuses_bad_kernels, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_unpack_cache_trim, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_unpack_cache_not_poisoned, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_unpack_cache_content_checked, setup, teardown),
 	cmocka_unit_test(test_unpack_cache_dir),
 };
 

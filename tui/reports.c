@@ -67,12 +67,17 @@ static void submit_start(struct tui *t)
 {
 	if (atomic_load(&sub.state) == 1)
 		return;
-	if (compatdb_url(NULL, sub.url, sizeof(sub.url)) == 0)
+	char why[1400];
+	int rc = compatdb_url(NULL, sub.url, sizeof(sub.url), why, sizeof(why));
+	if (rc == 0)
 		compatdb_url_shown(sub.url, sub.shown, sizeof(sub.shown));
-	if (compatdb_url(NULL, sub.url, sizeof(sub.url)) < 0) {
-		snprintf(t->message, sizeof(t->message),
-			 "no shared database: set NESTVISOR_COMPAT_URL or compat_url in "
-			 "nestvisor.conf");
+	if (rc < 0) {
+		if (rc == -EPERM) /* the message area holds its start; the path and why come first */
+			snprintf(t->message, sizeof(t->message), "%.300s", why);
+		else
+			snprintf(t->message, sizeof(t->message),
+				 "no shared database: set NESTVISOR_COMPAT_URL or compat_url in "
+				 "nestvisor.conf");
 		return;
 	}
 	atomic_store(&sub.queued, -1);

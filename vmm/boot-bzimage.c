@@ -278,7 +278,7 @@ static int boot_unpacked(struct vmm_mem *m, const struct vmm_boot_opts *o, uint8
 	uint64_t link = rd64(d + BP_PREF_ADDRESS), init_size = rd32(d + BP_INIT_SIZE),
 		 align = rd32(d + BP_KERNEL_ALIGN);
 	uint64_t top = o->initrd.len ? initrd_addr(m, o, zp) : m->low, elf_end = 0, phys, delta;
-	struct vmlinux v = { .u = { .fd = -1 } };
+	struct vmlinux v = { 0 };
 	int rc = -ENOTSUP, kaslr;
 
 	if (!o->unpack_cache || off > o->kernel.len || plen > o->kernel.len - off ||

@@ -13,14 +13,14 @@ enum vmm_unpack_from { VMM_UNPACK_NONE, VMM_UNPACK_DECOMPRESSED, VMM_UNPACK_CACH
 struct vmm_unpacked {
 	enum vmm_unpack_from from;
 	size_t len;			/* vmlinux.bin followed by its relocations */
-	uint8_t *buf;			/* decompressed here, or */
-	int fd;				/* read from this cache file, past its header */
+	uint8_t *buf;			/* decompressed, or read from the cache and checked */
 };
 
 /* The cache directory: $XDG_CACHE_HOME/nestvisor/kernels, else ~/.cache/nestvisor/kernels; "" when
  * neither. */
 void vmm_unpack_cache_dir(char *buf, size_t len);
-/* Finds the payload's kernel in cache_dir, or decompresses it (xz or gzip) and stores it there. max
+/* Finds the payload's kernel in cache_dir (by the SHA-256 of the whole payload, its content checked
+ * against the SHA-256 stored with it), or decompresses it (xz or gzip) and stores it there. max
  * bounds the decompressed size. Returns 0, or -ENOTSUP when the caller should boot the bzImage as
  * it is (another format, no usable cache): why then says why, for a warning, or is "" when there is
  * nothing worth saying. */

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "vmm/control.h"
-#include "common/safefile.h"
+#include "common/trustpath.h"
 #include "nested/nested.h"
 #include "vmm/vm.h"
 #include "vmm/unpack.h"
@@ -300,14 +300,21 @@ static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, 
 		     size_t errlen)
 {
 	struct stat st;
-	int fd = safefile_open_regular(path, &st);	/* a FIFO is refused, not waited on */
+	char why[1024];
+	/* never through another user's link or directory; O_NONBLOCK: a FIFO is refused, not
+	 * waited on */
+	int fd = trustpath_open(path, O_RDONLY | O_NONBLOCK, 0, why, sizeof(why));
 
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path,
-			 fd == -EINVAL ? "not a regular file (give a kernel or initrd file)" :
-					 strerror(-fd));
-		return -ENOENT;
+		snprintf(err, errlen, "%s: %s", path, why);
+		return fd == -EPERM ? -EPERM : -ENOENT;
 	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (give a kernel or initrd file)", path);
+		close(fd);
+		return -EINVAL;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if ((uint64_t)st.st_size > max) {
 		snprintf(err, errlen,
 			 "%s: %lld bytes is larger than guest memory (give the guest more memory)",

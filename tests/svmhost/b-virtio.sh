@@ -34,7 +34,7 @@ net() {
 		set -- nestvisor run --console stdio --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
 			--net tap=nv0,vhost=$vh --cmdline "$CMDLINE nv.tcpsend=tap" --timeout 300 ;;
 	nestvisor-user) set -- nestvisor run --console stdio --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
-			--net user --cmdline "$CMDLINE nv.tcpsend=user" --timeout 300 ;;
+			--net user,hostloopback=on --cmdline "$CMDLINE nv.tcpsend=user" --timeout 300 ;;
 	qemu-*) nd="user,id=n0"; [ $how = tap ] && nd="tap,id=n0,ifname=nv0,script=no,downscript=no,vhost=on"
 		set -- timeout 300 qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 -nodefaults -display none \
 			-no-reboot -serial stdio -L /usr/share/qemu -kernel $G/vmlinuz -initrd $G/initrd \

@@ -1,13 +1,14 @@
 # t-net.sh: virtio-net with user-mode networking (libslirp) under nestvisor in the AMD-V host: Debian's guest
-# gets its address by DHCP, fetches a file from a server on this host's loopback (10.0.2.2), and serves one
-# that this host fetches through a forwarded port (hostfwd=tcp:2222-:8080).
+# gets its address by DHCP, fetches a file from a server on this host's loopback (10.0.2.2, with
+# hostloopback=on; by default it cannot), and serves one that this host fetches through a forwarded port
+# (hostfwd=tcp:2222-:8080).
 . /svmhost/tap.sh
 G=/guest
 mkdir -p /tmp/www && echo "hello over the network" > /tmp/www/hello.txt
 httpd -p 127.0.0.1:8000 -h /tmp/www
 log=/out/virtio-net.log
 nestvisor run --console stdio --name net --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
-	--cmdline "console=ttyS0 panic=-1 quiet nv.net" --net user,hostfwd=tcp:2222-:8080 --timeout 240 --stats \
+	--cmdline "console=ttyS0 panic=-1 quiet nv.net" --net user,hostfwd=tcp:2222-:8080,hostloopback=on --timeout 240 --stats \
 	< /dev/null > /tmp/net.raw 2>&1 &
 vm=$!
 i=0; while [ $i -lt 1800 ] && ! grep -q 'NVG: serving' /tmp/net.raw; do sleep 0.1; i=$((i + 1)); done
@@ -23,6 +24,22 @@ check "virtio-net: this host fetched the guest's file through hostfwd 127.0.0.1:
 check "virtio-net: the guest powered off cleanly" grep -q 'VM net (bzImage[^)]*) ended (reset, exit status 0)' $log
 check "virtio-net: --stats counts its bytes" grep -q '^  virtio-net  *[1-9][0-9]*  *[1-9][0-9]*  *[1-9]' $log
 grep -q '^NVG: fetched hello' $log || diag $log 30
+
+# the default: this host's own 127.0.0.1 is not the guest's to reach (a service bound there trusts this host),
+# while a forwarded port still reaches the guest
+log=/out/virtio-net-default.log
+nestvisor run --console stdio --name netdef --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
+	--cmdline "console=ttyS0 panic=-1 quiet nv.net" --net user,hostfwd=tcp:127.0.0.1:2223-:8080 --timeout 240 \
+	< /dev/null > /tmp/net.raw 2>&1 &
+vm=$!
+i=0; while [ $i -lt 1800 ] && ! grep -q 'NVG: serving' /tmp/net.raw; do sleep 0.1; i=$((i + 1)); done
+got=$(printf 'GET /hello.txt HTTP/1.0\r\n\r\n' | timeout 20 nc 127.0.0.1 2223 | tail -n 1 | tr -d '\r')
+wait $vm
+tr -d '\r' < /tmp/net.raw > $log
+check "virtio-net: by default the guest does not reach this host's loopback through 10.0.2.2" \
+	sh -c "grep -q '^NVG: fetched' $log && ! grep -q '^NVG: fetched hello over the network' $log"
+check "virtio-net: a forwarded port bound to an address given (127.0.0.1:2223) still reaches the guest ($got)" \
+	test "$got" = "served by the guest"
 
 # --net tap: the guest and this host exchange files over a tap in a network namespace of its own (made with
 # unshare, so nothing outside it sees the tap or its addresses), with vhost-net carrying the frames (the
@@ -67,4 +84,20 @@ for vh in auto off; do
 			grep -q '^  virtio-net  *[1-9][0-9]*  *[1-9][0-9]*  *[1-9]' $log
 	fi
 	grep -q '^NVG: fetched hello' $log || diag $log 30
+
+# the default: this host's own 127.0.0.1 is not the guest's to reach (a service bound there trusts this host),
+# while a forwarded port still reaches the guest
+log=/out/virtio-net-default.log
+nestvisor run --console stdio --name netdef --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
+	--cmdline "console=ttyS0 panic=-1 quiet nv.net" --net user,hostfwd=tcp:127.0.0.1:2223-:8080 --timeout 240 \
+	< /dev/null > /tmp/net.raw 2>&1 &
+vm=$!
+i=0; while [ $i -lt 1800 ] && ! grep -q 'NVG: serving' /tmp/net.raw; do sleep 0.1; i=$((i + 1)); done
+got=$(printf 'GET /hello.txt HTTP/1.0\r\n\r\n' | timeout 20 nc 127.0.0.1 2223 | tail -n 1 | tr -d '\r')
+wait $vm
+tr -d '\r' < /tmp/net.raw > $log
+check "virtio-net: by default the guest does not reach this host's loopback through 10.0.2.2" \
+	sh -c "grep -q '^NVG: fetched' $log && ! grep -q '^NVG: fetched hello over the network' $log"
+check "virtio-net: a forwarded port bound to an address given (127.0.0.1:2223) still reaches the guest ($got)" \
+	test "$got" = "served by the guest"
 done

@@ -43,8 +43,10 @@ struct user {
 	unsigned gen; /* poll rounds done: one on the I/O thread makes the network thread's stale */
 	struct pollfd fds[MAX_FDS];
 	int nfds;
-	struct { int udp, host_port, guest_port; } fwd[MAX_FWD];
+	struct { int udp, host_port, guest_port; struct in_addr bind; } fwd[MAX_FWD];
 	int nfwd;
+	bool host_loopback;	/* the guest may reach this host's 127.0.0.1 as 10.0.2.2 */
+	bool restrict_out;	/* the guest reaches nothing outside but its forwarded ports */
 	uint8_t frame[FRAME_MAX];
 };
 
@@ -231,26 +233,59 @@ static void user_rx_ready(struct net *net)
 	notify(net->be_state);
 }
 
-/* "hostfwd=tcp:2222-:22,hostfwd=udp:5353-:53" (or nothing). */
+/* "hostfwd=tcp:[ADDR]:HOSTPORT-:GUESTPORT" (QEMU's form; ADDR 127.0.0.1 when left out): 0 or
+ * -EINVAL. */
+static int parse_fwd(const char *tok, struct user *n)
+{
+	char proto[4], addr[64] = "127.0.0.1";
+	int hp, gp, used = 0;
+
+	if (sscanf(tok, "hostfwd=%3[a-z]:%d-:%d%n", proto, &hp, &gp, &used) != 3 || tok[used]) {
+		used = 0;
+		if (sscanf(tok, "hostfwd=%3[a-z]:%63[0-9.]:%d-:%d%n", proto, addr, &hp, &gp, &used) !=
+			    4 ||
+		    tok[used])
+			return -EINVAL;
+	}
+	if ((strcmp(proto, "tcp") && strcmp(proto, "udp")) || hp < 1 || hp > 65535 || gp < 1 ||
+	    gp > 65535 || inet_pton(AF_INET, addr, &n->fwd[n->nfwd].bind) != 1)
+		return -EINVAL;
+	n->fwd[n->nfwd].udp = !strcmp(proto, "udp");
+	n->fwd[n->nfwd].host_port = hp;
+	n->fwd[n->nfwd++].guest_port = gp;
+	return 0;
+}
+
+/* An on|off option: 1, 0, or -1 when tok is not that option. */
+static int on_off(const char *tok, const char *name, bool *out)
+{
+	size_t k = strlen(name);
+
+	if (strncmp(tok, name, k) || tok[k] != '=')
+		return -1;
+	if (strcmp(tok + k + 1, "on") && strcmp(tok + k + 1, "off"))
+		return -1;
+	*out = !strcmp(tok + k + 1, "on");
+	return 0;
+}
+
+/* "hostfwd=tcp:2222-:22,hostfwd=udp:127.0.0.1:5353-:53,hostloopback=on,restrict=on" (or nothing).
+ */
 static int parse_user(const char *opts, struct user *n, char *err, size_t errlen)
 {
 	char buf[512], *save = NULL;
 
 	snprintf(buf, sizeof(buf), "%s", opts);
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char proto[4];
-		int hp, gp, used = 0;
-		if (n->nfwd >= MAX_FWD ||
-		    sscanf(tok, "hostfwd=%3[a-z]:%d-:%d%n", proto, &hp, &gp, &used) != 3 ||
-		    tok[used] || (strcmp(proto, "tcp") && strcmp(proto, "udp")) || hp < 1 ||
-		    hp > 65535 || gp < 1 || gp > 65535)
+		if (on_off(tok, "hostloopback", &n->host_loopback) == 0 ||
+		    on_off(tok, "restrict", &n->restrict_out) == 0)
+			continue;
+		if (n->nfwd >= MAX_FWD || parse_fwd(tok, n) < 0)
 			return errmsg(err, errlen, -EINVAL,
-				      "user networking: '%s' is not "
-				      "hostfwd=tcp:HOSTPORT-:GUESTPORT (at most %d)",
+				      "user networking: '%s' is not hostfwd=tcp|udp:[ADDR]:HOSTPORT-:"
+				      "GUESTPORT (at most %d), hostloopback=on|off or "
+				      "restrict=on|off",
 				      tok, MAX_FWD);
-		n->fwd[n->nfwd].udp = !strcmp(proto, "udp");
-		n->fwd[n->nfwd].host_port = hp;
-		n->fwd[n->nfwd++].guest_port = gp;
 	}
 	return 0;
 }
@@ -288,7 +323,15 @@ static int user_start(struct net *net, char *err, size_t errlen)
 	struct user *n = net->be_state;
 	int rc;
 
-	SlirpConfig c = { .version = 1, .in_enabled = true, .vhostname = "nestvisor" };
+	/* By default the guest does not reach this host's own 127.0.0.1 through 10.0.2.2: services
+	 * bound there (a local database, an admin API) trust whoever connects from this host, and
+	 * the VMM often runs as root. hostloopback=on allows it (QEMU's default); restrict=on keeps
+	 * the guest from everything outside but its forwarded ports. */
+	SlirpConfig c = { .version = 1,
+			  .in_enabled = true,
+			  .vhostname = "nestvisor",
+			  .restricted = n->restrict_out,
+			  .disable_host_loopback = !n->host_loopback };
 	inet_pton(AF_INET, "10.0.2.0", &c.vnetwork);
 	inet_pton(AF_INET, "255.255.255.0", &c.vnetmask);
 	inet_pton(AF_INET, "10.0.2.2", &c.vhost);
@@ -296,14 +339,17 @@ static int user_start(struct net *net, char *err, size_t errlen)
 	inet_pton(AF_INET, "10.0.2.3", &c.vnameserver);
 	if (!(n->slirp = sl.slirp_new(&c, &cb, n)))
 		return errmsg(err, errlen, -EIO, "virtio-net: libslirp could not start");
-	struct in_addr any = { .s_addr = htonl(INADDR_LOOPBACK) }, guest = c.vdhcp_start;
+	struct in_addr guest = c.vdhcp_start;
 	for (int i = 0; i < n->nfwd; i++)
-		if (sl.slirp_add_hostfwd(n->slirp, n->fwd[i].udp, any, n->fwd[i].host_port, guest,
-					 n->fwd[i].guest_port) < 0)
+		if (sl.slirp_add_hostfwd(n->slirp, n->fwd[i].udp, n->fwd[i].bind,
+					 n->fwd[i].host_port, guest, n->fwd[i].guest_port) < 0) {
+			char a[INET_ADDRSTRLEN] = "?";
+			inet_ntop(AF_INET, &n->fwd[i].bind, a, sizeof(a));
 			return errmsg(err, errlen, -EADDRINUSE,
-				      "user networking: forwarding 127.0.0.1:%d: the port is taken "
-				      "on this host",
-				      n->fwd[i].host_port);
+				      "user networking: forwarding %s:%d: the port is taken on this "
+				      "host, or the address is not one of its own",
+				      a, n->fwd[i].host_port);
+		}
 	if ((rc = pthread_create(&n->thread, NULL, slirp_thread, n)) != 0)
 		return errmsg(err, errlen, -rc, "virtio-net: its thread: %s", strerror(rc));
 	n->started = true;
@@ -332,13 +378,19 @@ static void user_close(struct net *net)
 
 static const char *user_describe(struct net *net)
 {
-	(void)net;
+	struct user *n = net->be_state;
+
+	if (n && n->restrict_out)
+		return "user (10.0.2.15, restricted: forwarded ports only)";
+	if (n && n->host_loopback)
+		return "user (10.0.2.15, this host's 127.0.0.1 reachable as 10.0.2.2)";
 	return "user (10.0.2.15)";
 }
 
 const struct net_backend net_user_backend = {
 	.name = "user",
-	.usage = "user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...",
+	.usage = "user[,hostfwd=tcp|udp:[ADDR]:HOSTPORT-:GUESTPORT]...[,hostloopback=on|off]"
+		 "[,restrict=on|off]",
 	.open = user_open,
 	.start = user_start,
 	.tx = user_tx,

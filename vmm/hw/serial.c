@@ -10,6 +10,7 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+#include "common/termfilter.h"
 #include "vmm/vm.h"
 
 #define COM1 0x3f8
@@ -32,6 +33,8 @@ struct vmm_serial {
 	uint8_t rx[RX_SIZE];
 	unsigned rx_head, rx_tail;
 	int out_fd, in_fd, log_fd, pty_fd;
+	bool filter;			/* out_fd is the user's terminal */
+	struct termfilter tf;
 	char pty_path[64];
 	pthread_t reader;
 	bool reader_started, escape;
@@ -65,8 +68,15 @@ static void update_irq(struct vmm *vm, struct vmm_serial *s)
  * the pty is non-blocking and what it cannot take is still in the history. */
 static void emit(struct vmm_serial *s, uint8_t ch)
 {
+	char out[1 + TERMFILTER_SEQ_MAX];
+
 	s->history[s->written++ % HISTORY] = ch;
-	if (s->out_fd >= 0 && write(s->out_fd, &ch, 1) < 0) { /* console gone: the guest goes on */
+	/* on this terminal (stdio): not the sequences that write its clipboard or ask it something,
+	 * whose answer would come back as the guest's input; a pty's reader is its own terminal */
+	size_t n = s->filter ? termfilter_feed(&s->tf, (const char *)&ch, 1, out) : 1;
+	if (!s->filter)
+		out[0] = (char)ch;
+	if (s->out_fd >= 0 && n && write(s->out_fd, out, n) < 0) { /* console gone: the guest goes on */
 	}
 	if (s->log_fd >= 0 && write(s->log_fd, &ch, 1) < 0) { /* log full: same */ }
 }
@@ -240,6 +250,7 @@ static void stdio_console(struct vmm_serial *s)
 	struct termios t;
 
 	s->out_fd = STDOUT_FILENO;
+	s->filter = isatty(STDOUT_FILENO);
 	s->in_fd = STDIN_FILENO;
 	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &s->saved) == 0) {
 		t = s->saved;

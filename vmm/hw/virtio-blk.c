@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "common/errmsg.h"
+#include "vmm/hw/disk.h"
 #include "vmm/hw/virtio-pci.h"
 #include "vmm/vm.h"
 
@@ -40,7 +41,10 @@
 #define S_OK 0
 #define S_IOERR 1
 #define S_UNSUPP 2
-#define SEG_MAX 254
+#define SEG_MAX 254		/* data buffers a request may have (seg_max) */
+#define SIZE_MAX_SEG (1u << 20)	/* bytes one of them may hold (size_max): Linux's requests are
+				 * at most 1.25 MiB anyway; a request is at most SEG_MAX of them */
+#define BOUNCE (256u << 10)	/* cache=none's aligned buffer for a misaligned request: fixed */
 #define DISCARD_MAX_SECTORS (1u << 22)	/* 2 GiB per range */
 #define CONFIG_LEN 60
 
@@ -57,6 +61,7 @@ struct slot {
 };
 
 struct blk {
+	struct disk_image img;
 	int fd, index;
 	char path[4096], serial[20];
 	uint64_t sectors;
@@ -67,15 +72,19 @@ struct blk {
 	bool ring_up;			/* the ring exists (to be freed), used or not */
 	struct io_uring ring;
 	struct slot *slots;		/* BATCH of them */
+	uint8_t *bounce;		/* BOUNCE bytes, 4 KiB aligned, for O_DIRECT */
+	uint64_t refused;		/* requests over seg_max or size_max */
 };
 
 static void blk_config(struct virtio_dev *v, uint32_t off, uint8_t *data, int size)
 {
 	struct blk *b = v->priv;
 	uint8_t c[CONFIG_LEN] = { 0 };
-	uint32_t seg = SEG_MAX, bs = SECTOR, dmax = DISCARD_MAX_SECTORS, one = 1, align = 1;
+	uint32_t seg = SEG_MAX, bs = SECTOR, dmax = DISCARD_MAX_SECTORS, one = 1, align = 1,
+		 smax = SIZE_MAX_SEG;
 
 	memcpy(c, &b->sectors, 8);		/* capacity */
+	memcpy(c + 8, &smax, 4);		/* size_max */
 	memcpy(c + 12, &seg, 4);		/* seg_max */
 	memcpy(c + 20, &bs, 4);			/* blk_size */
 	memcpy(c + 36, &dmax, 4);
@@ -132,8 +141,28 @@ static bool rw_all(int fd, struct iovec *iov, int n, off_t pos, bool write)
 	return true;
 }
 
-/* O_DIRECT needs sector-aligned buffers: a misaligned request goes through an aligned bounce
- * buffer. */
+/* Copies [at, at + n) of the request's bytes between the iovecs and buf (to buf when out). */
+static void bounce_copy(struct iovec *iov, int niov, uint64_t at, uint8_t *buf, size_t n, bool out)
+{
+	for (int i = 0; i < niov && n; i++) {
+		if (at >= iov[i].iov_len) {
+			at -= iov[i].iov_len;
+			continue;
+		}
+		size_t k = iov[i].iov_len - at < n ? iov[i].iov_len - (size_t)at : n;
+		uint8_t *p = (uint8_t *)iov[i].iov_base + at;
+		if (out)
+			memcpy(buf, p, k);
+		else
+			memcpy(p, buf, k);
+		buf += k;
+		n -= k;
+		at = 0;
+	}
+}
+
+/* O_DIRECT needs sector-aligned buffers: a misaligned request goes through the disk's fixed bounce
+ * buffer, BOUNCE bytes at a time (a guest's request never sizes our memory). */
 static bool rw_direct(struct blk *b, struct iovec *iov, int n, uint64_t len, off_t pos, bool write)
 {
 	bool aligned = true;
@@ -142,23 +171,33 @@ static bool rw_direct(struct blk *b, struct iovec *iov, int n, uint64_t len, off
 		aligned &= !((uintptr_t)iov[i].iov_base % SECTOR) && !(iov[i].iov_len % SECTOR);
 	if (aligned || !b->direct)
 		return rw_all(b->fd, iov, n, pos, write);
-	void *bounce;
-	if (posix_memalign(&bounce, 4096, len ? len : SECTOR))
-		return false;
-	struct iovec one = { bounce, len };
-	size_t at = 0;
-	if (write)
-		for (int i = 0; i < n; i++) {
-			memcpy((uint8_t *)bounce + at, iov[i].iov_base, iov[i].iov_len);
-			at += iov[i].iov_len;
-		}
-	bool ok = rw_all(b->fd, &one, 1, pos, write);
-	if (ok && !write)
-		for (int i = 0; i < n; i++) {
-			memcpy(iov[i].iov_base, (uint8_t *)bounce + at, iov[i].iov_len);
-			at += iov[i].iov_len;
-		}
-	free(bounce);
+	for (uint64_t done = 0; done < len;) {
+		size_t k = len - done < BOUNCE ? (size_t)(len - done) : BOUNCE;
+		struct iovec one = { b->bounce, k };
+		if (write)
+			bounce_copy(iov, n, done, b->bounce, k, true);
+		if (!rw_all(b->fd, &one, 1, pos + (off_t)done, write))
+			return false;
+		if (!write)
+			bounce_copy(iov, n, done, b->bounce, k, false);
+		done += k;
+	}
+	return true;
+}
+
+/* A request's data buffers within what we offered (seg_max, size_max): the driver must keep to
+ * them (5.2.6.1), and one that does not gets an I/O error, never a larger buffer of ours. */
+static bool within_limits(struct virtio_dev *v, struct blk *b, const struct iovec *iov, int n)
+{
+	bool ok = n <= SEG_MAX;
+
+	for (int i = 0; ok && i < n; i++)
+		ok = iov[i].iov_len <= SIZE_MAX_SEG;
+	if (!ok && b->refused++ == 0)	/* once: a hostile driver must not flood the log */
+		vmm_warn(v->vm,
+			 "virtio-blk %s: a request of more than %d buffers, or one over %u bytes: "
+			 "refused with an I/O error (counted; reported once)",
+			 b->path, SEG_MAX, SIZE_MAX_SEG);
 	return ok;
 }
 
@@ -216,7 +255,8 @@ static uint8_t request(struct virtio_dev *v, struct blk *b, const struct virtq_c
 			return S_IOERR;
 		int n = type == T_IN ? iov_of(c->in, c->nin, 0, len, b->iov) :
 				       iov_of(c->out, c->nout, 16, len, b->iov);
-		if (!rw_direct(b, b->iov, n, len, (off_t)(sector * SECTOR), type == T_OUT))
+		if (!within_limits(v, b, b->iov, n) ||
+		    !rw_direct(b, b->iov, n, len, (off_t)(sector * SECTOR), type == T_OUT))
 			return S_IOERR;
 		if (type == T_OUT && !(v->driver_features & BLK_F_FLUSH) && fdatasync(b->fd) < 0)
 			/* the driver cannot flush: every write is durable before it is
@@ -283,6 +323,11 @@ static bool rw_slot(struct virtio_dev *v, struct blk *b, struct slot *s)
 		return false;
 	s->n = s->write ? iov_of(c->out, c->nout, 16, s->len, s->iov) :
 			  iov_of(c->in, c->nin, 0, s->len, s->iov);
+	if (s->n > SEG_MAX)
+		return false;	/* refused by request(), one at a time */
+	for (int i = 0; i < s->n; i++)
+		if (s->iov[i].iov_len > SIZE_MAX_SEG)
+			return false;
 	for (int i = 0; b->direct && i < s->n; i++)
 		if ((uintptr_t)s->iov[i].iov_base % SECTOR || s->iov[i].iov_len % SECTOR)
 			return false;	/* the bounce buffer's way, one at a time */
@@ -395,8 +440,8 @@ static const struct virtio_ops blk_ops = {
 	.class_code = 0x010000,
 	.nqueues = 1,
 	.queue_size = 256,
-	.features =
-		BLK_F_SEG_MAX | BLK_F_BLK_SIZE | BLK_F_FLUSH | BLK_F_DISCARD | BLK_F_WRITE_ZEROES,
+	.features = BLK_F_SIZE_MAX | BLK_F_SEG_MAX | BLK_F_BLK_SIZE | BLK_F_FLUSH | BLK_F_DISCARD |
+		    BLK_F_WRITE_ZEROES,
 	.config_len = CONFIG_LEN,
 	.config_read = blk_config,
 	.queue_notify = blk_notify,
@@ -407,74 +452,24 @@ static const struct virtio_ops blk_ro_ops = {
 	.class_code = 0x010000,
 	.nqueues = 1,
 	.queue_size = 256,
-	.features = BLK_F_SEG_MAX | BLK_F_BLK_SIZE | BLK_F_RO,
+	.features = BLK_F_SIZE_MAX | BLK_F_SEG_MAX | BLK_F_BLK_SIZE | BLK_F_RO,
 	.config_len = CONFIG_LEN,
 	.config_read = blk_config,
 	.queue_notify = blk_notify,
 };
 
-int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen)
+static int open_disk(struct vmm *vm, struct blk *b, const struct vmm_disk *d, char *err,
+		     size_t errlen)
 {
-	char buf[4200];
-	char *save = NULL, *opt;
+	struct disk_image before[VMM_MAX_DISKS];
+	int rc;
 
-	memset(d, 0, sizeof(*d));
-	snprintf(buf, sizeof(buf), "%s", spec);
-	char *comma = strchr(buf, ',');
-	if (comma)
-		*comma = '\0';
-	if (!buf[0] || strlen(buf) >= sizeof(d->path))
-		return errmsg(err, errlen, -EINVAL,
-			      "disk %s: give FILE[,ro][,cache=none][,serial=ID]", spec);
-	snprintf(d->path, sizeof(d->path), "%s", buf);
-	for (opt = comma ? strtok_r(comma + 1, ",", &save) : NULL; opt;
-	     opt = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(opt, "ro"))
-			d->ro = true;
-		else if (!strcmp(opt, "cache=none"))
-			d->direct = true;
-		else if (!strcmp(opt, "cache=writeback"))
-			d->direct = false;
-		/* in flight together, or one request at a time (preadv) */
-		else if (!strcmp(opt, "aio=io_uring"))
-			d->aio = 1;
-		else if (!strcmp(opt, "aio=sync"))
-			d->aio = 2;
-		else if (!strncmp(opt, "serial=", 7) && strlen(opt + 7) <= 20 && opt[7])
-			snprintf(d->serial, sizeof(d->serial), "%s", opt + 7);
-		else
-			return errmsg(err, errlen, -EINVAL,
-				      "disk %s: unknown option '%s' (ro, cache=none, "
-				      "aio=io_uring|sync, serial=ID of up to 20 characters)",
-				      spec, opt);
-	}
-	return 0;
-}
-
-static int open_disk(struct blk *b, const struct vmm_disk *d, char *err, size_t errlen)
-{
-	struct stat st;
-	int flags = (d->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (d->direct ? O_DIRECT : 0);
-
-	if ((b->fd = open(d->path, flags)) < 0)
-		return errmsg(err, errlen, -errno, "disk %s: %s", d->path, strerror(errno));
-	fcntl(b->fd, F_SETFL, fcntl(b->fd, F_GETFL) & ~O_NONBLOCK);
-	if (fstat(b->fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)))
-		return errmsg(err, errlen, -EINVAL, "disk %s: not a regular file or a block device",
-			      d->path);
-	off_t size = S_ISBLK(st.st_mode) ? lseek(b->fd, 0, SEEK_END) : st.st_size;
-	if (size <= 0 || size % SECTOR)
-		return errmsg(err, errlen, -EINVAL,
-			      "disk %s: %lld bytes is not a whole number of 512-byte sectors (make "
-			      "it one: truncate -s %lldK %s)",
-			      d->path, (long long)size, ((long long)size + 1023) / 1024, d->path);
-	struct flock lk = { .l_type = d->ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
-	if (fcntl(b->fd, F_OFD_SETLK, &lk) < 0)	/* one writer, or readers only */
-		return errmsg(err, errlen, -EBUSY,
-			      "disk %s: in use by another VM (it holds the image's lock); give ,ro "
-			      "to both, or stop the other",
-			      d->path);
-	b->sectors = (uint64_t)size / SECTOR;
+	for (int i = 0; i < b->index; i++)
+		before[i] = vm->blk[i]->img;
+	if ((rc = disk_image_open(d, before, b->index, &b->img, err, errlen)) < 0)
+		return rc;
+	b->fd = b->img.fd;
+	b->sectors = b->img.sectors;
 	b->ro = d->ro;
 	b->direct = d->direct;
 	snprintf(b->path, sizeof(b->path), "%s", d->path);
@@ -507,7 +502,9 @@ int vmm_virtio_blk_init(struct vmm *vm, char *err, size_t errlen)
 		b->ring_up = want && (b->slots = calloc(BATCH, sizeof(*b->slots))) &&
 			     io_uring_queue_init(BATCH, &b->ring, 0) == 0;
 		b->uring = b->ring_up;
-		if ((rc = open_disk(b, &d, err, errlen)) < 0 ||
+		if (d.direct && posix_memalign((void **)&b->bounce, 4096, BOUNCE))
+			return -ENOMEM;
+		if ((rc = open_disk(vm, b, &d, err, errlen)) < 0 ||
 		    (rc = virtio_pci_create(vm, d.ro ? &blk_ro_ops : &blk_ops, b, &vm->blk_dev[i],
 					    err, errlen)) < 0)
 			return rc;
@@ -526,8 +523,10 @@ void vmm_virtio_blk_free(struct vmm *vm)
 			close(b->fd);
 		if (b && b->ring_up)
 			io_uring_queue_exit(&b->ring);
-		if (b)
+		if (b) {
 			free(b->slots);
+			free(b->bounce);
+		}
 		free(b);
 		vm->blk[i] = NULL;
 	}

@@ -1,0 +1,151 @@
+/* disk: parsing --disk, and opening its image as disk.h says. */
+#include "config.h"
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "common/errmsg.h"
+#include "common/trustpath.h"
+#include "vmm/hw/disk.h"
+
+#define SECTOR 512u
+
+int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen)
+{
+	char buf[4200];
+	char *save = NULL, *opt;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(buf, sizeof(buf), "%s", spec);
+	char *comma = strchr(buf, ',');
+	if (comma)
+		*comma = '\0';
+	if (!buf[0] || strlen(buf) >= sizeof(d->path))
+		return errmsg(err, errlen, -EINVAL,
+			      "disk %s: give FILE[,ro][,cache=none][,serial=ID]", spec);
+	snprintf(d->path, sizeof(d->path), "%s", buf);
+	for (opt = comma ? strtok_r(comma + 1, ",", &save) : NULL; opt;
+	     opt = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(opt, "ro"))
+			d->ro = true;
+		else if (!strcmp(opt, "cache=none"))
+			d->direct = true;
+		else if (!strcmp(opt, "cache=writeback"))
+			d->direct = false;
+		/* in flight together, or one request at a time (preadv) */
+		else if (!strcmp(opt, "aio=io_uring"))
+			d->aio = 1;
+		else if (!strcmp(opt, "aio=sync"))
+			d->aio = 2;
+		else if (!strncmp(opt, "serial=", 7) && strlen(opt + 7) <= 20 && opt[7])
+			snprintf(d->serial, sizeof(d->serial), "%s", opt + 7);
+		else
+			return errmsg(err, errlen, -EINVAL,
+				      "disk %s: unknown option '%s' (ro, cache=none, "
+				      "aio=io_uring|sync, serial=ID of up to 20 characters)",
+				      spec, opt);
+	}
+	return 0;
+}
+
+/* Which of the disks opened before is this one (its device and inode), or -1. */
+static int given_before(const struct stat *st, const struct disk_image *others, int nothers)
+{
+	for (int i = 0; i < nothers; i++)
+		if (others[i].dev == st->st_dev && others[i].ino == st->st_ino)
+			return i;
+	return -1;
+}
+
+static int twice(const struct vmm_disk *d, int first, int nothers, char *err, size_t errlen)
+{
+	return errmsg(err, errlen, -EBUSY,
+		      "disk %s: given twice (as disk %d and disk %d), and one of them may write "
+		      "it: give it once, or ,ro to both",
+		      d->path, first + 1, nothers + 1);
+}
+
+/* The open refused with EBUSY: a block device (O_EXCL) the host holds, or one this VM has. */
+static int busy(const struct vmm_disk *d, const struct disk_image *others, int nothers, char *err,
+		size_t errlen)
+{
+	char why[1024];
+	struct stat st;
+	int fd = trustpath_open(d->path, O_PATH, 0, why, sizeof(why)), first = -1;
+
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		first = given_before(&st, others, nothers);
+	if (fd >= 0)
+		close(fd);
+	if (first >= 0)
+		return twice(d, first, nothers, err, errlen);
+	return errmsg(err, errlen, -EBUSY,
+		      "disk %s: the host is using this block device (mounted, or held by a "
+		      "filesystem, swap, RAID or LVM, or another VM): a guest writing it would "
+		      "corrupt it; unmount it or stop its user first, or give ,ro",
+		      d->path);
+}
+
+static int check_image(const struct vmm_disk *d, const struct disk_image *others, int nothers,
+		       struct disk_image *out, char *err, size_t errlen);
+
+int disk_image_open(const struct vmm_disk *d, const struct disk_image *others, int nothers,
+		    struct disk_image *out, char *err, size_t errlen)
+{
+	/* O_EXCL on a block device: the kernel refuses it while mounted or held (a regular file
+	 * ignores it); only for writing, so that read-only VMs can share one */
+	int flags = (d->ro ? O_RDONLY : O_RDWR | O_EXCL) | O_NONBLOCK | (d->direct ? O_DIRECT : 0);
+	char why[1024];
+
+	memset(out, 0, sizeof(*out));
+	/* never through another user's link or directory (a planted ~alice/vm.img -> /dev/sda) */
+	if ((out->fd = trustpath_open(d->path, flags, 0, why, sizeof(why))) < 0) {
+		int rc = out->fd;
+		out->fd = -1;
+		if (rc == -EBUSY)
+			return busy(d, others, nothers, err, errlen);
+		return errmsg(err, errlen, rc, "disk %s: %s", d->path, why);
+	}
+	fcntl(out->fd, F_SETFL, fcntl(out->fd, F_GETFL) & ~O_NONBLOCK);
+	int rc = check_image(d, others, nothers, out, err, errlen);
+	if (rc < 0) {
+		close(out->fd);
+		out->fd = -1;
+	}
+	return rc;
+}
+
+/* The image just opened: what it is, whether it is given twice, its size, its lock. */
+static int check_image(const struct vmm_disk *d, const struct disk_image *others, int nothers,
+		       struct disk_image *out, char *err, size_t errlen)
+{
+	struct stat st;
+	int first;
+
+	if (fstat(out->fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)))
+		return errmsg(err, errlen, -EINVAL, "disk %s: not a regular file or a block device",
+			      d->path);
+	out->dev = st.st_dev;
+	out->ino = st.st_ino;
+	out->blockdev = S_ISBLK(st.st_mode);
+	out->ro = d->ro;
+	if ((first = given_before(&st, others, nothers)) >= 0 && !(d->ro && others[first].ro))
+		return twice(d, first, nothers, err, errlen);
+	off_t size = out->blockdev ? lseek(out->fd, 0, SEEK_END) : st.st_size;
+	if (size <= 0 || size % SECTOR)
+		return errmsg(err, errlen, -EINVAL,
+			      "disk %s: %lld bytes is not a whole number of 512-byte sectors (make "
+			      "it one: truncate -s %lldK %s)",
+			      d->path, (long long)size, ((long long)size + 1023) / 1024, d->path);
+	struct flock lk = { .l_type = d->ro ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(out->fd, F_OFD_SETLK, &lk) < 0)	/* one writer, or readers only */
+		return errmsg(err, errlen, -EBUSY,
+			      "disk %s: in use by another VM (it holds the image's lock); give ,ro "
+			      "to both, or stop the other",
+			      d->path);
+	out->sectors = (uint64_t)size / SECTOR;
+	return 0;
+}
