@@ -2,7 +2,10 @@
 #include "config.h"
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,4 +48,89 @@ int pq_load(char *err, size_t errlen)
 		return 0;
 	snprintf(err, errlen, "%s", why);
 	return -ENOSYS;
+}
+
+static __thread char deadline_why[160];	/* set when a wait ran out, for pq_error() */
+
+int pq_timeout_s(void)
+{
+	const char *e = getenv("NESTVISOR_DB_TIMEOUT");
+	long v = e ? strtol(e, NULL, 10) : 0;
+
+	return v >= 1 && v <= 3600 ? (int)v : 30;
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+PGresult *pq_result(PGconn *c)
+{
+	long long until = now_ms() + 1000LL * pq_timeout_s();
+
+	while (!deadline_why[0] && pq.PQisBusy(c)) {
+		struct pollfd p = { pq.PQsocket(c), POLLIN, 0 };
+		long long left = until - now_ms();
+		int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {	/* no answer in time: the connection is of no more use */
+			snprintf(deadline_why, sizeof(deadline_why),
+				 "the server sent no answer within %d s (NESTVISOR_DB_TIMEOUT): it "
+				 "may be stalled or overloaded",
+				 pq_timeout_s());
+			shutdown(pq.PQsocket(c), SHUT_RDWR);
+			break;
+		}
+		if (n < 0 || !pq.PQconsumeInput(c))
+			break;
+	}
+	return pq.PQgetResult(c);
+}
+
+/* Every result of what was just sent; the last one kept, as PQexec keeps it. */
+static PGresult *last_result(PGconn *c)
+{
+	PGresult *r, *last = NULL;
+
+	while ((r = pq_result(c))) {
+		pq.PQclear(last);
+		last = r;
+		if (deadline_why[0])
+			break;
+	}
+	return last;
+}
+
+PGresult *pq_exec(PGconn *c, const char *sql)
+{
+	return deadline_why[0] || !pq.PQsendQuery(c, sql) ? NULL : last_result(c);
+}
+
+PGresult *pq_exec_params(PGconn *c, const char *sql, int n, const char *const *values)
+{
+	if (deadline_why[0] || !pq.PQsendQueryParams(c, sql, n, NULL, values, NULL, NULL, 0))
+		return NULL;
+	return last_result(c);
+}
+
+PGresult *pq_prepare(PGconn *c, const char *name, const char *sql, int n)
+{
+	if (deadline_why[0] || !pq.PQsendPrepare(c, name, sql, n, NULL))
+		return NULL;
+	return last_result(c);
+}
+
+void pq_deadline_reset(void)
+{
+	deadline_why[0] = '\0';
+}
+
+const char *pq_error(PGconn *c)
+{
+	return deadline_why[0] ? deadline_why : pq.PQerrorMessage(c);
 }

@@ -124,19 +124,25 @@ void compatdb_url_shown(const char *url, char *out, size_t len)
 
 static PGconn *connect_to(const char *url, char *err, size_t errlen)
 {
-	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-	const char *vals[] = { url, "5", "nestvisor", NULL };
+	/* a peer that vanishes without a reset is noticed (keepalives, and data unacknowledged for
+	 * 30 s); these come first so that the URL may set its own; connecting has 5 s, and every
+	 * round trip after has pq_timeout_s() */
+	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
+			       "keepalives_count", "tcp_user_timeout", "dbname", "connect_timeout",
+			       "application_name", NULL };
+	const char *vals[] = { "1", "10", "5", "3", "30000", url, "5", "nestvisor", NULL };
 	PGconn *c;
 
 	if (pq_load(err, errlen) < 0)
 		return NULL;
+	pq_deadline_reset();
 	c = pq.PQconnectdbParams(keys, vals, 1); /* expand_dbname: url may be a URI or key=value */
 	if (pq.PQstatus(c) == CONNECTION_OK)
 		return c;
 	char shown[1024];
 	compatdb_url_shown(url, shown, sizeof(shown));
 	snprintf(err, errlen, "could not reach the shared database %s: %s", shown,
-		 c ? pq.PQerrorMessage(c) : "out of memory");
+		 c ? pq_error(c) : "out of memory");
 	err[strcspn(err, "\n")] = '\0';
 	pq.PQfinish(c);
 	return NULL;
@@ -148,20 +154,24 @@ static int exec_ok(PGconn *c, PGresult *r, char *err, size_t errlen)
 	int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 
 	if (!ok) {
-		snprintf(err, errlen, "shared database: %s", pq.PQerrorMessage(c));
+		snprintf(err, errlen, "shared database: %s", pq_error(c));
 		err[strcspn(err, "\n")] = '\0';
 	}
 	pq.PQclear(r);
 	return ok ? 0 : -EIO;
 }
 
+/* The shared schema's version; 0 when there is none yet; -1 when the server did not answer it
+ * (pq_error() says why). */
 static int remote_version(PGconn *c)
 {
-	PGresult *r = pq.PQexec(c, "SELECT version FROM nestvisor_schema");
-	int v = pq.PQresultStatus(r) == PGRES_TUPLES_OK && pq.PQntuples(r) == 1 ?
-		atoi(pq.PQgetvalue(r, 0, 0)) :
-		0;
+	PGresult *r = pq_exec(c, "SELECT version FROM nestvisor_schema");
+	ExecStatusType st = pq.PQresultStatus(r);
+	int v = st == PGRES_TUPLES_OK && pq.PQntuples(r) == 1 ? atoi(pq.PQgetvalue(r, 0, 0)) : 0;
 
+	if (!r || (st == PGRES_FATAL_ERROR && !pq.PQresultErrorMessage(r)[0]) ||
+	    pq.PQstatus(c) != CONNECTION_OK)
+		v = -1;
 	pq.PQclear(r);
 	return v;
 }
@@ -173,11 +183,16 @@ int compatdb_remote_init(const char *url, char *err, size_t errlen)
 
 	if (!c)
 		return -ECONNREFUSED;
-	if ((rc = exec_ok(c, pq.PQexec(c, "SET client_min_messages = warning;"
+	if ((rc = exec_ok(c, pq_exec(c, "SET client_min_messages = warning;"
 					"CREATE TABLE IF NOT EXISTS nestvisor_schema (version"
 					" integer NOT NULL)"), err, errlen)) < 0)
 		goto out;
-	if ((v = remote_version(c)) > REMOTE_VERSION) {
+	if ((v = remote_version(c)) < 0) {
+		rc = errmsg(err, errlen, -EIO, "shared database: %s", pq_error(c));
+		err[strcspn(err, "\n")] = '\0';
+		goto out;
+	}
+	if (v > REMOTE_VERSION) {
 		char shown[1024];
 		compatdb_url_shown(url, shown, sizeof(shown));
 		snprintf(err, errlen,
@@ -191,11 +206,11 @@ int compatdb_remote_init(const char *url, char *err, size_t errlen)
 		char bump[96];
 		snprintf(bump, sizeof(bump), "DELETE FROM nestvisor_schema; INSERT INTO"
 					     " nestvisor_schema VALUES (%d)", v + 1);
-		if ((rc = exec_ok(c, pq.PQexec(c, "BEGIN"), err, errlen)) < 0 ||
-		    (rc = exec_ok(c, pq.PQexec(c, remote_migrations[v]), err, errlen)) < 0 ||
-		    (rc = exec_ok(c, pq.PQexec(c, bump), err, errlen)) < 0 ||
-		    (rc = exec_ok(c, pq.PQexec(c, "COMMIT"), err, errlen)) < 0)
-			pq.PQclear(pq.PQexec(c, "ROLLBACK"));
+		if ((rc = exec_ok(c, pq_exec(c, "BEGIN"), err, errlen)) < 0 ||
+		    (rc = exec_ok(c, pq_exec(c, remote_migrations[v]), err, errlen)) < 0 ||
+		    (rc = exec_ok(c, pq_exec(c, bump), err, errlen)) < 0 ||
+		    (rc = exec_ok(c, pq_exec(c, "COMMIT"), err, errlen)) < 0)
+			pq.PQclear(pq_exec(c, "ROLLBACK"));
 	}
 out:
 	pq.PQfinish(c);
@@ -250,8 +265,8 @@ static int prepare_submit(PGconn *c, char *err, size_t errlen)
 
 	for (int i = 0; i < NV_COUNT && rc == 0; i++)
 		rc = exec_ok(c,
-			     pq.PQprepare(c, submit_sql[i].name, submit_sql[i].remote,
-					  submit_sql[i].ncols, NULL),
+			     pq_prepare(c, submit_sql[i].name, submit_sql[i].remote,
+					submit_sql[i].ncols),
 			     err, errlen);
 	return rc;
 }
@@ -275,7 +290,7 @@ static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int whic
 					   NULL, NULL, 0))
 			(*queued)++;
 		else {
-			snprintf(err, errlen, "%s", pq.PQerrorMessage(c));
+			snprintf(err, errlen, "%s", pq_error(c));
 			rc = -EIO;
 		}
 	}
@@ -288,7 +303,7 @@ static int queue(PGconn *c, const char *sql, const char *prepared, const char *c
 {
 	if (!(prepared ? pq.PQsendQueryPrepared(c, prepared, 1, v, NULL, NULL, 0) :
 			 pq.PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0)))
-		return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
+		return errmsg(err, errlen, -EIO, "%s", pq_error(c));
 	return (*queued)++;
 }
 
@@ -302,7 +317,7 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 	int queued = 0, probe_at, rc;
 
 	if (!pq.PQenterPipelineMode(c))
-		return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
+		return errmsg(err, errlen, -EIO, "%s", pq_error(c));
 	if ((rc = queue(c, "BEGIN", NULL, NULL, &queued, err, errlen)) < 0 ||
 	    (rc = queue_rows(db, c, uuid, NV_HOST, &queued, err, errlen)) < 0 ||
 	    (rc = probe_at = queue(c, NULL, submit_sql[NV_KNOWN].name, v, &queued, err, errlen)) <
@@ -314,15 +329,15 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 		/* the connection is unusable: the caller closes it, and nothing was committed */
 		return rc;
 	if (!pq.PQpipelineSync(c))
-		return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
+		return errmsg(err, errlen, -EIO, "%s", pq_error(c));
 	/* each statement's result, then a NULL; the first failure aborts the rest (and the
 	 * transaction) */
 	rc = 0;
 	for (int i = 0; i < queued; i++) {
-		PGresult *r = pq.PQgetResult(c);
+		PGresult *r = pq_result(c);
 		ExecStatusType st = pq.PQresultStatus(r);
 		if (!r)
-			return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
+			return errmsg(err, errlen, -EIO, "%s", pq_error(c));
 		if (i == probe_at && st == PGRES_TUPLES_OK)
 			*fresh = pq.PQntuples(r) == 0;
 		/* the server refused this report */
@@ -332,15 +347,15 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 			rc = st == PGRES_FATAL_ERROR ? -EBADMSG : -EIO;
 		}
 		pq.PQclear(r);
-		pq.PQclear(pq.PQgetResult(c));
+		pq.PQclear(pq_result(c));
 	}
-	PGresult *sync = pq.PQgetResult(c);
+	PGresult *sync = pq_result(c);
 	bool synced = pq.PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
 	pq.PQclear(sync);
 	if (!synced || !pq.PQexitPipelineMode(c))
-		return errmsg(err, errlen, -EIO, "%s", pq.PQerrorMessage(c));
+		return errmsg(err, errlen, -EIO, "%s", pq_error(c));
 	if (rc < 0)
-		pq.PQclear(pq.PQexec(c, "ROLLBACK"));
+		pq.PQclear(pq_exec(c, "ROLLBACK"));
 	return rc;
 }
 
@@ -400,13 +415,18 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 		free(queue);
 		return -ECONNREFUSED;	/* nothing changed: every report stays queued */
 	}
-	if (remote_version(c) != REMOTE_VERSION) {
-		char shown[1024];
-		compatdb_url_shown(url, shown, sizeof(shown));
+	int version = remote_version(c);
+	char shown[1024];
+	compatdb_url_shown(url, shown, sizeof(shown));
+	if (version < 0) {
+		snprintf(err, errlen, "shared database %s: %s", shown, pq_error(c));
+		err[strcspn(err, "\n")] = '\0';
+		rc = -ETIMEDOUT;
+	} else if (version != REMOTE_VERSION) {
 		snprintf(err, errlen,
 			 "%s has no nestvisor schema (version %d): run `nestvisor db init --to "
 			 "URL` first",
-			 shown, remote_version(c));
+			 shown, version);
 		rc = -ENOENT;
 	} else {
 		rc = prepare_submit(c, err, errlen);
@@ -539,11 +559,11 @@ int compatdb_remote_query(const char *url, enum compatdb_fleet_query q,
 		p[0] = arg;
 	if (!c)
 		return -ECONNREFUSED;
-	r = pq.PQexecParams(c, fleet[q].sql, fleet[q].nparams, NULL, p, NULL, NULL, 0);
+	r = pq_exec_params(c, fleet[q].sql, fleet[q].nparams, p);
 	if (pq.PQresultStatus(r) != PGRES_TUPLES_OK) {
 		char shown[1024];
 		compatdb_url_shown(url, shown, sizeof(shown));
-		snprintf(err, errlen, "shared database %s: %s", shown, pq.PQerrorMessage(c));
+		snprintf(err, errlen, "shared database %s: %s", shown, pq_error(c));
 		err[strcspn(err, "\n")] = '\0';
 		pq.PQclear(r);
 		pq.PQfinish(c);

@@ -13,7 +13,9 @@ crash() {
 }
 . "${NV_SRCDIR:-.}/scripts/pg-temp.sh"
 T=$(mktemp -d /tmp/nv-pg.XXXXXX)
-pg_temp_start "$T" || { echo "1..0 # SKIP $PG_WHY"; rm -rf "$T"; exit 0; }
+# the server's own directory (it becomes postgres's); our databases stay in T, which is ours alone
+mkdir "$T/pg"
+pg_temp_start "$T/pg" || { echo "1..0 # SKIP $PG_WHY"; rm -rf "$T"; exit 0; }
 trap 'pg_temp_stop; rm -rf "$T"' EXIT
 URL=$PG_URL bin=$PG_BIN
 psql_n() { "$bin/psql" -X -A -t -q -d "$URL" -c "$1" 2>&1; }

@@ -20,7 +20,7 @@ ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok 
 skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
 as_evil() { runuser -u "$evil" -- sh -c "$1"; }
 
-echo "1..24"
+echo "1..34"
 if [ "$(id -u)" = 0 ] && useradd -M -d /nonexistent -s /bin/sh "$evil" 2>/dev/null; then
 	made_user=1
 fi
@@ -44,7 +44,7 @@ if [ -n "$made_user" ]; then
 	as_evil "chmod 755 $T/nestvisor && ln -s $T/root-file $T/nestvisor/demo.log"
 	XDG_RUNTIME_DIR=$T "$NV" run --kernel "$B/tests/guests/spin.elf" --name demo --detach --timeout 60 > "$T/out" 2>&1
 	rc=$?
-	[ $rc != 0 ] && grep -q "runtime directory .*not a directory of ours" "$T/out" && grep -qx precious "$T/root-file"
+	[ $rc != 0 ] && grep -q "runtime directory .*belongs to uid" "$T/out" && grep -qx precious "$T/root-file"
 	ok $? "a runtime directory someone else made is refused; the log link there is not followed"
 	rm -rf "$T/nestvisor"
 else
@@ -74,48 +74,53 @@ echo keep > "$T/x.log"
 ok $? "--name ../../x: refused before anything is opened"
 "$NV" run --kernel "$B/tests/guests/spin.elf" --name "$(printf 'a%.0s' $(seq 40))" --detach --timeout 60 > "$T/out" 2>&1
 [ $? = 2 ]; ok $? "a 40-character name: refused"
-"$NV" run --kernel "$B/tests/guests/spin.elf" --name dup --detach --timeout 60 > /dev/null 2>&1
-echo "marker from the first VM" >> "$T/run/nestvisor/dup.log"
-"$NV" run --kernel "$B/tests/guests/spin.elf" --name dup --detach --timeout 60 > "$T/out" 2>&1
-rc=$?
-[ $rc = 2 ] && grep -q "already running" "$T/out" && grep -q "marker from the first VM" "$T/run/nestvisor/dup.log"
-ok $? "a duplicate --name is refused and the running VM's log is not truncated"
-[ "$(stat -c %a "$T/run/nestvisor")" = 700 ]; ok $? "the runtime directory is 0700"
+if [ -c /dev/kvm ]; then
+	"$NV" run --kernel "$B/tests/guests/spin.elf" --name dup --detach --timeout 60 > /dev/null 2>&1
+	echo "marker from the first VM" >> "$T/run/nestvisor/dup.log"
+	"$NV" run --kernel "$B/tests/guests/spin.elf" --name dup --detach --timeout 60 > "$T/out" 2>&1
+	rc=$?
+	[ $rc = 2 ] && grep -q "already running" "$T/out" && grep -q "marker from the first VM" "$T/run/nestvisor/dup.log"
+	ok $? "a duplicate --name is refused and the running VM's log is not truncated"
+	[ "$(stat -c %a "$T/run/nestvisor")" = 700 ]; ok $? "the runtime directory is 0700"
 
-# 7. a client that never reads does not wedge the VMM; a NUL byte in a request gets an error
-python3 - "$T/run/nestvisor/dup.sock" > "$T/py" 2>&1 <<'EOF' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.setblocking(False)
-sent = 0
-try:
-    for i in range(200000):
-        s.send(b'{"cmd":"console","from":0}\n' * 64); sent += 1
-except BlockingIOError:
-    pass
-print("flooded", sent); sys.stdout.flush()
-time.sleep(30)
-EOF
-flood=$!
-sleep 3
-timeout 10 "$NV" ps > "$T/ps" 2>&1
-[ $? = 0 ] && grep -q "^dup " "$T/ps"; ok $? "ps answers while a client floods requests and never reads"
-python3 - "$T/run/nestvisor/dup.sock" > "$T/nul" 2>&1 <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
-s.send(b'{"cmd":"st\x00atus"}\n{"cmd":"status"}\n')
-buf = b""
-while buf.count(b"\n") < 2:
-    buf += s.recv(65536)
-print(buf.decode())
-EOF
-grep -q '"error":"a NUL byte in the request"' "$T/nul" && grep -q '"state":"running"' "$T/nul"
-ok $? "a line with a NUL byte: an error reply, and the connection goes on"
-timeout 10 "$NV" stop dup > /dev/null 2>&1; ok $? "stop works while the flooding client is connected"
-i=0; while [ $i -lt 50 ] && [ -S "$T/run/nestvisor/dup.sock" ]; do sleep 0.1; i=$((i + 1)); done
-[ ! -S "$T/run/nestvisor/dup.sock" ]; ok $? "and the VMM exits (its control thread is not stuck in send)"
-kill $flood 2>/dev/null; wait $flood 2>/dev/null
+	# 7. a client that never reads does not wedge the VMM; a NUL byte in a request gets an error
+	python3 - "$T/run/nestvisor/dup.sock" > "$T/py" 2>&1 <<-'EOF' &
+	import socket, sys, time
+	s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.setblocking(False)
+	sent = 0
+	try:
+	    for i in range(200000):
+	        s.send(b'{"cmd":"console","from":0}\n' * 64); sent += 1
+	except BlockingIOError:
+	    pass
+	print("flooded", sent); sys.stdout.flush()
+	time.sleep(30)
+	EOF
+	flood=$!
+	sleep 3
+	timeout 10 "$NV" ps > "$T/ps" 2>&1
+	[ $? = 0 ] && grep -q "^dup " "$T/ps"; ok $? "ps answers while a client floods requests and never reads"
+	python3 - "$T/run/nestvisor/dup.sock" > "$T/nul" 2>&1 <<-'EOF'
+	import socket, sys
+	s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+	s.send(b'{"cmd":"st\x00atus"}\n{"cmd":"status"}\n')
+	buf = b""
+	while buf.count(b"\n") < 2:
+	    buf += s.recv(65536)
+	print(buf.decode())
+	EOF
+	grep -q '"error":"a NUL byte in the request"' "$T/nul" && grep -q '"state":"running"' "$T/nul"
+	ok $? "a line with a NUL byte: an error reply, and the connection goes on"
+	timeout 10 "$NV" stop dup > /dev/null 2>&1; ok $? "stop works while the flooding client is connected"
+	i=0; while [ $i -lt 50 ] && [ -S "$T/run/nestvisor/dup.sock" ]; do sleep 0.1; i=$((i + 1)); done
+	[ ! -S "$T/run/nestvisor/dup.sock" ]; ok $? "and the VMM exits (its control thread is not stuck in send)"
+	kill $flood 2>/dev/null; wait $flood 2>/dev/null
+else
+	for i in $(seq 6); do skip "/dev/kvm is missing: a running VM is needed"; done
+fi
 
 # 11. ps removes only dead sockets of ours, nothing else named *.sock
+mkdir -p "$T/run/nestvisor" && chmod 700 "$T/run/nestvisor"	# (made by the VMs above where there is KVM)
 touch "$T/run/nestvisor/file.sock"; ln -s "$T/x.log" "$T/run/nestvisor/link.sock"; mkfifo "$T/run/nestvisor/fifo.sock"
 timeout 10 "$NV" ps > /dev/null 2>&1
 [ -f "$T/run/nestvisor/file.sock" ] && [ -L "$T/run/nestvisor/link.sock" ] && [ -p "$T/run/nestvisor/fifo.sock" ] &&
@@ -158,6 +163,90 @@ echo keep > "$T/victim"; ln -s "$T/victim" "$T/planted"
 id=$("$NV" report list --db "$T/xdb" --json | sed -n 's/.*"report":"\([^"]*\)".*/\1/p' | head -1)
 "$NV" report export --db "$T/xdb" "$id" -o "$T/planted" > "$T/out" 2>&1
 [ $? != 0 ] && grep -qx keep "$T/victim"; ok $? "report export -o through a planted link: refused, its target untouched"
+
+# ---- round three (issue 23): other users' homes, a stalled server, hostile reports
+# 6. root with another user's HOME (sudo -E, su without -): their config is not trusted, nothing is made or
+# written beneath their directories, and the message says how to run instead
+if [ -n "$made_user" ]; then
+	eh=$T/evilhome
+	mkdir -p "$eh" && chown "$evil" "$eh"
+	mkdir "$T/rootonly" && chmod 700 "$T/rootonly"
+	as_evil "mkdir -p $eh/.config/nestvisor && echo 'compat_url = postgresql://evil@127.0.0.1:1/steal' > $eh/.config/nestvisor/nestvisor.conf && ln -s $T/rootonly $eh/.cache && ln -s $T/rootonly $eh/.local"
+	"$NV" probe --no-run --db "$T/own.db" > /dev/null 2>&1	# a database of root's, one report queued
+	env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_CACHE_HOME -u NESTVISOR_DB -u NESTVISOR_COMPAT_URL HOME="$eh" \
+		"$NV" report submit --db "$T/own.db" > "$T/out" 2>&1
+	rc=$?
+	[ $rc != 0 ] && grep -q "nestvisor.conf: the directory .* belongs to uid" "$T/out" && grep -q "sudo -H" "$T/out" &&
+		! grep -q "steal" "$T/out"
+	ok $? "another user's HOME: their nestvisor.conf is not used ($(tail -1 "$T/out" | cut -c1-80)...)"
+	env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_CACHE_HOME -u NESTVISOR_DB HOME="$eh" \
+		"$NV" report list > "$T/out" 2>&1
+	[ $? != 0 ] && grep -q "compat.db: not opened: the directory .* belongs to uid" "$T/out"
+	ok $? "nor their compat.db, the default database under their home"
+	env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_CACHE_HOME -u NESTVISOR_DB HOME="$eh" "$NV" probe > "$T/out" 2>&1
+	grep -q "not recorded" "$T/out" && [ -z "$(ls -A "$T/rootonly")" ]
+	ok $? "and nothing is made through their ~/.cache or ~/.local links (the probe is not recorded, and says why)"
+	printf 'compat_url = postgresql://x@127.0.0.1:1/y\n' > "$T/loose.conf" && chmod 666 "$T/loose.conf"
+	mkdir -p "$T/xdg/nestvisor" && mv "$T/loose.conf" "$T/xdg/nestvisor/nestvisor.conf"
+	XDG_CONFIG_HOME=$T/xdg "$NV" report submit --db "$T/subdb" > "$T/out" 2>&1
+	grep -q "no one else may write" "$T/out"; ok $? "a nestvisor.conf anyone may write is not used"
+else
+	for i in 1 2 3 4; do skip "not root, or useradd failed"; done
+fi
+
+# 5. a server that takes the connection and then never answers: the submit ends, names it, keeps the report
+python3 - "$T/port" > "$T/stall.log" 2>&1 <<'EOF2' &
+import socket, struct, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0)); s.listen(4)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+s.settimeout(60)
+end = time.time() + 60
+conns = []
+while time.time() < end:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        break
+    conns.append(c)
+    while True:
+        n = struct.unpack("!I", c.recv(4))[0]; body = c.recv(n - 4)
+        if struct.unpack("!I", body[:4])[0] in (80877103, 80877104):   # SSL or GSS encryption: no
+            c.sendall(b"N"); continue
+        break
+    c.sendall(b"R" + struct.pack("!II", 8, 0) + b"Z" + struct.pack("!I", 5) + b"I")   # trusted, ready
+    # ... and from here on, silence
+EOF2
+stall=$!
+i=0; while [ ! -s "$T/port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+"$NV" probe --no-run --db "$T/stall.db" > /dev/null 2>&1
+t0=$(date +%s)
+NESTVISOR_DB_TIMEOUT=3 timeout 60 "$NV" report submit --db "$T/stall.db" \
+	--to "postgresql://nv@127.0.0.1:$(cat "$T/port")/postgres" > "$T/out" 2>&1
+rc=$? t1=$(date +%s)
+[ $rc != 0 ] && [ $rc != 124 ] && [ $((t1 - t0)) -lt 20 ] && grep -q "no answer within 3 s" "$T/out" && grep -q "1 still queued" "$T/out"
+ok $? "a server that never answers: the submit ends in $((t1 - t0)) s, says so, the report stays queued: $(tail -1 "$T/out" | cut -c1-80)"
+kill $stall 2>/dev/null; wait $stall 2>/dev/null
+
+# 7, 11. a hostile report: escapes in its strings never reach the terminal; a number beyond 64 bits is refused
+"$NV" probe --no-run --db "$T/h.db" > /dev/null 2>&1
+id=$("$NV" report list --db "$T/h.db" --json | sed -n 's/.*"report":"\([^"]*\)".*/\1/p' | head -1)
+"$NV" report export --db "$T/h.db" "$id" -o "$T/h.json"
+python3 - "$T/h.json" <<'EOF2'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["uuid"] = "00000000-0000-4000-8000-0000000e5c00"
+r["probe"]["checks"][0]["evidence"] = "\u001b]0;owned\u0007\u001b[2Jgone\u001b]52;c;aGk=\u0007"
+json.dump(r, open(sys.argv[1] + ".esc", "w"))
+r["uuid"] = "00000000-0000-4000-8000-0000000e5c01"
+open(sys.argv[1] + ".big", "w").write(json.dumps(r).replace('"schema_version": 1,', '"schema_version": 1, "x": 100000000000000000000000,', 1))
+EOF2
+"$NV" report import --db "$T/h.db" "$T/h.json.esc" > /dev/null 2>&1
+"$NV" report show --db "$T/h.db" 00000000-0000-4000-8000-0000000e5c00 > "$T/out" 2>&1
+! grep -q "$(printf '\033')" "$T/out" && grep -q "gone" "$T/out"
+ok $? "report show: an imported report's escapes are not printed (the rest of its text is)"
+"$NV" report import --db "$T/h.db" "$T/h.json.big" > "$T/out" 2>&1
+[ $? != 0 ] && grep -q "out of range" "$T/out" && ! "$NV" report list --db "$T/h.db" | grep -q 0000000e5c01
+ok $? "a number beyond 64 bits (1e23 in digits) is refused at import, not stored as 2^64-1"
 
 echo "# $fails failed"
 [ $fails = 0 ]

@@ -160,10 +160,14 @@ static void spawned(struct vmm_config cfg, bool stats, int ready)
 int vmm_spawn(const struct vmm_config *cfg, bool stats, struct vmm_spawned *out, char *err,
 	      size_t errlen)
 {
-	char msg[1100] = "";
-	int ready[2], st;
+	char msg[1100] = "", dir[96];
+	int ready[2], st, rc;
 	ssize_t n;
 
+	/* where its socket and log go, checked first: a directory of someone else's is said at
+	 * once, before any VM is made */
+	if ((rc = vmm_control_dir(dir, sizeof(dir), err, errlen)) < 0)
+		return rc;
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "a pipe: %s", strerror(errno));
 		return -errno;

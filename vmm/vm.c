@@ -341,24 +341,39 @@ static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, 
 	return 0;
 }
 
-static int load_kernel(struct vmm *vm, char *err, size_t errlen)
+/* The kernel's and initrd's files, read before anything else is set up: a path refused or a FIFO
+ * given is said at once, KVM or not. */
+struct inputs {
+	uint8_t *kernel, *initrd;
+	size_t klen, ilen;
+};
+
+static int read_inputs(struct vmm *vm, struct inputs *in, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = read_file(vm->cfg.kernel, &in->kernel, &in->klen, vm->cfg.mem, err, errlen)) < 0)
+		return rc;
+	if (vm->cfg.initrd &&
+	    (rc = read_file(vm->cfg.initrd, &in->initrd, &in->ilen, vm->cfg.mem, err, errlen)) < 0)
+		return rc;
+	return 0;
+}
+
+static int load_kernel(struct vmm *vm, const struct inputs *in, char *err, size_t errlen)
 {
 	struct vmm_boot_opts o = { .cmdline = vm->cfg.cmdline,
 				   .initrd_path = vm->cfg.initrd,
 				   .flat = vm->cfg.flat,
 				   .load_addr = vm->cfg.load_addr,
 				   .entry = vm->cfg.entry };
-	uint8_t *k = NULL, *i = NULL;
 	int rc;
 
 	o.kernel.path = vm->cfg.kernel;
-	if ((rc = read_file(vm->cfg.kernel, &k, &o.kernel.len, vm->cfg.mem, err, errlen)) < 0)
-		return rc;
-	o.kernel.data = k;
-	if (vm->cfg.initrd &&
-	    (rc = read_file(vm->cfg.initrd, &i, &o.initrd.len, vm->cfg.mem, err, errlen)) < 0)
-		goto out;
-	o.initrd.data = i;
+	o.kernel.data = in->kernel;
+	o.kernel.len = in->klen;
+	o.initrd.data = in->initrd;
+	o.initrd.len = in->ilen;
 	o.initrd.path = vm->cfg.initrd;
 	char cache[4096];
 	vmm_unpack_cache_dir(cache, sizeof(cache));
@@ -366,9 +381,6 @@ static int load_kernel(struct vmm *vm, char *err, size_t errlen)
 	rc = vmm_boot_load(&vm->mem, &o, &vm->boot, err, errlen);
 	if (rc == 0 && vm->boot.note[0])
 		vmm_warn(vm, "%s", vm->boot.note);
-out:
-	free(k);
-	free(i);
 	return rc;
 }
 
@@ -425,8 +437,13 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 		goto fail;
 	}
 	vm->ncpus = cfg->cpus;
-	if ((rc = check_kvm(vm, err, errlen)) < 0 || (rc = decide_nested(vm, err, errlen)) < 0 ||
-	    (rc = create_machine(vm, err, errlen)) < 0 || (rc = load_kernel(vm, err, errlen)) < 0)
+	struct inputs in = { 0 };
+	if ((rc = read_inputs(vm, &in, err, errlen)) == 0 && (rc = check_kvm(vm, err, errlen)) == 0 &&
+	    (rc = decide_nested(vm, err, errlen)) == 0 && (rc = create_machine(vm, err, errlen)) == 0)
+		rc = load_kernel(vm, &in, err, errlen);
+	free(in.kernel);
+	free(in.initrd);
+	if (rc < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
 		err[0] = '\0';

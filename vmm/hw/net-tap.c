@@ -41,6 +41,7 @@ struct tap {
 	uint64_t vhost_features;
 	int vcall[2];			/* what vhost signals when the guest wants an interrupt */
 	bool vhost_running, warned;
+	bool any_owner;			/* owner=any: another user's tap may be attached */
 	char why_not[96];		/* why there is no vhost-net */
 	char desc[160];
 	pthread_t thread;
@@ -332,12 +333,36 @@ static int parse_tap(const char *opts, struct tap *t, char *err, size_t errlen)
 			t->vhost_mode = VHOST_ON;
 		else if (k == 9 && !strncmp(o, "vhost=off", k))
 			t->vhost_mode = VHOST_OFF;
+		else if (k == 9 && !strncmp(o, "owner=any", k))
+			t->any_owner = true;
 		else
 			return errmsg(err, errlen, -EINVAL,
-				      "tap %s: '%.*s' is not vhost=auto|on|off", t->ifname,
-				      (int)(k > 64 ? 64 : k), o);
+				      "tap %s: '%.*s' is not vhost=auto|on|off or owner=any",
+				      t->ifname, (int)(k > 64 ? 64 : k), o);
 	}
 	return 0;
+}
+
+/* An existing tap made for another user (ip tuntap add ... user U) is that user's: as root we
+ * could attach it anyway, and its owner would then see and send our guest's frames. Refused unless
+ * owner=any says it is meant. A tap of nobody's (-1) or ours is fine. */
+static int tap_owner_check(struct tap *t, char *err, size_t errlen)
+{
+	char path[96], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/owner", t->ifname);
+	if (!(f = fopen(path, "re")))
+		return 0;	/* no such interface (made below), or not a tap */
+	bool read = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	long uid = read ? strtol(buf, NULL, 10) : -1;
+	if (uid < 0 || (uid_t)uid == geteuid() || t->any_owner)
+		return 0;
+	return errmsg(err, errlen, -EPERM,
+		      "tap %s belongs to uid %ld, not to you: its owner would see and send this "
+		      "VM's frames; give ,owner=any if that is meant, or use a tap of your own",
+		      t->ifname, uid);
 }
 
 static int tap_attach(struct tap *t, char *err, size_t errlen)
@@ -419,7 +444,8 @@ static int tap_open(struct net *net, const char *opts, char *err, size_t errlen)
 	net->be_state = t;
 	t->net = net;
 	t->fd = t->vhost = t->wake = t->vcall[0] = t->vcall[1] = -1;
-	if ((rc = parse_tap(opts, t, err, errlen)) < 0 || (rc = tap_attach(t, err, errlen)) < 0 ||
+	if ((rc = parse_tap(opts, t, err, errlen)) < 0 ||
+	    (rc = tap_owner_check(t, err, errlen)) < 0 || (rc = tap_attach(t, err, errlen)) < 0 ||
 	    (rc = vhost_open(t, err, errlen)) < 0)
 		return rc;
 	if (t->vhost >= 0)
@@ -521,7 +547,7 @@ static bool tap_bytes(struct net *net, uint64_t *bytes)
 
 const struct net_backend net_tap_backend = {
 	.name = "tap",
-	.usage = "tap=NAME[,vhost=auto|on|off]",
+	.usage = "tap=NAME[,vhost=auto|on|off][,owner=any]",
 	.open = tap_open,
 	.start = tap_start,
 	.tx = tap_tx,
