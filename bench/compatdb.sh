@@ -85,7 +85,7 @@ best=$(best_of_5 "$NV" db devices --db "$T/c.db" --verdict ready --json)
 printf "  device-verdict query (db devices --verdict ready) over %s reports: %d ms, process start included   (target < 50)\n" "$ok" $best
 
 . "$top/scripts/pg-temp.sh"
-mkdir -p "$T/pg"	# the server's (it becomes postgres's); the databases stay in T, ours alone
+chmod 755 "$T" && mkdir -p "$T/pg"	# the server's (it becomes postgres's); the databases stay in T, ours alone
 if pg_temp_start "$T/pg"; then
 	echo "== PostgreSQL: submit them"
 	"$NV" db init --to "$PG_URL" >/dev/null

@@ -14,7 +14,7 @@ crash() {
 . "${NV_SRCDIR:-.}/scripts/pg-temp.sh"
 T=$(mktemp -d /tmp/nv-pg.XXXXXX)
 # the server's own directory (it becomes postgres's); our databases stay in T, which is ours alone
-mkdir "$T/pg"
+chmod 755 "$T" && mkdir "$T/pg"
 pg_temp_start "$T/pg" || { echo "1..0 # SKIP $PG_WHY"; rm -rf "$T"; exit 0; }
 trap 'pg_temp_stop; rm -rf "$T"' EXIT
 URL=$PG_URL bin=$PG_BIN
