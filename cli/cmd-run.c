@@ -65,6 +65,10 @@ static const struct cli_opt_help run_opts[] = {
 	  "offloads; frames moved by vhost-net in the kernel where /dev/vhost-net exists (auto), "
 	  "else by nestvisor's own thread" },
 	{ "--rng", "a virtio-rng device: the guest's /dev/hwrng, from the host's getrandom" },
+	{ "--sandbox on|off",
+	  "on (the default): once the VM is set up, each of its threads drops every capability and "
+	  "keeps only the system calls its work needs (seccomp); a forbidden call ends the VM "
+	  "(exit status 159) saying which. off: for debugging" },
 	{ "--no-unpack",
 	  "let a bzImage decompress itself in the guest; by default its kernel is "
 	  "unpacked once into ~/.cache/nestvisor/kernels and entered directly (with KASLR)" },
@@ -81,8 +85,8 @@ void cli_run_usage(void)
 		.opts = run_opts,
 		.footer = "exit status: (v << 1) | 1 when the guest writes v to port 0xf4 "
 			  "(isa-debug-exit); 0 when it resets or powers off; 124 timeout, 126 KVM "
-			  "could not emulate, 128 triple fault, 130 stopped, 100 unexpected exit, "
-			  "2 the VM could not be set up",
+			  "could not emulate, 128 triple fault, 130 stopped, 159 a forbidden system "
+			  "call (the sandbox), 100 unexpected exit, 2 the VM could not be set up",
 	};
 
 	cli_help_print(&h);
@@ -131,6 +135,7 @@ static const struct option run_options[] = {
 	{ "rng", no_argument, NULL, 'R' },
 	{ "disk", required_argument, NULL, 'D' },
 	{ "net", required_argument, NULL, 'W' },
+	{ "sandbox", required_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -209,6 +214,11 @@ static int set_checked(struct vmm_config *cfg, int opt, const char *arg)
 	case 'n': return set_cpus(cfg, arg);
 	case 't': return set_timeout(cfg, arg);
 	case 'C': return set_console(cfg, arg);
+	case 'S':
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return bad("--sandbox %s: on or off", arg);
+		cfg->sandbox = !strcmp(arg, "on");
+		return 0;
 	case 'X':
 		if (nested_mode_parse(arg, &m) < 0)
 			return bad("--nested %s: auto, on or off", arg);
@@ -307,9 +317,11 @@ static int detach(const struct vmm_config *cfg, bool stats)
 
 int cli_run(int argc, char **argv)
 {
-	struct vmm_config cfg = {
-		.mem = 128ull << 20, .cpus = 1, .console = VMM_CONSOLE_STDIO, .log = vmm_log_stderr
-	};
+	struct vmm_config cfg = { .mem = 128ull << 20,
+				  .cpus = 1,
+				  .console = VMM_CONSOLE_STDIO,
+				  .log = vmm_log_stderr,
+				  .sandbox = true };
 	bool stats = false, bg = false;
 	char err[1024], name[32];
 	struct vmm *vm;

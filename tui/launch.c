@@ -453,6 +453,7 @@ static int launch_config(struct tui *t, struct vmm_config *cfg, char *disks, siz
 static void launch(struct tui *t)
 {
 	struct vmm_config cfg = { .console = VMM_CONSOLE_PTY,
+				  .sandbox = true,
 				  .log = vmm_log_stderr }; /* its process's log file */
 	struct vmm_spawned sp;
 	char name[32], disks[sizeof(t->launch.disks)], err[1100];

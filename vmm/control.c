@@ -17,6 +17,7 @@
 #include "common/text.h"
 #include "vmm/control.h"
 #include "vmm/ctlproto.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #define CTL_MAX_CLIENTS 32
@@ -152,6 +153,7 @@ static char *status_json(struct vmm *vm, const char *name)
 		json_object_array_add(disks, json_object_new_string(vm->cfg.disks[i]));
 	json_object_object_add(o, "disks", disks);
 	json_object_object_add(o, "rng", json_object_new_boolean(vm->cfg.rng));
+	json_object_object_add(o, "sandbox", json_object_new_boolean(vm->cfg.sandbox));
 	json_object_object_add(o, "net", vm->cfg.net ? json_object_new_string(vm->cfg.net) : NULL);
 	const char *net = vmm_virtio_net_describe(vm);
 	json_object_object_add(o, "net_backend", net ? json_object_new_string(net) : NULL);
@@ -375,6 +377,8 @@ static void *control_thread(void *arg)
 	struct client cl[CTL_MAX_CLIENTS];
 	struct pollfd p[CTL_MAX_CLIENTS + 2];
 	int n = 0;
+
+	vmm_sandbox_enter(vm, VMM_THREAD_CONTROL);
 
 	for (;;) {
 		p[0] = (struct pollfd){ ctl->listen_fd, POLLIN, 0 };

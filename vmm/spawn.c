@@ -13,7 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "vmm/control.h"
-#include "vmm/vmm.h"
+#include "vmm/sandbox.h"
+#include "vmm/vm.h"
 
 struct sig_ctx {
 	struct vmm *vm;
@@ -25,6 +26,8 @@ static void *signal_thread(void *arg)
 {
 	struct sig_ctx *sc = arg;
 	int sig;
+
+	vmm_sandbox_enter(sc->vm, VMM_THREAD_SIGNAL);
 
 	if (sigwait(&sc->set, &sig) == 0 && sig != SIGUSR2)
 		vmm_stop(sc->vm);

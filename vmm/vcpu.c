@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "nested/nested.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
@@ -281,6 +282,7 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	vmm_sandbox_enter(vm, VMM_THREAD_VCPU);
 	while (atomic_load(&vm->end) == VMM_END_RUNNING) {
 		if (atomic_load(&vm->paused))
 			wait_while_paused(vm);

@@ -17,6 +17,7 @@
 #include "common/trustpath.h"
 #include "nested/nested.h"
 #include "vmm/vm.h"
+#include "vmm/sandbox.h"
 #include "vmm/unpack.h"
 
 
@@ -437,6 +438,8 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 		goto fail;
 	}
 	vm->ncpus = cfg->cpus;
+	if (cfg->sandbox)	/* before any thread: the handler that names a refused call */
+		vmm_sandbox_prepare(cfg->name);
 	struct inputs in = { 0 };
 	if ((rc = read_inputs(vm, &in, err, errlen)) == 0 && (rc = check_kvm(vm, err, errlen)) == 0 &&
 	    (rc = decide_nested(vm, err, errlen)) == 0 && (rc = create_machine(vm, err, errlen)) == 0)
@@ -514,6 +517,7 @@ int vmm_run(struct vmm *vm)
 			snprintf(vm->report, sizeof(vm->report), "could not start vCPU %d: %s\n", i,
 				 strerror(errno));
 		}
+	vmm_sandbox_enter(vm, VMM_THREAD_MAIN);	/* every thread of ours exists now */
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += (time_t)vm->cfg.timeout;
 	deadline.tv_nsec += (long)((vm->cfg.timeout - (double)(time_t)vm->cfg.timeout) * 1e9);

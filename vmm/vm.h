@@ -102,6 +102,7 @@ struct vmm {
 	struct virtio_dev *blk_dev[VMM_MAX_DISKS];
 	struct net *net;
 	struct vmm_control *control;
+	bool sandbox_warned;		/* a thread that could not confine itself was named once */
 };
 
 /* An MSI message KVM sends when an eventfd is signalled (KVM_IRQFD), for devices served in the

@@ -27,6 +27,9 @@ struct vmm_config {
 	bool quiet;			/* no warnings about unclaimed ports on stderr */
 	bool no_unpack;			/* let a bzImage decompress itself; no kernel cache */
 	bool rng;			/* a virtio-rng device */
+	/* each thread confines itself once set up (vmm/sandbox.h): the command line and the TUI set
+	 * it unless --sandbox off; library callers (tests) leave it off */
+	bool sandbox;
 	const char *net;		/* --net user[,hostfwd=...] (virtio-net), or NULL */
 	const char *disks[8]; /* --disk FILE[,ro][,cache=none][,serial=ID] (virtio-blk), in order */
 	int ndisks;

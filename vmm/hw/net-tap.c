@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include "common/errmsg.h"
 #include "vmm/hw/net.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #define TAP_OFFLOADS                                                                             \
@@ -157,6 +158,7 @@ static void *tap_thread(void *arg)
 {
 	struct tap *t = arg;
 
+	vmm_sandbox_enter(t->net->v->vm, VMM_THREAD_IO);
 	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
 		bool ours = !__atomic_load_n(&t->vhost_running, __ATOMIC_ACQUIRE) && !t->starved;
 		struct pollfd p[2] = { { t->wake, POLLIN, 0 }, { t->fd, POLLIN, 0 } };

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "common/errmsg.h"
 #include "vmm/hw/net.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #define FRAME_MAX 65550
@@ -158,6 +159,7 @@ static void *slirp_thread(void *arg)
 {
 	struct user *n = arg;
 
+	vmm_sandbox_enter(n->net->v->vm, VMM_THREAD_SLIRP);
 	while (!__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE)) {
 		uint32_t timeout = 1000;
 		pthread_mutex_lock(&n->lock);

@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include "common/termfilter.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #define COM1 0x3f8
@@ -204,6 +205,7 @@ static void *reader_thread(void *arg)
 	struct pollfd p[2] = { { s->in_fd, POLLIN, 0 }, { s->wake[0], POLLIN, 0 } };
 	uint8_t buf[256];
 
+	vmm_sandbox_enter(vm, VMM_THREAD_IO);
 	while (poll(p, 2, -1) >= 0 || errno == EINTR) {
 		if (p[1].revents)
 			break;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "common/errmsg.h"
 #include "vmm/hw/net.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 static const struct net_backend *const backends[] = { &net_user_backend, &net_tap_backend };
@@ -122,6 +123,8 @@ int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen)
 		return -ENOMEM;
 	vm->net = n;
 	n->ops = net_ops;
+	/* libslirp runs on the device's thread too (slirp_input): that thread makes sockets */
+	n->ops.sandbox_kind = be == &net_user_backend ? VMM_THREAD_SLIRP : VMM_THREAD_IO;
 	net_mac(vm->cfg.name, n->mac);
 	if ((rc = be->open(n, opts, err, errlen)) < 0) {
 		be->close(n);

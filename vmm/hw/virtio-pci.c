@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "common/errmsg.h"
 #include "vmm/hw/virtio-pci.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 /* BAR0's layout: each structure in a page of its own. */
@@ -397,6 +398,8 @@ static void *io_thread(void *arg)
 	struct pollfd p[VIRTIO_MAX_QUEUES + 1];
 	bool served[VIRTIO_MAX_QUEUES];
 	int n = v->ops->nqueues;
+
+	vmm_sandbox_enter(v->vm, (enum vmm_thread_kind)v->ops->sandbox_kind);
 
 	for (;;) {
 		for (int i = 0; i < n; i++) {

@@ -31,6 +31,7 @@ struct virtio_ops {
 	void (*queue_notify)(struct virtio_dev *v, int q);	/* on the device's I/O thread */
 	void (*reset)(struct virtio_dev *v); /* the driver reset the device (under v->lock) */
 	void (*driver_ok)(struct virtio_dev *v); /* the driver is ready (under v->lock) */
+	int sandbox_kind; /* its I/O thread's seccomp list (enum vmm_thread_kind): 0, device I/O */
 };
 
 struct virtio_dev {

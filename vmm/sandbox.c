@@ -1,0 +1,256 @@
+/* sandbox: per-thread seccomp allow-lists (libseccomp), capabilities dropped (libcap-ng),
+ * no_new_privs; see sandbox.h. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <linux/vhost.h>
+#include <seccomp.h>
+#include <cap-ng.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "vmm/sandbox.h"
+#include "vmm/vm.h"
+
+/* What every thread does: memory, locks, time, its own signals, its descriptors' I/O, its end. */
+static const int common_calls[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(close), SCMP_SYS(futex),
+	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(restart_syscall), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
+	SCMP_SYS(madvise), SCMP_SYS(mprotect), SCMP_SYS(brk), SCMP_SYS(clock_gettime),
+	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(getpid),
+	SCMP_SYS(gettid), SCMP_SYS(tgkill), SCMP_SYS(sched_yield), SCMP_SYS(poll), SCMP_SYS(ppoll),
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(getrandom), SCMP_SYS(rseq),
+	SCMP_SYS(sched_getaffinity),
+};
+
+/* Each kind's own calls beside those. */
+static const int vcpu_calls[] = { SCMP_SYS(ioctl) };
+static const int io_calls[] = {
+	SCMP_SYS(ioctl), SCMP_SYS(readv), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(preadv2),
+	SCMP_SYS(pwritev2), SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(fdatasync),
+	SCMP_SYS(fsync), SCMP_SYS(fallocate), SCMP_SYS(io_uring_enter), SCMP_SYS(lseek),
+};
+/* libslirp makes the guest's connections host sockets, and reads /etc/resolv.conf again when it
+ * changed (read-only: see allow_slirp_open) */
+static const int slirp_calls[] = {
+	SCMP_SYS(ioctl), SCMP_SYS(readv), SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen),
+	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(sendto), SCMP_SYS(recvfrom),
+	SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(shutdown), SCMP_SYS(fcntl),
+	SCMP_SYS(stat), SCMP_SYS(lseek),
+};
+/* the control socket's clients; getifaddrs (a tap's counters) asks the kernel by netlink */
+static const int control_calls[] = {
+	SCMP_SYS(accept4), SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg),
+	SCMP_SYS(bind), SCMP_SYS(getsockname), SCMP_SYS(getrusage), SCMP_SYS(mincore),
+	SCMP_SYS(ioctl),
+};
+static const int signal_calls[] = { SCMP_SYS(rt_sigtimedwait) };
+
+/* The main thread waits, then writes the VM's record beside its socket and tears down: it keeps
+ * what that needs, and loses only what no VMM needs (a deny-list, the one filter that is). */
+static const int main_denied[] = {
+	SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork),
+	SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(kexec_load),
+	SCMP_SYS(kexec_file_load), SCMP_SYS(init_module), SCMP_SYS(finit_module),
+	SCMP_SYS(delete_module), SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root),
+	SCMP_SYS(chroot), SCMP_SYS(setns), SCMP_SYS(unshare), SCMP_SYS(bpf),
+	SCMP_SYS(perf_event_open), SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key),
+	SCMP_SYS(personality), SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid),
+	SCMP_SYS(setregid), SCMP_SYS(setresuid), SCMP_SYS(setresgid), SCMP_SYS(setgroups),
+	SCMP_SYS(capset), SCMP_SYS(userfaultfd), SCMP_SYS(open_by_handle_at), SCMP_SYS(iopl),
+	SCMP_SYS(ioperm), SCMP_SYS(swapon), SCMP_SYS(swapoff), SCMP_SYS(reboot),
+	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(io_uring_setup),
+#ifndef __SANITIZE_ADDRESS__
+	/* LeakSanitizer stops the world at exit with a traced clone: the sanitizer build keeps them */
+	SCMP_SYS(ptrace), SCMP_SYS(clone), SCMP_SYS(clone3),
+#endif
+};
+
+/* The ioctls a vCPU makes: KVM_RUN and what the devices' handlers do on it (interrupts, queue
+ * handover to vhost-net, offloads, S3 resume, the crash report). */
+static const unsigned long vcpu_ioctls[] = {
+	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_TRANSLATE,
+	KVM_SET_MP_STATE, KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_IRQFD, KVM_IOEVENTFD,
+	KVM_SET_GSI_ROUTING, VHOST_SET_FEATURES, VHOST_SET_VRING_NUM, VHOST_SET_VRING_BASE,
+	VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK, VHOST_SET_VRING_CALL, VHOST_NET_SET_BACKEND,
+	VHOST_GET_VRING_BASE, TUNSETOFFLOAD,
+};
+static const unsigned long io_ioctls[] = { KVM_IRQ_LINE, KVM_SIGNAL_MSI };
+static const unsigned long slirp_ioctls[] = { KVM_IRQ_LINE, KVM_SIGNAL_MSI, FIONBIO, FIONREAD };
+static const unsigned long control_ioctls[] = { KVM_GET_NESTED_STATE, KVM_SET_NESTED_STATE };
+
+struct kind_def {
+	const char *name;
+	const int *calls;
+	size_t ncalls;
+	const unsigned long *ioctls;
+	size_t nioctls;
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+static const struct kind_def kinds[VMM_THREAD_KINDS] = {
+	[VMM_THREAD_VCPU] = { "vCPU", vcpu_calls, N(vcpu_calls), vcpu_ioctls, N(vcpu_ioctls) },
+	[VMM_THREAD_IO] = { "device I/O", io_calls, N(io_calls), io_ioctls, N(io_ioctls) },
+	[VMM_THREAD_SLIRP] = { "user network", slirp_calls, N(slirp_calls), slirp_ioctls,
+			       N(slirp_ioctls) },
+	[VMM_THREAD_CONTROL] = { "control", control_calls, N(control_calls), control_ioctls,
+				 N(control_ioctls) },
+	[VMM_THREAD_SIGNAL] = { "signal", signal_calls, N(signal_calls), NULL, 0 },
+	[VMM_THREAD_MAIN] = { "main", main_denied, N(main_denied), NULL, 0 },
+};
+
+/* For the SIGSYS handler, which may not allocate: the calls' names, resolved before any filter. */
+#define NAMES 512
+static char *call_names[NAMES];
+static char vm_label[64];
+static __thread const char *thread_kind = "unconfined";
+
+static void say(const char *s)
+{
+	if (write(STDERR_FILENO, s, strlen(s)) < 0)
+		return;	/* nowhere to say it */
+}
+
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	char num[16];
+	int nr = si->si_syscall, i = (int)sizeof(num) - 1;
+
+	(void)sig;
+	(void)uc;
+	num[i] = '\0';
+	do
+		num[--i] = (char)('0' + nr % 10);
+	while ((nr /= 10) && i > 0);
+	say("\nnestvisor: VM ");
+	say(vm_label);
+	say(": the sandbox stopped a forbidden system call, ");
+	say(si->si_syscall >= 0 && si->si_syscall < NAMES && call_names[si->si_syscall] ?
+		    call_names[si->si_syscall] :
+		    "?");
+	say(" (number ");
+	say(num + i);
+	say("), on its ");
+	say(thread_kind);
+	say(" thread: its guest may have found a way into this process, or nestvisor has a bug "
+	    "(run it again with --sandbox off to tell which, and report it); the VM is ended (exit "
+	    "status 159)\n");
+	syscall(SYS_exit_group, VMM_STATUS_SANDBOX);
+}
+
+void vmm_sandbox_prepare(const char *vm_name)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+
+	snprintf(vm_label, sizeof(vm_label), "%s", vm_name ? vm_name : "vm");
+	for (int i = 0; i < NAMES; i++)
+		if (!call_names[i])
+			call_names[i] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, i);
+	sigaction(SIGSYS, &sa, NULL);
+}
+
+bool vmm_sandbox_on(const struct vmm *vm)
+{
+	return vm->cfg.sandbox;
+}
+
+static int add_ioctls(scmp_filter_ctx f, const struct kind_def *k)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < k->nioctls && rc == 0; i++)
+		/* the request as the kernel reads it: its low 32 bits */
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      SCMP_A1_32(SCMP_CMP_EQ, (uint32_t)k->ioctls[i]));
+	return rc;
+}
+
+/* A thread of user networking may open files read-only (libslirp's /etc/resolv.conf), and make
+ * only IP sockets. */
+static int allow_slirp_extras(scmp_filter_ctx f)
+{
+	int rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				  SCMP_A2_32(SCMP_CMP_MASKED_EQ,
+					     O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND, O_RDONLY));
+	if (rc == 0)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0_32(SCMP_CMP_EQ, AF_INET));
+	if (rc == 0)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0_32(SCMP_CMP_EQ, AF_INET6));
+	return rc;
+}
+
+static scmp_filter_ctx build(enum vmm_thread_kind kind)
+{
+	const struct kind_def *k = &kinds[kind];
+	bool deny_list = kind == VMM_THREAD_MAIN;
+	scmp_filter_ctx f = seccomp_init(deny_list ? SCMP_ACT_ALLOW : SCMP_ACT_TRAP);
+	int rc = f ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !deny_list && i < N(common_calls) && rc == 0; i++)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, common_calls[i], 0);
+	for (size_t i = 0; i < k->ncalls && rc == 0; i++)
+		if (k->calls[i] != SCMP_SYS(ioctl) || !k->nioctls)
+			rc = seccomp_rule_add(f, deny_list ? SCMP_ACT_TRAP : SCMP_ACT_ALLOW,
+					      k->calls[i], 0);
+	if (rc == 0)
+		rc = add_ioctls(f, k);
+	if (rc == 0 && kind == VMM_THREAD_SLIRP)
+		rc = allow_slirp_extras(f);
+	if (rc == 0 && kind == VMM_THREAD_CONTROL) /* getifaddrs: a netlink socket */
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0_32(SCMP_CMP_EQ, AF_NETLINK));
+	/* KVM_RUN is the call a vCPU makes most: tested first */
+	if (rc == 0 && kind == VMM_THREAD_VCPU)
+		rc = seccomp_syscall_priority(f, SCMP_SYS(ioctl), 255);
+	if (rc == 0)
+		rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 1);
+	if (rc < 0 && f) {
+		seccomp_release(f);
+		f = NULL;
+	}
+	return f;
+}
+
+/* Capabilities: none left, in this thread (they are per thread), bounding set included. */
+static int drop_caps(void)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	return capng_apply(CAPNG_SELECT_BOTH) < 0 ? -EPERM : 0;
+}
+
+int vmm_sandbox_enter(struct vmm *vm, enum vmm_thread_kind kind)
+{
+	if (!vm->cfg.sandbox)
+		return 0;
+	scmp_filter_ctx f = build(kind);
+	int rc = f ? 0 : -ENOMEM;
+
+	/* root drops its capabilities; a user without any has none to drop (EPERM on the bounding
+	 * set is no failure then) */
+	if (rc == 0 && drop_caps() < 0 && geteuid() == 0)
+		rc = -EPERM;
+	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = seccomp_load(f);
+	if (f)
+		seccomp_release(f);
+	if (rc == 0)
+		thread_kind = kinds[kind].name;
+	else if (!__atomic_exchange_n(&vm->sandbox_warned, true, __ATOMIC_RELAXED))
+		vmm_warn(vm, "sandbox: a %s thread could not confine itself (%s); it runs without",
+			 kinds[kind].name, strerror(-rc));
+	return rc;
+}
