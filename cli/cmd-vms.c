@@ -105,6 +105,7 @@ static void ps_row(const struct vmm_status *st, const struct vmm_stats *stats, v
 		json_object_object_add(o, "state", json_object_new_string(st->state));
 		json_object_object_add(o, "cpus", json_object_new_int(st->cpus));
 		json_object_object_add(o, "nested", json_object_new_boolean(st->nested));
+		json_object_object_add(o, "sandbox", json_object_new_boolean(st->sandbox));
 		json_object_object_add(o, "mem", json_object_new_int64((int64_t)st->mem));
 		json_object_object_add(o, "uptime_ns",
 				       json_object_new_int64((int64_t)st->uptime_ns));

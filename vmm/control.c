@@ -608,6 +608,7 @@ int vmm_status_from_json(const char *text, struct vmm_status *st)
 	st->uptime_ns = (uint64_t)ctl_member_int(o, "uptime_ns");
 	st->nested = ctl_member_int(o, "nested");
 	st->rng = ctl_member_int(o, "rng");
+	st->sandbox = ctl_member_int(o, "sandbox");
 	json_object *disks;
 	if (json_object_object_get_ex(o, "disks", &disks) &&
 	    json_object_is_type(disks, json_type_array))

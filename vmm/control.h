@@ -30,7 +30,7 @@ struct vmm_status {
 		net_backend[160];
 	int pid, cpus, nested_state_bytes, ndisks;
 	uint64_t mem, uptime_ns;
-	bool nested, rng;
+	bool nested, rng, sandbox;
 };
 int vmm_status_from_json(const char *text, struct vmm_status *st);
 

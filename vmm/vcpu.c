@@ -399,8 +399,7 @@ void vmm_vcpu_report(struct vmm_vcpu *c, const char *why)
 	}
 	if (used < len)
 		used += (size_t)snprintf(out + used, len - used, "%s\n", n ? "" : " none");
-	if (c->run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
-	    access("/sys/module/kvm_pvm", F_OK) == 0 && used < len)
+	if (c->run->exit_reason == KVM_EXIT_INTERNAL_ERROR && vm->software_kvm && used < len)
 		snprintf(out + used, len - used,
 			 "  this host's KVM is a software KVM (kvm_pvm): it emulates guest kernel "
 			 "code, and unmodified guest kernels can meet instructions it cannot "

@@ -150,6 +150,8 @@ static int check_kvm(struct vmm *vm, char *err, size_t errlen)
 					   "load kvm_intel or kvm_amd; `nestvisor probe` explains");
 		return -errno;
 	}
+	/* a vCPU's crash report says so; it may look at no file by then (the sandbox) */
+	vm->software_kvm = access("/sys/module/kvm_pvm", F_OK) == 0;
 	if (ioctl(vm->sysfd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
 		snprintf(err, errlen, "/dev/kvm speaks an API version other than %d",
 			 KVM_API_VERSION);

@@ -94,6 +94,7 @@ done
 for t in test_run_guests test_nested; do
 	[ -x "$B/tests/$t" ] && svm_add_libs "$R" "$B/tests/$t" && cp "$B/tests/$t" "$R/nv/tests/"
 done
+[ -f "$B/tests/sandboxpoke.so" ] && cp "$B/tests/sandboxpoke.so" "$R/nv/tests/"	# t-sandbox.sh's forbidden calls
 cp -r "$S/tests/data/hosts" "$R/nv/tests/data/"	# test_nested replays the recorded hosts too
 cp "$B"/tests/guests/*.elf "$B"/tests/guests/*.bin "$R/nv/tests/guests/" 2>/dev/null
 cp "$S/tests/data/guest-env" "$R/nv/tests/data/"
