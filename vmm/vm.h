@@ -103,6 +103,7 @@ struct vmm {
 	struct net *net;
 	struct vmm_control *control;
 	bool sandbox_warned;		/* a thread that could not confine itself was named once */
+	bool landlock_warned;		/* the kernel has no Landlock: said once */
 	bool software_kvm;		/* kvm_pvm: known at set-up, for the crash report */
 };
 

@@ -4,7 +4,9 @@
 # the guest to this host (tcpsend, 128 MiB, 3 times a boot) over a tap (in a network namespace; vhost-net for both
 # VMMs, and nestvisor's own threads) and over user networking (libslirp for both).
 # Run by bench/virtio.sh, one part a boot (blk, net, exits; all by default); prints "bench: VMM RUN write MBPS
-# read MBPS randread IOPS", "net: VMM HOW MBPS" and "exits: HOW N".
+# read MBPS randread IOPS", "net: VMM HOW MBPS" and "exits: HOW N". The part "sandbox" (bench/sandbox.sh) runs
+# nestvisor's disk and user network with every thread confined (the default) and without (--sandbox off), and
+# times a ring-3 port-write loop both ways ("exitloop: on|off N MICROSECONDS").
 G=/guest
 CMDLINE="console=ttyS0 panic=-1 quiet"
 truncate -s 80M /tmp/bench.img
@@ -33,8 +35,8 @@ net() {
 	nestvisor-tap*) vh=${how#tap-}; [ "$vh" = tap ] && vh=auto
 		set -- nestvisor run --console stdio --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
 			--net tap=nv0,vhost=$vh --cmdline "$CMDLINE nv.tcpsend=tap" --timeout 300 ;;
-	nestvisor-user) set -- nestvisor run --console stdio --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
-			--net user,hostloopback=on --cmdline "$CMDLINE nv.tcpsend=user" --timeout 300 ;;
+	nestvisor*-user) set -- nestvisor run --console stdio --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
+			--net user,hostloopback=on --cmdline "$CMDLINE nv.tcpsend=user" --timeout 300 ${NV_ARGS:-} ;;
 	qemu-*) nd="user,id=n0"; [ $how = tap ] && nd="tap,id=n0,ifname=nv0,script=no,downscript=no,vhost=on"
 		set -- timeout 300 qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 -nodefaults -display none \
 			-no-reboot -serial stdio -L /usr/share/qemu -kernel $G/vmlinuz -initrd $G/initrd \
@@ -54,6 +56,22 @@ net() {
 }
 part "$PART" net && for how in tap tap-off user; do net nestvisor $how; done
 part "$PART" net && for how in tap user; do net qemu $how; done
+part "$PART" sandbox && for run in 1 2 3; do
+	for sb in on off; do
+		nestvisor run --console stdio --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --disk /tmp/bench.img \
+			--cmdline "$CMDLINE nv.blkbench" --timeout 300 --sandbox $sb < /dev/null 2>&1 | tr -d '\r' |
+			sed -n "s/^NVG: blkbench/bench: sandbox-$sb $run/p"
+	done
+done
+part "$PART" sandbox && for sb in on off; do NV_ARGS="--sandbox $sb" net nestvisor-sandbox-$sb user; done
+part "$PART" sandbox && for run in 1 2 3; do
+	for sb in on off; do
+		t0=$(date +%s%N)
+		nestvisor run --console none --kernel /nv/tests/guests/portloop.elf --cmdline count=200000 --sandbox $sb \
+			--timeout 300 > /dev/null 2>&1
+		echo "exitloop: $sb 200000 $(( ($(date +%s%N) - t0) / 1000 ))"
+	done
+done
 # last: a flood of port writes from a nested guest at times starves this emulated host of its heartbeat
 part "$PART" exits && for how in none:nv.idle blk:nv.blkmib serial:nv.sermib; do
 	echo "exits: ${how%%:*} $(exits ${how#*:})"

@@ -88,6 +88,10 @@ done
 svm_pack "$N" "$W/nested.cpio"
 # SVMHOST_EXTRA: more programs for a debugging session (strace, gdb, ...), with their libraries
 svm_add_nestvisor "$R" && svm_add_binary "$R" /usr/bin/qemu-system-x86_64 ${SVMHOST_EXTRA:-} || exit 1
+# iproute2's ip beside busybox's (which has no tuntap): t-net.sh makes a tap of another user's with it
+ipfull=$(command -v ip 2>/dev/null)
+[ -n "$ipfull" ] && ! [ -L "$ipfull" -a "$(readlink -f "$ipfull")" = /bin/busybox ] &&
+	cp -L "$ipfull" "$R/nv/ip-full" && svm_add_libs "$R" "$ipfull"
 for b in /sbin/mke2fs /sbin/debugfs /sbin/e2fsck; do	# t-virtio.sh makes and reads back ext4 images
 	svm_add_binary "$R" "$b" || { echo "Bail out! $b (e2fsprogs) is needed: apt-get install e2fsprogs"; exit 1; }
 done

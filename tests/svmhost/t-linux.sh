@@ -65,7 +65,7 @@ rm -rf /root/.cache/nestvisor/kernels
 nv_guest bzimage-smp1 1 $G/vmlinuz
 check "linux bzimage-smp1: its kernel was unpacked on the host" \
 	grep -q 'VM bzimage-smp1 (bzImage, unpacked) ended' /out/linux-bzimage-smp1.log
-check "linux bzimage-smp1: the unpacked kernel is cached" sh -c 'ls /root/.cache/nestvisor/kernels/*.v1'
+check "linux bzimage-smp1: the unpacked kernel is cached" sh -c 'ls /root/.cache/nestvisor/kernels/*.v2'
 compare bzimage-smp1 smp1
 nv_guest bzimage-smp2 2 $G/vmlinuz --rng
 check "linux bzimage-smp2: virtio-rng (PCI, MSI-X) feeds the guest's /dev/hwrng" \

@@ -103,11 +103,16 @@ check "virtio-net: a forwarded port bound to an address given (127.0.0.1:2223) s
 done
 
 # another user's tap (made for uid 65534, as `ip tuntap add ... user` makes it) is not attached unless asked
-tunctl -u 65534 -t nvother > /dev/null 2>&1
-out=$(nestvisor run --kernel /nv/tests/guests/hello.elf --net tap=nvother --timeout 30 2>&1); rc=$?
-printf '%s' "$out" | grep -q 'belongs to uid 65534'; said=$?
-check "tap: another user's tap is refused, saying whose ($rc: $(echo "$out" | tail -n 1 | cut -c1-90))" \
-	test "$rc-$said" = 2-0
-nestvisor run --kernel /nv/tests/guests/hello.elf --net tap=nvother,owner=any --timeout 30 > /dev/null 2>&1; rc=$?
-check "tap: with owner=any it is attached (the guest ran: exit status $rc)" test $rc = 1
-tunctl -d nvother > /dev/null 2>&1
+if [ -x /nv/ip-full ] && /nv/ip-full tuntap add mode tap user 65534 name nvother 2>/dev/null; then
+	out=$(nestvisor run --kernel /nv/tests/guests/hello.elf --net tap=nvother --timeout 30 2>&1); rc=$?
+	printf '%s' "$out" | grep -q 'belongs to uid 65534'; said=$?
+	check "tap: another user's tap is refused, saying whose ($rc: $(echo "$out" | tail -n 1 | cut -c1-90))" \
+		test "$rc-$said" = 2-0
+	nestvisor run --kernel /nv/tests/guests/hello.elf --net tap=nvother,owner=any --timeout 30 > /dev/null 2>&1
+	rc=$?
+	check "tap: with owner=any it is attached (the guest ran: exit status $rc)" test $rc = 1
+	/nv/ip-full tuntap del mode tap name nvother
+else
+	ok "tap: another user's tap # SKIP no iproute2 ip here to make one (apt-get install iproute2)"
+	ok "tap: owner=any # SKIP no iproute2 ip here to make one"
+fi
