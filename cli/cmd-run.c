@@ -50,11 +50,14 @@ static const struct cli_opt_help run_opts[] = {
 	{ "--disk FILE[,OPT]...",
 	  "a virtio-blk disk, the guest's /dev/vda, vdb... in order: a raw "
 	  "image or a block device (not one the host has mounted), a multiple of 512 bytes, locked "
-	  "against other VMs, never reached through another user's link or directory. ro: read-only; cache=none: "
+	  "against other VMs, never reached through another user's link or directory. ro: "
+	  "read-only; cache=none: "
 	  "O_DIRECT, its requests in flight together through io_uring (aio=io_uring|sync chooses); "
 	  "serial=ID: what the guest reads as its serial" },
-	{ "--net user[,hostfwd=tcp|udp:[ADDR]:HOSTPORT-:GUESTPORT]...[,hostloopback=on][,restrict=on]",
-	  "virtio-net with user-mode networking (libslirp): DHCP (10.0.2.15), DNS, outbound TCP/UDP "
+	{ "--net "
+	  "user[,hostfwd=tcp|udp:[ADDR]:HOSTPORT-:GUESTPORT]...[,hostloopback=on][,restrict=on]",
+	  "virtio-net with user-mode networking (libslirp): DHCP (10.0.2.15), DNS, outbound "
+	  "TCP/UDP "
 	  "with no root set-up. hostfwd listens on ADDR (127.0.0.1 when left out: every local user "
 	  "can reach it). The host is 10.0.2.2, but its own 127.0.0.1 (a local database, an admin "
 	  "API) is not the guest's to reach unless hostloopback=on (QEMU's default). restrict=on: "
@@ -85,8 +88,9 @@ void cli_run_usage(void)
 		.opts = run_opts,
 		.footer = "exit status: (v << 1) | 1 when the guest writes v to port 0xf4 "
 			  "(isa-debug-exit); 0 when it resets or powers off; 124 timeout, 126 KVM "
-			  "could not emulate, 128 triple fault, 130 stopped, 159 a forbidden system "
-			  "call (the sandbox), 100 unexpected exit, 2 the VM could not be set up",
+			  "could not emulate, 128 triple fault, 130 stopped, 159 a forbidden "
+			  "system call (the sandbox), 100 unexpected exit, 2 the VM could not be "
+			  "set up",
 	};
 
 	cli_help_print(&h);

@@ -51,8 +51,8 @@ static bool csi_allowed(const struct termfilter *f, char final)
 }
 
 /* OSC: 52 (the clipboard), 50 (fonts), and any that asks ("?" as a parameter: colours, 4;N;?,
- * 10;?...) are dropped; titles, links and the rest pass. DCS, PM and APC are dropped whole (DECRQSS,
- * XTGETTCAP, and nothing a serial console needs). */
+ * 10;?...) are dropped; titles, links and the rest pass. DCS, PM and APC are dropped whole
+ * (DECRQSS, XTGETTCAP, and nothing a serial console needs). */
 static bool string_allowed(const struct termfilter *f)
 {
 	char body[TERMFILTER_SEQ_MAX + 1];

@@ -14,7 +14,7 @@
 
 struct termfilter {
 	int state;
-	char kind;			/* the string's introducer: ']' OSC, 'P' DCS, '^' PM, '_' APC */
+	char kind; /* the string's introducer: ']' OSC, 'P' DCS, '^' PM, '_' APC */
 	bool overflow;
 	size_t len;
 	char seq[TERMFILTER_SEQ_MAX];	/* the sequence being read, ESC first */

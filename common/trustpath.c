@@ -78,17 +78,17 @@ static int enter_dir(struct walk *w, int fd, const char *path)
 		close(fd);
 		return refuse(w,
 			      "the directory %s belongs to %s, not to you or root: its owner could "
-			      "make the path lead elsewhere (a link to a root-only file or a device); "
-			      "use a directory of yours, or run as that user",
+			      "make the path lead elsewhere (a link to a root-only file or a "
+			      "device); use a directory of yours, or run as that user",
 			      path, who);
 	}
 	bool others_write = st.st_mode & (S_IWGRP | S_IWOTH);
 	if (others_write && !(st.st_mode & S_ISVTX)) {
 		close(fd);
 		return refuse(w,
-			      "the directory %s can be written by others (owner %s, mode %o): anyone "
-			      "who may write there could swap what the path leads to; use a directory "
-			      "only you may write to",
+			      "the directory %s can be written by others (owner %s, mode %o): "
+			      "anyone who may write there could swap what the path leads to; use a "
+			      "directory only you may write to",
 			      path, who, (unsigned)(st.st_mode & 07777));
 	}
 	if (w->dfd >= 0)
@@ -151,7 +151,8 @@ static int follow(struct walk *w, const char *comp, const struct stat *st)
 	}
 	ssize_t n = readlinkat(w->dfd, comp, target, sizeof(target) - 1);
 	if (n <= 0) {
-		snprintf(w->why, w->whylen, "%s: %s", shown, n < 0 ? strerror(errno) : "empty link");
+		snprintf(w->why, w->whylen, "%s: %s", shown,
+			 n < 0 ? strerror(errno) : "empty link");
 		return n < 0 ? -errno : -ENOENT;
 	}
 	target[n] = '\0';

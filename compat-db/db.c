@@ -88,8 +88,8 @@ static int trusted_parents(const char *path, char *err, size_t errlen)
 	int fd = trustpath_dir(dir, true, 0700, why, sizeof(why));
 	if (fd < 0)
 		return errmsg(err, errlen, fd,
-			      "%s: not opened: %s (with another user's HOME, as sudo -E or su without "
-			      "'-' leave it, use sudo -H or su -, or give --db FILE)",
+			      "%s: not opened: %s (with another user's HOME, as sudo -E or su "
+			      "without '-' leave it, use sudo -H or su -, or give --db FILE)",
 			      path, why);
 	close(fd);
 	return 0;

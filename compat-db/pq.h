@@ -8,15 +8,16 @@
 #include <libpq-fe.h>
 
 /* Every libpq function remote.c calls; the table's members carry libpq's own prototypes. */
-#define PQ_FUNCTIONS(X)                                                                     \
-	X(PQconnectdbParams)                                                                \
-	X(PQstatus) X(PQerrorMessage) X(PQfinish) X(PQexec) X(PQexecParams) X(PQprepare)    \
-		X(PQsendQueryParams) X(PQsendQueryPrepared) X(PQgetResult) X(PQclear)       \
-			X(PQresultStatus) X(PQresultErrorMessage) X(PQntuples) X(PQnfields) \
-				X(PQfname) X(PQftype) X(PQgetvalue) X(PQgetisnull)          \
-					X(PQenterPipelineMode) X(PQexitPipelineMode)        \
-						X(PQpipelineSync) X(PQsendQuery) X(PQisBusy)    \
-							X(PQconsumeInput) X(PQsocket) X(PQsendPrepare)
+#define PQ_FUNCTIONS(X)                                                                           \
+	X(PQconnectdbParams)                                                                      \
+	X(PQstatus)                                                                               \
+	X(PQerrorMessage) X(PQfinish) X(PQexec) X(PQexecParams) X(PQprepare) X(PQsendQueryParams) \
+		X(PQsendQueryPrepared) X(PQgetResult) X(PQclear) X(PQresultStatus)                \
+			X(PQresultErrorMessage) X(PQntuples) X(PQnfields) X(PQfname) X(PQftype)   \
+				X(PQgetvalue) X(PQgetisnull) X(PQenterPipelineMode)               \
+					X(PQexitPipelineMode) X(PQpipelineSync) X(PQsendQuery)    \
+						X(PQisBusy) X(PQconsumeInput) X(PQsocket)         \
+							X(PQsendPrepare)
 
 struct pq_api {
 #define PQ_MEMBER(f) __typeof__(f) *f;

@@ -7,6 +7,7 @@
 #include "config.h"
 #include <stdio.h>
 #include "vmm/hw/virtio-blk.c"
+#include "fuzz/fuzz_queue.h"
 
 #define FUZZ_MEM (1ull << 20)
 #define IMAGE_SECTORS 64
@@ -92,20 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!m.host && vmm_mem_init(&m, FUZZ_MEM) < 0)
 		abort();
-	if (size < 16)
-		return 0;
-	memset(m.host, 0, 0x10000);
-	memcpy(m.host, data + 16, size - 16 < 0x10000 ? size - 16 : 0x10000);
-	q = (struct virtq){ .size = (uint16_t)(1u << (data[0] % 9)),
-			    .indirect = data[1] & 1,
-			    .event_idx = data[1] & 2 };
-	memcpy(&q.desc, data + 2, 4);
-	memcpy(&q.avail, data + 6, 4);
-	memcpy(&q.used, data + 10, 4);
-	q.desc %= FUZZ_MEM;
-	q.avail %= FUZZ_MEM;
-	q.used %= FUZZ_MEM;
-	if (virtq_start(&m, &q) < 0)
+	if (fuzz_queue(&m, &q, data, size, 8, FUZZ_MEM) < 0)
 		return 0;
 	struct blk *b = disk(data[14]);
 	v.priv = b;

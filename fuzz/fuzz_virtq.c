@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fuzz/fuzz_queue.h"
 #include "vmm/virtq.h"
 
 #define FUZZ_MEM (1ull << 20)
@@ -19,20 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!m.host && vmm_mem_init(&m, FUZZ_MEM) < 0)
 		abort();
-	if (size < 16)
-		return 0;
-	memset(m.host, 0, 0x10000);
-	memcpy(m.host, data + 16, size - 16 < 0x10000 ? size - 16 : 0x10000);
-	struct virtq q = { .size = (uint16_t)(1u << (data[0] % 11)),
-			   .indirect = data[1] & 1,
-			   .event_idx = data[1] & 2 };
-	memcpy(&q.desc, data + 2, 4);
-	memcpy(&q.avail, data + 6, 4);
-	memcpy(&q.used, data + 10, 4);
-	q.desc %= FUZZ_MEM;
-	q.avail %= FUZZ_MEM;
-	q.used %= FUZZ_MEM;	/* mostly in RAM, some rings past its end */
-	if (virtq_start(&m, &q) < 0)
+	struct virtq q;
+	if (fuzz_queue(&m, &q, data, size, 10, FUZZ_MEM) < 0)
 		return 0;
 	for (int n = 0; n < 4 * VIRTQ_MAX_SIZE;
 	     n++) { /* bounded: a queue gives at most size chains per index lap */

@@ -140,7 +140,8 @@ int probe_kvm_live_query(struct probe_backend *be, struct probe_kvm *kvm, bool f
 		 * could not run (and a report made with --no-run says nothing of guests) */
 		kvm->run_err = functional ? -ENODEV : -ECANCELED;
 		snprintf(kvm->run_detail, sizeof(kvm->run_detail), "%s",
-			 functional ? "not run: /dev/kvm could not be opened" : "skipped, as asked");
+			 functional ? "not run: /dev/kvm could not be opened" :
+				      "skipped, as asked");
 		return 0;
 	}
 	kvm->api_version = ioctl(fd, KVM_GET_API_VERSION, 0);

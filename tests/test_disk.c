@@ -67,7 +67,8 @@ static void test_disk_planted_link(void **state)
 		skip();
 		return;
 	}
-	test_sh("cd '%s' && mkdir home && ln -s '%s/secret' home/vm.img && chown -h %d home home/vm.img",
+	test_sh("cd '%s' && mkdir home && ln -s '%s/secret' home/vm.img && chown -h %d home "
+		"home/vm.img",
 		f->dir, f->dir, OTHER);
 	snprintf(p, sizeof(p), "%s/home/vm.img", f->dir);
 	assert_int_equal(open_disk(f, p, false), -EPERM);

@@ -34,10 +34,13 @@ static void test_text_and_colours_pass(void **state)
 {
 	(void)state;
 	check_both("login: root\r\n", "login: root\r\n", 0);
-	check_both("\033[1;31mred\033[0m \033[2J\033[H\033(B\033=", "\033[1;31mred\033[0m \033[2J\033[H\033(B\033=", 0);
-	check_both("\033]0;my guest\007ok\033]2;title\033\\", "\033]0;my guest\007ok\033]2;title\033\\", 0);
+	check_both("\033[1;31mred\033[0m \033[2J\033[H\033(B\033=",
+		   "\033[1;31mred\033[0m \033[2J\033[H\033(B\033=", 0);
+	check_both("\033]0;my guest\007ok\033]2;title\033\\",
+		   "\033]0;my guest\007ok\033]2;title\033\\", 0);
 	check_both("\033[?1049h\033[?25l\033[38;5;200mx", "\033[?1049h\033[?25l\033[38;5;200mx", 0);
-	check_both("caf\xc3\xa9 \xe2\x94\x80", "caf\xc3\xa9 \xe2\x94\x80", 0);	/* UTF-8, box drawing */
+	check_both("caf\xc3\xa9 \xe2\x94\x80", "caf\xc3\xa9 \xe2\x94\x80",
+		   0); /* UTF-8, box drawing */
 }
 
 static void test_clipboard_dropped(void **state)
@@ -67,9 +70,9 @@ static void test_broken_sequences(void **state)
 	char big[2000];
 
 	(void)state;
-	check_both("\033[6\nok", "\nok", 1);		/* a control inside CSI: dropped, the control kept */
+	check_both("\033[6\nok", "\nok", 1); /* a control inside CSI: dropped, the control kept */
 	check_both("\033]52;c;abc\030after", "after", 1);	/* CAN ends a string */
-	check_both("\033]0;t\033[6n", "", 2);			/* an OSC left open, then a query */
+	check_both("\033]0;t\033[6n", "", 2);	/* an OSC left open, then a query */
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "\033]0;", 4);
 	strcpy(big + sizeof(big) - 8, "\007tail");

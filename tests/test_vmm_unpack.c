@@ -85,8 +85,9 @@ static int gzip_level = 9;
 static size_t compress_gzip(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
 	z_stream z = { 0 };
-	assert_int_equal(deflateInit2(&z, gzip_level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
-			 Z_OK);
+	assert_int_equal(
+		deflateInit2(&z, gzip_level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+		Z_OK);
 	z.next_in = (Bytef *)in;
 	z.avail_in = (uInt)len;
 	z.next_out = out;
@@ -466,7 +467,7 @@ static void test_unpack_cache_not_poisoned(void **state)
 	assert_int_equal(b.unpacked, VMM_UNPACK_DECOMPRESSED);
 	assert_int_equal(*(uint8_t *)vmm_mem_ptr(&f->m, LINK + 0x50, 1), 20);
 	assert_int_equal(boot(f, bz, lb, "nokaslr", f->cache, &b), 0);
-	assert_int_equal(b.unpacked, VMM_UNPACK_DECOMPRESSED);	/* not the other's cache file */
+	assert_int_equal(b.unpacked, VMM_UNPACK_DECOMPRESSED); /* not the other's cache file */
 	assert_int_equal(*(uint8_t *)vmm_mem_ptr(&f->m, LINK + 0x50, 1), 21);
 	assert_int_equal(boot(f, bz, lb, "nokaslr", f->cache, &b), 0);
 	assert_int_equal(b.unpacked, VMM_UNPACK_CACHED);

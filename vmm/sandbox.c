@@ -62,20 +62,52 @@ static const int signal_calls[] = { SCMP_SYS(rt_sigtimedwait) };
 /* The main thread waits, then writes the VM's record beside its socket and tears down: it keeps
  * what that needs, and loses only what no VMM needs (a deny-list, the one filter that is). */
 static const int main_denied[] = {
-	SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork),
-	SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(kexec_load),
-	SCMP_SYS(kexec_file_load), SCMP_SYS(init_module), SCMP_SYS(finit_module),
-	SCMP_SYS(delete_module), SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root),
-	SCMP_SYS(chroot), SCMP_SYS(setns), SCMP_SYS(unshare), SCMP_SYS(bpf),
-	SCMP_SYS(perf_event_open), SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key),
-	SCMP_SYS(personality), SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid),
-	SCMP_SYS(setregid), SCMP_SYS(setresuid), SCMP_SYS(setresgid), SCMP_SYS(setgroups),
-	SCMP_SYS(capset), SCMP_SYS(userfaultfd), SCMP_SYS(open_by_handle_at), SCMP_SYS(iopl),
-	SCMP_SYS(ioperm), SCMP_SYS(swapon), SCMP_SYS(swapoff), SCMP_SYS(reboot),
-	SCMP_SYS(connect), SCMP_SYS(io_uring_setup),
+	SCMP_SYS(execve),
+	SCMP_SYS(execveat),
+	SCMP_SYS(fork),
+	SCMP_SYS(vfork),
+	SCMP_SYS(process_vm_readv),
+	SCMP_SYS(process_vm_writev),
+	SCMP_SYS(kexec_load),
+	SCMP_SYS(kexec_file_load),
+	SCMP_SYS(init_module),
+	SCMP_SYS(finit_module),
+	SCMP_SYS(delete_module),
+	SCMP_SYS(mount),
+	SCMP_SYS(umount2),
+	SCMP_SYS(pivot_root),
+	SCMP_SYS(chroot),
+	SCMP_SYS(setns),
+	SCMP_SYS(unshare),
+	SCMP_SYS(bpf),
+	SCMP_SYS(perf_event_open),
+	SCMP_SYS(keyctl),
+	SCMP_SYS(add_key),
+	SCMP_SYS(request_key),
+	SCMP_SYS(personality),
+	SCMP_SYS(setuid),
+	SCMP_SYS(setgid),
+	SCMP_SYS(setreuid),
+	SCMP_SYS(setregid),
+	SCMP_SYS(setresuid),
+	SCMP_SYS(setresgid),
+	SCMP_SYS(setgroups),
+	SCMP_SYS(capset),
+	SCMP_SYS(userfaultfd),
+	SCMP_SYS(open_by_handle_at),
+	SCMP_SYS(iopl),
+	SCMP_SYS(ioperm),
+	SCMP_SYS(swapon),
+	SCMP_SYS(swapoff),
+	SCMP_SYS(reboot),
+	SCMP_SYS(connect),
+	SCMP_SYS(io_uring_setup),
 #ifndef __SANITIZE_ADDRESS__
-	/* LeakSanitizer stops the world at exit with a traced clone: the sanitizer build keeps them */
-	SCMP_SYS(ptrace), SCMP_SYS(clone), SCMP_SYS(clone3),
+	/* LeakSanitizer stops the world at exit with a traced clone: the sanitizer build keeps them
+	 */
+	SCMP_SYS(ptrace),
+	SCMP_SYS(clone),
+	SCMP_SYS(clone3),
 #endif
 };
 
@@ -290,8 +322,9 @@ int vmm_sandbox_enter(struct vmm *vm, enum vmm_thread_kind kind)
 		rc = -errno;
 	if (rc == 0 && kind == VMM_THREAD_SLIRP && landlock_resolv_only() < 0 &&
 	    !__atomic_exchange_n(&vm->landlock_warned, true, __ATOMIC_RELAXED))
-		vmm_warn(vm, "sandbox: no Landlock in this kernel: the user network's threads may "
-			     "open any file read-only (libslirp reads /etc/resolv.conf), not only that");
+		vmm_warn(vm,
+			 "sandbox: no Landlock in this kernel: the user network's threads may open "
+			 "any file read-only (libslirp reads /etc/resolv.conf), not only that");
 	if (rc == 0)
 		rc = seccomp_load(f);
 	if (f)

@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "vmm/control.h"
-#include "common/trustpath.h"
 #include "nested/nested.h"
 #include "vmm/vm.h"
 #include "vmm/sandbox.h"
@@ -299,94 +298,6 @@ static int create_machine(struct vmm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, char *err,
-		     size_t errlen)
-{
-	struct stat st;
-	char why[1024];
-	/* never through another user's link or directory; O_NONBLOCK: a FIFO is refused, not
-	 * waited on */
-	int fd = trustpath_open(path, O_RDONLY | O_NONBLOCK, 0, why, sizeof(why));
-
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		return fd == -EPERM ? -EPERM : -ENOENT;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file (give a kernel or initrd file)", path);
-		close(fd);
-		return -EINVAL;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	if ((uint64_t)st.st_size > max) {
-		snprintf(err, errlen,
-			 "%s: %lld bytes is larger than guest memory (give the guest more memory)",
-			 path, (long long)st.st_size);
-		close(fd);
-		return -EFBIG;
-	}
-	*len = (size_t)st.st_size;
-	*data = malloc(*len ? *len : 1);
-	size_t got = 0;
-	while (*data && got < *len) {
-		ssize_t n = read(fd, *data + got, *len - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!*data || got != *len) {
-		snprintf(err, errlen, "%s: could not be read", path);
-		free(*data);
-		*data = NULL;
-		return -EIO;
-	}
-	return 0;
-}
-
-/* The kernel's and initrd's files, read before anything else is set up: a path refused or a FIFO
- * given is said at once, KVM or not. */
-struct inputs {
-	uint8_t *kernel, *initrd;
-	size_t klen, ilen;
-};
-
-static int read_inputs(struct vmm *vm, struct inputs *in, char *err, size_t errlen)
-{
-	int rc;
-
-	if ((rc = read_file(vm->cfg.kernel, &in->kernel, &in->klen, vm->cfg.mem, err, errlen)) < 0)
-		return rc;
-	if (vm->cfg.initrd &&
-	    (rc = read_file(vm->cfg.initrd, &in->initrd, &in->ilen, vm->cfg.mem, err, errlen)) < 0)
-		return rc;
-	return 0;
-}
-
-static int load_kernel(struct vmm *vm, const struct inputs *in, char *err, size_t errlen)
-{
-	struct vmm_boot_opts o = { .cmdline = vm->cfg.cmdline,
-				   .initrd_path = vm->cfg.initrd,
-				   .flat = vm->cfg.flat,
-				   .load_addr = vm->cfg.load_addr,
-				   .entry = vm->cfg.entry };
-	int rc;
-
-	o.kernel.path = vm->cfg.kernel;
-	o.kernel.data = in->kernel;
-	o.kernel.len = in->klen;
-	o.initrd.data = in->initrd;
-	o.initrd.len = in->ilen;
-	o.initrd.path = vm->cfg.initrd;
-	char cache[4096];
-	vmm_unpack_cache_dir(cache, sizeof(cache));
-	o.unpack_cache = vm->cfg.no_unpack ? NULL : cache;
-	rc = vmm_boot_load(&vm->mem, &o, &vm->boot, err, errlen);
-	if (rc == 0 && vm->boot.note[0])
-		vmm_warn(vm, "%s", vm->boot.note);
-	return rc;
-}
-
 /* --nested: the probe judges the host (never skipped: auto needs its answer too); nested/ applies
  * it. */
 static int decide_nested(struct vmm *vm, char *err, size_t errlen)
@@ -442,12 +353,13 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 	vm->ncpus = cfg->cpus;
 	if (cfg->sandbox)	/* before any thread: the handler that names a refused call */
 		vmm_sandbox_prepare(cfg->name);
-	struct inputs in = { 0 };
-	if ((rc = read_inputs(vm, &in, err, errlen)) == 0 && (rc = check_kvm(vm, err, errlen)) == 0 &&
-	    (rc = decide_nested(vm, err, errlen)) == 0 && (rc = create_machine(vm, err, errlen)) == 0)
-		rc = load_kernel(vm, &in, err, errlen);
-	free(in.kernel);
-	free(in.initrd);
+	/* the files first: a path refused or a FIFO given is said before KVM is touched */
+	struct vmm_inputs in = { 0 };
+	if ((rc = vmm_inputs_read(vm, &in, err, errlen)) == 0 &&
+	    (rc = check_kvm(vm, err, errlen)) == 0 && (rc = decide_nested(vm, err, errlen)) == 0 &&
+	    (rc = create_machine(vm, err, errlen)) == 0)
+		rc = vmm_inputs_load(vm, &in, err, errlen);
+	vmm_inputs_free(&in);
 	if (rc < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {

@@ -132,6 +132,15 @@ void vmm_coalesced_drain(struct vmm *vm);
 void vmm_exit_dispatch(struct vmm_vcpu *c);
 void vmm_warn(struct vmm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The kernel and initrd (load.c): read first, loaded once guest memory exists. */
+struct vmm_inputs {
+	uint8_t *kernel, *initrd;
+	size_t klen, ilen;
+};
+int vmm_inputs_read(struct vmm *vm, struct vmm_inputs *in, char *err, size_t errlen);
+int vmm_inputs_load(struct vmm *vm, const struct vmm_inputs *in, char *err, size_t errlen);
+void vmm_inputs_free(struct vmm_inputs *in);
+
 /* vCPU setup and threads (vcpu.c). */
 int vmm_vcpu_create(struct vmm *vm, int id, char *err, size_t errlen);
 int vmm_vcpu_start(struct vmm_vcpu *c);

@@ -6,16 +6,22 @@
 G=/guest
 mkdir -p /tmp/www && echo "hello over the network" > /tmp/www/hello.txt
 httpd -p 127.0.0.1:8000 -h /tmp/www
+# user_net NAME LOG PORT NETOPTS...: the nv.net guest under --net user,NETOPTS; this host fetches the guest's file
+# through the forwarded PORT once it serves (into $got); the guest's console in LOG
+user_net() {
+	name=$1 log=$2 port=$3
+	shift 3
+	nestvisor run --console stdio --name $name --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
+		--cmdline "console=ttyS0 panic=-1 quiet nv.net" --timeout 240 "$@" < /dev/null > /tmp/net.raw 2>&1 &
+	vm=$!
+	i=0; while [ $i -lt 1800 ] && ! grep -q 'NVG: serving' /tmp/net.raw; do sleep 0.1; i=$((i + 1)); done
+	# nc, not wget: busybox-static's wget crashes here, where glibc's own libraries sit beside it (for nestvisor)
+	got=$(printf 'GET /hello.txt HTTP/1.0\r\n\r\n' | timeout 20 nc 127.0.0.1 $port | tail -n 1 | tr -d '\r')
+	wait $vm
+	tr -d '\r' < /tmp/net.raw > $log
+}
 log=/out/virtio-net.log
-nestvisor run --console stdio --name net --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
-	--cmdline "console=ttyS0 panic=-1 quiet nv.net" --net user,hostfwd=tcp:2222-:8080,hostloopback=on --timeout 240 --stats \
-	< /dev/null > /tmp/net.raw 2>&1 &
-vm=$!
-i=0; while [ $i -lt 1800 ] && ! grep -q 'NVG: serving' /tmp/net.raw; do sleep 0.1; i=$((i + 1)); done
-# nc, not wget: busybox-static's wget crashes here, where glibc's own libraries sit beside it (for nestvisor)
-got=$(printf 'GET /hello.txt HTTP/1.0\r\n\r\n' | timeout 20 nc 127.0.0.1 2222 | tail -n 1 | tr -d '\r')
-wait $vm
-tr -d '\r' < /tmp/net.raw > $log
+user_net net $log 2222 --net user,hostfwd=tcp:2222-:8080,hostloopback=on --stats
 check "virtio-net: the guest got 10.0.2.15 by DHCP" grep -q '^NVG: net 10.0.2.15$' $log
 check "virtio-net: the guest fetched a file from this host's loopback (10.0.2.2)" \
 	grep -q '^NVG: fetched hello over the network$' $log
@@ -28,14 +34,7 @@ grep -q '^NVG: fetched hello' $log || diag $log 30
 # the default: this host's own 127.0.0.1 is not the guest's to reach (a service bound there trusts this host),
 # while a forwarded port still reaches the guest
 log=/out/virtio-net-default.log
-nestvisor run --console stdio --name netdef --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
-	--cmdline "console=ttyS0 panic=-1 quiet nv.net" --net user,hostfwd=tcp:127.0.0.1:2223-:8080 --timeout 240 \
-	< /dev/null > /tmp/net.raw 2>&1 &
-vm=$!
-i=0; while [ $i -lt 1800 ] && ! grep -q 'NVG: serving' /tmp/net.raw; do sleep 0.1; i=$((i + 1)); done
-got=$(printf 'GET /hello.txt HTTP/1.0\r\n\r\n' | timeout 20 nc 127.0.0.1 2223 | tail -n 1 | tr -d '\r')
-wait $vm
-tr -d '\r' < /tmp/net.raw > $log
+user_net netdef $log 2223 --net user,hostfwd=tcp:127.0.0.1:2223-:8080
 check "virtio-net: by default the guest does not reach this host's loopback through 10.0.2.2" \
 	sh -c "grep -q '^NVG: fetched' $log && ! grep -q '^NVG: fetched hello over the network' $log"
 check "virtio-net: a forwarded port bound to an address given (127.0.0.1:2223) still reaches the guest ($got)" \

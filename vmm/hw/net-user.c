@@ -244,8 +244,8 @@ static int parse_fwd(const char *tok, struct user *n)
 
 	if (sscanf(tok, "hostfwd=%3[a-z]:%d-:%d%n", proto, &hp, &gp, &used) != 3 || tok[used]) {
 		used = 0;
-		if (sscanf(tok, "hostfwd=%3[a-z]:%63[0-9.]:%d-:%d%n", proto, addr, &hp, &gp, &used) !=
-			    4 ||
+		if (sscanf(tok, "hostfwd=%3[a-z]:%63[0-9.]:%d-:%d%n", proto, addr, &hp, &gp,
+			   &used) != 4 ||
 		    tok[used])
 			return -EINVAL;
 	}
@@ -284,9 +284,9 @@ static int parse_user(const char *opts, struct user *n, char *err, size_t errlen
 			continue;
 		if (n->nfwd >= MAX_FWD || parse_fwd(tok, n) < 0)
 			return errmsg(err, errlen, -EINVAL,
-				      "user networking: '%s' is not hostfwd=tcp|udp:[ADDR]:HOSTPORT-:"
-				      "GUESTPORT (at most %d), hostloopback=on|off or "
-				      "restrict=on|off",
+				      "user networking: '%s' is not "
+				      "hostfwd=tcp|udp:[ADDR]:HOSTPORT-:GUESTPORT (at most %d), "
+				      "hostloopback=on|off or restrict=on|off",
 				      tok, MAX_FWD);
 	}
 	return 0;
@@ -348,8 +348,8 @@ static int user_start(struct net *net, char *err, size_t errlen)
 			char a[INET_ADDRSTRLEN] = "?";
 			inet_ntop(AF_INET, &n->fwd[i].bind, a, sizeof(a));
 			return errmsg(err, errlen, -EADDRINUSE,
-				      "user networking: forwarding %s:%d: the port is taken on this "
-				      "host, or the address is not one of its own",
+				      "user networking: forwarding %s:%d: the port is taken on "
+				      "this host, or the address is not one of its own",
 				      a, n->fwd[i].host_port);
 		}
 	if ((rc = pthread_create(&n->thread, NULL, slirp_thread, n)) != 0)

@@ -43,8 +43,9 @@
 #define S_IOERR 1
 #define S_UNSUPP 2
 #define SEG_MAX 254		/* data buffers a request may have (seg_max) */
-#define SIZE_MAX_SEG (1u << 20)	/* bytes one of them may hold (size_max): Linux's requests are
-				 * at most 1.25 MiB anyway; a request is at most SEG_MAX of them */
+/* bytes one of them may hold (size_max): Linux's requests are at most 1.25 MiB anyway; a request is
+ * at most SEG_MAX of them */
+#define SIZE_MAX_SEG (1u << 20)
 #define BOUNCE (256u << 10)	/* cache=none's aligned buffer for a misaligned request: fixed */
 #define DISCARD_MAX_SECTORS (1u << 22)	/* 2 GiB per range */
 #define CONFIG_LEN 60
@@ -472,10 +473,12 @@ static int ring_init(struct blk *b)
 
 	if (io_uring_queue_init_params(BATCH, &b->ring, &p) < 0)
 		return io_uring_queue_init(BATCH, &b->ring, 0);
-	/* liburing 2.3 declares io_uring_register_restrictions but its library does not export it */
-	if (syscall(__NR_io_uring_register, b->ring.ring_fd, IORING_REGISTER_RESTRICTIONS, r, 2) < 0 ||
-	    syscall(__NR_io_uring_register, b->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0) <
-		    0) {
+	/* liburing 2.3 declares io_uring_register_restrictions but its library does not export it
+	 */
+	if (syscall(__NR_io_uring_register, b->ring.ring_fd, IORING_REGISTER_RESTRICTIONS, r, 2) <
+		    0 ||
+	    syscall(__NR_io_uring_register, b->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
+		    0) < 0) {
 		io_uring_queue_exit(&b->ring);
 		return -EPERM;	/* a ring that would have no limits: the synchronous way */
 	}
