@@ -3,60 +3,17 @@
  * cache=none, io_uring); every request the queue holds is served as the device's I/O thread would
  * serve it (virtio-blk.c itself, included here, with the transport's queue calls on the fuzzed
  * memory). Nothing may read or write outside guest memory or the image, and no request may make the
- * device allocate by its size. */
+ * device allocate by its size. The transport's calls are tests/virtio-stubs.h's. */
 #include "config.h"
 #include <stdio.h>
 #include "vmm/hw/virtio-blk.c"
 #include "fuzz/fuzz_queue.h"
+#include "tests/virtio-stubs.h"
 
 #define FUZZ_MEM (1ull << 20)
 #define IMAGE_SECTORS 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static struct vmm_mem m;
-static struct virtq q;
-static bool held;
-
-/* The transport, as far as a device's I/O thread uses it: the queue on the fuzzed memory. */
-int virtio_pop(struct virtio_dev *v, int qi, struct virtq_chain *c)
-{
-	(void)v;
-	(void)qi;
-	return virtq_pop(&m, &q, c) == 1 ? 1 : 0;
-}
-
-void virtio_push_later(struct virtio_dev *v, int qi, uint16_t head, uint32_t written)
-{
-	(void)v;
-	(void)qi;
-	held |= virtq_push(&m, &q, head, written);
-}
-
-void virtio_flush(struct virtio_dev *v, int qi)
-{
-	(void)v;
-	(void)qi;
-	held = false;
-}
-
-int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv,
-		      struct virtio_dev **out, char *err, size_t errlen)
-{
-	(void)vm, (void)ops, (void)priv, (void)out, (void)err, (void)errlen;
-	return -ENOSYS;
-}
-
-void virtio_pci_destroy(struct virtio_dev *v)
-{
-	(void)v;
-}
-
-void vmm_warn(struct vmm *vm, const char *fmt, ...)
-{
-	(void)vm;
-	(void)fmt;
-}
 
 /* One disk per setting (read-only or not, cache=none or not, io_uring or not), made once. */
 static struct blk *disk(unsigned how)

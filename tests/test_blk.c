@@ -8,6 +8,7 @@
 #include "tests/testutil.h"
 #include <sys/resource.h>
 #include "vmm/hw/virtio-blk.c"
+#include "tests/virtio-stubs.h"
 
 #define MEM (256ull << 20)
 #define DESC 0x1000u
@@ -15,46 +16,6 @@
 #define USED 0x4000u
 #define QSIZE 64
 
-static struct vmm_mem m;
-static struct virtq q;
-
-int virtio_pop(struct virtio_dev *v, int qi, struct virtq_chain *c)
-{
-	(void)v;
-	(void)qi;
-	return virtq_pop(&m, &q, c) == 1 ? 1 : 0;
-}
-
-void virtio_push_later(struct virtio_dev *v, int qi, uint16_t head, uint32_t written)
-{
-	(void)v;
-	(void)qi;
-	virtq_push(&m, &q, head, written);
-}
-
-void virtio_flush(struct virtio_dev *v, int qi)
-{
-	(void)v;
-	(void)qi;
-}
-
-int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv,
-		      struct virtio_dev **out, char *err, size_t errlen)
-{
-	(void)vm, (void)ops, (void)priv, (void)out, (void)err, (void)errlen;
-	return -ENOSYS;
-}
-
-void virtio_pci_destroy(struct virtio_dev *v)
-{
-	(void)v;
-}
-
-void vmm_warn(struct vmm *vm, const char *fmt, ...)
-{
-	(void)vm;
-	(void)fmt;
-}
 
 static void desc(int i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
