@@ -128,9 +128,24 @@ SVMHOST_APPEND=${SVMHOST_APPEND:-} svm_boot "$W/host.cpio" "$OUT/console.log" "$
 	"$LIMIT" "$CPUS"
 qrc=$?
 boots=1
-# The emulator froze (not a test): boot again, up to 5 boots in all, for the scripts that had not finished; what the
-# finished ones said is kept. (Single-threaded TCG for the retries was tried: t-linux.sh then outgrew 300 s.)
-while [ $qrc = 125 ] && [ $boots -lt 5 ] && [ $MODE = tests ]; do
+# Whether the host stopped before its scripts were done by the emulator's doing, not a test's: it froze (no
+# heartbeat), or its kernel panicked in a process that is not nestvisor (QEMU's, the reference VMM inside it: a
+# panic in nestvisor's own process is ours, and fails). fail_how says which, for the line that says so.
+emulator_failed() {
+	if [ $qrc = 125 ]; then
+		fail_how="froze (no heartbeat for 60 s)"
+		return 0
+	fi
+	grep -q '^# svmhost: done' "$OUT/results.tap" 2>/dev/null && return 1
+	comm=$(awk '/Kernel panic/ { p = 1 } p && /Comm: / { sub(/.*Comm: /, ""); print $1; exit }' "$OUT/console.log")
+	[ -n "$comm" ] && [ "$comm" != nestvisor ] || return 1
+	fail_how="kernel panicked in $comm, not in nestvisor: $(grep -o 'Kernel panic - not syncing: .*' \
+		"$OUT/console.log" | head -n 1 | cut -c29-100)"
+}
+# The emulator failed (not a test): boot again, up to 5 boots in all, for the scripts that had not finished; what
+# the finished ones said is kept, and every such boot is said and counted. (Single-threaded TCG for the retries was
+# tried: t-linux.sh then outgrew 300 s.)
+while emulator_failed && [ $boots -lt 5 ] && [ $MODE = tests ]; do
 	boots=$((boots + 1))
 	last=$(sed -n 's/^# svmhost: //p' "$OUT/results.tap" | tail -n 1)
 	[ "$last" = done ] && break	# every script finished; only the files it was sending back are lost
@@ -138,9 +153,9 @@ while [ $qrc = 125 ] && [ $boots -lt 5 ] && [ $MODE = tests ]; do
 	[ -n "$last" ] && sed "/^# svmhost: $last\$/,\$d" "$OUT/results.tap" >> "$OUT/results-earlier.tap"
 	left=
 	for t in $SCRIPTS; do echo "$finished" | grep -qx "$t" || left="$left${left:+,}$t"; done
-	echo "# svmhost: the emulated host froze (no heartbeat for 60 s) in ${last:-its start}; booting it again for" \
-		"$left (boot $boots of 5)"
-	cp "$OUT/console.log" "$OUT/console-frozen-$boots.log"
+	echo "# svmhost: the emulated host $fail_how, in ${last:-its start}; booting it again for $left" \
+		"(boot $boots of 5)"
+	cp "$OUT/console.log" "$OUT/console-failed-$boots.log"
 	t0=$(date +%s)
 	SVMHOST_APPEND="nv.tests=$left" svm_boot "$W/host.cpio" "$OUT/console.log" "$OUT/results.tap" "$W/files.b64" \
 		"$LIMIT" "$CPUS"
@@ -155,14 +170,16 @@ if [ $MODE = cmd ]; then
 fi
 
 # Number the host's TAP lines; everything else it printed stays a comment.
-awk -v secs=$(( $(date +%s) - t0 )) -v qrc=$qrc '
+awk -v secs=$(( $(date +%s) - t0 )) -v qrc=$qrc -v boots=$boots '
 	/^(ok|not ok)/ { n++; sub(/^ok/, "ok " n); sub(/^not ok/, "not ok " n); print; next }
 	/^# svmhost: done/ { done = 1 }
 	{ print }
 	END {
 		n++
-		if (done) print "ok " n " - the host ran every script to the end (" secs " s)"
-		else if (qrc == 125) print "not ok " n " - the emulated host froze five times (" secs " s): console tail below"
+		again = boots > 1 ? ", after " boots - 1 " failure(s) of the emulator, each said above" : ""
+		if (done) print "ok " n " - the host ran every script to the end (" secs " s" again ")"
+		else if (boots == 5) print "not ok " n " - the emulated host failed five times (" secs " s): console tail below"
+		else if (qrc == 125) print "not ok " n " - the emulated host froze (" secs " s): console tail below"
 		else print "not ok " n " - the host did not finish its scripts (QEMU status " qrc ", " secs " s): console tail below"
 		print "1.." n
 	}' "$OUT/results.tap" > "$OUT/tap"
