@@ -292,6 +292,21 @@ out:
 	return rc;
 }
 
+int trustpath_open_regular(const char *path, struct stat *st, char *why, size_t whylen)
+{
+	int fd = trustpath_open(path, O_RDONLY | O_NONBLOCK, 0, why, whylen);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		snprintf(why, whylen, "not a regular file");
+		return -EINVAL;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
 int trustpath_dir(const char *path, bool create, mode_t mode, char *why, size_t whylen)
 {
 	struct walk w = { .dfd = -1, .why = why, .whylen = whylen };

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* path opened with flags (as for openat; O_NOFOLLOW and O_CLOEXEC added, O_NONBLOCK kept only if
@@ -22,6 +23,11 @@
  * the path itself: the caller puts its own name for it first ("disk X: " why). -EPERM: a
  * component was not to be trusted. */
 int trustpath_open(const char *path, int flags, mode_t mode, char *why, size_t whylen);
+
+/* A regular file to read, opened as trustpath_open() opens (O_NONBLOCK while opening, so that a
+ * FIFO is refused, not waited on): its fd, st filled; -EINVAL with why when it is no regular
+ * file. */
+int trustpath_open_regular(const char *path, struct stat *st, char *why, size_t whylen);
 
 /* The directory path, every component trusted as above; with create, the missing ones are made
  * (mode) beneath the last trusted one, never through a link. Its fd (O_DIRECTORY), or -errno and

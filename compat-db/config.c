@@ -19,23 +19,23 @@ static FILE *config_open(const char *path, char *why, size_t whylen)
 {
 	char walk[1024];
 	struct stat st;
-	int fd = trustpath_open(path, O_RDONLY | O_NONBLOCK, 0, walk, sizeof(walk));
+	int fd = trustpath_open_regular(path, &st, walk, sizeof(walk));
 	FILE *f;
 
 	why[0] = '\0';
 	if (fd == -ENOENT || fd == -ENOTDIR)
 		return NULL;
-	if (fd < 0) {
+	if (fd < 0 && fd != -EINVAL) {
 		snprintf(why, whylen, "%s: %s", path, walk);
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !trustpath_uid_trusted(st.st_uid) ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+	if (fd < 0 || !trustpath_uid_trusted(st.st_uid) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		snprintf(why, whylen,
 			 "%s: not used: a configuration file must be a regular file of yours or "
 			 "root's that no one else may write (owner uid %u, mode %o)",
 			 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	if (!(f = fdopen(fd, "r")))

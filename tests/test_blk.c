@@ -55,26 +55,54 @@ static uint8_t submit(struct blk *b, uint32_t type, const uint64_t *addr, const 
 	return *st;
 }
 
-static struct blk *image(const char *dir, uint64_t bytes)
-{
-	char path[600];
-	struct blk *b = calloc(1, sizeof(*b));
+/* Guest memory, the queue, and a sparse image of `bytes` opened with O_DIRECT in a directory of
+ * the test's own; skipped where the file system takes no O_DIRECT. */
+struct fixture { char dir[256]; struct blk *b; };
 
-	snprintf(path, sizeof(path), "%s/disk.img", dir);
+static int disk_setup(void **state, uint64_t bytes)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char path[600];
+
+	test_mkdtemp(f->dir, sizeof(f->dir));
+	assert_int_equal(vmm_mem_init(&m, MEM), 0);
+	q = (struct virtq){ .size = QSIZE, .desc = DESC, .avail = AVAIL, .used = USED };
+	assert_int_equal(virtq_start(&m, &q), 0);
+	snprintf(path, sizeof(path), "%s/disk.img", f->dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0 && ftruncate(fd, (off_t)bytes) == 0);
 	close(fd);
-	b->fd = open(path, O_RDWR | O_DIRECT);
-	if (b->fd < 0) {
+	*state = f;
+	if ((fd = open(path, O_RDWR | O_DIRECT)) < 0) {
 		print_message("# no O_DIRECT here (%s): cache=none cannot be tried\n", strerror(errno));
-		free(b);
-		return NULL;
+		return 0;
 	}
+	struct blk *b = f->b = calloc(1, sizeof(*b));
+	b->fd = fd;
 	b->sectors = bytes / SECTOR;
 	b->direct = true;
 	snprintf(b->path, sizeof(b->path), "%s", path);
 	assert_int_equal(posix_memalign((void **)&b->bounce, 4096, BOUNCE), 0);
-	return b;
+	return 0;
+}
+
+/* sparse: large enough for a 2 GiB request at sector 0 */
+static int setup_big(void **state) { return disk_setup(state, 4ull << 30); }
+static int setup_small(void **state) { return disk_setup(state, 8u << 20); }
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->b) {
+		close(f->b->fd);
+		free(f->b->bounce);
+		free(f->b);
+	}
+	vmm_mem_free(&m);
+	test_sh("rm -rf '%s'", f->dir);
+	free(f);
+	return 0;
 }
 
 static long peak_rss_kib(void)
@@ -87,21 +115,12 @@ static long peak_rss_kib(void)
 
 static void test_blk_over_limits_refused(void **state)
 {
-	char dir[256];
+	struct blk *b = ((struct fixture *)*state)->b;
 	uint64_t addr[32];
 	uint32_t len[32];
 
-	(void)state;
-	test_mkdtemp(dir, sizeof(dir));
-	assert_int_equal(vmm_mem_init(&m, MEM), 0);
-	q = (struct virtq){ .size = QSIZE, .desc = DESC, .avail = AVAIL, .used = USED };
-	assert_int_equal(virtq_start(&m, &q), 0);
-	struct blk *b = image(dir, 4ull << 30);	/* sparse: large enough for 2 GiB at sector 0 */
-	if (!b) {
-		test_sh("rm -rf '%s'", dir);
-		vmm_mem_free(&m);
+	if (!b)
 		skip();
-	}
 	for (int i = 0; i < 32; i++) {
 		addr[i] = 0x100001;	/* misaligned: the bounce buffer's way, before */
 		len[i] = 64u << 20;
@@ -124,32 +143,18 @@ static void test_blk_over_limits_refused(void **state)
 	q = (struct virtq){ .size = 512, .desc = DESC, .avail = AVAIL, .used = USED };
 	assert_int_equal(virtq_start(&m, &q), 0);
 	assert_int_equal(submit(b, T_IN, a2, l2, 255), S_IOERR);
-	close(b->fd);
-	free(b->bounce);
-	free(b);
-	vmm_mem_free(&m);
-	test_sh("rm -rf '%s'", dir);
 }
 
 /* Misaligned buffers within the limits: through the fixed bounce buffer (6 chunks of 256 KiB across
  * two buffers), and what was written is what is read. */
 static void test_blk_misaligned_bounced(void **state)
 {
-	char dir[256];
+	struct blk *b = ((struct fixture *)*state)->b;
 	const uint64_t w[2] = { 0x200003, 0x400007 }, r[2] = { 0x600005, 0x800009 };
 	const uint32_t len[2] = { 1u << 20, 512u << 10 };
 
-	(void)state;
-	test_mkdtemp(dir, sizeof(dir));
-	assert_int_equal(vmm_mem_init(&m, MEM), 0);
-	q = (struct virtq){ .size = QSIZE, .desc = DESC, .avail = AVAIL, .used = USED };
-	assert_int_equal(virtq_start(&m, &q), 0);
-	struct blk *b = image(dir, 8u << 20);
-	if (!b) {
-		test_sh("rm -rf '%s'", dir);
-		vmm_mem_free(&m);
+	if (!b)
 		skip();
-	}
 	for (int i = 0; i < 2; i++) {
 		uint8_t *p = vmm_mem_ptr(&m, w[i], len[i]);
 		for (uint32_t k = 0; k < len[i]; k++)
@@ -161,11 +166,6 @@ static void test_blk_misaligned_bounced(void **state)
 		assert_memory_equal(vmm_mem_ptr(&m, w[i], len[i]), vmm_mem_ptr(&m, r[i], len[i]),
 				    len[i]);
 	assert_int_equal(b->refused, 0);
-	close(b->fd);
-	free(b->bounce);
-	free(b);
-	vmm_mem_free(&m);
-	test_sh("rm -rf '%s'", dir);
 }
 
 /* The ring cache=none's requests go through can only read and write vectors: its work runs in the
@@ -194,8 +194,8 @@ static void test_blk_ring_restricted(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(test_blk_over_limits_refused),
-	cmocka_unit_test(test_blk_misaligned_bounced),
+	cmocka_unit_test_setup_teardown(test_blk_over_limits_refused, setup_big, teardown),
+	cmocka_unit_test_setup_teardown(test_blk_misaligned_bounced, setup_small, teardown),
 	cmocka_unit_test(test_blk_ring_restricted),
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "common/safefile.h"
 #include "common/trustpath.h"
 #include "vmm/unpack.h"
 #include "vmm/vm.h"
@@ -17,45 +18,23 @@ static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, 
 {
 	struct stat st;
 	char why[1024];
-	/* never through another user's link or directory; O_NONBLOCK: a FIFO is refused, not
-	 * waited on */
-	int fd = trustpath_open(path, O_RDONLY | O_NONBLOCK, 0, why, sizeof(why));
+	/* never through another user's link or directory, and never a FIFO's wait */
+	int fd = trustpath_open_regular(path, &st, why, sizeof(why)), rc;
 
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		return fd == -EPERM ? -EPERM : -ENOENT;
+		snprintf(err, errlen, "%s: %s%s", path, why,
+			 fd == -EINVAL ? " (give a kernel or initrd file)" : "");
+		return fd;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file (give a kernel or initrd file)",
-			 path);
-		close(fd);
-		return -EINVAL;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	if ((uint64_t)st.st_size > max) {
+	rc = safefile_read_all(fd, max, (char **)data, len);
+	close(fd);
+	if (rc == -EFBIG)
 		snprintf(err, errlen,
 			 "%s: %lld bytes is larger than guest memory (give the guest more memory)",
 			 path, (long long)st.st_size);
-		close(fd);
-		return -EFBIG;
-	}
-	*len = (size_t)st.st_size;
-	*data = malloc(*len ? *len : 1);
-	size_t got = 0;
-	while (*data && got < *len) {
-		ssize_t n = read(fd, *data + got, *len - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!*data || got != *len) {
-		snprintf(err, errlen, "%s: could not be read", path);
-		free(*data);
-		*data = NULL;
-		return -EIO;
-	}
-	return 0;
+	else if (rc < 0)
+		snprintf(err, errlen, "%s: could not be read (%s)", path, strerror(-rc));
+	return rc;
 }
 
 int vmm_inputs_read(struct vmm *vm, struct vmm_inputs *in, char *err, size_t errlen)

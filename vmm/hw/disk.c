@@ -89,35 +89,6 @@ static int busy(const struct vmm_disk *d, const struct disk_image *others, int n
 		      d->path);
 }
 
-static int check_image(const struct vmm_disk *d, const struct disk_image *others, int nothers,
-		       struct disk_image *out, char *err, size_t errlen);
-
-int disk_image_open(const struct vmm_disk *d, const struct disk_image *others, int nothers,
-		    struct disk_image *out, char *err, size_t errlen)
-{
-	/* O_EXCL on a block device: the kernel refuses it while mounted or held (a regular file
-	 * ignores it); only for writing, so that read-only VMs can share one */
-	int flags = (d->ro ? O_RDONLY : O_RDWR | O_EXCL) | O_NONBLOCK | (d->direct ? O_DIRECT : 0);
-	char why[1024];
-
-	memset(out, 0, sizeof(*out));
-	/* never through another user's link or directory (a planted ~alice/vm.img -> /dev/sda) */
-	if ((out->fd = trustpath_open(d->path, flags, 0, why, sizeof(why))) < 0) {
-		int rc = out->fd;
-		out->fd = -1;
-		if (rc == -EBUSY)
-			return busy(d, others, nothers, err, errlen);
-		return errmsg(err, errlen, rc, "disk %s: %s", d->path, why);
-	}
-	fcntl(out->fd, F_SETFL, fcntl(out->fd, F_GETFL) & ~O_NONBLOCK);
-	int rc = check_image(d, others, nothers, out, err, errlen);
-	if (rc < 0) {
-		close(out->fd);
-		out->fd = -1;
-	}
-	return rc;
-}
-
 /* The image just opened: what it is, whether it is given twice, its size, its lock. */
 static int check_image(const struct vmm_disk *d, const struct disk_image *others, int nothers,
 		       struct disk_image *out, char *err, size_t errlen)
@@ -148,4 +119,30 @@ static int check_image(const struct vmm_disk *d, const struct disk_image *others
 			      d->path);
 	out->sectors = (uint64_t)size / SECTOR;
 	return 0;
+}
+
+int disk_image_open(const struct vmm_disk *d, const struct disk_image *others, int nothers,
+		    struct disk_image *out, char *err, size_t errlen)
+{
+	/* O_EXCL on a block device: the kernel refuses it while mounted or held (a regular file
+	 * ignores it); only for writing, so that read-only VMs can share one */
+	int flags = (d->ro ? O_RDONLY : O_RDWR | O_EXCL) | O_NONBLOCK | (d->direct ? O_DIRECT : 0);
+	char why[1024];
+
+	memset(out, 0, sizeof(*out));
+	/* never through another user's link or directory (a planted ~alice/vm.img -> /dev/sda) */
+	if ((out->fd = trustpath_open(d->path, flags, 0, why, sizeof(why))) < 0) {
+		int rc = out->fd;
+		out->fd = -1;
+		if (rc == -EBUSY)
+			return busy(d, others, nothers, err, errlen);
+		return errmsg(err, errlen, rc, "disk %s: %s", d->path, why);
+	}
+	fcntl(out->fd, F_SETFL, fcntl(out->fd, F_GETFL) & ~O_NONBLOCK);
+	int rc = check_image(d, others, nothers, out, err, errlen);
+	if (rc < 0) {
+		close(out->fd);
+		out->fd = -1;
+	}
+	return rc;
 }

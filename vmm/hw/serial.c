@@ -74,9 +74,10 @@ static void emit(struct vmm_serial *s, uint8_t ch)
 	s->history[s->written++ % HISTORY] = ch;
 	/* on this terminal (stdio): not the sequences that write its clipboard or ask it something,
 	 * whose answer would come back as the guest's input; a pty's reader is its own terminal */
-	size_t n = s->filter ? termfilter_feed(&s->tf, (const char *)&ch, 1, out) : 1;
-	if (!s->filter)
-		out[0] = (char)ch;
+	size_t n = 1;
+	out[0] = (char)ch;
+	if (s->filter)
+		n = termfilter_feed(&s->tf, (const char *)&ch, 1, out);
 	if (s->out_fd >= 0 && n && write(s->out_fd, out, n) < 0) { /* console gone: the guest goes on */
 	}
 	if (s->log_fd >= 0 && write(s->log_fd, &ch, 1) < 0) { /* log full: same */ }

@@ -189,12 +189,19 @@ static bool rw_direct(struct blk *b, struct iovec *iov, int n, uint64_t len, off
 
 /* A request's data buffers within what we offered (seg_max, size_max): the driver must keep to
  * them (5.2.6.1), and one that does not gets an I/O error, never a larger buffer of ours. */
-static bool within_limits(struct virtio_dev *v, struct blk *b, const struct iovec *iov, int n)
+static bool fits(const struct iovec *iov, int n)
 {
 	bool ok = n <= SEG_MAX;
 
 	for (int i = 0; ok && i < n; i++)
 		ok = iov[i].iov_len <= SIZE_MAX_SEG;
+	return ok;
+}
+
+static bool within_limits(struct virtio_dev *v, struct blk *b, const struct iovec *iov, int n)
+{
+	bool ok = fits(iov, n);
+
 	if (!ok && b->refused++ == 0)	/* once: a hostile driver must not flood the log */
 		vmm_warn(v->vm,
 			 "virtio-blk %s: a request of more than %d buffers, or one over %u bytes: "
@@ -325,11 +332,8 @@ static bool rw_slot(struct virtio_dev *v, struct blk *b, struct slot *s)
 		return false;
 	s->n = s->write ? iov_of(c->out, c->nout, 16, s->len, s->iov) :
 			  iov_of(c->in, c->nin, 0, s->len, s->iov);
-	if (s->n > SEG_MAX)
+	if (!fits(s->iov, s->n))
 		return false;	/* refused by request(), one at a time */
-	for (int i = 0; i < s->n; i++)
-		if (s->iov[i].iov_len > SIZE_MAX_SEG)
-			return false;
 	for (int i = 0; b->direct && i < s->n; i++)
 		if ((uintptr_t)s->iov[i].iov_base % SECTOR || s->iov[i].iov_len % SECTOR)
 			return false;	/* the bounce buffer's way, one at a time */
