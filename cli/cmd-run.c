@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "nested/nested.h"
 #include "vmm/control.h"
+#include "vmm/cpumodel.h"
 #include "vmm/vmm.h"
 
 static const struct cli_opt_help run_opts[] = {
@@ -72,6 +73,11 @@ static const struct cli_opt_help run_opts[] = {
 	  "on (the default): once the VM is set up, each of its threads drops every capability and "
 	  "keeps only the system calls its work needs (seccomp); a forbidden call ends the VM "
 	  "(exit status 159) saying which. off: for debugging" },
+	{ "--cpu MODEL",
+	  "the CPU the guest is shown: auto (the default: host on hardware KVM, baseline on a "
+	  "software KVM), host (every feature KVM supports), baseline (the x86-64 CPU every 64-bit "
+	  "kernel runs on: no cmpxchg16b, XSAVE, AVX, AES..., so a software KVM's emulator can run "
+	  "its kernel)" },
 	{ "--no-unpack",
 	  "let a bzImage decompress itself in the guest; by default its kernel is "
 	  "unpacked once into ~/.cache/nestvisor/kernels and entered directly (with KASLR)" },
@@ -136,6 +142,7 @@ static const struct option run_options[] = {
 	{ "detach", no_argument, NULL, 'd' },
 	{ "no-unpack", no_argument, NULL, 'U' },
 	{ "nested", required_argument, NULL, 'X' },
+	{ "cpu", required_argument, NULL, 'P' },
 	{ "rng", no_argument, NULL, 'R' },
 	{ "disk", required_argument, NULL, 'D' },
 	{ "net", required_argument, NULL, 'W' },
@@ -211,6 +218,7 @@ static int set_console(struct vmm_config *cfg, const char *arg)
 static int set_checked(struct vmm_config *cfg, int opt, const char *arg)
 {
 	enum nested_mode m;
+	enum vmm_cpu_model model;
 
 	switch (opt) {
 	case 'D': return set_disk(cfg, arg);
@@ -222,6 +230,11 @@ static int set_checked(struct vmm_config *cfg, int opt, const char *arg)
 		if (strcmp(arg, "on") && strcmp(arg, "off"))
 			return bad("--sandbox %s: on or off", arg);
 		cfg->sandbox = !strcmp(arg, "on");
+		return 0;
+	case 'P':
+		if (vmm_cpumodel_parse(arg, &model) < 0)
+			return bad("--cpu %s: auto, host or baseline", arg);
+		cfg->cpu_model = model;
 		return 0;
 	case 'X':
 		if (nested_mode_parse(arg, &m) < 0)

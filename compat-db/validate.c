@@ -184,6 +184,7 @@ static int check_probe(json_object *p, char *err, size_t errlen)
 	    !(devs = member(p, "devices", json_type_array, false, "probe", err, errlen)))
 		return -EINVAL;
 	MAY(sum, "hw_vms", json_type_boolean, "probe.summary");
+	MAY(sum, "vms", json_type_boolean, "probe.summary");
 	NEED(sum, "nested", json_type_boolean, "probe.summary");
 	NEED(sum, "worst", json_type_string, "probe.summary");
 	NEED(p, "kvm", json_type_object, "probe");

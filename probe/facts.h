@@ -78,6 +78,10 @@ struct probe_kvm {
 	unsigned run_exits;
 	double run_total_us;		/* create VM to guest end */
 	double exit_rtt_us;		/* one exit to userspace and back */
+	/* the guest's kernel-mode speed: the time between the two exits around PROBE_KVM_LOOP
+	 * iterations of dec/jnz in the guest's ring 0, and the same loop on this CPU natively (0:
+	 * not measured) */
+	double ring0_loop_us, native_loop_us;
 };
 
 struct probe_iommu {

@@ -140,6 +140,8 @@ char *probe_kvm_to_json(const struct probe_kvm *kvm)
 	json_object_object_add(run, "exits", json_object_new_int64(kvm->run_exits));
 	json_object_object_add(run, "total_us", json_object_new_double(kvm->run_total_us));
 	json_object_object_add(run, "exit_rtt_us", json_object_new_double(kvm->exit_rtt_us));
+	json_object_object_add(run, "ring0_loop_us", json_object_new_double(kvm->ring0_loop_us));
+	json_object_object_add(run, "native_loop_us", json_object_new_double(kvm->native_loop_us));
 	json_object_object_add(o, "run", run);
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
 	json_object_put(o);
@@ -262,6 +264,12 @@ static int kvm_from_object(json_object *o, struct probe_kvm *kvm)
 	if (get_str(run, "detail", kvm->run_detail, sizeof(kvm->run_detail)) < 0 ||
 	    get_num(run, "total_us", &kvm->run_total_us) < 0 ||
 	    get_num(run, "exit_rtt_us", &kvm->exit_rtt_us) < 0)
+		return -EINVAL;
+	/* recordings older than the loop have neither: not measured */
+	if ((json_object_object_get_ex(run, "ring0_loop_us", NULL) &&
+	     get_num(run, "ring0_loop_us", &kvm->ring0_loop_us) < 0) ||
+	    (json_object_object_get_ex(run, "native_loop_us", NULL) &&
+	     get_num(run, "native_loop_us", &kvm->native_loop_us) < 0))
 		return -EINVAL;
 	caps_from_json(caps, kvm);
 	return msrs_from_json(msrs, kvm);
@@ -445,6 +453,20 @@ void probe_kvm_check_caps(const struct probe_facts *f, struct probe_check *c)
 void probe_kvm_check_run(const struct probe_facts *f, struct probe_check *c)
 {
 	const struct probe_kvm *kvm = &f->kvm;
+	double slow = probe_kvm_ring0_slowdown(kvm);
+	char loop[160] = "";
+
+	if (slow == 1)
+		snprintf(loop, sizeof(loop),
+			 "kernel-mode code at native speed (%d loop iterations, %.1f us on this "
+			 "CPU, hidden within one exit's time in the guest)",
+			 PROBE_KVM_LOOP, kvm->native_loop_us);
+	else if (slow > 0)
+		snprintf(loop, sizeof(loop),
+			 "kernel-mode code %.0f times slower than natively (%d loop iterations: "
+			 "%.1f us in the guest, %.1f us on this CPU)%s",
+			 slow, PROBE_KVM_LOOP, kvm->ring0_loop_us - kvm->exit_rtt_us,
+			 kvm->native_loop_us, slow >= 10 ? ", so emulated" : "");
 
 	if (kvm->recorded || kvm->run_err == -ECANCELED || kvm->run_err == -ENODEV)
 		probe_check_set(c, PROBE_UNKNOWN, kvm->run_err == -ENODEV ? "see kvm.dev" : "",
@@ -461,8 +483,8 @@ void probe_kvm_check_run(const struct probe_facts *f, struct probe_check *c)
 						   "guest kernel code is emulated (slow) on a "
 						   "software KVM" :
 						   "",
-			"%s in %.2f ms; one exit to userspace and back: %.2f us (%u exits)%s",
+			"%s in %.2f ms; one exit to userspace and back: %.2f us (%u exits)%s%s%s",
 			kvm->run_detail, kvm->run_total_us / 1000.0, kvm->exit_rtt_us,
-			kvm->run_exits,
+			kvm->run_exits, loop[0] ? "; " : "", loop,
 			probe_kvm_is_software(f) ? "; software KVM: works without VT-x/AMD-V" : "");
 }

@@ -18,9 +18,17 @@ int probe_kvm_from_json(const char *text, size_t len, struct probe_kvm *kvm, cha
 			size_t errlen);
 
 /* The tiny guest: PROBE_KVM_GUEST_OUTS port writes, each an exit timed, then the end through port
- * 0xf4; fills the run_* facts. 32 give a stable mean at a third of the cost of 100 (8 us each here).
+ * 0xf4; fills the run_* facts. 32 give a stable mean at a third of the cost of 100 (8 us each
+ * here).
  */
 #define PROBE_KVM_GUEST_OUTS 32
+/* ... then a loop between two marks (port 0x81) that times kernel-mode code: 2 instructions an
+ * iteration; on a software KVM each is emulated (about 0.1-1 us), on hardware 0.3 ns */
+#define PROBE_KVM_LOOP 4000
+/* How many times slower the guest ran the loop than this CPU natively (one exit subtracted): 0 when
+ * not measured, 1 when the loop took less than one more exit's time (native speed: hardware runs
+ * it in a few microseconds, which an exit's time hides) */
+double probe_kvm_ring0_slowdown(const struct probe_kvm *kvm);
 int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm);
 
 struct probe_kvm_cap_def { const char *name; int num; bool required; };

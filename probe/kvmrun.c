@@ -23,6 +23,7 @@
 #define GUEST_MEM   0x10000
 #define GUEST_CODE  0x1000
 #define PORT_SINK   0x80
+#define PORT_MARK   0x81
 #define PORT_END    0xf4
 #define RUN_TIMEOUT_MS 2000
 
@@ -193,6 +194,16 @@ static int guest_setup(int sysfd, struct guest *g, char *why, size_t len)
 		*code++ = 0xe6;
 		*code++ = PORT_SINK;
 	}
+	*code++ = 0xe6;	/* out 0x81, al: the loop starts */
+	*code++ = PORT_MARK;
+	*code++ = 0xb9;	/* mov cx, PROBE_KVM_LOOP */
+	*code++ = PROBE_KVM_LOOP & 0xff;
+	*code++ = PROBE_KVM_LOOP >> 8;
+	*code++ = 0x49;	/* dec cx */
+	*code++ = 0x75;	/* jnz the dec */
+	*code++ = 0xfd;
+	*code++ = 0xe6;	/* out 0x81, al: it ended */
+	*code++ = PORT_MARK;
 	*code++ = 0xe6;	/* out 0xf4, al: the end */
 	*code++ = PORT_END;
 	*code++ = 0xf4;	/* hlt, should the end port be ignored */
@@ -233,10 +244,10 @@ static void guest_teardown(struct guest *g)
 
 /* Runs until the end port, an unexpected exit, or the deadline; returns 0 when the guest ended. */
 static int guest_loop(struct guest *g, struct probe_kvm *kvm, double t0, double *first,
-		      double *last)
+		      double *last, double mark[2])
 {
 	double deadline = t0 + RUN_TIMEOUT_MS * 1000.0;
-	unsigned sink = 0;
+	unsigned sink = 0, marks = 0;
 
 	for (;;) {
 		if (ioctl(g->vcpu, KVM_RUN, 0) < 0) {
@@ -260,6 +271,11 @@ static int guest_loop(struct guest *g, struct probe_kvm *kvm, double t0, double 
 			*last = now_us();
 			if (sink++ == 0)
 				*first = *last;
+			continue;
+		}
+		if (r->exit_reason == KVM_EXIT_IO && r->io.port == PORT_MARK) {
+			if (marks < 2)
+				mark[marks++] = now_us();
 			continue;
 		}
 		if ((r->exit_reason == KVM_EXIT_IO && r->io.port == PORT_END) ||
@@ -291,10 +307,36 @@ static int watchdog_start(timer_t *timer)
 	return timer_settime(*timer, 0, &tick, NULL) < 0 ? -errno : 0;
 }
 
+/* The guest's loop on this CPU: the same two instructions, counted the same way. The fastest of 5
+ * runs (the first warms the caches, as the guest's first exits do). */
+static double native_loop_us(void)
+{
+	double best = 0;
+
+	for (int run = 0; run < 5; run++) {
+		unsigned n = PROBE_KVM_LOOP;
+		double t = now_us();
+		__asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(n));
+		t = now_us() - t;
+		if (run == 0 || t < best)
+			best = t;
+	}
+	return best;
+}
+
+double probe_kvm_ring0_slowdown(const struct probe_kvm *kvm)
+{
+	if (kvm->ring0_loop_us <= 0 || kvm->native_loop_us <= 0)
+		return 0;
+	if (kvm->ring0_loop_us < 2 * kvm->exit_rtt_us)
+		return 1;
+	return (kvm->ring0_loop_us - kvm->exit_rtt_us) / kvm->native_loop_us;
+}
+
 int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm)
 {
 	struct guest g = { .vm = -1, .vcpu = -1 };
-	double t0 = now_us(), first = 0, last = 0;
+	double t0 = now_us(), first = 0, last = 0, mark[2] = { 0, 0 };
 	timer_t timer;
 	int rc;
 
@@ -306,11 +348,15 @@ int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm)
 			 "not run: no watchdog timer (%s)", strerror(-rc));
 		goto out;	/* never run a guest that could hang us */
 	}
-	rc = guest_loop(&g, kvm, t0, &first, &last);
+	rc = guest_loop(&g, kvm, t0, &first, &last, mark);
 	timer_delete(timer);
 	kvm->run_total_us = now_us() - t0;
 	if (rc == 0) {
 		kvm->exit_rtt_us = (last - first) / (PROBE_KVM_GUEST_OUTS - 1);
+		if (mark[1] > mark[0]) {	/* the loop and one exit */
+			kvm->ring0_loop_us = mark[1] - mark[0];
+			kvm->native_loop_us = native_loop_us();
+		}
 		snprintf(kvm->run_detail, sizeof(kvm->run_detail),
 			 "a real-mode guest made %d port writes and ended through port 0x%x",
 			 PROBE_KVM_GUEST_OUTS, PORT_END);

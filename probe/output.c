@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "probe/facts.h"
+#include "probe/kvm.h"
 #include "probe/vmxcaps.h"
 
 /* Color roles, as htop does: one table, a monochrome fallback by passing color=false. */
@@ -241,11 +242,13 @@ static void print_next(FILE *out, const struct probe_report *rep, bool color)
 					     "kvm.run" };
 
 	fprintf(out, "\n%sWhat to do next%s\n", color ? C_HEAD : "", color ? C_RESET : "");
-	if (s->hw_vms > 0 && probe_kvm_is_software(f))
+	if (s->vms > 0 && s->hw_vms == 0)
 		snprintf(line, sizeof(line),
-			 "VMs run here, but slowly: a Linux guest takes minutes to boot. For full "
-			 "speed and nested guests use a host whose CPU exposes VT-x or AMD-V%s. "
-			 "Try one now: nestvisor run --kernel tests/guests/hello.elf",
+			 "VMs run here, but slowly: a Linux guest takes minutes to boot (its "
+			 "guests see a baseline x86-64 CPU, which this KVM's emulator runs: "
+			 "--cpu). For full speed and nested guests use a host whose CPU exposes "
+			 "VT-x or AMD-V%s. Try one now: nestvisor run --kernel "
+			 "tests/guests/hello.elf",
 			 probe_hv_name(&f->hv) ? " (on a cloud: an instance type with nested "
 						 "virtualization)" :
 						 "");
@@ -400,6 +403,10 @@ static json_object *json_kvm(const struct probe_kvm *kvm)
 	add_str(o, "run_detail", kvm->run_detail);
 	json_object_object_add(o, "run_total_us", json_object_new_double(kvm->run_total_us));
 	json_object_object_add(o, "exit_round_trip_us", json_object_new_double(kvm->exit_rtt_us));
+	json_object_object_add(o, "kernel_mode_slowdown",
+			       probe_kvm_ring0_slowdown(kvm) > 0 ?
+				       json_object_new_double(probe_kvm_ring0_slowdown(kvm)) :
+				       NULL);
 	return o;
 }
 
@@ -465,6 +472,9 @@ char *probe_output_json(const struct probe_report *rep)
 		sum, "hw_vms",
 		rep->summary.hw_vms < 0 ? NULL : json_object_new_boolean(rep->summary.hw_vms));
 	add_str(sum, "hw_vms_how", rep->summary.hw_vms_how);
+	json_object_object_add(sum, "vms",
+			       rep->summary.vms < 0 ? NULL :
+						      json_object_new_boolean(rep->summary.vms));
 	json_object_object_add(sum, "nested", json_object_new_boolean(rep->summary.nested));
 	add_str(sum, "nested_why", rep->summary.nested_why);
 	json_object_object_add(sum, "passthrough_ready",

@@ -10,6 +10,7 @@
 #include "probe/backend.h"
 #include "common/text.h"
 #include "probe/facts.h"
+#include "probe/kvm.h"
 #include "probe/namecache.h"
 #include "probe/recfile.h"
 
@@ -112,13 +113,28 @@ static void passthrough_line(const struct probe_facts *f, struct probe_summary *
 			 s->pt_ready, s->pt_candidates, note[0] ? " (" : "", note, note[0] ? ")" : "");
 }
 
+/* "VMs yes, hardware acceleration no", and what that costs a guest's kernel, as measured */
+static void software_how(const struct probe_facts *f, const char *hv, char *out, size_t len)
+{
+	double slow = probe_kvm_ring0_slowdown(&f->kvm);
+	char measured[96] = "";
+
+	if (slow >= 1.5)
+		snprintf(measured, sizeof(measured), " (%.0f times slower, measured here)", slow);
+	snprintf(out, len,
+		 "VMs run, on a software KVM (%s) without VT-x/AMD-V%s%s: guest kernel code is "
+		 "emulated%s, so a Linux guest boots in minutes, not seconds",
+		 f->kvm.module[0] ? f->kvm.module : "kvm", hv ? ", under " : "", hv ? hv : "",
+		 measured);
+}
+
 static void summarize(const struct probe_facts *f, struct probe_summary *s)
 {
 	const char *hv = probe_hv_name(&f->hv);
 
-	s->hw_vms = probe_kvm_works(&f->kvm);
+	s->vms = s->hw_vms = probe_kvm_works(&f->kvm);
 	if (f->kvm.recorded || (f->kvm.open_err == 0 && f->kvm.run_err == -ECANCELED)) {
-		s->hw_vms = -1;
+		s->vms = s->hw_vms = -1;
 		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how), "%s%s%s",
 			 f->kvm.recorded ? "/dev/kvm was not recorded" :
 					   "the functional check was not asked for",
@@ -128,12 +144,8 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how),
 			 "KVM does not run guests here (see kvm.dev, kvm.run)");
 	} else if (probe_kvm_is_software(f)) {
-		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how),
-			 "software KVM (%s) without VT-x/AMD-V%s%s: guest user code runs natively, "
-			 "guest kernel code is emulated, so a Linux guest boots very slowly here "
-			 "(minutes, not seconds)",
-			 f->kvm.module[0] ? f->kvm.module : "kvm", hv ? ", under " : "",
-			 hv ? hv : "");
+		s->hw_vms = 0;
+		software_how(f, hv, s->hw_vms_how, sizeof(s->hw_vms_how));
 	} else {
 		const char *slat = "";
 		if (f->cpu.features & (VF(VF_EPT) | VF(VF_NPT)))

@@ -33,7 +33,10 @@ struct probe_options {
 struct probe_summary {
 	/* hardware-accelerated VMs: 1 yes, 0 no, -1 not known (not recorded, --no-run) */
 	int hw_vms;
-	char hw_vms_how[256];
+	/* VMs at all: 1 when KVM ran the tiny guest, hardware-accelerated or not (a software KVM:
+	 * hw_vms 0, vms 1), 0 when it did not, -1 not known */
+	int vms;
+	char hw_vms_how[384];
 	bool nested;
 	char nested_why[256];
 	int pt_ready;		/* devices ready for passthrough */

@@ -225,7 +225,7 @@ for size in 80x24 120x40 200x60; do
 	tm resize-window -t "t$s" -x "$cols" -y "$lines"
 	see "Hardware-accelerated VMs"
 	sleep 0.3
-	joined | grep -q "so a Linux guest boots very slowly here (minutes, not seconds)" &&
+	joined | grep -q "guest kernel code is emulated, so a Linux guest boots in minutes, not seconds" &&
 		joined | grep -q "none of the 6 device(s) could go to a guest (5 paravirtual (virtio); 1 host infrastructure; no active IOMMU)"
 	ok $? "$size Host: the summary wrapped, not cut"
 	tm send-keys -t "t$s" 2

@@ -155,19 +155,26 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int boot(struct fixture *f, const uint8_t *img, size_t len, const char *cmdline,
-		const char *cache, struct vmm_boot *b)
+static int boot_seeded(struct fixture *f, const uint8_t *img, size_t len, const char *cmdline,
+		       const char *cache, uint64_t seed, struct vmm_boot *b)
 {
 	char err[512] = "";
 	struct vmm_boot_opts o = { .kernel = { "test-bzImage", img, len },
 				   .cmdline = cmdline,
-				   .unpack_cache = cache };
+				   .unpack_cache = cache,
+				   .kaslr_seed = seed };
 
 	memset(vmm_mem_ptr(&f->m, 0, MEM), 0, MEM);
 	int rc = vmm_boot_load(&f->m, &o, b, err, sizeof(err));
 	if (rc)
 		print_message("# %s\n", err);
 	return rc;
+}
+
+static int boot(struct fixture *f, const uint8_t *img, size_t len, const char *cmdline,
+		const char *cache, struct vmm_boot *b)
+{
+	return boot_seeded(f, img, len, cmdline, cache, 0, b);
 }
 
 /* The image is where the entry says, aligned, and its references were moved by one delta that fits.
@@ -297,6 +304,40 @@ static void test_unpack_randomizes(void **state)
 	}
 	assert_true(phys_moved);
 	assert_true(virt_moved);
+	free(v);
+	free(img);
+}
+
+/* A placement is named by its seed: a random boot reports the seed it drew, and that seed given
+ * back (NESTVISOR_KASLR_SEED, from a crash report) places the kernel exactly the same way; nokaslr
+ * and --no-unpack report none. */
+static void test_unpack_seed_reproduces(void **state)
+{
+	struct fixture *f = *state;
+	struct vmm_boot b;
+	size_t vlen, len;
+	uint8_t *v = make_vmlinux(&vlen, 0, 3), *img = make_bzimage(&len, v, vlen, false);
+	bool other = false;
+
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(boot(f, img, len, "", f->cache, &b), 0);
+		uint64_t seed = b.kaslr_seed, phys = b.entry - ENTRY_OFF,
+			 virt = rd64((uint8_t *)vmm_mem_ptr(&f->m, phys + 0x10, 8));
+		assert_true(seed != 0);
+		assert_int_equal(boot_seeded(f, img, len, "", f->cache, seed, &b), 0);
+		assert_true(b.kaslr_seed == seed);
+		assert_true(b.entry - ENTRY_OFF == phys);
+		assert_true(rd64((uint8_t *)vmm_mem_ptr(&f->m, phys + 0x10, 8)) == virt);
+		check_relocated(f, &b, true);
+		assert_int_equal(boot_seeded(f, img, len, "", f->cache, seed + 1, &b), 0);
+		other |= b.entry - ENTRY_OFF != phys ||
+			 rd64((uint8_t *)vmm_mem_ptr(&f->m, b.entry - ENTRY_OFF + 0x10, 8)) != virt;
+	}
+	assert_true(other); /* another seed, another place (8 tries: not by chance) */
+	assert_int_equal(boot_seeded(f, img, len, "nokaslr", f->cache, 42, &b), 0);
+	assert_true(b.kaslr_seed == 0);
+	assert_int_equal(boot_seeded(f, img, len, "", NULL, 42, &b), 0);
+	assert_true(b.kaslr_seed == 0);
 	free(v);
 	free(img);
 }
@@ -551,6 +592,7 @@ static void test_unpack_cache_dir(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_unpack_then_cache, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_unpack_gzip, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_unpack_seed_reproduces, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_unpack_randomizes, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_unpack_bad_cache_file, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_unpack_untrusted_dir, setup, teardown),

@@ -42,7 +42,7 @@ static void host_draw(struct tui *t)
 		return;
 	s = &t->report->summary;
 	const char *hw = s->hw_vms > 0 ? "yes" : s->hw_vms < 0 ? "unknown" : "no";
-	enum crt_role hw_role = s->hw_vms > 0 ? ROLE_PASS : ROLE_FAIL;
+	enum crt_role hw_role = s->hw_vms > 0 ? ROLE_PASS : s->vms > 0 ? ROLE_WARN : ROLE_FAIL;
 	if (s->hw_vms < 0)
 		hw_role = ROLE_UNKNOWN;
 	snprintf(text, sizeof(text), "%s: %s", hw, s->hw_vms_how);

@@ -247,24 +247,41 @@ static bool has_word(const char *cmdline, const char *word)
 	return false;
 }
 
-/* KASLR as the decompressor chooses it: a virtual offset within KERNEL_IMAGE_SIZE and a physical
- * address in RAM below the initrd, both aligned to the kernel's alignment. Neither is printed: they
- * are the guest's secret. */
-static int vmlinux_place(const struct vmlinux *v, const struct vmm_boot_opts *o, uint64_t top,
-			 uint64_t align, uint64_t init_size, uint64_t *phys, uint64_t *delta)
+/* splitmix64: both choices from one 64-bit seed, so a placement is named by a number */
+static uint64_t seed_next(uint64_t *s)
 {
-	uint64_t r[2];
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* KASLR as the decompressor chooses it: a virtual offset within KERNEL_IMAGE_SIZE and a physical
+ * address in RAM below the initrd, both aligned to the kernel's alignment. Neither is printed while
+ * the guest runs: they are its secret. Both come from *seed (o->kaslr_seed, or a fresh random one),
+ * which a crash report gives so the same placement can be booted again. */
+static int vmlinux_place(const struct vmlinux *v, const struct vmm_boot_opts *o, uint64_t top,
+			 uint64_t align, uint64_t init_size, uint64_t *phys, uint64_t *delta,
+			 uint64_t *seed)
+{
+	uint64_t s = o->kaslr_seed, r0, r1;
 
 	*phys = v->link;
 	*delta = 0;
+	*seed = 0;
 	if (!v->relocs || has_word(o->cmdline, "nokaslr"))
 		return 0;
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return -EAGAIN;
+	while (s == 0)
+		if (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s))
+			return -EAGAIN;
+	*seed = s;
+	r0 = seed_next(&s);
+	r1 = seed_next(&s);
 	if (KERNEL_IMAGE_SIZE > v->link + init_size)
-		*delta = r[0] % ((KERNEL_IMAGE_SIZE - v->link - init_size) / align + 1) * align;
+		*delta = r0 % ((KERNEL_IMAGE_SIZE - v->link - init_size) / align + 1) * align;
 	if (top > v->link + init_size)
-		*phys = v->link + r[1] % ((top - v->link - init_size) / align + 1) * align;
+		*phys = v->link + r1 % ((top - v->link - init_size) / align + 1) * align;
 	return 1;
 }
 
@@ -293,7 +310,8 @@ static int boot_unpacked(struct vmm_mem *m, const struct vmm_boot_opts *o, uint8
 			 o->kernel.path);
 		goto out;
 	}
-	if ((kaslr = vmlinux_place(&v, o, top, align, init_size, &phys, &delta)) < 0 ||
+	if ((kaslr = vmlinux_place(&v, o, top, align, init_size, &phys, &delta,
+				    &b->kaslr_seed)) < 0 ||
 	    !vmm_mem_ptr(m, phys, init_size))
 		goto out; /* no room above the link address: the decompressor knows other places */
 	for (int i = 0; i < v.nph; i++) {
@@ -311,6 +329,8 @@ static int boot_unpacked(struct vmm_mem *m, const struct vmm_boot_opts *o, uint8
 	b->unpacked = v.u.from;
 	rc = 0;
 out:
+	if (rc)
+		b->kaslr_seed = 0; /* the decompressor places it */
 	free(v.relocs);
 	vmm_unpack_release(&v.u);
 	return rc;

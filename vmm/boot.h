@@ -31,6 +31,8 @@ struct vmm_boot_opts {
 	int flat;			/* --load-addr given */
 	/* bzImage: unpack its kernel with this cache directory (NULL: never) */
 	const char *unpack_cache;
+	/* KASLR: the seed its two random choices come from (0: a fresh one from getrandom) */
+	uint64_t kaslr_seed;
 };
 
 struct vmm_boot {
@@ -41,6 +43,7 @@ struct vmm_boot {
 	uint64_t cr3;			/* long mode only */
 	uint64_t image_end;		/* highest guest byte the kernel occupies */
 	int unpacked; /* enum vmm_unpack_from: a bzImage's kernel entered directly */
+	uint64_t kaslr_seed; /* the placement's seed; 0: the kernel was not moved by us */
 	char note[320];			/* a warning for the user, or "" */
 };
 

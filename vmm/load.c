@@ -49,6 +49,27 @@ int vmm_inputs_read(struct vmm *vm, struct vmm_inputs *in, char *err, size_t err
 	return 0;
 }
 
+/* NESTVISOR_KASLR_SEED: the seed a crash report gave, to boot a kernel at the same place again */
+static int kaslr_seed(uint64_t *seed, char *err, size_t errlen)
+{
+	const char *e = getenv("NESTVISOR_KASLR_SEED");
+	char *end;
+
+	*seed = 0;
+	if (!e || !*e)
+		return 0;
+	errno = 0;
+	*seed = strtoull(e, &end, 10);
+	if (errno || *end || *seed == 0 || *e == '-') {
+		snprintf(err, errlen,
+			 "NESTVISOR_KASLR_SEED=%.32s is not a seed: give the positive decimal "
+			 "number a crash report printed, or unset it",
+			 e);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vmm_inputs_load(struct vmm *vm, const struct vmm_inputs *in, char *err, size_t errlen)
 {
 	struct vmm_boot_opts o = { .cmdline = vm->cfg.cmdline,
@@ -67,9 +88,16 @@ int vmm_inputs_load(struct vmm *vm, const struct vmm_inputs *in, char *err, size
 	char cache[4096];
 	vmm_unpack_cache_dir(cache, sizeof(cache));
 	o.unpack_cache = vm->cfg.no_unpack ? NULL : cache;
+	if ((rc = kaslr_seed(&o.kaslr_seed, err, errlen)) < 0)
+		return rc;
 	rc = vmm_boot_load(&vm->mem, &o, &vm->boot, err, errlen);
 	if (rc == 0 && vm->boot.note[0])
 		vmm_warn(vm, "%s", vm->boot.note);
+	if (rc == 0 && o.kaslr_seed && vm->boot.kaslr_seed)
+		vmm_warn(vm,
+			 "the kernel's KASLR placement comes from NESTVISOR_KASLR_SEED=%llu, not "
+			 "from a random draw: unset it for a guest you depend on",
+			 (unsigned long long)o.kaslr_seed);
 	return rc;
 }
 

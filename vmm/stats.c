@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
+#include "vmm/cpumodel.h"
 #include "vmm/ctlproto.h"
 #include "vmm/hw/virtio-pci.h"
 #include "vmm/vm.h"
@@ -112,6 +113,7 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 	s->paused = atomic_load(&vm->paused);
 	s->coalesced = __atomic_load_n(&vm->coalesced, __ATOMIC_RELAXED);
 	s->nested = vmm_nested(vm, &s->nested_state_bytes);
+	snprintf(s->cpu_model, sizeof(s->cpu_model), "%s", vmm_cpumodel_name(vm->cpu_model));
 	s->ndevs = 0;
 	for (int i = 0; i <= VMM_MAX_DISKS + 1; i++) {
 		struct virtio_dev *v = i < VMM_MAX_DISKS ? vm->blk_dev[i] : i == VMM_MAX_DISKS ? vm->rng : vmm_virtio_net_dev(vm);
@@ -167,6 +169,11 @@ void vmm_stats_print(const struct vmm_stats *s, FILE *out)
 		(unsigned long long)(s->mem >> 20), (unsigned long long)(s->mem_touched >> 10),
 		(unsigned long long)(s->vmm_rss_max >> 10));
 	nested_line(out, s->nested, s->nested_state_bytes);
+	if (s->cpu_model[0])
+		fprintf(out, "cpu: %s%s\n", s->cpu_model,
+			!strcmp(s->cpu_model, "baseline") ? " (x86-64 without cmpxchg16b, XSAVE, "
+							    "AVX...: --cpu host shows all)" :
+							    " (every feature KVM supports)");
 	if (s->ndevs)
 		fprintf(out, "  %-28s %12s %12s %12s\n", "by device", "notified", "interrupts",
 			"bytes");
@@ -210,6 +217,7 @@ char *vmm_stats_json(const struct vmm_stats *s)
 	json_object_object_add(o, "coalesced", json_object_new_int64((int64_t)s->coalesced));
 	json_object_object_add(o, "nested", json_object_new_boolean(s->nested));
 	json_object_object_add(o, "nested_state_bytes", json_object_new_int(s->nested_state_bytes));
+	json_object_object_add(o, "cpu_model", json_object_new_string(s->cpu_model));
 	json_object *devs = json_object_new_array();
 	for (int i = 0; i < s->ndevs; i++) {
 		json_object *d = json_object_new_object();
@@ -268,6 +276,7 @@ int vmm_stats_from_json(const char *text, struct vmm_stats *s)
 	s->coalesced = (uint64_t)ctl_member_int(o, "coalesced");
 	s->nested = (uint64_t)ctl_member_int(o, "nested");
 	s->nested_state_bytes = (int)(uint64_t)ctl_member_int(o, "nested_state_bytes");
+	ctl_member_str(o, "cpu_model", s->cpu_model, sizeof(s->cpu_model));
 	if (json_object_object_get_ex(o, "devices", &devs) &&
 	    json_object_is_type(devs, json_type_array))
 		for (size_t i = 0;

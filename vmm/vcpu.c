@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "nested/nested.h"
+#include "vmm/cpumodel.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
@@ -111,6 +112,8 @@ static int get_supported_cpuid(struct vmm *vm)
 	vm->tsc_deadline = ioctl(vm->sysfd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	if (ioctl(vm->sysfd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
 		return -errno;
+	vm->cpu_model = vmm_cpumodel_resolve(vm->cfg.cpu_model, vm->software_kvm);
+	vmm_cpumodel_apply(vm->cpu_model, vm->cpuid);
 	nested_cpuid_apply(vm->nested, vm->cpuid);
 	return 0;
 }
@@ -385,6 +388,13 @@ void vmm_vcpu_report(struct vmm_vcpu *c, const char *why)
 		if (used < len)
 			used += report_code(c, &r, &s, out + used, len - used);
 	}
+	if (vm->boot.kaslr_seed &&
+	    used < len) /* the guest is gone: its placement is no secret now */
+		used += (size_t)snprintf(out + used, len - used,
+					 "  KASLR seed %llu (NESTVISOR_KASLR_SEED=%llu places the "
+					 "kernel the same way)\n",
+					 (unsigned long long)vm->boot.kaslr_seed,
+					 (unsigned long long)vm->boot.kaslr_seed);
 	if (used < len)
 		used += (size_t)snprintf(out + used, len - used, "  last exits (oldest first):");
 	unsigned n = c->nlast < VMM_LAST_EXITS ? c->nlast : VMM_LAST_EXITS;
@@ -403,5 +413,11 @@ void vmm_vcpu_report(struct vmm_vcpu *c, const char *why)
 		snprintf(out + used, len - used,
 			 "  this host's KVM is a software KVM (kvm_pvm): it emulates guest kernel "
 			 "code, and unmodified guest kernels can meet instructions it cannot "
-			 "emulate\n");
+			 "emulate%s\n",
+			 vm->cpu_model == VMM_CPU_HOST ? "; the guest was shown the host's CPU "
+							 "(--cpu host): --cpu baseline hides what "
+							 "the emulator lacks (cmpxchg16b, XSAVE, "
+							 "AVX...)" :
+							 " even on the baseline CPU (--cpu "
+							 "baseline)");
 }

@@ -105,6 +105,7 @@ struct vmm {
 	bool sandbox_warned;		/* a thread that could not confine itself was named once */
 	bool landlock_warned;		/* the kernel has no Landlock: said once */
 	bool software_kvm;		/* kvm_pvm: known at set-up, for the crash report */
+	int cpu_model;			/* enum vmm_cpu_model, resolved: host or baseline */
 };
 
 /* An MSI message KVM sends when an eventfd is signalled (KVM_IRQFD), for devices served in the

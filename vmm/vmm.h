@@ -34,6 +34,7 @@ struct vmm_config {
 	const char *disks[8]; /* --disk FILE[,ro][,cache=none][,serial=ID] (virtio-blk), in order */
 	int ndisks;
 	int nested;			/* enum nested_mode (nested/nested.h): auto (0), on, off */
+	int cpu_model; /* enum vmm_cpu_model (vmm/cpumodel.h): auto (0), host, baseline */
 	const char
 		*probe_replay; /* judge nesting from this probe recording, not the host (tests) */
 	/* Where the VMM's warnings go (unclaimed ports, a broken queue, a boot note), each a whole
@@ -131,6 +132,7 @@ struct vmm_stats {
 	bool paused;
 	bool nested;			/* the guest may run its own hypervisor */
 	int nested_state_bytes;		/* KVM_CAP_NESTED_STATE: bytes per vCPU, 0 none */
+	char cpu_model[16];		/* the CPU the guest is shown: host or baseline */
 	int ndevs; /* paravirtual devices: what each did (notifications cost no exit) */
 	struct vmm_dev_stat {
 		char what[32];

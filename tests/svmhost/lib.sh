@@ -108,6 +108,31 @@ svm_pack() {
 	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$2"
 }
 
+# Where a frozen host's CPUs are, from QEMU's monitor (the socket MON): its CPUs, registers and local APICs, then
+# a line per CPU: halted or not, interrupts on or off, and RIP as the kernel's link-time address (KASLR's offset,
+# printed by host-init, taken off; Debian's System.map is a stub: look it up in linux-image-*-dbg's).
+svm_frozen_where() {	# MON CONSOLE_LOG
+	text=$(sed -n 's/.*svmhost: kernel _text \([0-9a-f]*\).*/\1/p' "$2" | tail -n 1)
+	perl -MIO::Socket::UNIX -e '
+		my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "no monitor at $ARGV[0]: $!\n";
+		for my $c ("info cpus", "info registers -a", "info lapic") { print $s "$c\n"; select(undef, undef, undef, 1) }
+		$s->blocking(0);
+		my ($buf, $all) = ("", "");
+		while (sysread($s, $buf, 65536)) { $all .= $buf }
+		$all =~ s/\e\[[0-9;]*[A-Za-z]//g; $all =~ s/\r//g;
+		print $all;
+		# the kernel lives in the top 2 GiB: its addresses differ only in their low 32 bits
+		my $delta = $ARGV[1] ? hex(substr($ARGV[1], -8)) - 0x81000000 : 0;
+		my $cpu = 0;
+		while ($all =~ /RIP=([0-9a-f]{16}) RFL=([0-9a-f]+) .*?CPL=(\d) .*?HLT=(\d)/g) {
+			my ($rip, $fl, $cpl, $hlt) = ($1, hex($2), $3, $4);
+			my $at = $rip =~ /^ffffffff/ ? sprintf("ffffffff%08x", hex(substr($rip, -8)) - $delta) : $rip;
+			printf "svmhost: frozen: CPU %d %s, interrupts %s, CPL %d, RIP %s%s\n", $cpu++,
+				$hlt ? "halted" : "running", $fl & 0x200 ? "on" : "off", $cpl, $at,
+				$delta && $rip =~ /^ffffffff/ ? " (link address)" : "";
+		}' "$1" "$text"
+}
+
 # Boots the host: svm_boot INITRD CONSOLE_LOG RESULTS FILES LIMIT_S [CPUS]. ttyS0 is the console, ttyS1 the
 # TAP stream, ttyS2 the files the tests send back (base64 tar), ttyS3 the host's heartbeat. Returns QEMU's status,
 # 124 at the limit, or 125 when the heartbeat stopped for a minute: the emulated host froze (QEMU's TCG has done so
@@ -118,7 +143,8 @@ svm_boot() {
 	: > "$console"; : > "$results"; : > "$files"; : > "$beat"
 	timeout --foreground -k 5 "$limit" qemu-system-x86_64 \
 		-accel "tcg,thread=${SVMHOST_TCG_THREAD:-multi}${SVMHOST_TB_SIZE:+,tb-size=$SVMHOST_TB_SIZE}" -cpu "$SVM_CPU" \
-		-smp "$cpus" -m 2048 -nographic -no-reboot -nodefaults -display none -monitor none \
+		-smp "$cpus" -m 2048 -nographic -no-reboot -nodefaults -display none \
+		-monitor "unix:$files.mon,server=on,wait=off" \
 		-kernel "$SVM_VMLINUZ" -initrd "$initrd" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic nv.cpus=$cpus ${SVMHOST_APPEND:-}" \
 		-serial "file:$console" -serial "file:$results" -serial "file:$files" -serial "file:$beat" \
@@ -130,6 +156,7 @@ svm_boot() {
 		size=$(wc -c < "$beat")
 		if [ "$size" = "$last" ]; then still=$((still + 5)); else still=0; last=$size; fi
 		if [ $still -ge 60 ] && [ "$size" -gt 0 ]; then
+			svm_frozen_where "$files.mon" "$console" > "$console.frozen" 2>&1
 			pkill -P $qpid 2>/dev/null; kill $qpid 2>/dev/null
 			wait $qpid 2>/dev/null
 			return 125

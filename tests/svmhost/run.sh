@@ -133,7 +133,8 @@ boots=1
 # panic in nestvisor's own process is ours, and fails). fail_how says which, for the line that says so.
 emulator_failed() {
 	if [ $qrc = 125 ]; then
-		fail_how="froze (no heartbeat for 60 s)"
+		where=$(sed -n 's/^svmhost: frozen: //p' "$OUT/console.log.frozen" 2>/dev/null | tr '\n' ';' | sed 's/;$//')
+		fail_how="froze (no heartbeat for 60 s; ${where:-its CPUs could not be read})"
 		return 0
 	fi
 	grep -q '^# svmhost: done' "$OUT/results.tap" 2>/dev/null && return 1
@@ -156,6 +157,7 @@ while emulator_failed && [ $boots -lt 5 ] && [ $MODE = tests ]; do
 	echo "# svmhost: the emulated host $fail_how, in ${last:-its start}; booting it again for $left" \
 		"(boot $boots of 5)"
 	cp "$OUT/console.log" "$OUT/console-failed-$boots.log"
+	[ -f "$OUT/console.log.frozen" ] && mv "$OUT/console.log.frozen" "$OUT/console-failed-$boots.frozen"
 	t0=$(date +%s)
 	SVMHOST_APPEND="nv.tests=$left" svm_boot "$W/host.cpio" "$OUT/console.log" "$OUT/results.tap" "$W/files.b64" \
 		"$LIMIT" "$CPUS"
@@ -165,6 +167,7 @@ cat "$OUT/results.tap" >> "$OUT/results-earlier.tap" && mv "$OUT/results-earlier
 base64 -d < "$W/files.b64" 2>/dev/null | tar x -C "$OUT" 2>/dev/null
 if [ $MODE = cmd ]; then
 	cat "$OUT/results.tap"
+	emulator_failed && echo "# svmhost: the emulated host $fail_how"
 	tail -n 40 "$OUT/console.log" >&2
 	exit 0
 fi

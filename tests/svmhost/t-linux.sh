@@ -83,6 +83,31 @@ nv_guest bzimage-self 1 $G/vmlinuz --no-unpack
 check "linux bzimage-self: --no-unpack boots the bzImage's own decompressor" \
 	grep -q 'VM bzimage-self (bzImage) ended' /out/linux-bzimage-self.log
 compare bzimage-self smp1
+# --cpu baseline (the default on a software KVM) and the host's CPU, with one KASLR seed: the kernel lands at
+# the same place both times, and only the host's CPU shows what a software KVM's emulator lacks.
+flag() { grep -q "^NVG: flags.* $2 " /out/linux-$1.log; }
+export NESTVISOR_KASLR_SEED=20261206
+nv_guest seed-baseline 1 $G/vmlinuz --cpu=baseline
+nv_guest seed-host 1 $G/vmlinuz --cpu=host
+unset NESTVISOR_KASLR_SEED
+check "linux seed-*: one NESTVISOR_KASLR_SEED, one placement ($(text seed-baseline), $(text seed-host))" \
+	sh -c "test -n '$(text seed-baseline)' && test '$(text seed-baseline)' = '$(text seed-host)' && \
+	       test '$(text seed-host)' != $LINKED"
+check "linux seed-baseline: the seed is said, not hidden" \
+	grep -q 'KASLR placement comes from NESTVISOR_KASLR_SEED=20261206' /out/linux-seed-baseline.log
+check "linux seed-baseline: --cpu baseline shows no cx16, xsave, avx, aes, pcid, fsgsbase" \
+	sh -c '! grep -q "^NVG: flags.* \(cx16\|xsave\|avx\|aes\|pcid\|fsgsbase\) " /out/linux-seed-baseline.log'
+check "linux seed-baseline: ... and keeps fpu, sse2, lm, nx, syscall" \
+	sh -c 'for f in fpu sse2 lm nx syscall; do grep -q "^NVG: flags.* $f " /out/linux-seed-baseline.log || exit 1; done'
+check "linux seed-host: --cpu host shows cx16 (this emulated CPU has it; kvm_pvm cannot emulate it)" flag seed-host cx16
+check "linux seed-baseline: --stats names the CPU model" grep -q '^cpu: baseline' /out/linux-seed-baseline.log
+compare seed-baseline smp1
+for bad in -5 0 12x 99999999999999999999999; do
+	NESTVISOR_KASLR_SEED=$bad nestvisor run --kernel $G/vmlinuz --initrd $G/initrd --timeout 30 > /tmp/badseed 2>&1 < /dev/null
+	st=$?
+	check "linux: NESTVISOR_KASLR_SEED=$bad is refused, named, before the guest runs (status $st)" \
+		sh -c "test $st = 2 && grep -q 'NESTVISOR_KASLR_SEED=.* is not a seed' /tmp/badseed && ! grep -q NVG: /tmp/badseed"
+done
 nv_guest pvh-smp1 1 $G/vmlinux
 check "linux pvh-smp1: booted through the PVH entry" grep -q 'VM pvh-smp1 (PVH ELF) ended' /out/linux-pvh-smp1.log
 compare pvh-smp1 smp1
