@@ -502,11 +502,15 @@ static int load_dump(struct probe_backend *be, const char *file, int fd)
 	else
 		rc = cpudump_parse(text, len, be->dump, &form, why, sizeof(why));
 	free(text);
-	if (rc < 0) {
+	if (rc == -ENOTSUP) {
+		probe_problem(be, "%s: not x86: %s", file, why);
+	} else if (rc < 0) {
 		probe_problem(be,
 			      "%s: not a CPUID dump (%s); make one with `cpuid_tool --save=FILE`, "
 			      "`cpuid -r > FILE` or AIDA64's CPUID report",
 			      file, why);
+	}
+	if (rc < 0) {
 		/* leaf 0 max = 0: every leaf reads missing */
 		memset(be->dump, 0, sizeof(*be->dump));
 		be->dump_bad = true;

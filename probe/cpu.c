@@ -59,14 +59,26 @@ static void collect_cpuid(struct probe_backend *be, struct probe_cpu *cpu)
 	else if (!strcmp(cpu->vendor_str, "AuthenticAMD") ||
 		 !strcmp(cpu->vendor_str, "HygonGenuine"))
 		cpu->vendor = CPU_VENDOR_AMD;
+	/* VMX is Intel's bit, which VIA/Centaur and Zhaoxin implement too; SVM is AMD's, and Hygon's.
+	 * Another vendor's bit there means nothing (a 1999 VIA CPU's extended leaf is junk). */
+	bool vmx_vendor = cpu->vendor == CPU_VENDOR_INTEL ||
+			  !strcmp(cpu->vendor_str, "CentaurHauls") ||
+			  !strcmp(cpu->vendor_str, "  Shanghai  ");
 	if (leaf0[0] >= 1 && probe_cpuid(be, 1, 0, leaf1) == 0) {
-		cpu->vmx = leaf1[2] & (1u << 5);
+		cpu->vmx = vmx_vendor && (leaf1[2] & (1u << 5));
 		cpu->hypervisor_bit = leaf1[2] & (1u << 31);
+		if (!vmx_vendor && (leaf1[2] & (1u << 5)))
+			snprintf(cpu->ignored_bit, sizeof(cpu->ignored_bit), "CPUID.1:ECX[5]");
 	}
 	if (probe_cpuid(be, 0x80000000u, 0, ext0) == 0)
 		max_ext = ext0[0];
-	if (max_ext >= 0x80000001u && probe_cpuid(be, 0x80000001u, 0, ext1) == 0)
-		cpu->svm = ext1[2] & (1u << 2);
+	if (max_ext >= 0x80000001u && max_ext < 0x80010000u &&
+	    probe_cpuid(be, 0x80000001u, 0, ext1) == 0) {
+		cpu->svm = cpu->vendor == CPU_VENDOR_AMD && (ext1[2] & (1u << 2));
+		if (cpu->vendor != CPU_VENDOR_AMD && (ext1[2] & (1u << 2)) && !cpu->vmx)
+			snprintf(cpu->ignored_bit, sizeof(cpu->ignored_bit),
+				 "CPUID.80000001h:ECX[2]");
+	}
 	if (cpu->svm && max_ext >= 0x8000000Au && probe_cpuid(be, 0x8000000Au, 0, svm) == 0) {
 		cpu->svm_nasid = svm[1];
 		cpu->svm_edx = svm[3];
@@ -254,6 +266,12 @@ void probe_cpu_check_hwvirt(const struct probe_facts *f, struct probe_check *c)
 				probe_kvm_works(&f->kvm) ? "; KVM still runs guests here (see "
 							   "kvm.run)" :
 							   "");
+	else if (cpu->ignored_bit[0])
+		probe_check_set(c, kvm_may_work(f) ? PROBE_WARN : PROBE_FAIL,
+				"run on a CPU with Intel VT-x or AMD-V",
+				"no VT-x or AMD-V: %s is set, but %s CPUs do not define VT-x or "
+				"AMD-V there (a reserved bit, or a leaf this CPU fills with junk)",
+				cpu->ignored_bit, cpu->vendor_str);
 	else
 		probe_check_set(c, kvm_may_work(f) ? PROBE_WARN : PROBE_FAIL,
 				"run on a CPU with Intel VT-x or AMD-V",

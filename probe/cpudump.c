@@ -12,6 +12,7 @@ struct sink {
 	uint32_t seen[64];		/* leaves put so far, for the next untagged subleaf */
 	int nseen[64], nleaves;
 	bool basic[MAX_CPUID_LEVEL], ext[MAX_EXT_CPUID_LEVEL];	/* which leaves the text had */
+	bool partial;			/* a line of the form that stops short: the file was cut */
 };
 
 /* How many times leaf came before (the subleaf an untagged repeat stands for). */
@@ -109,8 +110,11 @@ static bool libcpuid_line(const char *l, size_t n, struct sink *s)
 		return true;
 	if (strstr(buf, "Logical CPU #") && s->nleaves)
 		return false;	/* a multi-CPU dump: the first CPU's leaves are enough */
-	if (sscanf(buf, "%31[a-z0-9_][%u]=%x %x %x %x", key, &idx, &r[0], &r[1], &r[2], &r[3]) != 6)
+	int got = sscanf(buf, "%31[a-z0-9_][%u]=%x %x %x %x", key, &idx, &r[0], &r[1], &r[2], &r[3]);
+	if (got != 6) {
+		s->partial |= got >= 2 && strstr(buf, "_cpuid") != NULL;
 		return true;
+	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!strcmp(key, keys[i].key)) {
 			if (keys[i].sub)
@@ -121,14 +125,29 @@ static bool libcpuid_line(const char *l, size_t n, struct sink *s)
 	return true;
 }
 
-/* ---- AIDA64: "CPUID 00000004: 1C004121-01C0003F-0000003F-00000000 [SL 00]", one CPU after
- * another: "------[ Logical CPU #0 ]------", "CPUID Registers (CPU #1):" or "CPU#000 AffMask: ..." */
+/* ---- AIDA64: "CPUID 00000004: 1C004121-01C0003F-0000003F-00000000 [SL 00]" (older versions: no
+ * colon, a tab), one CPU after another: "------[ Logical CPU #0 ]------", "CPUID Registers (CPU
+ * #1):" or "CPU#000 AffMask: ..." */
+
+/* p at "CPUID ": 5 when leaf and registers were read, 1 when only the leaf (a cut line), else 0 */
+static int aida_fields(const char *p, unsigned *leaf, uint32_t r[4])
+{
+	int n = 0;
+
+	if (sscanf(p, "CPUID %8x%n", leaf, &n) != 1 || n != 14)
+		return 0;
+	p += n;
+	p += strspn(p, " \t");
+	p += *p == ':';
+	return sscanf(p, " %8x-%8x-%8x-%8x", &r[0], &r[1], &r[2], &r[3]) == 4 ? 5 : 1;
+}
 
 static bool aida_looks(const char *text)
 {
 	for (const char *p = strstr(text, "CPUID "); p; p = strstr(p + 1, "CPUID ")) {
-		unsigned a, b, c, d, e;
-		if (sscanf(p, "CPUID %8x: %8x-%8x-%8x-%8x", &a, &b, &c, &d, &e) == 5)
+		unsigned leaf;
+		uint32_t r[4];
+		if (aida_fields(p, &leaf, r) == 5)
 			return true;
 	}
 	return false;
@@ -147,7 +166,9 @@ static bool aida_line(const char *l, size_t n, struct sink *s)
 	     !strncmp(buf, "CPU#", 4)) && s->nleaves)
 		return false;
 	const char *p = strstr(buf, "CPUID ");
-	if (!p || sscanf(p, "CPUID %8x: %8x-%8x-%8x-%8x", &leaf, &r[0], &r[1], &r[2], &r[3]) != 5)
+	int got = p ? aida_fields(p, &leaf, r) : 0;
+	s->partial |= got == 1;
+	if (got != 5)
 		return true;
 	const char *t = strstr(p, "[SL ");
 	if (t && sscanf(t, "[SL %2x]", &sl) == 1)
@@ -175,9 +196,12 @@ static bool cpuidr_line(const char *l, size_t n, struct sink *s)
 		return true;
 	if (sscanf(buf, "CPU %u:", &cpu) == 1 && s->nleaves)
 		return false;
-	if (sscanf(buf, " 0x%8x 0x%2x: eax=0x%8x ebx=0x%8x ecx=0x%8x edx=0x%8x", &leaf, &sub, &r[0],
-		   &r[1], &r[2], &r[3]) == 6)
+	int got = sscanf(buf, " 0x%8x 0x%2x: eax=0x%8x ebx=0x%8x ecx=0x%8x edx=0x%8x", &leaf, &sub,
+			 &r[0], &r[1], &r[2], &r[3]);
+	if (got == 6)
 		put(s, leaf, (int)sub, r);
+	else
+		s->partial |= got >= 2;
 	return true;
 }
 
@@ -192,28 +216,22 @@ static const struct {
 	{ "AIDA64 CPUID report", aida_looks, aida_line },
 };
 
-/* Leaf 0 (the highest leaf, the vendor) and leaf 1 (family, features) every x86 CPU has, and every
- * leaf up to the highest ones it names: a CPU without extended leaves (a Pentium III) names none, a
- * cut file names more than it has. */
+/* Leaf 0 (the highest leaf, the vendor) and leaf 1 (family, features) every x86 CPU has; a leaf
+ * the text leaves out reads as zeros, as CPUID returns for a reserved leaf (AIDA64 leaves out
+ * those it deems empty: leaf 4 on AMD, 0xb, 0x1b...). A file is cut only where a line of its form
+ * stops short. */
 static int complete(const struct sink *s, const char *form, char *why, size_t whylen)
 {
 	const struct cpu_raw_data_t *out = s->d;
-	uint32_t maxb = out->basic_cpuid[0][0], maxe = out->ext_cpuid[0][0];
-	long missing = -1;	/* the first leaf that should be there and is not */
+	uint32_t maxb = out->basic_cpuid[0][0];
 
-	if (maxb < 1 || !out->basic_cpuid[1][0]) {
+	if (maxb < 1 || !s->basic[0] || !s->basic[1] || !out->basic_cpuid[1][0]) {
 		snprintf(why, whylen, "a %s without leaf %s: truncated?", form,
-			 maxb < 1 ? "0" : "1");
+			 maxb < 1 || !s->basic[0] ? "0" : "1");
 		return -EINVAL;
 	}
-	for (uint32_t l = 0; l <= maxb && l < MAX_CPUID_LEVEL && missing < 0; l++)
-		missing = s->basic[l] ? -1 : (long)l;
-	for (uint32_t l = 0; s->ext[0] && maxe >= 0x80000000u && l <= maxe - 0x80000000u &&
-	     l < MAX_EXT_CPUID_LEVEL && missing < 0; l++)
-		missing = s->ext[l] ? -1 : (long)(0x80000000u + l);
-	if (missing >= 0) {
-		snprintf(why, whylen, "a %s without leaf 0x%lx, which its highest leaves include: "
-			 "truncated?", form, (unsigned long)missing);
+	if (s->partial) {
+		snprintf(why, whylen, "a %s with a line cut short: truncated?", form);
 		return -EINVAL;
 	}
 	return 0;
@@ -245,6 +263,12 @@ int cpudump_parse(const char *text, size_t len, struct cpu_raw_data_t *out, cons
 			*form = forms[i].name;
 			return parse_form(i, text, out, why, whylen);
 		}
+	if (strstr(text, "arm_midr=")) {
+		snprintf(why, whylen, "an ARM CPU's registers (libcpuid's arm_midr...), not x86 "
+			 "CPUID: VT-x and AMD-V are x86's; an ARM host's virtualization is the "
+			 "kernel's KVM/arm64 question, which this probe does not judge");
+		return -ENOTSUP;
+	}
 	snprintf(why, whylen, "no CPUID dump form it knows (libcpuid's cpuid_tool --save, AIDA64's "
 		 "CPUID report, cpuid -r)");
 	return -EINVAL;

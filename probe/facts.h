@@ -19,6 +19,9 @@ struct probe_cpu {
 	char brand[64];
 	int family, model, stepping;
 	bool vmx, svm, hypervisor_bit;
+	/* a VMX or SVM bit set by a vendor that does not define it there (a junk leaf): ignored, and
+	 * said: "CPUID.80000001h:ECX[2]" or "CPUID.1:ECX[5]", "" when none */
+	char ignored_bit[24];
 	uint32_t svm_edx, svm_nasid;	/* CPUID 0x8000000A */
 	int cpuinfo_err;
 	bool cpuinfo_vmx, cpuinfo_svm;	/* Linux hides these when firmware disables them */
@@ -64,6 +67,10 @@ struct probe_kvm {
 	/* from /dev/kvm (live, or kvm.json in a recording) */
 	int recorded;			/* 0: facts present; -ENOENT: not in recording */
 	int open_err;			/* -errno opening /dev/kvm */
+	/* when that was EACCES/EPERM: who may open it (mode 0: not known) */
+	unsigned dev_mode, dev_gid;
+	char dev_group[32];		/* the group's name, "" when it has none */
+	bool user_in_group;		/* this user is in it (the login that added it not yet redone) */
 	int api_version;
 	int ncaps;
 	struct { char name[40]; int num; int val; } caps[PROBE_KVM_MAX_CAPS];

@@ -120,6 +120,13 @@ char *probe_kvm_to_json(const struct probe_kvm *kvm)
 	char *out;
 
 	json_object_object_add(o, "open_err", json_object_new_int(kvm->open_err));
+	if (kvm->dev_mode) {
+		json_object_object_add(o, "dev_mode", json_object_new_int((int)kvm->dev_mode));
+		json_object_object_add(o, "dev_gid", json_object_new_int64(kvm->dev_gid));
+		json_object_object_add(o, "dev_group", json_object_new_string(kvm->dev_group));
+		json_object_object_add(o, "user_in_group",
+				       json_object_new_boolean(kvm->user_in_group));
+	}
 	json_object_object_add(o, "api_version", json_object_new_int(kvm->api_version));
 	for (int i = 0; i < kvm->ncaps; i++)
 		json_object_object_add(caps, kvm->caps[i].name,
@@ -246,6 +253,16 @@ static int kvm_from_object(json_object *o, struct probe_kvm *kvm)
 		return -EINVAL;
 	if (get_int(o, "open_err", -4095, 0, &v) < 0) return -EINVAL;
 	kvm->open_err = (int)v;
+	if (json_object_object_get_ex(o, "dev_mode",
+				      NULL)) { /* recorded for a user without access */
+		if (get_int(o, "dev_mode", 1, 07777, &v) < 0) return -EINVAL;
+		kvm->dev_mode = (unsigned)v;
+		if (get_int(o, "dev_gid", 0, UINT32_MAX, &v) < 0) return -EINVAL;
+		kvm->dev_gid = (unsigned)v;
+		if (get_str(o, "dev_group", kvm->dev_group, sizeof(kvm->dev_group)) < 0 ||
+		    get_bool(o, "user_in_group", &kvm->user_in_group) < 0)
+			return -EINVAL;
+	}
 	if (get_int(o, "api_version", -4095, 1000, &v) < 0) return -EINVAL;
 	kvm->api_version = (int)v;
 	if (get_int(o, "cpuid_err", -4095, 0, &v) < 0) return -EINVAL;
@@ -393,6 +410,49 @@ void probe_kvm_check_module(const struct probe_facts *f, struct probe_check *c)
 				"no KVM module in /sys/module (kvm, kvm_intel, kvm_amd, kvm_pvm)");
 }
 
+/* A user who may not open /dev/kvm: the fix this host allows, from the node's mode and group. */
+static void dev_denied(const struct probe_kvm *kvm, struct probe_check *c)
+{
+	const char *e = strerror(-kvm->open_err);
+	char grp[48], fix[200];
+
+	if (kvm->dev_group[0])
+		snprintf(grp, sizeof(grp), "%s", kvm->dev_group);
+	else
+		snprintf(grp, sizeof(grp), "id %u", kvm->dev_gid);
+	if (!kvm->dev_mode)
+		probe_check_set(c, PROBE_FAIL,
+				"run as root, or as a user in the group that owns /dev/kvm (ls -l "
+				"/dev/kvm names it)",
+				"/dev/kvm exists but cannot be opened read-write: %s", e);
+	else if (!(kvm->dev_mode & 0060) || !kvm->dev_group[0])
+		probe_check_set(c, PROBE_FAIL,
+				"run as root, or have the administrator give /dev/kvm a group "
+				"(groupadd kvm, then a udev rule: KERNEL==\"kvm\", GROUP=\"kvm\", "
+				"MODE=\"0660\"; QEMU's and Debian's packages install one) and add "
+				"you to it",
+				"/dev/kvm is mode %04o, group %s: no group may open it, only root "
+				"(%s)",
+				kvm->dev_mode, grp, e);
+	else if (kvm->user_in_group) {
+		snprintf(fix, sizeof(fix),
+			 "log out and in again (or run `newgrp %s`): your login started before you "
+			 "were added to %s",
+			 grp, grp);
+		probe_check_set(c, PROBE_FAIL, fix,
+				"/dev/kvm is mode %04o, group %s, and you are in %s, but not in "
+				"this login's groups (%s)",
+				kvm->dev_mode, grp, grp, e);
+	} else {
+		snprintf(fix, sizeof(fix),
+			 "add yourself to its group: sudo usermod -aG %s $USER, then log in again",
+			 grp);
+		probe_check_set(c, PROBE_FAIL, fix,
+				"/dev/kvm is mode %04o, group %s, and you are not in %s (%s)",
+				kvm->dev_mode, grp, grp, e);
+	}
+}
+
 void probe_kvm_check_dev(const struct probe_facts *f, struct probe_check *c)
 {
 	const struct probe_kvm *kvm = &f->kvm;
@@ -402,11 +462,7 @@ void probe_kvm_check_dev(const struct probe_facts *f, struct probe_check *c)
 				"record the host with `nestvisor probe --save DIR`", "%s",
 				kvm->run_detail);
 	else if (kvm->open_err == -EACCES || kvm->open_err == -EPERM)
-		probe_check_set(c, PROBE_FAIL,
-				"add the user to the kvm group (usermod -aG kvm USER) and log in "
-				"again",
-				"/dev/kvm exists but cannot be opened read-write: %s",
-				strerror(-kvm->open_err));
+		dev_denied(kvm, c);
 	else if (kvm->open_err)
 		probe_check_set(c, PROBE_FAIL,
 				"load the KVM module (modprobe kvm_intel or kvm_amd) so /dev/kvm "

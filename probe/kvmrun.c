@@ -3,6 +3,9 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
@@ -129,6 +132,31 @@ static void query_feature_msrs(int fd, struct probe_kvm *kvm)
 	free(list);
 }
 
+/* Who may open /dev/kvm, for a user who may not: its mode and group, and whether this user is in
+ * that group already (added, but not logged in again since). */
+static void dev_access(struct probe_kvm *kvm)
+{
+	struct stat st;
+	gid_t groups[256];
+	int n;
+
+	if (stat("/dev/kvm", &st) < 0)
+		return;
+	kvm->dev_mode = st.st_mode & 07777;
+	kvm->dev_gid = st.st_gid;
+	struct group *g = getgrgid(st.st_gid);
+	snprintf(kvm->dev_group, sizeof(kvm->dev_group), "%s", g ? g->gr_name : "");
+	kvm->user_in_group = getegid() == st.st_gid;
+	if ((n = getgroups(256, groups)) > 0)
+		for (int i = 0; i < n; i++)
+			kvm->user_in_group |= groups[i] == st.st_gid;
+	if (!kvm->user_in_group && g) /* in the group file, not yet in this login's groups */
+		for (char **m = g->gr_mem; *m && !kvm->user_in_group; m++) {
+			struct passwd *pw = getpwuid(geteuid());
+			kvm->user_in_group = pw && !strcmp(*m, pw->pw_name);
+		}
+}
+
 int probe_kvm_live_query(struct probe_backend *be, struct probe_kvm *kvm, bool functional)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -137,6 +165,8 @@ int probe_kvm_live_query(struct probe_backend *be, struct probe_kvm *kvm, bool f
 	kvm->recorded = 0;
 	if (fd < 0) {
 		kvm->open_err = -errno;
+		if (kvm->open_err == -EACCES || kvm->open_err == -EPERM)
+			dev_access(kvm);
 		/* what the probe did is a fact too: a check skipped as asked is not one that
 		 * could not run (and a report made with --no-run says nothing of guests) */
 		kvm->run_err = functional ? -ENODEV : -ECANCELED;

@@ -1,5 +1,6 @@
 /* probe output: the aligned human report and the versioned JSON document (docs/probe-json.md). */
 #include "config.h"
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,7 +261,11 @@ static void print_next(FILE *out, const struct probe_report *rep, bool color)
 		snprintf(line, sizeof(line), "Whether VMs run is not known from this report: run "
 			 "nestvisor probe on the host itself, without --no-run.");
 	else {
-		fix = NULL;
+		/* a user who may not open /dev/kvm: that first, it unblocks the rest (whether
+		 * KVM runs guests is unknown until then) */
+		fix = f->kvm.open_err == -EACCES || f->kvm.open_err == -EPERM ?
+			      fix_of(rep, "kvm.dev") :
+			      NULL;
 		for (size_t i = 0; i < sizeof(first) / sizeof(first[0]) && !fix; i++)
 			fix = fix_of(rep, first[i]);
 		if (fix)

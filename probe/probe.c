@@ -140,6 +140,10 @@ static void summarize(const struct probe_facts *f, struct probe_summary *s)
 					   "the functional check was not asked for",
 			 f->cpu.vmx ? "; the CPU has VT-x" : "",
 			 f->cpu.svm ? "; the CPU has AMD-V" : "");
+	} else if (!s->hw_vms && (f->kvm.open_err == -EACCES || f->kvm.open_err == -EPERM)) {
+		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how),
+			 "not for you yet: you may not open /dev/kvm (see kvm.dev), so whether KVM "
+			 "runs guests here is not known");
 	} else if (!s->hw_vms) {
 		snprintf(s->hw_vms_how, sizeof(s->hw_vms_how),
 			 "KVM does not run guests here (see kvm.dev, kvm.run)");

@@ -305,6 +305,50 @@ static void test_software_kvm(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
+/* A user who may not open /dev/kvm (the recording of a host like this one, probed by such a user):
+ * the fix comes from the node's own mode and group, never a "kvm" group the host may not have, and
+ * the headline does not claim KVM cannot run guests. */
+static void test_dev_kvm_denied(void **state)
+{
+	static const struct { const char *dev, *evidence, *fix;
+	} denied[] = {
+		{ "\"dev_mode\":432,\"dev_gid\":994,\"dev_group\":\"kvm\",\"user_in_group\":false",
+		  "/dev/kvm is mode 0660, group kvm, and you are not in kvm",
+		  "sudo usermod -aG kvm $USER, then log in again" },
+		{ "\"dev_mode\":432,\"dev_gid\":108,\"dev_group\":\"hypervisor\",\"user_in_group\":"
+		  "true",
+		  "you are in hypervisor, but not in this login's groups", "newgrp hypervisor" },
+		{ "\"dev_mode\":384,\"dev_gid\":0,\"dev_group\":\"root\",\"user_in_group\":false",
+		  "/dev/kvm is mode 0600, group root%: no group may open it, only root",
+		  "udev rule: KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0660\"" },
+	};
+	struct probe_report rep;
+	char dir[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+		char sed[600];
+		snprintf(sed, sizeof(sed),
+			 "sed -i 's/\"open_err\":0,/\"open_err\":-13,%s,/; "
+			 "s/\"err\":0,/\"err\":-19,/' kvm.json && grep -q dev_mode kvm.json",
+			 denied[i].dev);
+		corrupt_copy(dir, sizeof(dir), "firecracker-pvm-amd", sed);
+		replay(dir, &rep);
+		const struct probe_check *c = probe_report_find(&rep, "kvm.dev");
+		assert_non_null(c);
+		assert_int_equal(c->status, PROBE_FAIL);
+		char want[200];
+		snprintf(want, sizeof(want), "%.*s", (int)strcspn(denied[i].evidence, "%"),
+			 denied[i].evidence);
+		if (!strstr(c->evidence, want) || !strstr(c->fix, denied[i].fix))
+			fail_msg("case %zu: %s / fix: %s", i, c->evidence, c->fix);
+		assert_null(strstr(c->fix, "usermod -aG kvm USER")); /* the old blind advice */
+		assert_non_null(strstr(rep.summary.hw_vms_how, "you may not open /dev/kvm"));
+		probe_report_free(&rep);
+		test_sh("rm -rf '%s'", dir);
+	}
+}
+
 static const struct probe_check *replay_find(struct probe_report *rep, const char *dir,
 					     const char *id)
 {
@@ -391,8 +435,8 @@ static void test_corrupt_recordings(void **state)
 	       "did not load");
 	expect("intel-vtx-nested", "head -c 300 cpuid.raw > x && mv x cpuid.raw", "probe.input",
 	       PROBE_UNKNOWN,
-	       "cpuid.raw: not a CPUID dump (a libcpuid raw dump without leaf 0x5, which its "
-	       "highest leaves include: truncated?)");
+	       "cpuid.raw: not a CPUID dump (a libcpuid raw dump with a line cut short: "
+	       "truncated?)");
 	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "probe.input", PROBE_UNKNOWN,
 	       "msr.txt: corrupt");
 	expect("intel-vtx-nested", "printf '0x3a=zz\\n' > msr.txt", "cpu.firmware", PROBE_PASS,
@@ -582,6 +626,7 @@ static void test_json_schema(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_hosts),
 	cmocka_unit_test(test_software_kvm),
+	cmocka_unit_test(test_dev_kvm_denied),
 	cmocka_unit_test(test_h100_gpu_recorded),
 	cmocka_unit_test(test_corrupt_recordings),
 	cmocka_unit_test(test_hostile_recordings),

@@ -34,8 +34,10 @@ while [ "$i" -le "$last" ]; do
 	esac
 	secs=$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)
 	detail=
+	floods=
+	[ $what = portflood ] && floods="; floods ended: $(tr -d '\r' < $log | grep -c '^NVG: portflood run .* status 1$') of ${size#*x}"
 	if grep -q '^NVG: \(serflood\|portflood\) done' $log; then
-		res=ok
+		res=ok detail=$floods
 	else
 		case $st in
 		128) res=triple-fault ;;
@@ -43,7 +45,7 @@ while [ "$i" -le "$last" ]; do
 		124) res=timeout ;;
 		*) res=failed ;;
 		esac
-		detail="status $st, $(tr -d '\r' < $log | grep -c '^NVG:') NVG lines; $(grep -o 'KASLR seed [0-9]*' $log)"
+		detail="status $st, $(tr -d '\r' < $log | grep -c '^NVG:') NVG lines; $(grep -o 'KASLR seed [0-9]*' $log)$floods"
 		tr -d '\r' < $log | grep -v '^x*$' | tail -n 25 | sed "s/^/# $how $i: /"
 	fi
 	echo "crash: $how $what $i $res $secs $detail"
