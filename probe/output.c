@@ -278,6 +278,9 @@ static void print_next(FILE *out, const struct probe_report *rep, bool color)
 		snprintf(line, sizeof(line),
 			 "Guests may run hypervisors of their own: nestvisor run --nested on (auto "
 			 "does it where it can).");
+	else if (f->kvm.open_err == -EACCES || f->kvm.open_err == -EPERM)
+		snprintf(line, sizeof(line), "Nested guests: known once you may open /dev/kvm "
+			 "(above).");
 	else if ((fix = fix_of(rep, "nested.support")))
 		snprintf(line, sizeof(line), "Nested guests: %s.", fix);
 	else
