@@ -113,9 +113,8 @@ static void dev_config(struct pci_dev *pd, struct probe_pci_dev *d)
 	struct pci_cap *exp = pci_find_cap(pd, PCI_CAP_ID_EXP, PCI_CAP_NORMAL);
 	uint8_t ext[4];
 
-	d->acs = -1;
 	if (!exp)
-		return;
+		return; /* d->acs as the caller judged it from the config file's size */
 	if (!strcmp(d->reset, "?") &&
 	    (pci_read_long(pd, exp->addr + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLRESET))
 		snprintf(d->reset, sizeof(d->reset), "flr");
@@ -167,7 +166,9 @@ static void dev_fill(struct probe_backend *be, struct pci_dev *pd, struct probe_
 	save_for_libpci(be, d->addr);
 	dev_sysfs(be, d, has_reset_method);
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", d->addr);
-	d->acs = -1;
+	/* sysfs gives a conventional PCI device 256 bytes of config: no extended space, so no ACS
+	 * (PCI Express gives 4096; less than 256 is an unprivileged read, which cannot tell) */
+	d->acs = probe_file_size(be, path) == 256 ? -2 : -1;
 	/* Each config read traps to the hypervisor when this host is a guest (30 us under
 	 * Firecracker, 15 reads a virtio device): the capabilities are walked only when sysfs
 	 * cannot answer, for extended space (ACS) or FLR without reset_method. */
@@ -221,6 +222,10 @@ static void dev_verdict(const struct probe_pci *pci, const struct probe_iommu *i
 	} else if ((d->cls >> 8) == 0x06) {
 		d->verdict = "host-infrastructure";
 		snprintf(d->reason, sizeof(d->reason), "bridges stay with the host");
+	} else if (d->cls == 0x0806) {
+		/* the IOMMU's own PCI function (AMD-Vi): it translates for the others */
+		d->verdict = "host-infrastructure";
+		snprintf(d->reason, sizeof(d->reason), "the IOMMU itself stays with the host");
 	} else if (!probe_iommu_active(io))
 		snprintf(d->reason, sizeof(d->reason), "no active IOMMU (see iommu.active)");
 	else if (d->group < 0)

@@ -400,6 +400,8 @@ int probe_report_devices(const struct probe_report *rep, const struct probe_pci_
 
 const char *probe_pci_acs_name(const struct probe_pci_dev *d)
 {
+	if (d->acs == -2)
+		return "none (conventional PCI: no extended configuration space)";
 	if (d->acs < 0)
 		return "unreadable";
 	return d->acs ? "yes" : "no";

@@ -67,7 +67,7 @@ struct probe_pci_dev {
 	char group_peers[160];		/* other members of the group */
 	char reset[64];			/* reset_method, or "flr" from config space, or "" */
 	int sriov_vfs;			/* total VFs, -1 unknown */
-	int acs;			/* 1 has ACS capability, 0 not, -1 unreadable */
+	int acs; /* 1 has ACS capability, 0 not, -1 unreadable, -2 none: conventional PCI */
 	bool paravirtual;		/* already a virtio device */
 	const char *verdict;		/* ready, not-ready, paravirtual, host-infrastructure */
 	char reason[200];

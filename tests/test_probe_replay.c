@@ -349,6 +349,32 @@ static void test_dev_kvm_denied(void **state)
 	}
 }
 
+/* An AMD IOMMU's own PCI function (class 0806, on every AMD host with AMD-Vi) is host
+ * infrastructure, not a passthrough candidate "in no IOMMU group"; a conventional PCI device has no
+ * extended configuration space, so no ACS, which is not "unreadable". */
+static void test_iommu_function_and_conventional_pci(void **state)
+{
+	struct probe_report rep;
+	char dir[512];
+
+	(void)state;
+	corrupt_copy(dir, sizeof(dir), "qemu-tcg-kvm-amd",
+		     "d=sys/bus/pci/devices/0000:00:01.1 && echo 0x080600 > $d/class && "
+		     "printf '\\000\\006\\010' | dd of=$d/config bs=1 seek=9 conv=notrunc "
+		     "2>/dev/null");
+	replay(dir, &rep);
+	const struct probe_pci_dev *d = find_dev(&rep, "0000:00:01.1");
+	assert_non_null(d);
+	assert_int_equal(d->cls, 0x0806);
+	assert_string_equal(d->verdict, "host-infrastructure");
+	assert_non_null(strstr(d->reason, "the IOMMU itself stays with the host"));
+	assert_int_equal(rep.summary.pt_candidates, 0);
+	assert_string_equal(probe_pci_acs_name(d),
+			    "none (conventional PCI: no extended configuration space)");
+	probe_report_free(&rep);
+	test_sh("rm -rf '%s'", dir);
+}
+
 static const struct probe_check *replay_find(struct probe_report *rep, const char *dir,
 					     const char *id)
 {
@@ -627,6 +653,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_hosts),
 	cmocka_unit_test(test_software_kvm),
 	cmocka_unit_test(test_dev_kvm_denied),
+	cmocka_unit_test(test_iommu_function_and_conventional_pci),
 	cmocka_unit_test(test_h100_gpu_recorded),
 	cmocka_unit_test(test_corrupt_recordings),
 	cmocka_unit_test(test_hostile_recordings),
