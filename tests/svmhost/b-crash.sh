@@ -20,7 +20,7 @@ while [ "$i" -le "$last" ]; do
 	t0=$(up)
 	case $how in
 	qemu)
-		timeout 600 qemu-system-x86_64 -accel kvm -cpu host -m $mem -smp 1 -nodefaults -display none \
+		timeout 1800 qemu-system-x86_64 -accel kvm -cpu host -m $mem -smp 1 -nodefaults -display none \
 			-no-reboot -serial stdio -L /usr/share/qemu -kernel $G/vmlinuz -initrd $initrd \
 			-append "$cmdline" < /dev/null > $log 2>&1
 		st=$? ;;
@@ -29,7 +29,7 @@ while [ "$i" -le "$last" ]; do
 		[ $how = nokaslr ] && extra=" nokaslr"
 		[ $how = nounpack ] && opt=--no-unpack
 		nestvisor run --console stdio --kernel $G/vmlinuz --initrd $initrd --mem ${mem}M --cpus 1 \
-			--cmdline "$cmdline$extra" --timeout 600 $nested $opt < /dev/null > $log 2>&1
+			--cmdline "$cmdline$extra" --timeout 1800 $nested $opt < /dev/null > $log 2>&1
 		st=$? ;;
 	esac
 	secs=$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)

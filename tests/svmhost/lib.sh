@@ -109,10 +109,11 @@ svm_pack() {
 }
 
 # Where a frozen host's CPUs are, from QEMU's monitor (the socket MON): its CPUs, registers and local APICs, then
-# a line per CPU: halted or not, interrupts on or off, and RIP as the kernel's link-time address (KASLR's offset,
-# printed by host-init, taken off; Debian's System.map is a stub: look it up in linux-image-*-dbg's).
+# a line per CPU: halted or not, interrupts on or off, and where: the kernel function among those host-init named
+# at boot (with their KASLR addresses), or RIP as the kernel's link-time address (look it up in linux-image-*-dbg's
+# System.map; Debian's own is a stub).
 svm_frozen_where() {	# MON CONSOLE_LOG
-	text=$(sed -n 's/.*svmhost: kernel _text \([0-9a-f]*\).*/\1/p' "$2" | tail -n 1)
+	syms=$(grep -a -o 'svmhost: kernel _text .*' "$2" | tail -n 1 | cut -d' ' -f3-)
 	perl -MIO::Socket::UNIX -e '
 		my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "no monitor at $ARGV[0]: $!\n";
 		for my $c ("info cpus", "info registers -a", "info lapic") { print $s "$c\n"; select(undef, undef, undef, 1) }
@@ -122,15 +123,28 @@ svm_frozen_where() {	# MON CONSOLE_LOG
 		$all =~ s/\e\[[0-9;]*[A-Za-z]//g; $all =~ s/\r//g;
 		print $all;
 		# the kernel lives in the top 2 GiB: its addresses differ only in their low 32 bits
-		my $delta = $ARGV[1] ? hex(substr($ARGV[1], -8)) - 0x81000000 : 0;
+		my %sym = split(" ", $ARGV[1] // "");
+		my $low = sub { hex(substr($_[0], -8)) };
+		my $delta = $sym{_text} ? $low->($sym{_text}) - 0x81000000 : 0;
 		my $cpu = 0;
 		while ($all =~ /RIP=([0-9a-f]{16}) RFL=([0-9a-f]+) .*?CPL=(\d) .*?HLT=(\d)/g) {
 			my ($rip, $fl, $cpl, $hlt) = ($1, hex($2), $3, $4);
-			my $at = $rip =~ /^ffffffff/ ? sprintf("ffffffff%08x", hex(substr($rip, -8)) - $delta) : $rip;
-			printf "svmhost: frozen: CPU %d %s, interrupts %s, CPL %d, RIP %s%s\n", $cpu++,
-				$hlt ? "halted" : "running", $fl & 0x200 ? "on" : "off", $cpl, $at,
-				$delta && $rip =~ /^ffffffff/ ? " (link address)" : "";
-		}' "$1" "$text"
+			my $where = $rip;
+			if ($rip =~ /^ffffffff/) {
+				my ($best, $off) = ("", 0x400);	# a named function holds RIP within its first KiB
+				for my $n (keys %sym) {
+					next if $n eq "_text";
+					my $d = $low->($rip) - $low->($sym{$n});
+					($best, $off) = ($n, $d) if $d >= 0 && $d < $off;
+				}
+				$where = $best ? sprintf("%s+0x%x", $best, $off) :
+					sprintf("ffffffff%08x (link address)", $low->($rip) - $delta);
+			}
+			printf "svmhost: frozen: CPU %d %s, interrupts %s, CPL %d, at %s%s\n", $cpu++,
+				$hlt ? "halted" : "running", $fl & 0x200 ? "on" : "off", $cpl, $where,
+				$where =~ /^exc_int3/ ? " (an int3 storm: likely one the kernel had already patched away, " .
+				"run again from a stale translation the emulator kept of that code)" : "";
+		}' "$1" "$syms"
 }
 
 # Boots the host: svm_boot INITRD CONSOLE_LOG RESULTS FILES LIMIT_S [CPUS]. ttyS0 is the console, ttyS1 the
