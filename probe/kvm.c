@@ -93,6 +93,15 @@ bool probe_kvm_works(const struct probe_kvm *kvm)
 	return kvm->recorded == 0 && kvm->open_err == 0 && kvm->run_err == 0;
 }
 
+double probe_kvm_ring0_slowdown(const struct probe_kvm *kvm)
+{
+	if (kvm->ring0_loop_us <= 0 || kvm->native_loop_us <= 0)
+		return 0;
+	if (kvm->ring0_loop_us < 2 * kvm->exit_rtt_us)
+		return 1;
+	return (kvm->ring0_loop_us - kvm->exit_rtt_us) / kvm->native_loop_us;
+}
+
 /* A KVM without VT-x/AMD-V under it: PVM, or any module on a CPU without the extensions. */
 bool probe_kvm_is_software(const struct probe_facts *f)
 {

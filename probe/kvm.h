@@ -12,6 +12,11 @@ struct probe_kvm;
 int probe_kvm_live_query(struct probe_backend *be, struct probe_kvm *kvm, bool functional);
 int probe_kvm_replay_query(struct probe_backend *be, struct probe_kvm *kvm, bool functional);
 
+/* How many times slower the guest ran the kernel-mode loop (below) than this CPU natively, one exit
+ * subtracted: 0 when not measured, 1 when the loop took less than one more exit's time (native
+ * speed: hardware runs it in a few microseconds, which an exit's time hides) */
+double probe_kvm_ring0_slowdown(const struct probe_kvm *kvm);
+
 /* kvm.json, the recorded form of the /dev/kvm facts. */
 char *probe_kvm_to_json(const struct probe_kvm *kvm);
 int probe_kvm_from_json(const char *text, size_t len, struct probe_kvm *kvm, char *err,
@@ -23,12 +28,8 @@ int probe_kvm_from_json(const char *text, size_t len, struct probe_kvm *kvm, cha
  */
 #define PROBE_KVM_GUEST_OUTS 32
 /* ... then a loop between two marks (port 0x81) that times kernel-mode code: 2 instructions an
- * iteration; on a software KVM each is emulated (about 0.1-1 us), on hardware 0.3 ns */
+ * iteration, each emulated on a software KVM, native on hardware */
 #define PROBE_KVM_LOOP 4000
-/* How many times slower the guest ran the loop than this CPU natively (one exit subtracted): 0 when
- * not measured, 1 when the loop took less than one more exit's time (native speed: hardware runs
- * it in a few microseconds, which an exit's time hides) */
-double probe_kvm_ring0_slowdown(const struct probe_kvm *kvm);
 int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm);
 
 struct probe_kvm_cap_def { const char *name; int num; bool required; };

@@ -150,11 +150,9 @@ static void dev_access(struct probe_kvm *kvm)
 	if ((n = getgroups(256, groups)) > 0)
 		for (int i = 0; i < n; i++)
 			kvm->user_in_group |= groups[i] == st.st_gid;
-	if (!kvm->user_in_group && g) /* in the group file, not yet in this login's groups */
-		for (char **m = g->gr_mem; *m && !kvm->user_in_group; m++) {
-			struct passwd *pw = getpwuid(geteuid());
-			kvm->user_in_group = pw && !strcmp(*m, pw->pw_name);
-		}
+	struct passwd *pw = kvm->user_in_group || !g ? NULL : getpwuid(geteuid());
+	for (char **m = pw ? g->gr_mem : NULL; m && *m && !kvm->user_in_group; m++)
+		kvm->user_in_group = !strcmp(*m, pw->pw_name); /* in the group file, not this login */
 }
 
 int probe_kvm_live_query(struct probe_backend *be, struct probe_kvm *kvm, bool functional)
@@ -352,15 +350,6 @@ static double native_loop_us(void)
 			best = t;
 	}
 	return best;
-}
-
-double probe_kvm_ring0_slowdown(const struct probe_kvm *kvm)
-{
-	if (kvm->ring0_loop_us <= 0 || kvm->native_loop_us <= 0)
-		return 0;
-	if (kvm->ring0_loop_us < 2 * kvm->exit_rtt_us)
-		return 1;
-	return (kvm->ring0_loop_us - kvm->exit_rtt_us) / kvm->native_loop_us;
 }
 
 int probe_kvm_run_guest(int sysfd, struct probe_kvm *kvm)

@@ -319,7 +319,7 @@ static void test_dev_kvm_denied(void **state)
 		  "true",
 		  "you are in hypervisor, but not in this login's groups", "newgrp hypervisor" },
 		{ "\"dev_mode\":384,\"dev_gid\":0,\"dev_group\":\"root\",\"user_in_group\":false",
-		  "/dev/kvm is mode 0600, group root%: no group may open it, only root",
+		  "/dev/kvm is mode 0600, group root: no group may open it, only root",
 		  "udev rule: KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0660\"" },
 	};
 	struct probe_report rep;
@@ -337,10 +337,7 @@ static void test_dev_kvm_denied(void **state)
 		const struct probe_check *c = probe_report_find(&rep, "kvm.dev");
 		assert_non_null(c);
 		assert_int_equal(c->status, PROBE_FAIL);
-		char want[200];
-		snprintf(want, sizeof(want), "%.*s", (int)strcspn(denied[i].evidence, "%"),
-			 denied[i].evidence);
-		if (!strstr(c->evidence, want) || !strstr(c->fix, denied[i].fix))
+		if (!strstr(c->evidence, denied[i].evidence) || !strstr(c->fix, denied[i].fix))
 			fail_msg("case %zu: %s / fix: %s", i, c->evidence, c->fix);
 		assert_null(strstr(c->fix, "usermod -aG kvm USER")); /* the old blind advice */
 		assert_non_null(strstr(rep.summary.hw_vms_how, "you may not open /dev/kvm"));
