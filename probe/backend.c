@@ -260,6 +260,16 @@ int probe_list(struct probe_backend *be, const char *dir, probe_list_fn fn, void
 	}
 	if (n)
 		qsort(names, n, sizeof(*names), name_cmp);
+	/* a listing replays only with its entries: an entry that is (or links to) a directory is
+	 * kept as one, since no file read beneath it may record it (an IOMMU unit's name, a
+	 * group's member) */
+	for (size_t i = 0; i < n && be->save[0] && !be->replay; i++) {
+		struct stat st;
+		char sub[4096];
+		if (fstatat(dirfd(d), names[i], &st, 0) == 0 && S_ISDIR(st.st_mode) &&
+		    snprintf(sub, sizeof(sub), "%s/%s", dir, names[i]) < (int)sizeof(sub))
+			save_mkdir(be, sub);
+	}
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = fn(names[i], ctx);
 out:

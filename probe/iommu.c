@@ -3,6 +3,7 @@
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "probe/acpi.h"
 #include "probe/backend.h"
@@ -74,12 +75,54 @@ static const struct { const char *marker; int on; } intremap_markers[] = {
 	{ "IRQ remapping disabled", 0 }, { "Interrupt remapping disabled", 0 },
 };
 
+/* /proc/interrupts names each interrupt's chip, "IR-" in front where it goes through the IOMMU's
+ * remapping table (IR-IO-APIC, IR-PCI-MSI; an IOMMU's own DMAR-MSI or AMD-Vi interrupt is not
+ * remapped): the state now, where the kernel log's line may have rotated out long ago. 1 on, 0
+ * off (IO-APIC or MSI interrupts, none remapped), -1 when it cannot tell. */
+static int intremap_from_interrupts(struct probe_backend *be, struct probe_iommu *io)
+{
+	/* big hosts print 11 columns a CPU per line; the IO-APIC's lines come first */
+	const size_t len = 256 * 1024;
+	char *buf = malloc(len);
+	int on = 0, off = 0;
+
+	if (!buf || probe_read(be, "/proc/interrupts", buf, len) <= 0) {
+		free(buf);
+		return -1;
+	}
+	for (char *line = buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strstr(line, "AMD-Vi") || strstr(line, "DMAR"))
+			continue;	/* the IOMMU's own interrupt: never remapped */
+		if (strstr(line, " IR-IO-APIC ") || strstr(line, " IR-PCI-MSI"))
+			on++;
+		else if (strstr(line, " IO-APIC ") || strstr(line, " PCI-MSI"))
+			off++;
+	}
+	free(buf);
+	if (on)
+		snprintf(io->intremap_evidence, sizeof(io->intremap_evidence),
+			 "/proc/interrupts: %d interrupt%s through the IOMMU's remapping table "
+			 "(IR-IO-APIC, IR-PCI-MSI)%s", on, on == 1 ? " goes" : "s go",
+			 off ? "; some are not" : "");
+	else if (off)
+		snprintf(io->intremap_evidence, sizeof(io->intremap_evidence),
+			 "/proc/interrupts: none of %d IO-APIC and MSI interrupts is remapped "
+			 "(no IR-IO-APIC or IR-PCI-MSI)", off);
+	return on ? 1 : off ? 0 : -1;
+}
+
 static void collect_intremap(struct probe_backend *be, struct probe_iommu *io)
 {
 	int err;
-	const char *log = probe_kmsg(be, &err);
+	const char *log;
 
-	io->intremap = -1;
+	io->intremap = intremap_from_interrupts(be, io);
+	if (io->intremap >= 0)
+		return;
+	log = probe_kmsg(be, &err);
 	for (size_t i = 0; i < sizeof(intremap_markers) / sizeof(intremap_markers[0]); i++) {
 		const char *hit = strstr(log, intremap_markers[i].marker);
 		if (!hit)

@@ -459,6 +459,7 @@ static json_object *json_device(const struct probe_pci_dev *d)
 			       d->sriov_vfs < 0 ? NULL : json_object_new_int(d->sriov_vfs));
 	json_object_object_add(o, "acs", d->acs < 0 ? NULL : json_object_new_boolean(d->acs));
 	add_str(o, "verdict", d->verdict);
+	add_str(o, "vfio_group", d->vfio);
 	add_str(o, "reason", d->reason);
 	add_str(o, "paravirtual_alternative", d->alternative);
 	return o;

@@ -194,27 +194,98 @@ static const struct probe_pci_dev *find_dev(const struct probe_pci *pci, const c
 	return NULL;
 }
 
-/* The first group member the host keeps (not a bridge): passing one means passing all. */
-static const struct probe_pci_dev *blocking_peer(const struct probe_pci *pci,
-						 const struct probe_pci_dev *d)
+/* A group member bound to one of these keeps the group viable for VFIO: no driver, or one that
+ * leaves DMA to VFIO or does none (the kernel's driver_managed_dma, 5.19 on: vfio-pci and its
+ * vendor variants, pci-stub, the PCIe port driver). Any other host driver claims the group's DMA
+ * for the host, and VFIO_GROUP_GET_STATUS says the group is not viable. */
+static bool driver_keeps_group_viable(const char *drv)
+{
+	static const char *const ok[] = { "", "vfio-pci", "pci-stub", "pcieport" };
+	size_t n = strlen(drv);
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcmp(drv, ok[i]))
+			return true;
+	/* mlx5_vfio_pci, hisi_acc_vfio_pci, virtio_vfio_pci */
+	return n > 9 && (!strcmp(drv + n - 9, "_vfio_pci") || !strcmp(drv + n - 9, "-vfio-pci"));
+}
+
+struct group_view {
+	int blockers;		/* peers bound to a host driver that is not listed above */
+	char blocking[240];	/* "00:1f.0 (ISA bridge, lpc_ich)", the first three */
+	int idle;		/* other peers: no driver, or one of those drivers */
+	char idle_list[80];
+};
+
+static void list_add(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	if (used)
+		snprintf(buf + used, len - used, ", ");
+	used = strlen(buf);
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/* What VFIO will see in d's group once d is bound to vfio-pci: who keeps it from being viable. */
+static void group_view(const struct probe_pci *pci, const struct probe_pci_dev *d,
+		       struct group_view *g)
 {
 	char peers[sizeof(d->group_peers)], *save = NULL;
 
+	memset(g, 0, sizeof(*g));
 	snprintf(peers, sizeof(peers), "%s", d->group_peers);
 	for (char *tok = strtok_r(peers, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 		const struct probe_pci_dev *p = find_dev(pci, tok);
-		if (p && (p->cls >> 8) != 0x06)
-			return p;
+		if (!p)
+			continue;	/* not on the bus any more */
+		if (!driver_keeps_group_viable(p->driver)) {
+			if (g->blockers++ < 3)
+				list_add(g->blocking, sizeof(g->blocking), "%s (%s, %s)", p->slot,
+					 p->class_name, p->driver);
+		} else if (g->idle++ < 4) {
+			list_add(g->idle_list, sizeof(g->idle_list), "%s", p->slot);
+		}
 	}
-	return NULL;
+}
+
+static void verdict_ready(struct probe_pci_dev *d, const struct group_view *g)
+{
+	char bind[160] = "; bound to vfio-pci already", shared[160] = " to itself";
+
+	d->verdict = "ready";
+	if (strcmp(d->driver, "vfio-pci"))
+		snprintf(bind, sizeof(bind),
+			 "; the host's %s has it now: driverctl set-override %s vfio-pci hands it "
+			 "over",
+			 d->driver[0] ? d->driver : "(no driver)", d->addr);
+	if (g->idle)
+		snprintf(shared, sizeof(shared),
+			 " (with %s%s, none bound to a host driver that claims DMA)", g->idle_list,
+			 g->idle > 4 ? " and more" : "");
+	snprintf(d->reason, sizeof(d->reason), "IOMMU group %d%s; reset: %s%s", d->group, shared,
+		 strcmp(d->reset, "?") ? d->reset : "unknown (kernel < 5.15)", bind);
 }
 
 static void dev_verdict(const struct probe_pci *pci, const struct probe_iommu *io,
 			struct probe_pci_dev *d)
 {
-	const struct probe_pci_dev *peer;
+	struct group_view g = { 0 };
+	bool infra = (d->cls >> 8) == 0x06 || d->cls == 0x0806;
 
 	d->verdict = "not-ready";
+	d->vfio = NULL;
+	if (!infra && probe_iommu_active(io) && d->group >= 0) {
+		group_view(pci, d, &g);
+		d->vfio = g.blockers ? "not-viable" : "viable";
+	} else if (!infra) {
+		d->vfio = "no-group";
+	}
 	if (d->paravirtual) {
 		d->verdict = "paravirtual";
 		snprintf(d->reason, sizeof(d->reason),
@@ -230,27 +301,18 @@ static void dev_verdict(const struct probe_pci *pci, const struct probe_iommu *i
 		snprintf(d->reason, sizeof(d->reason), "no active IOMMU (see iommu.active)");
 	else if (d->group < 0)
 		snprintf(d->reason, sizeof(d->reason), "in no IOMMU group");
-	else if ((peer = blocking_peer(pci, d)))
+	else if (g.blockers)
 		snprintf(d->reason, sizeof(d->reason),
-			 "IOMMU group %d also holds %s (%s, driver %s): both must go to the guest "
-			 "together",
-			 d->group, peer->slot, peer->class_name,
-			 peer->driver[0] ? peer->driver : "none");
+			 "IOMMU group %d is not viable while %s %s bound to a host driver%s: "
+			 "unbind %s from the host first (or give %s to vfio-pci too)",
+			 d->group, g.blocking, g.blockers > 1 ? "are" : "is",
+			 g.blockers > 3 ? " (and more)" : "", g.blockers > 1 ? "them" : "it",
+			 g.blockers > 1 ? "them" : "it");
 	else if (!d->reset[0])
 		snprintf(d->reason, sizeof(d->reason),
 			 "no reset method: state would leak between guests");
-	else {
-		d->verdict = "ready";
-		char bind[160] = "; bound to vfio-pci already";
-		if (strcmp(d->driver, "vfio-pci"))
-			snprintf(bind, sizeof(bind),
-				 "; the host's %s has it now: driverctl set-override %s vfio-pci "
-				 "hands it over",
-				 d->driver[0] ? d->driver : "(no driver)", d->addr);
-		snprintf(d->reason, sizeof(d->reason), "IOMMU group %d to itself; reset: %s%s",
-			 d->group, strcmp(d->reset, "?") ? d->reset : "unknown (kernel < 5.15)",
-			 bind);
-	}
+	else
+		verdict_ready(d, &g);
 }
 
 /* reset_method appeared in Linux 5.15. */

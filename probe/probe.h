@@ -70,7 +70,11 @@ struct probe_pci_dev {
 	int acs; /* 1 has ACS capability, 0 not, -1 unreadable, -2 none: conventional PCI */
 	bool paravirtual;		/* already a virtio device */
 	const char *verdict;		/* ready, not-ready, paravirtual, host-infrastructure */
-	char reason[200];
+	/* what VFIO_GROUP_GET_STATUS will say of the group once this device is bound to vfio-pci:
+	 * "viable", "not-viable" (a peer's host driver claims its DMA), "no-group" (no IOMMU
+	 * group, or no active IOMMU); NULL for bridges and the IOMMU itself */
+	const char *vfio;
+	char reason[400];
 	const char *alternative;
 };
 

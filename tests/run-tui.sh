@@ -43,7 +43,7 @@ see "[2-9][0-9]* device(s), sorted by address *$"; ok $? "F4 again shows them al
 tm send-keys -t "t$s" / n v i d Enter
 see "search: nvid "; screen | grep -q "^ *1 device(s), sorted by address *$"; ok $? "/ searches: one device matches nvid"
 tm send-keys -t "t$s" Enter
-see "IOMMU group 14 also holds 02:00.0 (USB controller"; ok $? "Enter shows the device's details: why it is not ready"
+see "IOMMU group 14 is not viable while 02:00.0 (USB controller"; ok $? "Enter shows the device's details: why it is not ready"
 tm send-keys -t "t$s" Escape
 see "^ *[2-9][0-9]* device(s), sorted by address *$" && ! screen | grep -q "search:"
 ok $? "Esc clears a kept search: every device again"

@@ -104,7 +104,9 @@ static const struct host_case cases[] = {
 	    { "cpu.firmware", "kvm_amd runs guests" },
 	    { "iommu.active", "ivhd0" } },
 	  { { "0000:0b:00.0", "not-ready",
-	      "IOMMU group 14 also holds 02:00.0 (USB controller, driver xhci_hcd)" },
+	      "IOMMU group 14 is not viable while 02:00.0 (USB controller, xhci_hcd), 02:00.1 "
+	      "(SATA controller, ahci), 0b:00.1 (Audio device, snd_hda_intel) are bound to a host "
+	      "driver: unbind them" },
 	    { "0000:0b:00.1", "not-ready", "group 14" },
 	    { "0000:02:00.2", "host-infrastructure", NULL },
 	    { "0000:0c:00.0", "ready", "reset: bus" } } },
@@ -139,6 +141,26 @@ static const struct host_case cases[] = {
 	    { "host.hypervisor", "emulator" } },
 	  { { "0000:00:01.1", "not-ready", "no active IOMMU" },
 	    { "0000:00:00.0", "host-infrastructure", NULL } } },
+	/* the IOMMU test host (tests/svmhost/i-vfio.sh), e1000e, lpc_ich and i801_smbus bound */
+	{ "qemu-q35-intel-iommu",
+	  "PPPPPPPNNNPPPPPPPPNPPPPPN",
+	  1,
+	  1,
+	  1,
+	  3,
+	  "QEMU (QEMU TCG)",
+	  { { "iommu.acpi", "ACPI DMAR table (Intel VT-d); firmware flags 0x1" },
+	    { "iommu.active",
+	      "1 IOMMU unit(s) (dmar0); 3 IOMMU groups, default domains: identity" },
+	    { "iommu.intremap", "/proc/interrupts: 8 interrupts go through the IOMMU's remapping" },
+	    { "fix:iommu.cmdline", "drop iommu=pt" } },
+	  { { "0000:00:01.0", "ready",
+	      "IOMMU group 1 to itself; reset: pm; the host's e1000e has it" },
+	    { "0000:00:1f.2", "not-ready",
+	      "group 2 is not viable while 00:1f.0 (ISA bridge, lpc_ich), 00:1f.3 (SMBus, "
+	      "i801_smbus) are bound to a host driver" },
+	    { "0000:00:1f.3", "not-ready", "while 00:1f.0 (ISA bridge, lpc_ich) is bound" },
+	    { "0000:00:1f.0", "host-infrastructure", "bridges" } } },
 	{ "h100-firecracker-intel",
 	  "PPWNNNNNNNNUUUWUWWPNNUUUN",
 	  -1,
@@ -372,6 +394,55 @@ static void test_iommu_function_and_conventional_pci(void **state)
 	test_sh("rm -rf '%s'", dir);
 }
 
+/* A group's viability is decided by its peers' drivers, as VFIO decides it: none, vfio-pci and
+ * its variants, pci-stub and pcieport leave it viable; any other host driver (a bridge's too, such
+ * as lpc_ich) does not. The GPU's group 14 holds a USB, a SATA and an audio function bound to host
+ * drivers, and a PCIe port. */
+static void test_group_viability(void **state)
+{
+	static const struct {
+		const char *damage, *verdict, *vfio, *reason;
+	} groups[] = {
+		{ "true", "not-ready", "not-viable",
+		  "02:00.0 (USB controller, xhci_hcd), 02:00.1" },
+		{ "rm $d/0000:02:00.0/driver $d/0000:02:00.1/driver && echo "
+		  "../../../bus/pci/drivers/vfio-pci > $d/0000:0b:00.1/driver",
+		  "ready", "viable",
+		  "IOMMU group 14 (with 02:00.0, 02:00.1, 02:00.2, 0b:00.1, none bound to a host "
+		  "driver that claims DMA); reset: flr bus; the host's nvidia has it" },
+		{ "rm $d/0000:02:00.0/driver && echo ../../../bus/pci/drivers/pci-stub > "
+		  "$d/0000:02:00.1/driver && echo ../../../bus/pci/drivers/mlx5_vfio_pci > "
+		  "$d/0000:0b:00.1/driver",
+		  "ready", "viable", "IOMMU group 14 (with 02:00.0," },
+		/* a bridge bound to a host driver keeps the group from being viable too */
+		{ "rm $d/0000:02:00.0/driver $d/0000:02:00.1/driver $d/0000:0b:00.1/driver && echo "
+		  "../../../bus/pci/drivers/shpchp > $d/0000:02:00.2/driver",
+		  "not-ready", "not-viable",
+		  "group 14 is not viable while 02:00.2 (PCI bridge, shpchp) is bound to a host "
+		  "driver: unbind it from the host first (or give it to vfio-pci too)" },
+	};
+	char damage[512], dir[512];
+	struct probe_report rep;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		snprintf(damage, sizeof(damage), "d=sys/bus/pci/devices && %s", groups[i].damage);
+		corrupt_copy(dir, sizeof(dir), "gpu-group-shared-usb", damage);
+		replay(dir, &rep);
+		const struct probe_pci_dev *d = find_dev(&rep, "0000:0b:00.0");
+		assert_non_null(d);
+		if (strcmp(d->verdict, groups[i].verdict) || strcmp(d->vfio, groups[i].vfio) ||
+		    !strstr(d->reason, groups[i].reason))
+			fail_msg("after `%s`: %s, vfio %s (%s); expected %s, %s, \"%s\"",
+				 groups[i].damage, d->verdict, d->vfio, d->reason,
+				 groups[i].verdict, groups[i].vfio, groups[i].reason);
+		assert_null(find_dev(&rep, "0000:02:00.2")->vfio);	/* a bridge: no answer */
+		assert_string_equal(find_dev(&rep, "0000:0c:00.0")->vfio, "viable");
+		probe_report_free(&rep);
+		test_sh("rm -rf '%s'", dir);
+	}
+}
+
 static const struct probe_check *replay_find(struct probe_report *rep, const char *dir,
 					     const char *id)
 {
@@ -394,6 +465,43 @@ static void expect(const char *host, const char *damage, const char *id, enum pr
 			 needle ? needle : "");
 	probe_report_free(&rep);
 	test_sh("rm -rf '%s'", dir);
+}
+
+/* Interrupt remapping from /proc/interrupts (the chips' "IR-" names), which never rotates out as
+ * the kernel log does; the log decides only where /proc/interrupts cannot tell. */
+static void test_intremap_from_interrupts(void **state)
+{
+	const char *h = "gpu-group-shared-usb";
+
+	(void)state;
+	expect(h,
+	       "printf '%s\\n' '           CPU0' '  0:  44  IR-IO-APIC    2-edge      timer' ' 40: "
+	       " 0  IR-PCI-MSI 524288-edge      nvme0q0' ' 24:  0  PCI-MSI 16384-edge  AMD-Vi' > "
+	       "proc/interrupts",
+	       "iommu.intremap", PROBE_PASS,
+	       "/proc/interrupts: 2 interrupts go through the IOMMU's remapping table");
+	/* the AMD IOMMU's own interrupt (PCI-MSI, never remapped) is not a device left out... */
+	struct probe_report rep;
+	char dir[256];
+	corrupt_copy(dir, sizeof(dir), h, "printf '%s\\n' '  0:  44  IR-IO-APIC    2-edge   timer' "
+		     "' 24:  0  PCI-MSI 16384-edge  AMD-Vi' > proc/interrupts");
+	const struct probe_check *c = replay_find(&rep, dir, "iommu.intremap");
+	assert_non_null(c);
+	assert_string_equal(c->evidence, "/proc/interrupts: 1 interrupt goes through the IOMMU's "
+			    "remapping table (IR-IO-APIC, IR-PCI-MSI)");
+	probe_report_free(&rep);
+	test_sh("rm -rf '%s'", dir);
+	/* ...but a device's interrupt that is not remapped is said */
+	expect(h, "printf '%s\\n' '  0:  44  IR-IO-APIC    2-edge      timer' "
+	       "' 24:  0  PCI-MSI 16384-edge  AMD-Vi' ' 40:  0  PCI-MSI 5-edge  nvme0q0' "
+	       "> proc/interrupts", "iommu.intremap", PROBE_PASS, "; some are not");
+	expect(h, "printf '%s\\n' '           CPU0' '  0:  44  IO-APIC    2-edge      timer' "
+	       "' 40:  0  PCI-MSIX-0000:01:00.0 0-edge  nvme0q0' > proc/interrupts",
+	       "iommu.intremap", PROBE_WARN,
+	       "/proc/interrupts: none of 2 IO-APIC and MSI interrupts is remapped");
+	/* nothing to judge by there: the kernel log's line decides, as before */
+	expect(h, "printf '%s\\n' '           CPU0' '  1:  9  XT-PIC  kbd' > proc/interrupts",
+	       "iommu.intremap", PROBE_PASS, "kernel log");
 }
 
 enum dev_expect { DEV_SAME, DEV_ACS_UNREADABLE, DEV_NO_GROUP };
@@ -651,6 +759,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_software_kvm),
 	cmocka_unit_test(test_dev_kvm_denied),
 	cmocka_unit_test(test_iommu_function_and_conventional_pci),
+	cmocka_unit_test(test_group_viability),
+	cmocka_unit_test(test_intremap_from_interrupts),
 	cmocka_unit_test(test_h100_gpu_recorded),
 	cmocka_unit_test(test_corrupt_recordings),
 	cmocka_unit_test(test_hostile_recordings),

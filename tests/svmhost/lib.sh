@@ -157,10 +157,10 @@ svm_boot() {
 	: > "$console"; : > "$results"; : > "$files"; : > "$beat"
 	timeout --foreground -k 5 "$limit" qemu-system-x86_64 \
 		-accel "tcg,thread=${SVMHOST_TCG_THREAD:-multi}${SVMHOST_TB_SIZE:+,tb-size=$SVMHOST_TB_SIZE}" -cpu "$SVM_CPU" \
-		-smp "$cpus" -m 2048 -nographic -no-reboot -nodefaults -display none \
+		-smp "$cpus" -m 2048 -nographic -no-reboot -nodefaults -display none ${SVM_MACHINE:-} \
 		-monitor "unix:$files.mon,server=on,wait=off" \
 		-kernel "$SVM_VMLINUZ" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic nv.cpus=$cpus ${SVMHOST_APPEND:-}" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic nv.cpus=$cpus ${SVM_KOPTS:-} ${SVMHOST_APPEND:-}" \
 		-serial "file:$console" -serial "file:$results" -serial "file:$files" -serial "file:$beat" \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 2>>"$console" < /dev/null &
 	qpid=$!

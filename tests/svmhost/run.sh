@@ -2,6 +2,8 @@
 # run.sh: boots the AMD-V test host (Debian's kernel with kvm_amd, nested=1, under QEMU's TCG) and runs test
 # scripts inside it as root; prints their TAP. `make check-svmhost` runs it with every t-*.sh.
 #   tests/svmhost/run.sh [--out DIR] [--timeout SEC] [--cpus N] [SCRIPT...]   SCRIPTs from tests/svmhost/
+#   tests/svmhost/run.sh --iommu intel|amd [--root-port] ...   the IOMMU host (q35, an emulated Intel or AMD IOMMU,
+#                                     an e1000e, behind a PCIe root port or not); its scripts are i-*.sh
 #   tests/svmhost/run.sh --shell      a shell inside the host, on this terminal (README.md)
 #   tests/svmhost/run.sh --cmd 'CMD'  one command inside the host; its output and status come back
 set -u
@@ -15,6 +17,8 @@ CPUS=2
 MODE=tests
 CMD=
 SCRIPTS=
+IOMMU=
+ROOTPORT=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) OUT=$2; shift ;;
@@ -22,11 +26,29 @@ while [ $# -gt 0 ]; do
 	--cpus) CPUS=$2; shift ;;
 	--shell) MODE=shell ;;
 	--cmd) MODE=cmd; CMD=$2; shift ;;
-	-h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+	--iommu) IOMMU=$2; shift ;;
+	--root-port) ROOTPORT=1 ;;
+	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
 	*) SCRIPTS="$SCRIPTS $1" ;;
 	esac
 	shift
 done
+# The IOMMU host (ENVIRONMENT.md's recipe): q35 with the IOMMU's device before the PCI devices, interrupt
+# remapping (xAPIC mode: eim needs a KVM accelerator), an e1000e on the outer QEMU's user network. no_timer_check:
+# one boot in 32 panicked without it ("timer doesn't work through Interrupt-remapped IO-APIC").
+SVM_MACHINE= SVM_KOPTS=
+if [ -n "$IOMMU" ]; then
+	case $IOMMU in
+	intel) unit="intel-iommu,intremap=on,caching-mode=on" kopt=intel_iommu=on ;;
+	amd) unit="amd-iommu,intremap=on" kopt= ;;
+	*) echo "run.sh: --iommu takes intel or amd, not '$IOMMU'" >&2; exit 2 ;;
+	esac
+	nic="-netdev user,id=n0 -device e1000e,netdev=n0,romfile="
+	[ -n "$ROOTPORT" ] && nic="-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1 $nic,bus=rp1"
+	SVM_MACHINE="-machine q35 -device $unit $nic"
+	SVM_KOPTS="iommu=pt no_timer_check $kopt nv.iommu=$IOMMU${ROOTPORT:+-root-port}"
+	[ -n "$SCRIPTS" ] || SCRIPTS=$(cd "$S/tests/svmhost" && ls i-*.sh)
+fi
 [ -n "$SCRIPTS" ] || SCRIPTS=$(cd "$S/tests/svmhost" && ls t-*.sh)
 
 skip() { echo "1..0 # SKIP $*"; exit 0; }
@@ -82,9 +104,15 @@ for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko drivers/crypto/ccp/ccp.ko arc
 		{ echo "Bail out! the kernel package has no $m"; exit 1; }
 done
 for m in drivers/net/tun.ko drivers/net/tap.ko drivers/vhost/vhost_iotlb.ko drivers/vhost/vhost.ko \
-	drivers/vhost/vhost_net.ko drivers/block/loop.ko; do	# t-net.sh's tap and vhost-net; t-virtio.sh's O_DIRECT
+	drivers/vhost/vhost_net.ko drivers/block/loop.ko \
+	drivers/vfio/vfio.ko drivers/vfio/vfio_iommu_type1.ko drivers/vfio/vfio_virqfd.ko \
+	drivers/vfio/pci/vfio-pci-core.ko drivers/vfio/pci/vfio-pci.ko drivers/net/ethernet/intel/e1000e/e1000e.ko \
+	drivers/mfd/lpc_ich.ko drivers/i2c/i2c-smbus.ko drivers/i2c/busses/i2c-i801.ko; do
+	# t-net.sh's tap and vhost-net; t-virtio.sh's O_DIRECT; i-vfio.sh's VFIO and the host drivers it binds
 	cp "$(svm_module $m)" "$R/lib/modules/" || { echo "Bail out! the kernel package has no $m"; exit 1; }
 done
+gcc -static -O2 -o "$R/bin/vfiostat" "$S/tests/svmhost/vfiostat.c" ||
+	{ echo "Bail out! could not build tests/svmhost/vfiostat.c (gcc -static)"; exit 1; }
 svm_pack "$N" "$W/nested.cpio"
 # SVMHOST_EXTRA: more programs for a debugging session (strace, gdb, ...), with their libraries
 svm_add_nestvisor "$R" && svm_add_binary "$R" /usr/bin/qemu-system-x86_64 ${SVMHOST_EXTRA:-} || exit 1
@@ -99,6 +127,9 @@ for t in test_run_guests test_nested; do
 	[ -x "$B/tests/$t" ] && svm_add_libs "$R" "$B/tests/$t" && cp "$B/tests/$t" "$R/nv/tests/"
 done
 [ -f "$B/tests/sandboxpoke.so" ] && cp "$B/tests/sandboxpoke.so" "$R/nv/tests/"	# t-sandbox.sh's forbidden calls
+# pci.ids, where libpci looks for it: the probe names devices' classes as on a user's host
+ids=$(pkg-config --variable=idsdir libpci 2>/dev/null)/pci.ids
+[ -f "$ids" ] && mkdir -p "$R$(dirname "$ids")" && cp -L "$ids" "$R$ids"
 cp -r "$S/tests/data/hosts" "$R/nv/tests/data/"	# test_nested replays the recorded hosts too
 cp "$B"/tests/guests/*.elf "$B"/tests/guests/*.bin "$R/nv/tests/guests/" 2>/dev/null
 cp "$S/tests/data/guest-env" "$R/nv/tests/data/"
@@ -107,7 +138,7 @@ for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr
 	[ -e "$f" ] && cp -L "$f" "$R/usr/share/qemu/"
 done
 ln -sf qboot.rom "$R/usr/share/qemu/bios-microvm.bin"
-cp "$S/tests/svmhost/tap.sh" "$S"/tests/svmhost/t-*.sh "$S"/tests/svmhost/b-*.sh "$R/svmhost/" 2>/dev/null
+cp "$S/tests/svmhost/tap.sh" "$S"/tests/svmhost/[tbi]-*.sh "$R/svmhost/" 2>/dev/null
 cp "$SVM_VMLINUZ" "$R/guest/vmlinuz" && cp "$SVM_VMLINUX" "$R/guest/vmlinux" && cp "$W/guest.cpio" "$R/guest/initrd" &&
 	cp "$W/nested.cpio" "$R/guest/initrd-nested"
 case $MODE in
@@ -118,7 +149,8 @@ svm_pack "$R" "$W/host.cpio" || { echo "Bail out! packing the host's initramfs f
 
 if [ $MODE = shell ]; then
 	exec qemu-system-x86_64 -accel tcg,thread=multi -cpu "$SVM_CPU" -smp "$CPUS" -m 2048 -nographic \
-		-no-reboot -kernel "$SVM_VMLINUZ" -initrd "$W/host.cpio" -append "console=ttyS0 quiet panic=-1 nv.shell"
+		$SVM_MACHINE -no-reboot -kernel "$SVM_VMLINUZ" -initrd "$W/host.cpio" \
+		-append "console=ttyS0 quiet panic=-1 $SVM_KOPTS nv.shell"
 fi
 
 t0=$(date +%s)
