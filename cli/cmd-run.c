@@ -153,14 +153,13 @@ static const struct option run_options[] = {
 
 static int set_disk(struct vmm_config *cfg, const char *arg)
 {
-	struct vmm_disk d;
 	char err[600];
 
 	if (cfg->ndisks >= VMM_MAX_DISKS)
 		return bad("at most %d --disk", VMM_MAX_DISKS);
-	if (vmm_disk_parse(arg, &d, err, sizeof(err)) < 0)
+	if (vmm_disk_parse(arg, &cfg->disks[cfg->ndisks], err, sizeof(err)) < 0)
 		return bad("%s", err);
-	cfg->disks[cfg->ndisks++] = arg;
+	cfg->ndisks++;
 	return 0;
 }
 

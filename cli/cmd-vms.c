@@ -46,6 +46,30 @@ void cli_stop_usage(void)
 	cli_help_print(&h);
 }
 
+void cli_pause_usage(void)
+{
+	static const struct cli_help h = {
+		.synopsis = "nestvisor pause NAME",
+		.about = "Pauses a running VM: its vCPUs stop at their next exit, then each device at "
+			 "a request boundary (disk requests in flight completed, network backends "
+			 "and vhost-net stopped), so nothing changes the guest's memory until "
+			 "`nestvisor resume NAME`. Input typed meanwhile waits.",
+	};
+
+	cli_help_print(&h);
+}
+
+void cli_resume_usage(void)
+{
+	static const struct cli_help h = {
+		.synopsis = "nestvisor resume NAME",
+		.about = "Resumes a VM `nestvisor pause` paused (a guest suspended to RAM by itself "
+			 "is woken, as a key would).",
+	};
+
+	cli_help_print(&h);
+}
+
 void cli_dismiss_usage(void)
 {
 	static const struct cli_help h = {
@@ -61,11 +85,13 @@ void cli_stats_usage(void)
 	static const struct cli_opt_help opts[] = {
 		{ "--watch", "again every second (in place on a terminal) until the VM ends" },
 		{ "--json", "the VM's statistics as JSON (docs/control-socket.md, \"stats\")" },
+		{ "--digest", "a paused VM's guest memory hashed and its devices' queue positions, as "
+			      "JSON: two looks compare equal while nothing changes the guest" },
 		{ "--help", "this help" },
 		{ NULL, NULL },
 	};
 	static const struct cli_help h = {
-		.synopsis = "nestvisor stats NAME [--watch] [--json]",
+		.synopsis = "nestvisor stats NAME [--watch] [--json] [--digest]",
 		.about = "A running VM's exits by reason, port and MMIO region, and its devices.",
 		.opts = opts,
 	};
@@ -253,6 +279,42 @@ int cli_stop(int argc, char **argv)
 	return CLI_OK;
 }
 
+/* pause and resume: what the VM said if it could not */
+static int pause_or_resume(int argc, char **argv, bool pause)
+{
+	char err[256], *reply = NULL;
+	int rc;
+
+	if (argc != 2) {
+		pause ? cli_pause_usage() : cli_resume_usage();
+		return CLI_ERROR;
+	}
+	rc = vmm_control_ask(argv[1], pause ? "pause" : "resume", &reply, err, sizeof(err));
+	free(reply);
+	if (rc == -ENOENT || rc == -EINVAL) {
+		not_running(argv[0], argv[1]);
+		return CLI_FAILED;
+	}
+	if (rc < 0) {
+		text_clean(err);
+		fprintf(stderr, "nestvisor %s: %s: %s\n", argv[0], argv[1],
+			err[0] ? err : "no answer from the VM");
+		return CLI_FAILED;
+	}
+	printf("VM %s %s\n", argv[1], pause ? "paused" : "resumed");
+	return CLI_OK;
+}
+
+int cli_pause(int argc, char **argv)
+{
+	return pause_or_resume(argc, argv, true);
+}
+
+int cli_resume(int argc, char **argv)
+{
+	return pause_or_resume(argc, argv, false);
+}
+
 static void print_rows(const struct vmm_stat_row *r, int n, const char *title)
 {
 	if (!n)
@@ -305,13 +367,37 @@ static void said_ended(const char *name)
 	free(e);
 }
 
+/* The reply as it came (JSON; docs/control-socket.md, "digest"). */
+static int stats_digest(const char *name)
+{
+	char err[256], *reply = NULL;
+	int rc = vmm_control_ask(name, "digest", &reply, err, sizeof(err));
+
+	if (rc == -ENOENT || rc == -EINVAL) {
+		free(reply);
+		not_running("stats", name);
+		return CLI_FAILED;
+	}
+	if (rc < 0) {
+		free(reply);
+		text_clean(err);
+		fprintf(stderr, "nestvisor stats: %s: %s\n", name, err[0] ? err : "no answer");
+		return CLI_FAILED;
+	}
+	text_clean(reply);
+	puts(reply);
+	free(reply);
+	return CLI_OK;
+}
+
 int cli_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "watch", no_argument, NULL, 'w' }, { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "digest", no_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	bool watch = false, json = false, tty = isatty(STDOUT_FILENO);
+	bool watch = false, json = false, digest = false, tty = isatty(STDOUT_FILENO);
 	long long last = -1;
 	struct vmm_stats s;
 	int opt;
@@ -320,6 +406,7 @@ int cli_stats(int argc, char **argv)
 		switch (opt) {
 		case 'w': watch = true; break;
 		case 'j': json = true; break;
+		case 'd': digest = true; break;
 		case 'h': cli_stats_usage(); return CLI_OK;
 		default: cli_stats_usage(); return CLI_ERROR;
 		}
@@ -329,6 +416,8 @@ int cli_stats(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	const char *name = argv[optind];
+	if (digest)
+		return stats_digest(name);
 	do {
 		if (vmm_control_stats(name, &s) < 0) {
 			if (watch && last >= 0) {	/* it ended while watched */

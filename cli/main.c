@@ -21,6 +21,8 @@ static const struct cli_command commands[] = {
 	  cli_db_usage },
 	{ "ps", "list running VMs", cli_ps, cli_ps_usage },
 	{ "stop", "stop a running VM", cli_stop, cli_stop_usage },
+	{ "pause", "pause a running VM: its vCPUs and devices", cli_pause, cli_pause_usage },
+	{ "resume", "resume a paused VM", cli_resume, cli_resume_usage },
 	{ "stats", "a running VM's exits by reason, port and MMIO region", cli_stats,
 	  cli_stats_usage },
 	{ "console", "a running VM's serial console on this terminal", cli_console,

@@ -70,6 +70,12 @@ void probe_path(struct probe_backend *be, const char *path, char *out, size_t le
 /* Writes one file of the recording (path as on the host, e.g. "/kvm.json"); a failure is counted.
  */
 void probe_save_bytes(struct probe_backend *be, const char *path, const void *buf, size_t n);
+/* files.c, for backend.c too: a directory of the recording (no link followed), and an
+ * input file opened (a recording's regular file, never through a link; the host's own, live). */
+void probe_save_mkdir(struct probe_backend *be, const char *path);
+/* A recording that could not be written whole: the first failure kept for --save to report. */
+void probe_save_failed(struct probe_backend *be, const char *path, int err);
+int probe_open_input(struct probe_backend *be, const char *path);
 /* Copies a host file into the recording (used for files a library reads itself). */
 void probe_save_copy(struct probe_backend *be, const char *path);
 

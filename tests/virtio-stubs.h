@@ -34,9 +34,10 @@ int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv,
 	return -ENOSYS;
 }
 
-void virtio_pci_destroy(struct virtio_dev *v)
+struct virtio_dev *virtio_pci_find(struct vmm *vm, uint16_t device_id, int nth)
 {
-	(void)v;
+	(void)vm, (void)device_id, (void)nth;
+	return NULL;
 }
 
 void vmm_warn(struct vmm *vm, const char *fmt, ...)

@@ -443,7 +443,12 @@ static int launch_config(struct tui *t, struct vmm_config *cfg, char *disks, siz
 			snprintf(t->message, sizeof(t->message), "at most %d disks", VMM_MAX_DISKS);
 			return F_DISKS;
 		}
-		cfg->disks[cfg->ndisks++] = d;
+		char why[600];
+		if (vmm_disk_parse(d, &cfg->disks[cfg->ndisks], why, sizeof(why)) < 0) {
+			snprintf(t->message, sizeof(t->message), "%.200s", why);
+			return F_DISKS;
+		}
+		cfg->ndisks++;
 	}
 	return -1;
 }

@@ -29,98 +29,6 @@ struct vmm_control {
 	pthread_t thread;
 	char name[64];
 };
-
-/* Where the sockets and logs live. /tmp/nestvisor-UID could have been made by anyone first: like
- * tmux and ssh-agent, it (and any other) is used only if it is ours, a real directory, and no one
- * else may write there. */
-int vmm_control_dir(char *buf, size_t len, char *err, size_t errlen)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	struct stat st;
-	char why[512];
-
-	if (xdg && *xdg == '/')
-		snprintf(buf, len, "%s/nestvisor", xdg);
-	else if (geteuid() == 0 && stat("/run", &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(buf, len, "/run/nestvisor");
-	else
-		snprintf(buf, len, "/tmp/nestvisor-%u", (unsigned)geteuid());
-	int fd = safefile_private_dir(buf, why, sizeof(why));
-	if (fd < 0) {
-		if (errlen)
-			snprintf(err, errlen, "the VMs' runtime directory %s", why);
-		return fd;
-	}
-	close(fd);
-	return 0;
-}
-
-int vmm_control_name_check(const char *name, char *err, size_t errlen)
-{
-	size_t n = name ? strlen(name) : 0;
-
-	if (n == 0 || n > VMM_NAME_MAX ||
-	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
-		    n ||
-	    name[0] == '.' || name[0] == '-') {
-		snprintf(err, errlen,
-			 "'%.*s': a VM's name is 1 to %d letters, digits, '.', '_' or '-', not "
-			 "starting "
-			 "with '.' or '-'",
-			 (int)(n > 64 ? 64 : n), name ? name : "", VMM_NAME_MAX);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int vmm_control_file(const char *name, const char *suffix, char *buf, size_t len)
-{
-	char dir[96], err[8];
-	int rc = vmm_control_dir(dir, sizeof(dir), err, 0);
-
-	if (rc < 0)
-		return rc;
-	if (vmm_control_name_check(name, err, sizeof(err)) < 0)
-		return -EINVAL;
-	if ((size_t)snprintf(buf, len, "%s/%s%s", dir, name, suffix) >= len)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-int vmm_control_path(const char *name, char *buf, size_t len)
-{
-	int rc = vmm_control_file(name, ".sock", buf, len);
-
-	/* a socket's path fits sockaddr_un's 108 bytes */
-	return rc == 0 && strlen(buf) > 107 ? -ENAMETOOLONG : rc;
-}
-
-/* A socket of ours that nobody answers on: left by a killed VMM. Anything else (a file, a link,
- * someone else's socket) is not ours to remove. */
-static bool remove_stale(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == geteuid() &&
-		unlink(path) == 0;
-}
-
-static int connect_to(const char *path)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
 static char *status_json(struct vmm *vm, const char *name)
 {
 	json_object *o = json_object_new_object();
@@ -149,8 +57,11 @@ static char *status_json(struct vmm *vm, const char *name)
 	json_object_object_add(o, "nested", json_object_new_boolean(vmm_nested(vm, &state_size)));
 	json_object_object_add(o, "nested_state_bytes", json_object_new_int(state_size));
 	json_object *disks = json_object_new_array();
-	for (int i = 0; i < vm->cfg.ndisks; i++)
-		json_object_array_add(disks, json_object_new_string(vm->cfg.disks[i]));
+	for (int i = 0; i < vm->cfg.ndisks; i++) {
+		char spec[4200];
+		vmm_disk_spec(&vm->cfg.disks[i], spec, sizeof(spec));
+		json_object_array_add(disks, json_object_new_string(spec));
+	}
 	json_object_object_add(o, "disks", disks);
 	json_object_object_add(o, "rng", json_object_new_boolean(vm->cfg.rng));
 	json_object_object_add(o, "sandbox", json_object_new_boolean(vm->cfg.sandbox));
@@ -247,9 +158,15 @@ static char *on_stats(struct vmm *vm, const char *name, const struct ctl_request
 
 static char *on_pause(struct vmm *vm, const char *name, const struct ctl_request *r)
 {
+	int rc;
+
 	(void)name;
 	(void)r;
-	vmm_pause(vm);
+	if ((rc = vmm_pause(vm)) < 0)
+		return error_json(rc == -EBUSY ? "a vCPU or device did not stop within 5 s; the VM "
+					      "runs on (its log says which)" :
+					      "a device could not pause; the VM runs on (its log says "
+					      "which)");
 	return ok_json();
 }
 
@@ -259,6 +176,22 @@ static char *on_resume(struct vmm *vm, const char *name, const struct ctl_reques
 	(void)r;
 	vmm_resume(vm);
 	return ok_json();
+}
+
+static char *on_digest(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	struct vmm_digest d;
+	char *j, *out = NULL;
+
+	(void)name;
+	(void)r;
+	if (vmm_digest(vm, &d) < 0)
+		return error_json("not paused: a digest is of a paused VM (pause it first)");
+	j = vmm_digest_json(&d);
+	if (j && (out = malloc(strlen(j) + 16)))
+		sprintf(out, "{\"ok\":true,%s", j + 1);
+	free(j);
+	return out;
 }
 
 static char *on_stop(struct vmm *vm, const char *name, const struct ctl_request *r)
@@ -272,7 +205,7 @@ static char *on_stop(struct vmm *vm, const char *name, const struct ctl_request 
 static ctl_handler *const handlers[] = {
 	[CTL_BAD] = on_bad,         [CTL_STATUS] = on_status, [CTL_STATS] = on_stats,
 	[CTL_PAUSE] = on_pause,     [CTL_RESUME] = on_resume, [CTL_STOP] = on_stop,
-	[CTL_CONSOLE] = on_console, [CTL_INPUT] = on_input,
+	[CTL_CONSOLE] = on_console, [CTL_INPUT] = on_input,   [CTL_DIGEST] = on_digest,
 };
 
 static char *answer(struct vmm *vm, const char *name, const char *line, size_t len)
@@ -421,7 +354,7 @@ static void *control_thread(void *arg)
 /* A socket nobody answers on is left by a killed VMM: remove it. One that answers is a live VM. */
 static int claim_path(const char *path, const char *name, char *err, size_t errlen)
 {
-	int fd = connect_to(path);
+	int fd = vmm_control_connect(path);
 
 	if (fd >= 0) {
 		close(fd);
@@ -430,9 +363,20 @@ static int claim_path(const char *path, const char *name, char *err, size_t errl
 		return -EADDRINUSE;
 	}
 	if (fd == -ECONNREFUSED)
-		remove_stale(path);
+		vmm_control_remove_stale(path);
 	return 0;
 }
+
+/* The VM tears its socket down with its devices (device.h), before them: it is registered after
+ * them, and its thread calls into them. */
+static void control_destroy(struct vmm *vm, void *priv)
+{
+	(void)priv;	/* vm->control, or gone already (a start that failed stops it at once) */
+	vmm_control_stop(vm);
+}
+
+static const struct vmm_device_ops control_device = { .kind = "control socket",
+						      .destroy = control_destroy };
 
 int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen)
 {
@@ -440,8 +384,10 @@ int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int rc;
 
-	if (!ctl)
+	if (!ctl || vmm_device_add(vm, &control_device, ctl) < 0) {
+		free(ctl);
 		return -ENOMEM;
+	}
 	vm->control = ctl;
 	ctl->listen_fd = ctl->wake[0] = ctl->wake[1] = -1;
 	snprintf(ctl->name, sizeof(ctl->name), "%s", name);
@@ -487,214 +433,3 @@ void vmm_control_stop(struct vmm *vm)
 	vm->control = NULL;
 }
 
-char *vmm_control_call(const char *path, const char *request, int timeout_ms)
-{
-	enum { REPLY_MAX = 1 << 20 };
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap), *nl = NULL;
-	int fd = buf ? connect_to(path) : -ENOMEM;
-
-	if (fd < 0) {
-		free(buf);
-		errno = -fd;
-		return NULL;
-	}
-	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0 ||
-	    send(fd, "\n", 1, MSG_NOSIGNAL) < 0)
-		goto fail;
-	while (!(nl = memchr(buf, '\n', len))) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		if (len + 1 >= cap) {
-			char *more = cap < REPLY_MAX ? realloc(buf, cap * 2) : NULL;
-			if (!more) {
-				errno = EMSGSIZE;
-				goto fail;
-			}
-			buf = more;
-			cap *= 2;
-		}
-		if (poll(&p, 1, timeout_ms) <= 0) {
-			errno = ETIMEDOUT;
-			goto fail;
-		}
-		ssize_t n = read(fd, buf + len, cap - 1 - len);
-		if (n <= 0) {
-			errno = ECONNRESET;
-			goto fail;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	*nl = '\0';
-	return buf;
-fail:
-	close(fd);
-	free(buf);
-	return NULL;
-}
-
-char *vmm_control_request(const char *path, const char *cmd, int timeout_ms)
-{
-	char req[128];
-
-	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
-	return vmm_control_call(path, req, timeout_ms);
-}
-
-long vmm_control_console_read(const char *path, uint64_t *from, uint64_t *lost, char *buf,
-			      size_t len)
-{
-	char req[96], *reply;
-	json_object *o, *d;
-	long n;
-
-	snprintf(req, sizeof(req), "{\"cmd\":\"console\",\"from\":%llu}",
-		 (unsigned long long)*from);
-	if (!(reply = vmm_control_call(path, req, 2000)))
-		return -errno;
-	o = json_tokener_parse(reply);
-	free(reply);
-	if (!json_object_object_get_ex(o, "data",
-				       &d)) { /* a nestvisor from before the console was served */
-		json_object_put(o);
-		return -ENOTSUP;
-	}
-	n = json_object_get_string_len(d) < (int)len ? json_object_get_string_len(d) : (long)len;
-	memcpy(buf, json_object_get_string(d), (size_t)n);
-	*from = (uint64_t)ctl_member_int(o, "next") - (uint64_t)(json_object_get_string_len(d) - n);
-	if (lost)
-		*lost += (uint64_t)ctl_member_int(o, "lost");
-	json_object_put(o);
-	return n;
-}
-
-int vmm_control_console_write(const char *path, const char *data, size_t n)
-{
-	json_object *d = json_object_new_string_len(data, (int)n);	/* json-c escapes it */
-	const char *js = json_object_to_json_string(d);
-	char *req = malloc(strlen(js) + 32), *reply = NULL;
-
-	if (req) {
-		sprintf(req, "{\"cmd\":\"input\",\"data\":%s}", js);
-		reply = vmm_control_call(path, req, 2000);
-	}
-	int rc = reply ? 0 : req ? -errno : -ENOMEM;
-	free(reply);
-	free(req);
-	json_object_put(d);
-	return rc;
-}
-
-int vmm_status_from_json(const char *text, struct vmm_status *st)
-{
-	json_object *o = text ? json_tokener_parse(text) : NULL;
-
-	memset(st, 0, sizeof(*st));
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		return -EBADMSG;
-	}
-	ctl_member_str(o, "name", st->name, sizeof(st->name));
-	ctl_member_str(o, "state", st->state, sizeof(st->state));
-	ctl_member_str(o, "console", st->console, sizeof(st->console));
-	ctl_member_str(o, "kernel", st->kernel, sizeof(st->kernel));
-	ctl_member_str(o, "boot", st->boot, sizeof(st->boot));
-	ctl_member_str(o, "net", st->net, sizeof(st->net));
-	ctl_member_str(o, "net_backend", st->net_backend, sizeof(st->net_backend));
-	st->pid = (int)ctl_member_int(o, "pid");
-	st->cpus = (int)ctl_member_int(o, "cpus");
-	st->nested_state_bytes = (int)ctl_member_int(o, "nested_state_bytes");
-	st->mem = (uint64_t)ctl_member_int(o, "mem");
-	st->uptime_ns = (uint64_t)ctl_member_int(o, "uptime_ns");
-	st->nested = ctl_member_int(o, "nested");
-	st->rng = ctl_member_int(o, "rng");
-	st->sandbox = ctl_member_int(o, "sandbox");
-	json_object *disks;
-	if (json_object_object_get_ex(o, "disks", &disks) &&
-	    json_object_is_type(disks, json_type_array))
-		st->ndisks = (int)json_object_array_length(disks);
-	json_object_put(o);
-	return 0;
-}
-
-/* One request to the VM called name: its reply (malloc'd), or NULL with *rc set. */
-static char *ask(const char *name, const char *cmd, int *rc)
-{
-	char path[128], *reply;
-
-	if (vmm_control_path(name, path, sizeof(path)) < 0) {
-		*rc = -EINVAL;
-		return NULL;
-	}
-	if (!(reply = vmm_control_request(path, cmd, 2000)))
-		*rc = errno == ENOENT || errno == ECONNREFUSED ? -errno : -EIO;
-	return reply;
-}
-
-int vmm_control_status(const char *name, struct vmm_status *st)
-{
-	int rc = 0;
-	char *r = ask(name, "status", &rc);
-
-	if (r)
-		rc = vmm_status_from_json(r, st);
-	free(r);
-	return rc;
-}
-
-int vmm_control_stats(const char *name, struct vmm_stats *s)
-{
-	int rc = 0;
-	char *r = ask(name, "stats", &rc);
-
-	if (r)
-		rc = vmm_stats_from_json(r, s);
-	free(r);
-	return rc;
-}
-
-int vmm_control_command(const char *name, const char *cmd)
-{
-	int rc = 0;
-	char *r = ask(name, cmd, &rc);
-
-	free(r);
-	return r ? 0 : rc;
-}
-
-int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
-{
-	char dir[96], path[400], name[64], err[8];
-	struct dirent *de;
-	int live = 0;
-	DIR *d;
-
-	*stale = 0;
-	if (vmm_control_dir(dir, sizeof(dir), err, 0) < 0 || !(d = opendir(dir)))
-		return 0;
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		if (l < 6 || l - 5 >= sizeof(name) || strcmp(de->d_name + l - 5, ".sock"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		snprintf(name, sizeof(name), "%.*s", (int)(l - 5), de->d_name);
-		char *st = vmm_control_request(path, "status", 5000);
-		if (!st) {
-			if (errno == ECONNREFUSED && remove_stale(path)) /* its VMM was killed */
-				(*stale)++;
-			continue;
-		}
-		char *sx = vmm_control_request(path, "stats", 5000);
-		struct vmm_status status;
-		struct vmm_stats stats;
-		if (vmm_status_from_json(st, &status) == 0) {
-			vmm_stats_from_json(sx, &stats);	/* zeros when it gave none */
-			fn(&status, &stats, ctx);
-			live++;
-		}
-		free(st);
-		free(sx);
-	}
-	closedir(d);
-	return live;
-}

@@ -18,6 +18,10 @@ int vmm_control_dir(char *buf, size_t len, char *err, size_t errlen);
  * otherwise. */
 int vmm_control_name_check(const char *name, char *err, size_t errlen);
 int vmm_control_path(const char *name, char *buf, size_t len);
+/* rundir.c, for both sides: a socket of ours nobody answers on (left by a killed VMM) removed;
+ * a connection to a socket (its fd, or -errno). */
+bool vmm_control_remove_stale(const char *path);
+int vmm_control_connect(const char *path);
 
 /* Server: binds NAME.sock (removing a stale one left by a killed VMM) and answers in a thread. */
 int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen);
@@ -41,6 +45,9 @@ int vmm_control_status(const char *name, struct vmm_status *st);
 int vmm_control_stats(const char *name, struct vmm_stats *s);
 /* "pause", "resume" or "stop" */
 int vmm_control_command(const char *name, const char *cmd);
+/* A command whose reply may refuse it (pause, resume, digest): 0 with *reply (malloc'd, the
+ * caller's), -ENOENT when no such VM runs, -EAGAIN with the VM's reason in err, -EIO. */
+int vmm_control_ask(const char *name, const char *cmd, char **reply, char *err, size_t errlen);
 
 /* Every running VM: fn(its status, its statistics, ctx) for each socket that answers; sockets left
  * by killed VMMs are removed (counted in *stale). */

@@ -14,7 +14,7 @@ static const struct { const char *name; enum ctl_cmd cmd;
 } cmds[] = {
 	{ "status", CTL_STATUS }, { "stats", CTL_STATS }, { "pause", CTL_PAUSE },
 	{ "resume", CTL_RESUME }, { "stop", CTL_STOP },   { "console", CTL_CONSOLE },
-	{ "input", CTL_INPUT },
+	{ "input", CTL_INPUT },     { "digest", CTL_DIGEST },
 };
 
 void ctl_parse(const char *line, size_t len, struct ctl_request *r)

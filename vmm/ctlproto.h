@@ -14,7 +14,8 @@ enum ctl_cmd {
 	CTL_RESUME,
 	CTL_STOP,
 	CTL_CONSOLE,
-	CTL_INPUT
+	CTL_INPUT,
+	CTL_DIGEST
 };
 
 struct ctl_request {

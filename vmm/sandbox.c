@@ -122,7 +122,12 @@ static const unsigned long vcpu_ioctls[] = {
 };
 static const unsigned long io_ioctls[] = { KVM_IRQ_LINE, KVM_SIGNAL_MSI };
 static const unsigned long slirp_ioctls[] = { KVM_IRQ_LINE, KVM_SIGNAL_MSI, FIONBIO, FIONREAD };
-static const unsigned long control_ioctls[] = { KVM_GET_NESTED_STATE, KVM_SET_NESTED_STATE };
+/* a snapshot's nested state; a pause stops vhost-net (its backend detached, its rings read back)
+ * and a resume starts it again, on the control thread */
+static const unsigned long control_ioctls[] = {
+	KVM_GET_NESTED_STATE, KVM_SET_NESTED_STATE, VHOST_NET_SET_BACKEND, VHOST_GET_VRING_BASE,
+	VHOST_SET_VRING_BASE,
+};
 
 struct kind_def {
 	const char *name;

@@ -9,22 +9,11 @@
 #include <time.h>
 #include "vmm/vm.h"
 
-void vmm_suspend(struct vmm *vm)
-{
-	vm->suspended_at = time(NULL);
-	atomic_store(&vm->wake_request, false);
-	atomic_store(&vm->suspended, true);
-	vmm_pause(vm);
-	pthread_mutex_lock(&vm->lock);
-	pthread_cond_broadcast(&vm->cond);	/* the main thread now looks for wake events */
-	pthread_mutex_unlock(&vm->lock);
-}
-
 /* Called by the VM's main thread while suspended. The RTC's alarm interrupt comes with the RTC's
  * once-a-second update, so a wake is never earlier than the next second. */
 void vmm_wake_poll(struct vmm *vm)
 {
-	if (!atomic_load(&vm->suspended))
+	if (!atomic_load(&vm->suspended) || vm->devices_paused)	/* paused by its user: no wake */
 		return;
 	if (!atomic_load(&vm->wake_request) &&
 	    (time(NULL) == vm->suspended_at || !vmm_platform_wake_due(vm)))
@@ -33,7 +22,7 @@ void vmm_wake_poll(struct vmm *vm)
 		atomic_store(&vm->cpu[i].resume, true);
 	vmm_platform_woken(vm);
 	atomic_store(&vm->suspended, false);
-	vmm_resume(vm);
+	vmm_vcpus_resume(vm);
 }
 
 static void real_mode_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)

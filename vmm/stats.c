@@ -9,7 +9,6 @@
 #include <string.h>
 #include "vmm/cpumodel.h"
 #include "vmm/ctlproto.h"
-#include "vmm/hw/virtio-pci.h"
 #include "vmm/vm.h"
 
 static const char *const reason_names[VMM_EXIT_REASONS] = {
@@ -57,7 +56,7 @@ static void port_rows(struct vmm *vm, struct vmm_stats *s)
 	int n = 0;
 
 	for (uint32_t p = 0; p < 65536; p++) {
-		uint64_t cnt = SUM(vm, port_count[p]), ns = SUM(vm, port_ns[p]);
+		uint64_t cnt = SUM(vm, port_count[p]), ns = vmm_ticks_ns(vm, SUM(vm, port_ticks[p]));
 		if (!cnt)
 			continue;
 		if (n ==
@@ -81,7 +80,7 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 
 	memset(s, 0, sizeof(*s));
 	for (int r = 0; r < VMM_EXIT_REASONS; r++) {
-		uint64_t cnt = SUM(vm, reason_count[r]), ns = SUM(vm, reason_ns[r]);
+		uint64_t cnt = SUM(vm, reason_count[r]), ns = vmm_ticks_ns(vm, SUM(vm, reason_ticks[r]));
 		if (!cnt)
 			continue;
 		snprintf(rows[n].what, sizeof(rows[n].what), "%s",
@@ -92,8 +91,8 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 		s->ns_in_vmm += ns;
 	}
 	s->nreasons = top_rows(rows, n, s->reasons, 32);
-	for (int d = 0; d <= vm->nmmio; d++) {
-		uint64_t cnt = SUM(vm, mmio_count[d]), ns = SUM(vm, mmio_ns[d]);
+	for (int d = 0; d <= VMM_MAX_MMIO_DEVS; d++) {	/* the last: unclaimed */
+		uint64_t cnt = SUM(vm, mmio_count[d]), ns = vmm_ticks_ns(vm, SUM(vm, mmio_ticks[d]));
 		if (!cnt)
 			continue;
 		snprintf(mm[nm].what, sizeof(mm[nm].what), "%s",
@@ -114,23 +113,12 @@ void vmm_stats_get(struct vmm *vm, struct vmm_stats *s)
 	s->coalesced = __atomic_load_n(&vm->coalesced, __ATOMIC_RELAXED);
 	s->nested = vmm_nested(vm, &s->nested_state_bytes);
 	snprintf(s->cpu_model, sizeof(s->cpu_model), "%s", vmm_cpumodel_name(vm->cpu_model));
-	s->ndevs = 0;
-	for (int i = 0; i <= VMM_MAX_DISKS + 1; i++) {
-		struct virtio_dev *v = i < VMM_MAX_DISKS ? vm->blk_dev[i] : i == VMM_MAX_DISKS ? vm->rng : vmm_virtio_net_dev(vm);
-		if (!v)
-			continue;
-		struct vmm_dev_stat *d = &s->devs[s->ndevs++];
-		d->notifies = __atomic_load_n(&v->notifies, __ATOMIC_RELAXED);
-		d->interrupts = __atomic_load_n(&v->interrupts, __ATOMIC_RELAXED);
-		d->bytes = __atomic_load_n(&v->bytes, __ATOMIC_RELAXED);
-		if (i < VMM_MAX_DISKS)
-			snprintf(d->what, sizeof(d->what), "virtio-blk vd%c%s", 'a' + i,
-				 vmm_virtio_blk_uring(vm, i) ? " io_uring" : "");
-		else if (i == VMM_MAX_DISKS)
-			snprintf(d->what, sizeof(d->what), "virtio-rng");
-		else
-			vmm_virtio_net_stat(vm, d->what, sizeof(d->what), &d->bytes);
-	}
+	if (vm->tsc_khz)
+		snprintf(s->exit_clock, sizeof(s->exit_clock), "tsc %u kHz%s", vm->tsc_khz,
+			 vm->tsc_invariant ? "" : ", variant");
+	else
+		snprintf(s->exit_clock, sizeof(s->exit_clock), "clock_gettime");
+	s->ndevs = vmm_devices_stat(vm, s->devs, VMM_STAT_DEVS);
 }
 
 /* "nested: on (...)": whether the guest may run its own hypervisor, and what saving that state
@@ -158,8 +146,9 @@ static void print_rows(FILE *out, const char *title, const struct vmm_stat_row *
 
 void vmm_stats_print(const struct vmm_stats *s, FILE *out)
 {
-	fprintf(out, "exits: %llu in %.3f s; time in the VMM handling them: %.3f ms\n",
-		(unsigned long long)s->exits, s->uptime_ns / 1e9, s->ns_in_vmm / 1e6);
+	fprintf(out, "exits: %llu in %.3f s; time in the VMM handling them: %.3f ms (timed by %s)\n",
+		(unsigned long long)s->exits, s->uptime_ns / 1e9, s->ns_in_vmm / 1e6,
+		s->exit_clock[0] ? s->exit_clock : "?");
 	if (s->coalesced)
 		fprintf(out, "port writes queued by KVM instead of exiting (coalesced): %llu\n",
 			(unsigned long long)s->coalesced);
@@ -218,6 +207,7 @@ char *vmm_stats_json(const struct vmm_stats *s)
 	json_object_object_add(o, "nested", json_object_new_boolean(s->nested));
 	json_object_object_add(o, "nested_state_bytes", json_object_new_int(s->nested_state_bytes));
 	json_object_object_add(o, "cpu_model", json_object_new_string(s->cpu_model));
+	json_object_object_add(o, "exit_clock", json_object_new_string(s->exit_clock));
 	json_object *devs = json_object_new_array();
 	for (int i = 0; i < s->ndevs; i++) {
 		json_object *d = json_object_new_object();
@@ -277,10 +267,11 @@ int vmm_stats_from_json(const char *text, struct vmm_stats *s)
 	s->nested = (uint64_t)ctl_member_int(o, "nested");
 	s->nested_state_bytes = (int)(uint64_t)ctl_member_int(o, "nested_state_bytes");
 	ctl_member_str(o, "cpu_model", s->cpu_model, sizeof(s->cpu_model));
+	ctl_member_str(o, "exit_clock", s->exit_clock, sizeof(s->exit_clock));
 	if (json_object_object_get_ex(o, "devices", &devs) &&
 	    json_object_is_type(devs, json_type_array))
 		for (size_t i = 0;
-		     i < json_object_array_length(devs) && s->ndevs < VMM_MAX_DISKS + 2; i++) {
+		     i < json_object_array_length(devs) && s->ndevs < VMM_STAT_DEVS; i++) {
 			json_object *d = json_object_array_get_idx(devs, i);
 			struct vmm_dev_stat *v = &s->devs[s->ndevs++];
 			ctl_member_str(d, "what", v->what, sizeof(v->what));

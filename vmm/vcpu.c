@@ -1,8 +1,10 @@
 /* vcpu: one thread per vCPU; the KVM_RUN loop, exit dispatch and accounting, and the crash report.
  */
 #include "config.h"
+#include <cpuid.h>
 #include <errno.h>
 #include <signal.h>
+#include <x86intrin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +120,34 @@ static int get_supported_cpuid(struct vmm *vm)
 	return 0;
 }
 
+/* The TSC at the rate KVM says it runs (the guest's TSC, the host's unless scaled; a guest of ours
+ * runs unscaled). Where the CPU declares it invariant (CPUID 0x80000007 EDX[8]) its rate never
+ * changes; where it does not (an emulator's CPU, which keeps its host's TSC but cannot declare it;
+ * CPUs from before 2008) the times of exits are as good as its rate is steady, and --stats says
+ * so. An exit lasts microseconds: no sleep state stops the TSC within one. */
+static uint32_t exit_clock_khz(struct vmm_vcpu *c, bool *invariant)
+{
+	uint32_t a = 0, b, cc, d = 0;
+	long khz = ioctl(c->fd, KVM_GET_TSC_KHZ, 0);
+
+	if (__get_cpuid(0x80000000, &a, &b, &cc, &d) && a >= 0x80000007)
+		__cpuid(0x80000007, a, b, cc, d);
+	else
+		d = 0;
+	*invariant = d & (1u << 8);
+	return khz > 0 && khz < UINT32_MAX ? (uint32_t)khz : 0;
+}
+
+uint64_t vmm_ticks(const struct vmm *vm)
+{
+	return vm->tsc_khz ? __rdtsc() : vmm_now_ns();
+}
+
+uint64_t vmm_ticks_ns(const struct vmm *vm, uint64_t ticks)
+{
+	return vm->tsc_khz ? (uint64_t)((unsigned __int128)ticks * 1000000u / vm->tsc_khz) : ticks;
+}
+
 int vmm_vcpu_create(struct vmm *vm, int id, char *err, size_t errlen)
 {
 	struct vmm_vcpu *c = &vm->cpu[id];
@@ -136,8 +166,8 @@ int vmm_vcpu_create(struct vmm *vm, int id, char *err, size_t errlen)
 	vm->run_size = (size_t)ioctl(vm->sysfd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 	c->port_count = calloc(65536, sizeof(uint64_t));
-	c->port_ns = calloc(65536, sizeof(uint64_t));
-	if (c->run == MAP_FAILED || !c->port_count || !c->port_ns) {
+	c->port_ticks = calloc(65536, sizeof(uint64_t));
+	if (c->run == MAP_FAILED || !c->port_count || !c->port_ticks) {
 		c->run = c->run == MAP_FAILED ? NULL : c->run;
 		snprintf(err, errlen, "vCPU %d: out of memory", id);
 		return -ENOMEM;
@@ -149,6 +179,8 @@ int vmm_vcpu_create(struct vmm *vm, int id, char *err, size_t errlen)
 	}
 	if ((rc = nested_vcpu_setup(vm->nested, &vm->nested_host, c->fd, err, errlen)) < 0)
 		return rc;
+	if (id == 0)
+		vm->tsc_khz = exit_clock_khz(c, &vm->tsc_invariant);
 	return 0;	/* APs wait for INIT/SIPI from the BSP through the in-kernel LAPIC */
 }
 
@@ -157,25 +189,9 @@ static void note_exit(struct vmm_vcpu *c, uint32_t reason, uint64_t addr, uint32
 	c->last[c->nlast++ % VMM_LAST_EXITS] = (struct vmm_last_exit){ reason, addr, data, write };
 }
 
-void vmm_pio_dispatch(struct vmm *vm, uint16_t port, bool write, uint8_t *data, int size)
-{
-	int owner = vm->port_owner[port];
-
-	if (owner) {
-		struct vmm_pio_dev *d = &vm->pio[owner - 1];
-		d->fn(vm, d->dev, port, write, data, size);
-		return;
-	}
-	if (!write)
-		memset(data, 0xff, (size_t)size);	/* an empty bus reads all-ones */
-	if (!(vm->port_warned[port / 8] & (1u << (port % 8)))) {
-		vm->port_warned[port / 8] |= (uint8_t)(1u << (port % 8));
-		vmm_warn(vm, "guest %s unclaimed port 0x%x (counted; reported once)",
-			 write ? "wrote" : "read", port);
-	}
-}
-
-static void pio_exit(struct vmm_vcpu *c, uint64_t t0)
+/* Each exit's time goes to its port (or MMIO region) and to its reason: one read of the exit
+ * clock after it, one before. */
+static void pio_exit(struct vmm_vcpu *c)
 {
 	struct vmm *vm = c->vm;
 	struct kvm_run *r = c->run;
@@ -188,28 +204,32 @@ static void pio_exit(struct vmm_vcpu *c, uint64_t t0)
 	note_exit(c, KVM_EXIT_IO, port, r->io.size == 1 ? *((uint8_t *)r + r->io.data_offset) : 0,
 		  write);
 	c->port_count[port]++;
-	c->port_ns[port] += vmm_now_ns() - t0;
 }
 
-static void mmio_exit(struct vmm_vcpu *c, uint64_t t0)
+static int mmio_exit(struct vmm_vcpu *c)
 {
 	struct vmm *vm = c->vm;
 	struct kvm_run *r = c->run;
 	uint64_t a = r->mmio.phys_addr;
-	int i;
+	int i, n = __atomic_load_n(&vm->nmmio, __ATOMIC_ACQUIRE);
 
-	for (i = 0; i < vm->nmmio; i++)
-		if (a >= vm->mmio[i].base && a - vm->mmio[i].base < vm->mmio[i].len)
+	for (i = 0; i < n; i++) {	/* the length first: 0 while an entry changes */
+		uint64_t len = __atomic_load_n(&vm->mmio[i].len, __ATOMIC_ACQUIRE);
+		uint64_t base = __atomic_load_n(&vm->mmio[i].base, __ATOMIC_ACQUIRE);
+		if (len && a >= base && a - base < len)
 			break;
-	if (i < vm->nmmio) {
+	}
+	if (i < n) {
 		vm->mmio[i].fn(vm, vm->mmio[i].dev, a, r->mmio.is_write, r->mmio.data,
 			       (int)r->mmio.len);
-	} else if (!r->mmio.is_write) {
-		memset(r->mmio.data, 0xff, sizeof(r->mmio.data));
+	} else {
+		i = VMM_MAX_MMIO_DEVS;	/* unclaimed: counted last */
+		if (!r->mmio.is_write)
+			memset(r->mmio.data, 0xff, sizeof(r->mmio.data));
 	}
 	note_exit(c, KVM_EXIT_MMIO, a, 0, r->mmio.is_write);
-	c->mmio_count[i]++;	/* i == nmmio: unclaimed */
-	c->mmio_ns[i] += vmm_now_ns() - t0;
+	c->mmio_count[i]++;
+	return i;
 }
 
 /* One exit; returns false when the VM must end. */
@@ -217,15 +237,16 @@ static bool handle_exit(struct vmm_vcpu *c)
 {
 	struct vmm *vm = c->vm;
 	uint32_t reason = c->run->exit_reason;
-	uint64_t t0 = vmm_now_ns();
+	uint64_t t0 = vmm_ticks(vm), dt;
+	int region = -1;
 
 	vmm_coalesced_drain(vm);	/* queued writes happened before this exit */
 	switch (reason) {
 	case KVM_EXIT_IO:
-		pio_exit(c, t0);
+		pio_exit(c);
 		break;
 	case KVM_EXIT_MMIO:
-		mmio_exit(c, t0);
+		region = mmio_exit(c);
 		break;
 	case KVM_EXIT_HLT:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
@@ -257,9 +278,15 @@ static bool handle_exit(struct vmm_vcpu *c)
 		vmm_vcpu_report(c, "unexpected exit reason");
 		return false;
 	}
+	dt = vmm_ticks(vm);
+	dt = dt > t0 ? dt - t0 : 0;	/* a thread moved to a CPU whose TSC is behind: nothing */
+	if (reason == KVM_EXIT_IO)
+		c->port_ticks[c->run->io.port] += dt;
+	else if (region >= 0)
+		c->mmio_ticks[region] += dt;
 	if (reason < VMM_EXIT_REASONS) {
 		c->reason_count[reason]++;
-		c->reason_ns[reason] += vmm_now_ns() - t0;
+		c->reason_ticks[reason] += dt;
 	}
 	return true;
 }

@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "vmm/control.h"
 #include "nested/nested.h"
 #include "vmm/vm.h"
 #include "vmm/sandbox.h"
@@ -32,112 +31,28 @@ static const struct { const char *name; int cap;
 	{ "KVM_CAP_IRQ_ROUTING", KVM_CAP_IRQ_ROUTING },
 };
 
-/* The devices, set up in this order and torn down in reverse; each exit copes with a failed or
- * absent init. */
+/* The devices, set up in this order; each registers the instances it makes (device.h), which are
+ * torn down in reverse, whatever part of their set-up was done. */
 static const struct {
 	const char *name;
 	int (*init)(struct vmm *vm, char *err, size_t errlen);
-	void (*exit)(struct vmm *vm);
 } devices[] = {
-	{ "serial", vmm_serial_init, vmm_serial_free },
-	{ "i8042", vmm_i8042_init, vmm_i8042_free },
-	{ "debug-exit", vmm_testdev_init, vmm_testdev_free },
-	{ "cmos", vmm_cmos_init, vmm_cmos_free },
-	{ "fw_cfg", vmm_fwcfg_init, vmm_fwcfg_free },
-	{ "acpi-pm", vmm_pm_init, vmm_pm_free },
-	{ "platform", vmm_platform_init, vmm_platform_free },
-	{ "pci", vmm_pci_init, vmm_pci_free },
-	{ "virtio-blk", vmm_virtio_blk_init, vmm_virtio_blk_free },
-	{ "virtio-net", vmm_virtio_net_init, vmm_virtio_net_free },
-	{ "virtio-rng", vmm_virtio_rng_init, vmm_virtio_rng_free },
+	{ "serial", vmm_serial_init },
+	{ "i8042", vmm_i8042_init },
+	{ "debug-exit", vmm_testdev_init },
+	{ "cmos", vmm_cmos_init },
+	{ "fw_cfg", vmm_fwcfg_init },
+	{ "acpi-pm", vmm_pm_init },
+	{ "platform", vmm_platform_init },
+	{ "pci", vmm_pci_init },
+	{ "virtio-blk", vmm_virtio_blk_init },
+	{ "virtio-net", vmm_virtio_net_init },
+	{ "virtio-rng", vmm_virtio_rng_init },
 };
-
-uint64_t vmm_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-void vmm_log_stderr(void *ctx, const char *vm_name, const char *line)
-{
-	(void)ctx;
-	fprintf(stderr, "nestvisor: %s: %s\n", vm_name, line);
-}
-
-void vmm_warn(struct vmm *vm, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	if (vm->cfg.quiet || !vm->cfg.log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	vm->cfg.log(vm->cfg.log_ctx, vm->cfg.name ? vm->cfg.name : "vm", line);
-}
 
 static void kick(int sig)
 {
 	(void)sig;	/* only interrupts KVM_RUN */
-}
-
-void vmm_end(struct vmm *vm, enum vmm_end why, int code)
-{
-	int expected = VMM_END_RUNNING;
-
-	if (!atomic_compare_exchange_strong(&vm->end, &expected, (int)why))
-		return;
-	pthread_mutex_lock(&vm->lock);
-	vm->exit_code = code;
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
-	for (int i = 0; i < vm->ncpus; i++) {
-		if (!vm->cpu[i].run)
-			continue;
-		vm->cpu[i].run->immediate_exit = 1; /* covers a vCPU between checks and KVM_RUN */
-		if (vm->cpu[i].started && !pthread_equal(vm->cpu[i].thread, pthread_self()))
-			pthread_kill(vm->cpu[i].thread, SIGUSR1);
-	}
-}
-
-int vmm_pio_register(struct vmm *vm, const char *name, uint16_t base, uint16_t len, vmm_pio_fn fn,
-		     void *dev)
-{
-	if (vm->npio >= VMM_MAX_PIO_DEVS || (uint32_t)base + len > 65536)
-		return -ENOSPC;
-	for (uint32_t p = base; p < (uint32_t)base + len; p++)
-		if (vm->port_owner[p])
-			return -EBUSY;
-	vm->pio[vm->npio] = (struct vmm_pio_dev){ name, base, len, fn, dev };
-	vm->npio++;
-	memset(vm->port_owner + base, vm->npio, len);
-	return 0;
-}
-
-int vmm_mmio_register(struct vmm *vm, const char *name, uint64_t base, uint64_t len, vmm_mmio_fn fn,
-		      void *dev)
-{
-	if (vm->nmmio >= VMM_MAX_MMIO_DEVS)
-		return -ENOSPC;
-	vm->mmio[vm->nmmio++] = (struct vmm_mmio_dev){ name, base, len, fn, dev };
-	return 0;
-}
-
-void vmm_mmio_move(struct vmm *vm, void *dev, uint64_t base)
-{
-	for (int i = 0; i < vm->nmmio; i++)
-		if (vm->mmio[i].dev == dev)
-			__atomic_store_n(&vm->mmio[i].base, base, __ATOMIC_RELEASE);
-}
-
-void vmm_irq_line(struct vmm *vm, int irq, int level)
-{
-	struct kvm_irq_level l = { .irq = (uint32_t)irq, .level = (uint32_t)level };
-
-	ioctl(vm->fd, KVM_IRQ_LINE, &l);
 }
 
 static int check_kvm(struct vmm *vm, char *err, size_t errlen)
@@ -168,99 +83,15 @@ static int check_kvm(struct vmm *vm, char *err, size_t errlen)
 
 static int set_memory(struct vmm *vm, char *err, size_t errlen)
 {
-	struct kvm_userspace_memory_region low = { .slot = 0,
-						   .guest_phys_addr = 0,
-						   .memory_size = vm->mem.low,
-						   .userspace_addr = (uintptr_t)vm->mem.host };
-	struct kvm_userspace_memory_region high = { .slot = 1,
-						    .guest_phys_addr = VMM_4G,
-						    .memory_size = vm->mem.high,
-						    .userspace_addr =
-							    (uintptr_t)vm->mem.host + vm->mem.low };
+	int rc = vmm_slot_map(vm, 0, vm->mem.low, vm->mem.host, 0);
 
-	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &low) < 0 ||
-	    (vm->mem.high && ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &high) < 0)) {
-		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
-		return -errno;
+	if (rc >= 0 && vm->mem.high)
+		rc = vmm_slot_map(vm, VMM_4G, vm->mem.high, vm->mem.host + vm->mem.low, 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-rc));
+		return rc;
 	}
 	return 0;
-}
-
-static struct kvm_irq_routing_entry irqchip_route(uint32_t gsi, uint32_t chip, uint32_t pin)
-{
-	return (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
-					       .u.irqchip = { .irqchip = chip, .pin = pin } };
-}
-
-/* A PC's wiring, as QEMU sets it: ISA IRQs to the 8259s and every GSI to the IOAPIC, the PIT (GSI
- * 0) on IOAPIC pin 2 as our MADT override and MP table say. KVM's default puts GSI 0 on pin 0,
- * where Linux finds no timer ("..MP-BIOS bug: 8254 timer not connected to IO-APIC"). Then the MSI
- * routes in use. KVM takes only whole tables: every change sets all of it (under route_lock). */
-static int set_irq_routing(struct vmm *vm)
-{
-	enum { ISA_IRQS = 16, IOAPIC_PINS = 24, CASCADE = 2 };
-	struct kvm_irq_routing *t = calloc(
-		1, sizeof(*t) + (ISA_IRQS + IOAPIC_PINS + VMM_MSI_ROUTES) * sizeof(t->entries[0]));
-	int rc = 0;
-
-	if (!t)
-		return -ENOMEM;
-	for (uint32_t irq = 0; irq < ISA_IRQS; irq++)
-		if (irq != CASCADE)
-			t->entries[t->nr++] = irqchip_route(
-				irq, irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
-				irq % 8);
-	for (uint32_t gsi = 0; gsi < IOAPIC_PINS; gsi++)
-		if (gsi != CASCADE)
-			t->entries[t->nr++] =
-				irqchip_route(gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? CASCADE : gsi);
-	for (uint32_t i = 0; i < VMM_MSI_ROUTES; i++)
-		if (vm->msi_route[i].used)
-			t->entries[t->nr++] = (struct kvm_irq_routing_entry){
-				.gsi = VMM_MSI_GSI_BASE + i,
-				.type = KVM_IRQ_ROUTING_MSI,
-				.u.msi = { .address_lo = vm->msi_route[i].addr_lo,
-					   .address_hi = vm->msi_route[i].addr_hi,
-					   .data = vm->msi_route[i].data }
-			};
-	if (ioctl(vm->fd, KVM_SET_GSI_ROUTING, t) < 0)
-		rc = -errno;
-	free(t);
-	return rc;
-}
-
-int vmm_msi_route_set(struct vmm *vm, int gsi, uint32_t addr_lo, uint32_t addr_hi, uint32_t data)
-{
-	int i = gsi - VMM_MSI_GSI_BASE, rc;
-
-	pthread_mutex_lock(&vm->route_lock);
-	if (gsi < 0)
-		for (i = 0; i < VMM_MSI_ROUTES && vm->msi_route[i].used; i++)
-			;
-	if (i < 0 || i >= VMM_MSI_ROUTES) {
-		pthread_mutex_unlock(&vm->route_lock);
-		return -ENOSPC;
-	}
-	vm->msi_route[i].used = true;
-	vm->msi_route[i].addr_lo = addr_lo;
-	vm->msi_route[i].addr_hi = addr_hi;
-	vm->msi_route[i].data = data;
-	if ((rc = set_irq_routing(vm)) < 0)
-		vm->msi_route[i].used = false;
-	pthread_mutex_unlock(&vm->route_lock);
-	return rc < 0 ? rc : VMM_MSI_GSI_BASE + i;
-}
-
-void vmm_msi_route_free(struct vmm *vm, int gsi)
-{
-	int i = gsi - VMM_MSI_GSI_BASE;
-
-	if (i < 0 || i >= VMM_MSI_ROUTES)
-		return;
-	pthread_mutex_lock(&vm->route_lock);
-	vm->msi_route[i].used = false;
-	set_irq_routing(vm);
-	pthread_mutex_unlock(&vm->route_lock);
 }
 
 static int create_machine(struct vmm *vm, char *err, size_t errlen)
@@ -291,7 +122,7 @@ static int create_machine(struct vmm *vm, char *err, size_t errlen)
 			 strerror(errno));
 		return -errno;
 	}
-	if ((rc = set_irq_routing(vm)) < 0) {
+	if ((rc = vmm_irq_routing_set(vm)) < 0) {
 		snprintf(err, errlen, "KVM_SET_GSI_ROUTING: %s", strerror(-rc));
 		return rc;
 	}
@@ -332,6 +163,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 	vm->sysfd = vm->fd = -1;
 	vm->ncpus = 0;	/* set once checked: teardown walks vm->cpu[0..ncpus) */
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_mutex_init(&vm->slot_lock, NULL);
+	pthread_mutex_init(&vm->mmio_lock, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	atomic_init(&vm->end, VMM_END_RUNNING);
@@ -479,33 +313,6 @@ int vmm_run(struct vmm *vm)
 	return status_of(vm);
 }
 
-void vmm_stop(struct vmm *vm)
-{
-	vmm_end(vm, VMM_END_STOPPED, 0);
-}
-
-int vmm_pause(struct vmm *vm)
-{
-	atomic_store(&vm->paused, true);
-	for (int i = 0; i < vm->ncpus; i++)
-		if (vm->cpu[i].started)
-			pthread_kill(vm->cpu[i].thread, SIGUSR1);
-	return 0;
-}
-
-int vmm_resume(struct vmm *vm)
-{
-	if (atomic_load(&vm->suspended)) { /* in S3: wake it as a key would, at its waking vector */
-		atomic_store(&vm->wake_request, true);
-		return 0;
-	}
-	pthread_mutex_lock(&vm->lock);
-	atomic_store(&vm->paused, false);
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
-	return 0;
-}
-
 enum vmm_end vmm_end_reason(const struct vmm *vm)
 {
 	return (enum vmm_end)atomic_load(&vm->end);
@@ -529,52 +336,6 @@ bool vmm_nested(const struct vmm *vm, int *state_size)
 	if (state_size)
 		*state_size = vm->nested_state_size;
 	return vm->nested;
-}
-
-/* Every started vCPU out of KVM_RUN (parked by a pause, or gone): only then may its state be read
- * or written. */
-static int wait_parked(struct vmm *vm)
-{
-	struct timespec until;
-	bool all = false;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 5;
-	pthread_mutex_lock(&vm->lock);
-	while (atomic_load(&vm->paused)) {
-		int live = 0;
-		for (int i = 0; i < vm->ncpus; i++)
-			live += vm->cpu[i].started && !atomic_load(&vm->cpu[i].exited);
-		if ((all = vm->parked >= live) ||
-		    pthread_cond_timedwait(&vm->cond, &vm->lock, &until) == ETIMEDOUT)
-			break;
-	}
-	pthread_mutex_unlock(&vm->lock);
-	return all ? 0 : -EBUSY;
-}
-
-int vmm_nested_state_save(struct vmm *vm, int cpu, void **buf, size_t *len)
-{
-	int rc;
-
-	*buf = NULL;
-	*len = 0;
-	if (cpu < 0 || cpu >= vm->ncpus)
-		return -EINVAL;
-	if ((rc = wait_parked(vm)) < 0)
-		return rc;
-	return nested_state_save(vm->cpu[cpu].fd, vm->sysfd, buf, len);
-}
-
-int vmm_nested_state_restore(struct vmm *vm, int cpu, const void *buf, size_t len)
-{
-	int rc;
-
-	if (cpu < 0 || cpu >= vm->ncpus)
-		return -EINVAL;
-	if ((rc = wait_parked(vm)) < 0)
-		return rc;
-	return nested_state_restore(vm->cpu[cpu].fd, buf, len);
 }
 
 const char *vmm_boot_kind(const struct vmm *vm)
@@ -601,11 +362,9 @@ void vmm_destroy(struct vmm *vm)
 		if (c->fd > 0)
 			close(c->fd);
 		free(c->port_count);
-		free(c->port_ns);
+		free(c->port_ticks);
 	}
-	vmm_control_stop(vm);
-	for (size_t i = sizeof(devices) / sizeof(devices[0]); i-- > 0;)
-		devices[i].exit(vm);
+	vmm_devices_destroy(vm);	/* the control socket first: registered last */
 	free(vm->cpuid);
 	vmm_mem_free(&vm->mem);
 	if (vm->fd >= 0)

@@ -10,10 +10,21 @@
 
 #define VMM_MAX_CPUS 64
 #define VMM_MAX_DISKS 8
+#define VMM_STAT_DEVS 16		/* devices in a VM's statistics, at most */
 #define VMM_MEM_MAX (1ull << 40)		/* 1 TiB of guest RAM */
 #define VMM_TIMEOUT_MAX 31536000	/* a year, in seconds: time_t arithmetic stays exact */
 
 enum vmm_console { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_NONE };
+
+/* One --disk, parsed once (the command line and the TUI both) into what the VMM uses: 0, or
+ * -EINVAL with err naming the option. vmm_disk_spec writes it back as an option. */
+struct vmm_disk {
+	char path[4096], serial[21];
+	bool ro, direct;
+	int aio;
+}; /* aio: 0 default, 1 io_uring, 2 sync */
+int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen);
+void vmm_disk_spec(const struct vmm_disk *d, char *buf, size_t len);
 
 struct vmm_config {
 	const char *kernel, *initrd, *cmdline, *name;
@@ -31,7 +42,7 @@ struct vmm_config {
 	 * it unless --sandbox off; library callers (tests) leave it off */
 	bool sandbox;
 	const char *net;		/* --net user[,hostfwd=...] (virtio-net), or NULL */
-	const char *disks[8]; /* --disk FILE[,ro][,cache=none][,serial=ID] (virtio-blk), in order */
+	struct vmm_disk disks[VMM_MAX_DISKS];	/* --disk (virtio-blk), in order, parsed */
 	int ndisks;
 	int nested;			/* enum nested_mode (nested/nested.h): auto (0), on, off */
 	int cpu_model; /* enum vmm_cpu_model (vmm/cpumodel.h): auto (0), host, baseline */
@@ -61,13 +72,7 @@ enum vmm_end {
 
 struct vmm;
 
-/* One --disk, parsed: 0, or -EINVAL with err naming the option. */
-struct vmm_disk {
-	char path[4096], serial[21];
-	bool ro, direct;
-	int aio;
-}; /* aio: 0 default, 1 io_uring, 2 sync */
-int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen);
+
 /* A --mem size: 0, or -EINVAL. */
 int vmm_size_parse(const char *s, uint64_t *out);
 
@@ -133,11 +138,14 @@ struct vmm_stats {
 	bool nested;			/* the guest may run its own hypervisor */
 	int nested_state_bytes;		/* KVM_CAP_NESTED_STATE: bytes per vCPU, 0 none */
 	char cpu_model[16];		/* the CPU the guest is shown: host or baseline */
-	int ndevs; /* paravirtual devices: what each did (notifications cost no exit) */
+	/* what timed the exits: "tsc N kHz" (", variant": the CPU does not declare it invariant) or
+	 * "clock_gettime" */
+	char exit_clock[40];
+	int ndevs; /* the devices that count what they did (virtio: notifications cost no exit) */
 	struct vmm_dev_stat {
 		char what[32];
 		uint64_t notifies, interrupts, bytes;
-	} devs[VMM_MAX_DISKS + 2];
+	} devs[VMM_STAT_DEVS];
 };
 void vmm_stats_get(struct vmm *vm, struct vmm_stats *s);
 void vmm_stats_print(const struct vmm_stats *s, FILE *out);

@@ -66,10 +66,18 @@ static void pm_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t 
 	pthread_mutex_unlock(&p->lock);
 }
 
+static void pm_destroy(struct vmm *vm, void *priv)
+{
+	(void)vm;
+	free(priv);
+}
+
+static const struct vmm_device_ops pm_device = { .kind = "acpi-pm", .destroy = pm_destroy };
+
 /* S3 wake events: the RTC alarm (cmos.c) */
 bool vmm_platform_wake_due(struct vmm *vm)
 {
-	struct vmm_pm *p = vm->pm;
+	struct vmm_pm *p = vmm_device_get(vm, &pm_device, 0);
 
 	if (!p || !vmm_cmos_alarm_due(vm))
 		return false;
@@ -81,7 +89,7 @@ bool vmm_platform_wake_due(struct vmm *vm)
 
 void vmm_platform_woken(struct vmm *vm)
 {
-	struct vmm_pm *p = vm->pm;
+	struct vmm_pm *p = vmm_device_get(vm, &pm_device, 0);
 
 	pthread_mutex_lock(&p->lock);
 	p->pm1_sts |= PM1_WAK_STS;
@@ -93,17 +101,15 @@ int vmm_pm_init(struct vmm *vm, char *err, size_t errlen)
 	struct vmm_pm *p = calloc(1, sizeof(*p));
 	int rc;
 
-	if (!(vm->pm = p))
+	if (!p)
 		return -ENOMEM;
+	if ((rc = vmm_device_add(vm, &pm_device, p)) < 0) {
+		free(p);
+		return rc;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	if ((rc = vmm_pio_register(vm, "acpi-pm", PM_BASE, 12, pm_io, p)) < 0)
 		return errmsg(err, errlen, rc, "device acpi-pm at port 0x%x: %s", PM_BASE,
 			      strerror(-rc));
 	return 0;
-}
-
-void vmm_pm_free(struct vmm *vm)
-{
-	free(vm->pm);
-	vm->pm = NULL;
 }

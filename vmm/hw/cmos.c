@@ -106,9 +106,17 @@ static bool alarm_field_matches(uint8_t alarm, uint8_t now)
 
 /* The alarm as an S3 wake event, when the guest enabled its interrupt (as QEMU's RTC wakes a
  * guest): its flag is then set in register C. */
+static void cmos_destroy(struct vmm *vm, void *priv)
+{
+	(void)vm;
+	free(priv);
+}
+
+static const struct vmm_device_ops cmos_device = { .kind = "cmos", .destroy = cmos_destroy };
+
 bool vmm_cmos_alarm_due(struct vmm *vm)
 {
-	struct vmm_cmos *p = vm->cmos;
+	struct vmm_cmos *p = vmm_device_get(vm, &cmos_device, 0);
 	bool due;
 
 	if (!p)
@@ -129,8 +137,12 @@ int vmm_cmos_init(struct vmm *vm, char *err, size_t errlen)
 	struct vmm_cmos *p = calloc(1, sizeof(*p));
 	int rc;
 
-	if (!(vm->cmos = p))
+	if (!p)
 		return -ENOMEM;
+	if ((rc = vmm_device_add(vm, &cmos_device, p)) < 0) {
+		free(p);
+		return rc;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	cmos_sizes(vm, p);
 	if ((rc = vmm_pio_register(vm, "cmos", 0x70, 2, cmos_io, p)) < 0)
@@ -140,10 +152,4 @@ int vmm_cmos_init(struct vmm *vm, char *err, size_t errlen)
 			      "KVM_REGISTER_COALESCED_MMIO for the CMOS index port: %s",
 			      strerror(-rc));
 	return 0;
-}
-
-void vmm_cmos_free(struct vmm *vm)
-{
-	free(vm->cmos);
-	vm->cmos = NULL;
 }

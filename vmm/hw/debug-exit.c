@@ -83,13 +83,26 @@ static void testdev_mmio(struct vmm *vm, void *dev, uint64_t addr, bool write, u
 	pthread_mutex_unlock(&p->lock);
 }
 
+static void testdev_destroy(struct vmm *vm, void *priv)
+{
+	(void)vm;
+	free(priv);
+}
+
+static const struct vmm_device_ops testdev_device = { .kind = "debug-exit",
+						      .destroy = testdev_destroy };
+
 int vmm_testdev_init(struct vmm *vm, char *err, size_t errlen)
 {
 	struct vmm_testdev *p = calloc(1, sizeof(*p));
 	int rc;
 
-	if (!(vm->testdev = p))
+	if (!p)
 		return -ENOMEM;
+	if ((rc = vmm_device_add(vm, &testdev_device, p)) < 0) {
+		free(p);
+		return rc;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	if ((rc = vmm_pio_register(vm, "debug-exit", 0xf4, 4, debug_exit_io, NULL)) < 0 ||
 	    (rc = vmm_pio_register(vm, "testdev", 0xe0, 8, testdev_io, p)) < 0 ||
@@ -98,10 +111,4 @@ int vmm_testdev_init(struct vmm *vm, char *err, size_t errlen)
 				    testdev_mmio, p)) < 0)
 		return errmsg(err, errlen, rc, "debug-exit and pc-testdev: %s", strerror(-rc));
 	return 0;
-}
-
-void vmm_testdev_free(struct vmm *vm)
-{
-	free(vm->testdev);
-	vm->testdev = NULL;
 }

@@ -51,6 +51,14 @@ int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errle
 	return 0;
 }
 
+void vmm_disk_spec(const struct vmm_disk *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s%s%s", d->path, d->ro ? ",ro" : "",
+		 d->direct ? ",cache=none" : "",
+		 d->aio == 1 ? ",aio=io_uring" : d->aio == 2 ? ",aio=sync" : "",
+		 d->serial[0] ? ",serial=" : "", d->serial);
+}
+
 /* Which of the disks opened before is this one (its device and inode), or -1. */
 static int given_before(const struct stat *st, const struct disk_image *others, int nothers)
 {

@@ -52,21 +52,27 @@ static void fwcfg_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8
 	pthread_mutex_unlock(&p->lock);
 }
 
+static void fwcfg_destroy(struct vmm *vm, void *priv)
+{
+	(void)vm;
+	free(priv);
+}
+
+static const struct vmm_device_ops fwcfg_device = { .kind = "fw_cfg", .destroy = fwcfg_destroy };
+
 int vmm_fwcfg_init(struct vmm *vm, char *err, size_t errlen)
 {
 	struct vmm_fwcfg *p = calloc(1, sizeof(*p));
 	int rc;
 
-	if (!(vm->fwcfg = p))
+	if (!p)
 		return -ENOMEM;
+	if ((rc = vmm_device_add(vm, &fwcfg_device, p)) < 0) {
+		free(p);
+		return rc;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	if ((rc = vmm_pio_register(vm, "fw_cfg", 0x510, 2, fwcfg_io, p)) < 0)
 		return errmsg(err, errlen, rc, "device fw_cfg at port 0x510: %s", strerror(-rc));
 	return 0;
-}
-
-void vmm_fwcfg_free(struct vmm *vm)
-{
-	free(vm->fwcfg);
-	vm->fwcfg = NULL;
 }

@@ -148,6 +148,14 @@ static void i8042_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8
 	pthread_mutex_unlock(&k->lock);
 }
 
+static void i8042_destroy(struct vmm *vm, void *priv)
+{
+	(void)vm;
+	free(priv);
+}
+
+static const struct vmm_device_ops i8042_device = { .kind = "i8042", .destroy = i8042_destroy };
+
 int vmm_i8042_init(struct vmm *vm, char *err, size_t errlen)
 {
 	struct vmm_i8042 *k = calloc(1, sizeof(*k));
@@ -155,7 +163,10 @@ int vmm_i8042_init(struct vmm *vm, char *err, size_t errlen)
 
 	if (!k)
 		return -ENOMEM;
-	vm->i8042 = k;
+	if ((rc = vmm_device_add(vm, &i8042_device, k)) < 0) {
+		free(k);
+		return rc;
+	}
 	pthread_mutex_init(&k->lock, NULL);
 	k->ctr = CTR_XLATE | CTR_AUXDIS | CTR_SYS |
 		CTR_KBDINT; /* as firmware leaves it after POST */
@@ -165,10 +176,4 @@ int vmm_i8042_init(struct vmm *vm, char *err, size_t errlen)
 		return rc;
 	}
 	return 0;
-}
-
-void vmm_i8042_free(struct vmm *vm)
-{
-	free(vm->i8042);
-	vm->i8042 = NULL;
 }

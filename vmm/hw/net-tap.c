@@ -24,42 +24,9 @@
 #include <unistd.h>
 #include "common/errmsg.h"
 #include "vmm/hw/net.h"
+#include "vmm/hw/tap.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm.h"
-
-#define TAP_OFFLOADS                                                                             \
-	(NET_F_CSUM | NET_F_GUEST_CSUM | NET_F_GUEST_TSO4 | NET_F_GUEST_TSO6 | NET_F_GUEST_ECN | \
-	 NET_F_HOST_TSO4 | NET_F_HOST_TSO6 | NET_F_HOST_ECN)
-#define VHOST_NEEDS (VIRTIO_F_VERSION_1_BIT | VIRTIO_F_INDIRECT_DESC_BIT | VIRTIO_F_EVENT_IDX_BIT)
-
-enum { VHOST_AUTO, VHOST_ON, VHOST_OFF };
-
-struct tap {
-	struct net *net;
-	int fd;				/* the tap */
-	char ifname[IFNAMSIZ];
-	int vhost_mode, vhost;		/* /dev/vhost-net, or -1: our own threads */
-	uint64_t vhost_features;
-	int vcall[2];			/* what vhost signals when the guest wants an interrupt */
-	bool vhost_running, warned;
-	bool any_owner;			/* owner=any: another user's tap may be attached */
-	char why_not[96];		/* why there is no vhost-net */
-	char desc[160];
-	pthread_t thread;
-	bool started, stop, starved, have;
-	int wake;
-	struct virtq_chain c,
-		c2; /* the receive chain being filled; the next ones of a merged frame */
-	struct iovec iov[VIRTQ_MAX_SEGS];
-	uint8_t bounce[NET_HDR + 65550];	/* a merged frame, whole */
-};
-
-static void tap_warn(struct tap *t, const char *what, int e)
-{
-	if (!t->warned)	/* once: a tap gone down must not flood the log */
-		vmm_warn(t->net->v->vm, "virtio-net: tap %s: %s: %s", t->ifname, what, strerror(e));
-	t->warned = true;
-}
 
 static int iov_of(const struct virtq_buf *b, int n, struct iovec *iov)
 {
@@ -160,6 +127,7 @@ static void *tap_thread(void *arg)
 
 	vmm_sandbox_enter(t->net->v->vm, VMM_THREAD_IO);
 	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+		vmm_park_point(&t->park);	/* frames reach the guest only below */
 		bool ours = !__atomic_load_n(&t->vhost_running, __ATOMIC_ACQUIRE) && !t->starved;
 		struct pollfd p[2] = { { t->wake, POLLIN, 0 }, { t->fd, POLLIN, 0 } };
 		if (poll(p, ours ? 2 : 1, -1) < 0 && errno != EINTR)
@@ -176,17 +144,35 @@ static void *tap_thread(void *arg)
 	return NULL;
 }
 
-static void tap_wake(struct tap *t)
-{
-	uint64_t one = 1;
-
-	if (t->wake >= 0 && write(t->wake, &one, 8) < 0)
-		return;	/* already awake */
-}
-
 static void tap_rx_ready(struct net *net)
 {
 	tap_wake(net->be_state);
+}
+
+static void tap_wake_arg(void *arg)
+{
+	tap_wake(arg);
+}
+
+/* Our receive thread parked, and vhost (net-vhost.c) stopped where it serves the queues. */
+static int tap_pause(struct net *net)
+{
+	struct tap *t = net->be_state;
+	int rc = 0;
+
+	if (t->started && (rc = vmm_park_request(&t->park, tap_wake_arg, t)) < 0)
+		return rc;
+	if ((rc = vhost_pause(t)) < 0)
+		vmm_park_release(&t->park);
+	return rc;
+}
+
+static void tap_resume(struct net *net)
+{
+	struct tap *t = net->be_state;
+
+	vhost_resume(t);
+	vmm_park_release(&t->park);
 }
 
 /* The offloads the guest said it takes are what the tap may give it (TUNSETOFFLOAD's flags). */
@@ -199,66 +185,6 @@ static void tap_offloads(struct tap *t, uint64_t f)
 
 	if (ioctl(t->fd, TUNSETOFFLOAD, flags) < 0)
 		tap_warn(t, "TUNSETOFFLOAD", errno);
-}
-
-/* Under the device's lock: vhost stops; the queues are ours again. */
-static void vhost_stop(struct tap *t)
-{
-	if (!t->vhost_running)
-		return;
-	for (unsigned q = 0; q < 2; q++) {
-		struct vhost_vring_file b = { .index = q, .fd = -1 };
-		struct vhost_vring_state s = { .index = q };
-		ioctl(t->vhost, VHOST_NET_SET_BACKEND, &b);
-		ioctl(t->vhost, VHOST_GET_VRING_BASE, &s);
-		virtio_set_call(t->net->v, (int)q, -1);
-	}
-	__atomic_store_n(&t->vhost_running, false, __ATOMIC_RELEASE);
-	tap_wake(t);
-}
-
-/* Under the device's lock, at DRIVER_OK: both queues to vhost, or (if it refuses) kept by our
- * threads. */
-static int vhost_start(struct tap *t)
-{
-	struct virtio_dev *v = t->net->v;
-	uint64_t f = v->driver_features & t->vhost_features;
-
-	if (ioctl(t->vhost, VHOST_SET_FEATURES, &f) < 0)
-		return -errno;
-	for (unsigned q = 0; q < 2; q++) {
-		struct virtq *vq = &v->q[q];
-		void *desc = virtio_host_ptr(v, vq->desc, 16ull * vq->size);
-		void *avail = virtio_host_ptr(v, vq->avail, 6 + 2ull * vq->size);
-		void *used = virtio_host_ptr(v, vq->used, 6 + 8ull * vq->size);
-		if (!vq->ready || !desc || !avail || !used)
-			/* a queue the driver did not enable: vhost-net serves both or none */
-			return -EINVAL;
-		struct vhost_vring_state num = { q, vq->size }, base = { q, vq->last_avail };
-		struct vhost_vring_addr a = { .index = q,
-					      .desc_user_addr = (uintptr_t)desc,
-					      .avail_user_addr = (uintptr_t)avail,
-					      .used_user_addr = (uintptr_t)used };
-		struct vhost_vring_file kick = { q, v->kick[q] }, call = { q, t->vcall[q] },
-					be = { q, t->fd };
-		if (ioctl(t->vhost, VHOST_SET_VRING_NUM, &num) < 0 ||
-		    ioctl(t->vhost, VHOST_SET_VRING_BASE, &base) < 0 ||
-		    ioctl(t->vhost, VHOST_SET_VRING_ADDR, &a) < 0 ||
-		    ioctl(t->vhost, VHOST_SET_VRING_KICK, &kick) < 0 ||
-		    ioctl(t->vhost, VHOST_SET_VRING_CALL, &call) < 0)
-			return -errno;
-		virtio_set_call(v, (int)q,
-				t->vcall[q]); /* from here no pop of ours on this queue */
-		__atomic_store_n(&t->vhost_running, true, __ATOMIC_RELEASE);
-		if (ioctl(t->vhost, VHOST_NET_SET_BACKEND, &be) < 0)
-			return -errno;
-	}
-	for (int q = 0; q < 2; q++) {	/* whatever the driver queued before now */
-		uint64_t one = 1;
-		if (write(v->kick[q], &one, 8) < 0)
-			return -errno;
-	}
-	return 0;
 }
 
 static void tap_driver_ok(struct net *net)
@@ -411,31 +337,6 @@ static int tap_attach(struct tap *t, char *err, size_t errlen)
 }
 
 /* /dev/vhost-net, if there is one and it takes what our transport gives the guest; else why not. */
-static int vhost_open(struct tap *t, char *err, size_t errlen)
-{
-	if (t->vhost_mode == VHOST_OFF)
-		return errmsg(t->why_not, sizeof(t->why_not), 0, "vhost=off");
-	if ((t->vhost = open("/dev/vhost-net", O_RDWR | O_CLOEXEC)) < 0)
-		snprintf(t->why_not, sizeof(t->why_not), "/dev/vhost-net: %s", strerror(errno));
-	else if (ioctl(t->vhost, VHOST_SET_OWNER) < 0 ||
-		 ioctl(t->vhost, VHOST_GET_FEATURES, &t->vhost_features) < 0)
-		snprintf(t->why_not, sizeof(t->why_not), "vhost-net: %s", strerror(errno));
-	else if ((t->vhost_features & VHOST_NEEDS) != VHOST_NEEDS)
-		snprintf(t->why_not, sizeof(t->why_not),
-			 "this kernel's vhost-net lacks virtio 1.0");
-	else
-		return 0;
-	if (t->vhost >= 0) {
-		close(t->vhost);
-		t->vhost = -1;
-	}
-	if (t->vhost_mode == VHOST_ON)
-		return errmsg(err, errlen, -ENODEV,
-			      "tap %s, vhost=on: %s (modprobe vhost_net, or vhost=auto)", t->ifname,
-			      t->why_not);
-	return 0;
-}
-
 static int tap_open(struct net *net, const char *opts, char *err, size_t errlen)
 {
 	struct tap *t = calloc(1, sizeof(*t));
@@ -446,6 +347,7 @@ static int tap_open(struct net *net, const char *opts, char *err, size_t errlen)
 	net->be_state = t;
 	t->net = net;
 	t->fd = t->vhost = t->wake = t->vcall[0] = t->vcall[1] = -1;
+	vmm_park_init(&t->park);
 	if ((rc = parse_tap(opts, t, err, errlen)) < 0 ||
 	    (rc = tap_owner_check(t, err, errlen)) < 0 || (rc = tap_attach(t, err, errlen)) < 0 ||
 	    (rc = vhost_open(t, err, errlen)) < 0)
@@ -503,6 +405,7 @@ static void tap_close(struct net *net)
 	}
 	if (t->started) {
 		__atomic_store_n(&t->stop, true, __ATOMIC_RELEASE);
+		vmm_park_stop(&t->park);
 		tap_wake(t);
 		pthread_join(t->thread, NULL);
 	}
@@ -558,5 +461,7 @@ const struct net_backend net_tap_backend = {
 	.reset = tap_reset,
 	.close = tap_close,
 	.describe = tap_describe,
+	.pause = tap_pause,
+	.resume = tap_resume,
 	.bytes = tap_bytes,
 };

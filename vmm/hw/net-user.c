@@ -41,6 +41,7 @@ struct user {
 	pthread_t thread;
 	int wake;
 	bool started, stop;
+	struct vmm_park park;		/* the network thread, for a pause */
 	unsigned gen; /* poll rounds done: one on the I/O thread makes the network thread's stale */
 	struct pollfd fds[MAX_FDS];
 	int nfds;
@@ -162,6 +163,7 @@ static void *slirp_thread(void *arg)
 	vmm_sandbox_enter(n->net->v->vm, VMM_THREAD_SLIRP);
 	while (!__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE)) {
 		uint32_t timeout = 1000;
+		vmm_park_point(&n->park);	/* libslirp hands the guest frames only below */
 		pthread_mutex_lock(&n->lock);
 		n->nfds = 0;
 		add_poll(n->wake, SLIRP_POLL_IN, n);
@@ -235,6 +237,20 @@ static void user_rx_ready(struct net *net)
 	notify(net->be_state);
 }
 
+/* The network thread parked (the device's I/O thread, which also runs libslirp, is already):
+ * libslirp then gives the guest nothing; the host's sockets keep what comes meanwhile. */
+static int user_pause(struct net *net)
+{
+	struct user *n = net->be_state;
+
+	return n->started ? vmm_park_request(&n->park, notify, n) : 0;
+}
+
+static void user_resume(struct net *net)
+{
+	vmm_park_release(&((struct user *)net->be_state)->park);
+}
+
 /* "hostfwd=tcp:[ADDR]:HOSTPORT-:GUESTPORT" (QEMU's form; ADDR 127.0.0.1 when left out): 0 or
  * -EINVAL. */
 static int parse_fwd(const char *tok, struct user *n)
@@ -242,13 +258,17 @@ static int parse_fwd(const char *tok, struct user *n)
 	char proto[4], addr[64] = "127.0.0.1";
 	int hp, gp, used = 0;
 
-	if (sscanf(tok, "hostfwd=%3[a-z]:%d-:%d%n", proto, &hp, &gp, &used) != 3 || tok[used]) {
-		used = 0;
-		if (sscanf(tok, "hostfwd=%3[a-z]:%63[0-9.]:%d-:%d%n", proto, addr, &hp, &gp,
-			   &used) != 4 ||
-		    tok[used])
-			return -EINVAL;
-	}
+	/* QEMU's form leaves the address empty ("tcp::2222-:22"); ours may drop its colon too */
+	bool bare = sscanf(tok, "hostfwd=%3[a-z]::%d-:%d%n", proto, &hp, &gp, &used) == 3 &&
+		    !tok[used];
+	used = 0;
+	bare = bare ||
+	       (sscanf(tok, "hostfwd=%3[a-z]:%d-:%d%n", proto, &hp, &gp, &used) == 3 && !tok[used]);
+	used = 0;
+	if (!bare && (sscanf(tok, "hostfwd=%3[a-z]:%63[0-9.]:%d-:%d%n", proto, addr, &hp, &gp,
+			     &used) != 4 ||
+		      tok[used]))
+		return -EINVAL;
 	if ((strcmp(proto, "tcp") && strcmp(proto, "udp")) || hp < 1 || hp > 65535 || gp < 1 ||
 	    gp > 65535 || inet_pton(AF_INET, addr, &n->fwd[n->nfwd].bind) != 1)
 		return -EINVAL;
@@ -303,6 +323,7 @@ static int user_open(struct net *net, const char *opts, char *err, size_t errlen
 	n->net = net;
 	n->wake = -1;
 	pthread_mutex_init(&n->lock, NULL);
+	vmm_park_init(&n->park);
 	net->features = NET_F_MAC;
 	if ((rc = parse_user(opts, n, err, errlen)) < 0 || (rc = load_slirp(err, errlen)) < 0)
 		return rc;
@@ -367,6 +388,7 @@ static void user_close(struct net *net)
 		return;
 	if (n->started) {
 		__atomic_store_n(&n->stop, true, __ATOMIC_RELEASE);
+		vmm_park_stop(&n->park);
 		notify(n);
 		pthread_join(n->thread, NULL);
 	}
@@ -400,4 +422,6 @@ const struct net_backend net_user_backend = {
 	.rx_ready = user_rx_ready,
 	.close = user_close,
 	.describe = user_describe,
+	.pause = user_pause,
+	.resume = user_resume,
 };

@@ -45,6 +45,10 @@ struct net_backend {
 	const char *(*describe)(struct net *n); /* for status: "tap nv0, vhost-net" */
 	/* Bytes moved, where frames bypass our threads (vhost-net): false if ours are the count */
 	bool (*bytes)(struct net *n, uint64_t *bytes);
+	/* Its threads (and vhost) stop writing guest memory and moving the queues, until resume;
+	 * the device's I/O thread is parked already. Optional. */
+	int (*pause)(struct net *n);
+	void (*resume)(struct net *n);
 };
 
 extern const struct net_backend net_user_backend, net_tap_backend;

@@ -30,9 +30,28 @@ static uint32_t rd(const uint8_t *p, int size)
 
 uint64_t vmm_pci_bar(const struct vmm_pci_dev *d, int bar)
 {
+	uint64_t a;
+
 	if (!d->bar_size[bar] || !(rd(d->cfg + PCI_COMMAND, 2) & PCI_COMMAND_MEMORY))
 		return 0;
-	return rd(d->cfg + PCI_BAR0 + 4 * bar, 4) & ~0xfu;
+	a = rd(d->cfg + PCI_BAR0 + 4 * bar, 4) & ~0xfu;
+	if ((d->bar_flags[bar] & PCI_BAR_MEM64) && bar + 1 < PCI_BARS)
+		a |= (uint64_t)rd(d->cfg + PCI_BAR0 + 4 * (bar + 1), 4) << 32;
+	return a;
+}
+
+/* A BAR's registers as sizing leaves them: the address bits below its size read as 0, the type
+ * bits as the BAR is (ACPI/PCI firmware sizes a BAR by writing all ones and reading back). */
+static void bar_settle(struct vmm_pci_dev *d, int b)
+{
+	uint64_t mask = ~(d->bar_size[b] - 1);
+	uint32_t lo = (rd(d->cfg + PCI_BAR0 + 4 * b, 4) & (uint32_t)mask & ~0xfu) | d->bar_flags[b];
+
+	memcpy(d->cfg + PCI_BAR0 + 4 * b, &lo, 4);
+	if ((d->bar_flags[b] & PCI_BAR_MEM64) && b + 1 < PCI_BARS) {
+		uint32_t hi = rd(d->cfg + PCI_BAR0 + 4 * (b + 1), 4) & (uint32_t)(mask >> 32);
+		memcpy(d->cfg + PCI_BAR0 + 4 * (b + 1), &hi, 4);
+	}
 }
 
 int vmm_pci_add_cap(struct vmm_pci_dev *d, const uint8_t *cap, int len)
@@ -78,17 +97,13 @@ static void config_write(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, co
 
 	for (int b = 0; b < PCI_BARS; b++)
 		before[b] = vmm_pci_bar(d, b);
-	for (int i = 0; i < size && reg + (unsigned)i < 256; i++) {
+	for (int i = 0; i < size && reg + (unsigned)i < PCI_CFG_SIZE; i++) {
 		unsigned r = reg + (unsigned)i;
 		d->cfg[r] = (uint8_t)((d->cfg[r] & ~d->wmask[r]) | (data[i] & d->wmask[r]));
 	}
-	for (int b = 0; b < PCI_BARS;
-	     b++) { /* a BAR keeps its size's alignment: sizing reads back ~(size-1) */
-		if (!d->bar_size[b])
-			continue;
-		uint32_t v = rd(d->cfg + PCI_BAR0 + 4 * b, 4) & ~(d->bar_size[b] - 1);
-		memcpy(d->cfg + PCI_BAR0 + 4 * b, &v, 4);
-	}
+	for (int b = 0; b < PCI_BARS; b++)	/* a BAR keeps its size's alignment */
+		if (d->bar_size[b])
+			bar_settle(d, b);
 	moved(vm, d, before);
 	if (d->config_written)
 		d->config_written(vm, d);
@@ -115,19 +130,30 @@ static void pci_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t
 		if (d && d->window && reg >= (unsigned)d->window &&
 		    reg + (unsigned)size <= (unsigned)d->window + 4)
 			d->window_access(vm, d, reg, write, data, size);
-		else if (d && !write && reg + (unsigned)size <= 256)
+		else if (d && !write && reg + (unsigned)size <= PCI_CFG_LEGACY) {
 			memcpy(data, d->cfg + reg, (size_t)size);
-		else if (d && write && reg + (unsigned)size <= 256)
+			if (d->config_read)
+				d->config_read(vm, d, reg, data, size);
+		} else if (d && write && reg + (unsigned)size <= PCI_CFG_LEGACY) {
 			config_write(vm, d, reg, data, size);
+		}
 	} else if (!write) {
 		memset(data, 0xff, (size_t)size);
 	}
 	pthread_mutex_unlock(&p->lock);
 }
 
+static void pci_destroy(struct vmm *vm, void *priv)
+{
+	(void)vm;
+	free(priv);
+}
+
+static const struct vmm_device_ops pci_device = { .kind = "pci", .destroy = pci_destroy };
+
 int vmm_pci_add(struct vmm *vm, struct vmm_pci_dev *d, char *err, size_t errlen)
 {
-	struct vmm_pci *p = vm->pci;
+	struct vmm_pci *p = vmm_device_get(vm, &pci_device, 0);
 	int slot = 1;
 
 	while (slot < PCI_SLOTS && p->dev[slot])
@@ -137,19 +163,25 @@ int vmm_pci_add(struct vmm *vm, struct vmm_pci_dev *d, char *err, size_t errlen)
 		return -ENOSPC;
 	}
 	for (int b = 0; b < PCI_BARS; b++) {
-		uint32_t sz = d->bar_size[b];
+		uint64_t sz = d->bar_size[b];
+		bool wide = d->bar_flags[b] & PCI_BAR_MEM64;
 		if (!sz)
 			continue;
-		uint64_t at = (p->next_bar + sz - 1) & ~(uint64_t)(sz - 1);
-		if ((sz & (sz - 1)) || sz < 16 || at + sz > VMM_PCI_WINDOW_END) {
-			snprintf(err, errlen, "%s: BAR%d of %u bytes does not fit the PCI window",
-				 d->name, b, sz);
+		uint64_t at = (p->next_bar + sz - 1) & ~(sz - 1);
+		/* a 64-bit BAR is placed in the 32-bit window too, where it fits (as firmware does
+		 * with small ones): the guest may move it */
+		if ((sz & (sz - 1)) || sz < 16 || at + sz > VMM_PCI_WINDOW_END ||
+		    (wide && (b + 1 >= PCI_BARS || d->bar_size[b + 1]))) {
+			snprintf(err, errlen, "%s: BAR%d of %llu bytes does not fit the PCI window",
+				 d->name, b, (unsigned long long)sz);
 			return -ENOSPC;
 		}
-		uint32_t v = (uint32_t)at;	/* 32-bit, non-prefetchable memory */
-		memcpy(d->cfg + PCI_BAR0 + 4 * b, &v, 4);
-		memset(d->wmask + PCI_BAR0 + 4 * b, 0xff, 4);
+		uint64_t v = at;
+		memcpy(d->cfg + PCI_BAR0 + 4 * b, &v, wide ? 8 : 4);
+		memset(d->wmask + PCI_BAR0 + 4 * b, 0xff, wide ? 8 : 4);
+		bar_settle(d, b);
 		p->next_bar = at + sz;
+		b += wide;	/* its upper half is no BAR of its own */
 	}
 	d->wmask[PCI_COMMAND] |= 0x06;	/* memory space, bus master */
 	d->wmask[PCI_COMMAND + 1] |= 0x04;	/* INTx disable */
@@ -168,7 +200,10 @@ int vmm_pci_init(struct vmm *vm, char *err, size_t errlen)
 
 	if (!p)
 		return -ENOMEM;
-	vm->pci = p;
+	if ((rc = vmm_device_add(vm, &pci_device, p)) < 0) {
+		free(p);
+		return rc;
+	}
 	pthread_mutex_init(&p->lock, NULL);
 	host_bridge(&p->host);
 	p->dev[0] = &p->host;
@@ -179,10 +214,4 @@ int vmm_pci_init(struct vmm *vm, char *err, size_t errlen)
 		return rc;
 	}
 	return 0;
-}
-
-void vmm_pci_free(struct vmm *vm)
-{
-	free(vm->pci);
-	vm->pci = NULL;
 }

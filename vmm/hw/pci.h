@@ -11,6 +11,10 @@
 struct vmm;
 
 #define PCI_BARS 6
+#define PCI_CFG_SIZE 4096		/* PCI Express: 256 bytes, then the extended capabilities */
+#define PCI_CFG_LEGACY 256		/* what 0xcf8/0xcfc reaches */
+#define PCI_BAR_MEM64 0x04		/* bar_flags: a 64-bit BAR (it takes the next register too) */
+#define PCI_BAR_PREFETCH 0x08
 #define PCI_COMMAND_MEMORY 0x2
 #define PCI_STATUS_CAP_LIST 0x10
 #define PCI_CAP_ID_VNDR 0x09
@@ -18,8 +22,15 @@ struct vmm;
 
 struct vmm_pci_dev {
 	const char *name;
-	uint8_t cfg[256], wmask[256];	/* config space; the bits a guest may write */
-	uint32_t bar_size[PCI_BARS];	/* 32-bit memory BARs, a power of two (0: none) */
+	uint8_t cfg[PCI_CFG_SIZE], wmask[PCI_CFG_SIZE];	/* config space; bits a guest may write */
+	/* memory BARs, each a power of two (0: none), and how they decode (PCI_BAR_MEM64: the
+	 * register after it is its upper half, and has no size of its own) */
+	uint64_t bar_size[PCI_BARS];
+	uint8_t bar_flags[PCI_BARS];
+	/* A read the device answers itself (a passed-through device's live registers): called
+	 * after data holds what cfg has, under the bus's lock. Optional. */
+	void (*config_read)(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, uint8_t *data,
+			    int size);
 	/* A BAR's guest address changed (moved, or memory decoding switched; 0: not decoded now).
 	 */
 	void (*bar_moved)(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t addr);

@@ -41,8 +41,3 @@ int vmm_platform_init(struct vmm *vm, char *err, size_t errlen)
 		return errmsg(err, errlen, rc, "platform tables: %s", strerror(-rc));
 	return 0;
 }
-
-void vmm_platform_free(struct vmm *vm)
-{
-	(void)vm;
-}

@@ -27,12 +27,21 @@
 #define ESCAPE 0x01	/* Ctrl-a, as QEMU */
 #define HISTORY (64 * 1024) /* the console's last output, for whoever attaches later (the TUI) */
 
-struct vmm_serial {
-	pthread_mutex_t lock;
+/* What the guest sees: the UART's registers and its receive FIFO. */
+struct uart_state {
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
 	bool thre_pending, irq;
 	uint8_t rx[RX_SIZE];
 	unsigned rx_head, rx_tail;
+};
+
+struct vmm_serial {
+	pthread_mutex_t lock;
+	struct uart_state u;
+	/* the host's side: the console's files, the reader thread, input held while paused */
+	bool paused;
+	uint8_t held[RX_SIZE];
+	unsigned nheld;
 	int out_fd, in_fd, log_fd, pty_fd;
 	bool filter;			/* out_fd is the user's terminal */
 	struct termfilter tf;
@@ -49,18 +58,18 @@ struct vmm_serial {
 
 static bool rx_ready(const struct vmm_serial *s)
 {
-	return s->rx_head != s->rx_tail;
+	return s->u.rx_head != s->u.rx_tail;
 }
 
 /* Called with the lock held: the line follows the interrupt condition (gated by OUT2, as on a PC).
  */
 static void update_irq(struct vmm *vm, struct vmm_serial *s)
 {
-	bool want = (s->mcr & MCR_OUT2) &&
-		(((s->ier & IER_RDA) && rx_ready(s)) || ((s->ier & IER_THRE) && s->thre_pending));
+	bool want = (s->u.mcr & MCR_OUT2) &&
+		(((s->u.ier & IER_RDA) && rx_ready(s)) || ((s->u.ier & IER_THRE) && s->u.thre_pending));
 
-	if (want != s->irq) {
-		s->irq = want;
+	if (want != s->u.irq) {
+		s->u.irq = want;
 		vmm_irq_line(vm, COM1_IRQ, want);
 	}
 }
@@ -89,32 +98,32 @@ static uint8_t read_reg(struct vmm_serial *s, int reg)
 
 	switch (reg) {
 	case 0:
-		if (s->lcr & 0x80)
-			return s->dll;
+		if (s->u.lcr & 0x80)
+			return s->u.dll;
 		if (rx_ready(s)) {
-			v = s->rx[s->rx_tail];
-			s->rx_tail = (s->rx_tail + 1) % RX_SIZE;
+			v = s->u.rx[s->u.rx_tail];
+			s->u.rx_tail = (s->u.rx_tail + 1) % RX_SIZE;
 		}
 		return v;
-	case 1: return s->lcr & 0x80 ? s->dlm : s->ier;
+	case 1: return s->u.lcr & 0x80 ? s->u.dlm : s->u.ier;
 	case 2:
-		v = (s->fcr & 1) ? 0xc0 : 0;
-		if ((s->ier & IER_RDA) && rx_ready(s))
+		v = (s->u.fcr & 1) ? 0xc0 : 0;
+		if ((s->u.ier & IER_RDA) && rx_ready(s))
 			return v | 0x04;
-		if ((s->ier & IER_THRE) && s->thre_pending) {
-			s->thre_pending = false;	/* reading IIR acknowledges THRE */
+		if ((s->u.ier & IER_THRE) && s->u.thre_pending) {
+			s->u.thre_pending = false;	/* reading IIR acknowledges THRE */
 			return v | 0x02;
 		}
 		return v | 0x01;
-	case 3: return s->lcr;
-	case 4: return s->mcr;
+	case 3: return s->u.lcr;
+	case 4: return s->u.mcr;
 	case 5: return LSR_THRE | LSR_TEMT | (rx_ready(s) ? LSR_DR : 0);
 	case 6:	/* loopback maps OUT2,OUT1,RTS,DTR onto DCD,RI,CTS,DSR (Linux probes this) */
-		if (s->mcr & MCR_LOOP)
-			return (uint8_t)(((s->mcr & 0x08) << 4) | ((s->mcr & 0x04) << 4) |
-					 ((s->mcr & 0x02) << 3) | ((s->mcr & 0x01) << 5));
+		if (s->u.mcr & MCR_LOOP)
+			return (uint8_t)(((s->u.mcr & 0x08) << 4) | ((s->u.mcr & 0x04) << 4) |
+					 ((s->u.mcr & 0x02) << 3) | ((s->u.mcr & 0x01) << 5));
 		return 0xb0;	/* DCD, DSR, CTS */
-	default: return s->scr;
+	default: return s->u.scr;
 	}
 }
 
@@ -122,27 +131,27 @@ static void write_reg(struct vmm_serial *s, int reg, uint8_t v)
 {
 	switch (reg) {
 	case 0:
-		if (s->lcr & 0x80) {
-			s->dll = v;
+		if (s->u.lcr & 0x80) {
+			s->u.dll = v;
 		} else {
-			if (!(s->mcr & MCR_LOOP))
+			if (!(s->u.mcr & MCR_LOOP))
 				emit(s, v);
-			s->thre_pending = true;
+			s->u.thre_pending = true;
 		}
 		break;
 	case 1:
-		if (s->lcr & 0x80)
-			s->dlm = v;
+		if (s->u.lcr & 0x80)
+			s->u.dlm = v;
 		else {
-			if ((v & IER_THRE) && !(s->ier & IER_THRE))
-				s->thre_pending = true;	/* the transmitter is always empty */
-			s->ier = v & 0x0f;
+			if ((v & IER_THRE) && !(s->u.ier & IER_THRE))
+				s->u.thre_pending = true;	/* the transmitter is always empty */
+			s->u.ier = v & 0x0f;
 		}
 		break;
-	case 2: s->fcr = v; break;
-	case 3: s->lcr = v; break;
-	case 4: s->mcr = v & 0x1f; break;
-	case 7: s->scr = v; break;
+	case 2: s->u.fcr = v; break;
+	case 3: s->u.lcr = v; break;
+	case 4: s->u.mcr = v & 0x1f; break;
+	case 7: s->u.scr = v; break;
 	default: break;
 	}
 }
@@ -171,6 +180,15 @@ static void sink_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_
 		memset(data, 0xff, (size_t)size);
 }
 
+/* Called with the lock held: a byte into the receive FIFO, dropped when it is full. */
+static void fifo_put(struct vmm_serial *s, uint8_t ch)
+{
+	if ((s->u.rx_head + 1) % RX_SIZE != s->u.rx_tail) {
+		s->u.rx[s->u.rx_head] = ch;
+		s->u.rx_head = (s->u.rx_head + 1) % RX_SIZE;
+	}
+}
+
 static void push_input(struct vmm *vm, struct vmm_serial *s, const uint8_t *buf, ssize_t n)
 {
 	pthread_mutex_lock(&s->lock);
@@ -188,28 +206,42 @@ static void push_input(struct vmm *vm, struct vmm_serial *s, const uint8_t *buf,
 			s->escape = true;
 			continue;
 		}
-		if ((s->rx_head + 1) % RX_SIZE != s->rx_tail) {
-			s->rx[s->rx_head] = buf[i];
-			s->rx_head = (s->rx_head + 1) % RX_SIZE;
+		if (s->paused) {	/* the guest sees it once resumed */
+			if (s->nheld < RX_SIZE)
+				s->held[s->nheld++] = buf[i];
+		} else {
+			fifo_put(s, buf[i]);
 		}
 	}
-	update_irq(vm, s);
+	if (!s->paused)
+		update_irq(vm, s);
 	pthread_mutex_unlock(&s->lock);
 	if (n > 0 && atomic_load(&vm->suspended))
 		atomic_store(&vm->wake_request, true);	/* a key wakes a suspended PC */
 }
 
+static const struct vmm_device_ops serial_device;
+
+/* The reader's commands on its wake pipe: stop reading while paused (the input waits in the
+ * terminal), read again, end. */
+enum { READER_PAUSE = 'p', READER_RESUME = 'r', READER_QUIT = 'q' };
+
 static void *reader_thread(void *arg)
 {
 	struct vmm *vm = arg;
-	struct vmm_serial *s = vm->serial;
+	struct vmm_serial *s = vmm_device_get(vm, &serial_device, 0);
 	struct pollfd p[2] = { { s->in_fd, POLLIN, 0 }, { s->wake[0], POLLIN, 0 } };
 	uint8_t buf[256];
 
 	vmm_sandbox_enter(vm, VMM_THREAD_IO);
 	while (poll(p, 2, -1) >= 0 || errno == EINTR) {
-		if (p[1].revents)
-			break;
+		if (p[1].revents) {
+			char cmd = READER_QUIT;
+			if (read(s->wake[0], &cmd, 1) != 1 || cmd == READER_QUIT)
+				break;
+			p[0].fd = cmd == READER_PAUSE ? -1 : s->in_fd;	/* poll skips -1 */
+			continue;
+		}
 		if (!(p[0].revents & POLLIN))
 			continue;
 		ssize_t n = read(s->in_fd, buf, sizeof(buf));
@@ -263,6 +295,61 @@ static void stdio_console(struct vmm_serial *s)
 	}
 }
 
+static void serial_destroy(struct vmm *vm, void *priv)
+{
+	struct vmm_serial *s = priv;
+
+	(void)vm;
+	if (s->reader_started) {
+		if (write(s->wake[1], (char[]){ READER_QUIT }, 1) < 0) { /* it ends at EOF too */ }
+		pthread_join(s->reader, NULL);
+	}
+	if (s->raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &s->saved);
+	for (int i = 0; i < 2; i++)
+		if (s->wake[i] >= 0)
+			close(s->wake[i]);
+	if (s->log_fd >= 0)
+		close(s->log_fd);
+	if (s->pty_fd >= 0)
+		close(s->pty_fd);
+	free(s);
+}
+
+/* Input that comes while paused (the control socket's) is held; the reader stops reading. */
+static int serial_pause(struct vmm *vm, void *priv)
+{
+	struct vmm_serial *s = priv;
+
+	(void)vm;
+	pthread_mutex_lock(&s->lock);
+	s->paused = true;
+	pthread_mutex_unlock(&s->lock);
+	if (s->reader_started && write(s->wake[1], (char[]){ READER_PAUSE }, 1) < 0) { /* held */ }
+	return 0;
+}
+
+static void serial_resume(struct vmm *vm, void *priv)
+{
+	struct vmm_serial *s = priv;
+
+	pthread_mutex_lock(&s->lock);
+	s->paused = false;
+	for (unsigned i = 0; i < s->nheld; i++)	/* its escapes were handled as it came */
+		fifo_put(s, s->held[i]);
+	s->nheld = 0;
+	update_irq(vm, s);
+	pthread_mutex_unlock(&s->lock);
+	if (s->reader_started && write(s->wake[1], (char[]){ READER_RESUME }, 1) < 0) { /* */ }
+}
+
+static const struct vmm_device_ops serial_device = {
+	.kind = "serial",
+	.destroy = serial_destroy,
+	.pause = serial_pause,
+	.resume = serial_resume,
+};
+
 int vmm_serial_init(struct vmm *vm, char *err, size_t errlen)
 {
 	struct vmm_serial *s = calloc(1, sizeof(*s));
@@ -271,9 +358,12 @@ int vmm_serial_init(struct vmm *vm, char *err, size_t errlen)
 
 	if (!s)
 		return -ENOMEM;
-	vm->serial = s;
 	pthread_mutex_init(&s->lock, NULL);
 	s->out_fd = s->in_fd = s->log_fd = s->pty_fd = s->wake[0] = s->wake[1] = -1;
+	if ((rc = vmm_device_add(vm, &serial_device, s)) < 0) {
+		free(s);
+		return rc;
+	}
 	/* O_NOFOLLOW: as root, a link planted at the path (in /tmp, say) must not truncate what it
 	 * points to */
 	if (vm->cfg.serial_log &&
@@ -301,7 +391,7 @@ int vmm_serial_init(struct vmm *vm, char *err, size_t errlen)
 size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, uint64_t *next,
 			  uint64_t *lost)
 {
-	struct vmm_serial *s = vm->serial;
+	struct vmm_serial *s = vmm_device_get(vm, &serial_device, 0);
 	size_t n = 0;
 
 	*next = from;
@@ -326,7 +416,7 @@ size_t vmm_serial_history(struct vmm *vm, uint64_t from, char *buf, size_t len, 
 
 bool vmm_serial_line_ended(struct vmm *vm)
 {
-	struct vmm_serial *s = vm->serial;
+	struct vmm_serial *s = vmm_device_get(vm, &serial_device, 0);
 	bool ended;
 
 	if (!s)
@@ -339,34 +429,15 @@ bool vmm_serial_line_ended(struct vmm *vm)
 
 void vmm_serial_input(struct vmm *vm, const uint8_t *buf, size_t n)
 {
-	if (vm->serial)
-		push_input(vm, vm->serial, buf, (ssize_t)n);
+	struct vmm_serial *s = vmm_device_get(vm, &serial_device, 0);
+
+	if (s)
+		push_input(vm, s, buf, (ssize_t)n);
 }
 
 const char *vmm_pty_path(const struct vmm *vm)
 {
-	return vm->serial && vm->serial->pty_path[0] ? vm->serial->pty_path : NULL;
-}
+	struct vmm_serial *s = vmm_device_get(vm, &serial_device, 0);
 
-void vmm_serial_free(struct vmm *vm)
-{
-	struct vmm_serial *s = vm->serial;
-
-	if (!s)
-		return;
-	if (s->reader_started) {
-		if (write(s->wake[1], "", 1) < 0) { /* the reader also ends at EOF */ }
-		pthread_join(s->reader, NULL);
-	}
-	if (s->raw)
-		tcsetattr(STDIN_FILENO, TCSANOW, &s->saved);
-	for (int i = 0; i < 2; i++)
-		if (s->wake[i] >= 0)
-			close(s->wake[i]);
-	if (s->log_fd >= 0)
-		close(s->log_fd);
-	if (s->pty_fd >= 0)
-		close(s->pty_fd);
-	free(s);
-	vm->serial = NULL;
+	return s && s->pty_path[0] ? s->pty_path : NULL;
 }

@@ -61,6 +61,41 @@ static void net_reset(struct virtio_dev *v)
 		n->be->reset(n);
 }
 
+/* Teardown, the I/O thread stopped: the backend's threads and vhost stop touching the queues. */
+static void net_destroy(struct virtio_dev *v)
+{
+	struct net *n = v->priv;
+
+	if (n->be)
+		n->be->close(n);
+	free(n);
+}
+
+static int net_pause(struct virtio_dev *v)
+{
+	struct net *n = v->priv;
+
+	return n->be->pause ? n->be->pause(n) : 0;
+}
+
+static void net_resume(struct virtio_dev *v)
+{
+	struct net *n = v->priv;
+
+	if (n->be->resume)
+		n->be->resume(n);
+}
+
+/* "virtio-net" and our count of its bytes, or "virtio-net vhost" and the tap's (no notification
+ * reaches us). */
+static void net_stat(struct virtio_dev *v, struct vmm_dev_stat *s)
+{
+	struct net *n = v->priv;
+
+	if (n->be->bytes && n->be->bytes(n, &s->bytes))
+		snprintf(s->what, sizeof(s->what), "virtio-net vhost");
+}
+
 static const struct virtio_ops net_ops = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
@@ -72,6 +107,10 @@ static const struct virtio_ops net_ops = {
 	.queue_notify = net_notify,
 	.reset = net_reset,
 	.driver_ok = net_driver_ok,
+	.destroy = net_destroy,
+	.pause = net_pause,
+	.resume = net_resume,
+	.stat = net_stat,
 };
 
 /* A MAC that is the VM's own and stays its own across restarts (a DHCP server then gives it the
@@ -121,13 +160,13 @@ int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen)
 			      vm->cfg.net, net_user_backend.usage, net_tap_backend.usage);
 	if (!(n = calloc(1, sizeof(*n))))
 		return -ENOMEM;
-	vm->net = n;
 	n->ops = net_ops;
 	/* libslirp runs on the device's thread too (slirp_input): that thread makes sockets */
 	n->ops.sandbox_kind = be == &net_user_backend ? VMM_THREAD_SLIRP : VMM_THREAD_IO;
 	net_mac(vm->cfg.name, n->mac);
 	if ((rc = be->open(n, opts, err, errlen)) < 0) {
 		be->close(n);
+		free(n);
 		return rc;
 	}
 	n->be = be;
@@ -138,35 +177,10 @@ int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-void vmm_virtio_net_free(struct vmm *vm)
-{
-	struct net *n = vm->net;
-
-	if (!n)
-		return;
-	if (n->be)
-		n->be->close(n);	/* its threads and vhost stop touching the queues */
-	virtio_pci_destroy(n->v);
-	free(n);
-	vm->net = NULL;
-}
-
-struct virtio_dev *vmm_virtio_net_dev(struct vmm *vm)
-{
-	return vm->net ? vm->net->v : NULL;
-}
-
 const char *vmm_virtio_net_describe(struct vmm *vm)
 {
-	return vm->net && vm->net->be->describe ? vm->net->be->describe(vm->net) : NULL;
-}
+	struct virtio_dev *v = virtio_pci_find(vm, VIRTIO_ID_NET, 0);
+	struct net *n = v ? v->priv : NULL;
 
-/* "virtio-net" and our count of its bytes, or "virtio-net vhost" and the tap's (no notification
- * reaches us). */
-void vmm_virtio_net_stat(struct vmm *vm, char *what, size_t len, uint64_t *bytes)
-{
-	struct net *n = vm->net;
-	bool other = n && n->be->bytes && n->be->bytes(n, bytes);
-
-	snprintf(what, len, "%s", other ? "virtio-net vhost" : "virtio-net");
+	return n && n->be->describe ? n->be->describe(n) : NULL;
 }

@@ -24,9 +24,6 @@
 #define OFF_MSIX      0x4000u
 #define OFF_PBA       0x6000u
 
-#define STATUS_DRIVER_OK    4
-#define STATUS_FEATURES_OK  8
-#define STATUS_NEEDS_RESET  0x40
 #define NO_VECTOR 0xffff
 
 static uint64_t get(const uint8_t *d, int size)
@@ -40,94 +37,6 @@ static uint64_t get(const uint8_t *d, int size)
 static void put(uint8_t *d, int size, uint64_t v)
 {
 	memcpy(d, &v, (size_t)(size > 8 ? 8 : size));
-}
-
-static bool msix_enabled(const struct virtio_dev *v, bool *masked)
-{
-	uint16_t ctrl = v->has_msix ? (uint16_t)get(v->pci.cfg + v->msix_cap + 2, 2) : 0;
-
-	*masked = ctrl & 0x4000;
-	return ctrl & 0x8000;
-}
-
-/* Under v->lock. q < 0: a configuration change. */
-static void interrupt(struct virtio_dev *v, int q)
-{
-	bool masked;
-
-	v->interrupts++;
-	if (msix_enabled(v, &masked)) {
-		uint16_t vec = q < 0 ? v->msix_config : v->q_vector[q];
-		if (vec >= v->ops->nqueues + 1)
-			return;	/* NO_VECTOR: the driver wants none */
-		if (masked || (v->msix[vec].ctrl & 1)) {
-			v->msix_pending |= 1ull << vec;	/* sent when unmasked */
-			return;
-		}
-		struct kvm_msi m = { .address_lo = v->msix[vec].addr_lo,
-				     .address_hi = v->msix[vec].addr_hi,
-				     .data = v->msix[vec].data };
-		ioctl(v->vm->fd, KVM_SIGNAL_MSI, &m);
-		return;
-	}
-	v->isr |= q < 0 ? 2 : 1;
-	if (!(get(v->pci.cfg + 0x05, 1) & 0x04)) /* INTx not disabled in the command register */
-		vmm_irq_line(v->vm, v->irq, 1);
-}
-
-static void deliver_pending(struct virtio_dev *v)
-{
-	bool masked;
-
-	if (!msix_enabled(v, &masked) || masked)
-		return;
-	for (int i = 0; i <= v->ops->nqueues; i++)
-		if ((v->msix_pending & (1ull << i)) && !(v->msix[i].ctrl & 1)) {
-			v->msix_pending &= ~(1ull << i);
-			struct kvm_msi m = { .address_lo = v->msix[i].addr_lo,
-					     .address_hi = v->msix[i].addr_hi,
-					     .data = v->msix[i].data };
-			ioctl(v->vm->fd, KVM_SIGNAL_MSI, &m);
-		}
-}
-
-/* Under v->lock. A queue served elsewhere has its interrupts sent by KVM itself (irqfd on an MSI
- * route) while its MSI-X vector can take them; masked, or without MSI-X, the I/O thread takes them
- * (and keeps them pending). */
-static void irqfd_update(struct virtio_dev *v)
-{
-	bool masked, on = msix_enabled(v, &masked) && !masked, any = false;
-	uint64_t one = 1;
-
-	for (int q = 0; q < v->ops->nqueues; q++)
-		any |= v->call[q] >= 0 || v->gsi[q] >= 0;
-	if (!any)
-		return;	/* every queue ours: nothing to route */
-	for (int q = 0; q < v->ops->nqueues; q++) {
-		uint16_t vec = v->q_vector[q];
-		bool want = on && v->call[q] >= 0 && vec < v->ops->nqueues + 1 &&
-			!(v->msix[vec].ctrl & 1);
-		struct kvm_irqfd f = { .fd = (uint32_t)v->call[q], .gsi = (uint32_t)v->gsi[q] };
-		if (want) {
-			int gsi = vmm_msi_route_set(v->vm, v->gsi[q], v->msix[vec].addr_lo,
-						    v->msix[vec].addr_hi, v->msix[vec].data);
-			if (gsi >= 0 && v->gsi[q] < 0) {
-				f.gsi = (uint32_t)gsi;
-				if (ioctl(v->vm->fd, KVM_IRQFD, &f) < 0) {
-					vmm_msi_route_free(v->vm, gsi);
-					gsi = -1;
-				}
-			}
-			__atomic_store_n(&v->gsi[q], gsi, __ATOMIC_RELEASE);
-		} else if (v->gsi[q] >= 0) {
-			f.flags = KVM_IRQFD_FLAG_DEASSIGN;
-			ioctl(v->vm->fd, KVM_IRQFD, &f);
-			vmm_msi_route_free(v->vm, v->gsi[q]);
-			__atomic_store_n(&v->gsi[q], -1, __ATOMIC_RELEASE);
-		}
-	}
-	if (write(v->wake, &one, 8) != 8)
-		return;	/* the I/O thread is being woken anyway */
 }
 
 static void reset(struct virtio_dev *v)
@@ -208,7 +117,7 @@ static void common_access(struct virtio_dev *v, uint32_t off, bool write, uint8_
 		if (q && write) {
 			v->q_vector[v->queue_sel] =
 				x <= (uint64_t)v->ops->nqueues ? (uint16_t)x : NO_VECTOR;
-			irqfd_update(v);
+			virtio_irqfd_update(v);
 		}
 		else if (q)
 			r = v->q_vector[v->queue_sel];
@@ -221,7 +130,7 @@ static void common_access(struct virtio_dev *v, uint32_t off, bool write, uint8_
 				 v->queue_sel, q->why);
 			v->status |= STATUS_NEEDS_RESET;
 			v->config_gen++;
-			interrupt(v, -1);
+			virtio_interrupt(v, -1);
 		} else if (q && !write) {
 			r = q->ready;
 		}
@@ -262,8 +171,8 @@ static void msix_access(struct virtio_dev *v, uint32_t off, bool write, uint8_t 
 	uint32_t *w = &v->msix[off / 16].addr_lo + (off % 16) / 4;
 	if (write) {
 		*w = (uint32_t)get(d, 4);
-		deliver_pending(v);	/* an entry just unmasked */
-		irqfd_update(v);	/* or masked, or its message changed */
+		virtio_deliver_pending(v);	/* an entry just unmasked */
+		virtio_irqfd_update(v);	/* or masked, or its message changed */
 	} else {
 		put(d, 4, *w);
 	}
@@ -371,8 +280,8 @@ static void config_written(struct vmm *vm, struct vmm_pci_dev *d)
 
 	(void)vm;
 	pthread_mutex_lock(&v->lock);
-	deliver_pending(v);
-	irqfd_update(v);
+	virtio_deliver_pending(v);
+	virtio_irqfd_update(v);
 	pthread_mutex_unlock(&v->lock);
 }
 
@@ -389,127 +298,6 @@ static void bar_moved(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t a
 	vmm_mmio_move(vm, v,
 		      addr ? addr : VMM_4G - BAR_SIZE); /* not decoded: parked where nothing is */
 	ioeventfds(v, v->bar, true);
-	pthread_mutex_unlock(&v->lock);
-}
-
-static void *io_thread(void *arg)
-{
-	struct virtio_dev *v = arg;
-	struct pollfd p[VIRTIO_MAX_QUEUES + 1];
-	bool served[VIRTIO_MAX_QUEUES];
-	int n = v->ops->nqueues;
-
-	vmm_sandbox_enter(v->vm, (enum vmm_thread_kind)v->ops->sandbox_kind);
-
-	for (;;) {
-		for (int i = 0; i < n; i++) {
-			int call = __atomic_load_n(&v->call[i], __ATOMIC_ACQUIRE);
-			served[i] = call < 0;
-			if (!served[i] && __atomic_load_n(&v->gsi[i], __ATOMIC_ACQUIRE) >= 0)
-				call = -1; /* KVM sends its interrupts (irqfd): nothing for us */
-			p[i] = (struct pollfd){ served[i] ? v->kick[i] : call, POLLIN, 0 };
-		}
-		p[n] = (struct pollfd){ v->wake, POLLIN, 0 };
-		if (poll(p, (nfds_t)n + 1, -1) < 0 && errno != EINTR)
-			break;
-		if (p[n].revents) {
-			uint64_t cnt;
-			if (__atomic_load_n(&v->stopping, __ATOMIC_ACQUIRE))
-				break;
-			if (read(v->wake, &cnt, 8) < 0)
-				cnt = 0;	/* a queue changed hands: poll anew */
-			continue;
-		}
-		for (int i = 0; i < n; i++) {
-			uint64_t cnt;
-			if (!(p[i].revents & POLLIN))
-				continue;
-			if (!served[i]) {	/* vhost asks for an interrupt */
-				if (read(p[i].fd, &cnt, 8) == 8) {
-					pthread_mutex_lock(&v->lock);
-					interrupt(v, i);
-					pthread_mutex_unlock(&v->lock);
-				}
-				continue;
-			}
-			/* A kick is vhost's once the queue is handed over: never take one after
-			 * that */
-			if (__atomic_load_n(&v->call[i], __ATOMIC_ACQUIRE) >= 0 ||
-			    read(v->kick[i], &cnt, 8) != 8)
-				continue;
-			__atomic_add_fetch(&v->notifies, 1, __ATOMIC_RELAXED);
-			v->ops->queue_notify(v, i);
-		}
-	}
-	return NULL;
-}
-
-void virtio_set_call(struct virtio_dev *v, int q, int call)
-{
-	if (call < 0 && v->call[q] >= 0) {	/* its irqfd goes first, with the fd it was given */
-		int was = v->call[q];
-		__atomic_store_n(&v->call[q], -1, __ATOMIC_RELEASE);
-		if (v->gsi[q] >= 0) {
-			struct kvm_irqfd f = { .fd = (uint32_t)was,
-					       .gsi = (uint32_t)v->gsi[q],
-					       .flags = KVM_IRQFD_FLAG_DEASSIGN };
-			ioctl(v->vm->fd, KVM_IRQFD, &f);
-			vmm_msi_route_free(v->vm, v->gsi[q]);
-			__atomic_store_n(&v->gsi[q], -1, __ATOMIC_RELEASE);
-		}
-	}
-	__atomic_store_n(&v->call[q], call, __ATOMIC_RELEASE);
-	irqfd_update(v);	/* and wakes the I/O thread, which polls what is left for it */
-}
-
-void *virtio_host_ptr(struct virtio_dev *v, uint64_t gpa, uint64_t len)
-{
-	return vmm_mem_ptr(&v->vm->mem, gpa, len);
-}
-
-int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c)
-{
-	pthread_mutex_lock(&v->lock);
-	int rc = (v->status & STATUS_DRIVER_OK) && !(v->status & STATUS_NEEDS_RESET) &&
-			v->call[q] < 0 ?
-		virtq_pop(&v->vm->mem, &v->q[q], c) :
-		0; /* a queue vhost serves is not ours to walk */
-	if (rc < 0) {
-		if (!v->warned)	/* once: a hostile driver must not flood the log */
-			vmm_warn(v->vm, "%s: queue %d: %s; the device needs a reset", v->ops->name,
-				 q, v->q[q].why);
-		v->warned = true;
-		v->status |= STATUS_NEEDS_RESET;
-		v->config_gen++;
-		interrupt(v, -1);
-	}
-	pthread_mutex_unlock(&v->lock);
-	return rc;
-}
-
-void virtio_push(struct virtio_dev *v, int q, uint16_t head, uint32_t written)
-{
-	pthread_mutex_lock(&v->lock);
-	if (v->q[q].ready && v->call[q] < 0 && virtq_push(&v->vm->mem, &v->q[q], head, written))
-		interrupt(v, q);
-	pthread_mutex_unlock(&v->lock);
-}
-
-void virtio_push_later(struct virtio_dev *v, int q, uint16_t head, uint32_t written)
-{
-	pthread_mutex_lock(&v->lock);
-	if (v->q[q].ready && v->call[q] < 0 && virtq_push(&v->vm->mem, &v->q[q], head, written))
-		v->held |= 1u << q;
-	pthread_mutex_unlock(&v->lock);
-}
-
-void virtio_flush(struct virtio_dev *v, int q)
-{
-	pthread_mutex_lock(&v->lock);
-	if (v->held & (1u << q)) {
-		v->held &= ~(1u << q);
-		interrupt(v, q);
-	}
 	pthread_mutex_unlock(&v->lock);
 }
 
@@ -559,16 +347,25 @@ int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv,
 	struct virtio_dev *v = calloc(1, sizeof(*v));
 	int rc;
 
-	*out = v;
-	if (!v)
+	if (out)
+		*out = v;
+	if (!v) {
+		struct virtio_dev gone = { .ops = ops, .vm = vm, .priv = priv };
+		if (ops->destroy)	/* priv is ours to free, even now */
+			ops->destroy(&gone);
 		return -ENOMEM;
+	}
 	v->ops = ops;
 	v->vm = vm;
 	v->priv = priv;
 	v->wake = -1;
 	pthread_mutex_init(&v->lock, NULL);
+	vmm_park_init(&v->park);
 	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		v->kick[i] = v->call[i] = v->gsi[i] = -1;
+	if ((rc = virtio_dev_register(v)) < 0)
+		return errmsg(err, errlen, rc, "%s: too many devices (%d at most)", ops->name,
+			      VMM_MAX_DEVICES);
 	for (int i = 0; i < ops->nqueues; i++)
 		if ((v->kick[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 			return errmsg(err, errlen, -errno, "%s: eventfd: %s", ops->name,
@@ -602,25 +399,7 @@ int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv,
 	d->cfg[0x3c] = (uint8_t)v->irq;
 	if ((rc = vmm_mmio_register(vm, ops->name, VMM_4G - BAR_SIZE, BAR_SIZE, bar_access, v)) < 0)
 		return errmsg(err, errlen, rc, "%s: too many MMIO regions", ops->name);
-	if ((rc = pthread_create(&v->thread, NULL, io_thread, v)) != 0)
-		return errmsg(err, errlen, -rc, "%s: its I/O thread: %s", ops->name, strerror(rc));
-	v->started = true;
+	if ((rc = virtio_dev_start(v)) < 0)
+		return errmsg(err, errlen, rc, "%s: its I/O thread: %s", ops->name, strerror(-rc));
 	return 0;
-}
-
-void virtio_pci_destroy(struct virtio_dev *v)
-{
-	uint64_t one = 1;
-
-	if (!v)
-		return;
-	__atomic_store_n(&v->stopping, true, __ATOMIC_RELEASE);
-	if (v->started && write(v->wake, &one, 8) == 8)
-		pthread_join(v->thread, NULL);
-	for (int i = 0; i < VIRTIO_MAX_QUEUES; i++)
-		if (v->kick[i] >= 0)
-			close(v->kick[i]);
-	if (v->wake >= 0)
-		close(v->wake);
-	free(v);
 }

@@ -10,14 +10,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vmm/hw/pci.h"
+#include "vmm/park.h"
 #include "vmm/virtq.h"
 
 #define VIRTIO_MAX_QUEUES 4
+#define STATUS_DRIVER_OK    4		/* the device status bits (virtio 1.2, 2.1) */
+#define STATUS_FEATURES_OK  8
+#define STATUS_NEEDS_RESET  0x40
 #define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_RNG 4
 
 struct virtio_dev;
+struct vmm_dev_stat;
 
 struct virtio_ops {
 	const char *name;
@@ -32,6 +37,15 @@ struct virtio_ops {
 	void (*reset)(struct virtio_dev *v); /* the driver reset the device (under v->lock) */
 	void (*driver_ok)(struct virtio_dev *v); /* the driver is ready (under v->lock) */
 	int sandbox_kind; /* its I/O thread's seccomp list (enum vmm_thread_kind): 0, device I/O */
+	/* The device's own part of teardown, once its I/O thread has stopped: stop what else
+	 * touches the queues (backend threads, vhost), free priv. Optional. */
+	void (*destroy)(struct virtio_dev *v);
+	/* Its own part of a pause, after the I/O thread is parked at a request boundary: threads
+	 * of its backend stop writing guest memory, vhost hands its rings back. Optional. */
+	int (*pause)(struct virtio_dev *v);
+	void (*resume)(struct virtio_dev *v);
+	/* Statistics beyond the transport's counts (a better name, another byte count). */
+	void (*stat)(struct virtio_dev *v, struct vmm_dev_stat *s);
 };
 
 struct virtio_dev {
@@ -60,6 +74,7 @@ struct virtio_dev {
 	int gsi[VIRTIO_MAX_QUEUES];
 	int wake;			/* the I/O thread re-reads the fds above, or stops */
 	bool stopping;
+	struct vmm_park park;		/* the I/O thread, between requests, for a pause */
 	pthread_t thread;
 	bool started, warned;
 	uint64_t notifies, interrupts, bytes;	/* for the VM's statistics */
@@ -70,10 +85,23 @@ struct virtio_dev {
 #define VIRTIO_F_EVENT_IDX_BIT     (1ull << 29)
 #define VIRTIO_F_VERSION_1_BIT     (1ull << 32)
 
-/* A device on the PCI bus with its I/O thread; *out is owned by the VM (freed with it). */
+/* A device on the PCI bus with its I/O thread, registered with the VM (vmm/device.h), which tears
+ * it down: from this call on, priv is the device's to free (ops->destroy), whether it succeeds or
+ * not. *out (optional) is the device. */
 int virtio_pci_create(struct vmm *vm, const struct virtio_ops *ops, void *priv,
 		      struct virtio_dev **out, char *err, size_t errlen);
-void virtio_pci_destroy(struct virtio_dev *v);
+/* virtio-dev.c, for virtio-pci.c: an interrupt for queue q (-1: configuration changed), under
+ * v->lock; v registered with the VM (on failure torn down: -ENOSPC); its I/O thread
+ * started (0 or -errno). */
+void virtio_interrupt(struct virtio_dev *v, int q);
+/* Under v->lock: MSI-X messages held while masked sent; the irqfd routes of queues vhost serves
+ * made to follow their vectors. */
+void virtio_deliver_pending(struct virtio_dev *v);
+void virtio_irqfd_update(struct virtio_dev *v);
+int virtio_dev_register(struct virtio_dev *v);
+int virtio_dev_start(struct virtio_dev *v);
+/* The nth virtio device of a kind (VIRTIO_ID_*), or NULL. */
+struct virtio_dev *virtio_pci_find(struct vmm *vm, uint16_t device_id, int nth);
 /* The I/O thread's queue access: the next chain (1), none (0), or a broken queue (-EINVAL: the
  * device is then marked NEEDS_RESET, the driver told, the reason logged once). */
 int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c);

@@ -35,11 +35,5 @@ static const struct virtio_ops rng_ops = {
 
 int vmm_virtio_rng_init(struct vmm *vm, char *err, size_t errlen)
 {
-	return vm->cfg.rng ? virtio_pci_create(vm, &rng_ops, NULL, &vm->rng, err, errlen) : 0;
-}
-
-void vmm_virtio_rng_free(struct vmm *vm)
-{
-	virtio_pci_destroy(vm->rng);
-	vm->rng = NULL;
+	return vm->cfg.rng ? virtio_pci_create(vm, &rng_ops, NULL, NULL, err, errlen) : 0;
 }

@@ -1,0 +1,76 @@
+# t-pause.sh: a pause stops everything that changes the guest. Debian's kernel keeps its disk (cache=none,
+# io_uring) and network busy both ways (guest-init's nv.traffic: dd to and from /dev/vda, tcpsend to this host,
+# a listener this host sends to); `nestvisor pause` in the middle of it, then three digests half a second apart
+# (`nestvisor stats --digest`: guest RAM hashed, each queue's positions) must be equal, and the devices' counts
+# still; after `nestvisor resume` the traffic goes on. Over user networking, and over a tap with vhost-net.
+. /svmhost/tap.sh
+G=/guest
+out=/out/pause
+mkdir -p $out
+export XDG_RUNTIME_DIR=/run/pause
+mkdir -p $XDG_RUNTIME_DIR && chmod 700 $XDG_RUNTIME_DIR
+
+# the devices' byte counts, "virtio-blk_vda_io_uring=N virtio-net=N" (stats --json)
+counts() { nestvisor stats "$1" --json 2>/dev/null | tr '{},' '\n\n\n' | awk -F'"' '/"what"/ { w = $4; gsub(/ /, "_", w) }
+	/"bytes"/ { split($0, a, ":"); if (w ~ /blk|net/) printf "%s=%s ", w, a[2] }'; }
+# both counts move within 2 s, tried for 20 s (the guest's loops may still be starting)
+grows() {
+	for t in 1 2 3 4 5 6 7 8 9 10; do
+		a=$(counts "$1"); sleep 2; b=$(counts "$1")
+		[ -n "$a" ] && [ "$(moved "$a" "$b")" = 2 ] && return 0
+	done
+	return 1
+}
+moved() { echo "$1 $2" | tr ' ' '\n' | awk -F= 'NF == 2 { if (seen[$1] != "" && seen[$1] != $2) n++; seen[$1] = $2 }
+	END { print n + 0 }'; }
+
+# scenario HOW NETOPT HOSTADDR: one VM through pause, digests and resume
+scenario() {
+	how=$1 netopt=$2 peer=$3 name=pz-$1 loop=/dev/loop$4
+	# cache=none (O_DIRECT: io_uring's requests in flight) needs a block device: this host's tmpfs
+	# has no O_DIRECT
+	truncate -s 64M /tmp/$name.img && losetup $loop /tmp/$name.img
+	(while :; do nc -l -p 5001 > /dev/null < /dev/null; done) & sink=$!
+	nestvisor run --detach --name $name --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
+		--disk $loop,cache=none --net "$netopt" --serial-log $out/$name.log \
+		--cmdline "console=ttyS0 panic=-1 quiet nv.traffic=$how" --timeout 600 > $out/$name.run 2>&1
+	i=0
+	until grep -q 'NVG: traffic on' $out/$name.log 2>/dev/null || [ $i -ge 120 ]; do sleep 1; i=$((i + 1)); done
+	(while :; do head -c 64000000 /dev/zero | nc $peer 5002 2>/dev/null || sleep 1; done) & feed=$!
+	check "$how: the guest's disk and network are busy ($(counts $name))" grows $name
+	nestvisor pause $name > $out/$name.pause 2>&1
+	check "$how: nestvisor pause says so ($(cat $out/$name.pause))" grep -q "VM $name paused" $out/$name.pause
+	c1=$(counts $name)
+	for k in 1 2 3; do
+		nestvisor stats $name --digest > $out/$name.digest$k 2>&1
+		sleep 0.5
+	done
+	c2=$(counts $name)
+	check "$how: a digest of the paused VM ($(cut -c1-60 $out/$name.digest1))" grep -q '"memory":"' $out/$name.digest1
+	check "$how: guest memory and every queue position unchanged across three digests" \
+		sh -c "grep -q '\"queues\":\[{' $out/$name.digest1 && cmp $out/$name.digest1 $out/$name.digest2 &&
+			cmp $out/$name.digest1 $out/$name.digest3"
+	check "$how: the devices moved no byte while paused ($c1)" sh -c "[ -n '$c1' ] && [ '$c1' = '$c2' ]"
+	nestvisor resume $name > $out/$name.resume 2>&1
+	check "$how: after resume the traffic goes on ($(counts $name))" grows $name
+	nestvisor stats $name --digest > $out/$name.digest-running 2>&1
+	check "$how: a running VM has no digest (it says to pause it)" grep -q 'pause it first' $out/$name.digest-running
+	kill $feed $sink 2>/dev/null
+	nestvisor stop $name > /dev/null 2>&1
+	cp $XDG_RUNTIME_DIR/$name.log $out/$name.vmm.log 2>/dev/null	# the VMM's own log
+	i=0
+	while nestvisor ps 2>/dev/null | grep -qw $name && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
+	check "$how: the VM stopped" sh -c "! nestvisor ps 2>/dev/null | grep -qw $name"
+	losetup -d $loop
+	rm -f /tmp/$name.img
+}
+
+[ -n "${PAUSE_FUNCTIONS:-}" ] && return 0	# sourced inside the namespace below, for scenario()
+
+scenario user "user,hostloopback=on,hostfwd=tcp::5002-:5002" 127.0.0.1 1
+# the tap in a network namespace of its own, as t-net.sh does; vhost-net moves its frames
+unshare -n sh -c '
+	ip link set lo up
+	tunctl -t nv0 > /dev/null && ip addr add 10.0.3.1/24 dev nv0 && ip link set nv0 up
+	PAUSE_FUNCTIONS=1 . /svmhost/t-pause.sh
+	scenario tap "tap=nv0,vhost=on" 10.0.3.15 2'
