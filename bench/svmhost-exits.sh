@@ -16,7 +16,7 @@ if [ -n "$OLD" ]; then cp "$OLD" "$B/bench/nestvisor-before" && OLD=$B/bench/nes
 SVMHOST_EXTRA="$B/bench/kvmloop $OLD" NV_SRCDIR=$S NV_BUILDDIR=$B sh "$S/tests/svmhost/run.sh" --out "$out" \
 	--timeout 900 --cmd "sh /svmhost/b-exits.sh $B/bench/kvmloop $OLD" 2>/dev/null | grep '^bench\|^clock' |
 	tee "$out.txt"
-awk 'function med(s,   a, n, i, j, t) {
+awk -v old="$OLD" 'function med(s,   a, n, i, j, t) {
 		n = split(s, a, " ")
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 		return n ? a[int((n + 1) / 2)] : 0
@@ -26,5 +26,5 @@ awk 'function med(s,   a, n, i, j, t) {
 		b = med(v["bare"]); n = med(v["nestvisor"]); o = med(v["before"])
 		if (!b || !n) { print "svmhost-exits: a run failed (see tests/svmhost-bench-exits)"; exit 1 }
 		printf "port-write exit round trip (medians of 3): bare loop %.3f us, nestvisor %.3f us: ratio %.3f\n", b, n, n / b
-		if (o) printf "  before (%s) %.3f us: nestvisor / before %.3f\n", ENVIRON["OLD"], o, n / o
+		if (o) printf "  before (%s) %.3f us: nestvisor / before %.3f\n", old, o, n / o
 	}' "$out.txt"
