@@ -105,6 +105,11 @@ int vhost_pause(struct tap *t)
 	struct virtio_dev *v = t->net->v;
 	int rc = 0;
 
+	/* Refused for now: in the AMD-V host, 1 guest in 3 stalled after such a resume (its disk and
+	 * network both still, tests/svmhost/t-pause.sh); until that is understood a VM whose
+	 * queues vhost-net serves is not paused at all, and says so. */
+	if (t->vhost_running)
+		return -EOPNOTSUPP;
 	pthread_mutex_lock(&v->lock);
 	for (unsigned q = 0; t->vhost_running && q < 2 && rc == 0; q++) {
 		struct vhost_vring_file b = { .index = q, .fd = -1 };
