@@ -52,8 +52,9 @@ void cli_pause_usage(void)
 		.synopsis = "nestvisor pause NAME",
 		.about = "Pauses a running VM: its vCPUs stop at their next exit, then each device at "
 			 "a request boundary (disk requests in flight completed, network backends "
-			 "and vhost-net stopped), so nothing changes the guest's memory until "
-			 "`nestvisor resume NAME`. Input typed meanwhile waits.",
+			 "stopped), so nothing changes the guest's memory until `nestvisor resume "
+			 "NAME`. Input typed meanwhile waits. A network served by vhost-net cannot be "
+			 "paused yet (vhost=off can).",
 	};
 
 	cli_help_print(&h);
