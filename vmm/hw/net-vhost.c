@@ -1,5 +1,5 @@
 /* net-vhost: the kernel's vhost-net serving a tap's queues (net-tap.c): opened and checked, given
- * the queues at DRIVER_OK and taken back at reset, stopped for a pause and started again. */
+ * the queues at DRIVER_OK and taken back at reset. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -96,49 +96,4 @@ int vhost_start(struct tap *t)
 			return -errno;
 	}
 	return 0;
-}
-
-/* A pause: vhost detached from the tap (it moves no frame) and where it was in each ring read back
- * (VHOST_GET_VRING_BASE), so our view of the queues is the guest's. */
-int vhost_pause(struct tap *t)
-{
-	struct virtio_dev *v = t->net->v;
-	int rc = 0;
-
-	/* Refused for now: in the AMD-V host, 1 guest in 3 stalled after such a resume (its disk and
-	 * network both still, tests/svmhost/t-pause.sh); until that is understood a VM whose
-	 * queues vhost-net serves is not paused at all, and says so. */
-	if (t->vhost_running)
-		return -EOPNOTSUPP;
-	pthread_mutex_lock(&v->lock);
-	for (unsigned q = 0; t->vhost_running && q < 2 && rc == 0; q++) {
-		struct vhost_vring_file b = { .index = q, .fd = -1 };
-		struct vhost_vring_state s = { .index = q };
-		if (ioctl(t->vhost, VHOST_NET_SET_BACKEND, &b) < 0 ||
-		    ioctl(t->vhost, VHOST_GET_VRING_BASE, &s) < 0)
-			rc = -errno;
-		else
-			v->q[q].last_avail = (uint16_t)s.num;
-	}
-	t->vhost_paused = t->vhost_running && rc == 0;
-	pthread_mutex_unlock(&v->lock);
-	return rc;
-}
-
-void vhost_resume(struct tap *t)
-{
-	struct virtio_dev *v = t->net->v;
-
-	pthread_mutex_lock(&v->lock);
-	for (unsigned q = 0; t->vhost_paused && q < 2; q++) {
-		struct vhost_vring_state base = { q, v->q[q].last_avail };
-		struct vhost_vring_file be = { q, t->fd };
-		uint64_t one = 1;
-		if (ioctl(t->vhost, VHOST_SET_VRING_BASE, &base) < 0 ||
-		    ioctl(t->vhost, VHOST_NET_SET_BACKEND, &be) < 0)
-			tap_warn(t, "resuming vhost-net", errno);
-		else if (write(v->kick[q], &one, 8) < 0) { /* a kick while paused is counted */ }
-	}
-	t->vhost_paused = false;
-	pthread_mutex_unlock(&v->lock);
 }

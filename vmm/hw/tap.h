@@ -32,7 +32,6 @@ struct tap {
 	pthread_t thread;
 	bool started, stop, starved, have;
 	struct vmm_park park;		/* the receive thread, for a pause */
-	bool vhost_paused;		/* vhost stopped by a pause, its rings ours until resume */
 	int wake;
 	struct virtq_chain c,
 		c2; /* the receive chain being filled; the next ones of a merged frame */
@@ -62,8 +61,5 @@ int vhost_open(struct tap *t, char *err, size_t errlen);
 /* Under the device's lock: the queues to vhost at DRIVER_OK (0 or -errno), back from it. */
 int vhost_start(struct tap *t);
 void vhost_stop(struct tap *t);
-/* A pause's part (takes the device's lock): 0 or -errno; resume undoes it. */
-int vhost_pause(struct tap *t);
-void vhost_resume(struct tap *t);
 
 #endif
