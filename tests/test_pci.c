@@ -1,7 +1,7 @@
 /* test_pci: the PCI bus model as a guest's firmware and drivers drive it through 0xcf8/0xcfc: BARs
  * placed, sized (all ones written, the size read back) and moved, 64-bit BARs with their upper
- * register, a device's own config reads (the hook a passed-through device answers through), and the
- * registry that tears the bus down. pci.c itself is compiled here. */
+ * register, a device's own config reads (the hook a passed-through device answers through), ECAM,
+ * the 64-bit window, and the registry that tears the bus down. pci.c itself is compiled here. */
 #include "config.h"
 #include "tests/testutil.h"
 #include "vmm/hw/pci.c"
@@ -42,10 +42,7 @@ static void test_bars(void **state)
 	(void)state;
 	assert_non_null(vm);
 	assert_non_null(p);
-	pthread_mutex_init(&p->lock, NULL);
-	host_bridge(&p->host);
-	p->dev[0] = &p->host;
-	p->next_bar = VMM_PCI_WINDOW;
+	pci_setup(vm, p);
 	assert_int_equal(vmm_device_add(vm, &pci_device, p), 0);
 	d.name = "t";
 	d.bar_size[0] = 1u << 20;	/* 64-bit, prefetchable: BAR0 and BAR1 */
@@ -89,7 +86,62 @@ static void test_bars(void **state)
 	free(vm);
 }
 
+static uint32_t ecam(struct vmm *vm, struct vmm_pci *p, int slot, unsigned reg, bool write,
+		     uint32_t val, int size)
+{
+	pci_ecam(vm, p, VMM_PCI_ECAM + ((uint64_t)slot << 15) + reg, write, (uint8_t *)&val, size);
+	return val;
+}
+
+/* ECAM reaches all 4 KiB of a function (what 0xcf8/0xcfc cannot), with the same masks; a big
+ * 64-bit BAR goes to the 64-bit window above RAM, a big 32-bit one is refused. */
+static void test_ecam_and_windows(void **state)
+{
+	struct vmm *vm = calloc(1, sizeof(*vm));
+	struct vmm_pci *p = calloc(1, sizeof(*p));
+	static struct vmm_pci_dev d, big32;
+	char err[160];
+
+	(void)state;
+	assert_non_null(vm);
+	assert_non_null(p);
+	vm->mem.high = 3ull << 29;	/* 1.5 GiB above 4 GiB: the window starts at 6 GiB */
+	pci_setup(vm, p);
+	assert_int_equal(vmm_device_add(vm, &pci_device, p), 0);
+	d.name = "pcie";
+	memcpy(d.cfg, (const uint8_t[]){ 0x86, 0x80, 0xd3, 0x10 }, 4);
+	memcpy(d.cfg + 0x100, (const uint8_t[]){ 0x01, 0x00, 0x01, 0x14 }, 4); /* AER, next 0x140 */
+	d.wmask[0x108] = 0xff;
+	d.bar_size[0] = 1ull << 30;
+	d.bar_flags[0] = PCI_BAR_MEM64 | PCI_BAR_PREFETCH;
+	d.bar_size[2] = 1u << 17;
+	assert_int_equal(vmm_pci_add(vm, &d, err, sizeof(err)), 0);
+	int s = d.slot;
+	assert_int_equal(ecam(vm, p, s, 0x00, false, 0, 4), 0x10d38086);
+	assert_int_equal(ecam(vm, p, s, 0x02, false, 0, 2), 0x10d3);
+	assert_int_equal(ecam(vm, p, s, 0x100, false, 0, 4), 0x14010001);
+	ecam(vm, p, s, 0x108, true, 0xa5a5a5a5, 4);	/* only the writable byte changes */
+	assert_int_equal(ecam(vm, p, s, 0x108, false, 0, 4), 0xa5);
+	assert_int_equal(cfg(vm, p, s, 0x00, false, 0), 0x10d38086);	/* the same function */
+	assert_int_equal(ecam(vm, p, s, 0x101, false, 0, 2), 0xffff);	/* unaligned: nothing */
+	assert_int_equal(ecam(vm, p, s, 0x100, false, 0, 4) & 0xffff, 0x0001);
+	assert_int_equal(ecam(vm, p, s + 1, 0x100, false, 0, 4), 0xffffffff);	/* no device */
+	assert_int_equal(ecam(vm, p, s, 0x1000 | 0x00, false, 0, 4), 0xffffffff); /* function 1 */
+	/* the 1 GiB BAR at the 64-bit window's start, the small one in the 32-bit window */
+	assert_true(vmm_pci64_window(&vm->mem) == 6ull << 30);
+	assert_int_equal(cfg(vm, p, s, 0x10, false, 0), 0x8000000c);	/* 6 GiB: 0x1_8000_0000 */
+	assert_int_equal(cfg(vm, p, s, 0x14, false, 0), 1);
+	assert_int_equal(cfg(vm, p, s, 0x18, false, 0), VMM_PCI_WINDOW);
+	big32.name = "big32";
+	big32.bar_size[0] = 1ull << 30;
+	assert_int_equal(vmm_pci_add(vm, &big32, err, sizeof(err)), -ENOSPC);
+	assert_non_null(strstr(err, "big32: BAR0 of 1073741824 bytes does not fit the PCI window"));
+	vmm_devices_destroy(vm);
+	free(vm);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bars),
+	cmocka_unit_test(test_ecam_and_windows),
 };
 TEST_MAIN(tests)

@@ -73,14 +73,18 @@ static void test_bzimage_zero_page(void **state)
 	assert_true(rd >= 0x100000 + 0x10000 &&
 		    rd + rs <= MEM); /* above the kernel's init_size, inside RAM */
 	assert_memory_equal(vmm_mem_ptr(&m, rd, rs), "INITRD-CONTENT", 14);
-	/* e820: low RAM, reserved, the BIOS area reserved, RAM from 1 MiB to the end */
-	assert_int_equal(zp[0x1e8], 4);
+	/* e820: low RAM, reserved, the BIOS area reserved, RAM from 1 MiB to the end, the PCI ECAM
+	 * window reserved (Linux uses MCFG's window only if it is) */
+	assert_int_equal(zp[0x1e8], 5);
 	assert_int_equal(rd64(zp + 0x2d0), 0);
 	assert_int_equal(rd64(zp + 0x2d0 + 8), 0x9fc00);
 	assert_int_equal(rd32(zp + 0x2d0 + 16), 1);
 	assert_int_equal(rd64(zp + 0x2d0 + 60), 0x100000);
 	assert_int_equal(rd64(zp + 0x2d0 + 68), MEM - 0x100000);
 	assert_int_equal(rd32(zp + 0x2d0 + 76), 1);
+	assert_int_equal(rd64(zp + 0x2d0 + 80), VMM_PCI_ECAM);
+	assert_int_equal(rd64(zp + 0x2d0 + 88), VMM_PCI_ECAM_SIZE);
+	assert_int_equal(rd32(zp + 0x2d0 + 96), 2);
 	/* identity page tables: 2 MiB pages, the first covering the kernel */
 	const uint64_t *pml4 = vmm_mem_ptr(&m, b.cr3, 0x6000);
 	assert_int_equal(pml4[0] & ~0xfffull, b.cr3 + 0x1000);
@@ -175,7 +179,7 @@ static void test_multiboot_info(void **state)
 	assert_int_equal(rd32(mod), 0x203000);		/* page aligned after the kernel's end */
 	assert_int_equal(rd32(mod + 4) - rd32(mod), 6);
 	assert_string_equal((const char *)vmm_mem_ptr(&m, rd32(mod + 8), 1), "test-initrd");
-	assert_int_equal(rd32(info + 44), 4 * 24);	/* mmap_length: 4 entries of 24 bytes */
+	assert_int_equal(rd32(info + 44), 5 * 24);	/* mmap_length: 5 entries of 24 bytes */
 	vmm_mem_free(&m);
 	free(img);
 }
@@ -281,7 +285,7 @@ static void test_pvh_start_info(void **state)
 	assert_int_equal(rd32(si + 12), 1);		/* nr_modules */
 	assert_string_equal((const char *)vmm_mem_ptr(&m, rd64(si + 24), 1), "root=/dev/vda");
 	assert_int_equal(rd64(si + 32), 0xe0000);	/* rsdp_paddr */
-	assert_int_equal(rd32(si + 48), 4);		/* memmap entries */
+	assert_int_equal(rd32(si + 48), 5);		/* memmap entries */
 	note[2] = 17;					/* another note type: no PVH entry left */
 	memcpy(b + 0x2000, note, sizeof(note));
 	assert_int_equal(load(&m, b, size, NULL, NULL, &bt, err), -ENOEXEC);

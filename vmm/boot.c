@@ -19,6 +19,7 @@ int vmm_boot_e820(const struct vmm_mem *m, struct vmm_e820 *e, int max)
 		{ BOOT_LOW_RAM_END, 0xa0000 - BOOT_LOW_RAM_END, E820_RESERVED },
 		{ BOOT_BIOS_START, BOOT_HIMEM - BOOT_BIOS_START, E820_RESERVED },
 		{ BOOT_HIMEM, m->low - BOOT_HIMEM, E820_RAM },
+		{ VMM_PCI_ECAM, VMM_PCI_ECAM_SIZE, E820_RESERVED },
 		{ VMM_4G, m->high, E820_RAM },
 	};
 	int n = 0;

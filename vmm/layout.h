@@ -20,6 +20,8 @@
 #define BOOT_HIMEM        0x100000ull
 
 #define VMM_MMIO_HOLE_START 0xC0000000ull	/* RAM above this moves to 4 GiB, as on a PC */
+#define VMM_PCI_ECAM        0xC0000000ull	/* PCI Express config space of bus 0 (MCFG), */
+#define VMM_PCI_ECAM_SIZE   0x00100000ull	/* reserved in the e820 map as Linux requires */
 #define VMM_PCI_WINDOW      0xE0000000ull	/* PCI memory BARs, placed from here up */
 #define VMM_PCI_WINDOW_END  0xFEC00000ull
 #define VMM_IOAPIC          0xFEC00000ull	/* KVM's in-kernel IOAPIC and LAPIC */
@@ -29,5 +31,9 @@
 	0xFFFBC000ull /* pages KVM keeps for itself (KVM_SET_IDENTITY_MAP_ADDR, */
 #define VMM_KVM_TSS          0xFFFBD000ul	/* KVM_SET_TSS_ADDR): in no RAM and no BAR */
 #define VMM_4G              0x100000000ull
+/* The 64-bit PCI window: from the first GiB boundary above RAM (vmm_pci64_window()), this long;
+ * 64-bit BARs of VMM_PCI_HIGH_BAR or more go there, as do those the 32-bit window cannot hold. */
+#define VMM_PCI64_SIZE      (32ull << 30)
+#define VMM_PCI_HIGH_BAR    (64ull << 20)
 
 #endif

@@ -67,6 +67,15 @@ check "linux bzimage-smp1: its kernel was unpacked on the host" \
 	grep -q 'VM bzimage-smp1 (bzImage, unpacked) ended' /out/linux-bzimage-smp1.log
 check "linux bzimage-smp1: the unpacked kernel is cached" sh -c 'ls /root/.cache/nestvisor/kernels/*.v2'
 compare bzimage-smp1 smp1
+L1=/out/linux-bzimage-smp1.log
+# The PCI root as ACPI describes it: MCFG's ECAM window taken (reserved in the e820 map, as Linux demands), the
+# 32-bit window and the 64-bit one above RAM among the root bus's resources.
+check "linux bzimage-smp1: the kernel uses MCFG's ECAM window for PCI Express config space" \
+	sh -c "grep -q '^NVG: info .*PCI: MMCONFIG at \[mem 0xc0000000-0xc00fffff\] reserved in E820' $L1 && \
+	       ! grep -q 'not using MMCONFIG' $L1"
+check "linux bzimage-smp1: the root bus has the 32-bit and the 64-bit memory windows (32 GiB from 4 GiB)" \
+	sh -c "grep -q '^NVG: info .*root bus resource \[mem 0xe0000000-0xfebfffff window\]' $L1 && \
+	       grep -q '^NVG: info .*root bus resource \[mem 0x100000000-0x8ffffffff window\]' $L1"
 nv_guest bzimage-smp2 2 $G/vmlinuz --rng
 check "linux bzimage-smp2: virtio-rng (PCI, MSI-X) feeds the guest's /dev/hwrng" \
 	grep -q '^NVG: hwrng virtio_rng.0 [0-9a-f]\{64\}$' /out/linux-bzimage-smp2.log

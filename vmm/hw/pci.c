@@ -1,4 +1,5 @@
-/* pci: configuration mechanism 1, the host bridge, BAR sizing and placement, capability lists. */
+/* pci: configuration mechanism 1 and ECAM, the host bridge, BAR sizing and placement in the 32-bit
+ * and 64-bit windows, capability lists. */
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@ struct vmm_pci {
 	pthread_mutex_t lock;
 	uint32_t addr;			/* 0xcf8 */
 	struct vmm_pci_dev host, *dev[PCI_SLOTS];
-	uint64_t next_bar;
+	uint64_t next_bar, next_bar64, end64;	/* the next free address of each window */
 };
 
 static uint32_t rd(const uint8_t *p, int size)
@@ -109,6 +110,27 @@ static void config_write(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, co
 		d->config_written(vm, d);
 }
 
+/* One config access, from either mechanism: reg is within the function's 4 KiB, size 1, 2 or 4. */
+static void cfg_access(struct vmm *vm, struct vmm_pci *p, unsigned slot, unsigned fn, unsigned reg,
+		       bool write, uint8_t *data, int size, unsigned limit)
+{
+	struct vmm_pci_dev *d = !fn && slot < PCI_SLOTS ? p->dev[slot] : NULL;
+
+	if (!write)
+		memset(data, 0xff, (size_t)size);	/* no device: all ones */
+	if (!d || reg + (unsigned)size > limit)
+		return;
+	if (d->window && reg >= (unsigned)d->window && reg + (unsigned)size <= (unsigned)d->window + 4)
+		d->window_access(vm, d, reg, write, data, size);
+	else if (!write) {
+		memcpy(data, d->cfg + reg, (size_t)size);
+		if (d->config_read)
+			d->config_read(vm, d, reg, data, size);
+	} else {
+		config_write(vm, d, reg, data, size);
+	}
+}
+
 static void pci_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data, int size)
 {
 	struct vmm_pci *p = dev;
@@ -119,27 +141,31 @@ static void pci_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t
 			memcpy(&p->addr, data, 4);
 		else
 			memcpy(data, &p->addr, 4);
-	} else if (port >= 0xcfc) {
-		unsigned bus = (p->addr >> 16) & 0xff, slot = (p->addr >> 11) & 0x1f,
-			 fn = (p->addr >> 8) & 7;
-		unsigned reg = (p->addr & 0xfc) + (port - 0xcfc);
-		struct vmm_pci_dev *d =
-			(p->addr & 0x80000000u) && !bus && !fn ? p->dev[slot] : NULL;
-		if (!write)
-			memset(data, 0xff, (size_t)size);	/* no device: all ones */
-		if (d && d->window && reg >= (unsigned)d->window &&
-		    reg + (unsigned)size <= (unsigned)d->window + 4)
-			d->window_access(vm, d, reg, write, data, size);
-		else if (d && !write && reg + (unsigned)size <= PCI_CFG_LEGACY) {
-			memcpy(data, d->cfg + reg, (size_t)size);
-			if (d->config_read)
-				d->config_read(vm, d, reg, data, size);
-		} else if (d && write && reg + (unsigned)size <= PCI_CFG_LEGACY) {
-			config_write(vm, d, reg, data, size);
-		}
+	} else if (port >= 0xcfc && (p->addr & 0x80000000u) && !((p->addr >> 16) & 0xff)) {
+		cfg_access(vm, p, (p->addr >> 11) & 0x1f, (p->addr >> 8) & 7,
+			   (p->addr & 0xfc) + (port - 0xcfc), write, data, size, PCI_CFG_LEGACY);
 	} else if (!write) {
 		memset(data, 0xff, (size_t)size);
 	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* ECAM (PCI Express's enhanced configuration access, the MCFG table's window): bus 0's functions,
+ * 4 KiB each, as memory. Linux reaches registers past 256 only this way. */
+static void pci_ecam(struct vmm *vm, void *dev, uint64_t addr, bool write, uint8_t *data, int size)
+{
+	struct vmm_pci *p = dev;
+	uint64_t off = addr - VMM_PCI_ECAM;
+	unsigned reg = (unsigned)(off & 0xfff);
+
+	if ((size != 1 && size != 2 && size != 4) || (reg & (unsigned)(size - 1))) {
+		if (!write)	/* what no bus decodes: a split or unaligned access */
+			memset(data, 0xff, (size_t)size);
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	cfg_access(vm, p, (unsigned)(off >> 15) & 0x1f, (unsigned)(off >> 12) & 7, reg, write, data,
+		   size, PCI_CFG_SIZE);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -168,19 +194,24 @@ int vmm_pci_add(struct vmm *vm, struct vmm_pci_dev *d, char *err, size_t errlen)
 		if (!sz)
 			continue;
 		uint64_t at = (p->next_bar + sz - 1) & ~(sz - 1);
-		/* a 64-bit BAR is placed in the 32-bit window too, where it fits (as firmware does
-		 * with small ones): the guest may move it */
-		if ((sz & (sz - 1)) || sz < 16 || at + sz > VMM_PCI_WINDOW_END ||
-		    (wide && (b + 1 >= PCI_BARS || d->bar_size[b + 1]))) {
-			snprintf(err, errlen, "%s: BAR%d of %llu bytes does not fit the PCI window",
-				 d->name, b, (unsigned long long)sz);
+		uint64_t *next = &p->next_bar;
+		/* a 64-bit BAR goes above 4 GiB when it is big or the 32-bit window is full (as
+		 * SeaBIOS places them); small ones stay below, where any guest reaches them */
+		if (wide && (sz >= VMM_PCI_HIGH_BAR || at + sz > VMM_PCI_WINDOW_END)) {
+			next = &p->next_bar64;
+			at = (p->next_bar64 + sz - 1) & ~(sz - 1);
+		}
+		if ((sz & (sz - 1)) || sz < 16 || at + sz > (wide ? p->end64 : VMM_PCI_WINDOW_END) ||
+		    at + sz < at || (wide && (b + 1 >= PCI_BARS || d->bar_size[b + 1]))) {
+			snprintf(err, errlen, "%s: BAR%d of %llu bytes does not fit the PCI window%s",
+				 d->name, b, (unsigned long long)sz, wide ? "s" : "");
 			return -ENOSPC;
 		}
 		uint64_t v = at;
 		memcpy(d->cfg + PCI_BAR0 + 4 * b, &v, wide ? 8 : 4);
 		memset(d->wmask + PCI_BAR0 + 4 * b, 0xff, wide ? 8 : 4);
 		bar_settle(d, b);
-		p->next_bar = at + sz;
+		*next = at + sz;
 		b += wide;	/* its upper half is no BAR of its own */
 	}
 	d->wmask[PCI_COMMAND] |= 0x06;	/* memory space, bus master */
@@ -191,6 +222,21 @@ int vmm_pci_add(struct vmm *vm, struct vmm_pci_dev *d, char *err, size_t errlen)
 	p->dev[slot] = d;
 	pthread_mutex_unlock(&p->lock);
 	return 0;
+}
+
+uint64_t vmm_pci64_window(const struct vmm_mem *m)
+{
+	return (VMM_4G + m->high + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+}
+
+static void pci_setup(struct vmm *vm, struct vmm_pci *p)
+{
+	pthread_mutex_init(&p->lock, NULL);
+	host_bridge(&p->host);
+	p->dev[0] = &p->host;
+	p->next_bar = VMM_PCI_WINDOW;
+	p->next_bar64 = vmm_pci64_window(&vm->mem);
+	p->end64 = p->next_bar64 + VMM_PCI64_SIZE;
 }
 
 int vmm_pci_init(struct vmm *vm, char *err, size_t errlen)
@@ -204,13 +250,16 @@ int vmm_pci_init(struct vmm *vm, char *err, size_t errlen)
 		free(p);
 		return rc;
 	}
-	pthread_mutex_init(&p->lock, NULL);
-	host_bridge(&p->host);
-	p->dev[0] = &p->host;
-	p->next_bar = VMM_PCI_WINDOW;
+	pci_setup(vm, p);
 	if ((rc = vmm_pio_register(vm, "pci-config", 0xcf8, 8, pci_io, p)) < 0 ||
 	    (rc = vmm_pio_coalesce(vm, 0xcf8, 4)) < 0) {
 		snprintf(err, errlen, "PCI configuration ports 0xcf8-0xcff: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = vmm_mmio_register(vm, "pci-ecam", VMM_PCI_ECAM, VMM_PCI_ECAM_SIZE, pci_ecam,
+				    p)) < 0) {
+		snprintf(err, errlen, "PCI ECAM window at 0x%llx: %s",
+			 (unsigned long long)VMM_PCI_ECAM, strerror(-rc));
 		return rc;
 	}
 	return 0;

@@ -1,7 +1,8 @@
-/* pci: bus 0 behind configuration mechanism 1 (0xcf8/0xcfc): an i440FX host bridge at 00.0 and the
- * devices added to it, each with its config space, writable-bit mask and memory BARs, placed by us
- * in the PCI window (VMM_PCI_WINDOW in vmm/layout.h) as firmware would place them, so a guest keeps
- * them where they are. */
+/* pci: bus 0 behind configuration mechanism 1 (0xcf8/0xcfc) and ECAM (the MCFG table's window, for
+ * the 4 KiB of a PCI Express function): an i440FX host bridge at 00.0 and the devices added to it,
+ * each with its config space, writable-bit mask and memory BARs, placed by us in the 32-bit or the
+ * 64-bit PCI window (vmm/layout.h) as firmware would place them, so a guest keeps them where they
+ * are. */
 #ifndef NESTVISOR_VMM_HW_PCI_H
 #define NESTVISOR_VMM_HW_PCI_H
 
@@ -55,6 +56,10 @@ uint64_t vmm_pci_bar(const struct vmm_pci_dev *d, int bar);
 /* Appends a capability of len bytes (id and body; the next pointer is filled in); its config
  * offset. */
 int vmm_pci_add_cap(struct vmm_pci_dev *d, const uint8_t *cap, int len);
+
+/* Where the 64-bit PCI window starts: the first GiB boundary above RAM (VMM_PCI64_SIZE long). */
+struct vmm_mem;
+uint64_t vmm_pci64_window(const struct vmm_mem *m);
 
 int vmm_pci_init(struct vmm *vm, char *err, size_t errlen);
 void vmm_pci_free(struct vmm *vm);

@@ -1,13 +1,16 @@
-/* tables: ACPI (RSDP in the 0xE0000 area, RSDT/XSDT, FADT with the PM timer, MADT, FACS, a DSDT
- * with _S5) and the MP table, which describe the CPUs and the platform to the guest. */
+/* tables: ACPI (RSDP in the 0xE0000 area, RSDT/XSDT, FADT with the PM timer, MADT, MCFG, FACS, a
+ * DSDT with _S5 and the PCI root's windows) and the MP table, which describe the CPUs and the
+ * platform to the guest. */
 #include "config.h"
 #include <errno.h>
 #include <string.h>
+#include "vmm/hw/pci.h"
 #include "vmm/vm.h"
 
 #define ACPI_RSDP  0xe0000ull
 #define ACPI_XSDT  0xe0040ull
 #define ACPI_RSDT  0xe0080ull
+#define ACPI_MCFG  0xe00c0ull	/* 60 bytes, before the FADT */
 #define ACPI_FADT  0xe0100ull
 #define ACPI_FACS  0xe0200ull	/* 64-byte aligned */
 #define ACPI_DSDT  0xe0240ull
@@ -133,33 +136,49 @@ static size_t aml_pkg(uint8_t *out, const uint8_t *body, size_t n)
 }
 
 /* Scope (\_SB) { Device (PCI0) { _HID PNP0A03, _UID 0, _CRS (bus 0, ports 0xcf8-0xcff and the I/O
- * ranges around them, memory VMM_PCI_WINDOW..VMM_PCI_WINDOW_END-1), _PRT (slot s, pin p: GSI 10 +
+ * ranges around them, the 32-bit and the 64-bit memory windows), _PRT (slot s, pin p: GSI 10 +
  * (s + p) % 2, the pins virtio-pci.c asserts) } }. With ACPI, Linux finds PCI root buses and their
  * INTx routing only here. */
-static size_t aml_pci0(uint8_t *out)
+static size_t aml_pci0(uint8_t *out, uint64_t win64)
 {
-	static const uint8_t head[] = {
-		0x08, '_',  'H',  'I',  'D',  0x0c, 0x41, 0xd0, 0x0a, 0x03, /* EisaId ("PNP0A03") */
-		0x08, '_',  'U',  'I',  'D',  0x00, 0x08, '_',  'C',  'R',  'S',  0x11, 0x48, 0x05,
-		0x0a, 0x54, /* Buffer (84) */
+	static const uint8_t id[] = {
+		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03, /* EisaId ("PNP0A03") */
+		0x08, '_', 'U', 'I', 'D', 0x00,
+	};
+	static const uint8_t res[] = {	/* bus 0; ports 0xcf8-0xcff, below and above them */
 		0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 		0x01, 0x00, 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08, 0x88, 0x0d, 0x00, 0x01,
 		0x0c, 0x03, 0x00, 0x00, 0x00, 0x00, 0xf7, 0x0c, 0x00, 0x00, 0xf8, 0x0c, 0x88, 0x0d,
 		0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3,
-		0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00,
 	};
-	uint8_t dev[900], prt[600], body[700];
-	size_t d = 0, p = 0, b = 0;
+	uint8_t dev[900], prt[600], body[700], crs[160];
+	size_t d = 0, p = 0, b = 0, c = sizeof(res);
 
-	memcpy(dev, head, sizeof(head));
-	d = sizeof(head);
-	put(dev, d, VMM_PCI_WINDOW, 4);
-	put(dev, d + 4, VMM_PCI_WINDOW_END - 1, 4);
-	put(dev, d + 8, 0, 4);
-	put(dev, d + 12, VMM_PCI_WINDOW_END - VMM_PCI_WINDOW, 4);
-	d += 16;
-	dev[d++] = 0x79;
-	dev[d++] = 0x00;	/* end tag */
+	memcpy(crs, res, sizeof(res));
+	/* DWordMemory: the 32-bit window; QWordMemory: the 64-bit one (read-write, fixed) */
+	memcpy(crs + c, (const uint8_t[]){ 0x87, 0x17, 0x00, 0x00, 0x0c, 0x01 }, 6);
+	put(crs, c + 6, 0, 4);
+	put(crs, c + 10, VMM_PCI_WINDOW, 4);
+	put(crs, c + 14, VMM_PCI_WINDOW_END - 1, 4);
+	put(crs, c + 18, 0, 4);
+	put(crs, c + 22, VMM_PCI_WINDOW_END - VMM_PCI_WINDOW, 4);
+	c += 26;
+	memcpy(crs + c, (const uint8_t[]){ 0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01 }, 6);
+	put(crs, c + 6, 0, 8);
+	put(crs, c + 14, win64, 8);
+	put(crs, c + 22, win64 + VMM_PCI64_SIZE - 1, 8);
+	put(crs, c + 30, 0, 8);
+	put(crs, c + 38, VMM_PCI64_SIZE, 8);
+	c += 46;
+	crs[c++] = 0x79;
+	crs[c++] = 0x00;	/* end tag */
+	memcpy(dev, id, sizeof(id));
+	d = sizeof(id);
+	memcpy(dev + d, (const uint8_t[]){ 0x08, '_', 'C', 'R', 'S', 0x11 }, 6);
+	d += 6;
+	uint8_t buf[170] = { 0x0a, (uint8_t)c };	/* Buffer (c) { ... } */
+	memcpy(buf + 2, crs, c);
+	d += aml_pkg(dev + d, buf, c + 2);
 	for (unsigned slot = 1; slot < 8; slot++)
 		for (unsigned pin = 0; pin < 4; pin++) {
 			uint8_t e[16] = { 0x04, 0x0c }, pk[20];
@@ -193,6 +212,17 @@ static size_t aml_pci0(uint8_t *out)
 	return 1 + aml_pkg(out + 1, tmp, dv + 4);
 }
 
+/* MCFG (PCI Firmware Specification 3.0, 4.1.2): one ECAM window, segment 0, bus 0. */
+static void build_mcfg(uint8_t *t)
+{
+	put(t, 44, VMM_PCI_ECAM, 8);
+	put(t, 52, 0, 2);
+	t[54] = 0;
+	t[55] = (uint8_t)(VMM_PCI_ECAM_SIZE / (1u << 20) - 1);	/* the last bus */
+	header(t, "MCFG", 60, 1);
+	finish(t, 60);
+}
+
 int vmm_acpi_build(struct vmm *vm)
 {
 	/* DSDT body: Name (_S3, Package () { 1, 1, 0, 0 }) and Name (_S5, Package () { 5, 5, 0, 0
@@ -213,7 +243,7 @@ int vmm_acpi_build(struct vmm *vm)
 	memcpy(facs, "FACS", 4);
 	put(facs, 4, 64, 4);
 	uint8_t pci0[1024];
-	size_t n = aml_pci0(pci0);
+	size_t n = aml_pci0(pci0, vmm_pci64_window(&vm->mem));
 	if (0x240 + 36 + sizeof(s5) + n > ACPI_MADT - ACPI_RSDP)
 		return -ENOSPC;
 	header(dsdt, "DSDT", 36 + sizeof(s5) + n, 2);
@@ -221,14 +251,17 @@ int vmm_acpi_build(struct vmm *vm)
 	memcpy(dsdt + 36 + sizeof(s5), pci0, n);
 	finish(dsdt, 36 + sizeof(s5) + n);
 	build_madt(madt, vm->ncpus);
-	header(rsdt, "RSDT", 36 + 8, 1);
+	build_mcfg(base + (ACPI_MCFG - ACPI_RSDP));
+	header(rsdt, "RSDT", 36 + 12, 1);
 	put(rsdt, 36, ACPI_FADT, 4);
 	put(rsdt, 40, ACPI_MADT, 4);
-	finish(rsdt, 44);
-	header(xsdt, "XSDT", 36 + 16, 1);
+	put(rsdt, 44, ACPI_MCFG, 4);
+	finish(rsdt, 48);
+	header(xsdt, "XSDT", 36 + 24, 1);
 	put(xsdt, 36, ACPI_FADT, 8);
 	put(xsdt, 44, ACPI_MADT, 8);
-	finish(xsdt, 52);
+	put(xsdt, 52, ACPI_MCFG, 8);
+	finish(xsdt, 60);
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, "NESTVM", 6);
 	rsdp[15] = 2;
