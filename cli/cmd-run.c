@@ -69,6 +69,11 @@ static const struct cli_opt_help run_opts[] = {
 	  "offloads; frames moved by vhost-net in the kernel where /dev/vhost-net exists (auto), "
 	  "else by nestvisor's own thread" },
 	{ "--rng", "a virtio-rng device: the guest's /dev/hwrng, from the host's getrandom" },
+	{ "--device BDF",
+	  "pass the host's PCI device BDF (as lspci shows it: 01:00.0) through to the guest with "
+	  "VFIO; repeatable. It must be bound to vfio-pci (`nestvisor device bind BDF`) and its "
+	  "IOMMU group viable; `nestvisor probe` judges every device. Its DMA reaches only guest "
+	  "RAM (the IOMMU); it is reset before and after the VM" },
 	{ "--sandbox on|off",
 	  "on (the default): once the VM is set up, each of its threads drops every capability and "
 	  "keeps only the system calls its work needs (seccomp); a forbidden call ends the VM "
@@ -146,6 +151,7 @@ static const struct option run_options[] = {
 	{ "rng", no_argument, NULL, 'R' },
 	{ "disk", required_argument, NULL, 'D' },
 	{ "net", required_argument, NULL, 'W' },
+	{ "device", required_argument, NULL, 'V' },
 	{ "sandbox", required_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -160,6 +166,21 @@ static int set_disk(struct vmm_config *cfg, const char *arg)
 	if (vmm_disk_parse(arg, &cfg->disks[cfg->ndisks], err, sizeof(err)) < 0)
 		return bad("%s", err);
 	cfg->ndisks++;
+	return 0;
+}
+
+static int set_device(struct vmm_config *cfg, const char *arg)
+{
+	char err[200], bdf[16];
+
+	if (cfg->npassthrough >= VMM_MAX_PASSTHROUGH)
+		return bad("at most %d --device", VMM_MAX_PASSTHROUGH);
+	if (vmm_pci_addr_parse(arg, bdf, err, sizeof(err)) < 0)
+		return bad("--device: %s", err);
+	for (int i = 0; i < cfg->npassthrough; i++)
+		if (!strcmp(cfg->passthrough[i], bdf))
+			return bad("--device %s: given twice", bdf);
+	memcpy(cfg->passthrough[cfg->npassthrough++], bdf, sizeof(bdf));
 	return 0;
 }
 
@@ -221,6 +242,7 @@ static int set_checked(struct vmm_config *cfg, int opt, const char *arg)
 
 	switch (opt) {
 	case 'D': return set_disk(cfg, arg);
+	case 'V': return set_device(cfg, arg);
 	case 'm': return set_mem(cfg, arg);
 	case 'n': return set_cpus(cfg, arg);
 	case 't': return set_timeout(cfg, arg);
@@ -287,7 +309,10 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 	/* before any file is named after it */
 	if (vmm_control_name_check(cfg->name, err, sizeof(err)) < 0)
 		return bad("%s", err);
-	return 0;
+	const char *pass[VMM_MAX_PASSTHROUGH];
+	for (int i = 0; i < cfg->npassthrough; i++)
+		pass[i] = cfg->passthrough[i];
+	return cli_device_gate(pass, cfg->npassthrough);
 }
 
 /* Guest memory is mapped, not taken: more than the host has starts, then fails when the guest

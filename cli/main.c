@@ -19,6 +19,8 @@ static const struct cli_command commands[] = {
 	  cli_report, cli_report_usage },
 	{ "db", "what the compatibility database knows: hosts, devices, one device, totals", cli_db,
 	  cli_db_usage },
+	{ "device", "hand a host PCI device to vfio-pci for passthrough (bind), and back (release)",
+	  cli_device, cli_device_usage },
 	{ "ps", "list running VMs", cli_ps, cli_ps_usage },
 	{ "stop", "stop a running VM", cli_stop, cli_stop_usage },
 	{ "pause", "pause a running VM: its vCPUs and devices", cli_pause, cli_pause_usage },

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "tests/testutil.h"
 #include "vmm/hw/disk.h"
+#include "vmm/vmm.h"
 
 #define OTHER 65534
 
@@ -175,11 +176,38 @@ static void test_disk_mounted_blockdev(void **state)
 	test_sh("losetup -d '%s'", dev);
 }
 
+/* --device's address: as lspci prints it, into the sysfs name; anything else refused, named (it
+ * becomes part of a /sys path) */
+static void test_pci_addr(void **state)
+{
+	static const struct { const char *in, *out; } good[] = {
+		{ "01:00.0", "0000:01:00.0" }, { "0000:00:1f.3", "0000:00:1f.3" },
+		{ "00:02.7", "0000:00:02.7" }, { "10000:00:00.0", NULL }, { "00:20.0", NULL },
+		{ "00:02.8", NULL }, { "00:02.0 ", NULL }, { "00:02", NULL }, { "", NULL },
+		{ "../00:02.0", NULL }, { "00:02.0/../x", NULL }, { "-1:02.0", NULL },
+		{ "0000:00:02.0x", NULL }, { "zz:00.0", NULL },
+	};
+	char out[16], err[200];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int rc = vmm_pci_addr_parse(good[i].in, out, err, sizeof(err));
+		if (good[i].out) {
+			assert_int_equal(rc, 0);
+			assert_string_equal(out, good[i].out);
+		} else {
+			assert_int_equal(rc, -EINVAL);
+			assert_non_null(strstr(err, "is not a PCI address"));
+		}
+	}
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_disk_planted_link, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_disk_writable_dir, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_disk_given_twice, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_disk_mounted_blockdev, setup, teardown),
+	cmocka_unit_test(test_pci_addr),
 };
 
 TEST_MAIN(tests)

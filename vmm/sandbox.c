@@ -6,6 +6,7 @@
 #include <linux/if_tun.h>
 #include <linux/landlock.h>
 #include <linux/kvm.h>
+#include <linux/vfio.h>
 #include <linux/vhost.h>
 #include <seccomp.h>
 #include <cap-ng.h>
@@ -36,7 +37,8 @@ static const int common_calls[] = {
 };
 
 /* Each kind's own calls beside those. */
-static const int vcpu_calls[] = { SCMP_SYS(ioctl) };
+/* pread64 and pwrite64: a passed-through device's trapped registers and config space (VFIO) */
+static const int vcpu_calls[] = { SCMP_SYS(ioctl), SCMP_SYS(pread64), SCMP_SYS(pwrite64) };
 static const int io_calls[] = {
 	SCMP_SYS(ioctl), SCMP_SYS(readv), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(preadv2),
 	SCMP_SYS(pwritev2), SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(fdatasync),
@@ -119,6 +121,9 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_SET_GSI_ROUTING, VHOST_SET_FEATURES, VHOST_SET_VRING_NUM, VHOST_SET_VRING_BASE,
 	VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK, VHOST_SET_VRING_CALL, VHOST_NET_SET_BACKEND,
 	VHOST_GET_VRING_BASE, TUNSETOFFLOAD,
+	/* a passed-through device: its BARs follow the guest's placement as memory slots, its
+	 * MSI-X vectors go on when the guest enables them */
+	KVM_SET_USER_MEMORY_REGION, VFIO_DEVICE_SET_IRQS,
 };
 static const unsigned long io_ioctls[] = { KVM_IRQ_LINE, KVM_SIGNAL_MSI };
 static const unsigned long slirp_ioctls[] = { KVM_IRQ_LINE, KVM_SIGNAL_MSI, FIONBIO, FIONREAD };

@@ -48,6 +48,7 @@ static const struct {
 	{ "virtio-blk", vmm_virtio_blk_init },
 	{ "virtio-net", vmm_virtio_net_init },
 	{ "virtio-rng", vmm_virtio_rng_init },
+	{ "vfio", vmm_vfio_init },
 };
 
 static void kick(int sig)

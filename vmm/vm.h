@@ -195,6 +195,7 @@ int vmm_virtio_blk_init(struct vmm *vm, char *err, size_t errlen);
 int vmm_virtio_net_init(struct vmm *vm, char *err, size_t errlen);
 const char *vmm_virtio_net_describe(struct vmm *vm);	/* "tap nv0, vhost-net", or NULL */
 int vmm_virtio_rng_init(struct vmm *vm, char *err, size_t errlen);
+int vmm_vfio_init(struct vmm *vm, char *err, size_t errlen);
 /* Moves the MMIO region whose device is dev (a BAR the guest placed elsewhere). */
 void vmm_mmio_move(struct vmm *vm, void *dev, uint64_t base);
 int vmm_platform_init(struct vmm *vm, char *err, size_t errlen);

@@ -10,6 +10,7 @@
 
 #define VMM_MAX_CPUS 64
 #define VMM_MAX_DISKS 8
+#define VMM_MAX_PASSTHROUGH 4
 #define VMM_STAT_DEVS 16		/* devices in a VM's statistics, at most */
 #define VMM_MEM_MAX (1ull << 40)		/* 1 TiB of guest RAM */
 #define VMM_TIMEOUT_MAX 31536000	/* a year, in seconds: time_t arithmetic stays exact */
@@ -25,6 +26,10 @@ struct vmm_disk {
 }; /* aio: 0 default, 1 io_uring, 2 sync */
 int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen);
 void vmm_disk_spec(const struct vmm_disk *d, char *buf, size_t len);
+
+/* A host PCI address as lspci prints it (01:00.0, 0000:01:00.0) into its sysfs name
+ * (0000:01:00.0): 0, or -EINVAL with err naming it. */
+int vmm_pci_addr_parse(const char *s, char out[16], char *err, size_t errlen);
 
 struct vmm_config {
 	const char *kernel, *initrd, *cmdline, *name;
@@ -44,6 +49,9 @@ struct vmm_config {
 	const char *net;		/* --net user[,hostfwd=...] (virtio-net), or NULL */
 	struct vmm_disk disks[VMM_MAX_DISKS];	/* --disk (virtio-blk), in order, parsed */
 	int ndisks;
+	/* --device: host PCI devices given to the guest (VFIO), as vmm_pci_addr_parse wrote them */
+	char passthrough[VMM_MAX_PASSTHROUGH][16];
+	int npassthrough;
 	int nested;			/* enum nested_mode (nested/nested.h): auto (0), on, off */
 	int cpu_model; /* enum vmm_cpu_model (vmm/cpumodel.h): auto (0), host, baseline */
 	const char

@@ -37,13 +37,31 @@ done
 # remapping (xAPIC mode: eim needs a KVM accelerator), an e1000e on the outer QEMU's user network. no_timer_check:
 # one boot in 32 panicked without it ("timer doesn't work through Interrupt-remapped IO-APIC").
 SVM_MACHINE= SVM_KOPTS=
+W=$(mktemp -d "${TMPDIR:-/tmp}/svmhost.XXXXXX") || exit 1
+trap 'rm -rf "$W"' EXIT
 if [ -n "$IOMMU" ]; then
 	case $IOMMU in
 	intel) unit="intel-iommu,intremap=on,caching-mode=on" kopt=intel_iommu=on ;;
 	amd) unit="amd-iommu,intremap=on" kopt= ;;
 	*) echo "run.sh: --iommu takes intel or amd, not '$IOMMU'" >&2; exit 2 ;;
 	esac
-	nic="-netdev user,id=n0 -device e1000e,netdev=n0,romfile="
+	# i-pass.sh's guest moves data through the e1000e to two programs the outer QEMU's user network
+	# starts per connection (guestfwd): one serves `seq 1 2300000` (17288896 bytes) over HTTP, one
+	# answers the SHA-256 of as many bytes received
+	mkdir -p "$W/fwd"
+	# the request is read before the answer: a program that ends with bytes unread in its socket makes
+	# the user network see a reset, and drop the answer's tail (13 of 17 MB arrived, once)
+	cat > "$W/fwd/down" <<-'EOF'
+	#!/bin/sh
+	cr=$(printf '\r')
+	while IFS= read -r l && [ -n "${l%$cr}" ]; do :; done
+	printf 'HTTP/1.0 200 OK\r\n\r\n'
+	exec seq 1 2300000
+	EOF
+	printf '#!/bin/sh\nhead -c 17288896 | sha256sum\n' > "$W/fwd/up"
+	chmod +x "$W/fwd/down" "$W/fwd/up"
+	fwd="guestfwd=tcp:10.0.2.100:5000-cmd:$W/fwd/down,guestfwd=tcp:10.0.2.101:5001-cmd:$W/fwd/up"
+	nic="-netdev user,id=n0,$fwd -device e1000e,netdev=n0,romfile="
 	[ -n "$ROOTPORT" ] && nic="-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1 $nic,bus=rp1"
 	SVM_MACHINE="-machine q35 -device $unit $nic"
 	SVM_KOPTS="iommu=pt no_timer_check $kopt nv.iommu=$IOMMU${ROOTPORT:+-root-port}"
@@ -60,11 +78,10 @@ rc=$?
 [ $rc = $SVM_SKIP ] && skip "could not fetch Debian's kernel or busybox-static packages (see above)"
 [ $rc = 0 ] || { echo "Bail out! preparing the host's kernel failed"; exit 1; }
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/svmhost.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
 rm -rf "$OUT" && mkdir -p "$OUT" || exit 1
 
-# The Linux guest's initramfs: busybox, guest-init, and the kernel package's virtio and ext4 modules, in the
+# The Linux guest's initramfs: busybox, guest-init, and the kernel package's virtio, e1000e (i-pass.sh's
+# passed-through NIC) and ext4 modules, in the
 # order guest-init loads them (each after what it depends on).
 svm_stage_busybox "$W/guest"
 cp "$S/tests/svmhost/guest-init" "$W/guest/init"
@@ -73,7 +90,8 @@ i=10
 for m in drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_modern_dev.ko \
 	drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko drivers/char/hw_random/virtio-rng.ko \
 	net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko \
-	drivers/block/virtio_blk.ko lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko crypto/crc32c_generic.ko fs/ext4/ext4.ko; do
+	drivers/block/virtio_blk.ko drivers/net/ethernet/intel/e1000e/e1000e.ko \
+	lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko crypto/crc32c_generic.ko fs/ext4/ext4.ko; do
 	cp "$(svm_module $m)" "$W/guest/lib/modules/$i-$(basename $m)" ||
 		{ echo "Bail out! the kernel package has no $m"; exit 1; }
 	i=$((i + 1))

@@ -107,7 +107,7 @@ static void config_write(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, co
 			bar_settle(d, b);
 	moved(vm, d, before);
 	if (d->config_written)
-		d->config_written(vm, d);
+		d->config_written(vm, d, reg, data, size);
 }
 
 /* One config access, from either mechanism: reg is within the function's 4 KiB, size 1, 2 or 4. */

@@ -35,8 +35,10 @@ struct vmm_pci_dev {
 	/* A BAR's guest address changed (moved, or memory decoding switched; 0: not decoded now).
 	 */
 	void (*bar_moved)(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t addr);
-	void (*config_written)(struct vmm *vm,
-			       struct vmm_pci_dev *d); /* after any write (the bus's lock held) */
+	/* After any write, as the guest made it (cfg's writable bits have taken it), under the
+	 * bus's lock: a passed-through device hands on what it does not emulate. Optional. */
+	void (*config_written)(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg,
+			       const uint8_t *data, int size);
 	/* 4 bytes at config offset `window` (0: none) that are the device's to answer, not config
 	 * memory */
 	int window;

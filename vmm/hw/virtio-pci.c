@@ -274,11 +274,12 @@ static void ioeventfds(struct virtio_dev *v, uint64_t base, bool assign)
 
 /* The MSI-X enable and function-mask bits are in config space: what was held back goes, irqfds
  * follow. */
-static void config_written(struct vmm *vm, struct vmm_pci_dev *d)
+static void config_written(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg,
+			   const uint8_t *data, int size)
 {
 	struct virtio_dev *v = d->priv;
 
-	(void)vm;
+	(void)vm, (void)reg, (void)data, (void)size;
 	pthread_mutex_lock(&v->lock);
 	virtio_deliver_pending(v);
 	virtio_irqfd_update(v);

@@ -1,0 +1,376 @@
+/* vfio: a host PCI device given to the guest (vfio.h). Everything is opened and mapped before the
+ * first vCPU runs; a vCPU later only moves BARs (memory slots) and forwards trapped accesses. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "vmm/hw/vfio.h"
+#include "vmm/vm.h"
+
+#define PAGE 4096ull
+
+int vmm_pci_addr_parse(const char *s, char out[16], char *err, size_t errlen)
+{
+	unsigned dom = 0, bus, dev, fn;
+	int n = -1;
+
+	if (!s || (sscanf(s, "%4x:%2x:%2x.%1u%n", &dom, &bus, &dev, &fn, &n) != 4 ||
+		   n != (int)strlen(s))) {
+		n = -1;
+		dom = 0;	/* the first pattern may have taken the bus for it */
+		if (!s || sscanf(s, "%2x:%2x.%1u%n", &bus, &dev, &fn, &n) != 3 ||
+		    n != (int)strlen(s))
+			n = -1;
+	}
+	if (n < 0 || dev > 31 || fn > 7 || strchr(s, ' ') || strchr(s, '+') || strchr(s, '-')) {
+		snprintf(err, errlen, "'%s' is not a PCI address: give it as lspci shows it, "
+			 "e.g. 01:00.0 or 0000:01:00.0", s ? s : "");
+		return -EINVAL;
+	}
+	snprintf(out, 16, "%04x:%02x:%02x.%u", dom, bus, dev, fn);
+	return 0;
+}
+
+/* The device's driver and IOMMU group, as sysfs (the kernel's) has them. */
+static int sysfs_link(const char *bdf, const char *what, char *out, size_t len)
+{
+	char path[96], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, what);
+	if ((n = readlink(path, target, sizeof(target) - 1)) < 0)
+		return -errno;
+	target[n] = '\0';
+	const char *base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= len)
+		return -ENAMETOOLONG;
+	memcpy(out, base, strlen(base) + 1);
+	return 0;
+}
+
+static bool vfio_driver(const char *drv)
+{
+	size_t n = strlen(drv);
+
+	return !strcmp(drv, "vfio-pci") || (n > 9 && !strcmp(drv + n - 9, "_vfio_pci"));
+}
+
+static int open_group(struct vmm_vfio *v, char *err, size_t errlen)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	char drv[64] = "", grp[32], path[64];
+	int rc;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", v->bdf);
+	if (access(path, F_OK) < 0) {
+		snprintf(err, errlen, "--device %s: no such PCI device here (lspci lists them; "
+			 "`nestvisor probe` judges each)", v->bdf);
+		return -ENODEV;
+	}
+	if (sysfs_link(v->bdf, "iommu_group", grp, sizeof(grp)) < 0) {
+		snprintf(err, errlen, "--device %s: it is in no IOMMU group: the host has no "
+			 "IOMMU turned on (`nestvisor probe` says why and how)", v->bdf);
+		return -ENODEV;
+	}
+	if (sysfs_link(v->bdf, "driver", drv, sizeof(drv)) < 0 || !vfio_driver(drv)) {
+		snprintf(err, errlen, "--device %s: it is bound to %s, not vfio-pci: `nestvisor "
+			 "device bind %s` hands it over", v->bdf, drv[0] ? drv : "no driver", v->bdf);
+		return -EBUSY;
+	}
+	v->group_id = (int)strtol(grp, NULL, 10);
+	snprintf(path, sizeof(path), "/dev/vfio/%d", v->group_id);
+	if ((v->group = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "--device %s: %s: %s%s", v->bdf, path, strerror(errno),
+			 errno == EBUSY ? " (another VM or program has its IOMMU group)" : "");
+		return rc;
+	}
+	if (ioctl(v->group, VFIO_GROUP_GET_STATUS, &st) < 0 ||
+	    !(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		snprintf(err, errlen, "--device %s: IOMMU group %d is not viable: another device "
+			 "in it is bound to a host driver (`nestvisor probe` names it; `nestvisor "
+			 "device bind %s` hands the whole group over)", v->bdf, v->group_id, v->bdf);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int open_container(struct vmm_vfio *v, char *err, size_t errlen)
+{
+	struct vmm_mem *m = &v->vm->mem;
+	int rc;
+
+	if ((v->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "--device %s: /dev/vfio/vfio: %s (modprobe vfio-pci)", v->bdf,
+			 strerror(errno));
+		return rc;
+	}
+	if (ioctl(v->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
+	    ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+		snprintf(err, errlen, "--device %s: this kernel's VFIO has no type1v2 IOMMU "
+			 "(vfio_iommu_type1)", v->bdf);
+		return -ENOTSUP;
+	}
+	if (ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container) < 0 ||
+	    ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "--device %s: IOMMU group %d into a VFIO container: %s",
+			 v->bdf, v->group_id, strerror(errno));
+		return rc;
+	}
+	/* guest RAM at the addresses the guest knows it by: the device's DMA reaches it and
+	 * nothing else (the IOMMU refuses the rest) */
+	const struct { uint64_t iova, size; uint8_t *host; } ram[] = {
+		{ 0, m->low, m->host }, { VMM_4G, m->high, m->host + m->low },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		struct vfio_iommu_type1_dma_map map = {
+			.argsz = sizeof(map),
+			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+			.vaddr = (uintptr_t)ram[i].host, .iova = ram[i].iova, .size = ram[i].size,
+		};
+		if (ram[i].size && ioctl(v->container, VFIO_IOMMU_MAP_DMA, &map) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "--device %s: mapping guest RAM for its DMA: %s%s",
+				 v->bdf, strerror(errno), errno == ENOMEM ?
+				 " (the locked-memory limit: ulimit -l, or run as root)" : "");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int open_regions(struct vmm_vfio *v, char *err, size_t errlen)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	int rc;
+
+	if ((v->fd = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, v->bdf)) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "--device %s: VFIO gives no device fd: %s", v->bdf,
+			 strerror(errno));
+		return rc;
+	}
+	if (ioctl(v->fd, VFIO_DEVICE_GET_INFO, &info) < 0 || !(info.flags & VFIO_DEVICE_FLAGS_PCI) ||
+	    info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX) {
+		snprintf(err, errlen, "--device %s: VFIO does not describe it as a PCI device",
+			 v->bdf);
+		return -ENODEV;
+	}
+	v->can_reset = info.flags & VFIO_DEVICE_FLAGS_RESET;
+	for (unsigned i = 0; i <= VFIO_PCI_CONFIG_REGION_INDEX; i++) {
+		struct vfio_region_info r = { .argsz = sizeof(r), .index = i };
+		if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, &r) < 0)
+			continue;
+		if (i == VFIO_PCI_CONFIG_REGION_INDEX) {
+			v->cfg_offset = r.offset;
+			v->cfg_size = r.size < PCI_CFG_SIZE ? r.size : PCI_CFG_SIZE;
+		} else if (i < PCI_BARS) {
+			v->bar[i].size = r.size;
+			v->bar[i].offset = r.offset;
+			v->bar[i].flags = r.flags;
+		}
+	}
+	if (v->cfg_size < PCI_CFG_LEGACY) {
+		snprintf(err, errlen, "--device %s: VFIO shows no config space", v->bdf);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* Mapped where VFIO allows it and the BAR is whole pages; trapped otherwise. */
+static void map_bars(struct vmm_vfio *v)
+{
+	for (int i = 0; i < PCI_BARS; i++) {
+		struct vfio_bar *b = &v->bar[i];
+		b->owner = v;
+		b->index = i;
+		b->slots[0] = b->slots[1] = b->slots[2] = -1;
+		if (!v->pci.bar_size[i] || !(b->flags & VFIO_REGION_INFO_FLAG_MMAP) ||
+		    b->size < PAGE)
+			continue;
+		void *p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
+			       (off_t)b->offset);
+		b->map = p == MAP_FAILED ? NULL : p;
+	}
+}
+
+static void bar_access(struct vmm *vm, void *dev, uint64_t addr, bool write, uint8_t *data,
+		       int size)
+{
+	struct vfio_bar *b = dev;
+	struct vmm_vfio *v = b->owner;
+	uint64_t off = addr - __atomic_load_n(&b->gpa, __ATOMIC_ACQUIRE);
+
+	(void)vm;
+	if (size < 1 || size > 8 || off >= b->size || (uint64_t)size > b->size - off) {
+		if (!write)
+			memset(data, 0xff, (size_t)size);
+		return;
+	}
+	for (int h = 0; h < b->nholes; h++)
+		if (off >= b->hole[h][0] && off < b->hole[h][1] && b->index == v->msix_bar) {
+			vfio_msix_access(v, off, write, data, size);
+			return;
+		}
+	ssize_t n = write ? pwrite(v->fd, data, (size_t)size, (off_t)(b->offset + off)) :
+			    pread(v->fd, data, (size_t)size, (off_t)(b->offset + off));
+	if (n != size && !write)
+		memset(data, 0xff, (size_t)size);	/* a device gone reads as all ones */
+}
+
+/* The guest placed BAR bar at addr (0: decoding off): its mapped pieces become memory slots
+ * there, the rest (or all of it, if mapping fails) is trapped. */
+static void bar_moved(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t addr)
+{
+	struct vmm_vfio *v = d->priv;
+	struct vfio_bar *b = &v->bar[bar];
+	bool trap = !b->map || b->nholes;
+
+	for (int s = 0; s < 3; s++)
+		if (b->slots[s] >= 0) {
+			vmm_slot_unmap(vm, b->slots[s]);
+			b->slots[s] = -1;
+		}
+	if (b->trapped)
+		vmm_mmio_unregister(vm, b);
+	b->trapped = false;
+	__atomic_store_n(&b->gpa, addr, __ATOMIC_RELEASE);
+	if (!addr)
+		return;
+	if (b->map) {
+		uint64_t at = 0;
+		for (int h = 0, s = 0; h <= b->nholes; h++) {
+			uint64_t end = h < b->nholes ? b->hole[h][0] : b->size;
+			if (end > at) {
+				int slot = vmm_slot_map(vm, addr + at, end - at, (uint8_t *)b->map + at,
+							0);
+				if (slot < 0) {
+					vmm_warn(vm, "device %s: BAR%d as memory: %s; every access "
+						 "to it traps now (slower)", v->bdf, bar,
+						 strerror(-slot));
+					trap = true;
+					break;
+				}
+				b->slots[s++] = slot;
+			}
+			if (h < b->nholes)
+				at = b->hole[h][1];
+		}
+	}
+	if (trap && vmm_mmio_register(vm, v->pci.name, addr, b->size, bar_access, b) == 0)
+		b->trapped = true;
+}
+
+static void vfio_destroy(struct vmm *vm, void *priv)
+{
+	struct vmm_vfio *v = priv;
+
+	vfio_irqs_teardown(v);
+	for (int i = 0; i < PCI_BARS; i++) {
+		struct vfio_bar *b = &v->bar[i];
+		for (int s = 0; s < 3; s++)
+			if (b->slots[s] >= 0)
+				vmm_slot_unmap(vm, b->slots[s]);
+		if (b->trapped)
+			vmm_mmio_unregister(vm, b);
+		if (b->map)
+			munmap(b->map, b->size);
+	}
+	if (v->fd >= 0) {
+		/* what the guest left in it goes before the host (or the next VM) sees it; closing
+		 * the fd resets it too, kill -9 included */
+		if (v->can_reset)
+			ioctl(v->fd, VFIO_DEVICE_RESET);
+		close(v->fd);
+	}
+	if (v->group >= 0)
+		close(v->group);
+	if (v->container >= 0)
+		close(v->container);	/* its DMA mappings go with it */
+	free(v->vec);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+/* A device that does DMA on its own cannot be stopped from outside: a pause would not be one. */
+static int vfio_pause(struct vmm *vm, void *priv)
+{
+	struct vmm_vfio *v = priv;
+
+	vmm_warn(vm, "pause: %s is passed through (VFIO): its DMA cannot be stopped from outside, "
+		 "so a VM with a passed-through device is not paused", v->bdf);
+	return -EOPNOTSUPP;
+}
+
+static bool vfio_stat(struct vmm *vm, void *priv, struct vmm_dev_stat *out)
+{
+	struct vmm_vfio *v = priv;
+
+	(void)vm;
+	snprintf(out->what, sizeof(out->what), "vfio %s", v->bdf + 5);
+	out->interrupts = __atomic_load_n(&v->interrupts_set, __ATOMIC_RELAXED);
+	return true;
+}
+
+static const struct vmm_device_ops vfio_device = {
+	.kind = "vfio-pci", .destroy = vfio_destroy, .pause = vfio_pause, .stat = vfio_stat,
+};
+
+static int vfio_add(struct vmm *vm, const char *bdf, char *err, size_t errlen)
+{
+	struct vmm_vfio *v = calloc(1, sizeof(*v));
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	v->vm = vm;
+	v->container = v->group = v->fd = v->intx_efd = v->intx_resample = -1;
+	v->intx_gsi = v->msix_bar = -1;
+	pthread_mutex_init(&v->lock, NULL);
+	snprintf(v->bdf, sizeof(v->bdf), "%s", bdf);
+	for (int i = 0; i < PCI_BARS; i++)
+		v->bar[i].slots[0] = v->bar[i].slots[1] = v->bar[i].slots[2] = -1;
+	if ((rc = vmm_device_add(vm, &vfio_device, v)) < 0) {
+		vfio_destroy(vm, v);
+		snprintf(err, errlen, "--device %s: too many devices", bdf);
+		return rc;
+	}
+	if ((rc = open_group(v, err, errlen)) < 0 || (rc = open_container(v, err, errlen)) < 0 ||
+	    (rc = open_regions(v, err, errlen)) < 0)
+		return rc;
+	/* from a known state, whatever the host or the last VM left */
+	if (v->can_reset && ioctl(v->fd, VFIO_DEVICE_RESET) < 0)
+		vmm_warn(vm, "device %s: VFIO could not reset it (%s); it starts as it was", bdf,
+			 strerror(errno));
+	v->pci.name = v->bdf;
+	v->pci.priv = v;
+	v->pci.bar_moved = bar_moved;
+	if ((rc = vfio_cfg_setup(v, err, errlen)) < 0)
+		return rc;
+	map_bars(v);
+	if ((rc = vmm_pci_add(vm, &v->pci, err, errlen)) < 0)
+		return rc;
+	if ((rc = vfio_intx_setup(v)) < 0)
+		snprintf(err, errlen, "--device %s: its INTx: %s", bdf, strerror(-rc));
+	return rc;
+}
+
+int vmm_vfio_init(struct vmm *vm, char *err, size_t errlen)
+{
+	for (int i = 0; i < vm->cfg.npassthrough; i++) {
+		int rc = vfio_add(vm, vm->cfg.passthrough[i], err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,65 @@
+/* vfio: a host PCI device passed through to the guest with VFIO (driver-api/vfio.rst): its IOMMU
+ * group in a type1v2 container, guest RAM DMA-mapped, its BARs mmapped as memory slots (the MSI-X
+ * table and PBA trapped), its config space virtualised over the real one, INTx through an irqfd
+ * with a resample eventfd, MSI-X through KVM routes and irqfds. vfio.c opens, maps and tears down;
+ * vfio-cfg.c is the config space and the interrupts. */
+#ifndef NESTVISOR_VMM_HW_VFIO_H
+#define NESTVISOR_VMM_HW_VFIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/hw/pci.h"
+
+struct vmm;
+
+struct vfio_bar {
+	struct vmm_vfio *owner;
+	int index;
+	uint64_t size, offset;		/* in the device fd */
+	uint32_t flags;			/* VFIO_REGION_INFO_FLAG_* */
+	void *map;			/* mmapped (NULL: every access trapped) */
+	uint64_t gpa;			/* where the guest has it now (0: not decoded) */
+	int slots[3];			/* memory slots of its mapped pieces (-1: none) */
+	uint64_t hole[2][2];		/* trapped page ranges in it (MSI-X table, PBA): start, end */
+	int nholes;
+	bool trapped;			/* its MMIO handler is registered */
+};
+
+struct vfio_vector {
+	uint32_t addr_lo, addr_hi, data, ctrl;	/* the guest's MSI-X table entry */
+	int efd, gsi;				/* the device signals efd; KVM routes gsi */
+	bool live;				/* efd is an irqfd now */
+};
+
+struct vmm_vfio {
+	struct vmm *vm;
+	char bdf[16];
+	int container, group, fd, group_id;
+	uint64_t cfg_offset, cfg_size;		/* the config region in fd */
+	bool can_reset;
+	struct vmm_pci_dev pci;
+	uint8_t emulated[PCI_CFG_SIZE];		/* 1: the byte is ours (pci.cfg), not the device's */
+	struct vfio_bar bar[PCI_BARS];
+	pthread_mutex_t lock;			/* the interrupt state below */
+	int msix_cap, msix_bar, msix_n;
+	uint32_t msix_table, msix_pba;		/* offsets in msix_bar */
+	struct vfio_vector *vec;
+	bool msix_on;
+	int intx_gsi, intx_efd, intx_resample;	/* gsi < 0: no INTx */
+	bool intx_on;
+	uint64_t interrupts_set;		/* VFIO_DEVICE_SET_IRQS calls, for stats */
+};
+
+/* vfio-cfg.c: the virtual config space built from the real one (BARs, capabilities, MSI-X) and
+ * the interrupts wired; 0 or -errno with err. */
+int vfio_cfg_setup(struct vmm_vfio *v, char *err, size_t errlen);
+/* After the bus gave it a slot: INTx wired as the DSDT routes that slot's pin; 0 or -errno. */
+int vfio_intx_setup(struct vmm_vfio *v);
+void vfio_irqs_teardown(struct vmm_vfio *v);
+/* An access to the MSI-X table or PBA of the BAR msix_bar, at off in it. */
+void vfio_msix_access(struct vmm_vfio *v, uint64_t off, bool write, uint8_t *data, int size);
+
+int vmm_vfio_init(struct vmm *vm, char *err, size_t errlen);
+
+#endif
