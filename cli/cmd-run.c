@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "compat-db/compatdb.h"
 #include <unistd.h>
 #include "nested/nested.h"
 #include "vmm/control.h"
@@ -98,7 +99,8 @@ void cli_run_usage(void)
 			 "exit status.",
 		.opts = run_opts,
 		.footer = "exit status: (v << 1) | 1 when the guest writes v to port 0xf4 "
-			  "(isa-debug-exit); 0 when it resets or powers off; 124 timeout, 126 KVM "
+			  "(isa-debug-exit); 0 when it resets or powers off; 124 timeout, 125 a "
+			  "passed-through device was taken back by the host or failed, 126 KVM "
 			  "could not emulate, 128 triple fault, 130 stopped, 159 a forbidden "
 			  "system call (the sandbox), 100 unexpected exit, 2 the VM could not be "
 			  "set up",
@@ -181,6 +183,10 @@ static int set_device(struct vmm_config *cfg, const char *arg)
 		if (!strcmp(cfg->passthrough[i], bdf))
 			return bad("--device %s: given twice", bdf);
 	memcpy(cfg->passthrough[cfg->npassthrough++], bdf, sizeof(bdf));
+	/* what became of it is kept beside the probe's verdicts */
+	cfg->passthrough_open = compatdb_passthrough_open;
+	cfg->passthrough_tell = compatdb_passthrough_tell;
+	cfg->passthrough_close = compatdb_passthrough_close;
 	return 0;
 }
 

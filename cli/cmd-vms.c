@@ -140,17 +140,20 @@ static void ps_row(const struct vmm_status *st, const struct vmm_stats *stats, v
 		json_object_object_add(o, "disks", json_object_new_int(st->ndisks));
 		json_object_object_add(o, "net", strcmp(st->net, "-") ?
 				       json_object_new_string(st->net) : NULL);
+		json_object_object_add(o, "devices", strcmp(st->devices, "-") ?
+				       json_object_new_string(st->devices) : NULL);
 		json_object_object_add(o, "console", json_object_new_string(st->console));
 		json_object_array_add(ps->json, o);
 		return;
 	}
 	if (!ps->shown++)
-		printf("%-16s %7s %-9s %4s %6s %8s %10s %12s %5s %-12s %s\n", "NAME", "PID",
+		printf("%-16s %7s %-9s %4s %6s %8s %10s %12s %5s %-12s %-8s %s\n", "NAME", "PID",
 		       "STATE", "CPUS", "NESTED", "MEM", "UPTIME", "EXITS/S", "DISKS", "NET",
-		       "CONSOLE");
-	printf("%-16s %7d %-9s %4d %6s %7lluM %9.1fs %12.0f %5d %-12.12s %s\n", st->name, st->pid,
-	       st->state, st->cpus, st->nested ? "on" : "off", (unsigned long long)(st->mem >> 20),
-	       up, rate, st->ndisks, st->net, st->console);
+		       "DEVICES", "CONSOLE");
+	printf("%-16s %7d %-9s %4d %6s %7lluM %9.1fs %12.0f %5d %-12.12s %-8s %s\n", st->name,
+	       st->pid, st->state, st->cpus, st->nested ? "on" : "off",
+	       (unsigned long long)(st->mem >> 20), up, rate, st->ndisks, st->net, st->devices,
+	       st->console);
 }
 
 /* The records of the VMs that ended (at most the 32 kept), newest first, in a malloc'd *out; how

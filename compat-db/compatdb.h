@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define COMPATDB_SCHEMA_VERSION 3
+#define COMPATDB_SCHEMA_VERSION 4
 #define COMPATDB_REPORT_FORMAT 1	/* the export envelope's "nestvisor_report" */
 #define COMPATDB_MAX_REPORT (4 << 20)	/* bytes: a probe report is tens of KiB; more is hostile */
 
@@ -86,6 +86,18 @@ struct compatdb_device_filter { const char *vendor, *class_, *verdict; };
 int compatdb_devices(struct compatdb *db, const struct compatdb_device_filter *f,
 		     struct compatdb_table **out, char *err, size_t errlen);
 /* One device model across hosts; -ENOENT when no report has seen it. */
+/* passthrough.c: a device passed through to a VM, as that VM ended: outcome "worked" (the guest's
+ * driver drove it, the VM ended cleanly), "failed" or "unused", how the VM ended; kept with this
+ * host and kernel. 0 or -errno with err. */
+int compatdb_passthrough_record(struct compatdb *db, const char *address, const char *vendor_device,
+				const char *outcome, const char *how, char *err, size_t errlen);
+/* The same for a VMM (vmm_config's passthrough_open, _tell, _close): the default database
+ * opened by the VM's process while it sets up, before it confines itself (NULL: it could not be,
+ * said on stderr), each outcome kept (a failure said on stderr, never fatal), closed. */
+void *compatdb_passthrough_open(void);
+void compatdb_passthrough_tell(void *handle, const char *address, const char *vendor_device,
+			       const char *outcome, const char *how);
+void compatdb_passthrough_close(void *handle);
 int compatdb_device(struct compatdb *db, const char *vendor_device, struct compatdb_table **out,
 		    char *err, size_t errlen);
 int compatdb_stats(struct compatdb *db, struct compatdb_table **out, char *err, size_t errlen);

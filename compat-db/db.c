@@ -49,6 +49,11 @@ static const char *const migrations[] = {
 	 * one is seen again (seen_count, seen_last) */
 	"ALTER TABLE reports ADD COLUMN seen_count INTEGER NOT NULL DEFAULT 1;"
 	"ALTER TABLE reports ADD COLUMN seen_last TEXT;",
+	/* 3 -> 4: what became of each device passed through to a VM (compat-db/passthrough.c) */
+	"CREATE TABLE passthrough (id INTEGER PRIMARY KEY, host_id TEXT NOT NULL, at TEXT NOT NULL,"
+	" address TEXT NOT NULL, vendor_device TEXT NOT NULL, kernel TEXT NOT NULL,"
+	" outcome TEXT NOT NULL, how TEXT NOT NULL);"
+	"CREATE INDEX passthrough_vd ON passthrough(vendor_device);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

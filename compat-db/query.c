@@ -277,7 +277,16 @@ int compatdb_device(struct compatdb *db, const char *vd, struct compatdb_table *
 		"SELECT id, name, hosts, ready_on, drivers, verdicts,"
 		" (SELECT c.alternative || ' (' || c.name || ')' FROM class_rules c"
 		" WHERE c.base = substr(x.class, 1, 2) AND c.sub IN (substr(x.class, 3, 2), '*')"
-		" ORDER BY c.ord LIMIT 1) AS alternative"
+		" ORDER BY c.ord LIMIT 1) AS alternative,"
+		/* what passthrough did with the model, beside what the probe said */
+		" (SELECT count(*) FROM passthrough p WHERE p.vendor_device = x.id"
+		" AND outcome = 'worked') AS passed_through,"
+		" (SELECT count(*) FROM passthrough p WHERE p.vendor_device = x.id"
+		" AND outcome = 'failed') AS passthrough_failed,"
+		" (SELECT group_concat(DISTINCT kernel) FROM passthrough p"
+		" WHERE p.vendor_device = x.id AND outcome = 'worked') AS worked_on_kernels,"
+		" (SELECT how FROM passthrough p WHERE p.vendor_device = x.id AND outcome = 'failed'"
+		" ORDER BY at DESC LIMIT 1) AS last_failure"
 		" FROM (SELECT vendor_device AS id, max(vendor_name || ' ' || device_name) AS name,"
 		" max(class) AS class, count(DISTINCT r.host_id) AS hosts,"
 		" count(DISTINCT CASE WHEN verdict = 'ready' THEN r.host_id END) AS ready_on,"
@@ -285,7 +294,7 @@ int compatdb_device(struct compatdb *db, const char *vd, struct compatdb_table *
 		" group_concat(DISTINCT verdict) AS verdicts"
 		" FROM devices d JOIN reports r ON r.uuid = d.report"
 		" WHERE vendor_device = lower(?1) GROUP BY vendor_device) x",
-		p, 1, "ttiittt", out, err, errlen);
+		p, 1, "ttiitttiitt", out, err, errlen);
 	if (rc == 0 && (*out)->nrows == 0) {
 		compatdb_table_free(*out);
 		*out = NULL;

@@ -29,7 +29,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..80"
+echo "1..84"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -95,6 +95,20 @@ see "software KVM\|Hardware-accelerated VMs"; ok $? "the live host probes withou
 pid=$(pgrep -f "^$NV tui\$" | head -1)
 kill -TERM "$pid" 2>/dev/null
 see "icanon echo"; ok $? "a fatal signal still restores the terminal"
+
+# passthrough from the Devices screen (a recorded q35 host with an IOMMU: its e1000e ready, its bridges not)
+start "$NV tui --replay $(cd "$S" && pwd)/tests/data/hosts/qemu-q35-intel-iommu"
+see "Hardware-accelerated VMs"
+tm send-keys -t "t$s" 2
+see "ADDRESS .*VERDICT"
+tm send-keys -t "t$s" p
+see "00:00.0 cannot be passed through: "; ok $? "p on the host bridge: not passed through, the probe's reason said"
+tm send-keys -t "t$s" b
+see "this is a recording (--replay): b binds devices of the live host only"; ok $? "b on a recording binds nothing"
+tm send-keys -t "t$s" F4 p
+see "Devices  *00:01.0"; ok $? "F4 then p: the launch form opens with the ready e1000e in its Devices field"
+see "00:01.0 is in the Devices field: F7 launches"; ok $? "and says what F7 will do"
+tm send-keys -t "t$s" Escape q
 
 # the Reports screen: two reports of this host (one tested, one not), their difference, an export
 db=$(mktemp -d /tmp/nv-tui-db.XXXXXX)

@@ -2,6 +2,7 @@
  * trips, device knowledge across hosts, the refusal of hostile reports with nothing written, and
  * schema rules. */
 #include "config.h"
+#include <sys/utsname.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
@@ -493,8 +494,8 @@ static void test_migration_keeps_reports(void **state)
 	(void)state;
 	compatdb_close(db);
 	assert_int_equal(sqlite3_open(path, &s), SQLITE_OK); /* make it what nestvisor 0.1 wrote */
-	assert_int_equal(sqlite3_exec(s, "DROP TABLE class_rules; ALTER TABLE reports DROP COLUMN"
-				      " seen_count; ALTER TABLE reports DROP COLUMN seen_last;"
+	assert_int_equal(sqlite3_exec(s, "DROP TABLE passthrough; DROP TABLE class_rules;"
+				      " ALTER TABLE reports DROP COLUMN seen_count; ALTER TABLE reports DROP COLUMN seen_last;"
 				      " PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(s);
 	assert_int_equal(compatdb_open(path, &db, err, sizeof(err)), 0);
@@ -513,6 +514,40 @@ static void test_migration_keeps_reports(void **state)
 	assert_int_equal(sqlite3_column_int(st, 0), COMPATDB_SCHEMA_VERSION);
 	sqlite3_finalize(st);
 	sqlite3_close(s);
+	test_sh("rm -rf '%s'", dir);
+}
+
+/* What passthrough did with a model, beside the probe's verdicts: counted by outcome, the kernels
+ * it worked on, the last failure; an outcome or an ID that is not one refused. */
+static void test_passthrough_outcomes(void **state)
+{
+	char dir[256], path[300], err[512], uuid[37];
+	struct compatdb *db = db_with_one_report(dir, path, uuid);
+	struct compatdb_table *t = NULL;
+	struct utsname u;
+
+	(void)state;
+	assert_int_equal(uname(&u), 0);
+	assert_int_equal(compatdb_device(db, "10de:2204", &t, err, sizeof(err)), 0);
+	assert_string_equal(compatdb_table_get(t, 0, "passed_through"), "0");
+	compatdb_table_free(t);
+	assert_int_equal(compatdb_passthrough_record(db, "0000:01:00.0", "10DE:2204", "worked",
+						     "reset", err, sizeof(err)), 0);
+	assert_int_equal(compatdb_passthrough_record(db, "0000:01:00.0", "10de:2204", "worked",
+						     "stopped", err, sizeof(err)), 0);
+	assert_int_equal(compatdb_passthrough_record(db, "0000:01:00.0", "10de:2204", "failed",
+						     "device-lost", err, sizeof(err)), 0);
+	assert_int_equal(compatdb_passthrough_record(db, "0000:01:00.0", "10de:2204", "fine", "reset",
+						     err, sizeof(err)), -EINVAL);
+	assert_int_equal(compatdb_passthrough_record(db, "0000:01:00.0", "10de:22045", "worked",
+						     "reset", err, sizeof(err)), -EINVAL);
+	assert_int_equal(compatdb_device(db, "10de:2204", &t, err, sizeof(err)), 0);
+	assert_string_equal(compatdb_table_get(t, 0, "passed_through"), "2");
+	assert_string_equal(compatdb_table_get(t, 0, "passthrough_failed"), "1");
+	assert_string_equal(compatdb_table_get(t, 0, "worked_on_kernels"), u.release);
+	assert_string_equal(compatdb_table_get(t, 0, "last_failure"), "device-lost");
+	compatdb_table_free(t);
+	compatdb_close(db);
 	test_sh("rm -rf '%s'", dir);
 }
 
@@ -602,6 +637,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_report_show),
 	cmocka_unit_test(test_seen_again),
 	cmocka_unit_test(test_migration_keeps_reports),
+	cmocka_unit_test(test_passthrough_outcomes),
 	cmocka_unit_test(test_record_export_import),
 	cmocka_unit_test(test_device_knowledge_across_hosts),
 	cmocka_unit_test(test_hostile_reports_refused),

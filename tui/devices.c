@@ -1,11 +1,16 @@
 /* devices: the Devices screen: every PCI device with its driver, IOMMU group and passthrough
  * verdict, sorted, filtered and searched; Enter shows one device's details and what the
- * compatibility database knows of it. */
+ * compatibility database knows of it; p passes a ready one to a new VM, b binds it to vfio-pci. */
 #include "config.h"
 #include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common/text.h"
 #include "probe/probe.h"
 #include "tui/crt.h"
 #include "tui/screens.h"
@@ -257,6 +262,97 @@ static int devices_detail(struct tui *t)
 	return TUI_REDRAW;
 }
 
+/* The selected device (in the report, which outlives the list), or NULL. */
+static const struct probe_pci_dev *selected(struct tui *t)
+{
+	const struct probe_pci_dev **v, *d = NULL;
+	int n;
+
+	if (!t->report)
+		return NULL;
+	n = dev_list(t, &v);
+	if (v && t->sel >= 0 && t->sel < n)
+		d = v[t->sel];
+	free(v);
+	return d;
+}
+
+/* p: a new VM with the selected device passed through: the launch form, its Devices field filled,
+ * when the probe calls the device ready; the probe's reason when not. */
+static int devices_pass(struct tui *t)
+{
+	const struct probe_pci_dev *d = selected(t);
+
+	if (!d)
+		return TUI_REDRAW;
+	if (strcmp(d->verdict, "ready")) {
+		snprintf(t->message, sizeof(t->message), "%s cannot be passed through: %.260s",
+			 d->slot, d->reason);
+		return TUI_REDRAW;
+	}
+	snprintf(t->launch.devices, sizeof(t->launch.devices), "%s", d->slot);
+	tui_show(t, SCREEN_VMS);
+	tui_vms_launch(t);
+	snprintf(t->message, sizeof(t->message), "%s is in the Devices field: F7 launches",
+		 d->slot);
+	return TUI_REDRAW;
+}
+
+/* b: `nestvisor device bind` (or release, for a device on vfio-pci) as a process of its own, its
+ * last line the message; the probe runs again to show the device's new driver. */
+static int devices_bind(struct tui *t)
+{
+	const struct probe_pci_dev *d = selected(t);
+	char out[512] = "", addr[16], *line;
+	int fds[2];
+	pid_t pid;
+
+	if (!d)
+		return TUI_REDRAW;
+	if (!strcmp(t->report->source, "replay")) {
+		snprintf(t->message, sizeof(t->message), "this is a recording (--replay): b binds "
+			 "devices of the live host only");
+		return TUI_REDRAW;
+	}
+	snprintf(addr, sizeof(addr), "%s", d->addr);
+	const char *how = strcmp(d->driver, "vfio-pci") ? "bind" : "release";
+	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		snprintf(t->message, sizeof(t->message), "device %s: %s", how, strerror(errno));
+		return TUI_REDRAW;
+	}
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		execl("/proc/self/exe", "nestvisor", "device", how, addr, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	size_t n = 0;
+	char chunk[256];
+	ssize_t r;
+	while ((r = read(fds[0], chunk, sizeof(chunk))) > 0) {	/* to its end: the tail kept */
+		if (n + (size_t)r >= sizeof(out)) {
+			size_t drop = n + (size_t)r - (sizeof(out) - 1);
+			drop = drop > n ? n : drop;
+			memmove(out, out + drop, n - drop);
+			n -= drop;
+		}
+		size_t take = (size_t)r < sizeof(out) - 1 - n ? (size_t)r : sizeof(out) - 1 - n;
+		memcpy(out + n, chunk + ((size_t)r - take), take);
+		n += take;
+	}
+	out[n] = '\0';
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	while (n && out[n - 1] == '\n')
+		out[--n] = '\0';
+	line = strrchr(out, '\n');
+	snprintf(t->message, sizeof(t->message), "%.300s", line ? line + 1 : out);
+	text_clean(t->message);
+	tui_probe_rerun(t);
+	return TUI_REDRAW;
+}
+
 /* Esc: a search that is shown but no longer typed goes. */
 static int devices_clear(struct tui *t)
 {
@@ -275,6 +371,11 @@ static const struct tui_key devices_keys[] = {
 	{ KEY_F(4), 'f', "F4", "Filter", "F4 f      only the devices ready for passthrough",
 	  devices_filter },
 	{ KEY_F(6), 's', "F6", "Sort", "F6 s      sort by the next column", devices_sort },
+	{ 'p', 0, NULL, NULL, "p         a new VM with the selected device passed through (ready ones)",
+	  devices_pass },
+	{ 'b', 0, NULL, NULL,
+	  "b         hand the selected device to vfio-pci for passthrough, or back to its host driver",
+	  devices_bind },
 	{ 27, 0, NULL, NULL, NULL, devices_clear },
 };
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "compat-db/compatdb.h"
 #include "nested/nested.h"
 #include "probe/probe.h"
 #include "tui/crt.h"
@@ -30,6 +31,7 @@ enum field {
 	F_MEM,
 	F_CPUS,
 	F_NESTED,
+	F_DEVICES,
 	F_LAUNCH,
 	F_COUNT
 };
@@ -52,6 +54,8 @@ static const struct {
 	[F_CPUS] = { "vCPUs", "1 or more", LAUNCH_FIELD(cpus), false },
 	[F_NESTED] = { "Nested", "Space, Left, Right choose; auto: on where the host allows", 0, 0,
 		       false },
+	[F_DEVICES] = { "Devices", "host PCI devices to pass through, space between: 01:00.0 (VFIO; "
+			"the Devices screen's p and b)", LAUNCH_FIELD(devices), false },
 	[F_LAUNCH] = { "[ Launch ]", "Enter or F7 launches (from any field); Esc cancels", 0, 0,
 		       false },
 };
@@ -415,6 +419,40 @@ void tui_launch_click(struct tui *t, int y)
 	}
 }
 
+/* The Devices field into cfg, each device one the probe calls ready (the gate `nestvisor run
+ * --device` has too): -1, or F_DEVICES with the message saying why not. */
+static int launch_devices(struct tui *t, struct vmm_config *cfg)
+{
+	char list[sizeof(t->launch.devices)], *save = NULL, why[200];
+	const struct probe_pci_dev *devs = NULL;
+	int n = t->report ? probe_report_devices(t->report, &devs, NULL) : 0;
+
+	snprintf(list, sizeof(list), "%s", t->launch.devices);
+	for (char *d = strtok_r(list, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
+		char *bdf = cfg->passthrough[cfg->npassthrough];
+		if (cfg->npassthrough == VMM_MAX_PASSTHROUGH) {
+			snprintf(t->message, sizeof(t->message), "at most %d devices",
+				 VMM_MAX_PASSTHROUGH);
+			return F_DEVICES;
+		}
+		if (vmm_pci_addr_parse(d, bdf, why, sizeof(why)) < 0) {
+			snprintf(t->message, sizeof(t->message), "%.200s", why);
+			return F_DEVICES;
+		}
+		for (int i = 0; i < n; i++)
+			if (!strcmp(devs[i].addr, bdf) && strcmp(devs[i].verdict, "ready")) {
+				snprintf(t->message, sizeof(t->message), "%s: the probe says %s: %.220s",
+					 d, devs[i].verdict, devs[i].reason);
+				return F_DEVICES;
+			}
+		cfg->npassthrough++;
+		cfg->passthrough_open = compatdb_passthrough_open;
+		cfg->passthrough_tell = compatdb_passthrough_tell;
+		cfg->passthrough_close = compatdb_passthrough_close;
+	}
+	return -1;
+}
+
 /* The form as a VM's configuration, or the field that is wrong (the message says why). */
 static int launch_config(struct tui *t, struct vmm_config *cfg, char *disks, size_t len)
 {
@@ -450,7 +488,7 @@ static int launch_config(struct tui *t, struct vmm_config *cfg, char *disks, siz
 		}
 		cfg->ndisks++;
 	}
-	return -1;
+	return launch_devices(t, cfg);
 }
 
 /* The VM in a process of its own (vmm_spawn, as `nestvisor run --detach`); why not, when it cannot

@@ -34,7 +34,8 @@ struct tui {
 	bool own_bottom; /* this frame's screen drew its own line there (a search, a question) */
 	int bottom; /* the first row below the screen's body: the message's, then the keys' */
 	struct {
-		char kernel[256], initrd[256], disks[512], net[128], cmdline[256], mem[16], cpus[8];
+		char kernel[256], initrd[256], disks[512], net[128], devices[80], cmdline[256],
+			mem[16], cpus[8];
 		int nested;
 	} launch; /* nested: enum nested_mode */
 };
@@ -77,6 +78,8 @@ int tui_tab_at(int x);
 int tui_fkey_at(struct tui *t, int x);
 int tui_move(struct tui *t, int delta);
 int tui_show(struct tui *t, enum tui_screen s);
+/* The probe run again (the Host and Devices screens show it when done). */
+void tui_probe_rerun(struct tui *t);
 double tui_now_ms(void);
 /* While the probe runs, says so (or why it failed) and returns true: Host and Devices have nothing
  * else. */

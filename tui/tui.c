@@ -67,6 +67,7 @@ static int act_reports(struct tui *t) { return tui_show(t, SCREEN_REPORTS); }
 static int act_launch(struct tui *t) { tui_show(t, SCREEN_VMS); return tui_vms_launch(t); }
 static int act_quit(struct tui *t) { (void)t; return TUI_QUIT; }
 static int act_rerun(struct tui *t) { probe_start(t); return TUI_REDRAW; }
+void tui_probe_rerun(struct tui *t) { probe_start(t); }
 static int act_up(struct tui *t) { return tui_move(t, -1); }
 static int act_down(struct tui *t) { return tui_move(t, 1); }
 static int act_pgup(struct tui *t) { return tui_move(t, -(t->rows - 6)); }

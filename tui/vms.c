@@ -238,10 +238,12 @@ static void running_panel(struct tui *t, struct vm_row *r)
 	int top = t->bottom - 11, half = t->cols / 2;
 	long long exits = (long long)x->exits;
 	crt_text(top++, 1, ROLE_DEFAULT, 0,
-		 "%s: %lld exits, %.0f/s now; %.3f ms in the VMM (%.2f%% of its uptime)",
+		 "%s: %lld exits, %.0f/s now; %.3f ms in the VMM (%.2f%% of its uptime)%s%s",
 		 r->st.name, exits, r->rate, x->ns_in_vmm / 1e6,
 		 r->st.uptime_ns ? 100.0 * (double)x->ns_in_vmm / (double)r->st.uptime_ns :
-				   0.0);
+				   0.0,
+		 r->st.devices[0] && strcmp(r->st.devices, "-") ? "; passed through: " : "",
+		 r->st.devices[0] && strcmp(r->st.devices, "-") ? r->st.devices : "");
 	int n;
 	const double *h = hist_of(r->st.name, &n);
 	double peak = 0;

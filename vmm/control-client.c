@@ -145,6 +145,20 @@ int vmm_status_from_json(const char *text, struct vmm_status *st)
 	if (json_object_object_get_ex(o, "disks", &disks) &&
 	    json_object_is_type(disks, json_type_array))
 		st->ndisks = (int)json_object_array_length(disks);
+	json_object *pass;
+	snprintf(st->devices, sizeof(st->devices), "-");
+	if (json_object_object_get_ex(o, "devices", &pass) &&
+	    json_object_is_type(pass, json_type_array)) {
+		size_t at = 0, n = json_object_array_length(pass);
+		for (size_t i = 0; i < n && i < 4; i++) {
+			char bdf[16], err[8];
+			const char *s = json_object_get_string(json_object_array_get_idx(pass, i));
+			if (vmm_pci_addr_parse(s, bdf, err, sizeof(err)) < 0)
+				continue;	/* only what is an address is shown */
+			at += (size_t)snprintf(st->devices + at, sizeof(st->devices) - at, "%s%s",
+					       at ? "," : "", bdf + 5);
+		}
+	}
 	json_object_put(o);
 	return 0;
 }

@@ -63,6 +63,10 @@ static char *status_json(struct vmm *vm, const char *name)
 		json_object_array_add(disks, json_object_new_string(spec));
 	}
 	json_object_object_add(o, "disks", disks);
+	json_object *pass = json_object_new_array();
+	for (int i = 0; i < vm->cfg.npassthrough; i++)
+		json_object_array_add(pass, json_object_new_string(vm->cfg.passthrough[i]));
+	json_object_object_add(o, "devices", pass);
 	json_object_object_add(o, "rng", json_object_new_boolean(vm->cfg.rng));
 	json_object_object_add(o, "sandbox", json_object_new_boolean(vm->cfg.sandbox));
 	json_object_object_add(o, "net", vm->cfg.net ? json_object_new_string(vm->cfg.net) : NULL);

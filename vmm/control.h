@@ -32,6 +32,7 @@ void vmm_control_stop(struct vmm *vm);
 struct vmm_status {
 	char name[VMM_NAME_MAX + 1], state[16], console[64], kernel[256], boot[48], net[128],
 		net_backend[160];
+	char devices[72];	/* passed-through devices, "00:02.0,01:00.0" (at most 4), or "-" */
 	int pid, cpus, nested_state_bytes, ndisks;
 	uint64_t mem, uptime_ns;
 	bool nested, rng, sandbox;

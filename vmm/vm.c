@@ -224,6 +224,7 @@ static int status_of(const struct vmm *vm)
 	case VMM_END_TIMEOUT: return VMM_STATUS_TIMEOUT;
 	case VMM_END_TRIPLE_FAULT: return VMM_STATUS_TRIPLE_FAULT;
 	case VMM_END_INTERNAL_ERROR: return VMM_STATUS_INTERNAL_ERROR;
+	case VMM_END_DEVICE_LOST: return VMM_STATUS_DEVICE_LOST;
 	case VMM_END_STOPPED: return VMM_STATUS_STOPPED;
 	default: return VMM_STATUS_UNEXPECTED;
 	}
@@ -323,7 +324,7 @@ const char *vmm_end_name(enum vmm_end e)
 {
 	static const char *const names[] = { "running",        "debug-exit",     "reset",
 					     "stopped",        "timeout",        "triple-fault",
-					     "internal-error", "unexpected-exit" };
+					     "internal-error", "unexpected-exit", "device-lost" };
 	return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
 }
 

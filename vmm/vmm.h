@@ -52,6 +52,15 @@ struct vmm_config {
 	/* --device: host PCI devices given to the guest (VFIO), as vmm_pci_addr_parse wrote them */
 	char passthrough[VMM_MAX_PASSTHROUGH][16];
 	int npassthrough;
+	/* What became of each passed-through device, told as the VM ends (before the device is
+	 * reset): its address, vendor:device ("8086:10d3"), "worked" (the guest's driver drove it
+	 * and the VM ended cleanly), "failed" or "unused", and how the VM ended. The sink is opened
+	 * by the VM's process while it sets up (before it confines itself), told, then closed.
+	 * NULL: not told. compat-db's compatdb_passthrough_open, _tell and _close keep them. */
+	void *(*passthrough_open)(void);
+	void (*passthrough_tell)(void *sink, const char *address, const char *vendor_device,
+				 const char *outcome, const char *how);
+	void (*passthrough_close)(void *sink);
 	int nested;			/* enum nested_mode (nested/nested.h): auto (0), on, off */
 	int cpu_model; /* enum vmm_cpu_model (vmm/cpumodel.h): auto (0), host, baseline */
 	const char
@@ -68,12 +77,13 @@ void vmm_log_stderr(void *ctx, const char *vm_name, const char *line);
 /* How a VM ended, and the exit status `nestvisor run` gives for it. */
 enum vmm_end {
 	VMM_END_RUNNING, VMM_END_DEBUG_EXIT, VMM_END_RESET, VMM_END_STOPPED, VMM_END_TIMEOUT,
-	VMM_END_TRIPLE_FAULT, VMM_END_INTERNAL_ERROR, VMM_END_UNEXPECTED,
+	VMM_END_TRIPLE_FAULT, VMM_END_INTERNAL_ERROR, VMM_END_UNEXPECTED, VMM_END_DEVICE_LOST,
 };
 #define VMM_STATUS_RESET 0
 #define VMM_STATUS_SETUP_ERROR 2
 #define VMM_STATUS_UNEXPECTED 100
 #define VMM_STATUS_TIMEOUT 124
+#define VMM_STATUS_DEVICE_LOST 125	/* a passed-through device was taken back or failed */
 #define VMM_STATUS_INTERNAL_ERROR 126
 #define VMM_STATUS_TRIPLE_FAULT 128
 #define VMM_STATUS_STOPPED 130

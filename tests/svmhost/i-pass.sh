@@ -2,6 +2,7 @@
 # Debian's kernel under nestvisor (--device): the guest's own e1000e driver binds it, gets an address by DHCP from
 # the outer QEMU's user network and moves 16 MiB each way (run.sh's guestfwd programs), checksums matching; the
 # refusals before a VM starts; the device left on vfio-pci and working for the next VM; no IOMMU fault.
+# svmhost-limit: 900
 . /svmhost/tap.sh
 out=/out/pass
 mkdir -p $out
@@ -10,6 +11,9 @@ for m in vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci; do
 	insmod /lib/modules/$m.ko 2>/dev/null
 done
 G=/guest
+# what each VM does with the device is kept in the compatibility database, beside this host's probe report
+export NESTVISOR_DB=/tmp/pass-compat.db
+nestvisor probe > /dev/null 2>&1
 nic=$(grep -l 0x10d3 /sys/bus/pci/devices/*/device | head -n 1 | cut -d/ -f6)
 short=${nic#0000:}
 driver_of() { d=$(readlink /sys/bus/pci/devices/$1/driver 2>/dev/null) && basename "$d" || echo none; }
@@ -45,6 +49,21 @@ check "$v: device bind $short hands the e1000e to vfio-pci (status $st: $(cat $o
 nestvisor device bind $nic > $out/bind-again.txt 2>&1
 check "$v: binding it again says it is bound already" grep -q 'bound to vfio-pci already' $out/bind-again.txt
 dmesg > $out/dmesg-before.txt
+# Where our guest gets no lease, QEMU's own vfio-pci (the reference) is asked through the same device: when it
+# gets none either, the emulated host cannot move this NIC's data (seen with the AMD IOMMU and a root port: the
+# e1000e's transmit queue times out under both), and the checks of data moved are skipped, saying so.
+broken=
+reference() {
+	grep -q '^NVG: net 10.0.2.15$' "$1" && return
+	timeout 300 qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 -nodefaults -display none -no-reboot \
+		-serial stdio -L /usr/share/qemu -kernel $G/vmlinuz -initrd $G/initrd \
+		-append "console=ttyS0 panic=-1 quiet nv.pass" -device vfio-pci,host=$nic < /dev/null 2>&1 |
+		tr -d '\r' > $out/qemu-reference.log
+	grep -q '^NVG: net 10.0.2.15$' $out/qemu-reference.log ||
+		broken="QEMU's vfio-pci, the reference, gets no DHCP lease through this host's e1000e either ($(grep -c \
+			'transmit queue 0 timed out' $out/qemu-reference.log) transmit timeouts): the emulated host, not nestvisor"
+}
+dcheck() { if [ -n "$broken" ]; then ok "$1 # SKIP $broken"; else check "$@"; fi; }
 for round in 1 2; do
 	run pass-$round --device $short
 	st=$?
@@ -52,12 +71,13 @@ for round in 1 2; do
 	check "$v, guest $round: powered off cleanly (status $st)" test $st = 0
 	check "$v, guest $round: its e1000e driver has the passed-through NIC" \
 		grep -q '^NVG: nic eth0 e1000e 0x8086:0x10d3$' $L
-	check "$v, guest $round: DHCP gave it 10.0.2.15 through the NIC" grep -q '^NVG: net 10.0.2.15$' $L
+	[ $round = 1 ] && reference $L
+	dcheck "$v, guest $round: DHCP gave it 10.0.2.15 through the NIC" grep -q '^NVG: net 10.0.2.15$' $L
 	want=$(sed -n 's/^NVG: want //p' $L)
-	check "$v, guest $round: 17288896 bytes downloaded, checksum matching" \
-		sh -c "test -n '$want' && grep -q '^NVG: downloaded $want 17288896 bytes\$' $L"
-	check "$v, guest $round: 17288896 bytes uploaded, the far end's checksum matching" \
-		sh -c "test -n '$want' && grep -q '^NVG: uploaded $want\$' $L"
+	dcheck "$v, guest $round: 17288896 bytes downloaded, checksum matching" \
+		sh -c "test -n '$want' && grep -q '^NVG: downloaded $want 17288896 bytes in ' $L"
+	dcheck "$v, guest $round: 17288896 bytes uploaded, the far end's checksum matching" \
+		sh -c "test -n '$want' && grep -q '^NVG: uploaded $want in ' $L"
 	check "$v, guest $round: its receive and send interrupts come as MSI-X vectors of their own, through irqfds" \
 		sh -c "grep -q '^NVG: irq *[0-9]*: [1-9][0-9]* PCI-MSI .* eth0-rx-0' $L && \
 		       grep -q '^NVG: irq *[0-9]*: [1-9][0-9]* PCI-MSI .* eth0-tx-0' $L"
@@ -65,8 +85,53 @@ for round in 1 2; do
 	grep -q '^NVG: want' $L || diag $L 60
 done
 dmesg > $out/dmesg-after.txt
-check "$v: no IOMMU fault in the host's log (DMA only to guest RAM)" \
+check "$v: no IOMMU fault in the host's log while the guests drove the NIC" \
 	sh -c "! diff $out/dmesg-before.txt $out/dmesg-after.txt | grep -i -E 'DMAR: .*fault|IO_PAGE_FAULT|AMD-Vi: Event'"
+
+# A hostile guest points the NIC's transmit ring outside its RAM: the IOMMU refuses the device's read (the host
+# logs it), the VM goes on to its end, and the next VM has a working device (reset in between)
+nestvisor run --console stdio --name dmaout --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --device $short \
+	--cmdline "console=ttyS0 panic=-1 quiet nv.dmaout" --timeout 300 < /dev/null 2>&1 | tr -d '\r' > $out/dmaout.log
+check "$v, hostile guest: it aimed the NIC's DMA at 1 GiB and powered off, the VMM going on" \
+	sh -c "grep -q '^NVG: dma aimed at 0x40000000' $out/dmaout.log && grep -q 'VM dmaout .*ended.* reset.* exit status 0' $out/dmaout.log"
+dmesg > $out/dmesg-dmaout.txt
+diff $out/dmesg-after.txt $out/dmesg-dmaout.txt | grep -i -E 'DMAR|AMD-Vi|fault' > $out/faults.txt
+dcheck "$v, hostile guest: the host's IOMMU refused the read at 0x40000000 and logged it ($(tail -n 1 $out/faults.txt | cut -c1-150))" \
+	grep -q -i -E '(fault addr |address=)0x0*40000000' $out/faults.txt
+run pass-after --device $short
+st=$?
+dcheck "$v, after the hostile guest: the next VM's e1000e works (status $st, DHCP, 16.5 MiB down)" \
+	sh -c "test $st = 0 && grep -q '^NVG: net 10.0.2.15' $out/pass-after.log && \
+	       grep -q '^NVG: downloaded $want 17288896 bytes' $out/pass-after.log"
+# The host takes the device back while a VM has it (its unbind from vfio-pci waits for it): that VM alone ends,
+# saying why, and the unbind completes
+nestvisor run --console stdio --name lost --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --device $short \
+	--cmdline "console=ttyS0 panic=-1 quiet nv.pass nv.linger" --timeout 300 < /dev/null > $out/lost.raw 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 240 ] && ! grep -q '^NVG: lingering' $out/lost.raw; do sleep 1; i=$((i + 1)); done
+dcheck "$v, taken back: the guest had the NIC working (${i} s)" grep -q '^NVG: net 10.0.2.15' $out/lost.raw
+nestvisor ps > $out/ps.txt 2>&1
+nestvisor ps --json > $out/ps.json 2>&1
+nestvisor stats lost > $out/stats.txt 2>&1
+check "$v: ps shows the VM's passed-through device ($(grep '^lost ' $out/ps.txt | tr -s ' '))" \
+	sh -c "grep -q '^lost .* $short ' $out/ps.txt && grep -q '\"devices\":\"$short\"' $out/ps.json"
+check "$v: stats shows the device's interrupt set-ups ($(grep vfio $out/stats.txt | tr -s ' '))" \
+	grep -q "vfio $short  *0  *[1-9]" $out/stats.txt
+t0=$(date +%s)
+echo $nic > /sys/bus/pci/drivers/vfio-pci/unbind
+t1=$(date +%s)
+wait $pid
+st=$?
+tr -d '\r' < $out/lost.raw > $out/lost.log
+check "$v, taken back: the unbind waited $((t1 - t0)) s; the VM ended with status 125, saying why ($st)" \
+	sh -c "test $st = 125 && grep -q 'device $nic is wanted back by the host (unbound from vfio-pci' $out/lost.log && \
+	       grep -q 'VM lost .*ended.* device-lost.* exit status 125' $out/lost.log"
+check "$v, taken back: the device has no driver now" test "$(driver_of $nic)" = none
+nestvisor db --json device 8086:10d3 > $out/db-device.json 2>&1
+check "$v: the compatibility database has what passthrough did with the 82574L: worked in 4 VMs, failed in 1 ($(tr -d '\n ' < $out/db-device.json | cut -c1-300))" \
+	sh -c "tr -d '\n ' < $out/db-device.json | grep -q '\"passed_through\":4,\"passthrough_failed\":1,.*\"last_failure\":\"device-lost\"'"
+nestvisor device bind $short > /dev/null 2>&1
 nestvisor device release $short > $out/release.txt 2>&1
 st=$?
 check "$v: device release gives it back to the kernel's choice (status $st: $(cat $out/release.txt))" \

@@ -12,7 +12,7 @@ B=${NV_BUILDDIR:-$S}
 . "$S/tests/svmhost/lib.sh"
 
 OUT=$B/tests/svmhost-out
-LIMIT=${SVMHOST_TIMEOUT:-600}
+LIMIT=${SVMHOST_TIMEOUT:-}
 CPUS=2
 MODE=tests
 CMD=
@@ -68,6 +68,8 @@ if [ -n "$IOMMU" ]; then
 	[ -n "$SCRIPTS" ] || SCRIPTS=$(cd "$S/tests/svmhost" && ls i-*.sh)
 fi
 [ -n "$SCRIPTS" ] || SCRIPTS=$(cd "$S/tests/svmhost" && ls t-*.sh)
+# the whole host's time: the IOMMU host's i-pass.sh boots up to six Linux guests
+[ -n "$LIMIT" ] || { [ -n "$IOMMU" ] && LIMIT=1200 || LIMIT=600; }
 
 skip() { echo "1..0 # SKIP $*"; exit 0; }
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
@@ -157,6 +159,7 @@ for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr
 done
 ln -sf qboot.rom "$R/usr/share/qemu/bios-microvm.bin"
 cp "$S/tests/svmhost/tap.sh" "$S"/tests/svmhost/[tbi]-*.sh "$R/svmhost/" 2>/dev/null
+[ -d "$W/fwd" ] && cp "$W/fwd/down" "$R/svmhost/fwd-down" && cp "$W/fwd/up" "$R/svmhost/fwd-up"	# b-pass.sh's QEMU
 cp "$SVM_VMLINUZ" "$R/guest/vmlinuz" && cp "$SVM_VMLINUX" "$R/guest/vmlinux" && cp "$W/guest.cpio" "$R/guest/initrd" &&
 	cp "$W/nested.cpio" "$R/guest/initrd-nested"
 case $MODE in

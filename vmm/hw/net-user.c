@@ -152,7 +152,8 @@ static int get_revents(int idx, void *opaque)
 	short r = idx >= 0 && idx < n->nfds ? n->fds[idx].revents : 0;
 
 	return (r & POLLIN ? SLIRP_POLL_IN : 0) | (r & POLLOUT ? SLIRP_POLL_OUT : 0) |
-	       (r & POLLPRI ? SLIRP_POLL_PRI : 0) | (r & POLLERR ? SLIRP_POLL_ERR : 0) | (r & POLLHUP ? SLIRP_POLL_HUP : 0);
+	       (r & POLLPRI ? SLIRP_POLL_PRI : 0) | (r & POLLERR ? SLIRP_POLL_ERR : 0) |
+	       (r & POLLHUP ? SLIRP_POLL_HUP : 0);
 }
 
 /* The network's own loop: the host sockets libslirp holds, and a wake-up. */

@@ -214,6 +214,8 @@ static void config_written(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg,
 			vmm_warn(v->vm, "device %s: config write at 0x%x: %s", v->bdf, r,
 				 strerror(errno));
 	}
+	if (v->pci.cfg[0x04] & 0x04)
+		v->driven = true;
 	if (v->msix_cap && reg < msix_ctrl + 2 && reg + (unsigned)size > msix_ctrl) {
 		pthread_mutex_lock(&v->lock);
 		msix_update(v);

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "vmm/hw/vfio.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #define PAGE 4096ull
@@ -271,9 +274,97 @@ static void bar_moved(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t a
 		b->trapped = true;
 }
 
+/* The device taken back by the host (its driver unbound, the device unplugged: VFIO asks for it
+ * and waits) or failing (an uncorrectable error): this VM alone ends, saying which. */
+static void *watch_thread(void *arg)
+{
+	struct vmm_vfio *v = arg;
+	struct pollfd p[3] = { { .fd = v->stop_efd, .events = POLLIN },
+			       { .fd = v->req_efd, .events = POLLIN },
+			       { .fd = v->err_efd, .events = POLLIN } };
+
+	vmm_sandbox_enter(v->vm, VMM_THREAD_IO);
+	for (;;) {
+		if (poll(p, 3, -1) < 0)
+			continue;
+		if (p[0].revents)
+			return NULL;
+		if (p[1].revents || p[2].revents) {
+			vmm_warn(v->vm, "device %s %s: the VM ends so that the host has it back", v->bdf,
+				 p[1].revents ? "is wanted back by the host (unbound from vfio-pci, "
+						"or unplugged)" :
+						"reported an uncorrectable error (AER)");
+			vmm_end(v->vm, VMM_END_DEVICE_LOST, 0);
+			return NULL;
+		}
+	}
+}
+
+static int one_irq(struct vmm_vfio *v, unsigned index)
+{
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = index };
+	struct { struct vfio_irq_set s; int fd; } set = {
+		.s = { .argsz = sizeof(set), .index = index, .count = 1,
+		       .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER },
+	};
+
+	if (ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) < 0 || info.count < 1)
+		return -1;	/* this kernel or device has no such interrupt: nothing to watch */
+	if ((set.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return -1;
+	if (ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &set) < 0) {
+		close(set.fd);
+		return -1;
+	}
+	return set.fd;
+}
+
+static void watch_start(struct vmm_vfio *v)
+{
+	v->req_efd = one_irq(v, VFIO_PCI_REQ_IRQ_INDEX);
+	v->err_efd = one_irq(v, VFIO_PCI_ERR_IRQ_INDEX);
+	if ((v->req_efd >= 0 || v->err_efd >= 0) &&
+	    (v->stop_efd = eventfd(0, EFD_CLOEXEC)) >= 0 &&
+	    pthread_create(&v->watcher, NULL, watch_thread, v) == 0)
+		v->watching = true;
+	else
+		vmm_warn(v->vm, "device %s: not watched for removal or errors: a host taking it "
+			 "back waits for this VM to end", v->bdf);
+}
+
+/* The VM has ended (not a set-up that failed): whether the device worked for it, told. */
+static void tell_outcome(struct vmm *vm, struct vmm_vfio *v)
+{
+	enum vmm_end how = vmm_end_reason(vm);
+	char vd[16];
+	bool clean = how == VMM_END_RESET || how == VMM_END_DEBUG_EXIT || how == VMM_END_STOPPED;
+
+	if (!v->sink || how == VMM_END_RUNNING || v->fd < 0)
+		return;
+	snprintf(vd, sizeof(vd), "%02x%02x:%02x%02x", v->pci.cfg[1], v->pci.cfg[0], v->pci.cfg[3],
+		 v->pci.cfg[2]);
+	vm->cfg.passthrough_tell(v->sink, v->bdf, vd,
+				 !clean ? "failed" : v->driven ? "worked" : "unused", vmm_end_name(how));
+}
+
 static void vfio_destroy(struct vmm *vm, void *priv)
 {
 	struct vmm_vfio *v = priv;
+
+	tell_outcome(vm, v);
+	if (v->sink)
+		vm->cfg.passthrough_close(v->sink);
+
+	if (v->watching) {
+		uint64_t one = 1;
+		if (write(v->stop_efd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(v->watcher, NULL);
+	}
+	for (int i = 0; i < 3; i++) {
+		int fd = i == 0 ? v->stop_efd : i == 1 ? v->req_efd : v->err_efd;
+		if (fd >= 0)
+			close(fd);
+	}
 
 	vfio_irqs_teardown(v);
 	for (int i = 0; i < PCI_BARS; i++) {
@@ -335,6 +426,7 @@ static int vfio_add(struct vmm *vm, const char *bdf, char *err, size_t errlen)
 		return -ENOMEM;
 	v->vm = vm;
 	v->container = v->group = v->fd = v->intx_efd = v->intx_resample = -1;
+	v->req_efd = v->err_efd = v->stop_efd = -1;
 	v->intx_gsi = v->msix_bar = -1;
 	pthread_mutex_init(&v->lock, NULL);
 	snprintf(v->bdf, sizeof(v->bdf), "%s", bdf);
@@ -360,9 +452,15 @@ static int vfio_add(struct vmm *vm, const char *bdf, char *err, size_t errlen)
 	map_bars(v);
 	if ((rc = vmm_pci_add(vm, &v->pci, err, errlen)) < 0)
 		return rc;
-	if ((rc = vfio_intx_setup(v)) < 0)
+	if ((rc = vfio_intx_setup(v)) < 0) {
 		snprintf(err, errlen, "--device %s: its INTx: %s", bdf, strerror(-rc));
-	return rc;
+		return rc;
+	}
+	watch_start(v);
+	/* opened now: once the VM runs, its threads may open nothing of the kind (the sandbox) */
+	if (vm->cfg.passthrough_open && vm->cfg.passthrough_tell && vm->cfg.passthrough_close)
+		v->sink = vm->cfg.passthrough_open();
+	return 0;
 }
 
 int vmm_vfio_init(struct vmm *vm, char *err, size_t errlen)

@@ -48,7 +48,14 @@ struct vmm_vfio {
 	bool msix_on;
 	int intx_gsi, intx_efd, intx_resample;	/* gsi < 0: no INTx */
 	bool intx_on;
+	bool driven;				/* the guest turned bus mastering on: a driver */
+	void *sink;				/* where its outcome is told (vmm_config) */
 	uint64_t interrupts_set;		/* VFIO_DEVICE_SET_IRQS calls, for stats */
+	/* VFIO's request to give the device back (unbound, unplugged) and its error report (AER),
+	 * watched by a thread of their own; stop ends it */
+	int req_efd, err_efd, stop_efd;
+	pthread_t watcher;
+	bool watching;
 };
 
 /* vfio-cfg.c: the virtual config space built from the real one (BARs, capabilities, MSI-X) and
