@@ -64,11 +64,33 @@ reference() {
 			'transmit queue 0 timed out' $out/qemu-reference.log) transmit timeouts): the emulated host, not nestvisor"
 }
 dcheck() { if [ -n "$broken" ]; then ok "$1 # SKIP $broken"; else check "$@"; fi; }
+# Guest 2 lingers once done and its VMM is killed with SIGKILL: no teardown of ours runs, the kernel's release of
+# the device (and its reset) is all there is; the guests after it show the device works still.
+linger_pid() {	# the background VMM of a guest run with nv.linger, once the guest is lingering
+	name=$1
+	shift
+	nestvisor run --console stdio --name $name --kernel $G/vmlinuz --initrd $G/initrd --mem 256M "$@" \
+		--cmdline "console=ttyS0 panic=-1 quiet nv.pass nv.linger" --timeout 300 < /dev/null > $out/$name.raw 2>&1 &
+	pid=$!
+	i=0
+	while [ $i -lt 240 ] && ! grep -q '^NVG: lingering' $out/$name.raw; do sleep 1; i=$((i + 1)); done
+}
 for round in 1 2; do
-	run pass-$round --device $short
-	st=$?
+	if [ $round = 1 ]; then
+		run pass-$round --device $short
+		st=$?
+	else
+		linger_pid pass-2 --device $short
+		kill -9 $pid
+		wait $pid
+		st=$?
+		tr -d '\r' < $out/pass-2.raw > $out/pass-2.log
+		check "$v, guest 2: its VMM killed with SIGKILL once the guest was done (status $st)" test $st = 137
+		check "$v, guest 2: the device's IOMMU group is free again (no VMM holds it)" \
+			sh -c "exec 3<> /dev/vfio/$(basename "$(readlink /sys/bus/pci/devices/$nic/iommu_group)")"
+	fi
 	L=$out/pass-$round.log
-	check "$v, guest $round: powered off cleanly (status $st)" test $st = 0
+	[ $round = 1 ] && check "$v, guest 1: powered off cleanly (status $st)" test $st = 0
 	check "$v, guest $round: its e1000e driver has the passed-through NIC" \
 		grep -q '^NVG: nic eth0 e1000e 0x8086:0x10d3$' $L
 	[ $round = 1 ] && reference $L
@@ -105,11 +127,7 @@ dcheck "$v, after the hostile guest: the next VM's e1000e works (status $st, DHC
 	       grep -q '^NVG: downloaded $want 17288896 bytes' $out/pass-after.log"
 # The host takes the device back while a VM has it (its unbind from vfio-pci waits for it): that VM alone ends,
 # saying why, and the unbind completes
-nestvisor run --console stdio --name lost --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --device $short \
-	--cmdline "console=ttyS0 panic=-1 quiet nv.pass nv.linger" --timeout 300 < /dev/null > $out/lost.raw 2>&1 &
-pid=$!
-i=0
-while [ $i -lt 240 ] && ! grep -q '^NVG: lingering' $out/lost.raw; do sleep 1; i=$((i + 1)); done
+linger_pid lost --device $short
 dcheck "$v, taken back: the guest had the NIC working (${i} s)" grep -q '^NVG: net 10.0.2.15' $out/lost.raw
 nestvisor ps > $out/ps.txt 2>&1
 nestvisor ps --json > $out/ps.json 2>&1
@@ -129,8 +147,8 @@ check "$v, taken back: the unbind waited $((t1 - t0)) s; the VM ended with statu
 	       grep -q 'VM lost .*ended.* device-lost.* exit status 125' $out/lost.log"
 check "$v, taken back: the device has no driver now" test "$(driver_of $nic)" = none
 nestvisor db --json device 8086:10d3 > $out/db-device.json 2>&1
-check "$v: the compatibility database has what passthrough did with the 82574L: worked in 4 VMs, failed in 1 ($(tr -d '\n ' < $out/db-device.json | cut -c1-300))" \
-	sh -c "tr -d '\n ' < $out/db-device.json | grep -q '\"passed_through\":4,\"passthrough_failed\":1,.*\"last_failure\":\"device-lost\"'"
+check "$v: the compatibility database has what passthrough did with the 82574L: worked in 3 VMs, failed in 1 (the killed one told nothing) ($(tr -d '\n ' < $out/db-device.json | cut -c1-300))" \
+	sh -c "tr -d '\n ' < $out/db-device.json | grep -q '\"passed_through\":3,\"passthrough_failed\":1,.*\"last_failure\":\"device-lost\"'"
 nestvisor device bind $short > /dev/null 2>&1
 nestvisor device release $short > $out/release.txt 2>&1
 st=$?
