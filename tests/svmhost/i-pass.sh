@@ -115,7 +115,7 @@ check "$v: no IOMMU fault in the host's log while the guests drove the NIC" \
 nestvisor run --console stdio --name dmaout --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --device $short \
 	--cmdline "console=ttyS0 panic=-1 quiet nv.dmaout" --timeout 300 < /dev/null 2>&1 | tr -d '\r' > $out/dmaout.log
 check "$v, hostile guest: it aimed the NIC's DMA at 1 GiB and powered off, the VMM going on" \
-	sh -c "grep -q '^NVG: dma aimed at 0x40000000' $out/dmaout.log && grep -q 'VM dmaout .*ended.* reset.* exit status 0' $out/dmaout.log"
+	sh -c "grep -q '^NVG: dma aimed at 0x40000000' $out/dmaout.log && grep -q 'VM dmaout .*ended.* reset.*exit status 0)' $out/dmaout.log"
 dmesg > $out/dmesg-dmaout.txt
 diff $out/dmesg-after.txt $out/dmesg-dmaout.txt | grep -i -E 'DMAR|AMD-Vi|fault' > $out/faults.txt
 dcheck "$v, hostile guest: the host's IOMMU refused the read at 0x40000000 and logged it ($(tail -n 1 $out/faults.txt | cut -c1-150))" \
@@ -144,7 +144,7 @@ st=$?
 tr -d '\r' < $out/lost.raw > $out/lost.log
 check "$v, taken back: the unbind waited $((t1 - t0)) s; the VM ended with status 125, saying why ($st)" \
 	sh -c "test $st = 125 && grep -q 'device $nic is wanted back by the host (unbound from vfio-pci' $out/lost.log && \
-	       grep -q 'VM lost .*ended.* device-lost.* exit status 125' $out/lost.log"
+	       grep -q 'VM lost .*ended.* device-lost.*exit status 125)' $out/lost.log"
 check "$v, taken back: the device has no driver now" test "$(driver_of $nic)" = none
 nestvisor db --json device 8086:10d3 > $out/db-device.json 2>&1
 check "$v: the compatibility database has what passthrough did with the 82574L: worked in 3 VMs, failed in 1 (the killed one told nothing) ($(tr -d '\n ' < $out/db-device.json | cut -c1-300))" \
