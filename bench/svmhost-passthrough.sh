@@ -1,7 +1,7 @@
 #!/bin/sh
 # svmhost-passthrough: a passed-through NIC (the e1000e of the IOMMU test host, run.sh --iommu) under nestvisor
 # against QEMU's vfio-pci, in one boot of that host: the guest's download and upload of 16.5 MiB each (MiB/s,
-# mean of 2 runs; the ratio nestvisor / QEMU, above 1: faster), KVM's count of the VM's exits per MiB moved for
+# mean of 3 runs; the ratio nestvisor / QEMU, above 1: faster), KVM's count of the VM's exits per MiB moved for
 # passthrough under both and, for the trap-overhead table, QEMU's virtio-net and emulated e1000e on its own user
 # network; and a VM's start-up (launch to power-off of an idle guest, median of 3) with and without the device.
 #   NV_BUILDDIR=build sh bench/svmhost-passthrough.sh [intel|amd]

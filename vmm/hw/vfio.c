@@ -88,9 +88,17 @@ static int open_group(struct vmm_vfio *v, char *err, size_t errlen)
 			 "device bind %s` hands it over", v->bdf, drv[0] ? drv : "no driver", v->bdf);
 		return -EBUSY;
 	}
-	v->group_id = (int)strtol(grp, NULL, 10);
+	char *end;
+	long id = strtol(grp, &end, 10);
+	if (*end || end == grp || id < 0 || id > 1000000) {
+		snprintf(err, errlen, "--device %s: its IOMMU group '%s' is not a number", v->bdf,
+			 grp);
+		return -EINVAL;
+	}
+	v->group_id = (int)id;
 	snprintf(path, sizeof(path), "/dev/vfio/%d", v->group_id);
-	if ((v->group = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+	/* the kernel's node, never a link someone left there */
+	if ((v->group = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "--device %s: %s: %s%s", v->bdf, path, strerror(errno),
 			 errno == EBUSY ? " (another VM or program has its IOMMU group)" : "");
@@ -100,7 +108,7 @@ static int open_group(struct vmm_vfio *v, char *err, size_t errlen)
 	    !(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
 		snprintf(err, errlen, "--device %s: IOMMU group %d is not viable: another device "
 			 "in it is bound to a host driver (`nestvisor probe` names it; `nestvisor "
-			 "device bind %s` hands the whole group over)", v->bdf, v->group_id, v->bdf);
+			 "device bind %s --group` hands the whole group over)", v->bdf, v->group_id, v->bdf);
 		return -EBUSY;
 	}
 	return 0;
