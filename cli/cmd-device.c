@@ -136,7 +136,7 @@ static int do_bind(const char *bdf, bool group)
 		printf("%s: %s -> vfio-pci\n", bdf, drv);
 	}
 	rc = CLI_OK;
-	for (int i = 0; group && i < n; i++) {	/* its group's peers, bridges left to pcieport */
+	for (int i = 0; group && d->group >= 0 && i < n; i++) {	/* its group's peers; bridges stay */
 		if (devs[i].group != d->group || &devs[i] == d || !devs[i].vfio)
 			continue;
 		driver_of(devs[i].addr, drv, sizeof(drv));

@@ -243,6 +243,19 @@ static void add_hole(struct vfio_bar *b, uint64_t from, uint64_t len)
 	b->nholes++;
 }
 
+/* Whether the MSI-X capability at c is one we serve: its table and PBA in one memory BAR we give,
+ * inside it. Another layout is unlinked like MSI, and INTx serves. */
+static bool msix_usable(const struct vmm_vfio *v, int c)
+{
+	uint16_t ctrl = (uint16_t)rd(v->pci.cfg + c + 2, 2);
+	uint32_t table = rd(v->pci.cfg + c + 4, 4), pba = rd(v->pci.cfg + c + 8, 4);
+	int bir = (int)(table & 7), n = (ctrl & 0x7ff) + 1;
+
+	return bir < PCI_BARS && (int)(pba & 7) == bir && v->pci.bar_size[bir] &&
+	       (table & ~7u) + 16ull * (unsigned)n <= v->bar[bir].size &&
+	       (pba & ~7u) + 8ull * (unsigned)((n + 63) / 64) <= v->bar[bir].size;
+}
+
 static int msix_setup(struct vmm_vfio *v, int c, char *err, size_t errlen)
 {
 	uint16_t ctrl = (uint16_t)rd(v->pci.cfg + c + 2, 2);
@@ -250,10 +263,6 @@ static int msix_setup(struct vmm_vfio *v, int c, char *err, size_t errlen)
 	int bir = (int)(table & 7), n = (ctrl & 0x7ff) + 1;
 	struct vfio_bar *b = &v->bar[bir];
 
-	if (bir >= PCI_BARS || (int)(pba & 7) != bir || !v->pci.bar_size[bir] ||
-	    (table & ~7u) + 16ull * (unsigned)n > b->size ||
-	    (pba & ~7u) + 8ull * (unsigned)((n + 63) / 64) > b->size)
-		return 0;	/* a layout we do not serve: left out, INTx serves */
 	if (!(v->vec = calloc((size_t)n, sizeof(*v->vec)))) {
 		snprintf(err, errlen, "--device %s: out of memory", v->bdf);
 		return -ENOMEM;
@@ -281,7 +290,8 @@ static int msix_setup(struct vmm_vfio *v, int c, char *err, size_t errlen)
 	return 0;
 }
 
-/* The capability list again, through our bytes: MSI out, every other one as the device has it. */
+/* The capability list again, through our bytes: MSI out (and an MSI-X we cannot serve), every
+ * other one as the device has it. */
 static int caps_setup(struct vmm_vfio *v, char *err, size_t errlen)
 {
 	uint8_t *cfg = v->pci.cfg, *link = cfg + 0x34;
@@ -291,9 +301,10 @@ static int caps_setup(struct vmm_vfio *v, char *err, size_t errlen)
 	*link = 0;
 	for (int n = 0; at >= 0x40 && at < 0x100 && n < 48; n++) {
 		int next = cfg[at + 1] & 0xfc;
-		if (cfg[at] == PCI_CAP_ID_MSIX)
+		bool msix_here = cfg[at] == PCI_CAP_ID_MSIX && msix_usable(v, at);
+		if (msix_here)
 			msix = at;
-		if (cfg[at] != CAP_ID_MSI) {
+		if (cfg[at] != CAP_ID_MSI && (cfg[at] != PCI_CAP_ID_MSIX || msix_here)) {
 			*link = (uint8_t)at;
 			link = cfg + at + 1;
 			emulate(v, (unsigned)at + 1, 1);
