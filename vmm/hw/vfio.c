@@ -116,7 +116,6 @@ static int open_group(struct vmm_vfio *v, char *err, size_t errlen)
 
 static int open_container(struct vmm_vfio *v, char *err, size_t errlen)
 {
-	struct vmm_mem *m = &v->vm->mem;
 	int rc;
 
 	if ((v->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC)) < 0) {
@@ -138,8 +137,15 @@ static int open_container(struct vmm_vfio *v, char *err, size_t errlen)
 			 v->bdf, v->group_id, strerror(errno));
 		return rc;
 	}
-	/* guest RAM at the addresses the guest knows it by: the device's DMA reaches it and
-	 * nothing else (the IOMMU refuses the rest) */
+	return 0;
+}
+
+/* Guest RAM at the addresses the guest knows it by: the device's DMA reaches it and nothing else
+ * (the IOMMU refuses the rest). Only once the device can do no DMA of its own (vfio_add). */
+static int map_ram(struct vmm_vfio *v, char *err, size_t errlen)
+{
+	struct vmm_mem *m = &v->vm->mem;
+	int rc;
 	const struct { uint64_t iova, size; uint8_t *host; } ram[] = {
 		{ 0, m->low, m->host }, { VMM_4G, m->high, m->host + m->low },
 	};
@@ -196,6 +202,20 @@ static int open_regions(struct vmm_vfio *v, char *err, size_t errlen)
 		return -ENODEV;
 	}
 	return 0;
+}
+
+/* The device's own command register with bus mastering cleared: it starts no DMA until a guest's
+ * driver sets it again. */
+static void bus_master_off(struct vmm_vfio *v)
+{
+	uint16_t cmd;
+
+	if (pread(v->fd, &cmd, 2, (off_t)(v->cfg_offset + 4)) == 2 && (cmd & 0x4)) {
+		cmd &= (uint16_t)~0x4;
+		if (pwrite(v->fd, &cmd, 2, (off_t)(v->cfg_offset + 4)) != 2)
+			vmm_warn(v->vm, "device %s: bus mastering could not be turned off: %s",
+				 v->bdf, strerror(errno));
+	}
 }
 
 /* Mapped where VFIO allows it and the BAR is whole pages; trapped otherwise. */
@@ -388,6 +408,7 @@ static void vfio_destroy(struct vmm *vm, void *priv)
 	if (v->fd >= 0) {
 		/* what the guest left in it goes before the host (or the next VM) sees it; closing
 		 * the fd resets it too, kill -9 included */
+		bus_master_off(v);
 		if (v->can_reset)
 			ioctl(v->fd, VFIO_DEVICE_RESET);
 		close(v->fd);
@@ -448,10 +469,15 @@ static int vfio_add(struct vmm *vm, const char *bdf, char *err, size_t errlen)
 	if ((rc = open_group(v, err, errlen)) < 0 || (rc = open_container(v, err, errlen)) < 0 ||
 	    (rc = open_regions(v, err, errlen)) < 0)
 		return rc;
-	/* from a known state, whatever the host or the last VM left */
+	/* From a known state, whatever the host or the last VM left: no DMA of its own (bus
+	 * mastering off, so a device whose reset does not take cannot write into this guest's RAM
+	 * before the guest's driver has set it up), reset, and only then guest RAM mapped for it. */
+	bus_master_off(v);
 	if (v->can_reset && ioctl(v->fd, VFIO_DEVICE_RESET) < 0)
 		vmm_warn(vm, "device %s: VFIO could not reset it (%s); it starts as it was", bdf,
 			 strerror(errno));
+	if ((rc = map_ram(v, err, errlen)) < 0)
+		return rc;
 	v->pci.name = v->bdf;
 	v->pci.priv = v;
 	v->pci.bar_moved = bar_moved;
