@@ -429,16 +429,21 @@ static int launch_devices(struct tui *t, struct vmm_config *cfg)
 
 	snprintf(list, sizeof(list), "%s", t->launch.devices);
 	for (char *d = strtok_r(list, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
-		char *bdf = cfg->passthrough[cfg->npassthrough];
 		if (cfg->npassthrough == VMM_MAX_PASSTHROUGH) {
 			snprintf(t->message, sizeof(t->message), "at most %d devices",
 				 VMM_MAX_PASSTHROUGH);
 			return F_DEVICES;
 		}
+		char *bdf = cfg->passthrough[cfg->npassthrough];
 		if (vmm_pci_addr_parse(d, bdf, why, sizeof(why)) < 0) {
 			snprintf(t->message, sizeof(t->message), "%.200s", why);
 			return F_DEVICES;
 		}
+		for (int i = 0; i < cfg->npassthrough; i++)
+			if (!strcmp(cfg->passthrough[i], bdf)) {
+				snprintf(t->message, sizeof(t->message), "%s: given twice", d);
+				return F_DEVICES;
+			}
 		for (int i = 0; i < n; i++)
 			if (!strcmp(devs[i].addr, bdf) && strcmp(devs[i].verdict, "ready")) {
 				snprintf(t->message, sizeof(t->message), "%s: the probe says %s: %.220s",
