@@ -74,6 +74,16 @@ linger_pid() {	# the background VMM of a guest run with nv.linger, once the gues
 	pid=$!
 	i=0
 	while [ $i -lt 240 ] && ! grep -q '^NVG: lingering' $out/$name.raw; do sleep 1; i=$((i + 1)); done
+	# a guest that never got there (one stalled once, after its download): what its VMM saw, twice, 5 s apart,
+	# before anything is killed
+	if ! grep -q '^NVG: lingering' $out/$name.raw; then
+		nestvisor stats $name > $out/$name-stalled-1.txt 2>&1
+		sleep 5
+		nestvisor stats $name > $out/$name-stalled-2.txt 2>&1
+		echo "# i-pass: $name stalled: no 'lingering' in 240 s; its last words and exits:"
+		tail -n 5 $out/$name.raw | sed 's/^/#   /'
+		diag $out/$name-stalled-2.txt 12
+	fi
 }
 for round in 1 2; do
 	if [ $round = 1 ]; then
