@@ -80,14 +80,6 @@ static int rebind(const char *bdf, bool to_vfio)
 	return 0;
 }
 
-static const struct probe_pci_dev *find(const struct probe_pci_dev *d, int n, const char *bdf)
-{
-	for (int i = 0; i < n; i++)
-		if (!strcmp(d[i].addr, bdf))
-			return &d[i];
-	return NULL;
-}
-
 /* The probe's judgement of every PCI device (no test guest run): their count, or -1 said as who. */
 static int judge(const char *who, struct probe_report *rep, const struct probe_pci_dev **devs)
 {
@@ -114,7 +106,7 @@ static int do_bind(const char *bdf, bool group)
 	}
 	if ((n = judge("device bind", &rep, &devs)) < 0)
 		return CLI_FAILED;
-	if (!(d = find(devs, n, bdf))) {
+	if (!(d = probe_report_device(&rep, bdf))) {
 		fprintf(stderr, "nestvisor device bind %s: no such PCI device here (lspci lists "
 			"them)\n", bdf);
 		goto out;
@@ -172,7 +164,7 @@ int cli_device_gate(const char *const *bdfs, int count)
 	if ((n = judge("run: --device", &rep, &devs)) < 0)
 		return -1;
 	for (int i = 0; i < count && rc == 0; i++)
-		if ((d = find(devs, n, bdfs[i])) && strcmp(d->verdict, "ready")) {
+		if ((d = probe_report_device(&rep, bdfs[i])) && strcmp(d->verdict, "ready")) {
 			fprintf(stderr, "nestvisor run: --device %s: the probe says %s: %s\n", bdfs[i],
 				d->verdict, d->reason);
 			rc = -1;

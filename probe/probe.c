@@ -398,6 +398,17 @@ int probe_report_devices(const struct probe_report *rep, const struct probe_pci_
 	return *devs ? pci->ndevs : 0;
 }
 
+const struct probe_pci_dev *probe_report_device(const struct probe_report *rep, const char *addr)
+{
+	const struct probe_pci_dev *d;
+	int n = probe_report_devices(rep, &d, NULL);
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(d[i].addr, addr))
+			return &d[i];
+	return NULL;
+}
+
 const char *probe_pci_acs_name(const struct probe_pci_dev *d)
 {
 	if (d->acs == -2)

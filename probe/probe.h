@@ -83,6 +83,9 @@ struct probe_pci_dev {
 int probe_report_devices(const struct probe_report *rep, const struct probe_pci_dev **devs,
 			 const char **why);
 
+/* The report's device at addr (0000:01:00.0), or NULL: the verdict a passthrough is gated on. */
+const struct probe_pci_dev *probe_report_device(const struct probe_report *rep, const char *addr);
+
 /* A device's ACS, as words: "yes", "no" or "unreadable". */
 const char *probe_pci_acs_name(const struct probe_pci_dev *d);
 

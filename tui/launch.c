@@ -424,9 +424,6 @@ void tui_launch_click(struct tui *t, int y)
 static int launch_devices(struct tui *t, struct vmm_config *cfg)
 {
 	char list[sizeof(t->launch.devices)], *save = NULL, why[200];
-	const struct probe_pci_dev *devs = NULL;
-	int n = t->report ? probe_report_devices(t->report, &devs, NULL) : 0;
-
 	snprintf(list, sizeof(list), "%s", t->launch.devices);
 	for (char *d = strtok_r(list, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
 		if (cfg->npassthrough == VMM_MAX_PASSTHROUGH) {
@@ -444,12 +441,12 @@ static int launch_devices(struct tui *t, struct vmm_config *cfg)
 				snprintf(t->message, sizeof(t->message), "%s: given twice", d);
 				return F_DEVICES;
 			}
-		for (int i = 0; i < n; i++)
-			if (!strcmp(devs[i].addr, bdf) && strcmp(devs[i].verdict, "ready")) {
-				snprintf(t->message, sizeof(t->message), "%s: the probe says %s: %.220s",
-					 d, devs[i].verdict, devs[i].reason);
-				return F_DEVICES;
-			}
+		const struct probe_pci_dev *pd = t->report ? probe_report_device(t->report, bdf) : NULL;
+		if (pd && strcmp(pd->verdict, "ready")) {
+			snprintf(t->message, sizeof(t->message), "%s: the probe says %s: %.220s", d,
+				 pd->verdict, pd->reason);
+			return F_DEVICES;
+		}
 		cfg->npassthrough++;
 		cfg->passthrough_open = compatdb_passthrough_open;
 		cfg->passthrough_tell = compatdb_passthrough_tell;

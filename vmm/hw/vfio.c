@@ -63,7 +63,9 @@ static bool vfio_driver(const char *drv)
 {
 	size_t n = strlen(drv);
 
-	return !strcmp(drv, "vfio-pci") || (n > 9 && !strcmp(drv + n - 9, "_vfio_pci"));
+	/* the variants the probe accepts too (probe/pci.c): mlx5_vfio_pci, ... */
+	return !strcmp(drv, "vfio-pci") ||
+	       (n > 9 && (!strcmp(drv + n - 9, "_vfio_pci") || !strcmp(drv + n - 9, "-vfio-pci")));
 }
 
 static int open_group(struct vmm_vfio *v, char *err, size_t errlen)
