@@ -223,6 +223,9 @@ static int submit(struct compatdb *db, const struct common *c, char *err, size_t
 		printf(", %d refused by the shared database", r.refused);
 	if (rc < 0)
 		printf(", %d still queued for the next submit", r.queued - r.sent - r.already);
+	if (r.outcomes)	/* what VMs did with passed-through devices (run --device) */
+		printf("; %d passthrough outcome(s): %d sent, %d already there", r.outcomes,
+		       r.outcomes_sent, r.outcomes_already);
 	printf("\n");
 	return rc;
 }

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define COMPATDB_SCHEMA_VERSION 4
+#define COMPATDB_SCHEMA_VERSION 5
 #define COMPATDB_REPORT_FORMAT 1	/* the export envelope's "nestvisor_report" */
 #define COMPATDB_MAX_REPORT (4 << 20)	/* bytes: a probe report is tens of KiB; more is hostile */
 
@@ -116,6 +116,8 @@ struct compatdb_submit_result {
 	int queued, sent, already;
 	/* reports the shared database would not take: they stay queued, named in err */
 	int refused;
+	/* passthrough outcomes (passthrough.c) queued, sent, and found there already */
+	int outcomes, outcomes_sent, outcomes_already;
 	/* optional, kept across the call: told after the queue is read and after each report (the
 	 * TUI's progress) */
 	void (*progress)(void *ctx, const struct compatdb_submit_result *so_far);

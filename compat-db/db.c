@@ -54,8 +54,13 @@ static const char *const migrations[] = {
 	" address TEXT NOT NULL, vendor_device TEXT NOT NULL, kernel TEXT NOT NULL,"
 	" outcome TEXT NOT NULL, how TEXT NOT NULL);"
 	"CREATE INDEX passthrough_vd ON passthrough(vendor_device);",
+	/* 4 -> 5: each outcome sent to the shared database once (remote.c): its uuid, and when it
+	 * was sent (rows without a uuid get one at the next submit) */
+	"ALTER TABLE passthrough ADD COLUMN uuid TEXT;"
+	"ALTER TABLE passthrough ADD COLUMN submitted TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+_Static_assert(SCHEMA_VERSION == COMPATDB_SCHEMA_VERSION, "compatdb.h names the schema's version");
 
 void compatdb_default_path(char *buf, size_t len)
 {

@@ -31,8 +31,9 @@ static int record_as(struct compatdb *db, const char *host, const char *address,
 		return rc;
 	if (sqlite3_prepare_v2(db->sql,
 			       "INSERT INTO passthrough (host_id, at, address, vendor_device, kernel,"
-			       " outcome, how) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?2,"
-			       " lower(?3), ?4, ?5, ?6)", -1, &st, NULL) != SQLITE_OK)
+			       " outcome, how, uuid) VALUES (?1, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'),"
+			       " ?2, lower(?3), ?4, ?5, ?6, lower(hex(randomblob(16))))", -1, &st,
+			       NULL) != SQLITE_OK)
 		return errmsg(err, errlen, -EIO, "%s: %s", db->path, sqlite3_errmsg(db->sql));
 	sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, address, -1, SQLITE_TRANSIENT);

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include "compat-db/compatdb.h"
 #include "compat-db/pq.h"
 
 struct pq_api pq;
@@ -133,4 +135,30 @@ void pq_deadline_reset(void)
 const char *pq_error(PGconn *c)
 {
 	return deadline_why[0] ? deadline_why : pq.PQerrorMessage(c);
+}
+
+PGconn *pq_connect(const char *url, char *err, size_t errlen)
+{
+	/* a peer that vanishes without a reset is noticed (keepalives, and data unacknowledged for
+	 * 30 s); these come first so that the URL may set its own; connecting has 5 s, and every
+	 * round trip after has pq_timeout_s() */
+	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
+			       "keepalives_count", "tcp_user_timeout", "dbname", "connect_timeout",
+			       "application_name", NULL };
+	const char *vals[] = { "1", "10", "5", "3", "30000", url, "5", "nestvisor", NULL };
+	PGconn *c;
+
+	if (pq_load(err, errlen) < 0)
+		return NULL;
+	pq_deadline_reset();
+	c = pq.PQconnectdbParams(keys, vals, 1); /* expand_dbname: url may be a URI or key=value */
+	if (pq.PQstatus(c) == CONNECTION_OK)
+		return c;
+	char shown[1024];
+	compatdb_url_shown(url, shown, sizeof(shown));
+	snprintf(err, errlen, "could not reach the shared database %s: %s", shown,
+		 c ? pq_error(c) : "out of memory");
+	err[strcspn(err, "\n")] = '\0';
+	pq.PQfinish(c);
+	return NULL;
 }

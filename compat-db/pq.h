@@ -17,7 +17,7 @@
 				X(PQgetvalue) X(PQgetisnull) X(PQenterPipelineMode)               \
 					X(PQexitPipelineMode) X(PQpipelineSync) X(PQsendQuery)    \
 						X(PQisBusy) X(PQconsumeInput) X(PQsocket)         \
-							X(PQsendPrepare)
+							X(PQsendPrepare) X(PQcmdTuples)
 
 struct pq_api {
 #define PQ_MEMBER(f) __typeof__(f) *f;
@@ -43,6 +43,9 @@ PGresult *pq_result(PGconn *c);
 PGresult *pq_exec(PGconn *c, const char *sql);
 PGresult *pq_exec_params(PGconn *c, const char *sql, int n, const char *const *values);
 PGresult *pq_prepare(PGconn *c, const char *name, const char *sql, int n);
+/* A connection to the shared database at url (a URI or key=value; keepalives, a 5 s connect
+ * timeout), or NULL with err naming it (its password shown as ***). */
+PGconn *pq_connect(const char *url, char *err, size_t errlen);
 /* A new connection: no deadline has run out on it. */
 void pq_deadline_reset(void);
 /* What went wrong on c: PQerrorMessage's, or the deadline's own words. */

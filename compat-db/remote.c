@@ -12,8 +12,8 @@
 #include "compat-db/pq.h"
 
 /* Versioned like the local file (docs/compat-db.md): nestvisor_schema holds the version; each step
- * is one transaction. Submitting hosts need INSERT on hosts/reports/checks/devices and UPDATE on
- * hosts only. */
+ * is one transaction. Submitting hosts need INSERT on hosts/reports/checks/devices/passthrough and
+ * UPDATE on hosts only. */
 static const char *const remote_migrations[] = {
 	"CREATE TABLE hosts (host_id text PRIMARY KEY, label text, first_seen text"
 	" NOT NULL, last_seen text NOT NULL);"
@@ -34,6 +34,12 @@ static const char *const remote_migrations[] = {
 	" driver text, iommu_group integer, verdict text NOT NULL, reason text, alternative text,"
 	" PRIMARY KEY (report, address));"
 	"CREATE INDEX devices_vd ON devices(vendor_device);",
+	/* 1 -> 2: what became of devices passed through to VMs (the local passthrough table), each
+	 * outcome once by its uuid */
+	"CREATE TABLE passthrough (uuid text PRIMARY KEY, host_id text NOT NULL, at text NOT NULL,"
+	" address text NOT NULL, vendor_device text NOT NULL, kernel text NOT NULL,"
+	" outcome text NOT NULL, how text NOT NULL, received timestamptz NOT NULL DEFAULT now());"
+	"CREATE INDEX passthrough_vd ON passthrough(vendor_device);",
 };
 #define REMOTE_VERSION ((int)(sizeof(remote_migrations) / sizeof(remote_migrations[0])))
 
@@ -118,32 +124,6 @@ void compatdb_url_shown(const char *url, char *out, size_t len)
 	}
 }
 
-static PGconn *connect_to(const char *url, char *err, size_t errlen)
-{
-	/* a peer that vanishes without a reset is noticed (keepalives, and data unacknowledged for
-	 * 30 s); these come first so that the URL may set its own; connecting has 5 s, and every
-	 * round trip after has pq_timeout_s() */
-	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",
-			       "keepalives_count", "tcp_user_timeout", "dbname", "connect_timeout",
-			       "application_name", NULL };
-	const char *vals[] = { "1", "10", "5", "3", "30000", url, "5", "nestvisor", NULL };
-	PGconn *c;
-
-	if (pq_load(err, errlen) < 0)
-		return NULL;
-	pq_deadline_reset();
-	c = pq.PQconnectdbParams(keys, vals, 1); /* expand_dbname: url may be a URI or key=value */
-	if (pq.PQstatus(c) == CONNECTION_OK)
-		return c;
-	char shown[1024];
-	compatdb_url_shown(url, shown, sizeof(shown));
-	snprintf(err, errlen, "could not reach the shared database %s: %s", shown,
-		 c ? pq_error(c) : "out of memory");
-	err[strcspn(err, "\n")] = '\0';
-	pq.PQfinish(c);
-	return NULL;
-}
-
 static int exec_ok(PGconn *c, PGresult *r, char *err, size_t errlen)
 {
 	ExecStatusType s = pq.PQresultStatus(r);
@@ -174,7 +154,7 @@ static int remote_version(PGconn *c)
 
 int compatdb_remote_init(const char *url, char *err, size_t errlen)
 {
-	PGconn *c = connect_to(url, err, errlen);
+	PGconn *c = pq_connect(url, err, errlen);
 	int rc = 0, v;
 
 	if (!c)
@@ -215,7 +195,7 @@ out:
 
 /* What a submit sends, prepared once per connection: the server parses and plans each once, not per
  * row. */
-enum { NV_HOST, NV_KNOWN, NV_REPORT, NV_CHECK, NV_DEVICE, NV_COUNT };
+enum { NV_HOST, NV_KNOWN, NV_REPORT, NV_CHECK, NV_DEVICE, NV_OUTCOME, NV_COUNT };
 static const struct { const char *name, *local, *remote; int ncols;
 } submit_sql[NV_COUNT] = {
 	[NV_HOST] = { "nv_host",
@@ -253,6 +233,14 @@ static const struct { const char *name, *local, *remote; int ncols;
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 			" ON CONFLICT DO NOTHING",
 			12 },
+	/* the passthrough outcomes not yet sent, up to the last one read (?1: its id) */
+	[NV_OUTCOME] = { "nv_outcome",
+			 "SELECT uuid, host_id, at, address, vendor_device, kernel, outcome, how"
+			 " FROM passthrough WHERE submitted IS NULL AND id <= ?1",
+			 "INSERT INTO passthrough (uuid, host_id, at, address, vendor_device, kernel,"
+			 " outcome, how) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+			 " ON CONFLICT (uuid) DO NOTHING",
+			 8 },
 };
 
 static int prepare_submit(PGconn *c, char *err, size_t errlen)
@@ -303,6 +291,46 @@ static int queue(PGconn *c, const char *sql, const char *prepared, const char *c
 	return (*queued)++;
 }
 
+/* The results of a pipelined transaction of `queued` statements: 0 once its COMMIT committed,
+ * -EBADMSG when the server refused a statement's data, -EIO when the connection failed. At
+ * statement `probe`, a query whose empty answer sets *fresh; -1: none. Statements with a row count
+ * (INSERTs) add the rows they inserted to *fresh. */
+static int pipeline_end(PGconn *c, int queued, int probe, int *fresh, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (!pq.PQpipelineSync(c))
+		return errmsg(err, errlen, -EIO, "%s", pq_error(c));
+	/* each statement's result, then a NULL; the first failure aborts the rest (and the
+	 * transaction) */
+	for (int i = 0; i < queued; i++) {
+		PGresult *r = pq_result(c);
+		ExecStatusType st = pq.PQresultStatus(r);
+		if (!r)
+			return errmsg(err, errlen, -EIO, "%s", pq_error(c));
+		if (i == probe && st == PGRES_TUPLES_OK)
+			*fresh = pq.PQntuples(r) == 0;
+		else if (probe < 0 && st == PGRES_COMMAND_OK)
+			*fresh += atoi(pq.PQcmdTuples(r));
+		/* the server refused this data */
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0) {
+			snprintf(err, errlen, "%s", st == PGRES_PIPELINE_ABORTED ? "aborted" :
+				 pq.PQresultErrorMessage(r));
+			rc = st == PGRES_FATAL_ERROR ? -EBADMSG : -EIO;
+		}
+		pq.PQclear(r);
+		pq.PQclear(pq_result(c));
+	}
+	PGresult *sync = pq_result(c);
+	bool synced = pq.PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+	pq.PQclear(sync);
+	if (!synced || !pq.PQexitPipelineMode(c))
+		return errmsg(err, errlen, -EIO, "%s", pq_error(c));
+	if (rc < 0)
+		pq.PQclear(pq_exec(c, "ROLLBACK"));
+	return rc;
+}
+
 /* One report in one remote transaction, its ~45 statements pipelined (one round trip, not one
  * each); ON CONFLICT makes a re-send (after a crash) a no-op. 0 only once the COMMIT's own result
  * says it committed. */
@@ -324,35 +352,7 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 	    (rc = queue(c, "COMMIT", NULL, NULL, &queued, err, errlen)) < 0)
 		/* the connection is unusable: the caller closes it, and nothing was committed */
 		return rc;
-	if (!pq.PQpipelineSync(c))
-		return errmsg(err, errlen, -EIO, "%s", pq_error(c));
-	/* each statement's result, then a NULL; the first failure aborts the rest (and the
-	 * transaction) */
-	rc = 0;
-	for (int i = 0; i < queued; i++) {
-		PGresult *r = pq_result(c);
-		ExecStatusType st = pq.PQresultStatus(r);
-		if (!r)
-			return errmsg(err, errlen, -EIO, "%s", pq_error(c));
-		if (i == probe_at && st == PGRES_TUPLES_OK)
-			*fresh = pq.PQntuples(r) == 0;
-		/* the server refused this report */
-		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && rc == 0) {
-			snprintf(err, errlen, "%s", st == PGRES_PIPELINE_ABORTED ? "aborted" :
-				 pq.PQresultErrorMessage(r));
-			rc = st == PGRES_FATAL_ERROR ? -EBADMSG : -EIO;
-		}
-		pq.PQclear(r);
-		pq.PQclear(pq_result(c));
-	}
-	PGresult *sync = pq_result(c);
-	bool synced = pq.PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-	pq.PQclear(sync);
-	if (!synced || !pq.PQexitPipelineMode(c))
-		return errmsg(err, errlen, -EIO, "%s", pq_error(c));
-	if (rc < 0)
-		pq.PQclear(pq_exec(c, "ROLLBACK"));
-	return rc;
+	return pipeline_end(c, queued, probe_at, fresh, err, errlen);
 }
 
 /* Sends every local report not yet marked submitted; marks each only after its remote commit. */
@@ -387,6 +387,58 @@ static int mark_submitted(struct compatdb *db, const char *uuid, char *err, size
 		      "submit finds it there)", db->path, sqlite3_errmsg(db->sql), uuid);
 }
 
+/* The passthrough outcomes not yet sent (*n), each with a uuid (rows of schema 4 get theirs now):
+ * the id of the last of them, which bounds what is sent and then marked (a VM ending meanwhile
+ * adds one for the next submit). */
+static sqlite3_int64 outcomes_pending(struct compatdb *db, int *n)
+{
+	sqlite3_stmt *st;
+	sqlite3_int64 last = 0;
+
+	*n = 0;
+	if (sqlite3_exec(db->sql, "UPDATE passthrough SET uuid = lower(hex(randomblob(16)))"
+			 " WHERE uuid IS NULL", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db->sql, "SELECT count(*), max(id) FROM passthrough"
+			       " WHERE submitted IS NULL", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*n = sqlite3_column_int(st, 0);
+		last = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return last;
+}
+
+/* Every pending outcome up to last in one remote transaction (ON CONFLICT: a re-send after a crash
+ * adds nothing), marked sent only after it committed. *fresh: the ones the server did not have. */
+static int send_outcomes(struct compatdb *db, PGconn *c, sqlite3_int64 last, int *fresh,
+			 char *err, size_t errlen)
+{
+	char upto[24];
+	sqlite3_stmt *mark;
+	int queued = 0, rc;
+
+	snprintf(upto, sizeof(upto), "%lld", (long long)last);
+	if (!pq.PQenterPipelineMode(c))
+		return errmsg(err, errlen, -EIO, "%s", pq_error(c));
+	if ((rc = queue(c, "BEGIN", NULL, NULL, &queued, err, errlen)) < 0 ||
+	    (rc = queue_rows(db, c, upto, NV_OUTCOME, &queued, err, errlen)) < 0 ||
+	    (rc = queue(c, "COMMIT", NULL, NULL, &queued, err, errlen)) < 0 ||
+	    (rc = pipeline_end(c, queued, -1, fresh, err, errlen)) < 0)
+		return rc;
+	if (sqlite3_prepare_v2(db->sql, "UPDATE passthrough SET submitted ="
+			       " strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+			       " WHERE submitted IS NULL AND id <= ?1", -1, &mark, NULL) != SQLITE_OK)
+		return errmsg(err, errlen, -EIO, "%s: %s", db->path, sqlite3_errmsg(db->sql));
+	sqlite3_bind_int64(mark, 1, last);
+	rc = sqlite3_step(mark) == SQLITE_DONE ? 0 :
+		errmsg(err, errlen, -EIO, "%s: %s (the passthrough outcomes reached the shared "
+		       "database; the next submit finds them there)", db->path,
+		       sqlite3_errmsg(db->sql));
+	sqlite3_finalize(mark);
+	return rc;
+}
+
 int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit_result *res,
 		    char *err, size_t errlen)
 {
@@ -396,18 +448,20 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 	char (*queue)[37] = NULL;
 
 	res->queued = res->sent = res->already = 0;
+	res->outcomes = res->outcomes_sent = res->outcomes_already = 0;
 	/* unwritable, a report could be sent but never marked */
 	if ((rc = compatdb_writable(db, err, errlen)) < 0)
 		return rc;
 	if ((rc = read_queue(db, &queue, &res->queued)) < 0)
 		return rc;
+	sqlite3_int64 last = outcomes_pending(db, &res->outcomes);
 	if (res->progress)
 		res->progress(res->ctx, res);
-	if (!res->queued) {
+	if (!res->queued && !res->outcomes) {
 		free(queue);
 		return 0;
 	}
-	if (!(c = connect_to(url, err, errlen))) {
+	if (!(c = pq_connect(url, err, errlen))) {
 		free(queue);
 		return -ECONNREFUSED;	/* nothing changed: every report stays queued */
 	}
@@ -419,10 +473,17 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 		err[strcspn(err, "\n")] = '\0';
 		rc = -ETIMEDOUT;
 	} else if (version != REMOTE_VERSION) {
-		snprintf(err, errlen,
-			 "%s has no nestvisor schema (version %d): run `nestvisor db init --to "
-			 "URL` first",
-			 shown, version);
+		if (!version)
+			snprintf(err, errlen, "%s has no nestvisor schema: run `nestvisor db init --to "
+				 "URL` first", shown);
+		else if (version < REMOTE_VERSION)
+			snprintf(err, errlen, "%s holds schema %d, older than this nestvisor's (%d): "
+				 "`nestvisor db init --to URL` brings it up to date, keeping what it "
+				 "holds", shown, version, REMOTE_VERSION);
+		else
+			snprintf(err, errlen, "%s holds schema %d, newer than this nestvisor knows "
+				 "(%d): submit with a newer nestvisor", shown, version,
+				 REMOTE_VERSION);
 		rc = -ENOENT;
 	} else {
 		rc = prepare_submit(c, err, errlen);
@@ -452,6 +513,18 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 		if (res->progress)
 			res->progress(res->ctx, res);
 	}
+	if (rc == 0 && res->outcomes) {
+		int fresh = 0;
+		if ((rc = send_outcomes(db, c, last, &fresh, err, errlen)) == 0) {
+			res->outcomes_sent = fresh;
+			res->outcomes_already = res->outcomes - fresh;
+		} else if (rc == -EBADMSG) {
+			char why[500];
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, errlen, "the shared database refused the passthrough outcomes "
+				 "(%.400s); they stay queued", why);
+		}
+	}
 	pq.PQfinish(c);
 	free(queue);
 	if (rc == 0 && res->refused) {
@@ -461,123 +534,3 @@ int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit
 	}
 	return rc;
 }
-
-/* ---- the fleet's questions ---- */
-
-static enum compatdb_kind kind_of(unsigned oid)
-{
-	switch (oid) {
-	case 16: return COMPATDB_BOOL;			/* bool */
-	case 20: case 21: case 23: return COMPATDB_INT;	/* int8, int2, int4 */
-	default: return COMPATDB_TEXT;
-	}
-}
-
-/* A libpq result as a table: bool as "1"/"0", the integer types as integers. */
-static struct compatdb_table *table_of(PGresult *r)
-{
-	int rows = pq.PQntuples(r), cols = pq.PQnfields(r);
-	struct compatdb_table *t = cols <= 16 ? compatdb_table_new(cols) : NULL;
-	const char *cells[16];
-
-	if (!t)
-		return NULL;
-	for (int c = 0; c < cols; c++) {
-		if (compatdb_table_column(t, c, pq.PQfname(r, c), kind_of(pq.PQftype(r, c))) < 0)
-			goto fail;
-	}
-	for (int i = 0; i < rows; i++) {
-		for (int c = 0; c < cols; c++) {
-			const char *v = pq.PQgetisnull(r, i, c) ? NULL : pq.PQgetvalue(r, i, c);
-			if (v && t->kinds[c] == COMPATDB_BOOL)
-				v = *v == 't' ? "1" : "0";
-			cells[c] = v;
-		}
-		if (compatdb_table_add(t, cells) < 0)
-			goto fail;
-	}
-	return t;
-fail:
-	compatdb_table_free(t);
-	return NULL;
-}
-
-#define LATEST_PG "(SELECT DISTINCT ON (host_id) uuid FROM reports ORDER BY host_id, created DESC)"
-
-/* The fleet's questions, with the local ones' columns (query.c); the alternative is the one each
- * report's probe gave (the fleet has no class rules table). */
-static const struct {
-	const char *sql;
-	int nparams;
-} fleet[] = {
-	[FLEET_HOSTS] = { "SELECT h.host_id AS host, h.label, count(r.uuid) AS reports,"
-	" h.last_seen,"
-	" bool_or(r.hw_virt) FILTER (WHERE r.uuid IN " LATEST_PG ") AS hw_vms,"
-	" bool_or(r.nested) FILTER (WHERE r.uuid IN " LATEST_PG ") AS nested,"
-	" max(r.hypervisor) FILTER (WHERE r.uuid IN " LATEST_PG ") AS hypervisor"
-	" FROM hosts h LEFT JOIN reports r ON r.host_id = h.host_id"
-	" GROUP BY h.host_id ORDER BY h.last_seen DESC", 0 },
-	[FLEET_DEVICES] = { "SELECT vendor_device AS id, class, count(DISTINCT r.host_id) AS hosts,"
-	" count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready') AS ready_on,"
-	" string_agg(DISTINCT driver, ',') AS drivers, max(device_name) AS name"
-	" FROM devices d JOIN reports r ON r.uuid = d.report WHERE d.report IN " LATEST_PG
-	" AND ($1 = '' OR vendor_device LIKE $1 || ':%') AND ($2 = '' OR class LIKE $2 || '%')"
-	" AND ($3 = '' OR verdict = $3) GROUP BY vendor_device, class ORDER BY hosts DESC, id", 3 },
-	[FLEET_DEVICE] = { "SELECT vendor_device AS id,"
-	" max(vendor_name || ' ' || device_name) AS name,"
-	" count(DISTINCT r.host_id) AS hosts,"
-	" count(DISTINCT r.host_id) FILTER (WHERE verdict = 'ready') AS ready_on,"
-	" string_agg(DISTINCT driver, ',') AS drivers,"
-	" string_agg(DISTINCT verdict, ',') AS verdicts, max(alternative) AS alternative"
-	" FROM devices d JOIN reports r ON r.uuid = d.report"
-	" WHERE vendor_device = lower($1) GROUP BY vendor_device", 1 },
-	[FLEET_STATS] = { "SELECT (SELECT count(*) FROM hosts) AS hosts,"
-	" (SELECT count(*) FROM reports) AS reports,"
-	" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND hw_virt) AS hw_vms,"
-	" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND nested) AS nested,"
-	" (SELECT count(*) FROM reports WHERE uuid IN " LATEST_PG " AND iommu) AS iommu,"
-	" (SELECT count(DISTINCT vendor_device) FROM devices) AS device_models,"
-	" (SELECT count(DISTINCT vendor_device) FROM devices WHERE verdict = 'ready') AS ready",
-		0 },
-};
-
-int compatdb_remote_query(const char *url, enum compatdb_fleet_query q,
-			  const struct compatdb_device_filter *f, const char *arg,
-			  struct compatdb_table **out, char *err, size_t errlen)
-{
-	const char *p[3] = { f && f->vendor ? f->vendor : "", f && f->class_ ? f->class_ : "",
-			     f && f->verdict ? f->verdict : "" };
-	PGconn *c = connect_to(url, err, errlen);
-	PGresult *r;
-
-	*out = NULL;
-	if (q == FLEET_DEVICE)
-		p[0] = arg;
-	if (!c)
-		return -ECONNREFUSED;
-	r = pq_exec_params(c, fleet[q].sql, fleet[q].nparams, p);
-	if (pq.PQresultStatus(r) != PGRES_TUPLES_OK) {
-		char shown[1024];
-		compatdb_url_shown(url, shown, sizeof(shown));
-		snprintf(err, errlen, "shared database %s: %s", shown, pq_error(c));
-		err[strcspn(err, "\n")] = '\0';
-		pq.PQclear(r);
-		pq.PQfinish(c);
-		return -EIO;
-	}
-	*out = table_of(r);
-	pq.PQclear(r);
-	pq.PQfinish(c);
-	if (!*out) {
-		snprintf(err, errlen, "shared database: out of memory for the answer");
-		return -ENOMEM;
-	}
-	if (q == FLEET_DEVICE && !(*out)->nrows) {
-		compatdb_table_free(*out);
-		*out = NULL;
-		snprintf(err, errlen, "no report in the shared database has seen %s", arg);
-		return -ENOENT;
-	}
-	return 0;
-}
-

@@ -24,10 +24,10 @@ n=0 fails=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
 has() { printf '%s' "$1" | grep -q -- "$2"; }
 
-echo "1..20"
+echo "1..26"
 out=$("$NV" db init --to "$URL" 2>&1); ok $? "db init creates the shared schema: $out"
 out=$("$NV" db init --to "$URL" 2>&1); ok $? "db init again is harmless"
-[ "$(psql_n 'SELECT version FROM nestvisor_schema')" = 1 ]; ok $? "the shared schema is versioned (1)"
+[ "$(psql_n 'SELECT version FROM nestvisor_schema')" = 2 ]; ok $? "the shared schema is versioned (2)"
 
 A=$T/a.db
 # probes alternate with and without the functional check: each finds other facts than the last
@@ -86,6 +86,27 @@ out=$("$NV" db stats --to "$URL" 2>&1); has "$out" "8 *12"; ok $? "fleet totals:
 out=$("$NV" db hosts --to "$URL" --json 2>&1)
 has "$out" '"nested": *\(true\|false\),' && has "$out" '"reports": *[0-9]'
 ok $? "the fleet's answers in JSON: a boolean as a boolean, a count as a number: $(echo $out | cut -c1-100)"
+
+# What VMs did with passed-through devices (run --device records it as each VM ends: compat-db/passthrough.c)
+# reaches the fleet too, each outcome once: two outcomes of a model the fleet's reports know, as an older
+# nestvisor (schema 4, no uuid yet) left them in the local database
+sqlite3 "$A" "INSERT INTO passthrough (host_id, at, address, vendor_device, kernel, outcome, how) VALUES
+	('h', '2026-12-07T08:00:00Z', '0000:01:00.0', '1af4:1041', '6.1.0-test', 'worked', 'the guest drove it'),
+	('h', '2026-12-07T08:05:00Z', '0000:01:00.0', '1af4:1041', '6.1.0-test', 'failed', 'device-lost')"
+out=$("$NV" report submit --db "$A" --to "$URL" 2>&1)
+has "$out" "2 passthrough outcome(s): 2 sent, 0 already there"; ok $? "submit sends the passthrough outcomes: $out"
+[ "$(psql_n 'SELECT count(*) FROM passthrough')" = 2 ]; ok $? "the shared database holds both"
+out=$("$NV" db device 1af4:1041 --to "$URL" --json 2>&1)
+has "$out" '"passed_through": *1,' && has "$out" '"passthrough_failed": *1,' &&
+	has "$out" '"worked_on_kernels": *"6.1.0-test"' && has "$out" '"last_failure": *"device-lost"'
+ok $? "fleet question: a model's passthroughs across the fleet: $(echo $out | tr -d '\n' | sed 's/.*"passed_through"/"passed_through"/' | cut -c1-140)"
+sqlite3 "$A" "INSERT INTO passthrough (host_id, at, address, vendor_device, kernel, outcome, how, uuid) VALUES
+	('h', '2026-12-07T08:10:00Z', '0000:01:00.0', '1af4:1041', '6.1.0-test', 'worked', 'x', lower(hex(randomblob(16))))"
+crash mark "$NV" report submit --db "$A" --to "$URL" >/dev/null 2>&1
+[ $? = 137 ]; ok $? "a submit killed (SIGKILL) between the outcome's remote commit and its local mark"
+out=$("$NV" report submit --db "$A" --to "$URL" 2>&1)
+has "$out" "1 passthrough outcome(s): 0 sent, 1 already there"; ok $? "the next submit finds it already there: $out"
+[ "$(psql_n 'SELECT count(*) FROM passthrough')" = 3 ]; ok $? "exactly once: 3 outcomes, no duplicate"
 
 # a report the server refuses (bytes it cannot store as text, put there behind the import's back, as an older
 # nestvisor could) is named, stays queued, and the others are sent (issue 12, 6)
