@@ -88,11 +88,14 @@ void cli_stats_usage(void)
 		{ "--json", "the VM's statistics as JSON (docs/control-socket.md, \"stats\")" },
 		{ "--digest", "a paused VM's guest memory hashed and its devices' queue positions, as "
 			      "JSON: two looks compare equal while nothing changes the guest" },
+		{ "--cpus", "a paused VM's vCPUs as JSON: where each is, whether it halted, the "
+			    "interrupt being delivered, its local APIC's timer and vectors, its last "
+			    "exits (why a guest stopped making progress)" },
 		{ "--help", "this help" },
 		{ NULL, NULL },
 	};
 	static const struct cli_help h = {
-		.synopsis = "nestvisor stats NAME [--watch] [--json] [--digest]",
+		.synopsis = "nestvisor stats NAME [--watch] [--json] [--digest | --cpus]",
 		.about = "A running VM's exits by reason, port and MMIO region, and its devices.",
 		.opts = opts,
 	};
@@ -371,11 +374,11 @@ static void said_ended(const char *name)
 	free(e);
 }
 
-/* The reply as it came (JSON; docs/control-socket.md, "digest"). */
-static int stats_digest(const char *name)
+/* The reply as it came (JSON; docs/control-socket.md, "digest" and "cpus"). */
+static int stats_ask(const char *name, const char *cmd)
 {
 	char err[256], *reply = NULL;
-	int rc = vmm_control_ask(name, "digest", &reply, err, sizeof(err));
+	int rc = vmm_control_ask(name, cmd, &reply, err, sizeof(err));
 
 	if (rc == -ENOENT || rc == -EINVAL) {
 		free(reply);
@@ -398,10 +401,12 @@ int cli_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "watch", no_argument, NULL, 'w' }, { "json", no_argument, NULL, 'j' },
-		{ "digest", no_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
+		{ "digest", no_argument, NULL, 'd' }, { "cpus", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool watch = false, json = false, digest = false, tty = isatty(STDOUT_FILENO);
+	bool watch = false, json = false, tty = isatty(STDOUT_FILENO);
+	const char *ask = NULL;
 	long long last = -1;
 	struct vmm_stats s;
 	int opt;
@@ -410,7 +415,8 @@ int cli_stats(int argc, char **argv)
 		switch (opt) {
 		case 'w': watch = true; break;
 		case 'j': json = true; break;
-		case 'd': digest = true; break;
+		case 'd': ask = "digest"; break;
+		case 'c': ask = "cpus"; break;
 		case 'h': cli_stats_usage(); return CLI_OK;
 		default: cli_stats_usage(); return CLI_ERROR;
 		}
@@ -420,8 +426,8 @@ int cli_stats(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	const char *name = argv[optind];
-	if (digest)
-		return stats_digest(name);
+	if (ask)
+		return stats_ask(name, ask);
 	do {
 		if (vmm_control_stats(name, &s) < 0) {
 			if (watch && last >= 0) {	/* it ended while watched */

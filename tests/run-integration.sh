@@ -7,7 +7,7 @@ fails=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
 status() { "$@" >/dev/null 2>&1; echo $?; }
 
-echo "1..60"
+echo "1..61"
 ok "$(status "$B" --version)" "--version exits 0"
 "$B" --version | grep -q "^nestvisor [0-9]"; ok $? "--version prints the version"
 ok "$([ "$(status "$B" --no-such-option)" = 2 ]; echo $?)" "an unknown option exits 2"
@@ -36,7 +36,7 @@ for o in $(sed -n '/^static const struct option run_options/,/^};/p' "$S/cli/cmd
 done
 [ -z "$missing" ]; ok $? "run --help explains every option it takes${missing:+ (missing:$missing)}"
 "$B" stop no-such-vm 2>&1 | grep -q "^nestvisor stop: no VM named no-such-vm"; ok $? "errors name their command: nestvisor stop: ..."
-for c in pause resume "stats --digest"; do
+for c in pause resume "stats --digest" "stats --cpus"; do
 	out=$("$B" $c no-such-vm 2>&1); st=$?
 	[ $st = 1 ] && echo "$out" | grep -q "^nestvisor ${c%% *}: no VM named no-such-vm"
 	ok $? "nestvisor $c of no VM: exit 1, named ($out)"

@@ -201,6 +201,18 @@ static char *on_digest(struct vmm *vm, const char *name, const struct ctl_reques
 	return out;
 }
 
+static char *on_cpus(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	int rc;
+	char *out;
+
+	(void)name;
+	(void)r;
+	if (!(out = vmm_cpus_json(vm, &rc)) && rc == -EBUSY)
+		return error_json("not paused: the vCPUs are read in a paused VM (pause it first)");
+	return out;
+}
+
 static char *on_stop(struct vmm *vm, const char *name, const struct ctl_request *r)
 {
 	(void)name;
@@ -213,6 +225,7 @@ static ctl_handler *const handlers[] = {
 	[CTL_BAD] = on_bad,         [CTL_STATUS] = on_status, [CTL_STATS] = on_stats,
 	[CTL_PAUSE] = on_pause,     [CTL_RESUME] = on_resume, [CTL_STOP] = on_stop,
 	[CTL_CONSOLE] = on_console, [CTL_INPUT] = on_input,   [CTL_DIGEST] = on_digest,
+	[CTL_CPUS] = on_cpus,
 };
 
 static char *answer(struct vmm *vm, const char *name, const char *line, size_t len)

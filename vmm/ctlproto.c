@@ -14,7 +14,7 @@ static const struct { const char *name; enum ctl_cmd cmd;
 } cmds[] = {
 	{ "status", CTL_STATUS }, { "stats", CTL_STATS }, { "pause", CTL_PAUSE },
 	{ "resume", CTL_RESUME }, { "stop", CTL_STOP },   { "console", CTL_CONSOLE },
-	{ "input", CTL_INPUT },     { "digest", CTL_DIGEST },
+	{ "input", CTL_INPUT },     { "digest", CTL_DIGEST }, { "cpus", CTL_CPUS },
 };
 
 void ctl_parse(const char *line, size_t len, struct ctl_request *r)
@@ -25,7 +25,7 @@ void ctl_parse(const char *line, size_t len, struct ctl_request *r)
 	memset(r, 0, sizeof(*r));
 	r->cmd = CTL_BAD;
 	r->error = "expected one JSON object per line: {\"cmd\": "
-		   "\"status|stats|pause|resume|stop|console|input\"}";
+		   "\"status|stats|pause|resume|stop|console|input|digest|cpus\"}";
 	if (memchr(line, '\0', len)) {
 		r->error = "a NUL byte in the request";
 		goto out;

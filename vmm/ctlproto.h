@@ -15,7 +15,8 @@ enum ctl_cmd {
 	CTL_STOP,
 	CTL_CONSOLE,
 	CTL_INPUT,
-	CTL_DIGEST
+	CTL_DIGEST,
+	CTL_CPUS
 };
 
 struct ctl_request {

@@ -16,6 +16,7 @@ struct vmm_queue_pos {
 	char device[32];
 	int queue;
 	unsigned last_avail, used;
+	int avail;	/* the driver's index: past last_avail while paused is work offered, not taken */
 };
 
 #define VMM_MAX_DEVICES 32

@@ -52,6 +52,7 @@ char *vmm_digest_json(const struct vmm_digest *d)
 		json_object_object_add(q, "queue", json_object_new_int(d->q[i].queue));
 		json_object_object_add(q, "last_avail", json_object_new_int((int)d->q[i].last_avail));
 		json_object_object_add(q, "used", json_object_new_int((int)d->q[i].used));
+		json_object_object_add(q, "avail", json_object_new_int(d->q[i].avail));
 		json_object_array_add(qs, q);
 	}
 	json_object_object_add(o, "queues", qs);

@@ -352,7 +352,7 @@ int vmm_vcpu_start(struct vmm_vcpu *c)
 	return 0;
 }
 
-static const char *exit_name(uint32_t r)
+const char *vmm_exit_name(uint32_t r)
 {
 	switch (r) {
 	case KVM_EXIT_IO: return "io";
@@ -428,7 +428,7 @@ void vmm_vcpu_report(struct vmm_vcpu *c, const char *why)
 	for (unsigned i = 0; i < n && used < len; i++) {
 		const struct vmm_last_exit *e = &c->last[(c->nlast - n + i) % VMM_LAST_EXITS];
 		used += (size_t)snprintf(out + used, len - used, " %s%s%s0x%llx",
-					 exit_name(e->reason),
+					 vmm_exit_name(e->reason),
 					 e->reason == KVM_EXIT_IO || e->reason == KVM_EXIT_MMIO ?
 						 (e->write ? "-w" : "-r") :
 						 "",

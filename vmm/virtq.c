@@ -181,6 +181,13 @@ int virtq_pop(const struct vmm_mem *m, struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
+int virtq_avail_idx(const struct vmm_mem *m, const struct virtq *q)
+{
+	const uint8_t *avail = q->ready ? vmm_mem_ptr(m, q->avail, 6 + 2 * (uint64_t)q->size) : NULL;
+
+	return avail ? load16(avail + 2) : -1;
+}
+
 bool virtq_push(const struct vmm_mem *m, struct virtq *q, uint16_t head, uint32_t written)
 {
 	uint8_t *used = vmm_mem_ptr(m, q->used, 6 + 8 * (uint64_t)q->size);

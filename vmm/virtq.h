@@ -43,6 +43,9 @@ int virtq_pop(const struct vmm_mem *m, struct virtq *q, struct virtq_chain *c);
 /* Returns chain head to the driver with `written` bytes in its writable buffers. Whether the driver
  * wants an interrupt for it (EVENT_IDX or the NO_INTERRUPT flag) is the return value. */
 bool virtq_push(const struct vmm_mem *m, struct virtq *q, uint16_t head, uint32_t written);
+/* The driver's available index as guest memory holds it now (what it has offered, kicked or not);
+ * -1 when the queue is not running. */
+int virtq_avail_idx(const struct vmm_mem *m, const struct virtq *q);
 /* Copies up to len bytes gathered from (or scattered into) a chain's buffers, from offset off.
  * Returns bytes. */
 size_t virtq_gather(const struct virtq_chain *c, size_t off, void *dst, size_t len);

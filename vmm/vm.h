@@ -164,6 +164,11 @@ struct vmm_digest {
 	struct vmm_queue_pos q[VMM_DIGEST_QUEUES];
 };
 int vmm_digest(struct vmm *vm, struct vmm_digest *d);
+/* cpustate.c: a paused VM's vCPUs (JSON, docs/control-socket.md "cpus"), or NULL with *rc
+ * -EBUSY when it is not paused. */
+char *vmm_cpus_json(struct vmm *vm, int *rc);
+/* "io", "mmio", "hlt"...: a KVM exit reason's name. */
+const char *vmm_exit_name(uint32_t reason);
 char *vmm_digest_json(const struct vmm_digest *d);
 
 /* The kernel and initrd (load.c): read first, loaded once guest memory exists. */

@@ -26,6 +26,24 @@ grows() {
 moved() { echo "$1 $2" | tr ' ' '\n' | awk -F= 'NF == 2 { if (seen[$1] != "" && seen[$1] != $2) n++; seen[$1] = $2 }
 	END { print n + 0 }'; }
 
+# A device that stays still after a resume: the VMM's statistics, then where each queue stands (the
+# driver's index beside ours: offered work we never took is a lost kick) paused once more, and the guest's
+# last lines
+stalled() {
+	nestvisor stats "$1" > $out/$1.stalled 2>&1
+	nestvisor pause "$1" > /dev/null 2>&1 && nestvisor stats "$1" --digest >> $out/$1.stalled 2>&1
+	nestvisor stats "$1" --cpus >> $out/$1.stalled 2>&1
+	nestvisor resume "$1" > /dev/null 2>&1
+	# the guest runs this host's kernel, placed by the seed below: its RIP is found among these, less
+	# this host's own KASLR offset from 0xffffffff81000000 and the guest's
+	echo "its KASLR seed: $seed" >> $out/$1.stalled
+	grep -i ' t ' /proc/kallsyms > $out/host-kallsyms.txt
+	sleep 5
+	echo "after 5 s more: $(counts $1)" >> $out/$1.stalled
+	tail -n 15 $out/$1.log >> $out/$1.stalled
+	diag $out/$1.stalled 60
+}
+
 # scenario HOW NETOPT HOSTADDR: one VM through pause, digests and resume
 scenario() {
 	how=$1 netopt=$2 peer=$3 name=pz-$1 loop=/dev/loop$4
@@ -33,7 +51,9 @@ scenario() {
 	# has no O_DIRECT
 	truncate -s 64M /tmp/$name.img && losetup $loop /tmp/$name.img
 	(while :; do nc -l -p 5001 > /dev/null < /dev/null; done) & sink=$!
-	nestvisor run --detach --name $name --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --rng \
+	# a placement of its own each time, named (as a crash report would), for a stall's diagnosis
+	seed=${PAUSE_SEED:-$(od -An -N8 -tu8 /dev/urandom | tr -d " ")}
+	NESTVISOR_KASLR_SEED=$seed nestvisor run --detach --name $name --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --rng \
 		--disk $loop,cache=none --net "$netopt" --serial-log $out/$name.log \
 		--cmdline "console=ttyS0 panic=-1 quiet nv.traffic=$how" --timeout 600 > $out/$name.run 2>&1
 	i=0
@@ -54,13 +74,14 @@ scenario() {
 			cmp $out/$name.digest1 $out/$name.digest3"
 	check "$how: the devices moved no byte while paused ($c1)" sh -c "[ -n '$c1' ] && [ '$c1' = '$c2' ]"
 	nestvisor resume $name > $out/$name.resume 2>&1
-	check "$how: after resume the traffic goes on ($(counts $name))" grows $name
+	check "$how: after resume the traffic goes on ($(counts $name))" grows $name ||
+		stalled $name
 	nestvisor stats $name --digest > $out/$name.digest-running 2>&1
 	check "$how: a running VM has no digest (it says to pause it)" grep -q 'pause it first' $out/$name.digest-running
 	kill $feed $sink 2>/dev/null
 	nestvisor stop $name > /dev/null 2>&1
 	cp $XDG_RUNTIME_DIR/nestvisor/$name.log $out/$name.vmm.log 2>/dev/null	# the VMM's own log
-	diag $out/$name.vmm.log 5
+	diag $out/$name.vmm.log 12
 	i=0
 	while nestvisor ps 2>/dev/null | grep -qw $name && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
 	check "$how: the VM stopped" sh -c "! nestvisor ps 2>/dev/null | grep -qw $name"

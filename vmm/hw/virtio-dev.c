@@ -311,6 +311,7 @@ static int transport_queues(struct vmm *vm, void *priv, struct vmm_queue_pos *ou
 		out[n].queue = q;
 		out[n].last_avail = v->q[q].last_avail;
 		out[n].used = v->q[q].used_idx;
+		out[n].avail = virtq_avail_idx(&v->vm->mem, &v->q[q]);
 	}
 	pthread_mutex_unlock(&v->lock);
 	return n;
