@@ -1,12 +1,12 @@
 /* test_pci: the PCI bus model as a guest's firmware and drivers drive it through 0xcf8/0xcfc: BARs
  * placed, sized (all ones written, the size read back) and moved, 64-bit BARs with their upper
  * register, a device's own config reads (the hook a passed-through device answers through), ECAM,
- * the 64-bit window, and the registry that tears the bus down. pci.c itself is compiled here. */
+ * the 64-bit window, I/O BARs and the expansion ROM, and the registry that tears the bus down. pci.c itself is compiled here. */
 #include "config.h"
 #include "tests/testutil.h"
 #include "vmm/hw/pci.c"
 
-static uint64_t moved_to[PCI_BARS];
+static uint64_t moved_to[PCI_BARS + 1];
 
 static void on_moved(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint64_t addr)
 {
@@ -140,8 +140,81 @@ static void test_ecam_and_windows(void **state)
 	free(vm);
 }
 
+static int io_bar = -1, io_off = -1;
+
+static void on_io(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint16_t off, bool write,
+		  uint8_t *data, int size)
+{
+	(void)vm, (void)d, (void)write;
+	io_bar = bar;
+	io_off = off;
+	memset(data, 0x42, (size_t)size);
+}
+
+/* An I/O BAR in the I/O window, decoded by the command register's I/O bit and reached through
+ * the device's io_access; an expansion ROM sized, enabled and moved as Linux does it */
+static void test_io_and_rom(void **state)
+{
+	struct vmm *vm = calloc(1, sizeof(*vm));
+	struct vmm_pci *p = calloc(1, sizeof(*p));
+	static struct vmm_pci_dev d, wide;
+	char err[160];
+	uint32_t v = 0;
+
+	(void)state;
+	assert_non_null(vm);
+	assert_non_null(p);
+	pci_setup(vm, p);
+	assert_int_equal(vmm_device_add(vm, &pci_device, p), 0);
+	d.name = "nic";
+	d.bar_size[0] = 1u << 17;
+	d.bar_size[2] = 32;
+	d.bar_flags[2] = PCI_BAR_IO;
+	d.rom_size = 1u << 18;
+	d.io_access = on_io;
+	d.bar_moved = on_moved;
+	memset(moved_to, 0, sizeof(moved_to));
+	assert_int_equal(vmm_pci_add(vm, &d, err, sizeof(err)), 0);
+	int s = d.slot;
+	assert_int_equal(cfg(vm, p, s, 0x18, false, 0), VMM_PCI_IO_WINDOW | 1);
+	/* the ROM after the memory BAR, aligned to its size, not enabled */
+	assert_int_equal(cfg(vm, p, s, 0x30, false, 0), VMM_PCI_WINDOW + (1u << 18));
+	cfg(vm, p, s, 0x18, true, 0xffffffff);	/* sizing: 16 bits of ports, 32 of them */
+	assert_int_equal(cfg(vm, p, s, 0x18, false, 0), 0xffe1);
+	cfg(vm, p, s, 0x30, true, 0xfffffffe);	/* Linux sizes a ROM without its enable bit */
+	assert_int_equal(cfg(vm, p, s, 0x30, false, 0), 0xfffc0000);
+	cfg(vm, p, s, 0x18, true, 0xc100);
+	pci_bar_io(vm, p, 0xc104, false, (uint8_t *)&v, 4);
+	assert_int_equal(v, 0xffffffff);	/* I/O decoding off: nobody answers */
+	assert_int_equal(io_bar, -1);
+	cfg(vm, p, s, 0x04, true, 0x3);		/* I/O and memory decoding on */
+	pci_bar_io(vm, p, 0xc104, false, (uint8_t *)&v, 4);
+	assert_int_equal(v, 0x42424242);
+	assert_int_equal(io_bar, 2);
+	assert_int_equal(io_off, 4);
+	pci_bar_io(vm, p, 0xc120, false, (uint8_t *)&v, 2);	/* past its 32 ports */
+	assert_int_equal(v & 0xffff, 0xffff);
+	assert_true(moved_to[2] == 0);		/* I/O BARs are found per access, never "moved" */
+	assert_true(moved_to[PCI_ROM] == 0);	/* a ROM decodes only once enabled */
+	cfg(vm, p, s, 0x30, true, 0xe0100001);
+	assert_true(vmm_pci_bar(&d, PCI_ROM) == 0xe0100000ull);
+	assert_true(moved_to[PCI_ROM] == 0xe0100000ull);
+	cfg(vm, p, s, 0x04, true, 0x1);		/* memory decoding off: the ROM goes too */
+	assert_true(moved_to[PCI_ROM] == 0);
+	/* an I/O BAR bigger than 256 ports is refused, naming it */
+	wide.name = "wide";
+	wide.bar_size[0] = 512;
+	wide.bar_flags[0] = PCI_BAR_IO;
+	wide.io_access = on_io;
+	assert_int_equal(vmm_pci_add(vm, &wide, err, sizeof(err)), -ENOSPC);
+	assert_non_null(strstr(err, "wide: I/O BAR0 of 512 ports does not fit the I/O window"));
+	vmm_devices_destroy(vm);
+	free(vm);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bars),
 	cmocka_unit_test(test_ecam_and_windows),
+	cmocka_unit_test(test_io_and_rom),
 };
 TEST_MAIN(tests)

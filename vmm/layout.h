@@ -24,6 +24,8 @@
 #define VMM_PCI_ECAM_SIZE   0x00100000ull	/* reserved in the e820 map as Linux requires */
 #define VMM_PCI_WINDOW      0xE0000000ull	/* PCI memory BARs, placed from here up */
 #define VMM_PCI_WINDOW_END  0xFEC00000ull
+#define VMM_PCI_IO_WINDOW   0xC000u	/* PCI I/O BARs: ports from here to the top, as SeaBIOS */
+#define VMM_PCI_IO_END      0x10000u
 #define VMM_IOAPIC          0xFEC00000ull	/* KVM's in-kernel IOAPIC and LAPIC */
 #define VMM_LAPIC           0xFEE00000ull
 #define VMM_TESTDEV_MMIO    0xFF000000ull	/* pc-testdev's iomem (debug-exit.c) */

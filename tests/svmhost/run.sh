@@ -61,7 +61,10 @@ if [ -n "$IOMMU" ]; then
 	printf '#!/bin/sh\nhead -c 17288896 | sha256sum\n' > "$W/fwd/up"
 	chmod +x "$W/fwd/down" "$W/fwd/up"
 	fwd="guestfwd=tcp:10.0.2.100:5000-cmd:$W/fwd/down,guestfwd=tcp:10.0.2.101:5001-cmd:$W/fwd/up"
-	nic="-netdev user,id=n0,$fwd -device e1000e,netdev=n0,romfile="
+	# the NIC's expansion ROM is iPXE's, as QEMU ships it (i-pass.sh reads it through the guest)
+	rom=/usr/lib/ipxe/qemu/efi-e1000e.rom
+	[ -r $rom ] || rom=
+	nic="-netdev user,id=n0,$fwd -device e1000e,netdev=n0,romfile=$rom"
 	[ -n "$ROOTPORT" ] && nic="-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1 $nic,bus=rp1"
 	SVM_MACHINE="-machine q35 -device $unit $nic"
 	SVM_KOPTS="iommu=pt no_timer_check $kopt nv.iommu=$IOMMU${ROOTPORT:+-root-port}"

@@ -13,12 +13,14 @@
 #define PCI_STATUS 0x06
 #define PCI_BAR0 0x10
 #define PCI_CAP_PTR 0x34
+#define PCI_ROM_REG 0x30
 
 struct vmm_pci {
 	pthread_mutex_t lock;
 	uint32_t addr;			/* 0xcf8 */
 	struct vmm_pci_dev host, *dev[PCI_SLOTS];
 	uint64_t next_bar, next_bar64, end64;	/* the next free address of each window */
+	uint32_t next_io;
 };
 
 static uint32_t rd(const uint8_t *p, int size)
@@ -31,9 +33,18 @@ static uint32_t rd(const uint8_t *p, int size)
 
 uint64_t vmm_pci_bar(const struct vmm_pci_dev *d, int bar)
 {
+	uint32_t cmd = rd(d->cfg + PCI_COMMAND, 2);
 	uint64_t a;
 
-	if (!d->bar_size[bar] || !(rd(d->cfg + PCI_COMMAND, 2) & PCI_COMMAND_MEMORY))
+	if (bar == PCI_ROM)	/* decoded when memory decoding and its own enable bit are on */
+		return d->rom_size && (cmd & PCI_COMMAND_MEMORY) && (d->cfg[PCI_ROM_REG] & 1) ?
+			       rd(d->cfg + PCI_ROM_REG, 4) & ~0x7ffu :
+			       0;
+	if (bar < 0 || bar >= PCI_BARS || !d->bar_size[bar])
+		return 0;
+	if (d->bar_flags[bar] & PCI_BAR_IO)
+		return cmd & PCI_COMMAND_IO ? rd(d->cfg + PCI_BAR0 + 4 * bar, 4) & 0xfffcu : 0;
+	if (!(cmd & PCI_COMMAND_MEMORY))
 		return 0;
 	a = rd(d->cfg + PCI_BAR0 + 4 * bar, 4) & ~0xfu;
 	if ((d->bar_flags[bar] & PCI_BAR_MEM64) && bar + 1 < PCI_BARS)
@@ -42,11 +53,18 @@ uint64_t vmm_pci_bar(const struct vmm_pci_dev *d, int bar)
 }
 
 /* A BAR's registers as sizing leaves them: the address bits below its size read as 0, the type
- * bits as the BAR is (ACPI/PCI firmware sizes a BAR by writing all ones and reading back). */
+ * bits as the BAR is (ACPI/PCI firmware sizes a BAR by writing all ones and reading back). An I/O
+ * BAR decodes 16 bits, as x86's ports; the ROM keeps its enable bit. */
 static void bar_settle(struct vmm_pci_dev *d, int b)
 {
+	if (b == PCI_ROM) {
+		uint32_t r = rd(d->cfg + PCI_ROM_REG, 4) & (((uint32_t)~(d->rom_size - 1) & ~0x7ffu) | 1);
+		memcpy(d->cfg + PCI_ROM_REG, &r, 4);
+		return;
+	}
 	uint64_t mask = ~(d->bar_size[b] - 1);
-	uint32_t lo = (rd(d->cfg + PCI_BAR0 + 4 * b, 4) & (uint32_t)mask & ~0xfu) | d->bar_flags[b];
+	uint32_t bits = d->bar_flags[b] & PCI_BAR_IO ? 0xfffcu : ~0xfu;
+	uint32_t lo = (rd(d->cfg + PCI_BAR0 + 4 * b, 4) & (uint32_t)mask & bits) | d->bar_flags[b];
 
 	memcpy(d->cfg + PCI_BAR0 + 4 * b, &lo, 4);
 	if ((d->bar_flags[b] & PCI_BAR_MEM64) && b + 1 < PCI_BARS) {
@@ -84,26 +102,33 @@ static void host_bridge(struct vmm_pci_dev *h)
 	h->cfg[0x0b] = 0x06;			/* class: bridge, host */
 }
 
-static void moved(struct vmm *vm, struct vmm_pci_dev *d, const uint64_t before[PCI_BARS])
+static bool has_bar(const struct vmm_pci_dev *d, int b)
 {
-	for (int b = 0; b < PCI_BARS; b++)
-		if (d->bar_size[b] && vmm_pci_bar(d, b) != before[b] && d->bar_moved)
+	return b == PCI_ROM ? d->rom_size != 0 : d->bar_size[b] != 0;
+}
+
+/* The device told of each memory BAR (and the ROM) that moved; I/O BARs are found per access. */
+static void moved(struct vmm *vm, struct vmm_pci_dev *d, const uint64_t before[PCI_BARS + 1])
+{
+	for (int b = 0; b <= PCI_ROM; b++)
+		if (has_bar(d, b) && (b == PCI_ROM || !(d->bar_flags[b] & PCI_BAR_IO)) &&
+		    vmm_pci_bar(d, b) != before[b] && d->bar_moved)
 			d->bar_moved(vm, d, b, vmm_pci_bar(d, b));
 }
 
 static void config_write(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, const uint8_t *data,
 			 int size)
 {
-	uint64_t before[PCI_BARS];
+	uint64_t before[PCI_BARS + 1];
 
-	for (int b = 0; b < PCI_BARS; b++)
+	for (int b = 0; b <= PCI_ROM; b++)
 		before[b] = vmm_pci_bar(d, b);
 	for (int i = 0; i < size && reg + (unsigned)i < PCI_CFG_SIZE; i++) {
 		unsigned r = reg + (unsigned)i;
 		d->cfg[r] = (uint8_t)((d->cfg[r] & ~d->wmask[r]) | (data[i] & d->wmask[r]));
 	}
-	for (int b = 0; b < PCI_BARS; b++)	/* a BAR keeps its size's alignment */
-		if (d->bar_size[b])
+	for (int b = 0; b <= PCI_ROM; b++)	/* a BAR keeps its size's alignment */
+		if (has_bar(d, b))
 			bar_settle(d, b);
 	moved(vm, d, before);
 	if (d->config_written)
@@ -150,6 +175,32 @@ static void pci_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* A port of the I/O window: the device whose I/O BAR decodes it answers; nobody's reads all ones. */
+static void pci_bar_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data,
+		       int size)
+{
+	struct vmm_pci *p = dev;
+
+	pthread_mutex_lock(&p->lock);
+	for (int s = 1; s < PCI_SLOTS; s++) {
+		struct vmm_pci_dev *d = p->dev[s];
+		for (int b = 0; d && b < PCI_BARS; b++) {
+			uint64_t at = d->bar_flags[b] & PCI_BAR_IO ? vmm_pci_bar(d, b) : 0;
+			if (!at || port < at || (uint64_t)port + (unsigned)size > at + d->bar_size[b])
+				continue;
+			if (!write)
+				memset(data, 0xff, (size_t)size);
+			if (d->io_access)
+				d->io_access(vm, d, b, (uint16_t)(port - at), write, data, size);
+			pthread_mutex_unlock(&p->lock);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!write)
+		memset(data, 0xff, (size_t)size);
+}
+
 /* ECAM (PCI Express's enhanced configuration access, the MCFG table's window): bus 0's functions,
  * 4 KiB each, as memory. Linux reaches registers past 256 only this way. */
 static void pci_ecam(struct vmm *vm, void *dev, uint64_t addr, bool write, uint8_t *data, int size)
@@ -177,10 +228,47 @@ static void pci_destroy(struct vmm *vm, void *priv)
 
 static const struct vmm_device_ops pci_device = { .kind = "pci", .destroy = pci_destroy };
 
+/* An I/O BAR in the I/O window: 4 to 256 ports, aligned to its size; I/O decoding writable. */
+static int place_io(struct vmm_pci *p, struct vmm_pci_dev *d, int b, char *err, size_t errlen)
+{
+	uint64_t sz = d->bar_size[b];
+	uint32_t at = (uint32_t)((p->next_io + sz - 1) & ~(sz - 1));
+
+	if ((sz & (sz - 1)) || sz < 4 || sz > 256 || !d->io_access || at + sz > VMM_PCI_IO_END) {
+		snprintf(err, errlen, "%s: I/O BAR%d of %llu ports does not fit the I/O window",
+			 d->name, b, (unsigned long long)sz);
+		return -ENOSPC;
+	}
+	memcpy(d->cfg + PCI_BAR0 + 4 * b, &at, 4);
+	memset(d->wmask + PCI_BAR0 + 4 * b, 0xff, 4);
+	bar_settle(d, b);
+	p->next_io = at + (uint32_t)sz;
+	d->wmask[PCI_COMMAND] |= PCI_COMMAND_IO;
+	return 0;
+}
+
+/* The expansion ROM in the 32-bit window, its enable bit off (the guest's to set). */
+static int place_rom(struct vmm_pci *p, struct vmm_pci_dev *d, char *err, size_t errlen)
+{
+	uint64_t sz = d->rom_size, at = (p->next_bar + sz - 1) & ~(sz - 1);
+
+	if ((sz & (sz - 1)) || sz < 2048 || at + sz > VMM_PCI_WINDOW_END) {
+		snprintf(err, errlen, "%s: an expansion ROM of %llu bytes does not fit the PCI window",
+			 d->name, (unsigned long long)sz);
+		return -ENOSPC;
+	}
+	uint32_t reg = (uint32_t)at;
+	memcpy(d->cfg + PCI_ROM_REG, &reg, 4);
+	memset(d->wmask + PCI_ROM_REG, 0xff, 4);
+	bar_settle(d, PCI_ROM);
+	p->next_bar = at + sz;
+	return 0;
+}
+
 int vmm_pci_add(struct vmm *vm, struct vmm_pci_dev *d, char *err, size_t errlen)
 {
 	struct vmm_pci *p = vmm_device_get(vm, &pci_device, 0);
-	int slot = 1;
+	int slot = 1, rc;
 
 	while (slot < PCI_SLOTS && p->dev[slot])
 		slot++;
@@ -193,6 +281,11 @@ int vmm_pci_add(struct vmm *vm, struct vmm_pci_dev *d, char *err, size_t errlen)
 		bool wide = d->bar_flags[b] & PCI_BAR_MEM64;
 		if (!sz)
 			continue;
+		if (d->bar_flags[b] & PCI_BAR_IO) {
+			if ((rc = place_io(p, d, b, err, errlen)) < 0)
+				return rc;
+			continue;
+		}
 		uint64_t at = (p->next_bar + sz - 1) & ~(sz - 1);
 		uint64_t *next = &p->next_bar;
 		/* a 64-bit BAR goes above 4 GiB when it is big or the 32-bit window is full (as
@@ -214,6 +307,8 @@ int vmm_pci_add(struct vmm *vm, struct vmm_pci_dev *d, char *err, size_t errlen)
 		*next = at + sz;
 		b += wide;	/* its upper half is no BAR of its own */
 	}
+	if (d->rom_size && (rc = place_rom(p, d, err, errlen)) < 0)
+		return rc;
 	d->wmask[PCI_COMMAND] |= 0x06;	/* memory space, bus master */
 	d->wmask[PCI_COMMAND + 1] |= 0x04;	/* INTx disable */
 	d->wmask[0x3c] = 0xff;		/* interrupt line: the guest's to note */
@@ -235,6 +330,7 @@ static void pci_setup(struct vmm *vm, struct vmm_pci *p)
 	host_bridge(&p->host);
 	p->dev[0] = &p->host;
 	p->next_bar = VMM_PCI_WINDOW;
+	p->next_io = VMM_PCI_IO_WINDOW;
 	p->next_bar64 = vmm_pci64_window(&vm->mem);
 	p->end64 = p->next_bar64 + VMM_PCI64_SIZE;
 }
@@ -254,6 +350,12 @@ int vmm_pci_init(struct vmm *vm, char *err, size_t errlen)
 	if ((rc = vmm_pio_register(vm, "pci-config", 0xcf8, 8, pci_io, p)) < 0 ||
 	    (rc = vmm_pio_coalesce(vm, 0xcf8, 4)) < 0) {
 		snprintf(err, errlen, "PCI configuration ports 0xcf8-0xcff: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = vmm_pio_register(vm, "pci-io", VMM_PCI_IO_WINDOW,
+				   VMM_PCI_IO_END - VMM_PCI_IO_WINDOW, pci_bar_io, p)) < 0) {
+		snprintf(err, errlen, "PCI I/O window 0x%x-0xffff: %s", VMM_PCI_IO_WINDOW,
+			 strerror(-rc));
 		return rc;
 	}
 	if ((rc = vmm_mmio_register(vm, "pci-ecam", VMM_PCI_ECAM, VMM_PCI_ECAM_SIZE, pci_ecam,

@@ -1,8 +1,8 @@
 /* vfio-cfg: a passed-through device's config space as the guest sees it, and its interrupts. The
- * guest reads the device's own registers except where we must stand between: the BARs (placed by
- * our bus), the ROM (not given), the command register (ours first, then handed on), the
- * capability links (MSI is left out: MSI-X or INTx serve), the interrupt line and the MSI-X
- * capability, whose table we keep and turn into KVM routes and irqfds. */
+ * guest reads the device's own registers except where we must stand between: the BARs and the ROM
+ * (placed by our bus), the command register (ours first, then handed on), the capability links,
+ * the interrupt line, and the MSI and MSI-X capabilities, whose messages we keep and turn into KVM
+ * routes and irqfds. */
 #include "config.h"
 #include <errno.h>
 #include <linux/kvm.h>
@@ -94,6 +94,59 @@ static void intx_set(struct vmm_vfio *v, bool on)
 	v->intx_on = on && rc == 0;
 }
 
+/* INTx serves while neither MSI nor MSI-X is on. */
+static void intx_unless_msi(struct vmm_vfio *v)
+{
+	intx_set(v, !v->msi_on && !v->msix_on);
+}
+
+/* One message's irqfd: assigned on its KVM route while wanted, the route following the message. */
+static void vector_wire(struct vmm_vfio *v, struct vfio_vector *e, bool want, const char *what)
+{
+	if (want) {
+		int gsi = vmm_msi_route_set(v->vm, e->gsi, e->addr_lo, e->addr_hi, e->data);
+		if (gsi < 0) {
+			vmm_warn(v->vm, "device %s: %s: no route (%s)", v->bdf, what, strerror(-gsi));
+			return;
+		}
+		e->gsi = gsi;
+		if (!e->live && irqfd(v, e->efd, gsi, -1, true) == 0)
+			e->live = true;
+	} else if (e->live) {
+		irqfd(v, e->efd, e->gsi, -1, false);
+		e->live = false;
+	}
+}
+
+/* Under v->lock, after the guest wrote the MSI capability: VFIO's one MSI vector on or off with
+ * the enable bit, its irqfd live while the message is set and not masked. */
+static void msi_update(struct vmm_vfio *v)
+{
+	const uint8_t *c = v->pci.cfg + v->msi_cap;
+	unsigned data = v->msi_64 ? 12 : 8;
+	bool en = rd(c + 2, 2) & 1;
+	struct vfio_vector *e = &v->msi;
+
+	e->addr_lo = rd(c + 4, 4);
+	e->addr_hi = v->msi_64 ? rd(c + 8, 4) : 0;
+	e->data = rd(c + data, 2);
+	e->ctrl = v->msi_maskable ? rd(c + data + 4, 4) & 1 : 0;
+	if (en && !v->msi_on) {
+		intx_set(v, false);	/* VFIO takes one interrupt type at a time */
+		int rc = set_irqs(v, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, &e->efd, 1);
+		if (rc < 0)
+			vmm_warn(v->vm, "device %s: MSI on: %s", v->bdf, strerror(-rc));
+		v->msi_on = rc == 0;
+		intx_unless_msi(v);
+	}
+	vector_wire(v, e, en && v->msi_on && !e->ctrl && e->addr_lo, "MSI");
+	if (!en && v->msi_on) {
+		set_irqs(v, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
+		v->msi_on = false;
+		intx_unless_msi(v);
+	}
+}
+
 /* Under v->lock, after the guest changed the MSI-X capability or table: VFIO's vectors on or off
  * with the enable bit, each vector's irqfd assigned while it is unmasked and has a message, its
  * KVM route following the message. A vector's interrupt while masked waits in its eventfd and is
@@ -104,7 +157,7 @@ static void msix_update(struct vmm_vfio *v)
 	bool en = ctrl & MSIX_ENABLE, all_masked = ctrl & MSIX_MASKALL;
 
 	if (en && !v->msix_on) {
-		intx_set(v, false);
+		intx_set(v, false);	/* VFIO takes one interrupt type at a time */
 		int *fds = calloc((size_t)v->msix_n, sizeof(int)), rc = -ENOMEM;
 		if (fds) {
 			for (int i = 0; i < v->msix_n; i++)
@@ -116,29 +169,17 @@ static void msix_update(struct vmm_vfio *v)
 		if (rc < 0)
 			vmm_warn(v->vm, "device %s: MSI-X on: %s", v->bdf, strerror(-rc));
 		v->msix_on = rc == 0;
+		intx_unless_msi(v);
 	}
 	for (int i = 0; i < v->msix_n; i++) {
 		struct vfio_vector *e = &v->vec[i];
-		bool want = en && v->msix_on && !all_masked && !(e->ctrl & 1) && e->addr_lo;
-		if (want) {
-			int gsi = vmm_msi_route_set(v->vm, e->gsi, e->addr_lo, e->addr_hi, e->data);
-			if (gsi < 0) {
-				vmm_warn(v->vm, "device %s: MSI-X vector %d: no route (%s)", v->bdf, i,
-					 strerror(-gsi));
-				continue;
-			}
-			e->gsi = gsi;
-			if (!e->live && irqfd(v, e->efd, gsi, -1, true) == 0)
-				e->live = true;
-		} else if (e->live) {
-			irqfd(v, e->efd, e->gsi, -1, false);
-			e->live = false;
-		}
+		vector_wire(v, e, en && v->msix_on && !all_masked && !(e->ctrl & 1) && e->addr_lo,
+			    "MSI-X vector");
 	}
 	if (!en && v->msix_on) {
 		set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
 		v->msix_on = false;
-		intx_set(v, true);
+		intx_unless_msi(v);
 	}
 }
 
@@ -198,6 +239,12 @@ static void config_read(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg, uin
 		}
 }
 
+/* The MSI capability's bytes: 10 to 24 by its 64-bit and per-vector-mask bits. */
+static unsigned msi_len(const struct vmm_vfio *v)
+{
+	return (v->msi_64 ? 14u : 10u) + (v->msi_maskable ? 10u : 0u);
+}
+
 static void config_written(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg,
 			   const uint8_t *data, int size)
 {
@@ -219,6 +266,12 @@ static void config_written(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg,
 	if (v->msix_cap && reg < msix_ctrl + 2 && reg + (unsigned)size > msix_ctrl) {
 		pthread_mutex_lock(&v->lock);
 		msix_update(v);
+		pthread_mutex_unlock(&v->lock);
+	}
+	if (v->msi_cap && reg < (unsigned)v->msi_cap + msi_len(v) &&
+	    reg + (unsigned)size > (unsigned)v->msi_cap + 2) {
+		pthread_mutex_lock(&v->lock);
+		msi_update(v);
 		pthread_mutex_unlock(&v->lock);
 	}
 }
@@ -290,12 +343,45 @@ static int msix_setup(struct vmm_vfio *v, int c, char *err, size_t errlen)
 	return 0;
 }
 
-/* The capability list again, through our bytes: MSI out (and an MSI-X we cannot serve), every
- * other one as the device has it. */
+/* MSI at c, emulated whole and offered with one vector (Multiple Message Capable 0): its enable
+ * bit, address, data and (where the device has them) mask bit are the guest's to write. */
+static int msi_setup(struct vmm_vfio *v, int c, char *err, size_t errlen)
+{
+	uint8_t *cfg = v->pci.cfg;
+	uint16_t ctrl = (uint16_t)rd(cfg + c + 2, 2);
+	unsigned data;
+
+	v->msi_64 = ctrl & 0x80;
+	v->msi_maskable = ctrl & 0x100;
+	v->msi.gsi = -1;
+	if ((v->msi.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		int rc = -errno;
+		snprintf(err, errlen, "--device %s: eventfd: %s", v->bdf, strerror(errno));
+		return rc;
+	}
+	v->msi_cap = c;
+	data = v->msi_64 ? 12 : 8;
+	emulate(v, (unsigned)c + 2, msi_len(v) - 2);
+	memset(cfg + c + 4, 0, msi_len(v) - 4);	/* as after reset */
+	ctrl &= (uint16_t)~0x7f;		/* off; one vector capable, one enabled */
+	memcpy(cfg + c + 2, &ctrl, 2);
+	v->pci.wmask[c + 2] = 0x01;
+	memset(v->pci.wmask + c + 4, 0xff, 4);
+	v->pci.wmask[c + 4] = 0xfc;		/* dword-aligned */
+	if (v->msi_64)
+		memset(v->pci.wmask + c + 8, 0xff, 4);
+	memset(v->pci.wmask + c + data, 0xff, 2);
+	if (v->msi_maskable)
+		v->pci.wmask[c + data + 4] = 0x01;
+	return 0;
+}
+
+/* The capability list again, through our bytes (an MSI-X we cannot serve left out), every one as
+ * the device has it; MSI and MSI-X ours to answer. */
 static int caps_setup(struct vmm_vfio *v, char *err, size_t errlen)
 {
 	uint8_t *cfg = v->pci.cfg, *link = cfg + 0x34;
-	int at = cfg[0x34] & 0xfc, msix = 0;
+	int at = cfg[0x34] & 0xfc, msix = 0, msi = 0, rc;
 
 	emulate(v, 0x34, 1);
 	*link = 0;
@@ -304,7 +390,13 @@ static int caps_setup(struct vmm_vfio *v, char *err, size_t errlen)
 		bool msix_here = cfg[at] == PCI_CAP_ID_MSIX && msix_usable(v, at);
 		if (msix_here)
 			msix = at;
-		if (cfg[at] != CAP_ID_MSI && (cfg[at] != PCI_CAP_ID_MSIX || msix_here)) {
+		/* an MSI capability running past the legacy space is none we know */
+		bool msi_here = cfg[at] == CAP_ID_MSI && !msi &&
+				at + (cfg[at + 3] & 1 ? 10 : 0) + (cfg[at + 2] & 0x80 ? 14 : 10) <=
+					PCI_CFG_LEGACY;
+		if (msi_here)
+			msi = at;
+		if ((cfg[at] != PCI_CAP_ID_MSIX || msix_here) && (cfg[at] != CAP_ID_MSI || msi_here)) {
 			*link = (uint8_t)at;
 			link = cfg + at + 1;
 			emulate(v, (unsigned)at + 1, 1);
@@ -314,6 +406,8 @@ static int caps_setup(struct vmm_vfio *v, char *err, size_t errlen)
 	*link = 0;
 	if (!cfg[0x34])
 		cfg[0x06] &= (uint8_t)~PCI_STATUS_CAP_LIST;
+	if (msi && (rc = msi_setup(v, msi, err, errlen)) < 0)
+		return rc;
 	return msix ? msix_setup(v, msix, err, errlen) : 0;
 }
 
@@ -333,16 +427,26 @@ int vfio_cfg_setup(struct vmm_vfio *v, char *err, size_t errlen)
 	}
 	for (int i = 0; i < PCI_BARS; i++) {
 		uint32_t reg = rd(cfg + 0x10 + 4 * i, 4);
-		/* I/O BARs are not given (no driver of a device with memory BARs needs them) */
-		if ((reg & 1) || !v->bar[i].size)
+		uint64_t sz = v->bar[i].size;
+		if (!sz)
 			continue;
-		v->pci.bar_size[i] = v->bar[i].size;
-		v->pci.bar_flags[i] = (uint8_t)(reg & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH));
-		if (reg & PCI_BAR_MEM64)
+		if ((reg & 1) && (sz < 4 || sz > 256 || (sz & (sz - 1)))) {
+			vmm_warn(v->vm, "device %s: I/O BAR%d of %llu ports is not given to the guest "
+				 "(4 to 256, a power of two)", v->bdf, i, (unsigned long long)sz);
+			continue;
+		}
+		v->pci.bar_size[i] = sz;
+		v->pci.bar_flags[i] = (uint8_t)(reg & 1 ? PCI_BAR_IO :
+						  reg & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH));
+		if (!(reg & 1) && (reg & PCI_BAR_MEM64))
 			i++;
 	}
+	/* the ROM as VFIO reads it (a shadow copy where the device has none of its own) */
+	uint64_t rom = v->bar[PCI_ROM].size;
+	if (rom >= 2048 && !(rom & (rom - 1)))
+		v->pci.rom_size = rom;
 	memset(cfg + 0x10, 0, 0x28 - 0x10);	/* placed by our bus */
-	memset(cfg + 0x30, 0, 4);		/* no ROM */
+	memset(cfg + 0x30, 0, 4);
 	cfg[0x3c] = 0;
 	emulate(v, 0x04, 2);
 	emulate(v, 0x10, 0x28 - 0x10);
@@ -351,6 +455,7 @@ int vfio_cfg_setup(struct vmm_vfio *v, char *err, size_t errlen)
 	cfg[0x04] = cfg[0x05] = 0;		/* decoding and bus mastering off until the guest */
 	v->pci.config_read = config_read;
 	v->pci.config_written = config_written;
+	v->pci.io_access = vfio_io_access;
 	return caps_setup(v, err, errlen);
 }
 
@@ -390,6 +495,16 @@ void vfio_irqs_teardown(struct vmm_vfio *v)
 	}
 	if (v->msix_on)
 		set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
+	if (v->msi.live)
+		irqfd(v, v->msi.efd, v->msi.gsi, -1, false);
+	if (v->msi_on)
+		set_irqs(v, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
+	if (v->msi_cap && v->msi.gsi >= 0)
+		vmm_msi_route_free(v->vm, v->msi.gsi);
+	if (v->msi_cap && v->msi.efd >= 0)
+		close(v->msi.efd);
+	v->msi_cap = 0;
+	v->msi_on = v->msix_on = false;
 	intx_set(v, false);
 	if (v->intx_efd >= 0)
 		close(v->intx_efd);

@@ -1,7 +1,8 @@
 /* vfio: a host PCI device passed through to the guest with VFIO (driver-api/vfio.rst): its IOMMU
  * group in a type1v2 container, guest RAM DMA-mapped, its BARs mmapped as memory slots (the MSI-X
- * table and PBA trapped), its config space virtualised over the real one, INTx through an irqfd
- * with a resample eventfd, MSI-X through KVM routes and irqfds. vfio.c opens, maps and tears down;
+ * table and PBA trapped), I/O BARs and the expansion ROM through region reads and writes, its
+ * config space virtualised over the real one, INTx through an irqfd with a resample eventfd,
+ * MSI and MSI-X through KVM routes and irqfds. vfio.c opens, maps and tears down;
  * vfio-cfg.c is the config space and the interrupts. */
 #ifndef NESTVISOR_VMM_HW_VFIO_H
 #define NESTVISOR_VMM_HW_VFIO_H
@@ -40,12 +41,16 @@ struct vmm_vfio {
 	bool can_reset;
 	struct vmm_pci_dev pci;
 	uint8_t emulated[PCI_CFG_SIZE];		/* 1: the byte is ours (pci.cfg), not the device's */
-	struct vfio_bar bar[PCI_BARS];
+	struct vfio_bar bar[PCI_BARS + 1];	/* and the expansion ROM, at PCI_ROM */
 	pthread_mutex_t lock;			/* the interrupt state below */
 	int msix_cap, msix_bar, msix_n;
 	uint32_t msix_table, msix_pba;		/* offsets in msix_bar */
 	struct vfio_vector *vec;
 	bool msix_on;
+	/* MSI (one vector: the guest is offered no more), its capability emulated whole */
+	int msi_cap;				/* 0: none given */
+	bool msi_64, msi_maskable, msi_on;
+	struct vfio_vector msi;
 	int intx_gsi, intx_efd, intx_resample;	/* gsi < 0: no INTx */
 	bool intx_on;
 	bool driven;				/* the guest turned bus mastering on: a driver */
@@ -64,6 +69,9 @@ int vfio_cfg_setup(struct vmm_vfio *v, char *err, size_t errlen);
 /* After the bus gave it a slot: INTx wired as the DSDT routes that slot's pin; 0 or -errno. */
 int vfio_intx_setup(struct vmm_vfio *v);
 void vfio_irqs_teardown(struct vmm_vfio *v);
+/* An access to an I/O BAR, handed to the device's region (the bus's io_access). */
+void vfio_io_access(struct vmm *vm, struct vmm_pci_dev *d, int bar, uint16_t off, bool write,
+		    uint8_t *data, int size);
 /* An access to the MSI-X table or PBA of the BAR msix_bar, at off in it. */
 void vfio_msix_access(struct vmm_vfio *v, uint64_t off, bool write, uint8_t *data, int size);
 
