@@ -4,13 +4,14 @@
 # mean of 3 runs; the ratio nestvisor / QEMU, above 1: faster), KVM's count of the VM's exits per MiB moved for
 # passthrough under both and, for the trap-overhead table, QEMU's virtio-net and emulated e1000e on its own user
 # network; and a VM's start-up (launch to power-off of an idle guest, median of 3) with and without the device.
-#   NV_BUILDDIR=build sh bench/svmhost-passthrough.sh [intel|amd]
+#   NV_BUILDDIR=build [THP=always|madvise|never] sh bench/svmhost-passthrough.sh [intel|amd]
+# THP sets the test host's transparent huge pages first (its own default is madvise: QEMU's guest RAM gets them).
 set -u
 S=$(cd "$(dirname "$0")/.." && pwd)
 B=${NV_BUILDDIR:-$S}
 out=$B/tests/svmhost-bench-passthrough
 NV_SRCDIR=$S NV_BUILDDIR=$B sh "$S/tests/svmhost/run.sh" --iommu "${1:-intel}" --out "$out" --timeout 2400 \
-	--cmd "sh /svmhost/b-pass.sh" 2>/dev/null | grep '^bench' | tee "$out.txt"
+	--cmd "THP=${THP:-} sh /svmhost/b-pass.sh" 2>/dev/null | grep '^bench' | tee "$out.txt"
 awk 'function median(s,   a, n, i, j, t) {
 		n = split(s, a, " ")
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }

@@ -6,6 +6,11 @@
 # moving data and when it is done. Then a VM's start-up with and without the device. Prints "bench: ..." lines.
 for m in vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci; do insmod /lib/modules/$m.ko 2>/dev/null; done
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
+# THP=always|madvise|never (bench/svmhost-passthrough.sh passes it): this host's transparent huge pages, which
+# QEMU asks for its guest's RAM (MADV_HUGEPAGE) and nestvisor does not
+thp=/sys/kernel/mm/transparent_hugepage/enabled
+[ -n "${THP:-}" ] && echo "$THP" > $thp
+echo "bench: note transparent huge pages: $(cat $thp)"
 nic=$(grep -l 0x10d3 /sys/bus/pci/devices/*/device | head -n 1 | cut -d/ -f6)
 nestvisor device bind $nic > /dev/null 2>&1
 G=/guest

@@ -175,7 +175,7 @@ static void pci_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* A port of the I/O window: the device whose I/O BAR decodes it answers; nobody's reads all ones. */
+/* A port of the I/O window: the device whose I/O BAR decodes it answers; nobody's reads as ones. */
 static void pci_bar_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t *data,
 		       int size)
 {

@@ -29,6 +29,16 @@ static uint32_t rd(const uint8_t *p, int size)
 	return v;
 }
 
+/* What the guest's driver does to its interrupts and config space can fail the same way each time
+ * it retries: said once per device, so that a guest cannot flood the log */
+#define irq_warn(v, fmt, ...)                                                                  \
+	do {                                                                                   \
+		if (!(v)->warned)                                                              \
+			vmm_warn((v)->vm, "device %s: " fmt " (said once)", (v)->bdf,          \
+				 __VA_ARGS__);                                                 \
+		(v)->warned = true;                                                            \
+	} while (0)
+
 static void emulate(struct vmm_vfio *v, unsigned from, unsigned len)
 {
 	memset(v->emulated + from, 1, len);
@@ -90,7 +100,7 @@ static void intx_set(struct vmm_vfio *v, bool on)
 		rc = set_irqs(v, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, NULL, 0);
 	}
 	if (rc < 0)
-		vmm_warn(v->vm, "device %s: INTx %s: %s", v->bdf, on ? "on" : "off", strerror(-rc));
+		irq_warn(v, "INTx %s: %s", on ? "on" : "off", strerror(-rc));
 	v->intx_on = on && rc == 0;
 }
 
@@ -106,7 +116,7 @@ static void vector_wire(struct vmm_vfio *v, struct vfio_vector *e, bool want, co
 	if (want) {
 		int gsi = vmm_msi_route_set(v->vm, e->gsi, e->addr_lo, e->addr_hi, e->data);
 		if (gsi < 0) {
-			vmm_warn(v->vm, "device %s: %s: no route (%s)", v->bdf, what, strerror(-gsi));
+			irq_warn(v, "%s: no route (%s)", what, strerror(-gsi));
 			return;
 		}
 		e->gsi = gsi;
@@ -135,7 +145,7 @@ static void msi_update(struct vmm_vfio *v)
 		intx_set(v, false);	/* VFIO takes one interrupt type at a time */
 		int rc = set_irqs(v, VFIO_PCI_MSI_IRQ_INDEX, VFIO_IRQ_SET_ACTION_TRIGGER, &e->efd, 1);
 		if (rc < 0)
-			vmm_warn(v->vm, "device %s: MSI on: %s", v->bdf, strerror(-rc));
+			irq_warn(v, "MSI on: %s", strerror(-rc));
 		v->msi_on = rc == 0;
 		intx_unless_msi(v);
 	}
@@ -167,7 +177,7 @@ static void msix_update(struct vmm_vfio *v)
 			free(fds);
 		}
 		if (rc < 0)
-			vmm_warn(v->vm, "device %s: MSI-X on: %s", v->bdf, strerror(-rc));
+			irq_warn(v, "MSI-X on: %s", strerror(-rc));
 		v->msix_on = rc == 0;
 		intx_unless_msi(v);
 	}
@@ -258,8 +268,7 @@ static void config_written(struct vmm *vm, struct vmm_pci_dev *d, unsigned reg,
 		 * mastering, its own decoding) */
 		if ((!v->emulated[r] || r == 0x04 || r == 0x05) &&
 		    pwrite(v->fd, data + i, 1, (off_t)(v->cfg_offset + r)) != 1)
-			vmm_warn(v->vm, "device %s: config write at 0x%x: %s", v->bdf, r,
-				 strerror(errno));
+			irq_warn(v, "config write at 0x%x: %s", r, strerror(errno));
 	}
 	if (v->pci.cfg[0x04] & 0x04)
 		v->driven = true;

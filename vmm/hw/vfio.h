@@ -54,6 +54,7 @@ struct vmm_vfio {
 	int intx_gsi, intx_efd, intx_resample;	/* gsi < 0: no INTx */
 	bool intx_on;
 	bool driven;				/* the guest turned bus mastering on: a driver */
+	bool warned;				/* a failure the guest can repeat was said */
 	void *sink;				/* where its outcome is told (vmm_config) */
 	uint64_t interrupts_set;		/* VFIO_DEVICE_SET_IRQS calls, for stats */
 	/* VFIO's request to give the device back (unbound, unplugged) and its error report (AER),
