@@ -255,9 +255,10 @@ static int prepare_submit(PGconn *c, char *err, size_t errlen)
 	return rc;
 }
 
-/* Queues a local table's rows for a report, one prepared INSERT ... ON CONFLICT DO NOTHING each
- * (pipeline mode: nothing waits for the server yet). */
-static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int which, int *queued,
+/* Queues a local table's rows, chosen by its query's ?1 (a report's uuid; for outcomes the last id),
+ * one prepared INSERT ... ON CONFLICT DO NOTHING each (pipeline mode: nothing waits for the server
+ * yet). */
+static int queue_rows(struct compatdb *db, PGconn *c, const char *key, int which, int *queued,
 		      char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
@@ -265,7 +266,7 @@ static int queue_rows(struct compatdb *db, PGconn *c, const char *uuid, int whic
 
 	if (sqlite3_prepare_v2(db->sql, submit_sql[which].local, -1, &st, NULL) != SQLITE_OK)
 		return errmsg(err, errlen, -EIO, "%s: %s", db->path, sqlite3_errmsg(db->sql));
-	sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		const char *v[16];
 		for (int i = 0; i < submit_sql[which].ncols && i < 16; i++)
@@ -355,7 +356,6 @@ static int send_report(struct compatdb *db, PGconn *c, const char *uuid, int *fr
 	return pipeline_end(c, queued, probe_at, fresh, err, errlen);
 }
 
-/* Sends every local report not yet marked submitted; marks each only after its remote commit. */
 /* The reports not yet submitted, oldest first, into a malloc'd *queue of *n UUIDs. */
 static int read_queue(struct compatdb *db, char (**queue)[37], int *n)
 {
@@ -439,6 +439,8 @@ static int send_outcomes(struct compatdb *db, PGconn *c, sqlite3_int64 last, int
 	return rc;
 }
 
+/* Sends every local report not yet marked submitted, then the passthrough outcomes; marks each
+ * only after its remote commit. */
 int compatdb_submit(struct compatdb *db, const char *url, struct compatdb_submit_result *res,
 		    char *err, size_t errlen)
 {

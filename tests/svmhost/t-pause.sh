@@ -73,11 +73,17 @@ scenario() {
 		sh -c "grep -q '\"queues\":\[{' $out/$name.digest1 && cmp $out/$name.digest1 $out/$name.digest2 &&
 			cmp $out/$name.digest1 $out/$name.digest3"
 	check "$how: the devices moved no byte while paused ($c1)" sh -c "[ -n '$c1' ] && [ '$c1' = '$c2' ]"
+	nestvisor stats $name --cpus > $out/$name.cpus 2>&1
+	check "$how: the paused vCPU's state: RIP, its local APIC, its last exits ($(cut -c1-80 $out/$name.cpus))" \
+		sh -c "grep -q '\"cpus\":\[{\"cpu\":0,\"rip\":\"0x[0-9a-f]*\"' $out/$name.cpus &&
+			grep -q '\"lapic\":{\"tpr\":' $out/$name.cpus && grep -q '\"last_exits\":\[\"' $out/$name.cpus"
 	nestvisor resume $name > $out/$name.resume 2>&1
 	check "$how: after resume the traffic goes on ($(counts $name))" grows $name ||
 		stalled $name
 	nestvisor stats $name --digest > $out/$name.digest-running 2>&1
 	check "$how: a running VM has no digest (it says to pause it)" grep -q 'pause it first' $out/$name.digest-running
+	nestvisor stats $name --cpus > $out/$name.cpus-running 2>&1
+	check "$how: nor are its vCPUs read (it says to pause it)" grep -q 'pause it first' $out/$name.cpus-running
 	kill $feed $sink 2>/dev/null
 	nestvisor stop $name > /dev/null 2>&1
 	cp $XDG_RUNTIME_DIR/nestvisor/$name.log $out/$name.vmm.log 2>/dev/null	# the VMM's own log
