@@ -18,6 +18,7 @@
 #define APIC_IRR 0x200
 #define APIC_LVTT 0x320
 #define APIC_TMICT 0x380
+#define STACK_WORDS 128
 
 static uint32_t apic_reg(const struct kvm_lapic_state *l, unsigned off)
 {
@@ -41,12 +42,17 @@ static json_object *vectors(const struct kvm_lapic_state *l, unsigned base)
 	return a;
 }
 
-static void add_hex(json_object *o, const char *k, uint64_t v)
+static json_object *hex(uint64_t v)
 {
 	char s[24];
 
 	snprintf(s, sizeof(s), "0x%llx", (unsigned long long)v);
-	json_object_object_add(o, k, json_object_new_string(s));
+	return json_object_new_string(s);
+}
+
+static void add_hex(json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, hex(v));
 }
 
 static json_object *lapic_json(int fd)
@@ -81,7 +87,28 @@ static json_object *lapic_json(int fd)
 	return o;
 }
 
-static json_object *cpu_json(struct vmm_vcpu *c)
+/* The words on top of its stack, read through its own page tables (KVM_TRANSLATE) and our bounds
+ * check: a stalled kernel's return addresses, to be found in its symbols. Ends at an unmapped page.
+ */
+static json_object *stack_json(const struct vmm *vm, int fd, uint64_t rsp)
+{
+	json_object *a = json_object_new_array();
+
+	for (unsigned i = 0; i < STACK_WORDS; i++) {
+		struct kvm_translation t = { .linear_address = rsp + 8ull * i };
+		const void *p;
+		uint64_t w;
+
+		if ((rsp & 7) || ioctl(fd, KVM_TRANSLATE, &t) < 0 || !t.valid ||
+		    !(p = vmm_mem_ptr(&vm->mem, t.physical_address, 8)))
+			break;
+		memcpy(&w, p, 8);
+		json_object_array_add(a, hex(w));
+	}
+	return a;
+}
+
+static json_object *cpu_json(const struct vmm *vm, struct vmm_vcpu *c)
 {
 	json_object *o = json_object_new_object();
 	struct kvm_regs r;
@@ -97,6 +124,7 @@ static json_object *cpu_json(struct vmm_vcpu *c)
 		json_object_object_add(o, "interrupts_on", json_object_new_boolean(r.rflags & 0x200));
 		json_object_object_add(o, "cpl", json_object_new_int(s.cs.selector & 3));
 		add_hex(o, "cr3", s.cr3);
+		json_object_object_add(o, "stack", stack_json(vm, c->fd, r.rsp));
 	}
 	if (ioctl(c->fd, KVM_GET_MP_STATE, &mp) == 0)
 		json_object_object_add(o, "halted",
@@ -145,7 +173,7 @@ char *vmm_cpus_json(struct vmm *vm, int *rc)
 	a = json_object_new_array();
 	for (int i = 0; i < vm->ncpus; i++)
 		if (vm->cpu[i].started)
-			json_object_array_add(a, cpu_json(&vm->cpu[i]));
+			json_object_array_add(a, cpu_json(vm, &vm->cpu[i]));
 	pthread_mutex_unlock(&vm->pause_lock);
 	json_object_object_add(o, "ok", json_object_new_boolean(true));
 	json_object_object_add(o, "cpus", a);

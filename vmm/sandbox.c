@@ -132,9 +132,9 @@ static const unsigned long slirp_ioctls[] = { KVM_IRQ_LINE, KVM_SIGNAL_MSI, FION
  * here, a key typed into a Linux guest's console ended the VM (tests/svmhost/t-sandbox.sh). */
 static const unsigned long control_ioctls[] = {
 	KVM_GET_NESTED_STATE, KVM_SET_NESTED_STATE, KVM_IRQ_LINE,
-	/* "cpus": a paused VM's vCPUs read (cpustate.c) */
+	/* "cpus": a paused VM's vCPUs read (cpustate.c); their stacks through their page tables */
 	KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_GET_LAPIC,
-	KVM_GET_MSRS,
+	KVM_GET_MSRS, KVM_TRANSLATE,
 };
 
 struct kind_def {

@@ -232,10 +232,12 @@ fi
 awk -v secs=$(( $(date +%s) - t0 )) -v qrc=$qrc -v boots=$boots '
 	/^(ok|not ok)/ { n++; sub(/^ok/, "ok " n); sub(/^not ok/, "not ok " n); print; next }
 	/^# svmhost: done/ { done = 1 }
+	/^# emulator fault: / { faults++ }	# a guest the emulated CPU stopped; its script ran it again
 	{ print }
 	END {
 		n++
 		again = boots > 1 ? ", after " boots - 1 " failure(s) of the emulator, each said above" : ""
+		if (faults) again = again "; " faults " guest(s) stopped by the emulated CPU, each said above and run again"
 		if (done) print "ok " n " - the host ran every script to the end (" secs " s" again ")"
 		else if (boots == 5) print "not ok " n " - the emulated host failed five times (" secs " s): console tail below"
 		else if (qrc == 125) print "not ok " n " - the emulated host froze (" secs " s): console tail below"
