@@ -88,9 +88,10 @@ void cli_stats_usage(void)
 		{ "--json", "the VM's statistics as JSON (docs/control-socket.md, \"stats\")" },
 		{ "--digest", "a paused VM's guest memory hashed and its devices' queue positions, as "
 			      "JSON: two looks compare equal while nothing changes the guest" },
-		{ "--cpus", "a paused VM's vCPUs as JSON: where each is, whether it halted, the "
-			    "interrupt being delivered, its local APIC's timer and vectors, its last "
-			    "exits (why a guest stopped making progress)" },
+		{ "--cpus", "the VM's vCPUs as JSON (a running VM's stopped a moment for it): where "
+			    "each is, whether it halted, the interrupt being delivered, its local APIC's "
+			    "timer and vectors, its last exits, its stack (why a guest stopped making "
+			    "progress)" },
 		{ "--help", "this help" },
 		{ NULL, NULL },
 	};

@@ -209,7 +209,7 @@ static char *on_cpus(struct vmm *vm, const char *name, const struct ctl_request 
 	(void)name;
 	(void)r;
 	if (!(out = vmm_cpus_json(vm, &rc)) && rc == -EBUSY)
-		return error_json("not paused: the vCPUs are read in a paused VM (pause it first)");
+		return error_json("its vCPUs did not stop within 5 s to be read");
 	return out;
 }
 

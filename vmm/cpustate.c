@@ -1,4 +1,4 @@
-/* cpustate: where a paused VM's vCPUs are, for someone finding out why a guest stopped making
+/* cpustate: where a VM's vCPUs are, for someone finding out why a guest stopped making
  * progress: each vCPU's instruction pointer and flags, whether it halted, what interrupt is being
  * delivered, and its local APIC: the timer (armed how, and whether its TSC deadline has passed) and
  * the vectors in service or waiting. Read with KVM's own ioctls while the vCPUs are parked. */
@@ -163,8 +163,16 @@ char *vmm_cpus_json(struct vmm *vm, int *rc)
 	json_object *o, *a;
 	char *out;
 
-	pthread_mutex_lock(&vm->pause_lock);	/* parked while we look */
-	if (!vm->devices_paused || vmm_wait_parked(vm) < 0) {
+	/* Parked while we look: a running VM's vCPUs are stopped for the read and go on after it, as
+	 * QEMU's "info registers" does; its devices run on (a VM with a passed-through device cannot be
+	 * paused, and its guest may be the one that stalled). */
+	pthread_mutex_lock(&vm->pause_lock);
+	bool stop = !vm->devices_paused && !atomic_load(&vm->paused);
+	if (stop)
+		vmm_vcpus_pause(vm);
+	if (vmm_wait_parked(vm) < 0) {
+		if (stop && !atomic_load(&vm->suspended))
+			vmm_vcpus_resume(vm);
 		pthread_mutex_unlock(&vm->pause_lock);
 		*rc = -EBUSY;
 		return NULL;
@@ -174,9 +182,12 @@ char *vmm_cpus_json(struct vmm *vm, int *rc)
 	for (int i = 0; i < vm->ncpus; i++)
 		if (vm->cpu[i].started)
 			json_object_array_add(a, cpu_json(vm, &vm->cpu[i]));
+	if (stop && !atomic_load(&vm->suspended))
+		vmm_vcpus_resume(vm);
 	pthread_mutex_unlock(&vm->pause_lock);
 	json_object_object_add(o, "ok", json_object_new_boolean(true));
 	json_object_object_add(o, "cpus", a);
+	json_object_object_add(o, "paused", json_object_new_boolean(!stop));	/* or stopped for this */
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	*rc = out ? 0 : -ENOMEM;

@@ -4,6 +4,7 @@
 # refusals before a VM starts; the device left on vfio-pci and working for the next VM; no IOMMU fault.
 # svmhost-limit: 900
 . /svmhost/tap.sh
+. /svmhost/stall.sh
 out=/out/pass
 mkdir -p $out
 v=$(sed -n 's/.*nv\.iommu=\([^ ]*\).*/\1/p' /proc/cmdline)
@@ -20,13 +21,47 @@ driver_of() { d=$(readlink /sys/bus/pci/devices/$1/driver 2>/dev/null) && basena
 run() {	# name, then options: the passthrough guest, its log in $out/NAME.log
 	name=$1
 	shift
-	nestvisor run --console stdio --name "$name" --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
-		--cmdline "console=ttyS0 panic=-1 quiet nv.pass${intmode:+ nv.intmode=$intmode loglevel=7}" \
-		--timeout 300 --stats \
-		"$@" > $out/$name.raw 2>&1 < /dev/null
-	st=$?
+	attempt=1
+	while :; do
+		nestvisor run --console stdio --name "$name" --kernel $G/vmlinuz --initrd $G/initrd --mem 256M \
+			--cmdline "console=ttyS0 panic=-1 quiet nv.pass${intmode:+ nv.intmode=$intmode loglevel=7}" \
+			--timeout 300 --stats \
+			"$@" > $out/$name.raw 2>&1 < /dev/null &
+		pid=$!
+		watch $pid $name
+		wait $pid
+		st=$?
+		again "$name" || break
+	done
 	tr -d '\r' < $out/$name.raw > $out/$name.log && rm -f $out/$name.raw
 	return $st
+}
+# watch PID NAME: while the VM runs, a console that stays silent 90 s gets its vCPU read once; when the
+# emulated CPU took an interrupt with interrupts off (stall.sh), the guest is stopped and $fault says so
+watch() {
+	fault= last= still=0
+	while kill -0 $1 2>/dev/null; do
+		sleep 5
+		now=$(wc -c < $out/$2.raw)
+		[ "$now" = "$last" ] && still=$((still + 5)) || still=0
+		last=$now
+		[ $still = 90 ] || continue
+		cpu_fault $2 $out/$2.raw $out/$2-stalled
+		echo "# i-pass: $2 silent for 90 s; its vCPU in $(cut -d' ' -f3 $out/$2-stalled.symbols | head -n 4 |
+			tr '\n' ' ')"
+		[ -s $out/$2-stalled.if-off ] || continue
+		fault=$(cat $out/$2-stalled.if-off)
+		nestvisor stop $2 > /dev/null 2>&1
+	done
+}
+# again NAME: after the emulated CPU's fault, the guest runs again (3 attempts), said here and counted by
+# run.sh; its symbols shown. Status 1 otherwise.
+again() {
+	[ -n "$fault" ] && [ $attempt -lt 3 ] || return 1
+	echo "# emulator fault: $v, $1: its guest stalled, not by nestvisor's doing: the emulated CPU took an" \
+		"interrupt with interrupts off ($fault); it runs again (attempt $((attempt + 1)) of 3)"
+	sed 's/^/#   /' $out/$1-stalled.symbols
+	attempt=$((attempt + 1))
 }
 
 # Refused before any VM starts, each saying what to do: what, the address, the message expected
@@ -78,11 +113,21 @@ dcheck() { if [ -n "$broken" ]; then ok "$1 # SKIP $broken"; else check "$@"; fi
 linger_pid() {	# the background VMM of a guest run with nv.linger, once the guest is lingering
 	name=$1
 	shift
-	nestvisor run --console stdio --name $name --kernel $G/vmlinuz --initrd $G/initrd --mem 256M "$@" \
-		--cmdline "console=ttyS0 panic=-1 quiet nv.pass nv.linger" --timeout 300 < /dev/null > $out/$name.raw 2>&1 &
-	pid=$!
-	i=0
-	while [ $i -lt 240 ] && ! grep -q '^NVG: lingering' $out/$name.raw; do sleep 1; i=$((i + 1)); done
+	attempt=1
+	while :; do
+		nestvisor run --console stdio --name $name --kernel $G/vmlinuz --initrd $G/initrd --mem 256M "$@" \
+			--cmdline "console=ttyS0 panic=-1 quiet nv.pass nv.linger" --timeout 300 < /dev/null \
+			> $out/$name.raw 2>&1 &
+		pid=$!
+		i=0 fault=
+		while [ $i -lt 240 ] && ! grep -q '^NVG: lingering' $out/$name.raw; do sleep 1; i=$((i + 1)); done
+		grep -q '^NVG: lingering' $out/$name.raw || ! cpu_fault $name $out/$name.raw $out/$name-stalled ||
+			fault=$(cat $out/$name-stalled.if-off)
+		[ -n "$fault" ] && [ $attempt -lt 3 ] || break
+		nestvisor stop $name > /dev/null 2>&1
+		wait $pid
+		again $name
+	done
 	# a guest that never got there (one stalled once, after its download): what its VMM saw, twice, 5 s apart,
 	# before anything is killed
 	if ! grep -q '^NVG: lingering' $out/$name.raw; then
@@ -92,6 +137,7 @@ linger_pid() {	# the background VMM of a guest run with nv.linger, once the gues
 		echo "# i-pass: $name stalled: no 'lingering' in 240 s; its last words and exits:"
 		tail -n 5 $out/$name.raw | sed 's/^/#   /'
 		diag $out/$name-stalled-2.txt 12
+		sed 's/^/#   /' $out/$name-stalled.symbols 2>/dev/null
 	fi
 }
 # Guest 1 reads the ROM (the same bytes as this host's) and the I/O BAR (IOADDR takes STATUS's offset and

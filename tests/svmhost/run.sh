@@ -161,7 +161,7 @@ for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr
 	[ -e "$f" ] && cp -L "$f" "$R/usr/share/qemu/"
 done
 ln -sf qboot.rom "$R/usr/share/qemu/bios-microvm.bin"
-cp "$S/tests/svmhost/tap.sh" "$S"/tests/svmhost/[tbi]-*.sh "$R/svmhost/" 2>/dev/null
+cp "$S/tests/svmhost/tap.sh" "$S/tests/svmhost/stall.sh" "$S"/tests/svmhost/[tbi]-*.sh "$R/svmhost/" 2>/dev/null
 [ -d "$W/fwd" ] && cp "$W/fwd/down" "$R/svmhost/fwd-down" && cp "$W/fwd/up" "$R/svmhost/fwd-up"	# b-pass.sh's QEMU
 cp "$SVM_VMLINUZ" "$R/guest/vmlinuz" && cp "$SVM_VMLINUX" "$R/guest/vmlinux" && cp "$W/guest.cpio" "$R/guest/initrd" &&
 	cp "$W/nested.cpio" "$R/guest/initrd-nested"

@@ -8,6 +8,7 @@
 # progress is diagnosed (its stack in symbols); one stopped by the emulated CPU's fault (if_off below) is
 # said as such, counted by run.sh, and its scenario run again; any other stall fails.
 . /svmhost/tap.sh
+. /svmhost/stall.sh
 G=/guest
 out=/out/pause
 mkdir -p $out
@@ -28,62 +29,19 @@ grows() {
 moved() { echo "$1 $2" | tr ' ' '\n' | awk -F= 'NF == 2 { if (seen[$1] != "" && seen[$1] != $2) n++; seen[$1] = $2 }
 	END { print n + 0 }'; }
 
-# The paused vCPU's RIP and the words on its stack (stats --cpus), one a line: "rip ADDR", then "N WORD".
-words() { tr -d '\n' | sed -n 's/.*"rip":"\(0x[0-9a-f]*\)".*"stack":\[\([^]]*\)\].*/\1,\2/p' | tr -d '"' |
-	tr ',' '\n' | awk 'NF { print (NR == 1 ? "rip" : NR - 2), $1 }'; }
-# The kernel addresses among those lines as "KEY ADDR symbol+offset": the guest runs this host's kernel,
-# placed elsewhere by KASLR; GUEST_TEXT is where (its "NVG: text"). The low 32 bits suffice: the text lies
-# in the top 2 GiB.
-symbolize() {
-	awk -v g="$1" '
-	function hx(s,  i, n) {
-		for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
-		return n
-	}
-	BEGIN { gsub(/[^0-9a-f]/, "", g) }	# the serial log ends its lines with \r
-	FNR == NR { if (NF == 3 && $2 ~ /^[tT]$/) { a[++n] = hx(substr($1, 9)); name[n] = $3
-		if ($3 == "_text") base = a[n] }; next }
-	g != "" && length($2) == 18 && substr($2, 1, 10) == "0xffffffff" {
-		q = hx(substr($2, 11)) - hx(substr(g, 9)) + base; best = 0
-		for (i = 1; i <= n; i++) if (a[i] <= q && (best == 0 || a[i] > a[best])) best = i
-		if (best && q - a[best] < 65536) printf "%s %s %s+0x%x\n", $1, $2, name[best], q - a[best]
-	}' /proc/kallsyms -
-}
-text() { sed -n 's/^NVG: text //p' $out/$1.log; }
-# An interrupt taken while the code it interrupted had interrupts off, which a real CPU never does: a
-# device's or the timer's interrupt waits for RFLAGS.IF. The test host's CPU, QEMU 7.2's TCG, does: its
-# VMRUN (target/i386/tcg/sysemu/svm_helper.c) delivers an injected interrupt and leaves exception_index
-# set to its vector; at the vCPU thread's next exit request cpu_handle_interrupt keeps it, and
-# cpu_handle_exception (accel/tcg/cpu-exec.c) delivers that vector again, over its own handler. Two stalls
-# caught: handle_edge_irq over itself on the same irq_desc lock, the timer's tick over itself on the run
-# queue's lock. The registers it interrupted (struct pt_regs) lie just above its entry's return address:
-# IP 17 words up, CS 18, RFLAGS 19. Prints the evidence, if any.
-if_off() {	# WORDS SYMBOLS
-	awk '$3 ~ /^asm_(common_interrupt|sysvec_)/ { print $1, $3 }' "$2" | while read k entry; do
-		cs=$(awk -v i=$((k + 18)) '$1 == i { print $2 }' "$1")
-		fl=$(awk -v i=$((k + 19)) '$1 == i { print $2 }' "$1")
-		[ "$cs" = 0x10 ] && [ -n "$fl" ] && [ $((fl & 0x200)) = 0 ] || continue
-		at=$(awk -v i=$((k + 17)) '$1 == i { print $3 }' "$2")
-		echo "${entry%%+*} entered over ${at:-kernel code} whose RFLAGS were $fl, IF clear"
-		break
-	done
-}
-
 # A guest whose devices stay still: the VMM's statistics, then paused once more: where each queue stands
 # (the driver's index beside ours: offered work we never took is a lost kick), its vCPU's state and stack
-# in symbols, and whether an interrupt was taken with interrupts off ($out/NAME.if-off); its last lines.
+# in symbols, and whether an interrupt was taken with interrupts off ($out/NAME-stalled.if-off); its last
+# lines.
 stalled() {
 	f=$out/$1.stalled
 	nestvisor stats "$1" > $f 2>&1
 	nestvisor pause "$1" > /dev/null 2>&1 && nestvisor stats "$1" --digest >> $f 2>&1
-	nestvisor stats "$1" --cpus > $out/$1.cpus-stalled 2>&1
+	cpu_fault "$1" $out/$1.log $out/$1-stalled
 	nestvisor resume "$1" > /dev/null 2>&1
-	cat $out/$1.cpus-stalled >> $f
-	words < $out/$1.cpus-stalled > $out/$1.words-stalled
-	symbolize "$(text $1)" < $out/$1.words-stalled > $out/$1.symbols-stalled
-	if_off $out/$1.words-stalled $out/$1.symbols-stalled > $out/$1.if-off
+	cat $out/$1-stalled.cpus >> $f
 	echo "its KASLR seed: $seed; its RIP and stack in this kernel's symbols:" >> $f
-	cat $out/$1.symbols-stalled >> $f
+	cat $out/$1-stalled.symbols >> $f
 	sleep 5
 	echo "after 5 s more: $(counts $1)" >> $f
 	tail -n 15 $out/$1.log >> $f
@@ -97,9 +55,9 @@ traffic() {
 	if grows $name; then ok "$how: $1 ($(counts $name))"; return 0; fi
 	c=$(counts $name)
 	stalled $name
-	if [ -s $out/$name.if-off ] && [ $attempt -lt 3 ]; then
+	if [ -s $out/$name-stalled.if-off ] && [ $attempt -lt 3 ]; then
 		echo "# emulator fault: $how: $1: no ($c); not nestvisor's doing: the emulated CPU took an" \
-			"interrupt with interrupts off ($(cat $out/$name.if-off)); the scenario runs again" \
+			"interrupt with interrupts off ($(cat $out/$name-stalled.if-off)); the scenario runs again" \
 			"(attempt $((attempt + 1)) of 3)"
 		return 2
 	fi
@@ -147,7 +105,7 @@ one_scenario() {
 		sh -c "grep -q '\"cpus\":\[{\"cpu\":0,\"rip\":\"0x[0-9a-f]*\"' $out/$name.cpus &&
 			grep -q '\"lapic\":{\"tpr\":' $out/$name.cpus && grep -q '\"last_exits\":\[\"' $out/$name.cpus"
 	# its stack read through its page tables: return addresses this kernel's symbols name
-	words < $out/$name.cpus | symbolize "$(text $name)" > $out/$name.symbols
+	words < $out/$name.cpus | symbolize "$(sed -n 's/^NVG: text //p' $out/$name.log)" > $out/$name.symbols
 	syms=$(head -n 3 $out/$name.symbols | cut -d' ' -f3 | tr "\n" " ")
 	check "$how: the paused vCPU's RIP and stack in the kernel's symbols ($syms)" \
 		test "$(wc -l < $out/$name.symbols)" -ge 3
@@ -157,7 +115,10 @@ one_scenario() {
 	nestvisor stats $name --digest > $out/$name.digest-running 2>&1
 	check "$how: a running VM has no digest (it says to pause it)" grep -q 'pause it first' $out/$name.digest-running
 	nestvisor stats $name --cpus > $out/$name.cpus-running 2>&1
-	check "$how: nor are its vCPUs read (it says to pause it)" grep -q 'pause it first' $out/$name.cpus-running
+	check "$how: a running VM's vCPUs are read too, stopped a moment ($(cut -c1-70 $out/$name.cpus-running))" \
+		sh -c "grep -q '\"cpus\":\[{\"cpu\":0,\"rip\":\"0x' $out/$name.cpus-running &&
+			grep -q '\"paused\":false' $out/$name.cpus-running"
+	check "$how: ... and it runs on ($(counts $name))" grows $name
 	teardown
 	check "$how: the VM stopped" sh -c "! nestvisor ps 2>/dev/null | grep -qw $name"
 	return 0

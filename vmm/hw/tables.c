@@ -14,7 +14,9 @@
 #define ACPI_FADT  0xe0100ull
 #define ACPI_FACS  0xe0200ull	/* 64-byte aligned */
 #define ACPI_DSDT  0xe0240ull
-#define ACPI_MADT  0xe0800ull	/* after the DSDT's room */
+#define ACPI_MADT  0xe1000ull	/* after the DSDT's room: its _PRT routes 31 slots */
+#define ACPI_SIZE  0x2000ull	/* from the RSDP to the MADT's end */
+#define PRT_SLOTS  31		/* slot 0 is the host bridge's */
 #define MP_FLOAT   0xf0000ull
 #define MP_CONFIG  0xf0010ull
 #define LAPIC_ADDR 0xfee00000u
@@ -136,9 +138,10 @@ static size_t aml_pkg(uint8_t *out, const uint8_t *body, size_t n)
 }
 
 /* Scope (\_SB) { Device (PCI0) { _HID PNP0A03, _UID 0, _CRS (bus 0, ports 0xcf8-0xcff and the I/O
- * ranges around them, the 32-bit and the 64-bit memory windows), _PRT (slot s, pin p: GSI 10 +
- * (s + p) % 2, the pins virtio-pci.c asserts) } }. With ACPI, Linux finds PCI root buses and their
- * INTx routing only here. */
+ * ranges around them, the 32-bit and the 64-bit memory windows), _PRT (every slot s from 1 to 31,
+ * pin p: GSI 10 + (s + p) % 2, the pins virtio-pci.c and vfio-cfg.c assert) } }. With ACPI, Linux
+ * finds PCI root buses and their INTx routing here; for a slot left out it guesses from the config
+ * space's interrupt line, warning "can't derive routing" (t-virtio.sh), and other guests may not. */
 static size_t aml_pci0(uint8_t *out, uint64_t win64)
 {
 	static const uint8_t id[] = {
@@ -151,7 +154,7 @@ static size_t aml_pci0(uint8_t *out, uint64_t win64)
 		0x0c, 0x03, 0x00, 0x00, 0x00, 0x00, 0xf7, 0x0c, 0x00, 0x00, 0xf8, 0x0c, 0x88, 0x0d,
 		0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3,
 	};
-	uint8_t dev[900], prt[600], body[700], crs[160];
+	uint8_t dev[2100], prt[1800], body[PRT_SLOTS * 4 * 13], crs[160];
 	size_t d = 0, p = 0, b = 0, c = sizeof(res);
 
 	memcpy(crs, res, sizeof(res));
@@ -179,7 +182,7 @@ static size_t aml_pci0(uint8_t *out, uint64_t win64)
 	uint8_t buf[170] = { 0x0a, (uint8_t)c };	/* Buffer (c) { ... } */
 	memcpy(buf + 2, crs, c);
 	d += aml_pkg(dev + d, buf, c + 2);
-	for (unsigned slot = 1; slot < 8; slot++)
+	for (unsigned slot = 1; slot <= PRT_SLOTS; slot++)
 		for (unsigned pin = 0; pin < 4; pin++) {
 			uint8_t e[16] = { 0x04, 0x0c }, pk[20];
 			put(e, 2, (slot << 16) | 0xffff, 4);
@@ -193,16 +196,16 @@ static size_t aml_pci0(uint8_t *out, uint64_t win64)
 			memcpy(body + b, pk, k + 1);
 			b += k + 1;
 		}
-	prt[0] = 0x12;	/* Package (28) { ... } */
-	uint8_t inner[700];
-	inner[0] = 28;
+	prt[0] = 0x12;	/* Package (124) { ... } */
+	uint8_t inner[sizeof(body) + 1];
+	inner[0] = PRT_SLOTS * 4;
 	memcpy(inner + 1, body, b);
 	p = 1 + aml_pkg(prt + 1, inner, b + 1);
-	uint8_t name[4 + 1 + 700] = { 0x08, '_', 'P', 'R', 'T' };
+	uint8_t name[4 + 1 + sizeof(prt)] = { 0x08, '_', 'P', 'R', 'T' };
 	memcpy(name + 5, prt, p);
 	memcpy(dev + d, name, 5 + p);
 	d += 5 + p;
-	uint8_t devop[1000] = { 0x5b, 0x82 }, tmp[1000];
+	uint8_t devop[2200] = { 0x5b, 0x82 }, tmp[2200];
 	memcpy(tmp, "PCI0", 4);
 	memcpy(tmp + 4, dev, d);
 	size_t dv = 2 + aml_pkg(devop + 2, tmp, d + 4);
@@ -230,19 +233,19 @@ int vmm_acpi_build(struct vmm *vm)
 	static const uint8_t s5[] = { 0x08, '_',  'S',  '3',  '_',  0x12, 0x08, 0x04, 0x0a, 0x01,
 				      0x0a, 0x01, 0x00, 0x00, 0x08, '_',  'S',  '5',  '_',  0x12,
 				      0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
-	uint8_t *base = vmm_mem_ptr(&vm->mem, ACPI_RSDP, 0x1000);
+	uint8_t *base = vmm_mem_ptr(&vm->mem, ACPI_RSDP, ACPI_SIZE);
 	uint8_t *rsdp = base, *xsdt = base + (ACPI_XSDT - ACPI_RSDP),
 		*rsdt = base + (ACPI_RSDT - ACPI_RSDP);
 	uint8_t *fadt = base + (ACPI_FADT - ACPI_RSDP), *facs = base + (ACPI_FACS - ACPI_RSDP);
 	uint8_t *dsdt = base + (ACPI_DSDT - ACPI_RSDP), *madt = base + (ACPI_MADT - ACPI_RSDP);
 
-	if (!base || 44 + 8 * vm->ncpus + 32 > 0x1000 - (int)(ACPI_MADT - ACPI_RSDP))
+	if (!base || 44 + 8 * vm->ncpus + 32 > (int)(ACPI_SIZE - (ACPI_MADT - ACPI_RSDP)))
 		return -ENOSPC;
-	memset(base, 0, 0x1000);
+	memset(base, 0, ACPI_SIZE);
 	build_fadt(fadt);
 	memcpy(facs, "FACS", 4);
 	put(facs, 4, 64, 4);
-	uint8_t pci0[1024];
+	uint8_t pci0[2300];
 	size_t n = aml_pci0(pci0, vmm_pci64_window(&vm->mem));
 	if (0x240 + 36 + sizeof(s5) + n > ACPI_MADT - ACPI_RSDP)
 		return -ENOSPC;

@@ -468,13 +468,13 @@ int vfio_cfg_setup(struct vmm_vfio *v, char *err, size_t errlen)
 	return caps_setup(v, err, errlen);
 }
 
-/* After the bus gave it a slot: INTx as the DSDT routes that slot's pin (slots 1-7). */
+/* After the bus gave it a slot: INTx as the DSDT's _PRT routes that slot's pin (tables.c). */
 int vfio_intx_setup(struct vmm_vfio *v)
 {
 	struct vfio_irq_info info = { .argsz = sizeof(info), .index = VFIO_PCI_INTX_IRQ_INDEX };
 	int pin = v->pci.cfg[0x3d];
 
-	if (pin < 1 || pin > 4 || v->pci.slot > 7 || ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) < 0 ||
+	if (pin < 1 || pin > 4 || ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) < 0 ||
 	    info.count < 1) {
 		v->pci.cfg[0x3d] = 0;	/* no INTx: MSI-X only */
 		return 0;
