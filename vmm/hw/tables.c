@@ -140,8 +140,8 @@ static size_t aml_pkg(uint8_t *out, const uint8_t *body, size_t n)
 /* Scope (\_SB) { Device (PCI0) { _HID PNP0A03, _UID 0, _CRS (bus 0, ports 0xcf8-0xcff and the I/O
  * ranges around them, the 32-bit and the 64-bit memory windows), _PRT (every slot s from 1 to 31,
  * pin p: GSI 10 + (s + p) % 2, the pins virtio-pci.c and vfio-cfg.c assert) } }. With ACPI, Linux
- * finds PCI root buses and their INTx routing here; for a slot left out it guesses from the config
- * space's interrupt line, warning "can't derive routing" (t-virtio.sh), and other guests may not. */
+ * finds PCI root buses and their INTx routing here; for a slot left out it guesses from the
+ * config space's interrupt line, warning "can't derive routing" (t-virtio.sh); others may not. */
 static size_t aml_pci0(uint8_t *out, uint64_t win64)
 {
 	static const uint8_t id[] = {
