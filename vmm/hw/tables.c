@@ -17,6 +17,8 @@
 #define ACPI_MADT  0xe1000ull	/* after the DSDT's room: its _PRT routes 31 slots */
 #define ACPI_SIZE  0x2000ull	/* from the RSDP to the MADT's end */
 #define PRT_SLOTS  31		/* slot 0 is the host bridge's */
+/* _PRT's Package (NumElements) is one byte; each entry is 13 bytes (aml_pci0) */
+_Static_assert(PRT_SLOTS * 4 < 256, "_PRT has more entries than a Package's count holds");
 #define MP_FLOAT   0xf0000ull
 #define MP_CONFIG  0xf0010ull
 #define LAPIC_ADDR 0xfee00000u
