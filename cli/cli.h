@@ -29,6 +29,8 @@ int cli_device(int argc, char **argv);
 void cli_device_usage(void);
 /* --device: refused (-1, the probe's reason printed) unless the probe calls each device ready. */
 int cli_device_gate(const char *const *bdfs, int count);
+int cli_image(int argc, char **argv);
+void cli_image_usage(void);
 int cli_ps(int argc, char **argv);
 void cli_ps_usage(void);
 int cli_stop(int argc, char **argv);

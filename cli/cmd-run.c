@@ -55,7 +55,9 @@ static const struct cli_opt_help run_opts[] = {
 	  "against other VMs, never reached through another user's link or directory. ro: "
 	  "read-only; cache=none: "
 	  "O_DIRECT, its requests in flight together through io_uring (aio=io_uring|sync chooses); "
-	  "serial=ID: what the guest reads as its serial" },
+	  "serial=ID: what the guest reads as its serial; format=raw: taken as raw even where it "
+	  "begins like a qcow2 or another format (refused otherwise: `nestvisor image import` "
+	  "converts those)" },
 	{ "--net "
 	  "user[,hostfwd=tcp|udp:[ADDR]:HOSTPORT-:GUESTPORT]...[,hostloopback=on][,restrict=on]",
 	  "virtio-net with user-mode networking (libslirp): DHCP (10.0.2.15), DNS, outbound "
@@ -74,7 +76,8 @@ static const struct cli_opt_help run_opts[] = {
 	  "pass the host's PCI device BDF (as lspci shows it: 01:00.0) through to the guest with "
 	  "VFIO; repeatable. It must be bound to vfio-pci (`nestvisor device bind BDF`) and its "
 	  "IOMMU group viable; `nestvisor probe` judges every device. Its DMA reaches only guest "
-	  "RAM (the IOMMU); it is reset before and after the VM" },
+	  "RAM (the IOMMU); it is reset before and after the VM. Devices of one IOMMU group (a "
+	  "GPU and its audio function) go to one VM together: --device each" },
 	{ "--sandbox on|off",
 	  "on (the default): once the VM is set up, each of its threads drops every capability and "
 	  "keeps only the system calls its work needs (seccomp); a forbidden call ends the VM "
@@ -315,6 +318,10 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 	/* before any file is named after it */
 	if (vmm_control_name_check(cfg->name, err, sizeof(err)) < 0)
 		return bad("%s", err);
+	/* a qcow2 given as a disk is said before anything else, on any host */
+	for (int i = 0; i < cfg->ndisks; i++)
+		if (vmm_disk_check(&cfg->disks[i], err, sizeof(err)) < 0)
+			return bad("%s", err);
 	const char *pass[VMM_MAX_PASSTHROUGH];
 	for (int i = 0; i < cfg->npassthrough; i++)
 		pass[i] = cfg->passthrough[i];

@@ -1,6 +1,7 @@
 /* nestvisor ps | stop NAME | stats NAME [--watch] | console NAME: the running VMs, through their
  * control sockets. */
 #include "config.h"
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -31,16 +32,6 @@ void cli_ps_usage(void)
 		.synopsis = "nestvisor ps [--all] [--json]",
 		.about = "Lists the running VMs; sockets left by killed ones are removed.",
 		.opts = opts,
-	};
-
-	cli_help_print(&h);
-}
-
-void cli_stop_usage(void)
-{
-	static const struct cli_help h = {
-		.synopsis = "nestvisor stop NAME",
-		.about = "Stops a running VM (its exit status is then 130).",
 	};
 
 	cli_help_print(&h);
@@ -92,11 +83,14 @@ void cli_stats_usage(void)
 			    "each is, whether it halted, the interrupt being delivered, its local APIC's "
 			    "timer and vectors, its last exits, its stack (why a guest stopped making "
 			    "progress)" },
+		{ "--at ADDR", "with --cpus: also 256 words at guest virtual address ADDR (hex, 0x...), "
+			       "read through each vCPU's page tables, as QEMU's monitor command x "
+			       "(the stack an interrupt handler switched from)" },
 		{ "--help", "this help" },
 		{ NULL, NULL },
 	};
 	static const struct cli_help h = {
-		.synopsis = "nestvisor stats NAME [--watch] [--json] [--digest | --cpus]",
+		.synopsis = "nestvisor stats NAME [--watch] [--json] [--digest | --cpus [--at ADDR]]",
 		.about = "A running VM's exits by reason, port and MMIO region, and its devices.",
 		.opts = opts,
 	};
@@ -273,20 +267,6 @@ int cli_dismiss(int argc, char **argv)
 	return CLI_OK;
 }
 
-int cli_stop(int argc, char **argv)
-{
-	if (argc != 2) {
-		cli_stop_usage();
-		return CLI_ERROR;
-	}
-	if (vmm_control_command(argv[1], "stop") < 0) {
-		not_running(argv[0], argv[1]);
-		return CLI_FAILED;
-	}
-	printf("VM %s stopped\n", argv[1]);
-	return CLI_OK;
-}
-
 /* pause and resume: what the VM said if it could not */
 static int pause_or_resume(int argc, char **argv, bool pause)
 {
@@ -403,11 +383,12 @@ int cli_stats(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "watch", no_argument, NULL, 'w' }, { "json", no_argument, NULL, 'j' },
 		{ "digest", no_argument, NULL, 'd' }, { "cpus", no_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "at", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool watch = false, json = false, tty = isatty(STDOUT_FILENO);
-	const char *ask = NULL;
+	const char *ask = NULL, *at = NULL;
+	char req[96];
 	long long last = -1;
 	struct vmm_stats s;
 	int opt;
@@ -418,6 +399,7 @@ int cli_stats(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'd': ask = "digest"; break;
 		case 'c': ask = "cpus"; break;
+		case 'a': at = optarg; break;
 		case 'h': cli_stats_usage(); return CLI_OK;
 		default: cli_stats_usage(); return CLI_ERROR;
 		}
@@ -427,6 +409,19 @@ int cli_stats(int argc, char **argv)
 		return CLI_ERROR;
 	}
 	const char *name = argv[optind];
+	if (at) {
+		char *end;
+		unsigned long long a = strncmp(at, "0x", 2) || !isxdigit((unsigned char)at[2]) ?
+					       0 : strtoull(at + 2, &end, 16);
+
+		if (!ask || strcmp(ask, "cpus") || !a || *end || a & 7) {
+			fprintf(stderr, "nestvisor stats: --at wants --cpus and an 8-byte aligned guest "
+					"virtual address in hex, e.g. --cpus --at 0xffffc90000003f58\n");
+			return CLI_ERROR;
+		}
+		snprintf(req, sizeof(req), "{\"cmd\":\"cpus\",\"at\":\"0x%llx\"}", a);
+		ask = req;
+	}
 	if (ask)
 		return stats_ask(name, ask);
 	do {

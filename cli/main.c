@@ -21,6 +21,8 @@ static const struct cli_command commands[] = {
 	  cli_db_usage },
 	{ "device", "hand a host PCI device to vfio-pci for passthrough (bind), and back (release)",
 	  cli_device, cli_device_usage },
+	{ "image", "make a qcow2 (or VMDK, VDI, VHD...) image a raw disk for --disk (import)",
+	  cli_image, cli_image_usage },
 	{ "ps", "list running VMs", cli_ps, cli_ps_usage },
 	{ "stop", "stop a running VM", cli_stop, cli_stop_usage },
 	{ "pause", "pause a running VM: its vCPUs and devices", cli_pause, cli_pause_usage },

@@ -7,7 +7,7 @@ fails=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi; }
 status() { "$@" >/dev/null 2>&1; echo $?; }
 
-echo "1..61"
+echo "1..63"
 ok "$(status "$B" --version)" "--version exits 0"
 "$B" --version | grep -q "^nestvisor [0-9]"; ok $? "--version prints the version"
 ok "$([ "$(status "$B" --no-such-option)" = 2 ]; echo $?)" "an unknown option exits 2"
@@ -23,7 +23,7 @@ NO_COLOR=1 "$B" probe --replay "$D/intel-vtx-nested" | grep -q "$(printf '\033')
 
 # ---- conventions (issue 15): --help everywhere, one error prefix, a guess at a typo, colors
 S=${NV_SRCDIR:-.}
-for c in probe run tui report db ps stop stats console dismiss help; do
+for c in probe run tui report db image ps stop stats console dismiss help; do
 	out=$("$B" $c --help 2>&1); st=$?
 	[ $st = 0 ] && printf '%s' "$out" | grep -q "^usage: nestvisor $c" || { echo "# $c --help: $st: $out" | head -3; break; }
 done
@@ -36,11 +36,14 @@ for o in $(sed -n '/^static const struct option run_options/,/^};/p' "$S/cli/cmd
 done
 [ -z "$missing" ]; ok $? "run --help explains every option it takes${missing:+ (missing:$missing)}"
 "$B" stop no-such-vm 2>&1 | grep -q "^nestvisor stop: no VM named no-such-vm"; ok $? "errors name their command: nestvisor stop: ..."
-for c in pause resume "stats --digest" "stats --cpus"; do
+for c in pause resume "stats --digest" "stats --cpus" "stats --cpus --at 0xffffc90000003f58"; do
 	out=$("$B" $c no-such-vm 2>&1); st=$?
 	[ $st = 1 ] && echo "$out" | grep -q "^nestvisor ${c%% *}: no VM named no-such-vm"
 	ok $? "nestvisor $c of no VM: exit 1, named ($out)"
 done
+out=$("$B" stats no-such-vm --cpus --at 0x3f5c 2>&1); st=$?
+[ $st = 2 ] && echo "$out" | grep -q "8-byte aligned guest virtual address in hex"
+ok $? "stats --at an unaligned address: exit 2 before any VM is asked, saying what it wants ($out)"
 "$B" report show ffff --db "$(mktemp -u)" 2>&1 | grep -q "^nestvisor report: no report ffff"; ok $? "nestvisor report: ..."
 for w in yes always force; do
 	"$B" probe --replay "$D/intel-vtx-nested" --color=$w | grep -q "$(printf '\033')\[32mPASS" || { echo "# --color=$w"; false; break; }

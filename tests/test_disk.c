@@ -202,11 +202,66 @@ static void test_pci_addr(void **state)
 	}
 }
 
+/* A container format is told by its content, whatever the file's name, and refused with the way
+ * to a raw copy; format=raw takes the bytes as they are. qcow2 and VMDK made by qemu-img where it
+ * is installed, the others written here as their specifications lay out their magic numbers. */
+static void test_disk_formats(void **state)
+{
+	struct fixture *f = *state;
+	static const struct { const char *make, *says; } cases[] = {
+		{ "printf 'QFI\\373\\0\\0\\0\\003' > %s/x; truncate -s 197120 %s/x",
+		  "a qcow2 image, not a raw disk: `nestvisor image import " },
+		{ "printf 'KDMV' > %s/x; truncate -s 1M %s/x", "a VMDK (sparse) image" },
+		{ "printf '# Disk DescriptorFile\\n' > %s/x; truncate -s 512 %s/x",
+		  "a VMDK descriptor, not a disk image: a text file naming other files" },
+		{ "truncate -s 64 %s/x; printf '\\177\\020\\332\\276' >> %s/x; truncate -s 1M %s/x",
+		  "a VDI (VirtualBox) image" },
+		{ "printf vhdxfile > %s/x; truncate -s 1M %s/x", "a VHDX image" },
+		/* a fixed VHD: the raw disk, then its footer */
+		{ "truncate -s 1M %s/x; printf conectix >> %s/x; truncate -s 1049088 %s/x",
+		  "a VHD (fixed) image" },
+	};
+	struct vmm_disk d = { 0 };
+	struct disk_image img;
+	char path[300];
+
+	snprintf(path, sizeof(path), "%s/x", f->dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		test_sh("rm -f %s/x", f->dir);
+		test_sh(cases[i].make, f->dir, f->dir, f->dir);
+		assert_int_equal(open_disk(f, path, false), -EINVAL);
+		if (!strstr(f->err, cases[i].says))
+			fail_msg("%s: said '%s'", cases[i].says, f->err);
+		assert_non_null(strstr(f->err, path));		/* names the image */
+		snprintf(d.path, sizeof(d.path), "%s", path);	/* unless taken as raw */
+		d.raw = true;
+		assert_int_equal(disk_image_open(&d, NULL, 0, &img, f->err, sizeof(f->err)), 0);
+		close(img.fd);
+	}
+	/* a raw disk whatever it holds, and one named like a qcow2 */
+	test_sh("head -c 4096 /dev/urandom > %s/y.qcow2 && truncate -s 1M %s/y.qcow2", f->dir, f->dir);
+	snprintf(path, sizeof(path), "%s/y.qcow2", f->dir);
+	assert_int_equal(open_disk(f, path, false), 0);
+	if (system("command -v qemu-img > /dev/null") != 0) {
+		print_message("# no qemu-img (apt-get install qemu-utils): its images not made\n");
+		return;
+	}
+	test_sh("qemu-img create -q -f qcow2 %s/q.img 1G && qemu-img create -q -f vmdk %s/v.img 1G",
+		f->dir, f->dir);
+	snprintf(path, sizeof(path), "%s/q.img", f->dir);
+	assert_int_equal(open_disk(f, path, false), -EINVAL);
+	assert_non_null(strstr(f->err, "a qcow2 image"));
+	snprintf(path, sizeof(path), "%s/v.img", f->dir);
+	assert_int_equal(open_disk(f, path, true), -EINVAL);
+	assert_non_null(strstr(f->err, "a VMDK (sparse) image"));
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_disk_planted_link, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_disk_writable_dir, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_disk_given_twice, setup, teardown),
 	cmocka_unit_test_setup_teardown(test_disk_mounted_blockdev, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_disk_formats, setup, teardown),
 	cmocka_unit_test(test_pci_addr),
 };
 

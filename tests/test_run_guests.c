@@ -1,143 +1,13 @@
 /* test_run_guests: `nestvisor run` on the project's own guests, as a user runs it: serial output,
  * exit statuses, multiboot info, SMP, the PM timer's rate, fw_cfg, reset, console input, hostile
- * guests. */
+ * guests (ACPI's sleep states and power button: test_acpi_guests). */
 #include "config.h"
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-#include "tests/testutil.h"
+#include "tests/runvm.h"
 #include "probe/probe.h"
 #include "vmm/control.h"
 
-struct run {
-	char out[16384], err[16384];
-	int status;		/* exit status, or -1 killed by the test's own watchdog */
-	double start_ms, mark_ms[2];	/* when "pm-start" / "pm-end" arrived, for the timer test */
-};
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static const char *builddir(void)
-{
-	const char *b = getenv("NV_BUILDDIR");
-	return b ? b : NV_BUILDDIR;
-}
-
-static void skip_without_kvm(void)
-{
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		print_message("# SKIP: /dev/kvm is not usable here (%s): no guest can run\n",
-			      strerror(errno));
-		skip();
-	}
-}
-
-static void drain(int fd, char *buf, size_t cap, size_t *len, struct run *r)
-{
-	ssize_t n = read(fd, buf + *len, cap - 1 - *len);
-
-	if (n <= 0)
-		return;
-	*len += (size_t)n;
-	buf[*len] = '\0';
-	if (buf == r->out) {
-		if (!r->mark_ms[0] && strstr(buf, "pm-start"))
-			r->mark_ms[0] = now_ms();
-		if (!r->mark_ms[1] && strstr(buf, "pm-end"))
-			r->mark_ms[1] = now_ms();
-	}
-}
-
-/* Runs nestvisor with argv (NULL-terminated), feeding input on stdin; kills it after limit_s. */
-static void run_vm(struct run *r, const char *input, double limit_s, const char *const *argv)
-{
-	int in[2], out[2], err[2];
-	size_t olen = 0, elen = 0;
-	char bin[512];
-
-	memset(r, 0, sizeof(*r));
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(out), 0);
-	assert_int_equal(pipe(err), 0);
-	snprintf(bin, sizeof(bin), "%s/nestvisor", builddir());
-	r->start_ms = now_ms();
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		close(in[0]);
-		close(in[1]);
-		close(out[0]);
-		close(out[1]);
-		close(err[0]);
-		close(err[1]);
-		if (chdir(builddir()) < 0)
-			_exit(127);
-		execv(bin, (char *const *)argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	fcntl(out[0], F_SETFL, O_NONBLOCK); /* a detached VM may keep a copy of the write ends */
-	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	if (input && write(in[1], input, strlen(input)) < 0)
-		fail_msg("writing the guest's input: %s", strerror(errno));
-	close(in[1]);
-	struct pollfd p[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-	while (now_ms() - r->start_ms < limit_s * 1000) {
-		if (poll(p, 2, 50) > 0) {
-			if (p[0].revents)
-				drain(out[0], r->out, sizeof(r->out), &olen, r);
-			if (p[1].revents)
-				drain(err[0], r->err, sizeof(r->err), &elen, r);
-		}
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			drain(out[0], r->out, sizeof(r->out), &olen, r);
-			drain(err[0], r->err, sizeof(r->err), &elen, r);
-			r->status = WIFEXITED(st) ?
-				WEXITSTATUS(st) :
-				-1000 - WTERMSIG(st); /* a crash equals no status */
-			close(out[0]);
-			close(err[0]);
-			return;
-		}
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	close(out[0]);
-	close(err[0]);
-	r->status = -1;
-}
-
-#define RUN(r, input, limit, ...)                                                            \
-	run_vm(r, input, limit,                                                              \
-	       (const char *const[]){ "nestvisor", "run", "--console", "stdio", __VA_ARGS__, \
-				      NULL })
-
-static void expect(const struct run *r, int status, const char *in_out, const char *in_err)
-{
-	if (r->status != status || (in_out && !strstr(r->out, in_out)) ||
-	    (in_err && !strstr(r->err, in_err)))
-		fail_msg("status %d (expected %d)\n--- stdout:\n%s\n--- stderr:\n%s\n--- expected "
-			 "\"%s\" / \"%s\"\n",
-			 r->status, status, r->out, r->err, in_out ? in_out : "",
-			 in_err ? in_err : "");
-}
 
 static void test_run_serial_guest(void **state)
 {
@@ -292,21 +162,6 @@ static void test_low_multiboot_guest_in_real_mode(void **state)
 	assert_non_null(strstr(r.out, "real mode: near call through a register returned"));
 }
 
-/* ACPI S3: the guest arms the RTC alarm and suspends; the platform parks it and, on the alarm,
- * starts it in real mode at the FACS waking vector with WAK_STS set (it used to hang: SLP_TYP was
- * ignored and so was the alarm). */
-static void test_acpi_s3_suspend_resume(void **state)
-{
-	struct run r;
-
-	(void)state;
-	skip_without_kvm();
-	RUN(&r, NULL, 20, "--kernel", "tests/guests/s3.elf", "--timeout", "10");
-	expect(&r, 1, "resumed WAK_STS in real mode", NULL);
-	assert_non_null(strstr(r.out, "suspending to S3"));
-	assert_null(strstr(r.out, "did not suspend"));
-}
-
 static void test_bad_kernels_named(void **state)
 {
 	char junk[256];
@@ -345,59 +200,6 @@ static void test_exit_statistics(void **state)
 	expect(&r, 1, NULL, "0x0080 post                          5000");
 	assert_non_null(strstr(r.err, "0x00f4 debug-exit                       1"));
 	assert_non_null(strstr(r.err, "exits: 5001 in"));
-}
-
-#define NV(r, ...) run_vm(r, NULL, 20, (const char *const[]){ "nestvisor", __VA_ARGS__, NULL })
-
-/* A VM started with --detach, its control socket in a fresh runtime directory (dir). */
-static void start_detached(struct run *r, char *dir, size_t len, const char *kernel,
-			   const char *name)
-{
-	char said[96];
-
-	skip_without_kvm();
-	test_mkdtemp(dir, len);
-	setenv("XDG_RUNTIME_DIR", dir, 1);
-	NV(r, "run", "--kernel", kernel, "--name", name, "--detach");
-	snprintf(said, sizeof(said), "VM %s running in the background", name);
-	expect(r, 0, said, NULL);
-}
-
-/* S3 with no alarm armed: `ps` shows the VM suspended until the control socket's resume wakes it
- * (as QEMU's system_wakeup), and it resumes at its waking vector. */
-static void test_acpi_s3_woken_by_resume(void **state)
-{
-	char dir[256], sock[300];
-	char *reply = NULL;
-	struct run r;
-
-	(void)state;
-	skip_without_kvm();
-	test_mkdtemp(dir, sizeof(dir));
-	setenv("XDG_RUNTIME_DIR", dir, 1);
-	NV(&r, "run", "--kernel", "tests/guests/s3.elf", "--cmdline", "noalarm", "--name",
-	   "s3-test", "--detach");
-	expect(&r, 0, "VM s3-test running in the background", NULL);
-	snprintf(sock, sizeof(sock), "%s/nestvisor/s3-test.sock", dir);
-	for (int i = 0; i < 100 && !(reply && strstr(reply, "\"suspended\"")); i++) {
-		free(reply);
-		poll(NULL, 0, 100);
-		reply = vmm_control_request(sock, "status", 5000);
-	}
-	if (!reply || !strstr(reply, "\"state\":\"suspended\""))
-		fail_msg("the VM never showed as suspended: %s", reply ? reply : "(no reply)");
-	free(reply);
-	NV(&r, "ps");
-	expect(&r, 0, "suspended", NULL);
-	poll(NULL, 0, 1500);	/* no alarm armed: still asleep a second later */
-	reply = vmm_control_request(sock, "status", 5000);
-	assert_non_null(strstr(reply, "\"suspended\""));
-	free(reply);
-	free(vmm_control_request(sock, "resume", 5000));
-	run_vm(&r, NULL, 20, (const char *const[]){ "nestvisor", "console", "s3-test", NULL });
-	expect(&r, 0, "resumed WAK_STS in real mode", NULL);
-	test_sh("rm -rf '%s'", dir);
-	unsetenv("XDG_RUNTIME_DIR");
 }
 
 /* A detached VM through its control socket: ps, stats, pause/resume, stop; then kill -9 and a stale
@@ -648,8 +450,6 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_console_command),
 	cmocka_unit_test(test_hostile_guests),
 	cmocka_unit_test(test_low_multiboot_guest_in_real_mode),
-	cmocka_unit_test(test_acpi_s3_suspend_resume),
-	cmocka_unit_test(test_acpi_s3_woken_by_resume),
 	cmocka_unit_test(test_guest_hypervisor),
 	cmocka_unit_test(test_hostile_virtio_driver),
 	cmocka_unit_test(test_net_options),

@@ -325,7 +325,8 @@ static void vms_draw(struct tui *t)
 	if (t->sel < nrows)
 		running_panel(t, &rows[t->sel]);
 	if (confirm[0]) {
-		crt_text(t->rows - 2, 0, ROLE_WARN, 0, " stop %s? (y/n) _", confirm);
+		crt_text(t->rows - 2, 0, ROLE_WARN, 0,
+			 " stop %s? y: its power button, f: at once, n: no _", confirm);
 		t->own_bottom = true;
 	}
 }
@@ -393,19 +394,30 @@ static int vms_attach(struct tui *t)
 	return t->sel < nrows ? tui_console_attach(t, rows[t->sel].st.name) : TUI_REDRAW;
 }
 
-/* "stop NAME? (y/n)" takes every key until it is answered; the VM asked about, not whichever is
- * selected. */
+/* "stop NAME?" takes every key until it is answered; the VM asked about, not whichever is
+ * selected. y presses its ACPI power button (as `nestvisor stop`, without waiting: the list shows
+ * it end), or stops it at once when its guest does not listen; f stops it at once. */
 static int vms_modal(struct tui *t, int key)
 {
+	char err[160] = "", *reply = NULL;
+	int rc;
+
 	if (!confirm[0])
 		return 0;
-	if (key == 'y' || key == 'Y') {
-		int rc = vmm_control_command(confirm, "stop");
-		snprintf(t->message, sizeof(t->message), "stop %s: %s", confirm,
-			 rc == 0 ? "done" : strerror(-rc));
-		refreshed_ms = 0;
+	if ((key == 'y' || key == 'Y') &&
+	    vmm_control_ask(confirm, "powerdown", &reply, err, sizeof(err)) == 0) {
+		snprintf(t->message, sizeof(t->message), "stop %s: its power button pressed (F9, "
+			 "then f, stops it at once)", confirm);
+	} else if (key == 'y' || key == 'Y' || key == 'f' || key == 'F') {
+		rc = vmm_control_command(confirm, "stop");
+		snprintf(t->message, sizeof(t->message), "stop %s: %s%s", confirm,
+			 rc == 0 ? "stopped" : strerror(-rc),
+			 rc == 0 && err[0] ? " (its guest does not listen for the power button)" : "");
 	}
-	if (key == 'y' || key == 'Y' || key == 'n' || key == 'N' || key == 27)
+	free(reply);
+	refreshed_ms = 0;
+	if (key == 'y' || key == 'Y' || key == 'f' || key == 'F' || key == 'n' || key == 'N' ||
+	    key == 27)
 		confirm[0] = '\0';
 	return TUI_REDRAW;
 }
@@ -414,7 +426,8 @@ static const struct tui_key vms_keys[] = {
 	{ '\n', KEY_ENTER, NULL, NULL,
 	  "Enter     the selected VM's serial console (Ctrl-] detaches)", vms_attach },
 	{ KEY_F(8), 'p', "F8", "Pause", "F8 p      pause or resume the selected VM", vms_pause },
-	{ KEY_F(9), 'k', "F9", "Stop", "F9 k      stop the selected VM (asks first)", vms_stop },
+	{ KEY_F(9), 'k', "F9", "Stop",
+	  "F9 k      stop the selected VM: its power button, or at once (asks first)", vms_stop },
 	{ 'd', KEY_DC, NULL, NULL,
 	  "d Del     dismiss the selected VM that ended (its last output shows below it until "
 	  "then)",

@@ -69,7 +69,10 @@ char *vmm_control_request(const char *path, const char *cmd, int timeout_ms)
 {
 	char req[128];
 
-	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
+	if (cmd[0] == '{')	/* a whole request, e.g. one with arguments */
+		snprintf(req, sizeof(req), "%s", cmd);
+	else
+		snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
 	return vmm_control_call(path, req, timeout_ms);
 }
 

@@ -207,8 +207,7 @@ static char *on_cpus(struct vmm *vm, const char *name, const struct ctl_request 
 	char *out;
 
 	(void)name;
-	(void)r;
-	if (!(out = vmm_cpus_json(vm, &rc)) && rc == -EBUSY)
+	if (!(out = vmm_cpus_json(vm, r->has_at ? &r->at : NULL, &rc)) && rc == -EBUSY)
 		return error_json("its vCPUs did not stop within 5 s to be read");
 	return out;
 }
@@ -221,11 +220,25 @@ static char *on_stop(struct vmm *vm, const char *name, const struct ctl_request 
 	return ok_json();
 }
 
+/* QEMU's system_powerdown: the guest asked to power itself off, through ACPI's power button */
+static char *on_powerdown(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	(void)name;
+	(void)r;
+	if (atomic_load(&vm->paused))
+		return error_json("paused: a paused guest cannot see the power button (resume it, "
+				  "or stop it)");
+	if (vmm_power_button(vm) < 0)
+		return error_json("its guest does not listen for the ACPI power button (no OS has "
+				  "enabled its event)");
+	return ok_json();
+}
+
 static ctl_handler *const handlers[] = {
 	[CTL_BAD] = on_bad,         [CTL_STATUS] = on_status, [CTL_STATS] = on_stats,
 	[CTL_PAUSE] = on_pause,     [CTL_RESUME] = on_resume, [CTL_STOP] = on_stop,
 	[CTL_CONSOLE] = on_console, [CTL_INPUT] = on_input,   [CTL_DIGEST] = on_digest,
-	[CTL_CPUS] = on_cpus,
+	[CTL_CPUS] = on_cpus,       [CTL_POWERDOWN] = on_powerdown,
 };
 
 static char *answer(struct vmm *vm, const char *name, const char *line, size_t len)

@@ -46,8 +46,9 @@ int vmm_control_status(const char *name, struct vmm_status *st);
 int vmm_control_stats(const char *name, struct vmm_stats *s);
 /* "pause", "resume" or "stop" */
 int vmm_control_command(const char *name, const char *cmd);
-/* A command whose reply may refuse it (pause, resume, digest): 0 with *reply (malloc'd, the
- * caller's), -ENOENT when no such VM runs, -EAGAIN with the VM's reason in err, -EIO. */
+/* A command whose reply may refuse it (pause, resume, digest, cpus, powerdown; a name, or a whole
+ * request line when it starts with '{'): 0 with *reply (malloc'd, the caller's), -ENOENT when no
+ * such VM runs, -EAGAIN with the VM's reason in err, -EIO. */
 int vmm_control_ask(const char *name, const char *cmd, char **reply, char *err, size_t errlen);
 
 /* Every running VM: fn(its status, its statistics, ctx) for each socket that answers; sockets left

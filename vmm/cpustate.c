@@ -18,7 +18,7 @@
 #define APIC_IRR 0x200
 #define APIC_LVTT 0x320
 #define APIC_TMICT 0x380
-#define STACK_WORDS 128
+#define STACK_WORDS 256
 
 static uint32_t apic_reg(const struct kvm_lapic_state *l, unsigned off)
 {
@@ -87,19 +87,20 @@ static json_object *lapic_json(int fd)
 	return o;
 }
 
-/* The words on top of its stack, read through its own page tables (KVM_TRANSLATE) and our bounds
- * check: a stalled kernel's return addresses, to be found in its symbols. Ends at an unmapped page.
- */
-static json_object *stack_json(const struct vmm *vm, int fd, uint64_t rsp)
+/* Words at a guest virtual address, read through the vCPU's own page tables (KVM_TRANSLATE) and our
+ * bounds check: from RSP, a stalled kernel's return addresses, to be found in its symbols; from
+ * an address asked for, e.g. the stack an interrupt handler switched from. Ends at an unmapped
+ * page. */
+static json_object *words_json(const struct vmm *vm, int fd, uint64_t va)
 {
 	json_object *a = json_object_new_array();
 
 	for (unsigned i = 0; i < STACK_WORDS; i++) {
-		struct kvm_translation t = { .linear_address = rsp + 8ull * i };
+		struct kvm_translation t = { .linear_address = va + 8ull * i };
 		const void *p;
 		uint64_t w;
 
-		if ((rsp & 7) || ioctl(fd, KVM_TRANSLATE, &t) < 0 || !t.valid ||
+		if ((va & 7) || va + 8ull * i < va || ioctl(fd, KVM_TRANSLATE, &t) < 0 || !t.valid ||
 		    !(p = vmm_mem_ptr(&vm->mem, t.physical_address, 8)))
 			break;
 		memcpy(&w, p, 8);
@@ -108,7 +109,7 @@ static json_object *stack_json(const struct vmm *vm, int fd, uint64_t rsp)
 	return a;
 }
 
-static json_object *cpu_json(const struct vmm *vm, struct vmm_vcpu *c)
+static json_object *cpu_json(const struct vmm *vm, struct vmm_vcpu *c, const uint64_t *at)
 {
 	json_object *o = json_object_new_object();
 	struct kvm_regs r;
@@ -124,7 +125,9 @@ static json_object *cpu_json(const struct vmm *vm, struct vmm_vcpu *c)
 		json_object_object_add(o, "interrupts_on", json_object_new_boolean(r.rflags & 0x200));
 		json_object_object_add(o, "cpl", json_object_new_int(s.cs.selector & 3));
 		add_hex(o, "cr3", s.cr3);
-		json_object_object_add(o, "stack", stack_json(vm, c->fd, r.rsp));
+		json_object_object_add(o, "stack", words_json(vm, c->fd, r.rsp));
+		if (at)
+			json_object_object_add(o, "at", words_json(vm, c->fd, *at));
 	}
 	if (ioctl(c->fd, KVM_GET_MP_STATE, &mp) == 0)
 		json_object_object_add(o, "halted",
@@ -158,7 +161,7 @@ static json_object *cpu_json(const struct vmm *vm, struct vmm_vcpu *c)
 	return o;
 }
 
-char *vmm_cpus_json(struct vmm *vm, int *rc)
+char *vmm_cpus_json(struct vmm *vm, const uint64_t *at, int *rc)
 {
 	json_object *o, *a;
 	char *out;
@@ -181,7 +184,7 @@ char *vmm_cpus_json(struct vmm *vm, int *rc)
 	a = json_object_new_array();
 	for (int i = 0; i < vm->ncpus; i++)
 		if (vm->cpu[i].started)
-			json_object_array_add(a, cpu_json(vm, &vm->cpu[i]));
+			json_object_array_add(a, cpu_json(vm, &vm->cpu[i], at));
 	if (stop && !atomic_load(&vm->suspended))
 		vmm_vcpus_resume(vm);
 	pthread_mutex_unlock(&vm->pause_lock);

@@ -1,5 +1,6 @@
 /* ctlproto: {"cmd": ...} lines, parsed with json-c, bounded in depth, size and content. */
 #include "config.h"
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ static const struct { const char *name; enum ctl_cmd cmd;
 	{ "status", CTL_STATUS }, { "stats", CTL_STATS }, { "pause", CTL_PAUSE },
 	{ "resume", CTL_RESUME }, { "stop", CTL_STOP },   { "console", CTL_CONSOLE },
 	{ "input", CTL_INPUT },     { "digest", CTL_DIGEST }, { "cpus", CTL_CPUS },
+	{ "powerdown", CTL_POWERDOWN },
 };
 
 void ctl_parse(const char *line, size_t len, struct ctl_request *r)
@@ -25,7 +27,7 @@ void ctl_parse(const char *line, size_t len, struct ctl_request *r)
 	memset(r, 0, sizeof(*r));
 	r->cmd = CTL_BAD;
 	r->error = "expected one JSON object per line: {\"cmd\": "
-		   "\"status|stats|pause|resume|stop|console|input|digest|cpus\"}";
+		   "\"status|stats|pause|resume|stop|powerdown|console|input|digest|cpus\"}";
 	if (memchr(line, '\0', len)) {
 		r->error = "a NUL byte in the request";
 		goto out;
@@ -44,6 +46,19 @@ void ctl_parse(const char *line, size_t len, struct ctl_request *r)
 	if (r->cmd == CTL_CONSOLE && json_object_object_get_ex(req, "from", &f) &&
 	    json_object_get_int64(f) > 0)
 		r->from = (uint64_t)json_object_get_int64(f);
+	if (r->cmd == CTL_CPUS && json_object_object_get_ex(req, "at", &f)) {
+		const char *a = json_object_get_string(f);
+		char *end = NULL;
+
+		errno = 0;
+		r->at = a && json_object_is_type(f, json_type_string) ? strtoull(a, &end, 16) : 0;
+		if (!end || end == a || *end || errno || strncmp(a, "0x", 2) || r->at & 7) {
+			r->cmd = CTL_BAD;
+			r->error = "cpus' \"at\" is a guest virtual address in hex, 8-byte aligned: "
+				   "\"0xffffc90000003f58\"";
+		} else
+			r->has_at = true;
+	}
 	if (r->cmd == CTL_INPUT) {
 		if (!json_object_object_get_ex(req, "data", &d) ||
 		    !json_object_is_type(d, json_type_string) ||

@@ -3,6 +3,7 @@
 #ifndef NESTVISOR_VMM_CTLPROTO_H
 #define NESTVISOR_VMM_CTLPROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,12 +17,15 @@ enum ctl_cmd {
 	CTL_CONSOLE,
 	CTL_INPUT,
 	CTL_DIGEST,
-	CTL_CPUS
+	CTL_CPUS,
+	CTL_POWERDOWN
 };
 
 struct ctl_request {
 	enum ctl_cmd cmd;
 	uint64_t from;			/* console: the first byte wanted */
+	bool has_at;			/* cpus: words wanted at guest virtual address at too */
+	uint64_t at;
 	char *data; /* input: the bytes to type (malloc'd, data_len of them, NUL-terminated) */
 	size_t data_len;
 	const char *error;		/* CTL_BAD: why, as the reply's "error" */

@@ -220,7 +220,7 @@ static int status_of(const struct vmm *vm)
 {
 	switch ((enum vmm_end)atomic_load(&vm->end)) {
 	case VMM_END_DEBUG_EXIT: return (vm->exit_code << 1) | 1;
-	case VMM_END_RESET: return VMM_STATUS_RESET;
+	case VMM_END_RESET: case VMM_END_POWEROFF: return VMM_STATUS_RESET;
 	case VMM_END_TIMEOUT: return VMM_STATUS_TIMEOUT;
 	case VMM_END_TRIPLE_FAULT: return VMM_STATUS_TRIPLE_FAULT;
 	case VMM_END_INTERNAL_ERROR: return VMM_STATUS_INTERNAL_ERROR;
@@ -324,7 +324,8 @@ const char *vmm_end_name(enum vmm_end e)
 {
 	static const char *const names[] = { "running",        "debug-exit",     "reset",
 					     "stopped",        "timeout",        "triple-fault",
-					     "internal-error", "unexpected-exit", "device-lost" };
+					     "internal-error", "unexpected-exit", "device-lost",
+					     "powered-off" };
 	return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
 }
 

@@ -164,9 +164,9 @@ struct vmm_digest {
 	struct vmm_queue_pos q[VMM_DIGEST_QUEUES];
 };
 int vmm_digest(struct vmm *vm, struct vmm_digest *d);
-/* cpustate.c: a paused VM's vCPUs (JSON, docs/control-socket.md "cpus"), or NULL with *rc
- * -EBUSY when it is not paused. */
-char *vmm_cpus_json(struct vmm *vm, int *rc);
+/* cpustate.c: a VM's vCPUs (JSON, docs/control-socket.md "cpus"), each with the words at guest
+ * virtual address *at when at is not NULL; or NULL with *rc -EBUSY when they did not stop. */
+char *vmm_cpus_json(struct vmm *vm, const uint64_t *at, int *rc);
 /* "io", "mmio", "hlt"...: a KVM exit reason's name. */
 const char *vmm_exit_name(uint32_t reason);
 char *vmm_digest_json(const struct vmm_digest *d);
@@ -209,6 +209,9 @@ int vmm_cmos_init(struct vmm *vm, char *err, size_t errlen);
 bool vmm_cmos_alarm_due(struct vmm *vm);
 int vmm_fwcfg_init(struct vmm *vm, char *err, size_t errlen);	/* fw-cfg.c */
 int vmm_pm_init(struct vmm *vm, char *err, size_t errlen);	/* acpi-pm.c */
+/* The ACPI power button pressed: 0, or -EAGAIN when the guest has not enabled its event (no OS
+ * listening for it), -ENODEV without the PM block. */
+int vmm_power_button(struct vmm *vm);
 int vmm_acpi_build(struct vmm *vm);
 uint32_t vmm_acpi_waking_vector(struct vmm *vm);
 /* ACPI S3 (sleep.c): park the vCPUs; the VM's main thread wakes them on an RTC alarm or console

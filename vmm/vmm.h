@@ -21,11 +21,14 @@ enum vmm_console { VMM_CONSOLE_STDIO, VMM_CONSOLE_PTY, VMM_CONSOLE_NONE };
  * -EINVAL with err naming the option. vmm_disk_spec writes it back as an option. */
 struct vmm_disk {
 	char path[4096], serial[21];
-	bool ro, direct;
+	bool ro, direct, raw;	/* raw: format=raw, its bytes taken whatever they look like */
 	int aio;
 }; /* aio: 0 default, 1 io_uring, 2 sync */
 int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errlen);
 void vmm_disk_spec(const struct vmm_disk *d, char *buf, size_t len);
+/* The image opened as a VM would open it (the path trusted, its format, size and lock) and closed
+ * again: for a front end to refuse it before anything else; 0, or -errno with err. */
+int vmm_disk_check(const struct vmm_disk *d, char *err, size_t errlen);
 
 /* A host PCI address as lspci prints it (01:00.0, 0000:01:00.0) into its sysfs name
  * (0000:01:00.0): 0, or -EINVAL with err naming it. */
@@ -78,6 +81,7 @@ void vmm_log_stderr(void *ctx, const char *vm_name, const char *line);
 enum vmm_end {
 	VMM_END_RUNNING, VMM_END_DEBUG_EXIT, VMM_END_RESET, VMM_END_STOPPED, VMM_END_TIMEOUT,
 	VMM_END_TRIPLE_FAULT, VMM_END_INTERNAL_ERROR, VMM_END_UNEXPECTED, VMM_END_DEVICE_LOST,
+	VMM_END_POWEROFF,	/* ACPI S5: the guest powered itself off */
 };
 #define VMM_STATUS_RESET 0
 #define VMM_STATUS_SETUP_ERROR 2

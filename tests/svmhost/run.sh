@@ -4,6 +4,7 @@
 #   tests/svmhost/run.sh [--out DIR] [--timeout SEC] [--cpus N] [SCRIPT...]   SCRIPTs from tests/svmhost/
 #   tests/svmhost/run.sh --iommu intel|amd [--root-port] ...   the IOMMU host (q35, an emulated Intel or AMD IOMMU,
 #                                     an e1000e, behind a PCIe root port or not); its scripts are i-*.sh
+#   tests/svmhost/run.sh --iommu intel|amd --pair ...   with a two-function e1000e too; its scripts are p-*.sh
 #   tests/svmhost/run.sh --shell      a shell inside the host, on this terminal (README.md)
 #   tests/svmhost/run.sh --cmd 'CMD'  one command inside the host; its output and status come back
 set -u
@@ -19,6 +20,7 @@ CMD=
 SCRIPTS=
 IOMMU=
 ROOTPORT=
+PAIR=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) OUT=$2; shift ;;
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
 	--cmd) MODE=cmd; CMD=$2; shift ;;
 	--iommu) IOMMU=$2; shift ;;
 	--root-port) ROOTPORT=1 ;;
-	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	--pair) PAIR=1 ;;
+	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
 	*) SCRIPTS="$SCRIPTS $1" ;;
 	esac
 	shift
@@ -66,9 +69,21 @@ if [ -n "$IOMMU" ]; then
 	[ -r $rom ] || rom=
 	nic="-netdev user,id=n0,$fwd -device e1000e,netdev=n0,romfile=$rom"
 	[ -n "$ROOTPORT" ] && nic="-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1 $nic,bus=rp1"
+	# --pair: a two-function e1000e behind a root port of its own, each function on a user network of its own
+	# with the same far end. Without ACS Linux puts a multifunction endpoint's functions in one IOMMU group
+	# (p-group.sh); on the root bus it would not: Intel's integrated endpoints are isolated by a quirk.
+	if [ -n "$PAIR" ]; then
+		nic="$nic -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,addr=0x0a"
+		for f in 0 1; do	# Linux reads multifunction from each function's header
+			nic="$nic -netdev user,id=p$f,net=10.0.$((3 + f)).0/24,guestfwd=tcp:10.0.$((3 + f)).100:5000-cmd:$W/fwd/down"
+			nic="$nic -device e1000e,netdev=p$f,bus=rp2,addr=0.$f,multifunction=on,romfile="
+		done
+	fi
 	SVM_MACHINE="-machine q35 -device $unit $nic"
-	SVM_KOPTS="iommu=pt no_timer_check $kopt nv.iommu=$IOMMU${ROOTPORT:+-root-port}"
-	[ -n "$SCRIPTS" ] || SCRIPTS=$(cd "$S/tests/svmhost" && ls i-*.sh)
+	SVM_KOPTS="iommu=pt no_timer_check $kopt nv.iommu=$IOMMU${ROOTPORT:+-root-port}${PAIR:+-pair}"
+	pre=i
+	[ -n "$PAIR" ] && pre=p
+	[ -n "$SCRIPTS" ] || SCRIPTS=$(cd "$S/tests/svmhost" && ls $pre-*.sh)
 fi
 [ -n "$SCRIPTS" ] || SCRIPTS=$(cd "$S/tests/svmhost" && ls t-*.sh)
 # the whole host's time: the IOMMU host's i-pass.sh boots up to six Linux guests
@@ -100,6 +115,11 @@ for m in drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/v
 	cp "$(svm_module $m)" "$W/guest/lib/modules/$i-$(basename $m)" ||
 		{ echo "Bail out! the kernel package has no $m"; exit 1; }
 	i=$((i + 1))
+done
+# the ACPI power button's driver and the input events it sends, loaded only where a test asks (nv.button)
+mkdir -p "$W/guest/lib/modules/acpi"
+for m in drivers/acpi/button.ko drivers/input/evdev.ko; do
+	cp "$(svm_module $m)" "$W/guest/lib/modules/acpi/" || { echo "Bail out! the kernel package has no $m"; exit 1; }
 done
 cp "$S/tests/svmhost/udhcpc.script" "$W/guest/bin/udhcpc.script" && chmod +x "$W/guest/bin/udhcpc.script"
 gcc -static -O2 -pthread -o "$W/guest/bin/blkbench" "$S/tests/svmhost/blkbench.c" 2>/dev/null ||
@@ -146,7 +166,7 @@ ipfull=$(command -v ip 2>/dev/null)
 for b in /sbin/mke2fs /sbin/debugfs /sbin/e2fsck; do	# t-virtio.sh makes and reads back ext4 images
 	svm_add_binary "$R" "$b" || { echo "Bail out! $b (e2fsprogs) is needed: apt-get install e2fsprogs"; exit 1; }
 done
-for t in test_run_guests test_nested; do
+for t in test_run_guests test_acpi_guests test_nested; do
 	[ -x "$B/tests/$t" ] && svm_add_libs "$R" "$B/tests/$t" && cp "$B/tests/$t" "$R/nv/tests/"
 done
 [ -f "$B/tests/sandboxpoke.so" ] && cp "$B/tests/sandboxpoke.so" "$R/nv/tests/"	# t-sandbox.sh's forbidden calls
@@ -161,7 +181,7 @@ for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr
 	[ -e "$f" ] && cp -L "$f" "$R/usr/share/qemu/"
 done
 ln -sf qboot.rom "$R/usr/share/qemu/bios-microvm.bin"
-cp "$S/tests/svmhost/tap.sh" "$S/tests/svmhost/stall.sh" "$S"/tests/svmhost/[tbi]-*.sh "$R/svmhost/" 2>/dev/null
+cp "$S/tests/svmhost/tap.sh" "$S/tests/svmhost/stall.sh" "$S"/tests/svmhost/[tbip]-*.sh "$R/svmhost/" 2>/dev/null
 [ -d "$W/fwd" ] && cp "$W/fwd/down" "$R/svmhost/fwd-down" && cp "$W/fwd/up" "$R/svmhost/fwd-up"	# b-pass.sh's QEMU
 cp "$SVM_VMLINUZ" "$R/guest/vmlinuz" && cp "$SVM_VMLINUX" "$R/guest/vmlinux" && cp "$W/guest.cpio" "$R/guest/initrd" &&
 	cp "$W/nested.cpio" "$R/guest/initrd-nested"

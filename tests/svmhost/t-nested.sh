@@ -18,7 +18,7 @@ check "nested: L2's probe: hardware-accelerated VMs yes (its functional check ra
 check "nested: L2's probe: nested guests yes" grep -q '^NVG: probe Nested guests: *yes' $log
 check "nested: L3 printed its greeting" grep -q '^NVG: l3 Hello from a nestvisor guest!' $log
 check "nested: L3 ended through debug-exit 0 (status 1)" grep -q '^NVG: l3-status 1$' $log
-check "nested: L2 powered off cleanly" grep -q 'VM nested (bzImage[^)]*) ended (reset, exit status 0)' $log
+check "nested: L2 powered off cleanly" grep -q 'VM nested (bzImage[^)]*) ended (powered-off, exit status 0)' $log
 grep -q '^NVG: l3-status 1$' $log || diag $log 40
 
 off=/out/nested-off.log
@@ -29,5 +29,5 @@ check "nested off: L2 reached init" grep -q '^NVG: init' $off
 check "nested off: no svm in L2's /proc/cpuinfo" grep -q '^NVG: svm 0$' $off
 check "nested off: L2's kvm_amd refuses to load" grep -q '^NVG: insmod .*kvm-amd' $off
 check "nested off: L2 has no /dev/kvm" sh -c "! grep -q '^NVG: dev-kvm' $off"
-check "nested off: L2 powered off cleanly" grep -q 'VM nested-off (bzImage[^)]*) ended (reset, exit status 0)' $off
+check "nested off: L2 powered off cleanly" grep -q 'VM nested-off (bzImage[^)]*) ended (powered-off, exit status 0)' $off
 grep -q '^NVG: svm 0$' $off || diag $off 20

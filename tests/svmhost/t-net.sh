@@ -27,7 +27,7 @@ check "virtio-net: the guest fetched a file from this host's loopback (10.0.2.2)
 	grep -q '^NVG: fetched hello over the network$' $log
 check "virtio-net: this host fetched the guest's file through hostfwd 127.0.0.1:2222 ($got)" \
 	test "$got" = "served by the guest"
-check "virtio-net: the guest powered off cleanly" grep -q 'VM net (bzImage[^)]*) ended (reset, exit status 0)' $log
+check "virtio-net: the guest powered off cleanly" grep -q 'VM net (bzImage[^)]*) ended (powered-off, exit status 0)' $log
 check "virtio-net: --stats counts its bytes" grep -q '^  virtio-net  *[1-9][0-9]*  *[1-9][0-9]*  *[1-9]' $log
 grep -q '^NVG: fetched hello' $log || diag $log 30
 
@@ -70,7 +70,7 @@ for vh in auto off; do
 	check "virtio-net tap vhost=$vh: this host fetched the guest's file ($(cat /tmp/tap.got))" \
 		test "$(cat /tmp/tap.got)" = "served over the tap"
 	check "virtio-net tap vhost=$vh: the guest powered off cleanly" \
-		grep -q "VM tap-$vh (bzImage[^)]*) ended (reset, exit status 0)" $log
+		grep -q "VM tap-$vh (bzImage[^)]*) ended (powered-off, exit status 0)" $log
 	check "virtio-net tap vhost=$vh: the tap lived in its namespace, for the VM's life only" sh -c "! grep -q '^NVH:' $log"
 	# the MAC is the VM's name's: 52:54:00 and three bytes, the same at every start
 	check "virtio-net tap vhost=$vh: a MAC of the VM's own (52:54:00:...)" grep -q '^NVG: mac 52:54:00:' $log

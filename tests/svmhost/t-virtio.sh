@@ -10,7 +10,7 @@ before=$(md5sum < /tmp/b.img)
 log=/out/virtio-blk.log
 nestvisor run --console stdio --name blk --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --cmdline "$CMDLINE" \
 	--disk /tmp/a.img,serial=nv-test-a,aio=io_uring --disk /tmp/b.img,ro --timeout 240 --stats < /dev/null 2>&1 | tr -d '\r' > $log
-check "virtio-blk: the guest powered off cleanly" grep -q 'VM blk (bzImage[^)]*) ended (reset, exit status 0)' $log
+check "virtio-blk: the guest powered off cleanly" grep -q 'VM blk (bzImage[^)]*) ended (powered-off, exit status 0)' $log
 check "virtio-blk: the guest sees the disk's serial" grep -q '^NVG: vda serial nv-test-a$' $log
 # its reads went in flight together through io_uring (asked for: in this tmpfs preadv is the default)
 check "virtio-blk: vda served through io_uring" grep -q '^  virtio-blk vda io_uring  *[1-9][0-9]*  *[1-9][0-9]*  *[1-9]' $log

@@ -1,7 +1,9 @@
 /* acpi-pm: the ACPI PM1 block at 0x600 our FADT describes (tables.c): event status and enable
  * (0x600), control (0x604: SLP_EN with the DSDT's _S5 type powers off, _S3's suspends), and the PM
  * timer (0x608, 24 bits at 3.579545 MHz from the VM's start). Waking from S3 sets WAK_STS, and
- * RTC_STS when the RTC alarm woke it. */
+ * RTC_STS when the RTC alarm woke it. The fixed power button (ACPI 4.8.2.2.1): a press sets
+ * PWRBTN_STS, and while its enable bit is set too the SCI (IRQ 9, level) is raised until the guest
+ * clears the status: `nestvisor stop` asks a guest to power off this way. */
 #include "config.h"
 #include <errno.h>
 #include <pthread.h>
@@ -20,11 +22,25 @@
 #define SLP_TYP_S5 5
 #define PM1_WAK_STS (1u << 15)
 #define PM1_RTC_STS (1u << 10)
+#define PM1_PWRBTN (1u << 8)	/* PWRBTN_STS and PWRBTN_EN: the same bit in status and enable */
+#define SCI_IRQ 9		/* the FADT's SCI_INT */
 
 struct vmm_pm {
 	pthread_mutex_t lock;
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
+	bool sci;		/* the level the SCI line was last set to */
 };
+
+/* The SCI follows an enabled event's status (under lock). */
+static void sci_update(struct vmm *vm, struct vmm_pm *p)
+{
+	bool level = p->pm1_sts & p->pm1_en & PM1_PWRBTN;
+
+	if (level != p->sci) {
+		p->sci = level;
+		vmm_irq_line(vm, SCI_IRQ, level);
+	}
+}
 
 /* ACPI PM: PM1a event (0x600), control (0x604; SLP_EN powers off), timer (0x608, 24 bits
  * at 3.579545 MHz). */
@@ -46,20 +62,21 @@ static void pm_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t 
 			p->pm1_cnt &= (uint16_t)~SLP_EN;	/* self-clearing */
 			pthread_mutex_unlock(&p->lock);
 			if (typ == SLP_TYP_S5)
-				vmm_end(vm, VMM_END_RESET,
-					0); /* power-off: a clean end, like a reset */
+				vmm_end(vm, VMM_END_POWEROFF, 0);	/* a clean end */
 			else if (typ == SLP_TYP_S3)
 				vmm_suspend(vm);
 			return;
 		}
 	} else if (off == 0 && write) {
 		p->pm1_sts &= (uint16_t)~io_get(data, size);	/* write 1 to clear */
+		sci_update(vm, p);
 	} else if (off == 4 || off == 5) {
 		io_put(data, size,
 		       (p->pm1_cnt | 1) >>
 			       (8 * (off - 4))); /* SCI_EN: ACPI mode, no SMI handshake */
 	} else if (off == 2 && write) {
 		p->pm1_en = (uint16_t)io_get(data, size);
+		sci_update(vm, p);
 	} else if (!write) {
 		io_put(data, size, off == 2 ? p->pm1_en : off == 0 ? p->pm1_sts : 0);
 	}
@@ -94,6 +111,24 @@ void vmm_platform_woken(struct vmm *vm)
 	pthread_mutex_lock(&p->lock);
 	p->pm1_sts |= PM1_WAK_STS;
 	pthread_mutex_unlock(&p->lock);
+}
+
+int vmm_power_button(struct vmm *vm)
+{
+	struct vmm_pm *p = vmm_device_get(vm, &pm_device, 0);
+	int rc = 0;
+
+	if (!p)
+		return -ENODEV;
+	pthread_mutex_lock(&p->lock);
+	if (!(p->pm1_en & PM1_PWRBTN))
+		rc = -EAGAIN;	/* no OS has asked for the button's events: no one would see it */
+	else {
+		p->pm1_sts |= PM1_PWRBTN;
+		sci_update(vm, p);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
 }
 
 int vmm_pm_init(struct vmm *vm, char *err, size_t errlen)

@@ -3,13 +3,16 @@
 #define _GNU_SOURCE 1
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "common/errmsg.h"
 #include "common/trustpath.h"
 #include "vmm/hw/disk.h"
+#include "common/imagefmt.h"
 
 #define SECTOR 512u
 
@@ -25,7 +28,7 @@ int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errle
 		*comma = '\0';
 	if (!buf[0] || strlen(buf) >= sizeof(d->path))
 		return errmsg(err, errlen, -EINVAL,
-			      "disk %s: give FILE[,ro][,cache=none][,serial=ID]", spec);
+			      "disk %s: give FILE[,ro][,cache=none][,serial=ID][,format=raw]", spec);
 	snprintf(d->path, sizeof(d->path), "%s", buf);
 	for (opt = comma ? strtok_r(comma + 1, ",", &save) : NULL; opt;
 	     opt = strtok_r(NULL, ",", &save)) {
@@ -40,12 +43,15 @@ int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errle
 			d->aio = 1;
 		else if (!strcmp(opt, "aio=sync"))
 			d->aio = 2;
+		else if (!strcmp(opt, "format=raw"))
+			d->raw = true;
 		else if (!strncmp(opt, "serial=", 7) && strlen(opt + 7) <= 20 && opt[7])
 			snprintf(d->serial, sizeof(d->serial), "%s", opt + 7);
 		else
 			return errmsg(err, errlen, -EINVAL,
 				      "disk %s: unknown option '%s' (ro, cache=none, "
-				      "aio=io_uring|sync, serial=ID of up to 20 characters)",
+				      "aio=io_uring|sync, serial=ID of up to 20 characters, "
+				      "format=raw)",
 				      spec, opt);
 	}
 	return 0;
@@ -53,10 +59,10 @@ int vmm_disk_parse(const char *spec, struct vmm_disk *d, char *err, size_t errle
 
 void vmm_disk_spec(const struct vmm_disk *d, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s%s%s", d->path, d->ro ? ",ro" : "",
+	snprintf(buf, len, "%s%s%s%s%s%s%s", d->path, d->ro ? ",ro" : "",
 		 d->direct ? ",cache=none" : "",
 		 d->aio == 1 ? ",aio=io_uring" : d->aio == 2 ? ",aio=sync" : "",
-		 d->serial[0] ? ",serial=" : "", d->serial);
+		 d->serial[0] ? ",serial=" : "", d->serial, d->raw ? ",format=raw" : "");
 }
 
 /* Which of the disks opened before is this one (its device and inode), or -1. */
@@ -97,6 +103,35 @@ static int busy(const struct vmm_disk *d, const struct disk_image *others, int n
 		      d->path);
 }
 
+/* A container format (qcow2, VMDK...) is refused, not served as the guest's disk: the guest would
+ * see the format's metadata as its sectors and, writing them, corrupt the image. Read through an
+ * aligned buffer: the image may be open with O_DIRECT. */
+static int check_format(const struct vmm_disk *d, int fd, off_t size, char *err, size_t errlen)
+{
+	uint8_t *buf = aligned_alloc(4096, IMAGEFMT_HEAD + 4096);
+	const struct imagefmt *f = NULL;
+
+	if (d->raw || !buf) {
+		free(buf);
+		return 0;
+	}
+	ssize_t n = pread(fd, buf, IMAGEFMT_HEAD, 0);
+	bool tail = !d->direct && size >= IMAGEFMT_TAIL &&
+		    pread(fd, buf + IMAGEFMT_HEAD, IMAGEFMT_TAIL, size - IMAGEFMT_TAIL) == IMAGEFMT_TAIL;
+	if (n > 0)
+		f = imagefmt_detect(buf, (size_t)n, tail ? buf + IMAGEFMT_HEAD : NULL);
+	free(buf);
+	if (!f)
+		return 0;
+	if (!f->qemu)
+		return errmsg(err, errlen, -EINVAL, "disk %s: a %s, not a disk image: %s", d->path,
+			      f->name, f->why_not);
+	return errmsg(err, errlen, -EINVAL,
+		      "disk %s: a %s image, not a raw disk: `nestvisor image import %s` makes a raw "
+		      "copy to give --disk (a raw disk that only begins like one: %s,format=raw)",
+		      d->path, f->name, d->path, d->path);
+}
+
 /* The image just opened: what it is, whether it is given twice, its size, its lock. */
 static int check_image(const struct vmm_disk *d, const struct disk_image *others, int nothers,
 		       struct disk_image *out, char *err, size_t errlen)
@@ -114,6 +149,9 @@ static int check_image(const struct vmm_disk *d, const struct disk_image *others
 	if ((first = given_before(&st, others, nothers)) >= 0 && !(d->ro && others[first].ro))
 		return twice(d, first, nothers, err, errlen);
 	off_t size = out->blockdev ? lseek(out->fd, 0, SEEK_END) : st.st_size;
+	int rc = check_format(d, out->fd, size, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (size <= 0 || size % SECTOR)
 		return errmsg(err, errlen, -EINVAL,
 			      "disk %s: %lld bytes is not a whole number of 512-byte sectors (make "
@@ -152,5 +190,15 @@ int disk_image_open(const struct vmm_disk *d, const struct disk_image *others, i
 		close(out->fd);
 		out->fd = -1;
 	}
+	return rc;
+}
+
+int vmm_disk_check(const struct vmm_disk *d, char *err, size_t errlen)
+{
+	struct disk_image img;
+	int rc = disk_image_open(d, NULL, 0, &img, err, errlen);
+
+	if (rc == 0)
+		close(img.fd);
 	return rc;
 }

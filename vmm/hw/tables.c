@@ -80,8 +80,8 @@ static void build_fadt(uint8_t *t)
 	t[89] = 2;
 	t[91] = 4;	/* their lengths */
 	put(t, 109, 0x2, 2);			/* IAPC_BOOT_ARCH: 8042 present */
-	put(t, 112, (1u << 0) | (1u << 4) | (1u << 5),
-	    4); /* WBINVD; power and sleep buttons absent */
+	/* WBINVD; the power button a fixed feature (acpi-pm.c), no sleep button */
+	put(t, 112, (1u << 0) | (1u << 5), 4);
 	put(t, 132, ACPI_FACS, 8);		/* X_FIRMWARE_CTRL */
 	put(t, 140, ACPI_DSDT, 8);		/* X_DSDT */
 	gas_io(t, 148, 32, PM_BASE);

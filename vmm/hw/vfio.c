@@ -41,133 +41,6 @@ int vmm_pci_addr_parse(const char *s, char out[16], char *err, size_t errlen)
 	return 0;
 }
 
-/* The device's driver and IOMMU group, as sysfs (the kernel's) has them. */
-static int sysfs_link(const char *bdf, const char *what, char *out, size_t len)
-{
-	char path[96], target[PATH_MAX];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, what);
-	if ((n = readlink(path, target, sizeof(target) - 1)) < 0)
-		return -errno;
-	target[n] = '\0';
-	const char *base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) >= len)
-		return -ENAMETOOLONG;
-	memcpy(out, base, strlen(base) + 1);
-	return 0;
-}
-
-static bool vfio_driver(const char *drv)
-{
-	size_t n = strlen(drv);
-
-	/* the variants the probe accepts too (probe/pci.c): mlx5_vfio_pci, ... */
-	return !strcmp(drv, "vfio-pci") ||
-	       (n > 9 && (!strcmp(drv + n - 9, "_vfio_pci") || !strcmp(drv + n - 9, "-vfio-pci")));
-}
-
-static int open_group(struct vmm_vfio *v, char *err, size_t errlen)
-{
-	struct vfio_group_status st = { .argsz = sizeof(st) };
-	char drv[64] = "", grp[32], path[64];
-	int rc;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", v->bdf);
-	if (access(path, F_OK) < 0) {
-		snprintf(err, errlen, "--device %s: no such PCI device here (lspci lists them; "
-			 "`nestvisor probe` judges each)", v->bdf);
-		return -ENODEV;
-	}
-	if (sysfs_link(v->bdf, "iommu_group", grp, sizeof(grp)) < 0) {
-		snprintf(err, errlen, "--device %s: it is in no IOMMU group: the host has no "
-			 "IOMMU turned on (`nestvisor probe` says why and how)", v->bdf);
-		return -ENODEV;
-	}
-	if (sysfs_link(v->bdf, "driver", drv, sizeof(drv)) < 0 || !vfio_driver(drv)) {
-		snprintf(err, errlen, "--device %s: it is bound to %s, not vfio-pci: `nestvisor "
-			 "device bind %s` hands it over", v->bdf, drv[0] ? drv : "no driver", v->bdf);
-		return -EBUSY;
-	}
-	char *end;
-	long id = strtol(grp, &end, 10);
-	if (*end || end == grp || id < 0 || id > 1000000) {
-		snprintf(err, errlen, "--device %s: its IOMMU group '%s' is not a number", v->bdf,
-			 grp);
-		return -EINVAL;
-	}
-	v->group_id = (int)id;
-	snprintf(path, sizeof(path), "/dev/vfio/%d", v->group_id);
-	/* the kernel's node, never a link someone left there */
-	if ((v->group = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "--device %s: %s: %s%s", v->bdf, path, strerror(errno),
-			 errno == EBUSY ? " (another VM or program has its IOMMU group)" : "");
-		return rc;
-	}
-	if (ioctl(v->group, VFIO_GROUP_GET_STATUS, &st) < 0 ||
-	    !(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		snprintf(err, errlen, "--device %s: IOMMU group %d is not viable: another device "
-			 "in it is bound to a host driver (`nestvisor probe` names it; `nestvisor "
-			 "device bind %s --group` hands the whole group over)", v->bdf, v->group_id, v->bdf);
-		return -EBUSY;
-	}
-	return 0;
-}
-
-static int open_container(struct vmm_vfio *v, char *err, size_t errlen)
-{
-	int rc;
-
-	if ((v->container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC)) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "--device %s: /dev/vfio/vfio: %s (modprobe vfio-pci)", v->bdf,
-			 strerror(errno));
-		return rc;
-	}
-	if (ioctl(v->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
-	    ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
-		snprintf(err, errlen, "--device %s: this kernel's VFIO has no type1v2 IOMMU "
-			 "(vfio_iommu_type1)", v->bdf);
-		return -ENOTSUP;
-	}
-	if (ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container) < 0 ||
-	    ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "--device %s: IOMMU group %d into a VFIO container: %s",
-			 v->bdf, v->group_id, strerror(errno));
-		return rc;
-	}
-	return 0;
-}
-
-/* Guest RAM at the addresses the guest knows it by: the device's DMA reaches it and nothing else
- * (the IOMMU refuses the rest). Only once the device can do no DMA of its own (vfio_add). */
-static int map_ram(struct vmm_vfio *v, char *err, size_t errlen)
-{
-	struct vmm_mem *m = &v->vm->mem;
-	int rc;
-	const struct { uint64_t iova, size; uint8_t *host; } ram[] = {
-		{ 0, m->low, m->host }, { VMM_4G, m->high, m->host + m->low },
-	};
-	for (size_t i = 0; i < 2; i++) {
-		struct vfio_iommu_type1_dma_map map = {
-			.argsz = sizeof(map),
-			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-			.vaddr = (uintptr_t)ram[i].host, .iova = ram[i].iova, .size = ram[i].size,
-		};
-		if (ram[i].size && ioctl(v->container, VFIO_IOMMU_MAP_DMA, &map) < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "--device %s: mapping guest RAM for its DMA: %s%s",
-				 v->bdf, strerror(errno), errno == ENOMEM ?
-				 " (the locked-memory limit: ulimit -l, or run as root)" : "");
-			return rc;
-		}
-	}
-	return 0;
-}
-
 static int open_regions(struct vmm_vfio *v, char *err, size_t errlen)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
@@ -414,7 +287,8 @@ static void tell_outcome(struct vmm *vm, struct vmm_vfio *v)
 {
 	enum vmm_end how = vmm_end_reason(vm);
 	char vd[16];
-	bool clean = how == VMM_END_RESET || how == VMM_END_DEBUG_EXIT || how == VMM_END_STOPPED;
+	bool clean = how == VMM_END_RESET || how == VMM_END_POWEROFF || how == VMM_END_DEBUG_EXIT ||
+		     how == VMM_END_STOPPED;
 
 	if (!v->sink || how == VMM_END_RUNNING || v->fd < 0)
 		return;
@@ -462,10 +336,7 @@ static void vfio_destroy(struct vmm *vm, void *priv)
 			ioctl(v->fd, VFIO_DEVICE_RESET);
 		close(v->fd);
 	}
-	if (v->group >= 0)
-		close(v->group);
-	if (v->container >= 0)
-		close(v->container);	/* its DMA mappings go with it */
+	vfio_group_put(v);	/* the group closes with its last device, the container after */
 	free(v->vec);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
@@ -495,7 +366,9 @@ static const struct vmm_device_ops vfio_device = {
 	.kind = "vfio-pci", .destroy = vfio_destroy, .pause = vfio_pause, .stat = vfio_stat,
 };
 
-static int vfio_add(struct vmm *vm, const char *bdf, char *err, size_t errlen)
+/* The device opened, in the VM's container, reset and quiet; its guest RAM mapping comes after
+ * every device is (vmm_vfio_init). */
+static int vfio_open(struct vmm *vm, const char *bdf, char *err, size_t errlen)
 {
 	struct vmm_vfio *v = calloc(1, sizeof(*v));
 	int rc;
@@ -503,20 +376,21 @@ static int vfio_add(struct vmm *vm, const char *bdf, char *err, size_t errlen)
 	if (!v)
 		return -ENOMEM;
 	v->vm = vm;
-	v->container = v->group = v->fd = v->intx_efd = v->intx_resample = -1;
+	v->group = v->fd = v->intx_efd = v->intx_resample = -1;
 	v->req_efd = v->err_efd = v->stop_efd = -1;
 	v->intx_gsi = v->msix_bar = -1;
 	pthread_mutex_init(&v->lock, NULL);
 	snprintf(v->bdf, sizeof(v->bdf), "%s", bdf);
-	for (int i = 0; i < PCI_BARS; i++)
+	for (int i = 0; i <= PCI_ROM; i++)	/* the ROM's too: its destroy unmaps what is >= 0 */
 		v->bar[i].slots[0] = v->bar[i].slots[1] = v->bar[i].slots[2] = -1;
-	if ((rc = vmm_device_add(vm, &vfio_device, v)) < 0) {
+	if ((rc = vfio_group_get(v, err, errlen)) < 0 ||
+	    (rc = vmm_device_add(vm, &vfio_device, v)) < 0) {
+		if (rc == -ENOSPC)
+			snprintf(err, errlen, "--device %s: too many devices", bdf);
 		vfio_destroy(vm, v);
-		snprintf(err, errlen, "--device %s: too many devices", bdf);
 		return rc;
 	}
-	if ((rc = open_group(v, err, errlen)) < 0 || (rc = open_container(v, err, errlen)) < 0 ||
-	    (rc = open_regions(v, err, errlen)) < 0)
+	if ((rc = open_regions(v, err, errlen)) < 0)
 		return rc;
 	/* From a known state, whatever the host or the last VM left: no DMA of its own (bus
 	 * mastering off, so a device whose reset does not take cannot write into this guest's RAM
@@ -525,8 +399,15 @@ static int vfio_add(struct vmm *vm, const char *bdf, char *err, size_t errlen)
 	if (v->can_reset && ioctl(v->fd, VFIO_DEVICE_RESET) < 0)
 		vmm_warn(vm, "device %s: VFIO could not reset it (%s); it starts as it was", bdf,
 			 strerror(errno));
-	if ((rc = map_ram(v, err, errlen)) < 0)
-		return rc;
+	return 0;
+}
+
+/* On the VM's bus, its BARs mapped and its interrupts wired. */
+static int vfio_plug(struct vmm_vfio *v, char *err, size_t errlen)
+{
+	struct vmm *vm = v->vm;
+	int rc;
+
 	v->pci.name = v->bdf;
 	v->pci.priv = v;
 	v->pci.bar_moved = bar_moved;
@@ -536,7 +417,7 @@ static int vfio_add(struct vmm *vm, const char *bdf, char *err, size_t errlen)
 	if ((rc = vmm_pci_add(vm, &v->pci, err, errlen)) < 0)
 		return rc;
 	if ((rc = vfio_intx_setup(v)) < 0) {
-		snprintf(err, errlen, "--device %s: its INTx: %s", bdf, strerror(-rc));
+		snprintf(err, errlen, "--device %s: its INTx: %s", v->bdf, strerror(-rc));
 		return rc;
 	}
 	watch_start(v);
@@ -548,10 +429,18 @@ static int vfio_add(struct vmm *vm, const char *bdf, char *err, size_t errlen)
 
 int vmm_vfio_init(struct vmm *vm, char *err, size_t errlen)
 {
-	for (int i = 0; i < vm->cfg.npassthrough; i++) {
-		int rc = vfio_add(vm, vm->cfg.passthrough[i], err, errlen);
-		if (rc < 0)
+	struct vmm_vfio *v;
+	int rc;
+
+	for (int i = 0; i < vm->cfg.npassthrough; i++)
+		if ((rc = vfio_open(vm, vm->cfg.passthrough[i], err, errlen)) < 0)
 			return rc;
-	}
+	/* once every device in the container is quiet: one device's DMA reaches what the
+	 * container maps as soon as its group is in it */
+	if ((rc = vfio_group_map_ram(vm, err, errlen)) < 0)
+		return rc;
+	for (int i = 0; (v = vmm_device_get(vm, &vfio_device, i)); i++)
+		if ((rc = vfio_plug(v, err, errlen)) < 0)
+			return rc;
 	return 0;
 }

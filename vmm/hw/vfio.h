@@ -36,7 +36,7 @@ struct vfio_vector {
 struct vmm_vfio {
 	struct vmm *vm;
 	char bdf[16];
-	int container, group, fd, group_id;
+	int group, fd, group_id;		/* group: shared with its peers (vfio-group.c) */
 	uint64_t cfg_offset, cfg_size;		/* the config region in fd */
 	bool can_reset;
 	struct vmm_pci_dev pci;
@@ -63,6 +63,14 @@ struct vmm_vfio {
 	pthread_t watcher;
 	bool watching;
 };
+
+/* vfio-group.c: v's IOMMU group, opened once for all its devices in the VM, in the VM's one
+ * container (made and its IOMMU set by the first); v->group set. 0 or -errno with err. */
+int vfio_group_get(struct vmm_vfio *v, char *err, size_t errlen);
+/* v's share of its group given back: the group leaves the container with its last device. */
+void vfio_group_put(struct vmm_vfio *v);
+/* Guest RAM mapped for the devices' DMA, once, after every device is quiet; 0 or -errno. */
+int vfio_group_map_ram(struct vmm *vm, char *err, size_t errlen);
 
 /* vfio-cfg.c: the virtual config space built from the real one (BARs, capabilities, MSI-X) and
  * the interrupts wired; 0 or -errno with err. */
