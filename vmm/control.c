@@ -228,6 +228,9 @@ static char *on_powerdown(struct vmm *vm, const char *name, const struct ctl_req
 	if (atomic_load(&vm->paused))
 		return error_json("paused: a paused guest cannot see the power button (resume it, "
 				  "or stop it)");
+	if (atomic_load(&vm->suspended))
+		return error_json("suspended to RAM by its guest: `nestvisor resume` wakes it to hear "
+				  "the button");
 	if (vmm_power_button(vm) < 0)
 		return error_json("its guest does not listen for the ACPI power button (no OS has "
 				  "enabled its event)");

@@ -79,11 +79,13 @@ one_scenario() {
 	(while :; do nc -l -p 5001 > /dev/null < /dev/null; done) & sink=$!
 	# a placement of its own each time, named (as a crash report would), for a stall's diagnosis
 	seed=${PAUSE_SEED:-$(od -An -N8 -tu8 /dev/urandom | tr -d " ")}
+	rm -f $out/$name.log	# a scenario run again must not find the last one's console
 	NESTVISOR_KASLR_SEED=$seed nestvisor run --detach --name $name --kernel $G/vmlinuz --initrd $G/initrd --mem 256M --rng \
 		--disk $loop,cache=none --net "$netopt" --serial-log $out/$name.log \
 		--cmdline "console=ttyS0 panic=-1 quiet nv.traffic=$how" --timeout 600 > $out/$name.run 2>&1
 	i=0
 	until grep -q 'NVG: traffic on' $out/$name.log 2>/dev/null || [ $i -ge 120 ]; do sleep 1; i=$((i + 1)); done
+	grep -q 'running in the background' $out/$name.run || diag $out/$name.run 20
 	(while :; do head -c 64000000 /dev/zero | nc $peer 5002 2>/dev/null || sleep 1; done) & feed=$!
 	traffic "the guest's disk and network are busy"
 	[ $? = 2 ] && { teardown; return 1; }
@@ -120,7 +122,7 @@ one_scenario() {
 	# --at: the words at an address the user names, RSP+8 here: the stack's from its second word
 	rsp=$(sed -n 's/.*"rsp":"0x\([0-9a-f]*\)".*/\1/p' $out/$name.cpus | head -n 1)
 	lo=$(echo $rsp | sed 's/.*\(.\{8\}\)$/\1/')
-	at=$(printf '0x%s%08x' "${rsp%$lo}" $((0x$lo + 8)))
+	at=$(printf '0x%s%08x' "${rsp%$lo}" $((0x${lo:-0} + 8)))
 	nestvisor stats $name --cpus --at $at > $out/$name.cpus-at 2>&1
 	words < $out/$name.cpus | awk '$1 != "rip" && $1 >= 1 { print $2 }' > $out/$name.stack-1
 	words_at < $out/$name.cpus-at | cut -d' ' -f2 > $out/$name.at
