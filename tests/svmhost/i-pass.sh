@@ -183,8 +183,12 @@ check "$v, taken back: the unbind waited $((t1 - t0)) s; the VM ended with statu
 	       grep -q 'VM lost .*ended.* device-lost.*exit status 125)' $out/lost.log"
 check "$v, taken back: the device has no driver now" test "$(driver_of $nic)" = none
 nestvisor db --json device 8086:10d3 > $out/db-device.json 2>&1
-check "$v: the compatibility database has what passthrough did with the 82574L: worked in 4 VMs, failed in 1 (the killed one told nothing) ($(tr -d '\n ' < $out/db-device.json | cut -c1-300))" \
-	sh -c "tr -d '\n ' < $out/db-device.json | grep -q '\"passed_through\":4,\"passthrough_failed\":1,.*\"last_failure\":\"device-lost\"'"
+# a guest the emulated CPU stopped (run again: stall.sh's reruns) told its VM's outcome too: stopped, with
+# the device driven or not yet
+worked=$(tr -d '\n ' < $out/db-device.json | sed -n 's/.*"passed_through":\([0-9]*\),.*/\1/p')
+check "$v: the compatibility database has what passthrough did with the 82574L: worked in 4 VMs (+${reruns:-0} stopped by the emulator's fault), failed in 1 (the killed one told nothing) ($(tr -d '\n ' < $out/db-device.json | cut -c1-300))" \
+	sh -c "[ '${worked:-0}' -ge 4 ] && [ '${worked:-0}' -le $((4 + ${reruns:-0})) ] &&
+		tr -d '\n ' < $out/db-device.json | grep -q '\"passthrough_failed\":1,.*\"last_failure\":\"device-lost\"'"
 nestvisor device bind $short > /dev/null 2>&1
 nestvisor device release $short > $out/release.txt 2>&1
 st=$?

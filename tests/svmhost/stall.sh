@@ -146,6 +146,7 @@ again() {
 		"interrupt with interrupts off ($fault); it runs again (attempt $((attempt + 1)) of 3)"
 	sed 's/^/#   /' $out/$1-stalled.symbols
 	attempt=$((attempt + 1))
+	reruns=$((${reruns:-0} + 1))	# VMs run again, for what counts them (i-pass.sh's database check)
 }
 # linger_pid NAME OPTIONS...: run's guest with nv.linger, in the background ($pid) until it lingers (the
 # console says so; 240 s at most), stalls looked at as run does
