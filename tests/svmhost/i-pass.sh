@@ -61,8 +61,18 @@ reference() {
 	grep -q '^NVG: net 10.0.2.15$' $out/qemu-reference.log ||
 		broken="QEMU's vfio-pci, the reference, gets no DHCP lease through this host's e1000e either ($(grep -c \
 			'transmit queue 0 timed out' $out/qemu-reference.log) transmit timeouts): the emulated host, not nestvisor"
+	io=$(sed -n 's/^NVG: io //p' $out/qemu-reference.log)
+	grep -q '^NVG: nic eth0 e1000e' $out/qemu-reference.log || wedged="after guest 1, QEMU's vfio-pci, the reference,"
+	[ -z "$wedged" ] || wedged="$wedged could not bind e1000e to the device either (its I/O BAR: $io): the device"
+	[ -z "$wedged" ] || wedged="$wedged stopped working in this emulated host"
 }
 dcheck() { if [ -n "$broken" ]; then ok "$1 # SKIP $broken"; else check "$@"; fi; }
+# When the reference's driver could not even take the device, the device stopped working in the emulated host
+# (seen once, the AMD IOMMU behind a root port, after guest 1's transmit timeouts: its STATUS kept
+# GIO_MASTER_ENABLE and every later guest's e1000e failed to probe, QEMU's too). The later guests' driver
+# and interrupt checks are then skipped, saying so; guest 1's stay checked.
+wedged=
+wcheck() { if [ -n "$wedged" ]; then ok "$1 # SKIP $wedged"; else check "$@"; fi; }
 # Guest 2 lingers once done and its VMM is killed with SIGKILL: no teardown of ours runs, the kernel's release of
 # the device (and its reset) is all there is; the guests after it show the device works still.
 # Guest 1 reads the ROM (the same bytes as this host's) and the I/O BAR (IOADDR takes STATUS's offset and
@@ -94,7 +104,9 @@ for round in 1 2; do
 	fi
 	L=$out/pass-$round.log
 	[ $round = 1 ] && check "$v, guest 1: powered off cleanly (status $st)" test $st = 0
-	check "$v, guest $round: its e1000e driver has the passed-through NIC" \
+	c=check
+	[ $round = 1 ] || c=wcheck
+	$c "$v, guest $round: its e1000e driver has the passed-through NIC" \
 		grep -q '^NVG: nic eth0 e1000e 0x8086:0x10d3$' $L
 	[ $round = 1 ] && reference $L
 	dcheck "$v, guest $round: DHCP gave it 10.0.2.15 through the NIC" grep -q '^NVG: net 10.0.2.15$' $L
@@ -103,7 +115,7 @@ for round in 1 2; do
 		sh -c "test -n '$want' && grep -q '^NVG: downloaded $want 17288896 bytes in ' $L"
 	dcheck "$v, guest $round: 17288896 bytes uploaded, the far end's checksum matching" \
 		sh -c "test -n '$want' && grep -q '^NVG: uploaded $want in ' $L"
-	check "$v, guest $round: its receive and send interrupts come as MSI-X vectors of their own, through irqfds" \
+	$c "$v, guest $round: its receive and send interrupts come as MSI-X vectors of their own, through irqfds" \
 		sh -c "grep -q '^NVG: irq *[0-9]*: [1-9][0-9]* PCI-MSI .* eth0-rx-0' $L && \
 		       grep -q '^NVG: irq *[0-9]*: [1-9][0-9]* PCI-MSI .* eth0-tx-0' $L"
 	check "$v, guest $round: the device is on vfio-pci after the VM" test "$(driver_of $nic)" = vfio-pci
@@ -143,13 +155,13 @@ dcheck "$v, after the hostile guest: the next VM's e1000e works (status $st, DHC
 	       grep -q '^NVG: downloaded $want 17288896 bytes' $out/pass-after.log"
 msi_irq="grep -q '^NVG: irq *[0-9]*: [1-9][0-9]* PCI-MSI .* eth0$' $out/pass-after.log &&
 	! grep -q '^NVG: irq .*eth0-' $out/pass-after.log"
-check "$v, MSI: the guest's driver enabled MSI through our capability (VFIO's MSI set up, no warning) and tested it" \
+wcheck "$v, MSI: the guest's driver enabled MSI through our capability (VFIO's MSI set up, no warning) and tested it" \
 	sh -c "grep -q 'Interrupt Mode set to 1' $out/pass-after.log && ! grep -q 'MSI on:' $out/pass-after.log &&
 		{ grep -q 'eth0: MSI interrupt test failed' $out/pass-after.log || $msi_irq; }"
 if grep -q 'eth0: MSI interrupt test failed' $out/pass-after.log; then
 	ok "$v, MSI: its interrupts come as that MSI # SKIP the emulated e1000e's MSI fails e1000e's own interrupt test here, under QEMU's vfio-pci too"
 else
-	check "$v, MSI: its interrupts come as that MSI, no MSI-X vector ($(sed -n 's/^NVG: irq //p' $out/pass-after.log))" \
+	wcheck "$v, MSI: its interrupts come as that MSI, no MSI-X vector ($(sed -n 's/^NVG: irq //p' $out/pass-after.log))" \
 		sh -c "$msi_irq"
 fi
 intmode=0
@@ -158,7 +170,7 @@ st=$?
 dcheck "$v, INTx: the e1000e works on its legacy interrupt (status $st, DHCP, 16.5 MiB down and up)" \
 	sh -c "test $st = 0 && grep -q '^NVG: net 10.0.2.15' $out/intx.log && \
 	       grep -q '^NVG: downloaded $want 17288896 bytes' $out/intx.log && grep -q '^NVG: uploaded $want in ' $out/intx.log"
-check "$v, INTx: its interrupt is an IO-APIC line, taken and acknowledged ($(sed -n 's/^NVG: irq //p' $out/intx.log))" \
+wcheck "$v, INTx: its interrupt is an IO-APIC line, taken and acknowledged ($(sed -n 's/^NVG: irq //p' $out/intx.log))" \
 	grep -q '^NVG: irq *1[01]: [1-9][0-9]* IO-APIC .*-fasteoi .*eth0$' $out/intx.log
 intmode=
 # The host takes the device back while a VM has it (its unbind from vfio-pci waits for it): that VM alone ends,
