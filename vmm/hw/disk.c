@@ -108,13 +108,13 @@ static int busy(const struct vmm_disk *d, const struct disk_image *others, int n
  * aligned buffer: the image may be open with O_DIRECT. */
 static int check_format(const struct vmm_disk *d, int fd, off_t size, char *err, size_t errlen)
 {
-	uint8_t *buf = aligned_alloc(4096, IMAGEFMT_HEAD + 4096);
 	const struct imagefmt *f = NULL;
 
-	if (d->raw || !buf) {
-		free(buf);
+	if (d->raw)
 		return 0;
-	}
+	uint8_t *buf = aligned_alloc(4096, IMAGEFMT_HEAD + 4096);
+	if (!buf)	/* never served unlooked-at */
+		return errmsg(err, errlen, -ENOMEM, "disk %s: out of memory", d->path);
 	ssize_t n = pread(fd, buf, IMAGEFMT_HEAD, 0);
 	bool tail = !d->direct && size >= IMAGEFMT_TAIL &&
 		    pread(fd, buf + IMAGEFMT_HEAD, IMAGEFMT_TAIL, size - IMAGEFMT_TAIL) == IMAGEFMT_TAIL;
