@@ -44,8 +44,8 @@ void cli_pause_usage(void)
 		.about = "Pauses a running VM: its vCPUs stop at their next exit, then each device at "
 			 "a request boundary (disk requests in flight completed, network backends "
 			 "stopped), so nothing changes the guest's memory until `nestvisor resume "
-			 "NAME`. Input typed meanwhile waits. A network served by vhost-net cannot be "
-			 "paused yet (vhost=off can).",
+			 "NAME`. Input typed meanwhile waits; vhost-net is detached from "
+			 "the queues it serves and attached again on resume.",
 	};
 
 	cli_help_print(&h);

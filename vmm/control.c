@@ -167,13 +167,10 @@ static char *on_pause(struct vmm *vm, const char *name, const struct ctl_request
 	(void)name;
 	(void)r;
 	if ((rc = vmm_pause(vm)) < 0)
-		return error_json(rc == -EBUSY		 ? "a vCPU or device did not stop within 5 s; the "
-							   "VM runs on (its log says which)" :
-				  rc == -EOPNOTSUPP ? "its network's queues are served by vhost-net, "
-						      "which cannot be paused yet (--net tap=NAME,vhost=off "
-						      "can); the VM runs on" :
-						      "a device could not pause; the VM runs on (its log "
-						      "says which)");
+		return error_json(rc == -EBUSY ? "a vCPU or device did not stop within 5 s; the VM "
+						 "runs on (its log says which)" :
+						 "a device could not pause; the VM runs on (its log says "
+						 "which)");
 	return ok_json();
 }
 

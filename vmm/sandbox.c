@@ -127,11 +127,13 @@ static const unsigned long vcpu_ioctls[] = {
 };
 static const unsigned long io_ioctls[] = { KVM_IRQ_LINE, KVM_SIGNAL_MSI };
 static const unsigned long slirp_ioctls[] = { KVM_IRQ_LINE, KVM_SIGNAL_MSI, FIONBIO, FIONREAD };
-/* a snapshot's nested state; console input (the "input" command: `nestvisor console`, the TUI)
+/* a snapshot's nested state; a pause stops vhost-net (its backend detached, its rings read back)
+ * and a resume starts it again; console input (the "input" command: `nestvisor console`, the TUI)
  * raises the UART's interrupt, as a resume does for input held while paused. Without KVM_IRQ_LINE
  * here, a key typed into a Linux guest's console ended the VM (tests/svmhost/t-sandbox.sh). */
 static const unsigned long control_ioctls[] = {
-	KVM_GET_NESTED_STATE, KVM_SET_NESTED_STATE, KVM_IRQ_LINE,
+	KVM_GET_NESTED_STATE, KVM_SET_NESTED_STATE, KVM_IRQ_LINE, VHOST_NET_SET_BACKEND,
+	VHOST_GET_VRING_BASE, VHOST_SET_VRING_BASE,
 	/* "cpus": a paused VM's vCPUs read (cpustate.c); their stacks through their page tables */
 	KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_GET_LAPIC,
 	KVM_GET_MSRS, KVM_TRANSLATE,

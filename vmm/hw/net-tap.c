@@ -154,23 +154,26 @@ static void tap_wake_arg(void *arg)
 	tap_wake(arg);
 }
 
-/* Our receive thread parked. Queues vhost-net serves are refused: detaching vhost
- * (VHOST_NET_SET_BACKEND -1, ring positions read back with VHOST_GET_VRING_BASE, set again on
- * resume) paused correctly, but 1 guest in 3 in the AMD-V host stood still after the resume (its
- * disk and network both, tests/svmhost/t-pause.sh); until that is understood such a VM is not
- * paused at all, and says so (that code is in git history, commit 33ed244). */
+/* Our receive thread parked, and vhost-net (net-vhost.c) detached where it serves the queues. */
 static int tap_pause(struct net *net)
 {
 	struct tap *t = net->be_state;
+	int rc;
 
-	if (__atomic_load_n(&t->vhost_running, __ATOMIC_ACQUIRE))
-		return -EOPNOTSUPP;
-	return t->started ? vmm_park_request(&t->park, tap_wake_arg, t) : 0;
+	if (t->started && (rc = vmm_park_request(&t->park, tap_wake_arg, t)) < 0)
+		return rc;
+	if ((rc = vhost_pause(t)) < 0 && t->started)
+		vmm_park_release(&t->park);
+	return rc;
 }
 
 static void tap_resume(struct net *net)
 {
-	vmm_park_release(&((struct tap *)net->be_state)->park);
+	struct tap *t = net->be_state;
+
+	vhost_resume(t);
+	if (t->started)
+		vmm_park_release(&t->park);
 }
 
 /* The offloads the guest said it takes are what the tap may give it (TUNSETOFFLOAD's flags). */

@@ -1,5 +1,5 @@
 /* net-vhost: the kernel's vhost-net serving a tap's queues (net-tap.c): opened and checked, given
- * the queues at DRIVER_OK and taken back at reset. */
+ * the queues at DRIVER_OK and taken back at reset, stopped for a pause and started again. */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -96,4 +96,52 @@ int vhost_start(struct tap *t)
 			return -errno;
 	}
 	return 0;
+}
+
+/* A pause: vhost detached from the tap (it moves no frame and writes no ring) and where it stood in
+ * each ring read back (VHOST_GET_VRING_BASE), so our view of the queues is the guest's. The kernel
+ * flushes its work before SET_BACKEND returns, so nothing it started is still in flight. */
+int vhost_pause(struct tap *t)
+{
+	struct virtio_dev *v = t->net->v;
+	int rc = 0;
+
+	pthread_mutex_lock(&v->lock);
+	for (unsigned q = 0; t->vhost_running && q < 2 && rc == 0; q++) {
+		struct vhost_vring_file b = { .index = q, .fd = -1 };
+		struct vhost_vring_state s = { .index = q };
+		if (ioctl(t->vhost, VHOST_NET_SET_BACKEND, &b) < 0)
+			rc = -errno;
+		else if ((t->vhost_paused |= 1u << q), ioctl(t->vhost, VHOST_GET_VRING_BASE, &s) < 0)
+			rc = -errno;
+		else
+			v->q[q].last_avail = (uint16_t)s.num;
+	}
+	pthread_mutex_unlock(&v->lock);
+	if (rc < 0)
+		vhost_resume(t);	/* a queue detached before the failure is given back */
+	return rc;
+}
+
+/* Each ring's position given back (SET_VRING_BASE is refused while a backend is attached, so it
+ * goes first), the tap attached again, and a kick: the guest may have queued frames just before
+ * the pause that vhost never looked at. */
+void vhost_resume(struct tap *t)
+{
+	struct virtio_dev *v = t->net->v;
+
+	pthread_mutex_lock(&v->lock);
+	for (unsigned q = 0; q < 2; q++) {
+		if (!(t->vhost_paused & 1u << q))
+			continue;
+		struct vhost_vring_state base = { q, v->q[q].last_avail };
+		struct vhost_vring_file be = { q, t->fd };
+		uint64_t one = 1;
+		if (ioctl(t->vhost, VHOST_SET_VRING_BASE, &base) < 0 ||
+		    ioctl(t->vhost, VHOST_NET_SET_BACKEND, &be) < 0)
+			tap_warn(t, "resuming vhost-net", errno);
+		else if (write(v->kick[q], &one, 8) < 0) { /* a kick already pending will do */ }
+	}
+	t->vhost_paused = 0;
+	pthread_mutex_unlock(&v->lock);
 }

@@ -26,6 +26,7 @@ struct tap {
 	uint64_t vhost_features;
 	int vcall[2];			/* what vhost signals when the guest wants an interrupt */
 	bool vhost_running, warned;
+	unsigned vhost_paused;		/* the queues a pause detached, a bit each */
 	bool any_owner;			/* owner=any: another user's tap may be attached */
 	char why_not[96];		/* why there is no vhost-net */
 	char desc[160];
@@ -61,5 +62,9 @@ int vhost_open(struct tap *t, char *err, size_t errlen);
 /* Under the device's lock: the queues to vhost at DRIVER_OK (0 or -errno), back from it. */
 int vhost_start(struct tap *t);
 void vhost_stop(struct tap *t);
+/* Under no lock: vhost-net stopped for a pause (0 or -errno, nothing left stopped), and started
+ * again. */
+int vhost_pause(struct tap *t);
+void vhost_resume(struct tap *t);
 
 #endif
