@@ -14,14 +14,26 @@
 #include "vmm/control.h"
 #include "vmm/cpumodel.h"
 #include "vmm/vmm.h"
+#include "imgboot/imgboot.h"
 
 static const struct cli_opt_help run_opts[] = {
 	{ "--kernel FILE",
 	  "a bzImage (the 64-bit boot protocol), an ELF vmlinux with a PVH note, a "
-	  "multiboot image (kvm-unit-tests' .flat files), or with --load-addr a raw binary" },
+	  "multiboot image (kvm-unit-tests' .flat files), or with --load-addr a raw binary. "
+	  "Without it the first --disk boots: its own kernel, initramfs and command line as its "
+	  "boot loader would choose them (GRUB's grub.cfg default entry, BLS entries, Debian's "
+	  "/vmlinuz links, on ext2/3/4; GPT, MBR or no partition table), read by a confined "
+	  "process; console=ttyS0 is added unless it names a serial console" },
 	{ "--initrd FILE", "an initrd (Linux) or multiboot module 1 (kvm-unit-tests' env file)" },
 	{ "--cmdline STR",
-	  "the kernel command line (Linux: e.g. \"console=ttyS0 root=/dev/vda\")" },
+	  "the kernel command line (Linux: e.g. \"console=ttyS0 root=/dev/vda\"); booting a "
+	  "disk's own kernel, added after the image's" },
+	{ "--cloud-init KEY=VAL,...",
+	  "a cloud image's first boot: a NoCloud seed disk (ISO 9660, cidata) after the other "
+	  "disks, with a user (user=NAME, default nestvisor, with sudo) who logs in with "
+	  "ssh-key=FILE (a public key file) and/or password=WORD (kept only hashed); or "
+	  "user-data=FILE, your own #cloud-config. With --net user,hostfwd=tcp::2222-:22: "
+	  "ssh -p 2222 NAME@127.0.0.1" },
 	{ "--mem SIZE",
 	  "guest RAM, e.g. 128M (the default), 2G; a size above this host's free "
 	  "memory is warned about" },
@@ -97,9 +109,10 @@ static const struct cli_opt_help run_opts[] = {
 void cli_run_usage(void)
 {
 	static const struct cli_help h = {
-		.synopsis = "nestvisor run --kernel FILE [OPTION]...",
-		.about = "Boots a kernel or test image in a KVM virtual machine and ends with its "
-			 "exit status.",
+		.synopsis = "nestvisor run --kernel FILE [OPTION]...\n"
+			    "       nestvisor run --disk IMAGE [--cloud-init ...] [OPTION]...",
+		.about = "Boots a kernel or test image, or an OS image's own kernel, in a KVM "
+			 "virtual machine and ends with its exit status.",
 		.opts = run_opts,
 		.footer = "exit status: (v << 1) | 1 when the guest writes v to port 0xf4 "
 			  "(isa-debug-exit); 0 when it resets or powers off; 124 timeout, 125 a "
@@ -158,6 +171,7 @@ static const struct option run_options[] = {
 	{ "net", required_argument, NULL, 'W' },
 	{ "device", required_argument, NULL, 'V' },
 	{ "sandbox", required_argument, NULL, 'S' },
+	{ "cloud-init", required_argument, NULL, 'I' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -286,7 +300,8 @@ static int set_checked(struct vmm_config *cfg, int opt, const char *arg)
 	}
 }
 
-static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats, bool *detach)
+static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats, bool *detach,
+		      const char **cloud)
 {
 	char err[256];
 	int opt;
@@ -297,6 +312,7 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 		case 'i': cfg->initrd = optarg; break;
 		case 'c': cfg->cmdline = optarg; break;
 		case 'N': cfg->name = optarg; break;
+		case 'I': *cloud = optarg; break;
 		case 'l': cfg->serial_log = optarg; break;
 		case 's': *stats = true; break;
 		case 'q': cfg->quiet = true; break;
@@ -310,11 +326,14 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 				return -1;
 		}
 	}
-	if (!cfg->kernel || optind < argc) {
+	if ((!cfg->kernel && !cfg->ndisks) || optind < argc) {
 		fprintf(stderr, "nestvisor run: %s; see `nestvisor run --help`\n",
-			cfg->kernel ? "unexpected argument" : "--kernel FILE is required");
+			optind < argc ? "unexpected argument" :
+					"--kernel FILE or --disk IMAGE (an OS image) is required");
 		return -1;
 	}
+	if (!cfg->kernel && cfg->initrd)
+		return bad("--initrd goes with --kernel (an image's own initramfs is read from it)");
 	/* before any file is named after it */
 	if (vmm_control_name_check(cfg->name, err, sizeof(err)) < 0)
 		return bad("%s", err);
@@ -377,23 +396,37 @@ int cli_run(int argc, char **argv)
 				  .log = vmm_log_stderr,
 				  .sandbox = true };
 	bool stats = false, bg = false;
-	char err[1024], name[32];
+	const char *cloud = NULL, *how;
+	char err[2048], name[32];
+	static struct imgboot_vm image;	/* the VM reads it, here or in its own process */
 	struct vmm *vm;
 	int rc;
 
 	snprintf(name, sizeof(name), "vm-%d", (int)getpid());
 	cfg.name = name;
-	if ((rc = parse_args(argc, argv, &cfg, &stats, &bg)) != 0)
+	if ((rc = parse_args(argc, argv, &cfg, &stats, &bg, &cloud)) != 0)
 		return rc > 0 ? CLI_OK : CLI_ERROR;
+	if (imgboot_vm_prepare(&cfg, cloud, &image, &how, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nestvisor run: %s\n", err);
+		return CLI_ERROR;
+	}
+	if (how && !cfg.quiet)
+		fprintf(stderr, "nestvisor run: booting %s: %s\n", cfg.disks[0].path, how);
 	warn_memory(&cfg);
-	if (bg)
-		return detach(&cfg, stats);
+	if (bg) {
+		rc = detach(&cfg, stats);
+		imgboot_vm_release(&image, rc != CLI_OK);	/* a running VM's seed stays beside it */
+		return rc;
+	}
 	/* one thread takes them and stops the VM; vCPU threads inherit the mask */
 	vmm_signals_block();
 	if (vmm_create(&cfg, &vm, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nestvisor run: %s\n", err);
+		imgboot_vm_release(&image, true);
 		return VMM_STATUS_SETUP_ERROR;
 	}
 	struct vmm_serve_opts opt = { .cfg = &cfg, .stats = stats, .ready_fd = -1, .log = stderr };
-	return vmm_serve(vm, &opt);
+	rc = vmm_serve(vm, &opt);
+	imgboot_vm_release(&image, true);
+	return rc;
 }

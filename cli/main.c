@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/cli.h"
+#include "imgboot/imgboot.h"
 
 static int cli_help(int argc, char **argv);
 static void cli_help_usage(void);
@@ -21,7 +22,8 @@ static const struct cli_command commands[] = {
 	  cli_db_usage },
 	{ "device", "hand a host PCI device to vfio-pci for passthrough (bind), and back (release)",
 	  cli_device, cli_device_usage },
-	{ "image", "make a qcow2 (or VMDK, VDI, VHD...) image a raw disk for --disk (import)",
+	{ "image",
+	  "make a qcow2 (or VMDK, VDI, VHD...) a raw disk (import); what an OS image boots (inspect)",
 	  cli_image, cli_image_usage },
 	{ "ps", "list running VMs", cli_ps, cli_ps_usage },
 	{ "stop", "stop a running VM", cli_stop, cli_stop_usage },
@@ -144,6 +146,9 @@ int main(int argc, char **argv)
 	const struct cli_command *c;
 	int opt;
 
+	/* the confined reader of an OS image (imgboot/confine.c), exec'd by this program itself */
+	if (argc > 1 && !strcmp(argv[1], IMGBOOT_READER_ARG))
+		return imgboot_reader_main(argc, argv);
 	/* '+': stop at the subcommand so its own options reach it */
 	while ((opt = getopt_long(argc, argv, "+Vh", opts, NULL)) != -1) {
 		switch (opt) {

@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libcpuid-dev libpci-dev pci.ids libjson-c-dev linux-libc-dev
 	libsqlite3-dev libcrypt-dev libpq-dev libncurses-dev libjemalloc-dev liblzma-dev zlib1g-dev libslirp-dev liburing-dev
-	nettle-dev libseccomp-dev libcap-ng-dev"
-TEST_DEPS="libcmocka-dev pciutils postgresql sqlite3 procps tmux qemu-system-x86 qemu-utils cpio xz-utils e2fsprogs iproute2"
+	nettle-dev libseccomp-dev libcap-ng-dev libext2fs-dev comerr-dev libblkid-dev libisofs-dev"
+TEST_DEPS="libcmocka-dev pciutils postgresql sqlite3 procps tmux qemu-system-x86 qemu-utils cpio xz-utils e2fsprogs iproute2
+	fdisk openssh-client mmdebstrap"
 
 missing=""
 for p in $BUILD_DEPS $TEST_DEPS; do

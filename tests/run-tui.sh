@@ -162,10 +162,13 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	see "Nested  *\[auto\]  *on  *off"; ok $? "the form offers nested auto, on and off (the recorded host allows it)"
 	# at 100 columns the hints do not fit beside the fields: the current field's shows, whole, below
 	tm send-keys -t "t$s" Down Down
-	see "Disks: images, space between: FILE\[,ro\] (virtio-blk)"; ok $? "the form has a Disks field, its hint whole"
+	see "Disks: images, space between: FILE\[,ro\] (virtio-blk; Ctrl-O)"; ok $? "the form has a Disks field, its hint whole"
+	tm send-keys -t "t$s" Down
+	see "Cloud-init: optional: ssh-key=FILE,user=NAME,password=WORD (a cloud image)"
+	ok $? "the form offers cloud-init for a cloud image"
 	tm send-keys -t "t$s" Down
 	see "Network: user\[,hostfwd=tcp:2222-:22\] or tap=NAME (virtio-net)"; ok $? "the form has a Network field, its hint whole"
-	click 20 12
+	click 20 13
 	tm send-keys -t "t$s" Right
 	see "Nested  *auto  *\[on\]  *off"; ok $? "Right chooses nested on"
 	tm send-keys -t "t$s" F7	# the live host decides: nestvisor run --nested on refuses where it cannot
@@ -181,14 +184,14 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	tm send-keys -t "t$s" Escape
 	tm send-keys -t "t$s" F7
 	see "launch a VM"
-	click 20 10
+	click 20 11
 	see "Memory  *128M_"; ok $? "a click on a field of the form makes it the current one"
 	click 20 5
 	tm send-keys -t "t$s" C-u "tests/guests/" C-o
 	see "choose a file in .*tests/guests"; ok $? "Ctrl-O opens the file picker in the typed directory"
 	tm send-keys -t "t$s" e c h o . e Enter
 	see "Kernel .*tests/guests/echo.elf_"; ok $? "typing finds a file, Enter fills the kernel field with it"
-	tm send-keys -t "t$s" C-u "tests/guests/portloop.elf" Down Down Down "user" Down "count=1000000000" F7
+	tm send-keys -t "t$s" C-u "tests/guests/portloop.elf" Down Down Down Down "user" Down "count=1000000000" F7
 	see "launched vm-"; ok $? "F7 in the form starts the test guest as its own process"
 	see "running .*128M"; ok $? "the VMs screen lists it (found through its control socket)"
 	see "exits, [0-9]*/s now"; ok $? "the statistics panel shows exits per second"

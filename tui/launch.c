@@ -1,5 +1,6 @@
-/* launch: the VMs screen's launch form (kernel and initrd with a file picker, command line, memory,
- * vCPUs, nested auto/on/off, greyed with the probe's reason where this host cannot have it) and the
+/* launch: the VMs screen's launch form (kernel and initrd with a file picker, or no kernel: the
+ * first disk's own; disks, cloud-init, command line, memory, vCPUs, nested auto/on/off, greyed with
+ * the probe's reason where this host cannot have it) and the
  * launch itself: `nestvisor run --detach` as its own process, so a VM that crashes never takes the
  * TUI with it. */
 #include "config.h"
@@ -21,11 +22,13 @@
 #include "tui/crt.h"
 #include "tui/screens.h"
 #include "vmm/vmm.h"
+#include "imgboot/imgboot.h"
 
 enum field {
 	F_KERNEL,
 	F_INITRD,
 	F_DISKS,
+	F_CLOUD,
 	F_NET,
 	F_CMDLINE,
 	F_MEM,
@@ -42,11 +45,13 @@ static const struct {
 	size_t off, len;	/* the value's place in struct tui; len 0: not a text field */
 	bool file;
 } fields[F_COUNT] = {
-	[F_KERNEL] = { "Kernel", "bzImage, PVH ELF, multiboot (Ctrl-O browses)",
+	[F_KERNEL] = { "Kernel", "bzImage, PVH ELF, multiboot (Ctrl-O); empty: the first disk's own",
 		       LAUNCH_FIELD(kernel), true },
 	[F_INITRD] = { "Initrd", "optional (Ctrl-O browses)", LAUNCH_FIELD(initrd), true },
-	[F_DISKS] = { "Disks", "images, space between: FILE[,ro] (virtio-blk)", LAUNCH_FIELD(disks),
-		      true },
+	[F_DISKS] = { "Disks", "images, space between: FILE[,ro] (virtio-blk; Ctrl-O)",
+		      LAUNCH_FIELD(disks), true },
+	[F_CLOUD] = { "Cloud-init", "optional: ssh-key=FILE,user=NAME,password=WORD (a cloud image)",
+		      LAUNCH_FIELD(cloud), false },
 	[F_NET] = { "Network", "user[,hostfwd=tcp:2222-:22] or tap=NAME (virtio-net)",
 		    LAUNCH_FIELD(net), false },
 	[F_CMDLINE] = { "Command line", "optional", LAUNCH_FIELD(cmdline), false },
@@ -461,7 +466,7 @@ static int launch_config(struct tui *t, struct vmm_config *cfg, char *disks, siz
 	char *end, *save = NULL;
 	long cpus = strtol(t->launch.cpus, &end, 10);
 
-	cfg->kernel = t->launch.kernel;
+	cfg->kernel = t->launch.kernel[0] ? t->launch.kernel : NULL;
 	cfg->initrd = t->launch.initrd[0] ? t->launch.initrd : NULL;
 	cfg->cmdline = t->launch.cmdline[0] ? t->launch.cmdline : NULL;
 	cfg->net = t->launch.net[0] && strcmp(t->launch.net, "none") ? t->launch.net : NULL;
@@ -501,10 +506,12 @@ static void launch(struct tui *t)
 				  .sandbox = true,
 				  .log = vmm_log_stderr }; /* its process's log file */
 	struct vmm_spawned sp;
-	char name[32], disks[sizeof(t->launch.disks)], err[1100];
+	char name[32], disks[sizeof(t->launch.disks)], err[2048];
+	static struct imgboot_vm image;	/* read by the VM's process as it starts */
+	const char *how;
 	int bad;
 
-	if (access(t->launch.kernel, R_OK) < 0) {
+	if ((t->launch.kernel[0] || !t->launch.disks[0]) && access(t->launch.kernel, R_OK) < 0) {
 		snprintf(t->message, sizeof(t->message), "kernel %.200s: %s (Ctrl-O browses)",
 			 t->launch.kernel, strerror(errno));
 		form.field = F_KERNEL;
@@ -516,10 +523,18 @@ static void launch(struct tui *t)
 	}
 	snprintf(name, sizeof(name), "vm-%d", (int)(tui_now_ms()) % 100000);
 	cfg.name = name;
-	if (vmm_spawn(&cfg, false, &sp, err, sizeof(err)) == 0) {
+	/* no kernel: the first disk's own (read by a confined reader); the cloud-init seed */
+	if (imgboot_vm_prepare(&cfg, t->launch.cloud, &image, &how, err, sizeof(err)) < 0) {
+		snprintf(t->message, sizeof(t->message), "%.300s", err);
+		form.field = t->launch.cloud[0] && !strstr(err, "--disk") ? F_CLOUD : F_DISKS;
+		return;
+	}
+	int rc = vmm_spawn(&cfg, false, &sp, err, sizeof(err));
+	imgboot_vm_release(&image, rc < 0);
+	if (rc == 0) {
 		snprintf(t->message, sizeof(t->message),
 			 "launched %s (%.200s): Enter attaches to its console", name,
-			 t->launch.kernel);
+			 how ? how : t->launch.kernel);
 		form.open = false;
 		tui_vms_select(name);	/* the row selected is this VM's, whatever else runs */
 	} else {

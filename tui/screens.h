@@ -35,7 +35,7 @@ struct tui {
 	int bottom; /* the first row below the screen's body: the message's, then the keys' */
 	struct {
 		char kernel[256], initrd[256], disks[512], net[128], devices[80], cmdline[256],
-			mem[16], cpus[8];
+			mem[16], cpus[8], cloud[320];
 		int nested;
 	} launch; /* nested: enum nested_mode */
 };

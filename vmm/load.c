@@ -37,10 +37,38 @@ static int read_file(const char *path, uint8_t **data, size_t *len, size_t max, 
 	return rc;
 }
 
+/* bytes given, not a file: copied, so that they are freed as a file's are */
+static int given(const uint8_t *src, size_t n, const char *name, uint64_t max, uint8_t **data,
+		 size_t *len, char *err, size_t errlen)
+{
+	if (n > max) {
+		snprintf(err, errlen,
+			 "%s: %zu bytes is larger than guest memory (give the guest more memory)",
+			 name, n);
+		return -EFBIG;
+	}
+	if (!(*data = malloc(n ? n : 1))) {
+		snprintf(err, errlen, "%s: %zu bytes: out of memory", name, n);
+		return -ENOMEM;
+	}
+	memcpy(*data, src, n);
+	*len = n;
+	return 0;
+}
+
 int vmm_inputs_read(struct vmm *vm, struct vmm_inputs *in, char *err, size_t errlen)
 {
 	int rc;
 
+	if (vm->cfg.kernel_data) {
+		if ((rc = given(vm->cfg.kernel_data, vm->cfg.kernel_len, vm->cfg.kernel, vm->cfg.mem,
+				&in->kernel, &in->klen, err, errlen)) < 0)
+			return rc;
+		return vm->cfg.initrd_data ?
+			       given(vm->cfg.initrd_data, vm->cfg.initrd_len, vm->cfg.initrd,
+				     vm->cfg.mem, &in->initrd, &in->ilen, err, errlen) :
+			       0;
+	}
 	if ((rc = read_file(vm->cfg.kernel, &in->kernel, &in->klen, vm->cfg.mem, err, errlen)) < 0)
 		return rc;
 	if (vm->cfg.initrd &&

@@ -29,6 +29,8 @@ void vmm_disk_spec(const struct vmm_disk *d, char *buf, size_t len);
 /* The image opened as a VM would open it (the path trusted, its format, size and lock) and closed
  * again: for a front end to refuse it before anything else; 0, or -errno with err. */
 int vmm_disk_check(const struct vmm_disk *d, char *err, size_t errlen);
+/* The same checks, the image opened read-only (and read-locked) for looking into: its fd in *fd. */
+int vmm_disk_open_read(const struct vmm_disk *d, int *fd, char *err, size_t errlen);
 
 /* A host PCI address as lspci prints it (01:00.0, 0000:01:00.0) into its sysfs name
  * (0000:01:00.0): 0, or -EINVAL with err naming it. */
@@ -36,6 +38,10 @@ int vmm_pci_addr_parse(const char *s, char out[16], char *err, size_t errlen);
 
 struct vmm_config {
 	const char *kernel, *initrd, *cmdline, *name;
+	/* the kernel's and initrd's bytes when they are not files (an OS image's own, read by
+	 * imgboot/): kernel and initrd then only name them */
+	const uint8_t *kernel_data, *initrd_data;
+	size_t kernel_len, initrd_len;
 	uint64_t mem;			/* bytes */
 	int cpus;
 	enum vmm_console console;

@@ -7,6 +7,8 @@
 #   tests/svmhost/run.sh --iommu intel|amd --pair ...   with a two-function e1000e too; its scripts are p-*.sh
 #   tests/svmhost/run.sh --shell      a shell inside the host, on this terminal (README.md)
 #   tests/svmhost/run.sh --cmd 'CMD'  one command inside the host; its output and status come back
+#   tests/svmhost/run.sh --drive IMG[,rw] ...   a raw disk image as the host's /dev/vda (virtio), its writes
+#                                     thrown away unless rw (c-cloud.sh's Debian image); again: /dev/vdb...
 set -u
 S=${NV_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 B=${NV_BUILDDIR:-$S}
@@ -21,6 +23,7 @@ SCRIPTS=
 IOMMU=
 ROOTPORT=
 PAIR=
+DRIVE=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) OUT=$2; shift ;;
@@ -31,7 +34,8 @@ while [ $# -gt 0 ]; do
 	--iommu) IOMMU=$2; shift ;;
 	--root-port) ROOTPORT=1 ;;
 	--pair) PAIR=1 ;;
-	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+	--drive) DRIVE="$DRIVE $2"; shift ;;
+	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
 	*) SCRIPTS="$SCRIPTS $1" ;;
 	esac
 	shift
@@ -42,6 +46,12 @@ done
 SVM_MACHINE= SVM_KOPTS=
 W=$(mktemp -d "${TMPDIR:-/tmp}/svmhost.XXXXXX") || exit 1
 trap 'rm -rf "$W"' EXIT
+for d in $DRIVE; do
+	case $d in
+	*,rw) SVM_MACHINE="$SVM_MACHINE -drive file=${d%,rw},if=virtio,format=raw,cache=writeback" ;;
+	*) SVM_MACHINE="$SVM_MACHINE -drive file=$d,if=virtio,format=raw,snapshot=on" ;;
+	esac
+done
 if [ -n "$IOMMU" ]; then
 	case $IOMMU in
 	intel) unit="intel-iommu,intremap=on,caching-mode=on" kopt=intel_iommu=on ;;
@@ -85,6 +95,7 @@ if [ -n "$IOMMU" ]; then
 	[ -n "$PAIR" ] && pre=p
 	[ -n "$SCRIPTS" ] || SCRIPTS=$(cd "$S/tests/svmhost" && ls $pre-*.sh)
 fi
+[ -n "$DRIVE" ] && [ -z "$SCRIPTS" ] && SCRIPTS=$(cd "$S/tests/svmhost" && ls c-*.sh)	# the image's
 [ -n "$SCRIPTS" ] || SCRIPTS=$(cd "$S/tests/svmhost" && ls t-*.sh)
 # the whole host's time: the IOMMU host's i-pass.sh boots up to six Linux guests
 [ -n "$LIMIT" ] || { [ -n "$IOMMU" ] && LIMIT=1200 || LIMIT=600; }
@@ -147,7 +158,9 @@ for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko drivers/crypto/ccp/ccp.ko arc
 		{ echo "Bail out! the kernel package has no $m"; exit 1; }
 done
 for m in drivers/net/tun.ko drivers/net/tap.ko drivers/vhost/vhost_iotlb.ko drivers/vhost/vhost.ko \
-	drivers/vhost/vhost_net.ko drivers/block/loop.ko \
+	drivers/vhost/vhost_net.ko drivers/block/loop.ko drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
+	drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko \
+	drivers/block/virtio_blk.ko \
 	drivers/vfio/vfio.ko drivers/vfio/vfio_iommu_type1.ko drivers/vfio/vfio_virqfd.ko \
 	drivers/vfio/pci/vfio-pci-core.ko drivers/vfio/pci/vfio-pci.ko drivers/net/ethernet/intel/e1000e/e1000e.ko \
 	drivers/mfd/lpc_ich.ko drivers/i2c/i2c-smbus.ko drivers/i2c/busses/i2c-i801.ko; do
@@ -163,8 +176,11 @@ svm_add_nestvisor "$R" && svm_add_binary "$R" /usr/bin/qemu-system-x86_64 ${SVMH
 ipfull=$(command -v ip 2>/dev/null)
 [ -n "$ipfull" ] && ! [ -L "$ipfull" -a "$(readlink -f "$ipfull")" = /bin/busybox ] &&
 	cp -L "$ipfull" "$R/nv/ip-full" && svm_add_libs "$R" "$ipfull"
-for b in /sbin/mke2fs /sbin/debugfs /sbin/e2fsck; do	# t-virtio.sh makes and reads back ext4 images
-	svm_add_binary "$R" "$b" || { echo "Bail out! $b (e2fsprogs) is needed: apt-get install e2fsprogs"; exit 1; }
+# t-virtio.sh makes and reads back ext4 images; t-image.sh partitions disk images, converts one to qcow2
+# c-cloud.sh logs in to a Debian guest with ssh
+for b in /sbin/mke2fs /sbin/debugfs /sbin/e2fsck /sbin/sfdisk /usr/bin/qemu-img /usr/bin/ssh /usr/bin/ssh-keygen; do
+	svm_add_binary "$R" "$b" ||
+		{ echo "Bail out! $b is needed: apt-get install e2fsprogs fdisk qemu-utils openssh-client"; exit 1; }
 done
 for t in test_run_guests test_acpi_guests test_nested; do
 	[ -x "$B/tests/$t" ] && svm_add_libs "$R" "$B/tests/$t" && cp "$B/tests/$t" "$R/nv/tests/"
@@ -176,12 +192,13 @@ ids=$(pkg-config --variable=idsdir libpci 2>/dev/null)/pci.ids
 cp -r "$S/tests/data/hosts" "$R/nv/tests/data/"	# test_nested replays the recorded hosts too
 cp "$B"/tests/guests/*.elf "$B"/tests/guests/*.bin "$R/nv/tests/guests/" 2>/dev/null
 cp "$S/tests/data/guest-env" "$R/nv/tests/data/"
+cp -r "$S/tests/data/imgboot" "$R/nv/tests/data/"	# t-image.sh: Debian's grub.cfg
 for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/kvmvapic.bin \
 	 /usr/share/qemu/qboot.rom /usr/share/qemu/pvh.bin /usr/share/qemu/multiboot_dma.bin; do
 	[ -e "$f" ] && cp -L "$f" "$R/usr/share/qemu/"
 done
 ln -sf qboot.rom "$R/usr/share/qemu/bios-microvm.bin"
-cp "$S/tests/svmhost/tap.sh" "$S/tests/svmhost/stall.sh" "$S"/tests/svmhost/[tbip]-*.sh "$R/svmhost/" 2>/dev/null
+cp "$S/tests/svmhost/tap.sh" "$S/tests/svmhost/stall.sh" "$S"/tests/svmhost/[tbipc]-*.sh "$R/svmhost/" 2>/dev/null
 [ -d "$W/fwd" ] && cp "$W/fwd/down" "$R/svmhost/fwd-down" && cp "$W/fwd/up" "$R/svmhost/fwd-up"	# b-pass.sh's QEMU
 cp "$SVM_VMLINUZ" "$R/guest/vmlinuz" && cp "$SVM_VMLINUX" "$R/guest/vmlinux" && cp "$W/guest.cpio" "$R/guest/initrd" &&
 	cp "$W/nested.cpio" "$R/guest/initrd-nested"

@@ -193,6 +193,18 @@ int disk_image_open(const struct vmm_disk *d, const struct disk_image *others, i
 	return rc;
 }
 
+int vmm_disk_open_read(const struct vmm_disk *d, int *fd, char *err, size_t errlen)
+{
+	struct vmm_disk r = *d;
+	struct disk_image img;
+	int rc;
+
+	r.ro = true, r.direct = false;
+	if ((rc = disk_image_open(&r, NULL, 0, &img, err, errlen)) == 0)
+		*fd = img.fd;
+	return rc;
+}
+
 int vmm_disk_check(const struct vmm_disk *d, char *err, size_t errlen)
 {
 	struct disk_image img;
