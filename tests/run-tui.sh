@@ -29,7 +29,7 @@ start() {	# a new session whose shell runs the TUI, then reports the terminal's 
 click() { tm send-keys -t "t$s" -l "$(printf '\033[M %b%b\033[M#%b%b' "\\0$(printf %o $(($1 + 33)))" \
 	"\\0$(printf %o $(($2 + 33)))" "\\0$(printf %o $(($1 + 33)))" "\\0$(printf %o $(($2 + 33)))")"; }
 
-echo "1..84"
+echo "1..87"
 start "$NV tui --replay $H"
 see "Hardware-accelerated VMs: yes"; ok $? "the Host screen shows the summary"
 see "APICv / AVIC *WARN"; ok $? "every check is listed with its status"
@@ -108,7 +108,16 @@ see "this is a recording (--replay): b binds devices of the live host only"; ok 
 tm send-keys -t "t$s" F4 p
 see "Devices  *00:01.0"; ok $? "F4 then p: the launch form opens with the ready e1000e in its Devices field"
 see "00:01.0 is in the Devices field: F7 launches"; ok $? "and says what F7 will do"
-tm send-keys -t "t$s" Escape q
+# the Disks field's file picker says what each image is: a disk to boot, or one to import first
+imgs=$(mktemp -d /tmp/nv-tui-img.XXXXXX)
+truncate -s 8M "$imgs/debian.img" && printf 'label: gpt\nstart=2048\n' | sfdisk -q "$imgs/debian.img" 2>/dev/null
+printf 'QFI\373\000\000\000\003' > "$imgs/cloud.qcow2" && truncate -s 2M "$imgs/cloud.qcow2"
+click 20 7
+tm send-keys -t "t$s" C-u "$imgs/" C-o
+see "debian.img  *disk, GPT"; ok $? "the Disks field's picker tells a disk image (GPT) ..."
+see "cloud.qcow2  *import it first"; ok $? "... and a qcow2 to import first"
+tm send-keys -t "t$s" Escape Escape q
+rm -rf "$imgs"
 
 # the Reports screen: two reports of this host (one tested, one not), their difference, an export
 db=$(mktemp -d /tmp/nv-tui-db.XXXXXX)
@@ -229,7 +238,7 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	tm send-keys -t "t$s" q
 	rm -rf "$rt"
 else
-	for t in $(seq 27); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
+	for t in $(seq 28); do n=$((n + 1)); echo "ok $n # SKIP /dev/kvm is not usable here"; done
 fi
 
 # every screen at 80x24, 120x40 and 200x60: nothing cut that matters, nothing drawn over something else

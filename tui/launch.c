@@ -23,6 +23,7 @@
 #include "tui/screens.h"
 #include "vmm/vmm.h"
 #include "imgboot/imgboot.h"
+#include "common/imagefmt.h"
 
 enum field {
 	F_KERNEL,
@@ -78,6 +79,7 @@ static struct {
 	char *name[PICK_MAX];
 	bool is_dir[PICK_MAX];
 	long long size[PICK_MAX];
+	const char *kind[PICK_MAX];	/* for the Disks field: what an image is */
 	int n, sel, scroll;
 	char why[160], typed[64];
 	double typed_ms;
@@ -122,6 +124,33 @@ static int pick_cmp(const void *a, const void *b)
 	if (pick.is_dir[i] != pick.is_dir[j])
 		return pick.is_dir[i] ? -1 : 1;
 	return strcmp(pick.name[i], pick.name[j]);
+}
+
+/* What a file is as a disk, from its first and last bytes: a raw disk with a partition table, a
+ * filesystem, a format to import, or NULL (not one we can tell). Never through a link, never a
+ * FIFO's wait. */
+static const char *disk_kind(const char *path, long long size)
+{
+	uint8_t head[IMAGEFMT_HEAD], tail[IMAGEFMT_TAIL];
+	const char *kind = NULL;
+	int fd;
+
+	if (size < (1 << 20) || (fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return NULL;
+	if (pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+	    pread(fd, tail, sizeof(tail), size - (long long)sizeof(tail)) == (ssize_t)sizeof(tail)) {
+		const struct imagefmt *f = imagefmt_detect(head, sizeof(head), tail);
+		if (f)
+			kind = f->qemu ? "import it first" : "not a disk";
+		else if (!memcmp(head + 512, "EFI PART", 8))
+			kind = "disk, GPT";
+		else if (head[510] == 0x55 && head[511] == 0xaa)
+			kind = "disk, MBR";
+		else if (head[1080] == 0x53 && head[1081] == 0xef)
+			kind = "ext2/3/4";
+	}
+	close(fd);
+	return kind;
 }
 
 static void pick_load(const char *dir)
@@ -171,6 +200,11 @@ static void pick_load(const char *dir)
 	memcpy(pick.name, name, sizeof(char *) * (size_t)pick.n);
 	memcpy(pick.is_dir, is_dir, sizeof(bool) * (size_t)pick.n);
 	memcpy(pick.size, size, sizeof(long long) * (size_t)pick.n);
+	for (int i = 0; i < pick.n; i++) {	/* the first screenfuls of a directory of images */
+		snprintf(path, sizeof(path), "%s/%s", real, pick.name[i]);
+		pick.kind[i] = form.field == F_DISKS && !pick.is_dir[i] && i < 256 ?
+				       disk_kind(path, pick.size[i]) : NULL;
+	}
 	pick.sel = pick.scroll = 0;
 	pick.open = true;
 }
@@ -265,9 +299,11 @@ static void pick_draw(struct tui *t, int top, int left, int width)
 		pick.scroll = pick.sel - rows + 1;
 	for (int i = pick.scroll; i < pick.n && i < pick.scroll + rows; i++) {
 		tui_count(size, sizeof(size), (unsigned long long)pick.size[i]);
-		tui_fit(line, sizeof(line), pick.name[i], width - 14);
-		crt_text(top++, left, i == pick.sel ? ROLE_SELECTED : pick.is_dir[i] ? ROLE_NOTE : ROLE_DEFAULT, width,
-			 " %-*s%s %8s ", width - 14, line, pick.is_dir[i] ? "/" : " ", pick.is_dir[i] ? "" : size);
+		tui_fit(line, sizeof(line), pick.name[i], width - 32);
+		int role = i == pick.sel ? ROLE_SELECTED : pick.is_dir[i] ? ROLE_NOTE : ROLE_DEFAULT;
+		crt_text(top++, left, role, width, " %-*s%s %-17s %8s ", width - 32, line,
+			 pick.is_dir[i] ? "/" : " ",
+			 pick.kind[i] ? pick.kind[i] : "", pick.is_dir[i] ? "" : size);
 	}
 	if (pick.why[0])
 		crt_text(t->rows - 4, left, ROLE_WARN, 0, " %s", pick.why);
