@@ -9,7 +9,7 @@
 set -eu
 S=${NV_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$S/tests/svmhost/lib.sh"
-VERSION=1	# made again when this changes
+VERSION=2	# made again when this changes
 dir=$(dirname "$SVM_CACHE")/images
 img=$dir/debian12.img
 if [ -s "$img" ] && [ "$(cat "$img.version" 2>/dev/null)" = $VERSION ]; then echo "$img"; exit 0; fi
@@ -52,8 +52,10 @@ printf 'label: gpt\nfirst-lba: 2048\n%s1 : start=4096, size=%d, type=L\n%s14 : s
 	"$w/img" $root_sectors "$w/img" | sfdisk -q "$w/img"
 mke2fs -q -F -t ext4 -L root -U "$UUID" -d "$R" -E offset=$((4096 * 512)) "$w/img" $((root_sectors / 2))k
 rm -rf "$R"
-# GRUB to the disk, grub.cfg by update-grub: inside the test host, the image its /dev/vda
+# GRUB to the disk, grub.cfg by update-grub: inside the test host, the image its /dev/vda; the link udev
+# would make, so that update-grub names the root by UUID as on an installed system
 out=$(NV_SRCDIR=$S "$S/tests/svmhost/run.sh" --drive "$w/img,rw" --timeout 600 --cmd '
+	mkdir -p /dev/disk/by-uuid && ln -s ../../vda1 /dev/disk/by-uuid/'"$UUID"'
 	mkdir -p /mnt && mount -t ext4 /dev/vda1 /mnt && mount -o bind /dev /mnt/dev && mount -t proc proc /mnt/proc &&
 	mount -t sysfs sys /mnt/sys && chroot /mnt grub-install --target=i386-pc /dev/vda 2>&1 &&
 	chroot /mnt update-grub 2>&1 && echo "image: grub done"

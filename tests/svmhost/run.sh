@@ -160,7 +160,7 @@ done
 for m in drivers/net/tun.ko drivers/net/tap.ko drivers/vhost/vhost_iotlb.ko drivers/vhost/vhost.ko \
 	drivers/vhost/vhost_net.ko drivers/block/loop.ko drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko \
 	drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko \
-	drivers/block/virtio_blk.ko \
+	drivers/block/virtio_blk.ko lib/crc16.ko fs/mbcache.ko fs/jbd2/jbd2.ko crypto/crc32c_generic.ko fs/ext4/ext4.ko \
 	drivers/vfio/vfio.ko drivers/vfio/vfio_iommu_type1.ko drivers/vfio/vfio_virqfd.ko \
 	drivers/vfio/pci/vfio-pci-core.ko drivers/vfio/pci/vfio-pci.ko drivers/net/ethernet/intel/e1000e/e1000e.ko \
 	drivers/mfd/lpc_ich.ko drivers/i2c/i2c-smbus.ko drivers/i2c/busses/i2c-i801.ko; do
