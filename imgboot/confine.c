@@ -89,13 +89,19 @@ static int seccomp_install(void)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
 				      SCMP_A0(SCMP_CMP_EQ, 2));
-	/* a block device's size, and nothing else of ioctl */
+	/* a block device's size, and nothing else of ioctl (the rules may not overlap: one without
+	 * conditions would override the others) */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 				      SCMP_A0(SCMP_CMP_EQ, IMAGE_FD),
 				      SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)BLKGETSIZE64));
 	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 0);
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 2,
+				      SCMP_A0(SCMP_CMP_EQ, IMAGE_FD),
+				      SCMP_A1(SCMP_CMP_NE, (scmp_datum_t)BLKGETSIZE64));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1,
+				      SCMP_A0(SCMP_CMP_NE, IMAGE_FD));
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
