@@ -29,15 +29,18 @@ one() {
 		> $o.run 2>&1
 	check "$how: the image's own kernel, chosen as its GRUB would ($(grep -o 'booting .*' $o.run | cut -c1-140))" \
 		grep -q "booting /dev/$disk: GRUB's default entry 'Debian GNU/Linux' in $where" $o.run || diag $o.run
-	# the first login: cloud-init has made the user and put the key in place (a first boot under TCG)
+	# the first login: cloud-init has made the user and put the key in place (a first boot under TCG). The
+	# login waits for cloud-init to finish: its ssh module restarts sshd after the user can first log in,
+	# and a connection made in that moment is closed (seen once)
 	i=0
-	until $SSH true > $o.ssh.err 2>&1 || [ $i -ge 200 ] || ! nestvisor ps 2>/dev/null | grep -qw $name; do
+	until $SSH 'cloud-init status --wait' > $o.ci 2> $o.ssh.err || [ $i -ge 200 ] ||
+		! nestvisor ps 2>/dev/null | grep -qw $name; do
 		sleep 5
 		i=$((i + 1))
 	done
 	t1=$(date +%s)
-	check "$how: cloud-init made user tester with the key: ssh logs in, $((t1 - t0)) s from launch" $SSH true ||
-		{ diag $o.ssh.err 5; tr -d '\r' < $o.console.raw | tail -n 40 | sed 's/^/#   /'; }
+	check "$how: cloud-init made user tester with the key: ssh logs in, $((t1 - t0)) s from launch; cloud-init $(tr -d '.\n' < $o.ci)" \
+		grep -q 'status: done' $o.ci || { diag $o.ssh.err 5; tr -d '\r' < $o.console.raw | tail -n 40 | sed 's/^/#   /'; }
 	$SSH 'grep PRETTY_NAME /etc/os-release; uname -r; sudo -n id -u; cat /proc/cmdline; ls /dev/disk/by-label;
 		findmnt -n -o SOURCE /boot || echo "no /boot of its own"' > $o.cmd 2> $o.cmd.err
 	diag $o.cmd.err 5
