@@ -192,6 +192,8 @@ static char *user_data(const struct imgboot_seed *s, const char *hostname)
 	json_object_object_add(top, "users", users);
 	json_object_object_add(top, "ssh_pwauth", json_object_new_boolean(pw));
 	json_object_object_add(top, "hostname", json_object_new_string(hostname));
+	/* the VM's name in /etc/hosts: else sudo says it cannot resolve the host, every time */
+	json_object_object_add(top, "manage_etc_hosts", json_object_new_boolean(1));
 	const char *j = json_object_to_json_string_ext(
 		top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t n = strlen(j) + 32;

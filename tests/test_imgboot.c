@@ -328,6 +328,7 @@ static void test_seed(void **state)
 	assert_non_null(has(b, len, "\"name\": \"alice\""));
 	assert_non_null(has(b, len, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBkQ user@host"));
 	assert_non_null(has(b, len, "\"passwd\": \"$6$"));
+	assert_non_null(has(b, len, "\"manage_etc_hosts\": true"));
 	assert_null(has(b, len, "pa55"));	/* the password itself is nowhere */
 	assert_non_null(has(b, len, "\"instance-id\": \"nestvisor-vm1\""));
 	free(b);
