@@ -35,6 +35,8 @@ int cli_ps(int argc, char **argv);
 void cli_ps_usage(void);
 int cli_stop(int argc, char **argv);
 void cli_stop_usage(void);
+int cli_snapshot(int argc, char **argv);
+void cli_snapshot_usage(void);
 int cli_pause(int argc, char **argv);
 void cli_pause_usage(void);
 int cli_resume(int argc, char **argv);

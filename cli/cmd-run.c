@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "common/text.h"
 #include "compat-db/compatdb.h"
 #include <unistd.h>
 #include "nested/nested.h"
@@ -102,6 +103,10 @@ static const struct cli_opt_help run_opts[] = {
 	{ "--no-unpack",
 	  "let a bzImage decompress itself in the guest; by default its kernel is "
 	  "unpacked once into ~/.cache/nestvisor/kernels and entered directly (with KASLR)" },
+	{ "--restore FILE",
+	  "start the VM a snapshot holds (`nestvisor snapshot`) where it was saved, not a boot; "
+	  "with --name, --detach, --console, --timeout. The same file restores as many times as "
+	  "you like" },
 	{ "--help", "this help" },
 	{ NULL, NULL },
 };
@@ -110,7 +115,8 @@ void cli_run_usage(void)
 {
 	static const struct cli_help h = {
 		.synopsis = "nestvisor run --kernel FILE [OPTION]...\n"
-			    "       nestvisor run --disk IMAGE [--cloud-init ...] [OPTION]...",
+			    "       nestvisor run --disk IMAGE [--cloud-init ...] [OPTION]...\n"
+			    "       nestvisor run --restore FILE [--name NAME] [--detach]",
 		.about = "Boots a kernel or test image, or an OS image's own kernel, in a KVM "
 			 "virtual machine and ends with its exit status.",
 		.opts = run_opts,
@@ -172,6 +178,7 @@ static const struct option run_options[] = {
 	{ "device", required_argument, NULL, 'V' },
 	{ "sandbox", required_argument, NULL, 'S' },
 	{ "cloud-init", required_argument, NULL, 'I' },
+	{ "restore", required_argument, NULL, 'r' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -300,14 +307,28 @@ static int set_checked(struct vmm_config *cfg, int opt, const char *arg)
 	}
 }
 
+/* --restore: the VM is the snapshot's; what would make another one is refused, not ignored */
+static int restore_args(const struct vmm_config *cfg, const char *cloud, bool sized)
+{
+	if (cfg->kernel || cfg->initrd || cfg->cmdline || cfg->ndisks || cfg->net || cfg->rng ||
+	    cfg->npassthrough || cloud || sized)
+		return bad("--restore starts the VM a snapshot holds (its memory, vCPUs, CPU model "
+			   "and devices): leave out --kernel, --initrd, --cmdline, --disk, --net, "
+			   "--rng, --device, --cloud-init, --mem, --cpus, --nested and --cpu");
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats, bool *detach,
-		      const char **cloud)
+		      const char **cloud, const char **restore)
 {
 	char err[256];
+	bool sized = false;
 	int opt;
 
 	while ((opt = getopt_long_only(argc, argv, "h", run_options, NULL)) != -1) {
+		sized |= opt == 'm' || opt == 'n' || opt == 'X' || opt == 'P';
 		switch (opt) {
+		case 'r': *restore = optarg; break;
 		case 'k': cfg->kernel = optarg; break;
 		case 'i': cfg->initrd = optarg; break;
 		case 'c': cfg->cmdline = optarg; break;
@@ -326,7 +347,10 @@ static int parse_args(int argc, char **argv, struct vmm_config *cfg, bool *stats
 				return -1;
 		}
 	}
-	if ((!cfg->kernel && !cfg->ndisks) || optind < argc) {
+	if (*restore && optind == argc) {
+		if (restore_args(cfg, *cloud, sized) < 0)
+			return -1;
+	} else if ((!cfg->kernel && !cfg->ndisks) || optind < argc) {
 		fprintf(stderr, "nestvisor run: %s; see `nestvisor run --help`\n",
 			optind < argc ? "unexpected argument" :
 					"--kernel FILE or --disk IMAGE (an OS image) is required");
@@ -396,7 +420,7 @@ int cli_run(int argc, char **argv)
 				  .log = vmm_log_stderr,
 				  .sandbox = true };
 	bool stats = false, bg = false;
-	const char *cloud = NULL, *how;
+	const char *cloud = NULL, *how, *restore = NULL;
 	char err[2048], name[32];
 	static struct imgboot_vm image;	/* the VM reads it, here or in its own process */
 	struct vmm *vm;
@@ -404,8 +428,13 @@ int cli_run(int argc, char **argv)
 
 	snprintf(name, sizeof(name), "vm-%d", (int)getpid());
 	cfg.name = name;
-	if ((rc = parse_args(argc, argv, &cfg, &stats, &bg, &cloud)) != 0)
+	if ((rc = parse_args(argc, argv, &cfg, &stats, &bg, &cloud, &restore)) != 0)
 		return rc > 0 ? CLI_OK : CLI_ERROR;
+	if (restore && vmm_snapshot_open(restore, &cfg, err, sizeof(err)) < 0) {
+		text_clean(err);
+		fprintf(stderr, "nestvisor run: %s\n", err);
+		return VMM_STATUS_SETUP_ERROR;	/* as a file refused while the VM is made */
+	}
 	if (imgboot_vm_prepare(&cfg, cloud, &image, &how, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nestvisor run: %s\n", err);
 		return CLI_ERROR;
@@ -416,6 +445,7 @@ int cli_run(int argc, char **argv)
 	if (bg) {
 		rc = detach(&cfg, stats);
 		imgboot_vm_release(&image, rc != CLI_OK);	/* a running VM's seed stays beside it */
+		vmm_snapshot_close(&cfg);
 		return rc;
 	}
 	/* one thread takes them and stops the VM; vCPU threads inherit the mask */
@@ -423,10 +453,12 @@ int cli_run(int argc, char **argv)
 	if (vmm_create(&cfg, &vm, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nestvisor run: %s\n", err);
 		imgboot_vm_release(&image, true);
+		vmm_snapshot_close(&cfg);
 		return VMM_STATUS_SETUP_ERROR;
 	}
 	struct vmm_serve_opts opt = { .cfg = &cfg, .stats = stats, .ready_fd = -1, .log = stderr };
 	rc = vmm_serve(vm, &opt);
 	imgboot_vm_release(&image, true);
+	vmm_snapshot_close(&cfg);
 	return rc;
 }

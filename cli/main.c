@@ -29,6 +29,8 @@ static const struct cli_command commands[] = {
 	{ "stop", "stop a running VM", cli_stop, cli_stop_usage },
 	{ "pause", "pause a running VM: its vCPUs and devices", cli_pause, cli_pause_usage },
 	{ "resume", "resume a paused VM", cli_resume, cli_resume_usage },
+	{ "snapshot", "save a running VM to a file (`run --restore FILE` starts it again)",
+	  cli_snapshot, cli_snapshot_usage },
 	{ "stats", "a running VM's exits by reason, port and MMIO region", cli_stats,
 	  cli_stats_usage },
 	{ "console", "a running VM's serial console on this terminal", cli_console,

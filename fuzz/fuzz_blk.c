@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	struct blk *b = disk(data[14]);
 	v.priv = b;
-	v.driver_features = data[15] & 1 ? BLK_F_FLUSH : 0;
+	v.s.driver_features = data[15] & 1 ? BLK_F_FLUSH : 0;
 	blk_notify(&v, 0);
 	return 0;
 }

@@ -50,7 +50,7 @@ static uint8_t submit(struct blk *b, uint32_t type, const uint64_t *addr, const 
 	memcpy(vmm_mem_ptr(&m, AVAIL, 2), &flags, 2);
 	memcpy(vmm_mem_ptr(&m, AVAIL + 2, 2), &idx, 2);
 	v.priv = b;
-	v.driver_features = BLK_F_FLUSH;
+	v.s.driver_features = BLK_F_FLUSH;
 	blk_notify(&v, 0);
 	return *st;
 }

@@ -249,14 +249,26 @@ int vmm_control_list(vmm_control_each_fn fn, void *ctx, int *stale)
 }
 
 
+/* A reply that is not {"ok":true,...}: -EAGAIN with its "error" in err; 0 otherwise */
+static int refused(const char *reply, char *err, size_t errlen)
+{
+	json_object *o = json_tokener_parse(reply), *ok;
+	int rc = 0;
+
+	if (!o || !json_object_object_get_ex(o, "ok", &ok) || !json_object_get_boolean(ok)) {
+		ctl_member_str(o, "error", err, errlen);
+		rc = -EAGAIN;
+	}
+	json_object_put(o);
+	return rc;
+}
+
 /* A command whose reply may be a refusal ({"ok":false,"error":...}): 0, -ENOENT (no such VM),
  * -EAGAIN with the VM's reason in err, or -EIO. A pause may take 10 s: every vCPU and device
  * gets 5. */
 int vmm_control_ask(const char *name, const char *cmd, char **reply, char *err, size_t errlen)
 {
 	char path[128];
-	json_object *o, *ok;
-	int rc = 0;
 
 	*reply = NULL;
 	if (errlen)
@@ -265,11 +277,57 @@ int vmm_control_ask(const char *name, const char *cmd, char **reply, char *err, 
 		return -EINVAL;
 	if (!(*reply = vmm_control_request(path, cmd, 15000)))
 		return errno == ENOENT || errno == ECONNREFUSED ? -ENOENT : -EIO;
-	o = json_tokener_parse(*reply);
-	if (!o || !json_object_object_get_ex(o, "ok", &ok) || !json_object_get_boolean(ok)) {
-		ctl_member_str(o, "error", err, errlen);
-		rc = -EAGAIN;
+	return refused(*reply, err, errlen);
+}
+
+/* The request line with the file beside it (SCM_RIGHTS), then the reply as vmm_control_call reads
+ * it. A snapshot takes as long as the guest's memory takes to write: 10 minutes at most. */
+int vmm_control_snapshot(const char *name, int fd, bool stop, char **reply, char *err,
+			 size_t errlen)
+{
+	char path[128], req[64], buf[1 << 16];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} c = { 0 };
+	size_t len = 0;
+	int s;
+
+	*reply = NULL;
+	if (errlen)
+		err[0] = '\0';
+	if (vmm_control_path(name, path, sizeof(path)) < 0)
+		return -EINVAL;
+	if ((s = vmm_control_connect(path)) < 0)
+		return s == -ENOENT || s == -ECONNREFUSED ? -ENOENT : -EIO;
+	snprintf(req, sizeof(req), "{\"cmd\":\"snapshot\",\"stop\":%s}\n", stop ? "true" : "false");
+	struct iovec io = { req, strlen(req) };
+	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = c.b,
+			    .msg_controllen = sizeof(c.b) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	if (sendmsg(s, &m, MSG_NOSIGNAL) != (ssize_t)io.iov_len) {
+		close(s);
+		return -EIO;
 	}
-	json_object_put(o);
-	return rc;
+	while (len < sizeof(buf) - 1 && !memchr(buf, '\n', len)) {
+		struct pollfd p = { s, POLLIN, 0 };
+		ssize_t n;
+		if (poll(&p, 1, 600000) <= 0 || (n = read(s, buf + len, sizeof(buf) - 1 - len)) <= 0) {
+			close(s);
+			return -EIO;
+		}
+		len += (size_t)n;
+	}
+	close(s);
+	buf[len] = '\0';
+	char *nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	if (!(*reply = strdup(buf)))
+		return -ENOMEM;
+	return refused(*reply, err, errlen);
 }

@@ -18,6 +18,7 @@
 #include "vmm/control.h"
 #include "vmm/ctlproto.h"
 #include "vmm/sandbox.h"
+#include "vmm/snapshot.h"
 #include "vmm/vm.h"
 
 #define CTL_MAX_CLIENTS 32
@@ -234,20 +235,53 @@ static char *on_powerdown(struct vmm *vm, const char *name, const struct ctl_req
 	return ok_json();
 }
 
+/* The client opened the file (where, as whom, never over another): the VM only writes into it. */
+static char *on_snapshot(struct vmm *vm, const char *name, const struct ctl_request *r)
+{
+	char err[512];
+	struct stat st;
+	uint64_t t0 = vmm_now_ns();
+	int fl = r->fd >= 0 ? fcntl(r->fd, F_GETFL) : -1;
+
+	(void)name;
+	if (r->fd < 0)
+		return error_json("snapshot needs its file passed with the request (SCM_RIGHTS), as "
+				  "`nestvisor snapshot NAME FILE` does");
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+		return error_json("the snapshot file passed was not opened for writing");
+	if (vmm_snapshot_write(vm, r->fd, r->stop, err, sizeof(err)) < 0 || fstat(r->fd, &st) < 0)
+		return error_json(err[0] ? err : strerror(errno));
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)st.st_size));
+	json_object_object_add(o, "disk_bytes", json_object_new_int64((int64_t)st.st_blocks * 512));
+	json_object_object_add(o, "mem", json_object_new_int64((int64_t)vm->mem.size));
+	json_object_object_add(o, "ms", json_object_new_double((double)(vmm_now_ns() - t0) / 1e6));
+	json_object_object_add(o, "stopped", json_object_new_boolean(r->stop));
+	char *out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return out;
+}
+
 static ctl_handler *const handlers[] = {
 	[CTL_BAD] = on_bad,         [CTL_STATUS] = on_status, [CTL_STATS] = on_stats,
 	[CTL_PAUSE] = on_pause,     [CTL_RESUME] = on_resume, [CTL_STOP] = on_stop,
 	[CTL_CONSOLE] = on_console, [CTL_INPUT] = on_input,   [CTL_DIGEST] = on_digest,
-	[CTL_CPUS] = on_cpus,       [CTL_POWERDOWN] = on_powerdown,
+	[CTL_CPUS] = on_cpus,       [CTL_POWERDOWN] = on_powerdown, [CTL_SNAPSHOT] = on_snapshot,
 };
 
-static char *answer(struct vmm *vm, const char *name, const char *line, size_t len)
+/* fd: a file the client passed with the line, or -1; closed here whatever the command */
+static char *answer(struct vmm *vm, const char *name, const char *line, size_t len, int fd)
 {
 	struct ctl_request r;
 
 	ctl_parse(line, len, &r);
+	if (r.cmd == CTL_SNAPSHOT)
+		r.fd = fd;
 	char *out = handlers[r.cmd](vm, name, &r);
 	ctl_request_free(&r);
+	if (fd >= 0)
+		close(fd);
 	return out;
 }
 
@@ -257,6 +291,7 @@ static char *answer(struct vmm *vm, const char *name, const char *line, size_t l
 #define CTL_IDLE_MS 30000
 struct client {
 	int fd;
+	int passed;			/* a file sent with its next line (SCM_RIGHTS), or -1 */
 	char buf[CTL_LINE_MAX];
 	size_t len;
 	char *out;
@@ -302,9 +337,37 @@ static bool flush(struct client *cl)
 
 /* Reads what arrived; answers each complete line. Returns false when the client is gone or
  * misbehaves. */
+/* What arrived, and a file passed with it: kept for the line it came with (one at a time; any
+ * more, or more than one fd at once, are closed). */
+static ssize_t receive(struct client *cl)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(4 * sizeof(int))];
+	} c;
+	struct iovec io = { cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len };
+	struct msghdr m = { .msg_iov = &io, .msg_iovlen = 1, .msg_control = c.b,
+			    .msg_controllen = sizeof(c.b) };
+	ssize_t n = recvmsg(cl->fd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+
+	for (struct cmsghdr *h = n >= 0 ? CMSG_FIRSTHDR(&m) : NULL; h; h = CMSG_NXTHDR(&m, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		int fds[4], k = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		memcpy(fds, CMSG_DATA(h), (size_t)k * sizeof(int));
+		for (int i = 0; i < k; i++) {
+			if (i == 0 && k == 1 && cl->passed < 0)
+				cl->passed = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+	return n;
+}
+
 static bool serve(struct vmm *vm, struct vmm_control *ctl, struct client *cl)
 {
-	ssize_t n = read(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len);
+	ssize_t n = receive(cl);
 	char *nl;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -317,7 +380,8 @@ static bool serve(struct vmm *vm, struct vmm_control *ctl, struct client *cl)
 	while ((nl = memchr(cl->buf, '\n', cl->len))) {
 		*nl = '\0';
 		size_t line = (size_t)(nl - cl->buf);
-		char *reply = answer(vm, ctl->name, cl->buf, line);
+		char *reply = answer(vm, ctl->name, cl->buf, line, cl->passed);
+		cl->passed = -1;
 		bool ok = reply && queue_reply(cl, reply);
 		free(reply);
 		cl->len -= line + 1;
@@ -332,6 +396,8 @@ static bool serve(struct vmm *vm, struct vmm_control *ctl, struct client *cl)
 static void drop(struct client *cl, int *n, int i)
 {
 	close(cl[i].fd);
+	if (cl[i].passed >= 0)
+		close(cl[i].passed);
 	free(cl[i].out);
 	cl[i] = cl[--*n];
 }
@@ -372,13 +438,15 @@ static void *control_thread(void *arg)
 		if (p[0].revents & POLLIN) {
 			int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 			if (fd >= 0 && n < CTL_MAX_CLIENTS)
-				cl[n++] = (struct client){ .fd = fd, .last_ns = now };
+				cl[n++] = (struct client){ .fd = fd, .passed = -1, .last_ns = now };
 			else if (fd >= 0)
 				close(fd);	/* too many clients at once */
 		}
 	}
 	for (int i = 0; i < n; i++) {
 		close(cl[i].fd);
+		if (cl[i].passed >= 0)
+			close(cl[i].passed);
 		free(cl[i].out);
 	}
 	return NULL;
@@ -409,7 +477,8 @@ static void control_destroy(struct vmm *vm, void *priv)
 }
 
 static const struct vmm_device_ops control_device = { .kind = "control socket",
-						      .destroy = control_destroy };
+						      .destroy = control_destroy,
+						      .stateless = true };
 
 int vmm_control_start(struct vmm *vm, const char *name, char *err, size_t errlen)
 {

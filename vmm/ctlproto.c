@@ -16,7 +16,7 @@ static const struct { const char *name; enum ctl_cmd cmd;
 	{ "status", CTL_STATUS }, { "stats", CTL_STATS }, { "pause", CTL_PAUSE },
 	{ "resume", CTL_RESUME }, { "stop", CTL_STOP },   { "console", CTL_CONSOLE },
 	{ "input", CTL_INPUT },     { "digest", CTL_DIGEST }, { "cpus", CTL_CPUS },
-	{ "powerdown", CTL_POWERDOWN },
+	{ "powerdown", CTL_POWERDOWN }, { "snapshot", CTL_SNAPSHOT },
 };
 
 void ctl_parse(const char *line, size_t len, struct ctl_request *r)
@@ -25,9 +25,11 @@ void ctl_parse(const char *line, size_t len, struct ctl_request *r)
 	json_object *req = NULL, *c, *f, *d;
 
 	memset(r, 0, sizeof(*r));
+	r->fd = -1;
 	r->cmd = CTL_BAD;
 	r->error = "expected one JSON object per line: {\"cmd\": "
-		   "\"status|stats|pause|resume|stop|powerdown|console|input|digest|cpus\"}";
+		   "\"status|stats|pause|resume|stop|powerdown|console|input|digest|cpus|"
+		   "snapshot\"}";
 	if (memchr(line, '\0', len)) {
 		r->error = "a NUL byte in the request";
 		goto out;
@@ -58,6 +60,13 @@ void ctl_parse(const char *line, size_t len, struct ctl_request *r)
 				   "\"0xffffc90000003f58\"";
 		} else
 			r->has_at = true;
+	}
+	if (r->cmd == CTL_SNAPSHOT && json_object_object_get_ex(req, "stop", &f)) {
+		if (!json_object_is_type(f, json_type_boolean)) {
+			r->cmd = CTL_BAD;
+			r->error = "snapshot's \"stop\" is true or false";
+		} else
+			r->stop = json_object_get_boolean(f);
 	}
 	if (r->cmd == CTL_INPUT) {
 		if (!json_object_object_get_ex(req, "data", &d) ||

@@ -18,7 +18,8 @@ enum ctl_cmd {
 	CTL_INPUT,
 	CTL_DIGEST,
 	CTL_CPUS,
-	CTL_POWERDOWN
+	CTL_POWERDOWN,
+	CTL_SNAPSHOT
 };
 
 struct ctl_request {
@@ -29,6 +30,8 @@ struct ctl_request {
 	char *data; /* input: the bytes to type (malloc'd, data_len of them, NUL-terminated) */
 	size_t data_len;
 	const char *error;		/* CTL_BAD: why, as the reply's "error" */
+	bool stop;			/* snapshot: end the VM once saved */
+	int fd;				/* snapshot: the file, passed with the line (SCM_RIGHTS); -1 */
 };
 
 /* len bytes of line (no newline); never fails to fill r: a bad line is CTL_BAD with an error. */

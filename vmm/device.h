@@ -5,6 +5,7 @@
 #define NESTVISOR_VMM_DEVICE_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
 
 struct vmm;
@@ -35,6 +36,16 @@ struct vmm_device_ops {
 	bool (*stat)(struct vmm *vm, void *priv, struct vmm_dev_stat *out);
 	/* Its queues' positions, at most max: their count. Optional. */
 	int (*queues)(struct vmm *vm, void *priv, struct vmm_queue_pos *out, int max);
+	/* A snapshot, while paused: what a guest can see of it into *buf (malloc'd, *len bytes), 0
+	 * or -errno. A device with neither save nor stateless cannot be saved (yet): a snapshot of
+	 * its VM is refused, naming it. */
+	int (*save)(struct vmm *vm, void *priv, void **buf, size_t *len);
+	/* A restore, before the VM first runs: that state back. It comes from a file: every value
+	 * is checked first (0, or -EINVAL and nothing changed). */
+	int (*load)(struct vmm *vm, void *priv, const void *buf, size_t len);
+	bool stateless;		/* nothing a guest can see of it (the control socket) */
+	/* Its name in messages when kind says too little ("virtio-rng" for a "virtio"). Optional. */
+	const char *(*name)(void *priv);
 };
 
 struct vmm_device {
@@ -48,6 +59,8 @@ struct vmm_device {
 int vmm_device_add(struct vmm *vm, const struct vmm_device_ops *ops, void *priv);
 /* The nth instance (0: the first) of a kind, or NULL. */
 void *vmm_device_get(const struct vmm *vm, const struct vmm_device_ops *ops, int nth);
+/* A device's name for messages: its name hook's, or its kind */
+const char *vmm_device_name(const struct vmm_device *d);
 /* Every device, last registered first. */
 void vmm_devices_destroy(struct vmm *vm);
 /* Pauses every device in registration order (after the vCPUs); on a failure resumes those already
@@ -57,5 +70,15 @@ void vmm_devices_resume(struct vmm *vm);
 /* Statistics of every device that has some, in order: their count (at most max). */
 int vmm_devices_stat(struct vmm *vm, struct vmm_dev_stat *out, int max);
 int vmm_devices_queues(struct vmm *vm, struct vmm_queue_pos *out, int max);
+
+/* For a save hook whose state is one plain struct: a copy of its n bytes, taken under lock. */
+int vmm_state_save(pthread_mutex_t *lock, const void *state, size_t n, void **buf, size_t *len);
+/* For a load hook whose state is one plain struct: len must be n, and valid (given a copy) must
+ * accept it; then it is written under lock. 0, or -EINVAL and nothing changed. */
+int vmm_state_load(pthread_mutex_t *lock, void *state, size_t n, const void *buf, size_t len,
+		   bool (*valid)(const void *copy));
+/* A bool read from a file holds 0 or 1, or the file is refused (any other value is undefined
+ * behaviour once read as a bool). */
+bool vmm_state_bool_ok(const bool *b);
 
 #endif

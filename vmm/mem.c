@@ -27,6 +27,23 @@ int vmm_mem_init(struct vmm_mem *m, uint64_t size)
 	return 0;
 }
 
+int vmm_mem_map_file(struct vmm_mem *m, uint64_t size, int fd, uint64_t off)
+{
+	memset(m, 0, sizeof(*m));
+	if (size < (1u << 20) || size > (1ull << 40) || (size & 0xfff) || (off & 0xfff))
+		return -EINVAL;
+	m->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd,
+		       (off_t)off);
+	if (m->host == MAP_FAILED) {
+		m->host = NULL;
+		return -errno;
+	}
+	m->size = size;
+	m->low = size < VMM_MMIO_HOLE_START ? size : VMM_MMIO_HOLE_START;
+	m->high = size - m->low;
+	return 0;
+}
+
 void vmm_mem_free(struct vmm_mem *m)
 {
 	if (m->host)

@@ -16,6 +16,9 @@ struct vmm_mem {
 };
 
 int vmm_mem_init(struct vmm_mem *m, uint64_t size);
+/* Guest RAM as a private mapping of size bytes of file fd at off (a snapshot's memory): pages are
+ * read when first touched, and what the guest writes stays in this process. 0 or -errno. */
+int vmm_mem_map_file(struct vmm_mem *m, uint64_t size, int fd, uint64_t off);
 void vmm_mem_free(struct vmm_mem *m);
 /* Host pointer for [gpa, gpa+len) if all of it is RAM, else NULL. Guards against overflow. */
 void *vmm_mem_ptr(const struct vmm_mem *m, uint64_t gpa, uint64_t len);

@@ -11,9 +11,15 @@
 void vmm_vcpus_pause(struct vmm *vm)
 {
 	atomic_store(&vm->paused, true);
-	for (int i = 0; i < vm->ncpus; i++)
-		if (vm->cpu[i].started && !pthread_equal(vm->cpu[i].thread, pthread_self()))
-			pthread_kill(vm->cpu[i].thread, SIGUSR1);
+	for (int i = 0; i < vm->ncpus; i++) {
+		if (!vm->cpu[i].started || pthread_equal(vm->cpu[i].thread, pthread_self()))
+			continue;
+		/* a vCPU past its check of `paused` but not yet in KVM_RUN takes the signal before
+		 * it enters: without this it would run on until its next exit (a halted guest: its
+		 * next interrupt), and the pause waits 5 s and gives up */
+		vm->cpu[i].run->immediate_exit = 1;
+		pthread_kill(vm->cpu[i].thread, SIGUSR1);
+	}
 }
 
 /* ACPI S3, the guest's own pause (acpi-pm.c, on its SLP_EN): every vCPU parks, and the VM's main

@@ -54,10 +54,12 @@ static const int slirp_calls[] = {
 	SCMP_SYS(stat), SCMP_SYS(lseek),
 };
 /* the control socket's clients; getifaddrs (a tap's counters) asks the kernel by netlink */
+/* A snapshot is written into the file its client passed (fcntl checks it was opened to write). */
 static const int control_calls[] = {
 	SCMP_SYS(accept4), SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg),
 	SCMP_SYS(bind), SCMP_SYS(getsockname), SCMP_SYS(getrusage), SCMP_SYS(mincore),
-	SCMP_SYS(ioctl),
+	SCMP_SYS(ioctl), SCMP_SYS(fcntl), SCMP_SYS(pwrite64), SCMP_SYS(ftruncate), SCMP_SYS(fsync),
+	SCMP_SYS(pread64),	/* /proc/self/pagemap, opened before: which pages were ever touched */
 };
 static const int signal_calls[] = { SCMP_SYS(rt_sigtimedwait) };
 
@@ -137,6 +139,9 @@ static const unsigned long control_ioctls[] = {
 	/* "cpus": a paused VM's vCPUs read (cpustate.c); their stacks through their page tables */
 	KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS, KVM_GET_LAPIC,
 	KVM_GET_MSRS, KVM_TRANSLATE,
+	/* "snapshot": the rest of each vCPU's state, KVM's chips and clock (vcpu-state.c) */
+	KVM_GET_XSAVE, KVM_GET_XSAVE2, KVM_GET_XCRS, KVM_GET_DEBUGREGS, KVM_GET_CPUID2,
+	KVM_GET_MSR_INDEX_LIST, KVM_CHECK_EXTENSION, KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK,
 };
 
 struct kind_def {

@@ -291,8 +291,19 @@ static bool handle_exit(struct vmm_vcpu *c)
 	return true;
 }
 
-static void wait_while_paused(struct vmm *vm)
+static void wait_while_paused(struct vmm_vcpu *c)
 {
+	struct vmm *vm = c->vm;
+
+	/* An exit to us (a port read, an MMIO read) is finished by KVM on the next KVM_RUN: its
+	 * value reaches the guest's register only then. One entry with immediate_exit set finishes
+	 * it without running the guest, so that what a pause shows and a snapshot saves is whole
+	 * (api.rst, "immediate_exit"). */
+	c->run->immediate_exit = 1;
+	for (int i = 0; i < 4096 && ioctl(c->fd, KVM_RUN, 0) == 0; i++)
+		if (!handle_exit(c))	/* a string instruction's next piece; none: EINTR */
+			break;
+	c->run->immediate_exit = 0;
 	pthread_mutex_lock(&vm->lock);
 	vm->parked++;
 	pthread_cond_broadcast(
@@ -315,7 +326,7 @@ static void *vcpu_thread(void *arg)
 	vmm_sandbox_enter(vm, VMM_THREAD_VCPU);
 	while (atomic_load(&vm->end) == VMM_END_RUNNING) {
 		if (atomic_load(&vm->paused))
-			wait_while_paused(vm);
+			wait_while_paused(c);
 		int rc = atomic_load(&c->resume) ? vmm_vcpu_resume(c) : 0;
 		if (rc < 0) {
 			vmm_end(vm, VMM_END_UNEXPECTED, 0);
@@ -412,7 +423,15 @@ void vmm_vcpu_report(struct vmm_vcpu *c, const char *why)
 					 r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
 					 r.rdi, r.rbp, s.cr0, s.cr3, s.cr4, s.efer, s.cs.selector,
 					 mode);
-		if (used < len)
+		/* AMD-V's KVM INITs a vCPU that shut down (the VMCB is undefined after it): what
+		 * is left are the reset values, which say nothing of where the guest was */
+		if (c->run->exit_reason == KVM_EXIT_SHUTDOWN && r.rip == 0xfff0 &&
+		    s.cs.selector == 0xf000 && used < len)
+			used += (size_t)snprintf(out + used, len - used,
+						 "  (these are the vCPU's reset values: this host's KVM "
+						 "resets a vCPU that shut down; its last exits below "
+						 "are what it did before)\n");
+		else if (used < len)
 			used += report_code(c, &r, &s, out + used, len - used);
 	}
 	if (vm->boot.kaslr_seed &&

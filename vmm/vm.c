@@ -16,6 +16,7 @@
 #include "nested/nested.h"
 #include "vmm/vm.h"
 #include "vmm/sandbox.h"
+#include "vmm/snapshot.h"
 #include "vmm/unpack.h"
 
 
@@ -107,7 +108,9 @@ static int create_machine(struct vmm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
 		return -errno;
 	}
-	if ((rc = vmm_mem_init(&vm->mem, vm->cfg.mem)) < 0) {
+	if (vm->cfg.restore && (rc = vmm_restore_memory(vm, err, errlen)) < 0)
+		return rc;
+	if (!vm->cfg.restore && (rc = vmm_mem_init(&vm->mem, vm->cfg.mem)) < 0) {
 		snprintf(err, errlen, "guest memory of %llu MiB: %s",
 			 (unsigned long long)(vm->cfg.mem >> 20), strerror(-rc));
 		return rc;
@@ -161,7 +164,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 	if (!vm)
 		return -ENOMEM;
 	vm->cfg = *cfg;
-	vm->sysfd = vm->fd = -1;
+	vm->sysfd = vm->fd = vm->pagemap_fd = -1;
 	vm->ncpus = 0;	/* set once checked: teardown walks vm->cpu[0..ncpus) */
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
@@ -190,9 +193,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 		vmm_sandbox_prepare(cfg->name);
 	/* the files first: a path refused or a FIFO given is said before KVM is touched */
 	struct vmm_inputs in = { 0 };
-	if ((rc = vmm_inputs_read(vm, &in, err, errlen)) == 0 &&
+	if ((cfg->restore || (rc = vmm_inputs_read(vm, &in, err, errlen)) == 0) &&
 	    (rc = check_kvm(vm, err, errlen)) == 0 && (rc = decide_nested(vm, err, errlen)) == 0 &&
-	    (rc = create_machine(vm, err, errlen)) == 0)
+	    (rc = create_machine(vm, err, errlen)) == 0 && !cfg->restore)
 		rc = vmm_inputs_load(vm, &in, err, errlen);
 	vmm_inputs_free(&in);
 	if (rc < 0)
@@ -209,6 +212,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, char *err, size_t
 	for (int i = 0; i < vm->ncpus; i++)
 		if ((rc = vmm_vcpu_create(vm, i, err, errlen)) < 0)
 			goto fail;
+	if (cfg->restore && (rc = vmm_restore_apply(vm, err, errlen)) < 0)
+		goto fail;
+	vm->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	*out = vm;
 	return 0;
 fail:
@@ -343,6 +349,8 @@ bool vmm_nested(const struct vmm *vm, int *state_size)
 
 const char *vmm_boot_kind(const struct vmm *vm)
 {
+	if (vm->cfg.restore)
+		return "restored from a snapshot";
 	if (vm->boot.unpacked == VMM_UNPACK_CACHED)
 		return "bzImage, unpacked from cache";
 	if (vm->boot.unpacked == VMM_UNPACK_DECOMPRESSED)
@@ -374,6 +382,8 @@ void vmm_destroy(struct vmm *vm)
 		close(vm->fd);
 	if (vm->sysfd >= 0)
 		close(vm->sysfd);
+	if (vm->pagemap_fd >= 0)
+		close(vm->pagemap_fd);
 	free(vm);
 }
 

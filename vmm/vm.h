@@ -52,6 +52,9 @@ struct vmm_vcpu {
 struct vmm {
 	struct vmm_config cfg;
 	int sysfd, fd;
+	/* /proc/self/pagemap, opened before the sandbox: which pages of guest RAM were ever touched,
+	 * for a snapshot (snapshot.c); -1 without */
+	int pagemap_fd;
 	struct vmm_mem mem;
 	struct vmm_boot boot;
 	int ncpus;

@@ -78,6 +78,8 @@ struct vmm_config {
 	 * line without its newline: the caller's to show. NULL: nowhere. */
 	void (*log)(void *ctx, const char *vm_name, const char *line);
 	void *log_ctx;
+	/* --restore: the VM is made from this snapshot (vmm_snapshot_open), not booted */
+	struct vmm_snapshot *restore;
 };
 /* A log for vmm_config: the lines on stderr as "nestvisor: NAME: LINE" (the command line's, a VM
  * process's). */
@@ -100,6 +102,22 @@ enum vmm_end {
 
 struct vmm;
 
+
+/* --restore FILE: a snapshot (`nestvisor snapshot`) opened and checked (its container, its
+ * configuration, a state for each vCPU), and cfg's memory, vCPUs, CPU model and nested mode set
+ * from it (kernel and cmdline then name what it booted): 0, or -errno with err naming the file and
+ * what is wrong with it. It stays open in cfg->restore until vmm_snapshot_close; a failed
+ * vmm_create leaves it open too. */
+int vmm_snapshot_open(const char *path, struct vmm_config *cfg, char *err, size_t errlen);
+void vmm_snapshot_close(struct vmm_config *cfg);
+/* Every section of the opened snapshot read against its checksum, guest memory included: 0, or
+ * -errno with err. */
+int vmm_snapshot_verify(const struct vmm_config *cfg, char *err, size_t errlen);
+/* Client: asks the running VM NAME to save itself into fd (a new empty file, handed over the
+ * control socket), then to go on or end (stop). 0 with *reply (its JSON, malloc'd), -ENOENT (no
+ * such VM), -EAGAIN with the VM's reason in err, or -EIO. */
+int vmm_control_snapshot(const char *name, int fd, bool stop, char **reply, char *err,
+			 size_t errlen);
 
 /* A --mem size: 0, or -EINVAL. */
 int vmm_size_parse(const char *s, uint64_t *out);

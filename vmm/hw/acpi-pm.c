@@ -25,19 +25,23 @@
 #define PM1_PWRBTN (1u << 8)	/* PWRBTN_STS and PWRBTN_EN: the same bit in status and enable */
 #define SCI_IRQ 9		/* the FADT's SCI_INT */
 
-struct vmm_pm {
-	pthread_mutex_t lock;
+struct pm_regs {
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
 	bool sci;		/* the level the SCI line was last set to */
+};
+
+struct vmm_pm {
+	pthread_mutex_t lock;
+	struct pm_regs r;	/* what the guest sees: a snapshot saves it */
 };
 
 /* The SCI follows an enabled event's status (under lock). */
 static void sci_update(struct vmm *vm, struct vmm_pm *p)
 {
-	bool level = p->pm1_sts & p->pm1_en & PM1_PWRBTN;
+	bool level = p->r.pm1_sts & p->r.pm1_en & PM1_PWRBTN;
 
-	if (level != p->sci) {
-		p->sci = level;
+	if (level != p->r.sci) {
+		p->r.sci = level;
 		vmm_irq_line(vm, SCI_IRQ, level);
 	}
 }
@@ -56,10 +60,10 @@ static void pm_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t 
 	}
 	pthread_mutex_lock(&p->lock);
 	if (off == 4 && write) {
-		p->pm1_cnt = (uint16_t)io_get(data, size);
-		if (p->pm1_cnt & SLP_EN) {
-			unsigned typ = SLP_TYP(p->pm1_cnt);
-			p->pm1_cnt &= (uint16_t)~SLP_EN;	/* self-clearing */
+		p->r.pm1_cnt = (uint16_t)io_get(data, size);
+		if (p->r.pm1_cnt & SLP_EN) {
+			unsigned typ = SLP_TYP(p->r.pm1_cnt);
+			p->r.pm1_cnt &= (uint16_t)~SLP_EN;	/* self-clearing */
 			pthread_mutex_unlock(&p->lock);
 			if (typ == SLP_TYP_S5)
 				vmm_end(vm, VMM_END_POWEROFF, 0);	/* a clean end */
@@ -68,17 +72,17 @@ static void pm_io(struct vmm *vm, void *dev, uint16_t port, bool write, uint8_t 
 			return;
 		}
 	} else if (off == 0 && write) {
-		p->pm1_sts &= (uint16_t)~io_get(data, size);	/* write 1 to clear */
+		p->r.pm1_sts &= (uint16_t)~io_get(data, size);	/* write 1 to clear */
 		sci_update(vm, p);
 	} else if (off == 4 || off == 5) {
 		io_put(data, size,
-		       (p->pm1_cnt | 1) >>
+		       (p->r.pm1_cnt | 1) >>
 			       (8 * (off - 4))); /* SCI_EN: ACPI mode, no SMI handshake */
 	} else if (off == 2 && write) {
-		p->pm1_en = (uint16_t)io_get(data, size);
+		p->r.pm1_en = (uint16_t)io_get(data, size);
 		sci_update(vm, p);
 	} else if (!write) {
-		io_put(data, size, off == 2 ? p->pm1_en : off == 0 ? p->pm1_sts : 0);
+		io_put(data, size, off == 2 ? p->r.pm1_en : off == 0 ? p->r.pm1_sts : 0);
 	}
 	pthread_mutex_unlock(&p->lock);
 }
@@ -89,7 +93,29 @@ static void pm_destroy(struct vmm *vm, void *priv)
 	free(priv);
 }
 
-static const struct vmm_device_ops pm_device = { .kind = "acpi-pm", .destroy = pm_destroy };
+static int pm_save(struct vmm *vm, void *priv, void **buf, size_t *len)
+{
+	struct vmm_pm *p = priv;
+
+	(void)vm;
+	return vmm_state_save(&p->lock, &p->r, sizeof(p->r), buf, len);
+}
+
+static bool regs_valid(const void *copy)
+{
+	return vmm_state_bool_ok(&((const struct pm_regs *)copy)->sci);
+}
+
+static int pm_load(struct vmm *vm, void *priv, const void *buf, size_t len)
+{
+	struct vmm_pm *p = priv;
+
+	(void)vm;
+	return vmm_state_load(&p->lock, &p->r, sizeof(p->r), buf, len, regs_valid);
+}
+
+static const struct vmm_device_ops pm_device = { .kind = "acpi-pm", .destroy = pm_destroy,
+						 .save = pm_save, .load = pm_load };
 
 /* S3 wake events: the RTC alarm (cmos.c) */
 bool vmm_platform_wake_due(struct vmm *vm)
@@ -99,7 +125,7 @@ bool vmm_platform_wake_due(struct vmm *vm)
 	if (!p || !vmm_cmos_alarm_due(vm))
 		return false;
 	pthread_mutex_lock(&p->lock);
-	p->pm1_sts |= PM1_RTC_STS;
+	p->r.pm1_sts |= PM1_RTC_STS;
 	pthread_mutex_unlock(&p->lock);
 	return true;
 }
@@ -109,7 +135,7 @@ void vmm_platform_woken(struct vmm *vm)
 	struct vmm_pm *p = vmm_device_get(vm, &pm_device, 0);
 
 	pthread_mutex_lock(&p->lock);
-	p->pm1_sts |= PM1_WAK_STS;
+	p->r.pm1_sts |= PM1_WAK_STS;
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -121,10 +147,10 @@ int vmm_power_button(struct vmm *vm)
 	if (!p)
 		return -ENODEV;
 	pthread_mutex_lock(&p->lock);
-	if (!(p->pm1_en & PM1_PWRBTN))
+	if (!(p->r.pm1_en & PM1_PWRBTN))
 		rc = -EAGAIN;	/* no OS has asked for the button's events: no one would see it */
 	else {
-		p->pm1_sts |= PM1_PWRBTN;
+		p->r.pm1_sts |= PM1_PWRBTN;
 		sci_update(vm, p);
 	}
 	pthread_mutex_unlock(&p->lock);

@@ -112,7 +112,41 @@ static void cmos_destroy(struct vmm *vm, void *priv)
 	free(priv);
 }
 
-static const struct vmm_device_ops cmos_device = { .kind = "cmos", .destroy = cmos_destroy };
+/* A snapshot keeps the index and the 128 bytes (the clock's own follow the host's as they do) */
+static int cmos_save(struct vmm *vm, void *priv, void **buf, size_t *len)
+{
+	struct vmm_cmos *p = priv;
+	uint8_t b[1 + sizeof(p->cmos)];
+
+	(void)vm;
+	if (!(*buf = malloc(sizeof(b))))
+		return -ENOMEM;
+	pthread_mutex_lock(&p->lock);
+	b[0] = p->index;
+	memcpy(b + 1, p->cmos, sizeof(p->cmos));
+	pthread_mutex_unlock(&p->lock);
+	memcpy(*buf, b, sizeof(b));
+	*len = sizeof(b);
+	return 0;
+}
+
+static int cmos_load(struct vmm *vm, void *priv, const void *buf, size_t len)
+{
+	struct vmm_cmos *p = priv;
+	const uint8_t *b = buf;
+
+	(void)vm;
+	if (len != 1 + sizeof(p->cmos) || b[0] >= sizeof(p->cmos))
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	p->index = b[0];
+	memcpy(p->cmos, b + 1, sizeof(p->cmos));
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static const struct vmm_device_ops cmos_device = { .kind = "cmos", .destroy = cmos_destroy,
+						   .save = cmos_save, .load = cmos_load };
 
 bool vmm_cmos_alarm_due(struct vmm *vm)
 {

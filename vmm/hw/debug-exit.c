@@ -89,8 +89,40 @@ static void testdev_destroy(struct vmm *vm, void *priv)
 	free(priv);
 }
 
+/* Its scratch register and memory, as the guest left them */
+static int testdev_save(struct vmm *vm, void *priv, void **buf, size_t *len)
+{
+	struct vmm_testdev *p = priv;
+
+	(void)vm;
+	if (!(*buf = malloc(sizeof(p->scratch) + sizeof(p->iomem))))
+		return -ENOMEM;
+	pthread_mutex_lock(&p->lock);
+	memcpy(*buf, p->scratch, sizeof(p->scratch));
+	memcpy((uint8_t *)*buf + sizeof(p->scratch), p->iomem, sizeof(p->iomem));
+	pthread_mutex_unlock(&p->lock);
+	*len = sizeof(p->scratch) + sizeof(p->iomem);
+	return 0;
+}
+
+static int testdev_load(struct vmm *vm, void *priv, const void *buf, size_t len)
+{
+	struct vmm_testdev *p = priv;
+
+	(void)vm;
+	if (len != sizeof(p->scratch) + sizeof(p->iomem))
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	memcpy(p->scratch, buf, sizeof(p->scratch));
+	memcpy(p->iomem, (const uint8_t *)buf + sizeof(p->scratch), sizeof(p->iomem));
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
 static const struct vmm_device_ops testdev_device = { .kind = "debug-exit",
-						      .destroy = testdev_destroy };
+						      .destroy = testdev_destroy,
+						      .save = testdev_save,
+						      .load = testdev_load };
 
 int vmm_testdev_init(struct vmm *vm, char *err, size_t errlen)
 {

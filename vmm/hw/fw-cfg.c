@@ -58,7 +58,44 @@ static void fwcfg_destroy(struct vmm *vm, void *priv)
 	free(priv);
 }
 
-static const struct vmm_device_ops fwcfg_device = { .kind = "fw_cfg", .destroy = fwcfg_destroy };
+/* The selected item and where the guest is in it; the items themselves come from the VM */
+static int fwcfg_save(struct vmm *vm, void *priv, void **buf, size_t *len)
+{
+	struct vmm_fwcfg *p = priv;
+	uint32_t b[2];
+
+	(void)vm;
+	pthread_mutex_lock(&p->lock);
+	b[0] = p->key;
+	b[1] = p->off;
+	pthread_mutex_unlock(&p->lock);
+	if (!(*buf = malloc(sizeof(b))))
+		return -ENOMEM;
+	memcpy(*buf, b, sizeof(b));
+	*len = sizeof(b);
+	return 0;
+}
+
+static int fwcfg_load(struct vmm *vm, void *priv, const void *buf, size_t len)
+{
+	struct vmm_fwcfg *p = priv;
+	uint32_t b[2];
+
+	(void)vm;
+	if (len != sizeof(b))
+		return -EINVAL;
+	memcpy(b, buf, sizeof(b));
+	if (b[0] > 0xffff)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	p->key = (uint16_t)b[0];
+	p->off = b[1];	/* past an item's end reads zeros */
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static const struct vmm_device_ops fwcfg_device = { .kind = "fw_cfg", .destroy = fwcfg_destroy,
+						    .save = fwcfg_save, .load = fwcfg_load };
 
 int vmm_fwcfg_init(struct vmm *vm, char *err, size_t errlen)
 {

@@ -84,7 +84,7 @@ static void tap_receive_merged(struct tap *t, size_t n)
 static void tap_receive(struct tap *t)
 {
 	struct virtio_dev *v = t->net->v;
-	bool merged = v->driver_features & NET_F_MRG_RXBUF;
+	bool merged = v->s.driver_features & NET_F_MRG_RXBUF;
 	uint16_t one = 1;
 
 	for (;;) {
@@ -193,7 +193,7 @@ static void tap_driver_ok(struct net *net)
 	struct tap *t = net->be_state;
 	int rc;
 
-	tap_offloads(t, net->v->driver_features);
+	tap_offloads(t, net->v->s.driver_features);
 	tap_wake(t);	/* buffers the driver gave before it was ready are ours to fill now */
 	if (t->vhost < 0)
 		return;

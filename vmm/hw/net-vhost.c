@@ -59,12 +59,12 @@ void vhost_stop(struct tap *t)
 int vhost_start(struct tap *t)
 {
 	struct virtio_dev *v = t->net->v;
-	uint64_t f = v->driver_features & t->vhost_features;
+	uint64_t f = v->s.driver_features & t->vhost_features;
 
 	if (ioctl(t->vhost, VHOST_SET_FEATURES, &f) < 0)
 		return -errno;
 	for (unsigned q = 0; q < 2; q++) {
-		struct virtq *vq = &v->q[q];
+		struct virtq *vq = &v->s.q[q];
 		void *desc = virtio_host_ptr(v, vq->desc, 16ull * vq->size);
 		void *avail = virtio_host_ptr(v, vq->avail, 6 + 2ull * vq->size);
 		void *used = virtio_host_ptr(v, vq->used, 6 + 8ull * vq->size);
@@ -115,7 +115,7 @@ int vhost_pause(struct tap *t)
 		else if ((t->vhost_paused |= 1u << q), ioctl(t->vhost, VHOST_GET_VRING_BASE, &s) < 0)
 			rc = -errno;
 		else
-			v->q[q].last_avail = (uint16_t)s.num;
+			v->s.q[q].last_avail = (uint16_t)s.num;
 	}
 	pthread_mutex_unlock(&v->lock);
 	if (rc < 0)
@@ -134,7 +134,7 @@ void vhost_resume(struct tap *t)
 	for (unsigned q = 0; q < 2; q++) {
 		if (!(t->vhost_paused & 1u << q))
 			continue;
-		struct vhost_vring_state base = { q, v->q[q].last_avail };
+		struct vhost_vring_state base = { q, v->s.q[q].last_avail };
 		struct vhost_vring_file be = { q, t->fd };
 		uint64_t one = 1;
 		if (ioctl(t->vhost, VHOST_SET_VRING_BASE, &base) < 0 ||

@@ -226,7 +226,52 @@ static void pci_destroy(struct vmm *vm, void *priv)
 	free(priv);
 }
 
-static const struct vmm_device_ops pci_device = { .kind = "pci", .destroy = pci_destroy };
+/* The bus: its address register and the host bridge's config space. A device on it saves its own
+ * config space with its state; none can yet (virtio, VFIO), and their VMs are refused first. */
+static int pci_save(struct vmm *vm, void *priv, void **buf, size_t *len)
+{
+	struct vmm_pci *p = priv;
+	uint8_t *b = malloc(4 + PCI_CFG_SIZE);
+
+	(void)vm;
+	if (!b)
+		return -ENOMEM;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 1; i < PCI_SLOTS; i++)	/* 0: the host bridge */
+		if (p->dev[i]) {
+			pthread_mutex_unlock(&p->lock);
+			free(b);
+			return -ENOTSUP;
+		}
+	memcpy(b, &p->addr, 4);
+	memcpy(b + 4, p->host.cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&p->lock);
+	*buf = b;
+	*len = 4 + PCI_CFG_SIZE;
+	return 0;
+}
+
+static int pci_load(struct vmm *vm, void *priv, const void *buf, size_t len)
+{
+	struct vmm_pci *p = priv;
+	uint8_t cfg[PCI_CFG_SIZE];
+
+	(void)vm;
+	if (len != 4 + PCI_CFG_SIZE)
+		return -EINVAL;
+	memcpy(cfg, (const uint8_t *)buf + 4, PCI_CFG_SIZE);
+	pthread_mutex_lock(&p->lock);
+	/* only what the guest may write changes: the rest is the bridge's identity */
+	for (int i = 0; i < PCI_CFG_SIZE; i++)
+		p->host.cfg[i] = (uint8_t)((p->host.cfg[i] & ~p->host.wmask[i]) |
+					   (cfg[i] & p->host.wmask[i]));
+	memcpy(&p->addr, buf, 4);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static const struct vmm_device_ops pci_device = { .kind = "pci", .destroy = pci_destroy,
+						  .save = pci_save, .load = pci_load };
 
 /* An I/O BAR in the I/O window: 4 to 256 ports, aligned to its size; I/O decoding writable. */
 static int place_io(struct vmm_pci *p, struct vmm_pci_dev *d, int b, char *err, size_t errlen)

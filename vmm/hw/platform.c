@@ -37,6 +37,8 @@ int vmm_platform_init(struct vmm *vm, char *err, size_t errlen)
 					   NULL)) < 0)
 			return errmsg(err, errlen, rc, "device %s at port 0x%x: %s", sinks[i].name,
 				      sinks[i].base, strerror(-rc));
+	if (vm->cfg.restore)	/* the tables are in the restored memory, as the guest left them */
+		return 0;
 	if ((rc = vmm_acpi_build(vm)) < 0 || (rc = vmm_mptable_build(vm)) < 0)
 		return errmsg(err, errlen, rc, "platform tables: %s", strerror(-rc));
 	return 0;

@@ -347,11 +347,37 @@ static void serial_resume(struct vmm *vm, void *priv)
 	if (s->reader_started && write(s->wake[1], (char[]){ READER_RESUME }, 1) < 0) { /* */ }
 }
 
+static int serial_save(struct vmm *vm, void *priv, void **buf, size_t *len)
+{
+	struct vmm_serial *s = priv;
+
+	(void)vm;
+	return vmm_state_save(&s->lock, &s->u, sizeof(s->u), buf, len);
+}
+
+static bool uart_valid(const void *copy)
+{
+	const struct uart_state *u = copy;
+
+	return u->rx_head < RX_SIZE && u->rx_tail < RX_SIZE && vmm_state_bool_ok(&u->thre_pending) &&
+	       vmm_state_bool_ok(&u->irq);
+}
+
+static int serial_load(struct vmm *vm, void *priv, const void *buf, size_t len)
+{
+	struct vmm_serial *s = priv;
+
+	(void)vm;
+	return vmm_state_load(&s->lock, &s->u, sizeof(s->u), buf, len, uart_valid);
+}
+
 static const struct vmm_device_ops serial_device = {
 	.kind = "serial",
 	.destroy = serial_destroy,
 	.pause = serial_pause,
 	.resume = serial_resume,
+	.save = serial_save,
+	.load = serial_load,
 };
 
 int vmm_serial_init(struct vmm *vm, char *err, size_t errlen)

@@ -267,7 +267,7 @@ static uint8_t request(struct virtio_dev *v, struct blk *b, const struct virtq_c
 		if (!within_limits(v, b, b->iov, n) ||
 		    !rw_direct(b, b->iov, n, len, (off_t)(sector * SECTOR), type == T_OUT))
 			return S_IOERR;
-		if (type == T_OUT && !(v->driver_features & BLK_F_FLUSH) && fdatasync(b->fd) < 0)
+		if (type == T_OUT && !(v->s.driver_features & BLK_F_FLUSH) && fdatasync(b->fd) < 0)
 			/* the driver cannot flush: every write is durable before it is
 			 * acknowledged */
 			return S_IOERR;
@@ -316,7 +316,7 @@ static bool rw_slot(struct virtio_dev *v, struct blk *b, struct slot *s)
 	uint64_t sector;
 
 	if (c->out_len < 16 || c->in_len < 1 || virtq_gather(c, 0, hdr, 16) != 16 ||
-	    !(v->driver_features & BLK_F_FLUSH))
+	    !(v->s.driver_features & BLK_F_FLUSH))
 		return false;
 	memcpy(&type, hdr, 4);
 	memcpy(&sector, hdr + 8, 8);

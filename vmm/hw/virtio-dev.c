@@ -32,20 +32,20 @@ void virtio_interrupt(struct virtio_dev *v, int q)
 
 	v->interrupts++;
 	if (msix_enabled(v, &masked)) {
-		uint16_t vec = q < 0 ? v->msix_config : v->q_vector[q];
+		uint16_t vec = q < 0 ? v->s.msix_config : v->s.q_vector[q];
 		if (vec >= v->ops->nqueues + 1)
 			return;	/* NO_VECTOR: the driver wants none */
-		if (masked || (v->msix[vec].ctrl & 1)) {
-			v->msix_pending |= 1ull << vec;	/* sent when unmasked */
+		if (masked || (v->s.msix[vec].ctrl & 1)) {
+			v->s.msix_pending |= 1ull << vec;	/* sent when unmasked */
 			return;
 		}
-		struct kvm_msi m = { .address_lo = v->msix[vec].addr_lo,
-				     .address_hi = v->msix[vec].addr_hi,
-				     .data = v->msix[vec].data };
+		struct kvm_msi m = { .address_lo = v->s.msix[vec].addr_lo,
+				     .address_hi = v->s.msix[vec].addr_hi,
+				     .data = v->s.msix[vec].data };
 		ioctl(v->vm->fd, KVM_SIGNAL_MSI, &m);
 		return;
 	}
-	v->isr |= q < 0 ? 2 : 1;
+	v->s.isr |= q < 0 ? 2 : 1;
 	if (!(v->pci.cfg[0x05] & 0x04)) /* INTx not disabled in the command register */
 		vmm_irq_line(v->vm, v->irq, 1);
 }
@@ -57,11 +57,11 @@ void virtio_deliver_pending(struct virtio_dev *v)
 	if (!msix_enabled(v, &masked) || masked)
 		return;
 	for (int i = 0; i <= v->ops->nqueues; i++)
-		if ((v->msix_pending & (1ull << i)) && !(v->msix[i].ctrl & 1)) {
-			v->msix_pending &= ~(1ull << i);
-			struct kvm_msi m = { .address_lo = v->msix[i].addr_lo,
-					     .address_hi = v->msix[i].addr_hi,
-					     .data = v->msix[i].data };
+		if ((v->s.msix_pending & (1ull << i)) && !(v->s.msix[i].ctrl & 1)) {
+			v->s.msix_pending &= ~(1ull << i);
+			struct kvm_msi m = { .address_lo = v->s.msix[i].addr_lo,
+					     .address_hi = v->s.msix[i].addr_hi,
+					     .data = v->s.msix[i].data };
 			ioctl(v->vm->fd, KVM_SIGNAL_MSI, &m);
 		}
 }
@@ -79,13 +79,13 @@ void virtio_irqfd_update(struct virtio_dev *v)
 	if (!any)
 		return;	/* every queue ours: nothing to route */
 	for (int q = 0; q < v->ops->nqueues; q++) {
-		uint16_t vec = v->q_vector[q];
+		uint16_t vec = v->s.q_vector[q];
 		bool want = on && v->call[q] >= 0 && vec < v->ops->nqueues + 1 &&
-			!(v->msix[vec].ctrl & 1);
+			!(v->s.msix[vec].ctrl & 1);
 		struct kvm_irqfd f = { .fd = (uint32_t)v->call[q], .gsi = (uint32_t)v->gsi[q] };
 		if (want) {
-			int gsi = vmm_msi_route_set(v->vm, v->gsi[q], v->msix[vec].addr_lo,
-						    v->msix[vec].addr_hi, v->msix[vec].data);
+			int gsi = vmm_msi_route_set(v->vm, v->gsi[q], v->s.msix[vec].addr_lo,
+						    v->s.msix[vec].addr_hi, v->s.msix[vec].data);
 			if (gsi >= 0 && v->gsi[q] < 0) {
 				f.gsi = (uint32_t)gsi;
 				if (ioctl(v->vm->fd, KVM_IRQFD, &f) < 0) {
@@ -131,17 +131,17 @@ void *virtio_host_ptr(struct virtio_dev *v, uint64_t gpa, uint64_t len)
 int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c)
 {
 	pthread_mutex_lock(&v->lock);
-	int rc = (v->status & STATUS_DRIVER_OK) && !(v->status & STATUS_NEEDS_RESET) &&
+	int rc = (v->s.status & STATUS_DRIVER_OK) && !(v->s.status & STATUS_NEEDS_RESET) &&
 			v->call[q] < 0 ?
-		virtq_pop(&v->vm->mem, &v->q[q], c) :
+		virtq_pop(&v->vm->mem, &v->s.q[q], c) :
 		0; /* a queue vhost serves is not ours to walk */
 	if (rc < 0) {
 		if (!v->warned)	/* once: a hostile driver must not flood the log */
 			vmm_warn(v->vm, "%s: queue %d: %s; the device needs a reset", v->ops->name,
-				 q, v->q[q].why);
+				 q, v->s.q[q].why);
 		v->warned = true;
-		v->status |= STATUS_NEEDS_RESET;
-		v->config_gen++;
+		v->s.status |= STATUS_NEEDS_RESET;
+		v->s.config_gen++;
 		virtio_interrupt(v, -1);
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -151,7 +151,7 @@ int virtio_pop(struct virtio_dev *v, int q, struct virtq_chain *c)
 void virtio_push(struct virtio_dev *v, int q, uint16_t head, uint32_t written)
 {
 	pthread_mutex_lock(&v->lock);
-	if (v->q[q].ready && v->call[q] < 0 && virtq_push(&v->vm->mem, &v->q[q], head, written))
+	if (v->s.q[q].ready && v->call[q] < 0 && virtq_push(&v->vm->mem, &v->s.q[q], head, written))
 		virtio_interrupt(v, q);
 	pthread_mutex_unlock(&v->lock);
 }
@@ -159,16 +159,16 @@ void virtio_push(struct virtio_dev *v, int q, uint16_t head, uint32_t written)
 void virtio_push_later(struct virtio_dev *v, int q, uint16_t head, uint32_t written)
 {
 	pthread_mutex_lock(&v->lock);
-	if (v->q[q].ready && v->call[q] < 0 && virtq_push(&v->vm->mem, &v->q[q], head, written))
-		v->held |= 1u << q;
+	if (v->s.q[q].ready && v->call[q] < 0 && virtq_push(&v->vm->mem, &v->s.q[q], head, written))
+		v->s.held |= 1u << q;
 	pthread_mutex_unlock(&v->lock);
 }
 
 void virtio_flush(struct virtio_dev *v, int q)
 {
 	pthread_mutex_lock(&v->lock);
-	if (v->held & (1u << q)) {
-		v->held &= ~(1u << q);
+	if (v->s.held & (1u << q)) {
+		v->s.held &= ~(1u << q);
 		virtio_interrupt(v, q);
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -309,16 +309,24 @@ static int transport_queues(struct vmm *vm, void *priv, struct vmm_queue_pos *ou
 	for (int q = 0; q < v->ops->nqueues && n < max; q++, n++) {
 		snprintf(out[n].device, sizeof(out[n].device), "%s", s.what);
 		out[n].queue = q;
-		out[n].last_avail = v->q[q].last_avail;
-		out[n].used = v->q[q].used_idx;
-		out[n].avail = virtq_avail_idx(&v->vm->mem, &v->q[q]);
+		out[n].last_avail = v->s.q[q].last_avail;
+		out[n].used = v->s.q[q].used_idx;
+		out[n].avail = virtq_avail_idx(&v->vm->mem, &v->s.q[q]);
 	}
 	pthread_mutex_unlock(&v->lock);
 	return n;
 }
 
+static const char *transport_name(void *priv)
+{
+	const struct virtio_dev *v = priv;
+
+	return v->ops->name;
+}
+
 static const struct vmm_device_ops transport_device = {
 	.kind = "virtio",
+	.name = transport_name,
 	.destroy = transport_destroy,
 	.pause = transport_pause,
 	.resume = transport_resume,

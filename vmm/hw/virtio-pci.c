@@ -41,14 +41,14 @@ static void put(uint8_t *d, int size, uint64_t v)
 
 static void reset(struct virtio_dev *v)
 {
-	v->status = 0;
-	v->driver_features = 0;
-	v->isr = 0;
-	v->queue_sel = 0;
-	v->msix_config = NO_VECTOR;
+	v->s.status = 0;
+	v->s.driver_features = 0;
+	v->s.isr = 0;
+	v->s.queue_sel = 0;
+	v->s.msix_config = NO_VECTOR;
 	for (int i = 0; i < v->ops->nqueues; i++) {
-		v->q[i] = (struct virtq){ .size = v->ops->queue_size };
-		v->q_vector[i] = NO_VECTOR;
+		v->s.q[i] = (struct virtq){ .size = v->ops->queue_size };
+		v->s.q_vector[i] = NO_VECTOR;
 	}
 	if (v->irq)	/* 0 until the device has a slot */
 		vmm_irq_line(v->vm, v->irq, 0);
@@ -62,51 +62,51 @@ static void status_write(struct virtio_dev *v, uint8_t s)
 		reset(v);
 		return;
 	}
-	if ((s & STATUS_FEATURES_OK) && !(v->status & STATUS_FEATURES_OK) &&
-	    ((v->driver_features & ~v->offered) || !(v->driver_features & VIRTIO_F_VERSION_1_BIT)))
+	if ((s & STATUS_FEATURES_OK) && !(v->s.status & STATUS_FEATURES_OK) &&
+	    ((v->s.driver_features & ~v->offered) || !(v->s.driver_features & VIRTIO_F_VERSION_1_BIT)))
 		s &= (uint8_t)~STATUS_FEATURES_OK; /* features we did not offer: refused (3.1.1) */
 	if (s & STATUS_FEATURES_OK)
 		for (int i = 0; i < v->ops->nqueues; i++) {
-			v->q[i].indirect = v->driver_features & VIRTIO_F_INDIRECT_DESC_BIT;
-			v->q[i].event_idx = v->driver_features & VIRTIO_F_EVENT_IDX_BIT;
+			v->s.q[i].indirect = v->s.driver_features & VIRTIO_F_INDIRECT_DESC_BIT;
+			v->s.q[i].event_idx = v->s.driver_features & VIRTIO_F_EVENT_IDX_BIT;
 		}
 	bool ready = (s & STATUS_DRIVER_OK) && (s & STATUS_FEATURES_OK) &&
-		!(v->status & STATUS_DRIVER_OK);
-	v->status = (uint8_t)(s | (v->status & STATUS_NEEDS_RESET));
+		!(v->s.status & STATUS_DRIVER_OK);
+	v->s.status = (uint8_t)(s | (v->s.status & STATUS_NEEDS_RESET));
 	if (ready && v->ops->driver_ok)
 		v->ops->driver_ok(v);
 }
 
 static void common_access(struct virtio_dev *v, uint32_t off, bool write, uint8_t *d, int size)
 {
-	struct virtq *q = v->queue_sel < v->ops->nqueues ? &v->q[v->queue_sel] : NULL;
+	struct virtq *q = v->s.queue_sel < v->ops->nqueues ? &v->s.q[v->s.queue_sel] : NULL;
 	uint64_t x = write ? get(d, size) : 0, r = 0;
 
 	switch (off) {
-	case 0x00: if (write) v->dev_feat_sel = (uint32_t)x; else r = v->dev_feat_sel; break;
+	case 0x00: if (write) v->s.dev_feat_sel = (uint32_t)x; else r = v->s.dev_feat_sel; break;
 	case 0x04:
-		r = v->dev_feat_sel < 2 ? (uint32_t)(v->offered >> (32 * v->dev_feat_sel)) : 0;
+		r = v->s.dev_feat_sel < 2 ? (uint32_t)(v->offered >> (32 * v->s.dev_feat_sel)) : 0;
 		break;
-	case 0x08: if (write) v->drv_feat_sel = (uint32_t)x; else r = v->drv_feat_sel; break;
+	case 0x08: if (write) v->s.drv_feat_sel = (uint32_t)x; else r = v->s.drv_feat_sel; break;
 	case 0x0c:
-		if (write && v->drv_feat_sel < 2 && !(v->status & STATUS_FEATURES_OK)) {
-			uint64_t mask = 0xffffffffull << (32 * v->drv_feat_sel);
-			v->driver_features = (v->driver_features & ~mask) |
-				((x << (32 * v->drv_feat_sel)) & mask);
-		} else if (!write && v->drv_feat_sel < 2) {
-			r = (uint32_t)(v->driver_features >> (32 * v->drv_feat_sel));
+		if (write && v->s.drv_feat_sel < 2 && !(v->s.status & STATUS_FEATURES_OK)) {
+			uint64_t mask = 0xffffffffull << (32 * v->s.drv_feat_sel);
+			v->s.driver_features = (v->s.driver_features & ~mask) |
+				((x << (32 * v->s.drv_feat_sel)) & mask);
+		} else if (!write && v->s.drv_feat_sel < 2) {
+			r = (uint32_t)(v->s.driver_features >> (32 * v->s.drv_feat_sel));
 		}
 		break;
 	case 0x10:
 		if (write)
-			v->msix_config = x <= (uint64_t)v->ops->nqueues ? (uint16_t)x : NO_VECTOR;
+			v->s.msix_config = x <= (uint64_t)v->ops->nqueues ? (uint16_t)x : NO_VECTOR;
 		else
-			r = v->msix_config;
+			r = v->s.msix_config;
 		break;
 	case 0x12: r = (uint64_t)v->ops->nqueues; break;
-	case 0x14: if (write) status_write(v, (uint8_t)x); else r = v->status; break;
-	case 0x15: r = v->config_gen; break;
-	case 0x16: if (write) v->queue_sel = (uint16_t)x; else r = v->queue_sel; break;
+	case 0x14: if (write) status_write(v, (uint8_t)x); else r = v->s.status; break;
+	case 0x15: r = v->s.config_gen; break;
+	case 0x16: if (write) v->s.queue_sel = (uint16_t)x; else r = v->s.queue_sel; break;
 	case 0x18:
 		if (q && write && !q->ready && x && x <= v->ops->queue_size && !(x & (x - 1)))
 			q->size = (uint16_t)x;
@@ -115,27 +115,27 @@ static void common_access(struct virtio_dev *v, uint32_t off, bool write, uint8_
 		break;
 	case 0x1a:
 		if (q && write) {
-			v->q_vector[v->queue_sel] =
+			v->s.q_vector[v->s.queue_sel] =
 				x <= (uint64_t)v->ops->nqueues ? (uint16_t)x : NO_VECTOR;
 			virtio_irqfd_update(v);
 		}
 		else if (q)
-			r = v->q_vector[v->queue_sel];
+			r = v->s.q_vector[v->s.queue_sel];
 		else
 			r = NO_VECTOR;
 		break;
 	case 0x1c:
 		if (q && write && x == 1 && !q->ready && virtq_start(&v->vm->mem, q) < 0) {
 			vmm_warn(v->vm, "%s: queue %u: %s; the device needs a reset", v->ops->name,
-				 v->queue_sel, q->why);
-			v->status |= STATUS_NEEDS_RESET;
-			v->config_gen++;
+				 v->s.queue_sel, q->why);
+			v->s.status |= STATUS_NEEDS_RESET;
+			v->s.config_gen++;
 			virtio_interrupt(v, -1);
 		} else if (q && !write) {
 			r = q->ready;
 		}
 		break;
-	case 0x1e: r = v->queue_sel; break;
+	case 0x1e: r = v->s.queue_sel; break;
 	case 0x20: case 0x24: case 0x28: case 0x2c: case 0x30: case 0x34: {
 		uint64_t *a = !q ? NULL : off < 0x28 ? &q->desc : off < 0x30 ? &q->avail : &q->used;
 		int shift = (off & 4) ? 32 : 0;
@@ -159,7 +159,7 @@ static void msix_access(struct virtio_dev *v, uint32_t off, bool write, uint8_t 
 
 	if (off >= OFF_PBA) {
 		if (!write)
-			put(d, size, off == OFF_PBA ? v->msix_pending : 0);
+			put(d, size, off == OFF_PBA ? v->s.msix_pending : 0);
 		return;
 	}
 	off -= OFF_MSIX;
@@ -168,7 +168,7 @@ static void msix_access(struct virtio_dev *v, uint32_t off, bool write, uint8_t 
 			memset(d, 0, (size_t)size);
 		return;
 	}
-	uint32_t *w = &v->msix[off / 16].addr_lo + (off % 16) / 4;
+	uint32_t *w = &v->s.msix[off / 16].addr_lo + (off % 16) / 4;
 	if (write) {
 		*w = (uint32_t)get(d, 4);
 		virtio_deliver_pending(v);	/* an entry just unmasked */
@@ -195,8 +195,8 @@ static void bar0_access(struct virtio_dev *v, uint32_t off, bool write, uint8_t 
 		common_access(v, off, write, d, size);
 	} else if (off >= OFF_ISR && off < OFF_DEVICE) {
 		if (!write) {	/* reading ISR clears it and lowers INTx */
-			put(d, size, off == OFF_ISR ? v->isr : 0);
-			v->isr = 0;
+			put(d, size, off == OFF_ISR ? v->s.isr : 0);
+			v->s.isr = 0;
 			vmm_irq_line(vm, v->irq, 0);
 		}
 	} else if (off >= OFF_DEVICE && off < OFF_NOTIFY) {

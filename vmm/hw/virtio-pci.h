@@ -48,21 +48,33 @@ struct virtio_ops {
 	void (*stat)(struct virtio_dev *v, struct vmm_dev_stat *s);
 };
 
+/* What the guest has set and can read back of the transport: its common configuration registers,
+ * each queue's place, the MSI-X table and what waits to be sent. Plain data (no pointer, fd or
+ * thread), apart from the plumbing below, as the UART's struct uart_state: what a snapshot saves
+ * and a restore writes back, and what a pause must keep still. PCI config space is the bus's
+ * (struct vmm_pci_dev). */
+struct virtio_state {
+	uint32_t dev_feat_sel, drv_feat_sel;
+	uint64_t driver_features;
+	uint8_t status, config_gen, isr;
+	uint16_t queue_sel, msix_config, q_vector[VIRTIO_MAX_QUEUES];
+	struct virtq q[VIRTIO_MAX_QUEUES];
+	struct { uint32_t addr_lo, addr_hi, data, ctrl; } msix[VIRTIO_MAX_QUEUES + 1];
+	uint64_t msix_pending;		/* vectors masked when they fired: sent when unmasked */
+	unsigned held;			/* queues with an interrupt held back (virtio_push_later) */
+};
+
+/* The transport's plumbing around that state: what it is, where it is mapped, its I/O thread and
+ * the fds KVM and vhost signal it by. All of it is made again from the configuration. */
 struct virtio_dev {
 	const struct virtio_ops *ops;
 	struct vmm *vm;
 	struct vmm_pci_dev pci;
 	void *priv;
 	pthread_mutex_t lock;
-	uint64_t bar;			/* BAR0 as decoded now (0: not) */
-	uint32_t dev_feat_sel, drv_feat_sel;
-	uint64_t offered, driver_features;
-	uint8_t status, config_gen, isr;
-	uint16_t queue_sel, msix_config, q_vector[VIRTIO_MAX_QUEUES];
-	struct virtq q[VIRTIO_MAX_QUEUES];
-	struct { uint32_t addr_lo, addr_hi, data, ctrl; } msix[VIRTIO_MAX_QUEUES + 1];
-	uint64_t msix_pending;
-	unsigned held;			/* queues with an interrupt held back (virtio_push_later) */
+	struct virtio_state s;		/* under lock */
+	uint64_t bar;			/* BAR0 as decoded now from config space (0: not) */
+	uint64_t offered;		/* features: the ops' and the transport's */
 	bool has_msix;
 	int msix_cap;			/* its capability's offset in config space */
 	int cfg_cap;			/* VIRTIO_PCI_CAP_PCI_CFG's */
