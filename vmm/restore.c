@@ -151,6 +151,24 @@ void vmm_snapshot_close(struct vmm_config *cfg)
 	cfg->restore = NULL;
 }
 
+int vmm_snapshot_move_fd(struct vmm_config *cfg, int fd)
+{
+	struct vmm_snapshot *s = cfg->restore;
+
+	int to;
+
+	if (!s)
+		return -EINVAL;
+	if (s->fd == fd)
+		return 0;
+	to = fd >= 100 ? fcntl(s->fd, F_DUPFD, fd) : dup2(s->fd, fd);
+	if (to < 0)
+		return -errno;
+	close(s->fd);
+	s->fd = s->f.fd = to;
+	return 0;
+}
+
 int vmm_snapshot_verify(const struct vmm_config *cfg, char *err, size_t errlen)
 {
 	char why[512] = "";

@@ -134,11 +134,16 @@ static void spawned(struct vmm_config cfg, bool stats, int ready)
 	sigemptyset(&none);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);	/* nor its blocked signals */
 	vmm_signals_block();
+	/* --restore: its snapshot stays open, as 4 (out of the way of 3 first: it may be 3) */
+	if (cfg.restore && vmm_snapshot_move_fd(&cfg, 100) < 0)
+		_exit(VMM_STATUS_SETUP_ERROR);
 	if (dup2(ready, 3) <
 	    0) /* the caller's other files (a TUI's terminal, its databases) are not the VM's */
 		_exit(VMM_STATUS_SETUP_ERROR);
 	ready = 3;
-	close_range(4, ~0u, 0);
+	if (cfg.restore && vmm_snapshot_move_fd(&cfg, 4) < 0)
+		_exit(VMM_STATUS_SETUP_ERROR);
+	close_range(cfg.restore ? 5 : 4, ~0u, 0);
 	cfg.console = VMM_CONSOLE_PTY;
 	if (vmm_create(&cfg, &vm, err, sizeof(err)) < 0) {
 		ready_say(ready, "ERR", err);

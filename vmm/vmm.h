@@ -110,6 +110,9 @@ struct vmm;
  * vmm_create leaves it open too. */
 int vmm_snapshot_open(const char *path, struct vmm_config *cfg, char *err, size_t errlen);
 void vmm_snapshot_close(struct vmm_config *cfg);
+/* The opened snapshot's file moved to descriptor fd, or (fd >= 100) to the lowest free one from
+ * fd: a process that closes the others keeps it. 0 or -errno. */
+int vmm_snapshot_move_fd(struct vmm_config *cfg, int fd);
 /* Every section of the opened snapshot read against its checksum, guest memory included: 0, or
  * -errno with err. */
 int vmm_snapshot_verify(const struct vmm_config *cfg, char *err, size_t errlen);
