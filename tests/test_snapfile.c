@@ -271,6 +271,13 @@ static void test_open_refuses(void **state)
 	assert_int_equal(vmm_snapshot_verify(&cfg, err, sizeof(err)), 0);
 	vmm_snapshot_close(&cfg);
 	assert_null(cfg.restore);
+	/* a FIFO does not hang the open; it is refused */
+	char fifo[80];
+	snprintf(fifo, sizeof(fifo), "%s.fifo", f->path);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(vmm_snapshot_open(fifo, &cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(fifo);
 	/* a link is not followed */
 	char link[80];
 	snprintf(link, sizeof(link), "%s.link", f->path);

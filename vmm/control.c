@@ -335,8 +335,6 @@ static bool flush(struct client *cl)
 	return true;
 }
 
-/* Reads what arrived; answers each complete line. Returns false when the client is gone or
- * misbehaves. */
 /* What arrived, and a file passed with it: kept for the line it came with (one at a time; any
  * more, or more than one fd at once, are closed). */
 static ssize_t receive(struct client *cl)
@@ -365,6 +363,8 @@ static ssize_t receive(struct client *cl)
 	return n;
 }
 
+/* Reads what arrived; answers each complete line. Returns false when the client is gone or
+ * misbehaves. */
 static bool serve(struct vmm *vm, struct vmm_control *ctl, struct client *cl)
 {
 	ssize_t n = receive(cl);

@@ -107,8 +107,9 @@ int vmm_snapshot_open(const char *path, struct vmm_config *cfg, char *err, size_
 	if (!s)
 		return -ENOMEM;
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	/* O_NOFOLLOW: a link planted where the user points is not followed as root */
-	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+	/* O_NOFOLLOW: a link planted where the user points is not followed as root; O_NONBLOCK: a
+	 * FIFO given does not hang the open (snap_open refuses anything but a regular file) */
+	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0) {
 		rc = -errno;
 		free(s);
 		return errmsg(err, errlen, rc, "snapshot %s: %s", path, strerror(-rc));
@@ -154,7 +155,6 @@ void vmm_snapshot_close(struct vmm_config *cfg)
 int vmm_snapshot_move_fd(struct vmm_config *cfg, int fd)
 {
 	struct vmm_snapshot *s = cfg->restore;
-
 	int to;
 
 	if (!s)
