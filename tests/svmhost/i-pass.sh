@@ -73,6 +73,18 @@ dcheck() { if [ -n "$broken" ]; then ok "$1 # SKIP $broken"; else check "$@"; fi
 # and interrupt checks are then skipped, saying so; guest 1's stay checked.
 wedged=
 wcheck() { if [ -n "$wedged" ]; then ok "$1 # SKIP $wedged"; else check "$@"; fi; }
+# gcheck LOG DESCRIPTION COMMAND...: a check of what a guest's driver did with the device, skipped when the
+# reference already found the device broken and this guest's e1000e found no NIC to drive at all ("NVG: nic
+# eth*": the device stopped answering during this boot, as seen on the AMD IOMMU behind a root port, 2026-12-07)
+gcheck() {
+	l=$1
+	shift
+	if [ -z "$wedged" ] && [ -n "$broken" ] && grep -q '^NVG: nic eth\*' "$l"; then
+		ok "$1 # SKIP this guest's e1000e found no NIC to drive; $broken"
+	else
+		wcheck "$@"
+	fi
+}
 # Guest 2 lingers once done and its VMM is killed with SIGKILL: no teardown of ours runs, the kernel's release of
 # the device (and its reset) is all there is; the guests after it show the device works still.
 # Guest 1 reads the ROM (the same bytes as this host's) and the I/O BAR (IOADDR takes STATUS's offset and
@@ -155,13 +167,15 @@ dcheck "$v, after the hostile guest: the next VM's e1000e works (status $st, DHC
 	       grep -q '^NVG: downloaded $want 17288896 bytes' $out/pass-after.log"
 msi_irq="grep -q '^NVG: irq *[0-9]*: [1-9][0-9]* PCI-MSI .* eth0$' $out/pass-after.log &&
 	! grep -q '^NVG: irq .*eth0-' $out/pass-after.log"
-wcheck "$v, MSI: the guest's driver enabled MSI through our capability (VFIO's MSI set up, no warning) and tested it" \
+gcheck $out/pass-after.log \
+	"$v, MSI: the guest's driver enabled MSI through our capability (VFIO's MSI set up, no warning) and tested it" \
 	sh -c "grep -q 'Interrupt Mode set to 1' $out/pass-after.log && ! grep -q 'MSI on:' $out/pass-after.log &&
 		{ grep -q 'eth0: MSI interrupt test failed' $out/pass-after.log || $msi_irq; }"
 if grep -q 'eth0: MSI interrupt test failed' $out/pass-after.log; then
 	ok "$v, MSI: its interrupts come as that MSI # SKIP the emulated e1000e's MSI fails e1000e's own interrupt test here, under QEMU's vfio-pci too"
 else
-	wcheck "$v, MSI: its interrupts come as that MSI, no MSI-X vector ($(sed -n 's/^NVG: irq //p' $out/pass-after.log))" \
+	gcheck $out/pass-after.log \
+		"$v, MSI: its interrupts come as that MSI, no MSI-X vector ($(sed -n 's/^NVG: irq //p' $out/pass-after.log))" \
 		sh -c "$msi_irq"
 fi
 intmode=0
@@ -170,7 +184,8 @@ st=$?
 dcheck "$v, INTx: the e1000e works on its legacy interrupt (status $st, DHCP, 16.5 MiB down and up)" \
 	sh -c "test $st = 0 && grep -q '^NVG: net 10.0.2.15' $out/intx.log && \
 	       grep -q '^NVG: downloaded $want 17288896 bytes' $out/intx.log && grep -q '^NVG: uploaded $want in ' $out/intx.log"
-wcheck "$v, INTx: its interrupt is an IO-APIC line, taken and acknowledged ($(sed -n 's/^NVG: irq //p' $out/intx.log))" \
+gcheck $out/intx.log \
+	"$v, INTx: its interrupt is an IO-APIC line, taken and acknowledged ($(sed -n 's/^NVG: irq //p' $out/intx.log))" \
 	grep -q '^NVG: irq *1[01]: [1-9][0-9]* IO-APIC .*-fasteoi .*eth0$' $out/intx.log
 intmode=
 # The host takes the device back while a VM has it (its unbind from vfio-pci waits for it): that VM alone ends,
