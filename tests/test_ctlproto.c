@@ -26,6 +26,15 @@ static void test_commands(void **state)
 	assert_int_equal(parsed("[\"cmd\"]").cmd, CTL_BAD);
 	ctl_parse("{\"cmd\":\"stop\"}\0x", 16, &r);
 	assert_int_equal(r.cmd, CTL_BAD);	/* a NUL inside the line */
+	/* snapshot: its file comes beside the line, never in it; "stop" is a boolean */
+	r = parsed("{\"cmd\":\"snapshot\"}");
+	assert_int_equal(r.cmd, CTL_SNAPSHOT);
+	assert_false(r.stop);
+	assert_int_equal(r.fd, -1);
+	assert_true(parsed("{\"cmd\":\"snapshot\",\"stop\":true}").stop);
+	r = parsed("{\"cmd\":\"snapshot\",\"stop\":\"yes\"}");
+	assert_int_equal(r.cmd, CTL_BAD);
+	assert_non_null(strstr(r.error, "true or false"));
 }
 
 /* cpus' "at": where to read words through each vCPU's page tables */
