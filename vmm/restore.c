@@ -80,7 +80,6 @@ static int read_config(struct vmm_snapshot *s, struct vmm_config *cfg, char *err
 	cfg->mem = (uint64_t)member_int(o, "mem", 1 << 20, (long long)VMM_MEM_MAX, &ok);
 	cfg->cpus = (int)member_int(o, "cpus", 1, VMM_MAX_CPUS, &ok);
 	cfg->cpu_model = (int)member_int(o, "cpu_model", VMM_CPU_AUTO, VMM_CPU_BASELINE, &ok);
-	cfg->nested = (int)member_int(o, "nested_mode", NESTED_AUTO, NESTED_OFF, &ok);
 	/* a guest that was given nested virtualization keeps it, or is not restored; one that was
 	 * not has none (its CPUID says so): no probe of the host for it, which a restore's time
 	 * would pay */
@@ -92,8 +91,8 @@ static int read_config(struct vmm_snapshot *s, struct vmm_config *cfg, char *err
 	json_object_put(o);
 	if (!ok || (cfg->mem & 0xfff))
 		return errmsg(err, errlen, -EINVAL,
-			      "its configuration has a missing or out-of-range member (mem, cpus, "
-			      "cpu_model or nested_mode)");
+			      "its configuration has a missing or out-of-range member (mem, cpus "
+			      "or cpu_model)");
 	return 0;
 }
 

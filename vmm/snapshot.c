@@ -16,8 +16,9 @@
 #include "vmm/vcpu-state.h"
 #include "vmm/vm.h"
 
-/* The host's CPU as KVM reports it (vendor, family, model, stepping): said by --verify and by a
- * restore on another CPU; what decides is the vCPUs' CPUID (vcpu-state.c) */
+/* The host's CPU as KVM reports it (vendor, family, model, stepping), from KVM's supported CPUID
+ * (the probe's libcpuid reads the host, not this table): a restore on another CPU says so; what
+ * decides is the vCPUs' CPUID (vcpu-state.c) */
 void vmm_snapshot_host_cpu(const struct vmm *vm, char *buf, size_t len)
 {
 	char vendor[13] = "?";
@@ -41,18 +42,16 @@ void vmm_snapshot_host_cpu(const struct vmm *vm, char *buf, size_t len)
 	snprintf(buf, len, "%s family %u model %u stepping %u", vendor, fam, model, sig & 0xf);
 }
 
-int vmm_snapshot_config(struct vmm *vm, char **out)
+static int config_json(struct vmm *vm, char **out)
 {
 	json_object *o = json_object_new_object();
 	char cpu[80];
 
 	vmm_snapshot_host_cpu(vm, cpu, sizeof(cpu));
 	json_object_object_add(o, "host_cpu", json_object_new_string(cpu));
-
 	json_object_object_add(o, "mem", json_object_new_int64((int64_t)vm->mem.size));
 	json_object_object_add(o, "cpus", json_object_new_int(vm->ncpus));
 	json_object_object_add(o, "cpu_model", json_object_new_int(vm->cfg.cpu_model));
-	json_object_object_add(o, "nested_mode", json_object_new_int(vm->cfg.nested));
 	json_object_object_add(o, "nested", json_object_new_boolean(vm->nested));
 	json_object_object_add(o, "kernel", json_object_new_string(vm->cfg.kernel ? vm->cfg.kernel :
 								       "-"));
@@ -66,7 +65,7 @@ int vmm_snapshot_config(struct vmm *vm, char **out)
 }
 
 /* The in-kernel PIC pair and IOAPIC, the PIT and kvmclock: one plain struct */
-int vmm_snapshot_chips(struct vmm *vm, struct vmm_snap_chips *c)
+static int chips_get(struct vmm *vm, struct vmm_snap_chips *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->pic[0].chip_id = KVM_IRQCHIP_PIC_MASTER;
@@ -121,7 +120,7 @@ static int write_all(struct vmm *vm, struct snap_writer *w, char *err, size_t er
 	int rc;
 
 	vmm_coalesced_drain(vm);	/* port writes KVM queued: the devices see them first */
-	if ((rc = vmm_snapshot_config(vm, &config)) < 0 ||
+	if ((rc = config_json(vm, &config)) < 0 ||
 	    (rc = snap_write(w, "config", VMM_SNAP_CONFIG_VERSION, 0, config, strlen(config), 8)) <
 		    0) {
 		free(config);
@@ -139,7 +138,7 @@ static int write_all(struct vmm *vm, struct snap_writer *w, char *err, size_t er
 		if (rc < 0)
 			return errmsg(err, errlen, rc, "%s: %s", name, strerror(-rc));
 	}
-	if ((rc = vmm_snapshot_chips(vm, &chips)) < 0 ||
+	if ((rc = chips_get(vm, &chips)) < 0 ||
 	    (rc = snap_write(w, "vm", VMM_SNAP_CHIPS_VERSION, 0, &chips, sizeof(chips), 8)) < 0)
 		return errmsg(err, errlen, rc, "the interrupt controllers, PIT and clock: %s",
 			      strerror(-rc));

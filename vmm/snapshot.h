@@ -24,9 +24,7 @@ struct vmm_snap_chips {
  * resumed, or ended when stop. 0, or -errno with err saying why (-ENOTSUP: a device that cannot be
  * saved yet, named). */
 int vmm_snapshot_write(struct vmm *vm, int fd, bool stop, char *err, size_t errlen);
-/* Its parts, for restore.c and the tests */
-int vmm_snapshot_config(struct vmm *vm, char **json);
-int vmm_snapshot_chips(struct vmm *vm, struct vmm_snap_chips *c);
+/* Its parts that restore.c shares */
 void vmm_snapshot_dev_name(const struct vmm *vm, int i, char *buf, size_t len);
 void vmm_snapshot_host_cpu(const struct vmm *vm, char *buf, size_t len);
 
